@@ -1,0 +1,43 @@
+/**
+ * spfperf list: every event spfperf knows, in perf list's layout.
+ *
+ *   $ spfperf list
+ *
+ *   List of pre-defined events (to be used in -e or -M):
+ *
+ *     context-switches OR cs                             [Software event]
+ *     ...
+ */
+import { EVENTS } from '../events/catalog.js';
+import { formatEventList, formatEventListJson } from '../format/list.js';
+import { listConfigPresets } from '../config/kconfig.js';
+import { MACHINES, machineCpus } from '../config/machine.js';
+import { listShippedWorkloads } from '../workload/load.js';
+
+export interface ListOptions {
+  readonly json?: boolean;
+  readonly configs?: boolean;
+  readonly machines?: boolean;
+  readonly workloads?: boolean;
+}
+
+export async function run(o: ListOptions): Promise<number> {
+  if (o.configs) {
+    for (const p of listConfigPresets()) process.stdout.write(`  ${p.name.padEnd(20)} ${p.description}\n`);
+    return 0;
+  }
+  if (o.machines) {
+    for (const m of Object.values(MACHINES)) process.stdout.write(`  ${m.name.padEnd(14)} ${m.arch.padEnd(8)} ${String(machineCpus(m)).padStart(4)} CPUs  ${m.description}\n`);
+    return 0;
+  }
+  if (o.workloads) {
+    for (const w of listShippedWorkloads()) {
+      const first = w.description.split('\n')[0] ?? '';
+      process.stdout.write(`  ${w.name.padEnd(14)} ${first}\n`);
+      for (const p of w.params) process.stdout.write(`      ${p.name}=${p.defaultText}${p.doc ? `   ${p.doc}` : ''}\n`);
+    }
+    return 0;
+  }
+  process.stdout.write(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
+  return 0;
+}

@@ -1,0 +1,185 @@
+import type { LineLatencies } from '../engine/topology.js';
+import { ConfigError } from '../errors.js';
+
+/**
+ * Architecture profiles: page size, page-table shape, how TLBs are shot down, and the cost of
+ * every kernel step the model charges. One table per arch; every number says where it comes
+ * from. No workload or validation case is named here: costs are properties of the hardware and
+ * of the kernel code, not of a benchmark.
+ */
+
+/** How remote TLB entries are invalidated. */
+export type TlbModel =
+  /** x86: flush_tlb_mm_range() sends IPIs to the CPUs in mm_cpumask and waits for them. */
+  | 'ipi'
+  /** arm64 (TLBI ...IS + DSB ISH), powerpc radix (tlbie): broadcast in hardware, no IPI. */
+  | 'broadcast';
+
+export interface ArchCosts {
+  /** Exception entry up to the C handler (entry code, swapgs, PTI CR3 switch, pt_regs save). */
+  readonly trapEntryNs: number;
+  /** Return from exception to user mode (IRET path, PTI CR3 switch). */
+  readonly trapExitNs: number;
+  /** A syscall's entry + exit. */
+  readonly syscallNs: number;
+  /** One level of the VMA tree walked by find_vma() (a pointer chase that hits L2). */
+  readonly vmaLookupLevelNs: number;
+  /** One level of a software page-table walk (pgd/p4d/pud/pmd offset + READ_ONCE). */
+  readonly pgtableLevelNs: number;
+  /** __alloc_pages() fast path: take a page off the per-CPU list. */
+  readonly pageAllocNs: number;
+  /** Give a page back to the per-CPU list (free_unref_page). */
+  readonly pageFreeNs: number;
+  /** Per page moved between the zone free lists and a per-CPU list under zone->lock. */
+  readonly zoneBatchPerPageNs: number;
+  /** clear_page() bandwidth in bytes per ns (rep stosb into cache). */
+  readonly clearBytesPerNs: number;
+  /** copy_page() bandwidth in bytes per ns (COW copies). */
+  readonly copyBytesPerNs: number;
+  /** Allocate and zero one page-table page (pte_alloc_one / pmd_alloc_one). */
+  readonly pgtableAllocNs: number;
+  /** Build and store a PTE (mk_pte + set_pte_at + update_mmu_cache). */
+  readonly pteSetNs: number;
+  /** Per present PTE torn down by zap_pte_range (ptep_get_and_clear_full, rmap, counters). */
+  readonly zapPteNs: number;
+  /** Per PTE rewritten by change_protection (mprotect). */
+  readonly changePteNs: number;
+  /** rmap + memcg bookkeeping of a new anonymous page (page_add_new_anon_rmap + charge). */
+  readonly anonRmapNs: number;
+  /** Per page added to or removed from an LRU list under the lruvec lock. */
+  readonly lruPerPageNs: number;
+  /** Allocate, fill and free a vm_area_struct and its bookkeeping (mmap/munmap/split/merge). */
+  readonly vmaAllocNs: number;
+  /** get_unmapped_area(): gap search, per VMA tree level. */
+  readonly unmappedAreaLevelNs: number;
+  /** Invalidate one page of the local TLB (invlpg / tlbiel / tlbi vale1). */
+  readonly tlbFlushOneNs: number;
+  /** Flush the whole local TLB for an mm (CR3 write and refill). */
+  readonly tlbFlushAllNs: number;
+  /** Above this many pages a ranged flush becomes a full flush (tlb_single_page_flush_ceiling). */
+  readonly tlbFlushCeiling: number;
+  /** Send a TLB-shootdown IPI and wait for the slowest acknowledgement (ipi model). */
+  readonly ipiRoundTripNs: number;
+  /** Time the IPI handler steals from the target CPU. */
+  readonly ipiHandlerNs: number;
+  /** A broadcast invalidation and its completion barrier (broadcast model). */
+  readonly tlbBroadcastNs: number;
+  /** A user-mode store or load to a page that is mapped (TLB refill included on a first touch). */
+  readonly userAccessNs: number;
+  /** clone() of a thread. */
+  readonly cloneNs: number;
+  /** Context switch: __schedule() + switch_to(). */
+  readonly contextSwitchNs: number;
+  /** try_to_wake_up() until the woken task runs on an idle CPU. */
+  readonly wakeupNs: number;
+  /** RCU grace period: every CPU passes a quiescent state (a few jiffies). */
+  readonly rcuGracePeriodNs: number;
+}
+
+export interface ArchProfile {
+  readonly name: 'x86' | 'powerpc' | 'arm64';
+  readonly description: string;
+  /** log2 of the base page size. */
+  readonly pageShift: number;
+  /** Index bits per page-table level, top (pgd) to bottom (pte). */
+  readonly levelBits: readonly number[];
+  /** Names of the levels, top to bottom, for messages. */
+  readonly levelNames: readonly string[];
+  readonly tlb: TlbModel;
+  /** Default cache-line latencies when a machine preset does not give its own. */
+  readonly lineLatencies: LineLatencies;
+  readonly costs: ArchCosts;
+}
+
+/**
+ * x86-64, 4 KiB pages, 4-level paging (Documentation/x86/x86_64/mm.rst), TLB shootdown by IPI
+ * (arch/x86/mm/tlb.c). Costs are for a ~2.5 GHz Skylake-class core.
+ */
+export const x86: ArchProfile = {
+  name: 'x86',
+  description: 'x86-64, 4 KiB pages, 4-level page tables, TLB shootdown by IPI',
+  pageShift: 12,
+  levelBits: [9, 9, 9, 9],
+  levelNames: ['pgd', 'pud', 'pmd', 'pte'],
+  tlb: 'ipi',
+  lineLatencies: {
+    // Intel 64 and IA-32 Optimization Reference Manual, Skylake-SP: L1 hit 4-5 cycles (~2 ns),
+    // core-to-core transfer on one die ~70 ns (mesh; ~40 ns on client ring parts),
+    // cross-socket (UPI) ~130-140 ns, local DRAM ~90 ns (Intel MLC measurements).
+    local: 2,
+    smt: 8,
+    socket: 70,
+    remote: 135,
+    memory: 90,
+  },
+  costs: {
+    // Exception entry/exit with PTI (CR3 switches): ~400 cycles total; the split follows the
+    // entry path doing more work (pt_regs, error code, cr2 read). (PTI overhead figures from
+    // the 2018 Meltdown mitigation reports: +~150-250 cycles per kernel entry.)
+    trapEntryNs: 110,
+    trapExitNs: 70,
+    // Bare syscall round trip with PTI, ~250 cycles (lmbench lat_syscall null on Skylake).
+    syscallNs: 100,
+    // rb-tree / maple-tree node pointer chase hitting L2 (~14 cycles) plus compare.
+    vmaLookupLevelNs: 6,
+    // One READ_ONCE of a page-table entry in L1/L2 plus index arithmetic.
+    pgtableLevelNs: 3,
+    // Mel Gorman's page allocator microbenchmarks (pcp fast path alloc ~150-200 cycles).
+    pageAllocNs: 70,
+    pageFreeNs: 50,
+    // rmqueue_bulk()/free_pcppages_bulk(): list manipulation per page under zone->lock.
+    zoneBatchPerPageNs: 12,
+    // clear_page_erms (rep stosb) ~ 16 B/cycle into L2 at ~2.5 GHz is ~40 B/ns; a fresh page
+    // misses to memory on write-allocate, so ~20 B/ns is what a faulting loop sees.
+    clearBytesPerNs: 20,
+    // copy_page: read + write stream, about half the clear bandwidth.
+    copyBytesPerNs: 10,
+    // Page-table page: allocation + clear_page + ctor (pgtable_pte_page_ctor, ptlock init).
+    pgtableAllocNs: 350,
+    // mk_pte + set_pte_at + update_mmu_cache (a no-op on x86).
+    pteSetNs: 8,
+    // zap_pte_range per present PTE: get_and_clear, page_remove_rmap, rss accounting, tlb batch.
+    zapPteNs: 25,
+    // change_pte_range per PTE.
+    changePteNs: 8,
+    // page_add_new_anon_rmap + mem_cgroup charge (memcg charge ~60-100 cycles uncontended).
+    anonRmapNs: 40,
+    // __pagevec_lru_add_fn / release_pages per page under the lruvec lock.
+    lruPerPageNs: 15,
+    // kmem_cache_alloc/free of vm_area_struct + vma_link bookkeeping.
+    vmaAllocNs: 150,
+    // unmapped_area_topdown() per augmented-tree level.
+    unmappedAreaLevelNs: 8,
+    // arch/x86/mm/tlb.c: "each single flush is about 100 ns".
+    tlbFlushOneNs: 100,
+    // CR3 reload without PCID and refill of the working set's hot entries.
+    tlbFlushAllNs: 300,
+    // arch/x86/mm/tlb.c tlb_single_page_flush_ceiling = 33.
+    tlbFlushCeiling: 33,
+    // smp_call_function_many() with wait: send + remote entry + ack, ~1.5 us bare metal.
+    ipiRoundTripNs: 1500,
+    // Interrupt entry + flush_tlb_func + exit on the target.
+    ipiHandlerNs: 600,
+    tlbBroadcastNs: 0,
+    // A store to a mapped page: TLB miss + 4-level hardware walk hitting cache, ~25 cycles.
+    userAccessNs: 10,
+    // clone(CLONE_VM|CLONE_THREAD...) + wake_up_new_task, ~15 us.
+    cloneNs: 15000,
+    // lmbench lat_ctx 2p/0K on Skylake: ~1.5 us.
+    contextSwitchNs: 1500,
+    // Wake-up IPI + idle exit (C1) + schedule, ~3 us.
+    wakeupNs: 3000,
+    // HZ=250: a grace period needs every CPU to pass a tick or a context switch, ~2-3 jiffies.
+    rcuGracePeriodNs: 10_000_000,
+  },
+};
+
+export const ARCHES: Readonly<Record<string, ArchProfile>> = { x86 };
+
+export function getArch(name: string): ArchProfile {
+  const a = ARCHES[name];
+  if (a === undefined) {
+    throw new ConfigError(`unknown arch '${name}' (known: ${Object.keys(ARCHES).join(', ')})`);
+  }
+  return a;
+}

@@ -1,0 +1,109 @@
+import type { Topology } from './topology.js';
+
+/**
+ * One cache line of shared kernel data (a lock word, a refcount, a seqcount, a counter).
+ *
+ * MESI reduced to what matters for scalability: the line is either owned (modified/exclusive)
+ * by one CPU or shared by a set of CPUs. A read by a CPU that holds the line costs a local hit;
+ * a read by another CPU fetches it (the owner, if any, downgrades to shared). A write or atomic
+ * RMW by a CPU that is not the sole holder invalidates the other copies and takes ownership.
+ * Every transfer occupies the line: transfers of one line are serialised (busyUntil), so N CPUs
+ * hammering one line queue behind each other and the cost of one access grows with N.
+ *
+ * Callers must access lines in global time order (the engine's sync rule guarantees it).
+ */
+export class CacheLine {
+  /** CPU holding the line modified/exclusive, or -1. */
+  private owner = -1;
+  /** Bitmap of CPUs holding a copy (including the owner). */
+  private readonly sharers: Uint32Array;
+  private nsharers = 0;
+  /** Holders per socket, to find the farthest copy to invalidate without scanning the bitmap. */
+  private readonly perSocket: Int32Array;
+  /** Virtual time until which the line is busy with an earlier transfer. */
+  private busyUntil = 0;
+  /** Transfers (misses) this line caused: for reports and tests. */
+  transfers = 0;
+
+  constructor(private readonly topo: Topology, readonly name: string) {
+    this.sharers = new Uint32Array((topo.ncpus + 31) >>> 5);
+    this.perSocket = new Int32Array(topo.sockets);
+  }
+
+  private has(cpu: number): boolean {
+    return (this.sharers[cpu >>> 5] & (1 << (cpu & 31))) !== 0;
+  }
+
+  private add(cpu: number): void {
+    this.sharers[cpu >>> 5] |= 1 << (cpu & 31);
+    this.nsharers++;
+    this.perSocket[this.topo.socketOf[cpu]]++;
+  }
+
+  /** Serialise a transfer of `lat` ns requested at `now`; returns the cost seen by the requester. */
+  private transfer(now: number, lat: number): number {
+    const start = now > this.busyUntil ? now : this.busyUntil;
+    const done = start + lat;
+    this.busyUntil = done;
+    this.transfers++;
+    return done - now;
+  }
+
+  /** A load by `cpu` at `now`; returns its latency in ns. */
+  read(cpu: number, now: number): number {
+    if (this.has(cpu)) return this.topo.lat.local;
+    // Fetch from the owner if there is one, else from the nearest sharer, else from memory.
+    let from = this.owner;
+    if (from < 0 && this.nsharers > 0) from = this.nearestSharer(cpu);
+    const cost = this.transfer(now, this.topo.latency(from, cpu));
+    this.owner = -1; // the owner keeps a shared copy
+    this.add(cpu);
+    return cost;
+  }
+
+  /** A store or atomic read-modify-write by `cpu` at `now`; returns its latency in ns. */
+  write(cpu: number, now: number): number {
+    if (this.owner === cpu && this.nsharers === 1) return this.topo.lat.local;
+    let lat: number;
+    if (this.nsharers === 0) {
+      lat = this.topo.lat.memory;
+    } else if (this.nsharers === 1 && this.has(cpu)) {
+      lat = this.topo.lat.local; // sole sharer upgrading S -> M: no other copy to invalidate
+    } else {
+      lat = this.farthestLatency(cpu);
+    }
+    const cost = lat === this.topo.lat.local ? lat : this.transfer(now, lat);
+    this.sharers.fill(0);
+    this.perSocket.fill(0);
+    this.nsharers = 0;
+    this.add(cpu);
+    this.owner = cpu;
+    return cost;
+  }
+
+  /** Latency to invalidate every other copy: the farthest holder decides (invalidations go out in parallel). */
+  private farthestLatency(cpu: number): number {
+    const sock = this.topo.socketOf[cpu];
+    const mine = this.perSocket[sock] - (this.has(cpu) ? 1 : 0);
+    if (mine < this.nsharers - (this.has(cpu) ? 1 : 0)) return this.topo.lat.remote;
+    if (this.owner >= 0 && this.owner !== cpu) return this.topo.latency(this.owner, cpu);
+    // All other copies are on this socket; an SMT sibling alone is cheaper, but treat any as socket.
+    return mine > 0 ? this.topo.lat.socket : this.topo.lat.local;
+  }
+
+  private nearestSharer(cpu: number): number {
+    const sock = this.topo.socketOf[cpu];
+    let any = -1;
+    for (let w = 0; w < this.sharers.length; w++) {
+      let bits = this.sharers[w];
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits);
+        const c = (w << 5) + b;
+        if (this.topo.socketOf[c] === sock) return c;
+        if (any < 0) any = c;
+        bits &= bits - 1;
+      }
+    }
+    return any;
+  }
+}

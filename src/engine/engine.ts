@@ -1,0 +1,402 @@
+import { EventHeap, type HeapItem } from './heap.js';
+import { Rng } from './rng.js';
+import { CacheLine } from './cacheline.js';
+import type { Topology } from './topology.js';
+
+/**
+ * The deterministic discrete-event core.
+ *
+ * Time is virtual nanoseconds. A task is a generator that runs ahead on its own clock while it
+ * touches only state no other CPU can see, and hands control back (`yield SYNC`) before it touches
+ * shared state, so that shared state is always changed in global time order: when a task passes
+ * a sync point its clock is the earliest pending time in the system (`task.mustSync()` is false).
+ * One heap ordered by (time, insertion seq) holds the tasks that hold a CPU and the timers.
+ */
+
+/** What a task's generator yields to the engine. */
+export const SYNC = 0;
+/** The task put itself on a wait queue and gives up its CPU. */
+export const BLOCK = 1;
+/** The task waits for a spinning lock: it keeps its CPU but leaves the queue until handed the lock. */
+export const SPIN = 2;
+/** The task's time slice is over: back to the run queue. */
+export const PREEMPT = 3;
+export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT;
+
+/** A kernel path or a workload thread body. */
+export type Code<T = void> = Generator<Yield, T, void>;
+
+export const enum TaskState {
+  Runnable,
+  Running,
+  Blocked,
+  Spinning,
+  Done,
+}
+
+/** Engine-level costs that the arch and machine profiles supply. */
+export interface EngineCosts {
+  /** __schedule() + switch_to() between two tasks on one CPU. */
+  readonly contextSwitchNs: number;
+  /** try_to_wake_up() until the woken task runs on an idle CPU (IPI, idle exit). */
+  readonly wakeupNs: number;
+  /** How long a task runs before a waiting task may preempt it (CFS granularity). */
+  readonly timesliceNs: number;
+  /** Fractional jitter applied to costs passed through Engine.jitter (e.g. 0.02 = +-2 %). */
+  readonly jitter: number;
+}
+
+/**
+ * Scheduling choices go through one policy so that a race checker can later swap in random or
+ * PCT-style policies and replay a recorded run. The default is plain and deterministic.
+ */
+export interface SchedPolicy {
+  /** Index into `queue` of the task to run next on `cpu`, or -1 if none may run there. */
+  pickNext(queue: readonly Task[], cpu: number, eng: Engine): number;
+  /** Which idle CPU a woken task goes to, or -1 to queue it. */
+  pickCpu(task: Task, idle: readonly number[], eng: Engine): number;
+}
+
+export const fifoPolicy: SchedPolicy = {
+  pickNext(queue, cpu) {
+    for (let i = 0; i < queue.length; i++) {
+      const a = queue[i].affinity;
+      if (a < 0 || a === cpu) return i;
+    }
+    return -1;
+  },
+  pickCpu(task, idle) {
+    if (task.affinity >= 0) return idle.includes(task.affinity) ? task.affinity : -1;
+    if (task.lastCpu >= 0 && idle.includes(task.lastCpu)) return task.lastCpu;
+    return idle.length > 0 ? idle[0] : -1;
+  },
+};
+
+export class Task implements HeapItem {
+  time = 0;
+  seq = 0;
+  hidx = -1;
+  /** The task's own virtual clock (ns). While it runs, it is ahead of or equal to the engine's. */
+  clock = 0;
+  state: TaskState = TaskState.Runnable;
+  cpu = -1;
+  lastCpu = -1;
+  /** CPU this task is pinned to, or -1. */
+  affinity = -1;
+  /** True while in kernel mode: the kernel here is not preemptible (PREEMPT_NONE). */
+  inKernel = false;
+  /** Nesting of spinlocks/IRQ-off sections (no preemption, no blocking). */
+  preemptCount = 0;
+  userNs = 0;
+  sysNs = 0;
+  private modeStart = 0;
+  sliceEnd = 0;
+  /** Context switches of this task (voluntary + involuntary), as perf's context-switches. */
+  ctxSwitches = 0;
+  migrations = 0;
+  /** Tasks waiting in join() for this one. */
+  joiners: Task[] = [];
+  /** What the task is blocked on, for deadlock reports. */
+  waitingOn = '';
+  /** Set by upper layers (the mm model hangs its per-task state here). */
+  gen!: Code;
+  startTime = 0;
+  endTime = 0;
+  /** Upper layers hang their per-task state here (the mm model: its Thread). */
+  ctx: unknown = null;
+
+  constructor(
+    readonly eng: Engine,
+    readonly tid: number,
+    readonly pid: number,
+    readonly comm: string,
+  ) {}
+
+  fire(): void {
+    this.eng.resume(this);
+  }
+
+  /** True when the task must yield SYNC before touching shared state. */
+  mustSync(): boolean {
+    return this.clock > this.eng.horizon();
+  }
+
+  /** Spend ns of CPU time in the current mode. */
+  cost(ns: number): void {
+    this.clock += ns;
+  }
+
+  /** Switch to kernel mode (trap or syscall entry); CPU time before it is user time. */
+  enterKernel(): void {
+    this.userNs += this.clock - this.modeStart;
+    this.modeStart = this.clock;
+    this.inKernel = true;
+  }
+
+  exitKernel(): void {
+    this.sysNs += this.clock - this.modeStart;
+    this.modeStart = this.clock;
+    this.inKernel = false;
+  }
+
+  /** Close the CPU-time interval that ends now (the task leaves its CPU). */
+  accountOffCpu(): void {
+    if (this.inKernel) this.sysNs += this.clock - this.modeStart;
+    else this.userNs += this.clock - this.modeStart;
+    this.modeStart = this.clock;
+  }
+
+  /** Open a CPU-time interval (the task got a CPU). */
+  accountOnCpu(): void {
+    this.modeStart = this.clock;
+  }
+}
+
+/** A one-shot callback at a virtual time. */
+export class Timer implements HeapItem {
+  time = 0;
+  seq = 0;
+  hidx = -1;
+  constructor(private readonly fn: () => void) {}
+  fire(): void {
+    this.fn();
+  }
+}
+
+export class Engine {
+  readonly rng: Rng;
+  readonly ncpus: number;
+  private readonly heap = new EventHeap();
+  private seqNo = 0;
+  /** CPU -> the task holding it, or null when idle. */
+  readonly cpus: (Task | null)[];
+  /** Tasks ready to run with no CPU, in arrival order. */
+  readonly runqueue: Task[] = [];
+  readonly tasks: Task[] = [];
+  /** Time of the item being processed. */
+  now = 0;
+  ctxSwitches = 0;
+  migrations = 0;
+  /** Interrupt time (IPIs) owed by each CPU, paid by whatever task runs there at its next sync. */
+  readonly irqDebt: Float64Array;
+  policy: SchedPolicy = fifoPolicy;
+  /** A run stops processing items after this time (Infinity: until nothing is left). */
+  stopAt = Infinity;
+  /** Set by stop(): the loop ends at the next item. */
+  private stopped = false;
+
+  constructor(
+    readonly topo: Topology,
+    readonly costs: EngineCosts,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed);
+    this.ncpus = topo.ncpus;
+    this.cpus = new Array<Task | null>(this.ncpus).fill(null);
+    this.irqDebt = new Float64Array(this.ncpus);
+  }
+
+  /** Charge the task on its CPU the interrupt time that CPU owes. */
+  absorbIrq(t: Task): void {
+    const d = this.irqDebt[t.cpu];
+    if (d > 0) {
+      this.irqDebt[t.cpu] = 0;
+      t.clock += d;
+    }
+  }
+
+  /** A cache line of shared data, named for reports. */
+  line(name: string): CacheLine {
+    return new CacheLine(this.topo, name);
+  }
+
+  /** The earliest pending time: a task whose clock is beyond it must sync first. */
+  horizon(): number {
+    return this.heap.minTime();
+  }
+
+  /** Apply the configured jitter to a cost, drawing from the seeded PRNG. */
+  jitter(ns: number): number {
+    const j = this.costs.jitter;
+    return j > 0 ? ns * (1 + j * (2 * this.rng.float() - 1)) : ns;
+  }
+
+  private queue(it: HeapItem, time: number): void {
+    it.time = time;
+    it.seq = this.seqNo++;
+    this.heap.push(it);
+  }
+
+  /** Run fn at the given virtual time. */
+  at(time: number, fn: () => void): Timer {
+    const t = new Timer(fn);
+    this.queue(t, time);
+    return t;
+  }
+
+  cancel(t: Timer): void {
+    this.heap.remove(t);
+  }
+
+  /** Create a task that becomes runnable at `time`. */
+  spawn(tid: number, pid: number, comm: string, time: number, body: (t: Task) => Code, affinity = -1): Task {
+    const t = new Task(this, tid, pid, comm);
+    t.affinity = affinity;
+    t.gen = body(t);
+    t.clock = time;
+    t.startTime = time;
+    this.tasks.push(t);
+    this.makeRunnable(t, time, 0);
+    return t;
+  }
+
+  /** Wake a blocked task at `time` (try_to_wake_up). */
+  wake(t: Task, time: number): void {
+    if (t.state !== TaskState.Blocked) return;
+    t.waitingOn = '';
+    this.makeRunnable(t, time, this.costs.wakeupNs);
+  }
+
+  /** Hand a spinning task the thing it spun on: it continues on its CPU at `time`. */
+  resumeSpinner(t: Task, time: number): void {
+    t.state = TaskState.Running;
+    t.waitingOn = '';
+    if (time > t.clock) t.clock = time;
+    this.queue(t, t.clock);
+  }
+
+  private makeRunnable(t: Task, time: number, latency: number): void {
+    t.state = TaskState.Runnable;
+    const idle: number[] = [];
+    for (let c = 0; c < this.ncpus; c++) if (this.cpus[c] === null) idle.push(c);
+    const cpu = idle.length > 0 ? this.policy.pickCpu(t, idle, this) : -1;
+    if (cpu >= 0) {
+      t.clock = Math.max(t.clock, time + latency);
+      this.place(t, cpu);
+    } else {
+      t.clock = Math.max(t.clock, time);
+      this.runqueue.push(t);
+    }
+  }
+
+  private place(t: Task, cpu: number): void {
+    this.cpus[cpu] = t;
+    if (t.lastCpu >= 0 && t.lastCpu !== cpu) {
+      t.migrations++;
+      this.migrations++;
+    }
+    t.cpu = cpu;
+    t.lastCpu = cpu;
+    t.state = TaskState.Running;
+    t.sliceEnd = t.clock + this.costs.timesliceNs;
+    t.accountOnCpu();
+    this.queue(t, t.clock);
+  }
+
+  /** The task leaves its CPU at its clock; the CPU takes the next runnable task, or idles. */
+  private releaseCpu(t: Task): void {
+    const cpu = t.cpu;
+    t.accountOffCpu();
+    t.cpu = -1;
+    t.ctxSwitches++;
+    this.ctxSwitches++;
+    this.cpus[cpu] = null;
+    const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
+    if (i >= 0) {
+      const next = this.runqueue.splice(i, 1)[0];
+      next.clock = Math.max(next.clock, t.clock) + this.costs.contextSwitchNs;
+      this.place(next, cpu);
+    }
+  }
+
+  /** True if a task on `cpu` should give way: its slice is over and someone waits for this CPU. */
+  shouldPreempt(t: Task): boolean {
+    if (t.clock < t.sliceEnd || this.runqueue.length === 0 || t.inKernel) return false;
+    return this.policy.pickNext(this.runqueue, t.cpu, this) >= 0;
+  }
+
+  /** Resume a task's generator until its next yield and act on what it yields. */
+  resume(t: Task): void {
+    this.now = t.clock;
+    for (;;) {
+      const r = t.gen.next();
+      if (r.done) {
+        this.exit(t);
+        return;
+      }
+      switch (r.value) {
+        case SYNC:
+          if (t.clock <= this.heap.minTime() && !this.stopped) continue;
+          this.queue(t, t.clock);
+          return;
+        case BLOCK:
+          t.state = TaskState.Blocked;
+          this.releaseCpu(t);
+          return;
+        case SPIN:
+          t.state = TaskState.Spinning;
+          return;
+        case PREEMPT:
+          t.state = TaskState.Runnable;
+          this.releaseCpu(t);
+          this.runqueue.push(t);
+          // The CPU may have taken no one (affinity): then it takes this task straight back.
+          if (t.cpu < 0 && this.cpus[t.lastCpu] === null && this.runqueue[this.runqueue.length - 1] === t) {
+            this.runqueue.pop();
+            this.place(t, t.lastCpu);
+          }
+          return;
+      }
+    }
+  }
+
+  private exit(t: Task): void {
+    t.state = TaskState.Done;
+    t.endTime = t.clock;
+    const cpu = t.cpu;
+    t.accountOffCpu();
+    t.cpu = -1;
+    this.cpus[cpu] = null;
+    const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
+    if (i >= 0) {
+      const next = this.runqueue.splice(i, 1)[0];
+      next.clock = Math.max(next.clock, t.clock) + this.costs.contextSwitchNs;
+      this.ctxSwitches++;
+      this.place(next, cpu);
+    }
+    for (const j of t.joiners) this.wake(j, t.clock);
+    t.joiners.length = 0;
+  }
+
+  /** Block until `other` has exited (pthread_join / wait4). */
+  *join(t: Task, other: Task): Code {
+    if (other.state === TaskState.Done) return;
+    other.joiners.push(t);
+    t.waitingOn = `join ${other.comm}/${other.tid}`;
+    yield BLOCK;
+  }
+
+  /** Stop the loop after the item being processed (Ctrl-C). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Process events until none is left, stop() is called, or time passes stopAt. */
+  run(): void {
+    while (!this.stopped) {
+      const it = this.heap.pop();
+      if (it === undefined) break;
+      if (it.time > this.stopAt) {
+        this.heap.push(it);
+        break;
+      }
+      this.now = it.time;
+      it.fire();
+    }
+  }
+
+  /** Tasks that will never run again although they have not exited (a lost wake-up, a deadlock). */
+  stuckTasks(): Task[] {
+    return this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Spinning || t.state === TaskState.Runnable);
+  }
+}

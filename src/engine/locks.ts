@@ -1,0 +1,443 @@
+import { BLOCK, SPIN, SYNC, type Code, type Engine, type Task } from './engine.js';
+import type { CacheLine } from './cacheline.js';
+
+/**
+ * The kernel's lock primitives on the engine. Every operation first syncs (so shared state is
+ * touched in global time order), then pays for its atomic on the lock's cache line, then acts.
+ * Contention costs come from two places: the line's transfers (serialised, so they grow with the
+ * number of CPUs hitting it) and the waiting itself (sleeping or spinning).
+ */
+
+/** Counters a lock keeps about itself, for reports and tests. */
+export interface LockStats {
+  acquired: number;
+  contended: number;
+}
+
+interface Waiter {
+  readonly t: Task;
+  readonly write: boolean;
+}
+
+/**
+ * Reader-writer lock with the kernel's fairness: a queued writer blocks new readers; a release
+ * hands the lock to the writer at the head of the queue, or to every reader at the head up to the
+ * first writer (4.x `__rwsem_mark_wake`). Sleeping (rw_semaphore) or spinning (qrwlock).
+ */
+class RwBase {
+  readers = 0;
+  writer: Task | null = null;
+  readonly waiters: Waiter[] = [];
+  readonly stats: LockStats = { acquired: 0, contended: 0 };
+  readonly line: CacheLine;
+
+  constructor(
+    protected readonly eng: Engine,
+    readonly name: string,
+    private readonly sleeping: boolean,
+  ) {
+    this.line = eng.line(name);
+  }
+
+  private waitYield(): typeof BLOCK | typeof SPIN {
+    return this.sleeping ? BLOCK : SPIN;
+  }
+
+  protected *acquire(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    if (!this.sleeping) t.preemptCount++;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
+    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
+    if (free && this.waiters.length === 0) {
+      if (write) this.writer = t;
+      else this.readers++;
+      return;
+    }
+    this.stats.contended++;
+    this.waiters.push({ t, write });
+    t.waitingOn = `${this.name} (${write ? 'write' : 'read'})`;
+    yield this.waitYield();
+    // Granted by the releaser (grant() below): readers/writer already account for us.
+  }
+
+  protected *tryAcquire(t: Task, write: boolean): Code<boolean> {
+    if (t.mustSync()) yield SYNC;
+    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
+    if (!free || this.waiters.length > 0) {
+      t.cost(this.line.read(t.cpu, t.clock));
+      return false;
+    }
+    if (!this.sleeping) t.preemptCount++;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
+    if (write) this.writer = t;
+    else this.readers++;
+    return true;
+  }
+
+  protected *release(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.write(t.cpu, t.clock));
+    if (!this.sleeping) t.preemptCount--;
+    if (write) this.writer = null;
+    else this.readers--;
+    if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) this.grant(t.clock);
+  }
+
+  /** Hand the lock to the head of the queue at `time`. */
+  private grant(time: number): void {
+    const head = this.waiters[0];
+    if (head.write) {
+      this.waiters.shift();
+      this.writer = head.t;
+      this.handTo(head.t, time);
+      return;
+    }
+    while (this.waiters.length > 0 && !this.waiters[0].write) {
+      const w = this.waiters.shift()!;
+      this.readers++;
+      this.handTo(w.t, time);
+    }
+  }
+
+  private handTo(t: Task, time: number): void {
+    if (this.sleeping) {
+      this.eng.wake(t, time);
+    } else {
+      // The spinner sees the release and takes the line.
+      this.eng.resumeSpinner(t, time + this.line.write(t.cpu, time));
+    }
+  }
+
+  /** Is the lock held or waited for by a writer? (rwsem_is_contended-like check for tests.) */
+  get writeLocked(): boolean {
+    return this.writer !== null;
+  }
+}
+
+/** struct rw_semaphore: sleeping reader-writer lock (the mmap lock). */
+export class RwSemaphore extends RwBase {
+  constructor(eng: Engine, name: string) {
+    super(eng, name, true);
+  }
+  /** down_read() */
+  downRead(t: Task): Code {
+    return this.acquire(t, false);
+  }
+  /** up_read() */
+  upRead(t: Task): Code {
+    return this.release(t, false);
+  }
+  /** down_write() */
+  downWrite(t: Task): Code {
+    return this.acquire(t, true);
+  }
+  /** up_write() */
+  upWrite(t: Task): Code {
+    return this.release(t, true);
+  }
+  /** down_read_trylock() */
+  downReadTrylock(t: Task): Code<boolean> {
+    return this.tryAcquire(t, false);
+  }
+  /** down_write_trylock() */
+  downWriteTrylock(t: Task): Code<boolean> {
+    return this.tryAcquire(t, true);
+  }
+}
+
+/** rwlock_t (qrwlock): spinning reader-writer lock, fair to a waiting writer. */
+export class RwLock extends RwBase {
+  constructor(eng: Engine, name: string) {
+    super(eng, name, false);
+  }
+  /** read_lock() */
+  readLock(t: Task): Code {
+    return this.acquire(t, false);
+  }
+  /** read_unlock() */
+  readUnlock(t: Task): Code {
+    return this.release(t, false);
+  }
+  /** write_lock() */
+  writeLock(t: Task): Code {
+    return this.acquire(t, true);
+  }
+  /** write_unlock() */
+  writeUnlock(t: Task): Code {
+    return this.release(t, true);
+  }
+}
+
+/** spinlock_t (queued spinlock: FIFO hand-off to the next spinner). */
+export class SpinLock {
+  holder: Task | null = null;
+  readonly waiters: Task[] = [];
+  readonly stats: LockStats = { acquired: 0, contended: 0 };
+  readonly line: CacheLine;
+
+  constructor(
+    private readonly eng: Engine,
+    readonly name: string,
+    line?: CacheLine,
+  ) {
+    this.line = line ?? eng.line(name);
+  }
+
+  /** spin_lock() */
+  *lock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.preemptCount++;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
+    if (this.holder === null) {
+      this.holder = t;
+      return;
+    }
+    this.stats.contended++;
+    this.waiters.push(t);
+    t.waitingOn = this.name;
+    yield SPIN;
+  }
+
+  /** spin_trylock(): true if taken. */
+  *trylock(t: Task): Code<boolean> {
+    if (t.mustSync()) yield SYNC;
+    if (this.holder !== null) {
+      t.cost(this.line.read(t.cpu, t.clock));
+      return false;
+    }
+    t.preemptCount++;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
+    this.holder = t;
+    return true;
+  }
+
+  /** spin_unlock() */
+  *unlock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.write(t.cpu, t.clock));
+    t.preemptCount--;
+    const next = this.waiters.shift();
+    if (next === undefined) {
+      this.holder = null;
+      return;
+    }
+    this.holder = next;
+    this.eng.resumeSpinner(next, t.clock + this.line.write(next.cpu, t.clock));
+  }
+
+  get locked(): boolean {
+    return this.holder !== null;
+  }
+}
+
+/** seqcount_t: writers make the count odd while they change the data it guards. */
+export class SeqCount {
+  seq = 0;
+  readonly line: CacheLine;
+  constructor(eng: Engine, readonly name: string) {
+    this.line = eng.line(name);
+  }
+  /** write_seqcount_begin() */
+  *writeBegin(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.seq++;
+  }
+  /** write_seqcount_end() */
+  *writeEnd(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.seq++;
+  }
+  /** raw_read_seqcount(): the current count (odd while a writer is inside). */
+  *read(t: Task): Code<number> {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.read(t.cpu, t.clock));
+    return this.seq;
+  }
+  /** read_seqcount_retry(): true if the count moved since `start` was read. */
+  *retry(t: Task, start: number): Code<boolean> {
+    const now = yield* this.read(t);
+    return now !== start;
+  }
+}
+
+/** atomic_t / refcount_t on its own cache line. */
+export class Atomic {
+  readonly line: CacheLine;
+  constructor(
+    eng: Engine,
+    readonly name: string,
+    public value = 0,
+  ) {
+    this.line = eng.line(name);
+  }
+  /** atomic_add_return() */
+  *add(t: Task, d: number): Code<number> {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.value += d;
+    return this.value;
+  }
+  /** atomic_inc_not_zero(): false (and no change) if the value was 0. */
+  *incNotZero(t: Task): Code<boolean> {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.write(t.cpu, t.clock));
+    if (this.value === 0) return false;
+    this.value++;
+    return true;
+  }
+  /** atomic_dec_and_test(): true if the value dropped to 0. */
+  *decAndTest(t: Task): Code<boolean> {
+    return (yield* this.add(t, -1)) === 0;
+  }
+  /** atomic_read() */
+  *read(t: Task): Code<number> {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.read(t.cpu, t.clock));
+    return this.value;
+  }
+}
+
+/** A wait queue (wait_queue_head_t) used with wait_event()/wake_up(). */
+export class WaitQueue {
+  readonly waiters: Task[] = [];
+  constructor(
+    private readonly eng: Engine,
+    readonly name: string,
+  ) {}
+
+  /** wait_event(wq, cond): sleep until cond() holds when checked after a wake-up. */
+  *waitEvent(t: Task, cond: () => boolean): Code {
+    for (;;) {
+      if (t.mustSync()) yield SYNC;
+      if (cond()) return;
+      this.waiters.push(t);
+      t.waitingOn = this.name;
+      yield BLOCK;
+    }
+  }
+
+  /** waitqueue_active() */
+  get active(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** wake_up(): wake every waiter at `time`; each re-checks its condition. */
+  wakeUp(time: number): void {
+    const ws = this.waiters.splice(0);
+    for (const w of ws) this.eng.wake(w, time);
+  }
+}
+
+interface GracePeriod {
+  readonly waitFor: Set<Task>;
+  readonly minEnd: number;
+  expired: boolean;
+  readonly done: ((time: number) => void)[];
+}
+
+/**
+ * RCU: read-side sections are nearly free (preempt_disable on a non-preemptible kernel); a grace
+ * period ends once every reader that was inside when it started has left, and no earlier than
+ * `gpNs` after it started (the time for every CPU to pass a quiescent state).
+ */
+export class Rcu {
+  private readonly readers = new Map<Task, number>();
+  private readonly pending: GracePeriod[] = [];
+  gracePeriods = 0;
+
+  constructor(
+    private readonly eng: Engine,
+    readonly gpNs: number,
+  ) {}
+
+  /** rcu_read_lock() */
+  *readLock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    this.readers.set(t, (this.readers.get(t) ?? 0) + 1);
+  }
+
+  /** rcu_read_unlock() */
+  *readUnlock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    const n = (this.readers.get(t) ?? 0) - 1;
+    if (n > 0) {
+      this.readers.set(t, n);
+      return;
+    }
+    this.readers.delete(t);
+    for (const gp of this.pending.slice()) {
+      if (gp.waitFor.delete(t) && gp.waitFor.size === 0 && gp.expired) this.complete(gp, t.clock);
+    }
+  }
+
+  inReader(t: Task): boolean {
+    return this.readers.has(t);
+  }
+
+  private start(time: number): GracePeriod {
+    const gp: GracePeriod = { waitFor: new Set(this.readers.keys()), minEnd: time + this.gpNs, expired: false, done: [] };
+    this.pending.push(gp);
+    this.eng.at(gp.minEnd, () => {
+      gp.expired = true;
+      if (gp.waitFor.size === 0) this.complete(gp, gp.minEnd);
+    });
+    return gp;
+  }
+
+  private complete(gp: GracePeriod, time: number): void {
+    const i = this.pending.indexOf(gp);
+    if (i >= 0) this.pending.splice(i, 1);
+    this.gracePeriods++;
+    for (const f of gp.done) f(time);
+  }
+
+  /** synchronize_rcu(): block until a full grace period has elapsed. */
+  *synchronize(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    const gp = this.start(t.clock);
+    gp.done.push((time) => this.eng.wake(t, time));
+    t.waitingOn = 'synchronize_rcu';
+    yield BLOCK;
+  }
+
+  /** call_rcu(): run `fn` at the end of a grace period that starts now. */
+  *call(t: Task, fn: (time: number) => void): Code {
+    if (t.mustSync()) yield SYNC;
+    this.start(t.clock).done.push(fn);
+  }
+}
+
+/** A pthread barrier among `parties` tasks (futex-based: one shared line). */
+export class Barrier {
+  private arrived: Task[] = [];
+  readonly line: CacheLine;
+  generation = 0;
+  constructor(
+    private readonly eng: Engine,
+    readonly name: string,
+    readonly parties: number,
+  ) {
+    this.line = eng.line(name);
+  }
+
+  *wait(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.cost(this.line.write(t.cpu, t.clock));
+    if (this.arrived.length + 1 >= this.parties) {
+      const ws = this.arrived;
+      this.arrived = [];
+      this.generation++;
+      for (const w of ws) this.eng.wake(w, t.clock);
+      return;
+    }
+    this.arrived.push(t);
+    t.waitingOn = `barrier ${this.name}`;
+    yield BLOCK;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * CPU topology: which CPUs share a core (SMT siblings) or a socket, and the latency of moving a
+ * cache line between two CPUs. CPU ids are numbered the way Linux enumerates most x86 machines:
+ * socket-major, then core, then SMT thread (cpu = (socket * cores + core) * threads + thread).
+ */
+export interface TopologySpec {
+  readonly sockets: number;
+  readonly coresPerSocket: number;
+  readonly threadsPerCore: number;
+}
+
+/** Cache-line transfer latencies in ns, by how far apart the two CPUs are. */
+export interface LineLatencies {
+  /** A hit in the CPU's own cache. */
+  readonly local: number;
+  /** Between SMT siblings of one core (shared L1/L2). */
+  readonly smt: number;
+  /** Between cores of one socket (through the shared LLC / ring / mesh). */
+  readonly socket: number;
+  /** Between sockets (through the interconnect: QPI/UPI, X-bus). */
+  readonly remote: number;
+  /** A line no CPU holds: filled from memory. */
+  readonly memory: number;
+}
+
+export class Topology {
+  readonly ncpus: number;
+  readonly sockets: number;
+  readonly socketOf: Int32Array;
+  readonly coreOf: Int32Array;
+
+  constructor(readonly spec: TopologySpec, readonly lat: LineLatencies, ncpus?: number) {
+    const full = spec.sockets * spec.coresPerSocket * spec.threadsPerCore;
+    this.ncpus = ncpus ?? full;
+    this.sockets = spec.sockets;
+    this.socketOf = new Int32Array(this.ncpus);
+    this.coreOf = new Int32Array(this.ncpus);
+    const perSocket = spec.coresPerSocket * spec.threadsPerCore;
+    for (let cpu = 0; cpu < this.ncpus; cpu++) {
+      // CPUs beyond the spec (an --cpus override larger than the machine) wrap onto extra sockets.
+      this.socketOf[cpu] = Math.floor(cpu / perSocket);
+      this.coreOf[cpu] = Math.floor(cpu / spec.threadsPerCore);
+    }
+    this.sockets = Math.max(spec.sockets, this.ncpus > 0 ? this.socketOf[this.ncpus - 1] + 1 : 1);
+  }
+
+  /** Latency of moving a line from CPU `from` to CPU `to` (from = -1: from memory). */
+  latency(from: number, to: number): number {
+    if (from < 0) return this.lat.memory;
+    if (from === to) return this.lat.local;
+    if (this.coreOf[from] === this.coreOf[to]) return this.lat.smt;
+    if (this.socketOf[from] === this.socketOf[to]) return this.lat.socket;
+    return this.lat.remote;
+  }
+}

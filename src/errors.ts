@@ -1,0 +1,58 @@
+/**
+ * Typed errors. Only src/cli.ts turns them into exit codes and messages.
+ */
+
+/** Bad command-line usage: an option or argument at fault. Exit 1 (perf's convention for usage). */
+export class UsageError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'UsageError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** A workload script that does not parse or check. Exit 2. */
+export class WorkloadSyntaxError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly col: number,
+    readonly detail: string,
+    /** The offending source line, without its newline, for the caret display. */
+    readonly sourceLine: string,
+  ) {
+    super(`${file}:${line}:${col}: ${detail}`);
+    this.name = 'WorkloadSyntaxError';
+  }
+
+  /** `file:line:col: message`, the source line, and a caret under the column. */
+  render(): string {
+    const caret = ' '.repeat(Math.max(0, this.col - 1)) + '^';
+    return `${this.message}\n${this.sourceLine}\n${caret}`;
+  }
+}
+
+/** A kernel config, arch or machine that cannot be used. Exit 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A workload that failed at run time in a way the model detected (e.g. a task that never wakes). Exit 3. */
+export class SimulationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulationError';
+  }
+}
+
+/** A bug in spfperf itself. */
+export class InternalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InternalError';
+  }
+}

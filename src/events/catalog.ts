@@ -1,0 +1,129 @@
+import { UsageError } from '../errors.js';
+
+/**
+ * Every event spfperf knows: perf software events, tracepoints and /proc/vmstat counters. The
+ * model bumps them by numeric id (fast); names, aliases and fields live here for `list`, for
+ * parsing -e, and for the formatters.
+ */
+
+export type EventKind = 'sw' | 'tp' | 'vmstat';
+
+export interface EventDef {
+  readonly id: number;
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly kind: EventKind;
+  /** For software events: perf's unit column ('' or 'msec'). */
+  readonly unit: string;
+  /** Tracepoint fields, in record order. */
+  readonly fields: readonly string[];
+  /** perf-script style format of a tracepoint's fields. */
+  readonly format?: string;
+  readonly desc: string;
+}
+
+let nextId = 0;
+const defs: EventDef[] = [];
+function def(kind: EventKind, name: string, desc: string, o: Partial<Pick<EventDef, 'aliases' | 'unit' | 'fields' | 'format'>> = {}): number {
+  const id = nextId++;
+  defs.push({ id, name, kind, desc, aliases: o.aliases ?? [], unit: o.unit ?? '', fields: o.fields ?? [], format: o.format });
+  return id;
+}
+
+const SPF_FIELDS = ['caller', 'vm_start', 'vm_end', 'address'];
+const SPF_FORMAT = 'ip:%lx vma:%lx-%lx address:%lx';
+const EXC_FIELDS = ['address', 'ip', 'error_code'];
+const EXC_FORMAT = 'address=%ps ip=%ps error_code=0x%lx';
+
+/** Event ids, named as the kernel names the counter or event. */
+export const EV = {
+  // perf software events (include/uapi/linux/perf_event.h enum perf_sw_ids)
+  TASK_CLOCK: def('sw', 'task-clock', 'CPU time of the workload\'s tasks (user + sys)', { unit: 'msec' }),
+  PAGE_FAULTS: def('sw', 'page-faults', 'page faults taken (once per exception)', { aliases: ['faults'] }),
+  CONTEXT_SWITCHES: def('sw', 'context-switches', 'context switches of the workload\'s tasks', { aliases: ['cs'] }),
+  CPU_MIGRATIONS: def('sw', 'cpu-migrations', 'times a task resumed on another CPU', { aliases: ['migrations'] }),
+  MINOR_FAULTS: def('sw', 'minor-faults', 'completed faults that needed no I/O'),
+  MAJOR_FAULTS: def('sw', 'major-faults', 'completed faults that needed I/O (or retried)'),
+  SPF: def('sw', 'speculative-faults', 'faults completed speculatively (PERF_COUNT_SW_SPF, SPF series)', { aliases: ['spf'] }),
+  // tracepoints
+  PAGE_FAULT_USER: def('tp', 'exceptions:page_fault_user', 'x86 page fault taken in user mode', { fields: EXC_FIELDS, format: EXC_FORMAT }),
+  PAGE_FAULT_KERNEL: def('tp', 'exceptions:page_fault_kernel', 'x86 page fault taken in kernel mode', { fields: EXC_FIELDS, format: EXC_FORMAT }),
+  SPF_VMA_CHANGED: def('tp', 'pagefault:spf_vma_changed', 'speculative fault aborted: VMA changed behind our back', { fields: SPF_FIELDS, format: SPF_FORMAT }),
+  SPF_VMA_NOANON: def('tp', 'pagefault:spf_vma_noanon', 'speculative fault aborted: anon_vma not yet set (defined, never fired)', { fields: SPF_FIELDS, format: SPF_FORMAT }),
+  SPF_VMA_NOTSUP: def('tp', 'pagefault:spf_vma_notsup', 'speculative fault aborted: VMA type not supported', { fields: SPF_FIELDS, format: SPF_FORMAT }),
+  SPF_VMA_ACCESS: def('tp', 'pagefault:spf_vma_access', 'speculative fault: access rights not respected (SIGSEGV)', { fields: SPF_FIELDS, format: SPF_FORMAT }),
+  SPF_PMD_CHANGED: def('tp', 'pagefault:spf_pmd_changed', 'speculative fault aborted: upper PMD changed', { fields: SPF_FIELDS, format: SPF_FORMAT }),
+  SPF_PTE_LOCK: def('tp', 'pagefault:spf_pte_lock', 'speculative fault aborted: PTE lock held by another thread (v9/v10)', { fields: SPF_FIELDS, format: SPF_FORMAT }),
+  // /proc/vmstat (mm/vmstat.c vmstat_text)
+  PGFAULT: def('vmstat', 'pgfault', 'faults entering handle_mm_fault'),
+  PGMAJFAULT: def('vmstat', 'pgmajfault', 'faults that needed I/O'),
+  PGALLOC: def('vmstat', 'pgalloc_normal', 'pages allocated'),
+  PGFREE: def('vmstat', 'pgfree', 'pages freed'),
+  NR_TLB_REMOTE_FLUSH: def('vmstat', 'nr_tlb_remote_flush', 'TLB shootdowns sent to other CPUs'),
+  NR_TLB_REMOTE_FLUSH_RECEIVED: def('vmstat', 'nr_tlb_remote_flush_received', 'TLB shootdowns received'),
+  NR_TLB_LOCAL_FLUSH_ALL: def('vmstat', 'nr_tlb_local_flush_all', 'full local TLB flushes'),
+  NR_TLB_LOCAL_FLUSH_ONE: def('vmstat', 'nr_tlb_local_flush_one', 'single-page local TLB flushes'),
+  SPECULATIVE_PGFAULT: def('vmstat', 'speculative_pgfault', 'faults completed speculatively (SPF series)'),
+} as const;
+
+export const NUM_EVENTS = nextId;
+export const EVENTS: readonly EventDef[] = defs;
+
+const byName = new Map<string, EventDef>();
+for (const d of defs) {
+  byName.set(d.name, d);
+  for (const a of d.aliases) byName.set(a, d);
+}
+
+export function eventById(id: number): EventDef {
+  return defs[id];
+}
+
+export function findEvent(name: string): EventDef | undefined {
+  return byName.get(name);
+}
+
+function globToRegExp(glob: string): RegExp {
+  const esc = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${esc}$`);
+}
+
+/**
+ * Parse -e arguments: each may hold a comma-separated list; tracepoint names may be globs
+ * (`pagefault:*`). Returns event ids in the order given, without duplicates.
+ * An unknown event is a UsageError with perf's message layout (exit 1).
+ */
+export function parseEventList(specs: readonly string[]): number[] {
+  const out: number[] = [];
+  const add = (id: number): void => {
+    if (!out.includes(id)) out.push(id);
+  };
+  for (const spec of specs) {
+    let offset = 0;
+    for (const raw of spec.split(',')) {
+      const name = raw.trim();
+      const at = offset;
+      offset += raw.length + 1;
+      if (name === '') continue;
+      if (/[*?]/.test(name)) {
+        const re = globToRegExp(name);
+        const hits = defs.filter((d) => d.kind !== 'vmstat' && re.test(d.name));
+        if (hits.length === 0) throw unknownEvent(spec, at);
+        hits.forEach((d) => add(d.id));
+        continue;
+      }
+      const d = byName.get(name);
+      if (d === undefined || d.kind === 'vmstat') throw unknownEvent(spec, at);
+      add(d.id);
+    }
+  }
+  return out;
+}
+
+function unknownEvent(spec: string, at: number): UsageError {
+  const prefix = 'event syntax error: ';
+  return new UsageError(
+    `${prefix}'${spec}'\n${' '.repeat(prefix.length + 1 + at)}\\___ parser error\nRun 'spfperf list' for a list of all symbolic event names`,
+    1,
+  );
+}

@@ -1,0 +1,345 @@
+import { SYNC, type Code } from '../engine/engine.js';
+import { EV } from '../events/catalog.js';
+import type { Thread } from './kernel.js';
+import { PtDir, PteTable } from './pgtable.js';
+import { PG_ANON } from './page.js';
+import type { Vma } from './vma.js';
+import { flushTlbRange } from './tlb.js';
+import {
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
+  PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, SIGBUS, SIGKILL, SIGSEGV,
+  VM_EXEC, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV, VM_READ, VM_SHARED, VM_WRITE, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, ZERO_PFN,
+} from './types.js';
+
+/**
+ * The classic page-fault path, step by step as in arch/x86/mm/fault.c and mm/memory.c (4.17+):
+ * trap -> perf/trace accounting -> [speculative attempt] -> mmap_read_lock -> find_vma ->
+ * access_error -> handle_mm_fault -> page-table walk/allocation -> handle_pte_fault ->
+ * do_anonymous_page / do_wp_page -> PTE set under the PTE lock -> unlock -> account.
+ */
+
+/** Why a user access ended in a signal (for the message the workload's user sees). */
+export interface FaultOutcome {
+  readonly signal: number;
+  readonly detail: string;
+}
+
+/** TASK_RSS_EVENTS_THRESH: a task folds its RSS delta into mm->rss_stat every 64 updates. */
+const TASK_RSS_EVENTS_THRESH = 64;
+
+/**
+ * do_user_addr_fault() (x86 __do_page_fault): one hardware exception at `addr`. Returns null when
+ * the access can be retried by user space, or the signal it ends in.
+ */
+export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: number): Code<FaultOutcome | null> {
+  const t = th.t;
+  const k = th.k;
+  const c = k.costs;
+  const mm = th.mm;
+  t.enterKernel();
+  t.cost(k.eng.jitter(c.trapEntryNs));
+  k.eng.absorbIrq(t);
+
+  // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) and trace_page_fault_user() at entry.
+  k.em.count(EV.PAGE_FAULTS, th);
+  if (k.em.sampling(EV.PAGE_FAULT_USER)) {
+    const pte = peekPte(th, addr);
+    const err = X86_PF_USER | (write ? X86_PF_WRITE : 0) | (pte & PTE_PRESENT ? X86_PF_PROT : 0);
+    k.em.hit(EV.PAGE_FAULT_USER, th, [addr, ip, err]);
+  } else {
+    k.em.count(EV.PAGE_FAULT_USER, th);
+  }
+
+  let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
+  let fault = VM_FAULT_RETRY;
+  if (k.spf !== null) fault = yield* k.spf.handleSpeculativeFault(th, addr, flags);
+
+  let major = 0;
+  while (fault & VM_FAULT_RETRY) {
+    // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
+    yield* mm.mmapLock.downRead(t);
+    const vma = yield* findVma(th, addr);
+    if (vma === null || vma.start > addr) {
+      yield* mm.mmapLock.upRead(t);
+      return finishSignal(th, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
+    }
+    if (accessError(write, vma)) {
+      yield* mm.mmapLock.upRead(t);
+      return finishSignal(th, SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
+    }
+    fault = yield* handleMmFault(th, vma, addr, flags);
+    major |= fault & VM_FAULT_MAJOR;
+    if (fault & VM_FAULT_RETRY) {
+      // The handler dropped the mmap lock; go round again with FAULT_FLAG_TRIED.
+      flags |= FAULT_FLAG_TRIED;
+      flags &= ~FAULT_FLAG_ALLOW_RETRY;
+      continue;
+    }
+    yield* mm.mmapLock.upRead(t);
+  }
+
+  if (fault & VM_FAULT_ERROR) {
+    if (fault & VM_FAULT_OOM) return finishSignal(th, SIGKILL, 'out of memory (the model\'s memory limit)');
+    if (fault & VM_FAULT_SIGBUS) return finishSignal(th, SIGBUS, `bus error at 0x${addr.toString(16)}`);
+    if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, SIGSEGV, `access error at 0x${addr.toString(16)}`);
+  }
+  // Per-task and perf accounting of a completed fault (mm_account_fault()).
+  if (major || flags & FAULT_FLAG_TRIED) {
+    th.majFlt++;
+    k.em.count(EV.MAJOR_FAULTS, th);
+  } else {
+    th.minFlt++;
+    k.em.count(EV.MINOR_FAULTS, th);
+  }
+  t.cost(c.trapExitNs);
+  t.exitKernel();
+  return null;
+}
+
+function finishSignal(th: Thread, signal: number, detail: string): FaultOutcome {
+  th.t.cost(th.k.costs.trapExitNs);
+  th.t.exitKernel();
+  return { signal, detail };
+}
+
+/** access_error(): does the VMA allow this access? */
+export function accessError(write: boolean, vma: Vma): boolean {
+  if (write) return (vma.flags & VM_WRITE) === 0;
+  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
+}
+
+/** find_vma(): walk the VMA tree, paying per level and reading each node's line. */
+export function* findVma(th: Thread, addr: number): Code<Vma | null> {
+  const t = th.t;
+  if (t.mustSync()) yield SYNC;
+  let levels = 0;
+  let lineCost = 0;
+  const cpu = t.cpu;
+  const now = t.clock;
+  const v = th.mm.vmas.find(addr, (n) => {
+    levels++;
+    lineCost += n.line.read(cpu, now);
+  });
+  t.cost(levels * th.k.costs.vmaLookupLevelNs + lineCost);
+  return v;
+}
+
+/** The PTE the MMU would see at addr (0 if no table), without costs: for trace fields. */
+function peekPte(th: Thread, addr: number): number {
+  const pt = leafFor(th, addr);
+  return pt === null ? 0 : pt.ptes[th.k.geo.index(th.k.geo.levels - 1, addr)];
+}
+
+/** The PTE table mapping addr, as a user-mode access finds it (cached per thread). */
+export function leafFor(th: Thread, addr: number): PteTable | null {
+  const geo = th.k.geo;
+  const base = addr - (addr % geo.pteTableSpan);
+  if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) return th.leaf;
+  let dir: PtDir = th.mm.pgd;
+  const last = geo.levels - 2;
+  for (let lvl = 0; lvl < last; lvl++) {
+    const next = dir.entries[geo.index(lvl, addr)];
+    if (next === null) return null;
+    dir = next as PtDir;
+  }
+  const pt = dir.entries[geo.index(last, addr)] as PteTable | null;
+  if (pt !== null) {
+    th.leaf = pt;
+    th.leafBase = base;
+    th.leafGen = th.mm.pgtableGen;
+  }
+  return pt;
+}
+
+/**
+ * handle_mm_fault(): count the fault (vmstat pgfault, as 4.17 counts it on every pass), then
+ * __handle_mm_fault(): walk the page tables, allocating missing levels, and handle the PTE.
+ */
+export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
+  th.k.em.count(EV.PGFAULT, th);
+  const pt = yield* pteAlloc(th, addr);
+  if (pt === null) return VM_FAULT_OOM;
+  return yield* handlePteFault(th, vma, addr, flags, pt);
+}
+
+/** pgd_offset / p4d_alloc / pud_alloc / pmd_alloc / pte_alloc: walk, populating missing levels. */
+function* pteAlloc(th: Thread, addr: number): Code<PteTable | null> {
+  const t = th.t;
+  const k = th.k;
+  const geo = k.geo;
+  const mm = th.mm;
+  if (t.mustSync()) yield SYNC;
+  let dir: PtDir = mm.pgd;
+  const last = geo.levels - 1;
+  for (let lvl = 0; lvl < last; lvl++) {
+    t.cost(k.costs.pgtableLevelNs);
+    const i = geo.index(lvl, addr);
+    let next = dir.entries[i];
+    if (next === null) {
+      // __pXd_alloc(): allocate and clear a table page, then populate under the lock unless
+      // another thread beat us to it (then free ours).
+      const pfn = yield* k.alloc.allocPage(th);
+      if (pfn < 0) return null;
+      t.cost(k.costs.pgtableAllocNs);
+      const child = lvl + 1 === last
+        ? new PteTable(k.eng, geo.entries[last], addr - (addr % geo.pteTableSpan))
+        : new PtDir(geo.entries[lvl + 1]);
+      yield* mm.pageTableLock.lock(t);
+      next = dir.entries[i];
+      if (next === null) {
+        dir.entries[i] = child;
+        dir.used++;
+        next = child;
+        child.pfn = pfn;
+      }
+      yield* mm.pageTableLock.unlock(t);
+      if (next !== child) {
+        k.pages.refcount[pfn] = 0;
+        yield* k.alloc.freePage(th, pfn);
+      }
+    }
+    dir = next as PtDir;
+  }
+  return dir as unknown as PteTable;
+}
+
+/** handle_pte_fault() */
+export function* handlePteFault(th: Thread, vma: Vma, addr: number, flags: number, pt: PteTable): Code<number> {
+  const t = th.t;
+  const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
+  if (t.mustSync()) yield SYNC;
+  const orig = pt.ptes[idx];
+  const write = (flags & FAULT_FLAG_WRITE) !== 0;
+  if (orig === 0) {
+    if (vma.isAnonymous()) return yield* doAnonymousPage(th, vma, addr, flags, pt, idx);
+    return VM_FAULT_SIGBUS; // do_fault(): file-backed faults arrive with the page cache model
+  }
+  yield* pt.ptl.lock(t);
+  if (pt.ptes[idx] !== orig) {
+    // Another thread changed the PTE meanwhile: nothing left to do.
+    yield* pt.ptl.unlock(t);
+    return 0;
+  }
+  if (write && (orig & PTE_WRITE) === 0) return yield* doWpPage(th, vma, addr, pt, idx, orig);
+  // pte_mkyoung / pte_mkdirty through ptep_set_access_flags (a spurious or access-bit fault).
+  if (write) pt.ptes[idx] = orig | PTE_DIRTY;
+  t.cost(th.k.costs.pteSetNs);
+  yield* pt.ptl.unlock(t);
+  return 0;
+}
+
+/** Fold the task's RSS delta into mm->rss_stat every TASK_RSS_EVENTS_THRESH updates. */
+function* addMmCounterFast(th: Thread, delta: number): Code {
+  th.rssPending += delta;
+  if (++th.rssEvents < TASK_RSS_EVENTS_THRESH) return;
+  yield* syncMmRss(th);
+}
+
+/** sync_mm_rss() */
+export function* syncMmRss(th: Thread): Code {
+  const t = th.t;
+  if (t.mustSync()) yield SYNC;
+  t.cost(th.mm.rssLine.write(t.cpu, t.clock));
+  th.mm.rss += th.rssPending;
+  th.rssPending = 0;
+  th.rssEvents = 0;
+}
+
+/** anon_vma_prepare(): attach an anon_vma to the VMA on its first anonymous fault. */
+function* anonVmaPrepare(th: Thread, vma: Vma): Code {
+  if (vma.anonVma !== null) return;
+  const t = th.t;
+  t.cost(th.k.costs.vmaAllocNs);
+  yield* th.mm.pageTableLock.lock(t);
+  if (vma.anonVma === null) {
+    vma.anonVma = th.k.newAnonVma();
+    t.cost(vma.line.write(t.cpu, t.clock));
+  }
+  yield* th.mm.pageTableLock.unlock(t);
+}
+
+/** do_anonymous_page() */
+function* doAnonymousPage(th: Thread, vma: Vma, addr: number, flags: number, pt: PteTable, idx: number): Code<number> {
+  const t = th.t;
+  const k = th.k;
+  if (vma.flags & VM_SHARED) return VM_FAULT_SIGBUS; // shared anonymous memory is shmem
+  if ((flags & FAULT_FLAG_WRITE) === 0) {
+    // Map the shared zero page read-only.
+    yield* pt.ptl.lock(t);
+    if (pt.ptes[idx] === 0) {
+      pt.ptes[idx] = (ZERO_PFN << PTE_SHIFT) | PTE_PRESENT;
+      pt.used++;
+      t.cost(k.costs.pteSetNs);
+    }
+    yield* pt.ptl.unlock(t);
+    return 0;
+  }
+  yield* anonVmaPrepare(th, vma);
+  const pfn = yield* k.alloc.allocPage(th);
+  if (pfn < 0) return VM_FAULT_OOM;
+  t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
+  yield* pt.ptl.lock(t);
+  if (pt.ptes[idx] !== 0) {
+    yield* pt.ptl.unlock(t);
+    k.pages.refcount[pfn] = 0;
+    yield* k.alloc.freePage(th, pfn);
+    return 0;
+  }
+  yield* addMmCounterFast(th, 1);
+  // page_add_new_anon_rmap() + lru_cache_add_active_or_unevictable()
+  k.pages.mapcount[pfn] = 1;
+  k.pages.flags[pfn] |= PG_ANON;
+  t.cost(k.costs.anonRmapNs);
+  yield* k.lru.add(th, pfn);
+  pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
+  pt.used++;
+  t.cost(k.costs.pteSetNs);
+  yield* pt.ptl.unlock(t);
+  return 0;
+}
+
+/** do_wp_page(): a write to a present read-only PTE; entered with the PTE lock held. */
+function* doWpPage(th: Thread, vma: Vma, addr: number, pt: PteTable, idx: number, orig: number): Code<number> {
+  const t = th.t;
+  const k = th.k;
+  const old = orig >>> PTE_SHIFT;
+  if (old !== ZERO_PFN && k.pages.flags[old] & PG_ANON && k.pages.refcount[old] === 1) {
+    // wp_page_reuse(): the page is ours alone, just make the PTE writable.
+    pt.ptes[idx] = orig | PTE_WRITE | PTE_DIRTY;
+    t.cost(k.costs.pteSetNs);
+    yield* pt.ptl.unlock(t);
+    return 0;
+  }
+  // wp_page_copy(): drop the lock, get a new page (zeroed when copying the zero page), retake.
+  yield* pt.ptl.unlock(t);
+  yield* anonVmaPrepare(th, vma);
+  const pfn = yield* k.alloc.allocPage(th);
+  if (pfn < 0) return VM_FAULT_OOM;
+  t.cost(k.eng.jitter(old === ZERO_PFN ? k.pageSize / k.costs.clearBytesPerNs : k.pageSize / k.costs.copyBytesPerNs));
+  yield* pt.ptl.lock(t);
+  if (pt.ptes[idx] !== orig) {
+    yield* pt.ptl.unlock(t);
+    k.pages.refcount[pfn] = 0;
+    yield* k.alloc.freePage(th, pfn);
+    return 0;
+  }
+  k.pages.mapcount[pfn] = 1;
+  k.pages.flags[pfn] |= PG_ANON;
+  t.cost(k.costs.anonRmapNs);
+  yield* k.lru.add(th, pfn);
+  // ptep_clear_flush(): the old translation may be cached by other CPUs.
+  yield* flushTlbRange(th, 1);
+  pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | PTE_WRITE | PTE_DIRTY;
+  t.cost(k.costs.pteSetNs);
+  if (old === ZERO_PFN) yield* addMmCounterFast(th, 1);
+  yield* pt.ptl.unlock(t);
+  if (old !== ZERO_PFN) {
+    k.pages.mapcount[old]--;
+    if (--k.pages.refcount[old] === 0) {
+      yield* k.lru.remove(th, 1);
+      yield* k.alloc.freePage(th, old);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,155 @@
+import type { Engine, Task } from '../engine/engine.js';
+import type { CacheLine } from '../engine/cacheline.js';
+import { RwSemaphore, SpinLock } from '../engine/locks.js';
+import type { ArchCosts, ArchProfile } from '../config/arch.js';
+import type { Emitter, EventSource } from '../trace/sink.js';
+import { PageAllocator, PageDb, Lru } from './page.js';
+import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
+import { VmaTree, AnonVma } from './vma.js';
+import type { SpfStrategy } from './spf/strategy.js';
+
+/** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
+export class Kernel {
+  readonly costs: ArchCosts;
+  readonly geo: PtGeometry;
+  readonly pages: PageDb;
+  readonly alloc: PageAllocator;
+  readonly lru: Lru;
+  private nextPid = 1000;
+  private nextVmaId = 1;
+  private nextAnonVmaId = 1;
+  readonly threads: Thread[] = [];
+  readonly processes: Process[] = [];
+
+  constructor(
+    readonly eng: Engine,
+    readonly arch: ArchProfile,
+    readonly em: Emitter,
+    memoryBytes: number,
+    /** The speculative fault design, or null for the classic path only. */
+    readonly spf: SpfStrategy | null,
+  ) {
+    this.costs = arch.costs;
+    this.geo = new PtGeometry(arch);
+    this.pages = new PageDb(Math.floor(memoryBytes / this.geo.pageSize));
+    this.alloc = new PageAllocator(eng, this.pages, this.costs);
+    this.lru = new Lru(eng, this.pages, this.costs);
+  }
+
+  get pageSize(): number {
+    return this.geo.pageSize;
+  }
+
+  allocPid(): number {
+    return this.nextPid++;
+  }
+
+  vmaId(): number {
+    return this.nextVmaId++;
+  }
+
+  newAnonVma(): AnonVma {
+    return new AnonVma(this.nextAnonVmaId++);
+  }
+
+  line(name: string): CacheLine {
+    return this.eng.line(name);
+  }
+
+  newProcess(comm: string): Process {
+    const p = new Process(this, this.allocPid(), comm);
+    this.processes.push(p);
+    return p;
+  }
+}
+
+/**
+ * struct mm_struct: the address space shared by a process's threads.
+ */
+export class MmStruct {
+  /** mm->mmap_lock (mmap_sem before 5.8). */
+  readonly mmapLock: RwSemaphore;
+  /** mm->page_table_lock: guards populating upper page-table levels and anon_vma attach. */
+  readonly pageTableLock: SpinLock;
+  readonly vmas = new VmaTree();
+  readonly pgd: PtDir;
+  /** mm->rss_stat: per-mm RSS counters, synced from per-task caches (SPLIT_RSS_COUNTING). */
+  readonly rssLine: CacheLine;
+  /** mm_users: tasks using this mm. */
+  users = 0;
+  /** RSS in pages (MM_ANONPAGES + MM_FILEPAGES). */
+  rss = 0;
+  /** Bumped whenever a page-table page is freed, so cached walks can tell they are stale. */
+  pgtableGen = 0;
+  /** Highest user address + 1 and the base below which mmap places new mappings. */
+  readonly taskSize: number;
+  readonly mmapBase: number;
+  /** CPUs that have run this mm since their last switch away (mm_cpumask). */
+  readonly cpumask: Uint8Array;
+
+  constructor(readonly k: Kernel, readonly owner: Process) {
+    this.mmapLock = new RwSemaphore(k.eng, `mmap_lock(${owner.pid})`);
+    this.pageTableLock = new SpinLock(k.eng, `page_table_lock(${owner.pid})`);
+    this.pgd = new PtDir(k.geo.entries[0]);
+    this.rssLine = k.line(`rss_stat(${owner.pid})`);
+    // x86-64 4-level: TASK_SIZE = 2^47 - one page; mmap_base sits below the stack gap
+    // (mm/util.c mmap_base(): TASK_SIZE - gap, gap >= 128 MiB), with ASLR off as here.
+    const vaTop = 2 ** (k.arch.pageShift + k.arch.levelBits.reduce((a, b) => a + b, 0) - 1);
+    this.taskSize = vaTop - k.geo.pageSize;
+    this.mmapBase = this.taskSize - 128 * 2 ** 20;
+    this.cpumask = new Uint8Array(k.eng.ncpus);
+  }
+}
+
+export class Process {
+  readonly mm: MmStruct;
+  readonly threads: Thread[] = [];
+  /** Workload counters (`count` statements) of this process. */
+  readonly counters = new Map<string, number>();
+  /** Set when the process was killed by a signal. */
+  killedBy: { signal: number; addr: number; detail: string } | null = null;
+
+  constructor(readonly k: Kernel, readonly pid: number, readonly comm: string) {
+    this.mm = new MmStruct(k, this);
+  }
+}
+
+/** A task's kernel-side state (task_struct fields the model needs) and its event identity. */
+export class Thread implements EventSource {
+  t!: Task;
+  /** Per-task RSS delta not yet folded into mm->rss_stat (task->rss_stat, SPLIT_RSS_COUNTING). */
+  rssEvents = 0;
+  rssPending = 0;
+  /** Last PTE table walked by user accesses, with the mm's pgtableGen when it was found. */
+  leaf: PteTable | null = null;
+  leafBase = -1;
+  leafGen = -1;
+  /** Pages gathered by an unmap for freeing after the TLB flush (struct mmu_gather). */
+  readonly gather: number[] = [];
+  minFlt = 0;
+  majFlt = 0;
+
+  constructor(
+    readonly k: Kernel,
+    readonly proc: Process,
+    readonly idx: number,
+    readonly tid: number,
+    readonly comm: string,
+  ) {}
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  get mm(): MmStruct {
+    return this.proc.mm;
+  }
+
+  cpuNow(): number {
+    return this.t.cpu >= 0 ? this.t.cpu : this.t.lastCpu;
+  }
+
+  timeNow(): number {
+    return this.t.clock;
+  }
+}

@@ -1,0 +1,339 @@
+import { SYNC, type Code } from '../engine/engine.js';
+import type { Thread, MmStruct } from './kernel.js';
+import { PtDir, PteTable } from './pgtable.js';
+import { Vma } from './vma.js';
+import { flushTlbRange } from './tlb.js';
+import { syncMmRss } from './fault.js';
+import {
+  PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_ACCESS_FLAGS, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED,
+  VM_WRITE, ZERO_PFN,
+} from './types.js';
+
+/**
+ * The VMA-changing system calls: mmap, munmap, mprotect (mm/mmap.c, mm/mprotect.c). Each takes
+ * the mmap lock for writing, really splits and merges VMAs, tears down or rewrites PTEs, frees
+ * pages and page tables, and shoots down TLBs.
+ */
+
+export const ENOMEM = 12;
+export const EINVAL = 22;
+/** mmap_min_addr default. */
+const MMAP_MIN_ADDR = 0x10000;
+
+function pageAlign(th: Thread, n: number): number {
+  const ps = th.k.pageSize;
+  return Math.ceil(n / ps) * ps;
+}
+
+/** Enter a syscall: mode switch and entry cost. */
+function* syscallEnter(th: Thread): Code {
+  th.t.enterKernel();
+  th.t.cost(th.k.costs.syscallNs);
+  th.k.eng.absorbIrq(th.t);
+}
+
+function syscallExit(th: Thread): void {
+  th.t.exitKernel();
+}
+
+/** Write the lines of the nodes an insert or erase rebalances (the tree path). */
+function* treeWrite(th: Thread, around: Vma): Code {
+  const t = th.t;
+  if (t.mustSync()) yield SYNC;
+  const vmas = th.mm.vmas;
+  let n = vmas.depth();
+  t.cost(around.line.write(t.cpu, t.clock));
+  for (let v = vmas.prev(around); v !== null && --n > 0; v = vmas.prev(v)) t.cost(v.line.write(t.cpu, t.clock));
+}
+
+function anonMergeable(a: Vma, b: Vma): boolean {
+  return a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
+}
+
+/** is_mergeable_vma() + contiguity: can `a` (below) and `b` (above) be one VMA? */
+function canMerge(a: Vma, b: Vma): boolean {
+  if (a.end !== b.start || a.flags !== b.flags) return false;
+  // File-backed VMAs arrive with the page-cache model; until then only anonymous ones merge.
+  if (a.file !== null || b.file !== null) return false;
+  return anonMergeable(a, b);
+}
+
+/** mmap(2). Returns the address, or -errno. */
+export function* sysMmap(th: Thread, length: number, prot: number, shared: boolean, file: string | null): Code<number> {
+  yield* syscallEnter(th);
+  const t = th.t;
+  const k = th.k;
+  const mm = th.mm;
+  const len = pageAlign(th, length);
+  if (len <= 0) {
+    syscallExit(th);
+    return -EINVAL;
+  }
+  yield* mm.mmapLock.downWrite(t);
+  // get_unmapped_area() -> unmapped_area_topdown()
+  t.cost(mm.vmas.depth() * k.costs.unmappedAreaLevelNs);
+  const addr = mm.vmas.unmappedAreaTopdown(len, MMAP_MIN_ADDR, mm.mmapBase);
+  if (addr < 0) {
+    yield* mm.mmapLock.upWrite(t);
+    syscallExit(th);
+    return -ENOMEM;
+  }
+  const flags = prot | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (shared ? VM_SHARED : 0);
+  const pgoff = file === null ? addr / k.pageSize : 0;
+  // mmap_region() -> vma_merge() with the neighbours, else a new VMA.
+  const vma = new Vma(k.vmaId(), addr, addr + len, flags, pgoff, file, k.line('vma'));
+  const below = mm.vmas.find(addr - 1);
+  const prev = below !== null && below.end === addr ? below : null;
+  const above = mm.vmas.find(addr + len);
+  const next = above !== null && above.start === addr + len ? above : null;
+  if (prev !== null && canMerge(prev, vma)) {
+    prev.end = vma.end;
+    if (next !== null && canMerge(prev, next)) yield* mergeNext(th, prev, next);
+    yield* treeWrite(th, prev);
+  } else if (next !== null && canMerge(vma, next)) {
+    next.start = vma.start;
+    next.pgoff = vma.pgoff;
+    yield* treeWrite(th, next);
+  } else {
+    t.cost(k.costs.vmaAllocNs);
+    mm.vmas.insert(vma);
+    yield* treeWrite(th, vma);
+  }
+  yield* mm.mmapLock.upWrite(t);
+  syscallExit(th);
+  return addr;
+}
+
+/** Fold `next` into `prev` (prev.end = next.end) and free next (__vma_adjust remove_next). */
+function* mergeNext(th: Thread, prev: Vma, next: Vma): Code {
+  prev.end = next.end;
+  if (prev.anonVma === null) prev.anonVma = next.anonVma;
+  th.mm.vmas.remove(next);
+  th.t.cost(th.k.costs.vmaAllocNs);
+  yield* treeWrite(th, prev);
+}
+
+/** __split_vma(): split `vma` at `at`; returns the upper part (a new VMA in the tree). */
+function* splitVma(th: Thread, vma: Vma, at: number): Code<Vma> {
+  const k = th.k;
+  const upper = new Vma(k.vmaId(), at, vma.end, vma.flags, vma.pgoff + (at - vma.start) / k.pageSize, vma.file, k.line('vma'));
+  upper.anonVma = vma.anonVma;
+  vma.end = at;
+  th.t.cost(k.costs.vmaAllocNs);
+  th.mm.vmas.insert(upper);
+  yield* treeWrite(th, upper);
+  return upper;
+}
+
+/** munmap(2). Returns 0 or -errno. */
+export function* sysMunmap(th: Thread, addr: number, length: number): Code<number> {
+  yield* syscallEnter(th);
+  const t = th.t;
+  const mm = th.mm;
+  const len = pageAlign(th, length);
+  if (addr % th.k.pageSize !== 0 || len <= 0) {
+    syscallExit(th);
+    return -EINVAL;
+  }
+  const end = addr + len;
+  yield* mm.mmapLock.downWrite(t);
+  yield* doMunmap(th, addr, end);
+  yield* mm.mmapLock.upWrite(t);
+  syscallExit(th);
+  return 0;
+}
+
+/** do_munmap(): called with the mmap lock held for writing. */
+export function* doMunmap(th: Thread, addr: number, end: number): Code {
+  const mm = th.mm;
+  let first = mm.vmas.find(addr);
+  if (first === null || first.start >= end) return;
+  if (first.start < addr) first = yield* splitVma(th, first, addr);
+  const last = mm.vmas.find(end - 1);
+  if (last !== null && last.start < end && last.end > end) yield* splitVma(th, last, end);
+  const victims = mm.vmas.range(addr, end);
+  const prev = mm.vmas.prev(victims[0]);
+  const next = mm.vmas.next(victims[victims.length - 1]);
+  // detach_vmas_to_be_unmapped()
+  for (const v of victims) {
+    yield* treeWrite(th, v);
+    mm.vmas.remove(v);
+  }
+  // unmap_region(): zap the PTEs, free the page tables nobody else uses, flush, free the pages.
+  let zapped = 0;
+  for (const v of victims) zapped += yield* zapRange(th, v.start, v.end);
+  const floor = prev !== null ? prev.end : 0;
+  const ceiling = next !== null ? next.start : mm.taskSize + th.k.pageSize;
+  const tables = freePgtables(th, mm.pgd, 0, 0, addr, end, floor, ceiling);
+  if (zapped > 0 || tables.length > 0) yield* flushTlbRange(th, Math.max(zapped, 1));
+  yield* tlbFinishMmu(th, tables);
+  th.t.cost(victims.length * th.k.costs.vmaAllocNs); // remove_vma()
+}
+
+/** zap_pte_range() over [start, end): clear PTEs table by table under each PTE lock. */
+function* zapRange(th: Thread, start: number, end: number): Code<number> {
+  const t = th.t;
+  const k = th.k;
+  const geo = k.geo;
+  const span = geo.pteTableSpan;
+  const lastLvl = geo.levels - 1;
+  let zapped = 0;
+  let rss = 0;
+  for (let base = start - (start % span); base < end; base += span) {
+    const pt = leafNoAlloc(th.mm, th, base);
+    if (pt === null || pt.used === 0) continue;
+    yield* pt.ptl.lock(t);
+    const lo = Math.max(start, base);
+    const hi = Math.min(end, base + span);
+    for (let a = lo; a < hi; a += k.pageSize) {
+      const i = geo.index(lastLvl, a);
+      const pte = pt.ptes[i];
+      if (pte === 0) continue;
+      pt.ptes[i] = 0;
+      pt.used--;
+      zapped++;
+      t.cost(k.costs.zapPteNs);
+      const pfn = pte >>> PTE_SHIFT;
+      if ((pte & PTE_PRESENT) === 0 || pfn === ZERO_PFN) continue;
+      rss--;
+      k.pages.mapcount[pfn]--;
+      if (--k.pages.refcount[pfn] === 0) th.gather.push(pfn);
+    }
+    yield* pt.ptl.unlock(t);
+  }
+  if (rss !== 0) {
+    // add_mm_rss_vec(): straight into mm->rss_stat.
+    th.rssPending += rss;
+    yield* syncMmRss(th);
+  }
+  return zapped;
+}
+
+function leafNoAlloc(mm: MmStruct, th: Thread, addr: number): PteTable | null {
+  const geo = th.k.geo;
+  let dir: PtDir = mm.pgd;
+  for (let lvl = 0; lvl < geo.levels - 2; lvl++) {
+    const next = dir.entries[geo.index(lvl, addr)];
+    if (next === null) return null;
+    dir = next as PtDir;
+  }
+  return dir.entries[geo.index(geo.levels - 2, addr)] as PteTable | null;
+}
+
+/**
+ * free_pgd_range(): unhook the page tables that map only [start, end) within [floor, ceiling)
+ * and return them for freeing after the TLB flush.
+ */
+function freePgtables(th: Thread, dir: PtDir, level: number, dirBase: number, start: number, end: number, floor: number, ceiling: number): (PtDir | PteTable)[] {
+  const geo = th.k.geo;
+  const span = geo.span[level];
+  const out: (PtDir | PteTable)[] = [];
+  const first = Math.floor(Math.max(start, dirBase) / span) * span;
+  for (let base = first; base < end && base < dirBase + span * geo.entries[level]; base += span) {
+    const i = geo.index(level, base);
+    const child = dir.entries[i];
+    if (child === null) continue;
+    if (child instanceof PtDir) out.push(...freePgtables(th, child, level + 1, base, start, end, floor, ceiling));
+    if (base >= floor && base + span <= ceiling && child.used === 0) {
+      dir.entries[i] = null;
+      dir.used--;
+      out.push(child);
+      th.mm.pgtableGen++;
+    }
+  }
+  return out;
+}
+
+/** tlb_finish_mmu(): free the gathered pages (off the LRU first) and the unhooked page tables. */
+function* tlbFinishMmu(th: Thread, tables: (PtDir | PteTable)[]): Code {
+  const k = th.k;
+  const pages = th.gather.splice(0);
+  if (pages.length > 0) yield* k.lru.remove(th, pages.length);
+  for (const pfn of pages) yield* k.alloc.freePage(th, pfn);
+  for (const tb of tables) {
+    if (tb.pfn < 0) continue;
+    k.pages.refcount[tb.pfn] = 0;
+    yield* k.alloc.freePage(th, tb.pfn);
+  }
+}
+
+/** mprotect(2). Returns 0 or -errno. */
+export function* sysMprotect(th: Thread, addr: number, length: number, prot: number): Code<number> {
+  yield* syscallEnter(th);
+  const t = th.t;
+  const mm = th.mm;
+  const len = pageAlign(th, length);
+  const end = addr + len;
+  if (addr % th.k.pageSize !== 0) {
+    syscallExit(th);
+    return -EINVAL;
+  }
+  yield* mm.mmapLock.downWrite(t);
+  // The whole range must be mapped.
+  let cursor = addr;
+  for (const v of mm.vmas.range(addr, end)) {
+    if (v.start > cursor) break;
+    cursor = v.end;
+  }
+  if (cursor < end) {
+    yield* mm.mmapLock.upWrite(t);
+    syscallExit(th);
+    return -ENOMEM;
+  }
+  let first = mm.vmas.find(addr)!;
+  if (first.start < addr) first = yield* splitVma(th, first, addr);
+  const last = mm.vmas.find(end - 1)!;
+  if (last.end > end) yield* splitVma(th, last, end);
+  let changed = 0;
+  const touched = mm.vmas.range(addr, end);
+  for (const v of touched) {
+    const newflags = (v.flags & ~VM_ACCESS_FLAGS) | prot;
+    if (newflags === v.flags) continue;
+    v.flags = newflags;
+    if (t.mustSync()) yield SYNC;
+    t.cost(v.line.write(t.cpu, t.clock));
+    // change_protection(): write-protect PTEs when write permission goes away.
+    if ((prot & VM_WRITE) === 0) changed += yield* changeProtection(th, v.start, v.end);
+  }
+  if (changed > 0) yield* flushTlbRange(th, changed);
+  // vma_merge() of the changed VMAs with their neighbours.
+  for (const v of touched) {
+    if (!v.attached) continue;
+    const p = mm.vmas.prev(v);
+    if (p !== null && canMerge(p, v)) {
+      yield* mergeNext(th, p, v);
+      const n = mm.vmas.next(p);
+      if (n !== null && canMerge(p, n)) yield* mergeNext(th, p, n);
+      continue;
+    }
+    const n = mm.vmas.next(v);
+    if (n !== null && canMerge(v, n)) yield* mergeNext(th, v, n);
+  }
+  yield* mm.mmapLock.upWrite(t);
+  syscallExit(th);
+  return 0;
+}
+
+function* changeProtection(th: Thread, start: number, end: number): Code<number> {
+  const t = th.t;
+  const k = th.k;
+  const geo = k.geo;
+  const span = geo.pteTableSpan;
+  let changed = 0;
+  for (let base = start - (start % span); base < end; base += span) {
+    const pt = leafNoAlloc(th.mm, th, base);
+    if (pt === null || pt.used === 0) continue;
+    yield* pt.ptl.lock(t);
+    const hi = Math.min(end, base + span);
+    for (let a = Math.max(start, base); a < hi; a += k.pageSize) {
+      const i = geo.index(geo.levels - 1, a);
+      const pte = pt.ptes[i];
+      if ((pte & PTE_WRITE) === 0) continue;
+      pt.ptes[i] = pte & ~PTE_WRITE;
+      changed++;
+      t.cost(k.costs.changePteNs);
+    }
+    yield* pt.ptl.unlock(t);
+  }
+  return changed;
+}

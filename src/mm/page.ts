@@ -1,0 +1,175 @@
+import { SYNC, type Code, type Engine } from '../engine/engine.js';
+import { SpinLock } from '../engine/locks.js';
+import type { ArchCosts } from '../config/arch.js';
+import type { Thread } from './kernel.js';
+import { EV } from '../events/catalog.js';
+
+/**
+ * struct page for every page frame, the buddy allocator's zone free list with its per-CPU page
+ * lists (pcp), and the LRU with its per-CPU pagevecs. Pages are typed-array slots indexed by pfn,
+ * grown on demand up to the machine's memory size.
+ */
+
+/** Page flags (a few of enum pageflags). */
+export const PG_ANON = 0x1;
+export const PG_LRU = 0x2;
+export const PG_PGTABLE = 0x4;
+
+export class PageDb {
+  refcount = new Int32Array(1024);
+  mapcount = new Int32Array(1024);
+  flags = new Uint8Array(1024);
+  /** Frames handed out so far (pfn 0 is the zero page). */
+  highWater = 1;
+
+  constructor(readonly maxPages: number) {
+    this.refcount[0] = 1;
+  }
+
+  /** A frame never used before, or -1 when memory is exhausted. */
+  fresh(): number {
+    if (this.highWater >= this.maxPages) return -1;
+    const pfn = this.highWater++;
+    if (pfn >= this.refcount.length) {
+      const n = this.refcount.length * 2;
+      const r = new Int32Array(n);
+      r.set(this.refcount);
+      this.refcount = r;
+      const m = new Int32Array(n);
+      m.set(this.mapcount);
+      this.mapcount = m;
+      const f = new Uint8Array(n);
+      f.set(this.flags);
+      this.flags = f;
+    }
+    return pfn;
+  }
+}
+
+/** struct per_cpu_pages */
+class Pcp {
+  pages: number[] = [];
+}
+
+/**
+ * The zone with its free list under zone->lock, fronted by per-CPU lists: a CPU takes pages
+ * from its own list and refills or drains it `batch` pages at a time under zone->lock
+ * (rmqueue_bulk / free_pcppages_bulk).
+ */
+export class PageAllocator {
+  readonly zoneLock: SpinLock;
+  private readonly free: number[] = [];
+  private readonly pcps: Pcp[];
+  /** pcp->batch and pcp->high (zone_batchsize() for a large zone: 31; high = 6 * batch). */
+  readonly batch = 31;
+  readonly high = 186;
+  allocated = 0;
+
+  constructor(
+    eng: Engine,
+    readonly db: PageDb,
+    private readonly costs: ArchCosts,
+  ) {
+    this.zoneLock = new SpinLock(eng, 'zone->lock');
+    this.pcps = Array.from({ length: eng.ncpus }, () => new Pcp());
+  }
+
+  /** Pages in use (allocated and not freed). */
+  get inUse(): number {
+    return this.allocated;
+  }
+
+  /** __alloc_pages(): a page with refcount 1, or -1 when memory is exhausted. */
+  *allocPage(th: Thread): Code<number> {
+    const t = th.t;
+    const pcp = this.pcps[t.cpu];
+    if (pcp.pages.length === 0) {
+      // rmqueue_bulk(): refill the per-CPU list from the zone under zone->lock.
+      yield* this.zoneLock.lock(t);
+      let n = 0;
+      while (n < this.batch) {
+        let pfn = this.free.pop();
+        if (pfn === undefined) pfn = this.db.fresh();
+        if (pfn < 0) break;
+        pcp.pages.push(pfn);
+        n++;
+      }
+      t.cost(n * this.costs.zoneBatchPerPageNs);
+      yield* this.zoneLock.unlock(t);
+      if (pcp.pages.length === 0) return -1;
+    }
+    const pfn = pcp.pages.pop()!;
+    t.cost(this.costs.pageAllocNs);
+    this.db.refcount[pfn] = 1;
+    this.db.mapcount[pfn] = 0;
+    this.db.flags[pfn] = 0;
+    this.allocated++;
+    th.k.em.count(EV.PGALLOC, th);
+    return pfn;
+  }
+
+  /** free_unref_page(): back to this CPU's list; drain a batch to the zone when it is too long. */
+  *freePage(th: Thread, pfn: number): Code {
+    const t = th.t;
+    const pcp = this.pcps[t.cpu];
+    pcp.pages.push(pfn);
+    this.db.flags[pfn] = 0;
+    this.allocated--;
+    t.cost(this.costs.pageFreeNs);
+    th.k.em.count(EV.PGFREE, th);
+    if (pcp.pages.length > this.high) {
+      yield* this.zoneLock.lock(t);
+      for (let i = 0; i < this.batch; i++) this.free.push(pcp.pages.shift()!);
+      t.cost(this.batch * this.costs.zoneBatchPerPageNs);
+      yield* this.zoneLock.unlock(t);
+    }
+  }
+}
+
+/**
+ * The LRU lists of one node under lruvec->lru_lock. New pages go through a per-CPU pagevec of
+ * PAGEVEC_SIZE (15) and are added in one locked batch (__pagevec_lru_add); pages released by
+ * munmap are taken off in batches, relocking every SWAP_CLUSTER_MAX (32) pages (release_pages).
+ */
+export class Lru {
+  readonly lock: SpinLock;
+  private readonly pvec: Int32Array;
+  static readonly PAGEVEC_SIZE = 15;
+  static readonly SWAP_CLUSTER_MAX = 32;
+
+  constructor(
+    eng: Engine,
+    private readonly db: PageDb,
+    private readonly costs: ArchCosts,
+  ) {
+    this.lock = new SpinLock(eng, 'lruvec->lru_lock');
+    this.pvec = new Int32Array(eng.ncpus);
+  }
+
+  /** lru_cache_add() */
+  *add(th: Thread, pfn: number): Code {
+    const t = th.t;
+    this.db.flags[pfn] |= PG_LRU;
+    if (++this.pvec[t.cpu] < Lru.PAGEVEC_SIZE) return;
+    yield* this.lock.lock(t);
+    t.cost(Lru.PAGEVEC_SIZE * this.costs.lruPerPageNs);
+    yield* this.lock.unlock(t);
+    this.pvec[t.cpu] = 0;
+  }
+
+  /** The LRU part of release_pages(): take `n` pages off the LRU. */
+  *remove(th: Thread, n: number): Code {
+    const t = th.t;
+    for (let done = 0; done < n; done += Lru.SWAP_CLUSTER_MAX) {
+      const m = Math.min(Lru.SWAP_CLUSTER_MAX, n - done);
+      yield* this.lock.lock(t);
+      t.cost(m * this.costs.lruPerPageNs);
+      yield* this.lock.unlock(t);
+    }
+  }
+}
+
+/** Sync helper for code that reads shared state without a lock primitive. */
+export function* syncPoint(th: Thread): Code {
+  if (th.t.mustSync()) yield SYNC;
+}

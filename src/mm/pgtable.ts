@@ -1,0 +1,73 @@
+import type { Engine } from '../engine/engine.js';
+import { SpinLock } from '../engine/locks.js';
+import type { ArchProfile } from '../config/arch.js';
+
+/**
+ * Multi-level page tables shaped by the arch profile (x86-64: pgd/pud/pmd/pte, 9 bits each over
+ * 4 KiB pages). Upper levels hold child tables; the last level holds PTEs, one Int32 each
+ * (pfn << PTE_SHIFT | bits, 0 = pte_none). Every PTE table has its own lock (split PTE locks,
+ * USE_SPLIT_PTE_PTLOCKS), living in the struct page of the table page.
+ */
+
+export class PteTable {
+  readonly ptes: Int32Array;
+  /** Entries that are not pte_none. */
+  used = 0;
+  /** The page frame holding this table. */
+  pfn = -1;
+  readonly ptl: SpinLock;
+  constructor(eng: Engine, entries: number, readonly base: number) {
+    this.ptes = new Int32Array(entries);
+    this.ptl = new SpinLock(eng, 'ptl');
+  }
+}
+
+export class PtDir {
+  readonly entries: (PtDir | PteTable | null)[];
+  used = 0;
+  /** The page frame holding this table. */
+  pfn = -1;
+  constructor(entries: number) {
+    this.entries = new Array<PtDir | PteTable | null>(entries).fill(null);
+  }
+}
+
+/** Index arithmetic of one arch's page tables. */
+export class PtGeometry {
+  readonly levels: number;
+  readonly pageSize: number;
+  /** Bytes mapped by one entry at each level (top to bottom). */
+  readonly span: number[];
+  readonly entries: number[];
+  /** Bytes mapped by one whole PTE table (= one PMD entry). */
+  readonly pteTableSpan: number;
+
+  constructor(arch: ArchProfile) {
+    this.levels = arch.levelBits.length;
+    this.pageSize = 2 ** arch.pageShift;
+    this.entries = arch.levelBits.map((b) => 2 ** b);
+    this.span = [];
+    let s = this.pageSize;
+    for (let i = this.levels - 1; i >= 0; i--) {
+      this.span[i] = s;
+      s *= this.entries[i];
+    }
+    this.pteTableSpan = this.span[this.levels - 2];
+  }
+
+  index(level: number, addr: number): number {
+    return Math.floor(addr / this.span[level]) % this.entries[level];
+  }
+}
+
+/** Find the PTE table that maps addr without allocating, as the MMU walks (null if a level is missing). */
+export function lookupPteTable(geo: PtGeometry, pgd: PtDir, addr: number): PteTable | null {
+  let dir: PtDir = pgd;
+  const last = geo.levels - 2;
+  for (let lvl = 0; lvl < last; lvl++) {
+    const next = dir.entries[geo.index(lvl, addr)];
+    if (next === null) return null;
+    dir = next as PtDir;
+  }
+  return dir.entries[geo.index(last, addr)] as PteTable | null;
+}

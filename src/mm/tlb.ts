@@ -1,0 +1,42 @@
+import { SYNC, type Code } from '../engine/engine.js';
+import { EV } from '../events/catalog.js';
+import type { Thread } from './kernel.js';
+
+/**
+ * flush_tlb_mm_range(): invalidate `pages` pages of the current mm on this CPU and on every other
+ * CPU that may cache it. x86 sends IPIs to the CPUs in mm_cpumask that run the mm and waits for
+ * them (arch/x86/mm/tlb.c flush_tlb_multi); arm64 and powerpc radix broadcast in hardware.
+ * Ranges above the flush ceiling become a full flush.
+ */
+export function* flushTlbRange(th: Thread, pages: number): Code {
+  const t = th.t;
+  const k = th.k;
+  const c = k.costs;
+  const eng = k.eng;
+  if (pages <= c.tlbFlushCeiling) {
+    t.cost(pages * c.tlbFlushOneNs);
+    k.em.count(EV.NR_TLB_LOCAL_FLUSH_ONE, th, pages);
+  } else {
+    t.cost(c.tlbFlushAllNs);
+    k.em.count(EV.NR_TLB_LOCAL_FLUSH_ALL, th);
+  }
+  if (k.arch.tlb === 'broadcast') {
+    t.cost(c.tlbBroadcastNs);
+    return;
+  }
+  // IPI every other CPU currently running a thread of this mm.
+  if (t.mustSync()) yield SYNC;
+  let targets = 0;
+  for (let cpu = 0; cpu < eng.ncpus; cpu++) {
+    if (cpu === t.cpu) continue;
+    const other = eng.cpus[cpu];
+    if (other === null || (other.ctx as Thread | null)?.proc !== th.proc) continue;
+    targets++;
+    eng.irqDebt[cpu] += c.ipiHandlerNs;
+    k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, other.ctx as Thread);
+  }
+  if (targets > 0) {
+    k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
+    t.cost(c.ipiRoundTripNs);
+  }
+}

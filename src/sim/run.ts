@@ -1,0 +1,434 @@
+import { Engine, PREEMPT, SYNC, TaskState, type Code, type Task } from '../engine/engine.js';
+import { Barrier } from '../engine/locks.js';
+import { Topology } from '../engine/topology.js';
+import type { ArchProfile } from '../config/arch.js';
+import type { Machine } from '../config/machine.js';
+import { EV } from '../events/catalog.js';
+import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
+import { Kernel, Process, Thread } from '../mm/kernel.js';
+import { doUserAddrFault, leafFor, syncMmRss } from '../mm/fault.js';
+import { sysMmap, sysMprotect, sysMunmap } from '../mm/mmap.js';
+import type { SpfStrategy } from '../mm/spf/strategy.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, SIGSEGV, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
+import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
+import type { Expr, Pos, Prot, Stmt, Workload } from '../workload/ir.js';
+import { syntaxError } from '../workload/source.js';
+import { SimulationError } from '../errors.js';
+
+/**
+ * Runs a workload's IR on the model: one engine task per workload thread, each interpreting its
+ * statements and entering the kernel model for every syscall and every fault.
+ */
+
+export interface RunOptions {
+  readonly workload: Workload;
+  /** Resolved parameters, built-ins included. */
+  readonly params: ReadonlyMap<string, number>;
+  readonly arch: ArchProfile;
+  readonly machine: Machine;
+  readonly ncpus: number;
+  readonly seed: number;
+  /** Sinks beyond the counting sink every run has. */
+  readonly sinks?: readonly TraceSink[];
+  readonly spf?: SpfStrategy | null;
+}
+
+export interface ThreadResult {
+  readonly idx: number;
+  readonly tid: number;
+  readonly pid: number;
+  readonly comm: string;
+  readonly userNs: number;
+  readonly sysNs: number;
+}
+
+export interface MetricResult {
+  readonly name: string;
+  readonly unit: string;
+  readonly value: number;
+}
+
+export interface SignalResult {
+  readonly pid: number;
+  readonly comm: string;
+  readonly signal: number;
+  readonly detail: string;
+}
+
+export interface RunResult {
+  readonly elapsedNs: number;
+  readonly userNs: number;
+  readonly sysNs: number;
+  readonly counts: CountingSink;
+  readonly threads: readonly ThreadResult[];
+  readonly metrics: readonly MetricResult[];
+  readonly counters: ReadonlyMap<string, number>;
+  readonly signals: readonly SignalResult[];
+}
+
+/** How far a task in user mode may run ahead of the others before it syncs. */
+const USER_QUANTUM_NS = 2000;
+/** A fake text address for the user instruction a statement stands for (perf's ip field). */
+const TEXT_BASE = 0x401000;
+
+function protFlags(p: Prot): number {
+  return (p.read ? VM_READ : 0) | (p.write ? VM_WRITE : 0) | (p.exec ? VM_EXEC : 0);
+}
+
+interface Region {
+  start: number;
+  len: number;
+}
+
+/** Variables of a thread: its own, then its creator's (threads share the address space). */
+class Env {
+  readonly vars = new Map<string, number>();
+  readonly regions = new Map<string, Region>();
+  constructor(
+    readonly parent: Env | null,
+    readonly builtins: Map<string, number>,
+  ) {}
+  region(name: string): Region | undefined {
+    for (let e: Env | null = this; e !== null; e = e.parent) {
+      const r = e.regions.get(name);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+  variable(name: string): number | undefined {
+    for (let e: Env | null = this; e !== null; e = e.parent) {
+      const v = e.vars.get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+}
+
+/** Signals a thread's interpreter uses to unwind when its process dies. */
+class Killed {
+  constructor(readonly signal: number) {}
+}
+
+class Runner {
+  readonly eng: Engine;
+  readonly k: Kernel;
+  readonly counting = new CountingSink();
+  private nextIdx = 0;
+
+  constructor(readonly o: RunOptions) {
+    const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus);
+    const c = o.arch.costs;
+    this.eng = new Engine(topo, { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, timesliceNs: 3_000_000, jitter: 0.02 }, o.seed);
+    const em = new Emitter([this.counting, ...(o.sinks ?? [])]);
+    this.k = new Kernel(this.eng, o.arch, em, o.machine.memoryBytes, o.spf ?? null);
+  }
+
+  private fail(pos: Pos, msg: string): never {
+    const w = this.o.workload;
+    throw new SimulationError(syntaxError(w.file, w.source, pos, msg).render());
+  }
+
+  scope(env: Env): ExprScope {
+    return {
+      param: (name, pos) => {
+        const b = env.builtins.get(name);
+        if (b !== undefined) return b;
+        const p = this.o.params.get(name);
+        if (p === undefined) this.fail(pos, `unknown parameter '$${name}'`);
+        return p;
+      },
+      variable: (name, pos) => {
+        const v = env.variable(name);
+        if (v === undefined) this.fail(pos, `'${name}' has no value here`);
+        return v;
+      },
+      pages: (name, pos) => {
+        const r = env.region(name);
+        if (r === undefined) this.fail(pos, `region '${name}' is not mapped here`);
+        return Math.ceil(r.len / this.k.pageSize);
+      },
+    };
+  }
+
+  ev(e: Expr, env: Env): number {
+    try {
+      return evalExpr(e, this.scope(env));
+    } catch (err) {
+      if (err instanceof ExprEvalError) this.fail(err.pos, err.message);
+      throw err;
+    }
+  }
+
+  newThread(proc: Process, tid: number, comm: string): Thread {
+    const th = new Thread(this.k, proc, this.nextIdx++, tid, comm);
+    proc.threads.push(th);
+    this.k.threads.push(th);
+    proc.mm.users++;
+    return th;
+  }
+
+  spawnThread(th: Thread, at: number, affinity: number, body: (th: Thread) => Code): Task {
+    const task = this.eng.spawn(th.tid, th.pid, th.comm, at, () => body(th), affinity);
+    th.t = task;
+    task.ctx = th;
+    return task;
+  }
+
+  start(): void {
+    const w = this.o.workload;
+    for (const decl of w.processes) {
+      const rootEnv = new Env(null, new Map([['ncpus', this.o.ncpus], ['seed', this.o.seed], ['tid', 0], ['nthreads', 1]]));
+      const n = this.ev(decl.count, rootEnv);
+      for (let i = 0; i < n; i++) {
+        const proc = this.k.newProcess(decl.name);
+        const th = this.newThread(proc, proc.pid, decl.name);
+        const env = new Env(null, new Map([...rootEnv.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
+        this.spawnThread(th, 0, -1, (t) => this.threadMain(t, decl.body, env, null));
+      }
+    }
+  }
+
+  private *threadMain(th: Thread, body: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
+    try {
+      yield* this.block(th, body, env, barrier);
+    } catch (e) {
+      if (!(e instanceof Killed)) throw e;
+    }
+    // exit: fold the task's RSS cache, drop the mm reference.
+    th.t.enterKernel();
+    yield* syncMmRss(th);
+    th.mm.users--;
+    th.t.exitKernel();
+  }
+
+  private checkAlive(th: Thread): void {
+    const k = th.proc.killedBy;
+    if (k !== null) throw new Killed(k.signal);
+  }
+
+  private *userSync(th: Thread): Code {
+    const t = th.t;
+    this.eng.absorbIrq(t);
+    if (this.eng.shouldPreempt(t)) yield PREEMPT;
+    else if (t.mustSync()) yield SYNC;
+    this.checkAlive(th);
+  }
+
+  private *block(th: Thread, stmts: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
+    for (const s of stmts) {
+      this.checkAlive(th);
+      yield* this.stmt(th, s, env, barrier);
+    }
+  }
+
+  private *stmt(th: Thread, s: Stmt, env: Env, barrier: Barrier | null): Code {
+    const t = th.t;
+    const k = this.k;
+    switch (s.k) {
+      case 'threads': {
+        const n = Math.max(0, Math.floor(this.ev(s.count, env)));
+        const group = new Barrier(this.eng, `barrier@${s.pos.line}`, n);
+        const tasks: Task[] = [];
+        for (let i = 0; i < n; i++) {
+          // clone(): the parent pays for each new thread in kernel mode.
+          t.enterKernel();
+          t.cost(k.costs.cloneNs);
+          t.exitKernel();
+          if (t.mustSync()) yield SYNC;
+          const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
+          const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]));
+          const affinity = s.pin ? i % this.o.ncpus : -1;
+          tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group)));
+        }
+        for (const c of tasks) yield* this.eng.join(t, c);
+        return;
+      }
+      case 'loop': {
+        const times = s.times !== undefined ? Math.floor(this.ev(s.times, env)) : 0;
+        const dur = s.duration !== undefined ? this.ev(s.duration, env) : 0;
+        const bounded = s.duration !== undefined;
+        const start = t.clock;
+        for (let i = 0; ; i++) {
+          if (s.times !== undefined && (times > 0 || !bounded) && i >= times) break;
+          if (bounded && t.clock - start >= dur) break;
+          yield* this.block(th, s.body, env, barrier);
+        }
+        return;
+      }
+      case 'if':
+        if (this.ev(s.cond, env) !== 0) yield* this.block(th, s.then, env, barrier);
+        else if (s.else !== undefined) yield* this.block(th, s.else, env, barrier);
+        return;
+      case 'let':
+        env.vars.set(s.name, this.ev(s.value, env));
+        return;
+      case 'count': {
+        const by = s.by !== undefined ? this.ev(s.by, env) : 1;
+        th.proc.counters.set(s.counter, (th.proc.counters.get(s.counter) ?? 0) + by);
+        return;
+      }
+      case 'compute': {
+        let left = this.ev(s.ns, env);
+        while (left > 0) {
+          const step = Math.min(left, USER_QUANTUM_NS * 50);
+          t.cost(step);
+          left -= step;
+          yield* this.userSync(th);
+        }
+        return;
+      }
+      case 'barrier': {
+        if (barrier === null) this.fail(s.pos, 'barrier outside a threads block');
+        yield* barrier.wait(t);
+        return;
+      }
+      case 'mmap': {
+        if (s.file !== undefined) this.fail(s.pos, 'file-backed mappings are not modelled yet');
+        if (s.shared) this.fail(s.pos, 'shared anonymous mappings (shmem) are not modelled yet');
+        const size = this.ev(s.size, env);
+        const addr = yield* sysMmap(th, size, protFlags(s.prot), s.shared, null);
+        if (addr < 0) this.fail(s.pos, `mmap of ${size} bytes failed: ${errnoName(-addr)}`);
+        env.regions.set(s.target, { start: addr, len: Math.ceil(size / k.pageSize) * k.pageSize });
+        return;
+      }
+      case 'munmap': {
+        const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+        const r = yield* sysMunmap(th, a, len);
+        if (r < 0) this.fail(s.pos, `munmap failed: ${errnoName(-r)}`);
+        return;
+      }
+      case 'mprotect': {
+        const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+        const r = yield* sysMprotect(th, a, len, protFlags(s.prot));
+        if (r < 0) this.fail(s.pos, `mprotect failed: ${errnoName(-r)}`);
+        return;
+      }
+      case 'touch':
+        yield* this.touch(th, s, env);
+        return;
+    }
+  }
+
+  private part(name: string, off: Expr | undefined, len: Expr | undefined, env: Env, pos: Pos): [number, number] {
+    const r = env.region(name);
+    if (r === undefined) this.fail(pos, `region '${name}' is not mapped here`);
+    const o = off !== undefined ? this.ev(off, env) : 0;
+    const l = len !== undefined ? this.ev(len, env) : r.len - o;
+    if (o < 0 || l < 0 || o + l > r.len) this.fail(pos, `range ${o}+${l} lies outside region '${name}' (${r.len} bytes)`);
+    return [r.start + o, l];
+  }
+
+  /** User-mode accesses, one byte each; a missing or read-only translation is a page fault. */
+  private *touch(th: Thread, s: Extract<Stmt, { k: 'touch' }>, env: Env): Code {
+    const t = th.t;
+    const k = this.k;
+    const [base, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+    const write = s.access === 'write';
+    const ps = k.pageSize;
+    const lastLvl = k.geo.levels - 1;
+    const ip = TEXT_BASE + s.pos.line * 0x10;
+    const access = k.costs.userAccessNs;
+    let n: number;
+    let step = ps;
+    if (s.pattern === 'random') n = Math.max(0, Math.floor(this.ev(s.arg!, env)));
+    else {
+      if (s.pattern === 'stride') step = Math.max(1, this.ev(s.arg!, env));
+      n = len > 0 ? Math.ceil(len / step) : 0;
+    }
+    const pagesInRange = Math.max(1, Math.ceil(len / ps));
+    let lastSync = t.clock;
+    for (let i = 0; i < n; i++) {
+      const addr = s.pattern === 'random' ? base + this.eng.rng.int(pagesInRange) * ps : base + i * step;
+      for (let attempt = 0; ; attempt++) {
+        const pt = leafFor(th, addr);
+        if (pt !== null) {
+          const idx = k.geo.index(lastLvl, addr);
+          const pte = pt.ptes[idx];
+          if (pte & PTE_PRESENT && (!write || pte & PTE_WRITE)) {
+            if (write) pt.ptes[idx] = pte | PTE_DIRTY;
+            t.cost(access);
+            break;
+          }
+        }
+        const out = yield* doUserAddrFault(th, addr, write, ip);
+        lastSync = t.clock;
+        if (out !== null) {
+          th.proc.killedBy = { signal: out.signal, addr, detail: out.detail };
+          throw new Killed(out.signal);
+        }
+        if (attempt > 64) this.fail(s.pos, `access at 0x${addr.toString(16)} keeps faulting`);
+      }
+      if (t.clock - lastSync > USER_QUANTUM_NS) {
+        yield* this.userSync(th);
+        lastSync = t.clock;
+      }
+    }
+    if (s.counter !== undefined) th.proc.counters.set(s.counter, (th.proc.counters.get(s.counter) ?? 0) + n);
+  }
+
+  finish(): RunResult {
+    const eng = this.eng;
+    const stuck = eng.stuckTasks();
+    if (stuck.length > 0) {
+      const lines = stuck.map((t) => `  ${t.comm}/${t.tid} (${stateName(t.state)}) waiting on ${t.waitingOn || 'nothing'}`);
+      throw new SimulationError(`workload '${this.o.workload.name}' cannot finish: ${stuck.length} task(s) will never run again\n${lines.join('\n')}`);
+    }
+    let elapsed = 0;
+    let user = 0;
+    let sys = 0;
+    const threads: ThreadResult[] = [];
+    for (const th of this.k.threads) {
+      const t = th.t;
+      elapsed = Math.max(elapsed, t.endTime);
+      user += t.userNs;
+      sys += t.sysNs;
+      this.k.em.count(EV.CONTEXT_SWITCHES, th, t.ctxSwitches);
+      this.k.em.count(EV.CPU_MIGRATIONS, th, t.migrations);
+      this.k.em.count(EV.TASK_CLOCK, th, t.userNs + t.sysNs);
+      threads.push({ idx: th.idx, tid: th.tid, pid: th.pid, comm: th.comm, userNs: t.userNs, sysNs: t.sysNs });
+    }
+    const counters = new Map<string, number>();
+    for (const p of this.k.processes) for (const [name, v] of p.counters) counters.set(name, (counters.get(name) ?? 0) + v);
+    const mscope: ExprScope = {
+      param: (name, pos) => {
+        const v = this.o.params.get(name);
+        if (v === undefined) this.fail(pos, `unknown parameter '$${name}'`);
+        return v;
+      },
+      variable: (name) => (name === 'elapsed' ? elapsed / 1e9 : counters.get(name) ?? 0),
+      pages: (_n, pos) => this.fail(pos, 'pages() has no meaning in a metric'),
+    };
+    const metrics = this.o.workload.metrics.map((m) => {
+      let value: number;
+      try {
+        value = evalExpr(m.value, mscope);
+      } catch (err) {
+        if (err instanceof ExprEvalError) value = NaN;
+        else throw err;
+      }
+      return { name: m.name, unit: m.unit, value };
+    });
+    const signals = this.k.processes
+      .filter((p) => p.killedBy !== null)
+      .map((p) => ({ pid: p.pid, comm: p.comm, signal: p.killedBy!.signal, detail: p.killedBy!.detail }));
+    return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: this.counting, threads, metrics, counters, signals };
+  }
+}
+
+function stateName(s: TaskState): string {
+  return ['runnable', 'running', 'blocked', 'spinning', 'done'][s];
+}
+
+function errnoName(e: number): string {
+  return ({ 12: 'ENOMEM', 22: 'EINVAL' } as Record<number, string>)[e] ?? `errno ${e}`;
+}
+
+/** Run a workload to completion and return what it counted. */
+export function runWorkload(o: RunOptions): RunResult {
+  const r = new Runner(o);
+  r.start();
+  r.eng.run();
+  return r.finish();
+}
+
+export const SIGNAL_NAMES: Readonly<Record<number, string>> = { [SIGSEGV]: 'Segmentation fault', 7: 'Bus error', 9: 'Killed' };

@@ -1,0 +1,65 @@
+import { getArch, type ArchProfile } from '../config/arch.js';
+import { genericMachine, getMachine, machineCpus, MACHINES, type Machine } from '../config/machine.js';
+import { resolveConfig, type KernelConfig } from '../config/kconfig.js';
+import { UsageError } from '../errors.js';
+import { loadWorkload } from '../workload/load.js';
+import { resolveParams } from '../workload/params.js';
+import type { Workload } from '../workload/ir.js';
+import type { RunOptions } from './run.js';
+
+/** Options every command that runs a workload shares (stat, record). */
+export interface CommonRunOptions {
+  readonly arch?: string;
+  readonly machine?: string;
+  readonly cpus?: string;
+  readonly config?: readonly string[];
+  readonly seed?: string;
+}
+
+export interface PreparedRun {
+  readonly workload: Workload;
+  readonly machine: Machine;
+  readonly arch: ArchProfile;
+  readonly ncpus: number;
+  readonly config: KernelConfig;
+  readonly seed: number;
+  /** The parameter values given on the command line, as given. */
+  readonly paramArgs: readonly string[];
+  readonly params: ReadonlyMap<string, number>;
+}
+
+/** The machine used when neither --machine nor --arch says otherwise. */
+export const DEFAULT_MACHINE = 'x86-vm16';
+
+function parseIntOption(name: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`option '${name}': '${v}' is not a whole number`);
+  const n = Number(v);
+  if (n < min || n > max) throw new UsageError(`option '${name}': ${n} is out of range (${min}..${max})`);
+  return n;
+}
+
+export function prepareRun(workloadArg: string, paramArgs: readonly string[], o: CommonRunOptions): PreparedRun {
+  let machine: Machine;
+  if (o.machine !== undefined) {
+    machine = getMachine(o.machine);
+    if (o.arch !== undefined && o.arch !== machine.arch) {
+      throw new UsageError(`option '--arch ${o.arch}' contradicts '--machine ${machine.name}' (a ${machine.arch} machine)`);
+    }
+  } else if (o.arch !== undefined && o.arch !== MACHINES[DEFAULT_MACHINE].arch) {
+    getArch(o.arch);
+    machine = genericMachine(o.arch, 16);
+  } else {
+    machine = getMachine(DEFAULT_MACHINE);
+  }
+  const arch = getArch(machine.arch);
+  const ncpus = o.cpus !== undefined ? parseIntOption('--cpus', o.cpus, 1, 1024) : machineCpus(machine);
+  const seed = o.seed !== undefined ? parseIntOption('--seed', o.seed, 0, 2 ** 32 - 1) : 1;
+  const config = resolveConfig(o.config ?? []);
+  const workload = loadWorkload(workloadArg);
+  const params = resolveParams(workload, paramArgs, { ncpus, seed });
+  return { workload, machine, arch, ncpus, config, seed, paramArgs, params };
+}
+
+export function runOptionsOf(p: PreparedRun): RunOptions {
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: null };
+}

@@ -1,0 +1,86 @@
+import { NUM_EVENTS } from '../events/catalog.js';
+
+/** Who an event is attributed to. */
+export interface EventSource {
+  /** Dense index of the thread in its run (0, 1, 2, ...). */
+  readonly idx: number;
+  readonly tid: number;
+  readonly pid: number;
+  readonly comm: string;
+  /** CPU the event happened on. */
+  cpuNow(): number;
+  /** Virtual time of the event (ns). */
+  timeNow(): number;
+}
+
+/**
+ * Where the model's events go (perf's perf_tool). The kernel model keeps no output state of its
+ * own: counters are one kind of sink, a trace writer another.
+ */
+export interface TraceSink {
+  /** `n` occurrences of event `id` in `src`. */
+  count(id: number, src: EventSource, n: number): void;
+  /** A tracepoint hit with its fields (numbers; the catalog names them). Only for ids in `traced`. */
+  sample?(id: number, src: EventSource, fields: readonly number[]): void;
+  /** Event ids whose samples this sink wants (tracepoints and software events recorded one by one). */
+  readonly traced?: ReadonlySet<number>;
+}
+
+/** Fans events out to the sinks of a run. */
+export class Emitter {
+  private readonly wantSample: Uint8Array = new Uint8Array(NUM_EVENTS);
+  private readonly samplers: TraceSink[] = [];
+
+  constructor(private readonly sinks: readonly TraceSink[]) {
+    for (const s of sinks) {
+      if (s.sample === undefined || s.traced === undefined) continue;
+      this.samplers.push(s);
+      for (const id of s.traced) this.wantSample[id] = 1;
+    }
+  }
+
+  count(id: number, src: EventSource, n = 1): void {
+    for (let i = 0; i < this.sinks.length; i++) this.sinks[i].count(id, src, n);
+  }
+
+  /** Is anyone recording samples of this event? (Lets callers skip building fields.) */
+  sampling(id: number): boolean {
+    return this.wantSample[id] === 1;
+  }
+
+  /** Count one occurrence and hand its fields to the sinks that record it. */
+  hit(id: number, src: EventSource, fields: readonly number[]): void {
+    this.count(id, src, 1);
+    if (this.wantSample[id] === 0) return;
+    for (const s of this.samplers) if (s.traced!.has(id)) s.sample!(id, src, fields);
+  }
+}
+
+/** The counting sink behind `stat`: per-thread totals of every event. */
+export class CountingSink implements TraceSink {
+  private counts = new Float64Array(NUM_EVENTS * 16);
+  private nthreads = 0;
+
+  count(id: number, src: EventSource, n: number): void {
+    const base = src.idx * NUM_EVENTS;
+    if (base + NUM_EVENTS > this.counts.length) {
+      const bigger = new Float64Array(Math.max(this.counts.length * 2, base + NUM_EVENTS));
+      bigger.set(this.counts);
+      this.counts = bigger;
+    }
+    if (src.idx >= this.nthreads) this.nthreads = src.idx + 1;
+    this.counts[base + id] += n;
+  }
+
+  /** Total of one event over all threads. */
+  total(id: number): number {
+    let s = 0;
+    for (let i = 0; i < this.nthreads; i++) s += this.counts[i * NUM_EVENTS + id];
+    return s;
+  }
+
+  /** One thread's count of one event. */
+  of(idx: number, id: number): number {
+    return idx < this.nthreads ? this.counts[idx * NUM_EVENTS + id] : 0;
+  }
+}

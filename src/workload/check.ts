@@ -1,0 +1,273 @@
+/**
+ * Static checks of a parsed workload. Pure: throws WorkloadSyntaxError at the first problem.
+ *
+ * Name rules (docs/dsl.md, "Names and scope"):
+ *  - `$name` is a declared parameter or a built-in ($ncpus, $tid, $pid, $nthreads, $seed).
+ *    Parameter defaults may use earlier parameters, $ncpus and $seed; metrics may use any
+ *    parameter, $ncpus and $seed (the per-task built-ins have no value there).
+ *  - Regions (NAME = mmap ...) and `let` variables are per process block and must be assigned
+ *    earlier in program order (textually earlier in the same process body, at any depth) than
+ *    their use. The two share one namespace: a name is either a region or a variable.
+ *  - `barrier` only inside a `threads` block.
+ *  - A bare name in a metric is `elapsed` or a counter that some `count` statement or
+ *    `touch ... count NAME` bumps.
+ */
+import type { Expr, Pos, Stmt, Workload } from './ir.js';
+import { BUILTIN_PARAMS, GLOBAL_BUILTINS, METRIC_BUILTIN_VARS, didYouMean, syntaxError } from './source.js';
+
+interface ExprRules {
+  /** Throws (via fail) if `$name` is not allowed here. */
+  param(name: string, pos: Pos): void;
+  /** Throws if the bare name is not allowed here. */
+  variable(name: string, pos: Pos): void;
+  /** Throws if `pages(region)` is not allowed here; `pos` is the region name's, `call` the call's. */
+  pages(region: string, pos: Pos, call: Pos): void;
+}
+
+export function checkWorkload(w: Workload): void {
+  new Checker(w).run();
+}
+
+class Checker {
+  private readonly paramLine = new Map<string, number>();
+
+  constructor(private readonly w: Workload) {}
+
+  private fail(pos: Pos, detail: string): never {
+    throw syntaxError(this.w.file, this.w.source, pos, detail);
+  }
+
+  private checkExpr(e: Expr, rules: ExprRules): void {
+    switch (e.k) {
+      case 'num':
+        return;
+      case 'param':
+        rules.param(e.name, e.pos);
+        return;
+      case 'var':
+        rules.variable(e.name, e.pos);
+        return;
+      case 'neg':
+      case 'not':
+        this.checkExpr(e.a, rules);
+        return;
+      case 'bin':
+        this.checkExpr(e.a, rules);
+        this.checkExpr(e.b, rules);
+        return;
+      case 'call':
+        if (e.fn === 'pages') {
+          const r = e.args[0];
+          if (r === undefined || r.k !== 'var' || e.args.length !== 1) this.fail(e.pos, 'pages() takes one region name');
+          rules.pages(r.name, r.pos, e.pos);
+          return;
+        }
+        for (const a of e.args) this.checkExpr(a, rules);
+        return;
+    }
+  }
+
+  private unknownParam(name: string, pos: Pos, known: Iterable<string>): never {
+    this.fail(pos, `unknown parameter '$${name}'${didYouMean(name, known, '$')}`);
+  }
+
+  run(): void {
+    const { w } = this;
+    const allParams = new Set(w.params.map((p) => p.name));
+
+    // Parameters: unique, not built-ins; defaults use only earlier parameters and global built-ins.
+    for (const p of w.params) {
+      if (BUILTIN_PARAMS.includes(p.name)) {
+        this.fail(p.pos, `'${p.name}' is a built-in parameter ($${p.name}) and cannot be declared`);
+      }
+      const first = this.paramLine.get(p.name);
+      if (first !== undefined) {
+        this.fail(p.pos, `duplicate parameter '${p.name}' (first declared at line ${first})`);
+      }
+      this.checkExpr(p.value, {
+        param: (name, pos) => {
+          if (this.paramLine.has(name) || GLOBAL_BUILTINS.includes(name)) return;
+          if (name === p.name) this.fail(pos, `the default of parameter '${p.name}' refers to itself`);
+          if (allParams.has(name)) {
+            this.fail(pos, `parameter '$${name}' is declared after '${p.name}'; a default may only use earlier parameters`);
+          }
+          if (BUILTIN_PARAMS.includes(name)) {
+            this.fail(pos, `'$${name}' has no value in a parameter default (only $${GLOBAL_BUILTINS.join(', $')} and earlier parameters do)`);
+          }
+          this.unknownParam(name, pos, [...this.paramLine.keys(), ...GLOBAL_BUILTINS]);
+        },
+        variable: (name, pos) => this.fail(pos, `a parameter default cannot use the variable '${name}' (did you mean '$${name}'?)`),
+        pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a parameter default'),
+      });
+      this.paramLine.set(p.name, p.pos.line);
+    }
+
+    // Counters bumped anywhere (for metrics).
+    const counters = new Set<string>();
+    const collect = (body: readonly Stmt[]): void => {
+      for (const s of body) {
+        if (s.k === 'count') counters.add(s.counter);
+        else if (s.k === 'touch' && s.counter !== undefined) counters.add(s.counter);
+        else if (s.k === 'threads' || s.k === 'loop') collect(s.body);
+        else if (s.k === 'if') {
+          collect(s.then);
+          if (s.else) collect(s.else);
+        }
+      }
+    };
+    for (const pr of w.processes) collect(pr.body);
+
+    const runParam = (name: string, pos: Pos): void => {
+      if (allParams.has(name) || BUILTIN_PARAMS.includes(name)) return;
+      this.unknownParam(name, pos, [...allParams, ...BUILTIN_PARAMS]);
+    };
+
+    // Metrics.
+    const metricLine = new Map<string, number>();
+    for (const m of w.metrics) {
+      const first = metricLine.get(m.name);
+      if (first !== undefined) this.fail(m.pos, `duplicate metric "${m.name}" (first declared at line ${first})`);
+      metricLine.set(m.name, m.pos.line);
+      this.checkExpr(m.value, {
+        param: (name, pos) => {
+          if (allParams.has(name) || GLOBAL_BUILTINS.includes(name)) return;
+          if (BUILTIN_PARAMS.includes(name)) {
+            this.fail(pos, `'$${name}' has no value in a metric (only parameters, $${GLOBAL_BUILTINS.join(' and $')} do)`);
+          }
+          this.unknownParam(name, pos, [...allParams, ...GLOBAL_BUILTINS]);
+        },
+        variable: (name, pos) => {
+          if (counters.has(name) || METRIC_BUILTIN_VARS.includes(name)) return;
+          const known = [...[...counters].sort(), ...METRIC_BUILTIN_VARS];
+          this.fail(
+            pos,
+            `'${name}' in metric "${m.name}" is not a counter or 'elapsed' (counters: ${counters.size > 0 ? [...counters].sort().join(', ') : 'none'})${didYouMean(name, known)}`,
+          );
+        },
+        pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a metric'),
+      });
+    }
+
+    // Processes.
+    for (const pr of w.processes) {
+      this.checkExpr(pr.count, {
+        param: runParam,
+        variable: (name, pos) => this.fail(pos, `unknown name '${name}' in process count (variables only exist inside the process)`),
+        pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a process count'),
+      });
+      new BodyChecker(this, pr.name, runParam).block(pr.body, false);
+    }
+  }
+
+  /** Exposed to BodyChecker. */
+  failAt(pos: Pos, detail: string): never {
+    this.fail(pos, detail);
+  }
+
+  exprAt(e: Expr, rules: ExprRules): void {
+    this.checkExpr(e, rules);
+  }
+}
+
+/** Checks one process body in program order. */
+class BodyChecker {
+  /** Names assigned so far, with the line of their first assignment. */
+  private readonly regions = new Map<string, number>();
+  private readonly lets = new Map<string, number>();
+  private readonly rules: ExprRules;
+
+  constructor(
+    private readonly c: Checker,
+    private readonly process: string,
+    param: (name: string, pos: Pos) => void,
+  ) {
+    this.rules = {
+      param,
+      variable: (name, pos) => {
+        if (this.lets.has(name)) return;
+        if (this.regions.has(name)) {
+          this.c.failAt(pos, `'${name}' is a region, not a number; use pages(${name}) for its size in pages`);
+        }
+        this.c.failAt(pos, `variable '${name}' is used before any 'let ${name} = ...' in process '${this.process}'${didYouMean(name, this.lets.keys())}`);
+      },
+      pages: (region, pos) => this.region(region, pos, 'pages()'),
+    };
+  }
+
+  private region(name: string, pos: Pos, user: string): void {
+    if (this.regions.has(name)) return;
+    if (this.lets.has(name)) {
+      this.c.failAt(pos, `'${name}' is a variable, not a region (it is set by 'let' at line ${this.lets.get(name)})`);
+    }
+    this.c.failAt(
+      pos,
+      `${user} of unknown region '${name}': no '${name} = mmap ...' comes before it in process '${this.process}'${didYouMean(name, this.regions.keys())}`,
+    );
+  }
+
+  private expr(e: Expr | undefined): void {
+    if (e !== undefined) this.c.exprAt(e, this.rules);
+  }
+
+  block(body: readonly Stmt[], inThreads: boolean): void {
+    for (const s of body) this.stmt(s, inThreads);
+  }
+
+  private stmt(s: Stmt, inThreads: boolean): void {
+    switch (s.k) {
+      case 'threads':
+        this.expr(s.count);
+        this.block(s.body, true);
+        return;
+      case 'loop':
+        this.expr(s.times);
+        this.expr(s.duration);
+        this.block(s.body, inThreads);
+        return;
+      case 'if':
+        this.expr(s.cond);
+        this.block(s.then, inThreads);
+        if (s.else) this.block(s.else, inThreads);
+        return;
+      case 'let':
+        this.expr(s.value);
+        if (this.regions.has(s.name)) {
+          this.c.failAt(s.pos, `'${s.name}' is already a region (mapped at line ${this.regions.get(s.name)}); pick another variable name`);
+        }
+        if (!this.lets.has(s.name)) this.lets.set(s.name, s.pos.line);
+        return;
+      case 'mmap':
+        this.expr(s.size);
+        if (this.lets.has(s.target)) {
+          this.c.failAt(s.pos, `'${s.target}' is already a variable (set by 'let' at line ${this.lets.get(s.target)}); pick another region name`);
+        }
+        if (!this.regions.has(s.target)) this.regions.set(s.target, s.pos.line);
+        return;
+      case 'munmap':
+        this.region(s.region, s.pos, 'munmap');
+        this.expr(s.offset);
+        this.expr(s.length);
+        return;
+      case 'mprotect':
+        this.region(s.region, s.pos, 'mprotect');
+        this.expr(s.offset);
+        this.expr(s.length);
+        return;
+      case 'touch':
+        this.region(s.region, s.pos, 'touch');
+        this.expr(s.arg);
+        this.expr(s.offset);
+        this.expr(s.length);
+        return;
+      case 'compute':
+        this.expr(s.ns);
+        return;
+      case 'barrier':
+        if (!inThreads) this.c.failAt(s.pos, "'barrier' outside a 'threads' block (a barrier waits for the threads of its group)");
+        return;
+      case 'count':
+        this.expr(s.by);
+        return;
+    }
+  }
+}

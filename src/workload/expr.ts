@@ -1,0 +1,127 @@
+/**
+ * Evaluation of DSL expressions. Pure: every name is resolved through the caller's ExprScope.
+ *
+ * Numbers are plain JS numbers (integer-like results stay integers); `/` is real division;
+ * `%` is JS remainder (sign of the dividend); comparisons and `&& || !` yield 1 or 0 (any
+ * non-zero value is true; `&&` and `||` short-circuit). Division or remainder by zero throws
+ * ExprEvalError, which callers turn into their own error type (the runner into a
+ * SimulationError, resolveParams into a WorkloadSyntaxError) using its `pos`.
+ */
+import type { Expr, Pos } from './ir.js';
+
+export interface ExprScope {
+  /** `$name`: a parameter or built-in. */
+  param(name: string, pos: Pos): number;
+  /** A bare identifier: a `let` variable, or in metrics a counter or `elapsed`. */
+  variable(name: string, pos: Pos): number;
+  /** `pages(region)`: the region's size in pages. */
+  pages(region: string, pos: Pos): number;
+}
+
+/** An expression that cannot be evaluated (division by zero, a malformed call). */
+export class ExprEvalError extends Error {
+  constructor(
+    message: string,
+    readonly pos: Pos,
+  ) {
+    super(message);
+    this.name = 'ExprEvalError';
+  }
+}
+
+const truth = (b: boolean): number => (b ? 1 : 0);
+
+export function evalExpr(e: Expr, scope: ExprScope): number {
+  switch (e.k) {
+    case 'num':
+      return e.v;
+    case 'param':
+      return scope.param(e.name, e.pos);
+    case 'var':
+      return scope.variable(e.name, e.pos);
+    case 'neg':
+      return -evalExpr(e.a, scope);
+    case 'not':
+      return truth(evalExpr(e.a, scope) === 0);
+    case 'bin': {
+      if (e.op === '&&') {
+        return truth(evalExpr(e.a, scope) !== 0 && evalExpr(e.b, scope) !== 0);
+      }
+      if (e.op === '||') {
+        return truth(evalExpr(e.a, scope) !== 0 || evalExpr(e.b, scope) !== 0);
+      }
+      const a = evalExpr(e.a, scope);
+      const b = evalExpr(e.b, scope);
+      switch (e.op) {
+        case '+':
+          return a + b;
+        case '-':
+          return a - b;
+        case '*':
+          return a * b;
+        case '/':
+          if (b === 0) throw new ExprEvalError('division by zero', e.pos);
+          return a / b;
+        case '%':
+          if (b === 0) throw new ExprEvalError('remainder by zero', e.pos);
+          return a % b;
+        case '<':
+          return truth(a < b);
+        case '<=':
+          return truth(a <= b);
+        case '>':
+          return truth(a > b);
+        case '>=':
+          return truth(a >= b);
+        case '==':
+          return truth(a === b);
+        case '!=':
+          return truth(a !== b);
+      }
+      // Unreachable: every BinOp is handled above.
+      throw new ExprEvalError(`unknown operator '${String((e as { op: unknown }).op)}'`, e.pos);
+    }
+    case 'call': {
+      if (e.fn === 'pages') {
+        const r = e.args[0];
+        if (e.args.length !== 1 || r === undefined || r.k !== 'var') {
+          throw new ExprEvalError('pages() takes one region name', e.pos);
+        }
+        return scope.pages(r.name, r.pos);
+      }
+      const args = e.args.map((x) => evalExpr(x, scope));
+      switch (e.fn) {
+        case 'min':
+        case 'max':
+          if (args.length === 0) throw new ExprEvalError(`${e.fn}() needs arguments`, e.pos);
+          return e.fn === 'min' ? Math.min(...args) : Math.max(...args);
+        case 'floor':
+        case 'ceil':
+          if (args.length !== 1) throw new ExprEvalError(`${e.fn}() takes 1 argument`, e.pos);
+          return e.fn === 'floor' ? Math.floor(args[0]!) : Math.ceil(args[0]!);
+        default:
+          throw new ExprEvalError(`unknown function '${e.fn}'`, e.pos);
+      }
+    }
+  }
+}
+
+/** Calls `f` on `e` and every sub-expression, parents first. */
+export function walkExpr(e: Expr, f: (e: Expr) => void): void {
+  f(e);
+  switch (e.k) {
+    case 'bin':
+      walkExpr(e.a, f);
+      walkExpr(e.b, f);
+      break;
+    case 'neg':
+    case 'not':
+      walkExpr(e.a, f);
+      break;
+    case 'call':
+      for (const a of e.args) walkExpr(a, f);
+      break;
+    default:
+      break;
+  }
+}

@@ -1,0 +1,133 @@
+import { describe, expect, test } from 'vitest';
+import { checkWorkload } from '../../src/workload/check.js';
+import { parseWorkload } from '../../src/workload/parser.js';
+import { syntaxErrorOf } from './helpers.js';
+
+const check = (src: string) => () => checkWorkload(parseWorkload(src, 'c.spf'));
+const checkError = (src: string): string => syntaxErrorOf(check(src)).message;
+/** `body` becomes the statements of `process p`, starting on line 2. */
+const inProcess = (body: string, head = ''): string => `${head}process p {\n${body}\n}\n`;
+
+describe('accepted workloads', () => {
+  test('regions, variables, params and built-ins in scope', () => {
+    expect(
+      check(
+        [
+          'param n = $ncpus * 2',
+          'param size = 4K',
+          'param m = $n + $seed',
+          'metric "x/s" = x / elapsed',
+          'metric "pages" = y * $size / $ncpus',
+          'process p count $n {',
+          '  buf = mmap $size',
+          '  let i = pages(buf)',
+          '  threads $n pin {',
+          '    let j = $tid + $nthreads + $pid + $ncpus + $seed + $m + i',
+          '    touch buf write count x',
+          '    barrier',
+          '    loop 2 {',
+          '      if j > 0 {',
+          '        barrier second',
+          '      }',
+          '    }',
+          '    count y j',
+          '  }',
+          '  mprotect buf r offset 0 length pages(buf) * 4K',
+          '  munmap buf',
+          '  let i = i + 1',
+          '}',
+        ].join('\n'),
+      ),
+    ).not.toThrow();
+  });
+
+  test('a name assigned anywhere earlier in program order counts (including in a loop or if)', () => {
+    expect(check(inProcess('loop 3 {\n  b = mmap 4K\n}\ntouch b read\nif 1 {\n  let v = 1\n}\ncompute v'))).not.toThrow();
+    // Each process block has its own names.
+    expect(checkError('process a {\n  b = mmap 4K\n}\nprocess b {\n  touch b read\n}\n')).toBe(
+      "c.spf:5:3: touch of unknown region 'b': no 'b = mmap ...' comes before it in process 'b'",
+    );
+  });
+});
+
+describe('errors', () => {
+  test.each([
+    // Regions.
+    ['touch buf read', "c.spf:2:1: touch of unknown region 'buf': no 'buf = mmap ...' comes before it in process 'p'"],
+    ['munmap buf', "c.spf:2:1: munmap of unknown region 'buf': no 'buf = mmap ...' comes before it in process 'p'"],
+    ['mprotect buf r', "c.spf:2:1: mprotect of unknown region 'buf': no 'buf = mmap ...' comes before it in process 'p'"],
+    ['compute pages(buf)', "c.spf:2:15: pages() of unknown region 'buf': no 'buf = mmap ...' comes before it in process 'p'"],
+    ['bufs = mmap 4K\ntouch buf read', "c.spf:3:1: touch of unknown region 'buf': no 'buf = mmap ...' comes before it in process 'p'; did you mean 'bufs'?"],
+    ['touch b read\nb = mmap 4K', "c.spf:2:1: touch of unknown region 'b': no 'b = mmap ...' comes before it in process 'p'"],
+    ['loop 2 {\n  touch b read\n  b = mmap 4K\n}', "c.spf:3:3: touch of unknown region 'b': no 'b = mmap ...' comes before it in process 'p'"],
+    ['let v = 1\ntouch v read', "c.spf:3:1: 'v' is a variable, not a region (it is set by 'let' at line 2)"],
+    ['b = mmap 4K\ncompute b', "c.spf:3:9: 'b' is a region, not a number; use pages(b) for its size in pages"],
+    ['b = mmap 4K\nlet b = 1', "c.spf:3:1: 'b' is already a region (mapped at line 2); pick another variable name"],
+    ['let b = 1\nb = mmap 4K', "c.spf:3:1: 'b' is already a variable (set by 'let' at line 2); pick another region name"],
+    // Variables.
+    ['compute x', "c.spf:2:9: variable 'x' is used before any 'let x = ...' in process 'p'"],
+    ['let i = i + 1', "c.spf:2:9: variable 'i' is used before any 'let i = ...' in process 'p'"],
+    ['let count1 = 1\ncompute count2', "c.spf:3:9: variable 'count2' is used before any 'let count2 = ...' in process 'p'; did you mean 'count1'?"],
+    ['compute x\nlet x = 1', "c.spf:2:9: variable 'x' is used before any 'let x = ...' in process 'p'"],
+    // Barriers.
+    ['barrier', "c.spf:2:1: 'barrier' outside a 'threads' block (a barrier waits for the threads of its group)"],
+    ['loop 2 {\n  barrier b\n}', "c.spf:3:3: 'barrier' outside a 'threads' block (a barrier waits for the threads of its group)"],
+    // Parameters in the body.
+    ['compute $nope', "c.spf:2:9: unknown parameter '$nope'"],
+    ['compute $ncpu', "c.spf:2:9: unknown parameter '$ncpu'; did you mean '$ncpus'?"],
+  ])('%j', (body, message) => {
+    expect(checkError(inProcess(body))).toBe(message);
+  });
+
+  test('parameters', () => {
+    expect(checkError('param a = 1\nparam b = 2\nparam a = 3\nprocess {\n}\n')).toBe(
+      "c.spf:3:7: duplicate parameter 'a' (first declared at line 1)",
+    );
+    expect(checkError('param ncpus = 4\nprocess {\n}\n')).toBe(
+      "c.spf:1:7: 'ncpus' is a built-in parameter ($ncpus) and cannot be declared",
+    );
+    expect(checkError('param a = $b\nparam b = 1\nprocess {\n}\n')).toBe(
+      "c.spf:1:11: parameter '$b' is declared after 'a'; a default may only use earlier parameters",
+    );
+    expect(checkError('param a = $a + 1\nprocess {\n}\n')).toBe("c.spf:1:11: the default of parameter 'a' refers to itself");
+    expect(checkError('param a = $tid\nprocess {\n}\n')).toBe(
+      "c.spf:1:11: '$tid' has no value in a parameter default (only $ncpus, $seed and earlier parameters do)",
+    );
+    expect(checkError('param threads = 1\nparam a = $thread\nprocess {\n}\n')).toBe(
+      "c.spf:2:11: unknown parameter '$thread'; did you mean '$threads'?",
+    );
+    expect(checkError('param a = x\nprocess {\n}\n')).toBe("c.spf:1:11: a parameter default cannot use the variable 'x' (did you mean '$x'?)");
+    expect(checkError('param a = pages(x)\nprocess {\n}\n')).toBe('c.spf:1:11: pages() cannot be used in a parameter default');
+    expect(checkError(inProcess('compute $thraeds', 'param threads = 1\n'))).toBe(
+      "c.spf:3:9: unknown parameter '$thraeds'; did you mean '$threads'?",
+    );
+  });
+
+  test('metrics', () => {
+    const body = 'process {\n  count records\n}\n';
+    expect(checkError(`metric "r/s" = recrods / elapsed\n${body}`)).toBe(
+      `c.spf:1:16: 'recrods' in metric "r/s" is not a counter or 'elapsed' (counters: records); did you mean 'records'?`,
+    );
+    expect(checkError(`metric "r/s" = records / $sconds\nparam seconds = 1\n${body}`)).toBe(
+      "c.spf:1:26: unknown parameter '$sconds'; did you mean '$seconds'?",
+    );
+    expect(checkError(`metric "r/s" = records / $tid\n${body}`)).toBe(
+      "c.spf:1:26: '$tid' has no value in a metric (only parameters, $ncpus and $seed do)",
+    );
+    expect(checkError(`metric "a" = records\nmetric "a" = records\n${body}`)).toBe('c.spf:2:1: duplicate metric "a" (first declared at line 1)');
+    expect(checkError(`metric "a" = pages(x)\n${body}`)).toBe('c.spf:1:14: pages() cannot be used in a metric');
+    expect(checkError('metric "a" = x\nprocess {\n}\n')).toBe(`c.spf:1:14: 'x' in metric "a" is not a counter or 'elapsed' (counters: none)`);
+    // Counters from `touch ... count` and from nested blocks count.
+    expect(check(`metric "a" = t + c / elapsed\nprocess {\n  b = mmap 4K\n  threads 2 {\n    if 1 {\n    } else {\n      touch b read count t\n      count c\n    }\n  }\n}\n`)).not.toThrow();
+  });
+
+  test('process count', () => {
+    expect(checkError('process count $n {\n}\n')).toBe("c.spf:1:15: unknown parameter '$n'");
+    expect(checkError('process count n {\n}\n')).toBe("c.spf:1:15: unknown name 'n' in process count (variables only exist inside the process)");
+  });
+
+  test('errors carry the source line', () => {
+    const e = syntaxErrorOf(check(inProcess('  touch nope read')));
+    expect(e.render()).toBe("c.spf:2:3: touch of unknown region 'nope': no 'nope = mmap ...' comes before it in process 'p'\n  touch nope read\n  ^");
+  });
+});
