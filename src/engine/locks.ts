@@ -43,17 +43,24 @@ class RwBase {
     return this.sleeping ? BLOCK : SPIN;
   }
 
-  protected *acquire(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
+  /** Take the lock without waiting or syncing if that is possible now: true if taken. */
+  protected acquireFast(t: Task, write: boolean): boolean {
+    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
+    if (!free || this.waiters.length > 0 || t.mustSync()) return false;
     if (!this.sleeping) t.preemptCount++;
     t.cost(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
-    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
-    if (free && this.waiters.length === 0) {
-      if (write) this.writer = t;
-      else this.readers++;
-      return;
-    }
+    if (write) this.writer = t;
+    else this.readers++;
+    return true;
+  }
+
+  protected *acquire(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    if (this.acquireFast(t, write)) return;
+    if (!this.sleeping) t.preemptCount++;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
     this.stats.contended++;
     this.waiters.push({ t, write });
     t.waitingOn = `${this.name} (${write ? 'write' : 'read'})`;
@@ -76,8 +83,19 @@ class RwBase {
     return true;
   }
 
+  /** Release without syncing if no sync is needed now: true if released. */
+  protected releaseFast(t: Task, write: boolean): boolean {
+    if (t.mustSync()) return false;
+    this.releaseNow(t, write);
+    return true;
+  }
+
   protected *release(t: Task, write: boolean): Code {
     if (t.mustSync()) yield SYNC;
+    this.releaseNow(t, write);
+  }
+
+  private releaseNow(t: Task, write: boolean): void {
     t.cost(this.line.write(t.cpu, t.clock));
     if (!this.sleeping) t.preemptCount--;
     if (write) this.writer = null;
@@ -125,9 +143,17 @@ export class RwSemaphore extends RwBase {
   downRead(t: Task): Code {
     return this.acquire(t, false);
   }
+  /** down_read() when it can complete at once (no sync, no wait): true if taken. */
+  downReadFast(t: Task): boolean {
+    return this.acquireFast(t, false);
+  }
   /** up_read() */
   upRead(t: Task): Code {
     return this.release(t, false);
+  }
+  /** up_read() when no sync is needed: true if released. */
+  upReadFast(t: Task): boolean {
+    return this.releaseFast(t, false);
   }
   /** down_write() */
   downWrite(t: Task): Code {
@@ -185,16 +211,23 @@ export class SpinLock {
     this.line = line ?? eng.line(name);
   }
 
-  /** spin_lock() */
-  *lock(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+  /** spin_lock() when it can complete at once (no sync, not held): true if taken. */
+  lockFast(t: Task): boolean {
+    if (this.holder !== null || t.mustSync()) return false;
     t.preemptCount++;
     t.cost(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
-    if (this.holder === null) {
-      this.holder = t;
-      return;
-    }
+    this.holder = t;
+    return true;
+  }
+
+  /** spin_lock() */
+  *lock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    if (this.lockFast(t)) return;
+    t.preemptCount++;
+    t.cost(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
     this.stats.contended++;
     this.waiters.push(t);
     t.waitingOn = this.name;
@@ -215,9 +248,20 @@ export class SpinLock {
     return true;
   }
 
+  /** spin_unlock() when no sync is needed: true if released. */
+  unlockFast(t: Task): boolean {
+    if (t.mustSync()) return false;
+    this.unlockNow(t);
+    return true;
+  }
+
   /** spin_unlock() */
   *unlock(t: Task): Code {
     if (t.mustSync()) yield SYNC;
+    this.unlockNow(t);
+  }
+
+  private unlockNow(t: Task): void {
     t.cost(this.line.write(t.cpu, t.clock));
     t.preemptCount--;
     const next = this.waiters.shift();

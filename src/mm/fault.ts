@@ -58,8 +58,9 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   let major = 0;
   while (fault & VM_FAULT_RETRY) {
     // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
-    yield* mm.mmapLock.downRead(t);
-    const vma = yield* findVma(th, addr);
+    if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
+    if (t.mustSync()) yield SYNC;
+    const vma = findVmaLocked(th, addr);
     if (vma === null || vma.start > addr) {
       yield* mm.mmapLock.upRead(t);
       return finishSignal(th, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
@@ -76,7 +77,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
       flags &= ~FAULT_FLAG_ALLOW_RETRY;
       continue;
     }
-    yield* mm.mmapLock.upRead(t);
+    if (!mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
   }
 
   if (fault & VM_FAULT_ERROR) {
@@ -111,8 +112,13 @@ export function accessError(write: boolean, vma: Vma): boolean {
 
 /** find_vma(): walk the VMA tree, paying per level and reading each node's line. */
 export function* findVma(th: Thread, addr: number): Code<Vma | null> {
+  if (th.t.mustSync()) yield SYNC;
+  return findVmaLocked(th, addr);
+}
+
+/** find_vma() for a caller that has just synced. */
+export function findVmaLocked(th: Thread, addr: number): Vma | null {
   const t = th.t;
-  if (t.mustSync()) yield SYNC;
   let levels = 0;
   let lineCost = 0;
   const cpu = t.cpu;
@@ -158,9 +164,25 @@ export function leafFor(th: Thread, addr: number): PteTable | null {
  */
 export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
   th.k.em.count(EV.PGFAULT, th);
-  const pt = yield* pteAlloc(th, addr);
+  if (th.t.mustSync()) yield SYNC;
+  let pt = pteWalk(th, addr);
+  if (pt === null) pt = yield* pteAlloc(th, addr);
   if (pt === null) return VM_FAULT_OOM;
   return yield* handlePteFault(th, vma, addr, flags, pt);
+}
+
+/** The walk of __handle_mm_fault when every level is present: the PTE table, or null. */
+function pteWalk(th: Thread, addr: number): PteTable | null {
+  const geo = th.k.geo;
+  th.t.cost((geo.levels - 1) * th.k.costs.pgtableLevelNs);
+  let dir: PtDir = th.mm.pgd;
+  const last = geo.levels - 2;
+  for (let lvl = 0; lvl < last; lvl++) {
+    const next = dir.entries[geo.index(lvl, addr)];
+    if (next === null) return null;
+    dir = next as PtDir;
+  }
+  return dir.entries[geo.index(last, addr)] as PteTable | null;
 }
 
 /** pgd_offset / p4d_alloc / pud_alloc / pmd_alloc / pte_alloc: walk, populating missing levels. */
@@ -208,7 +230,6 @@ function* pteAlloc(th: Thread, addr: number): Code<PteTable | null> {
 export function* handlePteFault(th: Thread, vma: Vma, addr: number, flags: number, pt: PteTable): Code<number> {
   const t = th.t;
   const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
-  if (t.mustSync()) yield SYNC;
   const orig = pt.ptes[idx];
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   if (orig === 0) {
@@ -275,27 +296,30 @@ function* doAnonymousPage(th: Thread, vma: Vma, addr: number, flags: number, pt:
     yield* pt.ptl.unlock(t);
     return 0;
   }
-  yield* anonVmaPrepare(th, vma);
-  const pfn = yield* k.alloc.allocPage(th);
+  if (vma.anonVma === null) yield* anonVmaPrepare(th, vma);
+  let pfn = k.alloc.allocPageFast(th);
+  if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
-  yield* pt.ptl.lock(t);
+  if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
   if (pt.ptes[idx] !== 0) {
     yield* pt.ptl.unlock(t);
     k.pages.refcount[pfn] = 0;
     yield* k.alloc.freePage(th, pfn);
     return 0;
   }
-  yield* addMmCounterFast(th, 1);
+  // inc_mm_counter_fast()
+  th.rssPending++;
+  if (++th.rssEvents >= TASK_RSS_EVENTS_THRESH) yield* syncMmRss(th);
   // page_add_new_anon_rmap() + lru_cache_add_active_or_unevictable()
   k.pages.mapcount[pfn] = 1;
   k.pages.flags[pfn] |= PG_ANON;
   t.cost(k.costs.anonRmapNs);
-  yield* k.lru.add(th, pfn);
+  if (k.lru.addFast(th, pfn)) yield* k.lru.drain(th);
   pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
   pt.used++;
   t.cost(k.costs.pteSetNs);
-  yield* pt.ptl.unlock(t);
+  if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
   return 0;
 }
 

@@ -249,7 +249,7 @@ function* tlbFinishMmu(th: Thread, tables: (PtDir | PteTable)[]): Code {
   const k = th.k;
   const pages = th.gather.splice(0);
   if (pages.length > 0) yield* k.lru.remove(th, pages.length);
-  for (const pfn of pages) yield* k.alloc.freePage(th, pfn);
+  for (const pfn of pages) if (k.alloc.freePageFast(th, pfn)) yield* k.alloc.drainPcp(th);
   for (const tb of tables) {
     if (tb.pfn < 0) continue;
     k.pages.refcount[tb.pfn] = 0;

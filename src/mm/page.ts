@@ -79,6 +79,24 @@ export class PageAllocator {
     return this.allocated;
   }
 
+  /** The per-CPU fast path of allocPage(): a page, or -2 when the list must be refilled first. */
+  allocPageFast(th: Thread): number {
+    const pcp = this.pcps[th.t.cpu];
+    if (pcp.pages.length === 0) return -2;
+    return this.take(th, pcp);
+  }
+
+  private take(th: Thread, pcp: Pcp): number {
+    const pfn = pcp.pages.pop()!;
+    th.t.cost(this.costs.pageAllocNs);
+    this.db.refcount[pfn] = 1;
+    this.db.mapcount[pfn] = 0;
+    this.db.flags[pfn] = 0;
+    this.allocated++;
+    th.k.em.count(EV.PGALLOC, th);
+    return pfn;
+  }
+
   /** __alloc_pages(): a page with refcount 1, or -1 when memory is exhausted. */
   *allocPage(th: Thread): Code<number> {
     const t = th.t;
@@ -98,26 +116,33 @@ export class PageAllocator {
       yield* this.zoneLock.unlock(t);
       if (pcp.pages.length === 0) return -1;
     }
-    const pfn = pcp.pages.pop()!;
-    t.cost(this.costs.pageAllocNs);
-    this.db.refcount[pfn] = 1;
-    this.db.mapcount[pfn] = 0;
-    this.db.flags[pfn] = 0;
-    this.allocated++;
-    th.k.em.count(EV.PGALLOC, th);
-    return pfn;
+    return this.take(th, pcp);
   }
 
-  /** free_unref_page(): back to this CPU's list; drain a batch to the zone when it is too long. */
-  *freePage(th: Thread, pfn: number): Code {
-    const t = th.t;
-    const pcp = this.pcps[t.cpu];
+  /**
+   * free_unref_page(): back to this CPU's list. Returns true when the list has grown past
+   * pcp->high and drainPcp() must run.
+   */
+  freePageFast(th: Thread, pfn: number): boolean {
+    const pcp = this.pcps[th.t.cpu];
     pcp.pages.push(pfn);
     this.db.flags[pfn] = 0;
     this.allocated--;
-    t.cost(this.costs.pageFreeNs);
+    th.t.cost(this.costs.pageFreeNs);
     th.k.em.count(EV.PGFREE, th);
-    if (pcp.pages.length > this.high) {
+    return pcp.pages.length > this.high;
+  }
+
+  /** free_unref_page() with the drain of a batch to the zone when the list is too long. */
+  *freePage(th: Thread, pfn: number): Code {
+    if (this.freePageFast(th, pfn)) yield* this.drainPcp(th);
+  }
+
+  /** free_pcppages_bulk(): move a batch from this CPU's list to the zone under zone->lock. */
+  *drainPcp(th: Thread): Code {
+    const t = th.t;
+    const pcp = this.pcps[t.cpu];
+    {
       yield* this.zoneLock.lock(t);
       for (let i = 0; i < this.batch; i++) this.free.push(pcp.pages.shift()!);
       t.cost(this.batch * this.costs.zoneBatchPerPageNs);
@@ -146,11 +171,20 @@ export class Lru {
     this.pvec = new Int32Array(eng.ncpus);
   }
 
-  /** lru_cache_add() */
-  *add(th: Thread, pfn: number): Code {
-    const t = th.t;
+  /** lru_cache_add(): true when the pagevec is full and drain() must run. */
+  addFast(th: Thread, pfn: number): boolean {
     this.db.flags[pfn] |= PG_LRU;
-    if (++this.pvec[t.cpu] < Lru.PAGEVEC_SIZE) return;
+    return ++this.pvec[th.t.cpu] >= Lru.PAGEVEC_SIZE;
+  }
+
+  /** lru_cache_add() with the drain of a full pagevec. */
+  *add(th: Thread, pfn: number): Code {
+    if (this.addFast(th, pfn)) yield* this.drain(th);
+  }
+
+  /** __pagevec_lru_add(): move this CPU's pagevec onto the LRU under the lru lock. */
+  *drain(th: Thread): Code {
+    const t = th.t;
     yield* this.lock.lock(t);
     t.cost(Lru.PAGEVEC_SIZE * this.costs.lruPerPageNs);
     yield* this.lock.unlock(t);

@@ -68,6 +68,8 @@ export interface RunResult {
 
 /** How far a task in user mode may run ahead of the others before it syncs. */
 const USER_QUANTUM_NS = 2000;
+/** Engine lookahead for workload runs: below one socket-local cache-line transfer (~70 ns). */
+const LOOKAHEAD_NS = 50;
 /** A fake text address for the user instruction a statement stands for (perf's ip field). */
 const TEXT_BASE = 0x401000;
 
@@ -104,6 +106,26 @@ class Env {
   }
 }
 
+/** A loop being run: its limits and progress. */
+interface LoopState {
+  readonly countLimit: number;
+  readonly dur: number;
+  readonly start: number;
+  iter: number;
+}
+
+/** A block being run: its statements, the next one, and the loop it belongs to (if any). */
+interface Frame {
+  readonly stmts: readonly Stmt[];
+  i: number;
+  readonly loop: LoopState | null;
+}
+
+/** Does a loop start iteration `iter` at time `now`? (The time limit is checked before each.) */
+function loopGoesOn(l: LoopState, now: number, iter: number): boolean {
+  return iter < l.countLimit && now - l.start < l.dur;
+}
+
 /** Signals a thread's interpreter uses to unwind when its process dies. */
 class Killed {
   constructor(readonly signal: number) {}
@@ -120,6 +142,7 @@ class Runner {
     const c = o.arch.costs;
     this.eng = new Engine(topo, { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, timesliceNs: 3_000_000, jitter: 0.02 }, o.seed);
     const em = new Emitter([this.counting, ...(o.sinks ?? [])]);
+    this.eng.lookahead = LOOKAHEAD_NS;
     this.k = new Kernel(this.eng, o.arch, em, o.machine.memoryBytes, o.spf ?? null);
   }
 
@@ -190,7 +213,7 @@ class Runner {
 
   private *threadMain(th: Thread, body: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
     try {
-      yield* this.block(th, body, env, barrier);
+      yield* this.interp(th, body, env, barrier);
     } catch (e) {
       if (!(e instanceof Killed)) throw e;
     }
@@ -214,14 +237,50 @@ class Runner {
     this.checkAlive(th);
   }
 
-  private *block(th: Thread, stmts: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
-    for (const s of stmts) {
+  /**
+   * The statement interpreter. Blocks, loops and ifs live on an explicit frame stack inside this
+   * one generator, so a yield deep in the kernel model unwinds through few generator levels.
+   */
+  private *interp(th: Thread, body: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
+    const t = th.t;
+    const stack: Frame[] = [{ stmts: body, i: 0, loop: null }];
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1];
+      if (f.i >= f.stmts.length) {
+        const l = f.loop;
+        if (l !== null && loopGoesOn(l, t.clock, ++l.iter)) {
+          f.i = 0;
+          continue;
+        }
+        stack.pop();
+        continue;
+      }
+      const s = f.stmts[f.i++];
       this.checkAlive(th);
-      yield* this.stmt(th, s, env, barrier);
+      switch (s.k) {
+        case 'loop': {
+          const times = s.times !== undefined ? Math.floor(this.ev(s.times, env)) : 0;
+          const l: LoopState = {
+            countLimit: s.times !== undefined && (times > 0 || s.duration === undefined) ? times : Infinity,
+            dur: s.duration !== undefined ? this.ev(s.duration, env) : Infinity,
+            start: t.clock,
+            iter: 0,
+          };
+          if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
+          break;
+        }
+        case 'if':
+          if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
+          else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
+          break;
+        default:
+          yield* this.leaf(th, s, env, barrier);
+      }
     }
   }
 
-  private *stmt(th: Thread, s: Stmt, env: Env, barrier: Barrier | null): Code {
+  /** A statement with no body of its own (or one that runs in other threads). */
+  private *leaf(th: Thread, s: Stmt, env: Env, barrier: Barrier | null): Code {
     const t = th.t;
     const k = this.k;
     switch (s.k) {
@@ -243,22 +302,6 @@ class Runner {
         for (const c of tasks) yield* this.eng.join(t, c);
         return;
       }
-      case 'loop': {
-        const times = s.times !== undefined ? Math.floor(this.ev(s.times, env)) : 0;
-        const dur = s.duration !== undefined ? this.ev(s.duration, env) : 0;
-        const bounded = s.duration !== undefined;
-        const start = t.clock;
-        for (let i = 0; ; i++) {
-          if (s.times !== undefined && (times > 0 || !bounded) && i >= times) break;
-          if (bounded && t.clock - start >= dur) break;
-          yield* this.block(th, s.body, env, barrier);
-        }
-        return;
-      }
-      case 'if':
-        if (this.ev(s.cond, env) !== 0) yield* this.block(th, s.then, env, barrier);
-        else if (s.else !== undefined) yield* this.block(th, s.else, env, barrier);
-        return;
       case 'let':
         env.vars.set(s.name, this.ev(s.value, env));
         return;
@@ -306,6 +349,9 @@ class Runner {
       case 'touch':
         yield* this.touch(th, s, env);
         return;
+      case 'loop':
+      case 'if':
+        throw new Error('interp handles blocks');
     }
   }
 

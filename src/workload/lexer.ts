@@ -215,13 +215,15 @@ export function lex(source: string, file: string): LexResult {
 
   while (i < n) {
     const c = source[i]!;
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v' || c === '\uFEFF') {
+    if (c === ' ' || c === '\t' || (c === '\r' && source[i + 1] !== '\n') || c === '\f' || c === '\v' || c === '\uFEFF') {
       i++;
       continue;
     }
-    if (c === '\n') {
-      tokens.push({ kind: 'sep', text: '\n', pos: posAt(i), start: i, end: i + 1 });
-      i++;
+    if (c === '\n' || (c === '\r' && source[i + 1] === '\n')) {
+      // A CRLF is one separator, placed at the CR (just past the line's text).
+      const len = c === '\r' ? 2 : 1;
+      tokens.push({ kind: 'sep', text: '\n', pos: posAt(i), start: i, end: i + len });
+      i += len;
       line++;
       lineStart = i;
       continue;

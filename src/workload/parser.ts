@@ -170,7 +170,7 @@ class Parser {
   }
 
   /** A name for a region, variable, counter, barrier or process: an identifier, not a keyword. */
-  private name_(what: string, after: string): Token {
+  private nameToken(what: string, after: string): Token {
     const t = this.peek();
     if (t.kind === 'ident' && RESERVED_WORDS.has(t.text)) {
       this.fail(t, `expected ${what} after ${after}, found keyword '${t.text}'`);
@@ -216,8 +216,11 @@ class Parser {
           this.endStatement("'process' block");
           break;
         default:
+          if (this.isSym(this.peek(1), '=') && !this.isWord(this.peek(2), 'mmap')) {
+            this.fail(t, `expected 'param', 'metric' or 'process', found '${t.text}'; did you mean 'param ${t.text} = ...'?`);
+          }
           if (STATEMENT_KEYWORDS.includes(t.text) || this.isSym(this.peek(1), '=')) {
-            this.fail(t, `'${t.text}' statements are only allowed inside a 'process' block`);
+            this.fail(t, `'${STATEMENT_KEYWORDS.includes(t.text) ? t.text : 'mmap'}' statements are only allowed inside a 'process' block`);
           }
           this.fail(t, `unknown declaration '${t.text}' (expected 'param', 'metric' or 'process')${didYouMean(t.text, DECLARATION_KEYWORDS)}`);
       }
@@ -285,7 +288,7 @@ class Parser {
       this.next();
       context = 'after process name';
     } else if (t.kind === 'ident' && t.text !== 'count') {
-      name = this.name_('a process name', "'process'").text;
+      name = this.nameToken('a process name', "'process'").text;
       context = 'after process name';
     }
     let count: Expr = { k: 'num', v: 1, pos: kw.pos };
@@ -362,13 +365,13 @@ class Parser {
       case 'barrier': {
         this.next();
         let name = 'default';
-        if (!this.atStatementEnd()) name = this.name_('a barrier name', "'barrier'").text;
+        if (!this.atStatementEnd()) name = this.nameToken('a barrier name', "'barrier'").text;
         s = { k: 'barrier', name, pos: t.pos };
         break;
       }
       case 'count': {
         this.next();
-        const counter = this.name_('a counter name', "'count'").text;
+        const counter = this.nameToken('a counter name', "'count'").text;
         s = this.atStatementEnd()
           ? { k: 'count', counter, pos: t.pos }
           : { k: 'count', counter, by: this.parseExpr(), pos: t.pos };
@@ -467,7 +470,7 @@ class Parser {
   /** `let NAME = EXPR` */
   private parseLet(): Stmt {
     const kw = this.next();
-    const name = this.name_('a variable name', "'let'");
+    const name = this.nameToken('a variable name', "'let'");
     this.expectSym('=', `after 'let ${name.text}'`);
     return { k: 'let', name: name.text, value: this.parseExpr(), pos: kw.pos };
   }
@@ -545,7 +548,7 @@ class Parser {
   /** `munmap NAME [offset EXPR] [length EXPR]` */
   private parseMunmap(): Stmt {
     const kw = this.next();
-    const region = this.name_('a region name', "'munmap'").text;
+    const region = this.nameToken('a region name', "'munmap'").text;
     const r = this.parseRange('munmap');
     return { k: 'munmap', region, ...r, pos: kw.pos };
   }
@@ -553,7 +556,7 @@ class Parser {
   /** `mprotect NAME PROT [offset EXPR] [length EXPR]` */
   private parseMprotect(): Stmt {
     const kw = this.next();
-    const region = this.name_('a region name', "'mprotect'").text;
+    const region = this.nameToken('a region name', "'mprotect'").text;
     const p = this.peek();
     const prot = p.kind === 'ident' ? parseProt(p.text) : undefined;
     if (prot === undefined) {
@@ -567,7 +570,7 @@ class Parser {
   /** `touch NAME read|write [seq|stride EXPR|random EXPR] [offset EXPR] [length EXPR] [count NAME]` */
   private parseTouch(): Stmt {
     const kw = this.next();
-    const region = this.name_('a region name', "'touch'").text;
+    const region = this.nameToken('a region name', "'touch'").text;
     const a = this.peek();
     if (!(a.kind === 'ident' && (a.text === 'read' || a.text === 'write'))) {
       this.expected(`'read' or 'write' after 'touch ${region}'`, ['read', 'write']);
@@ -599,7 +602,7 @@ class Parser {
           break;
         case 'count':
           if (counter !== undefined) this.fail(o, "'count' given twice in touch");
-          counter = this.name_('a counter name', "'count'").text;
+          counter = this.nameToken('a counter name', "'count'").text;
           break;
         default:
           this.fail(o, `unknown touch option '${o.text}' (expected 'seq', 'stride', 'random', 'offset', 'length' or 'count')${didYouMean(o.text, TOUCH_OPTIONS)}`);

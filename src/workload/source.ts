@@ -13,10 +13,9 @@ export function sourceLine(source: string, line: number): string {
     if (nl < 0) return '';
     start = nl + 1;
   }
-  let end = source.indexOf('\n', start);
-  if (end < 0) end = source.length;
-  let text = source.slice(start, end);
-  if (text.endsWith('\r')) text = text.slice(0, -1);
+  const nl = source.indexOf('\n', start);
+  let text = source.slice(start, nl < 0 ? source.length : nl);
+  if (nl >= 0 && text.endsWith('\r')) text = text.slice(0, -1); // CRLF
   return text;
 }
 

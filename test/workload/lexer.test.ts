@@ -119,3 +119,10 @@ describe('tokens', () => {
     expect(e.render()).toBe("f.spf:2:5: unexpected character '@'\n  x @ y\n    ^");
   });
 });
+
+test('CRLF is one separator at the end of the line text', () => {
+  const t = lex('ab\r\ncd', 't').tokens;
+  expect(t.map((x) => [x.kind, x.pos.line, x.pos.col])).toEqual([
+    ['ident', 1, 1], ['sep', 1, 3], ['ident', 2, 1], ['eof', 2, 3],
+  ]);
+});

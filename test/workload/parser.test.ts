@@ -296,3 +296,15 @@ describe('expressions', () => {
     expect(expr('max(1, 2)')).toMatchObject({ fn: 'max' });
   });
 });
+
+test('the example in docs/dsl.md parses and checks', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { checkWorkload } = await import('../../src/workload/check.js');
+  const doc = readFileSync(new URL('../../docs/dsl.md', import.meta.url), 'utf8');
+  const example = /```\n(# page_fault1[\s\S]*?)```/.exec(doc)?.[1];
+  expect(example).toBeDefined();
+  const w = parseWorkload(example!, 'example.spf');
+  checkWorkload(w);
+  expect(w.description).toBe('page_fault1 in a nutshell: the first comment block is the description.');
+  expect(w.params.map((p) => p.doc)).toEqual(['worker threads', 'simulated run time', 'bytes mapped per round']);
+});
