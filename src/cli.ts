@@ -66,7 +66,7 @@ export function reportError(e: unknown): number {
     return 2;
   }
   if (e instanceof UsageError) {
-    process.stderr.write(`spfperf: ${e.message}\n`);
+    process.stderr.write(e.bare ? `${e.message}\n` : `spfperf: ${e.message}\n`);
     return e.exitCode;
   }
   if (e instanceof ConfigError) {

@@ -5,10 +5,13 @@
 /** Bad command-line usage: an option or argument at fault. Exit 1 (perf's convention for usage). */
 export class UsageError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  /** Print the message as it is, without the 'spfperf: ' prefix (perf's own multi-line messages). */
+  readonly bare: boolean;
+  constructor(message: string, exitCode = 1, bare = false) {
     super(message);
     this.name = 'UsageError';
     this.exitCode = exitCode;
+    this.bare = bare;
   }
 }
 

@@ -12,7 +12,7 @@
  *   ...
  */
 import { writeFileSync } from 'node:fs';
-import { EV, eventById, parseEventList } from '../events/catalog.js';
+import { EV, eventById, parseEventList, type SelectedEvent } from '../events/catalog.js';
 import { formatStatHuman, type StatLine } from '../format/stat-human.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { runWorkload, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
@@ -26,22 +26,22 @@ export interface StatOptions extends CommonRunOptions {
 /** perf stat's default software events. */
 export const DEFAULT_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'minor-faults', 'major-faults'];
 
-function lineFor(id: number, r: RunResult): StatLine {
-  const d = eventById(id);
-  const total = r.counts.total(id);
-  if (id === EV.TASK_CLOCK) {
+/** One counter line, under the name the user gave (as perf prints it). */
+function lineFor(ev: SelectedEvent, r: RunResult): StatLine {
+  const d = eventById(ev.id);
+  const total = r.counts.total(ev.id);
+  if (ev.id === EV.TASK_CLOCK) {
     const cpus = r.elapsedNs > 0 ? total / r.elapsedNs : 0;
-    return { event: d.name, value: total / 1e6, unit: 'msec', metric: `${cpus.toFixed(3).padStart(8)} CPUs utilized` };
+    return { event: ev.name, value: total / 1e6, unit: 'msec', metric: `${cpus.toFixed(3).padStart(8)} CPUs utilized` };
   }
-  // perf prints the name as given on the command line; we print the canonical alias users type.
-  return { event: d.aliases.includes('faults') ? 'faults' : d.name, value: total, unit: d.unit };
+  return { event: ev.name, value: total, unit: d.unit };
 }
 
 export async function run(workloadArg: string, paramArgs: readonly string[], o: StatOptions): Promise<number> {
   const events = parseEventList(o.event && o.event.length > 0 ? o.event : DEFAULT_EVENTS);
   const prep = prepareRun(workloadArg, paramArgs, o);
   const r = runWorkload(runOptionsOf(prep));
-  const lines: StatLine[] = events.map((id) => lineFor(id, r));
+  const lines: StatLine[] = events.map((ev) => lineFor(ev, r));
   for (const m of r.metrics) lines.push({ event: `workload:${m.name}`, value: m.value, unit: '', fractional: true });
   const text = formatStatHuman({
     command: [workloadArg, ...paramArgs].join(' '),

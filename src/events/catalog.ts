@@ -88,15 +88,21 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${esc}$`);
 }
 
+/** An event chosen with -e, under the name the user gave it (perf prints that name). */
+export interface SelectedEvent {
+  readonly id: number;
+  readonly name: string;
+}
+
 /**
  * Parse -e arguments: each may hold a comma-separated list; tracepoint names may be globs
- * (`pagefault:*`). Returns event ids in the order given, without duplicates.
+ * (`pagefault:*`). Returns the events in the order given, without duplicates.
  * An unknown event is a UsageError with perf's message layout (exit 1).
  */
-export function parseEventList(specs: readonly string[]): number[] {
-  const out: number[] = [];
-  const add = (id: number): void => {
-    if (!out.includes(id)) out.push(id);
+export function parseEventList(specs: readonly string[]): SelectedEvent[] {
+  const out: SelectedEvent[] = [];
+  const add = (id: number, name = defs[id].name): void => {
+    if (!out.some((e) => e.id === id)) out.push({ id, name });
   };
   for (const spec of specs) {
     let offset = 0;
@@ -114,7 +120,7 @@ export function parseEventList(specs: readonly string[]): number[] {
       }
       const d = byName.get(name);
       if (d === undefined || d.kind === 'vmstat') throw unknownEvent(spec, at);
-      add(d.id);
+      add(d.id, name);
     }
   }
   return out;
@@ -125,5 +131,6 @@ function unknownEvent(spec: string, at: number): UsageError {
   return new UsageError(
     `${prefix}'${spec}'\n${' '.repeat(prefix.length + 1 + at)}\\___ parser error\nRun 'spfperf list' for a list of all symbolic event names`,
     1,
+    true,
   );
 }

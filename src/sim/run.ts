@@ -69,7 +69,7 @@ export interface RunResult {
 /** How far a task in user mode may run ahead of the others before it syncs. */
 const USER_QUANTUM_NS = 2000;
 /** Engine lookahead for workload runs: below one socket-local cache-line transfer (~70 ns). */
-const LOOKAHEAD_NS = 50;
+const LOOKAHEAD_NS = 0;
 /** A fake text address for the user instruction a statement stands for (perf's ip field). */
 const TEXT_BASE = 0x401000;
 
@@ -112,6 +112,7 @@ interface LoopState {
   readonly dur: number;
   readonly start: number;
   iter: number;
+  lastSync: number;
 }
 
 /** A block being run: its statements, the next one, and the loop it belongs to (if any). */
@@ -211,13 +212,13 @@ class Runner {
     }
   }
 
+  /** A thread's life: run its statements, then exit (fold its RSS cache, drop the mm). */
   private *threadMain(th: Thread, body: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
     try {
       yield* this.interp(th, body, env, barrier);
     } catch (e) {
       if (!(e instanceof Killed)) throw e;
     }
-    // exit: fold the task's RSS cache, drop the mm reference.
     th.t.enterKernel();
     yield* syncMmRss(th);
     th.mm.users--;
@@ -265,6 +266,7 @@ class Runner {
             dur: s.duration !== undefined ? this.ev(s.duration, env) : Infinity,
             start: t.clock,
             iter: 0,
+            lastSync: t.clock,
           };
           if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
           break;
@@ -272,6 +274,10 @@ class Runner {
         case 'if':
           if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
           else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
+          break;
+        case 'touch':
+          // The hot statement: called directly to keep yields shallow.
+          yield* this.touch(th, s, env);
           break;
         default:
           yield* this.leaf(th, s, env, barrier);
