@@ -484,4 +484,12 @@ export class Barrier {
     t.waitingOn = `barrier ${this.name}`;
     yield BLOCK;
   }
+
+  /** Take a waiting task out of the barrier and wake it at `time` (its process is dying). */
+  cancel(t: Task, time: number): void {
+    const i = this.arrived.indexOf(t);
+    if (i < 0) return;
+    this.arrived.splice(i, 1);
+    this.eng.wake(t, time);
+  }
 }

@@ -53,7 +53,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
 
   let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
   let fault = VM_FAULT_RETRY;
-  if (k.spf !== null) fault = yield* k.spf.handleSpeculativeFault(th, addr, flags);
+  if (k.spf.speculative) fault = yield* k.spf.handleSpeculativeFault(th, addr, flags);
 
   let major = 0;
   while (fault & VM_FAULT_RETRY) {
@@ -159,6 +159,41 @@ export function leafFor(th: Thread, addr: number): PteTable | null {
 }
 
 /**
+ * struct vm_fault: what one fault knows as it goes down the handlers. A speculative fault carries
+ * `spec`, the design's commit check: the PTE lock is then taken through it (pte_map_lock), and
+ * handlers answer VM_FAULT_RETRY where they cannot work without the mmap lock.
+ */
+export interface Vmf {
+  readonly vma: Vma;
+  readonly addr: number;
+  readonly flags: number;
+  readonly pt: PteTable;
+  readonly idx: number;
+  /** The PTE as read before taking the PTE lock (vmf->orig_pte). */
+  orig: number;
+  readonly spec: SpecCommit | null;
+}
+
+/** A design's commit point: take the PTE lock only if the speculation still holds. */
+export interface SpecCommit {
+  /** pte_map_lock()/pte_spinlock(): true with the PTE lock held, false to abort (no lock held). */
+  pteMapLock(th: Thread, vmf: Vmf): Code<boolean>;
+  /** The handler being entered ('anon', 'wp', 'pte'), for designs that count attempts per handler. */
+  enter?(th: Thread, handler: 'anon' | 'wp' | 'pte'): void;
+}
+
+/** pte_offset_map_lock() for the classic path, pte_map_lock() for a speculative one. */
+function* pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
+  if (vmf.spec !== null) return yield* vmf.spec.pteMapLock(th, vmf);
+  if (!vmf.pt.ptl.lockFast(th.t)) yield* vmf.pt.ptl.lock(th.t);
+  return true;
+}
+
+function* pteUnlock(th: Thread, vmf: Vmf): Code {
+  if (!vmf.pt.ptl.unlockFast(th.t)) yield* vmf.pt.ptl.unlock(th.t);
+}
+
+/**
  * handle_mm_fault(): count the fault (vmstat pgfault, as 4.17 counts it on every pass), then
  * __handle_mm_fault(): walk the page tables, allocating missing levels, and handle the PTE.
  */
@@ -168,11 +203,12 @@ export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number
   let pt = pteWalk(th, addr);
   if (pt === null) pt = yield* pteAlloc(th, addr);
   if (pt === null) return VM_FAULT_OOM;
-  return yield* handlePteFault(th, vma, addr, flags, pt);
+  const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
+  return yield* handlePteFault(th, { vma, addr, flags, pt, idx, orig: pt.ptes[idx], spec: null });
 }
 
 /** The walk of __handle_mm_fault when every level is present: the PTE table, or null. */
-function pteWalk(th: Thread, addr: number): PteTable | null {
+export function pteWalk(th: Thread, addr: number): PteTable | null {
   const geo = th.k.geo;
   th.t.cost((geo.levels - 1) * th.k.costs.pgtableLevelNs);
   let dir: PtDir = th.mm.pgd;
@@ -227,26 +263,28 @@ function* pteAlloc(th: Thread, addr: number): Code<PteTable | null> {
 }
 
 /** handle_pte_fault() */
-export function* handlePteFault(th: Thread, vma: Vma, addr: number, flags: number, pt: PteTable): Code<number> {
+export function* handlePteFault(th: Thread, vmf: Vmf): Code<number> {
   const t = th.t;
-  const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
-  const orig = pt.ptes[idx];
-  const write = (flags & FAULT_FLAG_WRITE) !== 0;
+  const orig = vmf.orig;
+  const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
   if (orig === 0) {
-    if (vma.isAnonymous()) return yield* doAnonymousPage(th, vma, addr, flags, pt, idx);
-    return VM_FAULT_SIGBUS; // do_fault(): file-backed faults arrive with the page cache model
+    if (vmf.vma.isAnonymous()) return yield* doAnonymousPage(th, vmf);
+    // do_fault(): file-backed faults arrive with the page cache model. A speculative fault
+    // cannot take them (no trace event: the series returns RETRY silently here).
+    return vmf.spec !== null ? VM_FAULT_RETRY : VM_FAULT_SIGBUS;
   }
-  yield* pt.ptl.lock(t);
-  if (pt.ptes[idx] !== orig) {
+  vmf.spec?.enter?.(th, write && (orig & PTE_WRITE) === 0 ? 'wp' : 'pte');
+  if (!(yield* pteMapLock(th, vmf))) return VM_FAULT_RETRY;
+  if (vmf.pt.ptes[vmf.idx] !== orig) {
     // Another thread changed the PTE meanwhile: nothing left to do.
-    yield* pt.ptl.unlock(t);
+    yield* pteUnlock(th, vmf);
     return 0;
   }
-  if (write && (orig & PTE_WRITE) === 0) return yield* doWpPage(th, vma, addr, pt, idx, orig);
+  if (write && (orig & PTE_WRITE) === 0) return yield* doWpPage(th, vmf);
   // pte_mkyoung / pte_mkdirty through ptep_set_access_flags (a spurious or access-bit fault).
-  if (write) pt.ptes[idx] = orig | PTE_DIRTY;
+  if (write) vmf.pt.ptes[vmf.idx] = orig | PTE_DIRTY;
   t.cost(th.k.costs.pteSetNs);
-  yield* pt.ptl.unlock(t);
+  yield* pteUnlock(th, vmf);
   return 0;
 }
 
@@ -274,36 +312,50 @@ function* anonVmaPrepare(th: Thread, vma: Vma): Code {
   t.cost(th.k.costs.vmaAllocNs);
   yield* th.mm.pageTableLock.lock(t);
   if (vma.anonVma === null) {
-    vma.anonVma = th.k.newAnonVma();
+    const av = th.k.newAnonVma();
+    yield* th.k.spf.anonVmaAttach(th, vma, () => {
+      vma.anonVma = av;
+    });
+    if (t.mustSync()) yield SYNC;
     t.cost(vma.line.write(t.cpu, t.clock));
   }
   yield* th.mm.pageTableLock.unlock(t);
 }
 
 /** do_anonymous_page() */
-function* doAnonymousPage(th: Thread, vma: Vma, addr: number, flags: number, pt: PteTable, idx: number): Code<number> {
+function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   const t = th.t;
   const k = th.k;
+  const { vma, pt, idx } = vmf;
   if (vma.flags & VM_SHARED) return VM_FAULT_SIGBUS; // shared anonymous memory is shmem
-  if ((flags & FAULT_FLAG_WRITE) === 0) {
+  vmf.spec?.enter?.(th, 'anon');
+  if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
     // Map the shared zero page read-only.
-    yield* pt.ptl.lock(t);
+    if (!(yield* pteMapLock(th, vmf))) return VM_FAULT_RETRY;
     if (pt.ptes[idx] === 0) {
       pt.ptes[idx] = (ZERO_PFN << PTE_SHIFT) | PTE_PRESENT;
       pt.used++;
       t.cost(k.costs.pteSetNs);
     }
-    yield* pt.ptl.unlock(t);
+    yield* pteUnlock(th, vmf);
     return 0;
   }
-  if (vma.anonVma === null) yield* anonVmaPrepare(th, vma);
+  if (vma.anonVma === null) {
+    // anon_vma_prepare() needs the mmap lock: a speculative fault has checked this before.
+    if (vmf.spec !== null) return VM_FAULT_RETRY;
+    yield* anonVmaPrepare(th, vma);
+  }
   let pfn = k.alloc.allocPageFast(th);
   if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
-  if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
+  if (!(yield* pteMapLock(th, vmf))) {
+    k.pages.refcount[pfn] = 0;
+    yield* k.alloc.freePage(th, pfn);
+    return VM_FAULT_RETRY;
+  }
   if (pt.ptes[idx] !== 0) {
-    yield* pt.ptl.unlock(t);
+    yield* pteUnlock(th, vmf);
     k.pages.refcount[pfn] = 0;
     yield* k.alloc.freePage(th, pfn);
     return 0;
@@ -319,31 +371,39 @@ function* doAnonymousPage(th: Thread, vma: Vma, addr: number, flags: number, pt:
   pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
   pt.used++;
   t.cost(k.costs.pteSetNs);
-  if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
+  yield* pteUnlock(th, vmf);
   return 0;
 }
 
 /** do_wp_page(): a write to a present read-only PTE; entered with the PTE lock held. */
-function* doWpPage(th: Thread, vma: Vma, addr: number, pt: PteTable, idx: number, orig: number): Code<number> {
+function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
   const t = th.t;
   const k = th.k;
+  const { vma, pt, idx, orig } = vmf;
   const old = orig >>> PTE_SHIFT;
   if (old !== ZERO_PFN && k.pages.flags[old] & PG_ANON && k.pages.refcount[old] === 1) {
     // wp_page_reuse(): the page is ours alone, just make the PTE writable.
     pt.ptes[idx] = orig | PTE_WRITE | PTE_DIRTY;
     t.cost(k.costs.pteSetNs);
-    yield* pt.ptl.unlock(t);
+    yield* pteUnlock(th, vmf);
     return 0;
   }
   // wp_page_copy(): drop the lock, get a new page (zeroed when copying the zero page), retake.
-  yield* pt.ptl.unlock(t);
-  yield* anonVmaPrepare(th, vma);
+  yield* pteUnlock(th, vmf);
+  if (vma.anonVma === null) {
+    if (vmf.spec !== null) return VM_FAULT_RETRY;
+    yield* anonVmaPrepare(th, vma);
+  }
   const pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(old === ZERO_PFN ? k.pageSize / k.costs.clearBytesPerNs : k.pageSize / k.costs.copyBytesPerNs));
-  yield* pt.ptl.lock(t);
+  if (!(yield* pteMapLock(th, vmf))) {
+    k.pages.refcount[pfn] = 0;
+    yield* k.alloc.freePage(th, pfn);
+    return VM_FAULT_RETRY;
+  }
   if (pt.ptes[idx] !== orig) {
-    yield* pt.ptl.unlock(t);
+    yield* pteUnlock(th, vmf);
     k.pages.refcount[pfn] = 0;
     yield* k.alloc.freePage(th, pfn);
     return 0;
@@ -357,7 +417,7 @@ function* doWpPage(th: Thread, vma: Vma, addr: number, pt: PteTable, idx: number
   pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | PTE_WRITE | PTE_DIRTY;
   t.cost(k.costs.pteSetNs);
   if (old === ZERO_PFN) yield* addMmCounterFast(th, 1);
-  yield* pt.ptl.unlock(t);
+  yield* pteUnlock(th, vmf);
   if (old !== ZERO_PFN) {
     k.pages.mapcount[old]--;
     if (--k.pages.refcount[old] === 0) {

@@ -6,7 +6,7 @@ import type { Emitter, EventSource } from '../trace/sink.js';
 import { PageAllocator, PageDb, Lru } from './page.js';
 import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
 import { VmaTree, AnonVma } from './vma.js';
-import type { SpfStrategy } from './spf/strategy.js';
+import { ClassicStrategy, type SpfStrategy } from './spf/strategy.js';
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
 export class Kernel {
@@ -26,8 +26,8 @@ export class Kernel {
     readonly arch: ArchProfile,
     readonly em: Emitter,
     memoryBytes: number,
-    /** The speculative fault design, or null for the classic path only. */
-    readonly spf: SpfStrategy | null,
+    /** The page-fault design (ClassicStrategy for the classic kernel). */
+    readonly spf: SpfStrategy = new ClassicStrategy(),
   ) {
     this.costs = arch.costs;
     this.geo = new PtGeometry(arch);

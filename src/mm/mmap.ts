@@ -36,6 +36,30 @@ function syscallExit(th: Thread): void {
   th.t.exitKernel();
 }
 
+/** mmap_write_lock() with the design's hook. */
+export function* mmapWriteLock(th: Thread): Code {
+  yield* th.mm.mmapLock.downWrite(th.t);
+  yield* th.k.spf.mmapWriteLocked(th, th.mm);
+}
+
+/** mmap_write_unlock() with the design's hook. */
+export function* mmapWriteUnlock(th: Thread): Code {
+  yield* th.k.spf.mmapWriteUnlocking(th, th.mm);
+  yield* th.mm.mmapLock.upWrite(th.t);
+}
+
+/** vma_link(): insert into the tree as the design requires. */
+function* vmaLink(th: Thread, v: Vma): Code {
+  yield* th.k.spf.treeModify(th, th.mm, () => th.mm.vmas.insert(v));
+  yield* treeWrite(th, v);
+}
+
+/** __vma_rb_erase(): take out of the tree as the design requires. */
+function* vmaUnlink(th: Thread, v: Vma): Code {
+  yield* treeWrite(th, v);
+  yield* th.k.spf.treeModify(th, th.mm, () => th.mm.vmas.remove(v));
+}
+
 /** Write the lines of the nodes an insert or erase rebalances (the tree path). */
 function* treeWrite(th: Thread, around: Vma): Code {
   const t = th.t;
@@ -69,12 +93,12 @@ export function* sysMmap(th: Thread, length: number, prot: number, shared: boole
     syscallExit(th);
     return -EINVAL;
   }
-  yield* mm.mmapLock.downWrite(t);
+  yield* mmapWriteLock(th);
   // get_unmapped_area() -> unmapped_area_topdown()
   t.cost(mm.vmas.depth() * k.costs.unmappedAreaLevelNs);
   const addr = mm.vmas.unmappedAreaTopdown(len, MMAP_MIN_ADDR, mm.mmapBase);
   if (addr < 0) {
-    yield* mm.mmapLock.upWrite(t);
+    yield* mmapWriteUnlock(th);
     syscallExit(th);
     return -ENOMEM;
   }
@@ -87,30 +111,40 @@ export function* sysMmap(th: Thread, length: number, prot: number, shared: boole
   const above = mm.vmas.find(addr + len);
   const next = above !== null && above.start === addr + len ? above : null;
   if (prev !== null && canMerge(prev, vma)) {
+    yield* k.spf.vmaWriteBegin(th, prev);
     prev.end = vma.end;
-    if (next !== null && canMerge(prev, next)) yield* mergeNext(th, prev, next);
     yield* treeWrite(th, prev);
+    yield* k.spf.vmaWriteEnd(th, prev);
+    if (next !== null && canMerge(prev, next)) yield* mergeNext(th, prev, next);
   } else if (next !== null && canMerge(vma, next)) {
+    yield* k.spf.vmaWriteBegin(th, next);
     next.start = vma.start;
     next.pgoff = vma.pgoff;
     yield* treeWrite(th, next);
+    yield* k.spf.vmaWriteEnd(th, next);
   } else {
     t.cost(k.costs.vmaAllocNs);
-    mm.vmas.insert(vma);
-    yield* treeWrite(th, vma);
+    yield* vmaLink(th, vma);
   }
-  yield* mm.mmapLock.upWrite(t);
+  yield* mmapWriteUnlock(th);
   syscallExit(th);
   return addr;
 }
 
 /** Fold `next` into `prev` (prev.end = next.end) and free next (__vma_adjust remove_next). */
 function* mergeNext(th: Thread, prev: Vma, next: Vma): Code {
+  const spf = th.k.spf;
+  yield* spf.vmaWriteBegin(th, prev);
+  yield* spf.vmaWriteBegin(th, next);
+  yield* vmaUnlink(th, next);
+  yield* spf.vmaDetached(th, next);
   prev.end = next.end;
   if (prev.anonVma === null) prev.anonVma = next.anonVma;
-  th.mm.vmas.remove(next);
   th.t.cost(th.k.costs.vmaAllocNs);
   yield* treeWrite(th, prev);
+  yield* spf.vmaWriteEnd(th, next);
+  yield* spf.vmaWriteEnd(th, prev);
+  yield* spf.vmaFree(th, next);
 }
 
 /** __split_vma(): split `vma` at `at`; returns the upper part (a new VMA in the tree). */
@@ -118,10 +152,11 @@ function* splitVma(th: Thread, vma: Vma, at: number): Code<Vma> {
   const k = th.k;
   const upper = new Vma(k.vmaId(), at, vma.end, vma.flags, vma.pgoff + (at - vma.start) / k.pageSize, vma.file, k.line('vma'));
   upper.anonVma = vma.anonVma;
+  yield* k.spf.vmaWriteBegin(th, vma);
   vma.end = at;
   th.t.cost(k.costs.vmaAllocNs);
-  th.mm.vmas.insert(upper);
-  yield* treeWrite(th, upper);
+  yield* vmaLink(th, upper);
+  yield* k.spf.vmaWriteEnd(th, vma);
   return upper;
 }
 
@@ -136,9 +171,9 @@ export function* sysMunmap(th: Thread, addr: number, length: number): Code<numbe
     return -EINVAL;
   }
   const end = addr + len;
-  yield* mm.mmapLock.downWrite(t);
+  yield* mmapWriteLock(th);
   yield* doMunmap(th, addr, end);
-  yield* mm.mmapLock.upWrite(t);
+  yield* mmapWriteUnlock(th);
   syscallExit(th);
   return 0;
 }
@@ -154,20 +189,30 @@ export function* doMunmap(th: Thread, addr: number, end: number): Code {
   const victims = mm.vmas.range(addr, end);
   const prev = mm.vmas.prev(victims[0]);
   const next = mm.vmas.next(victims[victims.length - 1]);
+  const spf = th.k.spf;
   // detach_vmas_to_be_unmapped()
   for (const v of victims) {
-    yield* treeWrite(th, v);
-    mm.vmas.remove(v);
+    yield* vmaUnlink(th, v);
+    yield* spf.vmaDetached(th, v);
   }
-  // unmap_region(): zap the PTEs, free the page tables nobody else uses, flush, free the pages.
+  // unmap_region(): zap the PTEs (each VMA's unmap bracketed as a VMA write), free the page
+  // tables nobody else uses, flush, free the pages.
   let zapped = 0;
-  for (const v of victims) zapped += yield* zapRange(th, v.start, v.end);
+  for (const v of victims) {
+    yield* spf.vmaWriteBegin(th, v);
+    zapped += yield* zapRange(th, v.start, v.end);
+    yield* spf.vmaWriteEnd(th, v);
+  }
   const floor = prev !== null ? prev.end : 0;
   const ceiling = next !== null ? next.start : mm.taskSize + th.k.pageSize;
   const tables = freePgtables(th, mm.pgd, 0, 0, addr, end, floor, ceiling);
   if (zapped > 0 || tables.length > 0) yield* flushTlbRange(th, Math.max(zapped, 1));
   yield* tlbFinishMmu(th, tables);
-  th.t.cost(victims.length * th.k.costs.vmaAllocNs); // remove_vma()
+  // remove_vma()
+  for (const v of victims) {
+    th.t.cost(th.k.costs.vmaAllocNs);
+    yield* spf.vmaFree(th, v);
+  }
 }
 
 /** zap_pte_range() over [start, end): clear PTEs table by table under each PTE lock. */
@@ -268,7 +313,7 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
     syscallExit(th);
     return -EINVAL;
   }
-  yield* mm.mmapLock.downWrite(t);
+  yield* mmapWriteLock(th);
   // The whole range must be mapped.
   let cursor = addr;
   for (const v of mm.vmas.range(addr, end)) {
@@ -276,7 +321,7 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
     cursor = v.end;
   }
   if (cursor < end) {
-    yield* mm.mmapLock.upWrite(t);
+    yield* mmapWriteUnlock(th);
     syscallExit(th);
     return -ENOMEM;
   }
@@ -289,11 +334,13 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
   for (const v of touched) {
     const newflags = (v.flags & ~VM_ACCESS_FLAGS) | prot;
     if (newflags === v.flags) continue;
+    yield* th.k.spf.vmaWriteBegin(th, v);
     v.flags = newflags;
     if (t.mustSync()) yield SYNC;
     t.cost(v.line.write(t.cpu, t.clock));
     // change_protection(): write-protect PTEs when write permission goes away.
     if ((prot & VM_WRITE) === 0) changed += yield* changeProtection(th, v.start, v.end);
+    yield* th.k.spf.vmaWriteEnd(th, v);
   }
   if (changed > 0) yield* flushTlbRange(th, changed);
   // vma_merge() of the changed VMAs with their neighbours.
@@ -309,7 +356,7 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
     const n = mm.vmas.next(v);
     if (n !== null && canMerge(v, n)) yield* mergeNext(th, v, n);
   }
-  yield* mm.mmapLock.upWrite(t);
+  yield* mmapWriteUnlock(th);
   syscallExit(th);
   return 0;
 }

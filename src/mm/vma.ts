@@ -118,7 +118,10 @@ export class VmaTree {
    */
   unmappedAreaTopdown(len: number, floor: number, ceiling: number): number {
     let top = ceiling;
-    for (let i = this.lowerBound(ceiling) - 1; i >= -1; i--) {
+    const first = this.lowerBound(ceiling);
+    // A VMA that straddles the ceiling bounds the first gap from above.
+    if (first < this.vmas.length && this.vmas[first].start < ceiling) top = this.vmas[first].start;
+    for (let i = first - 1; i >= -1; i--) {
       const v = i >= 0 ? this.vmas[i] : null;
       const gapStart = v ? Math.max(v.end, floor) : floor;
       if (v && v.start >= top) continue;

@@ -30,7 +30,8 @@ export interface RunOptions {
   readonly seed: number;
   /** Sinks beyond the counting sink every run has. */
   readonly sinks?: readonly TraceSink[];
-  readonly spf?: SpfStrategy | null;
+  /** Builds the page-fault design for the run's engine (default: the classic kernel). */
+  readonly spf?: (eng: Engine) => SpfStrategy;
 }
 
 export interface ThreadResult {
@@ -136,6 +137,8 @@ class Runner {
   readonly eng: Engine;
   readonly k: Kernel;
   readonly counting = new CountingSink();
+  /** Threads waiting at a barrier, and which one. */
+  private readonly atBarrier = new Map<Thread, Barrier>();
   private nextIdx = 0;
 
   constructor(readonly o: RunOptions) {
@@ -144,7 +147,7 @@ class Runner {
     this.eng = new Engine(topo, { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, timesliceNs: 3_000_000, jitter: 0.02 }, o.seed);
     const em = new Emitter([this.counting, ...(o.sinks ?? [])]);
     this.eng.lookahead = LOOKAHEAD_NS;
-    this.k = new Kernel(this.eng, o.arch, em, o.machine.memoryBytes, o.spf ?? null);
+    this.k = new Kernel(this.eng, o.arch, em, o.machine.memoryBytes, o.spf?.(this.eng));
   }
 
   private fail(pos: Pos, msg: string): never {
@@ -223,6 +226,15 @@ class Runner {
     yield* syncMmRss(th);
     th.mm.users--;
     th.t.exitKernel();
+  }
+
+  /** A fatal signal: the whole process dies; siblings waiting at a barrier are woken to exit. */
+  private kill(th: Thread, why: NonNullable<Process['killedBy']>): void {
+    th.proc.killedBy = why;
+    for (const sib of th.proc.threads) {
+      const b = this.atBarrier.get(sib);
+      if (b !== undefined) b.cancel(sib.t, th.t.clock);
+    }
   }
 
   private checkAlive(th: Thread): void {
@@ -328,7 +340,9 @@ class Runner {
       }
       case 'barrier': {
         if (barrier === null) this.fail(s.pos, 'barrier outside a threads block');
+        this.atBarrier.set(th, barrier);
         yield* barrier.wait(t);
+        this.atBarrier.delete(th);
         return;
       }
       case 'mmap': {
@@ -405,7 +419,7 @@ class Runner {
         const out = yield* doUserAddrFault(th, addr, write, ip);
         lastSync = t.clock;
         if (out !== null) {
-          th.proc.killedBy = { signal: out.signal, addr, detail: out.detail };
+          this.kill(th, { signal: out.signal, addr, detail: out.detail });
           throw new Killed(out.signal);
         }
         if (attempt > 64) this.fail(s.pos, `access at 0x${addr.toString(16)} keeps faulting`);
