@@ -91,19 +91,23 @@ export class CacheLine {
     return mine > 0 ? this.topo.lat.socket : this.topo.lat.local;
   }
 
+  /** The holder closest to `cpu`: an SMT sibling, else one on the same socket, else any. */
   private nearestSharer(cpu: number): number {
     const sock = this.topo.socketOf[cpu];
+    const core = this.topo.coreOf[cpu];
+    let sameSocket = -1;
     let any = -1;
     for (let w = 0; w < this.sharers.length; w++) {
       let bits = this.sharers[w];
       while (bits !== 0) {
         const b = 31 - Math.clz32(bits & -bits);
         const c = (w << 5) + b;
-        if (this.topo.socketOf[c] === sock) return c;
+        if (this.topo.coreOf[c] === core) return c;
+        if (sameSocket < 0 && this.topo.socketOf[c] === sock) sameSocket = c;
         if (any < 0) any = c;
         bits &= bits - 1;
       }
     }
-    return any;
+    return sameSocket >= 0 ? sameSocket : any;
   }
 }

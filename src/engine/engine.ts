@@ -102,6 +102,8 @@ export class Task implements HeapItem {
   gen!: Code;
   startTime = 0;
   endTime = 0;
+  /** The generator has returned; the exit itself waits for the task's time to come. */
+  finished = false;
   /** Upper layers hang their per-task state here (the mm model: its Thread). */
   ctx: unknown = null;
 
@@ -326,9 +328,19 @@ export class Engine {
   /** Resume a task's generator until its next yield and act on what it yields. */
   resume(t: Task): void {
     this.now = t.clock;
+    if (t.finished) {
+      this.exit(t);
+      return;
+    }
     for (;;) {
       const r = t.gen.next();
       if (r.done) {
+        // Exit is shared state (joiners, the CPU): it happens at the task's time, in order.
+        if (t.clock > this.heap.minTime() + this.lookahead) {
+          t.finished = true;
+          this.queue(t, t.clock);
+          return;
+        }
         this.exit(t);
         return;
       }
@@ -378,6 +390,7 @@ export class Engine {
 
   /** Block until `other` has exited (pthread_join / wait4). */
   *join(t: Task, other: Task): Code {
+    if (t.mustSync()) yield SYNC;
     if (other.state === TaskState.Done) return;
     other.joiners.push(t);
     t.waitingOn = `join ${other.comm}/${other.tid}`;

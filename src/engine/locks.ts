@@ -355,13 +355,13 @@ export class WaitQueue {
     readonly name: string,
   ) {}
 
-  /** wait_event(wq, cond): sleep until cond() holds when checked after a wake-up. */
-  *waitEvent(t: Task, cond: () => boolean): Code {
+  /** wait_event(wq, cond): sleep until cond() holds when checked after a wake-up; `what` names the wait in reports. */
+  *waitEvent(t: Task, cond: () => boolean, what = this.name): Code {
     for (;;) {
       if (t.mustSync()) yield SYNC;
       if (cond()) return;
       this.waiters.push(t);
-      t.waitingOn = this.name;
+      t.waitingOn = what;
       yield BLOCK;
     }
   }

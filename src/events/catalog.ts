@@ -63,7 +63,30 @@ export const EV = {
   NR_TLB_REMOTE_FLUSH_RECEIVED: def('vmstat', 'nr_tlb_remote_flush_received', 'TLB shootdowns received'),
   NR_TLB_LOCAL_FLUSH_ALL: def('vmstat', 'nr_tlb_local_flush_all', 'full local TLB flushes'),
   NR_TLB_LOCAL_FLUSH_ONE: def('vmstat', 'nr_tlb_local_flush_one', 'single-page local TLB flushes'),
-  SPECULATIVE_PGFAULT: def('vmstat', 'speculative_pgfault', 'faults completed speculatively (SPF series)'),
+  SPECULATIVE_PGFAULT: def('vmstat', 'speculative_pgfault', 'faults completed speculatively (Dufour series)'),
+  // Lespinasse series (CONFIG_SPECULATIVE_PAGE_FAULT; the upper-case ones with _STATS)
+  SPF_ATTEMPT: def('vmstat', 'spf_attempt', 'speculative fault attempts (Lespinasse)'),
+  SPF_ABORT: def('vmstat', 'spf_abort', 'speculative fault attempts that fell back (Lespinasse)'),
+  SPF_ABORT_ODD: def('vmstat', 'SPF_ABORT_ODD', 'mmap_seq odd at start: a writer held the mmap lock'),
+  SPF_ABORT_UNMAPPED: def('vmstat', 'SPF_ABORT_UNMAPPED', 'no VMA at the address'),
+  SPF_ABORT_NO_SPECULATE: def('vmstat', 'SPF_ABORT_NO_SPECULATE', 'VMA type not handled speculatively'),
+  SPF_ABORT_VMA_COPY: def('vmstat', 'SPF_ABORT_VMA_COPY', 'mmap_seq changed during the VMA copy'),
+  SPF_ABORT_ACCESS_ERROR: def('vmstat', 'SPF_ABORT_ACCESS_ERROR', 'access not permitted (the classic path signals)'),
+  SPF_ABORT_PUD: def('vmstat', 'SPF_ABORT_PUD', 'pgd/p4d/pud missing or huge'),
+  SPF_ABORT_PMD: def('vmstat', 'SPF_ABORT_PMD', 'pmd missing, huge or swap'),
+  SPF_ABORT_ANON_VMA: def('vmstat', 'SPF_ABORT_ANON_VMA', 'anon_vma would have to be allocated'),
+  SPF_ABORT_PTE_MAP_LOCK_SEQ1: def('vmstat', 'SPF_ABORT_PTE_MAP_LOCK_SEQ1', 'mmap_seq changed before the PTE lock'),
+  SPF_ABORT_PTE_MAP_LOCK_PMD: def('vmstat', 'SPF_ABORT_PTE_MAP_LOCK_PMD', 'pmd changed before the PTE lock'),
+  SPF_ABORT_PTE_MAP_LOCK_PTL: def('vmstat', 'SPF_ABORT_PTE_MAP_LOCK_PTL', 'PTE lock busy (trylock failed)'),
+  SPF_ABORT_PTE_MAP_LOCK_SEQ2: def('vmstat', 'SPF_ABORT_PTE_MAP_LOCK_SEQ2', 'mmap_seq changed after the PTE lock'),
+  SPF_ATTEMPT_ANON: def('vmstat', 'SPF_ATTEMPT_ANON', 'speculative do_anonymous_page entries'),
+  SPF_ATTEMPT_WP: def('vmstat', 'SPF_ATTEMPT_WP', 'speculative do_wp_page entries'),
+  SPF_ATTEMPT_PTE: def('vmstat', 'SPF_ATTEMPT_PTE', 'speculative handle_pte_fault updates of present PTEs'),
+  // per-VMA locks (CONFIG_PER_VMA_LOCK_STATS)
+  VMA_LOCK_SUCCESS: def('vmstat', 'vma_lock_success', 'faults completed under the VMA lock'),
+  VMA_LOCK_ABORT: def('vmstat', 'vma_lock_abort', 'lock_vma_under_rcu() gave up: mmap lock path'),
+  VMA_LOCK_RETRY: def('vmstat', 'vma_lock_retry', 'handler returned VM_FAULT_RETRY under the VMA lock'),
+  VMA_LOCK_MISS: def('vmstat', 'vma_lock_miss', 'VMA detached after locking: lookup retried'),
 } as const;
 
 export const NUM_EVENTS = nextId;

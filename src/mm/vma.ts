@@ -11,6 +11,8 @@ export class Vma {
   anonVma: AnonVma | null = null;
   /** False once removed from the tree (RB_EMPTY_NODE / vma->detached). */
   attached = false;
+  /** The page-fault design's per-VMA fields (seqcount, refcount, lock), created on first use. */
+  spf: unknown = null;
   constructor(
     readonly id: number,
     public start: number,

@@ -6,6 +6,7 @@ import { loadWorkload } from '../workload/load.js';
 import { resolveParams } from '../workload/params.js';
 import type { Workload } from '../workload/ir.js';
 import type { RunOptions } from './run.js';
+import { strategyFor } from '../mm/spf/index.js';
 
 /** Options every command that runs a workload shares (stat, record). */
 export interface CommonRunOptions {
@@ -61,5 +62,5 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
-  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed };
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch) };
 }

@@ -1,0 +1,242 @@
+import { SYNC, type Code, type Engine } from '../../engine/engine.js';
+import { Atomic, RwLock, SeqCount } from '../../engine/locks.js';
+import { EV } from '../../events/catalog.js';
+import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
+import type { MmStruct, Thread } from '../kernel.js';
+import type { Vma } from '../vma.js';
+import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
+import type { SpfStrategy } from './strategy.js';
+import { traceSpf } from './trace.js';
+
+/**
+ * Laurent Dufour's speculative page faults (2018; kernel-facts.md section 1).
+ *
+ * v11: the VMA is found under mm->mm_rb_lock (a rwlock taken for writing only by tree inserts and
+ * erases) and pinned with vma->vm_ref_count (get_vma/put_vma); vma->vm_sequence (a seqcount)
+ * is bumped by every VMA writer; the page-table walk runs with IRQs off and saves the PMD and
+ * PTE; pte_map_lock() re-checks the VMA and the PMD and trylocks the PTE lock, looping when it is
+ * busy. v9 aborts on a busy PTE lock (pagefault:spf_pte_lock) instead. The SRCU variant of the
+ * earlier postings finds the VMA under SRCU with no refcount and frees VMAs through call_srcu(),
+ * whose callbacks run in a kworker.
+ */
+
+/** Per-VMA fields the series adds (INIT_VMA: vm_sequence 0, vm_ref_count 1). */
+class DufourVma {
+  readonly seq: SeqCount;
+  readonly ref: Atomic;
+  constructor(eng: Engine) {
+    this.seq = new SeqCount(eng, 'vm_sequence');
+    this.ref = new Atomic(eng, 'vm_ref_count', 1);
+  }
+}
+
+/** Cost of cpu_relax() between two trylocks of a busy PTE lock (a PAUSE, ~40 cycles on Skylake). */
+const CPU_RELAX_NS = 15;
+/** srcu_read_lock/unlock: a per-CPU counter increment and a barrier. */
+const SRCU_READ_NS = 5;
+/** __free_vma(): fput/mpol_put/kmem_cache_free of the VMA. */
+const FREE_VMA_NS = 100;
+
+export class DufourStrategy implements SpfStrategy {
+  readonly name: string;
+  readonly speculative = true;
+  private readonly rbLocks = new WeakMap<MmStruct, RwLock>();
+
+  constructor(
+    private readonly eng: Engine,
+    readonly version: 'v9' | 'v11' | 'srcu',
+    /** SRCU grace period (ns) before call_srcu() callbacks run. */
+    private readonly srcuGpNs: number,
+    /** Cost of running one call_srcu() callback in a kworker (wake-up + two switches + free). */
+    private readonly srcuCallbackNs: number,
+  ) {
+    this.name = `dufour-${version}`;
+  }
+
+  private st(vma: Vma): DufourVma {
+    return (vma.spf ??= new DufourVma(this.eng)) as DufourVma;
+  }
+
+  /** mm->mm_rb_lock */
+  private rb(mm: MmStruct): RwLock {
+    let l = this.rbLocks.get(mm);
+    if (l === undefined) {
+      l = new RwLock(this.eng, `mm_rb_lock(${mm.owner.pid})`);
+      this.rbLocks.set(mm, l);
+    }
+    return l;
+  }
+
+  /** handle_speculative_fault() */
+  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+    const t = th.t;
+    // Only user faults of multithreaded processes try (mm_users > 1).
+    if ((flags & FAULT_FLAG_USER) === 0 || th.mm.users <= 1) return VM_FAULT_RETRY;
+    flags |= FAULT_FLAG_SPECULATIVE;
+    // get_vma(): find the VMA under mm_rb_lock and pin it (v9/v11), or under SRCU.
+    let vma: Vma | null;
+    if (this.version === 'srcu') {
+      t.cost(SRCU_READ_NS);
+      if (t.mustSync()) yield SYNC;
+      vma = findVmaLocked(th, addr);
+    } else {
+      const rb = this.rb(th.mm);
+      yield* rb.readLock(t);
+      vma = findVmaLocked(th, addr);
+      if (vma !== null) yield* this.st(vma).ref.add(t, 1);
+      yield* rb.readUnlock(t);
+    }
+    if (vma === null) return VM_FAULT_RETRY;
+    const ret = yield* this.speculate(th, vma, addr, flags);
+    if (this.version === 'srcu') t.cost(SRCU_READ_NS);
+    else yield* this.putVma(th, vma);
+    if (ret !== VM_FAULT_RETRY) {
+      // count_vm_event(SPECULATIVE_PGFAULT) and, in the arch handler, perf_sw_event(PERF_COUNT_SW_SPF).
+      th.k.em.count(EV.SPECULATIVE_PGFAULT, th);
+      th.k.em.count(EV.SPF, th);
+      th.k.em.count(EV.PGFAULT, th);
+    }
+    return ret;
+  }
+
+  /** __handle_speculative_fault() after get_vma(). */
+  private *speculate(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
+    const t = th.t;
+    const st = this.st(vma);
+    const seq = yield* st.seq.read(t);
+    if (seq & 1) {
+      traceSpf(th, EV.SPF_VMA_CHANGED, '__handle_speculative_fault', vma, addr);
+      return VM_FAULT_RETRY;
+    }
+    // VMA types the series cannot handle: vm_ops (file, shmem), no anon_vma yet (traced as
+    // notsup: spf_vma_noanon is never fired), stacks.
+    if (vma.file !== null || vma.anonVma === null || vma.flags & VM_GROWSDOWN) {
+      traceSpf(th, EV.SPF_VMA_NOTSUP, '__handle_speculative_fault', vma, addr);
+      return VM_FAULT_RETRY;
+    }
+    if (addr < vma.start || addr >= vma.end) {
+      traceSpf(th, EV.SPF_VMA_CHANGED, '__handle_speculative_fault', vma, addr);
+      return VM_FAULT_RETRY;
+    }
+    if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) {
+      // A completed fault that ends in SIGSEGV, not a fallback.
+      traceSpf(th, EV.SPF_VMA_ACCESS, '__handle_speculative_fault', vma, addr);
+      return VM_FAULT_SIGSEGV;
+    }
+    // The page-table walk with IRQs off: every level must exist (no allocation speculatively,
+    // "we take at least one !speculative fault per PMD in order to instantiate it").
+    if (t.mustSync()) yield SYNC;
+    const pt = pteWalk(th, addr);
+    if (pt === null) {
+      traceSpf(th, EV.SPF_VMA_NOTSUP, '__handle_speculative_fault', vma, addr);
+      return VM_FAULT_RETRY;
+    }
+    const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
+    const orig = pt.ptes[idx];
+    if (yield* st.seq.retry(t, seq)) {
+      traceSpf(th, EV.SPF_VMA_CHANGED, '__handle_speculative_fault', vma, addr);
+      return VM_FAULT_RETRY;
+    }
+    const commit = new DufourCommit(this, st, seq, addr);
+    const vmf: Vmf = { vma, addr, flags, pt, idx, orig, spec: commit };
+    return yield* handlePteFault(th, vmf);
+  }
+
+  /** put_vma(): drop a reference; the last one frees the VMA. */
+  private *putVma(th: Thread, vma: Vma): Code {
+    if (yield* this.st(vma).ref.decAndTest(th.t)) th.t.cost(FREE_VMA_NS);
+  }
+
+  /** vma_has_changed(): erased from the tree, or its sequence moved. */
+  hasChanged(vma: Vma, st: DufourVma, seq: number): boolean {
+    return !vma.attached || st.seq.seq !== seq;
+  }
+
+  get v9(): boolean {
+    return this.version === 'v9';
+  }
+
+  *mmapWriteLocked(): Code {}
+  *mmapWriteUnlocking(): Code {}
+
+  /** vm_write_begin() */
+  *vmaWriteBegin(th: Thread, vma: Vma): Code {
+    yield* this.st(vma).seq.writeBegin(th.t);
+  }
+
+  /** vm_write_end() */
+  *vmaWriteEnd(th: Thread, vma: Vma): Code {
+    yield* this.st(vma).seq.writeEnd(th.t);
+  }
+
+  *anonVmaAttach(th: Thread, vma: Vma, attach: () => void): Code {
+    yield* this.vmaWriteBegin(th, vma);
+    attach();
+    yield* this.vmaWriteEnd(th, vma);
+  }
+
+  /** mm_rb_write_lock() around __vma_link_rb / __vma_rb_erase (v9/v11). */
+  *treeModify(th: Thread, mm: MmStruct, change: () => void): Code {
+    if (this.version === 'srcu') {
+      change();
+      return;
+    }
+    const rb = this.rb(mm);
+    yield* rb.writeLock(th.t);
+    change();
+    yield* rb.writeUnlock(th.t);
+  }
+
+  *vmaDetached(): Code {}
+
+  /** remove_vma(): put_vma() (v9/v11), or call_srcu() whose callback a kworker runs later. */
+  *vmaFree(th: Thread, vma: Vma): Code {
+    if (this.version !== 'srcu') {
+      yield* this.putVma(th, vma);
+      return;
+    }
+    const eng = this.eng;
+    const cpu = th.t.cpu;
+    eng.at(th.t.clock + this.srcuGpNs, () => {
+      eng.irqDebt[cpu] += this.srcuCallbackNs;
+    });
+  }
+}
+
+/** pte_map_lock() / pte_spinlock() of the series. */
+class DufourCommit implements SpecCommit {
+  constructor(
+    private readonly d: DufourStrategy,
+    private readonly st: DufourVma,
+    private readonly seq: number,
+    private readonly addr: number,
+  ) {}
+
+  *pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
+    const t = th.t;
+    for (;;) {
+      // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
+      if (t.mustSync()) yield SYNC;
+      if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
+        traceSpf(th, EV.SPF_VMA_CHANGED, 'pte_map_lock', vmf.vma, this.addr);
+        return false;
+      }
+      if (pteWalk(th, this.addr) !== vmf.pt) {
+        traceSpf(th, EV.SPF_PMD_CHANGED, 'pte_map_lock', vmf.vma, this.addr);
+        return false;
+      }
+      if (yield* vmf.pt.ptl.trylock(t)) break;
+      if (this.d.v9) {
+        traceSpf(th, EV.SPF_PTE_LOCK, 'pte_map_lock', vmf.vma, this.addr);
+        return false;
+      }
+      t.cost(CPU_RELAX_NS);
+    }
+    if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
+      yield* vmf.pt.ptl.unlock(t);
+      traceSpf(th, EV.SPF_VMA_CHANGED, 'pte_map_lock', vmf.vma, this.addr);
+      return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,112 @@
+import { SYNC, type Code, type Engine } from '../../engine/engine.js';
+import { Atomic, WaitQueue } from '../../engine/locks.js';
+import { EV } from '../../events/catalog.js';
+import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
+import type { MmStruct, Thread } from '../kernel.js';
+import type { Vma } from '../vma.js';
+import { FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
+import type { SpfStrategy } from './strategy.js';
+
+/**
+ * KAMEZAWA Hiroyuki's "asynchronous page fault" RFC (2009-12; kernel-facts.md section 4).
+ *
+ * find_vma_speculative() walks the rb-tree under rcu_read_lock() and pins the VMA that contains
+ * the address with atomic_inc_not_zero(&vma->refcnt) (refcnt is 1 while the VMA is linked); the
+ * x86 handler then jumps to good_area and runs the ordinary fault without mmap_sem, ending with
+ * vma_put() instead of up_read(). Before a VMA is torn down, invalidate_vma_before_free() drops
+ * the tree's reference and waits on vma->wait_queue until refcnt is 0.
+ *
+ * vma_put() as posted wakes the waiter only when the count drops to exactly 1, so a put that
+ * drops it to 0 while the unmapper sleeps is a lost wake-up (Minchan Kim's race, 2009-12-27):
+ * the unmapper, holding mmap_sem for writing, never wakes. `fixed` wakes at 0 instead.
+ */
+
+class KameVma {
+  readonly refcnt: Atomic;
+  readonly wq: WaitQueue;
+  constructor(eng: Engine) {
+    this.refcnt = new Atomic(eng, 'vma->refcnt', 1);
+    this.wq = new WaitQueue(eng, 'vma->wait_queue');
+  }
+}
+
+/** call_rcu() of a VMA, and the RCU callback that frees it later. */
+const CALL_RCU_NS = 40;
+const FREE_VMA_NS = 100;
+
+export class KamezawaStrategy implements SpfStrategy {
+  readonly name: string;
+  readonly speculative = true;
+
+  constructor(
+    private readonly eng: Engine,
+    readonly fixed: boolean,
+    private readonly rcuGpNs: number,
+  ) {
+    this.name = fixed ? 'kamezawa-fixed' : 'kamezawa';
+  }
+
+  private st(vma: Vma): KameVma {
+    return (vma.spf ??= new KameVma(this.eng)) as KameVma;
+  }
+
+  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+    const k = th.k;
+    if ((flags & FAULT_FLAG_USER) === 0 || th.mm.users <= 1) return VM_FAULT_RETRY;
+    const vma = yield* this.findVmaSpeculative(th, addr);
+    if (vma === null) return VM_FAULT_RETRY;
+    let fault: number;
+    // good_area:
+    if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) fault = VM_FAULT_SIGSEGV;
+    else fault = yield* handleMmFault(th, vma, addr, flags);
+    yield* this.vmaPut(th, vma);
+    if ((fault & VM_FAULT_RETRY) === 0) k.em.count(EV.SPF, th);
+    return fault;
+  }
+
+  /** find_vma_speculative(): only a VMA that contains addr, pinned unless its count is 0. */
+  private *findVmaSpeculative(th: Thread, addr: number): Code<Vma | null> {
+    if (th.t.mustSync()) yield SYNC;
+    const vma = findVmaLocked(th, addr);
+    if (vma === null || vma.start > addr) return null;
+    if (!(yield* this.st(vma).refcnt.incNotZero(th.t))) return null;
+    return vma;
+  }
+
+  /** vma_put() */
+  private *vmaPut(th: Thread, vma: Vma): Code {
+    const st = this.st(vma);
+    const v = yield* st.refcnt.add(th.t, -1);
+    const wake = this.fixed ? v === 0 : v === 1;
+    if (wake && st.wq.active) st.wq.wakeUp(th.t.clock);
+  }
+
+  /** invalidate_vma_before_free(): drop the tree's reference, wait for the speculative users. */
+  *vmaDetached(th: Thread, vma: Vma): Code {
+    const st = this.st(vma);
+    yield* st.refcnt.add(th.t, -1);
+    const what = `vma->wait_queue of VMA ${vma.start.toString(16)}-${vma.end.toString(16)} (refcnt ${st.refcnt.value} never reaches 0 with a wake-up)`;
+    yield* st.wq.waitEvent(th.t, () => st.refcnt.value === 0, what);
+  }
+
+  *mmapWriteLocked(): Code {}
+  *mmapWriteUnlocking(): Code {}
+  *vmaWriteBegin(): Code {}
+  *vmaWriteEnd(): Code {}
+  *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
+    attach();
+  }
+  /** rb-tree stores become rcu_assign_pointer(): no lock beyond mmap_sem. */
+  *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
+    change();
+  }
+
+  /** VMAs are freed by call_rcu(). */
+  *vmaFree(th: Thread): Code {
+    th.t.cost(CALL_RCU_NS);
+    const cpu = th.t.cpu;
+    this.eng.at(th.t.clock + this.rcuGpNs, () => {
+      this.eng.irqDebt[cpu] += FREE_VMA_NS;
+    });
+  }
+}

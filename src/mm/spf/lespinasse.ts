@@ -1,0 +1,192 @@
+import { SYNC, type Code, type Engine } from '../../engine/engine.js';
+import type { CacheLine } from '../../engine/cacheline.js';
+import { EV } from '../../events/catalog.js';
+import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
+import type { MmStruct, Thread } from '../kernel.js';
+import type { Vma } from '../vma.js';
+import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
+import type { SpfStrategy } from './strategy.js';
+
+/**
+ * Michel Lespinasse's speculative page faults (2021-22; kernel-facts.md section 2).
+ *
+ * A per-mm sequence count, mm->mmap_seq, is bumped by mmap_write_lock() and by
+ * mmap_write_unlock() (odd while a writer holds the lock). The x86 handler counts spf_attempt,
+ * samples the count, finds the VMA under RCU, copies it to the stack, re-checks the count, and
+ * runs the fault handlers on the copy; at PTE-lock time pte_map_lock() checks the count (SEQ1),
+ * the PMD, trylocks the PTE lock (aborting, never looping, "because of the starvation potential
+ * against a stream of lockers") and checks the count again (SEQ2). Any abort counts spf_abort
+ * and its SPF_ABORT_* reason and falls back to the mmap lock. Anonymous VMAs only (v1/v2).
+ */
+
+/** Abort reasons and handler attempts (CONFIG_SPECULATIVE_PAGE_FAULT_STATS, v2 31/35). */
+export type LespinasseAbort =
+  | 'ODD' | 'UNMAPPED' | 'NO_SPECULATE' | 'VMA_COPY' | 'ACCESS_ERROR' | 'PUD' | 'PMD' | 'ANON_VMA'
+  | 'PTE_MAP_LOCK_SEQ1' | 'PTE_MAP_LOCK_PMD' | 'PTE_MAP_LOCK_PTL' | 'PTE_MAP_LOCK_SEQ2';
+
+const ABORT_EV: Readonly<Record<LespinasseAbort, number>> = {
+  ODD: EV.SPF_ABORT_ODD,
+  UNMAPPED: EV.SPF_ABORT_UNMAPPED,
+  NO_SPECULATE: EV.SPF_ABORT_NO_SPECULATE,
+  VMA_COPY: EV.SPF_ABORT_VMA_COPY,
+  ACCESS_ERROR: EV.SPF_ABORT_ACCESS_ERROR,
+  PUD: EV.SPF_ABORT_PUD,
+  PMD: EV.SPF_ABORT_PMD,
+  ANON_VMA: EV.SPF_ABORT_ANON_VMA,
+  PTE_MAP_LOCK_SEQ1: EV.SPF_ABORT_PTE_MAP_LOCK_SEQ1,
+  PTE_MAP_LOCK_PMD: EV.SPF_ABORT_PTE_MAP_LOCK_PMD,
+  PTE_MAP_LOCK_PTL: EV.SPF_ABORT_PTE_MAP_LOCK_PTL,
+  PTE_MAP_LOCK_SEQ2: EV.SPF_ABORT_PTE_MAP_LOCK_SEQ2,
+};
+
+/** Copying the ~200-byte vm_area_struct onto the stack (Peter Zijlstra's estimate of its size). */
+const VMA_COPY_NS = 15;
+/** call_rcu() of a VMA, and the RCU callback that frees it later. */
+const CALL_RCU_NS = 40;
+const FREE_VMA_NS = 100;
+
+class MmSeq {
+  value = 0;
+  constructor(readonly line: CacheLine) {}
+}
+
+export class LespinasseStrategy implements SpfStrategy {
+  readonly name = 'lespinasse';
+  readonly speculative = true;
+  private readonly seqs = new WeakMap<MmStruct, MmSeq>();
+
+  constructor(
+    private readonly eng: Engine,
+    private readonly rcuGpNs: number,
+  ) {}
+
+  /** mm->mmap_seq */
+  mmSeq(mm: MmStruct): MmSeq {
+    let s = this.seqs.get(mm);
+    if (s === undefined) {
+      s = new MmSeq(this.eng.line(`mmap_seq(${mm.owner.pid})`));
+      this.seqs.set(mm, s);
+    }
+    return s;
+  }
+
+  /** mmap_seq_read_start() / mmap_seq_read_check(): READ_ONCE + smp_rmb on the count's line. */
+  *readSeq(th: Thread, mm: MmStruct): Code<number> {
+    const t = th.t;
+    if (t.mustSync()) yield SYNC;
+    const s = this.mmSeq(mm);
+    t.cost(s.line.read(t.cpu, t.clock));
+    return s.value;
+  }
+
+  abort(th: Thread, why: LespinasseAbort): number {
+    th.k.em.count(ABORT_EV[why], th);
+    return VM_FAULT_RETRY;
+  }
+
+  /** The speculative part of x86 do_user_addr_fault(). */
+  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+    const t = th.t;
+    const k = th.k;
+    if ((flags & FAULT_FLAG_USER) === 0 || th.mm.users <= 1) return VM_FAULT_RETRY;
+    k.em.count(EV.SPF_ATTEMPT, th);
+    const ret = yield* this.attempt(th, addr, flags | FAULT_FLAG_SPECULATIVE);
+    if (ret === VM_FAULT_RETRY) {
+      k.em.count(EV.SPF_ABORT, th);
+    } else {
+      k.em.count(EV.SPF, th);
+      k.em.count(EV.PGFAULT, th);
+    }
+    return ret;
+  }
+
+  private *attempt(th: Thread, addr: number, flags: number): Code<number> {
+    const t = th.t;
+    const mm = th.mm;
+    const seq = yield* this.readSeq(th, mm);
+    if (seq & 1) return this.abort(th, 'ODD');
+    // rcu_read_lock(); vma = __find_vma(mm, address); copy it; rcu_read_unlock();
+    const vma = findVmaLocked(th, addr);
+    if (vma === null || addr < vma.start) return this.abort(th, 'UNMAPPED');
+    if (!vma.isAnonymous()) return this.abort(th, 'NO_SPECULATE');
+    t.cost(VMA_COPY_NS);
+    if ((yield* this.readSeq(th, mm)) !== seq) return this.abort(th, 'VMA_COPY');
+    if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) return this.abort(th, 'ACCESS_ERROR');
+    if (vma.anonVma === null) return this.abort(th, 'ANON_VMA');
+    // The walk (RCU or IRQs off): no page-table level may be allocated speculatively.
+    if (t.mustSync()) yield SYNC;
+    const pt = pteWalk(th, addr);
+    if (pt === null) return this.abort(th, 'PMD');
+    const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
+    const vmf: Vmf = { vma, addr, flags, pt, idx, orig: pt.ptes[idx], spec: new LespinasseCommit(this, mm, seq, addr) };
+    return yield* handlePteFault(th, vmf);
+  }
+
+  /** __mmap_seq_write_lock(): the count becomes odd. */
+  *mmapWriteLocked(th: Thread, mm: MmStruct): Code {
+    yield* this.bump(th, mm);
+  }
+
+  /** mmap_write_unlock(): the count becomes even again. */
+  *mmapWriteUnlocking(th: Thread, mm: MmStruct): Code {
+    yield* this.bump(th, mm);
+  }
+
+  private *bump(th: Thread, mm: MmStruct): Code {
+    const t = th.t;
+    if (t.mustSync()) yield SYNC;
+    const s = this.mmSeq(mm);
+    t.cost(s.line.write(t.cpu, t.clock));
+    s.value++;
+  }
+
+  *vmaWriteBegin(): Code {}
+  *vmaWriteEnd(): Code {}
+  *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
+    attach();
+  }
+  *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
+    change();
+  }
+  *vmaDetached(): Code {}
+
+  /** "mm: rcu safe VMA freeing": call_rcu(), the free runs after a grace period. */
+  *vmaFree(th: Thread, _vma: Vma): Code {
+    th.t.cost(CALL_RCU_NS);
+    const cpu = th.t.cpu;
+    this.eng.at(th.t.clock + this.rcuGpNs, () => {
+      this.eng.irqDebt[cpu] += FREE_VMA_NS;
+    });
+  }
+}
+
+/** pte_map_lock() / pte_spinlock() of the series: SEQ1, PMD, PTL (trylock, abort), SEQ2. */
+class LespinasseCommit implements SpecCommit {
+  constructor(
+    private readonly l: LespinasseStrategy,
+    private readonly mm: MmStruct,
+    private readonly seq: number,
+    private readonly addr: number,
+  ) {}
+
+  enter(th: Thread, handler: 'anon' | 'wp' | 'pte'): void {
+    th.k.em.count(handler === 'anon' ? EV.SPF_ATTEMPT_ANON : handler === 'wp' ? EV.SPF_ATTEMPT_WP : EV.SPF_ATTEMPT_PTE, th);
+  }
+
+  *pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
+    const t = th.t;
+    if ((yield* this.l.readSeq(th, this.mm)) !== this.seq) return this.fail(th, 'PTE_MAP_LOCK_SEQ1');
+    if (pteWalk(th, this.addr) !== vmf.pt) return this.fail(th, 'PTE_MAP_LOCK_PMD');
+    if (!(yield* vmf.pt.ptl.trylock(t))) return this.fail(th, 'PTE_MAP_LOCK_PTL');
+    if ((yield* this.l.readSeq(th, this.mm)) !== this.seq) {
+      yield* vmf.pt.ptl.unlock(t);
+      return this.fail(th, 'PTE_MAP_LOCK_SEQ2');
+    }
+    return true;
+  }
+
+  private fail(th: Thread, why: LespinasseAbort): boolean {
+    this.l.abort(th, why);
+    return false;
+  }
+}

@@ -1,0 +1,169 @@
+import { SYNC, type Code, type Engine } from '../../engine/engine.js';
+import type { CacheLine } from '../../engine/cacheline.js';
+import { RwSemaphore } from '../../engine/locks.js';
+import { EV } from '../../events/catalog.js';
+import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
+import type { MmStruct, Thread } from '../kernel.js';
+import type { Vma } from '../vma.js';
+import { FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
+import type { SpfStrategy } from './strategy.js';
+
+/**
+ * Per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan; kernel-facts.md section 3).
+ *
+ * Each VMA has a reader-writer semaphore in a separately allocated struct (its own cache line)
+ * and vm_lock_seq; the mm has mm_lock_seq. A VMA writer, holding the mmap lock for writing,
+ * write-locks the VMA (vma_start_write: down_write, vm_lock_seq = mm_lock_seq, up_write); all
+ * VMAs are unlocked at once by mmap_write_unlock() (vma_end_write_all: mm_lock_seq++).
+ * lock_vma_under_rcu() finds the VMA in the maple tree under RCU, refuses non-anonymous VMAs and
+ * VMAs without an anon_vma, and read-locks it with a trylock that fails while it is write-locked.
+ * The fault then runs the ordinary handler (page-table allocation included) under the VMA lock.
+ */
+
+class VmaLock {
+  readonly lock: RwSemaphore;
+  vmLockSeq = -1;
+  constructor(eng: Engine) {
+    this.lock = new RwSemaphore(eng, 'vma->vm_lock');
+  }
+}
+
+class MmLockSeq {
+  value = 0;
+  constructor(readonly line: CacheLine) {}
+}
+
+/** call_rcu() of a VMA and the later free (vm_area_free via RCU). */
+const CALL_RCU_NS = 40;
+const FREE_VMA_NS = 100;
+
+export class PerVmaLockStrategy implements SpfStrategy {
+  readonly name = 'per-vma-lock';
+  /** Not a speculative design: faults count vma_lock_*, not the SPF series' spf. */
+  readonly speculative = true;
+  private readonly seqs = new WeakMap<MmStruct, MmLockSeq>();
+
+  constructor(
+    private readonly eng: Engine,
+    private readonly rcuGpNs: number,
+  ) {}
+
+  private st(vma: Vma): VmaLock {
+    return (vma.spf ??= new VmaLock(this.eng)) as VmaLock;
+  }
+
+  private mmSeq(mm: MmStruct): MmLockSeq {
+    let s = this.seqs.get(mm);
+    if (s === undefined) {
+      s = new MmLockSeq(this.eng.line(`mm_lock_seq(${mm.owner.pid})`));
+      this.seqs.set(mm, s);
+    }
+    return s;
+  }
+
+  /** The x86 6.4 do_user_addr_fault() part before lock_mm_and_find_vma(). */
+  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+    const k = th.k;
+    if ((flags & FAULT_FLAG_USER) === 0) return VM_FAULT_RETRY;
+    const vma = yield* this.lockVmaUnderRcu(th, addr);
+    if (vma === null) return VM_FAULT_RETRY;
+    const st = this.st(vma);
+    if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) {
+      // 6.4: unlock the VMA and let the mmap-lock path raise the signal.
+      yield* st.lock.upRead(th.t);
+      return VM_FAULT_RETRY;
+    }
+    const fault = yield* handleMmFault(th, vma, addr, flags);
+    yield* st.lock.upRead(th.t);
+    if ((fault & VM_FAULT_RETRY) === 0) {
+      k.em.count(EV.VMA_LOCK_SUCCESS, th);
+      return fault;
+    }
+    k.em.count(EV.VMA_LOCK_RETRY, th);
+    return VM_FAULT_RETRY;
+  }
+
+  /** lock_vma_under_rcu() */
+  private *lockVmaUnderRcu(th: Thread, addr: number): Code<Vma | null> {
+    const t = th.t;
+    const mm = th.mm;
+    for (;;) {
+      if (t.mustSync()) yield SYNC;
+      const vma = findVmaLocked(th, addr); // mas_walk() under rcu_read_lock()
+      if (vma === null || vma.start > addr || !vma.isAnonymous() || vma.anonVma === null) return this.inval(th);
+      if (!(yield* this.vmaStartRead(th, mm, vma))) return this.inval(th);
+      if (addr < vma.start || addr >= vma.end) {
+        yield* this.st(vma).lock.upRead(t);
+        return this.inval(th);
+      }
+      if (!vma.attached) {
+        yield* this.st(vma).lock.upRead(t);
+        th.k.em.count(EV.VMA_LOCK_MISS, th);
+        continue;
+      }
+      return vma;
+    }
+  }
+
+  private inval(th: Thread): null {
+    th.k.em.count(EV.VMA_LOCK_ABORT, th);
+    return null;
+  }
+
+  /** vma_start_read(): fails if the VMA is write-locked (vm_lock_seq == mm_lock_seq) or contended. */
+  private *vmaStartRead(th: Thread, mm: MmStruct, vma: Vma): Code<boolean> {
+    const t = th.t;
+    const st = this.st(vma);
+    const s = this.mmSeq(mm);
+    if (t.mustSync()) yield SYNC;
+    t.cost(s.line.read(t.cpu, t.clock));
+    const seq = st.vmLockSeq;
+    if (seq === s.value) return false;
+    if (!(yield* st.lock.downReadTrylock(t))) return false;
+    // Re-check against the value sampled before the trylock (the June 2023 fix).
+    if (st.vmLockSeq !== seq) {
+      yield* st.lock.upRead(t);
+      return false;
+    }
+    return true;
+  }
+
+  *mmapWriteLocked(): Code {}
+
+  /** vma_end_write_all(): every VMA write-locked under this mmap_lock is unlocked at once. */
+  *mmapWriteUnlocking(th: Thread, mm: MmStruct): Code {
+    const t = th.t;
+    if (t.mustSync()) yield SYNC;
+    const s = this.mmSeq(mm);
+    t.cost(s.line.write(t.cpu, t.clock));
+    s.value++;
+  }
+
+  /** vma_start_write(): wait for the VMA's readers (in-flight faults), then mark it write-locked. */
+  *vmaWriteBegin(th: Thread, vma: Vma): Code {
+    const st = this.st(vma);
+    const s = this.mmSeq(th.mm);
+    if (st.vmLockSeq === s.value) return;
+    yield* st.lock.downWrite(th.t);
+    st.vmLockSeq = s.value;
+    yield* st.lock.upWrite(th.t);
+  }
+
+  *vmaWriteEnd(): Code {}
+  *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
+    attach();
+  }
+  *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
+    change();
+  }
+  *vmaDetached(): Code {}
+
+  /** VMAs are freed after an RCU grace period (lock_vma_under_rcu may still be looking). */
+  *vmaFree(th: Thread): Code {
+    th.t.cost(CALL_RCU_NS);
+    const cpu = th.t.cpu;
+    this.eng.at(th.t.clock + this.rcuGpNs, () => {
+      this.eng.irqDebt[cpu] += FREE_VMA_NS;
+    });
+  }
+}

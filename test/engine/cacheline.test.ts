@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { CacheLine } from '../../src/engine/cacheline.js';
+import { Engine, type Task } from '../../src/engine/engine.js';
+import { Atomic } from '../../src/engine/locks.js';
+import type { Topology } from '../../src/engine/topology.js';
+import { COSTS, flatTopo, LAT, setup, topo } from './helpers.js';
+
+/** 2 sockets x 2 cores x 2 threads: CPUs 0,1 = core 0; 2,3 = core 1 (socket 0); 4..7 = socket 1. */
+const twoSocket = () => topo({ sockets: 2, coresPerSocket: 2, threadsPerCore: 2 });
+
+describe('CacheLine: latencies', () => {
+  it('a first read fills from memory, a read by a holder is a local hit', () => {
+    const l = new CacheLine(twoSocket(), 'x');
+    expect(l.read(0, 0)).toBe(LAT.memory);
+    expect(l.read(0, 1000)).toBe(LAT.local);
+    expect(l.read(0, 2000)).toBe(LAT.local);
+    expect(l.transfers).toBe(1);
+  });
+
+  it('a write costs the transfer latency by topology distance from the current owner', () => {
+    const l = new CacheLine(twoSocket(), 'x');
+    expect(l.write(0, 0)).toBe(LAT.memory); // nobody holds it
+    expect(l.write(0, 1000)).toBe(LAT.local); // the owner again
+    expect(l.write(1, 2000)).toBe(LAT.smt); // from CPU 0, its SMT sibling
+    expect(l.write(3, 3000)).toBe(LAT.socket); // from CPU 1, same socket, other core
+    expect(l.write(4, 4000)).toBe(LAT.remote); // from CPU 3, other socket
+    expect(l.write(5, 5000)).toBe(LAT.smt); // from CPU 4, its sibling
+    expect(l.write(5, 6000)).toBe(LAT.local);
+    expect(l.transfers).toBe(5);
+  });
+
+  it('reads fetch from the owner, then share; holders keep hitting locally', () => {
+    const l = new CacheLine(twoSocket(), 'x');
+    l.write(0, 0);
+    expect(l.read(1, 1000)).toBe(LAT.smt); // from owner 0
+    expect(l.read(2, 2000)).toBe(LAT.socket); // from a sharer on the socket
+    expect(l.read(1, 3000)).toBe(LAT.local);
+    expect(l.read(0, 3500)).toBe(LAT.local); // the old owner kept a shared copy
+    expect(l.read(4, 4000)).toBe(LAT.remote); // no copy on socket 1
+    expect(l.read(5, 5000)).toBe(LAT.smt); // from CPU 4, now on its socket
+    expect(l.transfers).toBe(5); // the fill from memory + 4 fetches
+  });
+
+  it('after a write only the writer holds the line', () => {
+    const l = new CacheLine(twoSocket(), 'x');
+    l.write(0, 0);
+    l.read(1, 1000);
+    l.read(2, 2000);
+    // CPUs 0, 1, 2 share it; CPU 2 writes: the farthest copy is on its socket.
+    expect(l.write(2, 3000)).toBe(LAT.socket);
+    expect(l.read(2, 4000)).toBe(LAT.local);
+    expect(l.read(0, 5000)).toBe(LAT.socket); // its copy was invalidated: fetch from owner 2
+    expect(l.read(1, 6000)).toBe(LAT.smt); // invalidated too: nearest copy is CPU 0
+  });
+
+  it('a write with a copy on the other socket costs a remote invalidation', () => {
+    const l = new CacheLine(twoSocket(), 'x');
+    l.write(0, 0);
+    expect(l.read(6, 1000)).toBe(LAT.remote);
+    expect(l.write(0, 2000)).toBe(LAT.remote); // CPU 6's copy must go
+    expect(l.read(6, 3000)).toBe(LAT.remote); // and it is gone
+  });
+
+  it('the sole sharer upgrades to modified without a transfer', () => {
+    const l = new CacheLine(twoSocket(), 'x');
+    expect(l.read(2, 0)).toBe(LAT.memory);
+    expect(l.write(2, 1000)).toBe(LAT.local);
+    expect(l.transfers).toBe(1);
+  });
+
+  it('Engine.line() makes a named line on the engine topology', () => {
+    const eng = new Engine(twoSocket(), COSTS, 1);
+    const l = eng.line('mmap_lock');
+    expect(l.name).toBe('mmap_lock');
+    l.write(0, 0);
+    expect(l.write(4, 1000)).toBe(LAT.remote);
+  });
+});
+
+describe('CacheLine: transfers of one line are serialised', () => {
+  it('N writers at the same virtual time: the k-th waits for k-1 transfers', () => {
+    const l = new CacheLine(flatTopo(16), 'hot');
+    l.write(0, 0);
+    const costs = [];
+    for (let cpu = 1; cpu <= 10; cpu++) costs.push(l.write(cpu, 1000));
+    expect(costs).toEqual([50, 100, 150, 200, 250, 300, 350, 400, 450, 500]);
+    expect(l.transfers).toBe(11);
+  });
+
+  it('a request arriving while a transfer is in flight waits only for the remainder', () => {
+    const l = new CacheLine(flatTopo(4), 'x');
+    expect(l.write(0, 0)).toBe(80); // busy until 80
+    expect(l.write(1, 30)).toBe(100); // starts at 80, done at 130
+    expect(l.write(2, 130)).toBe(50); // line free again at 130
+    expect(l.write(3, 10_000)).toBe(50);
+  });
+
+  it('reads queue behind each other too', () => {
+    const l = new CacheLine(flatTopo(4), 'x');
+    l.write(0, 0);
+    expect([l.read(1, 1000), l.read(2, 1000), l.read(3, 1000)]).toEqual([50, 100, 150]);
+    // Local hits do not touch the interconnect.
+    expect(l.read(1, 1000)).toBe(LAT.local);
+  });
+
+  it('independent lines do not serialise against each other', () => {
+    const t = flatTopo(16);
+    const lines = Array.from({ length: 8 }, (_, i) => new CacheLine(t, `l${i}`));
+    lines.forEach((l) => l.write(0, 0));
+    expect(lines.map((l, i) => l.write(i + 1, 1000))).toEqual(Array(8).fill(50));
+  });
+});
+
+const ITERS = 200;
+
+/**
+ * N tasks pinned to CPUs `cpus`, each doing ITERS x { 50 ns of work; atomic add } on one shared
+ * Atomic (or, with shared = false, each on its own). Returns the mean cost of one atomic in ns
+ * (the sum of the clock advances across the add, over all adds) and the run's elapsed time.
+ */
+function hammer(t: Topology, cpus: number[], shared: boolean): { mean: number; elapsed: number; transfers: number } {
+  const { eng, spawn } = setup({ topo: t });
+  const one = new Atomic(eng, 'hot');
+  const atomics = cpus.map((c) => (shared ? one : new Atomic(eng, `own${c}`)));
+  let total = 0;
+  const tasks: Task[] = cpus.map((cpu, i) =>
+    spawn(
+      `T${cpu}`,
+      function* (t) {
+        for (let k = 0; k < ITERS; k++) {
+          t.cost(50);
+          const before = t.clock;
+          yield* atomics[i].add(t, 1);
+          total += t.clock - before;
+        }
+      },
+      { cpu },
+    ),
+  );
+  eng.run();
+  expect(eng.stuckTasks()).toEqual([]);
+  expect(tasks.every((x) => x.cpu === -1 && x.lastCpu === cpus[tasks.indexOf(x)] && x.migrations === 0)).toBe(true);
+  const sum = atomics.reduce((a, x, i) => (atomics.indexOf(x) === i ? a + x.value : a), 0);
+  expect(sum).toBe(cpus.length * ITERS); // no lost update
+  const transfers = atomics.reduce((a, x, i) => (atomics.indexOf(x) === i ? a + x.line.transfers : a), 0);
+  return { mean: total / (cpus.length * ITERS), elapsed: Math.max(...tasks.map((x) => x.endTime)), transfers };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe('the cost of one hot line grows with the number of CPUs hitting it', () => {
+  const NS = [1, 2, 4, 8, 16];
+
+  it('one shared atomic: the mean cost per atomic rises strictly with N, 16 CPUs >= 5x one CPU', () => {
+    const res = NS.map((n) => hammer(flatTopo(16), range(n), true));
+    const means = res.map((r) => r.mean);
+    // One CPU: a fill from memory, then local hits.
+    expect(means[0]).toBe((LAT.memory + (ITERS - 1) * LAT.local) / ITERS);
+    for (let i = 1; i < NS.length; i++) expect(means[i]).toBeGreaterThan(means[i - 1]);
+    expect(means[4]).toBeGreaterThanOrEqual(5 * means[0]);
+    // With the line ping-ponging, N CPUs queue behind each other: about (N - 1) transfers each.
+    expect(means[4]).toBeGreaterThan(10 * LAT.socket);
+    // Elapsed time: the line is the bottleneck, so more CPUs finish the same per-CPU work later.
+    for (let i = 1; i < NS.length; i++) expect(res[i].elapsed).toBeGreaterThan(res[i - 1].elapsed);
+    for (let i = 1; i < NS.length; i++) expect(res[i].transfers).toBeGreaterThan(res[i - 1].transfers);
+  });
+
+  it('one atomic per CPU (no sharing): the cost stays flat', () => {
+    const means = NS.map((n) => hammer(flatTopo(16), range(n), false).mean);
+    const flat = (LAT.memory + (ITERS - 1) * LAT.local) / ITERS;
+    expect(means).toEqual(NS.map(() => flat));
+  });
+
+  it('two sockets: a remote transfer costs more than a same-socket one', () => {
+    const t = topo({ sockets: 2, coresPerSocket: 2, threadsPerCore: 1 }); // CPUs 0,1 | 2,3
+    expect(t.socketOf[1]).toBe(0);
+    expect(t.socketOf[2]).toBe(1);
+    // Two tasks ping-ponging one atomic.
+    const near = hammer(t, [0, 1], true).mean;
+    const far = hammer(t, [0, 2], true).mean;
+    expect(far).toBeGreaterThan(near);
+    // A single hand-over, through the engine.
+    const once = (reader: number): number => {
+      const { eng, spawn } = setup({ topo: t });
+      const a = new Atomic(eng, 'x');
+      let cost = -1;
+      spawn('W', function* (tk) {
+        yield* a.add(tk, 1);
+      }, { cpu: 0 });
+      spawn('R', function* (tk) {
+        tk.cost(1000);
+        const before = tk.clock;
+        yield* a.add(tk, 1);
+        cost = tk.clock - before;
+      }, { cpu: reader });
+      eng.run();
+      return cost;
+    };
+    expect(once(1)).toBe(LAT.socket);
+    expect(once(2)).toBe(LAT.remote);
+    expect(once(3)).toBe(LAT.remote);
+  });
+});

@@ -1,0 +1,620 @@
+import { describe, expect, it } from 'vitest';
+import { Engine, PREEMPT, SYNC, TaskState, fifoPolicy, type Code, type Task } from '../../src/engine/engine.js';
+import { RwSemaphore, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { COSTS, flatTopo, setup, type Entry } from './helpers.js';
+
+describe('Engine: virtual time', () => {
+  it('runs tasks in virtual-time order, whatever order their generators are stepped in', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const stepper = (name: string, step: number, n: number) =>
+      function* (t: Task): Code {
+        for (let i = 0; i < n; i++) {
+          t.cost(step);
+          yield SYNC;
+          note(name, t);
+        }
+      };
+    spawn('A', stepper('A', 70, 4));
+    spawn('B', stepper('B', 100, 3));
+    spawn('C', stepper('C', 45, 2));
+    eng.run();
+    expect(log).toEqual([
+      ['C', 45],
+      ['A', 70],
+      ['C', 90],
+      ['B', 100],
+      ['A', 140],
+      ['B', 200],
+      ['A', 210],
+      ['A', 280],
+      ['B', 300],
+    ]);
+    expect(eng.now).toBe(300);
+  });
+
+  it('a task that spawns later starts at its spawn time', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    spawn('A', function* (t) {
+      note('A', t);
+    });
+    spawn(
+      'B',
+      function* (t) {
+        note('B', t);
+      },
+      { at: 5000 },
+    );
+    eng.run();
+    expect(log).toEqual([
+      ['A', 0],
+      ['B', 5000],
+    ]);
+  });
+
+  it('a task whose clock does not pass the horizon is not made to sync', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const seen: boolean[] = [];
+    spawn('A', function* (t) {
+      seen.push(t.mustSync()); // B is queued at 0: A at 0 is not beyond it
+      t.cost(10);
+      seen.push(t.mustSync()); // now it is
+      yield SYNC;
+      seen.push(t.mustSync()); // B has finished: nothing pending
+    });
+    spawn('B', function* (t) {
+      t.cost(1);
+    });
+    eng.run();
+    expect(seen).toEqual([false, true, false]);
+  });
+});
+
+describe('Engine: lookahead', () => {
+  it('is 0 by default: a task must sync as soon as its clock passes the horizon', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    expect(eng.lookahead).toBe(0);
+    const seen: boolean[] = [];
+    spawn('A', function* (t) {
+      t.cost(1);
+      seen.push(t.mustSync());
+    });
+    spawn('B', function* () {});
+    eng.run();
+    expect(seen).toEqual([true]);
+  });
+
+  it('lets a task run up to lookahead ns past the horizon without syncing', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    eng.lookahead = 100;
+    const seen: boolean[] = [];
+    spawn('A', function* (t) {
+      t.cost(100);
+      seen.push(t.mustSync()); // B is pending at 0: 100 <= 0 + 100
+      t.cost(1);
+      seen.push(t.mustSync());
+    });
+    spawn('B', function* () {});
+    eng.run();
+    expect(seen).toEqual([false, true]);
+  });
+
+  it('distorts the order of sync points by at most the lookahead, deterministically', () => {
+    const run = (lookahead: number): Entry[] => {
+      const { eng, log, spawn, note } = setup({ cpus: 4 });
+      eng.lookahead = lookahead;
+      for (const [name, step, n] of [['A', 70, 6], ['B', 100, 4], ['C', 45, 9], ['D', 33, 12]] as const) {
+        spawn(name, function* (t) {
+          for (let i = 0; i < n; i++) {
+            t.cost(step);
+            yield SYNC;
+            note(name, t);
+          }
+        });
+      }
+      eng.run();
+      return log;
+    };
+    const exact = run(0);
+    const times = exact.map((e) => e[1]);
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    const loose = run(50);
+    expect(run(50)).toEqual(loose);
+    let maxSoFar = -Infinity;
+    for (const [, time] of loose) {
+      expect(time).toBeGreaterThanOrEqual(maxSoFar - 50);
+      maxSoFar = Math.max(maxSoFar, time);
+    }
+    expect([...loose].sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]))).toEqual(
+      [...exact].sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0])),
+    );
+  });
+});
+
+describe('Engine: timers', () => {
+  it('fires timers in time order, FIFO among equal times, and cancel() removes one', () => {
+    const eng = new Engine(flatTopo(1), COSTS, 1);
+    const fired: Entry[] = [];
+    eng.at(300, () => fired.push(['c', eng.now]));
+    eng.at(100, () => fired.push(['a', eng.now]));
+    const gone = eng.at(200, () => fired.push(['never', eng.now]));
+    eng.at(100, () => fired.push(['a2', eng.now]));
+    eng.cancel(gone);
+    eng.run();
+    expect(fired).toEqual([
+      ['a', 100],
+      ['a2', 100],
+      ['c', 300],
+    ]);
+  });
+
+  it('stopAt leaves later items queued; stop() ends the loop after the current item', () => {
+    const eng = new Engine(flatTopo(1), COSTS, 1);
+    const fired: number[] = [];
+    for (const t of [100, 200, 300, 400]) eng.at(t, () => fired.push(t));
+    eng.stopAt = 250;
+    eng.run();
+    expect(fired).toEqual([100, 200]);
+    eng.stopAt = Infinity;
+    eng.at(350, () => eng.stop());
+    eng.run();
+    expect(fired).toEqual([100, 200, 300]);
+    expect(eng.horizon()).toBe(400);
+  });
+});
+
+describe('Engine: scheduling', () => {
+  it('a task that blocks frees its CPU for a runnable one (1 CPU, 2 tasks)', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 1 });
+    const wq = new WaitQueue(eng, 'wq');
+    let flag = false;
+    const a = spawn('A', function* (t) {
+      note('A start', t);
+      t.cost(100);
+      yield* wq.waitEvent(t, () => flag);
+      note('A woke', t);
+    });
+    const b = spawn('B', function* (t) {
+      note('B start', t);
+      t.cost(500);
+      yield SYNC;
+      flag = true;
+      wq.wakeUp(t.clock);
+      note('B done', t);
+    });
+    expect(eng.runqueue).toEqual([b]); // no CPU for B yet
+    eng.run();
+    expect(log).toEqual([
+      ['A start', 0],
+      ['B start', 1100], // A blocked at 100, + context switch
+      ['B done', 1600],
+      ['A woke', 2600], // queued behind B (no idle CPU), then switched in
+    ]);
+    expect(a.ctxSwitches).toBe(1); // A blocked once
+    expect(eng.ctxSwitches).toBe(2); // A -> B, B (exit) -> A
+    expect(eng.stuckTasks()).toEqual([]);
+    expect(a.state).toBe(TaskState.Done);
+    expect(a.endTime).toBe(2600);
+    expect(b.endTime).toBe(1600);
+  });
+
+  it('a woken task goes to an idle CPU after the wake-up latency', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const wq = new WaitQueue(eng, 'wq');
+    let flag = false;
+    spawn('sleeper', function* (t) {
+      yield* wq.waitEvent(t, () => flag);
+      note('woke', t);
+    });
+    spawn('waker', function* (t) {
+      t.cost(1000);
+      yield SYNC;
+      flag = true;
+      wq.wakeUp(t.clock);
+    });
+    eng.run();
+    expect(log).toEqual([['woke', 1000 + COSTS.wakeupNs]]);
+  });
+
+  it('time-shares one CPU between two CPU-bound tasks that honour shouldPreempt()', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 1 });
+    const body = (name: string) =>
+      function* (t: Task): Code {
+        note(`${name} on`, t);
+        for (let i = 0; i < 30; i++) {
+          t.cost(100_000);
+          if (i < 29 && eng.shouldPreempt(t)) {
+            yield PREEMPT;
+            note(`${name} on`, t);
+          } else yield SYNC;
+        }
+        note(`${name} end`, t);
+      };
+    const a = spawn('A', body('A'));
+    const b = spawn('B', body('B'));
+    eng.run();
+    expect(log).toEqual([
+      ['A on', 0],
+      ['B on', 1_001_000],
+      ['A on', 2_002_000],
+      ['B on', 3_003_000],
+      ['A on', 4_004_000],
+      ['A end', 5_004_000],
+      ['B on', 5_005_000],
+      ['B end', 6_005_000],
+    ]);
+    expect([a.ctxSwitches, b.ctxSwitches]).toEqual([2, 2]);
+    expect(eng.ctxSwitches).toBe(5);
+    // CPU time: 3 ms each, all user time; the context switches are not charged to either.
+    expect([a.userNs, a.sysNs, b.userNs, b.sysNs]).toEqual([3_000_000, 0, 3_000_000, 0]);
+  });
+
+  it('shouldPreempt() is false in the kernel, before the slice ends, or with nobody waiting', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    const seen: boolean[] = [];
+    spawn('A', function* (t) {
+      t.cost(COSTS.timesliceNs - 1);
+      seen.push(eng.shouldPreempt(t)); // slice not over
+      t.cost(1);
+      seen.push(eng.shouldPreempt(t)); // over, B waits
+      t.enterKernel();
+      seen.push(eng.shouldPreempt(t)); // kernel mode is not preemptible
+      t.exitKernel();
+    });
+    spawn('B', function* () {});
+    const solo = setup({ cpus: 1 });
+    solo.spawn('C', function* (t) {
+      t.cost(2 * COSTS.timesliceNs);
+      seen.push(solo.eng.shouldPreempt(t)); // nobody waits
+    });
+    eng.run();
+    solo.eng.run();
+    expect(seen).toEqual([false, true, false, false]);
+  });
+
+  it('more tasks than CPUs: blocked tasks free CPUs, everyone finishes', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const wq = new WaitQueue(eng, 'wq');
+    let done = 0;
+    const ts = [0, 1, 2, 3, 4].map((i) =>
+      spawn(`T${i}`, function* (t) {
+        t.cost(100 * (i + 1));
+        yield SYNC;
+        done++;
+        wq.wakeUp(t.clock);
+        yield* wq.waitEvent(t, () => done === 5);
+      }),
+    );
+    eng.run();
+    expect(eng.stuckTasks()).toEqual([]);
+    expect(done).toBe(5);
+    expect(ts.every((t) => t.state === TaskState.Done)).toBe(true);
+    // Each task other than the last to finish its work blocked at least once.
+    expect(ts.filter((t) => t.ctxSwitches > 0).length).toBeGreaterThanOrEqual(4);
+    expect(eng.ctxSwitches).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a pinned task only runs on its CPU, even when another CPU is idle', () => {
+    const { eng, log, spawn } = setup({ cpus: 2 });
+    const mark = (name: string, t: Task) => log.push([`${name}@cpu${t.cpu}`, t.clock]);
+    const a = spawn(
+      'A',
+      function* (t) {
+        t.cost(500);
+        yield SYNC;
+        mark('A', t);
+      },
+      { cpu: 1 },
+    );
+    const b = spawn(
+      'B',
+      function* (t) {
+        mark('B', t);
+      },
+      { cpu: 1 },
+    );
+    spawn('C', function* (t) {
+      mark('C', t);
+      t.cost(100);
+    });
+    expect(a.cpu).toBe(1);
+    expect(b.cpu).toBe(-1); // CPU 0 is idle, but B may not use it
+    eng.run();
+    expect(log).toEqual([
+      ['C@cpu0', 0],
+      ['A@cpu1', 500],
+      ['B@cpu1', 1500], // CPU 0 idled from 100 on
+    ]);
+    expect(b.migrations).toBe(0);
+  });
+
+  it('a pinned task woken while its CPU is busy waits for that CPU', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const wq = new WaitQueue(eng, 'wq');
+    let flag = false;
+    spawn(
+      'P',
+      function* (t) {
+        yield* wq.waitEvent(t, () => flag);
+        note(`P on cpu${t.cpu}`, t);
+      },
+      { cpu: 0 },
+    );
+    spawn('W', function* (t) {
+      // Unpinned, on CPU 1: wakes P at 100, while X holds CPU 0.
+      t.cost(100);
+      yield SYNC;
+      flag = true;
+      wq.wakeUp(t.clock);
+      t.cost(100);
+    });
+    spawn('X', function* (t) {
+      // Placed on CPU 0 when P blocks; busy until 5000.
+      note(`X on cpu${t.cpu}`, t);
+      t.cost(4000);
+    });
+    eng.run();
+    expect(log).toEqual([
+      ['X on cpu0', 1000], // P blocked at 0, + context switch
+      ['P on cpu0', 6000], // X leaves CPU 0 at 5000, + context switch; CPU 1 was idle from 200
+    ]);
+  });
+
+  it('counts a migration when a task is woken onto another CPU', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const wq = new WaitQueue(eng, 'wq');
+    let flag = false;
+    const a = spawn('A', function* (t) {
+      note(`A on cpu${t.cpu}`, t);
+      t.cost(100);
+      yield* wq.waitEvent(t, () => flag);
+      note(`A on cpu${t.cpu}`, t);
+    });
+    spawn('B', function* (t) {
+      t.cost(500);
+      yield SYNC;
+      flag = true;
+      wq.wakeUp(t.clock);
+    });
+    spawn('C', function* (t) {
+      t.cost(10_000); // takes CPU 0 when A sleeps, and keeps it
+    });
+    eng.run();
+    expect(log).toEqual([
+      ['A on cpu0', 0],
+      ['A on cpu1', 1500], // woken at 500 with no idle CPU: queued; B exits at 500, + switch
+    ]);
+    expect(a.migrations).toBe(1);
+    expect(eng.migrations).toBe(1);
+  });
+
+  it('join() waits for the other task to exit; joining a finished task returns at once', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 3 });
+    // A syncs before it ends and C before it joins: exit() and join() do not sync by themselves
+    // (see the report on engine.ts: without these, B would see A done at virtual time 0).
+    const a = spawn('A', function* (t) {
+      t.cost(1000);
+      yield SYNC;
+    });
+    const b = spawn('B', function* (t) {
+      yield* eng.join(t, a);
+      note('B joined', t);
+    });
+    const c = spawn('C', function* (t) {
+      t.cost(5000);
+      yield SYNC;
+      yield* eng.join(t, a);
+      note('C joined', t);
+    });
+    eng.run();
+    expect(log).toEqual([
+      ['B joined', 1000 + COSTS.wakeupNs],
+      ['C joined', 5000],
+    ]);
+    expect(b.ctxSwitches).toBe(1);
+    expect(c.ctxSwitches).toBe(0);
+    expect(a.endTime).toBe(1000);
+  });
+
+  it('absorbIrq charges the interrupt time a CPU owes to the task running there', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const clocks: number[] = [];
+    spawn('A', function* (t) {
+      t.cost(100);
+      eng.irqDebt[t.cpu] += 70;
+      eng.absorbIrq(t);
+      clocks.push(t.clock);
+      eng.absorbIrq(t); // paid already
+      clocks.push(t.clock, eng.irqDebt[t.cpu]);
+    });
+    eng.run();
+    expect(clocks).toEqual([170, 170, 0]);
+  });
+});
+
+describe('Engine: stuck tasks', () => {
+  it('reports a task blocked forever on a wait queue nobody wakes', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const wq = new WaitQueue(eng, 'never_woken');
+    const w = spawn('W', function* (t) {
+      yield* wq.waitEvent(t, () => false);
+    });
+    const ok = spawn('ok', function* (t) {
+      t.cost(10);
+    });
+    eng.run();
+    expect(eng.stuckTasks()).toEqual([w]);
+    expect(w.state).toBe(TaskState.Blocked);
+    expect(w.waitingOn).toBe('never_woken');
+    expect(ok.state).toBe(TaskState.Done);
+  });
+
+  it('reports a spinner on a lock never released, and a task pinned behind it', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const lock = new SpinLock(eng, 'leaked');
+    spawn('leaker', function* (t) {
+      yield* lock.lock(t); // exits holding it
+    });
+    const s = spawn(
+      'S',
+      function* (t) {
+        t.cost(100);
+        yield* lock.lock(t);
+      },
+      { cpu: 1 },
+    );
+    const p = spawn('P', function* () {}, { cpu: 1 });
+    eng.run();
+    expect(eng.stuckTasks()).toEqual([s, p]);
+    expect(s.state).toBe(TaskState.Spinning);
+    expect(s.waitingOn).toBe('leaked');
+    expect(p.state).toBe(TaskState.Runnable);
+  });
+
+  it('reports a join that never returns (a join cycle)', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const tasks: Task[] = [];
+    tasks.push(
+      spawn('X', function* (t) {
+        yield SYNC;
+        yield* eng.join(t, tasks[1]);
+      }),
+    );
+    tasks.push(
+      spawn('Y', function* (t) {
+        yield SYNC;
+        yield* eng.join(t, tasks[0]);
+      }),
+    );
+    eng.run();
+    expect(eng.stuckTasks()).toEqual(tasks);
+    expect(tasks.map((t) => t.waitingOn)).toEqual(['join Y/101', 'join X/100']);
+  });
+});
+
+describe('Engine: determinism', () => {
+  function scenario(seed: number): { log: Entry[]; ctx: number } {
+    const { eng, log, spawn, note } = setup({ cpus: 3, seed, costs: { jitter: 0.3 } });
+    const sem = new RwSemaphore(eng, 'sem');
+    const spin = new SpinLock(eng, 'spin');
+    for (let i = 0; i < 6; i++) {
+      spawn(`T${i}`, function* (t) {
+        for (let k = 0; k < 5; k++) {
+          t.cost(eng.jitter(300) + eng.rng.int(200));
+          const write = eng.rng.int(3) === 0;
+          if (write) yield* sem.downWrite(t);
+          else yield* sem.downRead(t);
+          note(`T${i} ${write ? 'w' : 'r'}`, t);
+          t.cost(eng.jitter(500));
+          if (write) yield* sem.upWrite(t);
+          else yield* sem.upRead(t);
+          yield* spin.lock(t);
+          t.cost(eng.rng.int(100));
+          yield* spin.unlock(t);
+          note(`T${i} k${k}`, t);
+        }
+      });
+    }
+    eng.run();
+    expect(eng.stuckTasks()).toEqual([]);
+    return { log, ctx: eng.ctxSwitches };
+  }
+
+  it('the same seed and bodies give identical logs', () => {
+    const a = scenario(12345);
+    const b = scenario(12345);
+    expect(a.log.length).toBe(60);
+    expect(b).toEqual(a);
+  });
+
+  it('a different seed gives a different log', () => {
+    expect(scenario(1).log).not.toEqual(scenario(2).log);
+  });
+
+  it('jitter() is the identity when jitter is 0, and stays within +-jitter otherwise', () => {
+    expect(new Engine(flatTopo(1), COSTS, 1).jitter(1234)).toBe(1234);
+    const eng = new Engine(flatTopo(1), { ...COSTS, jitter: 0.1 }, 1);
+    const xs = Array.from({ length: 1000 }, () => eng.jitter(1000));
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...xs)).toBeLessThanOrEqual(1100);
+    expect(new Set(xs).size).toBeGreaterThan(900);
+  });
+});
+
+describe('Engine: user/sys accounting', () => {
+  it('splits CPU time at enterKernel/exitKernel', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    const a = spawn('A', function* (t) {
+      t.cost(100);
+      t.enterKernel();
+      t.cost(300);
+      t.exitKernel();
+      t.cost(50);
+      t.enterKernel();
+      t.cost(7); // exits in the kernel: still sys
+    });
+    eng.run();
+    expect([a.userNs, a.sysNs]).toEqual([150, 307]);
+    expect(a.userNs + a.sysNs).toBe(a.endTime - a.startTime);
+  });
+
+  it('excludes time blocked and the wake-up latency, charges a sleep in the kernel to neither', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const wq = new WaitQueue(eng, 'wq');
+    let flag = false;
+    const a = spawn('A', function* (t) {
+      t.cost(100);
+      t.enterKernel();
+      t.cost(100);
+      yield* wq.waitEvent(t, () => flag); // blocks at 200 in the kernel
+      t.cost(200);
+      t.exitKernel();
+      t.cost(50);
+    });
+    spawn('B', function* (t) {
+      t.cost(5000);
+      yield SYNC;
+      flag = true;
+      wq.wakeUp(t.clock);
+    });
+    eng.run();
+    expect([a.userNs, a.sysNs]).toEqual([150, 300]);
+    expect(a.endTime).toBe(5000 + COSTS.wakeupNs + 250);
+  });
+
+  it('counts time spent spinning as CPU time (the spinner holds its CPU)', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const lock = new SpinLock(eng, 'l');
+    spawn('H', function* (t) {
+      yield* lock.lock(t); // 80 (line from memory)
+      t.cost(10_000);
+      yield* lock.unlock(t);
+    });
+    const s = spawn('S', function* (t) {
+      t.enterKernel();
+      yield* lock.lock(t);
+      yield* lock.unlock(t);
+      t.exitKernel();
+    });
+    eng.run();
+    expect(s.ctxSwitches).toBe(0);
+    expect(s.userNs).toBe(0);
+    expect(s.sysNs).toBe(s.endTime - s.startTime);
+    expect(s.sysNs).toBeGreaterThan(10_000);
+  });
+});
+
+describe('Engine: policy', () => {
+  it('the default policy is fifoPolicy and honours affinity', () => {
+    const eng = new Engine(flatTopo(2), COSTS, 1);
+    expect(eng.policy).toBe(fifoPolicy);
+    const a = eng.spawn(1, 1, 'a', 0, function* () {}, 1);
+    const b = eng.spawn(2, 1, 'b', 0, function* () {});
+    expect(fifoPolicy.pickNext([a, b], 0, eng)).toBe(1);
+    expect(fifoPolicy.pickNext([a, b], 1, eng)).toBe(0);
+    expect(fifoPolicy.pickNext([a], 0, eng)).toBe(-1);
+    expect(fifoPolicy.pickCpu(a, [0], eng)).toBe(-1);
+    expect(fifoPolicy.pickCpu(a, [0, 1], eng)).toBe(1);
+    expect(fifoPolicy.pickCpu(b, [0, 1], eng)).toBe(b.lastCpu);
+    expect(fifoPolicy.pickCpu(b, [], eng)).toBe(-1);
+  });
+});

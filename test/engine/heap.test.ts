@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { EventHeap, type HeapItem } from '../../src/engine/heap.js';
+import { Rng } from '../../src/engine/rng.js';
+
+interface Item extends HeapItem {
+  name: string;
+}
+
+let seqNo = 0;
+function item(name: string, time: number, seq = seqNo++): Item {
+  return { name, time, seq, hidx: -1, fire() {} };
+}
+
+function drain(h: EventHeap): string[] {
+  const out: string[] = [];
+  for (let it = h.pop(); it !== undefined; it = h.pop()) out.push((it as Item).name);
+  return out;
+}
+
+describe('EventHeap', () => {
+  it('is empty at first', () => {
+    const h = new EventHeap();
+    expect(h.size).toBe(0);
+    expect(h.minTime()).toBe(Infinity);
+    expect(h.pop()).toBeUndefined();
+  });
+
+  it('pops in time order', () => {
+    const h = new EventHeap();
+    for (const [n, t] of [['e', 50], ['a', 10], ['d', 40], ['b', 20], ['c', 30]] as const) h.push(item(n, t));
+    expect(h.size).toBe(5);
+    expect(h.minTime()).toBe(10);
+    expect(drain(h)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(h.size).toBe(0);
+  });
+
+  it('breaks ties on seq: equal times come out in insertion (FIFO) order', () => {
+    const h = new EventHeap();
+    h.push(item('x1', 5, 1));
+    h.push(item('y', 1, 2));
+    h.push(item('x2', 5, 3));
+    h.push(item('x0', 5, 0));
+    h.push(item('x3', 5, 4));
+    expect(drain(h)).toEqual(['y', 'x0', 'x1', 'x2', 'x3']);
+  });
+
+  it('keeps FIFO order among many equal times', () => {
+    const h = new EventHeap();
+    const names = Array.from({ length: 50 }, (_, i) => `n${i}`);
+    names.forEach((n, i) => h.push(item(n, 7, i)));
+    expect(drain(h)).toEqual(names);
+  });
+
+  it('tracks each item position in hidx, -1 once out of the heap', () => {
+    const h = new EventHeap();
+    const items = [item('a', 3), item('b', 1), item('c', 2)];
+    for (const it of items) h.push(it);
+    for (const it of items) expect(it.hidx).toBeGreaterThanOrEqual(0);
+    const top = h.pop()!;
+    expect((top as Item).name).toBe('b');
+    expect(top.hidx).toBe(-1);
+  });
+
+  it('remove() of a middle item leaves the others in order', () => {
+    const h = new EventHeap();
+    const items = [10, 20, 30, 40, 50, 60, 70].map((t) => item(`t${t}`, t));
+    for (const it of items) h.push(it);
+    const mid = items[3]; // t40: neither the root nor the last slot
+    expect(mid.hidx).toBeGreaterThan(0);
+    expect(mid.hidx).toBeLessThan(h.size - 1);
+    h.remove(mid);
+    expect(mid.hidx).toBe(-1);
+    expect(h.size).toBe(6);
+    expect(drain(h)).toEqual(['t10', 't20', 't30', 't50', 't60', 't70']);
+  });
+
+  it('remove() where the moved last item must sift up', () => {
+    // Heap array: [1, 10, 2, 11, 12, 3, 4]; removing 11 (index 3) moves 4 (last) into index 3,
+    // below 10: it has to go up past 10.
+    const h = new EventHeap();
+    const byTime = new Map<number, Item>();
+    for (const t of [1, 10, 2, 11, 12, 3, 4]) {
+      const it = item(`t${t}`, t);
+      byTime.set(t, it);
+      h.push(it);
+    }
+    const victim = byTime.get(11)!;
+    expect(victim.hidx).toBe(3);
+    h.remove(victim);
+    expect(drain(h)).toEqual(['t1', 't2', 't3', 't4', 't10', 't12']);
+  });
+
+  it('remove() of the root, of the last item and of an item not queued', () => {
+    const h = new EventHeap();
+    const a = item('a', 1);
+    const b = item('b', 2);
+    const c = item('c', 3);
+    h.push(a);
+    h.push(b);
+    h.push(c);
+    h.remove(a);
+    expect(h.minTime()).toBe(2);
+    const last = [b, c].find((x) => x.hidx === h.size - 1)!;
+    h.remove(last);
+    expect(h.size).toBe(1);
+    h.remove(last); // no longer queued: a no-op
+    h.remove(item('z', 0)); // never queued: a no-op
+    expect(h.size).toBe(1);
+    expect(drain(h)).toEqual([last === b ? 'c' : 'b']);
+  });
+
+  it('an item can be pushed again after it was popped or removed', () => {
+    const h = new EventHeap();
+    const a = item('a', 5);
+    h.push(a);
+    h.remove(a);
+    a.time = 1;
+    h.push(a);
+    h.push(item('b', 2));
+    expect(drain(h)).toEqual(['a', 'b']);
+  });
+
+  it('matches a sorted reference under random pushes, pops and removes', () => {
+    const rng = new Rng(2024);
+    const h = new EventHeap();
+    let live: Item[] = [];
+    let seq = 0;
+    const cmp = (x: Item, y: Item) => x.time - y.time || x.seq - y.seq;
+    for (let step = 0; step < 3000; step++) {
+      const op = rng.int(10);
+      if (op < 5 || live.length === 0) {
+        const it = item(`i${seq}`, rng.int(50), seq++);
+        h.push(it);
+        live.push(it);
+      } else if (op < 8) {
+        const victim = live[rng.int(live.length)];
+        h.remove(victim);
+        expect(victim.hidx).toBe(-1);
+        live = live.filter((x) => x !== victim);
+      } else {
+        live.sort(cmp);
+        const want = live.shift()!;
+        expect(h.minTime()).toBe(want.time);
+        expect(h.pop()).toBe(want);
+      }
+      if (h.size !== live.length || live.some((it) => it.hidx < 0)) expect.fail(`heap out of step at step ${step}`);
+    }
+    live.sort(cmp);
+    expect(drain(h)).toEqual(live.map((x) => x.name));
+  });
+});

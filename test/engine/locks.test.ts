@@ -1,0 +1,890 @@
+import { describe, expect, it } from 'vitest';
+import { SYNC, TaskState, type Code, type Task } from '../../src/engine/engine.js';
+import { Atomic, Barrier, Rcu, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { COSTS, setup } from './helpers.js';
+
+// Every lock operation pays a write (or, for a failed trylock, a read) on the lock's cache line.
+// On the one-socket topology of setup(): 80 ns for the first touch (memory), 50 ns to take the line
+// from another CPU, 1 ns when the CPU already owns it; transfers of one line are serialised.
+// A sleeper woken onto an idle CPU runs wakeupNs (2000) later.
+
+describe('RwSemaphore', () => {
+  it('many readers share the lock', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    for (const [name, arrive] of [['R1', 100], ['R2', 110], ['R3', 120]] as const) {
+      spawn(name, function* (t) {
+        t.cost(arrive);
+        yield* sem.downRead(t);
+        note(`${name} in`, t);
+        t.cost(1000);
+        yield* sem.upRead(t);
+        note(`${name} out`, t);
+      });
+    }
+    eng.run();
+    expect(log).toEqual([
+      ['R1 in', 180], // line from memory
+      ['R2 in', 230], // the line is busy until 180, then 50 from CPU 0
+      ['R3 in', 280],
+      ['R1 out', 1230],
+      ['R2 out', 1280],
+      ['R3 out', 1330],
+    ]);
+    expect(sem.stats).toEqual({ acquired: 3, contended: 0 });
+    expect(sem.readers).toBe(0);
+  });
+
+  it('a writer excludes readers; the reader sleeps and is woken by up_write', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    spawn('W', function* (t) {
+      yield* sem.downWrite(t);
+      note('W in', t);
+      expect(sem.writeLocked).toBe(true);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W out', t);
+    });
+    const r = spawn('R', function* (t) {
+      t.cost(100);
+      yield* sem.downRead(t);
+      note('R in', t);
+      yield* sem.upRead(t);
+      note('R out', t);
+    });
+    let midway: unknown[] = [];
+    eng.at(500, () => (midway = [r.state, r.waitingOn, r.cpu, sem.waiters.length]));
+    eng.run();
+    expect(log).toEqual([
+      ['W in', 80],
+      ['W out', 1130],
+      ['R in', 3130], // granted at 1130, + wake-up
+      ['R out', 3180],
+    ]);
+    expect(midway).toEqual([TaskState.Blocked, 'sem (read)', -1, 1]);
+    expect(sem.stats).toEqual({ acquired: 2, contended: 1 });
+    expect(r.ctxSwitches).toBe(1);
+  });
+
+  it('a writer waits for the readers to leave', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    for (const [name, hold] of [['R1', 1000], ['R2', 2000]] as const) {
+      spawn(name, function* (t) {
+        yield* sem.downRead(t);
+        t.cost(hold);
+        yield* sem.upRead(t);
+        note(`${name} out`, t);
+      });
+    }
+    spawn('W', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('W in', t);
+      yield* sem.upWrite(t);
+    });
+    eng.run();
+    // R1 in at 80, R2 at 130; W queues at 180. R1 leaves at 1130, R2 at 2180: W is granted then.
+    expect(log).toEqual([
+      ['R1 out', 1130],
+      ['R2 out', 2180],
+      ['W in', 4180],
+    ]);
+  });
+
+  it('a queued writer blocks new readers (R2 arriving after W waits until W has had the lock)', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'mmap_lock');
+    spawn('R1', function* (t) {
+      yield* sem.downRead(t);
+      note('R1 in', t);
+      t.cost(1000);
+      yield* sem.upRead(t);
+      note('R1 out', t);
+    });
+    spawn('W', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('W in', t);
+      t.cost(500);
+      yield* sem.upWrite(t);
+      note('W out', t);
+    });
+    const r2 = spawn('R2', function* (t) {
+      t.cost(200);
+      yield* sem.downRead(t); // the lock is only read-held, but W waits
+      note('R2 in', t);
+      yield* sem.upRead(t);
+      note('R2 out', t);
+    });
+    let at1000: unknown[] = [];
+    eng.at(1000, () => (at1000 = [sem.readers, sem.waiters.map((w) => `${w.t.comm}:${w.write ? 'w' : 'r'}`), r2.state]));
+    eng.run();
+    expect(at1000).toEqual([1, ['W:w', 'R2:r'], TaskState.Blocked]);
+    expect(log).toEqual([
+      ['R1 in', 80],
+      ['R1 out', 1130], // grants W
+      ['W in', 3130],
+      ['W out', 3680], // grants R2
+      ['R2 in', 5680],
+      ['R2 out', 5730],
+    ]);
+    expect(sem.stats).toEqual({ acquired: 3, contended: 2 });
+  });
+
+  it('release hands the lock to all readers at the head, up to the first writer', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 8 });
+    const sem = new RwSemaphore(eng, 'sem');
+    spawn('W0', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W0 out', t);
+    });
+    // Arrival order while W0 holds: R1, R2, W1, R3.
+    const order: [string, boolean, number][] = [
+      ['R1', false, 100],
+      ['R2', false, 200],
+      ['W1', true, 300],
+      ['R3', false, 400],
+    ];
+    for (const [name, write, arrive] of order) {
+      spawn(name, function* (t) {
+        t.cost(arrive);
+        if (write) yield* sem.downWrite(t);
+        else yield* sem.downRead(t);
+        note(`${name} in`, t);
+        t.cost(300);
+        if (write) yield* sem.upWrite(t);
+        else yield* sem.upRead(t);
+        note(`${name} out`, t);
+      });
+    }
+    eng.run();
+    expect(log).toEqual([
+      ['W0 out', 1130], // wakes R1 and R2 together; W1 and R3 stay queued
+      ['R1 in', 3130],
+      ['R2 in', 3130],
+      ['R2 out', 3480],
+      ['R1 out', 3530], // last reader out: grants W1
+      ['W1 in', 5530],
+      ['W1 out', 5880], // grants R3
+      ['R3 in', 7880],
+      ['R3 out', 8230],
+    ]);
+  });
+
+  it('consecutive writers at the head are granted one at a time, in arrival order', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    for (const [name, arrive] of [['A', 0], ['C', 200], ['B', 100]] as const) {
+      spawn(name, function* (t) {
+        t.cost(arrive);
+        yield* sem.downWrite(t);
+        note(`${name} in`, t);
+        t.cost(100);
+        yield* sem.upWrite(t);
+      });
+    }
+    eng.run();
+    expect(log.map((e) => e[0])).toEqual(['A in', 'B in', 'C in']);
+    // Each holds the lock alone: every entry is after the previous holder's release + wake-up.
+    for (let i = 1; i < log.length; i++) expect(log[i][1]).toBeGreaterThanOrEqual(log[i - 1][1] + 100 + COSTS.wakeupNs);
+  });
+
+  it('trylock variants return false without blocking when contended, true when free', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    spawn('W', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W out', t);
+    });
+    const tr = spawn('T', function* (t) {
+      t.cost(100);
+      const r1 = yield* sem.downReadTrylock(t);
+      const r2 = yield* sem.downWriteTrylock(t);
+      note(`T ${r1} ${r2}`, t); // a failed trylock reads the line: 50, then a local hit
+      t.cost(2000);
+      const r3 = yield* sem.downWriteTrylock(t);
+      note(`T ${r3}`, t);
+      expect(sem.writer).toBe(t);
+      yield* sem.upWrite(t);
+      const r4 = yield* sem.downReadTrylock(t);
+      const r5 = yield* sem.downReadTrylock(t); // readers share
+      const r6 = yield* sem.downWriteTrylock(t); // read-held
+      note(`T ${r4} ${r5} ${r6} readers=${sem.readers}`, t);
+      yield* sem.upRead(t);
+      yield* sem.upRead(t);
+    });
+    eng.run();
+    expect(log).toEqual([
+      ['T false false', 151],
+      ['W out', 1130],
+      ['T true', 2201],
+      ['T true true false readers=2', 2205], // 1 ns each: upWrite, 2 read trylocks, a failed one
+    ]);
+    expect(tr.ctxSwitches).toBe(0);
+    expect(sem.stats).toEqual({ acquired: 4, contended: 0 });
+  });
+
+  it('down_read_trylock fails while a writer is queued, even if the lock is only read-held', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    spawn('R', function* (t) {
+      yield* sem.downRead(t);
+      t.cost(1000);
+      yield* sem.upRead(t);
+    });
+    spawn('W', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      yield* sem.upWrite(t);
+    });
+    spawn('T', function* (t) {
+      t.cost(500);
+      note(`T ${yield* sem.downReadTrylock(t)}`, t);
+    });
+    eng.run();
+    expect(log.map((e) => e[0])).toEqual(['T false']);
+  });
+});
+
+describe('RwSemaphore fast paths', () => {
+  it('downReadFast/upReadFast take and release at once when nothing is in the way', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    const sem = new RwSemaphore(eng, 'sem');
+    const out: unknown[] = [];
+    spawn('T', function* (t) {
+      out.push(sem.downReadFast(t), sem.readers, t.clock); // line from memory
+      out.push(sem.upReadFast(t), sem.readers, t.clock); // local
+    });
+    eng.run();
+    expect(out).toEqual([true, 1, 80, true, 0, 81]);
+    expect(sem.stats).toEqual({ acquired: 1, contended: 0 });
+  });
+
+  it('downReadFast fails without cost when write-held, when a writer waits, or when a sync is due', () => {
+    const { eng, spawn } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    const out: unknown[] = [];
+    spawn('W', function* (t) {
+      yield* sem.downWrite(t); // 0 -> 80
+      t.cost(1000);
+      yield* sem.upWrite(t); // 1130
+    });
+    spawn('T', function* (t) {
+      t.cost(100);
+      yield SYNC;
+      out.push(sem.downReadFast(t), t.clock); // write-held
+      t.cost(5000); // W is pending at 1080: a sync is due
+      out.push(t.mustSync(), sem.downReadFast(t), t.clock);
+      yield SYNC; // now W has released
+      out.push(sem.downReadFast(t), t.clock);
+      t.cost(10_000);
+      yield SYNC; // V's exit (at 6000) is an event too: let it pass
+      out.push(sem.upReadFast(t), sem.readers); // nothing pending any more: no sync due
+    });
+    spawn('V', function* (t) {
+      t.cost(2000);
+      yield SYNC; // W has released
+      t.cost(4000); // the lock is free, but T is pending at 5100: a sync is due
+      out.push('V', t.mustSync(), sem.downReadFast(t), t.clock, sem.readers);
+    });
+    eng.run();
+    expect(out).toEqual([false, 100, true, false, 5100, 'V', true, false, 6000, 0, true, 5150, true, 0]);
+  });
+
+  it('upReadFast refuses when a sync is due and leaves the lock held', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const sem = new RwSemaphore(eng, 'sem');
+    const out: unknown[] = [];
+    spawn('T', function* (t) {
+      yield* sem.downRead(t);
+      t.cost(500); // U is pending at 0
+      out.push(sem.upReadFast(t), sem.readers);
+      yield* sem.upRead(t);
+      out.push(sem.readers);
+    });
+    spawn('U', function* (t) {
+      t.cost(1000);
+      yield SYNC;
+    });
+    eng.run();
+    expect(out).toEqual([false, 1, 0]);
+  });
+
+  it('a queued writer also blocks the fast path', () => {
+    const { eng, spawn } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    let fast: boolean | undefined;
+    spawn('R', function* (t) {
+      yield* sem.downRead(t);
+      t.cost(1000);
+      yield* sem.upRead(t);
+    });
+    spawn('W', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      yield* sem.upWrite(t);
+    });
+    spawn('T', function* (t) {
+      t.cost(500);
+      yield SYNC;
+      fast = sem.downReadFast(t);
+    });
+    eng.run();
+    expect(fast).toBe(false);
+  });
+});
+
+describe('SpinLock', () => {
+  it('gives mutual exclusion and hands off to spinners in FIFO (arrival) order', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const lock = new SpinLock(eng, 'ptl');
+    let inside = 0;
+    let maxInside = 0;
+    const crit = function* (t: Task, name: string, hold: number): Code {
+      yield* lock.lock(t);
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      note(`${name} in`, t);
+      t.cost(hold);
+      inside--;
+      yield* lock.unlock(t);
+      note(`${name} out`, t);
+    };
+    spawn('H', function* (t) {
+      yield* crit(t, 'H', 1000);
+    });
+    // Spawn order differs from arrival order: arrivals are C (100), A (200), B (300).
+    for (const [name, arrive] of [['A', 200], ['B', 300], ['C', 100]] as const) {
+      spawn(name, function* (t) {
+        t.cost(arrive);
+        yield* crit(t, name, 100);
+      });
+    }
+    eng.run();
+    expect(log).toEqual([
+      ['H in', 80],
+      ['H out', 1130], // the unlock's write, then C takes the line: 1180
+      ['C in', 1180],
+      ['C out', 1281], // C still owns the line: a 1 ns unlock; A takes it 50 ns later
+      ['A in', 1331],
+      ['A out', 1432],
+      ['B in', 1482],
+      ['B out', 1583],
+    ]);
+    expect(maxInside).toBe(1);
+    expect(lock.stats).toEqual({ acquired: 4, contended: 3 });
+    expect(lock.locked).toBe(false);
+  });
+
+  it('a spinner keeps its CPU: a task pinned there does not run until the spinner is done', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const lock = new SpinLock(eng, 'l');
+    spawn('H', function* (t) {
+      yield* lock.lock(t);
+      t.cost(10_000);
+      yield* lock.unlock(t);
+      note('H out', t);
+    });
+    const s = spawn(
+      'S',
+      function* (t) {
+        t.cost(100);
+        yield* lock.lock(t);
+        note('S in', t);
+        t.cost(100);
+        yield* lock.unlock(t);
+        note('S out', t);
+      },
+      { cpu: 1 },
+    );
+    const x = spawn(
+      'X',
+      function* (t) {
+        note(`X on cpu${t.cpu}`, t);
+      },
+      { cpu: 1 },
+    );
+    let at5000: unknown[] = [];
+    eng.at(5000, () => (at5000 = [s.state, s.cpu, eng.cpus[1] === s, x.state, s.preemptCount, s.waitingOn]));
+    eng.run();
+    expect(at5000).toEqual([TaskState.Spinning, 1, true, TaskState.Runnable, 1, 'l']);
+    expect(log).toEqual([
+      ['H out', 10_130],
+      ['S in', 10_180],
+      ['S out', 10_281],
+      ['X on cpu1', 11_281], // only after S left CPU 1 (+ context switch)
+    ]);
+    expect(s.ctxSwitches).toBe(0);
+    expect(s.preemptCount).toBe(0);
+  });
+
+  it('trylock fails while the lock is held and succeeds once it is free', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const lock = new SpinLock(eng, 'l');
+    spawn('H', function* (t) {
+      yield* lock.lock(t);
+      t.cost(1000);
+      yield* lock.unlock(t);
+      note('H out', t);
+    });
+    const tr = spawn('T', function* (t) {
+      t.cost(100);
+      const a = yield* lock.trylock(t);
+      note(`T ${a} ${t.preemptCount}`, t);
+      t.cost(2000);
+      const b = yield* lock.trylock(t);
+      note(`T ${b} ${t.preemptCount} ${lock.holder === t}`, t);
+      yield* lock.unlock(t);
+    });
+    eng.run();
+    expect(log).toEqual([
+      ['T false 0', 150],
+      ['H out', 1130],
+      ['T true 1 true', 2200],
+    ]);
+    expect(tr.ctxSwitches).toBe(0);
+    expect(lock.stats).toEqual({ acquired: 2, contended: 0 });
+  });
+
+  it('lockFast/unlockFast take and release at once when free, refuse when held or a sync is due', () => {
+    const { eng, spawn } = setup({ cpus: 3 });
+    const lock = new SpinLock(eng, 'l');
+    const out: unknown[] = [];
+    spawn('H', function* (t) {
+      out.push(['H', lock.lockFast(t), t.clock, t.preemptCount]);
+      t.cost(1000);
+      out.push(['H', t.mustSync(), lock.unlockFast(t), lock.holder === t]); // T pending at 100
+      yield* lock.unlock(t);
+    });
+    spawn('T', function* (t) {
+      t.cost(100);
+      yield SYNC;
+      out.push(['T', lock.lockFast(t), t.clock, t.preemptCount]); // held by H
+      t.cost(5000);
+      yield SYNC;
+      out.push(['T', lock.lockFast(t), t.clock, t.preemptCount]);
+      out.push(['T', lock.unlockFast(t), lock.locked, t.preemptCount]);
+    });
+    spawn('U', function* (t) {
+      t.cost(2000);
+      yield SYNC; // H has released the lock
+      t.cost(4000); // the lock is free, but T is pending at 5100: a sync is due
+      out.push(['U', t.mustSync(), lock.lockFast(t), t.clock, t.preemptCount, lock.locked]);
+    });
+    eng.run();
+    expect(out).toEqual([
+      ['H', true, 80, 1],
+      ['H', true, false, true], // H's first step runs before T's (generators step in heap order)
+      ['T', false, 100, 0],
+      ['U', true, false, 6000, 0, false],
+      ['T', true, 5150, 1],
+      ['T', true, false, 0],
+    ]);
+    expect(lock.stats).toEqual({ acquired: 2, contended: 0 });
+  });
+
+  it('lock/unlock balance preemptCount', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    const a = new SpinLock(eng, 'a');
+    const b = new SpinLock(eng, 'b');
+    const counts: number[] = [];
+    spawn('T', function* (t) {
+      yield* a.lock(t);
+      yield* b.lock(t);
+      counts.push(t.preemptCount);
+      yield* b.unlock(t);
+      counts.push(t.preemptCount);
+      yield* a.unlock(t);
+      counts.push(t.preemptCount);
+    });
+    eng.run();
+    expect(counts).toEqual([2, 1, 0]);
+  });
+
+  it('can share a cache line passed in by the caller', () => {
+    const { eng } = setup({ cpus: 1 });
+    const line = eng.line('struct page');
+    const lock = new SpinLock(eng, 'ptl', line);
+    expect(lock.line).toBe(line);
+  });
+});
+
+describe('RwLock (spinning)', () => {
+  it('readers share the lock', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const rw = new RwLock(eng, 'rw');
+    for (const name of ['R1', 'R2']) {
+      spawn(name, function* (t) {
+        yield* rw.readLock(t);
+        note(`${name} in`, t);
+        t.cost(1000);
+        yield* rw.readUnlock(t);
+      });
+    }
+    eng.run();
+    expect(log).toEqual([
+      ['R1 in', 80],
+      ['R2 in', 130],
+    ]);
+  });
+
+  it('a queued writer blocks new readers; waiters spin on their CPUs', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const rw = new RwLock(eng, 'tasklist_lock');
+    spawn('R1', function* (t) {
+      yield* rw.readLock(t);
+      note('R1 in', t);
+      t.cost(1000);
+      yield* rw.readUnlock(t);
+      note('R1 out', t);
+    });
+    const w = spawn('W', function* (t) {
+      t.cost(100);
+      yield* rw.writeLock(t);
+      note('W in', t);
+      t.cost(500);
+      yield* rw.writeUnlock(t);
+      note('W out', t);
+    });
+    const r2 = spawn('R2', function* (t) {
+      t.cost(200);
+      yield* rw.readLock(t);
+      note('R2 in', t);
+      yield* rw.readUnlock(t);
+      note('R2 out', t);
+    });
+    let at1000: unknown[] = [];
+    eng.at(1000, () => (at1000 = [w.state, r2.state, w.cpu, r2.cpu, rw.readers]));
+    eng.run();
+    expect(at1000).toEqual([TaskState.Spinning, TaskState.Spinning, 1, 2, 1]);
+    expect(log).toEqual([
+      ['R1 in', 80],
+      ['R1 out', 1130],
+      ['W in', 1180], // a spinner sees the release at once: no wake-up latency
+      ['W out', 1681],
+      ['R2 in', 1731],
+      ['R2 out', 1732],
+    ]);
+    expect([w.ctxSwitches, r2.ctxSwitches]).toEqual([0, 0]);
+    expect([w.preemptCount, r2.preemptCount]).toEqual([0, 0]);
+  });
+});
+
+describe('SeqCount', () => {
+  it('writeBegin makes the count odd, writeEnd even; retry() is true iff a writer passed in between', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const sc = new SeqCount(eng, 'seq');
+    const seen: unknown[] = [];
+    spawn('W', function* (t) {
+      t.cost(500);
+      yield* sc.writeBegin(t);
+      seen.push(['W begin', sc.seq]);
+      t.cost(200);
+      yield* sc.writeEnd(t);
+      seen.push(['W end', sc.seq]);
+    });
+    spawn('R', function* (t) {
+      t.cost(100);
+      const s0 = yield* sc.read(t); // before the writer
+      t.cost(500); // ~650: the writer is inside
+      const inside = yield* sc.read(t);
+      t.cost(1000); // the writer has left
+      const moved = yield* sc.retry(t, s0);
+      const s1 = yield* sc.read(t);
+      const still = yield* sc.retry(t, s1);
+      seen.push(['R', s0, inside, moved, s1, still]);
+    });
+    eng.run();
+    expect(seen).toEqual([
+      ['W begin', 1],
+      ['W end', 2],
+      ['R', 0, 1, true, 2, false],
+    ]);
+  });
+});
+
+describe('Atomic', () => {
+  it('add returns the new value; incNotZero fails at 0 without change; decAndTest is true at 0', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    const a = new Atomic(eng, 'refcount');
+    const out: unknown[] = [];
+    spawn('T', function* (t) {
+      out.push(yield* a.incNotZero(t), a.value); // false, 0
+      out.push(yield* a.add(t, 2)); // 2
+      out.push(yield* a.incNotZero(t), a.value); // true, 3
+      out.push(yield* a.decAndTest(t)); // 2: false
+      out.push(yield* a.decAndTest(t)); // 1: false
+      out.push(yield* a.decAndTest(t)); // 0: true
+      out.push(yield* a.incNotZero(t), a.value); // false, 0
+      out.push(yield* a.read(t));
+      out.push(t.clock); // 80 for the first touch, then 6 local RMWs and a local read
+    });
+    eng.run();
+    expect(out).toEqual([false, 0, 2, true, 3, false, false, true, false, 0, 0, 87]);
+  });
+
+  it('starts from the given value', () => {
+    const { eng } = setup({ cpus: 1 });
+    expect(new Atomic(eng, 'x', 5).value).toBe(5);
+  });
+});
+
+describe('WaitQueue', () => {
+  it('waitEvent returns at once, without sleeping, when the condition already holds', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 1 });
+    const wq = new WaitQueue(eng, 'wq');
+    const t0 = spawn('T', function* (t) {
+      t.cost(10);
+      yield* wq.waitEvent(t, () => true);
+      note('T', t);
+    });
+    eng.run();
+    expect(log).toEqual([['T', 10]]);
+    expect(t0.ctxSwitches).toBe(0);
+    expect(wq.active).toBe(false);
+  });
+
+  it('wakeUp wakes every waiter; one whose condition is still false sleeps again', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 3 });
+    const wq = new WaitQueue(eng, 'wq');
+    let x = 0;
+    spawn('A', function* (t) {
+      yield* wq.waitEvent(t, () => x >= 1);
+      note('A', t);
+    });
+    const b = spawn('B', function* (t) {
+      yield* wq.waitEvent(t, () => x >= 2);
+      note('B', t);
+    });
+    spawn('W', function* (t) {
+      t.cost(1000);
+      yield SYNC;
+      x = 1;
+      wq.wakeUp(t.clock);
+      t.cost(4000);
+      yield SYNC;
+      x = 2;
+      wq.wakeUp(t.clock);
+    });
+    let at4000: unknown[] = [];
+    eng.at(4000, () => (at4000 = [wq.waiters.map((w) => w.comm), b.state]));
+    eng.run();
+    expect(at4000).toEqual([['B'], TaskState.Blocked]);
+    expect(log).toEqual([
+      ['A', 3000],
+      ['B', 7000],
+    ]);
+    expect(b.ctxSwitches).toBe(2);
+    expect(wq.active).toBe(false);
+  });
+
+  it('wakeUp with nobody waiting is a no-op', () => {
+    const { eng } = setup({ cpus: 1 });
+    const wq = new WaitQueue(eng, 'wq');
+    wq.wakeUp(0);
+    expect(wq.active).toBe(false);
+  });
+});
+
+describe('Rcu', () => {
+  const GP = 10_000;
+
+  it('synchronize() with no readers returns gpNs after it starts (+ wake-up)', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    spawn('S', function* (t) {
+      t.cost(100);
+      yield* rcu.synchronize(t);
+      note('S', t);
+    });
+    eng.run();
+    expect(log).toEqual([['S', 100 + GP + COSTS.wakeupNs]]);
+    expect(rcu.gracePeriods).toBe(1);
+  });
+
+  it('synchronize() waits for a reader that was inside when it started', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    spawn('R', function* (t) {
+      yield* rcu.readLock(t);
+      t.cost(50_000);
+      yield* rcu.readUnlock(t);
+      note('R out', t);
+    });
+    spawn('S', function* (t) {
+      t.cost(100);
+      yield* rcu.synchronize(t);
+      note('S', t);
+    });
+    eng.run();
+    expect(log).toEqual([
+      ['R out', 50_000],
+      ['S', 50_000 + COSTS.wakeupNs],
+    ]);
+  });
+
+  it('a reader that leaves before gpNs does not shorten the grace period', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    spawn('R', function* (t) {
+      yield* rcu.readLock(t);
+      t.cost(3000);
+      yield* rcu.readUnlock(t);
+    });
+    spawn('S', function* (t) {
+      t.cost(100);
+      yield* rcu.synchronize(t);
+      note('S', t);
+    });
+    eng.run();
+    expect(log).toEqual([['S', 100 + GP + COSTS.wakeupNs]]);
+  });
+
+  it('a reader that enters after synchronize() started does not delay it', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    let inReaderAtEnd = false;
+    spawn('R', function* (t) {
+      t.cost(5000);
+      yield* rcu.readLock(t);
+      t.cost(50_000);
+      inReaderAtEnd = rcu.inReader(t);
+      yield* rcu.readUnlock(t);
+    });
+    spawn('S', function* (t) {
+      t.cost(100);
+      yield* rcu.synchronize(t);
+      note('S', t);
+    });
+    eng.run();
+    expect(log).toEqual([['S', 100 + GP + COSTS.wakeupNs]]);
+    expect(inReaderAtEnd).toBe(true);
+  });
+
+  it('nested read sections: the reader leaves at the outermost unlock', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    const inside: boolean[] = [];
+    spawn('R', function* (t) {
+      yield* rcu.readLock(t);
+      yield* rcu.readLock(t);
+      t.cost(20_000);
+      yield* rcu.readUnlock(t); // still inside
+      inside.push(rcu.inReader(t));
+      t.cost(10_000);
+      yield* rcu.readUnlock(t);
+      inside.push(rcu.inReader(t));
+    });
+    spawn('S', function* (t) {
+      t.cost(100);
+      yield* rcu.synchronize(t);
+      note('S', t);
+    });
+    eng.run();
+    expect(inside).toEqual([true, false]);
+    expect(log).toEqual([['S', 30_000 + COSTS.wakeupNs]]);
+  });
+
+  it('call() runs its callback at the end of a grace period', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    const fired: [string, number][] = [];
+    spawn('R', function* (t) {
+      yield* rcu.readLock(t);
+      t.cost(20_000);
+      yield* rcu.readUnlock(t);
+    });
+    const c = spawn('C', function* (t) {
+      t.cost(100);
+      yield* rcu.call(t, (time) => fired.push(['delayed', time])); // R is inside
+      t.cost(30_000);
+      yield* rcu.call(t, (time) => fired.push(['free', time])); // nobody is inside
+      fired.push(['C continues', t.clock]);
+    });
+    eng.run();
+    expect(fired).toEqual([
+      ['delayed', 20_000],
+      ['C continues', 30_100], // call() does not block
+      ['free', 30_100 + GP],
+    ]);
+    expect(c.ctxSwitches).toBe(0);
+    expect(rcu.gracePeriods).toBe(2);
+  });
+});
+
+describe('Barrier', () => {
+  it('nobody passes before all parties arrive; it is reusable', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 3 });
+    const bar = new Barrier(eng, 'b', 3);
+    for (const [name, work] of [['A', 100], ['B', 500], ['C', 1000]] as const) {
+      spawn(name, function* (t) {
+        for (let round = 1; round <= 2; round++) {
+          t.cost(work);
+          yield* bar.wait(t);
+          note(`${name} ${round}`, t);
+        }
+      });
+    }
+    const gens: number[] = [];
+    eng.at(2000, () => gens.push(bar.generation));
+    eng.run();
+    gens.push(bar.generation);
+    expect(log).toEqual([
+      // Round 1: A arrives at 180 (line from memory), B at 550, C (last) at 1050 and goes on.
+      ['C 1', 1050],
+      ['A 1', 3050],
+      ['B 1', 3050],
+      // Round 2: C arrives at 2051, A at 3200, B (last) at 3600.
+      ['B 2', 3600],
+      ['C 2', 5600],
+      ['A 2', 5600],
+    ]);
+    expect(gens).toEqual([1, 2]);
+    expect(eng.stuckTasks()).toEqual([]);
+  });
+
+  it('cancel() takes a waiter out and wakes it; the others keep waiting', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 3 });
+    const bar = new Barrier(eng, 'b', 3);
+    const [a, b] = ['A', 'B'].map((n) =>
+      spawn(n, function* (t) {
+        yield* bar.wait(t);
+        note(n, t);
+      }),
+    );
+    eng.at(5000, () => {
+      bar.cancel(a, 5000);
+      bar.cancel(a, 5000); // no longer waiting: a no-op
+    });
+    // C arrives after the cancel: with A gone, B and C are only two of three.
+    const c = spawn('C', function* (t) {
+      t.cost(10_000);
+      yield* bar.wait(t);
+      note('C', t);
+    });
+    eng.run();
+    expect(log).toEqual([['A', 5000 + COSTS.wakeupNs]]);
+    expect(eng.stuckTasks()).toEqual([b, c]);
+    expect(bar.generation).toBe(0);
+  });
+
+  it('a barrier short of parties holds its waiters forever', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const bar = new Barrier(eng, 'b', 3);
+    const ts = ['A', 'B'].map((n) =>
+      spawn(n, function* (t) {
+        yield* bar.wait(t);
+      }),
+    );
+    eng.run();
+    expect(eng.stuckTasks()).toEqual(ts);
+    expect(ts[0].waitingOn).toBe('barrier b');
+    expect(bar.generation).toBe(0);
+  });
+});
