@@ -37,7 +37,8 @@ export function buildProgram(): Command {
       .argument('<workload>', 'a shipped workload name (spfperf list --workloads) or a .spf file')
       .argument('[params...]', 'workload parameters as name=value')
       .option('-e, --event <events>', 'events to count: comma-separated, globs allowed, may repeat', collect, [])
-      .option('-o, --output <file>', 'write the counters to a file instead of stderr'),
+      .option('-o, --output <file>', 'write the counters to a file instead of stderr')
+      .option('--vmstat', 'print the run\'s /proc/vmstat lines after the counters'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/stat.js');
     process.exitCode = await run(workload, params, opts);

@@ -23,7 +23,10 @@ export interface ListOptions {
 
 export async function run(o: ListOptions): Promise<number> {
   if (o.configs) {
-    for (const p of listConfigPresets()) process.stdout.write(`  ${p.name.padEnd(20)} ${p.description}\n`);
+    for (const p of listConfigPresets()) {
+      const name = p.aliases.length > 0 ? `${p.name} (${p.aliases.join(', ')})` : p.name;
+      process.stdout.write(`  ${name.padEnd(22)} ${p.description}\n`);
+    }
     return 0;
   }
   if (o.machines) {

@@ -17,10 +17,12 @@ import { formatStatHuman, type StatLine } from '../format/stat-human.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { runWorkload, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
 import { UsageError } from '../errors.js';
+import { formatVmstat, vmstatLines } from '../format/vmstat.js';
 
 export interface StatOptions extends CommonRunOptions {
   readonly event?: readonly string[];
   readonly output?: string;
+  readonly vmstat?: boolean;
 }
 
 /** perf stat's default software events. */
@@ -51,6 +53,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     elapsedStddevSec: 0,
     userSec: r.userNs / 1e9,
     sysSec: r.sysNs / 1e9,
+    after: o.vmstat ? formatVmstat(vmstatLines(prep.config, (id) => r.counts.total(id))) : undefined,
   });
   const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
   if (o.output !== undefined) {

@@ -35,6 +35,7 @@ export interface KernelConfig {
   /** CONFIG_SPECULATIVE_PAGE_FAULT_STATS / CONFIG_PER_VMA_LOCK_STATS: the debug vmstat breakdown. */
   readonly spfStats: boolean;
   readonly vmaLockStats: boolean;
+  readonly tlbStats: boolean;
 }
 
 interface KeyDef {
@@ -52,6 +53,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   CONFIG_PER_VMA_LOCK: { values: YN, def: 'n', doc: 'per-VMA locks (6.4)' },
   CONFIG_PER_VMA_LOCK_STATS: { values: YN, def: 'n', doc: 'per-VMA locks: vma_lock_* vmstat counters' },
   CONFIG_TRANSPARENT_HUGEPAGE: { values: YN, def: 'y', doc: 'transparent huge pages' },
+  CONFIG_DEBUG_TLBFLUSH: { values: YN, def: 'y', doc: 'nr_tlb_* vmstat counters (spfperf turns it on by default)' },
   design: { values: ['none', 'dufour', 'lespinasse', 'per-vma-lock', 'kamezawa'], def: 'none', doc: 'which lock-free fault design runs' },
   spf_version: { values: ['v9', 'v11', 'srcu'], def: 'v11', doc: 'dufour: posting modelled' },
   kamezawa_fixed: { values: YN, def: 'n', doc: 'kamezawa: wake the unmapper when the count drops to 0' },
@@ -189,6 +191,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     thp: settings.thp as KernelConfig['thp'],
     spfStats: settings.CONFIG_SPECULATIVE_PAGE_FAULT_STATS === 'y',
     vmaLockStats: settings.CONFIG_PER_VMA_LOCK_STATS === 'y',
+    tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',
   };
 }
 

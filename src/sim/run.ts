@@ -436,8 +436,16 @@ class Runner {
     const eng = this.eng;
     const stuck = eng.stuckTasks();
     if (stuck.length > 0) {
-      const lines = stuck.map((t) => `  ${t.comm}/${t.tid} (${stateName(t.state)}) waiting on ${t.waitingOn || 'nothing'}`);
-      throw new SimulationError(`workload '${this.o.workload.name}' cannot finish: ${stuck.length} task(s) will never run again\n${lines.join('\n')}`);
+      // Tasks waiting for an event nobody will send come first: the others wait behind them
+      // (for a lock they hold, or to join them).
+      const behind = (t: Task): boolean => /^join |lock|\((read|write)\)$/.test(t.waitingOn);
+      const roots = stuck.filter((t) => !behind(t));
+      const rest = stuck.filter(behind);
+      const line = (t: Task): string => `  ${t.comm}/${t.tid} (${stateName(t.state)}) waiting on ${t.waitingOn || 'nothing'}`;
+      const head = roots.length > 0
+        ? `task ${roots.map((t) => `${t.comm}/${t.tid}`).join(', ')} will never run again (waiting on ${roots[0].waitingOn})`
+        : `${stuck.length} task(s) will never run again`;
+      throw new SimulationError(`workload '${this.o.workload.name}' cannot finish: ${head}\n${[...roots, ...rest].map(line).join('\n')}`);
     }
     let elapsed = 0;
     let user = 0;

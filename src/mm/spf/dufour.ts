@@ -6,7 +6,21 @@ import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
 import type { SpfStrategy } from './strategy.js';
-import { traceSpf } from './trace.js';
+import { site, traceSpf } from './trace.js';
+
+/** Abort sites (function + offset), stable across runs. */
+const AT = {
+  seqOdd: site('__handle_speculative_fault', 0x5c),
+  notsup: site('__handle_speculative_fault', 0x9a),
+  bounds: site('__handle_speculative_fault', 0xd4),
+  access: site('__handle_speculative_fault', 0x112),
+  walk: site('__handle_speculative_fault', 0x1a0),
+  seqRetry: site('__handle_speculative_fault', 0x1f8),
+  lockChanged: site('pte_map_lock', 0x4c),
+  lockPmd: site('pte_map_lock', 0x8e),
+  lockTry: site('pte_map_lock', 0xc0),
+  lockAfter: site('pte_map_lock', 0xf2),
+} as const;
 
 /**
  * Laurent Dufour's speculative page faults (2018; kernel-facts.md section 1).
@@ -105,22 +119,22 @@ export class DufourStrategy implements SpfStrategy {
     const st = this.st(vma);
     const seq = yield* st.seq.read(t);
     if (seq & 1) {
-      traceSpf(th, EV.SPF_VMA_CHANGED, '__handle_speculative_fault', vma, addr);
+      traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqOdd, vma, addr);
       return VM_FAULT_RETRY;
     }
     // VMA types the series cannot handle: vm_ops (file, shmem), no anon_vma yet (traced as
     // notsup: spf_vma_noanon is never fired), stacks.
     if (vma.file !== null || vma.anonVma === null || vma.flags & VM_GROWSDOWN) {
-      traceSpf(th, EV.SPF_VMA_NOTSUP, '__handle_speculative_fault', vma, addr);
+      traceSpf(th, EV.SPF_VMA_NOTSUP, AT.notsup, vma, addr);
       return VM_FAULT_RETRY;
     }
     if (addr < vma.start || addr >= vma.end) {
-      traceSpf(th, EV.SPF_VMA_CHANGED, '__handle_speculative_fault', vma, addr);
+      traceSpf(th, EV.SPF_VMA_CHANGED, AT.bounds, vma, addr);
       return VM_FAULT_RETRY;
     }
     if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) {
       // A completed fault that ends in SIGSEGV, not a fallback.
-      traceSpf(th, EV.SPF_VMA_ACCESS, '__handle_speculative_fault', vma, addr);
+      traceSpf(th, EV.SPF_VMA_ACCESS, AT.access, vma, addr);
       return VM_FAULT_SIGSEGV;
     }
     // The page-table walk with IRQs off: every level must exist (no allocation speculatively,
@@ -128,13 +142,13 @@ export class DufourStrategy implements SpfStrategy {
     if (t.mustSync()) yield SYNC;
     const pt = pteWalk(th, addr);
     if (pt === null) {
-      traceSpf(th, EV.SPF_VMA_NOTSUP, '__handle_speculative_fault', vma, addr);
+      traceSpf(th, EV.SPF_VMA_NOTSUP, AT.walk, vma, addr);
       return VM_FAULT_RETRY;
     }
     const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
     const orig = pt.ptes[idx];
     if (yield* st.seq.retry(t, seq)) {
-      traceSpf(th, EV.SPF_VMA_CHANGED, '__handle_speculative_fault', vma, addr);
+      traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqRetry, vma, addr);
       return VM_FAULT_RETRY;
     }
     const commit = new DufourCommit(this, st, seq, addr);
@@ -218,23 +232,23 @@ class DufourCommit implements SpecCommit {
       // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
       if (t.mustSync()) yield SYNC;
       if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
-        traceSpf(th, EV.SPF_VMA_CHANGED, 'pte_map_lock', vmf.vma, this.addr);
+        traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockChanged, vmf.vma, this.addr);
         return false;
       }
       if (pteWalk(th, this.addr) !== vmf.pt) {
-        traceSpf(th, EV.SPF_PMD_CHANGED, 'pte_map_lock', vmf.vma, this.addr);
+        traceSpf(th, EV.SPF_PMD_CHANGED, AT.lockPmd, vmf.vma, this.addr);
         return false;
       }
       if (yield* vmf.pt.ptl.trylock(t)) break;
       if (this.d.v9) {
-        traceSpf(th, EV.SPF_PTE_LOCK, 'pte_map_lock', vmf.vma, this.addr);
+        traceSpf(th, EV.SPF_PTE_LOCK, AT.lockTry, vmf.vma, this.addr);
         return false;
       }
       t.cost(CPU_RELAX_NS);
     }
     if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
       yield* vmf.pt.ptl.unlock(t);
-      traceSpf(th, EV.SPF_VMA_CHANGED, 'pte_map_lock', vmf.vma, this.addr);
+      traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockAfter, vmf.vma, this.addr);
       return false;
     }
     return true;

@@ -85,7 +85,7 @@ export class KamezawaStrategy implements SpfStrategy {
   *vmaDetached(th: Thread, vma: Vma): Code {
     const st = this.st(vma);
     yield* st.refcnt.add(th.t, -1);
-    const what = `vma->wait_queue of VMA ${vma.start.toString(16)}-${vma.end.toString(16)} (refcnt ${st.refcnt.value} never reaches 0 with a wake-up)`;
+    const what = `vma->wait_queue of VMA ${vma.start.toString(16)}-${vma.end.toString(16)} in invalidate_vma_before_free()`;
     yield* st.wq.waitEvent(th.t, () => st.refcnt.value === 0, what);
   }
 
