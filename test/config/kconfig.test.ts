@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configLabel, listConfigPresets, PRESETS, resolveConfig } from '../../src/config/kconfig.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('resolveConfig', () => {
+  it('defaults to the classic kernel', () => {
+    const c = resolveConfig([]);
+    expect(c.design).toBe('none');
+    expect(c.settings.CONFIG_SPECULATIVE_PAGE_FAULT).toBe('n');
+    expect(configLabel(c)).toBe('base');
+  });
+
+  it('resolves every preset to its design, and spf is an alias of dufour-v11', () => {
+    const want: Record<string, [string, string]> = {
+      base: ['none', 'v11'],
+      'dufour-v9': ['dufour', 'v9'],
+      'dufour-v11': ['dufour', 'v11'],
+      'dufour-srcu': ['dufour', 'srcu'],
+      lespinasse: ['lespinasse', 'v11'],
+      'per-vma-lock': ['per-vma-lock', 'v11'],
+      kamezawa: ['kamezawa', 'v11'],
+      'kamezawa-fixed': ['kamezawa', 'v11'],
+    };
+    expect(Object.keys(PRESETS).sort()).toEqual(Object.keys(want).sort());
+    for (const [name, [design, version]] of Object.entries(want)) {
+      const c = resolveConfig([name]);
+      expect(c.design, name).toBe(design);
+      expect(c.spfVersion, name).toBe(version);
+      expect(configLabel(c)).toBe(name);
+    }
+    expect(resolveConfig(['spf']).settings).toEqual(resolveConfig(['dufour-v11']).settings);
+    expect(configLabel(resolveConfig(['spf']))).toBe('dufour-v11');
+    expect(resolveConfig(['kamezawa']).kamezawaFixed).toBe(false);
+    expect(resolveConfig(['kamezawa-fixed']).kamezawaFixed).toBe(true);
+  });
+
+  it('later wins: a preset then KEY=VALUE overrides', () => {
+    const c = resolveConfig(['dufour-v11', 'spf_version=v9', 'fault_completed=y']);
+    expect(c.spfVersion).toBe('v9');
+    expect(c.faultCompleted).toBe(true);
+    expect(resolveConfig(['dufour-v9', 'base']).design).toBe('none');
+  });
+
+  it('reads .config fragments, with "is not set" lines and comments', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-cfg-'));
+    const f = join(dir, 'spf.config');
+    writeFileSync(f, '# my kernel\nCONFIG_SPECULATIVE_PAGE_FAULT=y\n# CONFIG_PER_VMA_LOCK is not set\ndesign=dufour\nspf_version="v9"\n\n');
+    const c = resolveConfig([f]);
+    expect(c.design).toBe('dufour');
+    expect(c.spfVersion).toBe('v9');
+    expect(c.settings.CONFIG_PER_VMA_LOCK).toBe('n');
+  });
+
+  it('names the key, value, file and line at fault', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-cfg-'));
+    const f = join(dir, 'bad.config');
+    writeFileSync(f, 'CONFIG_SPECULATIVE_PAGE_FAULT=y\nCONFIG_SPECULATIVE_PAGE_FALT=y\n');
+    expect(() => resolveConfig([f])).toThrow(new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:1: unknown config key 'CONFIG_SPECULATIVE_PAGE_FALT'`));
+    expect(() => resolveConfig(['spf_version=v10'])).toThrow("--config 'spf_version=v10': 'v10' is not a value of spf_version (one of: v9, v11, srcu)");
+    expect(() => resolveConfig(['frobnicate=y'])).toThrow("--config 'frobnicate=y': unknown config key 'frobnicate'");
+    expect(() => resolveConfig(['dufour-v12'])).toThrow(/^--config 'dufour-v12': not a preset, a file, or KEY=VALUE \(presets: base, dufour-v9/);
+    expect(() => resolveConfig(['design=dufour'])).toThrow('design=dufour needs CONFIG_SPECULATIVE_PAGE_FAULT=y');
+    expect(() => resolveConfig(['CONFIG_PER_VMA_LOCK=y'])).toThrow(/CONFIG_PER_VMA_LOCK=y needs a design/);
+    expect(() => resolveConfig(['nope'])).toThrow(ConfigError);
+  });
+
+  it('lists every preset with a one-line description', () => {
+    const l = listConfigPresets();
+    expect(l.map((p) => p.name)).toContain('dufour-v11');
+    for (const p of l) expect(p.description).not.toMatch(/\n/);
+    expect(l.find((p) => p.name === 'dufour-v11')!.aliases).toEqual(['spf']);
+  });
+});
