@@ -38,11 +38,63 @@ export function buildProgram(): Command {
       .argument('[params...]', 'workload parameters as name=value')
       .option('-e, --event <events>', 'events to count: comma-separated, globs allowed, may repeat', collect, [])
       .option('-o, --output <file>', 'write the counters to a file instead of stderr')
-      .option('--vmstat', 'print the run\'s /proc/vmstat lines after the counters'),
+      .option('--vmstat', 'print the run\'s /proc/vmstat lines after the counters')
+      .option('-x, --field-separator <sep>', 'print counts in CSV with this separator (perf stat -x)')
+      .option('-j, --json', 'print counts as JSON lines (perf stat -j)')
+      .option('-r, --repeat <n>', 'run N times with seeds seed..seed+N-1; print means and variance')
+      .option('-I, --interval-print <ms>', 'print counts every MS milliseconds of simulated time')
+      .option('--per-thread', 'counts per thread (comm-tid)')
+      .option('--save <file>', 'write the run as one JSON document (what diff reads)')
+      .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/stat.js');
     process.exitCode = await run(workload, params, opts);
   });
+
+  commonRunOptions(
+    program
+      .command('record')
+      .description('run a workload and write its events as NDJSON (header, samples, summary)')
+      .argument('<workload>', 'a shipped workload name or a .spf file')
+      .argument('[params...]', 'workload parameters as name=value')
+      .option('-e, --event <events>', 'events to record (default: faults and every pagefault:*)', collect, [])
+      .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson')
+      .option('--stat', 'also print the stat counters at the end'),
+  ).action(async (workload: string, params: string[], opts) => {
+    const { run } = await import('./commands/record.js');
+    process.exitCode = await run(workload, params, opts);
+  });
+
+  program
+    .command('report')
+    .description('summarise a recorded trace, perf-report style')
+    .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
+    .option('-s, --sort <keys>', 'sort keys: event, comm, tid, cpu, caller, vma', 'event,comm')
+    .option('--stdio', 'plain text output even on a terminal')
+    .option('-F, --fields <fields>', 'columns to show')
+    .action(async (opts) => {
+      const { run } = await import('./commands/report.js');
+      process.exitCode = await run(opts);
+    });
+
+  program
+    .command('script')
+    .description('print a recorded trace one event per line, perf-script style')
+    .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
+    .option('-F, --fields <fields>', 'fields to print: comm,tid,cpu,time,event,trace')
+    .action(async (opts) => {
+      const { run } = await import('./commands/script.js');
+      process.exitCode = await run(opts);
+    });
+
+  program
+    .command('diff')
+    .description('compare saved runs (stat --save files or record summaries), perf-diff style')
+    .argument('<files...>', 'two or more files; deltas are against the first')
+    .action(async (files: string[]) => {
+      const { run } = await import('./commands/diff.js');
+      process.exitCode = await run(files);
+    });
 
   program
     .command('list')

@@ -404,16 +404,31 @@ export class Engine {
 
   /** Process events until none is left, stop() is called, or time passes stopAt. */
   run(): void {
-    while (!this.stopped) {
+    while (this.step(Infinity));
+  }
+
+  /**
+   * Process at most `maxItems` events; true if there is more to do (so a caller can hand control
+   * back to the host's event loop between slices: progress, Ctrl-C).
+   */
+  step(maxItems: number): boolean {
+    for (let n = 0; n < maxItems; n++) {
+      if (this.stopped) return false;
       const it = this.heap.pop();
-      if (it === undefined) break;
+      if (it === undefined) return false;
       if (it.time > this.stopAt) {
         this.heap.push(it);
-        break;
+        return false;
       }
       this.now = it.time;
       it.fire();
     }
+    return true;
+  }
+
+  /** True once stop() was called. */
+  get wasStopped(): boolean {
+    return this.stopped;
   }
 
   /** Tasks that will never run again although they have not exited (a lost wake-up, a deadlock). */

@@ -32,6 +32,12 @@ export interface RunOptions {
   readonly sinks?: readonly TraceSink[];
   /** Builds the page-fault design for the run's engine (default: the classic kernel). */
   readonly spf?: (eng: Engine) => SpfStrategy;
+  /**
+   * perf stat -I: every `intervalNs` of simulated time, `onInterval` gets the time and the counts
+   * so far (a CountingSink: take the difference from the previous call for per-interval counts).
+   */
+  readonly intervalNs?: number;
+  readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
 }
 
 export interface ThreadResult {
@@ -65,6 +71,8 @@ export interface RunResult {
   readonly metrics: readonly MetricResult[];
   readonly counters: ReadonlyMap<string, number>;
   readonly signals: readonly SignalResult[];
+  /** True when the run was stopped before the workload finished (Ctrl-C). */
+  readonly stopped: boolean;
 }
 
 /** How far a task in user mode may run ahead of the others before it syncs. */
@@ -203,6 +211,19 @@ class Runner {
 
   start(): void {
     const w = this.o.workload;
+    const every = this.o.intervalNs;
+    const cb = this.o.onInterval;
+    if (every !== undefined && every > 0 && cb !== undefined) {
+      const tick = (time: number): void => {
+        this.eng.at(time, () => {
+          // Only while some task still has work: the last partial interval is the caller's.
+          if (this.eng.tasks.every((t) => t.state === TaskState.Done)) return;
+          cb(time, this.counting);
+          tick(time + every);
+        });
+      };
+      tick(every);
+    }
     for (const decl of w.processes) {
       const rootEnv = new Env(null, new Map([['ncpus', this.o.ncpus], ['seed', this.o.seed], ['tid', 0], ['nthreads', 1]]));
       const n = this.ev(decl.count, rootEnv);
@@ -434,7 +455,8 @@ class Runner {
 
   finish(): RunResult {
     const eng = this.eng;
-    const stuck = eng.stuckTasks();
+    const stopped = eng.wasStopped;
+    const stuck = stopped ? [] : eng.stuckTasks();
     if (stuck.length > 0) {
       // Tasks waiting for an event nobody will send come first: the others wait behind them
       // (for a lock they hold, or to join them).
@@ -453,7 +475,7 @@ class Runner {
     const threads: ThreadResult[] = [];
     for (const th of this.k.threads) {
       const t = th.t;
-      elapsed = Math.max(elapsed, t.endTime);
+      elapsed = Math.max(elapsed, stopped && t.state !== TaskState.Done ? eng.now : t.endTime);
       user += t.userNs;
       sys += t.sysNs;
       this.k.em.count(EV.CONTEXT_SWITCHES, th, t.ctxSwitches);
@@ -485,7 +507,7 @@ class Runner {
     const signals = this.k.processes
       .filter((p) => p.killedBy !== null)
       .map((p) => ({ pid: p.pid, comm: p.comm, signal: p.killedBy!.signal, detail: p.killedBy!.detail }));
-    return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: this.counting, threads, metrics, counters, signals };
+    return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: this.counting, threads, metrics, counters, signals, stopped };
   }
 }
 
@@ -502,6 +524,43 @@ export function runWorkload(o: RunOptions): RunResult {
   const r = new Runner(o);
   r.start();
   r.eng.run();
+  return r.finish();
+}
+
+/** What a long run reports between slices. */
+export interface RunProgress {
+  /** Simulated time reached (ns). */
+  readonly simNs: number;
+  /** page-faults so far. */
+  readonly faults: number;
+}
+
+export interface AsyncRunControl {
+  /** Called between slices of simulation (about every `sliceItems` events). */
+  onProgress?(p: RunProgress): void;
+  /** Checked between slices: true stops the simulation (Ctrl-C); the result is then partial. */
+  shouldStop?(): boolean;
+  /** Events per slice (default 20000). */
+  readonly sliceItems?: number;
+}
+
+/**
+ * runWorkload() in slices, handing control back to the host's event loop in between, so a
+ * progress display can redraw and Ctrl-C can stop the run. A stopped run returns what was counted
+ * up to then (`stopped: true`), with elapsed time up to the point reached.
+ */
+export async function runWorkloadAsync(o: RunOptions, c: AsyncRunControl = {}): Promise<RunResult> {
+  const r = new Runner(o);
+  r.start();
+  const slice = c.sliceItems ?? 20000;
+  while (r.eng.step(slice)) {
+    c.onProgress?.({ simNs: r.eng.now, faults: r.counting.total(EV.PAGE_FAULTS) });
+    await new Promise<void>((res) => setImmediate(res));
+    if (c.shouldStop?.()) {
+      r.eng.stop();
+      break;
+    }
+  }
   return r.finish();
 }
 
