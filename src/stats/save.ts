@@ -1,0 +1,113 @@
+import { createRequire } from 'node:module';
+import { EVENTS } from '../events/catalog.js';
+import { configLabel } from '../config/kconfig.js';
+import { vmstatLines } from '../format/vmstat.js';
+import type { PreparedRun } from '../sim/setup.js';
+import type { RunResult } from '../sim/run.js';
+
+/**
+ * The documents spfperf writes for machines: `stat --save` (what `diff` reads) and the header of
+ * `record` traces (the same run description, without results). Schema version SAVE_FORMAT.
+ */
+
+export const SAVE_FORMAT = 1;
+
+const require = createRequire(import.meta.url);
+export const SPFPERF_VERSION: string = (require('../../package.json') as { version: string }).version;
+
+/** What was run: everything needed to run it again. */
+export interface RunDescription {
+  readonly spfperf: string;
+  readonly format: number;
+  readonly workload: {
+    readonly name: string;
+    readonly file: string;
+    /** The name=value arguments as given. */
+    readonly args: readonly string[];
+    /** Every parameter's resolved value (built-ins included: ncpus, seed). */
+    readonly params: Readonly<Record<string, number>>;
+  };
+  readonly arch: string;
+  readonly machine: string;
+  readonly cpus: number;
+  readonly config: {
+    /** Short name: the last preset given, else 'base' or 'custom'. */
+    readonly label: string;
+    readonly sources: readonly string[];
+    readonly settings: Readonly<Record<string, string>>;
+  };
+  /** Seeds of the runs (seed..seed+N-1 with -r N). */
+  readonly seeds: readonly number[];
+}
+
+/** The results of one run. */
+export interface RunValues {
+  readonly seed: number;
+  readonly elapsed: number;
+  readonly user: number;
+  readonly sys: number;
+  /** Every software event and tracepoint the model counts, by perf name. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** The /proc/vmstat lines the config has. */
+  readonly vmstat: Readonly<Record<string, number>>;
+  readonly metrics: Readonly<Record<string, { readonly value: number; readonly unit: string }>>;
+}
+
+/** `stat --save FILE`: the description, the mean values, and each run's values. */
+export interface SavedRun extends RunDescription {
+  readonly elapsed: number;
+  readonly user: number;
+  readonly sys: number;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly vmstat: Readonly<Record<string, number>>;
+  readonly metrics: Readonly<Record<string, { readonly value: number; readonly unit: string }>>;
+  readonly runs: readonly RunValues[];
+}
+
+export function describeRun(p: PreparedRun, seeds: readonly number[] = [p.seed]): RunDescription {
+  return {
+    spfperf: SPFPERF_VERSION,
+    format: SAVE_FORMAT,
+    workload: { name: p.workload.name, file: p.workload.file, args: [...p.paramArgs], params: Object.fromEntries(p.params) },
+    arch: p.arch.name,
+    machine: p.machine.name,
+    cpus: p.ncpus,
+    config: { label: configLabel(p.config), sources: [...p.config.sources], settings: { ...p.config.settings } },
+    seeds: [...seeds],
+  };
+}
+
+export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues {
+  const counters: Record<string, number> = {};
+  for (const e of EVENTS) if (e.kind !== 'vmstat') counters[e.name] = r.counts.total(e.id);
+  const vmstat: Record<string, number> = {};
+  for (const l of vmstatLines(p.config, (id) => r.counts.total(id))) vmstat[l.name] = l.value;
+  const metrics: Record<string, { value: number; unit: string }> = {};
+  for (const m of r.metrics) metrics[m.name] = { value: m.value, unit: m.unit };
+  return { seed, elapsed: r.elapsedNs / 1e9, user: r.userNs / 1e9, sys: r.sysNs / 1e9, counters, vmstat, metrics };
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function meanRecord(rs: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(rs[0] ?? {})) out[k] = mean(rs.map((r) => r[k]));
+  return out;
+}
+
+export function savedRun(p: PreparedRun, runs: readonly RunValues[]): SavedRun {
+  const metrics: Record<string, { value: number; unit: string }> = {};
+  for (const [k, m] of Object.entries(runs[0]?.metrics ?? {})) metrics[k] = { value: mean(runs.map((r) => r.metrics[k].value)), unit: m.unit };
+  return {
+    ...describeRun(p, runs.map((r) => r.seed)),
+    elapsed: mean(runs.map((r) => r.elapsed)),
+    user: mean(runs.map((r) => r.user)),
+    sys: mean(runs.map((r) => r.sys)),
+    counters: meanRecord(runs.map((r) => r.counters)),
+    vmstat: meanRecord(runs.map((r) => r.vmstat)),
+    metrics,
+    runs,
+  };
+}
