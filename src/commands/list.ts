@@ -30,7 +30,9 @@ export async function run(o: ListOptions): Promise<number> {
     return 0;
   }
   if (o.machines) {
-    for (const m of Object.values(MACHINES)) process.stdout.write(`  ${m.name.padEnd(14)} ${m.arch.padEnd(8)} ${String(machineCpus(m)).padStart(4)} CPUs  ${m.description}\n`);
+    for (const m of Object.values(MACHINES)) {
+      process.stdout.write(`  ${m.name.padEnd(12)} ${m.profile.padEnd(14)} ${String(machineCpus(m)).padStart(4)} CPUs  ${m.description}\n`);
+    }
     return 0;
   }
   if (o.workloads) {

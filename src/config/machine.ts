@@ -1,37 +1,138 @@
 import type { TopologySpec, LineLatencies } from '../engine/topology.js';
+import type { ArchCosts } from './arch.js';
 import { ConfigError } from '../errors.js';
 
-/** A machine preset: topology, memory and arch (`--machine NAME`). */
+/**
+ * Machine presets (`--machine NAME`): topology, memory, arch profile, and what differs from the
+ * arch's defaults on that machine (its cache-line latencies; the costs virtualisation adds).
+ */
 export interface Machine {
   readonly name: string;
   readonly description: string;
+  /** The --arch name (x86, powerpc, arm64). */
   readonly arch: string;
+  /** The arch profile to use (powerpc machines choose radix or hash). */
+  readonly profile: string;
   readonly topology: TopologySpec;
   readonly memoryBytes: number;
   /** Overrides of the arch's default cache-line latencies, where the machine is known to differ. */
   readonly lineLatencies?: Partial<LineLatencies>;
+  /** Overrides of arch costs that the machine changes (a hypervisor's exits, a slower core). */
+  readonly costs?: Partial<ArchCosts>;
+  /** Latency of a read from the machine's storage (a major fault's I/O), in ns. */
+  readonly ioLatencyNs: number;
 }
 
 const GiB = 1024 ** 3;
 
+/**
+ * A KVM guest: sending an IPI is a VM exit (the x2APIC ICR write traps; ~1.5-2 us on 2015-2018
+ * hosts without IPI virtualisation, "KVM: x86: PV send IPI" series 2018), and a halted vCPU is a
+ * host thread that must be woken (~10 us more than a bare-metal idle exit).
+ */
+const KVM_X86: Partial<ArchCosts> = {
+  ipiRoundTripNs: 6000,
+  ipiHandlerNs: 2500,
+  wakeupNs: 12000,
+};
+
 export const MACHINES: Readonly<Record<string, Machine>> = {
   'x86-vm16': {
     name: 'x86-vm16',
-    description: '16-vCPU x86-64 KVM guest, one virtual socket, 32 GiB',
+    description: '16-vCPU x86-64 KVM guest, one virtual socket, 32 GiB, virtio disk',
     arch: 'x86',
+    profile: 'x86',
     topology: { sockets: 1, coresPerSocket: 16, threadsPerCore: 1 },
     memoryBytes: 32 * GiB,
+    costs: KVM_X86,
+    // virtio-blk on a host SSD: ~100 us per 4 KiB read.
+    ioLatencyNs: 100_000,
+  },
+  'x86-2s8c': {
+    name: 'x86-2s8c',
+    description: '2009 two-socket Xeon (Nehalem-EP class), 2 x 4 cores, 24 GiB',
+    arch: 'x86',
+    profile: 'x86',
+    topology: { sockets: 2, coresPerSocket: 4, threadsPerCore: 1 },
+    memoryBytes: 24 * GiB,
+    // Nehalem-EP: ~ 2.9 GHz, no PTI; cross-socket QPI ~ 110 ns, on-die ~ 40 ns (Molka et al. 2009).
+    lineLatencies: { socket: 40, remote: 110, memory: 65 },
+    costs: { trapEntryNs: 60, trapExitNs: 40, syscallNs: 50 },
+    ioLatencyNs: 5_000_000,
+  },
+  'e5-2690v3': {
+    name: 'e5-2690v3',
+    description: 'HP Z840, 2 x Xeon E5-2690 v3 (Haswell-EP), 2 x 12 cores x 2 threads, 128 GiB',
+    arch: 'x86',
+    profile: 'x86',
+    topology: { sockets: 2, coresPerSocket: 12, threadsPerCore: 2 },
+    memoryBytes: 128 * GiB,
+    // Haswell-EP ring: on-die transfer ~ 60 ns, QPI ~ 120 ns, local DRAM ~ 85 ns (Intel MLC).
+    lineLatencies: { socket: 60, remote: 120, memory: 85 },
+    ioLatencyNs: 90_000,
+  },
+  'skl-4s192': {
+    name: 'skl-4s192',
+    description: 'LKP lkp-skl-4sp1: 4 x Xeon Platinum 8160 (Skylake-SP), 4 x 24 cores x 2 threads, 768 GiB',
+    arch: 'x86',
+    profile: 'x86',
+    topology: { sockets: 4, coresPerSocket: 24, threadsPerCore: 2 },
+    memoryBytes: 768 * GiB,
+    // Skylake-SP mesh ~ 70 ns on die; 4-socket UPI, every socket one hop away: ~ 140 ns.
+    lineLatencies: { socket: 70, remote: 140, memory: 90 },
+    ioLatencyNs: 90_000,
+  },
+  'p8-80': {
+    name: 'p8-80',
+    description: 'POWER8, 2 chips x 5 cores x SMT8 = 80 CPUs, hash MMU, 64 GiB',
+    arch: 'powerpc',
+    profile: 'powerpc-hash',
+    topology: { sockets: 2, coresPerSocket: 5, threadsPerCore: 8 },
+    memoryBytes: 64 * GiB,
+    ioLatencyNs: 90_000,
+  },
+  'p8-176': {
+    name: 'p8-176',
+    description: 'POWER8 SMT8, 2 chips x 11 cores x 8 threads = 176 CPUs, hash MMU, 256 GiB',
+    arch: 'powerpc',
+    profile: 'powerpc-hash',
+    topology: { sockets: 2, coresPerSocket: 11, threadsPerCore: 8 },
+    memoryBytes: 256 * GiB,
+    ioLatencyNs: 90_000,
+  },
+  msm845: {
+    name: 'msm845',
+    description: 'Snapdragon 845 phone (arm64), 8 cores (4 big + 4 little, one DynamIQ cluster), 6 GiB, UFS',
+    arch: 'arm64',
+    profile: 'arm64',
+    topology: { sockets: 1, coresPerSocket: 8, threadsPerCore: 1 },
+    memoryBytes: 6 * GiB,
+    // UFS 2.1 random 4 KiB read ~ 150 us.
+    ioLatencyNs: 150_000,
+  },
+  'arm64-vm': {
+    name: 'arm64-vm',
+    description: 'small aarch64 KVM guest, 4 vCPUs, 8 GiB',
+    arch: 'arm64',
+    profile: 'arm64',
+    topology: { sockets: 1, coresPerSocket: 4, threadsPerCore: 1 },
+    memoryBytes: 8 * GiB,
+    // A guest's idle vCPU is a host thread to wake; TLBI broadcasts need no exit.
+    costs: { wakeupNs: 12000 },
+    ioLatencyNs: 100_000,
   },
 };
 
-/** The machine used when only an arch (and maybe --cpus) is given: one socket of plain cores. */
-export function genericMachine(arch: string, ncpus: number): Machine {
+/** The machine used for an arch when no --machine is given. */
+export function genericMachine(arch: string, profile: string, ncpus: number): Machine {
   return {
     name: `${arch}-generic`,
     description: `${ncpus}-CPU ${arch} machine, one socket, no SMT`,
     arch,
+    profile,
     topology: { sockets: 1, coresPerSocket: ncpus, threadsPerCore: 1 },
     memoryBytes: Math.max(16, 2 * ncpus) * GiB,
+    ioLatencyNs: 100_000,
   };
 }
 

@@ -20,6 +20,8 @@ export class Kernel {
   private nextAnonVmaId = 1;
   readonly threads: Thread[] = [];
   readonly processes: Process[] = [];
+  /** The machine-wide serialisation point of broadcast TLB invalidations (tlbie, DVM). */
+  readonly tlbBroadcastLine: CacheLine;
 
   constructor(
     readonly eng: Engine,
@@ -34,6 +36,7 @@ export class Kernel {
     this.pages = new PageDb(Math.floor(memoryBytes / this.geo.pageSize));
     this.alloc = new PageAllocator(eng, this.pages, this.costs);
     this.lru = new Lru(eng, this.pages, this.costs);
+    this.tlbBroadcastLine = eng.line('tlbie');
   }
 
   get pageSize(): number {

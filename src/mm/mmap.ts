@@ -5,7 +5,7 @@ import { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
 import { syncMmRss } from './fault.js';
 import {
-  PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_ACCESS_FLAGS, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED,
+  PTE_HASHED, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_ACCESS_FLAGS, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED,
   VM_WRITE, ZERO_PFN,
 } from './types.js';
 
@@ -238,6 +238,7 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
       pt.used--;
       zapped++;
       t.cost(k.costs.zapPteNs);
+      if (pte & PTE_HASHED) t.cost(k.costs.hashFlushNs);
       const pfn = pte >>> PTE_SHIFT;
       if ((pte & PTE_PRESENT) === 0 || pfn === ZERO_PFN) continue;
       rss--;

@@ -20,12 +20,15 @@ export function* flushTlbRange(th: Thread, pages: number): Code {
     t.cost(c.tlbFlushAllNs);
     k.em.count(EV.NR_TLB_LOCAL_FLUSH_ALL, th);
   }
+  if (t.mustSync()) yield SYNC;
   if (k.arch.tlb === 'broadcast') {
+    // One broadcast invalidation and its completion barrier; where the fabric handles one at a
+    // time, concurrent flushes from other CPUs queue on it.
+    if (k.arch.tlbBroadcastSerialised) t.cost(k.tlbBroadcastLine.write(t.cpu, t.clock));
     t.cost(c.tlbBroadcastNs);
     return;
   }
   // IPI every other CPU currently running a thread of this mm.
-  if (t.mustSync()) yield SYNC;
   let targets = 0;
   for (let cpu = 0; cpu < eng.ncpus; cpu++) {
     if (cpu === t.cpu) continue;

@@ -38,7 +38,9 @@ export const X86_PF_USER = 0x4;
 export const PTE_PRESENT = 0x1;
 export const PTE_WRITE = 0x2;
 export const PTE_DIRTY = 0x4;
-export const PTE_SHIFT = 3;
+/** powerpc hash MMU: the translation is in the hashed page table (H_PAGE_HASHPTE). */
+export const PTE_HASHED = 0x8;
+export const PTE_SHIFT = 4;
 /** pfn 0 is the shared zero page (ZERO_PAGE(0)). */
 export const ZERO_PFN = 0;
 

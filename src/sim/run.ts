@@ -9,7 +9,7 @@ import { Kernel, Process, Thread } from '../mm/kernel.js';
 import { doUserAddrFault, leafFor, syncMmRss } from '../mm/fault.js';
 import { sysMmap, sysMprotect, sysMunmap } from '../mm/mmap.js';
 import type { SpfStrategy } from '../mm/spf/strategy.js';
-import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, SIGSEGV, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
+import { PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_WRITE, SIGSEGV, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
 import type { Expr, Pos, Prot, Stmt, Workload } from '../workload/ir.js';
 import { syntaxError } from '../workload/source.js';
@@ -415,6 +415,7 @@ class Runner {
     const lastLvl = k.geo.levels - 1;
     const ip = TEXT_BASE + s.pos.line * 0x10;
     const access = k.costs.userAccessNs;
+    const hashMmu = k.arch.mmu === 'hash';
     let n: number;
     let step = ps;
     if (s.pattern === 'random') n = Math.max(0, Math.floor(this.ev(s.arg!, env)));
@@ -432,7 +433,15 @@ class Runner {
           const idx = k.geo.index(lastLvl, addr);
           const pte = pt.ptes[idx];
           if (pte & PTE_PRESENT && (!write || pte & PTE_WRITE)) {
-            if (write) pt.ptes[idx] = pte | PTE_DIRTY;
+            if (hashMmu && (pte & PTE_HASHED) === 0) {
+              // powerpc hash MMU: the first access after the Linux PTE is set misses the hashed
+              // page table; do_hash_fault() -> hash_page() inserts it (no mmap lock, not a page fault).
+              t.enterKernel();
+              t.cost(k.costs.trapEntryNs + k.costs.hashPageNs + k.costs.trapExitNs);
+              t.exitKernel();
+              pt.ptes[idx] = pt.ptes[idx] | PTE_HASHED;
+            }
+            if (write) pt.ptes[idx] = pt.ptes[idx] | PTE_DIRTY;
             t.cost(access);
             break;
           }

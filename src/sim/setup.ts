@@ -1,4 +1,4 @@
-import { getArch, type ArchProfile } from '../config/arch.js';
+import { ARCH_NAMES, getArch, type ArchProfile } from '../config/arch.js';
 import { genericMachine, getMachine, machineCpus, MACHINES, type Machine } from '../config/machine.js';
 import { resolveConfig, type KernelConfig } from '../config/kconfig.js';
 import { UsageError } from '../errors.js';
@@ -47,12 +47,14 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
       throw new UsageError(`option '--arch ${o.arch}' contradicts '--machine ${machine.name}' (a ${machine.arch} machine)`);
     }
   } else if (o.arch !== undefined && o.arch !== MACHINES[DEFAULT_MACHINE].arch) {
-    getArch(o.arch);
-    machine = genericMachine(o.arch, 16);
+    if (!ARCH_NAMES.includes(o.arch)) throw new UsageError(`option '--arch': unknown arch '${o.arch}' (known: ${ARCH_NAMES.join(', ')})`);
+    machine = genericMachine(o.arch, getArch(o.arch).profile, 16);
   } else {
     machine = getMachine(DEFAULT_MACHINE);
   }
-  const arch = getArch(machine.arch);
+  const base = getArch(machine.profile);
+  // The machine's own costs (virtualisation, a different core) override the arch's defaults.
+  const arch: ArchProfile = machine.costs ? { ...base, costs: { ...base.costs, ...machine.costs } } : base;
   const ncpus = o.cpus !== undefined ? parseIntOption('--cpus', o.cpus, 1, 1024) : machineCpus(machine);
   const seed = o.seed !== undefined ? parseIntOption('--seed', o.seed, 0, 2 ** 32 - 1) : 1;
   const config = resolveConfig(o.config ?? []);
