@@ -388,6 +388,15 @@ export class Engine {
     t.joiners.length = 0;
   }
 
+  /** Sleep for `ns` (an I/O wait, a timed pause): the CPU is free meanwhile. */
+  *sleep(t: Task, ns: number, why: string): Code {
+    if (t.mustSync()) yield SYNC;
+    const until = t.clock + ns;
+    this.at(until, () => this.wake(t, until));
+    t.waitingOn = why;
+    yield BLOCK;
+  }
+
   /** Block until `other` has exited (pthread_join / wait4). */
   *join(t: Task, other: Task): Code {
     if (t.mustSync()) yield SYNC;

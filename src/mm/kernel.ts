@@ -6,7 +6,18 @@ import type { Emitter, EventSource } from '../trace/sink.js';
 import { PageAllocator, PageDb, Lru } from './page.js';
 import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
 import { VmaTree, AnonVma } from './vma.js';
+import { File, isTmpfsPath } from './filemap.js';
 import { ClassicStrategy, type SpfStrategy } from './spf/strategy.js';
+
+/** Machine and config facts the kernel model needs. */
+export interface KernelOptions {
+  readonly memoryBytes: number;
+  /** A read from storage (a major fault's I/O), ns. */
+  readonly ioLatencyNs: number;
+  /** Peter Xu 2022: shared-file write faults that drop the mmap lock complete instead of retrying. */
+  readonly faultCompleted: boolean;
+  readonly thp: 'always' | 'madvise' | 'never';
+}
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
 export class Kernel {
@@ -27,13 +38,13 @@ export class Kernel {
     readonly eng: Engine,
     readonly arch: ArchProfile,
     readonly em: Emitter,
-    memoryBytes: number,
+    readonly opts: KernelOptions,
     /** The page-fault design (ClassicStrategy for the classic kernel). */
     readonly spf: SpfStrategy = new ClassicStrategy(),
   ) {
     this.costs = arch.costs;
     this.geo = new PtGeometry(arch);
-    this.pages = new PageDb(Math.floor(memoryBytes / this.geo.pageSize));
+    this.pages = new PageDb(Math.floor(opts.memoryBytes / this.geo.pageSize));
     this.alloc = new PageAllocator(eng, this.pages, this.costs);
     this.lru = new Lru(eng, this.pages, this.costs);
     this.tlbBroadcastLine = eng.line('tlbie');
@@ -41,6 +52,32 @@ export class Kernel {
 
   get pageSize(): number {
     return this.geo.pageSize;
+  }
+
+  /** Files by path, created on first mmap. */
+  readonly files = new Map<string, File>();
+  private nextFileId = 1;
+
+  get ioLatencyNs(): number {
+    return this.opts.ioLatencyNs;
+  }
+
+  /** The file at `path`, created (empty page cache) or grown to at least `sizePages`. */
+  openFile(path: string, sizePages: number): File {
+    let f = this.files.get(path);
+    if (f === undefined) {
+      f = new File(this, this.nextFileId++, path, isTmpfsPath(path), sizePages);
+      this.files.set(path, f);
+    } else if (f.sizePages < sizePages) {
+      f.sizePages = sizePages;
+    }
+    return f;
+  }
+
+  /** shmem_zero_setup(): the shmem file behind a shared anonymous mapping. */
+  shmemZeroFile(sizePages: number): File {
+    const id = this.nextFileId++;
+    return new File(this, id, `/dev/zero (deleted ${id})`, true, sizePages);
   }
 
   allocPid(): number {
@@ -131,6 +168,8 @@ export class Thread implements EventSource {
   readonly gather: number[] = [];
   minFlt = 0;
   majFlt = 0;
+  /** Pages dirtied since the last balance_dirty_pages() (current->nr_dirtied). */
+  nrDirtied = 0;
 
   constructor(
     readonly k: Kernel,

@@ -2,6 +2,7 @@ import { SYNC, type Code } from '../engine/engine.js';
 import type { Thread, MmStruct } from './kernel.js';
 import { PtDir, PteTable } from './pgtable.js';
 import { Vma } from './vma.js';
+import type { File } from './filemap.js';
 import { flushTlbRange } from './tlb.js';
 import { syncMmRss } from './fault.js';
 import {
@@ -83,7 +84,7 @@ function canMerge(a: Vma, b: Vma): boolean {
 }
 
 /** mmap(2). Returns the address, or -errno. */
-export function* sysMmap(th: Thread, length: number, prot: number, shared: boolean, file: string | null): Code<number> {
+export function* sysMmap(th: Thread, length: number, prot: number, shared: boolean, file: File | null): Code<number> {
   yield* syscallEnter(th);
   const t = th.t;
   const k = th.k;

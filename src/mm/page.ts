@@ -14,6 +14,7 @@ import { EV } from '../events/catalog.js';
 export const PG_ANON = 0x1;
 export const PG_LRU = 0x2;
 export const PG_PGTABLE = 0x4;
+export const PG_DIRTY = 0x8;
 
 export class PageDb {
   refcount = new Int32Array(1024);

@@ -1,4 +1,5 @@
 import type { CacheLine } from '../engine/cacheline.js';
+import type { File } from './filemap.js';
 import { VM_ACCESS_FLAGS, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE } from './types.js';
 
 /** struct anon_vma: the reverse-map root shared by the anonymous pages of a VMA (and its merges). */
@@ -20,7 +21,7 @@ export class Vma {
     public flags: number,
     public pgoff: number,
     /** The file mapped, or null for anonymous memory (vma_is_anonymous). */
-    readonly file: string | null,
+    readonly file: File | null,
     /** The line holding vm_start/vm_end/vm_flags and the tree node: read by lookups, written by changes. */
     readonly line: CacheLine,
   ) {}

@@ -37,6 +37,9 @@ export interface RunOptions {
    * so far (a CountingSink: take the difference from the previous call for per-interval counts).
    */
   readonly intervalNs?: number;
+  /** Kernel config knobs the mm model reads (default: off / madvise). */
+  readonly faultCompleted?: boolean;
+  readonly thp?: 'always' | 'madvise' | 'never';
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
 }
 
@@ -155,7 +158,13 @@ class Runner {
     this.eng = new Engine(topo, { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, timesliceNs: 3_000_000, jitter: 0.02 }, o.seed);
     const em = new Emitter([this.counting, ...(o.sinks ?? [])]);
     this.eng.lookahead = LOOKAHEAD_NS;
-    this.k = new Kernel(this.eng, o.arch, em, o.machine.memoryBytes, o.spf?.(this.eng));
+    this.k = new Kernel(
+      this.eng,
+      o.arch,
+      em,
+      { memoryBytes: o.machine.memoryBytes, ioLatencyNs: o.machine.ioLatencyNs, faultCompleted: o.faultCompleted ?? false, thp: o.thp ?? 'madvise' },
+      o.spf?.(this.eng),
+    );
   }
 
   private fail(pos: Pos, msg: string): never {
@@ -367,10 +376,11 @@ class Runner {
         return;
       }
       case 'mmap': {
-        if (s.file !== undefined) this.fail(s.pos, 'file-backed mappings are not modelled yet');
-        if (s.shared) this.fail(s.pos, 'shared anonymous mappings (shmem) are not modelled yet');
         const size = this.ev(s.size, env);
-        const addr = yield* sysMmap(th, size, protFlags(s.prot), s.shared, null);
+        const pages = Math.ceil(size / k.pageSize);
+        // A file mapping maps the file from offset 0; a shared anonymous one is a shmem file.
+        const file = s.file !== undefined ? k.openFile(s.file, pages) : s.shared ? k.shmemZeroFile(pages) : null;
+        const addr = yield* sysMmap(th, size, protFlags(s.prot), s.shared, file);
         if (addr < 0) this.fail(s.pos, `mmap of ${size} bytes failed: ${errnoName(-addr)}`);
         env.regions.set(s.target, { start: addr, len: Math.ceil(size / k.pageSize) * k.pageSize });
         return;
@@ -551,6 +561,8 @@ export interface AsyncRunControl {
   shouldStop?(): boolean;
   /** Events per slice (default 20000). */
   readonly sliceItems?: number;
+  /** Awaited between slices when it returns a promise (output backpressure: record into a slow pipe). */
+  pause?(): Promise<void> | undefined;
 }
 
 /**
@@ -565,6 +577,8 @@ export async function runWorkloadAsync(o: RunOptions, c: AsyncRunControl = {}): 
   while (r.eng.step(slice)) {
     c.onProgress?.({ simNs: r.eng.now, faults: r.counting.total(EV.PAGE_FAULTS) });
     await new Promise<void>((res) => setImmediate(res));
+    const wait = c.pause?.();
+    if (wait !== undefined) await wait;
     if (c.shouldStop?.()) {
       r.eng.stop();
       break;

@@ -1,0 +1,241 @@
+import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+import { UsageError } from '../errors.js';
+import { TRACE_FORMAT } from './ndjson-writer.js';
+
+/**
+ * Reading `spfperf record` traces as a stream, in bounded memory whatever their size: chunks are
+ * split into lines here (faster than readline), each line is JSON.parse'd and handed on.
+ *
+ * A line that does not parse, or is not a record of a known type, is skipped and reported with its
+ * line number (`spfperf: FILE:LINE: skipped: ...`); the first record must be the header with a
+ * trace format this build reads, or reading fails (exit 1).
+ */
+
+/** The header line: the run description (describeRun) plus what was recorded. */
+export interface TraceHeader {
+  readonly type: 'header';
+  readonly trace_format: number;
+  readonly spfperf?: string;
+  /** The command line of the workload as given (`ebizzy threads=4`). */
+  readonly command?: string;
+  /** Recorded events, under the names the user gave. */
+  readonly events?: readonly string[];
+  readonly workload?: { readonly name?: string; readonly file?: string; readonly args?: readonly string[]; readonly params?: Record<string, number> };
+  readonly arch?: string;
+  readonly machine?: string;
+  readonly cpus?: number;
+  readonly config?: { readonly label?: string };
+  readonly seeds?: readonly number[];
+  readonly [k: string]: unknown;
+}
+
+/** One event occurrence. Hex strings for addresses; `period` only when not 1. */
+export interface TraceSample {
+  readonly type: 'sample';
+  readonly ts: number;
+  readonly cpu: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly comm: string;
+  readonly event: string;
+  readonly period?: number;
+  readonly caller?: string;
+  readonly sym?: string;
+  readonly vm_start?: string;
+  readonly vm_end?: string;
+  readonly address?: string;
+  readonly ip?: string;
+  readonly error_code?: number;
+}
+
+/** The last line: totals of the run (runValues) and what was written. */
+export interface TraceSummary {
+  readonly type: 'summary';
+  readonly elapsed?: number;
+  readonly user?: number;
+  readonly sys?: number;
+  readonly counters?: Record<string, number>;
+  readonly vmstat?: Record<string, number>;
+  readonly metrics?: Record<string, { value: number; unit: string }>;
+  /** Sample lines written, per event name. */
+  readonly samples?: Record<string, number>;
+  /** True when the recording was stopped (Ctrl-C) before the workload finished. */
+  readonly stopped?: boolean;
+  readonly [k: string]: unknown;
+}
+
+export interface TraceHandlers {
+  header?(h: TraceHeader): void;
+  sample(s: TraceSample, line: number): void;
+  summary?(s: TraceSummary): void;
+}
+
+export interface ReadStats {
+  /** Lines read (the last one counted even without its newline). */
+  lines: number;
+  /** Lines skipped (corrupt, truncated, not a record). */
+  skipped: number;
+  samples: number;
+  header: TraceHeader | null;
+  summary: TraceSummary | null;
+}
+
+/** A line longer than this is not a trace record: it is skipped without being held whole. */
+const MAX_LINE = 16 << 20;
+/** Skipped lines reported one by one; the rest are only counted. */
+const MAX_REPORTED = 20;
+
+export interface ReadOptions {
+  /** File name for messages. */
+  readonly name: string;
+  /** Where skip messages go (default process.stderr). */
+  readonly warn?: (msg: string) => void;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** Why a parsed value is not a usable sample, or null when it is. */
+function badSample(o: Record<string, unknown>): string | null {
+  if (typeof o.event !== 'string') return "sample without an 'event'";
+  if (typeof o.ts !== 'number') return "sample without a numeric 'ts'";
+  if (typeof o.tid !== 'number' || typeof o.pid !== 'number') return "sample without numeric 'pid' and 'tid'";
+  if (typeof o.cpu !== 'number') return "sample without a numeric 'cpu'";
+  if (typeof o.comm !== 'string') return "sample without a 'comm'";
+  return null;
+}
+
+/**
+ * Read a whole trace from `input`, calling the handlers as records come. Resolves with what was
+ * read; rejects (UsageError) on a missing header or an unknown trace format.
+ */
+export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOptions): Promise<ReadStats> {
+  const warn = o.warn ?? ((m: string) => process.stderr.write(m));
+  const st: ReadStats = { lines: 0, skipped: 0, samples: 0, header: null, summary: null };
+  const skip = (line: number, why: string): void => {
+    st.skipped++;
+    if (st.skipped <= MAX_REPORTED) warn(`spfperf: ${o.name}:${line}: skipped: ${why}\n`);
+    else if (st.skipped === MAX_REPORTED + 1) warn(`spfperf: ${o.name}: more skipped lines are counted, not listed\n`);
+  };
+
+  const onLine = (text: string, line: number, complete: boolean): void => {
+    if (text.length > 0 && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+    if (text.length === 0) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      if (st.header === null) throw new UsageError(`${o.name}:${line}: not an spfperf trace: the first line is not a JSON header`);
+      skip(line, complete ? `not valid JSON (${(e as Error).message})` : 'truncated line (the file ends in the middle of it)');
+      return;
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      if (st.header === null) throw new UsageError(`${o.name}:${line}: not an spfperf trace: the first line is not a JSON header`);
+      skip(line, `not a trace record (${describeValue(v)})`);
+      return;
+    }
+    const r = v as Record<string, unknown>;
+    if (st.header === null) {
+      if (r.type !== 'header') throw new UsageError(`${o.name}:${line}: not an spfperf trace: no header line (the first record is ${typeof r.type === 'string' ? `a '${r.type}'` : 'untyped'})`);
+      if (r.trace_format !== TRACE_FORMAT) {
+        throw new UsageError(`${o.name}: trace format ${JSON.stringify(r.trace_format ?? null)} is not one this spfperf reads (it reads format ${TRACE_FORMAT})`);
+      }
+      st.header = r as TraceHeader;
+      h.header?.(st.header);
+      return;
+    }
+    switch (r.type) {
+      case 'sample': {
+        const why = badSample(r);
+        if (why !== null) return skip(line, why);
+        st.samples++;
+        h.sample(r as unknown as TraceSample, line);
+        return;
+      }
+      case 'summary':
+        st.summary = r as TraceSummary;
+        h.summary?.(st.summary);
+        return;
+      case 'header':
+        return skip(line, 'a second header line');
+      default:
+        return skip(line, typeof r.type === 'string' ? `unknown record type '${r.type}'` : "record without a 'type'");
+    }
+  };
+
+  const dec = new StringDecoder('utf8');
+  let carry = '';
+  /** The current line is over MAX_LINE: drop it up to its newline. */
+  let dropping = false;
+  let lineNo = 0;
+  for await (const chunk of input) {
+    const text = typeof chunk === 'string' ? chunk : dec.write(chunk as Buffer);
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      lineNo++;
+      if (dropping) {
+        dropping = false;
+        skip(lineNo, `line longer than ${MAX_LINE} bytes`);
+      } else if (carry.length > 0) {
+        const full = carry + text.slice(start, nl);
+        carry = '';
+        onLine(full, lineNo, true);
+      } else {
+        onLine(text.slice(start, nl), lineNo, true);
+      }
+      start = nl + 1;
+    }
+    if (start < text.length && !dropping) {
+      carry += text.slice(start);
+      if (carry.length > MAX_LINE) {
+        carry = '';
+        dropping = true;
+      }
+    }
+  }
+  const rest = carry + dec.end();
+  if (dropping) {
+    lineNo++;
+    skip(lineNo, `line longer than ${MAX_LINE} bytes`);
+  } else if (rest.length > 0) {
+    lineNo++;
+    onLine(rest, lineNo, false);
+  }
+  st.lines = lineNo;
+  if (st.header === null) throw new UsageError(`${o.name}: not an spfperf trace: no header line (the input is empty)`);
+  return st;
+}
+
+/** The input of report/script: a file, or stdin for '-'. Errors opening it are UsageErrors. */
+export async function openTraceInput(path: string): Promise<{ stream: Readable; name: string }> {
+  if (path === '-') return { stream: process.stdin, name: '<stdin>' };
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (e: NodeJS.ErrnoException) => reject(new UsageError(`cannot open '${path}': ${errnoText(e)}`)));
+  });
+  return { stream, name: path };
+}
+
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+  EPERM: 'Operation not permitted',
+  EEXIST: 'File exists',
+};
+
+/** strerror()-style text of a Node file-system error. */
+export function errnoText(e: NodeJS.ErrnoException): string {
+  return (e.code !== undefined ? ERRNO_TEXT[e.code] : undefined) ?? e.message;
+}

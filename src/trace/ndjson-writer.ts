@@ -1,0 +1,241 @@
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { EV, eventById, type SelectedEvent } from '../events/catalog.js';
+import { kernelIp, siteName } from '../mm/spf/trace.js';
+import type { EventSource, TraceSink } from './sink.js';
+
+/**
+ * Writing `spfperf record` traces: NDJSON, one JSON object per line (docs/traces.md).
+ *
+ *   NdjsonWriter  batches lines into ~1 MB chunks and writes them to a file (synchronously) or a
+ *                 stream (waiting for 'drain' when the stream asks for it: stdout pipes).
+ *   RecordSink    the TraceSink of a record run: one sample line per event occurrence.
+ *
+ * Lines are built as strings (JSON.stringify only for strings that need escaping): ndjson's own
+ * stringify is several times slower.
+ */
+
+/** Version of the trace layout (the `trace_format` of the header line). */
+export const TRACE_FORMAT = 1;
+
+/** Where chunks go. */
+export interface ChunkOutput {
+  /** Write one chunk; a promise when the caller must wait before writing more (backpressure). */
+  write(chunk: string): Promise<void> | undefined;
+  /** Everything written so far has reached the output. */
+  end(): Promise<void>;
+}
+
+/** A file written with write(2) (synchronous: a file never pushes back). */
+export class FileOutput implements ChunkOutput {
+  constructor(private readonly fd: number) {}
+  write(chunk: string): undefined {
+    const buf = Buffer.from(chunk, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    return undefined;
+  }
+  async end(): Promise<void> {}
+}
+
+/** A writable stream (stdout). Waits for 'drain' when write() returns false. */
+export class StreamOutput implements ChunkOutput {
+  private failed: Error | null = null;
+  constructor(private readonly stream: NodeJS.WritableStream) {
+    stream.on('error', (e: Error) => {
+      this.failed = e;
+    });
+  }
+  write(chunk: string): Promise<void> | undefined {
+    if (this.failed !== null) throw this.failed;
+    if (this.stream.write(chunk)) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const done = (e?: Error): void => {
+        this.stream.off('drain', ok);
+        this.stream.off('error', done);
+        if (e !== undefined) reject(e);
+        else resolve();
+      };
+      const ok = (): void => done();
+      this.stream.once('drain', ok);
+      this.stream.once('error', done);
+    });
+  }
+  end(): Promise<void> {
+    // Resolve once everything queued so far is flushed (an empty write's callback comes last).
+    return new Promise<void>((resolve, reject) => {
+      if (this.failed !== null) return reject(this.failed);
+      this.stream.write('', (e?: Error | null) => (e ? reject(e) : resolve()));
+    });
+  }
+}
+
+/** Lines in, ~`chunkBytes` chunks out. */
+export class NdjsonWriter {
+  private parts: string[] = [];
+  private size = 0;
+  /** Sealed chunks waiting for the output (only while a stream pushes back). */
+  private queue: string[] = [];
+  private waiting: Promise<void> | null = null;
+  /** Bytes (UTF-16 code units, close enough) and lines handed to the writer. */
+  bytes = 0;
+  lines = 0;
+
+  constructor(
+    private readonly out: ChunkOutput,
+    private readonly chunkBytes = 1 << 20,
+  ) {}
+
+  /** Add one line (with its '\n'). Synchronous: the simulation calls it from its sinks. */
+  line(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    this.lines++;
+    if (this.size >= this.chunkBytes) this.seal();
+  }
+
+  private seal(): void {
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.join('');
+    this.parts = [];
+    this.bytes += this.size;
+    this.size = 0;
+    if (this.waiting !== null) {
+      this.queue.push(chunk);
+      return;
+    }
+    const w = this.out.write(chunk);
+    if (w !== undefined) this.waiting = w.then(() => this.flushQueue());
+  }
+
+  private async flushQueue(): Promise<void> {
+    while (this.queue.length > 0) {
+      const w = this.out.write(this.queue.shift()!);
+      if (w !== undefined) await w;
+    }
+    this.waiting = null;
+  }
+
+  /**
+   * Wait until the output has taken the chunks written so far (nothing to wait for with a file).
+   * Called between slices of the simulation, so a slow reader slows the recorder down instead of
+   * letting chunks pile up in memory.
+   */
+  drain(): Promise<void> | undefined {
+    return this.waiting ?? undefined;
+  }
+
+  /** Write what is buffered and wait until the output has it all. */
+  async end(): Promise<void> {
+    this.seal();
+    while (this.waiting !== null) await this.waiting;
+    await this.out.end();
+  }
+}
+
+/**
+ * An output file written as FILE.tmp and renamed to FILE when complete, so a file under the
+ * final name is always whole.
+ */
+export class AtomicFile {
+  readonly tmp: string;
+  readonly fd: number;
+  private closed = false;
+
+  constructor(readonly path: string) {
+    this.tmp = `${path}.tmp`;
+    this.fd = openSync(this.tmp, 'w');
+  }
+
+  commit(): void {
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.closed = true;
+    renameSync(this.tmp, this.path);
+  }
+
+  discard(): void {
+    try {
+      if (!this.closed) closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+    this.closed = true;
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+const hex = (n: number): string => `"0x${n.toString(16)}"`;
+
+/** Software events that the model counts one occurrence at a time, so they can be recorded. */
+export const RECORDABLE_SW: ReadonlySet<number> = new Set([EV.PAGE_FAULTS, EV.MINOR_FAULTS, EV.MAJOR_FAULTS, EV.SPF]);
+
+/**
+ * The sink of `spfperf record`: a sample line per occurrence of each selected event.
+ *
+ *   {"type":"sample","ts":123,"cpu":1,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults"}
+ *   {"type":"sample",...,"event":"pagefault:spf_vma_changed","caller":"0xffffffff81200123",
+ *    "sym":"__handle_speculative_fault+0x123","vm_start":"0x7f..","vm_end":"0x7f..","address":"0x7f.."}
+ *
+ * `event` is the name the user selected (perf prints that name: `faults`, not `page-faults`).
+ */
+export class RecordSink implements TraceSink {
+  readonly traced: ReadonlySet<number>;
+  /** Per event id: its `"event":"name"` text, or undefined when not recorded. */
+  private readonly evText: (string | undefined)[] = [];
+  /** Per event id: 1 when a software event is recorded from count() calls. */
+  private readonly swSel: Uint8Array;
+  /** Per thread index: `"pid":..,"tid":..,"comm":".."`. */
+  private readonly who: string[] = [];
+  /** Samples written, per event id. */
+  readonly written: number[];
+
+  constructor(
+    events: readonly SelectedEvent[],
+    private readonly w: NdjsonWriter,
+    numEvents: number,
+  ) {
+    this.swSel = new Uint8Array(numEvents);
+    this.written = new Array<number>(numEvents).fill(0);
+    const traced = new Set<number>();
+    for (const e of events) {
+      this.evText[e.id] = `"event":${JSON.stringify(e.name)}`;
+      if (eventById(e.id).kind === 'tp') traced.add(e.id);
+      else this.swSel[e.id] = 1;
+    }
+    this.traced = traced;
+  }
+
+  private prefix(src: EventSource): string {
+    let s = this.who[src.idx];
+    if (s === undefined) {
+      s = `"pid":${src.pid},"tid":${src.tid},"comm":${JSON.stringify(src.comm)}`;
+      this.who[src.idx] = s;
+    }
+    return `{"type":"sample","ts":${Math.round(src.timeNow())},"cpu":${src.cpuNow()},${s},`;
+  }
+
+  count(id: number, src: EventSource, n: number): void {
+    if (this.swSel[id] === 0 || n === 0) return;
+    this.written[id]++;
+    this.w.line(`${this.prefix(src)}${this.evText[id]}${n === 1 ? '' : `,"period":${n}`}}\n`);
+  }
+
+  sample(id: number, src: EventSource, f: readonly number[]): void {
+    const ev = this.evText[id];
+    if (ev === undefined) return;
+    this.written[id]++;
+    let fields: string;
+    if (eventById(id).fields[0] === 'caller') {
+      const sym = siteName(f[0]);
+      fields = `"caller":"0x${kernelIp(f[0])}"${sym === undefined ? '' : `,"sym":"${sym}"`},"vm_start":${hex(f[1])},"vm_end":${hex(f[2])},"address":${hex(f[3])}`;
+    } else {
+      // exceptions:page_fault_user / _kernel: address, ip, error_code.
+      fields = `"address":${hex(f[0])},"ip":${hex(f[1])},"error_code":${f[2]}`;
+    }
+    this.w.line(`${this.prefix(src)}${ev},${fields}}\n`);
+  }
+}
