@@ -36,9 +36,12 @@ export interface KernelConfig {
   readonly spfStats: boolean;
   readonly vmaLockStats: boolean;
   readonly tlbStats: boolean;
+  /** CONFIG_TRANSPARENT_HUGEPAGE=y and thp != never: khugepaged runs with these settings. */
+  readonly khugepaged: { readonly sleepMs: number; readonly pages: number } | null;
 }
 
 interface KeyDef {
+  /** Allowed values; empty for a whole number. */
   readonly values: readonly string[];
   readonly def: string;
   readonly doc: string;
@@ -59,6 +62,8 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   kamezawa_fixed: { values: YN, def: 'n', doc: 'kamezawa: wake the unmapper when the count drops to 0' },
   fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022)' },
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
+  khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
+  khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
 };
 
 interface Preset {
@@ -122,7 +127,8 @@ function applySetting(settings: Record<string, string>, key: string, value: stri
   if (def === undefined) {
     throw new ConfigError(`${where}: unknown config key '${key}' (known: ${Object.keys(CONFIG_KEYS).join(', ')})`);
   }
-  if (!def.values.includes(value)) {
+  if (def.values.length === 0 ? !/^\d+$/.test(value) : !def.values.includes(value)) {
+    if (def.values.length === 0) throw new ConfigError(`${where}: '${value}' is not a value of ${key} (a whole number)`);
     throw new ConfigError(`${where}: '${value}' is not a value of ${key} (one of: ${def.values.join(', ')})`);
   }
   settings[key] = value;
@@ -188,10 +194,14 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     spfVersion: settings.spf_version as KernelConfig['spfVersion'],
     kamezawaFixed: settings.kamezawa_fixed === 'y',
     faultCompleted: settings.fault_completed === 'y',
-    thp: settings.thp as KernelConfig['thp'],
+    thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
     spfStats: settings.CONFIG_SPECULATIVE_PAGE_FAULT_STATS === 'y',
     vmaLockStats: settings.CONFIG_PER_VMA_LOCK_STATS === 'y',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',
+    khugepaged:
+      settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' && settings.thp !== 'never'
+        ? { sleepMs: Number(settings.khugepaged_sleep_ms), pages: Number(settings.khugepaged_pages) }
+        : null,
   };
 }
 

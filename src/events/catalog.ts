@@ -63,6 +63,12 @@ export const EV = {
   NR_TLB_REMOTE_FLUSH_RECEIVED: def('vmstat', 'nr_tlb_remote_flush_received', 'TLB shootdowns received'),
   NR_TLB_LOCAL_FLUSH_ALL: def('vmstat', 'nr_tlb_local_flush_all', 'full local TLB flushes'),
   NR_TLB_LOCAL_FLUSH_ONE: def('vmstat', 'nr_tlb_local_flush_one', 'single-page local TLB flushes'),
+  THP_FAULT_ALLOC: def('vmstat', 'thp_fault_alloc', 'huge pages allocated by a fault'),
+  THP_FAULT_FALLBACK: def('vmstat', 'thp_fault_fallback', 'huge page faults that fell back to small pages'),
+  THP_COLLAPSE_ALLOC: def('vmstat', 'thp_collapse_alloc', 'huge pages allocated by khugepaged to collapse a range'),
+  THP_COLLAPSE_ALLOC_FAILED: def('vmstat', 'thp_collapse_alloc_failed', 'khugepaged could not get a huge page'),
+  THP_SPLIT_PMD: def('vmstat', 'thp_split_pmd', 'huge PMDs split into PTE tables'),
+  THP_ZERO_PAGE_ALLOC: def('vmstat', 'thp_zero_page_alloc', 'huge zero page mappings (read faults)'),
   SPECULATIVE_PGFAULT: def('vmstat', 'speculative_pgfault', 'faults completed speculatively (Dufour series)'),
   // Lespinasse series (CONFIG_SPECULATIVE_PAGE_FAULT; the upper-case ones with _STATS)
   SPF_ATTEMPT: def('vmstat', 'spf_attempt', 'speculative fault attempts (Lespinasse)'),

@@ -4,6 +4,7 @@ import type { Thread } from './kernel.js';
 import { PtDir, PteTable } from './pgtable.js';
 import { PG_ANON } from './page.js';
 import { findGetPage, setPageDirty, type File } from './filemap.js';
+import { doHugePmdAnonymousPage, doHugePmdWpPage, pmdAlloc, thpEligible, VM_FAULT_FALLBACK } from './huge_memory.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
 import {
@@ -56,7 +57,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   let fault = VM_FAULT_RETRY;
   if (k.spf.speculative) fault = yield* k.spf.handleSpeculativeFault(th, addr, flags);
 
-  let major = 0;
+  let major = fault & VM_FAULT_MAJOR;
   while (fault & VM_FAULT_RETRY) {
     // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
     if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
@@ -182,6 +183,8 @@ export interface SpecCommit {
   pteMapLock(th: Thread, vmf: Vmf): Code<boolean>;
   /** The handler being entered ('anon', 'wp', 'pte'), for designs that count attempts per handler. */
   enter?(th: Thread, handler: 'anon' | 'wp' | 'pte'): void;
+  /** The handler needs an anon_vma the VMA does not have yet (anon_vma_prepare needs the mmap lock). */
+  noAnonVma?(th: Thread): void;
 }
 
 /** pte_offset_map_lock() for the classic path, pte_map_lock() for a speculative one. */
@@ -203,6 +206,28 @@ export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number
   th.k.em.count(EV.PGFAULT, th);
   if (th.t.mustSync()) yield SYNC;
   let pt = pteWalk(th, addr);
+  if (pt === null && thpEligible(th, vma, addr)) {
+    // create_huge_pmd(): an empty PMD in a THP-eligible range.
+    const pmd = yield* pmdAlloc(th, addr);
+    if (pmd === null) return VM_FAULT_OOM;
+    if (pmd.dir.entries[pmd.i] === null) {
+      const prepare = function* (): Code {
+        if (vma.anonVma === null) yield* anonVmaPrepare(th, vma);
+      };
+      const r = yield* doHugePmdAnonymousPage(th, vma, addr, flags, pmd.dir, pmd.i, prepare);
+      if (r !== VM_FAULT_FALLBACK) return r;
+    }
+    pt = pteWalk(th, addr);
+  }
+  if (pt !== null && pt.huge) {
+    const write = (flags & FAULT_FLAG_WRITE) !== 0;
+    const pte = pt.ptes[th.k.geo.index(th.k.geo.levels - 1, addr)];
+    if (!write || pte & PTE_WRITE) return 0; // huge_pmd_set_accessed()
+    const pmd = yield* pmdAlloc(th, addr);
+    if (pmd === null) return VM_FAULT_OOM;
+    const r = yield* doHugePmdWpPage(th, vma, pmd.dir, pmd.i, pt);
+    if (r !== VM_FAULT_FALLBACK) return r;
+  }
   if (pt === null) pt = yield* pteAlloc(th, addr);
   if (pt === null) return VM_FAULT_OOM;
   const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
@@ -344,8 +369,11 @@ function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
     return 0;
   }
   if (vma.anonVma === null) {
-    // anon_vma_prepare() needs the mmap lock: a speculative fault has checked this before.
-    if (vmf.spec !== null) return VM_FAULT_RETRY;
+    // anon_vma_prepare() needs the mmap lock.
+    if (vmf.spec !== null) {
+      vmf.spec.noAnonVma?.(th);
+      return VM_FAULT_RETRY;
+    }
     yield* anonVmaPrepare(th, vma);
   }
   let pfn = k.alloc.allocPageFast(th);
@@ -405,7 +433,10 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
   // wp_page_copy(): drop the lock, get a new page (zeroed when copying the zero page), retake.
   yield* pteUnlock(th, vmf);
   if (vma.anonVma === null) {
-    if (vmf.spec !== null) return VM_FAULT_RETRY;
+    if (vmf.spec !== null) {
+      vmf.spec.noAnonVma?.(th);
+      return VM_FAULT_RETRY;
+    }
     yield* anonVmaPrepare(th, vma);
   }
   const pfn = yield* k.alloc.allocPage(th);

@@ -168,6 +168,8 @@ export class Thread implements EventSource {
   readonly gather: number[] = [];
   minFlt = 0;
   majFlt = 0;
+  /** A kernel thread (khugepaged), not a thread of the workload. */
+  kernel = false;
   /** Pages dirtied since the last balance_dirty_pages() (current->nr_dirtied). */
   nrDirtied = 0;
 

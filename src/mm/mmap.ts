@@ -3,11 +3,12 @@ import type { Thread, MmStruct } from './kernel.js';
 import { PtDir, PteTable } from './pgtable.js';
 import { Vma } from './vma.js';
 import type { File } from './filemap.js';
+import { splitHugePmd } from './huge_memory.js';
 import { flushTlbRange } from './tlb.js';
 import { syncMmRss } from './fault.js';
 import {
-  PTE_HASHED, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_ACCESS_FLAGS, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED,
-  VM_WRITE, ZERO_PFN,
+  PTE_HASHED, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_ACCESS_FLAGS, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE,
+  VM_NOHUGEPAGE, VM_SHARED, VM_WRITE, ZERO_PFN,
 } from './types.js';
 
 /**
@@ -97,7 +98,11 @@ export function* sysMmap(th: Thread, length: number, prot: number, shared: boole
   yield* mmapWriteLock(th);
   // get_unmapped_area() -> unmapped_area_topdown()
   t.cost(mm.vmas.depth() * k.costs.unmappedAreaLevelNs);
-  const addr = mm.vmas.unmappedAreaTopdown(len, MMAP_MIN_ADDR, mm.mmapBase);
+  // thp_get_unmapped_area(): anonymous mappings of at least a PMD are PMD-aligned.
+  const span = k.geo.pteTableSpan;
+  const alignThp = file === null && !shared && len >= span && k.opts.thp !== 'never';
+  const found = mm.vmas.unmappedAreaTopdown(alignThp ? len + span : len, MMAP_MIN_ADDR, mm.mmapBase);
+  const addr = alignThp && found >= 0 ? Math.floor((found + span) / span) * span : found;
   if (addr < 0) {
     yield* mmapWriteUnlock(th);
     syscallExit(th);
@@ -191,19 +196,17 @@ export function* doMunmap(th: Thread, addr: number, end: number): Code {
   const prev = mm.vmas.prev(victims[0]);
   const next = mm.vmas.next(victims[victims.length - 1]);
   const spf = th.k.spf;
-  // detach_vmas_to_be_unmapped()
+  // detach_vmas_to_be_unmapped(): each VMA is write-locked (a VMA write) before it leaves the
+  // tree, and stays so while its pages are zapped.
   for (const v of victims) {
+    yield* spf.vmaWriteBegin(th, v);
     yield* vmaUnlink(th, v);
     yield* spf.vmaDetached(th, v);
   }
-  // unmap_region(): zap the PTEs (each VMA's unmap bracketed as a VMA write), free the page
-  // tables nobody else uses, flush, free the pages.
+  // unmap_region(): zap the PTEs, free the page tables nobody else uses, flush, free the pages.
   let zapped = 0;
-  for (const v of victims) {
-    yield* spf.vmaWriteBegin(th, v);
-    zapped += yield* zapRange(th, v.start, v.end);
-    yield* spf.vmaWriteEnd(th, v);
-  }
+  for (const v of victims) zapped += yield* zapRange(th, v.start, v.end);
+  for (const v of victims) yield* spf.vmaWriteEnd(th, v);
   const floor = prev !== null ? prev.end : 0;
   const ceiling = next !== null ? next.start : mm.taskSize + th.k.pageSize;
   const tables = freePgtables(th, mm.pgd, 0, 0, addr, end, floor, ceiling);
@@ -228,9 +231,41 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
   for (let base = start - (start % span); base < end; base += span) {
     const pt = leafNoAlloc(th.mm, th, base);
     if (pt === null || pt.used === 0) continue;
-    yield* pt.ptl.lock(t);
     const lo = Math.max(start, base);
     const hi = Math.min(end, base + span);
+    if (pt.huge) {
+      if (lo === base && hi === base + span) {
+        // zap_huge_pmd(): one PMD, one huge page freed straight to the buddy lists.
+        const hpfns: number[] = [];
+        for (let j = 0; j < pt.ptes.length; j++) {
+          const pfn = pt.ptes[j] >>> PTE_SHIFT;
+          pt.ptes[j] = 0;
+          if (pfn === ZERO_PFN) continue;
+          rss--;
+          k.pages.mapcount[pfn]--;
+          if (--k.pages.refcount[pfn] === 0) hpfns.push(pfn);
+        }
+        pt.used = 0;
+        pt.huge = false;
+        zapped += pt.ptes.length;
+        t.cost(4 * k.costs.zapPteNs);
+        if (hpfns.length > 0) yield* k.alloc.freeHuge(th, hpfns);
+        // The PMD goes back to none (the deposited table is freed), so a new fault may be huge.
+        const slot = pmdSlotOf(th.mm, th, base);
+        if (slot !== null && slot.dir.entries[slot.i] === pt) {
+          slot.dir.entries[slot.i] = null;
+          slot.dir.used--;
+          th.mm.pgtableGen++;
+          if (pt.pfn >= 0) {
+            k.pages.refcount[pt.pfn] = 0;
+            yield* k.alloc.freePage(th, pt.pfn);
+          }
+        }
+        continue;
+      }
+      yield* splitHugePmd(th, pt);
+    }
+    yield* pt.ptl.lock(t);
     for (let a = lo; a < hi; a += k.pageSize) {
       const i = geo.index(lastLvl, a);
       const pte = pt.ptes[i];
@@ -254,6 +289,18 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
     yield* syncMmRss(th);
   }
   return zapped;
+}
+
+/** The PMD table and index that map addr, or null if an upper level is missing. */
+function pmdSlotOf(mm: MmStruct, th: Thread, addr: number): { dir: PtDir; i: number } | null {
+  const geo = th.k.geo;
+  let dir: PtDir = mm.pgd;
+  for (let lvl = 0; lvl < geo.levels - 2; lvl++) {
+    const next = dir.entries[geo.index(lvl, addr)];
+    if (next === null) return null;
+    dir = next as PtDir;
+  }
+  return { dir, i: geo.index(geo.levels - 2, addr) };
 }
 
 function leafNoAlloc(mm: MmStruct, th: Thread, addr: number): PteTable | null {
@@ -372,6 +419,7 @@ function* changeProtection(th: Thread, start: number, end: number): Code<number>
   for (let base = start - (start % span); base < end; base += span) {
     const pt = leafNoAlloc(th.mm, th, base);
     if (pt === null || pt.used === 0) continue;
+    if (pt.huge && (start > base || end < base + span)) yield* splitHugePmd(th, pt);
     yield* pt.ptl.lock(t);
     const hi = Math.min(end, base + span);
     for (let a = Math.max(start, base); a < hi; a += k.pageSize) {
@@ -385,4 +433,147 @@ function* changeProtection(th: Thread, start: number, end: number): Code<number>
     yield* pt.ptl.unlock(t);
   }
   return changed;
+}
+
+/**
+ * dup_mmap() for fork(2): copy every VMA into the child's mm and copy the page tables
+ * (copy_page_range): private writable pages become read-only in both and shared by reference
+ * (copy-on-write); shared mappings are copied as they are. The parent's mmap lock is held for
+ * writing throughout, and each parent VMA is write-locked as a VMA writer (6.4 "fork: lock VMAs
+ * of the parent process when forking").
+ */
+export function* dupMmap(th: Thread, child: MmStruct): Code {
+  const t = th.t;
+  const k = th.k;
+  const geo = k.geo;
+  yield* mmapWriteLock(th);
+  let cowed = 0;
+  for (const v of th.mm.vmas.all()) {
+    yield* k.spf.vmaWriteBegin(th, v);
+    const nv = new Vma(k.vmaId(), v.start, v.end, v.flags, v.pgoff, v.file, k.line('vma'));
+    nv.anonVma = v.anonVma; // anon_vma_fork(): the child's chain links the parent's anon_vma
+    child.vmas.insert(nv);
+    t.cost(k.costs.vmaAllocNs);
+    const cow = (v.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+    for (let base = v.start - (v.start % geo.pteTableSpan); base < v.end; base += geo.pteTableSpan) {
+      const src = leafNoAlloc(th.mm, th, base);
+      if (src === null || src.used === 0) continue;
+      const dst = yield* pteAllocFor(th, child, base);
+      if (dst === null) break;
+      yield* src.ptl.lock(t);
+      const lo = Math.max(v.start, base);
+      const hi = Math.min(v.end, base + geo.pteTableSpan);
+      for (let a = lo; a < hi; a += k.pageSize) {
+        const i = geo.index(geo.levels - 1, a);
+        let pte = src.ptes[i];
+        if (pte === 0) continue;
+        const pfn = pte >>> PTE_SHIFT;
+        if (cow && pte & PTE_WRITE) {
+          pte &= ~PTE_WRITE;
+          src.ptes[i] = pte;
+          cowed++;
+        }
+        dst.ptes[i] = pte & ~PTE_HASHED;
+        dst.used++;
+        if (pfn !== ZERO_PFN) {
+          k.pages.refcount[pfn]++;
+          k.pages.mapcount[pfn]++;
+          child.rss++;
+        }
+        t.cost(k.costs.changePteNs);
+      }
+      yield* src.ptl.unlock(t);
+    }
+    yield* k.spf.vmaWriteEnd(th, v);
+  }
+  // The parent's write-protected PTEs may be cached in other CPUs' TLBs.
+  if (cowed > 0) yield* flushTlbRange(th, cowed);
+  yield* mmapWriteUnlock(th);
+}
+
+/** Walk `mm`'s page tables to addr's PTE table, allocating missing levels (for dup_mmap). */
+function* pteAllocFor(th: Thread, mm: MmStruct, addr: number): Code<PteTable | null> {
+  const k = th.k;
+  const geo = k.geo;
+  let dir: PtDir = mm.pgd;
+  const last = geo.levels - 1;
+  for (let lvl = 0; lvl < last; lvl++) {
+    const i = geo.index(lvl, addr);
+    let next = dir.entries[i];
+    if (next === null) {
+      const pfn = yield* k.alloc.allocPage(th);
+      if (pfn < 0) return null;
+      th.t.cost(k.costs.pgtableAllocNs);
+      next = lvl + 1 === last ? new PteTable(k.eng, geo.entries[last], addr - (addr % geo.pteTableSpan)) : new PtDir(geo.entries[lvl + 1]);
+      next.pfn = pfn;
+      dir.entries[i] = next;
+      dir.used++;
+    }
+    dir = next as PtDir;
+  }
+  return dir as unknown as PteTable;
+}
+
+/**
+ * exit_mmap(): the last user of the mm is gone: unmap every VMA, free the pages only it held
+ * and the page tables. No mmap lock is needed any more (nobody else can reach the mm).
+ */
+export function* exitMmap(th: Thread): Code {
+  const mm = th.mm;
+  const all = [...mm.vmas.all()];
+  if (all.length === 0) return;
+  let zapped = 0;
+  for (const v of all) zapped += yield* zapRange(th, v.start, v.end);
+  const tables = freePgtables(th, mm.pgd, 0, 0, 0, mm.taskSize + th.k.pageSize, 0, mm.taskSize + th.k.pageSize);
+  if (zapped > 0) th.t.cost(th.k.costs.tlbFlushAllNs);
+  yield* tlbFinishMmu(th, tables);
+  for (const v of all) {
+    mm.vmas.remove(v);
+    th.t.cost(th.k.costs.vmaAllocNs);
+  }
+}
+
+/**
+ * madvise(MADV_DONTNEED): under the mmap lock for reading, zap the range's pages (the VMAs
+ * stay); the next touch faults again. Returns 0 or -errno.
+ */
+export function* sysMadviseDontneed(th: Thread, addr: number, length: number): Code<number> {
+  yield* syscallEnter(th);
+  const t = th.t;
+  const mm = th.mm;
+  const end = addr + pageAlign(th, length);
+  if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
+  let zapped = 0;
+  for (const v of mm.vmas.range(addr, end)) {
+    const lo = Math.max(addr, v.start);
+    const hi = Math.min(end, v.end);
+    yield* th.k.spf.unmapBegin(th, v);
+    zapped += yield* zapRange(th, lo, hi);
+    yield* th.k.spf.unmapEnd(th, v);
+  }
+  if (zapped > 0) yield* flushTlbRange(th, zapped);
+  yield* tlbFinishMmu(th, []);
+  if (!mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
+  syscallExit(th);
+  return 0;
+}
+
+/** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): set or clear VM_HUGEPAGE on the range (mmap write lock). */
+export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: boolean): Code<number> {
+  yield* syscallEnter(th);
+  const mm = th.mm;
+  const end = addr + pageAlign(th, length);
+  yield* mmapWriteLock(th);
+  let first = mm.vmas.find(addr);
+  if (first !== null && first.start < addr && first.end > addr) first = yield* splitVma(th, first, addr);
+  const last = mm.vmas.find(end - 1);
+  if (last !== null && last.start < end && last.end > end) yield* splitVma(th, last, end);
+  for (const v of mm.vmas.range(addr, end)) {
+    yield* th.k.spf.vmaWriteBegin(th, v);
+    v.flags = huge ? (v.flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE : (v.flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+    yield* th.k.spf.vmaWriteEnd(th, v);
+  }
+  yield* mmapWriteUnlock(th);
+  syscallExit(th);
+  return 0;
 }

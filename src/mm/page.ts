@@ -80,6 +80,52 @@ export class PageAllocator {
     return this.allocated;
   }
 
+  /**
+   * An order-N allocation from the buddy lists under zone->lock (a THP): `n` frames with
+   * refcount 1 each (the model does not need them contiguous), or null when memory is short.
+   */
+  *allocHuge(th: Thread, n: number): Code<number[] | null> {
+    const t = th.t;
+    yield* this.zoneLock.lock(t);
+    const out: number[] = [];
+    while (out.length < n) {
+      let pfn = this.free.pop();
+      if (pfn === undefined) pfn = this.db.fresh();
+      if (pfn < 0) break;
+      out.push(pfn);
+    }
+    // __rmqueue_smallest at order 9 + prep_compound_page (a struct page write per subpage).
+    t.cost(4 * this.costs.pageAllocNs + n * 2);
+    if (out.length < n) {
+      for (const pfn of out) this.free.push(pfn);
+      yield* this.zoneLock.unlock(t);
+      return null;
+    }
+    yield* this.zoneLock.unlock(t);
+    for (const pfn of out) {
+      this.db.refcount[pfn] = 1;
+      this.db.mapcount[pfn] = 1;
+      this.db.flags[pfn] = PG_ANON;
+    }
+    this.allocated += n;
+    th.k.em.count(EV.PGALLOC, th, n);
+    return out;
+  }
+
+  /** Free the frames of a huge page straight to the buddy lists. */
+  *freeHuge(th: Thread, pfns: readonly number[]): Code {
+    const t = th.t;
+    yield* this.zoneLock.lock(t);
+    for (const pfn of pfns) {
+      this.db.flags[pfn] = 0;
+      this.free.push(pfn);
+    }
+    t.cost(4 * this.costs.pageFreeNs);
+    yield* this.zoneLock.unlock(t);
+    this.allocated -= pfns.length;
+    th.k.em.count(EV.PGFREE, th, pfns.length);
+  }
+
   /** The per-CPU fast path of allocPage(): a page, or -2 when the list must be refilled first. */
   allocPageFast(th: Thread): number {
     const pcp = this.pcps[th.t.cpu];

@@ -15,6 +15,14 @@ export class PteTable {
   used = 0;
   /** The page frame holding this table. */
   pfn = -1;
+  /**
+   * A PMD-mapped transparent huge page: the model keeps its translations as a full table of
+   * consecutive PTEs, so user accesses find them, and this flag makes it one PMD entry for
+   * faults (one per huge page), zaps, splits and speculative walks (which refuse huge PMDs).
+   */
+  huge = false;
+  /** The huge zero page (a read fault's PMD mapping): every entry is the zero page, read-only. */
+  hugeZero = false;
   readonly ptl: SpinLock;
   constructor(eng: Engine, entries: number, readonly base: number) {
     this.ptes = new Int32Array(entries);

@@ -1,6 +1,6 @@
 import { SYNC, type Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
-import type { Thread } from './kernel.js';
+import type { MmStruct, Thread } from './kernel.js';
 
 /**
  * flush_tlb_mm_range(): invalidate `pages` pages of the current mm on this CPU and on every other
@@ -8,7 +8,7 @@ import type { Thread } from './kernel.js';
  * them (arch/x86/mm/tlb.c flush_tlb_multi); arm64 and powerpc radix broadcast in hardware.
  * Ranges above the flush ceiling become a full flush.
  */
-export function* flushTlbRange(th: Thread, pages: number): Code {
+export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm): Code {
   const t = th.t;
   const k = th.k;
   const c = k.costs;
@@ -33,7 +33,7 @@ export function* flushTlbRange(th: Thread, pages: number): Code {
   for (let cpu = 0; cpu < eng.ncpus; cpu++) {
     if (cpu === t.cpu) continue;
     const other = eng.cpus[cpu];
-    if (other === null || (other.ctx as Thread | null)?.proc !== th.proc) continue;
+    if (other === null || (other.ctx as Thread | null)?.mm !== mm) continue;
     targets++;
     eng.irqDebt[cpu] += c.ipiHandlerNs;
     k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, other.ctx as Thread);

@@ -7,7 +7,8 @@ import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel, Process, Thread } from '../mm/kernel.js';
 import { doUserAddrFault, leafFor, syncMmRss } from '../mm/fault.js';
-import { sysMmap, sysMprotect, sysMunmap } from '../mm/mmap.js';
+import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
+import { dupMmap, exitMmap, sysMadviseDontneed, sysMadviseHuge, sysMmap, sysMprotect, sysMunmap } from '../mm/mmap.js';
 import type { SpfStrategy } from '../mm/spf/strategy.js';
 import { PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_WRITE, SIGSEGV, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
@@ -39,6 +40,13 @@ export interface RunOptions {
   readonly intervalNs?: number;
   /** Kernel config knobs the mm model reads (default: off / madvise). */
   readonly faultCompleted?: boolean;
+  /**
+   * Leave the address space of an exited process in place (no exit_mmap) so that tests and
+   * debugging can inspect its VMAs and page tables after the run.
+   */
+  readonly keepAddressSpaces?: boolean;
+  /** khugepaged's scan period and batch, or null/undefined for none. */
+  readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
   readonly thp?: 'always' | 'madvise' | 'never';
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
 }
@@ -220,6 +228,7 @@ class Runner {
 
   start(): void {
     const w = this.o.workload;
+
     const every = this.o.intervalNs;
     const cb = this.o.onInterval;
     if (every !== undefined && every > 0 && cb !== undefined) {
@@ -243,6 +252,14 @@ class Runner {
         this.spawnThread(th, 0, -1, (t) => this.threadMain(t, decl.body, env, null));
       }
     }
+    // khugepaged: a kernel thread, created after the workload's tasks (so their ids come first).
+    const kh = this.o.khugepaged;
+    if (kh) {
+      const proc = this.k.newProcess('khugepaged');
+      const th = this.newThread(proc, proc.pid, 'khugepaged');
+      th.kernel = true;
+      this.spawnThread(th, 0, -1, (t) => khugepaged(t, kh.sleepMs * 1e6, kh.pages, () => workloadAlive(this.k)));
+    }
   }
 
   /** A thread's life: run its statements, then exit (fold its RSS cache, drop the mm). */
@@ -254,7 +271,8 @@ class Runner {
     }
     th.t.enterKernel();
     yield* syncMmRss(th);
-    th.mm.users--;
+    // exit_mm(): the last thread out tears the address space down (exit_mmap).
+    if (--th.mm.users === 0 && this.o.keepAddressSpaces !== true) yield* exitMmap(th);
     th.t.exitKernel();
   }
 
@@ -353,6 +371,32 @@ class Runner {
       case 'let':
         env.vars.set(s.name, this.ev(s.value, env));
         return;
+      case 'sleep':
+        yield* this.eng.sleep(t, Math.max(0, this.ev(s.ns, env)), 'nanosleep');
+        return;
+      case 'fork': {
+        const n = s.count !== undefined ? Math.max(0, Math.floor(this.ev(s.count, env))) : 1;
+        const kids: Task[] = [];
+        for (let i = 0; i < n; i++) {
+          // fork(): copy the task (clone cost), then the address space (dup_mmap).
+          t.enterKernel();
+          t.cost(k.costs.cloneNs);
+          const proc = k.newProcess(th.proc.comm);
+          yield* dupMmap(th, proc.mm);
+          t.exitKernel();
+          const child = this.newThread(proc, proc.pid, proc.comm);
+          const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
+          kids.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null)));
+        }
+        for (const c of kids) yield* this.eng.join(t, c);
+        return;
+      }
+      case 'madvise': {
+        const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+        const r = s.advice === 'dontneed' ? yield* sysMadviseDontneed(th, a, len) : yield* sysMadviseHuge(th, a, len, s.advice === 'hugepage');
+        if (r < 0) this.fail(s.pos, `madvise failed: ${errnoName(-r)}`);
+        return;
+      }
       case 'count': {
         const by = s.by !== undefined ? this.ev(s.by, env) : 1;
         th.proc.counters.set(s.counter, (th.proc.counters.get(s.counter) ?? 0) + by);
@@ -493,6 +537,7 @@ class Runner {
     let sys = 0;
     const threads: ThreadResult[] = [];
     for (const th of this.k.threads) {
+      if (th.kernel) continue;
       const t = th.t;
       elapsed = Math.max(elapsed, stopped && t.state !== TaskState.Done ? eng.now : t.endTime);
       user += t.userNs;

@@ -1,4 +1,6 @@
-import { NUM_EVENTS } from '../events/catalog.js';
+import { EVENTS, NUM_EVENTS } from '../events/catalog.js';
+
+const IS_VMSTAT = EVENTS.map((e) => e.kind === 'vmstat');
 
 /** Who an event is attributed to. */
 export interface EventSource {
@@ -7,6 +9,8 @@ export interface EventSource {
   readonly tid: number;
   readonly pid: number;
   readonly comm: string;
+  /** A kernel thread (khugepaged): perf stat of the workload does not count its events, vmstat does. */
+  readonly kernel?: boolean;
   /** CPU the event happened on. */
   cpuNow(): number;
   /** Virtual time of the event (ns). */
@@ -62,6 +66,7 @@ export class CountingSink implements TraceSink {
   private nthreads = 0;
 
   count(id: number, src: EventSource, n: number): void {
+    if (src.kernel === true && !IS_VMSTAT[id]) return;
     const base = src.idx * NUM_EVENTS;
     if (base + NUM_EVENTS > this.counts.length) {
       const bigger = new Float64Array(Math.max(this.counts.length * 2, base + NUM_EVENTS));

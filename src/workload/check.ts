@@ -260,7 +260,17 @@ class BodyChecker {
         this.expr(s.length);
         return;
       case 'compute':
+      case 'sleep':
         this.expr(s.ns);
+        return;
+      case 'fork':
+        this.expr(s.count);
+        this.block(s.body, false);
+        return;
+      case 'madvise':
+        this.region(s.region, s.pos, 'madvise');
+        this.expr(s.offset);
+        this.expr(s.length);
         return;
       case 'barrier':
         if (!inThreads) this.c.failAt(s.pos, "'barrier' outside a 'threads' block (a barrier waits for the threads of its group)");

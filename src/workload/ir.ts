@@ -98,7 +98,24 @@ export type Stmt =
   /** `barrier [NAME]`: wait until every thread of the enclosing `threads` group has arrived. */
   | { readonly k: 'barrier'; readonly name: string; readonly pos: Pos }
   /** `count NAME [EXPR]`: bump a workload counter by EXPR (default 1). */
-  | { readonly k: 'count'; readonly counter: string; readonly by?: Expr; readonly pos: Pos };
+  | { readonly k: 'count'; readonly counter: string; readonly by?: Expr; readonly pos: Pos }
+  /**
+   * `fork [N] { ... }`: fork(2) N child processes (copy-on-write copies of this address space,
+   * with this thread's regions and variables), each running the body as its main thread and
+   * exiting at its end; the parent waits for all of them (wait4). $pid is the child's pid.
+   */
+  | { readonly k: 'fork'; readonly count?: Expr; readonly body: readonly Stmt[]; readonly pos: Pos }
+  /** `madvise NAME dontneed|hugepage|nohugepage [offset O] [length L]`: madvise(2). */
+  | {
+      readonly k: 'madvise';
+      readonly region: string;
+      readonly advice: 'dontneed' | 'hugepage' | 'nohugepage';
+      readonly offset?: Expr;
+      readonly length?: Expr;
+      readonly pos: Pos;
+    }
+  /** `sleep D`: block for D of simulated time (nanosleep); the CPU is free meanwhile. */
+  | { readonly k: 'sleep'; readonly ns: Expr; readonly pos: Pos };
 
 /** `param name = expr`: a parameter with its default, overridable on the command line. */
 export interface ParamDecl {

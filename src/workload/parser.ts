@@ -9,7 +9,10 @@ import { didYouMean, syntaxError } from './source.js';
 /** Words that start a statement inside a process body. */
 export const STATEMENT_KEYWORDS: readonly string[] = [
   'threads', 'loop', 'if', 'let', 'mmap', 'munmap', 'mprotect', 'touch', 'compute', 'barrier', 'count',
+  'fork', 'madvise', 'sleep',
 ];
+
+const MADVISE_ADVICE = ['dontneed', 'hugepage', 'nohugepage'];
 
 /** Words that start a top-level declaration. */
 export const DECLARATION_KEYWORDS: readonly string[] = ['param', 'metric', 'process'];
@@ -362,6 +365,29 @@ class Parser {
         this.next();
         s = { k: 'compute', ns: this.parseExpr(), pos: t.pos };
         break;
+      case 'sleep':
+        this.next();
+        s = { k: 'sleep', ns: this.parseExpr(), pos: t.pos };
+        break;
+      case 'fork': {
+        this.next();
+        const count = this.isSym(this.peek(), '{') ? undefined : this.parseExpr();
+        const body = this.parseBlock(count === undefined ? "after 'fork'" : 'after fork count');
+        s = count === undefined ? { k: 'fork', body, pos: t.pos } : { k: 'fork', count, body, pos: t.pos };
+        break;
+      }
+      case 'madvise': {
+        this.next();
+        const region = this.nameToken('a region name', "'madvise'").text;
+        const a = this.peek();
+        if (a.kind !== 'ident' || !MADVISE_ADVICE.includes(a.text)) {
+          this.fail(a, `expected advice (dontneed, hugepage or nohugepage) after 'madvise ${region}', found ${this.describe(a)}${a.kind === 'ident' ? didYouMean(a.text, MADVISE_ADVICE) : ''}`);
+        }
+        this.next();
+        const r = this.parseRange('madvise');
+        s = { k: 'madvise', region, advice: a.text as 'dontneed' | 'hugepage' | 'nohugepage', ...r, pos: t.pos };
+        break;
+      }
       case 'barrier': {
         this.next();
         let name = 'default';

@@ -37,10 +37,12 @@ export function inlineOptions(source: string, o: InlineOptions = {}, file = 'inl
     workload,
     params,
     arch: getArch('x86'),
-    machine: ncpus <= 16 ? getMachine('x86-vm16') : genericMachine('x86', ncpus),
+    machine: ncpus <= 16 ? getMachine('x86-vm16') : genericMachine('x86', 'x86', ncpus),
     ncpus,
     seed,
     sinks: o.sinks,
+    // The tests inspect the address spaces after the run.
+    keepAddressSpaces: true,
   };
 }
 

@@ -141,7 +141,7 @@ export class DufourStrategy implements SpfStrategy {
     // "we take at least one !speculative fault per PMD in order to instantiate it").
     if (t.mustSync()) yield SYNC;
     const pt = pteWalk(th, addr);
-    if (pt === null) {
+    if (pt === null || pt.huge) {
       traceSpf(th, EV.SPF_VMA_NOTSUP, AT.walk, vma, addr);
       return VM_FAULT_RETRY;
     }
@@ -183,6 +183,15 @@ export class DufourStrategy implements SpfStrategy {
     yield* this.st(vma).seq.writeEnd(th.t);
   }
 
+  /** unmap_page_range() is bracketed by vm_write_begin/end in the series. */
+  unmapBegin(th: Thread, vma: Vma): Code {
+    return this.vmaWriteBegin(th, vma);
+  }
+
+  unmapEnd(th: Thread, vma: Vma): Code {
+    return this.vmaWriteEnd(th, vma);
+  }
+
   *anonVmaAttach(th: Thread, vma: Vma, attach: () => void): Code {
     yield* this.vmaWriteBegin(th, vma);
     attach();
@@ -201,6 +210,7 @@ export class DufourStrategy implements SpfStrategy {
     yield* rb.writeUnlock(th.t);
   }
 
+  *collapseBegin(): Code {}
   *vmaDetached(): Code {}
 
   /** remove_vma(): put_vma() (v9/v11), or call_srcu() whose callback a kworker runs later. */

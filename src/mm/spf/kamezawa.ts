@@ -4,7 +4,7 @@ import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
-import { FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
+import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
 import type { SpfStrategy } from './strategy.js';
 
 /**
@@ -58,7 +58,9 @@ export class KamezawaStrategy implements SpfStrategy {
     let fault: number;
     // good_area:
     if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) fault = VM_FAULT_SIGSEGV;
-    else fault = yield* handleMmFault(th, vma, addr, flags);
+    // No mmap lock is held here, so the handler must not drop one to retry (a read that needs
+    // I/O waits for it instead).
+    else fault = yield* handleMmFault(th, vma, addr, flags & ~FAULT_FLAG_ALLOW_RETRY);
     yield* this.vmaPut(th, vma);
     if ((fault & VM_FAULT_RETRY) === 0) k.em.count(EV.SPF, th);
     return fault;
@@ -81,6 +83,8 @@ export class KamezawaStrategy implements SpfStrategy {
     if (wake && st.wq.active) st.wq.wakeUp(th.t.clock);
   }
 
+  *collapseBegin(): Code {}
+
   /** invalidate_vma_before_free(): drop the tree's reference, wait for the speculative users. */
   *vmaDetached(th: Thread, vma: Vma): Code {
     const st = this.st(vma);
@@ -93,6 +97,8 @@ export class KamezawaStrategy implements SpfStrategy {
   *mmapWriteUnlocking(): Code {}
   *vmaWriteBegin(): Code {}
   *vmaWriteEnd(): Code {}
+  *unmapBegin(): Code {}
+  *unmapEnd(): Code {}
   *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
     attach();
   }

@@ -112,11 +112,10 @@ export class LespinasseStrategy implements SpfStrategy {
     t.cost(VMA_COPY_NS);
     if ((yield* this.readSeq(th, mm)) !== seq) return this.abort(th, 'VMA_COPY');
     if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) return this.abort(th, 'ACCESS_ERROR');
-    if (vma.anonVma === null) return this.abort(th, 'ANON_VMA');
     // The walk (RCU or IRQs off): no page-table level may be allocated speculatively.
     if (t.mustSync()) yield SYNC;
     const pt = pteWalk(th, addr);
-    if (pt === null) return this.abort(th, 'PMD');
+    if (pt === null || pt.huge) return this.abort(th, 'PMD');
     const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
     const vmf: Vmf = { vma, addr, flags, pt, idx, orig: pt.ptes[idx], spec: new LespinasseCommit(this, mm, seq, addr) };
     return yield* handlePteFault(th, vmf);
@@ -142,12 +141,15 @@ export class LespinasseStrategy implements SpfStrategy {
 
   *vmaWriteBegin(): Code {}
   *vmaWriteEnd(): Code {}
+  *unmapBegin(): Code {}
+  *unmapEnd(): Code {}
   *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
     attach();
   }
   *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
     change();
   }
+  *collapseBegin(): Code {}
   *vmaDetached(): Code {}
 
   /** "mm: rcu safe VMA freeing": call_rcu(), the free runs after a grace period. */
@@ -168,6 +170,11 @@ class LespinasseCommit implements SpecCommit {
     private readonly seq: number,
     private readonly addr: number,
   ) {}
+
+  /** do_anonymous_page / wp_page_copy would need anon_vma_prepare(). */
+  noAnonVma(th: Thread): void {
+    this.l.abort(th, 'ANON_VMA');
+  }
 
   enter(th: Thread, handler: 'anon' | 'wp' | 'pte'): void {
     th.k.em.count(handler === 'anon' ? EV.SPF_ATTEMPT_ANON : handler === 'wp' ? EV.SPF_ATTEMPT_WP : EV.SPF_ATTEMPT_PTE, th);

@@ -150,12 +150,19 @@ export class PerVmaLockStrategy implements SpfStrategy {
   }
 
   *vmaWriteEnd(): Code {}
+  *unmapBegin(): Code {}
+  *unmapEnd(): Code {}
   *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
     attach();
   }
   *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
     change();
   }
+  /** "mm/khugepaged: write-lock VMA while collapsing a huge page". */
+  collapseBegin(th: Thread, vma: Vma): Code {
+    return this.vmaWriteBegin(th, vma);
+  }
+
   *vmaDetached(): Code {}
 
   /** VMAs are freed after an RCU grace period (lock_vma_under_rcu may still be looking). */

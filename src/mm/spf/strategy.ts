@@ -33,6 +33,11 @@ export interface SpfStrategy {
   anonVmaAttach(th: Thread, vma: Vma, attach: () => void): Code;
   /** Run `change` (a VMA tree insert or erase) as the design requires (e.g. under mm_rb_lock). */
   treeModify(th: Thread, mm: MmStruct, change: () => void): Code;
+  /** Pages of vma are about to be zapped without the VMA changing (MADV_DONTNEED). */
+  unmapBegin(th: Thread, vma: Vma): Code;
+  unmapEnd(th: Thread, vma: Vma): Code;
+  /** khugepaged is about to collapse a range of vma (mmap lock held for writing). */
+  collapseBegin(th: Thread, vma: Vma): Code;
   /** vma left the tree for good and is about to be torn down (its pages zapped, then freed). */
   vmaDetached(th: Thread, vma: Vma): Code;
   /** remove_vma(): the last reference of the mmap-lock side is dropped; free it as the design does. */
@@ -58,6 +63,9 @@ export class ClassicStrategy implements SpfStrategy {
   *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
     change();
   }
+  *unmapBegin(): Code {}
+  *unmapEnd(): Code {}
+  *collapseBegin(): Code {}
   *vmaDetached(): Code {}
   *vmaFree(): Code {}
 }

@@ -119,3 +119,155 @@ export function pagefaultEvents(r: RunResult): number {
 export function lespinasseAbortReasons(r: RunResult): number {
   return LESPINASSE_ABORTS.reduce((s, id) => s + r.counts.total(id), 0);
 }
+
+/** The number of faults taken by the threads other than the main one (index 0). */
+export function workerTotal(r: RunResult, id: number): number {
+  return r.counts.total(id) - r.counts.of(0, id);
+}
+
+/** Is the sample's address inside the VMA it reports ([vm_start, vm_end))? */
+export function inside(s: SpfSample): boolean {
+  return s.vmStart <= s.address && s.address < s.vmEnd;
+}
+
+export const PTE_TABLE_SPAN = 2 * 1024 * 1024;
+
+/** How many 2 MiB PTE tables the range [start, end) touches. */
+export function tablesSpanned(start: number, end: number): number {
+  return Math.floor((end - 1) / PTE_TABLE_SPAN) - Math.floor(start / PTE_TABLE_SPAN) + 1;
+}
+
+/**
+ * Small workloads that provoke the abort paths. "Prepared" means the main thread, alone in its
+ * process (so no design speculates), writes the first page first: the VMA then has its anon_vma
+ * and the PTE table of its first page exists.
+ */
+export const W = {
+  /**
+   * A writer thread splits and re-merges a VMA with mprotect while `threads - 1` (at most 14)
+   * threads fault in its upper part, 1 MiB each.
+   */
+  mprotectWriter: (rounds = 50, threads = 4): string => proc(
+    'buf = mmap 16M',
+    'touch buf write length 4K',
+    `threads ${threads} {`,
+    '  if $tid == 0 {',
+    `    loop ${rounds} {`,
+    '      mprotect buf r offset 1M length 1M',
+    '      mprotect buf rw offset 1M length 1M',
+    '    }',
+    '  } else {',
+    '    touch buf write offset 2M + ($tid - 1) * 1M length 1M',
+    '  }',
+    '}',
+  ),
+  /**
+   * A writer thread maps and unmaps 64 KiB right below a VMA that 3 threads fault in: the new
+   * mapping merges into the VMA (its start moves down), the munmap splits it again. The VMA is
+   * the process's first mapping and smaller than a PMD, so that top-down placement puts each
+   * new mapping right below it (mappings of 2 MiB or more may be PMD-aligned, leaving a gap).
+   */
+  mmapWriter: (rounds = 100): string => proc(
+    'buf = mmap 1536K',
+    'touch buf write length 4K',
+    'threads 4 {',
+    '  if $tid == 0 {',
+    `    loop ${rounds} {`,
+    '      x = mmap 64K',
+    '      munmap x',
+    '    }',
+    '  } else {',
+    '    touch buf write offset 4K + ($tid - 1) * 512K length 508K',
+    '  }',
+    '}',
+  ),
+  /** As mprotectWriter / mmapWriter, but thread 0 only computes: the control run. */
+  noWriter: (): string => proc(
+    'buf = mmap 16M',
+    'touch buf write length 4K',
+    'threads 4 {',
+    '  if $tid == 0 {',
+    '    compute 500us',
+    '  } else {',
+    '    touch buf write offset 2M + ($tid - 1) * 1M length 1M',
+    '  }',
+    '}',
+  ),
+  /**
+   * `n` threads start together (barrier) and write interleaved pages of one prepared 1 MiB
+   * range: one PTE table, so one PTE lock for all of them.
+   */
+  samePteTable: (n: number): string => proc(
+    'buf = mmap 1M',
+    'touch buf write length 4K',
+    `threads ${n} {`,
+    '  barrier',
+    '  touch buf write offset 4K + $tid * 4K stride $nthreads * 4K',
+    '}',
+  ),
+  /** One thread of a two-thread process maps 8 MiB and writes every page: a fresh mapping. */
+  fresh: (): string => proc('threads 1 {', '  m = mmap 8M', '  touch m write', '}'),
+  /** As `fresh`, but read faults only (the zero page; no anon_vma is ever needed). */
+  freshRead: (): string => proc('threads 1 {', '  m = mmap 64K', '  touch m read', '}'),
+  /** A prepared 8 MiB mapping (anon_vma and first PTE table exist); one thread writes every page. */
+  preparedNoTables: (): string => proc('m = mmap 8M', 'touch m write length 4K', 'threads 1 {', '  touch m write offset 4K', '}'),
+  /** A written mapping made read-only; a thread of a multithreaded process writes to it. */
+  writeReadOnly: (): string => proc(
+    'buf = mmap 1M',
+    'touch buf write',
+    'mprotect buf r',
+    'threads 1 {',
+    '  touch buf write offset 8K length 4K',
+    '}',
+  ),
+  /** A fresh read-only mapping (no anon_vma); a thread of a multithreaded process writes to it. */
+  writeReadOnlyFresh: (): string => proc('buf = mmap 1M r', 'threads 1 {', '  touch buf write offset 8K length 4K', '}'),
+  /**
+   * A thread of a multithreaded process reads then writes (private COW) a tmpfs file mapping,
+   * and writes a shared anonymous one (shmem): VMAs with vm_ops, never anonymous.
+   */
+  fileBacked: (): string => proc(
+    'f = mmap 256K rw private file "/dev/shm/spf-test"',
+    's = mmap 256K rw shared anon',
+    'threads 1 {',
+    '  touch f read length 64K',
+    '  touch f write length 64K',
+    '  touch s write length 64K',
+    '}',
+  ),
+  /** A thread writes to a mapping after unmapping it (no VMA at the address any more). */
+  useAfterMunmap: (): string => proc(
+    'keep = mmap 1M',
+    'touch keep write length 4K',
+    'threads 1 {',
+    '  m = mmap 64K',
+    '  touch m write length 4K',
+    '  munmap m',
+    '  touch m write length 4K',
+    '}',
+  ),
+  /** A single-threaded process: maps, writes, reads, mprotects, unmaps; never more than one thread. */
+  singleThreaded: (): string => proc(
+    'buf = mmap 4M',
+    'touch buf write',
+    'x = mmap 1M',
+    'touch x write',
+    'mprotect x r offset 256K length 256K',
+    'touch buf read',
+    'touch x read',
+    'munmap x',
+  ),
+  /** The same work in the one thread of a `threads 1` block: mm_users is 2 while it runs. */
+  singleWorkerThread: (): string => proc(
+    'threads 1 {',
+    '  buf = mmap 4M',
+    '  touch buf write',
+    '  x = mmap 1M',
+    '  touch x write',
+    '  mprotect x r offset 256K length 256K',
+    '  touch buf read',
+    '  touch x read',
+    '  munmap x',
+    '}',
+  ),
+} as const;

@@ -1,0 +1,146 @@
+import { SYNC, TaskState, type Code } from '../engine/engine.js';
+import { EV } from '../events/catalog.js';
+import type { Kernel, MmStruct, Thread } from './kernel.js';
+import { PtDir, PteTable } from './pgtable.js';
+import { thpEligibleFor } from './huge_memory.js';
+import { flushTlbRange } from './tlb.js';
+import type { Vma } from './vma.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_WRITE, ZERO_PFN } from './types.js';
+
+/**
+ * khugepaged (mm/khugepaged.c): a kernel thread that wakes every scan_sleep_millisecs, scans up
+ * to pages_to_scan PTEs of THP-eligible anonymous VMAs, and collapses a PMD range whose PTE
+ * table maps at least one page into one huge page. The collapse is the "PMD dance" of
+ * kernel-facts.md section 7: with the mmap lock held for writing (and, with per-VMA locks, the
+ * VMA write-locked), clear the PMD and flush the TLBs (pmdp_collapse_flush: on x86 the IPI also
+ * waits out IRQ-off speculative walkers), copy the small pages into the huge one, free them, and
+ * install the huge PMD. A speculative fault that walked to the old PTE table fails its pmd_same
+ * check at PTE-lock time (pagefault:spf_pmd_changed).
+ */
+export function* khugepaged(kth: Thread, sleepNs: number, pagesToScan: number, alive: () => boolean): Code {
+  const t = kth.t;
+  const k = kth.k;
+  for (;;) {
+    yield* k.eng.sleep(t, sleepNs, 'khugepaged sleep');
+    if (!alive()) return;
+    t.enterKernel();
+    let budget = pagesToScan;
+    for (const p of k.processes) {
+      if (p.mm.users === 0 || p.threads.every((th) => th.kernel)) continue;
+      budget = yield* scanMm(kth, p.mm, budget);
+      if (budget <= 0) break;
+    }
+    t.exitKernel();
+  }
+}
+
+/** khugepaged_scan_mm_slot(): look for collapsible ranges under the mmap lock held for reading. */
+function* scanMm(kth: Thread, mm: MmStruct, budget: number): Code<number> {
+  const t = kth.t;
+  const k = kth.k;
+  const span = k.geo.pteTableSpan;
+  const n = k.geo.entries[k.geo.levels - 1];
+  const candidates: { vma: Vma; haddr: number }[] = [];
+  yield* mm.mmapLock.downRead(t);
+  for (const vma of mm.vmas.all()) {
+    for (let haddr = Math.ceil(vma.start / span) * span; haddr + span <= vma.end && budget > 0; haddr += span) {
+      if (!thpEligibleFor(k, vma, haddr)) break;
+      const pt = pmdEntry(k, mm, haddr);
+      budget -= n;
+      t.cost(n * 2); // khugepaged_scan_pmd(): look at every PTE
+      if (pt !== null && !pt.huge && pt.used > 0) candidates.push({ vma, haddr });
+    }
+  }
+  yield* mm.mmapLock.upRead(t);
+  for (const c of candidates) yield* collapseHugePage(kth, mm, c.vma, c.haddr);
+  return budget;
+}
+
+/** The PMD entry's PTE table for haddr in mm, or null. */
+function pmdEntry(k: Kernel, mm: MmStruct, haddr: number): PteTable | null {
+  const { dir, i } = pmdSlot(k, mm, haddr) ?? { dir: null, i: -1 };
+  return dir === null ? null : (dir.entries[i] as PteTable | null);
+}
+
+function pmdSlot(k: Kernel, mm: MmStruct, addr: number): { dir: PtDir; i: number } | null {
+  const geo = k.geo;
+  let dir: PtDir = mm.pgd;
+  for (let lvl = 0; lvl < geo.levels - 2; lvl++) {
+    const next = dir.entries[geo.index(lvl, addr)];
+    if (next === null) return null;
+    dir = next as PtDir;
+  }
+  return { dir, i: geo.index(geo.levels - 2, addr) };
+}
+
+/** collapse_huge_page() */
+function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): Code {
+  const t = kth.t;
+  const k = kth.k;
+  const n = k.geo.entries[k.geo.levels - 1];
+  const pfns = yield* k.alloc.allocHuge(kth, n);
+  if (pfns === null) {
+    k.em.count(EV.THP_COLLAPSE_ALLOC_FAILED, kth);
+    return;
+  }
+  yield* mm.mmapLock.downWrite(t);
+  yield* k.spf.mmapWriteLocked(kth, mm);
+  // hugepage_vma_revalidate(): the VMA must still be there and cover the range.
+  const slot = pmdSlot(k, mm, haddr);
+  const old = slot === null ? null : (slot.dir.entries[slot.i] as PteTable | null);
+  if (!vma.attached || vma.start > haddr || vma.end < haddr + k.geo.pteTableSpan || slot === null || old === null || old.huge) {
+    yield* k.spf.mmapWriteUnlocking(kth, mm);
+    yield* mm.mmapLock.upWrite(t);
+    yield* k.alloc.freeHuge(kth, pfns);
+    return;
+  }
+  yield* k.spf.collapseBegin(kth, vma);
+  // pmdp_collapse_flush(): the PMD goes to none under the PMD lock, then the TLBs are flushed.
+  yield* mm.pageTableLock.lock(t);
+  slot.dir.entries[slot.i] = null;
+  mm.pgtableGen++;
+  yield* mm.pageTableLock.unlock(t);
+  if (t.mustSync()) yield SYNC;
+  yield* flushTlbRange(kth, n, mm);
+  // __collapse_huge_page_isolate() + __collapse_huge_page_copy(): copy or clear each subpage and
+  // release the small pages.
+  yield* old.ptl.lock(t);
+  const freed: number[] = [];
+  let present = 0;
+  for (let j = 0; j < n; j++) {
+    const pte = old.ptes[j];
+    old.ptes[j] = 0;
+    if ((pte & PTE_PRESENT) === 0) {
+      t.cost(k.pageSize / k.costs.clearBytesPerNs);
+      continue;
+    }
+    const pfn = pte >>> PTE_SHIFT;
+    t.cost(k.pageSize / k.costs.copyBytesPerNs);
+    if (pfn === ZERO_PFN) continue;
+    present++;
+    k.pages.mapcount[pfn]--;
+    if (--k.pages.refcount[pfn] === 0) freed.push(pfn);
+  }
+  old.used = 0;
+  yield* old.ptl.unlock(t);
+  for (const pfn of freed) yield* k.alloc.freePage(kth, pfn);
+  // set_pmd_at(): the huge PMD, with the old PTE table deposited for a later split.
+  const table = new PteTable(k.eng, n, haddr);
+  const bits = PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
+  for (let j = 0; j < n; j++) table.ptes[j] = (pfns[j] << PTE_SHIFT) | bits;
+  table.used = n;
+  table.huge = true;
+  table.pfn = old.pfn;
+  yield* mm.pageTableLock.lock(t);
+  slot.dir.entries[slot.i] = table;
+  yield* mm.pageTableLock.unlock(t);
+  mm.rss += n - present;
+  k.em.count(EV.THP_COLLAPSE_ALLOC, kth);
+  yield* k.spf.mmapWriteUnlocking(kth, mm);
+  yield* mm.mmapLock.upWrite(t);
+}
+
+/** Is any workload task still alive? */
+export function workloadAlive(k: Kernel): boolean {
+  return k.threads.some((th) => !th.kernel && th.t.state !== TaskState.Done);
+}
