@@ -11,7 +11,7 @@ import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
   PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, SIGBUS, SIGKILL, SIGSEGV,
   VM_EXEC, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
-  VM_FAULT_COMPLETED, VM_FAULT_SIGSEGV, VM_READ, VM_SHARED, VM_WRITE, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, ZERO_PFN,
+  VM_FAULT_COMPLETED, VM_FAULT_SIGSEGV, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, ZERO_PFN,
 } from './types.js';
 
 /**
@@ -63,7 +63,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
     if (t.mustSync()) yield SYNC;
     const vma = findVmaLocked(th, addr);
-    if (vma === null || vma.start > addr) {
+    if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
       yield* mm.mmapLock.upRead(t);
       return finishSignal(th, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
     }
@@ -105,6 +105,34 @@ function finishSignal(th: Thread, signal: number, detail: string): FaultOutcome 
   th.t.cost(th.k.costs.trapExitNs);
   th.t.exitKernel();
   return { signal, detail };
+}
+
+/** stack_guard_gap: 256 pages (1 MiB with 4 KiB pages) must stay free below a stack. */
+const STACK_GUARD_GAP_PAGES = 256;
+
+/**
+ * expand_stack() -> expand_downwards() for a fault below a VM_GROWSDOWN VMA, under the mmap
+ * lock held for reading (as until 6.5) and page_table_lock: the VMA's start moves down to the
+ * faulting page, keeping the guard gap to the VMA below. False if it cannot grow there.
+ */
+function* expandStack(th: Thread, vma: Vma, addr: number): Code<boolean> {
+  if ((vma.flags & VM_GROWSDOWN) === 0) return false;
+  const k = th.k;
+  const ps = k.pageSize;
+  const newStart = addr - (addr % ps);
+  const below = th.mm.vmas.prev(vma);
+  if (below !== null && newStart < below.end + STACK_GUARD_GAP_PAGES * ps) return false;
+  if (vma.anonVma === null) yield* anonVmaPrepare(th, vma);
+  yield* th.mm.pageTableLock.lock(th.t);
+  if (vma.start > newStart) {
+    yield* k.spf.anonVmaAttach(th, vma, () => {
+      vma.pgoff -= (vma.start - newStart) / ps;
+      vma.start = newStart;
+    });
+    th.t.cost(vma.line.write(th.t.cpu, th.t.clock));
+  }
+  yield* th.mm.pageTableLock.unlock(th.t);
+  return true;
 }
 
 /** access_error(): does the VMA allow this access? */

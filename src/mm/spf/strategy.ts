@@ -27,8 +27,9 @@ export interface SpfStrategy {
   /** ... and is done with it. */
   vmaWriteEnd(th: Thread, vma: Vma): Code;
   /**
-   * __anon_vma_prepare() attaching an anon_vma (under the mmap *read* lock and page_table_lock):
-   * run `attach` as the design requires.
+   * A VMA change made under the mmap *read* lock and page_table_lock (__anon_vma_prepare()
+   * attaching an anon_vma, expand_downwards() growing a stack): run `attach` as the design
+   * requires.
    */
   anonVmaAttach(th: Thread, vma: Vma, attach: () => void): Code;
   /** Run `change` (a VMA tree insert or erase) as the design requires (e.g. under mm_rb_lock). */
