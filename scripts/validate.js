@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// npm run validate: run every case in fixtures/validation/*.json on the model and compare the
+// simulated figure with the published one. Prints one row per check and exits non-zero if any
+// figure lies outside its band. Cases are data: add a JSON file to add a case.
+//
+// A case: { id, title, source, machine, cpus, workload, params: [name=value...], seeds (runs per
+// config, seeds 1..N, averaged), runs: { label: [--config items...] }, checks: [{ name, num, den?,
+// published, band: [lo, hi] }] } where num/den pick a figure of one labelled run:
+// { run, event } (perf event or tracepoint count), { run, vmstat }, { run, metric } (the
+// workload's headline metric), { run, wcounter } (a workload counter), { run, time: elapsed|user|sys }.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runWorkload } from '../dist/sim/run.js';
+import { prepareRun, runOptionsOf } from '../dist/sim/setup.js';
+import { findEvent } from '../dist/events/catalog.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = join(root, 'fixtures', 'validation');
+const only = process.argv.slice(2);
+const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+
+function figure(r, ref) {
+  if (ref.event !== undefined || ref.vmstat !== undefined) {
+    const name = ref.event ?? ref.vmstat;
+    const e = findEvent(name);
+    if (e === undefined) throw new Error(`unknown event '${name}'`);
+    return r.counts.total(e.id);
+  }
+  if (ref.metric !== undefined) {
+    const m = r.metrics.find((x) => x.name === ref.metric);
+    if (m === undefined) throw new Error(`no metric '${ref.metric}'`);
+    return m.value;
+  }
+  if (ref.wcounter !== undefined) return r.counters.get(ref.wcounter) ?? 0;
+  if (ref.time !== undefined) return { elapsed: r.elapsedNs, user: r.userNs, sys: r.sysNs }[ref.time] / 1e9;
+  throw new Error(`bad figure reference ${JSON.stringify(ref)}`);
+}
+
+const rows = [];
+let failed = 0;
+const t0 = Date.now();
+for (const f of files) {
+  const c = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+  if (only.length > 0 && !only.includes(c.id)) continue;
+  const seeds = c.seeds ?? 1;
+  const results = {};
+  try {
+    for (const [label, configs] of Object.entries(c.runs)) {
+      results[label] = [];
+      for (let s = 1; s <= seeds; s++) {
+        const prep = prepareRun(c.workload, c.params, { machine: c.machine, cpus: String(c.cpus), config: configs, seed: String(s) });
+        results[label].push(runWorkload(runOptionsOf(prep)));
+      }
+    }
+  } catch (e) {
+    for (const chk of c.checks) rows.push([c.id, chk.name, chk.published, NaN, `error: ${e.message}`]);
+    failed += c.checks.length;
+    continue;
+  }
+  const mean = (label, ref) => {
+    const rs = results[label];
+    if (rs === undefined) throw new Error(`case ${c.id}: no run '${label}'`);
+    return rs.reduce((a, r) => a + figure(r, ref), 0) / rs.length;
+  };
+  for (const chk of c.checks) {
+    const v = mean(chk.num.run, chk.num) / (chk.den ? mean(chk.den.run, chk.den) : 1);
+    const ok = v >= chk.band[0] && v <= chk.band[1];
+    if (!ok) failed++;
+    rows.push([c.id, chk.name, chk.published, v, ok ? 'pass' : 'FAIL', chk.band]);
+  }
+}
+
+const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(4)) : '-');
+console.log('case  check                                  published   simulated    error   band            result');
+for (const [id, name, pub, sim, res, band] of rows) {
+  const err = Number.isFinite(sim) && pub !== 0 ? `${(((sim - pub) / pub) * 100).toFixed(1)}%` : '-';
+  const b = band ? `${band[0]}-${band[1]}` : '';
+  console.log(`${id.padEnd(5)} ${name.padEnd(38)} ${fmt(pub).padStart(9)}   ${fmt(sim).padStart(9)}  ${err.padStart(7)}   ${b.padEnd(14)}  ${res}`);
+}
+console.log(`\n${rows.length - failed} of ${rows.length} checks within their bands (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+process.exitCode = failed > 0 ? 1 : 0;
