@@ -259,7 +259,10 @@ export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number
   if (pt === null) pt = yield* pteAlloc(th, addr);
   if (pt === null) return VM_FAULT_OOM;
   const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
-  return yield* handlePteFault(th, { vma, addr, flags, pt, idx, orig: pt.ptes[idx], spec: null });
+  const vmf: Vmf = { vma, addr, flags, pt, idx, orig: pt.ptes[idx], spec: null };
+  // handle_pte_fault()'s first case, dispatched here to save a generator on the hot path.
+  if (vmf.orig === 0 && vma.isAnonymous()) return yield* doAnonymousPage(th, vmf);
+  return yield* handlePteFault(th, vmf);
 }
 
 /** The walk of __handle_mm_fault when every level is present: the PTE table, or null. */
@@ -408,7 +411,9 @@ function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
-  if (!(yield* pteMapLock(th, vmf))) {
+  // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
+  const locked = vmf.spec === null && pt.ptl.lockFast(t) ? true : yield* pteMapLock(th, vmf);
+  if (!locked) {
     k.pages.refcount[pfn] = 0;
     yield* k.alloc.freePage(th, pfn);
     return VM_FAULT_RETRY;
@@ -430,7 +435,7 @@ function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
   pt.used++;
   t.cost(k.costs.pteSetNs);
-  yield* pteUnlock(th, vmf);
+  if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
   return 0;
 }
 

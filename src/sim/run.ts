@@ -235,7 +235,7 @@ class Runner {
       const tick = (time: number): void => {
         this.eng.at(time, () => {
           // Only while some task still has work: the last partial interval is the caller's.
-          if (this.eng.tasks.every((t) => t.state === TaskState.Done)) return;
+          if (!workloadAlive(this.k)) return;
           cb(time, this.counting);
           tick(time + every);
         });
