@@ -14,6 +14,7 @@ const VMA_LOCK = new Set<number>([EV.VMA_LOCK_SUCCESS, EV.VMA_LOCK_ABORT, EV.VMA
 export function configHasVmstat(c: KernelConfig, e: EventDef): boolean {
   if (e.kind !== 'vmstat') return false;
   if (TLB.has(e.id)) return c.tlbStats;
+  if (e.name.startsWith('thp_')) return c.settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y';
   if (e.id === EV.SPECULATIVE_PGFAULT) return c.design === 'dufour';
   if (LESPINASSE.has(e.id)) return c.design === 'lespinasse';
   if (e.name.startsWith('SPF_')) return c.design === 'lespinasse' && c.spfStats;

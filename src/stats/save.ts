@@ -4,6 +4,7 @@ import { configLabel } from '../config/kconfig.js';
 import { vmstatLines } from '../format/vmstat.js';
 import type { PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
+import { mean } from './aggregate.js';
 
 /**
  * The documents spfperf writes for machines: `stat --save` (what `diff` reads) and the header of
@@ -53,14 +54,24 @@ export interface RunValues {
   readonly metrics: Readonly<Record<string, { readonly value: number; readonly unit: string }>>;
 }
 
-/** `stat --save FILE`: the description, the mean values, and each run's values. */
-export interface SavedRun extends RunDescription {
+/**
+ * A run's description and its (mean) results: what `diff` compares. A `--save` file is one; a
+ * record trace gives one from its header and summary lines.
+ */
+export interface RunSummary extends RunDescription {
+  /** Seconds of simulated time (means over the runs). */
   readonly elapsed: number;
   readonly user: number;
   readonly sys: number;
+  /** Every software event and tracepoint, by perf name (task-clock in ns). */
   readonly counters: Readonly<Record<string, number>>;
   readonly vmstat: Readonly<Record<string, number>>;
-  readonly metrics: Readonly<Record<string, { readonly value: number; readonly unit: string }>>;
+  /** A metric that cannot be computed (e.g. a division by zero) is null in the JSON. */
+  readonly metrics: Readonly<Record<string, { readonly value: number | null; readonly unit: string }>>;
+}
+
+/** `stat --save FILE`: the description, the mean values, and each run's values. */
+export interface SavedRun extends RunSummary {
   readonly runs: readonly RunValues[];
 }
 
@@ -85,10 +96,6 @@ export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues
   const metrics: Record<string, { value: number; unit: string }> = {};
   for (const m of r.metrics) metrics[m.name] = { value: m.value, unit: m.unit };
   return { seed, elapsed: r.elapsedNs / 1e9, user: r.userNs / 1e9, sys: r.sysNs / 1e9, counters, vmstat, metrics };
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 function meanRecord(rs: readonly Readonly<Record<string, number>>[]): Record<string, number> {

@@ -1,0 +1,185 @@
+/**
+ * The comparison table of `spfperf diff` and `spfperf stat --compare`, laid out like the
+ * BASE / SPF / delta tables of the speculative-page-fault cover letters:
+ *
+ *   # spfperf diff: 'ebizzy threads=4 seconds=0.005s' on x86-vm16 (x86), 4 CPUs, seed 1
+ *   #
+ *   #   BASE         config base
+ *   #   DUFOUR-V11   config dufour-v11 (spf)
+ *   #
+ *                                     BASE    DUFOUR-V11      delta
+ *   workload:records/s            17424.46      35032.37    +101.05%
+ *
+ *   page-faults                      24621         26891     +9.22%
+ *   ...
+ *
+ * One row per workload metric, counter and /proc/vmstat line that is not zero in some input (a
+ * metric always), then the times; a column per input, labelled by its config (upper case), or by
+ * its file name when configs clash; after each input but the first, its change against the first
+ * in percent. Inputs that differ in more than the kernel config (workload, parameters, machine,
+ * arch, CPUs, seeds) get a NOTE in the header. Pure.
+ */
+import type { RunSummary } from '../stats/save.js';
+import { cfixed } from './stat-common.js';
+
+export interface DiffColumn {
+  /** The config label (`base`, `dufour-v11`, `custom`...). */
+  readonly label: string;
+  /** What names the input when config labels clash: its file name, or the --compare item. */
+  readonly altLabel: string;
+  /** Where it came from, for the legend (a file name), if not from this run. */
+  readonly file?: string;
+  readonly run: RunSummary;
+}
+
+interface Row {
+  readonly name: string;
+  readonly values: readonly (number | null | undefined)[];
+  /** Decimals when a value is not whole. */
+  readonly decimals: number;
+  /** Always printed with `decimals` (times, metrics). */
+  readonly fixed: boolean;
+}
+
+const MIN_VALUE_WIDTH = 12;
+const MIN_DELTA_WIDTH = 9;
+
+/** Column labels: config labels in upper case, or the alternative where labels clash. */
+export function columnLabels(cols: readonly DiffColumn[]): string[] {
+  const count = new Map<string, number>();
+  for (const c of cols) count.set(c.label, (count.get(c.label) ?? 0) + 1);
+  const labels = cols.map((c) => (count.get(c.label)! > 1 ? c.altLabel : c.label.toUpperCase()));
+  // Last resort (the same file twice): number them.
+  const seen = new Map<string, number>();
+  return labels.map((l) => {
+    const n = (seen.get(l) ?? 0) + 1;
+    seen.set(l, n);
+    return labels.filter((x) => x === l).length > 1 ? `${l}#${n}` : l;
+  });
+}
+
+function num(v: number | null | undefined, row: Row): string {
+  if (v === undefined) return '-';
+  if (v === null || Number.isNaN(v)) return 'nan';
+  if (row.fixed || !Number.isInteger(v)) return cfixed(v, row.decimals);
+  return String(v);
+}
+
+function delta(base: number | null | undefined, v: number | null | undefined): string {
+  if (base === undefined || v === undefined || base === null || v === null || Number.isNaN(base) || Number.isNaN(v)) return '';
+  if (base === 0) return v === 0 ? '+0.00%' : 'n/a';
+  const d = (100 * (v - base)) / Math.abs(base);
+  return `${d >= 0 ? '+' : ''}${cfixed(d, 2)}%`;
+}
+
+function nonzero(values: readonly (number | null | undefined)[]): boolean {
+  return values.some((v) => v !== undefined && v !== null && v !== 0);
+}
+
+/** Keys of the records of all inputs, in first-seen order. */
+function keys(recs: readonly (Readonly<Record<string, unknown>> | undefined)[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const r of recs) for (const k of Object.keys(r ?? {})) if (!seen.has(k)) seen.add(k), out.push(k);
+  return out;
+}
+
+function sections(cols: readonly DiffColumn[]): Row[][] {
+  const runs = cols.map((c) => c.run);
+  const metrics: Row[] = keys(runs.map((r) => r.metrics)).map((k) => ({
+    name: `workload:${k}`,
+    values: runs.map((r) => (r.metrics?.[k] === undefined ? undefined : r.metrics[k].value)),
+    decimals: 2,
+    fixed: true,
+  }));
+  const counters: Row[] = keys(runs.map((r) => r.counters))
+    .map((k): Row => (k === 'task-clock'
+      ? { name: 'task-clock (msec)', values: runs.map((r) => (r.counters?.[k] === undefined ? undefined : r.counters[k] / 1e6)), decimals: 2, fixed: true }
+      : { name: k, values: runs.map((r) => r.counters?.[k]), decimals: 2, fixed: false }))
+    .filter((r) => nonzero(r.values));
+  const vmstat: Row[] = keys(runs.map((r) => r.vmstat))
+    .map((k): Row => ({ name: `vmstat:${k}`, values: runs.map((r) => r.vmstat?.[k]), decimals: 2, fixed: false }))
+    .filter((r) => nonzero(r.values));
+  const times: Row[] = [
+    { name: 'seconds time elapsed', values: runs.map((r) => r.elapsed), decimals: 6, fixed: true },
+    { name: 'seconds user', values: runs.map((r) => r.user), decimals: 6, fixed: true },
+    { name: 'seconds sys', values: runs.map((r) => r.sys), decimals: 6, fixed: true },
+  ];
+  return [metrics, counters, vmstat, times].filter((s) => s.length > 0);
+}
+
+function paramsText(p: Readonly<Record<string, number>> | undefined): string {
+  return Object.entries(p ?? {})
+    .filter(([k]) => k !== 'seed' && k !== 'ncpus')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+/** Lines saying how the inputs differ in anything but the kernel config. */
+export function differences(cols: readonly DiffColumn[], labels: readonly string[]): string[] {
+  const out: string[] = [];
+  const check = (what: string, f: (r: RunSummary) => string): void => {
+    const vals = cols.map((c) => f(c.run));
+    if (vals.every((v) => v === vals[0])) return;
+    out.push(`${what}: ${vals.map((v, i) => `${v === '' ? '(none)' : v} (${labels[i]})`).join(', ')}`);
+  };
+  check('workload', (r) => r.workload?.name ?? '?');
+  const params = keys(cols.map((c) => c.run.workload?.params)).filter((k) => k !== 'seed' && k !== 'ncpus');
+  for (const k of params) check(`parameter ${k}`, (r) => String(r.workload?.params?.[k] ?? '(unset)'));
+  check('arch', (r) => r.arch);
+  check('machine', (r) => r.machine);
+  check('cpus', (r) => String(r.cpus));
+  check('seeds', (r) => (r.seeds ?? []).join(','));
+  return out;
+}
+
+export function formatDiff(cols: readonly DiffColumn[]): string {
+  const labels = columnLabels(cols);
+  const first = cols[0].run;
+  const args = first.workload?.args?.length ? ` ${first.workload.args.join(' ')}` : '';
+  const seeds = first.seeds ?? [];
+  const seedText = seeds.length > 1 ? `seeds ${seeds[0]}..${seeds[seeds.length - 1]}` : `seed ${seeds[0] ?? '?'}`;
+  const out: string[] = [];
+  out.push(`# spfperf diff: '${first.workload?.name ?? '?'}${args}' on ${first.machine} (${first.arch}), ${first.cpus} CPUs, ${seedText}`);
+  out.push('#');
+  const lw = Math.max(...labels.map((l) => l.length));
+  cols.forEach((c, i) => {
+    const src = (c.run.config?.sources ?? []).join(' ');
+    const sources = src !== '' && src !== c.run.config?.label ? ` (${src})` : '';
+    const from = c.file !== undefined && c.file !== labels[i] ? `${c.file}: ` : '';
+    out.push(`#   ${labels[i].padEnd(lw)}   ${from}config ${c.run.config?.label ?? '?'}${sources}`);
+  });
+  const diffs = differences(cols, labels);
+  if (diffs.length > 0) {
+    out.push('#');
+    out.push('# NOTE: the inputs differ in more than the kernel config:');
+    for (const d of diffs) out.push(`#   ${d}`);
+  }
+  out.push('#');
+
+  const secs = sections(cols);
+  const rows = secs.flat();
+  const cells = rows.map((r) => r.values.map((v) => num(v, r)));
+  const deltas = rows.map((r) => r.values.map((v, i) => (i === 0 ? '' : delta(r.values[0], v))));
+  const nameW = Math.max(20, ...rows.map((r) => r.name.length));
+  const valW = cols.map((_, i) => Math.max(MIN_VALUE_WIDTH, labels[i].length, ...cells.map((c) => c[i].length)));
+  const deltaW = cols.map((_, i) => Math.max(MIN_DELTA_WIDTH, ...deltas.map((d) => d[i].length)));
+  const line = (name: string, vals: readonly string[], ds: readonly string[]): string => {
+    let s = name.padEnd(nameW);
+    vals.forEach((v, i) => {
+      s += '  ' + v.padStart(valW[i]);
+      if (i > 0) s += '  ' + ds[i].padStart(deltaW[i]);
+    });
+    return s.trimEnd();
+  };
+  out.push(line('', labels, labels.map(() => 'delta')));
+  let k = 0;
+  secs.forEach((sec, si) => {
+    if (si > 0) out.push('');
+    for (const r of sec) {
+      out.push(line(r.name, cells[k], deltas[k]));
+      k++;
+    }
+  });
+  return out.join('\n') + '\n';
+}

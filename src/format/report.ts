@@ -1,0 +1,381 @@
+import { UsageError } from '../errors.js';
+import type { TraceHeader, TraceSample, TraceSummary } from '../trace/ndjson-reader.js';
+
+/**
+ * `spfperf report`: samples grouped by sort keys, with the overhead (share of the event count) of
+ * each group, in perf report's plain layout (tools/perf/ui/stdio/hist.c, as captured in
+ * shared/perf-captures/report-stdio.txt):
+ *
+ *   # Samples: 491K of event 'faults'
+ *   # Event count (approx.): 491343
+ *   #
+ *   # Overhead  Command      Tid:Command  Symbol
+ *   # ........  .......  ...............  ......
+ *   #
+ *       33.35%  mt          4050:mt       [.] w
+ *
+ * Pure: the aggregation takes parsed samples, the formatters return strings or view models.
+ */
+
+export type SortKey = 'event' | 'comm' | 'tid' | 'cpu' | 'caller' | 'vma';
+export const SORT_KEYS: readonly SortKey[] = ['event', 'comm', 'tid', 'cpu', 'caller', 'vma'];
+const KEY_ALIASES: Readonly<Record<string, SortKey>> = { sym: 'caller', symbol: 'caller', command: 'comm' };
+
+/** Columns that are not keys (perf report -F). */
+export type ValueField = 'overhead' | 'sample' | 'period';
+export type ReportField = ValueField | SortKey;
+const VALUE_FIELDS: readonly ValueField[] = ['overhead', 'sample', 'period'];
+
+interface ColumnDef {
+  readonly header: string;
+  /** Header right-aligned (and values, unless `valuesLeft`). */
+  readonly right: boolean;
+  /** perf's pid column: header right-aligned, values "%7d:%-*s" (padded after the comm). */
+  readonly valuesLeft?: boolean;
+}
+
+const COLUMNS: Readonly<Record<ReportField, ColumnDef>> = {
+  overhead: { header: 'Overhead', right: true },
+  sample: { header: 'Samples', right: true },
+  period: { header: 'Period', right: true },
+  event: { header: 'Event', right: false },
+  comm: { header: 'Command', right: false },
+  tid: { header: 'Tid:Command', right: true, valuesLeft: true },
+  cpu: { header: 'CPU', right: true },
+  caller: { header: 'Symbol', right: false },
+  vma: { header: 'VMA', right: false },
+};
+
+/** A sort key's value of a sample, as grouped (raw; `display` makes the column text). */
+function keyOf(k: SortKey, s: TraceSample): string {
+  switch (k) {
+    case 'event':
+      return s.event;
+    case 'comm':
+      return s.comm;
+    case 'tid':
+      return `${s.tid}:${s.comm}`;
+    case 'cpu':
+      return String(s.cpu);
+    case 'caller':
+      // The ip of a pagefault:* tracepoint is its caller (_RET_IP_); the exceptions tracepoints
+      // fire in exc_page_fault; software events carry no ip.
+      if (s.sym !== undefined) return `[k] ${s.sym}`;
+      if (s.caller !== undefined) return `[k] ${s.caller}`;
+      if (s.event.startsWith('exceptions:')) return '[k] exc_page_fault';
+      return '[unknown]';
+    case 'vma':
+      return s.vm_start !== undefined && s.vm_end !== undefined ? `${s.vm_start.replace(/^0x/, '')}-${s.vm_end.replace(/^0x/, '')}` : '[unknown]';
+  }
+}
+
+function display(k: SortKey, raw: string): string {
+  if (k === 'tid') {
+    const i = raw.indexOf(':');
+    return `${raw.slice(0, i).padStart(7)}:${raw.slice(i + 1)}`;
+  }
+  if (k === 'cpu') return raw.padStart(3, '0');
+  return raw;
+}
+
+function splitList(spec: string): string[] {
+  return spec.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+function sortKey(name: string, option: string): SortKey {
+  const k = (KEY_ALIASES[name] ?? name) as SortKey;
+  if (!SORT_KEYS.includes(k)) throw new UsageError(`unknown ${option} key: '${name}' (keys: ${SORT_KEYS.join(', ')})`);
+  return k;
+}
+
+/** --sort: comma-separated keys, in order, without duplicates. */
+export function parseSortKeys(spec: string): SortKey[] {
+  const out: SortKey[] = [];
+  for (const name of splitList(spec)) {
+    const k = sortKey(name, '--sort');
+    if (!out.includes(k)) out.push(k);
+  }
+  if (out.length === 0) throw new UsageError(`--sort needs at least one key (keys: ${SORT_KEYS.join(', ')})`);
+  return out;
+}
+
+/**
+ * The columns shown and the keys grouped by. Without -F: Overhead, then the sort keys. With -F,
+ * its fields in order (overhead, sample, period or keys), then the sort keys it does not name
+ * (perf appends the sort keys to the output fields); every key shown is a grouping key.
+ */
+export function reportLayout(sortSpec: string, fieldsSpec?: string): { keys: SortKey[]; columns: ReportField[] } {
+  const sort = parseSortKeys(sortSpec);
+  if (fieldsSpec === undefined) return { keys: sort, columns: ['overhead', ...sort] };
+  const columns: ReportField[] = [];
+  for (const name of splitList(fieldsSpec)) {
+    const f = (VALUE_FIELDS as readonly string[]).includes(name) ? (name as ValueField) : sortKey(name, '-F');
+    if (!columns.includes(f)) columns.push(f);
+  }
+  for (const k of sort) if (!columns.includes(k)) columns.push(k);
+  if (columns.length === 0) throw new UsageError('-F needs at least one field');
+  return { keys: columns.filter((c): c is SortKey => (SORT_KEYS as readonly string[]).includes(c)), columns };
+}
+
+interface Tally {
+  samples: number;
+  period: number;
+}
+
+interface Group extends Tally {
+  readonly vals: readonly string[];
+  /** Per breakdown key: value -> tally (only when breakdowns are kept). */
+  readonly sub: Map<string, Tally>[] | null;
+}
+
+interface EventTable extends Tally {
+  readonly name: string;
+  readonly groups: Map<string, Group>;
+}
+
+/** A sorted row of a table. */
+export interface ReportRow {
+  readonly vals: readonly string[];
+  readonly samples: number;
+  readonly period: number;
+  /** Per breakdown key (in the aggregator's order): [value, samples, period], biggest first. */
+  readonly breakdown: readonly (readonly { readonly val: string; readonly samples: number; readonly period: number }[])[];
+}
+
+export interface ReportTable {
+  readonly event: string;
+  readonly samples: number;
+  readonly period: number;
+  readonly rows: readonly ReportRow[];
+}
+
+/**
+ * Groups samples by event, then by the key values. Memory grows with the number of distinct key
+ * combinations, not with the number of samples.
+ */
+export class ReportAggregator {
+  private readonly tables = new Map<string, EventTable>();
+  private readonly nkeys: number;
+
+  constructor(
+    readonly keys: readonly SortKey[],
+    /** Other keys to break each row down by (the interactive view's expand); none for --stdio. */
+    readonly breakdownKeys: readonly SortKey[] = [],
+  ) {
+    this.nkeys = keys.length;
+  }
+
+  add(s: TraceSample): void {
+    let t = this.tables.get(s.event);
+    if (t === undefined) {
+      t = { name: s.event, samples: 0, period: 0, groups: new Map() };
+      this.tables.set(s.event, t);
+    }
+    const period = typeof s.period === 'number' ? s.period : 1;
+    t.samples++;
+    t.period += period;
+    let id: string;
+    let vals: string[] | null = null;
+    if (this.nkeys === 1) id = keyOf(this.keys[0], s);
+    else {
+      vals = this.keys.map((k) => keyOf(k, s));
+      id = vals.join('\u0000');
+    }
+    let g = t.groups.get(id);
+    if (g === undefined) {
+      g = { vals: vals ?? [id], samples: 0, period: 0, sub: this.breakdownKeys.length > 0 ? this.breakdownKeys.map(() => new Map()) : null };
+      t.groups.set(id, g);
+    }
+    g.samples++;
+    g.period += period;
+    if (g.sub !== null) {
+      for (let i = 0; i < this.breakdownKeys.length; i++) {
+        const v = keyOf(this.breakdownKeys[i], s);
+        const m = g.sub[i];
+        const x = m.get(v);
+        if (x === undefined) m.set(v, { samples: 1, period });
+        else {
+          x.samples++;
+          x.period += period;
+        }
+      }
+    }
+  }
+
+  /** Samples seen per event. */
+  counts(): Map<string, number> {
+    return new Map([...this.tables.values()].map((t) => [t.name, t.samples]));
+  }
+
+  /**
+   * The tables, in `order` (the header's event list) then in order of first sample; rows by
+   * event count, biggest first, ties by key. Events without samples have no table (perf's
+   * --skip-empty default).
+   */
+  result(order: readonly string[] = []): ReportTable[] {
+    const names = [...order.filter((n) => this.tables.has(n)), ...[...this.tables.keys()].filter((n) => !order.includes(n))];
+    const byTally = <T extends Tally & { key: string }>(a: T, b: T): number => b.period - a.period || b.samples - a.samples || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    return names.map((name) => {
+      const t = this.tables.get(name)!;
+      const rows = [...t.groups.entries()]
+        .map(([key, g]) => ({ key, g, period: g.period, samples: g.samples }))
+        .sort(byTally)
+        .map(({ g }) => ({
+          vals: g.vals,
+          samples: g.samples,
+          period: g.period,
+          breakdown: (g.sub ?? []).map((m) =>
+            [...m.entries()]
+              .map(([key, x]) => ({ key, val: key, samples: x.samples, period: x.period }))
+              .sort(byTally)
+              .map(({ val, samples, period }) => ({ val, samples, period })),
+          ),
+        }));
+      return { event: name, samples: t.samples, period: t.period, rows };
+    });
+  }
+}
+
+/** perf's convert_unit(): 491339 -> "491K", 354 -> "354 " (the unit is a space below 1000+1). */
+export function samplesWithUnit(n: number): string {
+  let v = Math.floor(n);
+  let unit = ' ';
+  for (const u of ['K', 'M', 'G']) {
+    if (v > 1000) {
+      v = Math.floor(v / 1000);
+      unit = u;
+    }
+  }
+  return `${v}${unit}`;
+}
+
+function pct(part: number, whole: number): string {
+  return `${(whole > 0 ? (part / whole) * 100 : 0).toFixed(2)}%`;
+}
+
+/** The cells of each column for each row, and the column widths. */
+function cells(t: ReportTable, keys: readonly SortKey[], columns: readonly ReportField[]): { widths: number[]; rows: string[][] } {
+  const rows = t.rows.map((r) =>
+    columns.map((c) => {
+      if (c === 'overhead') return pct(r.period, t.period);
+      if (c === 'sample') return String(r.samples);
+      if (c === 'period') return String(r.period);
+      return display(c, r.vals[keys.indexOf(c)]);
+    }),
+  );
+  const widths = columns.map((c, i) => Math.max(COLUMNS[c].header.length, ...rows.map((r) => r[i].length)));
+  return { widths, rows };
+}
+
+function pad(s: string, w: number, right: boolean): string {
+  return right ? s.padStart(w) : s.padEnd(w);
+}
+
+/** The column header lines and the row lines of a table (without the leading "# " / "  "). */
+export function tableLines(t: ReportTable, keys: readonly SortKey[], columns: readonly ReportField[]): { header: string; dots: string; rows: string[] } {
+  const { widths, rows } = cells(t, keys, columns);
+  const header = columns.map((c, i) => pad(COLUMNS[c].header, widths[i], COLUMNS[c].right)).join('  ');
+  const dots = widths.map((w) => '.'.repeat(w)).join('  ');
+  const lines = rows.map((r) => r.map((v, i) => pad(v, widths[i], COLUMNS[columns[i]].right && !COLUMNS[columns[i]].valuesLeft)).join('  ').trimEnd());
+  return { header, dots, rows: lines };
+}
+
+/** What the report says about the trace as a whole. */
+export interface ReportInfo {
+  readonly header: TraceHeader;
+  readonly summary: TraceSummary | null;
+  readonly skipped: number;
+  /** Samples seen per event. */
+  readonly seen: ReadonlyMap<string, number>;
+}
+
+/** The run the trace records, in one line: `ebizzy threads=4 seconds=0.005s`. */
+export function commandOf(h: TraceHeader): string {
+  if (typeof h.command === 'string') return h.command;
+  return [h.workload?.name ?? '?', ...(h.workload?.args ?? [])].join(' ');
+}
+
+/** Samples the summary says were written but the reader did not get (skipped or cut off). */
+export function lostSamples(info: ReportInfo): number | null {
+  if (info.summary === null || info.summary.samples === undefined) return null;
+  let lost = 0;
+  for (const [ev, n] of Object.entries(info.summary.samples)) lost += Math.max(0, n - (info.seen.get(ev) ?? 0));
+  return lost;
+}
+
+/** The header block (perf: "# To display the perf.data header info ..." / "# Total Lost Samples"). */
+export function headerLines(info: ReportInfo): string[] {
+  const h = info.header;
+  const seed = h.seeds?.[0];
+  const out = [
+    `# Trace of: ${commandOf(h)}`,
+    `# Recorded by spfperf ${h.spfperf ?? '?'} (trace format ${h.trace_format}): machine ${h.machine ?? '?'} (${h.arch ?? '?'}), ${h.cpus ?? '?'} CPUs, config ${h.config?.label ?? '?'}${seed !== undefined ? `, seed ${seed}` : ''}`,
+  ];
+  const s = info.summary;
+  if (s !== null && typeof s.elapsed === 'number') {
+    out.push(`# Simulated time: ${s.elapsed.toFixed(9)} s elapsed, ${(s.user ?? 0).toFixed(9)} s user, ${(s.sys ?? 0).toFixed(9)} s sys`);
+  }
+  out.push('#', '#');
+  const lost = lostSamples(info);
+  out.push(lost === null ? '# Total Lost Samples: unknown (no summary line: the trace is incomplete)' : `# Total Lost Samples: ${lost}`);
+  out.push(`# Skipped lines: ${info.skipped}`);
+  if (s?.stopped === true) out.push('# The recording was stopped (Ctrl-C) before the workload finished');
+  out.push('#');
+  return out;
+}
+
+/** Lines above a table's columns. */
+export function tableTitle(t: ReportTable): string[] {
+  return [`# Samples: ${samplesWithUnit(t.samples)} of event '${t.event}'`, `# Event count (approx.): ${t.period}`];
+}
+
+/** `report --stdio`: the whole text. */
+export function formatReportStdio(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[]): string {
+  const out: string[] = headerLines(info);
+  if (tables.length === 0) out.push('# (no samples)', '');
+  for (const t of tables) {
+    const { header, dots, rows } = tableLines(t, keys, columns);
+    out.push(...tableTitle(t), '#', `# ${header}`, `# ${dots}`, '#', ...rows.map((r) => `  ${r}`), '', '');
+  }
+  return out.join('\n') + '\n';
+}
+
+/** A row of the interactive view: its line, and its breakdowns by each other key. */
+export interface ViewRow {
+  readonly text: string;
+  /** Per breakdown key: lines `   12.34%  value`. */
+  readonly breakdowns: readonly (readonly string[])[];
+}
+
+export interface ViewTable {
+  readonly title: string;
+  readonly columns: string;
+  readonly rows: readonly ViewRow[];
+}
+
+export interface ReportViewModel {
+  readonly heading: readonly string[];
+  readonly tables: readonly ViewTable[];
+  /** Names of the breakdown keys (`caller`, ...), in the order of ViewRow.breakdowns. */
+  readonly breakdownKeys: readonly string[];
+}
+
+/** The data of the interactive view: the same text as --stdio, cut into navigable pieces. */
+export function reportViewModel(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[], breakdownKeys: readonly SortKey[]): ReportViewModel {
+  const heading = headerLines(info).filter((l) => l !== '#').map((l) => l.replace(/^# ?/, ''));
+  return {
+    heading,
+    breakdownKeys: [...breakdownKeys],
+    tables: tables.map((t) => {
+      const { header, rows } = tableLines(t, keys, columns);
+      return {
+        title: `Samples: ${samplesWithUnit(t.samples).trim()} of event '${t.event}', Event count (approx.): ${t.period}`,
+        columns: header,
+        rows: rows.map((text, i) => ({
+          text,
+          breakdowns: t.rows[i].breakdown.map((b, j) => b.map((x) => `${pct(x.period, t.period).padStart(8)}  ${display(breakdownKeys[j], x.val)}`)),
+        })),
+      };
+    }),
+  };
+}

@@ -1,0 +1,107 @@
+import { UsageError } from '../errors.js';
+import type { TraceSample } from '../trace/ndjson-reader.js';
+
+/**
+ * `spfperf script`: one line per event in perf script's layout (tools/perf/builtin-script.c,
+ * as captured in shared/perf-captures/script.txt):
+ *
+ *               mt  4048   207.245733:          1                     faults:
+ *               mt  4048 [001]   207.246444: exceptions:page_fault_user: address=0x7f0ba6d52b70 ip=0x7f0ba6d52b70 error_code=0x14
+ *
+ *   comm        %16s
+ *   pid/tid     %5d (tid or pid alone), %5d/%-5d (both)
+ *   cpu         [%03d]
+ *   time        %5lu.%06lu:   (seconds.microseconds of simulated time)
+ *   period      %10lu
+ *   event       %*s:          (right-aligned to the longest recorded event name)
+ *   trace       the tracepoint's TP_printk: `ip:%lx vma:%lx-%lx address:%lx` (pagefault:*),
+ *               `address=0x%lx ip=0x%lx error_code=0x%lx` (exceptions:*)
+ *   ip, sym     the sample's ip (a pagefault's caller) and its symbol, as perf's callchain column
+ *
+ * Defaults as perf's: tracepoints comm,tid,cpu,time,event,trace; software events
+ * comm,tid,time,period,event. Pure.
+ */
+
+export type ScriptField = 'comm' | 'tid' | 'pid' | 'cpu' | 'time' | 'period' | 'event' | 'trace' | 'ip' | 'sym';
+export const SCRIPT_FIELDS: readonly ScriptField[] = ['comm', 'tid', 'pid', 'cpu', 'time', 'period', 'event', 'trace', 'ip', 'sym'];
+
+const TP_DEFAULT: ReadonlySet<ScriptField> = new Set(['comm', 'tid', 'cpu', 'time', 'event', 'trace']);
+const SW_DEFAULT: ReadonlySet<ScriptField> = new Set(['comm', 'tid', 'time', 'period', 'event']);
+
+/** Which fields to print for tracepoints and for software events. */
+export interface ScriptLayout {
+  readonly tp: ReadonlySet<ScriptField>;
+  readonly sw: ReadonlySet<ScriptField>;
+  /** Width of the event column: the longest event name of the trace. */
+  readonly nameWidth: number;
+}
+
+/**
+ * -F: a list of fields (`comm,tid,time,event`) replaces the defaults of every event; a list of
+ * +field / -field changes them (`-F +pid,-cpu`), as perf script -F does.
+ */
+export function scriptLayout(fieldsSpec: string | undefined, eventNames: readonly string[]): ScriptLayout {
+  const nameWidth = Math.max(0, ...eventNames.map((n) => n.length));
+  if (fieldsSpec === undefined) return { tp: TP_DEFAULT, sw: SW_DEFAULT, nameWidth };
+  const items = fieldsSpec.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (items.length === 0) throw new UsageError('-F needs at least one field');
+  const check = (name: string): ScriptField => {
+    if (!(SCRIPT_FIELDS as readonly string[]).includes(name)) throw new UsageError(`-F: unknown field '${name}' (fields: ${SCRIPT_FIELDS.join(', ')})`);
+    return name as ScriptField;
+  };
+  const relative = items.every((x) => x.startsWith('+') || x.startsWith('-'));
+  if (!relative && items.some((x) => x.startsWith('+') || x.startsWith('-'))) {
+    throw new UsageError('-F: give either a list of fields or a list of +field/-field changes, not both');
+  }
+  if (!relative) {
+    const set = new Set(items.map(check));
+    return { tp: set, sw: set, nameWidth };
+  }
+  const tp = new Set(TP_DEFAULT);
+  const sw = new Set(SW_DEFAULT);
+  for (const x of items) {
+    const f = check(x.slice(1));
+    for (const s of [tp, sw]) {
+      if (x[0] === '+') s.add(f);
+      else s.delete(f);
+    }
+  }
+  return { tp, sw, nameWidth };
+}
+
+const strip0x = (s: string | undefined): string => (s === undefined ? '0' : s.replace(/^0x/, ''));
+
+/** The tracepoint's own fields, as its TP_printk prints them. */
+export function traceFields(s: TraceSample): string {
+  if (s.vm_start !== undefined) return `ip:${strip0x(s.caller)} vma:${strip0x(s.vm_start)}-${strip0x(s.vm_end)} address:${strip0x(s.address)}`;
+  if (s.error_code !== undefined) return `address=0x${strip0x(s.address)} ip=0x${strip0x(s.ip)} error_code=0x${s.error_code.toString(16)}`;
+  return '';
+}
+
+/** seconds.microseconds of a time in ns (perf's "%5lu.%06lu"). */
+export function scriptTime(ns: number): string {
+  const us = Math.floor(ns / 1000);
+  return `${String(Math.floor(us / 1e6)).padStart(5)}.${String(us % 1e6).padStart(6, '0')}`;
+}
+
+/** One event as perf script prints it (without the newline; trailing blanks trimmed). */
+export function formatScriptLine(s: TraceSample, l: ScriptLayout): string {
+  const tracepoint = s.event.includes(':');
+  const f = tracepoint ? l.tp : l.sw;
+  let out = '';
+  if (f.has('comm')) out += `${s.comm.padStart(16)} `;
+  if (f.has('pid') && f.has('tid')) out += `${String(s.pid).padStart(5)}/${String(s.tid).padEnd(5)} `;
+  else if (f.has('pid')) out += `${String(s.pid).padStart(5)} `;
+  else if (f.has('tid')) out += `${String(s.tid).padStart(5)} `;
+  if (f.has('cpu')) out += `[${String(s.cpu).padStart(3, '0')}] `;
+  if (f.has('time')) out += `${scriptTime(s.ts)}: `;
+  if (f.has('period')) out += `${String(s.period ?? 1).padStart(10)} `;
+  if (f.has('event')) out += `${s.event.padStart(l.nameWidth)}: `;
+  if (f.has('trace') && tracepoint) out += traceFields(s);
+  const ip = s.caller ?? s.ip;
+  if ((f.has('ip') || f.has('sym')) && ip !== undefined) {
+    if (f.has('ip')) out += ` ${strip0x(ip).padStart(16)}`;
+    if (f.has('sym')) out += s.sym !== undefined ? ` ${s.sym} ([kernel.kallsyms])` : ' [unknown]';
+  }
+  return out.trimEnd();
+}

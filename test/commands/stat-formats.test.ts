@@ -1,0 +1,218 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spfperf } from '../helpers/cli.js';
+import { expectGolden, ROOT } from '../helpers/golden.js';
+
+/**
+ * stat's output formats end to end, each against a golden file and against the layout perf 6.1
+ * printed (fixtures/golden/perf-6.1: column positions, separators, keys, number formats).
+ */
+
+const PF1 = ['--cpus', '1', 'page_fault1', 'threads=1', 'iterations=1', 'size=4M'];
+const EB = ['ebizzy', 'threads=2', 'seconds=0.002s', '--cpus', '2'];
+const EVENTS = ['-e', 'faults,minor-faults,major-faults'];
+
+const capture = (name: string): string => readFileSync(join(ROOT, 'fixtures', 'golden', 'perf-6.1', name), 'utf8');
+
+function stat(args: readonly string[]): string {
+  const r = spfperf(['stat', ...args]);
+  expect(r.stderr === '' ? r.stdout : r.stderr, `spfperf stat ${args.join(' ')}`).not.toMatch(/^spfperf: /);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toBe('');
+  return r.stderr;
+}
+
+const lines = (s: string): string[] => s.replace(/\n$/, '').split('\n');
+
+/** The keys of a JSON line, in order. */
+const keysOf = (l: string): string[] => Object.keys(JSON.parse(l) as object);
+
+describe('stat -x (CSV)', () => {
+  it('prints perf\'s seven fields per counter, then the workload metric record (golden)', () => {
+    const out = stat(['-x,', ...EVENTS, ...PF1]);
+    expectGolden('stat/page_fault1.csv.txt', out);
+    const ls = lines(out);
+    expect(ls).toHaveLength(4);
+    for (const l of ls.slice(0, 3)) expect(l).toMatch(/^\d+,,[a-z-]+,\d+,100\.00,,$/);
+    expect(ls[0]).toMatch(/^\d+,,faults,\d+,100\.00,,$/);
+    expect(ls[3]).toMatch(/^\d+\.\d\d,,workload:ops\/s,\d+,100\.00,,$/);
+    // The same field count as every line perf printed.
+    const perfFields = capture('stat-csv.txt').split('\n')[0].split(',').length;
+    for (const l of ls) expect(l.split(',')).toHaveLength(perfFields);
+  });
+
+  it('gives task-clock perf\'s msec value and "CPUs utilized" metric fields', () => {
+    const out = stat(['-x,', '-e', 'task-clock', ...PF1]);
+    expect(lines(out)[0]).toMatch(/^\d+\.\d\d,msec,task-clock,\d+,100\.00,\d+\.\d{3},CPUs utilized$/);
+  });
+
+  it('pipes into the same awk as perf\'s CSV: event name, then value', () => {
+    const cmd = `"${process.execPath}" bin/spfperf.js stat -x, -e faults,spf ${PF1.join(' ')} 2>&1 >/dev/null | awk -F, '{print $3, $1}'`;
+    const ours = spawnSync('sh', ['-c', cmd], { cwd: ROOT, encoding: 'utf8' });
+    expect(ours.status).toBe(0);
+    const perfs = spawnSync('awk', ['-F,', '{print $3, $1}', join(ROOT, 'fixtures', 'golden', 'perf-6.1', 'stat-csv.txt')], { encoding: 'utf8' });
+    expect(lines(perfs.stdout)).toEqual(['faults 25651', 'minor-faults 25651', 'major-faults 0']);
+    const ls = lines(ours.stdout);
+    expect(ls.map((l) => l.split(' ')[0])).toEqual(['faults', 'spf', 'workload:ops/s']);
+    expect(ls[0]).toBe('faults 1024');
+    expect(ls[1]).toBe('spf 0');
+    for (const l of ls) expect(l).toMatch(/^\S+ [\d.]+$/);
+  });
+
+  it('takes any separator, and with -r adds perf\'s noise column after the event (golden)', () => {
+    const semi = stat(['-x', ';', ...EVENTS, ...PF1]);
+    expect(lines(semi)[0]).toMatch(/^\d+;;faults;\d+;100\.00;;$/);
+    const out = stat(['-x,', '-r', '3', ...EVENTS, ...PF1]);
+    expectGolden('stat/page_fault1.repeat.csv.txt', out);
+    for (const l of lines(out)) expect(l).toMatch(/^[\d.]+,,[a-z:/-]+,\d+\.\d\d%,\d+,100\.00,,$/);
+    expect(lines(out)[0]).toMatch(/^1024,,faults,0\.00%,/);
+  });
+
+  it('writes CSV to -o FILE, nothing to stderr', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'spfperf-')), 'out.csv');
+    const r = spfperf(['stat', '-x,', '-o', file, ...EVENTS, ...PF1]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readFileSync(file, 'utf8')).toMatch(/^\d+,,faults,\d+,100\.00,,\n/);
+  });
+
+  it('--vmstat: one record per /proc/vmstat line, named vmstat:<name>, after the workload metric', () => {
+    const ls = lines(stat(['-x,', '--vmstat', '-e', 'faults', ...PF1]));
+    expect(ls[1]).toMatch(/^[\d.]+,,workload:ops\/s,/);
+    expect(ls[2]).toMatch(/^1024,,vmstat:pgfault,\d+,100\.00,,$/);
+    for (const l of ls.slice(2)) expect(l).toMatch(/^\d+,,vmstat:[a-z_]+,\d+,100\.00,,$/);
+  });
+});
+
+describe('stat -j (JSON lines)', () => {
+  const perfKeys = keysOf(capture('stat-json.txt').split('\n')[0]);
+
+  it('prints one JSON object per line with perf\'s keys in perf\'s order (golden)', () => {
+    const out = stat(['-j', ...EVENTS, '-e', 'task-clock', ...PF1]);
+    expectGolden('stat/page_fault1.json.txt', out);
+    const ls = lines(out);
+    expect(ls).toHaveLength(5);
+    for (const l of ls) expect(keysOf(l)).toEqual(perfKeys);
+    expect(perfKeys).toEqual(['counter-value', 'unit', 'event', 'event-runtime', 'pcnt-running', 'metric-value', 'metric-unit']);
+    const faults = JSON.parse(ls[0]) as Record<string, unknown>;
+    expect(faults).toMatchObject({ 'counter-value': '1024.000000', unit: '', event: 'faults', 'pcnt-running': 100, 'metric-value': 0, 'metric-unit': '(null)' });
+    expect(ls[0]).toMatch(/^\{"counter-value" : "1024\.000000", "unit" : "", "event" : "faults", "event-runtime" : \d+, "pcnt-running" : 100\.00, "metric-value" : 0\.000000, "metric-unit" : "\(null\)"\}$/);
+    const tc = JSON.parse(ls[3]) as Record<string, unknown>;
+    expect(tc).toMatchObject({ unit: 'msec', event: 'task-clock', 'metric-unit': 'CPUs utilized' });
+    expect(JSON.parse(ls[4])).toMatchObject({ event: 'workload:ops/s' });
+  });
+
+  it('adds "variance" after "event" with -r (golden)', () => {
+    const out = stat(['-j', '-r', '2', ...EVENTS, ...PF1]);
+    expectGolden('stat/page_fault1.repeat.json.txt', out);
+    for (const l of lines(out)) expect(keysOf(l)).toEqual(['counter-value', 'unit', 'event', 'variance', ...perfKeys.slice(3)]);
+  });
+});
+
+describe('stat -r (human)', () => {
+  it('says (N runs), gives the noise column where it is not zero, and elapsed +- (golden)', () => {
+    const out = stat(['-r', '3', ...EVENTS, '-e', 'task-clock', ...PF1]);
+    expectGolden('stat/page_fault1.repeat.txt', out);
+    expect(out).toContain(" Performance counter stats for 'page_fault1 threads=1 iterations=1 size=4M' (3 runs):\n");
+    const ls = lines(out);
+    // Deterministic counts: no noise, the 91 columns of perf's line.
+    expect(ls[3]).toHaveLength(91);
+    expect(ls.find((l) => l.includes('task-clock'))).toMatch(/ {2}\( \+- +\d+\.\d\d% \)$/);
+    expect(ls.find((l) => l.includes('workload:ops/s'))).toMatch(/ {2}\( \+- +\d+\.\d\d% \)$/);
+    expect(out).toMatch(/\n +\d\.\d+ \+- \d\.\d+ seconds time elapsed {2}\( \+- +\d+\.\d\d% \)\n\n$/);
+    expect(out).not.toContain('seconds user');
+  });
+
+  it('runs seeds seed..seed+N-1 (-r 2 --seed 5 is the mean of seeds 5 and 6)', () => {
+    const elapsed = (s: string): number => Number(/(\d\.\d+) (\+- [\d.]+ )?seconds time elapsed/.exec(s)![1]);
+    const a = elapsed(stat(['-e', 'faults', '--seed', '5', ...PF1]));
+    const b = elapsed(stat(['-e', 'faults', '--seed', '6', ...PF1]));
+    const m = elapsed(stat(['-e', 'faults', '-r', '2', '--seed', '5', ...PF1]));
+    expect(Math.abs(m - (a + b) / 2)).toBeLessThan(1e-8);
+  });
+});
+
+describe('stat -I (intervals of simulated time)', () => {
+  it('human: perf\'s header and a leading time column; the last partial interval, then the metric (golden)', () => {
+    const out = stat(['-I', '1', '-e', 'faults,minor-faults', ...EB]);
+    expectGolden('stat/ebizzy.interval.txt', out);
+    const ls = lines(out);
+    expect(ls[0]).toBe(capture('stat-interval-human.txt').split('\n')[0]);
+    expect(ls[1]).toMatch(/^ {5}0\.001000000 +\d+ {6}faults +$/);
+    for (const l of ls.slice(1)) expect(l).toHaveLength(108);
+    expect(ls[ls.length - 1]).toMatch(/^ {5}0\.00\d{7} +\d+\.\d\d {6}workload:records\/s +$/);
+    // Per-interval counts add up to the whole run's.
+    const total = Number(/(\d+) +faults/.exec(stat(['-e', 'faults', ...EB]))![1]);
+    const sum = ls.filter((l) => / faults /.test(l)).reduce((s, l) => s + Number(l.trim().split(/\s+/)[1]), 0);
+    expect(sum).toBe(total);
+  });
+
+  it('-x: the time first, padded as perf 6.1 pads it (golden)', () => {
+    const out = stat(['-I', '1', '-x,', '-e', 'faults', ...EB]);
+    expectGolden('stat/ebizzy.interval.csv.txt', out);
+    for (const l of lines(out)) expect(l).toMatch(/^ {5}0\.\d{9},[\d.]+,,[a-z:/-]+,\d+,100\.00,,$/);
+  });
+
+  it('-j: the "interval" key first (golden)', () => {
+    const out = stat(['-I', '1', '-j', '-e', 'faults', ...EB]);
+    expectGolden('stat/ebizzy.interval.json.txt', out);
+    const perf = keysOf(capture('stat-interval-json.txt').split('\n')[0]);
+    for (const l of lines(out)) expect(keysOf(l)).toEqual(perf);
+    expect(JSON.parse(lines(out)[0])).toMatchObject({ interval: 0.001, event: 'faults', 'event-runtime': 1000000 });
+  });
+});
+
+describe('stat --per-thread', () => {
+  it('human: perf\'s comm-tid column, threads by count within each event (golden)', () => {
+    const out = stat(['--per-thread', '-e', 'faults,minor-faults', ...EB]);
+    expectGolden('stat/ebizzy.per-thread.txt', out);
+    const rows = lines(out).filter((l) => /^ +ebizzy-\d+ /.test(l));
+    expect(rows).toHaveLength(6);
+    for (const l of rows) {
+      expect(l).toHaveLength(117);
+      expect(l.slice(0, 26)).toMatch(/^ {10}ebizzy-\d{4} {5}$/);
+    }
+    const faults = rows.filter((l) => l.endsWith('faults'.padEnd(67)) && !l.includes('minor')).map((l) => Number(l.trim().split(/\s+/)[1]));
+    expect(faults).toEqual([...faults].sort((a, b) => b - a));
+    expect(out).toMatch(/\n {26} +\d+\.\d\d {6}workload:records\/s +\n/);
+  });
+
+  it('-x and -j: the thread first ("comm-tid," / "thread")', () => {
+    const csv = lines(stat(['--per-thread', '-x,', '-e', 'faults', ...EB]));
+    expectGolden('stat/ebizzy.per-thread.csv.txt', csv.join('\n') + '\n');
+    for (const l of csv.slice(0, -1)) expect(l).toMatch(/^ebizzy-\d+,\d+,,faults,\d+,100\.00,,$/);
+    expect(csv[csv.length - 1]).toMatch(/^,[\d.]+,,workload:records\/s,/);
+    const json = lines(stat(['--per-thread', '-j', '-e', 'faults', ...EB]));
+    expectGolden('stat/ebizzy.per-thread.json.txt', json.join('\n') + '\n');
+    for (const l of json.slice(0, -1)) expect(keysOf(l)[0]).toBe('thread');
+  });
+
+  it('with -I: perf\'s comm-pid header', () => {
+    const ls = lines(stat(['--per-thread', '-I', '1', '-e', 'faults', ...EB]));
+    expect(ls[0]).toBe('#           time             comm-pid                  counts unit events');
+    expect(ls[1]).toMatch(/^ {5}0\.001000000 {11}ebizzy-\d{4} {5} +\d+ {6}faults/);
+  });
+});
+
+describe('stat option errors', () => {
+  it('bad values and combinations: one line, exit 1', () => {
+    for (const args of [
+      ['-r', '0'],
+      ['-r', 'x'],
+      ['-I', '0'],
+      ['-I', 'soon'],
+      ['-x,', '-j'],
+      ['-I', '1', '-r', '2'],
+      ['--compare', 'base'],
+      ['--compare', 'base,spf', '-j'],
+    ]) {
+      const r = spfperf(['stat', ...args, ...PF1]);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^spfperf: /);
+    }
+  });
+});
