@@ -46,10 +46,12 @@ for (const f of files) {
   const seeds = c.seeds ?? 1;
   const results = {};
   try {
-    for (const [label, configs] of Object.entries(c.runs)) {
+    for (const [label, spec] of Object.entries(c.runs)) {
+      // A run is a list of --config items, or { config, params, workload } overriding the case's.
+      const run = Array.isArray(spec) ? { config: spec } : spec;
       results[label] = [];
       for (let s = 1; s <= seeds; s++) {
-        const prep = prepareRun(c.workload, c.params, { machine: c.machine, cpus: String(c.cpus), config: configs, seed: String(s) });
+        const prep = prepareRun(run.workload ?? c.workload, [...c.params, ...(run.params ?? [])], { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s) });
         results[label].push(runWorkload(runOptionsOf(prep)));
       }
     }
