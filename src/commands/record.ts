@@ -1,6 +1,130 @@
-/** spfperf record: not built yet (it arrives with the perf-compatible outputs). */
+/**
+ * spfperf record: run a workload and write its events as NDJSON (docs/traces.md):
+ *
+ *   {"type":"header","trace_format":1,"spfperf":"0.1.0","format":1,"workload":{...},...}
+ *   {"type":"sample","ts":1234,"cpu":0,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults"}
+ *   ...
+ *   {"type":"summary","seed":1,"elapsed":0.0059,"user":...,"sys":...,"counters":{...},...}
+ *
+ *   $ spfperf record -e 'faults,pagefault:*' --config dufour-v11 ebizzy threads=4
+ *   [ spfperf record: Captured and wrote 2.345 MB spfperf.ndjson (14337 samples) ]
+ *
+ * The file is written as FILE.tmp and renamed when complete; `-o -` streams to stdout, waiting
+ * for a slow reader between slices of the simulation. Ctrl-C stops the simulation where it is
+ * and still writes the summary, so the trace is valid (its summary says `"stopped":true`).
+ */
+import { statSync } from 'node:fs';
+import { eventById, NUM_EVENTS, parseEventList, type SelectedEvent } from '../events/catalog.js';
 import { UsageError } from '../errors.js';
+import { formatStatHuman } from '../format/stat-human.js';
+import { workloadEvent, type StatRow } from '../format/stat-common.js';
+import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
+import { runWorkloadAsync, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
+import { describeRun, runValues } from '../stats/save.js';
+import { AtomicFile, FileOutput, NdjsonWriter, RECORDABLE_SW, RecordSink, StreamOutput, TRACE_FORMAT, type ChunkOutput } from '../trace/ndjson-writer.js';
+import { errnoText } from '../trace/ndjson-reader.js';
+import { progressFor, withProgress } from '../ui/progress.js';
 
-export async function run(..._args: unknown[]): Promise<number> {
-  throw new UsageError('record is not available yet in this build');
+export interface RecordOptions extends CommonRunOptions {
+  readonly event?: readonly string[];
+  readonly output?: string;
+  readonly stat?: boolean;
 }
+
+/** What record records without -e: the fault count and every SPF abort tracepoint. */
+export const DEFAULT_RECORD_EVENTS = ['faults', 'pagefault:*'];
+
+/** The events of -e, checked: only events the model reports one occurrence at a time. */
+export function recordEvents(specs: readonly string[] | undefined): SelectedEvent[] {
+  const events = parseEventList(specs && specs.length > 0 ? specs : DEFAULT_RECORD_EVENTS);
+  for (const e of events) {
+    const d = eventById(e.id);
+    if (d.kind === 'tp' || RECORDABLE_SW.has(e.id)) continue;
+    throw new UsageError(`event '${e.name}' cannot be recorded: the model counts it in bulk, not one occurrence at a time (count it with 'spfperf stat -e ${e.name}')`);
+  }
+  return events;
+}
+
+/** --stat: perf stat's human layout for the recorded events (what `spfperf stat -e` prints). */
+function statText(command: string, events: readonly SelectedEvent[], r: RunResult): string {
+  const runtimeNs = r.elapsedNs;
+  const rows: StatRow[] = events.map((e) => ({ event: e.name, value: r.counts.total(e.id), unit: eventById(e.id).unit, fractional: false, runtimeNs }));
+  for (const m of r.metrics) rows.push({ event: workloadEvent(m.name), value: m.value, unit: '', fractional: true, runtimeNs });
+  return formatStatHuman({
+    command,
+    runs: 1,
+    perThread: false,
+    interval: false,
+    blocks: [{ rows }],
+    elapsedSec: r.elapsedNs / 1e9,
+    elapsedStddevSec: 0,
+    userSec: r.userNs / 1e9,
+    sysSec: r.sysNs / 1e9,
+  });
+}
+
+export async function run(workloadArg: string, paramArgs: readonly string[], o: RecordOptions): Promise<number> {
+  const events = recordEvents(o.event);
+  const prep = prepareRun(workloadArg, paramArgs, o);
+  const command = [workloadArg, ...paramArgs].join(' ');
+  const target = o.output ?? 'spfperf.ndjson';
+  const toStdout = target === '-';
+
+  let file: AtomicFile | null = null;
+  let out: ChunkOutput;
+  if (toStdout) out = new StreamOutput(process.stdout);
+  else {
+    try {
+      // A directory would only fail at the final rename, after the whole run.
+      if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      file = new AtomicFile(target);
+    } catch (e) {
+      throw new UsageError(`cannot write '${target}': ${errnoText(e as NodeJS.ErrnoException)}`);
+    }
+    out = new FileOutput(file.fd);
+  }
+  const w = new NdjsonWriter(out);
+  const sink = new RecordSink(events, w, NUM_EVENTS);
+
+  let r: RunResult;
+  try {
+    const header = {
+      type: 'header',
+      trace_format: TRACE_FORMAT,
+      ...describeRun(prep),
+      command,
+      events: events.map((e) => e.name),
+    };
+    w.line(JSON.stringify(header) + '\n');
+    r = await withProgress(progressFor(prep, { onAbort: () => file?.discard() }), (ctl) =>
+      runWorkloadAsync({ ...runOptionsOf(prep), sinks: [sink] }, { onProgress: ctl.onProgress, shouldStop: ctl.shouldStop, pause: () => w.drain() }),
+    );
+    const samples: Record<string, number> = {};
+    for (const e of events) samples[e.name] = sink.written[e.id];
+    const summary = {
+      type: 'summary',
+      ...runValues(prep, prep.seed, r),
+      samples,
+      stopped: r.stopped,
+      signals: r.signals,
+    };
+    w.line(JSON.stringify(summary) + '\n');
+    await w.end();
+    file?.commit();
+  } catch (e) {
+    file?.discard();
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err?.code === 'string' && err.syscall !== undefined) throw new UsageError(`cannot write '${target}': ${errnoText(err)}`);
+    throw e;
+  }
+
+  const total = events.reduce((a, e) => a + sink.written[e.id], 0);
+  const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
+  const stopped = r.stopped ? `spfperf: record stopped (Ctrl-C) at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
+  const stat = o.stat ? statText(command, events, r) : '';
+  process.stderr.write(
+    `${signals}${stopped}${stat}[ spfperf record: Captured and wrote ${(w.bytes / 1e6).toFixed(3)} MB ${toStdout ? '(stdout)' : target} (${total} samples) ]\n`,
+  );
+  return 0;
+}
+

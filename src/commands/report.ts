@@ -1,6 +1,55 @@
-/** spfperf report: not built yet (it arrives with the perf-compatible outputs). */
-import { UsageError } from '../errors.js';
+/**
+ * spfperf report: read a trace written by `spfperf record` (streamed, in bounded memory) and print
+ * the share of each event's count per key combination, perf report style:
+ *
+ *   $ spfperf report --stdio --sort comm,tid,caller
+ *   # Samples: 845  of event 'pagefault:spf_vma_changed'
+ *   # Event count (approx.): 845
+ *   #
+ *   # Overhead  Command  Tid:Command  Symbol
+ *   ...
+ *
+ * On a terminal (stdout and stdin both, not under CI), without --stdio, an interactive view (ink)
+ * instead.
+ */
+import { formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo, type SortKey } from '../format/report.js';
+import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
+import { inCi } from '../ui/progress.js';
 
-export async function run(..._args: unknown[]): Promise<number> {
-  throw new UsageError('report is not available yet in this build');
+export interface ReportOptions {
+  readonly input?: string;
+  readonly sort?: string;
+  readonly stdio?: boolean;
+  readonly fields?: string;
+}
+
+/** Keys a row of the interactive view can be broken down by, in the order `b` cycles them. */
+const BREAKDOWN_ORDER: readonly SortKey[] = ['caller', 'tid', 'cpu', 'vma', 'comm', 'event'];
+
+export async function run(o: ReportOptions): Promise<number> {
+  const { keys, columns } = reportLayout(o.sort ?? 'event,comm', o.fields);
+  const path = o.input ?? 'spfperf.ndjson';
+  const interactive = o.stdio !== true && path !== '-' && process.stdout.isTTY === true && process.stdin.isTTY === true && !inCi();
+  const breakdownKeys = interactive ? BREAKDOWN_ORDER.filter((k) => !keys.includes(k)) : [];
+  const agg = new ReportAggregator(keys, breakdownKeys);
+  const { stream, name } = await openTraceInput(path);
+  const st = await readTrace(stream, { sample: (s) => agg.add(s) }, { name });
+  if (st.summary === null) process.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
+  const info: ReportInfo = { header: st.header!, summary: st.summary, skipped: st.skipped, seen: agg.counts() };
+  const tables = agg.result(st.header!.events ?? []);
+
+  if (!interactive) {
+    await write(formatReportStdio(info, tables, keys, columns));
+    return 0;
+  }
+  const [{ render }, { createElement }, { ReportView }] = await Promise.all([import('ink'), import('react'), import('../ui/ReportView.js')]);
+  const model = reportViewModel(info, tables, keys, columns, breakdownKeys);
+  const app = render(createElement(ReportView, { model, height: process.stdout.rows ?? 24 }), { exitOnCtrlC: true, patchConsole: false });
+  await app.waitUntilExit();
+  return 0;
+}
+
+/** Write to stdout and wait until it is taken (a pipe may be slower than us). */
+function write(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
 }

@@ -70,6 +70,8 @@ export interface TraceHandlers {
   header?(h: TraceHeader): void;
   sample(s: TraceSample, line: number): void;
   summary?(s: TraceSummary): void;
+  /** Awaited after each input chunk when it returns a promise (the reader's output is full). */
+  afterChunk?(): Promise<void> | undefined;
 }
 
 export interface ReadStats {
@@ -199,6 +201,8 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
         dropping = true;
       }
     }
+    const wait = h.afterChunk?.();
+    if (wait !== undefined) await wait;
   }
   const rest = carry + dec.end();
   if (dropping) {

@@ -104,7 +104,11 @@ export class NdjsonWriter {
       return;
     }
     const w = this.out.write(chunk);
-    if (w !== undefined) this.waiting = w.then(() => this.flushQueue());
+    if (w !== undefined) {
+      this.waiting = w.then(() => this.flushQueue());
+      // The error is seen by whoever awaits drain() or end(); not an unhandled rejection meanwhile.
+      this.waiting.catch(() => {});
+    }
   }
 
   private async flushQueue(): Promise<void> {

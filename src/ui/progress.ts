@@ -1,0 +1,164 @@
+import type { AsyncRunControl, RunProgress } from '../sim/run.js';
+import type { PreparedRun } from '../sim/setup.js';
+
+/**
+ * Live progress of a long run on stderr, and Ctrl-C as "stop here and report what was counted".
+ *
+ *   const r = await withProgress(progressFor(prep), (ctl) => runWorkloadAsync(runOptionsOf(prep), ctl));
+ *
+ * The control passed to `run` is an AsyncRunControl (onProgress + shouldStop): hand it to
+ * runWorkloadAsync as it is. The display (src/ui/Progress.tsx, ink) appears only when the run has
+ * taken more than `delayMs` (1 s) of wall time, only when the stream is a terminal and the CI
+ * environment variable is not set; ink is imported only then (it costs ~0.4 s to load). It is
+ * erased when the run ends, so what the command prints next starts on a clean line.
+ *
+ * Ctrl-C (SIGINT) while `run` runs: the first makes shouldStop() true (the run stops at the next
+ * slice and returns a partial result, `stopped: true`); a second calls onAbort() and exits with
+ * status 130 at once.
+ */
+
+export interface ProgressOptions {
+  /** What runs, shown at the left: the workload command line. */
+  readonly label: string;
+  /** Simulated time the workload should run (ns), for the bar and the estimate; unknown: none. */
+  readonly totalSimNs?: number;
+  /** Where the display goes (default process.stderr). */
+  readonly stream?: NodeJS.WriteStream;
+  /** Force the display on or off (default: progressEnabled(stream)). */
+  readonly enabled?: boolean;
+  /** Wall time before the display appears (default 1000 ms). */
+  readonly delayMs?: number;
+  /** Redraw period (default 100 ms). */
+  readonly refreshMs?: number;
+  /** Stop the run on Ctrl-C (default true). */
+  readonly interruptible?: boolean;
+  /** Called on a second Ctrl-C, just before the process exits with status 130 (clean up). */
+  readonly onAbort?: () => void;
+}
+
+export interface ProgressControl extends AsyncRunControl {
+  onProgress(p: RunProgress): void;
+  shouldStop(): boolean;
+  /** Ctrl-C was pressed. */
+  readonly interrupted: boolean;
+}
+
+/**
+ * Under CI, as ink judges it (is-in-ci): CI or CONTINUOUS_INTEGRATION set, even empty, and not
+ * '0' or 'false'. ink then draws nothing until it exits, so no live display can work.
+ */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const set = (k: string): boolean => k in env && env[k] !== '0' && env[k] !== 'false';
+  return set('CI') || set('CONTINUOUS_INTEGRATION');
+}
+
+/** A terminal, and not under CI. */
+export function progressEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && !inCi(env);
+}
+
+/** The label and expected simulated duration of a prepared run (its `seconds` parameter, if any). */
+export function progressFor(prep: PreparedRun, extra: Partial<ProgressOptions> = {}): ProgressOptions {
+  const label = [prep.workload.name, ...prep.paramArgs].join(' ');
+  const seconds = prep.params.get('seconds');
+  return { label, totalSimNs: seconds !== undefined && seconds > 0 ? seconds : undefined, ...extra };
+}
+
+/**
+ * Wall time left (ms), from the rate so far: simulated time goes on at about the same wall-clock
+ * rate. Undefined without a known total or before anything was simulated.
+ */
+export function estimateLeftMs(simNs: number, totalSimNs: number | undefined, wallMs: number): number | undefined {
+  if (totalSimNs === undefined || totalSimNs <= 0 || simNs <= 0) return undefined;
+  return Math.max(0, (wallMs * (totalSimNs - simNs)) / simNs);
+}
+
+interface InkUi {
+  rerender(el: unknown): void;
+  clear(): void;
+  unmount(): void;
+}
+
+export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressControl) => Promise<T>): Promise<T> {
+  const stream = o.stream ?? process.stderr;
+  const enabled = o.enabled ?? progressEnabled(stream);
+  const delayMs = o.delayMs ?? 1000;
+  const t0 = performance.now();
+  let last: RunProgress = { simNs: 0, faults: 0 };
+  let interrupted = false;
+  let done = false;
+  let ui: InkUi | null = null;
+  let element: ((wallMs: number) => unknown) | null = null;
+  let loading: Promise<void> | null = null;
+
+  const draw = (): void => {
+    if (!enabled || done) return;
+    const wallMs = performance.now() - t0;
+    if (wallMs < delayMs) return;
+    if (ui !== null && element !== null) {
+      ui.rerender(element(wallMs));
+      return;
+    }
+    if (loading !== null) return;
+    loading = (async () => {
+      const [{ render }, { createElement }, { Progress }] = await Promise.all([import('ink'), import('react'), import('./Progress.js')]);
+      element = (w: number) =>
+        createElement(Progress, {
+          label: o.label,
+          simNs: last.simNs,
+          totalSimNs: o.totalSimNs,
+          faults: last.faults,
+          wallMs: w,
+          etaMs: estimateLeftMs(last.simNs, o.totalSimNs, w),
+          stopping: interrupted,
+        });
+      if (done) return;
+      ui = render(element(performance.now() - t0) as Parameters<typeof render>[0], {
+        stdout: stream,
+        patchConsole: false,
+        exitOnCtrlC: false,
+      }) as InkUi;
+    })().catch(() => {
+      // A display that cannot load is no reason to fail the run.
+    });
+  };
+
+  const ctl: ProgressControl = {
+    onProgress: (p: RunProgress) => {
+      last = p;
+    },
+    shouldStop: () => interrupted,
+    get interrupted() {
+      return interrupted;
+    },
+  };
+
+  const onSigint = (): void => {
+    if (interrupted) {
+      o.onAbort?.();
+      process.exit(130);
+    }
+    interrupted = true;
+    draw();
+  };
+  if (o.interruptible !== false) process.on('SIGINT', onSigint);
+  const timer = enabled ? setInterval(draw, o.refreshMs ?? 100) : null;
+  timer?.unref();
+  try {
+    return await run(ctl);
+  } finally {
+    done = true;
+    if (timer !== null) clearInterval(timer);
+    if (loading !== null) await loading;
+    const shown = ui as InkUi | null;
+    if (shown !== null) {
+      // An empty frame erases the line; unmount then flushes that (a pending throttled frame
+      // would otherwise be drawn again after a clear()).
+      shown.rerender(null);
+      shown.unmount();
+      // ink's empty frame is a bare newline: go back up onto the erased line.
+      stream.write('\u001B[1A');
+    }
+    if (o.interruptible !== false) process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,180 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EV, EVENTS } from '../../src/events/catalog.js';
+import { siteName } from '../../src/mm/spf/trace.js';
+import { runWorkload } from '../../src/sim/run.js';
+import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
+import { describeRun } from '../../src/stats/save.js';
+import { spfperf } from '../helpers/cli.js';
+import { expectGolden, ROOT } from '../helpers/golden.js';
+
+/** The CLI with room for a big stdout (spawnSync's default cap is 1 MB). */
+function cli(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [join(ROOT, 'bin', 'spfperf.js'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
+}
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'spfperf-record-'));
+const parse = (text: string): Record<string, unknown>[] => text.trim().split('\n').map((l) => JSON.parse(l));
+const RUN = ['--cpus', '4', '--config', 'dufour-v11', 'ebizzy', 'threads=4', 'seconds=0.005s'];
+const SMALL = ['-e', 'faults,exceptions:page_fault_user', '--cpus', '2', 'ebizzy', 'threads=2', 'chunks=1', 'chunk_size=16K', 'seconds=0.0001s'];
+
+function eventCounts(lines: Record<string, unknown>[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of lines) if (l.type === 'sample') m.set(l.event as string, (m.get(l.event as string) ?? 0) + 1);
+  return m;
+}
+
+describe('spfperf record', () => {
+  it('records as many samples of each event as the model counts for the same run (stat)', () => {
+    for (const config of ['dufour-v11', 'dufour-v9']) {
+      const dir = tmp();
+      const file = join(dir, 't.ndjson');
+      const args = ['--cpus', '4', '--config', config, 'ebizzy', 'threads=4', 'seconds=0.005s'];
+      const r = spfperf(['record', '-o', file, '-e', 'faults,minor-faults,spf,pagefault:*', ...args]);
+      expect(r.status).toBe(0);
+      const got = eventCounts(parse(readFileSync(file, 'utf8')));
+      const prep = prepareRun('ebizzy', ['threads=4', 'seconds=0.005s'], { cpus: '4', config: [config] });
+      const want = runWorkload(runOptionsOf(prep)).counts;
+      const pf = EVENTS.filter((e) => e.name.startsWith('pagefault:'));
+      expect(pf.length).toBeGreaterThan(4);
+      for (const e of pf) expect(got.get(e.name) ?? 0, `${config} ${e.name}`).toBe(want.total(e.id));
+      expect(got.get('faults')).toBe(want.total(EV.PAGE_FAULTS));
+      expect(got.get('minor-faults')).toBe(want.total(EV.MINOR_FAULTS));
+      expect(got.get('spf') ?? 0).toBe(want.total(EV.SPF));
+      // Some SPF aborts happen in this run, or the comparison says little.
+      expect(pf.reduce((a, e) => a + (got.get(e.name) ?? 0), 0)).toBeGreaterThan(50);
+    }
+  });
+
+  it('writes a header (describeRun + trace format), samples and a summary (runValues)', () => {
+    const dir = tmp();
+    const r = spfperf(['record', ...RUN], { cwd: dir });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^\[ spfperf record: Captured and wrote \d+\.\d{3} MB spfperf\.ndjson \(\d+ samples\) \]\n$/);
+    expect(readdirSync(dir)).toEqual(['spfperf.ndjson']);
+    const lines = parse(readFileSync(join(dir, 'spfperf.ndjson'), 'utf8'));
+    const [header, summary] = [lines[0], lines[lines.length - 1]];
+    const prep = prepareRun('ebizzy', ['threads=4', 'seconds=0.005s'], { cpus: '4', config: ['dufour-v11'] });
+    expect(header).toEqual({
+      type: 'header',
+      trace_format: 1,
+      ...JSON.parse(JSON.stringify(describeRun(prep))),
+      command: 'ebizzy threads=4 seconds=0.005s',
+      events: ['faults', 'pagefault:spf_vma_changed', 'pagefault:spf_vma_noanon', 'pagefault:spf_vma_notsup', 'pagefault:spf_vma_access', 'pagefault:spf_pmd_changed', 'pagefault:spf_pte_lock'],
+    });
+    expect(summary.type).toBe('summary');
+    expect(Object.keys(summary)).toEqual(expect.arrayContaining(['counters', 'vmstat', 'metrics', 'elapsed', 'user', 'sys', 'samples', 'stopped']));
+    expect(summary.stopped).toBe(false);
+    const counters = summary.counters as Record<string, number>;
+    const samples = summary.samples as Record<string, number>;
+    expect(counters['page-faults']).toBe(samples.faults);
+    const counts = eventCounts(lines);
+    for (const [ev, n] of Object.entries(samples)) expect(counts.get(ev) ?? 0).toBe(n);
+    expect((summary.metrics as Record<string, { value: number }>)['records/s'].value).toBeGreaterThan(0);
+    for (const l of lines.slice(1, -1)) expect(l.type).toBe('sample');
+  });
+
+  it('gives pagefault samples the caller as a 64-bit address with its symbol, and the VMA and address as 0x strings', () => {
+    const dir = tmp();
+    expect(spfperf(['record', '-e', 'pagefault:*', ...RUN], { cwd: dir }).status).toBe(0);
+    const samples = parse(readFileSync(join(dir, 'spfperf.ndjson'), 'utf8')).filter((l) => l.type === 'sample');
+    expect(samples.length).toBeGreaterThan(50);
+    for (const s of samples) {
+      expect(Object.keys(s)).toEqual(['type', 'ts', 'cpu', 'pid', 'tid', 'comm', 'event', 'caller', 'sym', 'vm_start', 'vm_end', 'address']);
+      expect(s.caller).toMatch(/^0xffffffff[0-9a-f]{8}$/);
+      expect(s.sym).toBe(siteName(parseInt((s.caller as string).slice(10), 16)));
+      // (The VMA is the one the fault sees at the abort: for spf_vma_changed it may no longer
+      // hold the address, so only the form is checked.)
+      for (const f of [s.vm_start, s.vm_end, s.address]) expect(f).toMatch(/^0x[0-9a-f]+$/);
+      expect(BigInt(s.vm_start as string) < BigInt(s.vm_end as string)).toBe(true);
+      expect(Number.isInteger(s.ts)).toBe(true);
+      expect((s.cpu as number) >= 0 && (s.cpu as number) < 4).toBe(true);
+    }
+    const ts = samples.map((s) => s.ts as number);
+    expect(ts[ts.length - 1]).toBeGreaterThan(ts[0]);
+  });
+
+  it('is deterministic: the same command twice writes byte-identical files (golden: header and first lines)', () => {
+    const a = spfperf(['record', '-o', '-', ...SMALL]);
+    const b = spfperf(['record', '-o', '-', ...SMALL]);
+    expect(a.status).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    const head = a.stdout.split('\n').slice(0, 9).join('\n').replace(/"spfperf":"[^"]*"/, '"spfperf":"VERSION"');
+    expectGolden('record.ebizzy-small.head.txt', head + '\n');
+  });
+
+  it('streams to stdout with -o -, the same bytes it writes to a file', () => {
+    const dir = tmp();
+    const file = join(dir, 'f.ndjson');
+    const a = cli(['record', '-o', '-', ...RUN]);
+    expect(spfperf(['record', '-o', file, ...RUN]).status).toBe(0);
+    expect(a.status).toBe(0);
+    expect(a.stderr).toContain('MB (stdout)');
+    expect(a.stdout).toBe(readFileSync(file, 'utf8'));
+  });
+
+  it('keeps up with a slow reader on a pipe (backpressure) and the reader gets every line', () => {
+    const cmd = `node bin/spfperf.js record -o - ${RUN.join(' ')} | node -e "let n=0;process.stdin.on('data',b=>{for(const c of b)if(c===10)n++;process.stdin.pause();setTimeout(()=>process.stdin.resume(),1)}).on('end',()=>console.log(n))"`;
+    const r = spawnSync('sh', ['-c', cmd], { cwd: ROOT, encoding: 'utf8' });
+    const file = join(tmp(), 'f.ndjson');
+    spfperf(['record', '-o', file, ...RUN]);
+    expect(Number(r.stdout.trim())).toBe(readFileSync(file, 'utf8').split('\n').length - 1);
+  });
+
+  it('--stat prints the recorded events\' counters perf-stat style on stderr', () => {
+    const r = spfperf(['record', '-o', '-', '--stat', ...SMALL]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(" Performance counter stats for 'ebizzy threads=2 chunks=1 chunk_size=16K seconds=0.0001s':");
+    const n = r.stdout.split('\n').filter((l) => l.includes('"event":"faults"')).length;
+    expect(r.stderr).toMatch(new RegExp(`\\n +${n}      faults +\\n`));
+    expect(r.stderr).toMatch(/exceptions:page_fault_user/);
+  });
+
+  it('an output file that cannot be written is a one-line error, exit 1, and leaves nothing', () => {
+    const dir = tmp();
+    const r = spfperf(['record', '-o', join(dir, 'no', 'such', 'dir.ndjson'), ...SMALL]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`spfperf: cannot write '${join(dir, 'no', 'such', 'dir.ndjson')}': No such file or directory\n`);
+    const d = spfperf(['record', '-o', dir, ...SMALL]);
+    expect(d.status).toBe(1);
+    expect(d.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses events the model only counts in bulk, and unknown events as perf does', () => {
+    const r = spfperf(['record', '-e', 'task-clock', ...SMALL.slice(2)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^spfperf: event 'task-clock' cannot be recorded/);
+    const u = spfperf(['record', '-e', 'nope', ...SMALL.slice(2)]);
+    expect(u.status).toBe(1);
+    expect(u.stderr).toMatch(/^event syntax error: 'nope'/);
+  });
+
+  it('Ctrl-C stops the simulation and still writes a valid trace with its summary', async () => {
+    const dir = tmp();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'spfperf.js'), 'record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(existsSync(join(dir, 'long.ndjson'))).toBe(false); // still FILE.tmp while recording
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^spfperf: record stopped \(Ctrl-C\) at \d+\.\d+ s of simulated time; the trace ends there\n\[ spfperf record: Captured/);
+    expect(readdirSync(dir)).toEqual(['long.ndjson']);
+    const lines = parse(readFileSync(join(dir, 'long.ndjson'), 'utf8'));
+    const summary = lines[lines.length - 1];
+    expect(summary.type).toBe('summary');
+    expect(summary.stopped).toBe(true);
+    expect((summary.elapsed as number) < 10).toBe(true);
+    expect((summary.samples as Record<string, number>).faults).toBe(eventCounts(lines).get('faults'));
+    const rep = spfperf(['report', '--stdio', '-i', join(dir, 'long.ndjson')]);
+    expect(rep.status).toBe(0);
+    expect(rep.stdout).toContain('# The recording was stopped (Ctrl-C) before the workload finished');
+    expect(rep.stdout).toContain('# Total Lost Samples: 0');
+  }, 30_000);
+});

@@ -1,0 +1,124 @@
+import { render } from 'ink-testing-library';
+import { createElement } from 'react';
+import { describe, expect, it } from 'vitest';
+import { ReportAggregator, reportViewModel, type ReportInfo } from '../../src/format/report.js';
+import type { TraceSample } from '../../src/trace/ndjson-reader.js';
+import { ReportView } from '../../src/ui/ReportView.js';
+
+const s = (o: Partial<TraceSample>): TraceSample => ({ type: 'sample', ts: 0, cpu: 0, pid: 1000, tid: 1001, comm: 'ebizzy', event: 'faults', ...o });
+
+function model(rows = 3) {
+  const a = new ReportAggregator(['tid'], ['caller', 'cpu']);
+  for (let t = 0; t < rows; t++) for (let i = 0; i <= t; i++) a.add(s({ tid: 1001 + t, cpu: i % 2 }));
+  for (let i = 0; i < 3; i++) a.add(s({ event: 'pagefault:spf_pte_lock', tid: 1002, sym: i < 2 ? 'pte_map_lock+0xc0' : 'pte_map_lock+0x4c', caller: '0xffffffff812004c0' }));
+  const info: ReportInfo = {
+    header: { type: 'header', trace_format: 1, command: 'ebizzy threads=3', spfperf: '0.1.0', events: ['faults', 'pagefault:spf_pte_lock'] },
+    summary: null,
+    skipped: 0,
+    seen: a.counts(),
+  };
+  return reportViewModel(info, a.result(['faults', 'pagefault:spf_pte_lock']), ['tid'], ['overhead', 'tid'], ['caller', 'cpu']);
+}
+
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+const rowLines = (frame: string): string[] => frame.split('\n').filter((l) => /^[> ][+-] /.test(l));
+
+describe('ReportView (ink)', () => {
+  it('shows the first event\'s table with the cursor on the biggest row', () => {
+    const v = render(createElement(ReportView, { model: model(), height: 30 }));
+    const f = v.lastFrame()!;
+    expect(f).toContain('Trace of: ebizzy threads=3');
+    expect(f).toContain("Samples: 6 of event 'faults', Event count (approx.): 6  [1/2]");
+    expect(f).toContain('  Overhead     Tid:Command');
+    expect(rowLines(f)).toEqual(['>+  50.00%     1003:ebizzy', ' +  33.33%     1002:ebizzy', ' +  16.67%     1001:ebizzy']);
+    expect(f).toContain('q quit  b: expand by caller');
+    v.unmount();
+  });
+
+  it('moves with j/k and the arrows, and stays within the table', async () => {
+    const v = render(createElement(ReportView, { model: model(), height: 30 }));
+    await tick();
+    v.stdin.write('j');
+    await tick();
+    expect(rowLines(v.lastFrame()!)[1]).toMatch(/^>\+ +33\.33%/);
+    v.stdin.write('\u001B[B'); // down
+    await tick();
+    v.stdin.write('j'); // already at the bottom
+    await tick();
+    expect(rowLines(v.lastFrame()!)[2]).toMatch(/^>\+ +16\.67%/);
+    v.stdin.write('k');
+    await tick();
+    v.stdin.write('\u001B[A'); // up
+    await tick();
+    expect(rowLines(v.lastFrame()!)[0]).toMatch(/^>\+ +50\.00%/);
+    v.unmount();
+  });
+
+  it('expands a row with enter into its breakdown by another key; b changes the key', async () => {
+    const v = render(createElement(ReportView, { model: model(), height: 30 }));
+    await tick();
+    v.stdin.write('\r');
+    await tick();
+    let f = v.lastFrame()!;
+    expect(f).toContain('>-  50.00%     1003:ebizzy');
+    expect(f).toContain('by caller:');
+    expect(f).toMatch(/ 50\.00%  \[unknown\]/);
+    v.stdin.write('b');
+    await tick();
+    f = v.lastFrame()!;
+    expect(f).toContain('by cpu:');
+    expect(f).toMatch(/ 33\.33%  000\n.* 16\.67%  001/);
+    v.stdin.write('\r');
+    await tick();
+    expect(v.lastFrame()).not.toContain('by cpu:');
+    v.unmount();
+  });
+
+  it('goes to the next event\'s table with the right arrow (or tab), back with the left', async () => {
+    const v = render(createElement(ReportView, { model: model(), height: 30 }));
+    await tick();
+    v.stdin.write('\u001B[C');
+    await tick();
+    let f = v.lastFrame()!;
+    expect(f).toContain("of event 'pagefault:spf_pte_lock'");
+    v.stdin.write('\r');
+    await tick();
+    f = v.lastFrame()!;
+    expect(f).toMatch(/ 66\.67%  \[k\] pte_map_lock\+0xc0\n.* 33\.33%  \[k\] pte_map_lock\+0x4c/);
+    v.stdin.write('\u001B[D');
+    await tick();
+    expect(v.lastFrame()).toContain("of event 'faults'");
+    v.unmount();
+  });
+
+  it('scrolls a table longer than the terminal to keep the cursor in view', async () => {
+    const v = render(createElement(ReportView, { model: model(30), height: 12 }));
+    await tick();
+    // 12 rows: 4 heading lines, a blank, title, columns, help, one spare.
+    expect(rowLines(v.lastFrame()!)).toHaveLength(12 - 4 - 5);
+    expect(v.lastFrame()!.split('\n')).toHaveLength(11);
+    v.stdin.write('G');
+    await tick();
+    const rows = rowLines(v.lastFrame()!);
+    expect(rows[rows.length - 1]).toMatch(/^>\+ +0\.\d\d% +1001:ebizzy$/);
+    v.stdin.write('g');
+    await tick();
+    expect(rowLines(v.lastFrame()!)[0]).toMatch(/^>\+/);
+    v.unmount();
+  });
+
+  it('quits on q', async () => {
+    const v = render(createElement(ReportView, { model: model(), height: 30 }));
+    await tick();
+    let exited = false;
+    // ink-testing-library has no waitUntilExit; after exit() the tree no longer takes input.
+    v.stdin.write('q');
+    await tick();
+    const before = v.lastFrame();
+    v.stdin.write('j');
+    await tick();
+    exited = v.lastFrame() === before;
+    expect(exited).toBe(true);
+    v.unmount();
+  });
+});
