@@ -24,6 +24,7 @@ import { vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type St
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
 import { runWorkloadAsync, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
+import { progressFor, withProgress } from '../ui/progress.js';
 import type { CountingSink, EventSource, TraceSink } from '../trace/sink.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
@@ -224,7 +225,11 @@ async function runOnce(prep: PreparedRun, plan: Plan): Promise<OneRun> {
         sinks: plan.perThread ? [seen] : [],
       }
     : {};
-  const result = await runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { shouldStop: () => interrupted });
+  // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this
+  // command's own (it stops the run and the counts so far are printed).
+  const result = await withProgress(progressFor(prep, { interruptible: false }), (ctl) =>
+    runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => interrupted }),
+  );
   return { prep, result, snapshots };
 }
 
