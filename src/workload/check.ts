@@ -11,8 +11,15 @@
  *  - `barrier` only inside a `threads` block.
  *  - A bare name in a metric is `elapsed` or a counter that some `count` statement or
  *    `touch ... count NAME` bumps.
+ *
+ * Words (docs/dsl.md, "Expressions"): a string literal is a word, and so is a parameter whose
+ * default is a word. A word may only be an operand of `==` or `!=` with another word, and only a
+ * parameter default may be a word as a whole; everywhere else (arithmetic, `<`, `&&`, `!`,
+ * function arguments, counts, sizes, conditions, metrics) a word is an error.
  */
+import { internWord } from './expr.js';
 import type { Expr, Pos, Stmt, Workload } from './ir.js';
+import { paramKinds, type ParamKind } from './params.js';
 import { BUILTIN_PARAMS, GLOBAL_BUILTINS, METRIC_BUILTIN_VARS, didYouMean, syntaxError } from './source.js';
 
 interface ExprRules {
@@ -30,16 +37,91 @@ export function checkWorkload(w: Workload): void {
 
 class Checker {
   private readonly paramLine = new Map<string, number>();
+  private readonly kinds: ReadonlyMap<string, ParamKind>;
+  /** Every word of the script, by its interned number (to catch a collision). */
+  private readonly words = new Map<number, string>();
 
-  constructor(private readonly w: Workload) {}
+  constructor(private readonly w: Workload) {
+    this.kinds = paramKinds(w);
+  }
 
   private fail(pos: Pos, detail: string): never {
     throw syntaxError(this.w.file, this.w.source, pos, detail);
   }
 
-  private checkExpr(e: Expr, rules: ExprRules): void {
+  /**
+   * Check the names in `e` against `rules`, then its kinds: the value must be a number unless
+   * `wordOk` (a parameter default), and words may only be compared with `==` / `!=`.
+   */
+  private checkExpr(e: Expr, rules: ExprRules, wordOk = false): void {
+    this.checkNames(e, rules);
+    if (this.kindOf(e) === 'word' && !wordOk) {
+      const what = e.k === 'param' ? `'$${e.name}'` : e.k === 'str' ? `"${e.s}"` : 'this';
+      const hint = e.k === 'param' ? `; compare it with a word, e.g. $${e.name} == "${this.exampleWord(e.name)}"` : '';
+      this.fail(e.pos, `${what} is a word, not a number${hint}`);
+    }
+  }
+
+  private exampleWord(param: string): string {
+    const d = this.w.params.find((p) => p.name === param)?.value;
+    return d !== undefined && d.k === 'str' ? d.s : 'word';
+  }
+
+  /** 'word' for a string literal or a word parameter, else 'number'; fails on a word misused. */
+  private kindOf(e: Expr): ParamKind {
+    switch (e.k) {
+      case 'str': {
+        const id = internWord(e.s);
+        const other = this.words.get(id);
+        if (other !== undefined && other !== e.s) {
+          this.fail(e.pos, `the words "${other}" and "${e.s}" intern to the same number; rename one of them`);
+        }
+        this.words.set(id, e.s);
+        return 'word';
+      }
+      case 'param':
+        return this.kinds.get(e.name) ?? 'number';
+      case 'num':
+      case 'var':
+        return 'number';
+      case 'neg':
+      case 'not':
+        this.numberOperand(e.a, e.k === 'neg' ? "unary '-'" : "'!'");
+        return 'number';
+      case 'call':
+        for (const a of e.args) this.numberOperand(a, `${e.fn}()`);
+        return 'number';
+      case 'bin': {
+        if (e.op === '==' || e.op === '!=') {
+          const a = this.kindOf(e.a);
+          const b = this.kindOf(e.b);
+          if (a !== b) {
+            const word = a === 'word' ? e.a : e.b;
+            this.fail(e.pos, `'${e.op}' compares a word (${this.show(word)}) with a number; a word can only be compared with a word`);
+          }
+          return 'number';
+        }
+        this.numberOperand(e.a, `'${e.op}'`);
+        this.numberOperand(e.b, `'${e.op}'`);
+        return 'number';
+      }
+    }
+  }
+
+  private show(e: Expr): string {
+    return e.k === 'param' ? `$${e.name}` : e.k === 'str' ? `"${e.s}"` : 'an expression';
+  }
+
+  private numberOperand(e: Expr, op: string): void {
+    if (this.kindOf(e) === 'word') {
+      this.fail(e.pos, `a word cannot be used in arithmetic: ${op} needs a number, and ${this.show(e)} is a word (words can only be compared with '==' or '!=')`);
+    }
+  }
+
+  private checkNames(e: Expr, rules: ExprRules): void {
     switch (e.k) {
       case 'num':
+      case 'str':
         return;
       case 'param':
         rules.param(e.name, e.pos);
@@ -49,11 +131,11 @@ class Checker {
         return;
       case 'neg':
       case 'not':
-        this.checkExpr(e.a, rules);
+        this.checkNames(e.a, rules);
         return;
       case 'bin':
-        this.checkExpr(e.a, rules);
-        this.checkExpr(e.b, rules);
+        this.checkNames(e.a, rules);
+        this.checkNames(e.b, rules);
         return;
       case 'call':
         if (e.fn === 'pages') {
@@ -62,7 +144,7 @@ class Checker {
           rules.pages(r.name, r.pos, e.pos);
           return;
         }
-        for (const a of e.args) this.checkExpr(a, rules);
+        for (const a of e.args) this.checkNames(a, rules);
         return;
     }
   }
@@ -98,7 +180,7 @@ class Checker {
         },
         variable: (name, pos) => this.fail(pos, `a parameter default cannot use the variable '${name}' (did you mean '$${name}'?)`),
         pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a parameter default'),
-      });
+      }, true);
       this.paramLine.set(p.name, p.pos.line);
     }
 
@@ -108,7 +190,7 @@ class Checker {
       for (const s of body) {
         if (s.k === 'count') counters.add(s.counter);
         else if (s.k === 'touch' && s.counter !== undefined) counters.add(s.counter);
-        else if (s.k === 'threads' || s.k === 'loop') collect(s.body);
+        else if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork') collect(s.body);
         else if (s.k === 'if') {
           collect(s.then);
           if (s.else) collect(s.else);

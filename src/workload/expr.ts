@@ -6,8 +6,34 @@
  * non-zero value is true; `&&` and `||` short-circuit). Division or remainder by zero throws
  * ExprEvalError, which callers turn into their own error type (the runner into a
  * SimulationError, resolveParams into a WorkloadSyntaxError) using its `pos`.
+ *
+ * Words. A string literal (`"threads"`) and a parameter whose default is one (`param mode =
+ * "threads"`, overridden as `mode=processes`) are words. Every value stays a plain number: a word
+ * is interned to a number by internWord(), a pure function of its text, so `$mode == "threads"` is
+ * a comparison of two numbers and the parameter map, the runner and saved runs need no other
+ * type. The checker makes sure a word is only ever an operand of `==` or `!=` (with another word),
+ * so an interned number never meets an ordinary one.
  */
 import type { Expr, Pos } from './ir.js';
+
+/**
+ * The number a word stands for: a 52-bit hash of its UTF-16 code units (two FNV-1a variants
+ * combined), so it is the same in every run and every process (saved runs compare equal), is a
+ * safe integer, and two different words of one script collide with negligible probability (the
+ * checker still rejects a script in which two of its words would).
+ */
+export function internWord(s: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+    h2 = (h2 ^ (h2 >>> 13)) >>> 0;
+  }
+  // 32 bits of h1 above 20 bits of h2: below 2^52.
+  return h1 * 2 ** 20 + (h2 >>> 12);
+}
 
 export interface ExprScope {
   /** `$name`: a parameter or built-in. */
@@ -35,6 +61,8 @@ export function evalExpr(e: Expr, scope: ExprScope): number {
   switch (e.k) {
     case 'num':
       return e.v;
+    case 'str':
+      return internWord(e.s);
     case 'param':
       return scope.param(e.name, e.pos);
     case 'var':

@@ -24,6 +24,12 @@ export type Expr =
    * given on the command line for a duration parameter as seconds, and to print defaults.
    */
   | { readonly k: 'num'; readonly v: number; readonly unit?: 'bytes' | 'ns'; readonly pos: Pos }
+  /**
+   * A string literal (`"threads"`): a word. It is only meaningful as an operand of `==` / `!=`
+   * (against a word parameter or another word); it evaluates to the word's interned number
+   * (internWord() in ./expr.ts), so the runner and the parameter map stay all-numbers.
+   */
+  | { readonly k: 'str'; readonly s: string; readonly pos: Pos }
   /** `$name`: a parameter or a built-in ($ncpus, $tid, $pid, $nthreads). */
   | { readonly k: 'param'; readonly name: string; readonly pos: Pos }
   /** A bare identifier: a `let` variable or a counter name (in metric expressions), or `elapsed`. */

@@ -1,10 +1,15 @@
 /**
  * Parameter resolution: defaults evaluated in declaration order, with command-line overrides.
  * Pure: no I/O.
+ *
+ * Every value is a number. A word parameter (`param mode = "threads"`, overridden as
+ * `mode=processes`) gets the interned number of its word (internWord() in ./expr.ts), the same
+ * number a string literal in an expression evaluates to, so `$mode == "processes"` works in the
+ * runner without any notion of strings there.
  */
 import { UsageError } from '../errors.js';
-import type { Expr, Pos, Workload } from './ir.js';
-import { ExprEvalError, evalExpr, walkExpr } from './expr.js';
+import type { Expr, Pos, Stmt, Workload } from './ir.js';
+import { ExprEvalError, evalExpr, internWord, walkExpr } from './expr.js';
 import { parseNumberLiteral } from './lexer.js';
 import { BUILTIN_PARAMS, didYouMean, syntaxError } from './source.js';
 
@@ -30,6 +35,158 @@ export function paramDimensions(w: Workload): Map<string, ParamDimension> {
   return dims;
 }
 
+/** A parameter's kind: a number (with or without a unit), or a word (`param mode = "threads"`). */
+export type ParamKind = 'number' | 'word';
+
+/**
+ * The kind of each parameter: 'word' if its default is a string literal or a word parameter,
+ * else 'number'. (Whether the default is otherwise well typed is the checker's business.)
+ */
+export function paramKinds(w: Workload): Map<string, ParamKind> {
+  const kinds = new Map<string, ParamKind>();
+  for (const p of w.params) {
+    const v = p.value;
+    const word = v.k === 'str' || (v.k === 'param' && kinds.get(v.name) === 'word');
+    kinds.set(p.name, word ? 'word' : 'number');
+  }
+  return kinds;
+}
+
+/** The words a word parameter can usefully take (see paramWords). */
+export interface ParamWords {
+  /** Its default and every word it is compared with, in order of appearance. */
+  readonly words: readonly string[];
+  /** Whether the script compares it with any literal word at all. */
+  readonly compared: boolean;
+}
+
+/**
+ * The words each word parameter can usefully take: its default and every word it is compared
+ * with (`$mode == "processes"`), anywhere in the script, joined across parameters that are
+ * compared with each other or copy each other's default.
+ */
+export function paramWords(w: Workload): Map<string, ParamWords> {
+  const kinds = paramKinds(w);
+  // Union-find over word parameters; each root collects the words of its class.
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  const union = (a: string, b: string): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(rb, ra);
+  };
+  for (const [name, k] of kinds) if (k === 'word') parent.set(name, name);
+  const found: Array<[string, string, boolean]> = [];
+  const isWordParam = (e: Expr): e is Extract<Expr, { k: 'param' }> => e.k === 'param' && kinds.get(e.name) === 'word';
+  const visit = (e: Expr): void =>
+    walkExpr(e, (x) => {
+      if (x.k !== 'bin' || (x.op !== '==' && x.op !== '!=')) return;
+      if (isWordParam(x.a) && x.b.k === 'str') found.push([x.a.name, x.b.s, true]);
+      if (isWordParam(x.b) && x.a.k === 'str') found.push([x.b.name, x.a.s, true]);
+      if (isWordParam(x.a) && isWordParam(x.b)) union(x.a.name, x.b.name);
+    });
+  for (const p of w.params) {
+    if (p.value.k === 'str') found.push([p.name, p.value.s, false]);
+    else if (isWordParam(p.value)) union(p.name, p.value.name);
+    visit(p.value);
+  }
+  for (const m of w.metrics) visit(m.value);
+  for (const pr of w.processes) {
+    visit(pr.count);
+    forEachStmtExpr(pr.body, visit);
+  }
+  const byRoot = new Map<string, { words: string[]; compared: boolean }>();
+  for (const [name, word, compared] of found) {
+    const r = find(name);
+    const entry = byRoot.get(r) ?? { words: [], compared: false };
+    if (!entry.words.includes(word)) entry.words.push(word);
+    entry.compared ||= compared;
+    byRoot.set(r, entry);
+  }
+  const out = new Map<string, ParamWords>();
+  for (const name of parent.keys()) out.set(name, byRoot.get(find(name)) ?? { words: [], compared: false });
+  return out;
+}
+
+/** Calls `f` on every expression of the statements (not on sub-expressions: see walkExpr). */
+function forEachStmtExpr(body: readonly Stmt[], f: (e: Expr) => void): void {
+  for (const s of body) {
+    const maybe = (e: Expr | undefined): void => {
+      if (e !== undefined) f(e);
+    };
+    switch (s.k) {
+      case 'threads':
+        f(s.count);
+        forEachStmtExpr(s.body, f);
+        break;
+      case 'loop':
+        maybe(s.times);
+        maybe(s.duration);
+        forEachStmtExpr(s.body, f);
+        break;
+      case 'if':
+        f(s.cond);
+        forEachStmtExpr(s.then, f);
+        if (s.else) forEachStmtExpr(s.else, f);
+        break;
+      case 'fork':
+        maybe(s.count);
+        forEachStmtExpr(s.body, f);
+        break;
+      case 'let':
+        f(s.value);
+        break;
+      case 'mmap':
+        f(s.size);
+        break;
+      case 'munmap':
+      case 'mprotect':
+      case 'madvise':
+        maybe(s.offset);
+        maybe(s.length);
+        break;
+      case 'touch':
+        maybe(s.arg);
+        maybe(s.offset);
+        maybe(s.length);
+        break;
+      case 'compute':
+      case 'sleep':
+        f(s.ns);
+        break;
+      case 'count':
+        maybe(s.by);
+        break;
+      case 'barrier':
+        break;
+    }
+  }
+}
+
+/**
+ * A word override (`mode=processes`; quotes around it are dropped). When the script compares the
+ * parameter with words, the value must be one of them (or the default): another word could never
+ * select anything, so it is taken for a typo.
+ */
+function parseWordOverride(w: Workload, name: string, raw: string, known: ParamWords): number {
+  const { words } = known;
+  const bad = (why: string): never => {
+    throw new UsageError(`bad value '${raw}' for parameter '${name}' of workload '${w.name}': ${why}`);
+  };
+  const text = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  const choices = words.length > 0 ? ` (one of: ${words.join(', ')})` : '';
+  if (/^[-+.0-9]/.test(text)) return bad(`'${name}' takes a word${choices}, not a number`);
+  if (text === '') return bad(`'${name}' takes a word${choices}`);
+  if (known.compared && !words.includes(text)) {
+    return bad(`expected one of: ${words.join(', ')}${didYouMean(text, words)}`);
+  }
+  return internWord(text);
+}
+
 /**
  * Parse one override value with the DSL's literal rules (`16`, `0x10`, `64M`, `2s`, `-1`).
  * A plain number given for a duration parameter is taken as seconds (`seconds=2` is 2 s, not
@@ -39,6 +196,9 @@ function parseOverrideValue(w: Workload, name: string, raw: string, dim: ParamDi
   const bad = (why: string): never => {
     throw new UsageError(`bad value '${raw}' for parameter '${name}' of workload '${w.name}': ${why}`);
   };
+  if (/^"|^[A-Za-z_]/.test(raw)) {
+    return bad(`'${name}' takes a number (e.g. ${dim === 'ns' ? '2s, 500ms' : dim === 'bytes' ? '64M, 4K' : '16, 0x10'}), not a word`);
+  }
   const negative = raw.startsWith('-');
   const text = negative ? raw.slice(1) : raw;
   let r = parseNumberLiteral(text);
@@ -67,6 +227,8 @@ export function resolveParams(
 ): Map<string, number> {
   const declared = new Set(w.params.map((p) => p.name));
   const dims = paramDimensions(w);
+  const kinds = paramKinds(w);
+  let words: Map<string, ParamWords> | undefined;
   const given = new Map<string, number>();
   for (const o of overrides) {
     const eq = o.indexOf('=');
@@ -84,7 +246,12 @@ export function resolveParams(
         `unknown parameter '${name}' for workload '${w.name}' (known: ${known.length > 0 ? known.join(', ') : 'none'})${didYouMean(name, known)}`,
       );
     }
-    given.set(name, parseOverrideValue(w, name, raw, dims.get(name)));
+    if (kinds.get(name) === 'word') {
+      words ??= paramWords(w);
+      given.set(name, parseWordOverride(w, name, raw, words.get(name) ?? { words: [], compared: false }));
+    } else {
+      given.set(name, parseOverrideValue(w, name, raw, dims.get(name)));
+    }
   }
 
   const values = new Map<string, number>(Object.entries(builtins));

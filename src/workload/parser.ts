@@ -730,6 +730,10 @@ class Parser {
       case 'param':
         this.next();
         return { k: 'param', name: t.str!, pos: t.pos };
+      case 'str':
+        // A word: only meaningful in `==` / `!=` (the checker says so elsewhere).
+        this.next();
+        return { k: 'str', s: t.str!, pos: t.pos };
       case 'ident': {
         if (this.isSym(this.peek(1), '(')) return this.parseCall();
         if (RESERVED_WORDS.has(t.text)) return expectedExpr();

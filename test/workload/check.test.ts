@@ -48,6 +48,10 @@ describe('accepted workloads', () => {
       "c.spf:5:3: touch of unknown region 'b': no 'b = mmap ...' comes before it in process 'b'",
     );
   });
+
+  test('a counter bumped only inside a fork body is a counter for metrics', () => {
+    expect(check('metric "ops/s" = ops / elapsed\nprocess {\n  fork 2 {\n    count ops\n    b = mmap 4K\n    touch b write count pages\n  }\n}\nmetric "p" = pages')).not.toThrow();
+  });
 });
 
 describe('errors', () => {

@@ -93,7 +93,10 @@ describe('resolveParams', () => {
 
   test('bad values', () => {
     expect(usageMessage(() => resolveParams(w, ['threads=many'], builtins))).toBe(
-      "bad value 'many' for parameter 'threads' of workload 'demo': 'many' is not a number (expected e.g. 16, 0x10, 64M, 2s)",
+      "bad value 'many' for parameter 'threads' of workload 'demo': 'threads' takes a number (e.g. 16, 0x10), not a word",
+    );
+    expect(usageMessage(() => resolveParams(w, ['threads=1x'], builtins))).toBe(
+      "bad value '1x' for parameter 'threads' of workload 'demo': unknown unit 'x' in number '1x' (sizes K, M, G, T, KiB, MiB, GiB, TiB; durations ns, us, ms, s)",
     );
     expect(usageMessage(() => resolveParams(w, ['size=64MB'], builtins))).toBe(
       "bad value '64MB' for parameter 'size' of workload 'demo': unknown unit 'MB' in number '64MB' (sizes K, M, G, T, KiB, MiB, GiB, TiB; durations ns, us, ms, s); did you mean '64M'?",
