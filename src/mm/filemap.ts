@@ -69,37 +69,50 @@ export function* findGetPage(th: Thread, file: File, index: number, io: (readNs:
     const pfn = yield* k.alloc.allocPage(th);
     if (pfn < 0) return { pfn: -1, major: false };
     t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
-    yield* addToPageCache(th, file, index, pfn);
-    k.pages.refcount[pfn]++; // the cache holds one reference, the caller another
-    return { pfn, major: false };
+    // Another task may have added the page meanwhile: then use its page and free ours.
+    const cached = yield* addToPageCache(th, file, index, pfn);
+    k.pages.refcount[cached]++; // the cache holds one reference, the caller another
+    return { pfn: cached, major: false };
   }
   // A read miss: count it major (filemap_fault), read the read-around window from storage.
   k.em.count(EV.PGMAJFAULT, th);
   const window = readAroundPages(k.pageSize);
   const first = Math.max(0, index - Math.floor(window / 2));
   const last = Math.min(file.sizePages, first + window);
-  let mine = -1;
   for (let i = first; i < last; i++) {
     if (file.pages.has(i)) continue;
     const pfn = yield* k.alloc.allocPage(th);
     if (pfn < 0) break;
     yield* addToPageCache(th, file, i, pfn);
-    if (i === index) mine = pfn;
   }
-  if (mine < 0) return { pfn: -1, major: true };
+  // The page is in the cache now, added by this read or by another task's racing one; either
+  // way its I/O has to complete before it can be mapped.
+  const mine = file.pages.get(index);
+  if (mine === undefined) return { pfn: -1, major: true };
   yield* io(th.k.ioLatencyNs);
   k.pages.refcount[mine]++;
   return { pfn: mine, major: true };
 }
 
-/** add_to_page_cache_lru(): insert under xa_lock; the cache holds the page's first reference. */
-function* addToPageCache(th: Thread, file: File, index: number, pfn: number): Code {
+/**
+ * add_to_page_cache_lru(): insert under xa_lock; the cache holds the page's first reference.
+ * If another task inserted a page at `index` first (-EEXIST), `pfn` is freed and theirs is
+ * returned.
+ */
+function* addToPageCache(th: Thread, file: File, index: number, pfn: number): Code<number> {
   const k = th.k;
   yield* file.lock.lock(th.t);
-  file.pages.set(index, pfn);
+  const there = file.pages.get(index);
+  if (there === undefined) file.pages.set(index, pfn);
   th.t.cost(k.costs.vmaLookupLevelNs * 3);
   yield* file.lock.unlock(th.t);
+  if (there !== undefined) {
+    k.pages.refcount[pfn] = 0;
+    yield* k.alloc.freePage(th, pfn);
+    return there;
+  }
   yield* k.lru.add(th, pfn);
+  return pfn;
 }
 
 /** set_page_dirty(): true if the page was clean (the caller then balances dirty pages). */

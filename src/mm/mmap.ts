@@ -455,6 +455,12 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
     child.vmas.insert(nv);
     t.cost(k.costs.vmaAllocNs);
     const cow = (v.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+    // copy_page_range(): "Don't copy ptes where a page fault will fill them correctly": a VMA
+    // without anonymous pages (no anon_vma) is left for the child to fault in.
+    if (v.anonVma === null) {
+      yield* k.spf.vmaWriteEnd(th, v);
+      continue;
+    }
     for (let base = v.start - (v.start % geo.pteTableSpan); base < v.end; base += geo.pteTableSpan) {
       const src = leafNoAlloc(th.mm, th, base);
       if (src === null || src.used === 0) continue;
