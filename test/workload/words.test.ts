@@ -1,6 +1,6 @@
 /**
  * Word parameters: `param mode = "threads"`, string literals in `==` / `!=`, `mode=processes`
- * on the command line, and the errors around them (docs/dsl.md, "Words").
+ * on the command line, and the errors around them (README.md, "Workload scripts", "Words").
  */
 import { describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/errors.js';
