@@ -4,11 +4,12 @@ import type { Thread } from './kernel.js';
 import { PtDir, PteTable } from './pgtable.js';
 import { PG_ANON } from './page.js';
 import { findGetPage, setPageDirty, type File } from './filemap.js';
+import { isSwapEntry } from './swap.js';
 import { doHugePmdAnonymousPage, doHugePmdWpPage, pmdAlloc, thpEligible, VM_FAULT_FALLBACK } from './huge_memory.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
 import {
-  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE,
   PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, SIGBUS, SIGKILL, SIGSEGV,
   VM_EXEC, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
   VM_FAULT_COMPLETED, VM_FAULT_SIGSEGV, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, ZERO_PFN,
@@ -213,6 +214,8 @@ export interface SpecCommit {
   enter?(th: Thread, handler: 'anon' | 'wp' | 'pte'): void;
   /** The handler needs an anon_vma the VMA does not have yet (anon_vma_prepare needs the mmap lock). */
   noAnonVma?(th: Thread): void;
+  /** The PTE is a swap entry: do_swap_page() is not done speculatively. */
+  noSwap?(th: Thread): void;
 }
 
 /** pte_offset_map_lock() for the classic path, pte_map_lock() for a speculative one. */
@@ -332,6 +335,7 @@ export function* handlePteFault(th: Thread, vmf: Vmf): Code<number> {
     if (vmf.spec !== null) return VM_FAULT_RETRY;
     return yield* doFault(th, vmf);
   }
+  if (isSwapEntry(orig)) return yield* doSwapPage(th, vmf);
   vmf.spec?.enter?.(th, write && (orig & PTE_WRITE) === 0 ? 'wp' : 'pte');
   if (!(yield* pteMapLock(th, vmf))) return VM_FAULT_RETRY;
   if (vmf.pt.ptes[vmf.idx] !== orig) {
@@ -682,4 +686,64 @@ function* balanceDirtyPagesRatelimited(th: Thread, file: File): Code {
   if (++th.nrDirtied < RATELIMIT_PAGES) return;
   th.nrDirtied = 0;
   th.t.cost(BALANCE_DIRTY_NS);
+}
+
+/**
+ * do_swap_page(): a swap entry. A page still in the swap cache is mapped again (a minor fault);
+ * otherwise it is read from storage (a major fault: the mmap lock is dropped for the I/O and the
+ * fault retried, lock_page_or_retry()). Not done speculatively, nor under a VMA lock (6.4 returns
+ * VM_FAULT_RETRY there). The page leaves the swap cache once mapped (it is exclusive).
+ */
+function* doSwapPage(th: Thread, vmf: Vmf): Code<number> {
+  const t = th.t;
+  const k = th.k;
+  if (vmf.spec !== null) {
+    vmf.spec.noSwap?.(th);
+    return VM_FAULT_RETRY;
+  }
+  if (vmf.flags & FAULT_FLAG_VMA_LOCK) return VM_FAULT_RETRY;
+  const slot = vmf.orig >>> PTE_SHIFT;
+  let pfn = k.swap.cache.get(slot);
+  let major = 0;
+  if (pfn === undefined) {
+    // swapin_readahead() of the one page: allocate, read, add to the swap cache.
+    k.em.count(EV.PGMAJFAULT, th);
+    const page = yield* k.alloc.allocPage(th);
+    if (page < 0) return VM_FAULT_OOM;
+    if (vmf.flags & FAULT_FLAG_ALLOW_RETRY) {
+      yield* th.mm.mmapLock.upRead(t);
+      yield* k.eng.sleep(t, k.ioLatencyNs, 'swap-in I/O');
+      if (k.swap.cache.has(slot) || !k.swap.refs.has(slot)) {
+        k.pages.refcount[page] = 0;
+        yield* k.alloc.freePage(th, page);
+      } else {
+        k.swap.cache.set(slot, page);
+        k.pages.flags[page] |= PG_ANON;
+        k.em.count(EV.PSWPIN, th);
+      }
+      return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+    }
+    yield* k.eng.sleep(t, k.ioLatencyNs, 'swap-in I/O');
+    k.swap.cache.set(slot, page);
+    k.pages.flags[page] |= PG_ANON;
+    k.em.count(EV.PSWPIN, th);
+    pfn = page;
+    major = VM_FAULT_MAJOR;
+  }
+  if (!(yield* pteMapLock(th, vmf))) return VM_FAULT_RETRY;
+  if (vmf.pt.ptes[vmf.idx] !== vmf.orig) {
+    yield* pteUnlock(th, vmf);
+    return major;
+  }
+  // Map it (writable at once on a write fault: the page is exclusive, reuse_swap_page), and it
+  // leaves the swap cache.
+  k.swap.cache.delete(slot);
+  k.swap.put(slot);
+  k.pages.mapcount[pfn] = 1;
+  const writeNow = (vmf.flags & FAULT_FLAG_WRITE) !== 0 && (vmf.vma.flags & VM_WRITE) !== 0;
+  vmf.pt.ptes[vmf.idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (writeNow ? PTE_WRITE | PTE_DIRTY : 0);
+  th.rssPending++;
+  t.cost(k.costs.pteSetNs + k.costs.anonRmapNs);
+  yield* pteUnlock(th, vmf);
+  return major;
 }

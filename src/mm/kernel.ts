@@ -7,6 +7,7 @@ import { PageAllocator, PageDb, Lru } from './page.js';
 import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
 import { VmaTree, AnonVma } from './vma.js';
 import { File, isTmpfsPath } from './filemap.js';
+import { SwapSpace } from './swap.js';
 import { ClassicStrategy, type SpfStrategy } from './spf/strategy.js';
 
 /** Machine and config facts the kernel model needs. */
@@ -54,6 +55,8 @@ export class Kernel {
     return this.geo.pageSize;
   }
 
+  /** The swap device: slots, the swap cache. */
+  readonly swap = new SwapSpace();
   /** Files by path, created on first mmap. */
   readonly files = new Map<string, File>();
   private nextFileId = 1;

@@ -4,6 +4,7 @@ import { PtDir, PteTable } from './pgtable.js';
 import { Vma } from './vma.js';
 import type { File } from './filemap.js';
 import { splitHugePmd } from './huge_memory.js';
+import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
 import { syncMmRss } from './fault.js';
 import {
@@ -274,8 +275,14 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
       pt.used--;
       zapped++;
       t.cost(k.costs.zapPteNs);
-      if (pte & PTE_HASHED) t.cost(k.costs.hashFlushNs);
+      if ((pte & (PTE_PRESENT | PTE_HASHED)) === (PTE_PRESENT | PTE_HASHED)) t.cost(k.costs.hashFlushNs);
       const pfn = pte >>> PTE_SHIFT;
+      if (isSwapEntry(pte)) {
+        // free_swap_and_cache(): drop the entry's slot; the last one frees a cached page too.
+        const cached = k.swap.put(pfn);
+        if (cached >= 0 && --k.pages.refcount[cached] === 0) th.gather.push(cached);
+        continue;
+      }
       if ((pte & PTE_PRESENT) === 0 || pfn === ZERO_PFN) continue;
       rss--;
       k.pages.mapcount[pfn]--;
@@ -478,6 +485,13 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
           pte &= ~PTE_WRITE;
           src.ptes[i] = pte;
           cowed++;
+        }
+        if (isSwapEntry(pte)) {
+          // swap_duplicate(): the child's entry shares the slot.
+          k.swap.dup(pfn);
+          dst.ptes[i] = pte;
+          dst.used++;
+          continue;
         }
         dst.ptes[i] = pte & ~PTE_HASHED;
         dst.used++;

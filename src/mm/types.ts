@@ -20,6 +20,8 @@ export const FAULT_FLAG_KILLABLE = 0x10;
 export const FAULT_FLAG_TRIED = 0x20;
 export const FAULT_FLAG_USER = 0x40;
 export const FAULT_FLAG_SPECULATIVE = 0x200;
+/** The fault holds a VMA lock, not the mmap lock (6.4). */
+export const FAULT_FLAG_VMA_LOCK = 0x1000;
 
 // enum vm_fault_reason
 export const VM_FAULT_OOM = 0x1;
@@ -42,6 +44,8 @@ export const PTE_WRITE = 0x2;
 export const PTE_DIRTY = 0x4;
 /** powerpc hash MMU: the translation is in the hashed page table (H_PAGE_HASHPTE). */
 export const PTE_HASHED = 0x8;
+/** With PTE_PRESENT clear: a swap entry (slot << PTE_SHIFT | PTE_SWAP). */
+export const PTE_SWAP = 0x8;
 export const PTE_SHIFT = 4;
 /** pfn 0 is the shared zero page (ZERO_PAGE(0)). */
 export const ZERO_PFN = 0;

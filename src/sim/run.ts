@@ -8,9 +8,10 @@ import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel, Process, Thread } from '../mm/kernel.js';
 import { doUserAddrFault, leafFor, syncMmRss } from '../mm/fault.js';
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
-import { dupMmap, exitMmap, sysMadviseDontneed, sysMadviseHuge, sysMmap, sysMprotect, sysMunmap } from '../mm/mmap.js';
+import { dupMmap, exitMmap, sysMadviseDontneed, sysMadviseHuge, sysMmap, sysMprotect, sysMremap, sysMunmap } from '../mm/mmap.js';
+import { sysMadvisePageout } from '../mm/swap.js';
 import type { SpfStrategy } from '../mm/spf/strategy.js';
-import { PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_WRITE, SIGSEGV, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
+import { PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_WRITE, SIGSEGV, VM_GROWSDOWN, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
 import type { Expr, Pos, Prot, Stmt, Workload } from '../workload/ir.js';
 import { syntaxError } from '../workload/source.js';
@@ -393,8 +394,21 @@ class Runner {
       }
       case 'madvise': {
         const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
-        const r = s.advice === 'dontneed' ? yield* sysMadviseDontneed(th, a, len) : yield* sysMadviseHuge(th, a, len, s.advice === 'hugepage');
+        const r =
+          s.advice === 'dontneed' ? yield* sysMadviseDontneed(th, a, len)
+          : s.advice === 'pageout' ? yield* sysMadvisePageout(th, a, len)
+          : yield* sysMadviseHuge(th, a, len, s.advice === 'hugepage');
         if (r < 0) this.fail(s.pos, `madvise failed: ${errnoName(-r)}`);
+        return;
+      }
+      case 'mremap': {
+        const r = env.region(s.region);
+        if (r === undefined) this.fail(s.pos, `region '${s.region}' is not mapped here`);
+        const size = this.ev(s.size, env);
+        const to = yield* sysMremap(th, r.start, r.len, size);
+        if (to < 0) this.fail(s.pos, `mremap of '${s.region}' to ${size} bytes failed: ${errnoName(-to)}`);
+        r.start = to;
+        r.len = Math.ceil(size / k.pageSize) * k.pageSize;
         return;
       }
       case 'count': {
@@ -424,7 +438,7 @@ class Runner {
         const pages = Math.ceil(size / k.pageSize);
         // A file mapping maps the file from offset 0; a shared anonymous one is a shmem file.
         const file = s.file !== undefined ? k.openFile(s.file, pages) : s.shared ? k.shmemZeroFile(pages) : null;
-        const addr = yield* sysMmap(th, size, protFlags(s.prot), s.shared, file);
+        const addr = yield* sysMmap(th, size, protFlags(s.prot) | (s.stack ? VM_GROWSDOWN : 0), s.shared, file);
         if (addr < 0) this.fail(s.pos, `mmap of ${size} bytes failed: ${errnoName(-addr)}`);
         env.regions.set(s.target, { start: addr, len: Math.ceil(size / k.pageSize) * k.pageSize });
         return;

@@ -349,6 +349,10 @@ class BodyChecker {
         this.expr(s.count);
         this.block(s.body, false);
         return;
+      case 'mremap':
+        this.region(s.region, s.pos, 'mremap');
+        this.expr(s.size);
+        return;
       case 'madvise':
         this.region(s.region, s.pos, 'madvise');
         this.expr(s.offset);

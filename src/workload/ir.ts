@@ -75,8 +75,12 @@ export type Stmt =
       readonly prot: Prot;
       readonly shared: boolean;
       readonly file?: string;
+      /** `stack`: a VM_GROWSDOWN mapping; a touch just below it grows it (expand_stack). */
+      readonly stack?: boolean;
       readonly pos: Pos;
     }
+  /** `mremap name SIZE`: mremap(2) with MREMAP_MAYMOVE of the whole region to SIZE bytes; the region name follows it. */
+  | { readonly k: 'mremap'; readonly region: string; readonly size: Expr; readonly pos: Pos }
   /** `munmap name [offset O] [length L]`: munmap(2) of the region or a part of it. */
   | { readonly k: 'munmap'; readonly region: string; readonly offset?: Expr; readonly length?: Expr; readonly pos: Pos }
   /** `mprotect name PROT [offset O] [length L]`. */
@@ -115,7 +119,7 @@ export type Stmt =
   | {
       readonly k: 'madvise';
       readonly region: string;
-      readonly advice: 'dontneed' | 'hugepage' | 'nohugepage';
+      readonly advice: 'dontneed' | 'hugepage' | 'nohugepage' | 'pageout';
       readonly offset?: Expr;
       readonly length?: Expr;
       readonly pos: Pos;

@@ -9,10 +9,10 @@ import { didYouMean, syntaxError } from './source.js';
 /** Words that start a statement inside a process body. */
 export const STATEMENT_KEYWORDS: readonly string[] = [
   'threads', 'loop', 'if', 'let', 'mmap', 'munmap', 'mprotect', 'touch', 'compute', 'barrier', 'count',
-  'fork', 'madvise', 'sleep',
+  'fork', 'madvise', 'sleep', 'mremap',
 ];
 
-const MADVISE_ADVICE = ['dontneed', 'hugepage', 'nohugepage'];
+const MADVISE_ADVICE = ['dontneed', 'hugepage', 'nohugepage', 'pageout'];
 
 /** Words that start a top-level declaration. */
 export const DECLARATION_KEYWORDS: readonly string[] = ['param', 'metric', 'process'];
@@ -31,7 +31,7 @@ export const FUNCTIONS: ReadonlyMap<string, readonly [number, number]> = new Map
   ['pages', [1, 1]],
 ] as const);
 
-const MMAP_OPTIONS = ['private', 'shared', 'anon', 'file', 'none', 'r', 'rw', 'rwx'];
+const MMAP_OPTIONS = ['private', 'shared', 'anon', 'file', 'stack', 'none', 'r', 'rw', 'rwx'];
 const TOUCH_OPTIONS = ['seq', 'stride', 'random', 'offset', 'length', 'count'];
 const RANGE_OPTIONS = ['offset', 'length'];
 
@@ -381,11 +381,17 @@ class Parser {
         const region = this.nameToken('a region name', "'madvise'").text;
         const a = this.peek();
         if (a.kind !== 'ident' || !MADVISE_ADVICE.includes(a.text)) {
-          this.fail(a, `expected advice (dontneed, hugepage or nohugepage) after 'madvise ${region}', found ${this.describe(a)}${a.kind === 'ident' ? didYouMean(a.text, MADVISE_ADVICE) : ''}`);
+          this.fail(a, `expected advice (dontneed, hugepage, nohugepage or pageout) after 'madvise ${region}', found ${this.describe(a)}${a.kind === 'ident' ? didYouMean(a.text, MADVISE_ADVICE) : ''}`);
         }
         this.next();
         const r = this.parseRange('madvise');
-        s = { k: 'madvise', region, advice: a.text as 'dontneed' | 'hugepage' | 'nohugepage', ...r, pos: t.pos };
+        s = { k: 'madvise', region, advice: a.text as 'dontneed' | 'hugepage' | 'nohugepage' | 'pageout', ...r, pos: t.pos };
+        break;
+      }
+      case 'mremap': {
+        this.next();
+        const region = this.nameToken('a region name', "'mremap'").text;
+        s = { k: 'mremap', region, size: this.parseExpr(), pos: t.pos };
         break;
       }
       case 'barrier': {
@@ -520,10 +526,14 @@ class Parser {
     let shared: boolean | undefined;
     let file: string | undefined;
     let anon = false;
+    let stack = false;
     while (this.peek().kind === 'ident') {
       const o = this.next();
       const p = parseProt(o.text);
-      if (p !== undefined) {
+      if (o.text === 'stack') {
+        if (stack) this.fail(o, "'stack' given twice in mmap");
+        stack = true;
+      } else if (p !== undefined) {
         if (prot !== undefined) this.fail(o, `protection given twice in mmap ('${o.text}')`);
         prot = p;
       } else if (o.text === 'private' || o.text === 'shared') {
@@ -542,9 +552,10 @@ class Parser {
       } else if (/^[rwx]+$/.test(o.text)) {
         this.fail(o, `invalid protection '${o.text}': use each of r, w, x at most once, or 'none'`);
       } else {
-        this.fail(o, `unknown mmap option '${o.text}' (expected a protection such as rw, r, rwx or none, 'private', 'shared', 'anon' or 'file "path"')${didYouMean(o.text, MMAP_OPTIONS)}`);
+        this.fail(o, `unknown mmap option '${o.text}' (expected a protection such as rw, r, rwx or none, 'private', 'shared', 'anon', 'file "path"' or 'stack')${didYouMean(o.text, MMAP_OPTIONS)}`);
       }
     }
+    if (stack && (file !== undefined || shared === true)) this.fail(target, "a 'stack' mapping is private anonymous memory");
     return {
       k: 'mmap',
       target: target.text,
@@ -552,6 +563,7 @@ class Parser {
       prot: prot ?? { read: true, write: true, exec: false },
       shared: shared ?? false,
       ...(file !== undefined ? { file } : {}),
+      ...(stack ? { stack } : {}),
       pos: target.pos,
     };
   }

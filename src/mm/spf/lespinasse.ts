@@ -22,7 +22,7 @@ import type { SpfStrategy } from './strategy.js';
 /** Abort reasons and handler attempts (CONFIG_SPECULATIVE_PAGE_FAULT_STATS, v2 31/35). */
 export type LespinasseAbort =
   | 'ODD' | 'UNMAPPED' | 'NO_SPECULATE' | 'VMA_COPY' | 'ACCESS_ERROR' | 'PUD' | 'PMD' | 'ANON_VMA'
-  | 'PTE_MAP_LOCK_SEQ1' | 'PTE_MAP_LOCK_PMD' | 'PTE_MAP_LOCK_PTL' | 'PTE_MAP_LOCK_SEQ2';
+  | 'PTE_MAP_LOCK_SEQ1' | 'PTE_MAP_LOCK_PMD' | 'PTE_MAP_LOCK_PTL' | 'PTE_MAP_LOCK_SEQ2' | 'SWAP';
 
 const ABORT_EV: Readonly<Record<LespinasseAbort, number>> = {
   ODD: EV.SPF_ABORT_ODD,
@@ -37,6 +37,7 @@ const ABORT_EV: Readonly<Record<LespinasseAbort, number>> = {
   PTE_MAP_LOCK_PMD: EV.SPF_ABORT_PTE_MAP_LOCK_PMD,
   PTE_MAP_LOCK_PTL: EV.SPF_ABORT_PTE_MAP_LOCK_PTL,
   PTE_MAP_LOCK_SEQ2: EV.SPF_ABORT_PTE_MAP_LOCK_SEQ2,
+  SWAP: EV.SPF_ABORT_SWAP,
 };
 
 /** Copying the ~200-byte vm_area_struct onto the stack (Peter Zijlstra's estimate of its size). */
@@ -170,6 +171,11 @@ class LespinasseCommit implements SpecCommit {
     private readonly seq: number,
     private readonly addr: number,
   ) {}
+
+  /** do_swap_page(): swap-in is not speculated in v2. */
+  noSwap(th: Thread): void {
+    this.l.abort(th, 'SWAP');
+  }
 
   /** do_anonymous_page / wp_page_copy would need anon_vma_prepare(). */
   noAnonVma(th: Thread): void {

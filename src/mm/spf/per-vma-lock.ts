@@ -5,7 +5,7 @@ import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
-import { FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
+import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
 import type { SpfStrategy } from './strategy.js';
 
 /**
@@ -73,7 +73,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
       yield* st.lock.upRead(th.t);
       return VM_FAULT_RETRY;
     }
-    const fault = yield* handleMmFault(th, vma, addr, flags);
+    const fault = yield* handleMmFault(th, vma, addr, (flags | FAULT_FLAG_VMA_LOCK) & ~FAULT_FLAG_ALLOW_RETRY);
     yield* st.lock.upRead(th.t);
     if ((fault & VM_FAULT_RETRY) === 0) {
       k.em.count(EV.VMA_LOCK_SUCCESS, th);
