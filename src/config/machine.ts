@@ -21,6 +21,8 @@ export interface Machine {
   readonly costs?: Partial<ArchCosts>;
   /** Latency of a read from the machine's storage (a major fault's I/O), in ns. */
   readonly ioLatencyNs: number;
+  /** Sequential write bandwidth of the storage, bytes per ns (= GB/s); default 0.5. */
+  readonly writebackBytesPerNs?: number;
 }
 
 const GiB = 1024 ** 3;

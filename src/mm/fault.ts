@@ -685,7 +685,30 @@ function* balanceDirtyPagesRatelimited(th: Thread, file: File): Code {
   th.t.cost(DIRTY_RATELIMIT_NS);
   if (++th.nrDirtied < RATELIMIT_PAGES) return;
   th.nrDirtied = 0;
-  th.t.cost(BALANCE_DIRTY_NS);
+  yield* balanceDirtyPages(th);
+}
+
+/**
+ * balance_dirty_pages(): the flusher writes dirty file pages back at the storage bandwidth; a
+ * task that finds more than dirty_ratio (20 %) of memory dirty pauses (io_schedule_timeout) for
+ * as long as writeback needs to bring the dirty count back under the limit, at most 200 ms
+ * (MAX_PAUSE). The mmap lock has already been dropped by the caller.
+ */
+function* balanceDirtyPages(th: Thread): Code {
+  const t = th.t;
+  const k = th.k;
+  t.cost(BALANCE_DIRTY_NS);
+  if (t.mustSync()) yield SYNC;
+  const wb = k.writeback;
+  // Writeback since the last look (the flusher starts once background_ratio, 10 %, is passed).
+  const perNs = k.opts.writebackBytesPerNs / k.pageSize;
+  const cleaned = Math.floor((t.clock - wb.last) * perNs);
+  wb.last = t.clock;
+  if (wb.dirty > k.pages.maxPages * 0.1) wb.dirty = Math.max(0, wb.dirty - cleaned);
+  const limit = k.pages.maxPages * 0.2;
+  if (wb.dirty <= limit) return;
+  const pauseNs = Math.min(200e6, (wb.dirty - limit) / perNs);
+  yield* k.eng.sleep(t, pauseNs, 'balance_dirty_pages');
 }
 
 /**

@@ -120,6 +120,9 @@ export function setPageDirty(th: Thread, file: File, pfn: number): boolean {
   const flags = th.k.pages.flags;
   if (flags[pfn] & PG_DIRTY) return false;
   flags[pfn] |= PG_DIRTY;
-  if (!file.shmem) file.dirty++;
+  if (!file.shmem) {
+    file.dirty++;
+    th.k.writeback.dirty++;
+  }
   return true;
 }

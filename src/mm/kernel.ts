@@ -15,6 +15,8 @@ export interface KernelOptions {
   readonly memoryBytes: number;
   /** A read from storage (a major fault's I/O), ns. */
   readonly ioLatencyNs: number;
+  /** Sequential write bandwidth of the storage (writeback of dirty file pages), bytes per ns. */
+  readonly writebackBytesPerNs: number;
   /** Peter Xu 2022: shared-file write faults that drop the mmap lock complete instead of retrying. */
   readonly faultCompleted: boolean;
   readonly thp: 'always' | 'madvise' | 'never';
@@ -55,6 +57,8 @@ export class Kernel {
     return this.geo.pageSize;
   }
 
+  /** Dirty file pages not yet written back (NR_FILE_DIRTY) and when writeback was last accounted. */
+  readonly writeback = { dirty: 0, last: 0 };
   /** The swap device: slots, the swap cache. */
   readonly swap = new SwapSpace();
   /** Files by path, created on first mmap. */

@@ -171,7 +171,7 @@ class Runner {
       this.eng,
       o.arch,
       em,
-      { memoryBytes: o.machine.memoryBytes, ioLatencyNs: o.machine.ioLatencyNs, faultCompleted: o.faultCompleted ?? false, thp: o.thp ?? 'madvise' },
+      { memoryBytes: o.machine.memoryBytes, ioLatencyNs: o.machine.ioLatencyNs, writebackBytesPerNs: o.machine.writebackBytesPerNs ?? 0.5, faultCompleted: o.faultCompleted ?? false, thp: o.thp ?? 'madvise' },
       o.spf?.(this.eng),
     );
   }
