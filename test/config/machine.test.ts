@@ -1,0 +1,125 @@
+/**
+ * Machine presets (src/config/machine.ts): their shape (arch profile, CPUs, topology), the
+ * topology the engine builds from them, and a small workload run on each.
+ */
+import { describe, expect, test } from 'vitest';
+import { ARCHES, getArch } from '../../src/config/arch.js';
+import { genericMachine, getMachine, machineCpus, MACHINES } from '../../src/config/machine.js';
+import { Topology } from '../../src/engine/topology.js';
+import { ConfigError } from '../../src/errors.js';
+import { EV } from '../../src/events/catalog.js';
+import { archOf, faults, MM_EVENTS, proc, runMm, total, totals } from '../mm/helpers.js';
+
+/** The machines table of the README. */
+const EXPECTED: Record<string, { profile: string; cpus: number }> = {
+  'x86-vm16': { profile: 'x86', cpus: 16 },
+  'x86-2s8c': { profile: 'x86', cpus: 8 },
+  'e5-2690v3': { profile: 'x86', cpus: 48 },
+  'skl-4s192': { profile: 'x86', cpus: 192 },
+  'p8-80': { profile: 'powerpc-hash', cpus: 80 },
+  'p8-176': { profile: 'powerpc-hash', cpus: 176 },
+  msm845: { profile: 'arm64', cpus: 8 },
+  'arm64-vm': { profile: 'arm64', cpus: 4 },
+};
+
+const NAMES = Object.keys(MACHINES);
+
+describe('machine presets', () => {
+  test('the presets are those of the README table', () => {
+    expect(NAMES.sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  test.each(NAMES)('%s: arch profile, CPU count, memory and storage', (name) => {
+    const m = getMachine(name);
+    expect(m.name).toBe(name);
+    expect(m.profile).toBe(EXPECTED[name]!.profile);
+    expect(machineCpus(m)).toBe(EXPECTED[name]!.cpus);
+    // The profile exists and belongs to the machine's --arch.
+    expect(ARCHES[m.profile]).toBeDefined();
+    expect(getArch(m.profile).name).toBe(m.arch);
+    expect(m.memoryBytes).toBeGreaterThanOrEqual(4 * 2 ** 30);
+    expect(m.ioLatencyNs).toBeGreaterThan(0);
+    // Cost overrides only name costs the arch has.
+    for (const k of Object.keys(m.costs ?? {})) expect(getArch(m.profile).costs).toHaveProperty(k);
+  });
+
+  test('an unknown machine is a config error naming the known ones', () => {
+    expect(() => getMachine('vax')).toThrow(ConfigError);
+    expect(() => getMachine('vax')).toThrow(/unknown machine 'vax'.*skl-4s192/);
+  });
+
+  test('a generic machine: one socket, no SMT, the CPUs asked for', () => {
+    const m = genericMachine('arm64', 'arm64', 12);
+    expect(machineCpus(m)).toBe(12);
+    expect(m.topology).toEqual({ sockets: 1, coresPerSocket: 12, threadsPerCore: 1 });
+  });
+
+  test('the x86 KVM guest makes IPIs and wake-ups dearer than bare metal', () => {
+    const vm = archOf(getMachine('x86-vm16')).costs;
+    const metal = archOf(getMachine('skl-4s192')).costs;
+    expect(vm.ipiRoundTripNs).toBeGreaterThan(metal.ipiRoundTripNs);
+    expect(vm.wakeupNs).toBeGreaterThan(metal.wakeupNs);
+  });
+});
+
+describe('topology', () => {
+  test('skl-4s192: 192 CPUs on 4 sockets of 24 cores x 2 threads', () => {
+    const m = getMachine('skl-4s192');
+    const topo = new Topology(m.topology, { ...getArch('x86').lineLatencies, ...m.lineLatencies });
+    expect(topo.ncpus).toBe(192);
+    expect(topo.sockets).toBe(4);
+    const perSocket = new Map<number, number>();
+    for (let cpu = 0; cpu < 192; cpu++) perSocket.set(topo.socketOf[cpu]!, (perSocket.get(topo.socketOf[cpu]!) ?? 0) + 1);
+    expect([...perSocket.entries()].sort((a, b) => a[0] - b[0])).toEqual([[0, 48], [1, 48], [2, 48], [3, 48]]);
+    expect(new Set(topo.coreOf).size).toBe(96);
+    // CPUs 0 and 1 are SMT siblings, 0 and 2 share a socket, 0 and 48 do not.
+    const lat = { ...getArch('x86').lineLatencies, ...m.lineLatencies };
+    expect(topo.latency(0, 1)).toBe(lat.smt);
+    expect(topo.latency(0, 2)).toBe(lat.socket);
+    expect(topo.latency(0, 48)).toBe(lat.remote);
+    expect(topo.latency(47, 191)).toBe(lat.remote);
+    expect(topo.latency(-1, 5)).toBe(lat.memory);
+    expect(topo.latency(7, 7)).toBe(lat.local);
+  });
+
+  test.each(NAMES)('%s: the topology covers every CPU once', (name) => {
+    const m = getMachine(name);
+    const topo = new Topology(m.topology, getArch(m.profile).lineLatencies);
+    expect(topo.ncpus).toBe(machineCpus(m));
+    expect(topo.sockets).toBe(m.topology.sockets);
+    expect(new Set(topo.coreOf).size).toBe(m.topology.sockets * m.topology.coresPerSocket);
+  });
+});
+
+describe('every machine preset runs a workload', () => {
+  /** Four threads (or as many as the machine has CPUs) write 1 MiB each, then a file is read. */
+  const SMALL = proc(
+    'a = mmap 4M',
+    'threads min(4, $ncpus) {',
+    '  touch a write offset $tid * 1M length 1M count w',
+    '}',
+    'let n = pages(a)',
+    'count np n',
+    'munmap a',
+    'f = mmap 64K r file "/data/m"',
+    'touch f read length 4K',
+  );
+
+  test.each(NAMES)('%s', (name) => {
+    const m = getMachine(name);
+    const r = runMm(SMALL, { machine: name, ncpus: machineCpus(m), keep: false });
+    const msg = JSON.stringify(totals(r, MM_EVENTS));
+    expect(r.signals).toEqual([]);
+    const pages = r.counters.get('np')!;
+    expect(pages).toBe((4 * 2 ** 20) / 2 ** getArch(m.profile).pageShift);
+    expect(r.counters.get('w')).toBe(pages);
+    expect(total(r, EV.PAGE_FAULTS), msg).toBe(pages + 1);
+    expect(total(r, EV.PGMAJFAULT)).toBe(1);
+    // The file read waited for the machine's storage.
+    expect(r.elapsedNs).toBeGreaterThan(m.ioLatencyNs);
+    expect(r.threads.length).toBe(1 + Math.min(4, machineCpus(m)));
+    // Everything is freed but the file's page cache, which outlives the run: the whole 64 KiB
+    // file (the 128 KiB read-around window is clipped at its end).
+    expect(faults(r).alloc - faults(r).free).toBe(pages / 64);
+  });
+});
