@@ -12,7 +12,7 @@ import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE,
   PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, SIGBUS, SIGKILL, SIGSEGV,
   VM_EXEC, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
-  VM_FAULT_COMPLETED, VM_FAULT_SIGSEGV, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, ZERO_PFN,
+  VM_ACCESS_FLAGS, VM_FAULT_COMPLETED, VM_FAULT_SIGSEGV, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, ZERO_PFN,
 } from './types.js';
 
 /**
@@ -110,6 +110,8 @@ function finishSignal(th: Thread, signal: number, detail: string): FaultOutcome 
 
 /** stack_guard_gap: 256 pages (1 MiB with 4 KiB pages) must stay free below a stack. */
 const STACK_GUARD_GAP_PAGES = 256;
+/** RLIMIT_STACK's usual soft limit (ulimit -s 8192). */
+const RLIMIT_STACK = 8 * 1024 * 1024;
 
 /**
  * expand_stack() -> expand_downwards() for a fault below a VM_GROWSDOWN VMA, under the mmap
@@ -121,8 +123,12 @@ function* expandStack(th: Thread, vma: Vma, addr: number): Code<boolean> {
   const k = th.k;
   const ps = k.pageSize;
   const newStart = addr - (addr % ps);
+  // RLIMIT_STACK (8 MiB by default) bounds the stack's size.
+  if (vma.end - newStart > RLIMIT_STACK) return false;
+  // The guard gap is kept to the VMA below unless that is another stack or PROT_NONE.
   const below = th.mm.vmas.prev(vma);
-  if (below !== null && newStart < below.end + STACK_GUARD_GAP_PAGES * ps) return false;
+  const guarded = below !== null && (below.flags & VM_GROWSDOWN) === 0 && (below.flags & VM_ACCESS_FLAGS) !== 0;
+  if (below !== null && newStart < below.end + (guarded ? STACK_GUARD_GAP_PAGES * ps : 0)) return false;
   if (vma.anonVma === null) yield* anonVmaPrepare(th, vma);
   yield* th.mm.pageTableLock.lock(th.t);
   if (vma.start > newStart) {
@@ -760,10 +766,18 @@ function* doSwapPage(th: Thread, vmf: Vmf): Code<number> {
   }
   // Map it (writable at once on a write fault: the page is exclusive, reuse_swap_page), and it
   // leaves the swap cache.
-  k.swap.cache.delete(slot);
-  k.swap.put(slot);
-  k.pages.mapcount[pfn] = 1;
-  const writeNow = (vmf.flags & FAULT_FLAG_WRITE) !== 0 && (vmf.vma.flags & VM_WRITE) !== 0;
+  const shared = (k.swap.refs.get(slot) ?? 1) > 1;
+  if (shared) {
+    // Other swap entries (a forked sibling's) still refer to the slot: the page stays in the
+    // swap cache for them, and this mapping takes a reference of its own, read-only.
+    k.swap.put(slot);
+    k.pages.refcount[pfn]++;
+  } else {
+    k.swap.cache.delete(slot);
+    k.swap.put(slot);
+  }
+  k.pages.mapcount[pfn]++;
+  const writeNow = !shared && (vmf.flags & FAULT_FLAG_WRITE) !== 0 && (vmf.vma.flags & VM_WRITE) !== 0;
   vmf.pt.ptes[vmf.idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (writeNow ? PTE_WRITE | PTE_DIRTY : 0);
   th.rssPending++;
   t.cost(k.costs.pteSetNs + k.costs.anonRmapNs);

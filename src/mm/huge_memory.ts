@@ -143,6 +143,20 @@ export function* doHugePmdWpPage(th: Thread, vma: Vma, dir: PtDir, i: number, ta
   const t = th.t;
   const k = th.k;
   if (!table.hugeZero) {
+    // do_huge_pmd_wp_page(): a huge page only this PMD maps is reused (made writable whole);
+    // one shared with another mm (after fork) is split and copied page by page.
+    let exclusive = true;
+    for (let j = 0; j < table.ptes.length && exclusive; j++) {
+      const pfn = table.ptes[j] >>> PTE_SHIFT;
+      if (pfn === ZERO_PFN || k.pages.refcount[pfn] !== 1) exclusive = false;
+    }
+    if (exclusive && vma.flags & VM_WRITE) {
+      yield* th.mm.pageTableLock.lock(t);
+      for (let j = 0; j < table.ptes.length; j++) table.ptes[j] |= PTE_WRITE | PTE_DIRTY;
+      t.cost(k.costs.pteSetNs);
+      yield* th.mm.pageTableLock.unlock(t);
+      return 0;
+    }
     yield* splitHugePmd(th, table);
     return VM_FAULT_FALLBACK;
   }

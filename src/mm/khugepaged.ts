@@ -3,6 +3,7 @@ import { EV } from '../events/catalog.js';
 import type { Kernel, MmStruct, Thread } from './kernel.js';
 import { PtDir, PteTable } from './pgtable.js';
 import { thpEligibleFor } from './huge_memory.js';
+import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
 import type { Vma } from './vma.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_WRITE, ZERO_PFN } from './types.js';
@@ -20,40 +21,65 @@ import { PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_WRITE, ZERO_PFN } from
 export function* khugepaged(kth: Thread, sleepNs: number, pagesToScan: number, alive: () => boolean): Code {
   const t = kth.t;
   const k = kth.k;
+  // khugepaged_scan: where the last pass stopped (an mm and an address in it).
+  let cursor = { proc: 0, addr: 0 };
   for (;;) {
     yield* k.eng.sleep(t, sleepNs, 'khugepaged sleep');
     if (!alive()) return;
     t.enterKernel();
     let budget = pagesToScan;
-    for (const p of k.processes) {
-      if (p.mm.users === 0 || p.threads.every((th) => th.kernel)) continue;
-      budget = yield* scanMm(kth, p.mm, budget);
-      if (budget <= 0) break;
+    const n = k.processes.length;
+    for (let step = 0; step <= n && budget > 0; step++) {
+      const p = k.processes[cursor.proc % n];
+      if (p.mm.users === 0 || p.threads.every((th) => th.kernel)) {
+        cursor = { proc: (cursor.proc + 1) % n, addr: 0 };
+        continue;
+      }
+      const r = yield* scanMm(kth, p.mm, budget, cursor.addr);
+      budget = r.budget;
+      cursor = r.next < 0 ? { proc: (cursor.proc + 1) % n, addr: 0 } : { proc: cursor.proc % n, addr: r.next };
     }
     t.exitKernel();
   }
 }
 
-/** khugepaged_scan_mm_slot(): look for collapsible ranges under the mmap lock held for reading. */
-function* scanMm(kth: Thread, mm: MmStruct, budget: number): Code<number> {
+/**
+ * khugepaged_scan_mm_slot(): from address `from`, look for collapsible ranges under the mmap lock
+ * held for reading, and collapse them. Returns the budget left and where to go on next time (-1:
+ * this mm is done, go to the next).
+ */
+function* scanMm(kth: Thread, mm: MmStruct, budget: number, from: number): Code<{ budget: number; next: number }> {
   const t = kth.t;
   const k = kth.k;
   const span = k.geo.pteTableSpan;
   const n = k.geo.entries[k.geo.levels - 1];
   const candidates: { vma: Vma; haddr: number }[] = [];
+  let next = -1;
   yield* mm.mmapLock.downRead(t);
-  for (const vma of mm.vmas.all()) {
-    for (let haddr = Math.ceil(vma.start / span) * span; haddr + span <= vma.end && budget > 0; haddr += span) {
+  outer: for (const vma of mm.vmas.all()) {
+    if (vma.end <= from) continue;
+    for (let haddr = Math.ceil(Math.max(vma.start, from) / span) * span; haddr + span <= vma.end; haddr += span) {
+      if (budget <= 0) {
+        next = haddr;
+        break outer;
+      }
       if (!thpEligibleFor(k, vma, haddr)) break;
       const pt = pmdEntry(k, mm, haddr);
       budget -= n;
       t.cost(n * 2); // khugepaged_scan_pmd(): look at every PTE
-      if (pt !== null && !pt.huge && pt.used > 0) candidates.push({ vma, haddr });
+      // max_ptes_swap: a range with swapped-out pages is left alone here (the kernel may swap
+      // up to 64 of them in first).
+      if (pt !== null && !pt.huge && pt.used > 0 && !hasSwapEntry(pt)) candidates.push({ vma, haddr });
     }
   }
   yield* mm.mmapLock.upRead(t);
   for (const c of candidates) yield* collapseHugePage(kth, mm, c.vma, c.haddr);
-  return budget;
+  return { budget, next };
+}
+
+function hasSwapEntry(pt: PteTable): boolean {
+  for (let j = 0; j < pt.ptes.length; j++) if (isSwapEntry(pt.ptes[j])) return true;
+  return false;
 }
 
 /** The PMD entry's PTE table for haddr in mm, or null. */
@@ -88,13 +114,13 @@ function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): 
   // hugepage_vma_revalidate(): the VMA must still be there and cover the range.
   const slot = pmdSlot(k, mm, haddr);
   const old = slot === null ? null : (slot.dir.entries[slot.i] as PteTable | null);
-  if (!vma.attached || vma.start > haddr || vma.end < haddr + k.geo.pteTableSpan || slot === null || old === null || old.huge) {
+  if (!vma.attached || vma.start > haddr || vma.end < haddr + k.geo.pteTableSpan || slot === null || old === null || old.huge || hasSwapEntry(old)) {
     yield* k.spf.mmapWriteUnlocking(kth, mm);
     yield* mm.mmapLock.upWrite(t);
     yield* k.alloc.freeHuge(kth, pfns);
     return;
   }
-  yield* k.spf.collapseBegin(kth, vma);
+  yield* k.spf.collapseBegin(kth, vma, mm);
   // pmdp_collapse_flush(): the PMD goes to none under the PMD lock, then the TLBs are flushed.
   yield* mm.pageTableLock.lock(t);
   slot.dir.entries[slot.i] = null;

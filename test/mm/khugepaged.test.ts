@@ -179,7 +179,7 @@ describe('the page-fault designs during a collapse', () => {
     expect(total(r, EV.SPF)).toBe(0);
   });
 
-  // Model bug: collapseHugePage() calls k.spf.collapseBegin(kth, vma) with khugepaged's own
+  // Regression test for a fixed model bug; it was: collapseHugePage() calls k.spf.collapseBegin(kth, vma) with khugepaged's own
   // Thread, and PerVmaLockStrategy.vmaWriteBegin() takes mm_lock_seq from th.mm, i.e. from
   // khugepaged's pseudo-process, not from the mm being collapsed (vma_start_write() uses
   // vma->vm_mm). The VMA is marked with the wrong sequence: lock_vma_under_rcu() in the
@@ -190,7 +190,7 @@ describe('the page-fault designs during a collapse', () => {
   // it: the fault's huge page and deposited table are leaked (pgfree < pgalloc after exit_mmap)
   // and the writes made to it are lost. Only the first collapse's vma_start_write (its down_write
   // making concurrent trylocks fail) produces the vma_lock_abort counts the test above sees.
-  test.fails('per-vma-lock: no fault completes under the VMA lock during a collapse; nothing leaks (model bug)', () => {
+  test('per-vma-lock: no fault completes under the VMA lock during a collapse; nothing leaks', () => {
     const r = run(collapseWhileFaulting(900), { design: 'per-vma-lock', keep: false });
     const msg = JSON.stringify(totals(r, [...MM_EVENTS, EV.VMA_LOCK_ABORT, EV.VMA_LOCK_SUCCESS]));
     expect(total(r, EV.THP_COLLAPSE_ALLOC)).toBeGreaterThan(0);
@@ -202,12 +202,12 @@ describe('the page-fault designs during a collapse', () => {
 });
 
 describe('khugepaged scanning and what it collapses', () => {
-  // Model bug: khugepaged() / scanMm() keep no scan cursor (the kernel's khugepaged_scan.mm_slot
+  // Regression test for a fixed model bug; it was: khugepaged() / scanMm() keep no scan cursor (the kernel's khugepaged_scan.mm_slot
   // and .address). Every wake-up restarts at the first VMA of the first process and charges
   // pages_to_scan for PMDs it already collapsed, so only the first pages_to_scan / 512 PMDs of
   // the first mm are ever collapsed. Here 16 eligible PMDs, pages_to_scan 4096 (8 PMDs), ten
   // wake-ups: the kernel collapses all 16 by the second pass; the model stops at 8.
-  test.fails('successive passes continue where the last one stopped: all 16 PMDs collapsed in 10 ms (model bug)', () => {
+  test('successive passes continue where the last one stopped: all 16 PMDs collapsed in 10 ms', () => {
     const tl = new TimelineSink([]);
     const r = runMm(proc('a = mmap 32M', 'touch a write', 'madvise a hugepage', 'sleep 10ms'), { thp: 'madvise', khugepaged: KH, ncpus: 2, sinks: [tl] });
     expect(total(r, EV.THP_COLLAPSE_ALLOC)).toBe(16);
@@ -221,14 +221,14 @@ describe('khugepaged scanning and what it collapses', () => {
     expect(total(r2, EV.THP_COLLAPSE_ALLOC)).toBe(4);
   });
 
-  // Model bug: collapseHugePage() treats every non-present PTE as pte_none: a swap entry is
+  // Regression test for a fixed model bug; it was: collapseHugePage() treats every non-present PTE as pte_none: a swap entry is
   // cleared without swap_free()/free_swap_and_cache(), and the subpage is zero-filled. The
   // kernel swaps such pages in first (__collapse_huge_page_swapin, up to max_ptes_swap = 64) or
   // gives up the collapse. Here 16 pages paged out and still in the swap cache: after the
   // collapse their swap slots stay referenced and the 16 swap-cache pages are never freed
   // (pgfree = pgalloc - 16 after exit_mmap), and their contents are gone (the collapsed page
   // has zeroes there; no pswpin ever happens).
-  test.fails('a collapse over swapped-out pages swaps them in (or skips the range); nothing leaks (model bug)', () => {
+  test('a collapse over swapped-out pages swaps them in (or skips the range); nothing leaks', () => {
     const tl = new TimelineSink([]);
     const r = runMm(proc('a = mmap 2M', 'touch a write', 'madvise a pageout length 64K', 'madvise a hugepage', 'sleep 2ms', 'touch a read length 64K'), {
       thp: 'madvise', khugepaged: KH, ncpus: 2, keep: false, sinks: [tl],

@@ -114,21 +114,21 @@ describe('stack mappings grow down', () => {
     expect(faults(r).free).toBe(faults(r).alloc);
   });
 
-  // Model bug: expandStack() (src/mm/fault.ts) enforces the guard gap against any VMA below.
+  // Regression test for a fixed model bug; it was: expandStack() (src/mm/fault.ts) enforces the guard gap against any VMA below.
   // expand_downwards() only enforces it against an accessible VMA that is not itself a stack
   // (4.17: `prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags &
   // (VM_WRITE|VM_READ|VM_EXEC))`; later vma_is_accessible(prev)): a PROT_NONE mapping below
   // (a guard region of its own) does not stop the stack.
-  test.fails('the guard gap is not enforced against a PROT_NONE mapping below (model bug)', () => {
+  test('the guard gap is not enforced against a PROT_NONE mapping below', () => {
     const r = runMm(stackLayout('none', 'touch g write offset 512K length 4K', 'count ok'));
     expect(r.signals).toEqual([]);
     expect(r.counters.get('ok')).toBe(1);
   });
 
-  // Model bug (a missing limit): acct_stack_growth() refuses to grow a VM_GROWSDOWN VMA beyond
+  // Regression test for a fixed model bug (a missing limit); it was: acct_stack_growth() refuses to grow a VM_GROWSDOWN VMA beyond
   // RLIMIT_STACK (8 MiB by default); expandStack() has no such check, so with nothing below, a
   // touch 16 MiB under a 64 KiB stack grows it to 16 MiB + 64 KiB instead of SIGSEGV.
-  test.fails('a stack does not grow beyond RLIMIT_STACK (8 MiB) (model bug)', () => {
+  test('a stack does not grow beyond RLIMIT_STACK (8 MiB)', () => {
     const r = runMm(proc('s = mmap 64K rw stack', 'g = mmap 16M', 'munmap g', 'touch g write offset 0 length 4K', 'count ok'));
     expect(r.signals.map((s) => s.signal)).toEqual([SIGSEGV]);
   });

@@ -183,14 +183,14 @@ describe('fork shares swap entries', () => {
     expect(faults(r).free, JSON.stringify(totals(r, MM_EVENTS))).toBe(faults(r).alloc);
   });
 
-  // Model bug: do_swap_page() (src/mm/fault.ts doSwapPage) always deletes the page from the swap
+  // Regression test for a fixed model bug; it was: do_swap_page() (src/mm/fault.ts doSwapPage) always deletes the page from the swap
   // cache once it maps it ("it is exclusive"), even when another process's swap entry still
   // refers to the slot after fork. The kernel keeps the page in the swap cache while the slot's
   // swap count is not zero (try_to_free_swap() / folio_free_swap() refuse), so the sibling's
   // fault is a swap-cache hit on the same page (a minor fault, no I/O). In the model the parent
   // reads the slot from storage again: 256 major faults, 256 pswpin and 256 more pages, even
   // though the pages never left memory (they were still in the swap cache at fork time).
-  test.fails('after fork a page swapped in by the child stays in the swap cache for the parent (model bug)', () => {
+  test('after fork a page swapped in by the child stays in the swap cache for the parent', () => {
     const r = runMm(pagedOut('fork {', '  touch a read', '}', 'touch a read'));
     const msg = JSON.stringify(totals(r, MM_EVENTS));
     expect(total(r, EV.PSWPIN), msg).toBe(0);

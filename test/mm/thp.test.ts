@@ -188,13 +188,13 @@ describe('write-protected huge PMDs', () => {
     expect(r.signals).toEqual([]);
   });
 
-  // Model bug: do_huge_pmd_wp_page() (src/mm/huge_memory.ts doHugePmdWpPage) splits every
+  // Regression test for a fixed model bug; it was: do_huge_pmd_wp_page() (src/mm/huge_memory.ts doHugePmdWpPage) splits every
   // write-protected huge PMD that does not map the huge zero page, even when the huge page is
   // exclusive to the mm. The kernel reuses an exclusive THP (4.17: reuse_swap_page() /
   // page_trans_huge_mapcount() == 1 -> pmd_mkwrite; 5.19+: PageAnonExclusive): one fault per
   // huge page, no split. Here mprotect(r) + mprotect(rw) of 4 huge pages, then a write pass,
   // takes 4 splits and 2048 faults (one per 4 KiB page) instead of 4 faults.
-  test.fails('an exclusive huge page write-protected by mprotect is reused on write, not split (model bug)', () => {
+  test('an exclusive huge page write-protected by mprotect is reused on write, not split', () => {
     const r = runMm(proc('a = mmap 8M', 'touch a write', 'mprotect a r', 'mprotect a rw', 'touch a write'), { thp: 'always' });
     expect(total(r, EV.THP_SPLIT_PMD), JSON.stringify(totals(r, MM_EVENTS))).toBe(0);
     expect(total(r, EV.PAGE_FAULTS)).toBe(4 + 4);

@@ -140,9 +140,13 @@ export class PerVmaLockStrategy implements SpfStrategy {
   }
 
   /** vma_start_write(): wait for the VMA's readers (in-flight faults), then mark it write-locked. */
-  *vmaWriteBegin(th: Thread, vma: Vma): Code {
+  vmaWriteBegin(th: Thread, vma: Vma): Code {
+    return this.vmaStartWrite(th, vma, th.mm);
+  }
+
+  private *vmaStartWrite(th: Thread, vma: Vma, mm: MmStruct): Code {
     const st = this.st(vma);
-    const s = this.mmSeq(th.mm);
+    const s = this.mmSeq(mm);
     if (st.vmLockSeq === s.value) return;
     yield* st.lock.downWrite(th.t);
     st.vmLockSeq = s.value;
@@ -158,9 +162,9 @@ export class PerVmaLockStrategy implements SpfStrategy {
   *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
     change();
   }
-  /** "mm/khugepaged: write-lock VMA while collapsing a huge page". */
-  collapseBegin(th: Thread, vma: Vma): Code {
-    return this.vmaWriteBegin(th, vma);
+  /** "mm/khugepaged: write-lock VMA while collapsing a huge page" (in the VMA's own mm). */
+  collapseBegin(th: Thread, vma: Vma, mm: MmStruct): Code {
+    return this.vmaStartWrite(th, vma, mm);
   }
 
   *vmaDetached(): Code {}

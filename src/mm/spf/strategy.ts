@@ -37,8 +37,8 @@ export interface SpfStrategy {
   /** Pages of vma are about to be zapped without the VMA changing (MADV_DONTNEED). */
   unmapBegin(th: Thread, vma: Vma): Code;
   unmapEnd(th: Thread, vma: Vma): Code;
-  /** khugepaged is about to collapse a range of vma (mmap lock held for writing). */
-  collapseBegin(th: Thread, vma: Vma): Code;
+  /** khugepaged (th, a kernel thread) is about to collapse a range of vma in mm (mm's lock held for writing). */
+  collapseBegin(th: Thread, vma: Vma, mm: MmStruct): Code;
   /** vma left the tree for good and is about to be torn down (its pages zapped, then freed). */
   vmaDetached(th: Thread, vma: Vma): Code;
   /** remove_vma(): the last reference of the mmap-lock side is dropped; free it as the design does. */
