@@ -422,7 +422,9 @@ function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
   // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
-  const locked = vmf.spec === null && pt.ptl.lockFast(t) ? true : yield* pteMapLock(th, vmf);
+  let locked = true;
+  if (vmf.spec !== null) locked = yield* vmf.spec.pteMapLock(th, vmf);
+  else if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
   if (!locked) {
     k.pages.refcount[pfn] = 0;
     yield* k.alloc.freePage(th, pfn);

@@ -263,18 +263,66 @@ class Runner {
     }
   }
 
-  /** A thread's life: run its statements, then exit (fold its RSS cache, drop the mm). */
+  /**
+   * A thread's life: run its statements, then exit (fold its RSS cache, drop the mm). The
+   * statement interpreter lives in this one generator (blocks, loops and ifs on an explicit
+   * frame stack), so a yield deep in the kernel model unwinds through few generator levels.
+   */
   private *threadMain(th: Thread, body: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
+    const t = th.t;
     try {
-      yield* this.interp(th, body, env, barrier);
+      const stack: Frame[] = [{ stmts: body, i: 0, loop: null }];
+      while (stack.length > 0) {
+        const f = stack[stack.length - 1];
+        if (f.i >= f.stmts.length) {
+          const l = f.loop;
+          if (l !== null && loopGoesOn(l, t.clock, ++l.iter)) {
+            // The back edge of a loop is where a user-mode thread may be preempted.
+            if (t.clock - l.lastSync > USER_QUANTUM_NS) {
+              yield* this.userSync(th);
+              l.lastSync = t.clock;
+            }
+            f.i = 0;
+            continue;
+          }
+          stack.pop();
+          continue;
+        }
+        const s = f.stmts[f.i++];
+        this.checkAlive(th);
+        switch (s.k) {
+          case 'loop': {
+            const times = s.times !== undefined ? Math.floor(this.ev(s.times, env)) : 0;
+            const l: LoopState = {
+              countLimit: s.times !== undefined && (times > 0 || s.duration === undefined) ? times : Infinity,
+              dur: s.duration !== undefined ? this.ev(s.duration, env) : Infinity,
+              start: t.clock,
+              iter: 0,
+              lastSync: t.clock,
+            };
+            if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
+            break;
+          }
+          case 'if':
+            if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
+            else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
+            break;
+          case 'touch':
+            // The hot statement: called directly to keep yields shallow.
+            yield* this.touch(th, s, env);
+            break;
+          default:
+            yield* this.leaf(th, s, env, barrier);
+        }
+      }
     } catch (e) {
       if (!(e instanceof Killed)) throw e;
     }
-    th.t.enterKernel();
+    t.enterKernel();
     yield* syncMmRss(th);
     // exit_mm(): the last thread out tears the address space down (exit_mmap).
     if (--th.mm.users === 0 && this.o.keepAddressSpaces !== true) yield* exitMmap(th);
-    th.t.exitKernel();
+    t.exitKernel();
   }
 
   /** A fatal signal: the whole process dies; siblings waiting at a barrier are woken to exit. */
@@ -297,53 +345,6 @@ class Runner {
     if (this.eng.shouldPreempt(t)) yield PREEMPT;
     else if (t.mustSync()) yield SYNC;
     this.checkAlive(th);
-  }
-
-  /**
-   * The statement interpreter. Blocks, loops and ifs live on an explicit frame stack inside this
-   * one generator, so a yield deep in the kernel model unwinds through few generator levels.
-   */
-  private *interp(th: Thread, body: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
-    const t = th.t;
-    const stack: Frame[] = [{ stmts: body, i: 0, loop: null }];
-    while (stack.length > 0) {
-      const f = stack[stack.length - 1];
-      if (f.i >= f.stmts.length) {
-        const l = f.loop;
-        if (l !== null && loopGoesOn(l, t.clock, ++l.iter)) {
-          f.i = 0;
-          continue;
-        }
-        stack.pop();
-        continue;
-      }
-      const s = f.stmts[f.i++];
-      this.checkAlive(th);
-      switch (s.k) {
-        case 'loop': {
-          const times = s.times !== undefined ? Math.floor(this.ev(s.times, env)) : 0;
-          const l: LoopState = {
-            countLimit: s.times !== undefined && (times > 0 || s.duration === undefined) ? times : Infinity,
-            dur: s.duration !== undefined ? this.ev(s.duration, env) : Infinity,
-            start: t.clock,
-            iter: 0,
-            lastSync: t.clock,
-          };
-          if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
-          break;
-        }
-        case 'if':
-          if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
-          else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
-          break;
-        case 'touch':
-          // The hot statement: called directly to keep yields shallow.
-          yield* this.touch(th, s, env);
-          break;
-        default:
-          yield* this.leaf(th, s, env, barrier);
-      }
-    }
   }
 
   /** A statement with no body of its own (or one that runs in other threads). */
