@@ -62,7 +62,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   while (fault & VM_FAULT_RETRY) {
     // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
     if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
-    if (t.mustSync()) yield SYNC;
+    // No sync of its own: with the mmap lock held the VMA tree cannot change under the walk.
     const vma = findVmaLocked(th, addr);
     if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
       yield* mm.mmapLock.upRead(t);
@@ -241,7 +241,8 @@ function* pteUnlock(th: Thread, vmf: Vmf): Code {
  */
 export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
   th.k.em.count(EV.PGFAULT, th);
-  if (th.t.mustSync()) yield SYNC;
+  // The lockless walk needs no sync: a level it finds missing is populated under
+  // page_table_lock (pteAlloc syncs and rechecks), and a PTE it reads is rechecked under its lock.
   let pt = pteWalk(th, addr);
   if (pt === null && thpEligible(th, vma, addr)) {
     // create_huge_pmd(): an empty PMD in a THP-eligible range.
