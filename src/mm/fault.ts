@@ -1,7 +1,7 @@
 import { SYNC, type Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import type { Thread } from './kernel.js';
-import { PtDir, PteTable } from './pgtable.js';
+import { lookupPteTable, PtDir, PteTable } from './pgtable.js';
 import { PG_ANON } from './page.js';
 import { findGetPage, setPageDirty, type File } from './filemap.js';
 import { isSwapEntry } from './swap.js';
@@ -180,14 +180,7 @@ export function leafFor(th: Thread, addr: number): PteTable | null {
   const geo = th.k.geo;
   const base = addr - (addr % geo.pteTableSpan);
   if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) return th.leaf;
-  let dir: PtDir = th.mm.pgd;
-  const last = geo.levels - 2;
-  for (let lvl = 0; lvl < last; lvl++) {
-    const next = dir.entries[geo.index(lvl, addr)];
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  const pt = dir.entries[geo.index(last, addr)] as PteTable | null;
+  const pt = lookupPteTable(geo, th.mm.pgd, addr);
   if (pt !== null) {
     th.leaf = pt;
     th.leafBase = base;
@@ -277,57 +270,49 @@ export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number
 
 /** The walk of __handle_mm_fault when every level is present: the PTE table, or null. */
 export function pteWalk(th: Thread, addr: number): PteTable | null {
-  const geo = th.k.geo;
-  th.t.cost((geo.levels - 1) * th.k.costs.pgtableLevelNs);
-  let dir: PtDir = th.mm.pgd;
-  const last = geo.levels - 2;
-  for (let lvl = 0; lvl < last; lvl++) {
-    const next = dir.entries[geo.index(lvl, addr)];
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  return dir.entries[geo.index(last, addr)] as PteTable | null;
+  th.t.cost((th.k.geo.levels - 1) * th.k.costs.pgtableLevelNs);
+  return lookupPteTable(th.k.geo, th.mm.pgd, addr);
 }
 
-/** pgd_offset / p4d_alloc / pud_alloc / pmd_alloc / pte_alloc: walk, populating missing levels. */
+/** pgd_offset / p4d_alloc / pud_alloc / pmd_alloc, then pte_alloc: walk, populating missing levels. */
 function* pteAlloc(th: Thread, addr: number): Code<PteTable | null> {
-  const t = th.t;
+  const pmd = yield* pmdAlloc(th, addr);
+  if (pmd === null) return null;
   const k = th.k;
   const geo = k.geo;
-  const mm = th.mm;
-  if (t.mustSync()) yield SYNC;
-  let dir: PtDir = mm.pgd;
-  const last = geo.levels - 1;
-  for (let lvl = 0; lvl < last; lvl++) {
-    t.cost(k.costs.pgtableLevelNs);
-    const i = geo.index(lvl, addr);
-    let next = dir.entries[i];
-    if (next === null) {
-      // __pXd_alloc(): allocate and clear a table page, then populate under the lock unless
-      // another thread beat us to it (then free ours).
-      const pfn = yield* k.alloc.allocPage(th);
-      if (pfn < 0) return null;
-      t.cost(k.costs.pgtableAllocNs);
-      const child = lvl + 1 === last
-        ? new PteTable(k.eng, geo.entries[last], addr - (addr % geo.pteTableSpan))
-        : new PtDir(geo.entries[lvl + 1]);
-      yield* mm.pageTableLock.lock(t);
-      next = dir.entries[i];
-      if (next === null) {
-        dir.entries[i] = child;
-        dir.used++;
-        next = child;
-        child.pfn = pfn;
-      }
-      yield* mm.pageTableLock.unlock(t);
-      if (next !== child) {
-        k.pages.refcount[pfn] = 0;
-        yield* k.alloc.freePage(th, pfn);
-      }
-    }
-    dir = next as PtDir;
+  th.t.cost(k.costs.pgtableLevelNs);
+  const made = yield* populateLevel(th, pmd.dir, pmd.i, () => new PteTable(k.eng, geo.entries[geo.levels - 1], addr - (addr % geo.pteTableSpan)));
+  return made as PteTable | null;
+}
+
+/**
+ * __pXd_alloc(): if entry i of dir is empty, allocate and clear a table page, then populate the
+ * entry under page_table_lock unless another thread beat us to it (then free ours). Returns the
+ * entry's table, or null when memory is exhausted.
+ */
+export function* populateLevel(th: Thread, dir: PtDir, i: number, make: () => PtDir | PteTable): Code<PtDir | PteTable | null> {
+  const existing = dir.entries[i];
+  if (existing !== null) return existing;
+  const t = th.t;
+  const k = th.k;
+  const pfn = yield* k.alloc.allocPage(th);
+  if (pfn < 0) return null;
+  t.cost(k.costs.pgtableAllocNs);
+  const child = make();
+  yield* th.mm.pageTableLock.lock(t);
+  let next = dir.entries[i];
+  if (next === null) {
+    dir.entries[i] = child;
+    dir.used++;
+    child.pfn = pfn;
+    next = child;
   }
-  return dir as unknown as PteTable;
+  yield* th.mm.pageTableLock.unlock(t);
+  if (next !== child) {
+    k.pages.refcount[pfn] = 0;
+    yield* k.alloc.freePage(th, pfn);
+  }
+  return next;
 }
 
 /** handle_pte_fault() */

@@ -1,6 +1,7 @@
 import { SYNC, type Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import type { Kernel, Thread } from './kernel.js';
+import { populateLevel } from './fault.js';
 import { PtDir, PteTable } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
@@ -43,28 +44,9 @@ export function* pmdAlloc(th: Thread, addr: number): Code<{ dir: PtDir; i: numbe
   const pmdLevel = geo.levels - 2;
   for (let lvl = 0; lvl < pmdLevel; lvl++) {
     t.cost(k.costs.pgtableLevelNs);
-    const i = geo.index(lvl, addr);
-    let next = dir.entries[i] as PtDir | null;
-    if (next === null) {
-      const pfn = yield* k.alloc.allocPage(th);
-      if (pfn < 0) return null;
-      t.cost(k.costs.pgtableAllocNs);
-      const child = new PtDir(geo.entries[lvl + 1]);
-      yield* mm.pageTableLock.lock(t);
-      next = dir.entries[i] as PtDir | null;
-      if (next === null) {
-        dir.entries[i] = child;
-        dir.used++;
-        child.pfn = pfn;
-        next = child;
-      }
-      yield* mm.pageTableLock.unlock(t);
-      if (next !== child) {
-        k.pages.refcount[pfn] = 0;
-        yield* k.alloc.freePage(th, pfn);
-      }
-    }
-    dir = next;
+    const next = yield* populateLevel(th, dir, geo.index(lvl, addr), () => new PtDir(geo.entries[lvl + 1]));
+    if (next === null) return null;
+    dir = next as PtDir;
   }
   return { dir, i: geo.index(pmdLevel, addr) };
 }

@@ -1,7 +1,7 @@
 import { SYNC, TaskState, type Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import type { Kernel, MmStruct, Thread } from './kernel.js';
-import { PtDir, PteTable } from './pgtable.js';
+import { lookupPteTable, pmdSlot, PteTable } from './pgtable.js';
 import { thpEligibleFor } from './huge_memory.js';
 import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
@@ -84,19 +84,7 @@ function hasSwapEntry(pt: PteTable): boolean {
 
 /** The PMD entry's PTE table for haddr in mm, or null. */
 function pmdEntry(k: Kernel, mm: MmStruct, haddr: number): PteTable | null {
-  const { dir, i } = pmdSlot(k, mm, haddr) ?? { dir: null, i: -1 };
-  return dir === null ? null : (dir.entries[i] as PteTable | null);
-}
-
-function pmdSlot(k: Kernel, mm: MmStruct, addr: number): { dir: PtDir; i: number } | null {
-  const geo = k.geo;
-  let dir: PtDir = mm.pgd;
-  for (let lvl = 0; lvl < geo.levels - 2; lvl++) {
-    const next = dir.entries[geo.index(lvl, addr)];
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  return { dir, i: geo.index(geo.levels - 2, addr) };
+  return lookupPteTable(k.geo, mm.pgd, haddr);
 }
 
 /** collapse_huge_page() */
@@ -112,7 +100,7 @@ function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): 
   yield* mm.mmapLock.downWrite(t);
   yield* k.spf.mmapWriteLocked(kth, mm);
   // hugepage_vma_revalidate(): the VMA must still be there and cover the range.
-  const slot = pmdSlot(k, mm, haddr);
+  const slot = pmdSlot(k.geo, mm.pgd, haddr);
   const old = slot === null ? null : (slot.dir.entries[slot.i] as PteTable | null);
   if (!vma.attached || vma.start > haddr || vma.end < haddr + k.geo.pteTableSpan || slot === null || old === null || old.huge || hasSwapEntry(old)) {
     yield* k.spf.mmapWriteUnlocking(kth, mm);

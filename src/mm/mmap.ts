@@ -1,6 +1,6 @@
 import { SYNC, type Code } from '../engine/engine.js';
 import type { Thread, MmStruct } from './kernel.js';
-import { PtDir, PteTable } from './pgtable.js';
+import { lookupPteTable, pmdSlot, PtDir, PteTable } from './pgtable.js';
 import { Vma } from './vma.js';
 import type { File } from './filemap.js';
 import { splitHugePmd } from './huge_memory.js';
@@ -230,7 +230,7 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
   let zapped = 0;
   let rss = 0;
   for (let base = start - (start % span); base < end; base += span) {
-    const pt = leafNoAlloc(th.mm, th, base);
+    const pt = lookupPteTable(th.k.geo, th.mm.pgd, base);
     if (pt === null || pt.used === 0) continue;
     const lo = Math.max(start, base);
     const hi = Math.min(end, base + span);
@@ -252,7 +252,7 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
         t.cost(4 * k.costs.zapPteNs);
         if (hpfns.length > 0) yield* k.alloc.freeHuge(th, hpfns);
         // The PMD goes back to none (the deposited table is freed), so a new fault may be huge.
-        const slot = pmdSlotOf(th.mm, th, base);
+        const slot = pmdSlot(th.k.geo, th.mm.pgd, base);
         if (slot !== null && slot.dir.entries[slot.i] === pt) {
           slot.dir.entries[slot.i] = null;
           slot.dir.used--;
@@ -296,29 +296,6 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
     yield* syncMmRss(th);
   }
   return zapped;
-}
-
-/** The PMD table and index that map addr, or null if an upper level is missing. */
-function pmdSlotOf(mm: MmStruct, th: Thread, addr: number): { dir: PtDir; i: number } | null {
-  const geo = th.k.geo;
-  let dir: PtDir = mm.pgd;
-  for (let lvl = 0; lvl < geo.levels - 2; lvl++) {
-    const next = dir.entries[geo.index(lvl, addr)];
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  return { dir, i: geo.index(geo.levels - 2, addr) };
-}
-
-function leafNoAlloc(mm: MmStruct, th: Thread, addr: number): PteTable | null {
-  const geo = th.k.geo;
-  let dir: PtDir = mm.pgd;
-  for (let lvl = 0; lvl < geo.levels - 2; lvl++) {
-    const next = dir.entries[geo.index(lvl, addr)];
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  return dir.entries[geo.index(geo.levels - 2, addr)] as PteTable | null;
 }
 
 /**
@@ -424,7 +401,7 @@ function* changeProtection(th: Thread, start: number, end: number): Code<number>
   const span = geo.pteTableSpan;
   let changed = 0;
   for (let base = start - (start % span); base < end; base += span) {
-    const pt = leafNoAlloc(th.mm, th, base);
+    const pt = lookupPteTable(th.k.geo, th.mm.pgd, base);
     if (pt === null || pt.used === 0) continue;
     if (pt.huge && (start > base || end < base + span)) yield* splitHugePmd(th, pt);
     yield* pt.ptl.lock(t);
@@ -469,7 +446,7 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
       continue;
     }
     for (let base = v.start - (v.start % geo.pteTableSpan); base < v.end; base += geo.pteTableSpan) {
-      const src = leafNoAlloc(th.mm, th, base);
+      const src = lookupPteTable(th.k.geo, th.mm.pgd, base);
       if (src === null || src.used === 0) continue;
       const dst = yield* pteAllocFor(th, child, base);
       if (dst === null) break;
@@ -643,7 +620,7 @@ export function* sysMremap(th: Thread, addr: number, oldLength: number, newLengt
   let moved = 0;
   yield* k.spf.vmaWriteBegin(th, vma);
   for (let a = addr; a < addr + oldLen; a += k.pageSize) {
-    const src = leafNoAlloc(mm, th, a);
+    const src = lookupPteTable(th.k.geo, mm.pgd, a);
     if (src === null) continue;
     const i = geo.index(geo.levels - 1, a);
     const pte = src.ptes[i];

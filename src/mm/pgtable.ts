@@ -68,6 +68,18 @@ export class PtGeometry {
   }
 }
 
+/** The PMD table that maps addr and the entry's index in it, without allocating (null if an upper level is missing). */
+export function pmdSlot(geo: PtGeometry, pgd: PtDir, addr: number): { dir: PtDir; i: number } | null {
+  let dir: PtDir = pgd;
+  const last = geo.levels - 2;
+  for (let lvl = 0; lvl < last; lvl++) {
+    const next = dir.entries[geo.index(lvl, addr)];
+    if (next === null) return null;
+    dir = next as PtDir;
+  }
+  return { dir, i: geo.index(last, addr) };
+}
+
 /** Find the PTE table that maps addr without allocating, as the MMU walks (null if a level is missing). */
 export function lookupPteTable(geo: PtGeometry, pgd: PtDir, addr: number): PteTable | null {
   let dir: PtDir = pgd;

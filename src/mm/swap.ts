@@ -1,7 +1,7 @@
 import type { Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
-import type { Kernel, Thread } from './kernel.js';
-import { PtDir, type PteTable } from './pgtable.js';
+import type { Thread } from './kernel.js';
+import { lookupPteTable } from './pgtable.js';
 import { PG_ANON } from './page.js';
 import { PTE_PRESENT, PTE_SHIFT, PTE_SWAP, VM_SHARED } from './types.js';
 import { flushTlbRange } from './tlb.js';
@@ -77,7 +77,7 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
     const lo = Math.max(addr, v.start);
     const hi = Math.min(end, v.end);
     for (let base = lo - (lo % k.geo.pteTableSpan); base < hi; base += k.geo.pteTableSpan) {
-      const pt = leaf(k, mm.pgd, base);
+      const pt = lookupPteTable(k.geo, mm.pgd, base);
       if (pt === null || pt.used === 0 || pt.huge) continue;
       yield* pt.ptl.lock(t);
       for (let a = Math.max(lo, base); a < Math.min(hi, base + k.geo.pteTableSpan); a += ps) {
@@ -120,14 +120,4 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
   if (!mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
   t.exitKernel();
   return 0;
-}
-
-function leaf(k: Kernel, pgd: PtDir, addr: number): PteTable | null {
-  let dir: PtDir = pgd;
-  for (let lvl = 0; lvl < k.geo.levels - 2; lvl++) {
-    const next = dir.entries[k.geo.index(lvl, addr)];
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  return dir.entries[k.geo.index(k.geo.levels - 2, addr)] as PteTable | null;
 }

@@ -5,7 +5,7 @@ import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, t
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
-import type { SpfStrategy } from './strategy.js';
+import { FREE_VMA_NS, type SpfStrategy } from './strategy.js';
 import { site, traceSpf } from './trace.js';
 
 /** Abort sites (function + offset), stable across runs. */
@@ -48,8 +48,6 @@ class DufourVma {
 const CPU_RELAX_NS = 15;
 /** srcu_read_lock/unlock: a per-CPU counter increment and a barrier. */
 const SRCU_READ_NS = 5;
-/** __free_vma(): fput/mpol_put/kmem_cache_free of the VMA. */
-const FREE_VMA_NS = 100;
 
 export class DufourStrategy implements SpfStrategy {
   readonly name: string;

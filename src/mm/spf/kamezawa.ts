@@ -5,7 +5,7 @@ import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
-import type { SpfStrategy } from './strategy.js';
+import { rcuFreeVma, type SpfStrategy } from './strategy.js';
 
 /**
  * KAMEZAWA Hiroyuki's "asynchronous page fault" RFC (2009-12; kernel-facts.md section 4).
@@ -30,9 +30,6 @@ class KameVma {
   }
 }
 
-/** call_rcu() of a VMA, and the RCU callback that frees it later. */
-const CALL_RCU_NS = 40;
-const FREE_VMA_NS = 100;
 
 export class KamezawaStrategy implements SpfStrategy {
   readonly name: string;
@@ -109,10 +106,6 @@ export class KamezawaStrategy implements SpfStrategy {
 
   /** VMAs are freed by call_rcu(). */
   *vmaFree(th: Thread): Code {
-    th.t.cost(CALL_RCU_NS);
-    const cpu = th.t.cpu;
-    this.eng.at(th.t.clock + this.rcuGpNs, () => {
-      this.eng.irqDebt[cpu] += FREE_VMA_NS;
-    });
+    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
   }
 }

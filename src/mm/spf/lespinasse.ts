@@ -5,7 +5,7 @@ import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, t
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
-import type { SpfStrategy } from './strategy.js';
+import { rcuFreeVma, type SpfStrategy } from './strategy.js';
 
 /**
  * Michel Lespinasse's speculative page faults (2021-22; kernel-facts.md section 2).
@@ -42,9 +42,6 @@ const ABORT_EV: Readonly<Record<LespinasseAbort, number>> = {
 
 /** Copying the ~200-byte vm_area_struct onto the stack (Peter Zijlstra's estimate of its size). */
 const VMA_COPY_NS = 15;
-/** call_rcu() of a VMA, and the RCU callback that frees it later. */
-const CALL_RCU_NS = 40;
-const FREE_VMA_NS = 100;
 
 class MmSeq {
   value = 0;
@@ -155,11 +152,7 @@ export class LespinasseStrategy implements SpfStrategy {
 
   /** "mm: rcu safe VMA freeing": call_rcu(), the free runs after a grace period. */
   *vmaFree(th: Thread, _vma: Vma): Code {
-    th.t.cost(CALL_RCU_NS);
-    const cpu = th.t.cpu;
-    this.eng.at(th.t.clock + this.rcuGpNs, () => {
-      this.eng.irqDebt[cpu] += FREE_VMA_NS;
-    });
+    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
   }
 }
 

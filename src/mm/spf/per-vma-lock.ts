@@ -6,7 +6,7 @@ import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
-import type { SpfStrategy } from './strategy.js';
+import { rcuFreeVma, type SpfStrategy } from './strategy.js';
 
 /**
  * Per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan; kernel-facts.md section 3).
@@ -33,9 +33,6 @@ class MmLockSeq {
   constructor(readonly line: CacheLine) {}
 }
 
-/** call_rcu() of a VMA and the later free (vm_area_free via RCU). */
-const CALL_RCU_NS = 40;
-const FREE_VMA_NS = 100;
 
 export class PerVmaLockStrategy implements SpfStrategy {
   readonly name = 'per-vma-lock';
@@ -171,10 +168,6 @@ export class PerVmaLockStrategy implements SpfStrategy {
 
   /** VMAs are freed after an RCU grace period (lock_vma_under_rcu may still be looking). */
   *vmaFree(th: Thread): Code {
-    th.t.cost(CALL_RCU_NS);
-    const cpu = th.t.cpu;
-    this.eng.at(th.t.clock + this.rcuGpNs, () => {
-      this.eng.irqDebt[cpu] += FREE_VMA_NS;
-    });
+    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
   }
 }

@@ -1,4 +1,4 @@
-import type { Code } from '../../engine/engine.js';
+import type { Code, Engine } from '../../engine/engine.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 
@@ -69,4 +69,21 @@ export class ClassicStrategy implements SpfStrategy {
   *collapseBegin(): Code {}
   *vmaDetached(): Code {}
   *vmaFree(): Code {}
+}
+
+/** call_rcu() of a VMA, on the caller. */
+const CALL_RCU_NS = 40;
+/** __free_vma(): fput/mpol_put/kmem_cache_free of the VMA. */
+export const FREE_VMA_NS = 100;
+
+/**
+ * Free a VMA after an RCU grace period ("mm: rcu safe VMA freeing"): the caller pays for
+ * call_rcu(), and the CPU it ran on pays the free when the callback runs, `gpNs` later.
+ */
+export function* rcuFreeVma(eng: Engine, th: Thread, gpNs: number): Code {
+  th.t.cost(CALL_RCU_NS);
+  const cpu = th.t.cpu;
+  eng.at(th.t.clock + gpNs, () => {
+    eng.irqDebt[cpu] += FREE_VMA_NS;
+  });
 }
