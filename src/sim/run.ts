@@ -438,7 +438,9 @@ class Runner {
         const size = this.ev(s.size, env);
         const pages = Math.ceil(size / k.pageSize);
         // A file mapping maps the file from offset 0; a shared anonymous one is a shmem file.
-        const file = s.file !== undefined ? k.openFile(s.file, pages) : s.shared ? k.shmemZeroFile(pages) : null;
+        // `{pid}` and `{tid}` in a path name the task's own file (mkstemp-style per-task files).
+        const path = s.file?.replace(/\{pid\}/g, String(th.pid)).replace(/\{tid\}/g, String(th.tid));
+        const file = path !== undefined ? k.openFile(path, pages) : s.shared ? k.shmemZeroFile(pages) : null;
         const addr = yield* sysMmap(th, size, protFlags(s.prot) | (s.stack ? VM_GROWSDOWN : 0), s.shared, file);
         if (addr < 0) this.fail(s.pos, `mmap of ${size} bytes failed: ${errnoName(-addr)}`);
         env.regions.set(s.target, { start: addr, len: Math.ceil(size / k.pageSize) * k.pageSize });
