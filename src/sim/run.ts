@@ -107,10 +107,17 @@ interface Region {
 class Env {
   readonly vars = new Map<string, number>();
   readonly regions = new Map<string, Region>();
+  /** The task whose clock `now` reads (set for a thread's own environment). */
+  task: Task | null = null;
   constructor(
     readonly parent: Env | null,
     readonly builtins: Map<string, number>,
   ) {}
+  /** The task of this environment or the nearest enclosing one. */
+  owner(): Task | null {
+    for (let e: Env | null = this; e !== null; e = e.parent) if (e.task !== null) return e.task;
+    return null;
+  }
   region(name: string): Region | undefined {
     for (let e: Env | null = this; e !== null; e = e.parent) {
       const r = e.regions.get(name);
@@ -192,8 +199,10 @@ class Runner {
       },
       variable: (name, pos) => {
         const v = env.variable(name);
-        if (v === undefined) this.fail(pos, `'${name}' has no value here`);
-        return v;
+        if (v !== undefined) return v;
+        // `now`: the task's simulated time, in seconds.
+        if (name === 'now') return (env.owner()?.clock ?? 0) / 1e9;
+        this.fail(pos, `'${name}' has no value here`);
       },
       pages: (name, pos) => {
         const r = env.region(name);
@@ -220,10 +229,11 @@ class Runner {
     return th;
   }
 
-  spawnThread(th: Thread, at: number, affinity: number, body: (th: Thread) => Code): Task {
+  spawnThread(th: Thread, at: number, affinity: number, body: (th: Thread) => Code, env?: Env): Task {
     const task = this.eng.spawn(th.tid, th.pid, th.comm, at, () => body(th), affinity);
     th.t = task;
     task.ctx = th;
+    if (env !== undefined) env.task = task;
     return task;
   }
 
@@ -250,7 +260,7 @@ class Runner {
         const proc = this.k.newProcess(decl.name);
         const th = this.newThread(proc, proc.pid, decl.name);
         const env = new Env(null, new Map([...rootEnv.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
-        this.spawnThread(th, 0, -1, (t) => this.threadMain(t, decl.body, env, null));
+        this.spawnThread(th, 0, -1, (t) => this.threadMain(t, decl.body, env, null), env);
       }
     }
     // khugepaged: a kernel thread, created after the workload's tasks (so their ids come first).
@@ -365,7 +375,7 @@ class Runner {
           const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
           const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]));
           const affinity = s.pin ? i % this.o.ncpus : -1;
-          tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group)));
+          tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group), cenv));
         }
         for (const c of tasks) yield* this.eng.join(t, c);
         return;
@@ -388,7 +398,7 @@ class Runner {
           t.exitKernel();
           const child = this.newThread(proc, proc.pid, proc.comm);
           const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
-          kids.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null)));
+          kids.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null), cenv));
         }
         for (const c of kids) yield* this.eng.join(t, c);
         return;

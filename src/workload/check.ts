@@ -20,7 +20,7 @@
 import { internWord } from './expr.js';
 import type { Expr, Pos, Stmt, Workload } from './ir.js';
 import { paramKinds, type ParamKind } from './params.js';
-import { BUILTIN_PARAMS, GLOBAL_BUILTINS, METRIC_BUILTIN_VARS, didYouMean, syntaxError } from './source.js';
+import { BUILTIN_PARAMS, GLOBAL_BUILTINS, METRIC_BUILTIN_VARS, TASK_BUILTIN_VARS, didYouMean, syntaxError } from './source.js';
 
 interface ExprRules {
   /** Throws (via fail) if `$name` is not allowed here. */
@@ -266,7 +266,7 @@ class BodyChecker {
     this.rules = {
       param,
       variable: (name, pos) => {
-        if (this.lets.has(name)) return;
+        if (this.lets.has(name) || TASK_BUILTIN_VARS.includes(name)) return;
         if (this.regions.has(name)) {
           this.c.failAt(pos, `'${name}' is a region, not a number; use pages(${name}) for its size in pages`);
         }

@@ -81,3 +81,6 @@ export const GLOBAL_BUILTINS: readonly string[] = ['ncpus', 'seed'];
 
 /** Variables that metric expressions may use besides counters: simulated seconds of the run. */
 export const METRIC_BUILTIN_VARS: readonly string[] = ['elapsed'];
+
+/** Bare names every statement can read: `now`, the task's simulated time in seconds. */
+export const TASK_BUILTIN_VARS: readonly string[] = ['now'];
