@@ -1,6 +1,6 @@
 /**
  * The one seeded PRNG of a simulation (sfc32, seeded through splitmix32). Nothing in the engine or
- * the mm model may use Math.random: every random choice is drawn from here, so the same seed gives
+ * the mm model may use the host's random source: every random choice is drawn from here, so the same seed gives
  * byte-identical output.
  */
 export class Rng {

@@ -68,8 +68,8 @@ export class PtGeometry {
   }
 }
 
-/** The PMD table that maps addr and the entry's index in it, without allocating (null if an upper level is missing). */
-export function pmdSlot(geo: PtGeometry, pgd: PtDir, addr: number): { dir: PtDir; i: number } | null {
+/** Walk from the pgd down to the PMD table that maps addr, without allocating (null if a level is missing). */
+function walkToPmd(geo: PtGeometry, pgd: PtDir, addr: number): PtDir | null {
   let dir: PtDir = pgd;
   const last = geo.levels - 2;
   for (let lvl = 0; lvl < last; lvl++) {
@@ -77,17 +77,17 @@ export function pmdSlot(geo: PtGeometry, pgd: PtDir, addr: number): { dir: PtDir
     if (next === null) return null;
     dir = next as PtDir;
   }
-  return { dir, i: geo.index(last, addr) };
+  return dir;
+}
+
+/** The PMD table that maps addr and the entry's index in it (null if an upper level is missing). */
+export function pmdSlot(geo: PtGeometry, pgd: PtDir, addr: number): { dir: PtDir; i: number } | null {
+  const dir = walkToPmd(geo, pgd, addr);
+  return dir === null ? null : { dir, i: geo.index(geo.levels - 2, addr) };
 }
 
 /** Find the PTE table that maps addr without allocating, as the MMU walks (null if a level is missing). */
 export function lookupPteTable(geo: PtGeometry, pgd: PtDir, addr: number): PteTable | null {
-  let dir: PtDir = pgd;
-  const last = geo.levels - 2;
-  for (let lvl = 0; lvl < last; lvl++) {
-    const next = dir.entries[geo.index(lvl, addr)];
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  return dir.entries[geo.index(last, addr)] as PteTable | null;
+  const dir = walkToPmd(geo, pgd, addr);
+  return dir === null ? null : (dir.entries[geo.index(geo.levels - 2, addr)] as PteTable | null);
 }

@@ -1,11 +1,10 @@
 import { SYNC, type Code, type Engine } from '../../engine/engine.js';
-import type { CacheLine } from '../../engine/cacheline.js';
 import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
-import { rcuFreeVma, type SpfStrategy } from './strategy.js';
+import { MmSeqs, rcuFreeVma, type MmSeq, type SpfStrategy } from './strategy.js';
 
 /**
  * Michel Lespinasse's speculative page faults (2021-22; kernel-facts.md section 2).
@@ -43,29 +42,21 @@ const ABORT_EV: Readonly<Record<LespinasseAbort, number>> = {
 /** Copying the ~200-byte vm_area_struct onto the stack (Peter Zijlstra's estimate of its size). */
 const VMA_COPY_NS = 15;
 
-class MmSeq {
-  value = 0;
-  constructor(readonly line: CacheLine) {}
-}
-
 export class LespinasseStrategy implements SpfStrategy {
   readonly name = 'lespinasse';
   readonly speculative = true;
-  private readonly seqs = new WeakMap<MmStruct, MmSeq>();
+  /** mm->mmap_seq */
+  private readonly seqs: MmSeqs;
 
   constructor(
     private readonly eng: Engine,
     private readonly rcuGpNs: number,
-  ) {}
+  ) {
+    this.seqs = new MmSeqs(eng, 'mmap_seq');
+  }
 
-  /** mm->mmap_seq */
   mmSeq(mm: MmStruct): MmSeq {
-    let s = this.seqs.get(mm);
-    if (s === undefined) {
-      s = new MmSeq(this.eng.line(`mmap_seq(${mm.owner.pid})`));
-      this.seqs.set(mm, s);
-    }
-    return s;
+    return this.seqs.of(mm);
   }
 
   /** mmap_seq_read_start() / mmap_seq_read_check(): READ_ONCE + smp_rmb on the count's line. */

@@ -1,12 +1,11 @@
 import { SYNC, type Code, type Engine } from '../../engine/engine.js';
-import type { CacheLine } from '../../engine/cacheline.js';
 import { RwSemaphore } from '../../engine/locks.js';
 import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
-import { rcuFreeVma, type SpfStrategy } from './strategy.js';
+import { MmSeqs, rcuFreeVma, type MmSeq, type SpfStrategy } from './strategy.js';
 
 /**
  * Per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan; kernel-facts.md section 3).
@@ -28,34 +27,28 @@ class VmaLock {
   }
 }
 
-class MmLockSeq {
-  value = 0;
-  constructor(readonly line: CacheLine) {}
-}
 
 
 export class PerVmaLockStrategy implements SpfStrategy {
   readonly name = 'per-vma-lock';
   /** Not a speculative design: faults count vma_lock_*, not the SPF series' spf. */
   readonly speculative = true;
-  private readonly seqs = new WeakMap<MmStruct, MmLockSeq>();
+  /** mm->mm_lock_seq */
+  private readonly seqs: MmSeqs;
 
   constructor(
     private readonly eng: Engine,
     private readonly rcuGpNs: number,
-  ) {}
+  ) {
+    this.seqs = new MmSeqs(eng, 'mm_lock_seq');
+  }
 
   private st(vma: Vma): VmaLock {
     return (vma.spf ??= new VmaLock(this.eng)) as VmaLock;
   }
 
-  private mmSeq(mm: MmStruct): MmLockSeq {
-    let s = this.seqs.get(mm);
-    if (s === undefined) {
-      s = new MmLockSeq(this.eng.line(`mm_lock_seq(${mm.owner.pid})`));
-      this.seqs.set(mm, s);
-    }
-    return s;
+  private mmSeq(mm: MmStruct): MmSeq {
+    return this.seqs.of(mm);
   }
 
   /** The x86 6.4 do_user_addr_fault() part before lock_mm_and_find_vma(). */

@@ -1,5 +1,6 @@
 import type { Code, Engine } from '../../engine/engine.js';
 import type { MmStruct, Thread } from '../kernel.js';
+import type { CacheLine } from '../../engine/cacheline.js';
 import type { Vma } from '../vma.js';
 
 /**
@@ -86,4 +87,28 @@ export function* rcuFreeVma(eng: Engine, th: Thread, gpNs: number): Code {
   eng.at(th.t.clock + gpNs, () => {
     eng.irqDebt[cpu] += FREE_VMA_NS;
   });
+}
+
+/** A per-mm sequence number a design adds (mmap_seq, mm_lock_seq) on its own cache line. */
+export class MmSeq {
+  value = 0;
+  constructor(readonly line: CacheLine) {}
+}
+
+/** The MmSeq of each mm, created on first use with a line named `name(pid)`. */
+export class MmSeqs {
+  private readonly seqs = new WeakMap<MmStruct, MmSeq>();
+  constructor(
+    private readonly eng: Engine,
+    private readonly name: string,
+  ) {}
+
+  of(mm: MmStruct): MmSeq {
+    let s = this.seqs.get(mm);
+    if (s === undefined) {
+      s = new MmSeq(this.eng.line(`${this.name}(${mm.owner.pid})`));
+      this.seqs.set(mm, s);
+    }
+    return s;
+  }
 }
