@@ -43,15 +43,25 @@ class RwBase {
     return this.sleeping ? BLOCK : SPIN;
   }
 
-  /** Take the lock without waiting or syncing if that is possible now: true if taken. */
-  protected acquireFast(t: Task, write: boolean): boolean {
+  /** Free for this mode, and nobody queued ahead (a queued writer blocks new readers). */
+  private canTake(write: boolean): boolean {
     const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
-    if (!free || this.waiters.length > 0 || t.mustSync()) return false;
+    return free && this.waiters.length === 0;
+  }
+
+  /** Take the lock now: the atomic on its line, and the holder's accounting. */
+  private take(t: Task, write: boolean): void {
     if (!this.sleeping) t.preemptCount++;
     t.cost(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     if (write) this.writer = t;
     else this.readers++;
+  }
+
+  /** Take the lock without waiting or syncing if that is possible now: true if taken. */
+  protected acquireFast(t: Task, write: boolean): boolean {
+    if (!this.canTake(write) || t.mustSync()) return false;
+    this.take(t, write);
     return true;
   }
 
@@ -70,16 +80,11 @@ class RwBase {
 
   protected *tryAcquire(t: Task, write: boolean): Code<boolean> {
     if (t.mustSync()) yield SYNC;
-    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
-    if (!free || this.waiters.length > 0) {
+    if (!this.canTake(write)) {
       t.cost(this.line.read(t.cpu, t.clock));
       return false;
     }
-    if (!this.sleeping) t.preemptCount++;
-    t.cost(this.line.write(t.cpu, t.clock));
-    this.stats.acquired++;
-    if (write) this.writer = t;
-    else this.readers++;
+    this.take(t, write);
     return true;
   }
 

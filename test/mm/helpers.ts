@@ -8,7 +8,7 @@
 import { getArch, type ArchProfile } from '../../src/config/arch.js';
 import { resolveConfig } from '../../src/config/kconfig.js';
 import { genericMachine, getMachine, type Machine } from '../../src/config/machine.js';
-import { EV, eventById } from '../../src/events/catalog.js';
+import { EV } from '../../src/events/catalog.js';
 import type { Thread } from '../../src/mm/kernel.js';
 import { lookupPteTable, type PteTable } from '../../src/mm/pgtable.js';
 import { strategyFor } from '../../src/mm/spf/index.js';
@@ -73,22 +73,8 @@ export function runMm(source: string, o: MmRunOptions = {}): RunResult {
   return runWorkload(mmOptions(source, o));
 }
 
-/** A process block from lines. */
-export function proc(...body: string[]): string {
-  return `process {\n${body.map((l) => `  ${l}\n`).join('')}}\n`;
-}
-
-/** Total of an event. */
-export function total(r: RunResult, id: number): number {
-  return r.counts.total(id);
-}
-
-/** Totals of several events keyed by name (for failure messages). */
-export function totals(r: RunResult, ids: readonly number[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const id of ids) out[eventById(id).name] = r.counts.total(id);
-  return out;
-}
+// proc(), total() and totals() are the spf tests' helpers.
+export { proc, total, totals } from './spf/helpers.js';
 
 /** The events most of these tests look at. */
 export const MM_EVENTS = [
