@@ -1,7 +1,24 @@
 import { EventEmitter } from 'node:events';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+
+// ink decides once, when it is first loaded, whether it runs under CI (is-in-ci), and there it
+// draws nothing until it exits. The live display is only ever enabled outside CI
+// (progressEnabled), so these tests load ink as a terminal outside CI would, and put the
+// environment back afterwards. vi.hoisted runs before the imports below.
+const savedCiEnv = vi.hoisted(() => {
+  const saved: Record<string, string | undefined> = {};
+  for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) {
+    saved[k] = process.env[k];
+    delete process.env[k];
+  }
+  return saved;
+});
+afterAll(() => {
+  for (const [k, v] of Object.entries(savedCiEnv)) if (v !== undefined) process.env[k] = v;
+});
+
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
-import { describe, expect, it } from 'vitest';
 import { prepareRun } from '../../src/sim/setup.js';
 import { Progress } from '../../src/ui/Progress.js';
 import { estimateLeftMs, progressEnabled, progressFor, withProgress } from '../../src/ui/progress.js';
