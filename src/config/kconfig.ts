@@ -16,6 +16,13 @@ import { ConfigError } from '../errors.js';
  * Upper-case keys are the kernel's Kconfig symbols; lower-case keys are spfperf's own knobs.
  */
 
+/**
+ * find_vma()'s cache: `mm` is mm->mmap_cache, one pointer per mm written on every miss (up to
+ * 3.14); `task` is the per-thread vmacache (3.15-6.0, Davidlohr Bueso 2014); `none` is the maple
+ * tree's plain walk (6.1 on).
+ */
+export type VmaCacheKind = 'mm' | 'task' | 'none';
+
 export type Design = 'none' | 'dufour' | 'lespinasse' | 'per-vma-lock' | 'kamezawa';
 
 export interface KernelConfig {
@@ -32,6 +39,10 @@ export interface KernelConfig {
   /** Peter Xu 2022: shared-file write faults complete instead of retrying. */
   readonly faultCompleted: boolean;
   readonly thp: 'always' | 'madvise' | 'never';
+  /** CONFIG_RWSEM_SPIN_ON_OWNER: rwsem writers spin while a running writer owns the lock (3.16+). */
+  readonly rwsemSpinOnOwner: boolean;
+  /** Which cache find_vma() consults first under the mmap lock: the kernel era's. */
+  readonly vmacache: VmaCacheKind;
   /** CONFIG_SPECULATIVE_PAGE_FAULT_STATS / CONFIG_PER_VMA_LOCK_STATS: the debug vmstat breakdown. */
   readonly spfStats: boolean;
   readonly vmaLockStats: boolean;
@@ -56,12 +67,14 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   CONFIG_PER_VMA_LOCK: { values: YN, def: 'n', doc: 'per-VMA locks (6.4)' },
   CONFIG_PER_VMA_LOCK_STATS: { values: YN, def: 'n', doc: 'per-VMA locks: vma_lock_* vmstat counters' },
   CONFIG_TRANSPARENT_HUGEPAGE: { values: YN, def: 'y', doc: 'transparent huge pages' },
+  CONFIG_RWSEM_SPIN_ON_OWNER: { values: YN, def: 'y', doc: 'rwsem writers spin on a running writer owner instead of sleeping (3.16+)' },
   CONFIG_DEBUG_TLBFLUSH: { values: YN, def: 'y', doc: 'nr_tlb_* vmstat counters (spfperf turns it on by default)' },
   design: { values: ['none', 'dufour', 'lespinasse', 'per-vma-lock', 'kamezawa'], def: 'none', doc: 'which lock-free fault design runs' },
   spf_version: { values: ['v9', 'v11', 'srcu'], def: 'v11', doc: 'dufour: posting modelled' },
   kamezawa_fixed: { values: YN, def: 'n', doc: 'kamezawa: wake the unmapper when the count drops to 0' },
   fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022)' },
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
+  vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
   khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
 };
@@ -195,6 +208,8 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     kamezawaFixed: settings.kamezawa_fixed === 'y',
     faultCompleted: settings.fault_completed === 'y',
     thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
+    vmacache: settings.vmacache as VmaCacheKind,
+    rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
     spfStats: settings.CONFIG_SPECULATIVE_PAGE_FAULT_STATS === 'y',
     vmaLockStats: settings.CONFIG_PER_VMA_LOCK_STATS === 'y',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',

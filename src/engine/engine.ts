@@ -96,6 +96,11 @@ export class Task implements HeapItem {
   migrations = 0;
   /** Tasks waiting in join() for this one. */
   joiners: Task[] = [];
+  /**
+   * Called when this task is about to sleep: a sleeping lock it owns uses it to stop the tasks
+   * spinning on it (rwsem optimistic spinning gives up when the owner leaves its CPU).
+   */
+  onSleep: ((time: number) => void) | null = null;
   /** What the task is blocked on, for deadlock reports. */
   waitingOn = '';
   /** Set by upper layers (the mm model hangs its per-task state here). */
@@ -267,6 +272,14 @@ export class Engine {
     this.makeRunnable(t, time, this.costs.wakeupNs);
   }
 
+  /** A spinning task stops spinning and sleeps from `time` on (woken later by wake()). */
+  stopSpinning(t: Task, time: number): void {
+    if (t.state !== TaskState.Spinning) return;
+    if (time > t.clock) t.clock = time;
+    t.state = TaskState.Blocked;
+    this.releaseCpu(t);
+  }
+
   /** Hand a spinning task the thing it spun on: it continues on its CPU at `time`. */
   resumeSpinner(t: Task, time: number): void {
     t.state = TaskState.Running;
@@ -350,6 +363,7 @@ export class Engine {
           this.queue(t, t.clock);
           return;
         case BLOCK:
+          if (t.onSleep !== null) t.onSleep(t.clock);
           t.state = TaskState.Blocked;
           this.releaseCpu(t);
           return;

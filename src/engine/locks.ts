@@ -1,4 +1,4 @@
-import { BLOCK, SPIN, SYNC, type Code, type Engine, type Task } from './engine.js';
+import { BLOCK, SPIN, SYNC, TaskState, type Code, type Engine, type Task } from './engine.js';
 import type { CacheLine } from './cacheline.js';
 
 /**
@@ -28,6 +28,13 @@ class RwBase {
   readers = 0;
   writer: Task | null = null;
   readonly waiters: Waiter[] = [];
+  /**
+   * Writers spinning on a running writer owner (rwsem optimistic spinning, the OSQ in order of
+   * arrival): the next write release hands the lock to the first of them.
+   */
+  private readonly spinners: Task[] = [];
+  /** CONFIG_RWSEM_SPIN_ON_OWNER: writers spin while the lock's writer owner runs (3.16+). */
+  spinOnOwner = false;
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
 
@@ -54,8 +61,31 @@ class RwBase {
     if (!this.sleeping) t.preemptCount++;
     t.cost(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
-    if (write) this.writer = t;
+    if (write) this.setWriter(t);
     else this.readers++;
+  }
+
+  private setWriter(t: Task): void {
+    this.writer = t;
+    if (this.spinOnOwner) t.onSleep = this.ownerSleeps;
+  }
+
+  /**
+   * rwsem_spin_on_owner() ends when the owner is no longer on a CPU: the spinners queue and
+   * sleep like any waiter (rwsem_down_write_slowpath).
+   */
+  private readonly ownerSleeps = (time: number): void => {
+    for (const s of this.spinners.splice(0)) {
+      this.waiters.push({ t: s, write: true });
+      s.waitingOn = `${this.name} (write)`;
+      this.eng.stopSpinning(s, time);
+    }
+  };
+
+  /** May a writer that cannot take the lock spin instead of sleeping? Only on a running writer owner. */
+  private canSpin(): boolean {
+    const o = this.writer;
+    return this.spinOnOwner && o !== null && (o.state === TaskState.Running || o.state === TaskState.Spinning);
   }
 
   /** Take the lock without waiting or syncing if that is possible now: true if taken. */
@@ -72,6 +102,13 @@ class RwBase {
     t.cost(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.stats.contended++;
+    if (write && this.sleeping && this.canSpin()) {
+      // rwsem_optimistic_spin(): stay on the CPU, watching the owner; granted by its release.
+      this.spinners.push(t);
+      t.waitingOn = `${this.name} (write, spinning on owner)`;
+      yield SPIN;
+      return;
+    }
     this.waiters.push({ t, write });
     t.waitingOn = `${this.name} (${write ? 'write' : 'read'})`;
     yield this.waitYield();
@@ -103,8 +140,17 @@ class RwBase {
   private releaseNow(t: Task, write: boolean): void {
     t.cost(this.line.write(t.cpu, t.clock));
     if (!this.sleeping) t.preemptCount--;
-    if (write) this.writer = null;
-    else this.readers--;
+    if (write) {
+      this.writer = null;
+      t.onSleep = null;
+      const s = this.spinners.shift();
+      if (s !== undefined) {
+        // The spinner sees the owner go and takes the lock ahead of the sleepers (lock stealing).
+        this.setWriter(s);
+        this.eng.resumeSpinner(s, t.clock + this.line.write(s.cpu, t.clock));
+        return;
+      }
+    } else this.readers--;
     if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) this.grant(t.clock);
   }
 
@@ -113,7 +159,7 @@ class RwBase {
     const head = this.waiters[0];
     if (head.write) {
       this.waiters.shift();
-      this.writer = head.t;
+      this.setWriter(head.t);
       this.handTo(head.t, time);
       return;
     }

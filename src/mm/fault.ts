@@ -63,7 +63,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
     if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
     // No sync of its own: with the mmap lock held the VMA tree cannot change under the walk.
-    const vma = findVmaLocked(th, addr);
+    const vma = findVmaCached(th, addr);
     if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
       yield* mm.mmapLock.upRead(t);
       return finishSignal(th, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
@@ -167,6 +167,35 @@ export function findVmaLocked(th: Thread, addr: number): Vma | null {
   });
   t.cost(levels * th.k.costs.vmaLookupLevelNs + lineCost);
   return v;
+}
+
+/**
+ * find_vma() under the mmap lock, through the era's cache (kconfig `vmacache`):
+ *  - `mm` (<= 3.14): mm->mmap_cache, one pointer for all threads, read on every lookup and
+ *    written on every miss; it shares its line with the tree root (mm->mm_rb).
+ *  - `task` (3.15-6.0, vmacache_find): a per-thread cache, no shared line.
+ *  - `none` (6.1+, maple tree): the walk alone.
+ * A cached VMA is used only while it is still in the tree and covers addr (the kernel's
+ * invalidation, by NULLing the pointer or bumping mm->vmacache_seqnum, gives the same answers).
+ */
+export function findVmaCached(th: Thread, addr: number): Vma | null {
+  const mode = th.k.opts.vmacache;
+  if (mode !== 'mm' && mode !== 'task') return findVmaLocked(th, addr);
+  const t = th.t;
+  const mm = th.mm;
+  if (mode === 'mm') t.cost(mm.mmapCacheLine.read(t.cpu, t.clock));
+  const hit = mode === 'mm' ? mm.mmapCache : th.vmacache;
+  t.cost(th.k.costs.vmaLookupLevelNs);
+  if (hit !== null && hit.attached && hit.start <= addr && addr < hit.end) return hit;
+  const vma = findVmaLocked(th, addr);
+  if (vma !== null) {
+    if (mode === 'task') th.vmacache = vma;
+    else if (vma !== mm.mmapCache) {
+      t.cost(mm.mmapCacheLine.write(t.cpu, t.clock));
+      mm.mmapCache = vma;
+    }
+  }
+  return vma;
 }
 
 /** The PTE the MMU would see at addr (0 if no table), without costs: for trace fields. */

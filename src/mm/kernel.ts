@@ -5,7 +5,8 @@ import type { ArchCosts, ArchProfile } from '../config/arch.js';
 import type { Emitter, EventSource } from '../trace/sink.js';
 import { PageAllocator, PageDb, Lru } from './page.js';
 import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
-import { VmaTree, AnonVma } from './vma.js';
+import { VmaTree, AnonVma, type Vma } from './vma.js';
+import type { VmaCacheKind } from '../config/kconfig.js';
 import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
 import { ClassicStrategy, type SpfStrategy } from './spf/strategy.js';
@@ -20,6 +21,10 @@ export interface KernelOptions {
   /** Peter Xu 2022: shared-file write faults that drop the mmap lock complete instead of retrying. */
   readonly faultCompleted: boolean;
   readonly thp: 'always' | 'madvise' | 'never';
+  /** CONFIG_RWSEM_SPIN_ON_OWNER: writers of the mmap lock spin on a running writer owner. */
+  readonly rwsemSpinOnOwner: boolean;
+  /** find_vma()'s cache (kconfig `vmacache`). */
+  readonly vmacache: VmaCacheKind;
 }
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
@@ -133,12 +138,18 @@ export class MmStruct {
   readonly mmapBase: number;
   /** CPUs that have run this mm since their last switch away (mm_cpumask). */
   readonly cpumask: Uint8Array;
+  /** mm->mmap_cache (vmacache=mm): the last VMA find_vma() found, for every thread. */
+  mmapCache: Vma | null = null;
+  /** The line holding mm->mmap_cache and mm->mm_rb (the tree root every walk starts from). */
+  readonly mmapCacheLine: CacheLine;
 
   constructor(readonly k: Kernel, readonly owner: Process) {
     this.mmapLock = new RwSemaphore(k.eng, `mmap_lock(${owner.pid})`);
+    this.mmapLock.spinOnOwner = k.opts.rwsemSpinOnOwner !== false;
     this.pageTableLock = new SpinLock(k.eng, `page_table_lock(${owner.pid})`);
     this.pgd = new PtDir(k.geo.entries[0]);
     this.rssLine = k.line(`rss_stat(${owner.pid})`);
+    this.mmapCacheLine = k.line(`mmap_cache(${owner.pid})`);
     // x86-64 4-level: TASK_SIZE = 2^47 - one page; mmap_base sits below the stack gap
     // (mm/util.c mmap_base(): TASK_SIZE - gap, gap >= 128 MiB), with ASLR off as here.
     const vaTop = 2 ** (k.arch.pageShift + k.arch.levelBits.reduce((a, b) => a + b, 0) - 1);
@@ -177,6 +188,8 @@ export class Thread implements EventSource {
   majFlt = 0;
   /** A kernel thread (khugepaged), not a thread of the workload. */
   kernel = false;
+  /** current->vmacache (vmacache=task): the last VMA this thread's find_vma() found. */
+  vmacache: Vma | null = null;
   /** Pages dirtied since the last balance_dirty_pages() (current->nr_dirtied). */
   nrDirtied = 0;
 

@@ -3,6 +3,7 @@ import { Barrier } from '../engine/locks.js';
 import { Topology } from '../engine/topology.js';
 import type { ArchProfile } from '../config/arch.js';
 import type { Machine } from '../config/machine.js';
+import type { VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel, Process, Thread } from '../mm/kernel.js';
@@ -49,6 +50,8 @@ export interface RunOptions {
   /** khugepaged's scan period and batch, or null/undefined for none. */
   readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
   readonly thp?: 'always' | 'madvise' | 'never';
+  readonly vmacache?: VmaCacheKind;
+  readonly rwsemSpinOnOwner?: boolean;
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
 }
 
@@ -178,7 +181,7 @@ class Runner {
       this.eng,
       o.arch,
       em,
-      { memoryBytes: o.machine.memoryBytes, ioLatencyNs: o.machine.ioLatencyNs, writebackBytesPerNs: o.machine.writebackBytesPerNs ?? 0.5, faultCompleted: o.faultCompleted ?? false, thp: o.thp ?? 'madvise' },
+      { memoryBytes: o.machine.memoryBytes, ioLatencyNs: o.machine.ioLatencyNs, writebackBytesPerNs: o.machine.writebackBytesPerNs ?? 0.5, faultCompleted: o.faultCompleted ?? false, thp: o.thp ?? 'madvise', vmacache: o.vmacache ?? 'none', rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? true },
       o.spf?.(this.eng),
     );
   }

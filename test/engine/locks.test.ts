@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { SYNC, TaskState, type Code, type Task } from '../../src/engine/engine.js';
+import { HANDOFF_SHARE } from '../../src/engine/cacheline.js';
 import { Atomic, Barrier, Rcu, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
-import { COSTS, setup } from './helpers.js';
+import { COSTS, LAT, setup } from './helpers.js';
 
 // Every lock operation pays a write (or, for a failed trylock, a read) on the lock's cache line.
 // On the one-socket topology of setup(): 80 ns for the first touch (memory), 50 ns to take the line
-// from another CPU, 1 ns when the CPU already owns it; transfers of one line are serialised.
-// A sleeper woken onto an idle CPU runs wakeupNs (2000) later.
+// from another CPU, 1 ns when the CPU already owns it. Transfers of one line are serialised: a
+// transfer keeps the line busy for HANDOFF_SHARE of its latency, and the requester pays its wait
+// plus the whole latency. A sleeper woken onto an idle CPU runs wakeupNs (2000) later.
+const H = HANDOFF_SHARE;
+const MEM = LAT.memory; // 80: first touch
+const XFER = LAT.socket; // 50: the line from another CPU
 
 describe('RwSemaphore', () => {
   it('many readers share the lock', () => {
@@ -23,13 +28,19 @@ describe('RwSemaphore', () => {
       });
     }
     eng.run();
+    // The three acquisitions queue only on the line (each waits for the hand-offs ahead of it),
+    // never on the lock: all three are in before the first leaves, and none is contended.
+    const r1In = 100 + MEM; // 180: line from memory, busy until 100 + 80H = 140
+    const r2In = 100 + MEM * H + XFER; // 190: R2 (at 110) waits for the line until 140, then 50 from R1's CPU
+    const r3In = 100 + MEM * H + XFER * H + XFER; // 215: R3 (at 120) waits until 165
+    const r1Out = r1In + 1000 + XFER; // 1230: the line is free again at 1180
     expect(log).toEqual([
-      ['R1 in', 180], // line from memory
-      ['R2 in', 230], // the line is busy until 180, then 50 from CPU 0
-      ['R3 in', 280],
-      ['R1 out', 1230],
-      ['R2 out', 1280],
-      ['R3 out', 1330],
+      ['R1 in', r1In],
+      ['R2 in', r2In],
+      ['R3 in', r3In],
+      ['R1 out', r1Out],
+      ['R2 out', r1In + 1000 + XFER * H + XFER], // 1255: R2 (at 1190) waits for R1's hand-off until 1205
+      ['R3 out', r1In + 1000 + 2 * XFER * H + XFER], // 1280: R3 (at 1215) waits until 1230
     ]);
     expect(sem.stats).toEqual({ acquired: 3, contended: 0 });
     expect(sem.readers).toBe(0);
@@ -85,11 +96,13 @@ describe('RwSemaphore', () => {
       yield* sem.upWrite(t);
     });
     eng.run();
-    // R1 in at 80, R2 at 130; W queues at 180. R1 leaves at 1130, R2 at 2180: W is granted then.
+    // R1 in at 80; R2 at 90 (it waits for the fill's hand-off, 80H = 40, then 50 from R1's CPU);
+    // W queues at 150. R1 leaves at 1130, R2 at 2140: W is granted then, and runs after the wake-up.
+    const r2Out = MEM * H + XFER + 2000 + XFER;
     expect(log).toEqual([
-      ['R1 out', 1130],
-      ['R2 out', 2180],
-      ['W in', 4180],
+      ['R1 out', MEM + 1000 + XFER],
+      ['R2 out', r2Out],
+      ['W in', r2Out + COSTS.wakeupNs],
     ]);
   });
 
@@ -162,16 +175,21 @@ describe('RwSemaphore', () => {
       });
     }
     eng.run();
+    const w0Out = MEM + 1000 + XFER; // 1130
+    const rIn = w0Out + COSTS.wakeupNs; // 3130
+    // R1 and R2 both release at 3430: R2 takes the line first, R1 waits for its hand-off (50H).
+    const r1Out = rIn + 300 + XFER * H + XFER; // 3505
+    const w1Out = r1Out + COSTS.wakeupNs + 300 + XFER; // 5855
     expect(log).toEqual([
-      ['W0 out', 1130], // wakes R1 and R2 together; W1 and R3 stay queued
-      ['R1 in', 3130],
-      ['R2 in', 3130],
-      ['R2 out', 3480],
-      ['R1 out', 3530], // last reader out: grants W1
-      ['W1 in', 5530],
-      ['W1 out', 5880], // grants R3
-      ['R3 in', 7880],
-      ['R3 out', 8230],
+      ['W0 out', w0Out], // wakes R1 and R2 together; W1 and R3 stay queued
+      ['R1 in', rIn],
+      ['R2 in', rIn],
+      ['R2 out', rIn + 300 + XFER],
+      ['R1 out', r1Out], // last reader out: grants W1
+      ['W1 in', r1Out + COSTS.wakeupNs],
+      ['W1 out', w1Out], // grants R3
+      ['R3 in', w1Out + COSTS.wakeupNs],
+      ['R3 out', w1Out + COSTS.wakeupNs + 300 + XFER],
     ]);
   });
 
@@ -528,9 +546,11 @@ describe('RwLock (spinning)', () => {
       });
     }
     eng.run();
+    // R2 waits only for the line (the fill's hand-off, 80H, then 50 from R1's CPU), not for R1 to
+    // leave at 1080.
     expect(log).toEqual([
-      ['R1 in', 80],
-      ['R2 in', 130],
+      ['R1 in', MEM],
+      ['R2 in', MEM * H + XFER], // 90
     ]);
   });
 
