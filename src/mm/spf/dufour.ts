@@ -83,7 +83,13 @@ export class DufourStrategy implements SpfStrategy {
   *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
     const t = th.t;
     // Only user faults of multithreaded processes try (mm_users > 1).
-    if ((flags & FAULT_FLAG_USER) === 0 || th.mm.users <= 1) return VM_FAULT_RETRY;
+    if ((flags & FAULT_FLAG_USER) === 0) return VM_FAULT_RETRY;
+    // atomic_read(&mm->mm_users): in the 4.16-4.17 mm_struct, mm_users shares its cache line
+    // with mmap_sem (pgd, mm_users, mm_count, map_count, page_table_lock, mmap_sem), so this
+    // read misses whenever another CPU has just taken or released the mmap lock.
+    if (t.mustSync()) yield SYNC;
+    t.cost(th.mm.mmapLock.line.read(t.cpu, t.clock));
+    if (th.mm.users <= 1) return VM_FAULT_RETRY;
     flags |= FAULT_FLAG_SPECULATIVE;
     // get_vma(): find the VMA under mm_rb_lock and pin it (v9/v11), or under SRCU.
     let vma: Vma | null;
