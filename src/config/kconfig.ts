@@ -41,6 +41,8 @@ export interface KernelConfig {
   readonly thp: 'always' | 'madvise' | 'never';
   /** CONFIG_RWSEM_SPIN_ON_OWNER: rwsem writers spin while a running writer owns the lock (3.16+). */
   readonly rwsemSpinOnOwner: boolean;
+  /** x86: whether TLB-flush IPIs also go to idle CPUs still lazily on the mm (before 4.19). */
+  readonly lazyTlb: 'ipi' | 'skip';
   /** Which cache find_vma() consults first under the mmap lock: the kernel era's. */
   readonly vmacache: VmaCacheKind;
   /** CONFIG_SPECULATIVE_PAGE_FAULT_STATS / CONFIG_PER_VMA_LOCK_STATS: the debug vmstat breakdown. */
@@ -75,6 +77,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022)' },
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
+  lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.19) or not (skip: 4.19+, Rik van Riel)' },
   khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
 };
@@ -210,6 +213,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
     vmacache: settings.vmacache as VmaCacheKind,
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
+    lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
     spfStats: settings.CONFIG_SPECULATIVE_PAGE_FAULT_STATS === 'y',
     vmaLockStats: settings.CONFIG_PER_VMA_LOCK_STATS === 'y',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',

@@ -177,6 +177,8 @@ export class Engine {
   private seqNo = 0;
   /** CPU -> the task holding it, or null when idle. */
   readonly cpus: (Task | null)[];
+  /** The task that last ran on each CPU (an idle CPU keeps its address space loaded: lazy TLB). */
+  readonly lastOnCpu: (Task | null)[];
   /** Tasks ready to run with no CPU, in arrival order. */
   readonly runqueue: Task[] = [];
   readonly tasks: Task[] = [];
@@ -208,6 +210,7 @@ export class Engine {
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
+    this.lastOnCpu = new Array<Task | null>(this.ncpus).fill(null);
     this.irqDebt = new Float64Array(this.ncpus);
   }
 
@@ -324,6 +327,7 @@ export class Engine {
     t.ctxSwitches++;
     this.ctxSwitches++;
     this.cpus[cpu] = null;
+    this.lastOnCpu[cpu] = t;
     const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
     if (i >= 0) {
       const next = this.runqueue.splice(i, 1)[0];
@@ -391,6 +395,7 @@ export class Engine {
     t.accountOffCpu();
     t.cpu = -1;
     this.cpus[cpu] = null;
+    this.lastOnCpu[cpu] = t;
     const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
     if (i >= 0) {
       const next = this.runqueue.splice(i, 1)[0];

@@ -23,6 +23,8 @@ export interface KernelOptions {
   readonly thp: 'always' | 'madvise' | 'never';
   /** CONFIG_RWSEM_SPIN_ON_OWNER: writers of the mmap lock spin on a running writer owner. */
   readonly rwsemSpinOnOwner: boolean;
+  /** x86 TLB flushes and idle CPUs still lazily on the mm (kconfig `lazy_tlb`). */
+  readonly lazyTlb?: 'ipi' | 'skip';
   /** find_vma()'s cache (kconfig `vmacache`). */
   readonly vmacache: VmaCacheKind;
 }

@@ -28,18 +28,31 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
     t.cost(c.tlbBroadcastNs);
     return;
   }
-  // IPI every other CPU currently running a thread of this mm.
+  // IPI every other CPU currently running a thread of this mm; before 4.19 also the idle CPUs
+  // still in lazy TLB mode on it (their last task was of this mm), which must first leave idle
+  // (a halted vCPU: the host wakes its thread) before they can run the handler and acknowledge.
   let targets = 0;
+  let idle = false;
+  const lazy = k.opts.lazyTlb === 'ipi';
   for (let cpu = 0; cpu < eng.ncpus; cpu++) {
     if (cpu === t.cpu) continue;
     const other = eng.cpus[cpu];
-    if (other === null || (other.ctx as Thread | null)?.mm !== mm) continue;
+    if (other === null) {
+      const last = eng.lastOnCpu[cpu];
+      if (!lazy || last === null || (last.ctx as Thread | null)?.mm !== mm) continue;
+      idle = true;
+      targets++;
+      k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, last.ctx as Thread);
+      continue;
+    }
+    if ((other.ctx as Thread | null)?.mm !== mm) continue;
     targets++;
     eng.irqDebt[cpu] += c.ipiHandlerNs;
     k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, other.ctx as Thread);
   }
   if (targets > 0) {
     k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
-    t.cost(c.ipiRoundTripNs);
+    // smp_call_function_many() waits for the slowest: an idle target adds its wake-up.
+    t.cost(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
   }
 }

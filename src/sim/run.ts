@@ -52,6 +52,7 @@ export interface RunOptions {
   readonly thp?: 'always' | 'madvise' | 'never';
   readonly vmacache?: VmaCacheKind;
   readonly rwsemSpinOnOwner?: boolean;
+  readonly lazyTlb?: 'ipi' | 'skip';
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
 }
 
@@ -181,7 +182,7 @@ class Runner {
       this.eng,
       o.arch,
       em,
-      { memoryBytes: o.machine.memoryBytes, ioLatencyNs: o.machine.ioLatencyNs, writebackBytesPerNs: o.machine.writebackBytesPerNs ?? 0.5, faultCompleted: o.faultCompleted ?? false, thp: o.thp ?? 'madvise', vmacache: o.vmacache ?? 'none', rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? true },
+      { memoryBytes: o.machine.memoryBytes, ioLatencyNs: o.machine.ioLatencyNs, writebackBytesPerNs: o.machine.writebackBytesPerNs ?? 0.5, faultCompleted: o.faultCompleted ?? false, thp: o.thp ?? 'madvise', vmacache: o.vmacache ?? 'none', rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? true, lazyTlb: o.lazyTlb ?? 'skip' },
       o.spf?.(this.eng),
     );
   }

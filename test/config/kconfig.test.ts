@@ -67,6 +67,62 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig(['nope'])).toThrow(ConfigError);
   });
 
+  it('CONFIG_RWSEM_SPIN_ON_OWNER: y by default, parses y/n, from a .config fragment too', () => {
+    const c = resolveConfig([]);
+    expect(c.settings.CONFIG_RWSEM_SPIN_ON_OWNER).toBe('y');
+    expect(c.rwsemSpinOnOwner).toBe(true);
+    expect(resolveConfig(['CONFIG_RWSEM_SPIN_ON_OWNER=n']).rwsemSpinOnOwner).toBe(false);
+    expect(resolveConfig(['CONFIG_RWSEM_SPIN_ON_OWNER=n', 'CONFIG_RWSEM_SPIN_ON_OWNER=y']).rwsemSpinOnOwner).toBe(true);
+    // Presets leave it alone.
+    for (const name of Object.keys(PRESETS)) expect(resolveConfig([name]).rwsemSpinOnOwner, name).toBe(true);
+    expect(resolveConfig(['per-vma-lock', 'CONFIG_RWSEM_SPIN_ON_OWNER=n']).rwsemSpinOnOwner).toBe(false);
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-cfg-'));
+    const f = join(dir, 'old.config');
+    writeFileSync(f, '# CONFIG_RWSEM_SPIN_ON_OWNER is not set\nvmacache=mm\n');
+    const old = resolveConfig([f]);
+    expect(old.rwsemSpinOnOwner).toBe(false);
+    expect(old.settings.CONFIG_RWSEM_SPIN_ON_OWNER).toBe('n');
+    expect(old.vmacache).toBe('mm');
+  });
+
+  it('vmacache: none by default, parses mm | task | none', () => {
+    const c = resolveConfig([]);
+    expect(c.settings.vmacache).toBe('none');
+    expect(c.vmacache).toBe('none');
+    for (const v of ['mm', 'task', 'none'] as const) {
+      const k = resolveConfig([`vmacache=${v}`]);
+      expect(k.vmacache).toBe(v);
+      expect(k.settings.vmacache).toBe(v);
+    }
+    for (const name of Object.keys(PRESETS)) expect(resolveConfig([name]).vmacache, name).toBe('none');
+    expect(resolveConfig(['vmacache=mm', 'lespinasse']).vmacache).toBe('mm');
+    expect(configLabel(resolveConfig(['vmacache=task']))).toBe('base');
+  });
+
+  it('bad values of the new keys give the usual one-line error naming the key', () => {
+    const err = (item: string): string => {
+      try {
+        resolveConfig([item]);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error(`${item} was accepted`);
+    };
+    expect(err('vmacache=rb')).toBe("--config 'vmacache=rb': 'rb' is not a value of vmacache (one of: mm, task, none)");
+    expect(err('vmacache=')).toBe("--config 'vmacache=': '' is not a value of vmacache (one of: mm, task, none)");
+    expect(err('vmacache=MM')).toBe("--config 'vmacache=MM': 'MM' is not a value of vmacache (one of: mm, task, none)");
+    expect(err('CONFIG_RWSEM_SPIN_ON_OWNER=m')).toBe("--config 'CONFIG_RWSEM_SPIN_ON_OWNER=m': 'm' is not a value of CONFIG_RWSEM_SPIN_ON_OWNER (one of: y, n)");
+    expect(err('CONFIG_RWSEM_SPIN_ON_OWNER=yes')).toBe("--config 'CONFIG_RWSEM_SPIN_ON_OWNER=yes': 'yes' is not a value of CONFIG_RWSEM_SPIN_ON_OWNER (one of: y, n)");
+    for (const item of ['vmacache=rb', 'CONFIG_RWSEM_SPIN_ON_OWNER=m']) expect(err(item)).not.toMatch(/\n/);
+    // A misspelt key lists the new keys among the known ones.
+    expect(err('vma_cache=mm')).toMatch(/^--config 'vma_cache=mm': unknown config key 'vma_cache' \(known: .*\bCONFIG_RWSEM_SPIN_ON_OWNER\b.*\bvmacache\b.*\)$/);
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-cfg-'));
+    const f = join(dir, 'bad.config');
+    writeFileSync(f, 'vmacache=task\nvmacache=per-thread\n');
+    expect(err(f)).toBe(`${f}:2:1: 'per-thread' is not a value of vmacache (one of: mm, task, none)`);
+  });
+
   it('lists every preset with a one-line description', () => {
     const l = listConfigPresets();
     expect(l.map((p) => p.name)).toContain('dufour-v11');

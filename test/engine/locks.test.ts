@@ -908,3 +908,290 @@ describe('Barrier', () => {
     expect(bar.generation).toBe(0);
   });
 });
+
+describe('RwSemaphore optimistic spinning (spinOnOwner, CONFIG_RWSEM_SPIN_ON_OWNER)', () => {
+  /** A semaphore with writers spinning on a running writer owner. */
+  const spinning = (eng: ReturnType<typeof setup>['eng'], name = 'sem'): RwSemaphore => {
+    const sem = new RwSemaphore(eng, name);
+    sem.spinOnOwner = true;
+    return sem;
+  };
+
+  it('is off for a bare RwSemaphore', () => {
+    const { eng } = setup({ cpus: 1 });
+    expect(new RwSemaphore(eng, 'sem').spinOnOwner).toBe(false);
+  });
+
+  it('a writer arriving while a running writer holds the lock spins on its CPU and gets it at the release + one line transfer', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = spinning(eng);
+    spawn('W0', function* (t) {
+      yield* sem.downWrite(t); // 0 -> 80 (line from memory)
+      note('W0 in', t);
+      t.cost(1000);
+      yield* sem.upWrite(t); // S took the line at 100: 50 to take it back
+      note('W0 out', t);
+    });
+    const s = spawn('S', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('S in', t);
+      expect(sem.writer).toBe(t);
+      t.cost(100);
+      yield* sem.upWrite(t);
+      note('S out', t);
+    });
+    let at500: unknown[] = [];
+    eng.at(500, () => (at500 = [s.state, s.cpu, eng.cpus[s.cpu] === s, s.waitingOn, sem.waiters.length, sem.writer?.comm]));
+    eng.run();
+    const w0Out = MEM + 1000 + XFER; // 1130
+    expect(at500).toEqual([TaskState.Spinning, 1, true, 'sem (write, spinning on owner)', 0, 'W0']);
+    expect(log).toEqual([
+      ['W0 in', MEM],
+      ['W0 out', w0Out],
+      ['S in', w0Out + XFER], // 1180: the spinner sees the release at once, no wake-up (2000)
+      ['S out', w0Out + XFER + 100 + LAT.local], // S owns the line: a local release
+    ]);
+    expect(s.ctxSwitches).toBe(0);
+    expect(sem.stats).toEqual({ acquired: 2, contended: 1 });
+    expect(sem.writer).toBe(null);
+  });
+
+  it('spinners are handed the lock one after the other, in arrival order, without sleeping', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = spinning(eng);
+    spawn('W0', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W0 out', t);
+    });
+    const ws: Task[] = [];
+    for (const [name, arrive] of [['B', 200], ['A', 100]] as const) {
+      ws.push(
+        spawn(name, function* (t) {
+          t.cost(arrive);
+          yield* sem.downWrite(t);
+          note(`${name} in`, t);
+          t.cost(100);
+          yield* sem.upWrite(t);
+        }),
+      );
+    }
+    eng.run();
+    expect(log.map((e) => e[0])).toEqual(['W0 out', 'A in', 'B in']);
+    // A spun on W0, B on W0 then on A (a running owner too): each in one line transfer after the
+    // previous holder's release, far below a wake-up.
+    expect(log[1]![1] - log[0]![1]).toBe(XFER);
+    expect(log[2]![1] - (log[1]![1] + 100)).toBeLessThan(COSTS.wakeupNs);
+    expect(ws.map((t) => t.ctxSwitches)).toEqual([0, 0]);
+  });
+
+  it('a spinner steals the lock ahead of an earlier-queued sleeping writer and reader', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = spinning(eng);
+    // W0 takes the lock and sleeps holding it (an I/O wait, 480-3480): W1 and R, arriving
+    // meanwhile, see no running owner and sleep. W0 comes back and runs; W2, arriving then, spins and is handed the
+    // lock at W0's release, ahead of the two sleepers.
+    const w0 = spawn('W0', function* (t) {
+      yield* sem.downWrite(t); // 0 -> 80
+      t.cost(400);
+      yield* eng.sleep(t, 1000, 'io'); // 480 -> 1480, runs at 3480 (wake-up)
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W0 out', t);
+    });
+    const body = (name: string, arrive: number, write: boolean) =>
+      function* (t: Task): Code {
+        t.cost(arrive);
+        if (write) yield* sem.downWrite(t);
+        else yield* sem.downRead(t);
+        note(`${name} in`, t);
+        t.cost(100);
+        if (write) yield* sem.upWrite(t);
+        else yield* sem.upRead(t);
+      };
+    const w1 = spawn('W1', body('W1', 600, true));
+    const r = spawn('R', body('R', 700, false));
+    const w2 = spawn('W2', body('W2', 4000, true));
+    let at1000: unknown[] = [];
+    let at4200: unknown[] = [];
+    const waiters = () => sem.waiters.map((w) => `${w.t.comm}:${w.write ? 'w' : 'r'}`);
+    eng.at(1000, () => (at1000 = [w0.state, w1.state, w1.waitingOn, r.state, waiters()]));
+    eng.at(4200, () => (at4200 = [w0.state, w2.state, w2.cpu, waiters()]));
+    eng.run();
+    expect(at1000).toEqual([TaskState.Blocked, TaskState.Blocked, 'sem (write)', TaskState.Blocked, ['W1:w', 'R:r']]);
+    expect(at4200).toEqual([TaskState.Running, TaskState.Spinning, 3, ['W1:w', 'R:r']]);
+    const w0Out = 480 + 1000 + COSTS.wakeupNs + 1000 + XFER; // 4530: W2 took the line at 4000
+    const w2In = w0Out + XFER; // 4580
+    const w2Out = w2In + 100 + LAT.local; // 4681: grants W1, the head of the queue
+    const w1In = w2Out + COSTS.wakeupNs; // 6681
+    const w1Out = w1In + 100 + XFER; // 6831: grants R
+    expect(log).toEqual([
+      ['W0 out', w0Out],
+      ['W2 in', w2In],
+      ['W1 in', w1In],
+      ['R in', w1Out + COSTS.wakeupNs],
+    ]);
+    expect([w1.ctxSwitches, r.ctxSwitches, w2.ctxSwitches]).toEqual([1, 1, 0]);
+  });
+
+  it('readers never spin: a reader facing a running writer owner sleeps', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = spinning(eng);
+    spawn('W', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W out', t);
+    });
+    const r = spawn('R', function* (t) {
+      t.cost(100);
+      yield* sem.downRead(t);
+      note('R in', t);
+    });
+    let at500: unknown[] = [];
+    eng.at(500, () => (at500 = [r.state, r.cpu, r.waitingOn]));
+    eng.run();
+    expect(at500).toEqual([TaskState.Blocked, -1, 'sem (read)']);
+    expect(log).toEqual([
+      ['W out', 1130],
+      ['R in', 1130 + COSTS.wakeupNs],
+    ]);
+    expect(r.ctxSwitches).toBe(1);
+  });
+
+  it('a writer facing a reader-owned lock sleeps', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = spinning(eng);
+    spawn('R', function* (t) {
+      yield* sem.downRead(t); // 0 -> 80
+      t.cost(1000);
+      yield* sem.upRead(t);
+      note('R out', t);
+    });
+    const w = spawn('W', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('W in', t);
+      yield* sem.upWrite(t);
+    });
+    let at500: unknown[] = [];
+    eng.at(500, () => (at500 = [w.state, w.cpu, w.waitingOn, sem.waiters.length]));
+    eng.run();
+    expect(at500).toEqual([TaskState.Blocked, -1, 'sem (write)', 1]);
+    const rOut = MEM + 1000 + XFER; // 1130
+    expect(log).toEqual([
+      ['R out', rOut],
+      ['W in', rOut + COSTS.wakeupNs], // granted at the release, then woken
+    ]);
+    expect(w.ctxSwitches).toBe(1);
+  });
+
+  it('when the owner sleeps the spinners stop spinning, queue in order, and are woken normally', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = spinning(eng);
+    const w0 = spawn('W0', function* (t) {
+      yield* sem.downWrite(t); // 0 -> 80
+      t.cost(420);
+      yield* eng.sleep(t, 1000, 'io'); // blocks at 500, runs again at 1500 + 2000
+      t.cost(100);
+      yield* sem.upWrite(t);
+      note('W0 out', t);
+    });
+    const spinners: Task[] = [];
+    for (const [name, arrive] of [['S1', 100], ['S2', 110]] as const) {
+      spinners.push(
+        spawn(name, function* (t) {
+          t.cost(arrive);
+          yield* sem.downWrite(t);
+          note(`${name} in`, t);
+          t.cost(100);
+          yield* sem.upWrite(t);
+          note(`${name} out`, t);
+        }),
+      );
+    }
+    const [s1, s2] = spinners as [Task, Task];
+    let at400: unknown[] = [];
+    let at600: unknown[] = [];
+    const waiters = () => sem.waiters.map((w) => `${w.t.comm}:${w.write ? 'w' : 'r'}`);
+    eng.at(400, () => (at400 = [s1.state, s2.state, waiters()]));
+    eng.at(600, () => (at600 = [w0.state, s1.state, s1.cpu, s1.waitingOn, s2.state, s2.cpu, waiters(), eng.cpus[1], eng.cpus[2]]));
+    eng.run();
+    expect(at400).toEqual([TaskState.Spinning, TaskState.Spinning, []]);
+    expect(at600).toEqual([TaskState.Blocked, TaskState.Blocked, -1, 'sem (write)', TaskState.Blocked, -1, ['S1:w', 'S2:w'], null, null]);
+    const w0Out = 500 + 1000 + COSTS.wakeupNs + 100 + XFER; // 3650: S2 took the line last
+    const s1In = w0Out + COSTS.wakeupNs; // 5650: granted at W0's release, then woken
+    const s1Out = s1In + 100 + XFER; // 5800
+    expect(log).toEqual([
+      ['W0 out', w0Out],
+      ['S1 in', s1In],
+      ['S1 out', s1Out],
+      ['S2 in', s1Out + COSTS.wakeupNs],
+      ['S2 out', s1Out + COSTS.wakeupNs + 100 + XFER],
+    ]);
+    // One context switch each: the stop of the spin (the wake-up itself is not a switch).
+    expect([s1.ctxSwitches, s2.ctxSwitches]).toEqual([1, 1]);
+  });
+
+  it('an owner that has released the lock no longer stops spinners when it sleeps', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = spinning(eng);
+    spawn('W0', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t); // hands the lock to A
+      yield* eng.sleep(t, 100, 'io'); // must not touch A's spinners
+      note('W0 back', t);
+    });
+    spawn('A', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      t.cost(5000);
+      yield* sem.upWrite(t);
+      note('A out', t);
+    });
+    const b = spawn('B', function* (t) {
+      t.cost(200);
+      yield* sem.downWrite(t); // spins on W0, then on A
+      note('B in', t);
+    });
+    eng.run();
+    expect(log.map((e) => e[0])).toEqual(['W0 back', 'A out', 'B in']);
+    expect(log[2]![1] - log[1]![1]).toBe(XFER);
+    expect(b.ctxSwitches).toBe(0);
+  });
+
+  it('with spinOnOwner=false nothing spins: the writer sleeps and is granted at the release + a wake-up', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    sem.spinOnOwner = false;
+    spawn('W0', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W0 out', t);
+    });
+    const s = spawn('S', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('S in', t);
+    });
+    const r = spawn('R', function* (t) {
+      t.cost(200);
+      yield* sem.downRead(t);
+      note('R in', t);
+      yield* sem.upRead(t);
+    });
+    let at500: unknown[] = [];
+    eng.at(500, () => (at500 = [s.state, s.cpu, s.waitingOn, sem.waiters.map((w) => w.t.comm)]));
+    eng.run();
+    expect(at500).toEqual([TaskState.Blocked, -1, 'sem (write)', ['S', 'R']]);
+    const w0Out = MEM + 1000 + XFER;
+    expect(log[0]).toEqual(['W0 out', w0Out]);
+    expect(log[1]).toEqual(['S in', w0Out + COSTS.wakeupNs]);
+    expect(log.map((e) => e[0])).toEqual(['W0 out', 'S in']); // S never releases: R stays queued
+    expect(s.ctxSwitches).toBe(1);
+  });
+});
