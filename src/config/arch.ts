@@ -72,6 +72,8 @@ export interface ArchCosts {
   readonly contextSwitchNs: number;
   /** try_to_wake_up() until the woken task runs on an idle CPU. */
   readonly wakeupNs: number;
+  /** The waker's cost of one remote try_to_wake_up() (rq lock, enqueue, reschedule IPI). */
+  readonly ttwuNs: number;
   /** RCU grace period: every CPU passes a quiescent state (a few jiffies). */
   readonly rcuGracePeriodNs: number;
   /** hash_page(): insert a translation into the hashed page table (hash MMU only). */
@@ -194,6 +196,10 @@ export const x86: ArchProfile = {
     contextSwitchNs: 1500,
     // Wake-up IPI + idle exit (C1) + schedule, ~3 us.
     wakeupNs: 3000,
+    // try_to_wake_up() of a task on another CPU: remote rq->lock (a line transfer or two),
+    // enqueue_task and the reschedule IPI write, ~1500 cycles (perf bench sched pipe -T vs
+    // same-CPU pipe: ~0.5-1 us more per round trip).
+    ttwuNs: 600,
     // HZ=250: a grace period needs every CPU to pass a tick or a context switch, ~2-3 jiffies.
     rcuGracePeriodNs: 10_000_000,
     hashPageNs: 0,
@@ -261,6 +267,8 @@ export const arm64: ArchProfile = {
     cloneNs: 18000,
     contextSwitchNs: 1800,
     wakeupNs: 4000,
+    // As x86: remote rq lock, enqueue, reschedule IPI (GIC SGI).
+    ttwuNs: 700,
     rcuGracePeriodNs: 10_000_000,
     hashPageNs: 0,
     hashFlushNs: 0,
@@ -324,6 +332,8 @@ export const powerpcRadix: ArchProfile = {
     cloneNs: 15000,
     contextSwitchNs: 1500,
     wakeupNs: 3500,
+    // As x86: remote rq lock, enqueue, reschedule IPI (doorbell / XICS).
+    ttwuNs: 700,
     rcuGracePeriodNs: 10_000_000,
     hashPageNs: 0,
     hashFlushNs: 0,

@@ -40,6 +40,12 @@ export interface EngineCosts {
   readonly contextSwitchNs: number;
   /** try_to_wake_up() until the woken task runs on an idle CPU (IPI, idle exit). */
   readonly wakeupNs: number;
+  /**
+   * The waker's own share of one try_to_wake_up() of a task on another CPU (remote runqueue
+   * lock, enqueue, reschedule IPI): a waker of N tasks pays it N times, and wakes them one after
+   * another (wake_up_q). Optional: 0 when absent.
+   */
+  readonly ttwuNs?: number;
   /** How long a task runs before a waiting task may preempt it (CFS granularity). */
   readonly timesliceNs: number;
   /** Fractional jitter applied to costs passed through Engine.jitter (e.g. 0.02 = +-2 %). */

@@ -151,23 +151,33 @@ class RwBase {
         return;
       }
     } else this.readers--;
-    if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) this.grant(t.clock);
+    if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) {
+      // rwsem_wake() runs in the releaser: it pays for the wake-ups it issues.
+      const at = t.clock;
+      t.cost(this.grant(at));
+    }
   }
 
-  /** Hand the lock to the head of the queue at `time`. */
-  private grant(time: number): void {
+  /** Hand the lock to the head of the queue at `time`; returns the releaser's cost of the wake-ups. */
+  private grant(time: number): number {
     const head = this.waiters[0];
     if (head.write) {
       this.waiters.shift();
       this.setWriter(head.t);
       this.handTo(head.t, time);
-      return;
+      return this.sleeping ? (this.eng.costs.ttwuNs ?? 0) : 0;
     }
+    // __rwsem_mark_wake() grants every reader at the head, then wake_up_q() wakes them one by
+    // one: the k-th is woken k try_to_wake_up()s after the release.
+    const ttwu = this.sleeping ? (this.eng.costs.ttwuNs ?? 0) : 0;
+    let k = 0;
     while (this.waiters.length > 0 && !this.waiters[0].write) {
       const w = this.waiters.shift()!;
       this.readers++;
-      this.handTo(w.t, time);
+      this.handTo(w.t, time + k * ttwu);
+      k++;
     }
+    return k * ttwu;
   }
 
   private handTo(t: Task, time: number): void {
