@@ -17,7 +17,20 @@ import { findEvent } from '../dist/events/catalog.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'fixtures', 'validation');
-const only = process.argv.slice(2);
+// Arguments: case ids to run (default all), and `--seeds N` to run every case with seeds 1..N
+// (instead of the case's own count): the mean is judged, and a column shows the per-seed spread.
+const args = process.argv.slice(2);
+let seedsArg;
+const only = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--seeds') {
+    seedsArg = Number(args[++i]);
+    if (!Number.isInteger(seedsArg) || seedsArg < 1) {
+      console.error(`validate: --seeds takes a whole number >= 1, not '${args[i]}'`);
+      process.exit(2);
+    }
+  } else only.push(args[i]);
+}
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
 function figure(r, ref) {
@@ -43,7 +56,7 @@ const t0 = Date.now();
 for (const f of files) {
   const c = JSON.parse(readFileSync(join(dir, f), 'utf8'));
   if (only.length > 0 && !only.includes(c.id)) continue;
-  const seeds = c.seeds ?? 1;
+  const seeds = seedsArg ?? c.seeds ?? 1;
   const results = {};
   try {
     for (const [label, spec] of Object.entries(c.runs)) {
@@ -69,16 +82,20 @@ for (const f of files) {
     const v = mean(chk.num.run, chk.num) / (chk.den ? mean(chk.den.run, chk.den) : 1);
     const ok = v >= chk.band[0] && v <= chk.band[1];
     if (!ok) failed++;
-    rows.push([c.id, chk.name, chk.published, v, ok ? 'pass' : 'FAIL', chk.band]);
+    // The same ratio seed by seed (seed s of the numerator's run over seed s of the denominator's).
+    const per = results[chk.num.run].map((r, i) => figure(r, chk.num) / (chk.den ? figure(results[chk.den.run][i], chk.den) : 1));
+    rows.push([c.id, chk.name, chk.published, v, ok ? 'pass' : 'FAIL', chk.band, per]);
   }
 }
 
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(4)) : '-');
-console.log('case  check                                  published   simulated    error   band            result');
-for (const [id, name, pub, sim, res, band] of rows) {
+const spread = seedsArg !== undefined && seedsArg > 1;
+console.log(`case  check                                  published   simulated    error   band            result${spread ? `  seeds 1-${seedsArg} min..max` : ''}`);
+for (const [id, name, pub, sim, res, band, per] of rows) {
   const err = Number.isFinite(sim) && pub !== 0 ? `${(((sim - pub) / pub) * 100).toFixed(1)}%` : '-';
   const b = band ? `${band[0]}-${band[1]}` : '';
-  console.log(`${id.padEnd(5)} ${name.padEnd(38)} ${fmt(pub).padStart(9)}   ${fmt(sim).padStart(9)}  ${err.padStart(7)}   ${b.padEnd(14)}  ${res}`);
+  const sp = spread && per ? `  ${fmt(Math.min(...per))}..${fmt(Math.max(...per))}` : '';
+  console.log(`${id.padEnd(5)} ${name.padEnd(38)} ${fmt(pub).padStart(9)}   ${fmt(sim).padStart(9)}  ${err.padStart(7)}   ${b.padEnd(14)}  ${res.padEnd(6)}${sp}`.trimEnd());
 }
 console.log(`\n${rows.length - failed} of ${rows.length} checks within their bands (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 process.exitCode = failed > 0 ? 1 : 0;

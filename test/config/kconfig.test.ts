@@ -99,6 +99,17 @@ describe('resolveConfig', () => {
     expect(configLabel(resolveConfig(['vmacache=task']))).toBe('base');
   });
 
+  it('lazy_tlb: skip by default (4.19+), parses ipi | skip, presets leave it alone', () => {
+    const c = resolveConfig([]);
+    expect(c.settings.lazy_tlb).toBe('skip');
+    expect(c.lazyTlb).toBe('skip');
+    for (const v of ['ipi', 'skip'] as const) expect(resolveConfig([`lazy_tlb=${v}`]).lazyTlb).toBe(v);
+    for (const name of Object.keys(PRESETS)) expect(resolveConfig([name]).lazyTlb, name).toBe('skip');
+    expect(resolveConfig(['lazy_tlb=ipi', 'dufour-v11']).lazyTlb).toBe('ipi');
+    expect(configLabel(resolveConfig(['dufour-v11', 'lazy_tlb=ipi']))).toBe('dufour-v11');
+    expect(() => resolveConfig(['lazy_tlb=y'])).toThrow("--config 'lazy_tlb=y': 'y' is not a value of lazy_tlb (one of: ipi, skip)");
+  });
+
   it('bad values of the new keys give the usual one-line error naming the key', () => {
     const err = (item: string): string => {
       try {

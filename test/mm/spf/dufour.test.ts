@@ -269,3 +269,102 @@ describe('dufour-srcu', () => {
     expect(total(r, EV.SPF)).toBe(workerTotal(r, EV.PAGE_FAULTS) - n.length);
   });
 });
+
+describe('dufour: mm_users shares the mmap lock cache line (4.16-4.17 mm_struct)', () => {
+  /**
+   * Two pinned threads in lock step, `rounds` times: thread 0 mprotects a small read-only VMA
+   * back and forth (mmap lock taken for writing: a store to the lock's line), then, after a
+   * barrier, thread 1 writes one new page of a prepared 1 MiB VMA (its anon_vma and PTE table
+   * exist, so every such fault completes speculatively) or, with fault=0, only computes.
+   * writer=0 leaves thread 0 computing instead of mprotecting.
+   */
+  const LOCKSTEP = 'param rounds = 20\nparam fault = 1\nparam writer = 1\n' + [
+    'process {',
+    '  buf = mmap 1M',
+    '  touch buf write length 4K',
+    '  other = mmap 64K r',
+    '  threads 2 pin {',
+    '    let i = 0',
+    '    loop $rounds {',
+    '      if $tid == 0 {',
+    '        if $writer {',
+    '          mprotect other none',
+    '          mprotect other r',
+    '        } else {',
+    '          compute 2us',
+    '        }',
+    '      }',
+    '      barrier',
+    '      if $tid == 1 {',
+    '        if $fault {',
+    '          touch buf write offset 4K + i * 4K length 4K',
+    '        } else {',
+    '          compute 1us',
+    '        }',
+    '      }',
+    '      barrier',
+    '      let i = i + 1',
+    '    }',
+    '  }',
+    '}',
+  ].join('\n');
+
+  interface LockStep {
+    readonly r: RunResult;
+    /** Transfers of the mmap lock's cache line. */
+    readonly transfers: number;
+    /** Times the mmap lock was taken (either mode). */
+    readonly acquired: number;
+  }
+
+  function lockstep(design: DesignName, rounds: number, fault: 0 | 1, writer: 0 | 1 = 1): LockStep {
+    const rec = new RecordingSink();
+    const r = runDesign(design, LOCKSTEP, { ncpus: 4, params: [`rounds=${rounds}`, `fault=${fault}`, `writer=${writer}`], sinks: [rec] });
+    expect(r.signals).toEqual([]);
+    const lock = mainThread(rec).mm.mmapLock;
+    return { r, transfers: lock.line.transfers, acquired: lock.stats.acquired };
+  }
+
+  test('v11: speculative faults never take the mmap lock, yet each one after a writer pulls its line', () => {
+    for (const rounds of [20, 40]) {
+      const faulting = lockstep('dufour-v11', rounds, 1);
+      const idle = lockstep('dufour-v11', rounds, 0);
+      // Every worker fault completed speculatively: no abort, no fallback to the classic path.
+      expect(workerTotal(faulting.r, EV.PAGE_FAULTS)).toBe(rounds);
+      expect(total(faulting.r, EV.SPF)).toBe(rounds);
+      expect(pagefaultEvents(faulting.r)).toBe(0);
+      // So the lock is taken exactly as often as without the faults (the writer's mprotects)...
+      expect(faulting.acquired).toBe(idle.acquired);
+      // ...but its line moves once per fault (atomic_read(&mm->mm_users) misses after the
+      // writer's store), and once more when the writer takes the lock back: without the
+      // faults the writer keeps the line to itself.
+      expect(faulting.transfers - idle.transfers, `rounds=${rounds}`).toBeGreaterThanOrEqual(rounds);
+      expect(idle.transfers).toBeLessThan(rounds / 4);
+    }
+  });
+
+  test('v11: the line transfers grow with the number of speculative faults', () => {
+    const t20 = lockstep('dufour-v11', 20, 1);
+    const t40 = lockstep('dufour-v11', 40, 1);
+    const c20 = lockstep('dufour-v11', 20, 0);
+    const c40 = lockstep('dufour-v11', 40, 0);
+    expect(total(t40.r, EV.SPF) - total(t20.r, EV.SPF)).toBe(20);
+    expect((t40.transfers - c40.transfers) - (t20.transfers - c20.transfers)).toBeGreaterThanOrEqual(20);
+  });
+
+  test('v11: with nobody taking the mmap lock, the faults only read the line: it does not keep moving', () => {
+    // Each worker CPU fetches the line once and then hits its shared copy.
+    const t20 = lockstep('dufour-v11', 20, 1, 0);
+    const t40 = lockstep('dufour-v11', 40, 1, 0);
+    expect(total(t40.r, EV.SPF)).toBe(40);
+    expect(t40.transfers).toBe(t20.transfers);
+    expect(t40.transfers).toBeLessThan(4);
+  });
+
+  test('base: the same faults take the mmap lock for reading (the contrast)', () => {
+    const faulting = lockstep('base', 20, 1);
+    const idle = lockstep('base', 20, 0);
+    expect(total(faulting.r, EV.SPF)).toBe(0);
+    expect(faulting.acquired - idle.acquired).toBe(20);
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * flush_tlb_mm_range() (src/mm/tlb.ts) and kconfig `lazy_tlb`: on x86 before 4.19 (`ipi`) a
+ * remote flush also IPIs the idle CPUs still in lazy TLB mode on the mm (the last task they ran
+ * was a thread of it) and waits for them to wake; from 4.19 (`skip`, the default) only the CPUs
+ * running a thread of the mm are targets. arm64 and powerpc invalidate by broadcast: the key
+ * changes nothing there. The key changes costs and IPI counts only, never the faults.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { getArch } from '../../src/config/arch.js';
+import { getMachine } from '../../src/config/machine.js';
+import { EV } from '../../src/events/catalog.js';
+import { runWorkload, type RunResult } from '../../src/sim/run.js';
+import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
+import { archOf, faults, mmOptions, proc, total, type MmRunOptions } from './helpers.js';
+
+type LazyTlb = 'ipi' | 'skip';
+
+/**
+ * Four pinned threads of one process on four CPUs. Thread 0 maps 1 MiB, writes it and unmaps it,
+ * timing the munmap (counter munmap_ns). Thread 1 does `sibling` meanwhile (sleeps, or keeps
+ * computing); threads 2 and 3 exit at once. Their CPUs then stay idle with the mm loaded.
+ */
+const munmapWhile = (sibling: string): string => proc(
+  'threads 4 pin {',
+  '  if $tid == 0 {',
+  '    a = mmap 1M',
+  '    touch a write',
+  '    let t0 = now',
+  '    munmap a',
+  '    count munmap_ns (now - t0) * 1000000000',
+  '  } else if $tid == 1 {',
+  `    ${sibling}`,
+  '  }',
+  '}',
+);
+
+/** The sibling thread 1 is asleep (nanosleep) all through thread 0's munmap. */
+const SIBLING_ASLEEP = munmapWhile('sleep 1ms');
+/** The sibling thread 1 keeps running on its CPU through thread 0's munmap. */
+const SIBLING_RUNNING = munmapWhile('compute 1ms');
+
+/**
+ * Another process's threads 1-3 wake on CPUs 1-3 after 20 us (long before the first process's
+ * munmap, which comes after 256 faults) and exit there: the last task of those CPUs is then of
+ * another mm.
+ */
+const OTHER_MM_LAST = 'process other {\n  threads 4 pin {\n    if $tid > 0 {\n      sleep 20us\n    }\n  }\n}\n';
+
+function run(source: string, lazyTlb: LazyTlb, o: MmRunOptions = {}): RunResult {
+  const r = runWorkload({ ...mmOptions(source, { ncpus: 4, ...o }), lazyTlb });
+  expect(r.signals).toEqual([]);
+  return r;
+}
+
+/** How long thread 0's munmap took (simulated ns). */
+const munmapNs = (r: RunResult): number => r.counters.get('munmap_ns')!;
+
+/** What lazy_tlb must never change. */
+function sameFaults(a: RunResult, b: RunResult): void {
+  expect(faults(a)).toEqual(faults(b));
+  expect(total(a, EV.PAGE_FAULTS)).toBe(256);
+  expect(total(b, EV.PAGE_FAULTS)).toBe(256);
+  expect(total(a, EV.MINOR_FAULTS)).toBe(total(b, EV.MINOR_FAULTS));
+  expect(total(a, EV.PGFAULT)).toBe(total(b, EV.PGFAULT));
+}
+
+describe('lazy_tlb on x86: a munmap while sibling threads are idle', () => {
+  test('ipi: the idle CPUs whose last task was a thread of the mm get the flush IPI; skip: none', () => {
+    const ipi = run(SIBLING_ASLEEP, 'ipi', { profile: 'x86' });
+    const skip = run(SIBLING_ASLEEP, 'skip', { profile: 'x86' });
+    sameFaults(ipi, skip);
+    // Nobody else runs the mm: with skip the flush is local only.
+    expect(total(skip, EV.NR_TLB_REMOTE_FLUSH)).toBe(0);
+    expect(total(skip, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    // With ipi: one remote flush, received by CPU 1 (sleeping sibling) and CPUs 2, 3 (exited).
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH)).toBe(1);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(3);
+    // The local part of the flush is the same.
+    expect(total(ipi, EV.NR_TLB_LOCAL_FLUSH_ALL)).toBe(total(skip, EV.NR_TLB_LOCAL_FLUSH_ALL));
+    expect(total(ipi, EV.NR_TLB_LOCAL_FLUSH_ONE)).toBe(total(skip, EV.NR_TLB_LOCAL_FLUSH_ONE));
+  });
+
+  test('ipi: the munmap waits one IPI round trip plus one wake-up (the slowest target), however many idle CPUs', () => {
+    const c = getArch('x86').costs;
+    expect(c.wakeupNs).toBeGreaterThan(0);
+    const ipi = run(SIBLING_ASLEEP, 'ipi', { profile: 'x86' });
+    const skip = run(SIBLING_ASLEEP, 'skip', { profile: 'x86' });
+    expect(munmapNs(ipi) - munmapNs(skip)).toBeCloseTo(c.ipiRoundTripNs + c.wakeupNs, 3);
+    expect(ipi.sysNs).toBeGreaterThan(skip.sysNs);
+  });
+
+  test('on a KVM guest (x86-vm16) the wake-up of a halted vCPU is dearer still', () => {
+    const c = archOf(getMachine('x86-vm16')).costs;
+    const ipi = run(SIBLING_ASLEEP, 'ipi', { machine: 'x86-vm16' });
+    const skip = run(SIBLING_ASLEEP, 'skip', { machine: 'x86-vm16' });
+    sameFaults(ipi, skip);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED) - total(skip, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(3);
+    expect(munmapNs(ipi) - munmapNs(skip)).toBeCloseTo(c.ipiRoundTripNs + c.wakeupNs, 3);
+  });
+
+  test('a running sibling is a target either way; ipi adds the idle ones and only the wake-up to the wait', () => {
+    const c = getArch('x86').costs;
+    const ipi = run(SIBLING_RUNNING, 'ipi', { profile: 'x86' });
+    const skip = run(SIBLING_RUNNING, 'skip', { profile: 'x86' });
+    sameFaults(ipi, skip);
+    expect(total(skip, EV.NR_TLB_REMOTE_FLUSH)).toBe(1);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH)).toBe(1);
+    expect(total(skip, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(1); // CPU 1
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(3); // CPU 1, and idle CPUs 2 and 3
+    // Both wait a round trip; the idle targets add their wake-up, not another round trip.
+    expect(munmapNs(ipi) - munmapNs(skip)).toBeCloseTo(c.wakeupNs, 3);
+  });
+
+  test('ipi: an idle CPU whose last task was of another mm is not a target', () => {
+    const alone = run(SIBLING_ASLEEP, 'ipi', { profile: 'x86' });
+    const ipi = run(SIBLING_ASLEEP + OTHER_MM_LAST, 'ipi', { profile: 'x86' });
+    const skip = run(SIBLING_ASLEEP + OTHER_MM_LAST, 'skip', { profile: 'x86' });
+    expect(total(alone, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(3);
+    // CPUs 1-3 last ran the other process's threads: nothing to flush there.
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH)).toBe(0);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    expect(munmapNs(ipi)).toBeCloseTo(munmapNs(skip), 3);
+    expect(faults(ipi)).toEqual(faults(skip));
+  });
+});
+
+describe('lazy_tlb on arm64 and powerpc: broadcast invalidation, the key changes nothing', () => {
+  test.each([
+    ['arm64-vm', { machine: 'arm64-vm' }],
+    ['arm64', { profile: 'arm64' }],
+    ['powerpc-radix', { profile: 'powerpc-radix' }],
+  ] as const)('%s: no IPI, the same munmap time and counts with ipi and skip', (_name, o) => {
+    // Smaller pages on powerpc: the 1 MiB mapping is 16 pages of 64 KiB there.
+    const ipi = runWorkload({ ...mmOptions(SIBLING_ASLEEP, { ncpus: 4, ...o }), lazyTlb: 'ipi' });
+    const skip = runWorkload({ ...mmOptions(SIBLING_ASLEEP, { ncpus: 4, ...o }), lazyTlb: 'skip' });
+    for (const r of [ipi, skip]) {
+      expect(r.signals).toEqual([]);
+      expect(total(r, EV.NR_TLB_REMOTE_FLUSH)).toBe(0);
+      expect(total(r, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    }
+    expect(faults(ipi)).toEqual(faults(skip));
+    expect(total(ipi, EV.PAGE_FAULTS)).toBe(total(skip, EV.PAGE_FAULTS));
+    expect(munmapNs(ipi)).toBe(munmapNs(skip));
+    expect(ipi.sysNs).toBe(skip.sysNs);
+    expect(ipi.elapsedNs).toBe(skip.elapsedNs);
+  });
+});
+
+describe('lazy_tlb through --config, as `spfperf stat` runs a script', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spfperf-tlb-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'lazy-tlb.spf');
+  writeFileSync(path, '# munmap while a sibling thread sleeps\n' + SIBLING_ASLEEP);
+
+  const stat = (config: readonly string[], machine?: string): RunResult => {
+    const p = prepareRun(path, [], { cpus: '4', config, machine });
+    return runWorkload(runOptionsOf(p));
+  };
+
+  test('default skip; lazy_tlb=ipi on the default machine (x86-vm16) IPIs the idle CPUs', () => {
+    const p = prepareRun(path, [], { cpus: '4' });
+    expect(p.config.lazyTlb).toBe('skip');
+    expect(runOptionsOf(p).lazyTlb).toBe('skip');
+    expect(runOptionsOf(prepareRun(path, [], { cpus: '4', config: ['lazy_tlb=ipi'] })).lazyTlb).toBe('ipi');
+    const def = stat([]);
+    const skip = stat(['dufour-v11', 'lazy_tlb=skip']);
+    const ipi = stat(['dufour-v11', 'lazy_tlb=ipi']);
+    expect(total(def, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    expect(total(skip, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(3);
+    expect(faults(ipi)).toEqual(faults(skip));
+    const c = archOf(getMachine('x86-vm16')).costs;
+    expect(munmapNs(ipi) - munmapNs(skip)).toBeCloseTo(c.ipiRoundTripNs + c.wakeupNs, 3);
+  });
+
+  test('--machine arm64-vm: lazy_tlb=ipi is the same run as skip', () => {
+    const ipi = stat(['lazy_tlb=ipi'], 'arm64-vm');
+    const skip = stat(['lazy_tlb=skip'], 'arm64-vm');
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    expect(munmapNs(ipi)).toBe(munmapNs(skip));
+    expect(faults(ipi)).toEqual(faults(skip));
+  });
+});
