@@ -194,7 +194,7 @@ export const x86: ArchProfile = {
     cloneNs: 15000,
     // lmbench lat_ctx 2p/0K on Skylake: ~1.5 us.
     contextSwitchNs: 1500,
-    // Wake-up IPI + idle exit (C1) + schedule, ~3 us.
+    // Wake-up IPI + exit from the shallowest idle state + schedule, ~3 us.
     wakeupNs: 3000,
     // try_to_wake_up() of a task on another CPU: remote rq->lock (a line transfer or two),
     // enqueue_task and the reschedule IPI write, ~1500 cycles (perf bench sched pipe -T vs

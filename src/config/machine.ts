@@ -37,7 +37,7 @@ const KVM_X86: Partial<ArchCosts> = {
   ipiHandlerNs: 2500,
   wakeupNs: 12000,
   // The reschedule IPI of a remote wake-up is an ICR write that exits to the host: a VM exit
-  // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us calibrated on C1-C6 (C1) within that range.
+  // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us, calibrated on C1-C6, within that range.
   ttwuNs: 1200,
 };
 

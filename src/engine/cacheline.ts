@@ -19,7 +19,7 @@ import type { Topology } from './topology.js';
  * requester. The latencies in a profile are round trips as a lone requester sees them (request
  * to the directory or home agent, snoop, data back); a requester that is already queued when the
  * line is released waits only for the data leg, so back-to-back hand-offs of one contended line
- * come at about half the round trip. Calibrated on C1-C6 (C5's 48-thread baseline); it agrees
+ * come at about half the round trip. Calibrated on C1-C6; it agrees
  * with contended-atomic throughput on multi-socket Xeons exceeding 1 / round-trip (David,
  * Guerraoui and Trigonakis, "Everything you always wanted to know about synchronization...",
  * SOSP 2013).
