@@ -7,6 +7,7 @@ import { ARCHES, getArch } from '../../src/config/arch.js';
 import { genericMachine, getMachine, machineCpus, MACHINES } from '../../src/config/machine.js';
 import { Topology } from '../../src/engine/topology.js';
 import { ConfigError } from '../../src/errors.js';
+import { DEFAULT_MACHINE, prepareRun } from '../../src/sim/setup.js';
 import { EV } from '../../src/events/catalog.js';
 import { archOf, faults, MM_EVENTS, proc, runMm, total, totals } from '../mm/helpers.js';
 
@@ -59,6 +60,28 @@ describe('machine presets', () => {
     const metal = archOf(getMachine('skl-4s192')).costs;
     expect(vm.ipiRoundTripNs).toBeGreaterThan(metal.ipiRoundTripNs);
     expect(vm.wakeupNs).toBeGreaterThan(metal.wakeupNs);
+  });
+
+  test.each(Object.keys(ARCHES))('arch profile %s: a positive ttwuNs, the waker\'s share of a wake-up (below wakeupNs)', (name) => {
+    const c = getArch(name).costs;
+    expect(Number.isFinite(c.ttwuNs)).toBe(true);
+    expect(c.ttwuNs).toBeGreaterThan(0);
+    expect(c.ttwuNs).toBeLessThan(c.wakeupNs);
+  });
+
+  test('x86-vm16 resolves to the KVM ttwuNs (the reschedule IPI exits), above bare-metal x86', () => {
+    const kvm = MACHINES['x86-vm16']!.costs?.ttwuNs;
+    expect(kvm).toBeDefined();
+    expect(kvm).toBeGreaterThan(getArch('x86').costs.ttwuNs);
+    // The costs a run uses: the machine's overrides on top of its arch profile.
+    const vm = prepareRun('ebizzy', [], { machine: 'x86-vm16' }).arch.costs;
+    expect(vm.ttwuNs).toBe(kvm);
+    expect(vm.wakeupNs).toBe(MACHINES['x86-vm16']!.costs?.wakeupNs);
+    // The default machine is the KVM guest; bare-metal x86 keeps the arch's value.
+    expect(DEFAULT_MACHINE).toBe('x86-vm16');
+    expect(prepareRun('ebizzy', [], {}).arch.costs.ttwuNs).toBe(kvm);
+    expect(prepareRun('ebizzy', [], { machine: 'skl-4s192' }).arch.costs.ttwuNs).toBe(getArch('x86').costs.ttwuNs);
+    expect(archOf(getMachine('x86-vm16')).costs.ttwuNs).toBe(kvm);
   });
 });
 

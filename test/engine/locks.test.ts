@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SYNC, TaskState, type Code, type Task } from '../../src/engine/engine.js';
+import { SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { HANDOFF_SHARE } from '../../src/engine/cacheline.js';
 import { Atomic, Barrier, Rcu, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
 import { COSTS, LAT, setup } from './helpers.js';
@@ -1193,5 +1193,239 @@ describe('RwSemaphore optimistic spinning (spinOnOwner, CONFIG_RWSEM_SPIN_ON_OWN
     expect(log[1]).toEqual(['S in', w0Out + COSTS.wakeupNs]);
     expect(log.map((e) => e[0])).toEqual(['W0 out', 'S in']); // S never releases: R stays queued
     expect(s.ctxSwitches).toBe(1);
+  });
+});
+
+describe('wake-ups at a release: the releaser pays ttwuNs per task it wakes (rwsem_wake, wake_up_q)', () => {
+  // A value no line cost or wake-up is a multiple of, so a missing or extra ttwuNs shows.
+  const TTWU = 600;
+  const withTtwu: Partial<EngineCosts> = { ttwuNs: TTWU };
+
+  /** W holds the semaphore 0-1130; R1, R2, R3 arrive at 100, 200, 300 and sleep. */
+  const writerToThreeReaders = (costs?: Partial<EngineCosts>) => {
+    const { eng, log, spawn, note } = setup({ cpus: 4, costs });
+    const sem = new RwSemaphore(eng, 'sem');
+    const w = spawn('W', function* (t) {
+      yield* sem.downWrite(t); // 0 -> 80 (line from memory)
+      t.cost(1000);
+      yield* sem.upWrite(t); // 50: R3 took the line at 300
+      note('W out', t);
+    });
+    const rs = (
+      [
+        ['R1', 100],
+        ['R2', 200],
+        ['R3', 300],
+      ] as const
+    ).map(([name, arrive]) =>
+      spawn(name, function* (t) {
+        t.cost(arrive);
+        yield* sem.downRead(t);
+        note(`${name} in`, t);
+        yield* sem.upRead(t);
+        note(`${name} out`, t);
+      }),
+    );
+    eng.run();
+    return { eng, log, sem, w, rs };
+  };
+
+  const wOut = MEM + 1000 + XFER; // 1130: the release, and the grant to the three readers
+
+  it('without ttwuNs the times are those of before: the three readers are woken together, the releaser pays nothing', () => {
+    const { log, sem } = writerToThreeReaders();
+    const rIn = wOut + COSTS.wakeupNs; // 3130
+    // All three take the line at once at 3130 for their up_read: serialised hand-offs from W's CPU.
+    expect(log).toEqual([
+      ['W out', wOut],
+      ['R1 in', rIn],
+      ['R1 out', rIn + XFER],
+      ['R2 in', rIn],
+      ['R2 out', rIn + XFER * H + XFER],
+      ['R3 in', rIn],
+      ['R3 out', rIn + 2 * XFER * H + XFER],
+    ]);
+    expect(sem.stats).toEqual({ acquired: 4, contended: 3 });
+    // ttwuNs: 0 is the same as no ttwuNs.
+    expect(writerToThreeReaders({ ttwuNs: 0 }).log).toEqual(log);
+  });
+
+  it('a writer releasing to 3 sleeping readers pays 3 ttwuNs; the readers get in ttwuNs apart, in queue order', () => {
+    const { log, sem, w, rs } = writerToThreeReaders(withTtwu);
+    const rIn = (k: number) => wOut + k * TTWU + COSTS.wakeupNs; // 3130, 3730, 4330
+    // Each reader is alone on the line by then: one transfer from the previous holder's CPU.
+    expect(log).toEqual([
+      ['W out', wOut + 3 * TTWU], // 2930
+      ['R1 in', rIn(0)],
+      ['R1 out', rIn(0) + XFER],
+      ['R2 in', rIn(1)],
+      ['R2 out', rIn(1) + XFER],
+      ['R3 in', rIn(2)],
+      ['R3 out', rIn(2) + XFER],
+    ]);
+    // Exactly 3 ttwuNs more for the releaser than without; the first reader is not delayed.
+    const before = writerToThreeReaders().log;
+    const at = (l: typeof log, what: string) => l.find((e) => e[0] === what)![1];
+    expect(at(log, 'W out') - at(before, 'W out')).toBe(3 * TTWU);
+    expect(at(log, 'R1 in')).toBe(at(before, 'R1 in'));
+    expect(at(log, 'R2 in') - at(log, 'R1 in')).toBe(TTWU);
+    expect(at(log, 'R3 in') - at(log, 'R2 in')).toBe(TTWU);
+    // W ran its wake-ups on its own clock: it ends (and exits) 3 ttwuNs later; the readers pay none.
+    expect(w.endTime).toBe(wOut + 3 * TTWU);
+    expect(rs.map((r) => r.endTime)).toEqual([0, 1, 2].map((k) => rIn(k) + XFER));
+    expect(sem.readers).toBe(0);
+    expect(sem.stats).toEqual({ acquired: 4, contended: 3 });
+  });
+
+  it('only the readers granted are counted: readers ahead of a queued writer, then the last reader out wakes the writer (one ttwuNs)', () => {
+    const run = (costs?: Partial<EngineCosts>) => {
+      const { eng, log, spawn, note } = setup({ cpus: 4, costs });
+      const sem = new RwSemaphore(eng, 'sem');
+      spawn('W0', function* (t) {
+        yield* sem.downWrite(t);
+        t.cost(1000);
+        yield* sem.upWrite(t); // grants R1 and R2; W1 stays queued
+        note('W0 out', t);
+      });
+      for (const [name, arrive, write] of [
+        ['R1', 100, false],
+        ['R2', 200, false],
+        ['W1', 300, true],
+      ] as const) {
+        spawn(name, function* (t) {
+          t.cost(arrive);
+          if (write) yield* sem.downWrite(t);
+          else yield* sem.downRead(t);
+          note(`${name} in`, t);
+          if (write) yield* sem.upWrite(t);
+          else yield* sem.upRead(t);
+          note(`${name} out`, t);
+        });
+      }
+      eng.run();
+      return log;
+    };
+    const r1In = wOut + COSTS.wakeupNs; // 3130
+    const r2In = r1In + TTWU; // 3730
+    const r2Out = r2In + XFER + TTWU; // 4380: the last reader out grants W1 and pays its wake-up
+    const w1In = r2In + XFER + COSTS.wakeupNs; // 5780: W1 is woken at R2's release, before R2's ttwuNs
+    expect(run(withTtwu)).toEqual([
+      ['W0 out', wOut + 2 * TTWU], // two readers granted, not three wake-ups
+      ['R1 in', r1In],
+      ['R1 out', r1In + XFER], // not the last reader: wakes nobody, pays nothing
+      ['R2 in', r2In],
+      ['R2 out', r2Out],
+      ['W1 in', w1In],
+      ['W1 out', w1In + XFER], // nobody queued: nothing to pay
+    ]);
+    // Without ttwuNs: R1 and R2 together at 3130, R2 last out (after R1's hand-off) wakes W1.
+    const r2OutOld = r1In + XFER * H + XFER; // 3205
+    expect(run()).toEqual([
+      ['W0 out', wOut],
+      ['R1 in', r1In],
+      ['R1 out', r1In + XFER],
+      ['R2 in', r1In],
+      ['R2 out', r2OutOld],
+      ['W1 in', r2OutOld + COSTS.wakeupNs],
+      ['W1 out', r2OutOld + COSTS.wakeupNs + XFER],
+    ]);
+  });
+
+  it('a writer granted to a sleeping writer costs the releaser one ttwuNs; the woken writer is not delayed', () => {
+    const run = (costs?: Partial<EngineCosts>) => {
+      const { eng, log, spawn, note } = setup({ cpus: 4, costs });
+      const sem = new RwSemaphore(eng, 'sem');
+      spawn('W0', function* (t) {
+        yield* sem.downWrite(t);
+        t.cost(1000);
+        yield* sem.upWrite(t);
+        note('W0 out', t);
+      });
+      const w1 = spawn('W1', function* (t) {
+        t.cost(100);
+        yield* sem.downWrite(t); // spinOnOwner is off: W1 sleeps
+        note('W1 in', t);
+        yield* sem.upWrite(t);
+        note('W1 out', t);
+      });
+      eng.run();
+      return { log, w1 };
+    };
+    const w1In = wOut + COSTS.wakeupNs; // 3130
+    const { log, w1 } = run(withTtwu);
+    expect(log).toEqual([
+      ['W0 out', wOut + TTWU],
+      ['W1 in', w1In],
+      ['W1 out', w1In + XFER],
+    ]);
+    expect(w1.ctxSwitches).toBe(1);
+    expect(run().log).toEqual([
+      ['W0 out', wOut],
+      ['W1 in', w1In],
+      ['W1 out', w1In + XFER],
+    ]);
+  });
+
+  it('a hand-off to a writer spinning on the owner wakes nobody: no ttwuNs', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4, costs: withTtwu });
+    const sem = new RwSemaphore(eng, 'sem');
+    sem.spinOnOwner = true;
+    spawn('W0', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W0 out', t);
+    });
+    spawn('S', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('S in', t);
+      yield* sem.upWrite(t);
+      note('S out', t);
+    });
+    eng.run();
+    // As in the optimistic spinning tests, without any ttwuNs.
+    expect(log).toEqual([
+      ['W0 out', wOut],
+      ['S in', wOut + XFER],
+      ['S out', wOut + XFER + LAT.local],
+    ]);
+  });
+
+  it('RwLock (spinning) grants are unaffected by ttwuNs', () => {
+    const run = (costs?: Partial<EngineCosts>) => {
+      const { eng, log, spawn, note } = setup({ cpus: 4, costs });
+      const rw = new RwLock(eng, 'rw');
+      spawn('W0', function* (t) {
+        yield* rw.writeLock(t);
+        t.cost(1000);
+        yield* rw.writeUnlock(t); // hands the lock to R1 and R2 together
+        note('W0 out', t);
+      });
+      for (const [name, arrive, write] of [
+        ['R1', 100, false],
+        ['R2', 200, false],
+        ['W1', 300, true],
+      ] as const) {
+        spawn(name, function* (t) {
+          t.cost(arrive);
+          if (write) yield* rw.writeLock(t);
+          else yield* rw.readLock(t);
+          note(`${name} in`, t);
+          t.cost(100);
+          if (write) yield* rw.writeUnlock(t);
+          else yield* rw.readUnlock(t);
+          note(`${name} out`, t);
+        });
+      }
+      eng.run();
+      return log;
+    };
+    const log = run();
+    expect(run(withTtwu)).toEqual(log);
+    // The spinners see the release at once: no wake-up latency and nothing for the releaser.
+    expect(log[0]).toEqual(['W0 out', wOut]);
+    expect(log.map((e) => e[0])).toEqual(['W0 out', 'R1 in', 'R2 in', 'R1 out', 'R2 out', 'W1 in', 'W1 out']);
+    expect(log.find((e) => e[0] === 'R1 in')![1]).toBe(wOut + XFER);
   });
 });
