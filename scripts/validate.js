@@ -88,14 +88,32 @@ for (const f of files) {
   }
 }
 
+const lines = [];
+const out = (l) => {
+  lines.push(l);
+  console.log(l);
+};
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(4)) : '-');
 const spread = seedsArg !== undefined && seedsArg > 1;
-console.log(`case  check                                  published   simulated    error   band            result${spread ? `  seeds 1-${seedsArg} min..max` : ''}`);
+out(`case  check                                  published   simulated    error   band            result${spread ? `  seeds 1-${seedsArg} min..max` : ''}`);
 for (const [id, name, pub, sim, res, band, per] of rows) {
   const err = Number.isFinite(sim) && pub !== 0 ? `${(((sim - pub) / pub) * 100).toFixed(1)}%` : '-';
   const b = band ? `${band[0]}-${band[1]}` : '';
   const sp = spread && per ? `  ${fmt(Math.min(...per))}..${fmt(Math.max(...per))}` : '';
-  console.log(`${id.padEnd(5)} ${name.padEnd(38)} ${fmt(pub).padStart(9)}   ${fmt(sim).padStart(9)}  ${err.padStart(7)}   ${b.padEnd(14)}  ${res.padEnd(6)}${sp}`.trimEnd());
+  out(`${id.padEnd(5)} ${name.padEnd(38)} ${fmt(pub).padStart(9)}   ${fmt(sim).padStart(9)}  ${err.padStart(7)}   ${b.padEnd(14)}  ${res.padEnd(6)}${sp}`.trimEnd());
 }
 console.log(`\n${rows.length - failed} of ${rows.length} checks within their bands (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 process.exitCode = failed > 0 ? 1 : 0;
+
+// The README shows this table (all cases, each case's own seeds) under "How close is it?": say
+// so when it no longer matches what the model gives.
+if (only.length === 0 && seedsArg === undefined) {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const at = readme.indexOf('## How close is it?');
+  const block = at < 0 ? null : /```\n([\s\S]*?)\n```/.exec(readme.slice(at));
+  const shown = block === null ? [] : block[1].split('\n').filter((l) => !/checks within their bands/.test(l) && l.trim() !== '');
+  if (shown.join('\n') !== lines.join('\n')) {
+    console.error('validate: README.md\'s table under "How close is it?" differs from this output; paste the output there');
+    process.exitCode = 1;
+  }
+}
