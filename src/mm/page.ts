@@ -95,6 +95,7 @@ export class PageAllocator {
       out.push(pfn);
     }
     // __rmqueue_smallest at order 9 + prep_compound_page (a struct page write per subpage).
+    // Four buddy-list operations for the split, and a struct page write per subpage (~2 ns).
     t.cost(4 * this.costs.pageAllocNs + n * 2);
     if (out.length < n) {
       for (const pfn of out) this.free.push(pfn);
