@@ -82,10 +82,13 @@ class RwBase {
     }
   };
 
-  /** May a writer that cannot take the lock spin instead of sleeping? Only on a running writer owner. */
+  /**
+   * May a writer that cannot take the lock spin instead of sleeping? Only on a running writer
+   * owner, and not while tasks wait for a CPU (the spinner would see need_resched and stop).
+   */
   private canSpin(): boolean {
     const o = this.writer;
-    return this.spinOnOwner && o !== null && (o.state === TaskState.Running || o.state === TaskState.Spinning);
+    return this.spinOnOwner && o !== null && (o.state === TaskState.Running || o.state === TaskState.Spinning) && this.eng.runqueue.length === 0;
   }
 
   /** Take the lock without waiting or syncing if that is possible now: true if taken. */

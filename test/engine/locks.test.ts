@@ -957,6 +957,38 @@ describe('RwSemaphore optimistic spinning (spinOnOwner, CONFIG_RWSEM_SPIN_ON_OWN
     expect(sem.writer).toBe(null);
   });
 
+  it('a writer does not spin while tasks wait for a CPU (need_resched): it sleeps and frees its CPU', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 2 });
+    const sem = spinning(eng);
+    spawn('W0', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(1000);
+      yield* sem.upWrite(t);
+      note('W0 out', t);
+    });
+    const s = spawn('S', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('S in', t);
+      yield* sem.upWrite(t);
+    });
+    // A third task waits for one of the two CPUs from the start.
+    const r = spawn('R', function* (t) {
+      t.cost(10);
+      note('R ran', t);
+    });
+    let at500: unknown[] = [];
+    eng.at(500, () => (at500 = [s.state, r.state]));
+    eng.run();
+    // S slept (R took its CPU) and was woken at W0's release.
+    expect(at500[0]).toBe(TaskState.Blocked);
+    const at = (what: string): number => log.find((e) => e[0] === what)![1];
+    expect(log.map((e) => e[0]).sort()).toEqual(['R ran', 'S in', 'W0 out']);
+    // Not a spinner's hand-off (one line transfer): S waited for a CPU again after the release.
+    expect(at('S in') - at('W0 out')).toBeGreaterThan(10 * XFER);
+    expect(s.ctxSwitches).toBeGreaterThan(0);
+  });
+
   it('spinners are handed the lock one after the other, in arrival order, without sleeping', () => {
     const { eng, log, spawn, note } = setup({ cpus: 4 });
     const sem = spinning(eng);
