@@ -74,6 +74,8 @@ export interface ArchCosts {
   readonly wakeupNs: number;
   /** The waker's cost of one remote try_to_wake_up() (rq lock, enqueue, reschedule IPI). */
   readonly ttwuNs: number;
+  /** cpu_relax() in a busy-wait loop (x86 PAUSE, arm64 YIELD, powerpc HMT_low/HMT_medium). */
+  readonly cpuRelaxNs: number;
   /** RCU grace period: every CPU passes a quiescent state (a few jiffies). */
   readonly rcuGracePeriodNs: number;
   /** hash_page(): insert a translation into the hashed page table (hash MMU only). */
@@ -230,6 +232,9 @@ export const x86: ArchProfile = {
     // enqueue_task and the reschedule IPI write, ~1500 cycles (perf bench sched pipe -T vs
     // same-CPU pipe: ~0.5-1 us more per round trip).
     ttwuNs: 600,
+    // PAUSE: up to ~140 cycles from Skylake on (Intel 64 and IA-32 Optimization Reference
+    // Manual, Skylake microarchitecture: 'extended to as many as 140 cycles'), ~56 ns at 2.5 GHz.
+    cpuRelaxNs: 56,
     // HZ=250: a grace period needs every CPU to pass a tick or a context switch, ~2-3 jiffies.
     rcuGracePeriodNs: 10_000_000,
     // Not used by this profile: x86 walks its page tables in hardware (mmu: 'walk'), there is no
@@ -327,6 +332,9 @@ export const arm64: ArchProfile = {
     // The x86 figure (600, see there) + ~100 ns: the same remote rq lock, enqueue and reschedule
     // IPI, here a GIC SGI (an ICC_SGI1R_EL1 write), on the slower core (estimate).
     ttwuNs: 700,
+    // YIELD: a hint that most cores execute like a NOP, a cycle or two (Arm Cortex-A76 Software
+    // Optimization Guide lists it with the NOP class); estimate 2 ns.
+    cpuRelaxNs: 2,
     // As x86: the kernel's default HZ=250 (kernel/Kconfig.hz, kept by arm64 defconfig), a grace
     // period of ~2-3 jiffies.
     rcuGracePeriodNs: 10_000_000,
@@ -431,6 +439,9 @@ export const powerpcRadix: ArchProfile = {
     // The x86 figure (600, see there) + ~100 ns: remote rq lock, enqueue and the reschedule IPI
     // (doorbell / XICS / XIVE) (estimate).
     ttwuNs: 700,
+    // HMT_low(); HMT_medium(): two thread-priority nops (or 1,1,1 / or 2,2,2), a few cycles each
+    // (POWER9 Processor User's Manual, SMT priority); estimate 4 ns.
+    cpuRelaxNs: 4,
     // x86's 10 ms (estimate): ppc64_defconfig uses HZ=100, where ~2-3 jiffies would be 20-30 ms,
     // so this is on the short side for such kernels.
     rcuGracePeriodNs: 10_000_000,

@@ -44,8 +44,6 @@ class DufourVma {
   }
 }
 
-/** Cost of cpu_relax() between two trylocks of a busy PTE lock (a PAUSE, ~40 cycles on Skylake). */
-const CPU_RELAX_NS = 15;
 /** srcu_read_lock/unlock: a per-CPU counter increment and a barrier (smp_mb, ~10 cycles on x86; estimate). */
 const SRCU_READ_NS = 5;
 
@@ -258,7 +256,7 @@ class DufourCommit implements SpecCommit {
         traceSpf(th, EV.SPF_PTE_LOCK, AT.lockTry, vmf.vma, this.addr);
         return false;
       }
-      t.cost(CPU_RELAX_NS);
+      t.cost(th.k.costs.cpuRelaxNs); // cpu_relax() between two trylocks
     }
     if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
       yield* vmf.pt.ptl.unlock(t);
