@@ -224,7 +224,7 @@ export const x86: ArchProfile = {
     cloneNs: 15000,
     // lmbench lat_ctx 2p/0K on Skylake: ~1.5 us.
     contextSwitchNs: 1500,
-    // Derivation: exit latency of the C1 idle state, 2 us (drivers/idle/intel_idle.c,
+    // Derivation: exit latency of the shallowest (MWAIT 0x00) idle state, 2 us (drivers/idle/intel_idle.c,
     // skx_cstates) + the wake-up IPI, idle-loop exit and schedule() of the woken task (~1 us,
     // estimate).
     wakeupNs: 3000,
@@ -327,7 +327,7 @@ export const arm64: ArchProfile = {
     cloneNs: 18000,
     contextSwitchNs: 1800,
     // Estimate: x86's 3 us + ~1 us: on a phone core the idle governor often picks a retention or
-    // power-down state deeper than WFI, slower to leave than Skylake's C1 idle state.
+    // power-down state deeper than WFI, slower to leave than Skylake's shallowest idle state.
     wakeupNs: 4000,
     // The x86 figure (600, see there) + ~100 ns: the same remote rq lock, enqueue and reschedule
     // IPI, here a GIC SGI (an ICC_SGI1R_EL1 write), on the slower core (estimate).
