@@ -61,7 +61,11 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   let major = fault & VM_FAULT_MAJOR;
   while (fault & VM_FAULT_RETRY) {
     // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
-    if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
+    if (!mm.mmapLock.downReadFast(t)) {
+      // The sync down_read() would do first, here, one generator up (the hot path's usual wait).
+      if (t.mustSync()) yield SYNC;
+      if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
+    }
     // No sync of its own: with the mmap lock held the VMA tree cannot change under the walk.
     const vma = findVmaCached(th, addr);
     if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
@@ -439,7 +443,11 @@ function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
   let locked = true;
   if (vmf.spec !== null) locked = yield* vmf.spec.pteMapLock(th, vmf);
-  else if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
+  else if (!pt.ptl.lockFast(t)) {
+    // spin_lock()'s sync here, without a generator of its own; then the lock proper.
+    if (t.mustSync()) yield SYNC;
+    if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
+  }
   if (!locked) {
     k.pages.refcount[pfn] = 0;
     yield* k.alloc.freePage(th, pfn);
@@ -462,7 +470,10 @@ function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
   pt.used++;
   t.cost(k.costs.pteSetNs);
-  if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
+  if (!pt.ptl.unlockFast(t)) {
+    yield SYNC; // spin_unlock()'s sync, without a generator of its own
+    if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
+  }
   return 0;
 }
 
