@@ -76,7 +76,9 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
       yield* mm.mmapLock.upRead(t);
       return finishSignal(th, SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
     }
-    fault = yield* handleMmFault(th, vma, addr, flags);
+    // handle_mm_fault(), its common anonymous case one generator up.
+    const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
+    fault = vmf !== null ? yield* doAnonymousPage(th, vmf) : yield* handleMmFaultWalked(th, vma, addr, flags);
     major |= fault & VM_FAULT_MAJOR;
     if (fault & VM_FAULT_RETRY) {
       // The handler dropped the mmap lock; go round again with FAULT_FLAG_TRIED.
@@ -266,7 +268,31 @@ function* pteUnlock(th: Thread, vmf: Vmf): Code {
  * __handle_mm_fault(): walk the page tables, allocating missing levels, and handle the PTE.
  */
 export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
+  const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
+  if (vmf !== null) return yield* doAnonymousPage(th, vmf);
+  return yield* handleMmFaultWalked(th, vma, addr, flags);
+}
+
+/**
+ * The first steps of handle_mm_fault() without a generator: count the fault and walk the page
+ * tables; when the walk ends at an empty PTE of an anonymous VMA (the common first touch), the
+ * vm_fault for do_anonymous_page(), else null (then handleMmFaultWalked() goes on, walking again:
+ * the walk has no side effects and no cost of its own besides the levels it charges, so it is
+ * charged once here only when it is kept).
+ */
+export function handleMmFaultAnonFast(th: Thread, vma: Vma, addr: number, flags: number): Vmf | null {
   th.k.em.count(EV.PGFAULT, th);
+  if (!vma.isAnonymous()) return null;
+  const pt = pteWalkPeek(th, addr);
+  if (pt === null || pt.huge) return null;
+  const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
+  if (pt.ptes[idx] !== 0) return null;
+  chargeWalk(th);
+  return { vma, addr, flags, pt, idx, orig: 0, spec: null };
+}
+
+/** handle_mm_fault() after the PGFAULT count: the general case. */
+function* handleMmFaultWalked(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
   // The lockless walk needs no sync: a level it finds missing is populated under
   // page_table_lock (pteAlloc syncs and rechecks), and a PTE it reads is rechecked under its lock.
   let pt = pteWalk(th, addr);
@@ -303,8 +329,18 @@ export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number
 
 /** The walk of __handle_mm_fault when every level is present: the PTE table, or null. */
 export function pteWalk(th: Thread, addr: number): PteTable | null {
-  th.t.cost((th.k.geo.levels - 1) * th.k.costs.pgtableLevelNs);
+  chargeWalk(th);
+  return pteWalkPeek(th, addr);
+}
+
+/** The walk's result without its cost (pteWalk() is chargeWalk() + pteWalkPeek()). */
+function pteWalkPeek(th: Thread, addr: number): PteTable | null {
   return lookupPteTable(th.k.geo, th.mm.pgd, addr);
+}
+
+/** The cost of a software walk from the pgd down to the PTE table. */
+function chargeWalk(th: Thread): void {
+  th.t.cost((th.k.geo.levels - 1) * th.k.costs.pgtableLevelNs);
 }
 
 /** pgd_offset / p4d_alloc / pud_alloc / pmd_alloc, then pte_alloc: walk, populating missing levels. */
