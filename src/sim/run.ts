@@ -7,7 +7,7 @@ import type { VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel, Process, Thread } from '../mm/kernel.js';
-import { doUserAddrFault, leafFor, syncMmRss } from '../mm/fault.js';
+import { doUserAddrFault, leafFor, syncMmRss, type FaultOutcome } from '../mm/fault.js';
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
 import { dupMmap, exitMmap, sysMadviseDontneed, sysMadviseHuge, sysMmap, sysMprotect, sysMremap, sysMunmap } from '../mm/mmap.js';
 import { sysMadvisePageout } from '../mm/swap.js';
@@ -160,6 +160,22 @@ function loopGoesOn(l: LoopState, now: number, iter: number): boolean {
 }
 
 /** Signals a thread's interpreter uses to unwind when its process dies. */
+/** A touch statement in progress (see Runner.touchBegin). */
+interface TouchState {
+  readonly s: Extract<Stmt, { k: 'touch' }>;
+  readonly base: number;
+  readonly write: boolean;
+  readonly random: boolean;
+  readonly ps: number;
+  readonly step: number;
+  readonly n: number;
+  readonly pagesInRange: number;
+  readonly ip: number;
+  i: number;
+  addr: number;
+  lastSync: number;
+}
+
 class Killed {
   constructor(readonly signal: number) {}
 }
@@ -321,10 +337,24 @@ class Runner {
             if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
             else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
             break;
-          case 'touch':
-            // The hot statement: called directly to keep yields shallow.
-            yield* this.touch(th, s, env);
+          case 'touch': {
+            // The hot statement, run here so that a fault's yields stay shallow.
+            const st = this.touchBegin(th, s, env);
+            if (st.n > 0) {
+              do {
+                for (let attempt = 0; !this.touchAccess(th, st); attempt++) {
+                  const out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
+                  this.touchFaulted(th, st, out, attempt);
+                }
+                if (t.clock - st.lastSync > USER_QUANTUM_NS) {
+                  yield* this.userSync(th);
+                  st.lastSync = t.clock;
+                }
+              } while (this.touchNext(st));
+            }
+            this.touchEnd(th, st);
             break;
+          }
           default:
             yield* this.leaf(th, s, env, barrier);
         }
@@ -473,11 +503,9 @@ class Runner {
         return;
       }
       case 'touch':
-        yield* this.touch(th, s, env);
-        return;
       case 'loop':
       case 'if':
-        throw new Error('interp handles blocks');
+        throw new Error('threadMain runs touch, loop and if itself');
     }
   }
 
@@ -491,16 +519,15 @@ class Runner {
   }
 
   /** User-mode accesses, one byte each; a missing or read-only translation is a page fault. */
-  private *touch(th: Thread, s: Extract<Stmt, { k: 'touch' }>, env: Env): Code {
-    const t = th.t;
+  /**
+   * touch: the user-mode loop over pages, run by threadMain itself (so that the yields of a page
+   * fault reach the engine through one generator less). touchBegin() sets it up, touchAccess()
+   * makes one access that needs no fault, touchNext() moves to the next address.
+   */
+  private touchBegin(th: Thread, s: Extract<Stmt, { k: 'touch' }>, env: Env): TouchState {
     const k = this.k;
     const [base, len] = this.part(s.region, s.offset, s.length, env, s.pos);
-    const write = s.access === 'write';
     const ps = k.pageSize;
-    const lastLvl = k.geo.levels - 1;
-    const ip = TEXT_BASE + s.pos.line * 0x10;
-    const access = k.costs.userAccessNs;
-    const hashMmu = k.arch.mmu === 'hash';
     let n: number;
     let step = ps;
     if (s.pattern === 'random') n = Math.max(0, Math.floor(this.ev(s.arg!, env)));
@@ -508,43 +535,70 @@ class Runner {
       if (s.pattern === 'stride') step = Math.max(1, this.ev(s.arg!, env));
       n = len > 0 ? Math.ceil(len / step) : 0;
     }
-    const pagesInRange = Math.max(1, Math.ceil(len / ps));
-    let lastSync = t.clock;
-    for (let i = 0; i < n; i++) {
-      const addr = s.pattern === 'random' ? base + this.eng.rng.int(pagesInRange) * ps : base + i * step;
-      for (let attempt = 0; ; attempt++) {
-        const pt = leafFor(th, addr);
-        if (pt !== null) {
-          const idx = k.geo.index(lastLvl, addr);
-          const pte = pt.ptes[idx];
-          if (pte & PTE_PRESENT && (!write || pte & PTE_WRITE)) {
-            if (hashMmu && (pte & PTE_HASHED) === 0) {
-              // powerpc hash MMU: the first access after the Linux PTE is set misses the hashed
-              // page table; do_hash_fault() -> hash_page() inserts it (no mmap lock, not a page fault).
-              t.enterKernel();
-              t.cost(k.costs.trapEntryNs + k.costs.hashPageNs + k.costs.trapExitNs);
-              t.exitKernel();
-              pt.ptes[idx] = pt.ptes[idx] | PTE_HASHED;
-            }
-            if (write) pt.ptes[idx] = pt.ptes[idx] | PTE_DIRTY;
-            t.cost(access);
-            break;
-          }
-        }
-        const out = yield* doUserAddrFault(th, addr, write, ip);
-        lastSync = t.clock;
-        if (out !== null) {
-          this.kill(th, { signal: out.signal, addr, detail: out.detail });
-          throw new Killed(out.signal);
-        }
-        if (attempt > 64) this.fail(s.pos, `access at 0x${addr.toString(16)} keeps faulting`);
-      }
-      if (t.clock - lastSync > USER_QUANTUM_NS) {
-        yield* this.userSync(th);
-        lastSync = t.clock;
-      }
+    const st: TouchState = {
+      s,
+      base,
+      write: s.access === 'write',
+      random: s.pattern === 'random',
+      ps,
+      step,
+      n,
+      pagesInRange: Math.max(1, Math.ceil(len / ps)),
+      ip: TEXT_BASE + s.pos.line * 0x10,
+      i: 0,
+      addr: 0,
+      lastSync: th.t.clock,
+    };
+    if (n > 0) st.addr = this.touchAddr(st);
+    return st;
+  }
+
+  private touchAddr(st: TouchState): number {
+    return st.random ? st.base + this.eng.rng.int(st.pagesInRange) * st.ps : st.base + st.i * st.step;
+  }
+
+  /** Move to the next access; false when the statement is done. */
+  private touchNext(st: TouchState): boolean {
+    if (++st.i >= st.n) return false;
+    st.addr = this.touchAddr(st);
+    return true;
+  }
+
+  /** The access at st.addr if the MMU can make it without a page fault: true if made. */
+  private touchAccess(th: Thread, st: TouchState): boolean {
+    const k = this.k;
+    const pt = leafFor(th, st.addr);
+    if (pt === null) return false;
+    const idx = k.geo.index(k.geo.levels - 1, st.addr);
+    const pte = pt.ptes[idx];
+    if ((pte & PTE_PRESENT) === 0 || (st.write && (pte & PTE_WRITE) === 0)) return false;
+    const t = th.t;
+    if (k.arch.mmu === 'hash' && (pte & PTE_HASHED) === 0) {
+      // powerpc hash MMU: the first access after the Linux PTE is set misses the hashed
+      // page table; do_hash_fault() -> hash_page() inserts it (no mmap lock, not a page fault).
+      t.enterKernel();
+      t.cost(k.costs.trapEntryNs + k.costs.hashPageNs + k.costs.trapExitNs);
+      t.exitKernel();
+      pt.ptes[idx] = pt.ptes[idx] | PTE_HASHED;
     }
-    if (s.counter !== undefined) th.proc.counters.set(s.counter, (th.proc.counters.get(s.counter) ?? 0) + n);
+    if (st.write) pt.ptes[idx] = pt.ptes[idx] | PTE_DIRTY;
+    t.cost(k.costs.userAccessNs);
+    return true;
+  }
+
+  /** After a page fault at st.addr: a signal kills the process; a fault that never ends is an error. */
+  private touchFaulted(th: Thread, st: TouchState, out: FaultOutcome | null, attempt: number): void {
+    st.lastSync = th.t.clock;
+    if (out !== null) {
+      this.kill(th, { signal: out.signal, addr: st.addr, detail: out.detail });
+      throw new Killed(out.signal);
+    }
+    if (attempt > 64) this.fail(st.s.pos, `access at 0x${st.addr.toString(16)} keeps faulting`);
+  }
+
+  private touchEnd(th: Thread, st: TouchState): void {
+    const c = st.s.counter;
+    if (c !== undefined) th.proc.counters.set(c, (th.proc.counters.get(c) ?? 0) + st.n);
   }
 
   finish(): RunResult {
