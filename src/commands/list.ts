@@ -10,7 +10,7 @@
  */
 import { EVENTS } from '../events/catalog.js';
 import { formatEventList, formatEventListJson } from '../format/list.js';
-import { listConfigPresets } from '../config/kconfig.js';
+import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
 import { MACHINES, machineCpus } from '../config/machine.js';
 import { listShippedWorkloads } from '../workload/load.js';
 
@@ -23,9 +23,15 @@ export interface ListOptions {
 
 export async function run(o: ListOptions): Promise<number> {
   if (o.configs) {
+    process.stdout.write('Presets (--config NAME):\n');
     for (const p of listConfigPresets()) {
       const name = p.aliases.length > 0 ? `${p.name} (${p.aliases.join(', ')})` : p.name;
       process.stdout.write(`  ${name.padEnd(22)} ${p.description}\n`);
+    }
+    process.stdout.write('\nKeys (--config KEY=VALUE, or KEY=VALUE lines in a .config file; the default first):\n');
+    for (const [key, d] of Object.entries(CONFIG_KEYS)) {
+      const values = d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def)].join('|') : `N (${d.def})`;
+      process.stdout.write(`  ${key}=${values}\n      ${d.doc}\n`);
     }
     return 0;
   }

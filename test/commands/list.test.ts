@@ -17,6 +17,18 @@ describe('spfperf list', () => {
     expect(events.map((e) => e.name)).toEqual(expect.arrayContaining(['page-faults', 'speculative-faults', 'pgfault']));
   });
 
+  it('--configs lists the presets, then every key with its values (the default first) and what it does', () => {
+    const r = spfperf(['list', '--configs']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Presets \(--config NAME\):\n  base /);
+    expect(r.stdout).toMatch(/^  dufour-v11 \(spf\) +Dufour SPF v11/m);
+    expect(r.stdout).toContain('\nKeys (--config KEY=VALUE');
+    expect(r.stdout).toMatch(/^  vmacache=none\|mm\|task\n      find_vma's cache/m);
+    expect(r.stdout).toMatch(/^  lazy_tlb=skip\|ipi\n/m);
+    expect(r.stdout).toMatch(/^  CONFIG_RWSEM_SPIN_ON_OWNER=y\|n\n/m);
+    expect(r.stdout).toMatch(/^  khugepaged_pages=N \(4096\)\n/m);
+  });
+
   it('--workloads names the shipped workloads with their parameters', () => {
     const r = spfperf(['list', '--workloads']);
     expect(r.stdout).toMatch(/^  ebizzy /m);
