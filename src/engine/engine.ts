@@ -103,10 +103,11 @@ export class Task implements HeapItem {
   /** Tasks waiting in join() for this one. */
   joiners: Task[] = [];
   /**
-   * Called when this task is about to sleep: a sleeping lock it owns uses it to stop the tasks
-   * spinning on it (rwsem optimistic spinning gives up when the owner leaves its CPU).
+   * Called when this task is about to sleep: each sleeping lock it owns for writing hangs one
+   * here to stop the tasks spinning on it (rwsem optimistic spinning gives up when the owner
+   * leaves its CPU). A task may own several (dup_mmap() nests the child's mmap lock).
    */
-  onSleep: ((time: number) => void) | null = null;
+  readonly onSleep: ((time: number) => void)[] = [];
   /** What the task is blocked on, for deadlock reports. */
   waitingOn = '';
   /** Set by upper layers (the mm model hangs its per-task state here). */
@@ -373,7 +374,7 @@ export class Engine {
           this.queue(t, t.clock);
           return;
         case BLOCK:
-          if (t.onSleep !== null) t.onSleep(t.clock);
+          for (const h of t.onSleep) h(t.clock);
           t.state = TaskState.Blocked;
           this.releaseCpu(t);
           return;

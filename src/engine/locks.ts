@@ -67,7 +67,7 @@ class RwBase {
 
   private setWriter(t: Task): void {
     this.writer = t;
-    if (this.spinOnOwner) t.onSleep = this.ownerSleeps;
+    if (this.spinOnOwner) t.onSleep.push(this.ownerSleeps);
   }
 
   /**
@@ -145,7 +145,8 @@ class RwBase {
     if (!this.sleeping) t.preemptCount--;
     if (write) {
       this.writer = null;
-      t.onSleep = null;
+      const h = t.onSleep.indexOf(this.ownerSleeps);
+      if (h >= 0) t.onSleep.splice(h, 1);
       const s = this.spinners.shift();
       if (s !== undefined) {
         // The spinner sees the owner go and takes the lock ahead of the sleepers (lock stealing).

@@ -1195,6 +1195,30 @@ describe('RwSemaphore optimistic spinning (spinOnOwner, CONFIG_RWSEM_SPIN_ON_OWN
     expect(b.ctxSwitches).toBe(0);
   });
 
+  it('an owner of two locks (dup_mmap nests the child mm\'s) that releases the inner one and sleeps still stops the outer one\'s spinners', () => {
+    const { eng, spawn } = setup({ cpus: 4 });
+    const outer = spinning(eng, 'outer');
+    const inner = spinning(eng, 'inner');
+    spawn('W0', function* (t) {
+      yield* outer.downWrite(t);
+      yield* inner.downWrite(t);
+      t.cost(300);
+      yield* inner.upWrite(t);
+      yield* eng.sleep(t, 1000, 'io'); // still owns outer
+      yield* outer.upWrite(t);
+    });
+    const s = spawn('S', function* (t) {
+      t.cost(100);
+      yield* outer.downWrite(t); // spins on W0, then must sleep when W0 does
+      yield* outer.upWrite(t);
+    });
+    let at800: unknown[] = [];
+    eng.at(800, () => (at800 = [s.state, outer.waiters.map((w) => w.t.comm)]));
+    eng.run();
+    expect(at800).toEqual([TaskState.Blocked, ['S']]);
+    expect(s.ctxSwitches).toBe(1);
+  });
+
   it('with spinOnOwner=false nothing spins: the writer sleeps and is granted at the release + a wake-up', () => {
     const { eng, log, spawn, note } = setup({ cpus: 4 });
     const sem = new RwSemaphore(eng, 'sem');
