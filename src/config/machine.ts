@@ -79,7 +79,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'HP Z840, 2 x Xeon E5-2690 v3 (Haswell-EP), 2 x 12 cores x 2 threads, 128 GiB',
     arch: 'x86',
     profile: 'x86',
-    topology: { sockets: 2, coresPerSocket: 12, threadsPerCore: 2 },
+    topology: { sockets: 2, coresPerSocket: 12, threadsPerCore: 2, siblingsLast: true },
     memoryBytes: 128 * GiB,
     // Haswell-EP ring: on-die transfer ~ 60 ns, QPI ~ 120 ns, local DRAM ~ 85 ns (Intel MLC).
     lineLatencies: { socket: 60, remote: 120, memory: 85 },
@@ -93,7 +93,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'LKP lkp-skl-4sp1: 4 x Xeon Platinum 8160 (Skylake-SP), 4 x 24 cores x 2 threads, 768 GiB',
     arch: 'x86',
     profile: 'x86',
-    topology: { sockets: 4, coresPerSocket: 24, threadsPerCore: 2 },
+    topology: { sockets: 4, coresPerSocket: 24, threadsPerCore: 2, siblingsLast: true },
     memoryBytes: 768 * GiB,
     // socket 70 and memory 90 are the x86 profile's Skylake-SP figures (mesh ~70 ns, local DRAM
     // ~90 ns by Intel MLC, see arch.ts). remote: 4-socket UPI, every socket one hop away;

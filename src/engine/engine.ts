@@ -46,6 +46,11 @@ export interface EngineCosts {
    * another (wake_up_q). Optional: 0 when absent.
    */
   readonly ttwuNs?: number;
+  /**
+   * A core's throughput with k of its SMT threads busy, relative to one (index k - 1); absent or
+   * [1]: no SMT effect.
+   */
+  readonly smtThroughput?: readonly number[];
   /** How long a task runs before a waiting task may preempt it (CFS granularity). */
   readonly timesliceNs: number;
   /** Fractional jitter applied to costs passed through Engine.jitter (e.g. 0.02 = +-2 %). */
@@ -135,8 +140,22 @@ export class Task implements HeapItem {
     return this.clock > this.eng.horizon() + this.eng.lookahead;
   }
 
-  /** Spend ns of CPU time in the current mode. */
+  /**
+   * Spend ns of CPU time in the current mode: the time the work takes on a core of its own. With
+   * SMT siblings busy on the same core, the work shares the core's pipeline and takes longer
+   * (Engine.smtSlowdown).
+   */
   cost(ns: number): void {
+    const e = this.eng;
+    if (!e.smt || this.cpu < 0) this.clock += ns;
+    else this.clock += ns * e.smtSlowdown[e.coreBusy[e.topo.coreOf[this.cpu]]];
+  }
+
+  /**
+   * Wait ns without using the core (a cache-line transfer, an IPI's round trip): SMT siblings do
+   * not slow it down.
+   */
+  stall(ns: number): void {
     this.clock += ns;
   }
 
@@ -219,7 +238,21 @@ export class Engine {
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
     this.lastOnCpu = new Array<Task | null>(this.ncpus).fill(null);
     this.irqDebt = new Float64Array(this.ncpus);
+    this.coreBusy = new Int32Array(this.ncpus);
+    // Per-thread slowdown with k threads of a core busy: k / throughput(k); beyond the table's
+    // end the core is saturated at its last entry. No table, or [1]: no SMT effect.
+    const tp = costs.smtThroughput ?? [];
+    this.smtSlowdown = new Float64Array(topo.spec.threadsPerCore + 1).fill(1);
+    if (tp.length > 1) for (let k = 2; k <= topo.spec.threadsPerCore; k++) this.smtSlowdown[k] = k / tp[Math.min(k, tp.length) - 1];
+    this.smt = topo.spec.threadsPerCore > 1 && this.smtSlowdown.some((x) => x !== 1);
   }
+
+  /** Tasks on the CPUs of each core (indexed by core). */
+  readonly coreBusy: Int32Array;
+  /** Cost multiplier for a task whose core has k busy threads (index k). */
+  readonly smtSlowdown: Float64Array;
+  /** Whether SMT sharing changes any cost on this machine. */
+  readonly smt: boolean;
 
   /** Charge the task on its CPU the interrupt time that CPU owes. */
   absorbIrq(t: Task): void {
@@ -314,6 +347,7 @@ export class Engine {
 
   private place(t: Task, cpu: number): void {
     this.cpus[cpu] = t;
+    this.coreBusy[this.topo.coreOf[cpu]]++;
     if (t.lastCpu >= 0 && t.lastCpu !== cpu) {
       t.migrations++;
       this.migrations++;
@@ -334,6 +368,7 @@ export class Engine {
     t.ctxSwitches++;
     this.ctxSwitches++;
     this.cpus[cpu] = null;
+    this.coreBusy[this.topo.coreOf[cpu]]--;
     this.lastOnCpu[cpu] = t;
     const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
     if (i >= 0) {
@@ -402,6 +437,7 @@ export class Engine {
     t.accountOffCpu();
     t.cpu = -1;
     this.cpus[cpu] = null;
+    this.coreBusy[this.topo.coreOf[cpu]]--;
     this.lastOnCpu[cpu] = t;
     const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
     if (i >= 0) {

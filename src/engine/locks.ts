@@ -59,7 +59,7 @@ class RwBase {
   /** Take the lock now: the atomic on its line, and the holder's accounting. */
   private take(t: Task, write: boolean): void {
     if (!this.sleeping) t.preemptCount++;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     if (write) this.setWriter(t);
     else this.readers++;
@@ -102,7 +102,7 @@ class RwBase {
     if (t.mustSync()) yield SYNC;
     if (this.acquireFast(t, write)) return;
     if (!this.sleeping) t.preemptCount++;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.stats.contended++;
     if (write && this.sleeping && this.canSpin()) {
@@ -121,7 +121,7 @@ class RwBase {
   protected *tryAcquire(t: Task, write: boolean): Code<boolean> {
     if (t.mustSync()) yield SYNC;
     if (!this.canTake(write)) {
-      t.cost(this.line.read(t.cpu, t.clock));
+      t.stall(this.line.read(t.cpu, t.clock));
       return false;
     }
     this.take(t, write);
@@ -141,7 +141,7 @@ class RwBase {
   }
 
   private releaseNow(t: Task, write: boolean): void {
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     if (!this.sleeping) t.preemptCount--;
     if (write) {
       this.writer = null;
@@ -280,7 +280,7 @@ export class SpinLock {
   lockFast(t: Task): boolean {
     if (this.holder !== null || t.mustSync()) return false;
     t.preemptCount++;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.holder = t;
     return true;
@@ -291,7 +291,7 @@ export class SpinLock {
     if (t.mustSync()) yield SYNC;
     if (this.lockFast(t)) return;
     t.preemptCount++;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.stats.contended++;
     this.waiters.push(t);
@@ -303,11 +303,11 @@ export class SpinLock {
   *trylock(t: Task): Code<boolean> {
     if (t.mustSync()) yield SYNC;
     if (this.holder !== null) {
-      t.cost(this.line.read(t.cpu, t.clock));
+      t.stall(this.line.read(t.cpu, t.clock));
       return false;
     }
     t.preemptCount++;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.holder = t;
     return true;
@@ -327,7 +327,7 @@ export class SpinLock {
   }
 
   private unlockNow(t: Task): void {
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     t.preemptCount--;
     const next = this.waiters.shift();
     if (next === undefined) {
@@ -353,19 +353,19 @@ export class SeqCount {
   /** write_seqcount_begin() */
   *writeBegin(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.seq++;
   }
   /** write_seqcount_end() */
   *writeEnd(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.seq++;
   }
   /** raw_read_seqcount(): the current count (odd while a writer is inside). */
   *read(t: Task): Code<number> {
     if (t.mustSync()) yield SYNC;
-    t.cost(this.line.read(t.cpu, t.clock));
+    t.stall(this.line.read(t.cpu, t.clock));
     return this.seq;
   }
   /** read_seqcount_retry(): true if the count moved since `start` was read. */
@@ -388,14 +388,14 @@ export class Atomic {
   /** atomic_add_return() */
   *add(t: Task, d: number): Code<number> {
     if (t.mustSync()) yield SYNC;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     this.value += d;
     return this.value;
   }
   /** atomic_inc_not_zero(): false (and no change) if the value was 0. */
   *incNotZero(t: Task): Code<boolean> {
     if (t.mustSync()) yield SYNC;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     if (this.value === 0) return false;
     this.value++;
     return true;
@@ -407,7 +407,7 @@ export class Atomic {
   /** atomic_read() */
   *read(t: Task): Code<number> {
     if (t.mustSync()) yield SYNC;
-    t.cost(this.line.read(t.cpu, t.clock));
+    t.stall(this.line.read(t.cpu, t.clock));
     return this.value;
   }
 }
@@ -537,7 +537,7 @@ export class Barrier {
 
   *wait(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.cost(this.line.write(t.cpu, t.clock));
+    t.stall(this.line.write(t.cpu, t.clock));
     if (this.arrived.length + 1 >= this.parties) {
       const ws = this.arrived;
       this.arrived = [];

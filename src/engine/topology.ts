@@ -1,12 +1,17 @@
 /**
  * CPU topology: which CPUs share a core (SMT siblings) or a socket, and the latency of moving a
- * cache line between two CPUs. CPU ids are numbered the way Linux enumerates most x86 machines:
- * socket-major, then core, then SMT thread (cpu = (socket * cores + core) * threads + thread).
+ * cache line between two CPUs. CPU ids are numbered as Linux numbers them: by default
+ * socket-major, then core, then SMT thread (cpu = (socket * cores + core) * threads + thread), as
+ * on POWER where a core's threads are consecutive; with `siblingsLast`, every core's first thread
+ * comes first and the second threads after them all, as the ACPI tables of Intel Xeon servers
+ * list them (lscpu there shows e.g. "NUMA node0 CPU(s): 0-11,24-35").
  */
 export interface TopologySpec {
   readonly sockets: number;
   readonly coresPerSocket: number;
   readonly threadsPerCore: number;
+  /** SMT siblings numbered after all the cores' first threads (x86 servers). */
+  readonly siblingsLast?: boolean;
 }
 
 /** Cache-line transfer latencies in ns, by how far apart the two CPUs are. */
@@ -36,7 +41,14 @@ export class Topology {
     this.socketOf = new Int32Array(this.ncpus);
     this.coreOf = new Int32Array(this.ncpus);
     const perSocket = spec.coresPerSocket * spec.threadsPerCore;
+    const cores = spec.sockets * spec.coresPerSocket;
     for (let cpu = 0; cpu < this.ncpus; cpu++) {
+      if (spec.siblingsLast === true && cpu < full) {
+        const core = cpu % cores;
+        this.socketOf[cpu] = Math.floor(core / spec.coresPerSocket);
+        this.coreOf[cpu] = core;
+        continue;
+      }
       // CPUs beyond the spec (an --cpus override larger than the machine) wrap onto extra sockets.
       this.socketOf[cpu] = Math.floor(cpu / perSocket);
       this.coreOf[cpu] = Math.floor(cpu / spec.threadsPerCore);

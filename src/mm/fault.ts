@@ -142,7 +142,7 @@ function* expandStack(th: Thread, vma: Vma, addr: number): Code<boolean> {
       vma.pgoff -= (vma.start - newStart) / ps;
       vma.start = newStart;
     });
-    th.t.cost(vma.line.write(th.t.cpu, th.t.clock));
+    th.t.stall(vma.line.write(th.t.cpu, th.t.clock));
   }
   yield* th.mm.pageTableLock.unlock(th.t);
   return true;
@@ -171,7 +171,8 @@ export function findVmaLocked(th: Thread, addr: number): Vma | null {
     levels++;
     lineCost += n.line.read(cpu, now);
   });
-  t.cost(levels * th.k.costs.vmaLookupLevelNs + lineCost);
+  t.cost(levels * th.k.costs.vmaLookupLevelNs);
+  t.stall(lineCost);
   return v;
 }
 
@@ -189,7 +190,7 @@ export function findVmaCached(th: Thread, addr: number): Vma | null {
   if (mode !== 'mm' && mode !== 'task') return findVmaLocked(th, addr);
   const t = th.t;
   const mm = th.mm;
-  if (mode === 'mm') t.cost(mm.mmapCacheLine.read(t.cpu, t.clock));
+  if (mode === 'mm') t.stall(mm.mmapCacheLine.read(t.cpu, t.clock));
   const hit = mode === 'mm' ? mm.mmapCache : th.vmacache;
   t.cost(th.k.costs.vmaLookupLevelNs);
   if (hit !== null && hit.attached && hit.start <= addr && addr < hit.end) return hit;
@@ -197,7 +198,7 @@ export function findVmaCached(th: Thread, addr: number): Vma | null {
   if (vma !== null) {
     if (mode === 'task') th.vmacache = vma;
     else if (vma !== mm.mmapCache) {
-      t.cost(mm.mmapCacheLine.write(t.cpu, t.clock));
+      t.stall(mm.mmapCacheLine.write(t.cpu, t.clock));
       mm.mmapCache = vma;
     }
   }
@@ -423,7 +424,7 @@ function* addMmCounterFast(th: Thread, delta: number): Code {
 export function* syncMmRss(th: Thread): Code {
   const t = th.t;
   if (t.mustSync()) yield SYNC;
-  t.cost(th.mm.rssLine.write(t.cpu, t.clock));
+  t.stall(th.mm.rssLine.write(t.cpu, t.clock));
   th.mm.rss += th.rssPending;
   th.rssPending = 0;
   th.rssEvents = 0;
@@ -441,7 +442,7 @@ function* anonVmaPrepare(th: Thread, vma: Vma): Code {
       vma.anonVma = av;
     });
     if (t.mustSync()) yield SYNC;
-    t.cost(vma.line.write(t.cpu, t.clock));
+    t.stall(vma.line.write(t.cpu, t.clock));
   }
   yield* th.mm.pageTableLock.unlock(t);
 }

@@ -69,8 +69,8 @@ function* treeWrite(th: Thread, around: Vma): Code {
   if (t.mustSync()) yield SYNC;
   const vmas = th.mm.vmas;
   let n = vmas.depth();
-  t.cost(around.line.write(t.cpu, t.clock));
-  for (let v = vmas.prev(around); v !== null && --n > 0; v = vmas.prev(v)) t.cost(v.line.write(t.cpu, t.clock));
+  t.stall(around.line.write(t.cpu, t.clock));
+  for (let v = vmas.prev(around); v !== null && --n > 0; v = vmas.prev(v)) t.stall(v.line.write(t.cpu, t.clock));
 }
 
 function anonMergeable(a: Vma, b: Vma): boolean {
@@ -370,7 +370,7 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
     yield* th.k.spf.vmaWriteBegin(th, v);
     v.flags = newflags;
     if (t.mustSync()) yield SYNC;
-    t.cost(v.line.write(t.cpu, t.clock));
+    t.stall(v.line.write(t.cpu, t.clock));
     // change_protection(): write-protect PTEs when write permission goes away.
     if ((prot & VM_WRITE) === 0) changed += yield* changeProtection(th, v.start, v.end);
     yield* th.k.spf.vmaWriteEnd(th, v);

@@ -58,9 +58,12 @@ class Pcp {
  * (rmqueue_bulk / free_pcppages_bulk).
  */
 export class PageAllocator {
-  readonly zoneLock: SpinLock;
-  private readonly free: number[] = [];
+  /** zone->lock of each NUMA node's zone (a node is a socket here). */
+  readonly zoneLocks: SpinLock[];
+  /** Each node's free list. */
+  private readonly frees: number[][];
   private readonly pcps: Pcp[];
+  private readonly nodeOf: Int32Array;
   /** pcp->batch and pcp->high (zone_batchsize() for a large zone: 31; high = 6 * batch). */
   readonly batch = 31;
   readonly high = 186;
@@ -71,8 +74,34 @@ export class PageAllocator {
     readonly db: PageDb,
     private readonly costs: ArchCosts,
   ) {
-    this.zoneLock = new SpinLock(eng, 'zone->lock');
+    const nodes = eng.topo.sockets;
+    this.nodeOf = eng.topo.socketOf;
+    this.zoneLocks = Array.from({ length: nodes }, (_, n) => new SpinLock(eng, nodes > 1 ? `zone->lock(node${n})` : 'zone->lock'));
+    this.frees = Array.from({ length: nodes }, () => []);
     this.pcps = Array.from({ length: eng.ncpus }, () => new Pcp());
+  }
+
+  /** The node whose zone serves a CPU (pages are allocated node-local). */
+  private nodeFor(cpu: number): number {
+    return this.nodeOf[cpu];
+  }
+
+  /**
+   * A frame from this node's free list, else a frame never used, else (memory nearly full) one
+   * from another node's list, as the zonelist fallback would; -1 when there is none.
+   */
+  private take1(free: number[]): number {
+    const pfn = free.pop();
+    if (pfn !== undefined) return pfn;
+    const fresh = this.db.fresh();
+    if (fresh >= 0) return fresh;
+    for (const other of this.frees) if (other.length > 0) return other.pop()!;
+    return -1;
+  }
+
+  /** The zone lock of node 0 (the only one on a one-socket machine). */
+  get zoneLock(): SpinLock {
+    return this.zoneLocks[0];
   }
 
   /** Pages in use (allocated and not freed). */
@@ -86,11 +115,13 @@ export class PageAllocator {
    */
   *allocHuge(th: Thread, n: number): Code<number[] | null> {
     const t = th.t;
-    yield* this.zoneLock.lock(t);
+    const node = this.nodeFor(t.cpu);
+    const zl = this.zoneLocks[node];
+    const free = this.frees[node];
+    yield* zl.lock(t);
     const out: number[] = [];
     while (out.length < n) {
-      let pfn = this.free.pop();
-      if (pfn === undefined) pfn = this.db.fresh();
+      const pfn = this.take1(free);
       if (pfn < 0) break;
       out.push(pfn);
     }
@@ -98,11 +129,11 @@ export class PageAllocator {
     // Four buddy-list operations for the split, and a struct page write per subpage (~2 ns).
     t.cost(4 * this.costs.pageAllocNs + n * 2);
     if (out.length < n) {
-      for (const pfn of out) this.free.push(pfn);
-      yield* this.zoneLock.unlock(t);
+      for (const pfn of out) free.push(pfn);
+      yield* zl.unlock(t);
       return null;
     }
-    yield* this.zoneLock.unlock(t);
+    yield* zl.unlock(t);
     for (const pfn of out) {
       this.db.refcount[pfn] = 1;
       this.db.mapcount[pfn] = 1;
@@ -116,13 +147,16 @@ export class PageAllocator {
   /** Free the frames of a huge page straight to the buddy lists. */
   *freeHuge(th: Thread, pfns: readonly number[]): Code {
     const t = th.t;
-    yield* this.zoneLock.lock(t);
+    const node = this.nodeFor(t.cpu);
+    const zl = this.zoneLocks[node];
+    const free = this.frees[node];
+    yield* zl.lock(t);
     for (const pfn of pfns) {
       this.db.flags[pfn] = 0;
-      this.free.push(pfn);
+      free.push(pfn);
     }
     t.cost(4 * this.costs.pageFreeNs);
-    yield* this.zoneLock.unlock(t);
+    yield* zl.unlock(t);
     this.allocated -= pfns.length;
     th.k.em.count(EV.PGFREE, th, pfns.length);
   }
@@ -148,20 +182,22 @@ export class PageAllocator {
   /** __alloc_pages(): a page with refcount 1, or -1 when memory is exhausted. */
   *allocPage(th: Thread): Code<number> {
     const t = th.t;
+    const node = this.nodeFor(t.cpu);
+    const zl = this.zoneLocks[node];
+    const free = this.frees[node];
     const pcp = this.pcps[t.cpu];
     if (pcp.pages.length === 0) {
       // rmqueue_bulk(): refill the per-CPU list from the zone under zone->lock.
-      yield* this.zoneLock.lock(t);
+      yield* zl.lock(t);
       let n = 0;
       while (n < this.batch) {
-        let pfn = this.free.pop();
-        if (pfn === undefined) pfn = this.db.fresh();
+        const pfn = this.take1(free);
         if (pfn < 0) break;
         pcp.pages.push(pfn);
         n++;
       }
       t.cost(n * this.costs.zoneBatchPerPageNs);
-      yield* this.zoneLock.unlock(t);
+      yield* zl.unlock(t);
       if (pcp.pages.length === 0) return -1;
     }
     return this.take(th, pcp);
@@ -189,23 +225,28 @@ export class PageAllocator {
   /** free_pcppages_bulk(): move a batch from this CPU's list to the zone under zone->lock. */
   *drainPcp(th: Thread): Code {
     const t = th.t;
+    const node = this.nodeFor(t.cpu);
+    const zl = this.zoneLocks[node];
+    const free = this.frees[node];
     const pcp = this.pcps[t.cpu];
     {
-      yield* this.zoneLock.lock(t);
-      for (const pfn of pcp.pages.splice(0, this.batch)) this.free.push(pfn);
+      yield* zl.lock(t);
+      for (const pfn of pcp.pages.splice(0, this.batch)) free.push(pfn);
       t.cost(this.batch * this.costs.zoneBatchPerPageNs);
-      yield* this.zoneLock.unlock(t);
+      yield* zl.unlock(t);
     }
   }
 }
 
 /**
- * The LRU lists of one node under lruvec->lru_lock. New pages go through a per-CPU pagevec of
+ * The LRU lists of each node under its lruvec->lru_lock. New pages go through a per-CPU pagevec of
  * PAGEVEC_SIZE (15) and are added in one locked batch (__pagevec_lru_add); pages released by
  * munmap are taken off in batches, relocking every SWAP_CLUSTER_MAX (32) pages (release_pages).
  */
 export class Lru {
-  readonly lock: SpinLock;
+  /** Each node's lru lock (pgdat->lru_lock; lruvec->lru_lock from 5.11). */
+  readonly locks: SpinLock[];
+  private readonly nodeOf: Int32Array;
   private readonly pvec: Int32Array;
   static readonly PAGEVEC_SIZE = 15;
   static readonly SWAP_CLUSTER_MAX = 32;
@@ -215,8 +256,15 @@ export class Lru {
     private readonly db: PageDb,
     private readonly costs: ArchCosts,
   ) {
-    this.lock = new SpinLock(eng, 'lruvec->lru_lock');
+    const nodes = eng.topo.sockets;
+    this.nodeOf = eng.topo.socketOf;
+    this.locks = Array.from({ length: nodes }, (_, n) => new SpinLock(eng, nodes > 1 ? `lruvec->lru_lock(node${n})` : 'lruvec->lru_lock'));
     this.pvec = new Int32Array(eng.ncpus);
+  }
+
+  /** Node 0's lock (the only one on a one-socket machine). */
+  get lock(): SpinLock {
+    return this.locks[0];
   }
 
   /** lru_cache_add(): true when the pagevec is full and drain() must run. */
@@ -233,9 +281,11 @@ export class Lru {
   /** __pagevec_lru_add(): move this CPU's pagevec onto the LRU under the lru lock. */
   *drain(th: Thread): Code {
     const t = th.t;
-    yield* this.lock.lock(t);
+    // The pages were allocated on this CPU's node: its lruvec.
+    const lock = this.locks[this.nodeOf[t.cpu]];
+    yield* lock.lock(t);
     t.cost(Lru.PAGEVEC_SIZE * this.costs.lruPerPageNs);
-    yield* this.lock.unlock(t);
+    yield* lock.unlock(t);
     this.pvec[t.cpu] = 0;
   }
 
@@ -244,9 +294,11 @@ export class Lru {
     const t = th.t;
     for (let done = 0; done < n; done += Lru.SWAP_CLUSTER_MAX) {
       const m = Math.min(Lru.SWAP_CLUSTER_MAX, n - done);
-      yield* this.lock.lock(t);
+      // release_pages() relocks per node; the model takes the pages as this CPU's node's.
+      const lock = this.locks[this.nodeOf[t.cpu]];
+      yield* lock.lock(t);
       t.cost(m * this.costs.lruPerPageNs);
-      yield* this.lock.unlock(t);
+      yield* lock.unlock(t);
     }
   }
 }

@@ -24,8 +24,8 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
   if (k.arch.tlb === 'broadcast') {
     // One broadcast invalidation and its completion barrier; where the fabric handles one at a
     // time, concurrent flushes from other CPUs queue on it.
-    if (k.arch.tlbBroadcastSerialised) t.cost(k.tlbBroadcastLine.write(t.cpu, t.clock));
-    t.cost(c.tlbBroadcastNs);
+    if (k.arch.tlbBroadcastSerialised) t.stall(k.tlbBroadcastLine.write(t.cpu, t.clock));
+    t.stall(c.tlbBroadcastNs); // waiting for the other PEs, not using this one
     return;
   }
   // IPI every other CPU currently running a thread of this mm; before 4.19 also the idle CPUs
@@ -53,6 +53,6 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
   if (targets > 0) {
     k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
     // smp_call_function_many() waits for the slowest: an idle target adds its wake-up.
-    t.cost(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
+    t.stall(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
   }
 }

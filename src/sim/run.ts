@@ -191,7 +191,7 @@ class Runner {
   constructor(readonly o: RunOptions) {
     const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus);
     const c = o.arch.costs;
-    this.eng = new Engine(topo, { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, timesliceNs: 3_000_000, jitter: 0.02 }, o.seed);
+    this.eng = new Engine(topo, { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: 3_000_000, jitter: 0.02 }, o.seed);
     const em = new Emitter([this.counting, ...(o.sinks ?? [])]);
     this.eng.lookahead = LOOKAHEAD_NS;
     this.k = new Kernel(

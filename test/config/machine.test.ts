@@ -95,11 +95,17 @@ describe('topology', () => {
     for (let cpu = 0; cpu < 192; cpu++) perSocket.set(topo.socketOf[cpu]!, (perSocket.get(topo.socketOf[cpu]!) ?? 0) + 1);
     expect([...perSocket.entries()].sort((a, b) => a[0] - b[0])).toEqual([[0, 48], [1, 48], [2, 48], [3, 48]]);
     expect(new Set(topo.coreOf).size).toBe(96);
-    // CPUs 0 and 1 are SMT siblings, 0 and 2 share a socket, 0 and 48 do not.
+    // Siblings last, as Xeon servers number them: CPUs 0-95 are the 96 cores' first threads
+    // (socket 0: 0-23), 96-191 their second threads; CPU 0's sibling is 96.
     const lat = { ...getArch('x86').lineLatencies, ...m.lineLatencies };
-    expect(topo.latency(0, 1)).toBe(lat.smt);
-    expect(topo.latency(0, 2)).toBe(lat.socket);
-    expect(topo.latency(0, 48)).toBe(lat.remote);
+    expect(topo.latency(0, 96)).toBe(lat.smt);
+    expect(topo.latency(0, 1)).toBe(lat.socket);
+    expect(topo.latency(0, 23)).toBe(lat.socket);
+    expect(topo.latency(0, 24)).toBe(lat.remote);
+    expect(topo.latency(0, 119)).toBe(lat.socket); // core 23's second thread, socket 0
+    expect(topo.latency(0, 120)).toBe(lat.remote); // core 24's second thread, socket 1
+    // The first 96 CPUs are 96 different cores: 96 pinned threads share no core.
+    expect(new Set(Array.from(topo.coreOf.slice(0, 96))).size).toBe(96);
     expect(topo.latency(47, 191)).toBe(lat.remote);
     expect(topo.latency(-1, 5)).toBe(lat.memory);
     expect(topo.latency(7, 7)).toBe(lat.local);

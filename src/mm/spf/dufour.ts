@@ -86,7 +86,7 @@ export class DufourStrategy implements SpfStrategy {
     // with mmap_sem (pgd, mm_users, mm_count, map_count, page_table_lock, mmap_sem), so this
     // read misses whenever another CPU has just taken or released the mmap lock.
     if (t.mustSync()) yield SYNC;
-    t.cost(th.mm.mmapLock.line.read(t.cpu, t.clock));
+    t.stall(th.mm.mmapLock.line.read(t.cpu, t.clock));
     if (th.mm.users <= 1) return VM_FAULT_RETRY;
     flags |= FAULT_FLAG_SPECULATIVE;
     // get_vma(): find the VMA under mm_rb_lock and pin it (v9/v11), or under SRCU.

@@ -68,7 +68,7 @@ export class LespinasseStrategy implements SpfStrategy {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
-    t.cost(s.line.read(t.cpu, t.clock));
+    t.stall(s.line.read(t.cpu, t.clock));
     return s.value;
   }
 
@@ -128,7 +128,7 @@ export class LespinasseStrategy implements SpfStrategy {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
-    t.cost(s.line.write(t.cpu, t.clock));
+    t.stall(s.line.write(t.cpu, t.clock));
     s.value++;
   }
 

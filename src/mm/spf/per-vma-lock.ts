@@ -106,7 +106,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
     const st = this.st(vma);
     const s = this.mmSeq(mm);
     if (t.mustSync()) yield SYNC;
-    t.cost(s.line.read(t.cpu, t.clock));
+    t.stall(s.line.read(t.cpu, t.clock));
     const seq = st.vmLockSeq;
     if (seq === s.value) return false;
     if (!(yield* st.lock.downReadTrylock(t))) return false;
@@ -125,7 +125,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
-    t.cost(s.line.write(t.cpu, t.clock));
+    t.stall(s.line.write(t.cpu, t.clock));
     s.value++;
   }
 
