@@ -247,7 +247,7 @@ export class Engine {
     this.smt = topo.spec.threadsPerCore > 1 && this.smtSlowdown.some((x) => x !== 1);
   }
 
-  /** Tasks on the CPUs of each core (indexed by core). */
+  /** Tasks running on the CPUs of each core, spinners not counted (indexed by core). */
   readonly coreBusy: Int32Array;
   /** Cost multiplier for a task whose core has k busy threads (index k). */
   readonly smtSlowdown: Float64Array;
@@ -319,12 +319,14 @@ export class Engine {
   stopSpinning(t: Task, time: number): void {
     if (t.state !== TaskState.Spinning) return;
     if (time > t.clock) t.clock = time;
+    this.coreBusy[this.topo.coreOf[t.cpu]]++; // releaseCpu() takes the spinner off its core
     t.state = TaskState.Blocked;
     this.releaseCpu(t);
   }
 
   /** Hand a spinning task the thing it spun on: it continues on its CPU at `time`. */
   resumeSpinner(t: Task, time: number): void {
+    if (t.state === TaskState.Spinning) this.coreBusy[this.topo.coreOf[t.cpu]]++;
     t.state = TaskState.Running;
     t.waitingOn = '';
     if (time > t.clock) t.clock = time;
@@ -415,6 +417,8 @@ export class Engine {
           return;
         case SPIN:
           t.state = TaskState.Spinning;
+          // A spinner relaxes (x86 PAUSE, powerpc HMT_low): it leaves its core to its siblings.
+          this.coreBusy[this.topo.coreOf[t.cpu]]--;
           return;
         case PREEMPT:
           t.state = TaskState.Runnable;

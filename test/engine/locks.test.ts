@@ -1165,6 +1165,8 @@ describe('RwSemaphore optimistic spinning (spinOnOwner, CONFIG_RWSEM_SPIN_ON_OWN
     ]);
     // One context switch each: the stop of the spin (the wake-up itself is not a switch).
     expect([s1.ctxSwitches, s2.ctxSwitches]).toEqual([1, 1]);
+    // Spinning, stopping and leaving the CPU keep the per-core count of running tasks exact.
+    expect(Array.from(eng.coreBusy).every((n) => n === 0)).toBe(true);
   });
 
   it('an owner that has released the lock no longer stops spinners when it sleeps', () => {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getArch } from '../../src/config/arch.js';
-import { SYNC, type Code, type Engine, type Task } from '../../src/engine/engine.js';
+import { SYNC, TaskState, type Code, type Engine, type Task } from '../../src/engine/engine.js';
+import { SpinLock } from '../../src/engine/locks.js';
 import { setup, topo } from './helpers.js';
 import { mmOptions } from '../mm/helpers.js';
 import { RecordingSink, mainThread } from '../sim/helpers.js';
@@ -42,12 +43,66 @@ function costOn(cpu: number, others: readonly number[], opts: { smtThroughput?: 
   return took;
 }
 
-/** Every core's coreBusy equals the number of its CPUs holding a task. */
+/** Every core's coreBusy equals the number of its CPUs holding a task that is not spinning. */
 function expectCoreBusyConsistent(eng: Engine): void {
   const want = new Int32Array(eng.ncpus);
-  for (let c = 0; c < eng.ncpus; c++) if (eng.cpus[c] !== null) want[eng.topo.coreOf[c]]++;
+  for (let c = 0; c < eng.ncpus; c++) if (eng.cpus[c] !== null && eng.cpus[c]!.state !== TaskState.Spinning) want[eng.topo.coreOf[c]]++;
   expect(Array.from(eng.coreBusy)).toEqual(Array.from(want));
 }
+
+describe('SMT: a spinning sibling relaxes (PAUSE, HMT_low) and leaves the core to the other thread', () => {
+  it('while B spins on a lock on CPU 1, A on CPU 0 works at full speed; once B holds it, at shared speed', () => {
+    const { eng, spawn } = setup({ topo: topo(SMT2), costs: { smtThroughput: X86_SMT } });
+    const lock = new SpinLock(eng, 'l');
+    const took: number[] = [];
+    spawn(
+      'H',
+      function* (t) {
+        yield* lock.lock(t); // on core 1: takes the lock first
+        t.stall(5000);
+        yield* lock.unlock(t);
+      },
+      { cpu: 2 },
+    );
+    const b = spawn(
+      'B',
+      function* (t) {
+        t.stall(100);
+        yield* lock.lock(t); // spins until ~5000, then runs 20000 ns holding it
+        t.stall(20_000);
+        yield* lock.unlock(t);
+      },
+      { cpu: 1 },
+    );
+    let spinning: unknown[] = [];
+    eng.at(1000, () => {
+      spinning = [b.state, eng.coreBusy[0]];
+      expectCoreBusyConsistent(eng);
+    });
+    spawn(
+      'A',
+      function* (t) {
+        t.stall(1000);
+        yield SYNC; // at 1000: B spins
+        let before = t.clock;
+        t.cost(1000);
+        took.push(t.clock - before);
+        t.stall(10_000);
+        yield SYNC; // at ~12000: B runs, holding the lock
+        before = t.clock;
+        t.cost(1000);
+        took.push(t.clock - before);
+      },
+      { cpu: 0 },
+    );
+    eng.run();
+    expect(spinning).toEqual([TaskState.Spinning, 1]);
+    expect(took[0]).toBe(1000);
+    expect(took[1]).toBeCloseTo((1000 * 2) / 1.2, 9);
+    expectCoreBusyConsistent(eng);
+    expect(Array.from(eng.coreBusy)).toEqual([0, 0, 0, 0]);
+  });
+});
 
 describe('SMT: cost() shares the core with busy siblings', () => {
   it('alone on its core, cost(1000) takes 1000 ns', () => {
