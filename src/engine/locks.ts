@@ -164,16 +164,17 @@ class RwBase {
 
   /** Hand the lock to the head of the queue at `time`; returns the releaser's cost of the wake-ups. */
   private grant(time: number): number {
+    // A sleeper's wake-up costs the releaser a try_to_wake_up(); a spinner needs none.
+    const ttwu = this.sleeping ? (this.eng.costs.ttwuNs ?? 0) : 0;
     const head = this.waiters[0];
     if (head.write) {
       this.waiters.shift();
       this.setWriter(head.t);
       this.handTo(head.t, time);
-      return this.sleeping ? (this.eng.costs.ttwuNs ?? 0) : 0;
+      return ttwu;
     }
     // __rwsem_mark_wake() grants every reader at the head, then wake_up_q() wakes them one by
     // one: the k-th is woken k try_to_wake_up()s after the release.
-    const ttwu = this.sleeping ? (this.eng.costs.ttwuNs ?? 0) : 0;
     let k = 0;
     while (this.waiters.length > 0 && !this.waiters[0].write) {
       const w = this.waiters.shift()!;

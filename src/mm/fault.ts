@@ -275,13 +275,12 @@ export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number
 }
 
 /**
- * The first steps of handle_mm_fault() without a generator: count the fault and walk the page
- * tables; when the walk ends at an empty PTE of an anonymous VMA (the common first touch), the
- * vm_fault for do_anonymous_page(), else null (then handleMmFaultWalked() goes on, walking again:
- * the walk has no side effects and no cost of its own besides the levels it charges, so it is
- * charged once here only when it is kept).
+ * The first steps of handle_mm_fault() without a generator: count the fault and look the page
+ * tables up. When they end at an empty PTE of an anonymous VMA (the common first touch), charge
+ * the walk and return the vm_fault for do_anonymous_page(); else return null without charging
+ * it, and handleMmFaultWalked() walks (and charges) itself.
  */
-export function handleMmFaultAnonFast(th: Thread, vma: Vma, addr: number, flags: number): Vmf | null {
+function handleMmFaultAnonFast(th: Thread, vma: Vma, addr: number, flags: number): Vmf | null {
   th.k.em.count(EV.PGFAULT, th);
   if (!vma.isAnonymous()) return null;
   const pt = pteWalkPeek(th, addr);

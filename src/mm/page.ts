@@ -57,11 +57,15 @@ class Pcp {
  * from its own list and refills or drains it `batch` pages at a time under zone->lock
  * (rmqueue_bulk / free_pcppages_bulk).
  */
+/** One NUMA node's zone: its free list under zone->lock. */
+interface Zone {
+  readonly lock: SpinLock;
+  readonly free: number[];
+}
+
 export class PageAllocator {
-  /** zone->lock of each NUMA node's zone (a node is a socket here). */
-  readonly zoneLocks: SpinLock[];
-  /** Each node's free list. */
-  private readonly frees: number[][];
+  /** Each NUMA node's zone (a node is a socket here). */
+  private readonly zones: Zone[];
   private readonly pcps: Pcp[];
   private readonly nodeOf: Int32Array;
   /** pcp->batch and pcp->high (zone_batchsize() for a large zone: 31; high = 6 * batch). */
@@ -76,14 +80,18 @@ export class PageAllocator {
   ) {
     const nodes = eng.topo.sockets;
     this.nodeOf = eng.topo.socketOf;
-    this.zoneLocks = Array.from({ length: nodes }, (_, n) => new SpinLock(eng, nodes > 1 ? `zone->lock(node${n})` : 'zone->lock'));
-    this.frees = Array.from({ length: nodes }, () => []);
+    this.zones = Array.from({ length: nodes }, (_, n) => ({ lock: new SpinLock(eng, nodes > 1 ? `zone->lock(node${n})` : 'zone->lock'), free: [] }));
     this.pcps = Array.from({ length: eng.ncpus }, () => new Pcp());
   }
 
-  /** The node whose zone serves a CPU (pages are allocated node-local). */
-  private nodeFor(cpu: number): number {
-    return this.nodeOf[cpu];
+  /** The zone that serves a CPU: its node's (pages are allocated node-local). */
+  private zoneFor(cpu: number): Zone {
+    return this.zones[this.nodeOf[cpu]];
+  }
+
+  /** zone->lock of each node, node 0 first. */
+  get zoneLocks(): SpinLock[] {
+    return this.zones.map((z) => z.lock);
   }
 
   /**
@@ -95,13 +103,13 @@ export class PageAllocator {
     if (pfn !== undefined) return pfn;
     const fresh = this.db.fresh();
     if (fresh >= 0) return fresh;
-    for (const other of this.frees) if (other.length > 0) return other.pop()!;
+    for (const z of this.zones) if (z.free.length > 0) return z.free.pop()!;
     return -1;
   }
 
   /** The zone lock of node 0 (the only one on a one-socket machine). */
   get zoneLock(): SpinLock {
-    return this.zoneLocks[0];
+    return this.zones[0].lock;
   }
 
   /** Pages in use (allocated and not freed). */
@@ -115,9 +123,7 @@ export class PageAllocator {
    */
   *allocHuge(th: Thread, n: number): Code<number[] | null> {
     const t = th.t;
-    const node = this.nodeFor(t.cpu);
-    const zl = this.zoneLocks[node];
-    const free = this.frees[node];
+    const { lock: zl, free } = this.zoneFor(t.cpu);
     yield* zl.lock(t);
     const out: number[] = [];
     while (out.length < n) {
@@ -147,9 +153,7 @@ export class PageAllocator {
   /** Free the frames of a huge page straight to the buddy lists. */
   *freeHuge(th: Thread, pfns: readonly number[]): Code {
     const t = th.t;
-    const node = this.nodeFor(t.cpu);
-    const zl = this.zoneLocks[node];
-    const free = this.frees[node];
+    const { lock: zl, free } = this.zoneFor(t.cpu);
     yield* zl.lock(t);
     for (const pfn of pfns) {
       this.db.flags[pfn] = 0;
@@ -182,9 +186,7 @@ export class PageAllocator {
   /** __alloc_pages(): a page with refcount 1, or -1 when memory is exhausted. */
   *allocPage(th: Thread): Code<number> {
     const t = th.t;
-    const node = this.nodeFor(t.cpu);
-    const zl = this.zoneLocks[node];
-    const free = this.frees[node];
+    const { lock: zl, free } = this.zoneFor(t.cpu);
     const pcp = this.pcps[t.cpu];
     if (pcp.pages.length === 0) {
       // rmqueue_bulk(): refill the per-CPU list from the zone under zone->lock.
@@ -225,9 +227,7 @@ export class PageAllocator {
   /** free_pcppages_bulk(): move a batch from this CPU's list to the zone under zone->lock. */
   *drainPcp(th: Thread): Code {
     const t = th.t;
-    const node = this.nodeFor(t.cpu);
-    const zl = this.zoneLocks[node];
-    const free = this.frees[node];
+    const { lock: zl, free } = this.zoneFor(t.cpu);
     const pcp = this.pcps[t.cpu];
     {
       yield* zl.lock(t);
@@ -267,6 +267,11 @@ export class Lru {
     return this.locks[0];
   }
 
+  /** The lru lock of a CPU's node: the pages it adds or releases were allocated there. */
+  private lockFor(cpu: number): SpinLock {
+    return this.locks[this.nodeOf[cpu]];
+  }
+
   /** lru_cache_add(): true when the pagevec is full and drain() must run. */
   addFast(th: Thread, pfn: number): boolean {
     this.db.flags[pfn] |= PG_LRU;
@@ -282,7 +287,7 @@ export class Lru {
   *drain(th: Thread): Code {
     const t = th.t;
     // The pages were allocated on this CPU's node: its lruvec.
-    const lock = this.locks[this.nodeOf[t.cpu]];
+    const lock = this.lockFor(t.cpu);
     yield* lock.lock(t);
     t.cost(Lru.PAGEVEC_SIZE * this.costs.lruPerPageNs);
     yield* lock.unlock(t);
@@ -295,7 +300,7 @@ export class Lru {
     for (let done = 0; done < n; done += Lru.SWAP_CLUSTER_MAX) {
       const m = Math.min(Lru.SWAP_CLUSTER_MAX, n - done);
       // release_pages() relocks per node; the model takes the pages as this CPU's node's.
-      const lock = this.locks[this.nodeOf[t.cpu]];
+      const lock = this.lockFor(t.cpu);
       yield* lock.lock(t);
       t.cost(m * this.costs.lruPerPageNs);
       yield* lock.unlock(t);
