@@ -326,12 +326,9 @@ class BodyChecker {
         if (!this.regions.has(s.target)) this.regions.set(s.target, s.pos.line);
         return;
       case 'munmap':
-        this.region(s.region, s.pos, 'munmap');
-        this.expr(s.offset);
-        this.expr(s.length);
-        return;
       case 'mprotect':
-        this.region(s.region, s.pos, 'mprotect');
+      case 'madvise':
+        this.region(s.region, s.pos, s.k);
         this.expr(s.offset);
         this.expr(s.length);
         return;
@@ -352,11 +349,6 @@ class BodyChecker {
       case 'mremap':
         this.region(s.region, s.pos, 'mremap');
         this.expr(s.size);
-        return;
-      case 'madvise':
-        this.region(s.region, s.pos, 'madvise');
-        this.expr(s.offset);
-        this.expr(s.length);
         return;
       case 'barrier':
         if (!inThreads) this.c.failAt(s.pos, "'barrier' outside a 'threads' block (a barrier waits for the threads of its group)");

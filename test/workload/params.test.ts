@@ -1,9 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { UsageError } from '../../src/errors.js';
 import { checkWorkload } from '../../src/workload/check.js';
 import { paramDimensions, resolveParams } from '../../src/workload/params.js';
 import { parseWorkload } from '../../src/workload/parser.js';
-import { syntaxErrorOf } from './helpers.js';
+import { syntaxErrorOf, usageMessage } from './helpers.js';
 
 const SRC = [
   'param threads = $ncpus       # worker threads',
@@ -20,15 +19,6 @@ const w = parseWorkload(SRC, 'workloads/demo.spf');
 checkWorkload(w);
 const builtins = { ncpus: 8, seed: 42 };
 
-function usageMessage(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as UsageError).message;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('resolveParams', () => {
   test('defaults in declaration order, referencing built-ins and earlier params', () => {

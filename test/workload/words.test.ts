@@ -3,12 +3,11 @@
  * on the command line, and the errors around them (README.md, "Workload scripts", "Words").
  */
 import { describe, expect, test } from 'vitest';
-import { UsageError } from '../../src/errors.js';
 import { checkWorkload } from '../../src/workload/check.js';
 import { evalExpr, internWord } from '../../src/workload/expr.js';
 import { paramDefaultText, parseWorkload } from '../../src/workload/parser.js';
 import { paramKinds, paramWords, resolveParams } from '../../src/workload/params.js';
-import { syntaxErrorOf } from './helpers.js';
+import { syntaxErrorOf, usageMessage } from './helpers.js';
 import { runInline } from '../sim/helpers.js';
 
 const builtins = { ncpus: 4, seed: 1 };
@@ -21,15 +20,6 @@ function load(src: string) {
 
 const checkError = (src: string): string => syntaxErrorOf(() => load(src)).message;
 
-function usageMessage(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as UsageError).message;
-  }
-  throw new Error('expected a UsageError');
-}
 
 const MODE = [
   'param mode = "threads"    # threads or processes',
