@@ -26,6 +26,14 @@ import type { Topology } from './topology.js';
  */
 export const HANDOFF_SHARE = 0.5;
 
+/**
+ * What a line asks before each access when the sync rule is checked (Engine, under tests and
+ * --check): throws SyncRuleError if the access comes from a task that owes a sync.
+ */
+export interface SyncGuard {
+  checkAccess(line: string, now: number): void;
+}
+
 export class CacheLine {
   /** CPU holding the line modified/exclusive, or -1. */
   private owner = -1;
@@ -39,7 +47,11 @@ export class CacheLine {
   /** Transfers (misses) this line caused: for reports and tests. */
   transfers = 0;
 
-  constructor(private readonly topo: Topology, readonly name: string) {
+  constructor(
+    private readonly topo: Topology,
+    readonly name: string,
+    private readonly guard: SyncGuard | null = null,
+  ) {
     this.sharers = new Uint32Array((topo.ncpus + 31) >>> 5);
     this.perSocket = new Int32Array(topo.sockets);
   }
@@ -64,6 +76,7 @@ export class CacheLine {
 
   /** A load by `cpu` at `now`; returns its latency in ns. */
   read(cpu: number, now: number): number {
+    if (this.guard !== null) this.guard.checkAccess(this.name, now);
     if (this.has(cpu)) return this.topo.lat.local;
     // Fetch from the owner if there is one, else from the nearest sharer, else from memory.
     let from = this.owner;
@@ -76,6 +89,7 @@ export class CacheLine {
 
   /** A store or atomic read-modify-write by `cpu` at `now`; returns its latency in ns. */
   write(cpu: number, now: number): number {
+    if (this.guard !== null) this.guard.checkAccess(this.name, now);
     if (this.owner === cpu && this.nsharers === 1) return this.topo.lat.local;
     let lat: number;
     if (this.nsharers === 0) {

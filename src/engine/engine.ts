@@ -1,6 +1,6 @@
 import { EventHeap, type HeapItem } from './heap.js';
 import { Rng } from './rng.js';
-import { CacheLine } from './cacheline.js';
+import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
 
 /**
@@ -11,7 +11,48 @@ import type { Topology } from './topology.js';
  * shared state, so that shared state is always changed in global time order: when a task passes
  * a sync point its clock is the earliest pending time in the system (`task.mustSync()` is false).
  * One heap ordered by (time, insertion seq) holds the tasks that hold a CPU and the timers.
+ *
+ * The sync rule has one form: `yield SYNC` before touching shared state. The engine decides whether
+ * the task must wait (its clock is beyond the earliest pending time) or passes straight on. Lock
+ * fast paths (`SpinLock.lockFast`, `unlockFast`, ...) may skip the yield only by asking mustSync()
+ * themselves and taking the slow path when it says yes.
+ *
+ * A step is a run of cache-line accesses with no CPU work (Task.cost) between them, such as a
+ * tree walk or a release followed by the hand-off to the next waiter. A step must begin in time
+ * order (at or before the earliest pending time, which a sync point guarantees); accesses within
+ * it may run past that by the step's own transfer latencies. With `checkSync` on (tests, --check),
+ * every cache-line access asks the engine whether it keeps the rule, and a forgotten `yield SYNC`
+ * throws SyncRuleError naming the line and the kernel function that touched it.
  */
+
+/**
+ * Whether engines built from now on check the sync rule unless told otherwise (the test suite's
+ * setup turns it on for every engine it builds).
+ */
+let syncCheckDefault = false;
+export function setSyncCheckDefault(on: boolean): void {
+  syncCheckDefault = on;
+}
+
+/** A shared cache line was touched by a task that owed a sync: a model bug, never a user error. */
+export class SyncRuleError extends Error {
+  constructor(
+    readonly line: string,
+    readonly time: number,
+    readonly horizon: number,
+    readonly site: string,
+  ) {
+    super(`sync rule broken: cache line '${line}' touched at ${time} ns, beyond the earliest pending time ${horizon} ns, without a yield SYNC, in ${site}`);
+    this.name = 'SyncRuleError';
+  }
+}
+
+/** The first stack frame outside the engine: the model code that touched the line. */
+function callSite(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(1);
+  const outside = frames.find((f) => !/[\\/]engine[\\/](engine|cacheline|locks)\.[jt]s|<anonymous>/.test(f));
+  return (outside ?? frames[0] ?? 'unknown').trim().replace(/^at /, '');
+}
 
 /** What a task's generator yields to the engine. */
 export const SYNC = 0;
@@ -137,7 +178,9 @@ export class Task implements HeapItem {
 
   /** True when the task must yield SYNC before touching shared state. */
   mustSync(): boolean {
-    return this.clock > this.eng.horizon() + this.eng.lookahead;
+    const must = this.clock > this.eng.horizon() + this.eng.lookahead;
+    if (!must) this.eng.stepOpen = true;
+    return must;
   }
 
   /**
@@ -147,6 +190,7 @@ export class Task implements HeapItem {
    */
   cost(ns: number): void {
     const e = this.eng;
+    e.stepOpen = false;
     if (!e.smt || this.cpu < 0) this.clock += ns;
     else this.clock += ns * e.smtSlowdown[e.coreBusy[e.topo.coreOf[this.cpu]]];
   }
@@ -196,7 +240,13 @@ export class Timer implements HeapItem {
   }
 }
 
-export class Engine {
+/** Options of an engine beyond its topology, costs and seed. */
+export interface EngineOptions {
+  /** Check the sync rule on every cache-line access (default: setSyncCheckDefault's value). */
+  readonly checkSync?: boolean;
+}
+
+export class Engine implements SyncGuard {
   readonly rng: Rng;
   readonly ncpus: number;
   private readonly heap = new EventHeap();
@@ -227,12 +277,23 @@ export class Engine {
   lookahead = 0;
   /** Set by stop(): the loop ends at the next item. */
   private stopped = false;
+  /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
+  readonly checkSync: boolean;
+  /**
+   * Test hook: asked whenever a task owes a sync at a `yield SYNC`; returning true lets it pass
+   * without syncing, as if that sync point had been forgotten (the check must then fire).
+   */
+  dropSync: ((t: Task) => boolean) | null = null;
+  /** The running task is in a step that began in time order (see the sync rule above). */
+  stepOpen = false;
 
   constructor(
     readonly topo: Topology,
     readonly costs: EngineCosts,
     seed: number,
+    opts: EngineOptions = {},
   ) {
+    this.checkSync = opts.checkSync ?? syncCheckDefault;
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
@@ -265,7 +326,14 @@ export class Engine {
 
   /** A cache line of shared data, named for reports. */
   line(name: string): CacheLine {
-    return new CacheLine(this.topo, name);
+    return new CacheLine(this.topo, name, this.checkSync ? this : null);
+  }
+
+  /** SyncGuard: an access at `now` is in time order only if no pending item is earlier. */
+  checkAccess(line: string, now: number): void {
+    const horizon = this.heap.minTime() + this.lookahead;
+    if (now <= horizon) this.stepOpen = true;
+    else if (!this.stepOpen) throw new SyncRuleError(line, now, horizon, callSite());
   }
 
   /** The earliest pending time: a task whose clock is beyond it must sync first. */
@@ -389,6 +457,7 @@ export class Engine {
   /** Resume a task's generator until its next yield and act on what it yields. */
   resume(t: Task): void {
     this.now = t.clock;
+    this.stepOpen = true;
     if (t.finished) {
       this.exit(t);
       return;
@@ -407,7 +476,14 @@ export class Engine {
       }
       switch (r.value) {
         case SYNC:
-          if (t.clock <= this.heap.minTime() + this.lookahead && !this.stopped) continue;
+          if (t.clock <= this.heap.minTime() + this.lookahead && !this.stopped) {
+            this.stepOpen = true;
+            continue;
+          }
+          if (this.dropSync !== null && !this.stopped && this.dropSync(t)) {
+            this.stepOpen = false; // as if the yield were not there, after the work that owed it
+            continue;
+          }
           this.queue(t, t.clock);
           return;
         case BLOCK:
@@ -456,7 +532,7 @@ export class Engine {
 
   /** Sleep for `ns` (an I/O wait, a timed pause): the CPU is free meanwhile. */
   *sleep(t: Task, ns: number, why: string): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const until = t.clock + ns;
     this.at(until, () => this.wake(t, until));
     t.waitingOn = why;
@@ -465,7 +541,7 @@ export class Engine {
 
   /** Block until `other` has exited (pthread_join / wait4). */
   *join(t: Task, other: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     if (other.state === TaskState.Done) return;
     other.joiners.push(t);
     t.waitingOn = `join ${other.comm}/${other.tid}`;
@@ -496,6 +572,7 @@ export class Engine {
         return false;
       }
       this.now = it.time;
+      this.stepOpen = false;
       it.fire();
     }
     return true;

@@ -99,7 +99,7 @@ class RwBase {
   }
 
   protected *acquire(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     if (this.acquireFast(t, write)) return;
     if (!this.sleeping) t.preemptCount++;
     t.stall(this.line.write(t.cpu, t.clock));
@@ -119,7 +119,7 @@ class RwBase {
   }
 
   protected *tryAcquire(t: Task, write: boolean): Code<boolean> {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     if (!this.canTake(write)) {
       t.stall(this.line.read(t.cpu, t.clock));
       return false;
@@ -136,7 +136,7 @@ class RwBase {
   }
 
   protected *release(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     this.releaseNow(t, write);
   }
 
@@ -289,7 +289,7 @@ export class SpinLock {
 
   /** spin_lock() */
   *lock(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     if (this.lockFast(t)) return;
     t.preemptCount++;
     t.stall(this.line.write(t.cpu, t.clock));
@@ -302,7 +302,7 @@ export class SpinLock {
 
   /** spin_trylock(): true if taken. */
   *trylock(t: Task): Code<boolean> {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     if (this.holder !== null) {
       t.stall(this.line.read(t.cpu, t.clock));
       return false;
@@ -323,7 +323,7 @@ export class SpinLock {
 
   /** spin_unlock() */
   *unlock(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     this.unlockNow(t);
   }
 
@@ -353,19 +353,19 @@ export class SeqCount {
   }
   /** write_seqcount_begin() */
   *writeBegin(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     this.seq++;
   }
   /** write_seqcount_end() */
   *writeEnd(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     this.seq++;
   }
   /** raw_read_seqcount(): the current count (odd while a writer is inside). */
   *read(t: Task): Code<number> {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(this.line.read(t.cpu, t.clock));
     return this.seq;
   }
@@ -388,14 +388,14 @@ export class Atomic {
   }
   /** atomic_add_return() */
   *add(t: Task, d: number): Code<number> {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     this.value += d;
     return this.value;
   }
   /** atomic_inc_not_zero(): false (and no change) if the value was 0. */
   *incNotZero(t: Task): Code<boolean> {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     if (this.value === 0) return false;
     this.value++;
@@ -407,7 +407,7 @@ export class Atomic {
   }
   /** atomic_read() */
   *read(t: Task): Code<number> {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(this.line.read(t.cpu, t.clock));
     return this.value;
   }
@@ -424,7 +424,7 @@ export class WaitQueue {
   /** wait_event(wq, cond): sleep until cond() holds when checked after a wake-up; `what` names the wait in reports. */
   *waitEvent(t: Task, cond: () => boolean, what = this.name): Code {
     for (;;) {
-      if (t.mustSync()) yield SYNC;
+      yield SYNC;
       if (cond()) return;
       this.waiters.push(t);
       t.waitingOn = what;
@@ -468,13 +468,13 @@ export class Rcu {
 
   /** rcu_read_lock() */
   *readLock(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     this.readers.set(t, (this.readers.get(t) ?? 0) + 1);
   }
 
   /** rcu_read_unlock() */
   *readUnlock(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const n = (this.readers.get(t) ?? 0) - 1;
     if (n > 0) {
       this.readers.set(t, n);
@@ -509,7 +509,7 @@ export class Rcu {
 
   /** synchronize_rcu(): block until a full grace period has elapsed. */
   *synchronize(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const gp = this.start(t.clock);
     gp.done.push((time) => this.eng.wake(t, time));
     t.waitingOn = 'synchronize_rcu';
@@ -518,7 +518,7 @@ export class Rcu {
 
   /** call_rcu(): run `fn` at the end of a grace period that starts now. */
   *call(t: Task, fn: (time: number) => void): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     this.start(t.clock).done.push(fn);
   }
 }
@@ -537,7 +537,7 @@ export class Barrier {
   }
 
   *wait(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     if (this.arrived.length + 1 >= this.parties) {
       const ws = this.arrived;

@@ -63,11 +63,11 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
     if (!mm.mmapLock.downReadFast(t)) {
       // The sync down_read() would do first, here, one generator up (the hot path's usual wait).
-      if (t.mustSync()) yield SYNC;
+      yield SYNC;
       if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
     }
-    // No sync of its own: with the mmap lock held the VMA tree cannot change under the walk.
-    const vma = findVmaCached(th, addr);
+    // No sync of its own: the down_read() above just synced, and the walk is one step.
+    const vma = k.opts.vmacache === 'none' ? findVmaLocked(th, addr) : yield* findVmaCached(th, addr);
     if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
       yield* mm.mmapLock.upRead(t);
       return finishSignal(th, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
@@ -156,7 +156,7 @@ export function accessError(write: boolean, vma: Vma): boolean {
 
 /** find_vma(): walk the VMA tree, paying per level and reading each node's line. */
 export function* findVma(th: Thread, addr: number): Code<Vma | null> {
-  if (th.t.mustSync()) yield SYNC;
+  yield SYNC;
   return findVmaLocked(th, addr);
 }
 
@@ -185,19 +185,22 @@ export function findVmaLocked(th: Thread, addr: number): Vma | null {
  * A cached VMA is used only while it is still in the tree and covers addr (the kernel's
  * invalidation, by NULLing the pointer or bumping mm->vmacache_seqnum, gives the same answers).
  */
-export function findVmaCached(th: Thread, addr: number): Vma | null {
+export function* findVmaCached(th: Thread, addr: number): Code<Vma | null> {
   const mode = th.k.opts.vmacache;
   if (mode !== 'mm' && mode !== 'task') return findVmaLocked(th, addr);
   const t = th.t;
   const mm = th.mm;
+  yield SYNC;
   if (mode === 'mm') t.stall(mm.mmapCacheLine.read(t.cpu, t.clock));
   const hit = mode === 'mm' ? mm.mmapCache : th.vmacache;
   t.cost(th.k.costs.vmaLookupLevelNs);
   if (hit !== null && hit.attached && hit.start <= addr && addr < hit.end) return hit;
+  yield SYNC; // the walk reads the tree's lines
   const vma = findVmaLocked(th, addr);
   if (vma !== null) {
     if (mode === 'task') th.vmacache = vma;
     else if (vma !== mm.mmapCache) {
+      yield SYNC;
       t.stall(mm.mmapCacheLine.write(t.cpu, t.clock));
       mm.mmapCache = vma;
     }
@@ -422,7 +425,7 @@ function* addMmCounterFast(th: Thread, delta: number): Code {
 /** sync_mm_rss() */
 export function* syncMmRss(th: Thread): Code {
   const t = th.t;
-  if (t.mustSync()) yield SYNC;
+  yield SYNC;
   t.stall(th.mm.rssLine.write(t.cpu, t.clock));
   th.mm.rss += th.rssPending;
   th.rssPending = 0;
@@ -440,7 +443,7 @@ function* anonVmaPrepare(th: Thread, vma: Vma): Code {
     yield* th.k.spf.anonVmaAttach(th, vma, () => {
       vma.anonVma = av;
     });
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(vma.line.write(t.cpu, t.clock));
   }
   yield* th.mm.pageTableLock.unlock(t);
@@ -481,7 +484,7 @@ function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   if (vmf.spec !== null) locked = yield* vmf.spec.pteMapLock(th, vmf);
   else if (!pt.ptl.lockFast(t)) {
     // spin_lock()'s sync here, without a generator of its own; then the lock proper.
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
   }
   if (!locked) {
@@ -775,7 +778,7 @@ function* balanceDirtyPages(th: Thread): Code {
   const t = th.t;
   const k = th.k;
   t.cost(BALANCE_DIRTY_NS);
-  if (t.mustSync()) yield SYNC;
+  yield SYNC;
   const wb = k.writeback;
   // Writeback since the last look (the flusher starts once background_ratio, 10 %, is passed).
   const perNs = k.opts.writebackBytesPerNs / k.pageSize;

@@ -39,7 +39,7 @@ export function* pmdAlloc(th: Thread, addr: number): Code<{ dir: PtDir; i: numbe
   const k = th.k;
   const geo = k.geo;
   const mm = th.mm;
-  if (t.mustSync()) yield SYNC;
+  yield SYNC;
   let dir: PtDir = mm.pgd;
   const pmdLevel = geo.levels - 2;
   for (let lvl = 0; lvl < pmdLevel; lvl++) {

@@ -66,7 +66,7 @@ function* vmaUnlink(th: Thread, v: Vma): Code {
 /** Write the lines of the nodes an insert or erase rebalances (the tree path). */
 function* treeWrite(th: Thread, around: Vma): Code {
   const t = th.t;
-  if (t.mustSync()) yield SYNC;
+  yield SYNC;
   const vmas = th.mm.vmas;
   let n = vmas.depth();
   t.stall(around.line.write(t.cpu, t.clock));
@@ -369,7 +369,7 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
     if (newflags === v.flags) continue;
     yield* th.k.spf.vmaWriteBegin(th, v);
     v.flags = newflags;
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(v.line.write(t.cpu, t.clock));
     // change_protection(): write-protect PTEs when write permission goes away.
     if ((prot & VM_WRITE) === 0) changed += yield* changeProtection(th, v.start, v.end);

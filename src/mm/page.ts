@@ -308,7 +308,3 @@ export class Lru {
   }
 }
 
-/** Sync helper for code that reads shared state without a lock primitive. */
-export function* syncPoint(th: Thread): Code {
-  if (th.t.mustSync()) yield SYNC;
-}

@@ -387,7 +387,7 @@ class Runner {
     const t = th.t;
     this.eng.absorbIrq(t);
     if (this.eng.shouldPreempt(t)) yield PREEMPT;
-    else if (t.mustSync()) yield SYNC;
+    else yield SYNC;
     this.checkAlive(th);
   }
 
@@ -405,7 +405,7 @@ class Runner {
           t.enterKernel();
           t.cost(k.costs.cloneNs);
           t.exitKernel();
-          if (t.mustSync()) yield SYNC;
+          yield SYNC;
           const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
           const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]));
           const affinity = s.pin ? i % this.o.ncpus : -1;

@@ -85,7 +85,7 @@ export class DufourStrategy implements SpfStrategy {
     // atomic_read(&mm->mm_users): in the 4.16-4.17 mm_struct, mm_users shares its cache line
     // with mmap_sem (pgd, mm_users, mm_count, map_count, page_table_lock, mmap_sem), so this
     // read misses whenever another CPU has just taken or released the mmap lock.
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(th.mm.mmapLock.line.read(t.cpu, t.clock));
     if (th.mm.users <= 1) return VM_FAULT_RETRY;
     flags |= FAULT_FLAG_SPECULATIVE;
@@ -93,7 +93,7 @@ export class DufourStrategy implements SpfStrategy {
     let vma: Vma | null;
     if (this.version === 'srcu') {
       t.cost(SRCU_READ_NS);
-      if (t.mustSync()) yield SYNC;
+      yield SYNC;
       vma = findVmaLocked(th, addr);
     } else {
       const rb = this.rb(th.mm);
@@ -141,7 +141,7 @@ export class DufourStrategy implements SpfStrategy {
     }
     // The page-table walk with IRQs off: every level must exist (no allocation speculatively,
     // "we take at least one !speculative fault per PMD in order to instantiate it").
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const pt = pteWalk(th, addr);
     if (pt === null || pt.huge) {
       traceSpf(th, EV.SPF_VMA_NOTSUP, AT.walk, vma, addr);
@@ -242,7 +242,7 @@ class DufourCommit implements SpecCommit {
     const t = th.t;
     for (;;) {
       // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
-      if (t.mustSync()) yield SYNC;
+      yield SYNC;
       if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
         traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockChanged, vmf.vma, this.addr);
         return false;

@@ -65,7 +65,7 @@ export class KamezawaStrategy implements SpfStrategy {
 
   /** find_vma_speculative(): only a VMA that contains addr, pinned unless its count is 0. */
   private *findVmaSpeculative(th: Thread, addr: number): Code<Vma | null> {
-    if (th.t.mustSync()) yield SYNC;
+    yield SYNC;
     const vma = findVmaLocked(th, addr);
     if (vma === null || vma.start > addr) return null;
     if (!(yield* this.st(vma).refcnt.incNotZero(th.t))) return null;

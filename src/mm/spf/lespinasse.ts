@@ -66,7 +66,7 @@ export class LespinasseStrategy implements SpfStrategy {
   /** mmap_seq_read_start() / mmap_seq_read_check(): READ_ONCE + smp_rmb on the count's line. */
   *readSeq(th: Thread, mm: MmStruct): Code<number> {
     const t = th.t;
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const s = this.mmSeq(mm);
     t.stall(s.line.read(t.cpu, t.clock));
     return s.value;
@@ -106,7 +106,7 @@ export class LespinasseStrategy implements SpfStrategy {
     if ((yield* this.readSeq(th, mm)) !== seq) return this.abort(th, 'VMA_COPY');
     if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) return this.abort(th, 'ACCESS_ERROR');
     // The walk (RCU or IRQs off): no page-table level may be allocated speculatively.
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const pt = pteWalk(th, addr);
     if (pt === null || pt.huge) return this.abort(th, 'PMD');
     const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
@@ -126,7 +126,7 @@ export class LespinasseStrategy implements SpfStrategy {
 
   private *bump(th: Thread, mm: MmStruct): Code {
     const t = th.t;
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const s = this.mmSeq(mm);
     t.stall(s.line.write(t.cpu, t.clock));
     s.value++;

@@ -78,7 +78,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
     const t = th.t;
     const mm = th.mm;
     for (;;) {
-      if (t.mustSync()) yield SYNC;
+      yield SYNC;
       const vma = findVmaLocked(th, addr); // mas_walk() under rcu_read_lock()
       if (vma === null || vma.start > addr || !vma.isAnonymous() || vma.anonVma === null) return this.inval(th);
       if (!(yield* this.vmaStartRead(th, mm, vma))) return this.inval(th);
@@ -105,7 +105,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
     const t = th.t;
     const st = this.st(vma);
     const s = this.mmSeq(mm);
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     t.stall(s.line.read(t.cpu, t.clock));
     const seq = st.vmLockSeq;
     if (seq === s.value) return false;
@@ -123,7 +123,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
   /** vma_end_write_all(): every VMA write-locked under this mmap_lock is unlocked at once. */
   *mmapWriteUnlocking(th: Thread, mm: MmStruct): Code {
     const t = th.t;
-    if (t.mustSync()) yield SYNC;
+    yield SYNC;
     const s = this.mmSeq(mm);
     t.stall(s.line.write(t.cpu, t.clock));
     s.value++;
