@@ -105,15 +105,15 @@ for (const [id, name, pub, sim, res, band, per] of rows) {
 console.log(`\n${rows.length - failed} of ${rows.length} checks within their bands (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 process.exitCode = failed > 0 ? 1 : 0;
 
-// The README shows this table (all cases, each case's own seeds) under "How close is it?": say
+// docs/model.md shows this table (all cases, each case's own seeds) under "How close is it?": say
 // so when it no longer matches what the model gives.
 if (only.length === 0 && seedsArg === undefined) {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const at = readme.indexOf('## How close is it?');
-  const block = at < 0 ? null : /```\n([\s\S]*?)\n```/.exec(readme.slice(at));
+  const doc = readFileSync(join(root, 'docs', 'model.md'), 'utf8');
+  const at = doc.indexOf('## How close is it?');
+  const block = at < 0 ? null : /```\n([\s\S]*?)\n```/.exec(doc.slice(at));
   const shown = block === null ? [] : block[1].split('\n').filter((l) => !/checks within their bands/.test(l) && l.trim() !== '');
   if (shown.join('\n') !== lines.join('\n')) {
-    console.error('validate: README.md\'s table under "How close is it?" differs from this output; paste the output there');
+    console.error('validate: docs/model.md\'s table under "How close is it?" differs from this output; paste the output there');
     process.exitCode = 1;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * spfperf record: run a workload and write its events as NDJSON (README.md, "Traces"):
+ * spfperf record: run a workload and write its events as NDJSON (docs/trace-format.md, "spfperf record"):
  *
  *   {"type":"header","trace_format":1,"spfperf":"0.1.0","format":1,"workload":{...},...}
  *   {"type":"sample","ts":1234,"cpu":0,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults"}

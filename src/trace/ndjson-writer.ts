@@ -4,7 +4,7 @@ import { kernelIp, siteName } from '../mm/spf/trace.js';
 import type { EventSource, TraceSink } from './sink.js';
 
 /**
- * Writing `spfperf record` traces: NDJSON, one JSON object per line (README.md, "Traces").
+ * Writing `spfperf record` traces: NDJSON, one JSON object per line (docs/trace-format.md).
  *
  *   NdjsonWriter  batches lines into ~1 MB chunks and writes them to a file (synchronously) or a
  *                 stream (waiting for 'drain' when the stream asks for it: stdout pipes).

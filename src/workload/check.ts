@@ -1,7 +1,7 @@
 /**
  * Static checks of a parsed workload. Pure: throws WorkloadSyntaxError at the first problem.
  *
- * Name rules (README.md, "Workload scripts", "Names and scope"):
+ * Name rules (docs/workload-language.md, "Names and scope"):
  *  - `$name` is a declared parameter or a built-in ($ncpus, $tid, $pid, $nthreads, $seed).
  *    Parameter defaults may use earlier parameters, $ncpus and $seed; metrics may use any
  *    parameter, $ncpus and $seed (the per-task built-ins have no value there).
@@ -12,7 +12,7 @@
  *  - A bare name in a metric is `elapsed` or a counter that some `count` statement or
  *    `touch ... count NAME` bumps.
  *
- * Words (README.md, "Workload scripts", "Expressions"): a string literal is a word, and so is a parameter whose
+ * Words (docs/workload-language.md, "Words"): a string literal is a word, and so is a parameter whose
  * default is a word. A word may only be an operand of `==` or `!=` with another word, and only a
  * parameter default may be a word as a whole; everywhere else (arithmetic, `<`, `&&`, `!`,
  * function arguments, counts, sizes, conditions, metrics) a word is an error.

@@ -1,5 +1,5 @@
 /**
- * Lexer of the workload DSL (README.md, "Workload scripts"). Pure: no I/O.
+ * Lexer of the workload DSL (docs/workload-language.md, "Lexical rules"). Pure: no I/O.
  *
  * Tokens carry 1-based line/column positions. `#` starts a comment running to the end of the
  * line; comments are returned separately (the parser uses them for the file description and

@@ -1,6 +1,6 @@
 /**
  * Recursive-descent parser of the workload DSL: source text to the IR in ./ir.ts. Pure: no I/O.
- * The grammar is documented in README.md, "Workload scripts"; keep the two in step.
+ * The grammar is documented in docs/workload-language.md, "Grammar"; keep the two in step.
  */
 import type { BinOp, Expr, MetricDecl, ParamDecl, Pos, ProcessDecl, Prot, Stmt, Workload } from './ir.js';
 import { lex, type Comment, type Token } from './lexer.js';

@@ -2,6 +2,8 @@
  * Machine presets (src/config/machine.ts): their shape (arch profile, CPUs, topology), the
  * topology the engine builds from them, and a small workload run on each.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ARCHES, getArch } from '../../src/config/arch.js';
 import { genericMachine, getMachine, machineCpus, MACHINES } from '../../src/config/machine.js';
@@ -10,8 +12,9 @@ import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_MACHINE, prepareRun } from '../../src/sim/setup.js';
 import { EV } from '../../src/events/catalog.js';
 import { archOf, faults, MM_EVENTS, proc, runMm, total, totals } from '../mm/helpers.js';
+import { ROOT } from '../helpers/golden.js';
 
-/** The machines table of the README. */
+/** The machines table of docs/model.md ("Machines and architectures"); a test below reads it. */
 const EXPECTED: Record<string, { profile: string; cpus: number }> = {
   'x86-vm16': { profile: 'x86', cpus: 16 },
   'x86-2s8c': { profile: 'x86', cpus: 8 },
@@ -26,8 +29,24 @@ const EXPECTED: Record<string, { profile: string; cpus: number }> = {
 const NAMES = Object.keys(MACHINES);
 
 describe('machine presets', () => {
-  test('the presets are those of the README table', () => {
+  test('the presets are those of the table in docs/model.md', () => {
     expect(NAMES.sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  test('docs/model.md lists every preset with its arch profile and CPU count', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'model.md'), 'utf8');
+    const at = doc.indexOf('## Machines and architectures');
+    expect(at).toBeGreaterThanOrEqual(0);
+    // Rows like "| `p8-80`, `p8-176` | powerpc-hash | 80, 176 | ... |": names and CPU counts pair up.
+    const rows: Record<string, { profile: string; cpus: number }> = {};
+    for (const line of doc.slice(at).split('\n\n')[1]!.split('\n').slice(2)) {
+      const [names, profile, cpus] = line.split('|').slice(1, 4).map((c) => c.trim());
+      const ns = [...names!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      const cs = cpus!.split(',').map((c) => Number(c.trim()));
+      expect(cs.length, line).toBe(ns.length);
+      ns.forEach((n, i) => (rows[n] = { profile: profile!.split(' ')[0]!, cpus: cs[i]! }));
+    }
+    expect(rows).toEqual(EXPECTED);
   });
 
   test.each(NAMES)('%s: arch profile, CPU count, memory and storage', (name) => {

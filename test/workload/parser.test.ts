@@ -297,10 +297,10 @@ describe('expressions', () => {
   });
 });
 
-test('the example in the README\'s workload section parses and checks', async () => {
+test('the example in docs/workload-language.md parses and checks', async () => {
   const { readFileSync } = await import('node:fs');
   const { checkWorkload } = await import('../../src/workload/check.js');
-  const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const doc = readFileSync(new URL('../../docs/workload-language.md', import.meta.url), 'utf8');
   const example = /```\n(# page_fault1[\s\S]*?)```/.exec(doc)?.[1];
   expect(example).toBeDefined();
   const w = parseWorkload(example!, 'example.spf');

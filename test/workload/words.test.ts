@@ -1,6 +1,6 @@
 /**
  * Word parameters: `param mode = "threads"`, string literals in `==` / `!=`, `mode=processes`
- * on the command line, and the errors around them (README.md, "Workload scripts", "Words").
+ * on the command line, and the errors around them (docs/workload-language.md, "Words").
  */
 import { describe, expect, test } from 'vitest';
 import { checkWorkload } from '../../src/workload/check.js';
