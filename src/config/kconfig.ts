@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { DESIGNS, designNamed } from '../mm/spf/index.js';
+import type { DesignDescriptor, PresetDef, SettingDef } from '../mm/spf/registry.js';
 
 /**
  * Kernel configs: `.config`-style settings resolved from --config arguments. Each argument is a
@@ -23,19 +25,18 @@ import { ConfigError } from '../errors.js';
  */
 export type VmaCacheKind = 'mm' | 'task' | 'none';
 
-export type Design = 'none' | 'dufour' | 'lespinasse' | 'per-vma-lock' | 'kamezawa';
-
 export interface KernelConfig {
   /** Preset names, files and KEY=VALUE items as given, in order. */
   readonly sources: readonly string[];
-  /** Every resolved setting, in key order, for --save and headers. */
+  /**
+   * Every resolved setting, in key order, for --save and headers: the Kconfig symbols, `design`,
+   * the active design's own settings, then spfperf's other keys.
+   */
   readonly settings: Readonly<Record<string, string>>;
-  /** The speculative design: 'none' is the classic mmap-lock path only. */
-  readonly design: Design;
-  /** dufour: which posting (v9 aborts on a failed PTE trylock, v11 loops; srcu frees VMAs via SRCU). */
-  readonly spfVersion: 'v9' | 'v11' | 'srcu';
-  /** kamezawa: whether vma_put() wakes the unmapper when the count drops to 0 (the review fix). */
-  readonly kamezawaFixed: boolean;
+  /** The page-fault design (a name in the design registry): 'none' is the classic mmap-lock path. */
+  readonly design: string;
+  /** The active design's own settings (its descriptor's `settings` keys), e.g. spf_version. */
+  readonly designSettings: Readonly<Record<string, string>>;
   /** Peter Xu 2022: shared-file write faults complete instead of retrying. */
   readonly faultCompleted: boolean;
   readonly thp: 'always' | 'madvise' | 'never';
@@ -45,35 +46,27 @@ export interface KernelConfig {
   readonly lazyTlb: 'ipi' | 'skip';
   /** Which cache find_vma() consults first under the mmap lock: the kernel era's. */
   readonly vmacache: VmaCacheKind;
-  /** CONFIG_SPECULATIVE_PAGE_FAULT_STATS / CONFIG_PER_VMA_LOCK_STATS: the debug vmstat breakdown. */
-  readonly spfStats: boolean;
-  readonly vmaLockStats: boolean;
   readonly tlbStats: boolean;
+  /**
+   * The /proc/vmstat lines the designs define (any design), and those this kernel has (the active
+   * design's, with the Kconfig symbols they need): what the vmstat formatter asks.
+   */
+  readonly designVmstat: { readonly all: ReadonlySet<string>; readonly present: ReadonlySet<string> };
   /** CONFIG_TRANSPARENT_HUGEPAGE=y and thp != never: khugepaged runs with these settings. */
   readonly khugepaged: { readonly sleepMs: number; readonly pages: number } | null;
 }
 
-interface KeyDef {
-  /** Allowed values; empty for a whole number. */
-  readonly values: readonly string[];
-  readonly def: string;
-  readonly doc: string;
-}
+type KeyDef = SettingDef;
 
 const YN = ['y', 'n'];
 
-/** Every key a config may set, with its allowed values and default. */
-export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
-  CONFIG_SPECULATIVE_PAGE_FAULT: { values: YN, def: 'n', doc: 'speculative page faults (Dufour 2018, Lespinasse 2021 series)' },
-  CONFIG_SPECULATIVE_PAGE_FAULT_STATS: { values: YN, def: 'n', doc: 'Lespinasse: SPF_ABORT_* / SPF_ATTEMPT_* vmstat breakdown' },
-  CONFIG_PER_VMA_LOCK: { values: YN, def: 'n', doc: 'per-VMA locks (6.4)' },
-  CONFIG_PER_VMA_LOCK_STATS: { values: YN, def: 'n', doc: 'per-VMA locks: vma_lock_* vmstat counters' },
+/** Keys of the kernel whatever the design: Kconfig symbols, then spfperf's own knobs. */
+const KCONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   CONFIG_TRANSPARENT_HUGEPAGE: { values: YN, def: 'y', doc: 'transparent huge pages' },
   CONFIG_RWSEM_SPIN_ON_OWNER: { values: YN, def: 'y', doc: 'rwsem writers spin on a running writer owner instead of sleeping (3.16+)' },
   CONFIG_DEBUG_TLBFLUSH: { values: YN, def: 'y', doc: 'nr_tlb_* vmstat counters (spfperf turns it on by default)' },
-  design: { values: ['none', 'dufour', 'lespinasse', 'per-vma-lock', 'kamezawa'], def: 'none', doc: 'which lock-free fault design runs' },
-  spf_version: { values: ['v9', 'v11', 'srcu'], def: 'v11', doc: 'dufour: posting modelled' },
-  kamezawa_fixed: { values: YN, def: 'n', doc: 'kamezawa: wake the unmapper when the count drops to 0' },
+};
+const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
   fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022)' },
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
@@ -82,55 +75,51 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
 };
 
-interface Preset {
-  readonly description: string;
-  readonly aliases?: readonly string[];
-  readonly settings: Readonly<Record<string, string>>;
+/** Which design owns each design-only key (its descriptor's `settings`). */
+const settingOwner = new Map<string, DesignDescriptor>();
+/** Kconfig symbols the designs introduce, in registry order. */
+const designKconfig: Record<string, KeyDef> = {};
+/** The symbols some design `needs` (y for that design, n for every other). */
+const gates = new Set<string>();
+for (const d of DESIGNS) {
+  for (const [k, def] of Object.entries(d.kconfig ?? {})) {
+    if (designKconfig[k] !== undefined) throw new Error(`design ${d.name}: ${k} is declared by another design already`);
+    designKconfig[k] = def;
+  }
+  for (const k of Object.keys(d.settings ?? {})) {
+    if (settingOwner.has(k)) throw new Error(`design ${d.name}: setting ${k} belongs to design ${settingOwner.get(k)!.name} already`);
+    settingOwner.set(k, d);
+  }
+  if (d.needs !== undefined) gates.add(d.needs);
+}
+for (const g of gates) if (designKconfig[g] === undefined) throw new Error(`${g} is needed by a design but declared by none`);
+
+const designKey: KeyDef = { values: DESIGNS.map((d) => d.name), def: 'none', doc: 'which lock-free fault design runs' };
+
+/** Every key a config may set, with its allowed values and default, in the order settings list them. */
+export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
+  ...designKconfig,
+  ...KCONFIG_KEYS,
+  design: designKey,
+  ...Object.fromEntries(DESIGNS.flatMap((d) => Object.entries(d.settings ?? {}))),
+  ...KNOB_KEYS,
+};
+
+interface Preset extends PresetDef {
+  /** The design it selects. */
+  readonly design: DesignDescriptor;
 }
 
-const SPF_ON = { CONFIG_SPECULATIVE_PAGE_FAULT: 'y', CONFIG_PER_VMA_LOCK: 'n' };
-
-export const PRESETS: Readonly<Record<string, Preset>> = {
-  base: {
-    description: 'classic page faults only: every fault takes the mmap lock for reading',
-    settings: { CONFIG_SPECULATIVE_PAGE_FAULT: 'n', CONFIG_PER_VMA_LOCK: 'n', design: 'none' },
-  },
-  'dufour-v9': {
-    description: 'Dufour SPF v9 (2018-03): mm_rb rwlock, VMA refcount, per-VMA seqcount; aborts on a busy PTE lock',
-    settings: { ...SPF_ON, design: 'dufour', spf_version: 'v9' },
-  },
-  'dufour-v11': {
-    description: 'Dufour SPF v11 (2018-05): as v9, but loops on a busy PTE lock instead of aborting',
-    aliases: ['spf'],
-    settings: { ...SPF_ON, design: 'dufour', spf_version: 'v11' },
-  },
-  'dufour-srcu': {
-    description: 'Dufour SPF before v6 (2017): VMAs freed through SRCU instead of the rwlock + refcount',
-    settings: { ...SPF_ON, design: 'dufour', spf_version: 'srcu' },
-  },
-  lespinasse: {
-    description: 'Lespinasse SPF (2021-22): per-mm sequence count, VMA copy under RCU, validation at PTE-lock time',
-    settings: { ...SPF_ON, design: 'lespinasse', CONFIG_SPECULATIVE_PAGE_FAULT_STATS: 'y' },
-  },
-  'per-vma-lock': {
-    description: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
-    settings: { CONFIG_SPECULATIVE_PAGE_FAULT: 'n', CONFIG_PER_VMA_LOCK: 'y', CONFIG_PER_VMA_LOCK_STATS: 'y', design: 'per-vma-lock' },
-  },
-  kamezawa: {
-    description: 'KAMEZAWA Hiroyuki 2009 RFC: RCU VMA lookup, VMA refcount and wait queue (with the lost wake-up)',
-    settings: { ...SPF_ON, design: 'kamezawa', kamezawa_fixed: 'n' },
-  },
-  'kamezawa-fixed': {
-    description: 'the 2009 RFC with the lost wake-up fixed: vma_put() wakes the unmapper at 0',
-    settings: { ...SPF_ON, design: 'kamezawa', kamezawa_fixed: 'y' },
-  },
-};
+/** Every preset of every design, in registry order. */
+export const PRESETS: Readonly<Record<string, Preset>> = Object.fromEntries(
+  DESIGNS.flatMap((d) => Object.entries(d.presets).map(([name, p]) => [name, { ...p, design: d }] as const)),
+);
 
 const aliasOf = new Map<string, string>();
 for (const [name, p] of Object.entries(PRESETS)) for (const a of p.aliases ?? []) aliasOf.set(a, name);
 
-export function listConfigPresets(): { name: string; aliases: readonly string[]; description: string }[] {
-  return Object.entries(PRESETS).map(([name, p]) => ({ name, aliases: p.aliases ?? [], description: p.description }));
+export function listConfigPresets(): { name: string; aliases: readonly string[]; description: string; design: string }[] {
+  return Object.entries(PRESETS).map(([name, p]) => ({ name, aliases: p.aliases ?? [], description: p.description, design: p.design.name }));
 }
 
 function presetNames(): string {
@@ -150,7 +139,7 @@ function applySetting(settings: Record<string, string>, key: string, value: stri
   settings[key] = value;
 }
 
-function applyFile(settings: Record<string, string>, path: string): void {
+function applyFile(settings: Record<string, string>, path: string, setBy: Map<string, string>): void {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -168,55 +157,95 @@ function applyFile(settings: Record<string, string>, path: string): void {
     if (line === '' || line.startsWith('#')) return;
     const eq = line.indexOf('=');
     if (eq <= 0) throw new ConfigError(`${where}: expected KEY=VALUE, found '${line}'`);
-    applySetting(settings, line.slice(0, eq).trim(), line.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'), where);
+    const key = line.slice(0, eq).trim();
+    applySetting(settings, key, line.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'), where);
+    if (settingOwner.has(key)) setBy.set(key, where);
   });
+}
+
+/** Set every design-introduced symbol and design-only setting back to its default. */
+function resetDesignKeys(settings: Record<string, string>): void {
+  for (const [k, d] of Object.entries(designKconfig)) settings[k] = d.def;
+  for (const k of settingOwner.keys()) settings[k] = CONFIG_KEYS[k].def;
+}
+
+/** When the design changes, the other designs' own settings go back to their defaults. */
+function resetOtherDesigns(settings: Record<string, string>): void {
+  for (const [k, d] of settingOwner) if (d.name !== settings.design) settings[k] = CONFIG_KEYS[k].def;
 }
 
 /** Resolve --config arguments (presets, files, KEY=VALUE; later wins) into a checked config. */
 export function resolveConfig(items: readonly string[]): KernelConfig {
   const settings: Record<string, string> = {};
   for (const [k, d] of Object.entries(CONFIG_KEYS)) settings[k] = d.def;
+  /** Where each design-only setting was last set explicitly, for the error below. */
+  const setBy = new Map<string, string>();
   for (const item of items) {
+    const before = settings.design;
     const preset = PRESETS[item] ?? PRESETS[aliasOf.get(item) ?? ''];
     if (preset !== undefined) {
+      // A preset is a whole design choice: its design, its symbols, its settings.
+      resetDesignKeys(settings);
+      settings.design = preset.design.name;
       Object.assign(settings, preset.settings);
+      setBy.clear();
     } else if (/^[A-Za-z_]\w*=/.test(item)) {
       const eq = item.indexOf('=');
-      applySetting(settings, item.slice(0, eq), item.slice(eq + 1), `--config '${item}'`);
+      const key = item.slice(0, eq);
+      applySetting(settings, key, item.slice(eq + 1), `--config '${item}'`);
+      if (settingOwner.has(key)) setBy.set(key, `--config '${item}'`);
     } else if (existsSync(item)) {
-      applyFile(settings, item);
+      applyFile(settings, item, setBy);
     } else {
       throw new ConfigError(`--config '${item}': not a preset, a file, or KEY=VALUE (presets: ${presetNames()})`);
     }
+    if (settings.design !== before) resetOtherDesigns(settings);
   }
-  const design = settings.design as Design;
-  const needs: Partial<Record<Design, string>> = {
-    dufour: 'CONFIG_SPECULATIVE_PAGE_FAULT',
-    lespinasse: 'CONFIG_SPECULATIVE_PAGE_FAULT',
-    kamezawa: 'CONFIG_SPECULATIVE_PAGE_FAULT',
-    'per-vma-lock': 'CONFIG_PER_VMA_LOCK',
-  };
-  const need = needs[design];
-  if (need !== undefined && settings[need] !== 'y') {
-    throw new ConfigError(`--config: design=${design} needs ${need}=y`);
+  const design = designNamed(settings.design)!;
+  for (const [key, where] of setBy) {
+    const owner = settingOwner.get(key)!;
+    if (owner !== design) throw new ConfigError(`${where}: ${key} is a setting of design=${owner.name}, and the design is ${design.name}`);
   }
-  if (design === 'none' && (settings.CONFIG_SPECULATIVE_PAGE_FAULT === 'y' || settings.CONFIG_PER_VMA_LOCK === 'y')) {
-    throw new ConfigError(`--config: ${settings.CONFIG_PER_VMA_LOCK === 'y' ? 'CONFIG_PER_VMA_LOCK' : 'CONFIG_SPECULATIVE_PAGE_FAULT'}=y needs a design (design=dufour|lespinasse|per-vma-lock|kamezawa)`);
+  if (design.needs !== undefined && settings[design.needs] !== 'y') {
+    throw new ConfigError(`--config: design=${design.name} needs ${design.needs}=y`);
+  }
+  for (const g of gates) {
+    if (settings[g] === 'y' && design.needs !== g) {
+      const who = DESIGNS.filter((d) => d.needs === g).map((d) => d.name);
+      throw new ConfigError(`--config: ${g}=y needs a design that uses it (design=${who.join('|')})`);
+    }
+  }
+  // The settings of the kernel as built: other designs' own keys are not part of it.
+  const resolved: Record<string, string> = {};
+  const designSettings: Record<string, string> = {};
+  for (const k of Object.keys(CONFIG_KEYS)) {
+    const owner = settingOwner.get(k);
+    if (owner !== undefined && owner !== design) continue;
+    resolved[k] = settings[k];
+    if (owner !== undefined) designSettings[k] = settings[k];
+  }
+  const present = new Set<string>();
+  const all = new Set<string>();
+  for (const d of DESIGNS) {
+    for (const g of d.vmstat ?? []) {
+      for (const n of g.names) {
+        all.add(n);
+        if (d === design && (g.when === undefined || settings[g.when] === 'y')) present.add(n);
+      }
+    }
   }
   return {
     sources: [...items],
-    settings,
-    design,
-    spfVersion: settings.spf_version as KernelConfig['spfVersion'],
-    kamezawaFixed: settings.kamezawa_fixed === 'y',
+    settings: resolved,
+    design: design.name,
+    designSettings,
     faultCompleted: settings.fault_completed === 'y',
     thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
     vmacache: settings.vmacache as VmaCacheKind,
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
     lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
-    spfStats: settings.CONFIG_SPECULATIVE_PAGE_FAULT_STATS === 'y',
-    vmaLockStats: settings.CONFIG_PER_VMA_LOCK_STATS === 'y',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',
+    designVmstat: { all, present },
     khugepaged:
       settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' && settings.thp !== 'never'
         ? { sleepMs: Number(settings.khugepaged_sleep_ms), pages: Number(settings.khugepaged_pages) }
@@ -232,5 +261,7 @@ export function configLabel(c: KernelConfig): string {
     const a = aliasOf.get(s);
     if (a !== undefined) return a;
   }
-  return c.design === 'none' ? 'base' : 'custom';
+  const d = designNamed(c.design);
+  const first = d === undefined ? undefined : Object.keys(d.presets)[0];
+  return d !== undefined && d.needs === undefined && first !== undefined ? first : 'custom';
 }

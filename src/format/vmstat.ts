@@ -7,18 +7,14 @@ import type { KernelConfig } from '../config/kconfig.js';
  */
 
 const TLB = new Set<number>([EV.NR_TLB_REMOTE_FLUSH, EV.NR_TLB_REMOTE_FLUSH_RECEIVED, EV.NR_TLB_LOCAL_FLUSH_ALL, EV.NR_TLB_LOCAL_FLUSH_ONE]);
-const LESPINASSE = new Set<number>([EV.SPF_ATTEMPT, EV.SPF_ABORT]);
-const VMA_LOCK = new Set<number>([EV.VMA_LOCK_SUCCESS, EV.VMA_LOCK_ABORT, EV.VMA_LOCK_RETRY, EV.VMA_LOCK_MISS]);
 
 /** Does a kernel built with `c` have this /proc/vmstat line? */
 export function configHasVmstat(c: KernelConfig, e: EventDef): boolean {
   if (e.kind !== 'vmstat') return false;
   if (TLB.has(e.id)) return c.tlbStats;
   if (e.name.startsWith('thp_')) return c.settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y';
-  if (e.id === EV.SPECULATIVE_PGFAULT) return c.design === 'dufour';
-  if (LESPINASSE.has(e.id)) return c.design === 'lespinasse';
-  if (e.name.startsWith('SPF_')) return c.design === 'lespinasse' && c.spfStats;
-  if (VMA_LOCK.has(e.id)) return c.design === 'per-vma-lock' && c.vmaLockStats;
+  // A line a design defines exists only under that design (and the symbols it needs).
+  if (c.designVmstat.all.has(e.name)) return c.designVmstat.present.has(e.name);
   return true;
 }
 

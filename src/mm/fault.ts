@@ -56,7 +56,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
 
   let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
   let fault = VM_FAULT_RETRY;
-  if (k.spf.speculative) fault = yield* k.spf.handleSpeculativeFault(th, addr, flags);
+  if (k.spf.faultWithoutMmapLock !== undefined) fault = yield* k.spf.faultWithoutMmapLock(th, addr, flags);
 
   let major = fault & VM_FAULT_MAJOR;
   while (fault & VM_FAULT_RETRY) {

@@ -9,7 +9,7 @@ import { VmaTree, AnonVma, type Vma } from './vma.js';
 import type { VmaCacheKind } from '../config/kconfig.js';
 import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
-import { ClassicStrategy, type SpfStrategy } from './spf/strategy.js';
+import { completeHooks, type SpfStrategy } from './spf/registry.js';
 
 /** Machine and config facts the kernel model needs. */
 export interface KernelOptions {
@@ -49,8 +49,8 @@ export class Kernel {
     readonly arch: ArchProfile,
     readonly em: Emitter,
     readonly opts: KernelOptions,
-    /** The page-fault design (ClassicStrategy for the classic kernel). */
-    readonly spf: SpfStrategy = new ClassicStrategy(),
+    /** The page-fault design's hooks (the classic kernel's by default). */
+    readonly spf: SpfStrategy = completeHooks({}),
   ) {
     this.costs = arch.costs;
     this.geo = new PtGeometry(arch);

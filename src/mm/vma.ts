@@ -12,8 +12,11 @@ export class Vma {
   anonVma: AnonVma | null = null;
   /** False once removed from the tree (RB_EMPTY_NODE / vma->detached). */
   attached = false;
-  /** The page-fault design's per-VMA fields (seqcount, refcount, lock), created on first use. */
-  spf: unknown = null;
+  /**
+   * The page-fault design's per-VMA fields (seqcount, refcount, lock), created on first use. Read
+   * and written only through the design's VmaState (src/mm/spf/registry.ts), which types it.
+   */
+  designState: unknown = null;
   constructor(
     readonly id: number,
     public start: number,

@@ -11,7 +11,7 @@ import { doUserAddrFault, leafFor, syncMmRss, type FaultOutcome } from '../mm/fa
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
 import { dupMmap, exitMmap, sysMadviseDontneed, sysMadviseHuge, sysMmap, sysMprotect, sysMremap, sysMunmap } from '../mm/mmap.js';
 import { sysMadvisePageout } from '../mm/swap.js';
-import type { SpfStrategy } from '../mm/spf/strategy.js';
+import type { SpfStrategy } from '../mm/spf/registry.js';
 import { PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_WRITE, SIGSEGV, VM_GROWSDOWN, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
 import type { Expr, Pos, Prot, Stmt, Workload } from '../workload/ir.js';

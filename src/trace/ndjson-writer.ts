@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { EV, eventById, type SelectedEvent } from '../events/catalog.js';
-import { kernelIp, siteName } from '../mm/spf/trace.js';
+import { kernelIp, ksymName } from '../events/ksym.js';
 import type { EventSource, TraceSink } from './sink.js';
 
 /**
@@ -234,7 +234,7 @@ export class RecordSink implements TraceSink {
     this.written[id]++;
     let fields: string;
     if (eventById(id).fields[0] === 'caller') {
-      const sym = siteName(f[0]);
+      const sym = ksymName(f[0]);
       fields = `"caller":"0x${kernelIp(f[0])}"${sym === undefined ? '' : `,"sym":"${sym}"`},"vm_start":${hex(f[1])},"vm_end":${hex(f[2])},"address":${hex(f[3])}`;
     } else {
       // exceptions:page_fault_user / _kernel: address, ip, error_code.

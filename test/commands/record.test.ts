@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EV, EVENTS } from '../../src/events/catalog.js';
-import { siteName } from '../../src/mm/spf/trace.js';
+import { ksymName as siteName } from '../../src/events/ksym.js';
 import { runWorkload } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { describeRun } from '../../src/stats/save.js';

@@ -14,34 +14,41 @@ describe('resolveConfig', () => {
   });
 
   it('resolves every preset to its design, and spf is an alias of dufour-v11', () => {
-    const want: Record<string, [string, string]> = {
-      base: ['none', 'v11'],
-      'dufour-v9': ['dufour', 'v9'],
-      'dufour-v11': ['dufour', 'v11'],
-      'dufour-srcu': ['dufour', 'srcu'],
-      lespinasse: ['lespinasse', 'v11'],
-      'per-vma-lock': ['per-vma-lock', 'v11'],
-      kamezawa: ['kamezawa', 'v11'],
-      'kamezawa-fixed': ['kamezawa', 'v11'],
+    const want: Record<string, [string, Record<string, string>]> = {
+      base: ['none', {}],
+      'dufour-v9': ['dufour', { spf_version: 'v9' }],
+      'dufour-v11': ['dufour', { spf_version: 'v11' }],
+      'dufour-srcu': ['dufour', { spf_version: 'srcu' }],
+      lespinasse: ['lespinasse', {}],
+      'per-vma-lock': ['per-vma-lock', {}],
+      kamezawa: ['kamezawa', { kamezawa_fixed: 'n' }],
+      'kamezawa-fixed': ['kamezawa', { kamezawa_fixed: 'y' }],
     };
     expect(Object.keys(PRESETS).sort()).toEqual(Object.keys(want).sort());
     for (const [name, [design, version]] of Object.entries(want)) {
       const c = resolveConfig([name]);
       expect(c.design, name).toBe(design);
-      expect(c.spfVersion, name).toBe(version);
+      expect(c.designSettings, name).toEqual(version);
       expect(configLabel(c)).toBe(name);
     }
     expect(resolveConfig(['spf']).settings).toEqual(resolveConfig(['dufour-v11']).settings);
     expect(configLabel(resolveConfig(['spf']))).toBe('dufour-v11');
-    expect(resolveConfig(['kamezawa']).kamezawaFixed).toBe(false);
-    expect(resolveConfig(['kamezawa-fixed']).kamezawaFixed).toBe(true);
+    // A design's own settings are part of its configs only.
+    expect(resolveConfig(['base']).settings.spf_version).toBeUndefined();
+    expect(resolveConfig(['dufour-v9']).settings.kamezawa_fixed).toBeUndefined();
+    expect(resolveConfig(['dufour-v9']).settings.spf_version).toBe('v9');
   });
 
   it('later wins: a preset then KEY=VALUE overrides', () => {
     const c = resolveConfig(['dufour-v11', 'spf_version=v9', 'fault_completed=y']);
-    expect(c.spfVersion).toBe('v9');
+    expect(c.designSettings.spf_version).toBe('v9');
     expect(c.faultCompleted).toBe(true);
     expect(resolveConfig(['dufour-v9', 'base']).design).toBe('none');
+    // A preset is a whole design choice: the earlier design's symbols and settings go.
+    const pvl = resolveConfig(['per-vma-lock', 'dufour-v11']);
+    expect(pvl.settings.CONFIG_PER_VMA_LOCK).toBe('n');
+    expect(pvl.settings.CONFIG_PER_VMA_LOCK_STATS).toBe('n');
+    expect(resolveConfig(['spf_version=v9', 'design=dufour', 'CONFIG_SPECULATIVE_PAGE_FAULT=y']).designSettings.spf_version).toBe('v9');
   });
 
   it('reads .config fragments, with "is not set" lines and comments', () => {
@@ -50,7 +57,7 @@ describe('resolveConfig', () => {
     writeFileSync(f, '# my kernel\nCONFIG_SPECULATIVE_PAGE_FAULT=y\n# CONFIG_PER_VMA_LOCK is not set\ndesign=dufour\nspf_version="v9"\n\n');
     const c = resolveConfig([f]);
     expect(c.design).toBe('dufour');
-    expect(c.spfVersion).toBe('v9');
+    expect(c.designSettings.spf_version).toBe('v9');
     expect(c.settings.CONFIG_PER_VMA_LOCK).toBe('n');
   });
 
@@ -61,9 +68,13 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig([f])).toThrow(new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:1: unknown config key 'CONFIG_SPECULATIVE_PAGE_FALT'`));
     expect(() => resolveConfig(['spf_version=v10'])).toThrow("--config 'spf_version=v10': 'v10' is not a value of spf_version (one of: v9, v11, srcu)");
     expect(() => resolveConfig(['frobnicate=y'])).toThrow("--config 'frobnicate=y': unknown config key 'frobnicate'");
-    expect(() => resolveConfig(['dufour-v12'])).toThrow(/^--config 'dufour-v12': not a preset, a file, or KEY=VALUE \(presets: base, dufour-v9/);
+    expect(() => resolveConfig(['dufour-v12'])).toThrow(/^--config 'dufour-v12': not a preset, a file, or KEY=VALUE \(presets: base, .*dufour-v9/);
     expect(() => resolveConfig(['design=dufour'])).toThrow('design=dufour needs CONFIG_SPECULATIVE_PAGE_FAULT=y');
-    expect(() => resolveConfig(['CONFIG_PER_VMA_LOCK=y'])).toThrow(/CONFIG_PER_VMA_LOCK=y needs a design/);
+    expect(() => resolveConfig(['CONFIG_PER_VMA_LOCK=y'])).toThrow('--config: CONFIG_PER_VMA_LOCK=y needs a design that uses it (design=per-vma-lock)');
+    expect(() => resolveConfig(['per-vma-lock', 'CONFIG_SPECULATIVE_PAGE_FAULT=y'])).toThrow(/CONFIG_SPECULATIVE_PAGE_FAULT=y needs a design that uses it \(design=kamezawa\|dufour\|lespinasse\)/);
+    // A design's own setting under another design is a mistake, named where it was made.
+    expect(() => resolveConfig(['base', 'spf_version=v9'])).toThrow("--config 'spf_version=v9': spf_version is a setting of design=dufour, and the design is none");
+    expect(() => resolveConfig(['design=kamezawa'])).toThrow('design=kamezawa needs CONFIG_SPECULATIVE_PAGE_FAULT=y');
     expect(() => resolveConfig(['nope'])).toThrow(ConfigError);
   });
 

@@ -5,7 +5,8 @@ import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, t
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
-import { FREE_VMA_NS, type SpfStrategy } from './strategy.js';
+import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
+import { FREE_VMA_NS } from './strategy.js';
 import { site, traceSpf } from './trace.js';
 
 /** Abort sites (function + offset), stable across runs. */
@@ -47,24 +48,25 @@ class DufourVma {
 /** srcu_read_lock/unlock: a per-CPU counter increment and a barrier (smp_mb, ~10 cycles on x86; estimate). */
 const SRCU_READ_NS = 5;
 
-export class DufourStrategy implements SpfStrategy {
-  readonly name: string;
-  readonly speculative = true;
+type DufourVersion = 'v9' | 'v11' | 'srcu';
+
+export class DufourStrategy implements DesignHooks {
   private readonly rbLocks = new WeakMap<MmStruct, RwLock>();
+  private readonly vmaState: VmaState<DufourVma>;
 
   constructor(
     private readonly eng: Engine,
-    readonly version: 'v9' | 'v11' | 'srcu',
+    readonly version: DufourVersion,
     /** SRCU grace period (ns) before call_srcu() callbacks run. */
     private readonly srcuGpNs: number,
     /** Cost of running one call_srcu() callback in a kworker (wake-up + two switches + free). */
     private readonly srcuCallbackNs: number,
   ) {
-    this.name = `dufour-${version}`;
+    this.vmaState = new VmaState(() => new DufourVma(eng));
   }
 
   private st(vma: Vma): DufourVma {
-    return (vma.spf ??= new DufourVma(this.eng)) as DufourVma;
+    return this.vmaState.of(vma);
   }
 
   /** mm->mm_rb_lock */
@@ -78,7 +80,7 @@ export class DufourStrategy implements SpfStrategy {
   }
 
   /** handle_speculative_fault() */
-  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+  *faultWithoutMmapLock(th: Thread, addr: number, flags: number): Code<number> {
     const t = th.t;
     // Only user faults of multithreaded processes try (mm_users > 1).
     if ((flags & FAULT_FLAG_USER) === 0) return VM_FAULT_RETRY;
@@ -172,9 +174,6 @@ export class DufourStrategy implements SpfStrategy {
     return this.version === 'v9';
   }
 
-  *mmapWriteLocked(): Code {}
-  *mmapWriteUnlocking(): Code {}
-
   /** vm_write_begin() */
   *vmaWriteBegin(th: Thread, vma: Vma): Code {
     yield* this.st(vma).seq.writeBegin(th.t);
@@ -211,9 +210,6 @@ export class DufourStrategy implements SpfStrategy {
     change();
     yield* rb.writeUnlock(th.t);
   }
-
-  *collapseBegin(): Code {}
-  *vmaDetached(): Code {}
 
   /** remove_vma(): put_vma() (v9/v11), or call_srcu() whose callback a kworker runs later. */
   *vmaFree(th: Thread, vma: Vma): Code {
@@ -266,3 +262,49 @@ class DufourCommit implements SpecCommit {
     return true;
   }
 }
+
+const YN = ['y', 'n'];
+const SPF_ON = { CONFIG_SPECULATIVE_PAGE_FAULT: 'y' };
+
+export const design: DesignDescriptor = {
+  name: 'dufour',
+  title: 'Laurent Dufour SPF: mm_rb rwlock, VMA refcount, per-VMA seqcount',
+  since: '2017-06',
+  source: 'kernel-facts.md section 1; lkml "[PATCH v9/v11] Speculative page faults" (2018), SRCU postings v1-v5 (2017)',
+  needs: 'CONFIG_SPECULATIVE_PAGE_FAULT',
+  kconfig: {
+    CONFIG_SPECULATIVE_PAGE_FAULT: { values: YN, def: 'n', doc: 'speculative page faults (Dufour 2018, Lespinasse 2021 series)' },
+  },
+  settings: {
+    spf_version: { values: ['v9', 'v11', 'srcu'], def: 'v11', doc: 'dufour: posting modelled' },
+  },
+  presets: {
+    'dufour-v9': {
+      description: 'Dufour SPF v9 (2018-03): mm_rb rwlock, VMA refcount, per-VMA seqcount; aborts on a busy PTE lock',
+      settings: { ...SPF_ON, spf_version: 'v9' },
+    },
+    'dufour-v11': {
+      description: 'Dufour SPF v11 (2018-05): as v9, but loops on a busy PTE lock instead of aborting',
+      aliases: ['spf'],
+      settings: { ...SPF_ON, spf_version: 'v11' },
+    },
+    'dufour-srcu': {
+      description: 'Dufour SPF before v6 (2017): VMAs freed through SRCU instead of the rwlock + refcount',
+      settings: { ...SPF_ON, spf_version: 'srcu' },
+    },
+  },
+  vmstat: [{ names: ['speculative_pgfault'] }],
+  events: [
+    'speculative-faults',
+    'pagefault:spf_vma_changed',
+    'pagefault:spf_vma_noanon',
+    'pagefault:spf_vma_notsup',
+    'pagefault:spf_vma_access',
+    'pagefault:spf_pmd_changed',
+    'pagefault:spf_pte_lock',
+  ],
+  sites: Object.values(AT),
+  // call_srcu() callbacks run in a kworker: a wake-up and two context switches per batch item.
+  create: ({ eng, settings, costs }) =>
+    new DufourStrategy(eng, settings.spf_version as DufourVersion, costs.rcuGracePeriodNs, costs.wakeupNs + 2 * costs.contextSwitchNs),
+};

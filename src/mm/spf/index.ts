@@ -1,26 +1,27 @@
-import type { Engine } from '../../engine/engine.js';
 import type { ArchProfile } from '../../config/arch.js';
 import type { KernelConfig } from '../../config/kconfig.js';
-import { ClassicStrategy, type SpfStrategy } from './strategy.js';
-import { DufourStrategy } from './dufour.js';
-import { LespinasseStrategy } from './lespinasse.js';
-import { PerVmaLockStrategy } from './per-vma-lock.js';
-import { KamezawaStrategy } from './kamezawa.js';
+import type { Engine } from '../../engine/engine.js';
+import { DESIGN_MODULES } from './designs.gen.js';
+import { completeHooks, type DesignDescriptor, type SpfStrategy } from './registry.js';
+
+/**
+ * The design registry: every page-fault design, found through the generated list of design files
+ * (scripts/gen-designs.mjs) and ordered by when it was posted or merged (the classic kernel first).
+ */
+export const DESIGNS: readonly DesignDescriptor[] = [...DESIGN_MODULES].sort((a, b) =>
+  a.since < b.since ? -1 : a.since > b.since ? 1 : a.name < b.name ? -1 : 1,
+);
+
+const byName = new Map(DESIGNS.map((d) => [d.name, d]));
+
+/** The design called `name` (the `design` config key's value), or undefined. */
+export function designNamed(name: string): DesignDescriptor | undefined {
+  return byName.get(name);
+}
 
 /** The page-fault design a kernel config selects, built for one run's engine. */
 export function strategyFor(config: KernelConfig, arch: ArchProfile): (eng: Engine) => SpfStrategy {
-  const c = arch.costs;
-  switch (config.design) {
-    case 'none':
-      return () => new ClassicStrategy();
-    case 'dufour':
-      // call_srcu() callbacks run in a kworker: a wake-up and two context switches per batch item.
-      return (eng) => new DufourStrategy(eng, config.spfVersion, c.rcuGracePeriodNs, c.wakeupNs + 2 * c.contextSwitchNs);
-    case 'lespinasse':
-      return (eng) => new LespinasseStrategy(eng, c.rcuGracePeriodNs);
-    case 'per-vma-lock':
-      return (eng) => new PerVmaLockStrategy(eng, c.rcuGracePeriodNs);
-    case 'kamezawa':
-      return (eng) => new KamezawaStrategy(eng, config.kamezawaFixed, c.rcuGracePeriodNs);
-  }
+  const d = designNamed(config.design);
+  if (d === undefined) throw new Error(`strategyFor: no design '${config.design}'`);
+  return (eng) => completeHooks(d.create({ eng, settings: config.designSettings, costs: arch.costs }));
 }

@@ -5,7 +5,8 @@ import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
-import { rcuFreeVma, type SpfStrategy } from './strategy.js';
+import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
+import { rcuFreeVma } from './strategy.js';
 
 /**
  * KAMEZAWA Hiroyuki's "asynchronous page fault" RFC (2009-12; kernel-facts.md section 4).
@@ -31,23 +32,22 @@ class KameVma {
 }
 
 
-export class KamezawaStrategy implements SpfStrategy {
-  readonly name: string;
-  readonly speculative = true;
+export class KamezawaStrategy implements DesignHooks {
+  private readonly vmaState: VmaState<KameVma>;
 
   constructor(
     private readonly eng: Engine,
     readonly fixed: boolean,
     private readonly rcuGpNs: number,
   ) {
-    this.name = fixed ? 'kamezawa-fixed' : 'kamezawa';
+    this.vmaState = new VmaState(() => new KameVma(eng));
   }
 
   private st(vma: Vma): KameVma {
-    return (vma.spf ??= new KameVma(this.eng)) as KameVma;
+    return this.vmaState.of(vma);
   }
 
-  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+  *faultWithoutMmapLock(th: Thread, addr: number, flags: number): Code<number> {
     const k = th.k;
     if ((flags & FAULT_FLAG_USER) === 0 || th.mm.users <= 1) return VM_FAULT_RETRY;
     const vma = yield* this.findVmaSpeculative(th, addr);
@@ -80,8 +80,6 @@ export class KamezawaStrategy implements SpfStrategy {
     if (wake && st.wq.active) st.wq.wakeUp(th.t.clock);
   }
 
-  *collapseBegin(): Code {}
-
   /** invalidate_vma_before_free(): drop the tree's reference, wait for the speculative users. */
   *vmaDetached(th: Thread, vma: Vma): Code {
     const st = this.st(vma);
@@ -90,22 +88,34 @@ export class KamezawaStrategy implements SpfStrategy {
     yield* st.wq.waitEvent(th.t, () => st.refcnt.value === 0, what);
   }
 
-  *mmapWriteLocked(): Code {}
-  *mmapWriteUnlocking(): Code {}
-  *vmaWriteBegin(): Code {}
-  *vmaWriteEnd(): Code {}
-  *unmapBegin(): Code {}
-  *unmapEnd(): Code {}
-  *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
-    attach();
-  }
-  /** rb-tree stores become rcu_assign_pointer(): no lock beyond mmap_sem. */
-  *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
-    change();
-  }
+  // treeModify: rb-tree stores become rcu_assign_pointer(), no lock beyond mmap_sem (the
+  // classic default).
 
   /** VMAs are freed by call_rcu(). */
   *vmaFree(th: Thread): Code {
     yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
   }
 }
+
+export const design: DesignDescriptor = {
+  name: 'kamezawa',
+  title: 'KAMEZAWA Hiroyuki RFC: RCU VMA lookup, VMA refcount and wait queue',
+  since: '2009-12',
+  source: 'kernel-facts.md section 4; lkml "[RFC] asynchronous page fault" (2009-12) and Minchan Kim\'s review',
+  needs: 'CONFIG_SPECULATIVE_PAGE_FAULT',
+  settings: {
+    kamezawa_fixed: { values: ['y', 'n'], def: 'n', doc: 'kamezawa: wake the unmapper when the count drops to 0' },
+  },
+  presets: {
+    kamezawa: {
+      description: 'KAMEZAWA Hiroyuki 2009 RFC: RCU VMA lookup, VMA refcount and wait queue (with the lost wake-up)',
+      settings: { CONFIG_SPECULATIVE_PAGE_FAULT: 'y', kamezawa_fixed: 'n' },
+    },
+    'kamezawa-fixed': {
+      description: 'the 2009 RFC with the lost wake-up fixed: vma_put() wakes the unmapper at 0',
+      settings: { CONFIG_SPECULATIVE_PAGE_FAULT: 'y', kamezawa_fixed: 'y' },
+    },
+  },
+  events: ['speculative-faults'],
+  create: ({ eng, settings, costs }) => new KamezawaStrategy(eng, settings.kamezawa_fixed === 'y', costs.rcuGracePeriodNs),
+};

@@ -4,7 +4,8 @@ import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, t
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
-import { MmSeqs, rcuFreeVma, type MmSeq, type SpfStrategy } from './strategy.js';
+import type { DesignDescriptor, DesignHooks } from './registry.js';
+import { MmSeqs, rcuFreeVma, type MmSeq } from './strategy.js';
 
 /**
  * Michel Lespinasse's speculative page faults (2021-22; kernel-facts.md section 2).
@@ -46,9 +47,7 @@ const ABORT_EV: Readonly<Record<LespinasseAbort, number>> = {
  */
 const VMA_COPY_NS = 15;
 
-export class LespinasseStrategy implements SpfStrategy {
-  readonly name = 'lespinasse';
-  readonly speculative = true;
+export class LespinasseStrategy implements DesignHooks {
   /** mm->mmap_seq */
   private readonly seqs: MmSeqs;
 
@@ -78,7 +77,7 @@ export class LespinasseStrategy implements SpfStrategy {
   }
 
   /** The speculative part of x86 do_user_addr_fault(). */
-  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+  *faultWithoutMmapLock(th: Thread, addr: number, flags: number): Code<number> {
     const t = th.t;
     const k = th.k;
     if ((flags & FAULT_FLAG_USER) === 0 || th.mm.users <= 1) return VM_FAULT_RETRY;
@@ -132,19 +131,6 @@ export class LespinasseStrategy implements SpfStrategy {
     s.value++;
   }
 
-  *vmaWriteBegin(): Code {}
-  *vmaWriteEnd(): Code {}
-  *unmapBegin(): Code {}
-  *unmapEnd(): Code {}
-  *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
-    attach();
-  }
-  *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
-    change();
-  }
-  *collapseBegin(): Code {}
-  *vmaDetached(): Code {}
-
   /** "mm: rcu safe VMA freeing": call_rcu(), the free runs after a grace period. */
   *vmaFree(th: Thread, _vma: Vma): Code {
     yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
@@ -191,3 +177,33 @@ class LespinasseCommit implements SpecCommit {
     return false;
   }
 }
+
+export const design: DesignDescriptor = {
+  name: 'lespinasse',
+  title: 'Michel Lespinasse SPF: per-mm sequence count, VMA copy under RCU, validation at PTE-lock time',
+  since: '2021-04',
+  source: 'kernel-facts.md section 2; lkml "[PATCH v2 00/35] Speculative page faults" (2022-01)',
+  needs: 'CONFIG_SPECULATIVE_PAGE_FAULT',
+  kconfig: {
+    CONFIG_SPECULATIVE_PAGE_FAULT_STATS: { values: ['y', 'n'], def: 'n', doc: 'Lespinasse: SPF_ABORT_* / SPF_ATTEMPT_* vmstat breakdown' },
+  },
+  presets: {
+    lespinasse: {
+      description: 'Lespinasse SPF (2021-22): per-mm sequence count, VMA copy under RCU, validation at PTE-lock time',
+      settings: { CONFIG_SPECULATIVE_PAGE_FAULT: 'y', CONFIG_SPECULATIVE_PAGE_FAULT_STATS: 'y' },
+    },
+  },
+  vmstat: [
+    { names: ['spf_attempt', 'spf_abort'] },
+    {
+      names: [
+        ...(Object.keys(ABORT_EV) as LespinasseAbort[]).map((r) => `SPF_ABORT_${r}`),
+        'SPF_ATTEMPT_ANON',
+        'SPF_ATTEMPT_WP',
+        'SPF_ATTEMPT_PTE',
+      ],
+      when: 'CONFIG_SPECULATIVE_PAGE_FAULT_STATS',
+    },
+  ],
+  create: ({ eng, costs }) => new LespinasseStrategy(eng, costs.rcuGracePeriodNs),
+};

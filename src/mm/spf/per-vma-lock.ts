@@ -5,7 +5,8 @@ import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
-import { MmSeqs, rcuFreeVma, type MmSeq, type SpfStrategy } from './strategy.js';
+import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
+import { MmSeqs, rcuFreeVma, type MmSeq } from './strategy.js';
 
 /**
  * Per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan; kernel-facts.md section 3).
@@ -29,22 +30,22 @@ class VmaLock {
 
 
 
-export class PerVmaLockStrategy implements SpfStrategy {
-  readonly name = 'per-vma-lock';
-  /** Not a speculative design: faults count vma_lock_*, not the SPF series' spf. */
-  readonly speculative = true;
+/** Not a speculative design: faults count vma_lock_*, not the SPF series' spf. */
+export class PerVmaLockStrategy implements DesignHooks {
   /** mm->mm_lock_seq */
   private readonly seqs: MmSeqs;
+  private readonly vmaState: VmaState<VmaLock>;
 
   constructor(
     private readonly eng: Engine,
     private readonly rcuGpNs: number,
   ) {
     this.seqs = new MmSeqs(eng, 'mm_lock_seq');
+    this.vmaState = new VmaState(() => new VmaLock(eng));
   }
 
   private st(vma: Vma): VmaLock {
-    return (vma.spf ??= new VmaLock(this.eng)) as VmaLock;
+    return this.vmaState.of(vma);
   }
 
   private mmSeq(mm: MmStruct): MmSeq {
@@ -52,7 +53,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
   }
 
   /** The x86 6.4 do_user_addr_fault() part before lock_mm_and_find_vma(). */
-  *handleSpeculativeFault(th: Thread, addr: number, flags: number): Code<number> {
+  *faultWithoutMmapLock(th: Thread, addr: number, flags: number): Code<number> {
     const k = th.k;
     if ((flags & FAULT_FLAG_USER) === 0) return VM_FAULT_RETRY;
     const vma = yield* this.lockVmaUnderRcu(th, addr);
@@ -118,8 +119,6 @@ export class PerVmaLockStrategy implements SpfStrategy {
     return true;
   }
 
-  *mmapWriteLocked(): Code {}
-
   /** vma_end_write_all(): every VMA write-locked under this mmap_lock is unlocked at once. */
   *mmapWriteUnlocking(th: Thread, mm: MmStruct): Code {
     const t = th.t;
@@ -143,24 +142,33 @@ export class PerVmaLockStrategy implements SpfStrategy {
     yield* st.lock.upWrite(th.t);
   }
 
-  *vmaWriteEnd(): Code {}
-  *unmapBegin(): Code {}
-  *unmapEnd(): Code {}
-  *anonVmaAttach(_th: Thread, _vma: Vma, attach: () => void): Code {
-    attach();
-  }
-  *treeModify(_th: Thread, _mm: MmStruct, change: () => void): Code {
-    change();
-  }
   /** "mm/khugepaged: write-lock VMA while collapsing a huge page" (in the VMA's own mm). */
   collapseBegin(th: Thread, vma: Vma, mm: MmStruct): Code {
     return this.vmaStartWrite(th, vma, mm);
   }
-
-  *vmaDetached(): Code {}
 
   /** VMAs are freed after an RCU grace period (lock_vma_under_rcu may still be looking). */
   *vmaFree(th: Thread): Code {
     yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
   }
 }
+
+export const design: DesignDescriptor = {
+  name: 'per-vma-lock',
+  title: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
+  since: '2023-02',
+  source: 'kernel-facts.md section 3; Suren Baghdasaryan, "Per-VMA locks" (merged in 6.4)',
+  needs: 'CONFIG_PER_VMA_LOCK',
+  kconfig: {
+    CONFIG_PER_VMA_LOCK: { values: ['y', 'n'], def: 'n', doc: 'per-VMA locks (6.4)' },
+    CONFIG_PER_VMA_LOCK_STATS: { values: ['y', 'n'], def: 'n', doc: 'per-VMA locks: vma_lock_* vmstat counters' },
+  },
+  presets: {
+    'per-vma-lock': {
+      description: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
+      settings: { CONFIG_PER_VMA_LOCK: 'y', CONFIG_PER_VMA_LOCK_STATS: 'y' },
+    },
+  },
+  vmstat: [{ names: ['vma_lock_success', 'vma_lock_abort', 'vma_lock_retry', 'vma_lock_miss'], when: 'CONFIG_PER_VMA_LOCK_STATS' }],
+  create: ({ eng, costs }) => new PerVmaLockStrategy(eng, costs.rcuGracePeriodNs),
+};

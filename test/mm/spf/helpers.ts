@@ -6,7 +6,7 @@ import { getArch } from '../../../src/config/arch.js';
 import { resolveConfig } from '../../../src/config/kconfig.js';
 import { EV, eventById } from '../../../src/events/catalog.js';
 import { strategyFor } from '../../../src/mm/spf/index.js';
-import { siteName } from '../../../src/mm/spf/trace.js';
+import { ksymName as siteName } from '../../../src/events/ksym.js';
 import { runWorkload, type RunResult } from '../../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../../src/sim/setup.js';
 import type { EventSource, TraceSink } from '../../../src/trace/sink.js';
