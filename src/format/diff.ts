@@ -5,9 +5,9 @@
  *   # spfperf diff: 'ebizzy threads=4 seconds=0.005s' on x86-vm16 (x86), 4 CPUs, seed 1
  *   #
  *   #   BASE         config base
- *   #   DUFOUR-V11   config dufour-v11 (spf)
+ *   #   SPF          config spf
  *   #
- *                                     BASE    DUFOUR-V11      delta
+ *                                     BASE           SPF      delta
  *   workload:records/s            17424.46      35032.37    +101.05%
  *
  *   page-faults                      24621         26891     +9.22%
@@ -23,7 +23,7 @@ import type { RunSummary } from '../stats/save.js';
 import { cfixed } from './stat-common.js';
 
 export interface DiffColumn {
-  /** The config label (`base`, `dufour-v11`, `custom`...). */
+  /** The config label (a preset name, or `custom`). */
   readonly label: string;
   /** What names the input when config labels clash: its file name, or the --compare item. */
   readonly altLabel: string;

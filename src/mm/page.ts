@@ -1,4 +1,4 @@
-import { SYNC, type Code, type Engine } from '../engine/engine.js';
+import type { Code, Engine } from '../engine/engine.js';
 import { SpinLock } from '../engine/locks.js';
 import type { ArchCosts } from '../config/arch.js';
 import type { Thread } from './kernel.js';

@@ -272,6 +272,8 @@ export const design: DesignDescriptor = {
   since: '2017-06',
   source: 'kernel-facts.md section 1; lkml "[PATCH v9/v11] Speculative page faults" (2018), SRCU postings v1-v5 (2017)',
   needs: 'CONFIG_SPECULATIVE_PAGE_FAULT',
+  lockless:
+    'anonymous faults of multithreaded processes whose VMA has an anon_vma and whose page tables exist: VMA found under `mm_rb_lock` and pinned (`vm_ref_count`), per-VMA `vm_sequence` checked at PTE-lock time, PTE trylock looped (v11) or aborting (v9); before v6, VMAs found under SRCU and freed by `call_srcu()` callbacks in a kworker',
   kconfig: {
     CONFIG_SPECULATIVE_PAGE_FAULT: { values: YN, def: 'n', doc: 'speculative page faults (Dufour 2018, Lespinasse 2021 series)' },
   },

@@ -2,7 +2,7 @@ import { SYNC, type Code, type Engine } from '../../engine/engine.js';
 import { Atomic, WaitQueue } from '../../engine/locks.js';
 import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
-import type { MmStruct, Thread } from '../kernel.js';
+import type { Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
 import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
@@ -103,6 +103,8 @@ export const design: DesignDescriptor = {
   since: '2009-12',
   source: 'kernel-facts.md section 4; lkml "[RFC] asynchronous page fault" (2009-12) and Minchan Kim\'s review',
   needs: 'CONFIG_SPECULATIVE_PAGE_FAULT',
+  lockless:
+    'every user fault of a multithreaded process: VMA found under RCU and pinned by `refcnt`; unmap waits on the VMA\'s wait queue; the RFC as posted has the lost wake-up found in review',
   settings: {
     kamezawa_fixed: { values: ['y', 'n'], def: 'n', doc: 'kamezawa: wake the unmapper when the count drops to 0' },
   },

@@ -78,7 +78,6 @@ export class LespinasseStrategy implements DesignHooks {
 
   /** The speculative part of x86 do_user_addr_fault(). */
   *faultWithoutMmapLock(th: Thread, addr: number, flags: number): Code<number> {
-    const t = th.t;
     const k = th.k;
     if ((flags & FAULT_FLAG_USER) === 0 || th.mm.users <= 1) return VM_FAULT_RETRY;
     k.em.count(EV.SPF_ATTEMPT, th);
@@ -184,6 +183,8 @@ export const design: DesignDescriptor = {
   since: '2021-04',
   source: 'kernel-facts.md section 2; lkml "[PATCH v2 00/35] Speculative page faults" (2022-01)',
   needs: 'CONFIG_SPECULATIVE_PAGE_FAULT',
+  lockless:
+    'anonymous faults: per-mm `mmap_seq` (odd while a writer holds the mmap lock), VMA copied under RCU, checks SEQ1/PMD/PTL (trylock, no loop)/SEQ2 at PTE-lock time',
   kconfig: {
     CONFIG_SPECULATIVE_PAGE_FAULT_STATS: { values: ['y', 'n'], def: 'n', doc: 'Lespinasse: SPF_ABORT_* / SPF_ATTEMPT_* vmstat breakdown' },
   },
@@ -205,5 +206,6 @@ export const design: DesignDescriptor = {
       when: 'CONFIG_SPECULATIVE_PAGE_FAULT_STATS',
     },
   ],
+  events: ['speculative-faults'],
   create: ({ eng, costs }) => new LespinasseStrategy(eng, costs.rcuGracePeriodNs),
 };

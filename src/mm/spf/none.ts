@@ -9,6 +9,7 @@ export const design: DesignDescriptor = {
   title: 'classic page faults: every fault takes the mmap lock for reading',
   since: '1991-09',
   source: 'mm/memory.c, arch/x86/mm/fault.c (do_user_addr_fault)',
+  lockless: 'nothing: every fault takes the mmap lock for reading',
   presets: {
     base: {
       description: 'classic page faults only: every fault takes the mmap lock for reading',

@@ -159,6 +159,8 @@ export const design: DesignDescriptor = {
   since: '2023-02',
   source: 'kernel-facts.md section 3; Suren Baghdasaryan, "Per-VMA locks" (merged in 6.4)',
   needs: 'CONFIG_PER_VMA_LOCK',
+  lockless:
+    'faults in anonymous VMAs with an anon_vma, under the VMA\'s read lock (`lock_vma_under_rcu`); VMA writers write-lock VMAs until `mmap_write_unlock`',
   kconfig: {
     CONFIG_PER_VMA_LOCK: { values: ['y', 'n'], def: 'n', doc: 'per-VMA locks (6.4)' },
     CONFIG_PER_VMA_LOCK_STATS: { values: ['y', 'n'], def: 'n', doc: 'per-VMA locks: vma_lock_* vmstat counters' },

@@ -98,6 +98,8 @@ export interface DesignDescriptor {
   readonly since: string;
   /** Where the design is described (the postings, kernel-facts.md). */
   readonly source: string;
+  /** What runs without the mmap lock, for docs/designs.md (Markdown, one paragraph). */
+  readonly lockless: string;
   /** The Kconfig symbol that must be y for this design (and is n for every other). */
   readonly needs?: string;
   /** Kconfig symbols this design introduces (each declared by one design only). */

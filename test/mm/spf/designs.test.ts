@@ -5,9 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { EV, NUM_EVENTS } from '../../../src/events/catalog.js';
 import type { RunResult } from '../../../src/sim/run.js';
-import { DESIGNS, pagefaultEvents, runDesign, runShippedDesign, SpfSink, total, W, type DesignName } from './helpers.js';
-
-const SPECULATIVE: readonly DesignName[] = ['dufour-v9', 'dufour-v11', 'dufour-srcu', 'lespinasse', 'kamezawa', 'kamezawa-fixed'];
+import { DESIGNS, pagefaultEvents, runDesign, runShippedDesign, SPECULATIVE, SpfSink, total, W } from './helpers.js';
 
 describe('only multithreaded processes try', () => {
   test.each(DESIGNS)('%s: a single-threaded process has spf = 0', (d) => {
@@ -21,6 +19,10 @@ describe('only multithreaded processes try', () => {
     // No pagefault:* event at all (Dufour never enters __handle_speculative_fault).
     expect(pagefaultEvents(r)).toBe(0);
     expect(s.samples).toEqual([]);
+  });
+
+  test('the speculative presets are those the registry says count speculative-faults', () => {
+    expect([...SPECULATIVE].sort()).toEqual(['dufour-srcu', 'dufour-v11', 'dufour-v9', 'kamezawa', 'kamezawa-fixed', 'lespinasse']);
   });
 
   test.each(SPECULATIVE)('%s: the same work in the one thread of a threads block (mm_users = 2) is speculative', (d) => {

@@ -7,6 +7,7 @@ import { resolveConfig } from '../../../src/config/kconfig.js';
 import { EV, eventById } from '../../../src/events/catalog.js';
 import { strategyFor } from '../../../src/mm/spf/index.js';
 import { ksymName as siteName } from '../../../src/events/ksym.js';
+import { PRESETS } from '../../../src/config/kconfig.js';
 import { runWorkload, type RunResult } from '../../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../../src/sim/setup.js';
 import type { EventSource, TraceSink } from '../../../src/trace/sink.js';
@@ -14,9 +15,12 @@ import { inlineOptions, type InlineOptions } from '../../sim/helpers.js';
 
 export { KiB, MiB, PAGE } from '../../sim/helpers.js';
 
-/** Every design preset the tests know. */
-export const DESIGNS = ['base', 'dufour-v9', 'dufour-v11', 'dufour-srcu', 'lespinasse', 'per-vma-lock', 'kamezawa', 'kamezawa-fixed'] as const;
-export type DesignName = (typeof DESIGNS)[number];
+/** Every design preset, from the design registry (a new design's presets join every test here). */
+export const DESIGNS: readonly string[] = Object.keys(PRESETS);
+export type DesignName = string;
+
+/** The presets whose design counts speculative-faults (the SPF series and the 2009 RFC). */
+export const SPECULATIVE: readonly string[] = DESIGNS.filter((p) => PRESETS[p].design.events?.includes('speculative-faults'));
 
 /** The Dufour series' tracepoints (pagefault:*). */
 export const PAGEFAULT_TPS = [
