@@ -24,7 +24,8 @@ describe('resolveConfig', () => {
       kamezawa: ['kamezawa', { kamezawa_fixed: 'n' }],
       'kamezawa-fixed': ['kamezawa', { kamezawa_fixed: 'y' }],
     };
-    expect(Object.keys(PRESETS).sort()).toEqual(Object.keys(want).sort());
+    // The seed designs' presets (a new design adds its own; the registry tests check those).
+    for (const name of Object.keys(want)) expect(PRESETS[name], name).toBeDefined();
     for (const [name, [design, version]] of Object.entries(want)) {
       const c = resolveConfig([name]);
       expect(c.design, name).toBe(design);
