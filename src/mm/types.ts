@@ -50,6 +50,10 @@ export const PTE_SHIFT = 4;
 /** pfn 0 is the shared zero page (ZERO_PAGE(0)). */
 export const ZERO_PFN = 0;
 
+// errno values the syscalls return (negated).
+export const ENOMEM = 12;
+export const EINVAL = 22;
+
 // Signals a fault can end in.
 export const SIGSEGV = 11;
 export const SIGBUS = 7;

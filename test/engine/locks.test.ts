@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { HANDOFF_SHARE } from '../../src/engine/cacheline.js';
-import { Atomic, Barrier, Rcu, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { Atomic, Barrier, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { Rcu } from '../../src/engine/rcu.js';
 import { COSTS, LAT, setup } from './helpers.js';
 
 // Every lock operation pays a write (or, for a failed trylock, a read) on the lock's cache line.

@@ -17,10 +17,10 @@ export function strategyFor(config: KernelConfig, arch: ArchProfile): (eng: Engi
       // call_srcu() callbacks run in a kworker: a wake-up and two context switches per batch item.
       return (eng) => new DufourStrategy(eng, config.spfVersion, c.rcuGracePeriodNs, c.wakeupNs + 2 * c.contextSwitchNs);
     case 'lespinasse':
-      return (eng) => new LespinasseStrategy(eng, c.rcuGracePeriodNs);
+      return (eng) => new LespinasseStrategy(eng);
     case 'per-vma-lock':
-      return (eng) => new PerVmaLockStrategy(eng, c.rcuGracePeriodNs);
+      return (eng) => new PerVmaLockStrategy(eng);
     case 'kamezawa':
-      return (eng) => new KamezawaStrategy(eng, config.kamezawaFixed, c.rcuGracePeriodNs);
+      return (eng) => new KamezawaStrategy(eng, config.kamezawaFixed);
   }
 }

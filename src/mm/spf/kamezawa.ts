@@ -5,7 +5,7 @@ import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
-import { rcuFreeVma, type SpfStrategy } from './strategy.js';
+import { rcuFreeVma, rcuReadLock, rcuReadUnlock, type SpfStrategy } from './strategy.js';
 
 /**
  * KAMEZAWA Hiroyuki's "asynchronous page fault" RFC (2009-12; kernel-facts.md section 4).
@@ -38,7 +38,6 @@ export class KamezawaStrategy implements SpfStrategy {
   constructor(
     private readonly eng: Engine,
     readonly fixed: boolean,
-    private readonly rcuGpNs: number,
   ) {
     this.name = fixed ? 'kamezawa-fixed' : 'kamezawa';
   }
@@ -66,10 +65,11 @@ export class KamezawaStrategy implements SpfStrategy {
   /** find_vma_speculative(): only a VMA that contains addr, pinned unless its count is 0. */
   private *findVmaSpeculative(th: Thread, addr: number): Code<Vma | null> {
     if (th.t.mustSync()) yield SYNC;
+    rcuReadLock(th);
     const vma = findVmaLocked(th, addr);
-    if (vma === null || vma.start > addr) return null;
-    if (!(yield* this.st(vma).refcnt.incNotZero(th.t))) return null;
-    return vma;
+    const pinned = vma !== null && vma.start <= addr && (yield* this.st(vma).refcnt.incNotZero(th.t));
+    rcuReadUnlock(th);
+    return pinned ? vma : null;
   }
 
   /** vma_put() */
@@ -86,8 +86,8 @@ export class KamezawaStrategy implements SpfStrategy {
   *vmaDetached(th: Thread, vma: Vma): Code {
     const st = this.st(vma);
     yield* st.refcnt.add(th.t, -1);
-    const what = `vma->wait_queue of VMA ${vma.start.toString(16)}-${vma.end.toString(16)} in invalidate_vma_before_free()`;
-    yield* st.wq.waitEvent(th.t, () => st.refcnt.value === 0, what);
+    const at = { object: `VMA ${vma.start.toString(16)}-${vma.end.toString(16)}`, fn: 'invalidate_vma_before_free' };
+    yield* st.wq.waitEvent(th.t, () => st.refcnt.value === 0, at);
   }
 
   *mmapWriteLocked(): Code {}
@@ -106,6 +106,6 @@ export class KamezawaStrategy implements SpfStrategy {
 
   /** VMAs are freed by call_rcu(). */
   *vmaFree(th: Thread): Code {
-    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
+    yield* rcuFreeVma(th);
   }
 }

@@ -5,7 +5,7 @@ import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
-import { MmSeqs, rcuFreeVma, type MmSeq, type SpfStrategy } from './strategy.js';
+import { MmSeqs, rcuFreeVma, rcuReadLock, rcuReadUnlock, type MmSeq, type SpfStrategy } from './strategy.js';
 
 /**
  * Per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan; kernel-facts.md section 3).
@@ -36,10 +36,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
   /** mm->mm_lock_seq */
   private readonly seqs: MmSeqs;
 
-  constructor(
-    private readonly eng: Engine,
-    private readonly rcuGpNs: number,
-  ) {
+  constructor(private readonly eng: Engine) {
     this.seqs = new MmSeqs(eng, 'mm_lock_seq');
   }
 
@@ -77,6 +74,7 @@ export class PerVmaLockStrategy implements SpfStrategy {
   private *lockVmaUnderRcu(th: Thread, addr: number): Code<Vma | null> {
     const t = th.t;
     const mm = th.mm;
+    rcuReadLock(th);
     for (;;) {
       if (t.mustSync()) yield SYNC;
       const vma = findVmaLocked(th, addr); // mas_walk() under rcu_read_lock()
@@ -91,11 +89,13 @@ export class PerVmaLockStrategy implements SpfStrategy {
         th.k.em.count(EV.VMA_LOCK_MISS, th);
         continue;
       }
+      rcuReadUnlock(th);
       return vma;
     }
   }
 
   private inval(th: Thread): null {
+    rcuReadUnlock(th);
     th.k.em.count(EV.VMA_LOCK_ABORT, th);
     return null;
   }
@@ -161,6 +161,6 @@ export class PerVmaLockStrategy implements SpfStrategy {
 
   /** VMAs are freed after an RCU grace period (lock_vma_under_rcu may still be looking). */
   *vmaFree(th: Thread): Code {
-    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
+    yield* rcuFreeVma(th);
   }
 }
