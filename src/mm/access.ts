@@ -183,7 +183,7 @@ function peekPte(th: Thread, addr: number): number {
 }
 
 /** The PTE table mapping addr, as a user-mode access finds it (cached per thread). */
-export function leafFor(th: Thread, addr: number): PteTable | null {
+function leafFor(th: Thread, addr: number): PteTable | null {
   const geo = th.k.geo;
   const base = addr - (addr % geo.pteTableSpan);
   if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) return th.leaf;

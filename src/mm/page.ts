@@ -12,7 +12,7 @@ import { EV } from '../events/catalog.js';
 
 /** Page flags (a few of enum pageflags). */
 export const PG_ANON = 0x1;
-export const PG_LRU = 0x2;
+const PG_LRU = 0x2;
 export const PG_DIRTY = 0x8;
 
 export class PageDb {

@@ -40,7 +40,7 @@ export function* pgtableFree(th: Thread, pfn: number): Code {
  * a table page, then populate the entry under page_table_lock unless another thread beat us to
  * it (then free ours). Returns the entry's table, or null when memory is exhausted.
  */
-export function* pgtablePopulate(th: Thread, dir: PtDir, i: number, make: () => PgTable): Code<PgTable | null> {
+function* pgtablePopulate(th: Thread, dir: PtDir, i: number, make: () => PgTable): Code<PgTable | null> {
   const existing = dir.entries[i];
   if (existing !== null) return existing;
   const t = th.t;

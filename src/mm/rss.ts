@@ -10,7 +10,7 @@ import type { MmStruct, Thread } from './kernel.js';
  */
 
 /** TASK_RSS_EVENTS_THRESH: a task folds its RSS delta into mm->rss_stat every 64 updates. */
-export const TASK_RSS_EVENTS_THRESH = 64;
+const TASK_RSS_EVENTS_THRESH = 64;
 
 /** add_mm_counter_fast() / inc_mm_counter_fast(): the current task's cached delta. */
 export function addMmCounterFast(th: Thread, delta: number): void {

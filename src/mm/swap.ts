@@ -58,7 +58,7 @@ export class SwapSpace {
   }
 }
 
-export function swapEntry(slot: number): number {
+function swapEntry(slot: number): number {
   return (slot << PTE_SHIFT) | PTE_SWAP;
 }
 
