@@ -5,6 +5,7 @@ import { Vma } from './vma.js';
 import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
 import { pteAllocMm } from './pgalloc.js';
+import { addMmCounter } from './rss.js';
 import { anonVmaClone, pageAddRmap } from './rmap.js';
 import { PTE_HASHED, PTE_SHIFT, PTE_WRITE, VM_MAYWRITE, VM_SHARED, ZERO_PFN } from './types.js';
 import { mmapWriteLock, mmapWriteUnlock } from './mmap.js';
@@ -43,6 +44,7 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
       const dst = yield* pteAllocMm(th, child, base);
       if (dst === null) break;
       yield* src.ptl.lock(t);
+      let rss = 0;
       const lo = Math.max(v.start, base);
       const hi = Math.min(v.end, base + geo.pteTableSpan);
       for (let a = lo; a < hi; a += k.pageSize) {
@@ -67,11 +69,13 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
         if (pfn !== ZERO_PFN) {
           k.pages.refcount[pfn]++; // get_page() + page_dup_rmap()
           pageAddRmap(k, pfn);
-          child.rss++;
+          rss++;
         }
         t.cost(k.costs.changePteNs);
       }
       yield* src.ptl.unlock(t);
+      // copy_pte_range()'s add_mm_rss_vec(dst_mm, rss): an atomic on the child's mm->rss_stat.
+      if (rss !== 0) yield* addMmCounter(th, child, rss);
     }
     yield* k.spf.vmaWriteEnd(th, v);
   }

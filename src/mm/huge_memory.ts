@@ -2,6 +2,7 @@ import type { Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import type { Kernel, Thread } from './kernel.js';
 import { pgtableAccount, pgtableAllocOne, pgtableFree } from './pgalloc.js';
+import { addMmCounter } from './rss.js';
 import { PteTable, type PtDir } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
@@ -84,9 +85,10 @@ export function* doHugePmdAnonymousPage(th: Thread, vma: Vma, addr: number, flag
   dir.used++;
   if (deposit >= 0) pgtableAccount(th, th.mm, 1); // mm_inc_nr_ptes() for the deposited table
   t.cost(k.costs.pteSetNs);
+  // add_mm_counter(MM_ANONPAGES, HPAGE_PMD_NR) under the PMD lock (__do_huge_pmd_anonymous_page).
+  if (pfns !== null) yield* addMmCounter(th, th.mm, n);
   yield* th.mm.pageTableLock.unlock(t);
   if (pfns !== null) {
-    th.mm.rss += n;
     k.em.count(EV.THP_FAULT_ALLOC, th);
     yield* k.lru.add(th, pfns[0]);
   } else {
@@ -139,9 +141,10 @@ export function* doHugePmdWpPage(th: Thread, vma: Vma, dir: PtDir, i: number, ta
   }
   dir.entries[i] = fresh;
   th.mm.pgtableGen++;
+  // add_mm_counter(MM_ANONPAGES, HPAGE_PMD_NR): the huge zero page was not counted.
+  yield* addMmCounter(th, th.mm, n);
   yield* th.mm.pageTableLock.unlock(t);
   yield* flushTlbRange(th, n);
-  th.mm.rss += n;
   k.em.count(EV.THP_FAULT_ALLOC, th);
   return 0;
 }

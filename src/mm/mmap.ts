@@ -7,7 +7,7 @@ import type { File } from './filemap.js';
 import { splitHugePmd } from './huge_memory.js';
 import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
-import { syncMmRss } from './rss.js';
+import { addMmCounter } from './rss.js';
 import { freePgtables, pgtableAccount, pgtableFree, pgtablesFree } from './pgalloc.js';
 import { anonVmaClone, anonVmaMerge, anonVmaMergeable, pageRemoveRmap } from './rmap.js';
 import { EINVAL, ENOMEM, PTE_HASHED, PTE_PRESENT, PTE_SHIFT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, ZERO_PFN } from './types.js';
@@ -222,7 +222,6 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
   const span = geo.pteTableSpan;
   const lastLvl = geo.levels - 1;
   let zapped = 0;
-  let rss = 0;
   for (let base = start - (start % span); base < end; base += span) {
     const pt = lookupPteTable(th.k.geo, th.mm.pgd, base);
     if (pt === null || pt.used === 0) continue;
@@ -231,6 +230,7 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
     if (pt.huge) {
       if (lo === base && hi === base + span) {
         // zap_huge_pmd(): one PMD, one huge page freed straight to the buddy lists.
+        let rss = 0;
         const hpfns: number[] = [];
         for (let j = 0; j < pt.ptes.length; j++) {
           const pfn = pt.ptes[j] >>> PTE_SHIFT;
@@ -244,6 +244,8 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
         pt.huge = false;
         zapped += pt.ptes.length;
         t.cost(4 * k.costs.zapPteNs);
+        // add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR), under the PMD lock.
+        if (rss !== 0) yield* addMmCounter(th, th.mm, rss);
         if (hpfns.length > 0) yield* k.alloc.freeHuge(th, hpfns);
         // The PMD goes back to none (the deposited table is freed), so a new fault may be huge.
         const slot = pmdSlot(th.k.geo, th.mm.pgd, base);
@@ -262,6 +264,7 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
       yield* splitHugePmd(th, pt);
     }
     yield* pt.ptl.lock(t);
+    let rss = 0;
     for (let a = lo; a < hi; a += k.pageSize) {
       const i = geo.index(lastLvl, a);
       const pte = pt.ptes[i];
@@ -283,12 +286,9 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
       pageRemoveRmap(k, pfn);
       if (--k.pages.refcount[pfn] === 0) th.gather.push(pfn);
     }
+    // zap_pte_range()'s add_mm_rss_vec(): straight into mm->rss_stat, per PTE table, under its lock.
+    if (rss !== 0) yield* addMmCounter(th, th.mm, rss);
     yield* pt.ptl.unlock(t);
-  }
-  if (rss !== 0) {
-    // add_mm_rss_vec(): straight into mm->rss_stat.
-    th.rssPending += rss;
-    yield* syncMmRss(th);
   }
   return zapped;
 }

@@ -4,7 +4,7 @@ import type { Thread } from './kernel.js';
 import { lookupPteTable } from './pgtable.js';
 import { PG_ANON, putPage } from './page.js';
 import { pageAddRmap, pageRemoveRmap } from './rmap.js';
-import { addMmCounterFast } from './rss.js';
+import { addMmCounter, addMmCounterFast } from './rss.js';
 import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
 import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_SWAP, PTE_WRITE,
@@ -111,7 +111,7 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
         k.swap.writtenAt.set(slot, t.clock + k.ioLatencyNs);
         pageRemoveRmap(k, pfn);
         pt.ptes[i] = swapEntry(slot);
-        addMmCounterFast(th, -1);
+        yield* addMmCounter(th, mm, -1); // try_to_unmap_one(): dec_mm_counter(mm, MM_ANONPAGES)
         out++;
         t.cost(k.costs.zapPteNs + k.costs.lruPerPageNs);
       }

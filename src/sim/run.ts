@@ -81,6 +81,8 @@ function setup(o: RunOptions): Runner {
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
+  // Knobs a caller leaves out take kconfig.ts's defaults (fault_completed=n, thp=madvise,
+  // vmacache=none, CONFIG_RWSEM_SPIN_ON_OWNER=y, lazy_tlb=skip), the settings of a 6.x kernel.
   const k = new Kernel(
     eng,
     o.arch,
