@@ -2,6 +2,7 @@ import { EventHeap, type HeapItem } from './heap.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
+import { describeWait, type WaitReason } from './wait.js';
 
 /**
  * The deterministic discrete-event core.
@@ -154,8 +155,12 @@ export class Task implements HeapItem {
    * leaves its CPU). A task may own several (dup_mmap() nests the child's mmap lock).
    */
   readonly onSleep: ((time: number) => void)[] = [];
-  /** What the task is blocked on, for deadlock reports. */
-  waitingOn = '';
+  /** What the task is blocked or spinning on (null while it runs), for deadlock reports. */
+  wait: WaitReason | null = null;
+  /** The wait as one line (empty while the task runs). */
+  get waitingOn(): string {
+    return describeWait(this.wait);
+  }
   /** Set by upper layers (the mm model hangs its per-task state here). */
   gen!: Code;
   startTime = 0;
@@ -379,7 +384,7 @@ export class Engine implements SyncGuard {
   /** Wake a blocked task at `time` (try_to_wake_up). */
   wake(t: Task, time: number): void {
     if (t.state !== TaskState.Blocked) return;
-    t.waitingOn = '';
+    t.wait = null;
     this.makeRunnable(t, time, this.costs.wakeupNs);
   }
 
@@ -396,7 +401,7 @@ export class Engine implements SyncGuard {
   resumeSpinner(t: Task, time: number): void {
     if (t.state === TaskState.Spinning) this.coreBusy[this.topo.coreOf[t.cpu]]++;
     t.state = TaskState.Running;
-    t.waitingOn = '';
+    t.wait = null;
     if (time > t.clock) t.clock = time;
     this.queue(t, t.clock);
   }
@@ -535,7 +540,7 @@ export class Engine implements SyncGuard {
     yield SYNC;
     const until = t.clock + ns;
     this.at(until, () => this.wake(t, until));
-    t.waitingOn = why;
+    t.wait = { kind: 'sleep', why };
     yield BLOCK;
   }
 
@@ -544,7 +549,7 @@ export class Engine implements SyncGuard {
     yield SYNC;
     if (other.state === TaskState.Done) return;
     other.joiners.push(t);
-    t.waitingOn = `join ${other.comm}/${other.tid}`;
+    t.wait = { kind: 'join', task: other };
     yield BLOCK;
   }
 

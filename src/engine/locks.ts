@@ -1,5 +1,6 @@
 import { BLOCK, SPIN, SYNC, TaskState, type Code, type Engine, type Task } from './engine.js';
 import type { CacheLine } from './cacheline.js';
+import type { LockWaitee } from './wait.js';
 
 /**
  * The kernel's lock primitives on the engine. Every operation first syncs (so shared state is
@@ -24,7 +25,7 @@ interface Waiter {
  * hands the lock to the writer at the head of the queue, or to every reader at the head up to the
  * first writer (4.x `__rwsem_mark_wake`). Sleeping (rw_semaphore) or spinning (qrwlock).
  */
-class RwBase {
+class RwBase implements LockWaitee {
   readers = 0;
   writer: Task | null = null;
   readonly waiters: Waiter[] = [];
@@ -77,7 +78,7 @@ class RwBase {
   private readonly ownerSleeps = (time: number): void => {
     for (const s of this.spinners.splice(0)) {
       this.waiters.push({ t: s, write: true });
-      s.waitingOn = `${this.name} (write)`;
+      s.wait = { kind: 'lock', lock: this, fn: this.sleeping ? 'down_write' : 'write_lock', mode: 'write' };
       this.eng.stopSpinning(s, time);
     }
   };
@@ -108,12 +109,12 @@ class RwBase {
     if (write && this.sleeping && this.canSpin()) {
       // rwsem_optimistic_spin(): stay on the CPU, watching the owner; granted by its release.
       this.spinners.push(t);
-      t.waitingOn = `${this.name} (write, spinning on owner)`;
+      t.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write-spin' };
       yield SPIN;
       return;
     }
     this.waiters.push({ t, write });
-    t.waitingOn = `${this.name} (${write ? 'write' : 'read'})`;
+    t.wait = { kind: 'lock', lock: this, fn: (this.sleeping ? 'down_' : '') + (write ? 'write' : 'read') + (this.sleeping ? '' : '_lock'), mode: write ? 'write' : 'read' };
     yield this.waitYield();
     // Granted by the releaser (grant() below): readers/writer already account for us.
   }
@@ -198,6 +199,10 @@ class RwBase {
   get writeLocked(): boolean {
     return this.writer !== null;
   }
+
+  exclusiveHolder(): Task | null {
+    return this.writer;
+  }
 }
 
 /** struct rw_semaphore: sleeping reader-writer lock (the mmap lock). */
@@ -263,7 +268,7 @@ export class RwLock extends RwBase {
 }
 
 /** spinlock_t (queued spinlock: FIFO hand-off to the next spinner). */
-export class SpinLock {
+export class SpinLock implements LockWaitee {
   holder: Task | null = null;
   readonly waiters: Task[] = [];
   readonly stats: LockStats = { acquired: 0, contended: 0 };
@@ -296,7 +301,7 @@ export class SpinLock {
     this.stats.acquired++;
     this.stats.contended++;
     this.waiters.push(t);
-    t.waitingOn = this.name;
+    t.wait = { kind: 'lock', lock: this, fn: 'spin_lock', mode: 'spin' };
     yield SPIN;
   }
 
@@ -341,6 +346,10 @@ export class SpinLock {
 
   get locked(): boolean {
     return this.holder !== null;
+  }
+
+  exclusiveHolder(): Task | null {
+    return this.holder;
   }
 }
 
@@ -421,13 +430,16 @@ export class WaitQueue {
     readonly name: string,
   ) {}
 
-  /** wait_event(wq, cond): sleep until cond() holds when checked after a wake-up; `what` names the wait in reports. */
-  *waitEvent(t: Task, cond: () => boolean, what = this.name): Code {
+  /**
+   * wait_event(wq, cond): sleep until cond() holds when checked after a wake-up; `at` says, for
+   * reports, what is waited for (`object`) and in which kernel function (`fn`).
+   */
+  *waitEvent(t: Task, cond: () => boolean, at: { readonly object?: string; readonly fn?: string } = {}): Code {
     for (;;) {
       yield SYNC;
       if (cond()) return;
       this.waiters.push(t);
-      t.waitingOn = what;
+      t.wait = { kind: 'queue', queue: this.name, object: at.object, fn: at.fn };
       yield BLOCK;
     }
   }
@@ -441,85 +453,6 @@ export class WaitQueue {
   wakeUp(time: number): void {
     const ws = this.waiters.splice(0);
     for (const w of ws) this.eng.wake(w, time);
-  }
-}
-
-interface GracePeriod {
-  readonly waitFor: Set<Task>;
-  readonly minEnd: number;
-  expired: boolean;
-  readonly done: ((time: number) => void)[];
-}
-
-/**
- * RCU: read-side sections are nearly free (preempt_disable on a non-preemptible kernel); a grace
- * period ends once every reader that was inside when it started has left, and no earlier than
- * `gpNs` after it started (the time for every CPU to pass a quiescent state).
- */
-export class Rcu {
-  private readonly readers = new Map<Task, number>();
-  private readonly pending: GracePeriod[] = [];
-  gracePeriods = 0;
-
-  constructor(
-    private readonly eng: Engine,
-    readonly gpNs: number,
-  ) {}
-
-  /** rcu_read_lock() */
-  *readLock(t: Task): Code {
-    yield SYNC;
-    this.readers.set(t, (this.readers.get(t) ?? 0) + 1);
-  }
-
-  /** rcu_read_unlock() */
-  *readUnlock(t: Task): Code {
-    yield SYNC;
-    const n = (this.readers.get(t) ?? 0) - 1;
-    if (n > 0) {
-      this.readers.set(t, n);
-      return;
-    }
-    this.readers.delete(t);
-    for (const gp of this.pending.slice()) {
-      if (gp.waitFor.delete(t) && gp.waitFor.size === 0 && gp.expired) this.complete(gp, t.clock);
-    }
-  }
-
-  inReader(t: Task): boolean {
-    return this.readers.has(t);
-  }
-
-  private start(time: number): GracePeriod {
-    const gp: GracePeriod = { waitFor: new Set(this.readers.keys()), minEnd: time + this.gpNs, expired: false, done: [] };
-    this.pending.push(gp);
-    this.eng.at(gp.minEnd, () => {
-      gp.expired = true;
-      if (gp.waitFor.size === 0) this.complete(gp, gp.minEnd);
-    });
-    return gp;
-  }
-
-  private complete(gp: GracePeriod, time: number): void {
-    const i = this.pending.indexOf(gp);
-    if (i >= 0) this.pending.splice(i, 1);
-    this.gracePeriods++;
-    for (const f of gp.done) f(time);
-  }
-
-  /** synchronize_rcu(): block until a full grace period has elapsed. */
-  *synchronize(t: Task): Code {
-    yield SYNC;
-    const gp = this.start(t.clock);
-    gp.done.push((time) => this.eng.wake(t, time));
-    t.waitingOn = 'synchronize_rcu';
-    yield BLOCK;
-  }
-
-  /** call_rcu(): run `fn` at the end of a grace period that starts now. */
-  *call(t: Task, fn: (time: number) => void): Code {
-    yield SYNC;
-    this.start(t.clock).done.push(fn);
   }
 }
 
@@ -547,7 +480,7 @@ export class Barrier {
       return;
     }
     this.arrived.push(t);
-    t.waitingOn = `barrier ${this.name}`;
+    t.wait = { kind: 'barrier', name: this.name };
     yield BLOCK;
   }
 

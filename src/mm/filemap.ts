@@ -43,7 +43,7 @@ export function isTmpfsPath(path: string): boolean {
 }
 
 /** Read-around window of a mmap read miss: ra_pages (128 KiB) worth of pages. */
-export function readAroundPages(pageSize: number): number {
+function readAroundPages(pageSize: number): number {
   return Math.max(1, Math.floor((128 * 1024) / pageSize));
 }
 

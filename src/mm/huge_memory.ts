@@ -1,12 +1,13 @@
-import { SYNC, type Code } from '../engine/engine.js';
+import type { Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import type { Kernel, Thread } from './kernel.js';
-import { populateLevel } from './fault.js';
-import { PtDir, PteTable } from './pgtable.js';
+import { pgtableAccount, pgtableAllocOne, pgtableFree } from './pgalloc.js';
+import { addMmCounter } from './rss.js';
+import { PteTable, type PtDir } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
 import {
-  FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_FAULT_OOM, VM_HUGEPAGE,
+  FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_HUGEPAGE,
   VM_NOHUGEPAGE, VM_SHARED, VM_WRITE, ZERO_PFN,
 } from './types.js';
 
@@ -31,24 +32,6 @@ export function thpEligibleFor(k: Kernel, vma: Vma, addr: number): boolean {
   const span = k.geo.pteTableSpan;
   const haddr = addr - (addr % span);
   return haddr >= vma.start && haddr + span <= vma.end;
-}
-
-/** Walk to the PMD level, allocating upper levels: the PMD table and the entry's index. */
-export function* pmdAlloc(th: Thread, addr: number): Code<{ dir: PtDir; i: number } | null> {
-  const t = th.t;
-  const k = th.k;
-  const geo = k.geo;
-  const mm = th.mm;
-  yield SYNC;
-  let dir: PtDir = mm.pgd;
-  const pmdLevel = geo.levels - 2;
-  for (let lvl = 0; lvl < pmdLevel; lvl++) {
-    t.cost(k.costs.pgtableLevelNs);
-    const next = yield* populateLevel(th, dir, geo.index(lvl, addr), () => new PtDir(geo.entries[lvl + 1]));
-    if (next === null) return null;
-    dir = next as PtDir;
-  }
-  return { dir, i: geo.index(pmdLevel, addr) };
 }
 
 /** A huge PMD as the model keeps it: a full table whose entries map `pfns` (or the zero page). */
@@ -88,26 +71,24 @@ export function* doHugePmdAnonymousPage(th: Thread, vma: Vma, addr: number, flag
     table = hugeTable(th, haddr, pfns, vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
   }
   // pgtable_trans_huge_deposit(): a PTE table is set aside for a later split.
-  const deposit = yield* k.alloc.allocPage(th);
-  t.cost(k.costs.pgtableAllocNs);
+  const deposit = yield* pgtableAllocOne(th);
   table.pfn = deposit;
   yield* th.mm.pageTableLock.lock(t);
   if (dir.entries[i] !== null) {
     // Someone else populated the PMD meanwhile.
     yield* th.mm.pageTableLock.unlock(t);
     if (pfns !== null) yield* k.alloc.freeHuge(th, pfns);
-    if (deposit >= 0) {
-      k.pages.refcount[deposit] = 0;
-      yield* k.alloc.freePage(th, deposit);
-    }
+    yield* pgtableFree(th, deposit);
     return 0;
   }
   dir.entries[i] = table;
   dir.used++;
+  if (deposit >= 0) pgtableAccount(th, th.mm, 1); // mm_inc_nr_ptes() for the deposited table
   t.cost(k.costs.pteSetNs);
+  // add_mm_counter(MM_ANONPAGES, HPAGE_PMD_NR) under the PMD lock (__do_huge_pmd_anonymous_page).
+  if (pfns !== null) yield* addMmCounter(th, th.mm, n);
   yield* th.mm.pageTableLock.unlock(t);
   if (pfns !== null) {
-    th.mm.rss += n;
     k.em.count(EV.THP_FAULT_ALLOC, th);
     yield* k.lru.add(th, pfns[0]);
   } else {
@@ -160,9 +141,10 @@ export function* doHugePmdWpPage(th: Thread, vma: Vma, dir: PtDir, i: number, ta
   }
   dir.entries[i] = fresh;
   th.mm.pgtableGen++;
+  // add_mm_counter(MM_ANONPAGES, HPAGE_PMD_NR): the huge zero page was not counted.
+  yield* addMmCounter(th, th.mm, n);
   yield* th.mm.pageTableLock.unlock(t);
   yield* flushTlbRange(th, n);
-  th.mm.rss += n;
   k.em.count(EV.THP_FAULT_ALLOC, th);
   return 0;
 }

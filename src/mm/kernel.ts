@@ -1,11 +1,13 @@
 import type { Engine, Task } from '../engine/engine.js';
 import type { CacheLine } from '../engine/cacheline.js';
 import { RwSemaphore, SpinLock } from '../engine/locks.js';
+import { Rcu } from '../engine/rcu.js';
 import type { ArchCosts, ArchProfile } from '../config/arch.js';
 import type { Emitter, EventSource } from '../trace/sink.js';
 import { PageAllocator, PageDb, Lru } from './page.js';
 import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
-import { VmaTree, AnonVma, type Vma } from './vma.js';
+import { VmaTree, type Vma } from './vma.js';
+import { AnonVma } from './rmap.js';
 import type { VmaCacheKind } from '../config/kconfig.js';
 import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
@@ -43,6 +45,8 @@ export class Kernel {
   readonly processes: Process[] = [];
   /** The machine-wide serialisation point of broadcast TLB invalidations (tlbie, DVM). */
   readonly tlbBroadcastLine: CacheLine;
+  /** RCU (one for the machine): the designs' VMA lookups are its readers, their VMA frees its callbacks. */
+  readonly rcu: Rcu;
 
   constructor(
     readonly eng: Engine,
@@ -58,6 +62,7 @@ export class Kernel {
     this.alloc = new PageAllocator(eng, this.pages, this.costs);
     this.lru = new Lru(eng, this.pages, this.costs);
     this.tlbBroadcastLine = eng.line('tlbie');
+    this.rcu = new Rcu(eng, this.costs.rcuGracePeriodNs);
   }
 
   get pageSize(): number {
@@ -133,6 +138,8 @@ export class MmStruct {
   users = 0;
   /** RSS in pages (MM_ANONPAGES + MM_FILEPAGES). */
   rss = 0;
+  /** mm->pgtables_bytes: page-table pages below the pgd (pgalloc.ts counts them). */
+  pgtablesBytes = 0;
   /** Bumped whenever a page-table page is freed, so cached walks can tell they are stale. */
   pgtableGen = 0;
   /** Highest user address + 1 and the base below which mmap places new mappings. */
@@ -164,8 +171,6 @@ export class MmStruct {
 export class Process {
   readonly mm: MmStruct;
   readonly threads: Thread[] = [];
-  /** Workload counters (`count` statements) of this process. */
-  readonly counters = new Map<string, number>();
   /** Set when the process was killed by a signal. */
   killedBy: { signal: number; addr: number; detail: string } | null = null;
 

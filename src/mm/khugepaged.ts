@@ -5,6 +5,7 @@ import { lookupPteTable, pmdSlot, PteTable } from './pgtable.js';
 import { thpEligibleFor } from './huge_memory.js';
 import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
+import { addMmCounter } from './rss.js';
 import type { Vma } from './vma.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_WRITE, ZERO_PFN } from './types.js';
 
@@ -148,7 +149,9 @@ function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): 
   yield* mm.pageTableLock.lock(t);
   slot.dir.entries[slot.i] = table;
   yield* mm.pageTableLock.unlock(t);
-  mm.rss += n - present;
+  // __collapse_huge_page_copy(): add_mm_counter(MM_ANONPAGES, 1) for each none or zero PTE
+  // (one atomic here for all of them: after the first they hit a line this CPU owns).
+  if (n > present) yield* addMmCounter(kth, mm, n - present);
   k.em.count(EV.THP_COLLAPSE_ALLOC, kth);
   yield* k.spf.mmapWriteUnlocking(kth, mm);
   yield* mm.mmapLock.upWrite(t);

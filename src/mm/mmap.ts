@@ -1,41 +1,41 @@
 import { SYNC, type Code } from '../engine/engine.js';
 import type { Thread, MmStruct } from './kernel.js';
-import { lookupPteTable, pmdSlot, PtDir, PteTable } from './pgtable.js';
+import { lookupPteTable, pmdSlot } from './pgtable.js';
+import type { PgTable } from './pgalloc.js';
 import { Vma } from './vma.js';
 import type { File } from './filemap.js';
 import { splitHugePmd } from './huge_memory.js';
 import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
-import { syncMmRss } from './fault.js';
-import {
-  PTE_HASHED, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_ACCESS_FLAGS, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE,
-  VM_NOHUGEPAGE, VM_SHARED, VM_WRITE, ZERO_PFN,
-} from './types.js';
+import { addMmCounter } from './rss.js';
+import { freePgtables, pgtableAccount, pgtableFree, pgtablesFree } from './pgalloc.js';
+import { anonVmaClone, anonVmaMerge, anonVmaMergeable, pageRemoveRmap } from './rmap.js';
+import { EINVAL, ENOMEM, PTE_HASHED, PTE_PRESENT, PTE_SHIFT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, ZERO_PFN } from './types.js';
 
 /**
- * The VMA-changing system calls: mmap, munmap, mprotect (mm/mmap.c, mm/mprotect.c). Each takes
- * the mmap lock for writing, really splits and merges VMAs, tears down or rewrites PTEs, frees
- * pages and page tables, and shoots down TLBs.
+ * mmap(2), munmap(2) and exit_mmap() (mm/mmap.c), with the VMA helpers the other VMA-changing
+ * calls share (mprotect.ts, mremap.ts, madvise.ts, fork.ts): the mmap write lock with the
+ * design's hooks, linking, splitting and merging VMAs, zapping their pages (zap_pte_range) and
+ * freeing what they mapped (tlb_finish_mmu). Each call takes the mmap lock for writing, really
+ * splits and merges VMAs, tears down PTEs, frees pages and page tables, and shoots down TLBs.
  */
 
-export const ENOMEM = 12;
-export const EINVAL = 22;
 /** mmap_min_addr default. */
-const MMAP_MIN_ADDR = 0x10000;
+export const MMAP_MIN_ADDR = 0x10000;
 
-function pageAlign(th: Thread, n: number): number {
+export function pageAlign(th: Thread, n: number): number {
   const ps = th.k.pageSize;
   return Math.ceil(n / ps) * ps;
 }
 
 /** Enter a syscall: mode switch and entry cost. */
-function* syscallEnter(th: Thread): Code {
+export function* syscallEnter(th: Thread): Code {
   th.t.enterKernel();
   th.t.cost(th.k.costs.syscallNs);
   th.k.eng.absorbIrq(th.t);
 }
 
-function syscallExit(th: Thread): void {
+export function syscallExit(th: Thread): void {
   th.t.exitKernel();
 }
 
@@ -52,7 +52,7 @@ export function* mmapWriteUnlock(th: Thread): Code {
 }
 
 /** vma_link(): insert into the tree as the design requires. */
-function* vmaLink(th: Thread, v: Vma): Code {
+export function* vmaLink(th: Thread, v: Vma): Code {
   yield* th.k.spf.treeModify(th, th.mm, () => th.mm.vmas.insert(v));
   yield* treeWrite(th, v);
 }
@@ -64,7 +64,7 @@ function* vmaUnlink(th: Thread, v: Vma): Code {
 }
 
 /** Write the lines of the nodes an insert or erase rebalances (the tree path). */
-function* treeWrite(th: Thread, around: Vma): Code {
+export function* treeWrite(th: Thread, around: Vma): Code {
   const t = th.t;
   yield SYNC;
   const vmas = th.mm.vmas;
@@ -73,16 +73,12 @@ function* treeWrite(th: Thread, around: Vma): Code {
   for (let v = vmas.prev(around); v !== null && --n > 0; v = vmas.prev(v)) t.stall(v.line.write(t.cpu, t.clock));
 }
 
-function anonMergeable(a: Vma, b: Vma): boolean {
-  return a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
-}
-
 /** is_mergeable_vma() + contiguity: can `a` (below) and `b` (above) be one VMA? */
-function canMerge(a: Vma, b: Vma): boolean {
+export function canMerge(a: Vma, b: Vma): boolean {
   if (a.end !== b.start || a.flags !== b.flags) return false;
   // File-backed VMAs arrive with the page-cache model; until then only anonymous ones merge.
   if (a.file !== null || b.file !== null) return false;
-  return anonMergeable(a, b);
+  return anonVmaMergeable(a, b);
 }
 
 /** mmap(2). Returns the address, or -errno. */
@@ -139,14 +135,14 @@ export function* sysMmap(th: Thread, length: number, prot: number, shared: boole
 }
 
 /** Fold `next` into `prev` (prev.end = next.end) and free next (__vma_adjust remove_next). */
-function* mergeNext(th: Thread, prev: Vma, next: Vma): Code {
+export function* mergeNext(th: Thread, prev: Vma, next: Vma): Code {
   const spf = th.k.spf;
   yield* spf.vmaWriteBegin(th, prev);
   yield* spf.vmaWriteBegin(th, next);
   yield* vmaUnlink(th, next);
   yield* spf.vmaDetached(th, next);
   prev.end = next.end;
-  if (prev.anonVma === null) prev.anonVma = next.anonVma;
+  anonVmaMerge(prev, next);
   th.t.cost(th.k.costs.vmaAllocNs);
   yield* treeWrite(th, prev);
   yield* spf.vmaWriteEnd(th, next);
@@ -155,10 +151,10 @@ function* mergeNext(th: Thread, prev: Vma, next: Vma): Code {
 }
 
 /** __split_vma(): split `vma` at `at`; returns the upper part (a new VMA in the tree). */
-function* splitVma(th: Thread, vma: Vma, at: number): Code<Vma> {
+export function* splitVma(th: Thread, vma: Vma, at: number): Code<Vma> {
   const k = th.k;
   const upper = new Vma(k.vmaId(), at, vma.end, vma.flags, vma.pgoff + (at - vma.start) / k.pageSize, vma.file, k.line('vma'));
-  upper.anonVma = vma.anonVma;
+  anonVmaClone(upper, vma);
   yield* k.spf.vmaWriteBegin(th, vma);
   vma.end = at;
   th.t.cost(k.costs.vmaAllocNs);
@@ -170,8 +166,6 @@ function* splitVma(th: Thread, vma: Vma, at: number): Code<Vma> {
 /** munmap(2). Returns 0 or -errno. */
 export function* sysMunmap(th: Thread, addr: number, length: number): Code<number> {
   yield* syscallEnter(th);
-  const t = th.t;
-  const mm = th.mm;
   const len = pageAlign(th, length);
   if (addr % th.k.pageSize !== 0 || len <= 0) {
     syscallExit(th);
@@ -210,7 +204,7 @@ export function* doMunmap(th: Thread, addr: number, end: number): Code {
   for (const v of victims) yield* spf.vmaWriteEnd(th, v);
   const floor = prev !== null ? prev.end : 0;
   const ceiling = next !== null ? next.start : mm.taskSize + th.k.pageSize;
-  const tables = freePgtables(th, mm.pgd, 0, 0, addr, end, floor, ceiling);
+  const tables = freePgtables(th, mm, mm.pgd, 0, 0, addr, end, floor, ceiling);
   if (zapped > 0 || tables.length > 0) yield* flushTlbRange(th, Math.max(zapped, 1));
   yield* tlbFinishMmu(th, tables);
   // remove_vma()
@@ -221,14 +215,13 @@ export function* doMunmap(th: Thread, addr: number, end: number): Code {
 }
 
 /** zap_pte_range() over [start, end): clear PTEs table by table under each PTE lock. */
-function* zapRange(th: Thread, start: number, end: number): Code<number> {
+export function* zapRange(th: Thread, start: number, end: number): Code<number> {
   const t = th.t;
   const k = th.k;
   const geo = k.geo;
   const span = geo.pteTableSpan;
   const lastLvl = geo.levels - 1;
   let zapped = 0;
-  let rss = 0;
   for (let base = start - (start % span); base < end; base += span) {
     const pt = lookupPteTable(th.k.geo, th.mm.pgd, base);
     if (pt === null || pt.used === 0) continue;
@@ -237,19 +230,22 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
     if (pt.huge) {
       if (lo === base && hi === base + span) {
         // zap_huge_pmd(): one PMD, one huge page freed straight to the buddy lists.
+        let rss = 0;
         const hpfns: number[] = [];
         for (let j = 0; j < pt.ptes.length; j++) {
           const pfn = pt.ptes[j] >>> PTE_SHIFT;
           pt.ptes[j] = 0;
           if (pfn === ZERO_PFN) continue;
           rss--;
-          k.pages.mapcount[pfn]--;
+          pageRemoveRmap(k, pfn);
           if (--k.pages.refcount[pfn] === 0) hpfns.push(pfn);
         }
         pt.used = 0;
         pt.huge = false;
         zapped += pt.ptes.length;
         t.cost(4 * k.costs.zapPteNs);
+        // add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR), under the PMD lock.
+        if (rss !== 0) yield* addMmCounter(th, th.mm, rss);
         if (hpfns.length > 0) yield* k.alloc.freeHuge(th, hpfns);
         // The PMD goes back to none (the deposited table is freed), so a new fault may be huge.
         const slot = pmdSlot(th.k.geo, th.mm.pgd, base);
@@ -257,9 +253,10 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
           slot.dir.entries[slot.i] = null;
           slot.dir.used--;
           th.mm.pgtableGen++;
+          // zap_deposited_table(): pte_free() + mm_dec_nr_ptes().
           if (pt.pfn >= 0) {
-            k.pages.refcount[pt.pfn] = 0;
-            yield* k.alloc.freePage(th, pt.pfn);
+            pgtableAccount(th, th.mm, -1);
+            yield* pgtableFree(th, pt.pfn);
           }
         }
         continue;
@@ -267,6 +264,7 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
       yield* splitHugePmd(th, pt);
     }
     yield* pt.ptl.lock(t);
+    let rss = 0;
     for (let a = lo; a < hi; a += k.pageSize) {
       const i = geo.index(lastLvl, a);
       const pte = pt.ptes[i];
@@ -285,230 +283,26 @@ function* zapRange(th: Thread, start: number, end: number): Code<number> {
       }
       if ((pte & PTE_PRESENT) === 0 || pfn === ZERO_PFN) continue;
       rss--;
-      k.pages.mapcount[pfn]--;
+      pageRemoveRmap(k, pfn);
       if (--k.pages.refcount[pfn] === 0) th.gather.push(pfn);
     }
+    // zap_pte_range()'s add_mm_rss_vec(): straight into mm->rss_stat, per PTE table, under its lock.
+    if (rss !== 0) yield* addMmCounter(th, th.mm, rss);
     yield* pt.ptl.unlock(t);
-  }
-  if (rss !== 0) {
-    // add_mm_rss_vec(): straight into mm->rss_stat.
-    th.rssPending += rss;
-    yield* syncMmRss(th);
   }
   return zapped;
 }
 
 /**
- * free_pgd_range(): unhook the page tables that map only [start, end) within [floor, ceiling)
- * and return them for freeing after the TLB flush.
+ * tlb_finish_mmu(): free the gathered pages, whose last references the zap dropped (release_pages:
+ * off the LRU in batches, then to the allocator), and the page tables unhooked from mm.
  */
-function freePgtables(th: Thread, dir: PtDir, level: number, dirBase: number, start: number, end: number, floor: number, ceiling: number): (PtDir | PteTable)[] {
-  const geo = th.k.geo;
-  const span = geo.span[level];
-  const out: (PtDir | PteTable)[] = [];
-  const first = Math.floor(Math.max(start, dirBase) / span) * span;
-  for (let base = first; base < end && base < dirBase + span * geo.entries[level]; base += span) {
-    const i = geo.index(level, base);
-    const child = dir.entries[i];
-    if (child === null) continue;
-    if (child instanceof PtDir) out.push(...freePgtables(th, child, level + 1, base, start, end, floor, ceiling));
-    if (base >= floor && base + span <= ceiling && child.used === 0) {
-      dir.entries[i] = null;
-      dir.used--;
-      out.push(child);
-      th.mm.pgtableGen++;
-    }
-  }
-  return out;
-}
-
-/** tlb_finish_mmu(): free the gathered pages (off the LRU first) and the unhooked page tables. */
-function* tlbFinishMmu(th: Thread, tables: (PtDir | PteTable)[]): Code {
+export function* tlbFinishMmu(th: Thread, tables: readonly PgTable[], mm: MmStruct = th.mm): Code {
   const k = th.k;
   const pages = th.gather.splice(0);
   if (pages.length > 0) yield* k.lru.remove(th, pages.length);
   for (const pfn of pages) if (k.alloc.freePageFast(th, pfn)) yield* k.alloc.drainPcp(th);
-  for (const tb of tables) {
-    if (tb.pfn < 0) continue;
-    k.pages.refcount[tb.pfn] = 0;
-    yield* k.alloc.freePage(th, tb.pfn);
-  }
-}
-
-/** mprotect(2). Returns 0 or -errno. */
-export function* sysMprotect(th: Thread, addr: number, length: number, prot: number): Code<number> {
-  yield* syscallEnter(th);
-  const t = th.t;
-  const mm = th.mm;
-  const len = pageAlign(th, length);
-  const end = addr + len;
-  if (addr % th.k.pageSize !== 0) {
-    syscallExit(th);
-    return -EINVAL;
-  }
-  yield* mmapWriteLock(th);
-  // The whole range must be mapped.
-  let cursor = addr;
-  for (const v of mm.vmas.range(addr, end)) {
-    if (v.start > cursor) break;
-    cursor = v.end;
-  }
-  if (cursor < end) {
-    yield* mmapWriteUnlock(th);
-    syscallExit(th);
-    return -ENOMEM;
-  }
-  let first = mm.vmas.find(addr)!;
-  if (first.start < addr) first = yield* splitVma(th, first, addr);
-  const last = mm.vmas.find(end - 1)!;
-  if (last.end > end) yield* splitVma(th, last, end);
-  let changed = 0;
-  const touched = mm.vmas.range(addr, end);
-  for (const v of touched) {
-    const newflags = (v.flags & ~VM_ACCESS_FLAGS) | prot;
-    if (newflags === v.flags) continue;
-    yield* th.k.spf.vmaWriteBegin(th, v);
-    v.flags = newflags;
-    yield SYNC;
-    t.stall(v.line.write(t.cpu, t.clock));
-    // change_protection(): write-protect PTEs when write permission goes away.
-    if ((prot & VM_WRITE) === 0) changed += yield* changeProtection(th, v.start, v.end);
-    yield* th.k.spf.vmaWriteEnd(th, v);
-  }
-  if (changed > 0) yield* flushTlbRange(th, changed);
-  // vma_merge() of the changed VMAs with their neighbours.
-  for (const v of touched) {
-    if (!v.attached) continue;
-    const p = mm.vmas.prev(v);
-    if (p !== null && canMerge(p, v)) {
-      yield* mergeNext(th, p, v);
-      const n = mm.vmas.next(p);
-      if (n !== null && canMerge(p, n)) yield* mergeNext(th, p, n);
-      continue;
-    }
-    const n = mm.vmas.next(v);
-    if (n !== null && canMerge(v, n)) yield* mergeNext(th, v, n);
-  }
-  yield* mmapWriteUnlock(th);
-  syscallExit(th);
-  return 0;
-}
-
-function* changeProtection(th: Thread, start: number, end: number): Code<number> {
-  const t = th.t;
-  const k = th.k;
-  const geo = k.geo;
-  const span = geo.pteTableSpan;
-  let changed = 0;
-  for (let base = start - (start % span); base < end; base += span) {
-    const pt = lookupPteTable(th.k.geo, th.mm.pgd, base);
-    if (pt === null || pt.used === 0) continue;
-    if (pt.huge && (start > base || end < base + span)) yield* splitHugePmd(th, pt);
-    yield* pt.ptl.lock(t);
-    const hi = Math.min(end, base + span);
-    for (let a = Math.max(start, base); a < hi; a += k.pageSize) {
-      const i = geo.index(geo.levels - 1, a);
-      const pte = pt.ptes[i];
-      if ((pte & PTE_WRITE) === 0) continue;
-      pt.ptes[i] = pte & ~PTE_WRITE;
-      changed++;
-      t.cost(k.costs.changePteNs);
-    }
-    yield* pt.ptl.unlock(t);
-  }
-  return changed;
-}
-
-/**
- * dup_mmap() for fork(2): copy every VMA into the child's mm and copy the page tables
- * (copy_page_range): private writable pages become read-only in both and shared by reference
- * (copy-on-write); shared mappings are copied as they are. The parent's mmap lock is held for
- * writing throughout, and each parent VMA is write-locked as a VMA writer (6.4 "fork: lock VMAs
- * of the parent process when forking").
- */
-export function* dupMmap(th: Thread, child: MmStruct): Code {
-  const t = th.t;
-  const k = th.k;
-  const geo = k.geo;
-  yield* mmapWriteLock(th);
-  let cowed = 0;
-  for (const v of th.mm.vmas.all()) {
-    yield* k.spf.vmaWriteBegin(th, v);
-    const nv = new Vma(k.vmaId(), v.start, v.end, v.flags, v.pgoff, v.file, k.line('vma'));
-    nv.anonVma = v.anonVma; // anon_vma_fork(): the child's chain links the parent's anon_vma
-    child.vmas.insert(nv);
-    t.cost(k.costs.vmaAllocNs);
-    const cow = (v.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
-    // copy_page_range(): "Don't copy ptes where a page fault will fill them correctly": a VMA
-    // without anonymous pages (no anon_vma) is left for the child to fault in.
-    if (v.anonVma === null) {
-      yield* k.spf.vmaWriteEnd(th, v);
-      continue;
-    }
-    for (let base = v.start - (v.start % geo.pteTableSpan); base < v.end; base += geo.pteTableSpan) {
-      const src = lookupPteTable(th.k.geo, th.mm.pgd, base);
-      if (src === null || src.used === 0) continue;
-      const dst = yield* pteAllocFor(th, child, base);
-      if (dst === null) break;
-      yield* src.ptl.lock(t);
-      const lo = Math.max(v.start, base);
-      const hi = Math.min(v.end, base + geo.pteTableSpan);
-      for (let a = lo; a < hi; a += k.pageSize) {
-        const i = geo.index(geo.levels - 1, a);
-        let pte = src.ptes[i];
-        if (pte === 0) continue;
-        const pfn = pte >>> PTE_SHIFT;
-        if (cow && pte & PTE_WRITE) {
-          pte &= ~PTE_WRITE;
-          src.ptes[i] = pte;
-          cowed++;
-        }
-        if (isSwapEntry(pte)) {
-          // swap_duplicate(): the child's entry shares the slot.
-          k.swap.dup(pfn);
-          dst.ptes[i] = pte;
-          dst.used++;
-          continue;
-        }
-        dst.ptes[i] = pte & ~PTE_HASHED;
-        dst.used++;
-        if (pfn !== ZERO_PFN) {
-          k.pages.refcount[pfn]++;
-          k.pages.mapcount[pfn]++;
-          child.rss++;
-        }
-        t.cost(k.costs.changePteNs);
-      }
-      yield* src.ptl.unlock(t);
-    }
-    yield* k.spf.vmaWriteEnd(th, v);
-  }
-  // The parent's write-protected PTEs may be cached in other CPUs' TLBs.
-  if (cowed > 0) yield* flushTlbRange(th, cowed);
-  yield* mmapWriteUnlock(th);
-}
-
-/** Walk `mm`'s page tables to addr's PTE table, allocating missing levels (for dup_mmap). */
-function* pteAllocFor(th: Thread, mm: MmStruct, addr: number): Code<PteTable | null> {
-  const k = th.k;
-  const geo = k.geo;
-  let dir: PtDir = mm.pgd;
-  const last = geo.levels - 1;
-  for (let lvl = 0; lvl < last; lvl++) {
-    const i = geo.index(lvl, addr);
-    let next = dir.entries[i];
-    if (next === null) {
-      const pfn = yield* k.alloc.allocPage(th);
-      if (pfn < 0) return null;
-      th.t.cost(k.costs.pgtableAllocNs);
-      next = lvl + 1 === last ? new PteTable(k.eng, geo.entries[last], addr - (addr % geo.pteTableSpan)) : new PtDir(geo.entries[lvl + 1]);
-      next.pfn = pfn;
-      dir.entries[i] = next;
-      dir.used++;
-    }
-    dir = next as PtDir;
-  }
-  return dir as unknown as PteTable;
+  yield* pgtablesFree(th, mm, tables);
 }
 
 /**
@@ -521,127 +315,11 @@ export function* exitMmap(th: Thread): Code {
   if (all.length === 0) return;
   let zapped = 0;
   for (const v of all) zapped += yield* zapRange(th, v.start, v.end);
-  const tables = freePgtables(th, mm.pgd, 0, 0, 0, mm.taskSize + th.k.pageSize, 0, mm.taskSize + th.k.pageSize);
+  const tables = freePgtables(th, mm, mm.pgd, 0, 0, 0, mm.taskSize + th.k.pageSize, 0, mm.taskSize + th.k.pageSize);
   if (zapped > 0) th.t.cost(th.k.costs.tlbFlushAllNs);
   yield* tlbFinishMmu(th, tables);
   for (const v of all) {
     mm.vmas.remove(v);
     th.t.cost(th.k.costs.vmaAllocNs);
   }
-}
-
-/**
- * madvise(MADV_DONTNEED): under the mmap lock for reading, zap the range's pages (the VMAs
- * stay); the next touch faults again. Returns 0 or -errno.
- */
-export function* sysMadviseDontneed(th: Thread, addr: number, length: number): Code<number> {
-  yield* syscallEnter(th);
-  const t = th.t;
-  const mm = th.mm;
-  const end = addr + pageAlign(th, length);
-  if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
-  let zapped = 0;
-  for (const v of mm.vmas.range(addr, end)) {
-    const lo = Math.max(addr, v.start);
-    const hi = Math.min(end, v.end);
-    yield* th.k.spf.unmapBegin(th, v);
-    zapped += yield* zapRange(th, lo, hi);
-    yield* th.k.spf.unmapEnd(th, v);
-  }
-  if (zapped > 0) yield* flushTlbRange(th, zapped);
-  yield* tlbFinishMmu(th, []);
-  if (!mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
-  syscallExit(th);
-  return 0;
-}
-
-/** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): set or clear VM_HUGEPAGE on the range (mmap write lock). */
-export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: boolean): Code<number> {
-  yield* syscallEnter(th);
-  const mm = th.mm;
-  const end = addr + pageAlign(th, length);
-  yield* mmapWriteLock(th);
-  let first = mm.vmas.find(addr);
-  if (first !== null && first.start < addr && first.end > addr) first = yield* splitVma(th, first, addr);
-  const last = mm.vmas.find(end - 1);
-  if (last !== null && last.start < end && last.end > end) yield* splitVma(th, last, end);
-  for (const v of mm.vmas.range(addr, end)) {
-    yield* th.k.spf.vmaWriteBegin(th, v);
-    v.flags = huge ? (v.flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE : (v.flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
-    yield* th.k.spf.vmaWriteEnd(th, v);
-  }
-  yield* mmapWriteUnlock(th);
-  syscallExit(th);
-  return 0;
-}
-
-/**
- * mremap(2) with MREMAP_MAYMOVE of the whole VMA at `addr`: shrink by unmapping the tail, grow
- * in place when the next VMA leaves room, else move: a new VMA elsewhere, the page tables'
- * entries moved over (move_page_tables), the old VMA removed without freeing its pages.
- * Returns the (possibly new) address, or -errno.
- */
-export function* sysMremap(th: Thread, addr: number, oldLength: number, newLength: number): Code<number> {
-  yield* syscallEnter(th);
-  const t = th.t;
-  const k = th.k;
-  const mm = th.mm;
-  const oldLen = pageAlign(th, oldLength);
-  const newLen = pageAlign(th, newLength);
-  yield* mmapWriteLock(th);
-  const done = function* (r: number): Code<number> {
-    yield* mmapWriteUnlock(th);
-    syscallExit(th);
-    return r;
-  };
-  const vma = mm.vmas.find(addr);
-  if (vma === null || vma.start > addr || addr + oldLen > vma.end || newLen <= 0) return yield* done(-EINVAL);
-  if (newLen <= oldLen) {
-    if (newLen < oldLen) yield* doMunmap(th, addr + newLen, addr + oldLen);
-    return yield* done(addr);
-  }
-  const next = mm.vmas.next(vma);
-  if (addr + oldLen === vma.end && (next === null || next.start >= addr + newLen) && addr + newLen <= mm.mmapBase) {
-    // vma_adjust(): grow in place.
-    yield* k.spf.vmaWriteBegin(th, vma);
-    vma.end = addr + newLen;
-    yield* treeWrite(th, vma);
-    yield* k.spf.vmaWriteEnd(th, vma);
-    return yield* done(addr);
-  }
-  // move_vma(): copy_vma() to a new place, move_page_tables(), then unmap the old range.
-  const to = mm.vmas.unmappedAreaTopdown(newLen, MMAP_MIN_ADDR, mm.mmapBase);
-  if (to < 0) return yield* done(-ENOMEM);
-  const nv = new Vma(k.vmaId(), to, to + newLen, vma.flags, vma.file === null ? to / k.pageSize : vma.pgoff, vma.file, k.line('vma'));
-  nv.anonVma = vma.anonVma;
-  t.cost(k.costs.vmaAllocNs);
-  yield* vmaLink(th, nv);
-  const geo = k.geo;
-  let moved = 0;
-  yield* k.spf.vmaWriteBegin(th, vma);
-  for (let a = addr; a < addr + oldLen; a += k.pageSize) {
-    const src = lookupPteTable(th.k.geo, mm.pgd, a);
-    if (src === null) continue;
-    const i = geo.index(geo.levels - 1, a);
-    const pte = src.ptes[i];
-    if (pte === 0) continue;
-    if (src.huge) yield* splitHugePmd(th, src);
-    const dst = yield* pteAllocFor(th, mm, to + (a - addr));
-    if (dst === null) break;
-    yield* src.ptl.lock(t);
-    src.ptes[i] = 0;
-    src.used--;
-    yield* src.ptl.unlock(t);
-    yield* dst.ptl.lock(t);
-    dst.ptes[geo.index(geo.levels - 1, to + (a - addr))] = pte;
-    dst.used++;
-    yield* dst.ptl.unlock(t);
-    t.cost(k.costs.changePteNs);
-    moved++;
-  }
-  if (moved > 0) yield* flushTlbRange(th, moved);
-  yield* k.spf.vmaWriteEnd(th, vma);
-  // The old range now maps nothing: unmapping it frees only page tables.
-  yield* doMunmap(th, addr, addr + oldLen);
-  return yield* done(to);
 }

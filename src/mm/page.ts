@@ -12,8 +12,7 @@ import { EV } from '../events/catalog.js';
 
 /** Page flags (a few of enum pageflags). */
 export const PG_ANON = 0x1;
-export const PG_LRU = 0x2;
-export const PG_PGTABLE = 0x4;
+const PG_LRU = 0x2;
 export const PG_DIRTY = 0x8;
 
 export class PageDb {
@@ -219,7 +218,10 @@ export class PageAllocator {
     return pcp.pages.length > this.high;
   }
 
-  /** free_unref_page() with the drain of a batch to the zone when the list is too long. */
+  /**
+   * free_unref_page() with the drain of a batch to the zone when the list is too long: for a
+   * page whose last reference is gone (callers drop references with putPage()).
+   */
   *freePage(th: Thread, pfn: number): Code {
     if (this.freePageFast(th, pfn)) yield* this.drainPcp(th);
   }
@@ -308,3 +310,24 @@ export class Lru {
   }
 }
 
+/**
+ * put_page(): drop one reference to a page; the last one frees it (__put_page -> free_unref_page).
+ * The one way pages are given back, for pages off the LRU (pages on it go through release_pages:
+ * Lru.remove then the allocator, as tlb_finish_mmu does).
+ */
+export function* putPage(th: Thread, pfn: number): Code {
+  const k = th.k;
+  if (--k.pages.refcount[pfn] === 0) yield* k.alloc.freePage(th, pfn);
+}
+
+/**
+ * put_page() of a page on the LRU: the last reference takes it off the LRU under the lru lock
+ * (__page_cache_release) before freeing it. Batches of such pages go through release_pages
+ * (Lru.remove for the batch, then the allocator), as tlb_finish_mmu does.
+ */
+export function* putLruPage(th: Thread, pfn: number): Code {
+  const k = th.k;
+  if (--k.pages.refcount[pfn] !== 0) return;
+  yield* k.lru.remove(th, 1);
+  yield* k.alloc.freePage(th, pfn);
+}

@@ -2,8 +2,14 @@ import type { Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import type { Thread } from './kernel.js';
 import { lookupPteTable } from './pgtable.js';
-import { PG_ANON } from './page.js';
-import { PTE_PRESENT, PTE_SHIFT, PTE_SWAP, VM_SHARED } from './types.js';
+import { PG_ANON, putPage } from './page.js';
+import { pageAddRmap, pageRemoveRmap } from './rmap.js';
+import { addMmCounter, addMmCounterFast } from './rss.js';
+import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
+import {
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_SWAP, PTE_WRITE,
+  VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_SHARED, VM_WRITE,
+} from './types.js';
 import { flushTlbRange } from './tlb.js';
 
 /**
@@ -52,7 +58,7 @@ export class SwapSpace {
   }
 }
 
-export function swapEntry(slot: number): number {
+function swapEntry(slot: number): number {
   return (slot << PTE_SHIFT) | PTE_SWAP;
 }
 
@@ -88,8 +94,8 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
           const slot = pte >>> PTE_SHIFT;
           const cached = k.swap.cache.get(slot);
           if (cached !== undefined && t.clock >= (k.swap.writtenAt.get(slot) ?? 0)) {
+            // delete_from_swap_cache(): the cache's reference is dropped below.
             k.swap.cache.delete(slot);
-            k.pages.refcount[cached] = 0;
             freed.push(cached);
           }
           continue;
@@ -103,9 +109,9 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
         k.swap.cache.set(slot, pfn);
         k.swap.refs.set(slot, 1);
         k.swap.writtenAt.set(slot, t.clock + k.ioLatencyNs);
-        k.pages.mapcount[pfn] = 0;
+        pageRemoveRmap(k, pfn);
         pt.ptes[i] = swapEntry(slot);
-        th.rssPending--;
+        yield* addMmCounter(th, mm, -1); // try_to_unmap_one(): dec_mm_counter(mm, MM_ANONPAGES)
         out++;
         t.cost(k.costs.zapPteNs + k.costs.lruPerPageNs);
       }
@@ -116,8 +122,74 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
     k.em.count(EV.PSWPOUT, th, out);
     yield* flushTlbRange(th, out);
   }
-  for (const pfn of freed) yield* k.alloc.freePage(th, pfn);
+  for (const pfn of freed) yield* putPage(th, pfn);
   if (!mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
   t.exitKernel();
   return 0;
+}
+/**
+ * do_swap_page(): a swap entry. A page still in the swap cache is mapped again (a minor fault);
+ * otherwise it is read from storage (a major fault: the mmap lock is dropped for the I/O and the
+ * fault retried, lock_page_or_retry()). Not done speculatively, nor under a VMA lock (6.4 returns
+ * VM_FAULT_RETRY there). The page leaves the swap cache once mapped (it is exclusive).
+ */
+export function* doSwapPage(th: Thread, vmf: Vmf): Code<number> {
+  const t = th.t;
+  const k = th.k;
+  if (vmf.spec !== null) {
+    vmf.spec.noSwap?.(th);
+    return VM_FAULT_RETRY;
+  }
+  if (vmf.flags & FAULT_FLAG_VMA_LOCK) return VM_FAULT_RETRY;
+  const slot = vmf.orig >>> PTE_SHIFT;
+  let pfn = k.swap.cache.get(slot);
+  let major = 0;
+  if (pfn === undefined) {
+    // swapin_readahead() of the one page: allocate, read, add to the swap cache.
+    k.em.count(EV.PGMAJFAULT, th);
+    const page = yield* k.alloc.allocPage(th);
+    if (page < 0) return VM_FAULT_OOM;
+    if (vmf.flags & FAULT_FLAG_ALLOW_RETRY) {
+      yield* th.mm.mmapLock.upRead(t);
+      yield* k.eng.sleep(t, k.ioLatencyNs, 'swap-in I/O');
+      if (k.swap.cache.has(slot) || !k.swap.refs.has(slot)) {
+        yield* putPage(th, page);
+      } else {
+        k.swap.cache.set(slot, page);
+        k.pages.flags[page] |= PG_ANON;
+        k.em.count(EV.PSWPIN, th);
+      }
+      return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+    }
+    yield* k.eng.sleep(t, k.ioLatencyNs, 'swap-in I/O');
+    k.swap.cache.set(slot, page);
+    k.pages.flags[page] |= PG_ANON;
+    k.em.count(EV.PSWPIN, th);
+    pfn = page;
+    major = VM_FAULT_MAJOR;
+  }
+  if (!(yield* pteMapLock(th, vmf))) return VM_FAULT_RETRY;
+  if (vmf.pt.ptes[vmf.idx] !== vmf.orig) {
+    yield* pteUnlock(th, vmf);
+    return major;
+  }
+  // Map it (writable at once on a write fault: the page is exclusive, reuse_swap_page), and it
+  // leaves the swap cache.
+  const shared = (k.swap.refs.get(slot) ?? 1) > 1;
+  if (shared) {
+    // Other swap entries (a forked sibling's) still refer to the slot: the page stays in the
+    // swap cache for them, and this mapping takes a reference of its own, read-only.
+    k.swap.put(slot);
+    k.pages.refcount[pfn]++;
+  } else {
+    k.swap.cache.delete(slot);
+    k.swap.put(slot);
+  }
+  pageAddRmap(k, pfn); // page_add_anon_rmap()
+  const writeNow = !shared && (vmf.flags & FAULT_FLAG_WRITE) !== 0 && (vmf.vma.flags & VM_WRITE) !== 0;
+  vmf.pt.ptes[vmf.idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (writeNow ? PTE_WRITE | PTE_DIRTY : 0);
+  addMmCounterFast(th, 1); // inc_mm_counter_fast(MM_ANONPAGES)
+  t.cost(k.costs.pteSetNs + k.costs.anonRmapNs);
+  yield* pteUnlock(th, vmf);
+  return major;
 }

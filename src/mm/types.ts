@@ -28,7 +28,6 @@ export const VM_FAULT_OOM = 0x1;
 export const VM_FAULT_SIGBUS = 0x2;
 export const VM_FAULT_MAJOR = 0x4;
 export const VM_FAULT_SIGSEGV = 0x40;
-export const VM_FAULT_NOPAGE = 0x100;
 export const VM_FAULT_RETRY = 0x400;
 export const VM_FAULT_COMPLETED = 0x4000;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
@@ -49,6 +48,10 @@ export const PTE_SWAP = 0x8;
 export const PTE_SHIFT = 4;
 /** pfn 0 is the shared zero page (ZERO_PAGE(0)). */
 export const ZERO_PFN = 0;
+
+// errno values the syscalls return (negated).
+export const ENOMEM = 12;
+export const EINVAL = 22;
 
 // Signals a fault can end in.
 export const SIGSEGV = 11;

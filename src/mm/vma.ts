@@ -1,11 +1,7 @@
 import type { CacheLine } from '../engine/cacheline.js';
 import type { File } from './filemap.js';
+import type { AnonVma } from './rmap.js';
 import { VM_ACCESS_FLAGS, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE } from './types.js';
-
-/** struct anon_vma: the reverse-map root shared by the anonymous pages of a VMA (and its merges). */
-export class AnonVma {
-  constructor(readonly id: number) {}
-}
 
 /** struct vm_area_struct */
 export class Vma {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { HANDOFF_SHARE } from '../../src/engine/cacheline.js';
-import { Atomic, Barrier, Rcu, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { Atomic, Barrier, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { Rcu } from '../../src/engine/rcu.js';
+import { waitsFor } from '../../src/engine/wait.js';
 import { COSTS, LAT, setup } from './helpers.js';
 
 // Every lock operation pays a write (or, for a failed trylock, a read) on the lock's cache line.
@@ -1485,5 +1487,101 @@ describe('wake-ups at a release: the releaser pays ttwuNs per task it wakes (rws
     expect(log[0]).toEqual(['W0 out', wOut]);
     expect(log.map((e) => e[0])).toEqual(['W0 out', 'R1 in', 'R2 in', 'R1 out', 'R2 out', 'W1 in', 'W1 out']);
     expect(log.find((e) => e[0] === 'R1 in')![1]).toBe(wOut + XFER);
+  });
+});
+
+describe('Rcu read-side sections without syncs (enter/exit, callRcu)', () => {
+  const GP = 10_000;
+
+  it('a reader that ran ahead and left after the minimum still holds the grace period up', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    const fired: number[] = [];
+    // R enters at 0 and leaves at 30 000 without syncing: in host order it has left before C's
+    // call_rcu at 100 runs, yet it was inside at 100.
+    spawn('R', function* (t) {
+      rcu.enter(t);
+      t.cost(30_000);
+      rcu.exit(t);
+      yield SYNC;
+    });
+    spawn('C', function* (t) {
+      t.cost(100);
+      yield SYNC;
+      rcu.callRcu(t, (time) => fired.push(time));
+    });
+    eng.run();
+    expect(fired).toEqual([30_000]);
+  });
+
+  it('a section that began after the grace period started does not hold it up', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const rcu = new Rcu(eng, GP);
+    const fired: number[] = [];
+    spawn('R', function* (t) {
+      t.cost(500);
+      yield SYNC;
+      rcu.enter(t);
+      t.cost(30_000);
+      rcu.exit(t);
+    });
+    spawn('C', function* (t) {
+      t.cost(100);
+      yield SYNC;
+      rcu.callRcu(t, (time) => fired.push(time));
+    });
+    eng.run();
+    expect(fired).toEqual([100 + GP]);
+  });
+
+  it('rcu_read_unlock() outside a section is an error', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    const rcu = new Rcu(eng, GP);
+    spawn('R', function* (t) {
+      rcu.exit(t);
+    });
+    expect(() => eng.run()).toThrow(/rcu_read_unlock\(\) by R\/100 outside a read-side section/);
+  });
+});
+
+describe('wait reasons', () => {
+  it('a lock wait names the lock, the primitive and the holder', () => {
+    const { eng, spawn } = setup({ cpus: 2 });
+    const sem = new RwSemaphore(eng, 'mmap_lock(1)');
+    const w = spawn('W', function* (t) {
+      yield* sem.downWrite(t); // exits holding it
+    });
+    const r = spawn('R', function* (t) {
+      t.cost(100);
+      yield* sem.downRead(t);
+    });
+    eng.run();
+    expect(r.wait).toMatchObject({ kind: 'lock', fn: 'down_read', mode: 'read' });
+    expect(waitsFor(r.wait)).toBe(w);
+    expect(r.waitingOn).toBe('mmap_lock(1) (read)');
+  });
+
+  it('a wait-queue wait names the queue, the object and the kernel function', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    const wq = new WaitQueue(eng, 'vma->wait_queue');
+    const t0 = spawn('T', function* (t) {
+      yield* wq.waitEvent(t, () => false, { object: 'VMA 1000-2000', fn: 'invalidate_vma_before_free' });
+    });
+    eng.run();
+    expect(t0.wait).toEqual({ kind: 'queue', queue: 'vma->wait_queue', object: 'VMA 1000-2000', fn: 'invalidate_vma_before_free' });
+    expect(t0.waitingOn).toBe('vma->wait_queue of VMA 1000-2000 in invalidate_vma_before_free()');
+    expect(waitsFor(t0.wait)).toBeNull();
+  });
+
+  it('a woken task has no wait reason', () => {
+    const { eng, spawn } = setup({ cpus: 1 });
+    let during: string | undefined;
+    const t0 = spawn('T', function* (t) {
+      yield* eng.sleep(t, 1000, 'nanosleep');
+    });
+    eng.at(500, () => (during = t0.waitingOn));
+    eng.run();
+    expect(during).toBe('nanosleep');
+    expect(t0.wait).toBeNull();
   });
 });

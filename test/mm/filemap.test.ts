@@ -1,6 +1,6 @@
 /**
  * File mappings over the page cache (src/mm/filemap.ts and the file fault paths of
- * src/mm/fault.ts): disk files (major faults with the machine's storage latency, 128 KiB
+ * src/mm/do_fault.ts): disk files (major faults with the machine's storage latency, 128 KiB
  * read-around), tmpfs (shmem: never major), fault-around, private COW and shared writes with
  * the retry after fault_dirty_shared_page (or VM_FAULT_COMPLETED).
  */

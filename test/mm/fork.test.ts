@@ -1,5 +1,5 @@
 /**
- * fork(2) and copy-on-write (dupMmap in src/mm/mmap.ts, do_wp_page in src/mm/fault.ts): what
+ * fork(2) and copy-on-write (dupMmap in src/mm/fork.ts, do_wp_page in src/mm/fault.ts): what
  * the counters say about the copies, and the page tables of parent and child inspected after
  * the run.
  */

@@ -1,5 +1,5 @@
 /**
- * mmap/munmap/mprotect (src/mm/mmap.ts) through DSL workloads, inspecting the kernel state the
+ * mmap/munmap/mprotect (src/mm/mmap.ts, src/mm/mprotect.ts) through DSL workloads, inspecting the kernel state the
  * run leaves behind (VMAs, PTEs, RSS, page counts) through the threads a recording sink saw.
  */
 import { describe, expect, test } from 'vitest';

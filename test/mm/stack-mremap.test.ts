@@ -1,6 +1,6 @@
 /**
- * Stacks that grow (expand_stack() in src/mm/fault.ts, `stack` mappings) and mremap(2)
- * (sysMremap in src/mm/mmap.ts): growth below the start, the stack guard gap, and mremap's
+ * Stacks that grow (expand_stack() in src/mm/access.ts, `stack` mappings) and mremap(2)
+ * (sysMremap in src/mm/mremap.ts): growth below the start, the stack guard gap, and mremap's
  * grow-in-place, move and shrink.
  *
  * The DSL only touches inside a named region, so an address below a mapping is reached through
@@ -114,7 +114,7 @@ describe('stack mappings grow down', () => {
     expect(faults(r).free).toBe(faults(r).alloc);
   });
 
-  // Regression test for a fixed model bug; it was: expandStack() (src/mm/fault.ts) enforces the guard gap against any VMA below.
+  // Regression test for a fixed model bug; it was: expandStack() (src/mm/access.ts) enforces the guard gap against any VMA below.
   // expand_downwards() only enforces it against an accessible VMA that is not itself a stack
   // (4.17: `prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags &
   // (VM_WRITE|VM_READ|VM_EXEC))`; later vma_is_accessible(prev)): a PROT_NONE mapping below

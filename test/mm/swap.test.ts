@@ -1,5 +1,5 @@
 /**
- * Swap (src/mm/swap.ts and do_swap_page in src/mm/fault.ts): MADV_PAGEOUT to the swap cache,
+ * Swap (src/mm/swap.ts and do_swap_page, also in src/mm/swap.ts): MADV_PAGEOUT to the swap cache,
  * swap-cache hits (minor faults) and swap-ins from storage (major faults with a retry), the
  * designs' handling of swap entries, and swap entries shared by fork.
  */
@@ -183,7 +183,7 @@ describe('fork shares swap entries', () => {
     expect(faults(r).free, JSON.stringify(totals(r, MM_EVENTS))).toBe(faults(r).alloc);
   });
 
-  // Regression test for a fixed model bug; it was: do_swap_page() (src/mm/fault.ts doSwapPage) always deletes the page from the swap
+  // Regression test for a fixed model bug; it was: do_swap_page() (src/mm/swap.ts doSwapPage) always deletes the page from the swap
   // cache once it maps it ("it is exclusive"), even when another process's swap entry still
   // refers to the slot after fork. The kernel keeps the page in the swap cache while the slot's
   // swap count is not zero (try_to_free_swap() / folio_free_swap() refuse), so the sibling's

@@ -1,5 +1,5 @@
 /**
- * The workload interpreter (src/sim/run.ts): threads and barriers, timed loops, counters and
+ * The workload interpreter (src/sim/interp.ts): threads and barriers, timed loops, counters and
  * metrics, processes, run-time errors and deadlock detection.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -6,7 +6,7 @@ import type { Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV } from '../types.js';
 import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
-import { rcuFreeVma } from './strategy.js';
+import { rcuFreeVma, rcuReadLock, rcuReadUnlock } from './strategy.js';
 
 /**
  * KAMEZAWA Hiroyuki's "asynchronous page fault" RFC (2009-12; kernel-facts.md section 4).
@@ -36,9 +36,8 @@ export class KamezawaStrategy implements DesignHooks {
   private readonly vmaState: VmaState<KameVma>;
 
   constructor(
-    private readonly eng: Engine,
+    eng: Engine,
     readonly fixed: boolean,
-    private readonly rcuGpNs: number,
   ) {
     this.vmaState = new VmaState(() => new KameVma(eng));
   }
@@ -66,10 +65,11 @@ export class KamezawaStrategy implements DesignHooks {
   /** find_vma_speculative(): only a VMA that contains addr, pinned unless its count is 0. */
   private *findVmaSpeculative(th: Thread, addr: number): Code<Vma | null> {
     yield SYNC;
+    rcuReadLock(th);
     const vma = findVmaLocked(th, addr);
-    if (vma === null || vma.start > addr) return null;
-    if (!(yield* this.st(vma).refcnt.incNotZero(th.t))) return null;
-    return vma;
+    const pinned = vma !== null && vma.start <= addr && (yield* this.st(vma).refcnt.incNotZero(th.t));
+    rcuReadUnlock(th);
+    return pinned ? vma : null;
   }
 
   /** vma_put() */
@@ -84,8 +84,8 @@ export class KamezawaStrategy implements DesignHooks {
   *vmaDetached(th: Thread, vma: Vma): Code {
     const st = this.st(vma);
     yield* st.refcnt.add(th.t, -1);
-    const what = `vma->wait_queue of VMA ${vma.start.toString(16)}-${vma.end.toString(16)} in invalidate_vma_before_free()`;
-    yield* st.wq.waitEvent(th.t, () => st.refcnt.value === 0, what);
+    const at = { object: `VMA ${vma.start.toString(16)}-${vma.end.toString(16)}`, fn: 'invalidate_vma_before_free' };
+    yield* st.wq.waitEvent(th.t, () => st.refcnt.value === 0, at);
   }
 
   // treeModify: rb-tree stores become rcu_assign_pointer(), no lock beyond mmap_sem (the
@@ -93,7 +93,7 @@ export class KamezawaStrategy implements DesignHooks {
 
   /** VMAs are freed by call_rcu(). */
   *vmaFree(th: Thread): Code {
-    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
+    yield* rcuFreeVma(th);
   }
 }
 
@@ -119,5 +119,5 @@ export const design: DesignDescriptor = {
     },
   },
   events: ['speculative-faults'],
-  create: ({ eng, settings, costs }) => new KamezawaStrategy(eng, settings.kamezawa_fixed === 'y', costs.rcuGracePeriodNs),
+  create: ({ eng, settings }) => new KamezawaStrategy(eng, settings.kamezawa_fixed === 'y'),
 };

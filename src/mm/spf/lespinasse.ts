@@ -5,7 +5,7 @@ import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
 import type { DesignDescriptor, DesignHooks } from './registry.js';
-import { MmSeqs, rcuFreeVma, type MmSeq } from './strategy.js';
+import { MmSeqs, rcuFreeVma, rcuReadLock, rcuReadUnlock, type MmSeq } from './strategy.js';
 
 /**
  * Michel Lespinasse's speculative page faults (2021-22; kernel-facts.md section 2).
@@ -51,10 +51,7 @@ export class LespinasseStrategy implements DesignHooks {
   /** mm->mmap_seq */
   private readonly seqs: MmSeqs;
 
-  constructor(
-    private readonly eng: Engine,
-    private readonly rcuGpNs: number,
-  ) {
+  constructor(eng: Engine) {
     this.seqs = new MmSeqs(eng, 'mmap_seq');
   }
 
@@ -97,10 +94,12 @@ export class LespinasseStrategy implements DesignHooks {
     const seq = yield* this.readSeq(th, mm);
     if (seq & 1) return this.abort(th, 'ODD');
     // rcu_read_lock(); vma = __find_vma(mm, address); copy it; rcu_read_unlock();
+    rcuReadLock(th);
     const vma = findVmaLocked(th, addr);
+    if (vma !== null && addr >= vma.start && vma.isAnonymous()) t.cost(VMA_COPY_NS);
+    rcuReadUnlock(th);
     if (vma === null || addr < vma.start) return this.abort(th, 'UNMAPPED');
     if (!vma.isAnonymous()) return this.abort(th, 'NO_SPECULATE');
-    t.cost(VMA_COPY_NS);
     if ((yield* this.readSeq(th, mm)) !== seq) return this.abort(th, 'VMA_COPY');
     if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) return this.abort(th, 'ACCESS_ERROR');
     // The walk (RCU or IRQs off): no page-table level may be allocated speculatively.
@@ -132,7 +131,7 @@ export class LespinasseStrategy implements DesignHooks {
 
   /** "mm: rcu safe VMA freeing": call_rcu(), the free runs after a grace period. */
   *vmaFree(th: Thread, _vma: Vma): Code {
-    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
+    yield* rcuFreeVma(th);
   }
 }
 
@@ -207,5 +206,5 @@ export const design: DesignDescriptor = {
     },
   ],
   events: ['speculative-faults'],
-  create: ({ eng, costs }) => new LespinasseStrategy(eng, costs.rcuGracePeriodNs),
+  create: ({ eng }) => new LespinasseStrategy(eng),
 };

@@ -6,7 +6,7 @@ import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_RETRY } from '../types.js';
 import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
-import { MmSeqs, rcuFreeVma, type MmSeq } from './strategy.js';
+import { MmSeqs, rcuFreeVma, rcuReadLock, rcuReadUnlock, type MmSeq } from './strategy.js';
 
 /**
  * Per-VMA locks as merged in Linux 6.4 (Suren Baghdasaryan; kernel-facts.md section 3).
@@ -36,10 +36,7 @@ export class PerVmaLockStrategy implements DesignHooks {
   private readonly seqs: MmSeqs;
   private readonly vmaState: VmaState<VmaLock>;
 
-  constructor(
-    private readonly eng: Engine,
-    private readonly rcuGpNs: number,
-  ) {
+  constructor(eng: Engine) {
     this.seqs = new MmSeqs(eng, 'mm_lock_seq');
     this.vmaState = new VmaState(() => new VmaLock(eng));
   }
@@ -78,6 +75,7 @@ export class PerVmaLockStrategy implements DesignHooks {
   private *lockVmaUnderRcu(th: Thread, addr: number): Code<Vma | null> {
     const t = th.t;
     const mm = th.mm;
+    rcuReadLock(th);
     for (;;) {
       yield SYNC;
       const vma = findVmaLocked(th, addr); // mas_walk() under rcu_read_lock()
@@ -92,11 +90,13 @@ export class PerVmaLockStrategy implements DesignHooks {
         th.k.em.count(EV.VMA_LOCK_MISS, th);
         continue;
       }
+      rcuReadUnlock(th);
       return vma;
     }
   }
 
   private inval(th: Thread): null {
+    rcuReadUnlock(th);
     th.k.em.count(EV.VMA_LOCK_ABORT, th);
     return null;
   }
@@ -149,7 +149,7 @@ export class PerVmaLockStrategy implements DesignHooks {
 
   /** VMAs are freed after an RCU grace period (lock_vma_under_rcu may still be looking). */
   *vmaFree(th: Thread): Code {
-    yield* rcuFreeVma(this.eng, th, this.rcuGpNs);
+    yield* rcuFreeVma(th);
   }
 }
 
@@ -172,5 +172,5 @@ export const design: DesignDescriptor = {
     },
   },
   vmstat: [{ names: ['vma_lock_success', 'vma_lock_abort', 'vma_lock_retry', 'vma_lock_miss'], when: 'CONFIG_PER_VMA_LOCK_STATS' }],
-  create: ({ eng, costs }) => new PerVmaLockStrategy(eng, costs.rcuGracePeriodNs),
+  create: ({ eng }) => new PerVmaLockStrategy(eng),
 };

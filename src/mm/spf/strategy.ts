@@ -13,15 +13,29 @@ const CALL_RCU_NS = 40;
 export const FREE_VMA_NS = 100;
 
 /**
- * Free a VMA after an RCU grace period ("mm: rcu safe VMA freeing"): the caller pays for
- * call_rcu(), and the CPU it ran on pays the free when the callback runs, `gpNs` later.
+ * Free a VMA after an RCU grace period ("mm: rcu safe VMA freeing"), through the kernel's Rcu:
+ * the grace period ends once every speculative lookup that was inside rcu_read_lock() when it
+ * began has left (and no earlier than the arch's grace-period time). The caller pays for
+ * call_rcu(); the CPU it ran on pays the free when the callback runs (RCU callbacks run on the
+ * CPU that queued them, from softirq).
  */
-export function* rcuFreeVma(eng: Engine, th: Thread, gpNs: number): Code {
+export function* rcuFreeVma(th: Thread): Code {
   th.t.cost(CALL_RCU_NS);
   const cpu = th.t.cpu;
-  eng.at(th.t.clock + gpNs, () => {
+  const eng = th.k.eng;
+  th.k.rcu.callRcu(th.t, () => {
     eng.irqDebt[cpu] += FREE_VMA_NS;
   });
+}
+
+/** rcu_read_lock() around a speculative VMA lookup (CPU-local: no sync, no cost of its own). */
+export function rcuReadLock(th: Thread): void {
+  th.k.rcu.enter(th.t);
+}
+
+/** rcu_read_unlock() */
+export function rcuReadUnlock(th: Thread): void {
+  th.k.rcu.exit(th.t);
 }
 
 /** A per-mm sequence number a design adds (mmap_seq, mm_lock_seq) on its own cache line. */

@@ -1,0 +1,197 @@
+import { SYNC, type Code } from '../engine/engine.js';
+import { EV } from '../events/catalog.js';
+import type { Thread } from './kernel.js';
+import { lookupPteTable, type PteTable } from './pgtable.js';
+import { accessError, doAnonymousPage, findVmaCached, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
+import { anonVmaPrepare } from './rmap.js';
+import type { Vma } from './vma.js';
+import {
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
+  PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_WRITE, SIGBUS, SIGKILL, SIGSEGV,
+  VM_ACCESS_FLAGS, VM_FAULT_COMPLETED, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY,
+  VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_GROWSDOWN, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE,
+} from './types.js';
+
+/**
+ * The user-mode access path: what the MMU does with a user load or store (the TLB-miss walk; on
+ * the powerpc hash MMU the hash-table miss, do_hash_fault()), and the page-fault exception when
+ * the translation is missing or forbids the access (arch/x86/mm/fault.c do_user_addr_fault():
+ * trap -> perf/trace accounting -> [speculative attempt] -> mmap_read_lock -> find_vma ->
+ * access_error -> handle_mm_fault (fault.ts) -> unlock -> account).
+ */
+
+/**
+ * One user access at `addr` if the MMU can make it without a page fault: true if made (the
+ * caller then takes the fault with doUserAddrFault() and tries again).
+ */
+export function userAccess(th: Thread, addr: number, write: boolean): boolean {
+  const k = th.k;
+  const pt = leafFor(th, addr);
+  if (pt === null) return false;
+  const idx = k.geo.index(k.geo.levels - 1, addr);
+  const pte = pt.ptes[idx];
+  if ((pte & PTE_PRESENT) === 0 || (write && (pte & PTE_WRITE) === 0)) return false;
+  const t = th.t;
+  if (k.arch.mmu === 'hash' && (pte & PTE_HASHED) === 0) {
+    // powerpc hash MMU: the first access after the Linux PTE is set misses the hashed
+    // page table; do_hash_fault() -> hash_page() inserts it (no mmap lock, not a page fault).
+    t.enterKernel();
+    t.cost(k.costs.trapEntryNs + k.costs.hashPageNs + k.costs.trapExitNs);
+    t.exitKernel();
+    pt.ptes[idx] = pt.ptes[idx] | PTE_HASHED;
+  }
+  if (write) pt.ptes[idx] = pt.ptes[idx] | PTE_DIRTY;
+  t.cost(k.costs.userAccessNs);
+  return true;
+}
+
+/**
+ * The classic page-fault path, step by step as in arch/x86/mm/fault.c and mm/memory.c (4.17+):
+ * trap -> perf/trace accounting -> [speculative attempt] -> mmap_read_lock -> find_vma ->
+ * access_error -> handle_mm_fault -> page-table walk/allocation -> handle_pte_fault ->
+ * do_anonymous_page / do_wp_page -> PTE set under the PTE lock -> unlock -> account.
+ */
+
+/** Why a user access ended in a signal (for the message the workload's user sees). */
+export interface FaultOutcome {
+  readonly signal: number;
+  readonly detail: string;
+}
+
+/**
+ * do_user_addr_fault() (x86 __do_page_fault): one hardware exception at `addr`. Returns null when
+ * the access can be retried by user space, or the signal it ends in.
+ */
+export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: number): Code<FaultOutcome | null> {
+  const t = th.t;
+  const k = th.k;
+  const c = k.costs;
+  const mm = th.mm;
+  t.enterKernel();
+  t.cost(k.eng.jitter(c.trapEntryNs));
+  k.eng.absorbIrq(t);
+
+  // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) and trace_page_fault_user() at entry.
+  k.em.count(EV.PAGE_FAULTS, th);
+  if (k.em.sampling(EV.PAGE_FAULT_USER)) {
+    const pte = peekPte(th, addr);
+    const err = X86_PF_USER | (write ? X86_PF_WRITE : 0) | (pte & PTE_PRESENT ? X86_PF_PROT : 0);
+    k.em.hit(EV.PAGE_FAULT_USER, th, [addr, ip, err]);
+  } else {
+    k.em.count(EV.PAGE_FAULT_USER, th);
+  }
+
+  let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
+  let fault = VM_FAULT_RETRY;
+  if (k.spf.faultWithoutMmapLock !== undefined) fault = yield* k.spf.faultWithoutMmapLock(th, addr, flags);
+
+  let major = fault & VM_FAULT_MAJOR;
+  while (fault & VM_FAULT_RETRY) {
+    // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
+    if (!mm.mmapLock.downReadFast(t)) {
+      // The sync down_read() would do first, here, one generator up (the hot path's usual wait).
+      yield SYNC;
+      if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
+    }
+    // No sync of its own: the down_read() above just synced, and the walk is one step.
+    const vma = k.opts.vmacache === 'none' ? findVmaLocked(th, addr) : yield* findVmaCached(th, addr);
+    if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
+      yield* mm.mmapLock.upRead(t);
+      return finishSignal(th, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
+    }
+    if (accessError(write, vma)) {
+      yield* mm.mmapLock.upRead(t);
+      return finishSignal(th, SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
+    }
+    // handle_mm_fault(), its common anonymous case one generator up.
+    const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
+    fault = vmf !== null ? yield* doAnonymousPage(th, vmf) : yield* handleMmFaultWalked(th, vma, addr, flags);
+    major |= fault & VM_FAULT_MAJOR;
+    if (fault & VM_FAULT_RETRY) {
+      // The handler dropped the mmap lock; go round again with FAULT_FLAG_TRIED.
+      flags |= FAULT_FLAG_TRIED;
+      flags &= ~FAULT_FLAG_ALLOW_RETRY;
+      continue;
+    }
+    // VM_FAULT_COMPLETED: done, and the handler already released the lock.
+    if ((fault & VM_FAULT_COMPLETED) === 0 && !mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
+  }
+
+  if (fault & VM_FAULT_ERROR) {
+    if (fault & VM_FAULT_OOM) return finishSignal(th, SIGKILL, 'out of memory (the model\'s memory limit)');
+    if (fault & VM_FAULT_SIGBUS) return finishSignal(th, SIGBUS, `bus error at 0x${addr.toString(16)}`);
+    if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, SIGSEGV, `access error at 0x${addr.toString(16)}`);
+  }
+  // Per-task and perf accounting of a completed fault (mm_account_fault()).
+  if (major || flags & FAULT_FLAG_TRIED) {
+    th.majFlt++;
+    k.em.count(EV.MAJOR_FAULTS, th);
+  } else {
+    th.minFlt++;
+    k.em.count(EV.MINOR_FAULTS, th);
+  }
+  t.cost(c.trapExitNs);
+  t.exitKernel();
+  return null;
+}
+
+function finishSignal(th: Thread, signal: number, detail: string): FaultOutcome {
+  th.t.cost(th.k.costs.trapExitNs);
+  th.t.exitKernel();
+  return { signal, detail };
+}
+
+/** stack_guard_gap: 256 pages (1 MiB with 4 KiB pages) must stay free below a stack. */
+const STACK_GUARD_GAP_PAGES = 256;
+
+/** RLIMIT_STACK's usual soft limit (ulimit -s 8192). */
+const RLIMIT_STACK = 8 * 1024 * 1024;
+
+/**
+ * expand_stack() -> expand_downwards() for a fault below a VM_GROWSDOWN VMA, under the mmap
+ * lock held for reading (as until 6.5) and page_table_lock: the VMA's start moves down to the
+ * faulting page, keeping the guard gap to the VMA below. False if it cannot grow there.
+ */
+function* expandStack(th: Thread, vma: Vma, addr: number): Code<boolean> {
+  if ((vma.flags & VM_GROWSDOWN) === 0) return false;
+  const k = th.k;
+  const ps = k.pageSize;
+  const newStart = addr - (addr % ps);
+  // RLIMIT_STACK (8 MiB by default) bounds the stack's size.
+  if (vma.end - newStart > RLIMIT_STACK) return false;
+  // The guard gap is kept to the VMA below unless that is another stack or PROT_NONE.
+  const below = th.mm.vmas.prev(vma);
+  const guarded = below !== null && (below.flags & VM_GROWSDOWN) === 0 && (below.flags & VM_ACCESS_FLAGS) !== 0;
+  if (below !== null && newStart < below.end + (guarded ? STACK_GUARD_GAP_PAGES * ps : 0)) return false;
+  if (vma.anonVma === null) yield* anonVmaPrepare(th, vma);
+  yield* th.mm.pageTableLock.lock(th.t);
+  if (vma.start > newStart) {
+    yield* k.spf.anonVmaAttach(th, vma, () => {
+      vma.pgoff -= (vma.start - newStart) / ps;
+      vma.start = newStart;
+    });
+    th.t.stall(vma.line.write(th.t.cpu, th.t.clock));
+  }
+  yield* th.mm.pageTableLock.unlock(th.t);
+  return true;
+}
+
+/** The PTE the MMU would see at addr (0 if no table), without costs: for trace fields. */
+function peekPte(th: Thread, addr: number): number {
+  const pt = leafFor(th, addr);
+  return pt === null ? 0 : pt.ptes[th.k.geo.index(th.k.geo.levels - 1, addr)];
+}
+
+/** The PTE table mapping addr, as a user-mode access finds it (cached per thread). */
+function leafFor(th: Thread, addr: number): PteTable | null {
+  const geo = th.k.geo;
+  const base = addr - (addr % geo.pteTableSpan);
+  if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) return th.leaf;
+  const pt = lookupPteTable(geo, th.mm.pgd, addr);
+  if (pt !== null) {
+    th.leaf = pt;
+    th.leafBase = base;
+    th.leafGen = th.mm.pgtableGen;
+  }
+  return pt;
+}

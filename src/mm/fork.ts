@@ -1,0 +1,85 @@
+import type { Code } from '../engine/engine.js';
+import type { Thread, MmStruct } from './kernel.js';
+import { lookupPteTable } from './pgtable.js';
+import { Vma } from './vma.js';
+import { isSwapEntry } from './swap.js';
+import { flushTlbRange } from './tlb.js';
+import { pteAllocMm } from './pgalloc.js';
+import { addMmCounter } from './rss.js';
+import { anonVmaClone, pageAddRmap } from './rmap.js';
+import { PTE_HASHED, PTE_SHIFT, PTE_WRITE, VM_MAYWRITE, VM_SHARED, ZERO_PFN } from './types.js';
+import { mmapWriteLock, mmapWriteUnlock } from './mmap.js';
+
+/** fork(2)'s address-space copy (kernel/fork.c dup_mmap, mm/memory.c copy_page_range). */
+
+/**
+ * dup_mmap() for fork(2): copy every VMA into the child's mm and copy the page tables
+ * (copy_page_range): private writable pages become read-only in both and shared by reference
+ * (copy-on-write); shared mappings are copied as they are. The parent's mmap lock is held for
+ * writing throughout, and each parent VMA is write-locked as a VMA writer (6.4 "fork: lock VMAs
+ * of the parent process when forking").
+ */
+export function* dupMmap(th: Thread, child: MmStruct): Code {
+  const t = th.t;
+  const k = th.k;
+  const geo = k.geo;
+  yield* mmapWriteLock(th);
+  let cowed = 0;
+  for (const v of th.mm.vmas.all()) {
+    yield* k.spf.vmaWriteBegin(th, v);
+    const nv = new Vma(k.vmaId(), v.start, v.end, v.flags, v.pgoff, v.file, k.line('vma'));
+    anonVmaClone(nv, v); // anon_vma_fork(): the child's chain links the parent's anon_vma
+    child.vmas.insert(nv);
+    t.cost(k.costs.vmaAllocNs);
+    const cow = (v.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+    // copy_page_range(): "Don't copy ptes where a page fault will fill them correctly": a VMA
+    // without anonymous pages (no anon_vma) is left for the child to fault in.
+    if (v.anonVma === null) {
+      yield* k.spf.vmaWriteEnd(th, v);
+      continue;
+    }
+    for (let base = v.start - (v.start % geo.pteTableSpan); base < v.end; base += geo.pteTableSpan) {
+      const src = lookupPteTable(th.k.geo, th.mm.pgd, base);
+      if (src === null || src.used === 0) continue;
+      const dst = yield* pteAllocMm(th, child, base);
+      if (dst === null) break;
+      yield* src.ptl.lock(t);
+      let rss = 0;
+      const lo = Math.max(v.start, base);
+      const hi = Math.min(v.end, base + geo.pteTableSpan);
+      for (let a = lo; a < hi; a += k.pageSize) {
+        const i = geo.index(geo.levels - 1, a);
+        let pte = src.ptes[i];
+        if (pte === 0) continue;
+        const pfn = pte >>> PTE_SHIFT;
+        if (cow && pte & PTE_WRITE) {
+          pte &= ~PTE_WRITE;
+          src.ptes[i] = pte;
+          cowed++;
+        }
+        if (isSwapEntry(pte)) {
+          // swap_duplicate(): the child's entry shares the slot.
+          k.swap.dup(pfn);
+          dst.ptes[i] = pte;
+          dst.used++;
+          continue;
+        }
+        dst.ptes[i] = pte & ~PTE_HASHED;
+        dst.used++;
+        if (pfn !== ZERO_PFN) {
+          k.pages.refcount[pfn]++; // get_page() + page_dup_rmap()
+          pageAddRmap(k, pfn);
+          rss++;
+        }
+        t.cost(k.costs.changePteNs);
+      }
+      yield* src.ptl.unlock(t);
+      // copy_pte_range()'s add_mm_rss_vec(dst_mm, rss): an atomic on the child's mm->rss_stat.
+      if (rss !== 0) yield* addMmCounter(th, child, rss);
+    }
+    yield* k.spf.vmaWriteEnd(th, v);
+  }
+  // The parent's write-protected PTEs may be cached in other CPUs' TLBs.
+  if (cowed > 0) yield* flushTlbRange(th, cowed);
+  yield* mmapWriteUnlock(th);
+}

@@ -1,0 +1,52 @@
+import type { Code } from '../engine/engine.js';
+import type { Thread } from './kernel.js';
+import { flushTlbRange } from './tlb.js';
+import { VM_HUGEPAGE, VM_NOHUGEPAGE } from './types.js';
+import { mmapWriteLock, mmapWriteUnlock, pageAlign, splitVma, syscallEnter, syscallExit, tlbFinishMmu, zapRange } from './mmap.js';
+
+/** madvise(2) (mm/madvise.c): MADV_DONTNEED and MADV_(NO)HUGEPAGE; MADV_PAGEOUT is in swap.ts. */
+
+/**
+ * madvise(MADV_DONTNEED): under the mmap lock for reading, zap the range's pages (the VMAs
+ * stay); the next touch faults again. Returns 0 or -errno.
+ */
+export function* sysMadviseDontneed(th: Thread, addr: number, length: number): Code<number> {
+  yield* syscallEnter(th);
+  const t = th.t;
+  const mm = th.mm;
+  const end = addr + pageAlign(th, length);
+  if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
+  let zapped = 0;
+  for (const v of mm.vmas.range(addr, end)) {
+    const lo = Math.max(addr, v.start);
+    const hi = Math.min(end, v.end);
+    yield* th.k.spf.unmapBegin(th, v);
+    zapped += yield* zapRange(th, lo, hi);
+    yield* th.k.spf.unmapEnd(th, v);
+  }
+  if (zapped > 0) yield* flushTlbRange(th, zapped);
+  yield* tlbFinishMmu(th, []);
+  if (!mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
+  syscallExit(th);
+  return 0;
+}
+
+/** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): set or clear VM_HUGEPAGE on the range (mmap write lock). */
+export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: boolean): Code<number> {
+  yield* syscallEnter(th);
+  const mm = th.mm;
+  const end = addr + pageAlign(th, length);
+  yield* mmapWriteLock(th);
+  let first = mm.vmas.find(addr);
+  if (first !== null && first.start < addr && first.end > addr) first = yield* splitVma(th, first, addr);
+  const last = mm.vmas.find(end - 1);
+  if (last !== null && last.start < end && last.end > end) yield* splitVma(th, last, end);
+  for (const v of mm.vmas.range(addr, end)) {
+    yield* th.k.spf.vmaWriteBegin(th, v);
+    v.flags = huge ? (v.flags | VM_HUGEPAGE) & ~VM_NOHUGEPAGE : (v.flags | VM_NOHUGEPAGE) & ~VM_HUGEPAGE;
+    yield* th.k.spf.vmaWriteEnd(th, v);
+  }
+  yield* mmapWriteUnlock(th);
+  syscallExit(th);
+  return 0;
+}

@@ -1,0 +1,475 @@
+import { PREEMPT, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
+import { Barrier } from '../engine/locks.js';
+import type { CountingSink } from '../trace/sink.js';
+import { Process, Thread, type Kernel } from '../mm/kernel.js';
+import { doUserAddrFault, userAccess, type FaultOutcome } from '../mm/access.js';
+import { syncMmRss } from '../mm/rss.js';
+import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
+import { exitMmap, sysMmap, sysMunmap } from '../mm/mmap.js';
+import { dupMmap } from '../mm/fork.js';
+import { sysMadviseDontneed, sysMadviseHuge } from '../mm/madvise.js';
+import { sysMprotect } from '../mm/mprotect.js';
+import { sysMremap } from '../mm/mremap.js';
+import { sysMadvisePageout } from '../mm/swap.js';
+import { VM_GROWSDOWN, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
+import type { Expr, Pos, Prot, Stmt, Workload } from '../workload/ir.js';
+import { syntaxError } from '../workload/source.js';
+import { SimulationError } from '../errors.js';
+import { errnoName } from './results.js';
+import { Env, evalIn } from './env.js';
+
+/**
+ * The workload interpreter: one engine task per workload thread, each running its statements
+ * and entering the kernel model (src/mm) for every syscall and, through the user-mode access
+ * path (mm/access.ts), for every page fault.
+ */
+
+/** What the interpreter reads of the run's options (RunOptions in run.ts). */
+export interface InterpOptions {
+  readonly workload: Workload;
+  readonly params: ReadonlyMap<string, number>;
+  readonly ncpus: number;
+  readonly seed: number;
+  readonly intervalNs?: number;
+  readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
+  readonly keepAddressSpaces?: boolean;
+  readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
+}
+
+/**
+ * How far a task in user mode may run ahead of the others before it offers to sync (at a loop's
+ * back edge, between pages of a touch, in slices of a compute). Not a kernel figure: a simulator
+ * estimate, small against the 3 ms timeslice (so preemption is not delayed noticeably) and large
+ * against one user access (so user loops cost the host little).
+ */
+const USER_QUANTUM_NS = 2000;
+/**
+ * A text address for the user instruction a statement stands for (perf's ip field): the start
+ * of .text in an x86-64 executable linked at ld's default base (0x400000, text in its second page).
+ */
+const TEXT_BASE = 0x401000;
+
+function protFlags(p: Prot): number {
+  return (p.read ? VM_READ : 0) | (p.write ? VM_WRITE : 0) | (p.exec ? VM_EXEC : 0);
+}
+
+/** A loop being run: its limits and progress. */
+interface LoopState {
+  readonly countLimit: number;
+  readonly dur: number;
+  readonly start: number;
+  iter: number;
+  lastSync: number;
+}
+
+/** A block being run: its statements, the next one, and the loop it belongs to (if any). */
+interface Frame {
+  readonly stmts: readonly Stmt[];
+  i: number;
+  readonly loop: LoopState | null;
+}
+
+/** Does a loop start iteration `iter` at time `now`? (The time limit is checked before each.) */
+function loopGoesOn(l: LoopState, now: number, iter: number): boolean {
+  return iter < l.countLimit && now - l.start < l.dur;
+}
+
+/** A touch statement in progress (see Runner.touchBegin). */
+interface TouchState {
+  readonly s: Extract<Stmt, { k: 'touch' }>;
+  readonly base: number;
+  readonly write: boolean;
+  readonly random: boolean;
+  readonly ps: number;
+  readonly step: number;
+  readonly n: number;
+  readonly pagesInRange: number;
+  readonly ip: number;
+  i: number;
+  addr: number;
+  lastSync: number;
+}
+
+/** Thrown through a thread's interpreter to unwind it when its process dies. */
+class Killed {
+  constructor(readonly signal: number) {}
+}
+
+export class Runner {
+  /** Threads waiting at a barrier, and which one. */
+  private readonly atBarrier = new Map<Thread, Barrier>();
+  private nextIdx = 0;
+
+  /** The workload's `count` counters, per process. */
+  private readonly counters = new Map<Process, Map<string, number>>();
+
+  constructor(
+    readonly o: InterpOptions,
+    readonly eng: Engine,
+    readonly k: Kernel,
+    readonly counting: CountingSink,
+  ) {}
+
+  fail(pos: Pos, msg: string): never {
+    const w = this.o.workload;
+    throw new SimulationError(syntaxError(w.file, w.source, pos, msg).render());
+  }
+
+  ev(e: Expr, env: Env): number {
+    return evalIn(e, env, this.o.params, this.k.pageSize, (pos, msg) => this.fail(pos, msg));
+  }
+
+  newThread(proc: Process, tid: number, comm: string): Thread {
+    const th = new Thread(this.k, proc, this.nextIdx++, tid, comm);
+    proc.threads.push(th);
+    this.k.threads.push(th);
+    proc.mm.users++;
+    return th;
+  }
+
+  spawnThread(th: Thread, at: number, affinity: number, body: (th: Thread) => Code, env?: Env): Task {
+    const task = this.eng.spawn(th.tid, th.pid, th.comm, at, () => body(th), affinity);
+    th.t = task;
+    task.ctx = th;
+    if (env !== undefined) env.task = task;
+    return task;
+  }
+
+  start(): void {
+    const w = this.o.workload;
+
+    const every = this.o.intervalNs;
+    const cb = this.o.onInterval;
+    if (every !== undefined && every > 0 && cb !== undefined) {
+      const tick = (time: number): void => {
+        this.eng.at(time, () => {
+          // Only while some task still has work: the last partial interval is the caller's.
+          if (!workloadAlive(this.k)) return;
+          cb(time, this.counting);
+          tick(time + every);
+        });
+      };
+      tick(every);
+    }
+    for (const decl of w.processes) {
+      const rootEnv = new Env(null, new Map([['ncpus', this.o.ncpus], ['seed', this.o.seed], ['tid', 0], ['nthreads', 1]]));
+      const n = this.ev(decl.count, rootEnv);
+      for (let i = 0; i < n; i++) {
+        const proc = this.k.newProcess(decl.name);
+        const th = this.newThread(proc, proc.pid, decl.name);
+        const env = new Env(null, new Map([...rootEnv.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
+        this.spawnThread(th, 0, -1, (t) => this.threadMain(t, decl.body, env, null), env);
+      }
+    }
+    // khugepaged: a kernel thread, created after the workload's tasks (so their ids come first).
+    const kh = this.o.khugepaged;
+    if (kh) {
+      const proc = this.k.newProcess('khugepaged');
+      const th = this.newThread(proc, proc.pid, 'khugepaged');
+      th.kernel = true;
+      this.spawnThread(th, 0, -1, (t) => khugepaged(t, kh.sleepMs * 1e6, kh.pages, () => workloadAlive(this.k)));
+    }
+  }
+
+  /**
+   * A thread's life: run its statements, then exit (fold its RSS cache, drop the mm). The
+   * statement interpreter lives in this one generator (blocks, loops and ifs on an explicit
+   * frame stack), so a yield deep in the kernel model unwinds through few generator levels.
+   */
+  private *threadMain(th: Thread, body: readonly Stmt[], env: Env, barrier: Barrier | null): Code {
+    const t = th.t;
+    try {
+      const stack: Frame[] = [{ stmts: body, i: 0, loop: null }];
+      while (stack.length > 0) {
+        const f = stack[stack.length - 1];
+        if (f.i >= f.stmts.length) {
+          const l = f.loop;
+          if (l !== null && loopGoesOn(l, t.clock, ++l.iter)) {
+            // The back edge of a loop is where a user-mode thread may be preempted.
+            if (t.clock - l.lastSync > USER_QUANTUM_NS) {
+              yield* this.userSync(th);
+              l.lastSync = t.clock;
+            }
+            f.i = 0;
+            continue;
+          }
+          stack.pop();
+          continue;
+        }
+        const s = f.stmts[f.i++];
+        this.checkAlive(th);
+        switch (s.k) {
+          case 'loop': {
+            const times = s.times !== undefined ? Math.floor(this.ev(s.times, env)) : 0;
+            const l: LoopState = {
+              countLimit: s.times !== undefined && (times > 0 || s.duration === undefined) ? times : Infinity,
+              dur: s.duration !== undefined ? this.ev(s.duration, env) : Infinity,
+              start: t.clock,
+              iter: 0,
+              lastSync: t.clock,
+            };
+            if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
+            break;
+          }
+          case 'if':
+            if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
+            else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
+            break;
+          case 'touch': {
+            // The hot statement, run here so that a fault's yields stay shallow.
+            const st = this.touchBegin(th, s, env);
+            if (st.n > 0) {
+              do {
+                for (let attempt = 0; !userAccess(th, st.addr, st.write); attempt++) {
+                  const out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
+                  this.touchFaulted(th, st, out, attempt);
+                }
+                if (t.clock - st.lastSync > USER_QUANTUM_NS) {
+                  yield* this.userSync(th);
+                  st.lastSync = t.clock;
+                }
+              } while (this.touchNext(st));
+            }
+            this.touchEnd(th, st);
+            break;
+          }
+          default:
+            yield* this.leaf(th, s, env, barrier);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof Killed)) throw e;
+    }
+    t.enterKernel();
+    yield* syncMmRss(th);
+    // exit_mm(): the last thread out tears the address space down (exit_mmap).
+    if (--th.mm.users === 0 && this.o.keepAddressSpaces !== true) yield* exitMmap(th);
+    t.exitKernel();
+  }
+
+  /** A fatal signal: the whole process dies; siblings waiting at a barrier are woken to exit. */
+  private kill(th: Thread, why: NonNullable<Process['killedBy']>): void {
+    th.proc.killedBy = why;
+    for (const sib of th.proc.threads) {
+      const b = this.atBarrier.get(sib);
+      if (b !== undefined) b.cancel(sib.t, th.t.clock);
+    }
+  }
+
+  private checkAlive(th: Thread): void {
+    const k = th.proc.killedBy;
+    if (k !== null) throw new Killed(k.signal);
+  }
+
+  private *userSync(th: Thread): Code {
+    const t = th.t;
+    this.eng.absorbIrq(t);
+    if (this.eng.shouldPreempt(t)) yield PREEMPT;
+    else yield SYNC;
+    this.checkAlive(th);
+  }
+
+  /** A statement with no body of its own (or one that runs in other threads). */
+  private *leaf(th: Thread, s: Stmt, env: Env, barrier: Barrier | null): Code {
+    const t = th.t;
+    const k = this.k;
+    switch (s.k) {
+      case 'threads': {
+        const n = Math.max(0, Math.floor(this.ev(s.count, env)));
+        const group = new Barrier(this.eng, `barrier@${s.pos.line}`, n);
+        const tasks: Task[] = [];
+        for (let i = 0; i < n; i++) {
+          // clone(): the parent pays for each new thread in kernel mode.
+          t.enterKernel();
+          t.cost(k.costs.cloneNs);
+          t.exitKernel();
+          yield SYNC;
+          const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
+          const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]));
+          const affinity = s.pin ? i % this.o.ncpus : -1;
+          tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group), cenv));
+        }
+        for (const c of tasks) yield* this.eng.join(t, c);
+        return;
+      }
+      case 'let':
+        env.vars.set(s.name, this.ev(s.value, env));
+        return;
+      case 'sleep':
+        yield* this.eng.sleep(t, Math.max(0, this.ev(s.ns, env)), 'nanosleep');
+        return;
+      case 'fork': {
+        const n = s.count !== undefined ? Math.max(0, Math.floor(this.ev(s.count, env))) : 1;
+        const kids: Task[] = [];
+        for (let i = 0; i < n; i++) {
+          // fork(): copy the task (clone cost), then the address space (dup_mmap).
+          t.enterKernel();
+          t.cost(k.costs.cloneNs);
+          const proc = k.newProcess(th.proc.comm);
+          yield* dupMmap(th, proc.mm);
+          t.exitKernel();
+          const child = this.newThread(proc, proc.pid, proc.comm);
+          const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
+          kids.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null), cenv));
+        }
+        for (const c of kids) yield* this.eng.join(t, c);
+        return;
+      }
+      case 'madvise': {
+        const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+        const r =
+          s.advice === 'dontneed' ? yield* sysMadviseDontneed(th, a, len)
+          : s.advice === 'pageout' ? yield* sysMadvisePageout(th, a, len)
+          : yield* sysMadviseHuge(th, a, len, s.advice === 'hugepage');
+        if (r < 0) this.fail(s.pos, `madvise failed: ${errnoName(-r)}`);
+        return;
+      }
+      case 'mremap': {
+        const r = env.region(s.region);
+        if (r === undefined) this.fail(s.pos, `region '${s.region}' is not mapped here`);
+        const size = this.ev(s.size, env);
+        const to = yield* sysMremap(th, r.start, r.len, size);
+        if (to < 0) this.fail(s.pos, `mremap of '${s.region}' to ${size} bytes failed: ${errnoName(-to)}`);
+        r.start = to;
+        r.len = Math.ceil(size / k.pageSize) * k.pageSize;
+        return;
+      }
+      case 'count': {
+        const by = s.by !== undefined ? this.ev(s.by, env) : 1;
+        this.count(th, s.counter, by);
+        return;
+      }
+      case 'compute': {
+        let left = this.ev(s.ns, env);
+        while (left > 0) {
+          const step = Math.min(left, USER_QUANTUM_NS * 50);
+          t.cost(step);
+          left -= step;
+          yield* this.userSync(th);
+        }
+        return;
+      }
+      case 'barrier': {
+        if (barrier === null) this.fail(s.pos, 'barrier outside a threads block');
+        this.atBarrier.set(th, barrier);
+        yield* barrier.wait(t);
+        this.atBarrier.delete(th);
+        return;
+      }
+      case 'mmap': {
+        const size = this.ev(s.size, env);
+        const pages = Math.ceil(size / k.pageSize);
+        // A file mapping maps the file from offset 0; a shared anonymous one is a shmem file.
+        // `{pid}` and `{tid}` in a path name the task's own file (mkstemp-style per-task files).
+        const path = s.file?.replace(/\{pid\}/g, String(th.pid)).replace(/\{tid\}/g, String(th.tid));
+        const file = path !== undefined ? k.openFile(path, pages) : s.shared ? k.shmemZeroFile(pages) : null;
+        const addr = yield* sysMmap(th, size, protFlags(s.prot) | (s.stack ? VM_GROWSDOWN : 0), s.shared, file);
+        if (addr < 0) this.fail(s.pos, `mmap of ${size} bytes failed: ${errnoName(-addr)}`);
+        env.regions.set(s.target, { start: addr, len: Math.ceil(size / k.pageSize) * k.pageSize });
+        return;
+      }
+      case 'munmap': {
+        const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+        const r = yield* sysMunmap(th, a, len);
+        if (r < 0) this.fail(s.pos, `munmap failed: ${errnoName(-r)}`);
+        return;
+      }
+      case 'mprotect': {
+        const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+        const r = yield* sysMprotect(th, a, len, protFlags(s.prot));
+        if (r < 0) this.fail(s.pos, `mprotect failed: ${errnoName(-r)}`);
+        return;
+      }
+      case 'touch':
+      case 'loop':
+      case 'if':
+        throw new Error('threadMain runs touch, loop and if itself');
+    }
+  }
+
+  private part(name: string, off: Expr | undefined, len: Expr | undefined, env: Env, pos: Pos): [number, number] {
+    const r = env.region(name);
+    if (r === undefined) this.fail(pos, `region '${name}' is not mapped here`);
+    const o = off !== undefined ? this.ev(off, env) : 0;
+    const l = len !== undefined ? this.ev(len, env) : r.len - o;
+    if (o < 0 || l < 0 || o + l > r.len) this.fail(pos, `range ${o}+${l} lies outside region '${name}' (${r.len} bytes)`);
+    return [r.start + o, l];
+  }
+
+  /**
+   * touch: the user-mode loop over pages, run by threadMain itself (so that the yields of a page
+   * fault reach the engine through one generator less). touchBegin() sets it up, touchAccess()
+   * makes one access that needs no fault, touchNext() moves to the next address.
+   */
+  private touchBegin(th: Thread, s: Extract<Stmt, { k: 'touch' }>, env: Env): TouchState {
+    const k = this.k;
+    const [base, len] = this.part(s.region, s.offset, s.length, env, s.pos);
+    const ps = k.pageSize;
+    let n: number;
+    let step = ps;
+    if (s.pattern === 'random') n = Math.max(0, Math.floor(this.ev(s.arg!, env)));
+    else {
+      if (s.pattern === 'stride') step = Math.max(1, this.ev(s.arg!, env));
+      n = len > 0 ? Math.ceil(len / step) : 0;
+    }
+    const st: TouchState = {
+      s,
+      base,
+      write: s.access === 'write',
+      random: s.pattern === 'random',
+      ps,
+      step,
+      n,
+      pagesInRange: Math.max(1, Math.ceil(len / ps)),
+      ip: TEXT_BASE + s.pos.line * 0x10,
+      i: 0,
+      addr: 0,
+      lastSync: th.t.clock,
+    };
+    if (n > 0) st.addr = this.touchAddr(st);
+    return st;
+  }
+
+  private touchAddr(st: TouchState): number {
+    return st.random ? st.base + this.eng.rng.int(st.pagesInRange) * st.ps : st.base + st.i * st.step;
+  }
+
+  /** Move to the next access; false when the statement is done. */
+  private touchNext(st: TouchState): boolean {
+    if (++st.i >= st.n) return false;
+    st.addr = this.touchAddr(st);
+    return true;
+  }
+
+  /** After a page fault at st.addr: a signal kills the process; a fault that never ends is an error. */
+  private touchFaulted(th: Thread, st: TouchState, out: FaultOutcome | null, attempt: number): void {
+    st.lastSync = th.t.clock;
+    if (out !== null) {
+      this.kill(th, { signal: out.signal, addr: st.addr, detail: out.detail });
+      throw new Killed(out.signal);
+    }
+    if (attempt > 64) this.fail(st.s.pos, `access at 0x${st.addr.toString(16)} keeps faulting`);
+  }
+
+  private touchEnd(th: Thread, st: TouchState): void {
+    const c = st.s.counter;
+    if (c !== undefined) this.count(th, c, st.n);
+  }
+
+  /** A `count` statement (or a touch's counter): add to the process's counter. */
+  private count(th: Thread, name: string, by: number): void {
+    let m = this.counters.get(th.proc);
+    if (m === undefined) {
+      m = new Map();
+      this.counters.set(th.proc, m);
+    }
+    m.set(name, (m.get(name) ?? 0) + by);
+  }
+
+  /** The counters summed over the processes, in process-creation order. */
+  summedCounters(): Map<string, number> {
+    const counters = new Map<string, number>();
+    for (const p of this.k.processes) for (const [name, v] of this.counters.get(p) ?? []) counters.set(name, (counters.get(name) ?? 0) + v);
+    return counters;
+  }
+}

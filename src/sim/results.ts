@@ -1,0 +1,143 @@
+import { TaskState, type Engine, type Task } from '../engine/engine.js';
+import { waitsBehind, waitsFor } from '../engine/wait.js';
+import { EV } from '../events/catalog.js';
+import type { CountingSink } from '../trace/sink.js';
+import type { Kernel } from '../mm/kernel.js';
+import { EINVAL, ENOMEM, SIGBUS, SIGKILL, SIGSEGV } from '../mm/types.js';
+import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
+import type { Pos, Workload } from '../workload/ir.js';
+import { SimulationError } from '../errors.js';
+
+/**
+ * What a run hands back: times, counts, the workload's counters and metrics, the signals that
+ * killed processes; and, for a run that cannot finish, the diagnosis of who waits for whom.
+ */
+
+export interface ThreadResult {
+  readonly idx: number;
+  readonly tid: number;
+  readonly pid: number;
+  readonly comm: string;
+  readonly userNs: number;
+  readonly sysNs: number;
+}
+
+export interface MetricResult {
+  readonly name: string;
+  readonly unit: string;
+  readonly value: number;
+}
+
+export interface SignalResult {
+  readonly pid: number;
+  readonly comm: string;
+  readonly signal: number;
+  readonly detail: string;
+}
+
+export interface RunResult {
+  readonly elapsedNs: number;
+  readonly userNs: number;
+  readonly sysNs: number;
+  readonly counts: CountingSink;
+  readonly threads: readonly ThreadResult[];
+  readonly metrics: readonly MetricResult[];
+  readonly counters: ReadonlyMap<string, number>;
+  readonly signals: readonly SignalResult[];
+  /** True when the run was stopped before the workload finished (Ctrl-C). */
+  readonly stopped: boolean;
+}
+
+/** How a shell names the signals a workload process can die of (strsignal()). */
+export const SIGNAL_NAMES: Readonly<Record<number, string>> = { [SIGSEGV]: 'Segmentation fault', [SIGBUS]: 'Bus error', [SIGKILL]: 'Killed' };
+
+/** The errno a failed syscall returned, by name (strerrorname_np()). */
+export function errnoName(e: number): string {
+  return ({ [ENOMEM]: 'ENOMEM', [EINVAL]: 'EINVAL' } as Record<number, string>)[e] ?? `errno ${e}`;
+}
+
+function stateName(s: TaskState): string {
+  return ['runnable', 'running', 'blocked', 'spinning', 'done'][s];
+}
+
+/**
+ * The error for a run whose tasks will never run again: the tasks waiting for an event nobody
+ * will send come first (the roots); the others wait behind them or behind each other (for a lock
+ * a task holds, or to join it), each line saying whom it waits for when the wait names a task.
+ */
+export function stuckError(workload: string, stuck: readonly Task[]): SimulationError {
+  const roots = stuck.filter((t) => !waitsBehind(t.wait));
+  const rest = stuck.filter((t) => waitsBehind(t.wait));
+  const line = (t: Task): string => {
+    const on = waitsFor(t.wait);
+    const held = on !== null && t.wait?.kind === 'lock' ? `, held by ${on.comm}/${on.tid}` : '';
+    return `  ${t.comm}/${t.tid} (${stateName(t.state)}) waiting on ${t.waitingOn || 'nothing'}${held}`;
+  };
+  const head = roots.length > 0
+    ? `task ${roots.map((t) => `${t.comm}/${t.tid}`).join(', ')} will never run again (waiting on ${roots[0].waitingOn})`
+    : `${stuck.length} task(s) will never run again`;
+  return new SimulationError(`workload '${workload}' cannot finish: ${head}\n${[...roots, ...rest].map(line).join('\n')}`);
+}
+
+/** What collectResult() needs of a finished (or stopped) run. */
+export interface FinishedRun {
+  readonly eng: Engine;
+  readonly k: Kernel;
+  readonly workload: Workload;
+  readonly params: ReadonlyMap<string, number>;
+  readonly counting: CountingSink;
+  /** The workload's `count` counters, summed over its processes. */
+  readonly counters: ReadonlyMap<string, number>;
+  /** Report an error in the workload's source (a metric that names an unknown parameter). */
+  fail(pos: Pos, msg: string): never;
+}
+
+/**
+ * The result of a run: per-thread times (and their perf software counters), the metrics computed
+ * from the counters, the signals. Throws the stuck-task diagnosis if the run could not finish.
+ */
+export function collectResult(r: FinishedRun): RunResult {
+  const { eng, k } = r;
+  const stopped = eng.wasStopped;
+  const stuck = stopped ? [] : eng.stuckTasks();
+  if (stuck.length > 0) throw stuckError(r.workload.name, stuck);
+  let elapsed = 0;
+  let user = 0;
+  let sys = 0;
+  const threads: ThreadResult[] = [];
+  for (const th of k.threads) {
+    if (th.kernel) continue;
+    const t = th.t;
+    elapsed = Math.max(elapsed, stopped && t.state !== TaskState.Done ? eng.now : t.endTime);
+    user += t.userNs;
+    sys += t.sysNs;
+    k.em.count(EV.CONTEXT_SWITCHES, th, t.ctxSwitches);
+    k.em.count(EV.CPU_MIGRATIONS, th, t.migrations);
+    k.em.count(EV.TASK_CLOCK, th, t.userNs + t.sysNs);
+    threads.push({ idx: th.idx, tid: th.tid, pid: th.pid, comm: th.comm, userNs: t.userNs, sysNs: t.sysNs });
+  }
+  const counters = r.counters;
+  const mscope: ExprScope = {
+    param: (name, pos) => {
+      const v = r.params.get(name);
+      if (v === undefined) r.fail(pos, `unknown parameter '$${name}'`);
+      return v;
+    },
+    variable: (name) => (name === 'elapsed' ? elapsed / 1e9 : counters.get(name) ?? 0),
+    pages: (_n, pos) => r.fail(pos, 'pages() has no meaning in a metric'),
+  };
+  const metrics = r.workload.metrics.map((m) => {
+    let value: number;
+    try {
+      value = evalExpr(m.value, mscope);
+    } catch (err) {
+      if (err instanceof ExprEvalError) value = NaN;
+      else throw err;
+    }
+    return { name: m.name, unit: m.unit, value };
+  });
+  const signals = k.processes
+    .filter((p) => p.killedBy !== null)
+    .map((p) => ({ pid: p.pid, comm: p.comm, signal: p.killedBy!.signal, detail: p.killedBy!.detail }));
+  return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: r.counting, threads, metrics, counters, signals, stopped };
+}
