@@ -2,7 +2,7 @@ import { EventHeap, type HeapItem } from './heap.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
-import { describeWait, type WaitReason } from './wait.js';
+import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code } from './task.js';
 
 /**
  * The deterministic discrete-event core.
@@ -55,26 +55,7 @@ function callSite(): string {
   return (outside ?? frames[0] ?? 'unknown').trim().replace(/^at /, '');
 }
 
-/** What a task's generator yields to the engine. */
-export const SYNC = 0;
-/** The task put itself on a wait queue and gives up its CPU. */
-export const BLOCK = 1;
-/** The task waits for a spinning lock: it keeps its CPU but leaves the queue until handed the lock. */
-export const SPIN = 2;
-/** The task's time slice is over: back to the run queue. */
-export const PREEMPT = 3;
-export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT;
-
-/** A kernel path or a workload thread body. */
-export type Code<T = void> = Generator<Yield, T, void>;
-
-export const enum TaskState {
-  Runnable,
-  Running,
-  Blocked,
-  Spinning,
-  Done,
-}
+export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code, type Yield } from './task.js';
 
 /** Engine-level costs that the arch and machine profiles supply. */
 export interface EngineCosts {
@@ -124,115 +105,6 @@ export const fifoPolicy: SchedPolicy = {
     return idle.length > 0 ? idle[0] : -1;
   },
 };
-
-export class Task implements HeapItem {
-  time = 0;
-  seq = 0;
-  hidx = -1;
-  /** The task's own virtual clock (ns). While it runs, it is ahead of or equal to the engine's. */
-  clock = 0;
-  state: TaskState = TaskState.Runnable;
-  cpu = -1;
-  lastCpu = -1;
-  /** CPU this task is pinned to, or -1. */
-  affinity = -1;
-  /** True while in kernel mode: the kernel here is not preemptible (PREEMPT_NONE). */
-  inKernel = false;
-  /** Nesting of spinlocks/IRQ-off sections (no preemption, no blocking). */
-  preemptCount = 0;
-  userNs = 0;
-  sysNs = 0;
-  private modeStart = 0;
-  sliceEnd = 0;
-  /** Context switches of this task (voluntary + involuntary), as perf's context-switches. */
-  ctxSwitches = 0;
-  migrations = 0;
-  /** Tasks waiting in join() for this one. */
-  joiners: Task[] = [];
-  /**
-   * Called when this task is about to sleep: each sleeping lock it owns for writing hangs one
-   * here to stop the tasks spinning on it (rwsem optimistic spinning gives up when the owner
-   * leaves its CPU). A task may own several (dup_mmap() nests the child's mmap lock).
-   */
-  readonly onSleep: ((time: number) => void)[] = [];
-  /** What the task is blocked or spinning on (null while it runs), for deadlock reports. */
-  wait: WaitReason | null = null;
-  /** The wait as one line (empty while the task runs). */
-  get waitingOn(): string {
-    return describeWait(this.wait);
-  }
-  /** Set by upper layers (the mm model hangs its per-task state here). */
-  gen!: Code;
-  startTime = 0;
-  endTime = 0;
-  /** The generator has returned; the exit itself waits for the task's time to come. */
-  finished = false;
-  /** Upper layers hang their per-task state here (the mm model: its Thread). */
-  ctx: unknown = null;
-
-  constructor(
-    readonly eng: Engine,
-    readonly tid: number,
-    readonly pid: number,
-    readonly comm: string,
-  ) {}
-
-  fire(): void {
-    this.eng.resume(this);
-  }
-
-  /** True when the task must yield SYNC before touching shared state. */
-  mustSync(): boolean {
-    const must = this.clock > this.eng.horizon() + this.eng.lookahead;
-    if (!must) this.eng.stepOpen = true;
-    return must;
-  }
-
-  /**
-   * Spend ns of CPU time in the current mode: the time the work takes on a core of its own. With
-   * SMT siblings busy on the same core, the work shares the core's pipeline and takes longer
-   * (Engine.smtSlowdown).
-   */
-  cost(ns: number): void {
-    const e = this.eng;
-    e.stepOpen = false;
-    if (!e.smt || this.cpu < 0) this.clock += ns;
-    else this.clock += ns * e.smtSlowdown[e.coreBusy[e.topo.coreOf[this.cpu]]];
-  }
-
-  /**
-   * Wait ns without using the core (a cache-line transfer, an IPI's round trip): SMT siblings do
-   * not slow it down.
-   */
-  stall(ns: number): void {
-    this.clock += ns;
-  }
-
-  /** Switch to kernel mode (trap or syscall entry); CPU time before it is user time. */
-  enterKernel(): void {
-    this.userNs += this.clock - this.modeStart;
-    this.modeStart = this.clock;
-    this.inKernel = true;
-  }
-
-  exitKernel(): void {
-    this.sysNs += this.clock - this.modeStart;
-    this.modeStart = this.clock;
-    this.inKernel = false;
-  }
-
-  /** Close the CPU-time interval that ends now (the task leaves its CPU). */
-  accountOffCpu(): void {
-    if (this.inKernel) this.sysNs += this.clock - this.modeStart;
-    else this.userNs += this.clock - this.modeStart;
-    this.modeStart = this.clock;
-  }
-
-  /** Open a CPU-time interval (the task got a CPU). */
-  accountOnCpu(): void {
-    this.modeStart = this.clock;
-  }
-}
 
 /** A one-shot callback at a virtual time. */
 export class Timer implements HeapItem {
