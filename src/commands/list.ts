@@ -13,6 +13,7 @@ import { formatEventList, formatEventListJson } from '../format/list.js';
 import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
 import { MACHINES, machineCpus } from '../config/machine.js';
 import { listShippedWorkloads } from '../workload/load.js';
+import { type CliIo } from '../io.js';
 
 export interface ListOptions {
   readonly json?: boolean;
@@ -21,34 +22,35 @@ export interface ListOptions {
   readonly workloads?: boolean;
 }
 
-export async function run(o: ListOptions): Promise<number> {
+export async function run(o: ListOptions, io: CliIo): Promise<number> {
+  const out = (s: string): void => void io.stdout.write(s);
   if (o.configs) {
-    process.stdout.write('Presets (--config NAME):\n');
+    out('Presets (--config NAME):\n');
     for (const p of listConfigPresets()) {
       const name = p.aliases.length > 0 ? `${p.name} (${p.aliases.join(', ')})` : p.name;
-      process.stdout.write(`  ${name.padEnd(22)} ${p.description}\n`);
+      out(`  ${name.padEnd(22)} ${p.description}\n`);
     }
-    process.stdout.write('\nKeys (--config KEY=VALUE, or KEY=VALUE lines in a .config file; the default first):\n');
+    out('\nKeys (--config KEY=VALUE, or KEY=VALUE lines in a .config file; the default first):\n');
     for (const [key, d] of Object.entries(CONFIG_KEYS)) {
       const values = d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def)].join('|') : `N (${d.def})`;
-      process.stdout.write(`  ${key}=${values}\n      ${d.doc}\n`);
+      out(`  ${key}=${values}\n      ${d.doc}\n`);
     }
     return 0;
   }
   if (o.machines) {
     for (const m of Object.values(MACHINES)) {
-      process.stdout.write(`  ${m.name.padEnd(12)} ${m.profile.padEnd(14)} ${String(machineCpus(m)).padStart(4)} CPUs  ${m.description}\n`);
+      out(`  ${m.name.padEnd(12)} ${m.profile.padEnd(14)} ${String(machineCpus(m)).padStart(4)} CPUs  ${m.description}\n`);
     }
     return 0;
   }
   if (o.workloads) {
     for (const w of listShippedWorkloads()) {
       const first = w.description.split('\n')[0] ?? '';
-      process.stdout.write(`  ${w.name.padEnd(14)} ${first}\n`);
-      for (const p of w.params) process.stdout.write(`      ${p.name}=${p.defaultText}${p.doc ? `   ${p.doc}` : ''}\n`);
+      out(`  ${w.name.padEnd(14)} ${first}\n`);
+      for (const p of w.params) out(`      ${p.name}=${p.defaultText}${p.doc ? `   ${p.doc}` : ''}\n`);
     }
     return 0;
   }
-  process.stdout.write(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
+  out(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
   return 0;
 }

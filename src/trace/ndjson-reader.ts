@@ -92,7 +92,7 @@ const MAX_REPORTED = 20;
 export interface ReadOptions {
   /** File name for messages. */
   readonly name: string;
-  /** Where skip messages go (default process.stderr). */
+  /** Where skip messages go (default: nowhere; they are counted in `skipped` all the same). */
   readonly warn?: (msg: string) => void;
 }
 
@@ -117,7 +117,7 @@ function badSample(o: Record<string, unknown>): string | null {
  * read; rejects (UsageError) on a missing header or an unknown trace format.
  */
 export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOptions): Promise<ReadStats> {
-  const warn = o.warn ?? ((m: string) => process.stderr.write(m));
+  const warn = o.warn ?? ((): void => {});
   const st: ReadStats = { lines: 0, skipped: 0, samples: 0, header: null, summary: null };
   const skip = (line: number, why: string): void => {
     st.skipped++;
@@ -217,9 +217,9 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
   return st;
 }
 
-/** The input of report/script: a file, or stdin for '-'. Errors opening it are UsageErrors. */
-export async function openTraceInput(path: string): Promise<{ stream: Readable; name: string }> {
-  if (path === '-') return { stream: process.stdin, name: '<stdin>' };
+/** The input of report/script: a file, or `stdin` for '-'. Errors opening it are UsageErrors. */
+export async function openTraceInput(path: string, stdin: Readable): Promise<{ stream: Readable; name: string }> {
+  if (path === '-') return { stream: stdin, name: '<stdin>' };
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());

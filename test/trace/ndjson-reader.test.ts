@@ -109,7 +109,7 @@ describe('readTrace', () => {
         sample: () => order.push('sample'),
         afterChunk: () => {
           order.push('chunk');
-          return new Promise<void>((r) => setTimeout(() => (order.push('resumed'), r()), 5));
+          return new Promise<void>((r) => setImmediate(() => (order.push('resumed'), r())));
         },
       },
       { name: 'a' },
