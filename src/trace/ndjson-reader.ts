@@ -68,7 +68,11 @@ export interface TraceSummary {
 
 export interface TraceHandlers {
   header?(h: TraceHeader): void;
-  sample(s: TraceSample, line: number): void;
+  /**
+   * Each sample. Without it, sample lines are only counted, not parsed (a reader that wants the
+   * header and summary of a large trace, such as diff's, does not pay for every line).
+   */
+  sample?(s: TraceSample, line: number): void;
   summary?(s: TraceSummary): void;
   /** Awaited after each input chunk when it returns a promise (the reader's output is full). */
   afterChunk?(): Promise<void> | undefined;
@@ -86,6 +90,8 @@ export interface ReadStats {
 
 /** A line longer than this is not a trace record: it is skipped without being held whole. */
 const MAX_LINE = 16 << 20;
+/** How the writer starts every sample line (ndjson-writer.ts). */
+const SAMPLE_PREFIX = '{"type":"sample",';
 /** Skipped lines reported one by one; the rest are only counted. */
 const MAX_REPORTED = 20;
 
@@ -125,9 +131,14 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
     else if (st.skipped === MAX_REPORTED + 1) warn(`spfperf: ${o.name}: more skipped lines are counted, not listed\n`);
   };
 
+  const onSample = h.sample;
   const onLine = (text: string, line: number, complete: boolean): void => {
     if (text.length > 0 && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (text.length === 0) return;
+    if (onSample === undefined && complete && st.header !== null && text.startsWith(SAMPLE_PREFIX)) {
+      st.samples++;
+      return;
+    }
     let v: unknown;
     try {
       v = JSON.parse(text);
@@ -156,7 +167,7 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
         const why = badSample(r);
         if (why !== null) return skip(line, why);
         st.samples++;
-        h.sample(r as unknown as TraceSample, line);
+        onSample?.(r as unknown as TraceSample, line);
         return;
       }
       case 'summary':

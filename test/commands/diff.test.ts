@@ -85,7 +85,7 @@ describe('spfperf diff', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-diff-'));
     await save(dir, 'a.json', EB);
     writeFileSync(join(dir, 'notes.txt'), 'not a run\n');
-    writeFileSync(join(dir, 'cut.ndjson'), JSON.stringify({ type: 'header', ...JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) }) + '\n');
+    writeFileSync(join(dir, 'cut.ndjson'), JSON.stringify({ type: 'header', trace_format: 1, ...JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) }) + '\n');
     for (const [file, msg] of [
       ['nope.json', "spfperf: cannot read 'nope.json': no such file\n"],
       ['notes.txt', "spfperf: 'notes.txt' is not an spfperf --save file or record trace\n"],

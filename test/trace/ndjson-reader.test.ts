@@ -116,4 +116,15 @@ describe('readTrace', () => {
     );
     expect(order).toEqual(['chunk', 'resumed', 'sample', 'chunk', 'resumed']);
   });
+
+  it('without a sample handler counts sample lines without parsing them, and still finds the summary', async () => {
+    const summary = '{"type":"summary","elapsed":1}';
+    // The second "sample" is not even JSON: not parsed, so not reported; counted as written.
+    const stream = Readable.from([Buffer.from(`${HEADER}\n${sample(1)}\n{"type":"sample",oops\n${summary}\n`)]);
+    let got: unknown = null;
+    const st = await readTrace(stream, { summary: (s) => (got = s) }, { name: 'a' });
+    expect(st.samples).toBe(2);
+    expect(st.skipped).toBe(0);
+    expect(got).toEqual({ type: 'summary', elapsed: 1 });
+  });
 });
