@@ -29,6 +29,15 @@ describe('spfperf list', () => {
     expect(r.stdout).toMatch(/^  khugepaged_pages=N \(4096\)\n/m);
   });
 
+  it('--configs, --machines and --workloads as tables (golden)', async () => {
+    for (const what of ['configs', 'machines', 'workloads']) {
+      const r = await spfperf(['list', `--${what}`]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expectGolden(`list.${what}.txt`, r.stdout);
+    }
+  });
+
   it('--workloads names the shipped workloads with their parameters', async () => {
     const r = await spfperf(['list', '--workloads']);
     expect(r.stdout).toMatch(/^  ebizzy /m);
