@@ -20,13 +20,14 @@ describe('spfperf list', () => {
   it('--configs lists the presets, then every key with its values (the default first) and what it does', async () => {
     const r = await spfperf(['list', '--configs']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Presets \(--config NAME\):\n  base /);
-    expect(r.stdout).toMatch(/^  dufour-v11 \(spf\) +Dufour SPF v11/m);
+    expect(r.stdout).toMatch(/^Presets \(--config NAME\):\n┌─+┬/);
+    expect(r.stdout).toMatch(/^│ base +│ +│ classic page faults only/m);
+    expect(r.stdout).toMatch(/^│ dufour-v11 +│ spf +│ Dufour SPF v11/m);
     expect(r.stdout).toContain('\nKeys (--config KEY=VALUE');
-    expect(r.stdout).toMatch(/^  vmacache=none\|mm\|task\n      find_vma's cache/m);
-    expect(r.stdout).toMatch(/^  lazy_tlb=skip\|ipi\n/m);
-    expect(r.stdout).toMatch(/^  CONFIG_RWSEM_SPIN_ON_OWNER=y\|n\n/m);
-    expect(r.stdout).toMatch(/^  khugepaged_pages=N \(4096\)\n/m);
+    expect(r.stdout).toMatch(/^│ vmacache +│ none\|mm\|task +│ find_vma's cache/m);
+    expect(r.stdout).toMatch(/^│ lazy_tlb +│ skip\|ipi +│/m);
+    expect(r.stdout).toMatch(/^│ CONFIG_RWSEM_SPIN_ON_OWNER +│ y\|n +│/m);
+    expect(r.stdout).toMatch(/^│ khugepaged_pages +│ N \(4096\) +│/m);
   });
 
   it('--configs, --machines and --workloads as tables (golden)', async () => {
@@ -40,8 +41,8 @@ describe('spfperf list', () => {
 
   it('--workloads names the shipped workloads with their parameters', async () => {
     const r = await spfperf(['list', '--workloads']);
-    expect(r.stdout).toMatch(/^  ebizzy /m);
-    expect(r.stdout).toMatch(/^  page_fault1 /m);
-    expect(r.stdout).toMatch(/^ +threads=\$ncpus/m);
+    expect(r.stdout).toMatch(/^│ ebizzy +│ ebizzy 0\.3: /m);
+    expect(r.stdout).toMatch(/^│ page_fault1 +│/m);
+    expect(r.stdout).toMatch(/^│ +│ threads=\$ncpus +│ worker threads/m);
   });
 });

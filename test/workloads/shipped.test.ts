@@ -69,9 +69,9 @@ describe('shipped workloads', () => {
   test('spfperf list --workloads lists each with its parameters', async () => {
     const r = await spfperf(['list', '--workloads']);
     expect(r.status).toBe(0);
-    for (const name of EXPECTED) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of EXPECTED) expect(r.stdout).toMatch(new RegExp(`^│ ${name} +│`, 'm'));
     expect(r.stdout).toContain('mode="threads"');
-    expect(r.stdout).toMatch(/^ +rounds=200 /m);
-    expect(r.stdout).toMatch(/^ +tasks=\$ncpus /m);
+    expect(r.stdout).toMatch(/^│ +│ rounds=200 /m);
+    expect(r.stdout).toMatch(/^│ +│ tasks=\$ncpus /m);
   });
 });
