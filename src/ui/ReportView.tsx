@@ -1,5 +1,5 @@
 import { Box, Text, useApp, useInput } from 'ink';
-import { useReducer, useRef, type JSX } from 'react';
+import { useCallback, useReducer, useRef, type JSX } from 'react';
 import type { ReportViewModel } from '../format/report.js';
 
 /**
@@ -105,10 +105,16 @@ export function ReportView({ model, height }: ReportViewProps): JSX.Element {
   first = Math.max(0, Math.min(first, Math.max(0, lines.length - listHeight)));
   top.current.first = first;
 
-  useInput((input, key) => {
-    if (input === 'q' || key.escape || (key.ctrl && input === 'c')) exit();
-    else dispatch({ input, key });
-  });
+  // One handler for the life of the view (exit and dispatch never change): ink subscribes it to
+  // the input once, instead of again after every redraw.
+  const onKey = useCallback(
+    (input: string, key: Key) => {
+      if (input === 'q' || key.escape || (key.ctrl && input === 'c')) exit();
+      else dispatch({ input, key });
+    },
+    [exit],
+  );
+  useInput(onKey);
 
   const visible = lines.slice(first, first + listHeight);
   return (
