@@ -1,11 +1,18 @@
 /**
  * The command table (loaded lazily) and the one place where errors become exit codes:
  *   UsageError -> its code (1), WorkloadSyntaxError / ConfigError -> 2, SimulationError -> 3,
- *   anything else -> 70 with a one-line message (the stack only with SPFPERF_DEBUG=1).
+ *   InterruptedError (a second Ctrl-C) -> 130, anything else -> 70 with a one-line message (the
+ *   stack only with SPFPERF_DEBUG=1).
+ *
+ * `main(argv, io)` runs one command line against the streams, terminal flags, environment and
+ * Ctrl-C of `io` and returns the exit code; it touches nothing of the real process (src/main.ts
+ * does that), so tests run the whole CLI in-process. Each call builds its own Command tree: no
+ * state is carried from one call to the next.
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
+import { ConfigError, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
+import type { CliIo } from './io.js';
 
 const require = createRequire(import.meta.url);
 const VERSION: string = (require('../package.json') as { version: string }).version;
@@ -21,8 +28,21 @@ function commonRunOptions(c: Command): Command {
     .option('--seed <n>', 'seed of the simulation\'s PRNG', '1');
 }
 
-export function buildProgram(): Command {
+/**
+ * The command tree for one call. Each action stores its command's exit code in `result.code`
+ * (commander's parseAsync has no return value of its own).
+ */
+export function buildProgram(io: CliIo, result: { code: number }): Command {
   const program = new Command();
+  // Before the subcommands are added: they inherit the output settings.
+  program.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+    getOutHelpWidth: () => (io.isTTY.stdout && io.columns ? io.columns : 80),
+    getErrHelpWidth: () => 80,
+    getOutHasColors: () => false,
+    getErrHasColors: () => false,
+  });
   program
     .name('spfperf')
     .description('perf-style simulator of the Linux page-fault path under speculative page-fault designs')
@@ -48,7 +68,7 @@ export function buildProgram(): Command {
       .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/stat.js');
-    process.exitCode = await run(workload, params, opts);
+    result.code = await run(workload, params, opts, io);
   });
 
   commonRunOptions(
@@ -62,7 +82,7 @@ export function buildProgram(): Command {
       .option('--stat', 'also print the stat counters at the end'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/record.js');
-    process.exitCode = await run(workload, params, opts);
+    result.code = await run(workload, params, opts, io);
   });
 
   program
@@ -74,7 +94,7 @@ export function buildProgram(): Command {
     .option('-F, --fields <fields>', 'columns to show')
     .action(async (opts) => {
       const { run } = await import('./commands/report.js');
-      process.exitCode = await run(opts);
+      result.code = await run(opts, io);
     });
 
   program
@@ -84,7 +104,7 @@ export function buildProgram(): Command {
     .option('-F, --fields <fields>', 'fields to print: comm,tid,cpu,time,event,trace')
     .action(async (opts) => {
       const { run } = await import('./commands/script.js');
-      process.exitCode = await run(opts);
+      result.code = await run(opts, io);
     });
 
   program
@@ -93,7 +113,7 @@ export function buildProgram(): Command {
     .argument('<files...>', 'two or more files; deltas are against the first')
     .action(async (files: string[]) => {
       const { run } = await import('./commands/diff.js');
-      process.exitCode = await run(files);
+      result.code = await run(files, io);
     });
 
   program
@@ -105,42 +125,45 @@ export function buildProgram(): Command {
     .option('--workloads', 'shipped workloads and their parameters')
     .action(async (opts) => {
       const { run } = await import('./commands/list.js');
-      process.exitCode = await run(opts);
+      result.code = await run(opts, io);
     });
 
   return program;
 }
 
-/** Print an error the user can act on, and return the exit code. */
-export function reportError(e: unknown): number {
+/** Print an error the user can act on to io's stderr, and return the exit code. */
+export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof CommanderError) return e.exitCode;
+  if (e instanceof InterruptedError) return e.exitCode;
   if (e instanceof WorkloadSyntaxError) {
-    process.stderr.write(e.render() + '\n');
+    io.stderr.write(e.render() + '\n');
     return 2;
   }
   if (e instanceof UsageError) {
-    process.stderr.write(e.bare ? `${e.message}\n` : `spfperf: ${e.message}\n`);
+    io.stderr.write(e.bare ? `${e.message}\n` : `spfperf: ${e.message}\n`);
     return e.exitCode;
   }
   if (e instanceof ConfigError) {
-    process.stderr.write(`spfperf: ${e.message}\n`);
+    io.stderr.write(`spfperf: ${e.message}\n`);
     return 2;
   }
   if (e instanceof SimulationError) {
-    process.stderr.write(`spfperf: ${e.message}\n`);
+    io.stderr.write(`spfperf: ${e.message}\n`);
     return 3;
   }
   const err = e as Error;
-  process.stderr.write(`spfperf: internal error: ${err?.message ?? String(e)}\n`);
-  if (process.env.SPFPERF_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+  io.stderr.write(`spfperf: internal error: ${err?.message ?? String(e)}\n`);
+  if (io.env.SPFPERF_DEBUG) io.stderr.write(`${err?.stack ?? ''}\n`);
   return 70;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Run one command line (without the program name) against `io`; resolves to its exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const result = { code: 0 };
   try {
-    await buildProgram().parseAsync(argv as string[], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    await buildProgram(io, result).parseAsync([...argv], { from: 'user' });
+    return result.code;
   } catch (e) {
-    return reportError(e);
+    return reportError(e, io);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Typed errors. Only src/cli.ts turns them into exit codes and messages.
+ * Typed errors. Only src/cli.ts turns them into exit codes and messages; anything else thrown is
+ * a bug in spfperf (exit 70, "internal error").
  */
 
 /** Bad command-line usage: an option or argument at fault. Exit 1 (perf's convention for usage). */
@@ -52,10 +53,14 @@ export class SimulationError extends Error {
   }
 }
 
-/** A bug in spfperf itself. */
-export class InternalError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InternalError';
+/**
+ * The user asked twice to stop (Ctrl-C while a run was already stopping): give up at once. Exit
+ * 130 (128 + SIGINT), with no message, as a shell reports a process killed by Ctrl-C.
+ */
+export class InterruptedError extends Error {
+  readonly exitCode = 130;
+  constructor() {
+    super('interrupted');
+    this.name = 'InterruptedError';
   }
 }

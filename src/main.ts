@@ -1,4 +1,9 @@
+/**
+ * The real process: its streams, terminal flags, environment and SIGINT become the CLI's io, and
+ * the code main() returns becomes the exit status. Nothing else in src touches `process` for that.
+ */
 import { main } from './cli.js';
+import type { CliIo } from './io.js';
 
 // `spfperf list | head`: a closed pipe ends the output quietly, as perf does.
 for (const s of [process.stdout, process.stderr]) {
@@ -8,5 +13,24 @@ for (const s of [process.stdout, process.stderr]) {
   });
 }
 
-const code = await main(process.argv.slice(2));
+const io: CliIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  // Only when a command reads it: creating it for nothing may hold a terminal open.
+  get stdin() {
+    return process.stdin;
+  },
+  isTTY: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true, stdin: process.stdin.isTTY === true },
+  rows: process.stdout.rows,
+  columns: process.stdout.columns,
+  env: process.env,
+  onInterrupt: (handler) => {
+    process.on('SIGINT', handler);
+    return () => void process.off('SIGINT', handler);
+  },
+};
+
+const code = await main(process.argv.slice(2), io);
+// 130: a second Ctrl-C gave the run up; it may still be computing, so end here.
+if (code === 130) process.exit(code);
 process.exitCode = code;

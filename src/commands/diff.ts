@@ -5,10 +5,11 @@
  */
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
+import { writeAll, type CliIo } from '../io.js';
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { loadRunSummary } from '../stats/load.js';
 
-export async function run(files: readonly string[]): Promise<number> {
+export async function run(files: readonly string[], io: CliIo): Promise<number> {
   if (files.length < 2) throw new UsageError('diff needs at least two files to compare');
   const cols: DiffColumn[] = [];
   for (const f of files) {
@@ -18,6 +19,6 @@ export async function run(files: readonly string[]): Promise<number> {
   // Clashing file names (same name, other directories): the paths as given.
   const base = cols.map((c) => c.altLabel);
   const fixed = cols.map((c) => (base.filter((b) => b === c.altLabel).length > 1 ? { ...c, altLabel: c.file! } : c));
-  process.stdout.write(formatDiff(fixed));
+  await writeAll(io.stdout, formatDiff(fixed));
   return 0;
 }

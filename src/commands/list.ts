@@ -1,5 +1,6 @@
 /**
- * spfperf list: every event spfperf knows, in perf list's layout.
+ * spfperf list: every event spfperf knows, in perf list's layout; with --configs, --machines or
+ * --workloads, spfperf's own tables of those instead (src/format/table.ts).
  *
  *   $ spfperf list
  *
@@ -13,6 +14,8 @@ import { formatEventList, formatEventListJson } from '../format/list.js';
 import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
 import { MACHINES, machineCpus } from '../config/machine.js';
 import { listShippedWorkloads } from '../workload/load.js';
+import { type CliIo } from '../io.js';
+import { formatTable, type Cell } from '../format/table.js';
 
 export interface ListOptions {
   readonly json?: boolean;
@@ -21,34 +24,54 @@ export interface ListOptions {
   readonly workloads?: boolean;
 }
 
-export async function run(o: ListOptions): Promise<number> {
+/** Width of a description column (text wraps inside it), so a table fits in ~120 columns. */
+const DOC_WIDTH = 64;
+
+export async function run(o: ListOptions, io: CliIo): Promise<number> {
+  const out = (s: string): void => void io.stdout.write(s);
   if (o.configs) {
-    process.stdout.write('Presets (--config NAME):\n');
-    for (const p of listConfigPresets()) {
-      const name = p.aliases.length > 0 ? `${p.name} (${p.aliases.join(', ')})` : p.name;
-      process.stdout.write(`  ${name.padEnd(22)} ${p.description}\n`);
-    }
-    process.stdout.write('\nKeys (--config KEY=VALUE, or KEY=VALUE lines in a .config file; the default first):\n');
-    for (const [key, d] of Object.entries(CONFIG_KEYS)) {
-      const values = d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def)].join('|') : `N (${d.def})`;
-      process.stdout.write(`  ${key}=${values}\n      ${d.doc}\n`);
-    }
+    out('Presets (--config NAME):\n');
+    out(
+      formatTable({
+        head: ['Preset', 'Aliases', 'What it is'],
+        rows: listConfigPresets().map((p) => [p.name, p.aliases.join(', '), p.description]),
+        widths: [null, null, DOC_WIDTH],
+      }),
+    );
+    out('\nKeys (--config KEY=VALUE, or KEY=VALUE lines in a .config file):\n');
+    out(
+      formatTable({
+        head: ['Key', 'Values (default first)', 'What it does'],
+        rows: Object.entries(CONFIG_KEYS).map(([key, d]) => [
+          key,
+          d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def)].join(', ') : `N (${d.def})`,
+          d.doc,
+        ]),
+        widths: [null, 24, DOC_WIDTH],
+      }),
+    );
     return 0;
   }
   if (o.machines) {
-    for (const m of Object.values(MACHINES)) {
-      process.stdout.write(`  ${m.name.padEnd(12)} ${m.profile.padEnd(14)} ${String(machineCpus(m)).padStart(4)} CPUs  ${m.description}\n`);
-    }
+    out(
+      formatTable({
+        head: ['Machine', 'Arch profile', 'CPUs', 'What it is'],
+        rows: Object.values(MACHINES).map((m) => [m.name, m.profile, machineCpus(m), m.description]),
+        widths: [null, null, null, DOC_WIDTH],
+        align: ['left', 'left', 'right', 'left'],
+      }),
+    );
     return 0;
   }
   if (o.workloads) {
+    const rows: Cell[][] = [];
     for (const w of listShippedWorkloads()) {
-      const first = w.description.split('\n')[0] ?? '';
-      process.stdout.write(`  ${w.name.padEnd(14)} ${first}\n`);
-      for (const p of w.params) process.stdout.write(`      ${p.name}=${p.defaultText}${p.doc ? `   ${p.doc}` : ''}\n`);
+      rows.push([w.name, { content: w.description.split('\n')[0] ?? '', colSpan: 2 }]);
+      for (const p of w.params) rows.push(['', `${p.name}=${p.defaultText}`, p.doc ?? '']);
     }
+    out(formatTable({ head: ['Workload', 'Parameter=default', 'What it is'], rows, widths: [null, 28, DOC_WIDTH] }));
     return 0;
   }
-  process.stdout.write(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
+  out(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
   return 0;
 }

@@ -15,7 +15,7 @@
  */
 import { statSync } from 'node:fs';
 import { eventById, NUM_EVENTS, parseEventList, type SelectedEvent } from '../events/catalog.js';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { formatStatHuman } from '../format/stat-human.js';
 import { workloadEvent, type StatRow } from '../format/stat-common.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
@@ -23,7 +23,8 @@ import { runWorkloadAsync, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
 import { describeRun, runValues } from '../stats/save.js';
 import { AtomicFile, FileOutput, NdjsonWriter, RECORDABLE_SW, RecordSink, StreamOutput, TRACE_FORMAT, type ChunkOutput } from '../trace/ndjson-writer.js';
 import { errnoText } from '../trace/ndjson-reader.js';
-import { progressFor, withProgress } from '../ui/progress.js';
+import { progressFor, withProgress } from '../ui/live-progress.js';
+import { writeAll, type CliIo } from '../io.js';
 
 export interface RecordOptions extends CommonRunOptions {
   readonly event?: readonly string[];
@@ -63,7 +64,7 @@ function statText(command: string, events: readonly SelectedEvent[], r: RunResul
   });
 }
 
-export async function run(workloadArg: string, paramArgs: readonly string[], o: RecordOptions): Promise<number> {
+export async function run(workloadArg: string, paramArgs: readonly string[], o: RecordOptions, io: CliIo): Promise<number> {
   const events = recordEvents(o.event);
   const prep = prepareRun(workloadArg, paramArgs, o);
   const command = [workloadArg, ...paramArgs].join(' ');
@@ -72,7 +73,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
 
   let file: AtomicFile | null = null;
   let out: ChunkOutput;
-  if (toStdout) out = new StreamOutput(process.stdout);
+  if (toStdout) out = new StreamOutput(io.stdout);
   else {
     try {
       // A directory would only fail at the final rename, after the whole run.
@@ -96,8 +97,18 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
       events: events.map((e) => e.name),
     };
     w.line(JSON.stringify(header) + '\n');
-    r = await withProgress(progressFor(prep, { onAbort: () => file?.discard() }), (ctl) =>
-      runWorkloadAsync({ ...runOptionsOf(prep), sinks: [sink] }, { onProgress: ctl.onProgress, shouldStop: ctl.shouldStop, pause: () => w.drain() }),
+    // A second Ctrl-C gives the run up: the file goes at once, and the simulation (which may
+    // still reach its next slice) must not write to it any more.
+    let gaveUp = false;
+    const onAbort = (): void => {
+      gaveUp = true;
+      file?.discard();
+    };
+    r = await withProgress(progressFor(prep, io, { onAbort }), (ctl) =>
+      runWorkloadAsync(
+        { ...runOptionsOf(prep), sinks: [sink] },
+        { onProgress: ctl.onProgress, shouldStop: ctl.shouldStop, pause: () => (gaveUp ? Promise.reject(new InterruptedError()) : w.drain()) },
+      ),
     );
     const samples: Record<string, number> = {};
     for (const e of events) samples[e.name] = sink.written[e.id];
@@ -122,7 +133,8 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
   const stopped = r.stopped ? `spfperf: record stopped (Ctrl-C) at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
   const stat = o.stat ? statText(command, events, r) : '';
-  process.stderr.write(
+  await writeAll(
+    io.stderr,
     `${signals}${stopped}${stat}[ spfperf record: Captured and wrote ${(w.bytes / 1e6).toFixed(3)} MB ${toStdout ? '(stdout)' : target} (${total} samples) ]\n`,
   );
   return 0;

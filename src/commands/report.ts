@@ -14,7 +14,7 @@
  */
 import { formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo, type SortKey } from '../format/report.js';
 import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
-import { inCi } from '../ui/progress.js';
+import { inCi, writeAll, type CliIo } from '../io.js';
 
 export interface ReportOptions {
   readonly input?: string;
@@ -26,30 +26,31 @@ export interface ReportOptions {
 /** Keys a row of the interactive view can be broken down by, in the order `b` cycles them. */
 const BREAKDOWN_ORDER: readonly SortKey[] = ['caller', 'tid', 'cpu', 'vma', 'comm', 'event'];
 
-export async function run(o: ReportOptions): Promise<number> {
+export async function run(o: ReportOptions, io: CliIo): Promise<number> {
   const { keys, columns } = reportLayout(o.sort ?? 'event,comm', o.fields);
   const path = o.input ?? 'spfperf.ndjson';
-  const interactive = o.stdio !== true && path !== '-' && process.stdout.isTTY === true && process.stdin.isTTY === true && !inCi();
+  const interactive = o.stdio !== true && path !== '-' && io.isTTY.stdout && io.isTTY.stdin && !inCi(io.env);
   const breakdownKeys = interactive ? BREAKDOWN_ORDER.filter((k) => !keys.includes(k)) : [];
   const agg = new ReportAggregator(keys, breakdownKeys);
-  const { stream, name } = await openTraceInput(path);
-  const st = await readTrace(stream, { sample: (s) => agg.add(s) }, { name });
-  if (st.summary === null) process.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
+  const { stream, name } = await openTraceInput(path, io.stdin);
+  const st = await readTrace(stream, { sample: (s) => agg.add(s) }, { name, warn: (m) => io.stderr.write(m) });
+  if (st.summary === null) io.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
   const info: ReportInfo = { header: st.header!, summary: st.summary, skipped: st.skipped, seen: agg.counts() };
   const tables = agg.result(st.header!.events ?? []);
 
   if (!interactive) {
-    await write(formatReportStdio(info, tables, keys, columns));
+    await writeAll(io.stdout, formatReportStdio(info, tables, keys, columns));
     return 0;
   }
   const [{ render }, { createElement }, { ReportView }] = await Promise.all([import('ink'), import('react'), import('../ui/ReportView.js')]);
   const model = reportViewModel(info, tables, keys, columns, breakdownKeys);
-  const app = render(createElement(ReportView, { model, height: process.stdout.rows ?? 24 }), { exitOnCtrlC: true, patchConsole: false });
+  const app = render(createElement(ReportView, { model, height: io.rows ?? 24 }), {
+    stdout: io.stdout as NodeJS.WriteStream,
+    stdin: io.stdin as NodeJS.ReadStream,
+    stderr: io.stderr as NodeJS.WriteStream,
+    exitOnCtrlC: true,
+    patchConsole: false,
+  });
   await app.waitUntilExit();
   return 0;
-}
-
-/** Write to stdout and wait until it is taken (a pipe may be slower than us). */
-function write(text: string): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
 }

@@ -7,6 +7,7 @@
  */
 import { formatScriptLine, scriptLayout, type ScriptLayout } from '../format/script.js';
 import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
+import { writeAll, type CliIo } from '../io.js';
 
 export interface ScriptOptions {
   readonly input?: string;
@@ -16,9 +17,9 @@ export interface ScriptOptions {
 /** Output is written in chunks of about this many characters. */
 const CHUNK = 1 << 16;
 
-export async function run(o: ScriptOptions): Promise<number> {
+export async function run(o: ScriptOptions, io: CliIo): Promise<number> {
   scriptLayout(o.fields, []); // a bad -F is an error before any input is read
-  const { stream, name } = await openTraceInput(o.input ?? 'spfperf.ndjson');
+  const { stream, name } = await openTraceInput(o.input ?? 'spfperf.ndjson', io.stdin);
   let layout: ScriptLayout | null = null;
   let buf: string[] = [];
   let size = 0;
@@ -27,8 +28,8 @@ export async function run(o: ScriptOptions): Promise<number> {
     const text = buf.join('');
     buf = [];
     size = 0;
-    if (process.stdout.write(text)) return undefined;
-    return new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+    if (io.stdout.write(text)) return undefined;
+    return new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
   };
   const st = await readTrace(
     stream,
@@ -43,10 +44,10 @@ export async function run(o: ScriptOptions): Promise<number> {
       },
       afterChunk: () => (size >= CHUNK ? flush() : undefined),
     },
-    { name },
+    { name, warn: (m) => io.stderr.write(m) },
   );
   await flush();
-  await new Promise<void>((resolve, reject) => process.stdout.write('', (e) => (e ? reject(e) : resolve())));
-  if (st.summary === null) process.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
+  await writeAll(io.stdout, '');
+  if (st.summary === null) io.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
   return 0;
 }

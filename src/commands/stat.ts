@@ -16,6 +16,7 @@
  * --compare runs the workload under several kernel configs and prints the diff table instead.
  */
 import { writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../events/catalog.js';
 import { formatStatHuman } from '../format/stat-human.js';
 import { formatStatCsv } from '../format/stat-csv.js';
@@ -24,7 +25,8 @@ import { vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type St
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
 import { runWorkloadAsync, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
-import { progressFor, withProgress } from '../ui/progress.js';
+import { progressFor, withProgress } from '../ui/live-progress.js';
+import { onInterrupt, writeAll, type CliIo } from '../io.js';
 import type { CountingSink, EventSource, TraceSink } from '../trace/sink.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
@@ -209,10 +211,16 @@ function threadsOf(r: RunResult, upTo = Infinity): { idx: number; thread: StatTh
   return r.threads.filter((t) => t.idx < upTo).map((t) => ({ idx: t.idx, thread: { comm: t.comm, tid: t.tid }, runtimeNs: t.userNs + t.sysNs }));
 }
 
-/** Ctrl-C stops the simulation; the counts so far are printed, as perf stat does. */
-let interrupted = false;
+/**
+ * One call of the command: its io, and whether Ctrl-C was pressed (it stops the simulation; the
+ * counts so far are printed, as perf stat does).
+ */
+interface Ctx {
+  readonly io: CliIo;
+  interrupted: boolean;
+}
 
-async function runOnce(prep: PreparedRun, plan: Plan): Promise<OneRun> {
+async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {
   const snapshots: Snapshot[] = [];
   const ids = [...plan.cols, ...plan.vmstatCols].map((c) => c.id);
   const seen = new ThreadsSeen();
@@ -227,8 +235,8 @@ async function runOnce(prep: PreparedRun, plan: Plan): Promise<OneRun> {
     : {};
   // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this
   // command's own (it stops the run and the counts so far are printed).
-  const result = await withProgress(progressFor(prep, { interruptible: false }), (ctl) =>
-    runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => interrupted }),
+  const result = await withProgress(progressFor(prep, ctx.io, { onInterrupt: undefined }), (ctl) =>
+    runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => ctx.interrupted }),
   );
   return { prep, result, snapshots };
 }
@@ -288,9 +296,9 @@ function pickFormatter(o: StatOptions): StatFormatter {
   return formatStatHuman;
 }
 
-function writeOutput(o: StatOptions, text: string, to: NodeJS.WriteStream): void {
+async function writeOutput(o: StatOptions, text: string, to: Writable): Promise<void> {
   if (o.output === undefined) {
-    to.write(text);
+    await writeAll(to, text);
     return;
   }
   try {
@@ -307,14 +315,14 @@ function signalLines(run: OneRun): string {
 }
 
 /** Run the workload N times (seeds seed..seed+N-1) under one set of --config values. */
-async function runSeries(workloadArg: string, paramArgs: readonly string[], o: StatOptions, nruns: number, plan: (p: PreparedRun) => Plan): Promise<{ runs: OneRun[]; plan: Plan }> {
+async function runSeries(ctx: Ctx, workloadArg: string, paramArgs: readonly string[], o: StatOptions, nruns: number, plan: (p: PreparedRun) => Plan): Promise<{ runs: OneRun[]; plan: Plan }> {
   const first = prepareRun(workloadArg, paramArgs, o);
   const p0 = plan(first);
   const runs: OneRun[] = [];
-  for (let i = 0; i < nruns && !(interrupted && i > 0); i++) {
+  for (let i = 0; i < nruns && !(ctx.interrupted && i > 0); i++) {
     const prep = i === 0 ? first : prepareRun(workloadArg, paramArgs, { ...o, seed: String(first.seed + i) });
-    const run = await runOnce(prep, p0);
-    process.stderr.write(signalLines(run));
+    const run = await runOnce(ctx, prep, p0);
+    ctx.io.stderr.write(signalLines(run));
     runs.push(run);
   }
   return { runs, plan: p0 };
@@ -334,7 +342,7 @@ function writeSave(file: string, runs: readonly OneRun[]): void {
 }
 
 /** --compare a,b,...: the same workload under each config, as a diff table (stdout, like perf diff). */
-async function runCompare(workloadArg: string, paramArgs: readonly string[], o: StatOptions, nruns: number): Promise<number> {
+async function runCompare(ctx: Ctx, workloadArg: string, paramArgs: readonly string[], o: StatOptions, nruns: number): Promise<number> {
   const items = o.compare!.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length < 2) throw new UsageError(`option '--compare': give at least two configs, comma-separated (e.g. base,dufour-v11)`);
   for (const [bad, what] of [[o.fieldSeparator !== undefined, '-x'], [o.json, '-j'], [o.intervalPrint !== undefined, '-I'], [o.perThread, '--per-thread'], [o.save !== undefined, '--save']] as const) {
@@ -343,15 +351,15 @@ async function runCompare(workloadArg: string, paramArgs: readonly string[], o: 
   const cols: DiffColumn[] = [];
   for (const item of items) {
     const oc: StatOptions = { ...o, config: [...(o.config ?? []), item] };
-    const { runs } = await runSeries(workloadArg, paramArgs, oc, nruns, () => ({ cols: [], vmstatCols: [], perThread: false }));
+    const { runs } = await runSeries(ctx, workloadArg, paramArgs, oc, nruns, () => ({ cols: [], vmstatCols: [], perThread: false }));
     const doc = saveDocument(runs);
     cols.push({ label: configLabel(runs[0].prep.config), altLabel: item, run: doc });
   }
-  writeOutput(o, formatDiff(cols), process.stdout);
+  await writeOutput(o, formatDiff(cols), ctx.io.stdout);
   return 0;
 }
 
-export async function run(workloadArg: string, paramArgs: readonly string[], o: StatOptions): Promise<number> {
+export async function run(workloadArg: string, paramArgs: readonly string[], o: StatOptions, io: CliIo): Promise<number> {
   const nruns = o.repeat !== undefined ? parsePositive('-r', o.repeat, true) : 1;
   if (nruns < 1 || nruns > MAX_RUNS) throw new UsageError(`option '-r': ${nruns} is out of range (1..${MAX_RUNS})`);
   if (o.json && o.fieldSeparator !== undefined) throw new UsageError(`options '-x' and '-j' cannot be used together`);
@@ -364,16 +372,15 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     intervalNs = ms * 1e6;
   }
 
-  interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
-  };
-  process.on('SIGINT', onSigint);
+  const ctx: Ctx = { io, interrupted: false };
+  const unsubscribe = onInterrupt(io, () => {
+    ctx.interrupted = true;
+  });
   try {
-    if (o.compare !== undefined) return await runCompare(workloadArg, paramArgs, o, nruns);
+    if (o.compare !== undefined) return await runCompare(ctx, workloadArg, paramArgs, o, nruns);
 
     const events = parseEventList(o.event && o.event.length > 0 ? o.event : DEFAULT_EVENTS);
-    const { runs, plan } = await runSeries(workloadArg, paramArgs, o, nruns, (p) => ({
+    const { runs, plan } = await runSeries(ctx, workloadArg, paramArgs, o, nruns, (p) => ({
       cols: events.map(columnOf),
       vmstatCols: o.vmstat ? vmstatColumns(p) : [],
       intervalNs,
@@ -401,10 +408,10 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
       userSec: runs[0].result.userNs / 1e9,
       sysSec: runs[0].result.sysNs / 1e9,
     };
-    writeOutput(o, pickFormatter(o)(report), process.stderr);
+    await writeOutput(o, pickFormatter(o)(report), io.stderr);
     if (o.save !== undefined) writeSave(o.save, runs);
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    unsubscribe();
   }
 }

@@ -1,13 +1,14 @@
-import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { readTrace } from '../trace/ndjson-reader.js';
 import { SAVE_FORMAT, type RunDescription, type RunSummary } from './save.js';
 
 /**
  * Reading what `diff` compares: a `stat --save` document (one JSON value), or a `record` trace
  * (NDJSON: a {"type":"header",...} line with the run description, sample lines, and a final
- * {"type":"summary",...} line with the counters). A trace is read line by line and only its
- * first line and its last summary line are parsed, so a large trace is not held in memory.
+ * {"type":"summary",...} line with the counters). A trace goes through the one trace reader
+ * (src/trace/ndjson-reader.ts), streamed, its sample lines counted but not parsed, so a large
+ * trace is neither held in memory nor parsed line by line.
  */
 
 /** Largest --save document read (a saved run is a few KiB; this guards against a wrong file). */
@@ -64,58 +65,78 @@ function summaryOf(file: string, desc: Json, values: Json): RunSummary {
   };
 }
 
-/** Read one input of `diff`. Every failure is a one-line UsageError naming the file. */
-export async function loadRunSummary(file: string): Promise<RunSummary> {
+/** The file's first line (up to `max` bytes), read without reading the rest. */
+function firstLine(file: string, max = 1 << 20): string {
+  const fd = openSync(file, 'r');
   try {
-    const st = statSync(file);
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-  } catch (e) {
-    throw new UsageError(`cannot read '${file}': ${reason(e)}`);
+    const buf = Buffer.alloc(64 * 1024);
+    const parts: Buffer[] = [];
+    let total = 0;
+    while (total < max) {
+      const n = readSync(fd, buf, 0, buf.length, total);
+      if (n === 0) break;
+      const nl = buf.subarray(0, n).indexOf(10);
+      parts.push(Buffer.from(buf.subarray(0, nl < 0 ? n : nl)));
+      total += n;
+      if (nl >= 0) break;
+    }
+    return Buffer.concat(parts).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
-  const stream = createReadStream(file, { encoding: 'utf8' });
-  let failure: unknown = null;
-  stream.on('error', (e) => {
-    failure = e;
-  });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+}
+
+/** A record trace: its header's run description and its summary's values. */
+async function loadTrace(file: string): Promise<RunSummary> {
   let header: Json | null = null;
   let summary: Json | null = null;
-  let text = '';
-  let first = true;
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
   try {
-    for await (const line of rl) {
-      if (first) {
-        first = false;
-        const h = parse(line);
-        if (isObject(h) && h.type === 'header') {
+    await readTrace(
+      stream,
+      {
+        header: (h) => {
           if (!isDescription(h)) throw notOurs(file, ' (its header line has no run description)');
           checkFormat(file, h);
           header = h;
-          continue;
-        }
-      }
-      if (header !== null) {
-        if (line.includes('"summary"')) {
-          const s = parse(line);
-          if (isObject(s) && s.type === 'summary') summary = s;
-        }
-        continue;
-      }
-      text += line + '\n';
-      if (text.length > MAX_SAVE_BYTES) throw notOurs(file);
-    }
+        },
+        summary: (s) => {
+          summary = s;
+        },
+      },
+      { name: file },
+    );
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read '${file}': ${reason(e)}`);
   } finally {
-    rl.close();
     stream.destroy();
   }
-  if (failure !== null) throw new UsageError(`cannot read '${file}': ${reason(failure)}`);
-  if (header !== null) {
-    if (summary === null) throw new UsageError(`'${file}' has no summary line (the recording did not finish)`);
-    const { type: _t, ...desc } = header;
-    return summaryOf(file, desc, summary);
+  if (summary === null) throw new UsageError(`'${file}' has no summary line (the recording did not finish)`);
+  const { type: _t, ...desc } = header! as Json;
+  return summaryOf(file, desc, summary);
+}
+
+/** Read one input of `diff`. Every failure is a one-line UsageError naming the file. */
+export async function loadRunSummary(file: string): Promise<RunSummary> {
+  let size: number;
+  let first: string;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    size = st.size;
+    first = firstLine(file);
+  } catch (e) {
+    throw new UsageError(`cannot read '${file}': ${reason(e)}`);
+  }
+  const h = parse(first);
+  if (isObject(h) && h.type === 'header') return loadTrace(file);
+  if (size > MAX_SAVE_BYTES) throw notOurs(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read '${file}': ${reason(e)}`);
   }
   const doc = parse(text);
   if (!isObject(doc) || typeof doc.spfperf !== 'string' || !isDescription(doc)) throw notOurs(file);

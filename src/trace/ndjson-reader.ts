@@ -68,7 +68,11 @@ export interface TraceSummary {
 
 export interface TraceHandlers {
   header?(h: TraceHeader): void;
-  sample(s: TraceSample, line: number): void;
+  /**
+   * Each sample. Without it, sample lines are only counted, not parsed (a reader that wants the
+   * header and summary of a large trace, such as diff's, does not pay for every line).
+   */
+  sample?(s: TraceSample, line: number): void;
   summary?(s: TraceSummary): void;
   /** Awaited after each input chunk when it returns a promise (the reader's output is full). */
   afterChunk?(): Promise<void> | undefined;
@@ -86,13 +90,15 @@ export interface ReadStats {
 
 /** A line longer than this is not a trace record: it is skipped without being held whole. */
 const MAX_LINE = 16 << 20;
+/** How the writer starts every sample line (ndjson-writer.ts). */
+const SAMPLE_PREFIX = '{"type":"sample",';
 /** Skipped lines reported one by one; the rest are only counted. */
 const MAX_REPORTED = 20;
 
 export interface ReadOptions {
   /** File name for messages. */
   readonly name: string;
-  /** Where skip messages go (default process.stderr). */
+  /** Where skip messages go (default: nowhere; they are counted in `skipped` all the same). */
   readonly warn?: (msg: string) => void;
 }
 
@@ -117,7 +123,7 @@ function badSample(o: Record<string, unknown>): string | null {
  * read; rejects (UsageError) on a missing header or an unknown trace format.
  */
 export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOptions): Promise<ReadStats> {
-  const warn = o.warn ?? ((m: string) => process.stderr.write(m));
+  const warn = o.warn ?? ((): void => {});
   const st: ReadStats = { lines: 0, skipped: 0, samples: 0, header: null, summary: null };
   const skip = (line: number, why: string): void => {
     st.skipped++;
@@ -125,9 +131,14 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
     else if (st.skipped === MAX_REPORTED + 1) warn(`spfperf: ${o.name}: more skipped lines are counted, not listed\n`);
   };
 
+  const onSample = h.sample;
   const onLine = (text: string, line: number, complete: boolean): void => {
     if (text.length > 0 && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (text.length === 0) return;
+    if (onSample === undefined && complete && st.header !== null && text.startsWith(SAMPLE_PREFIX)) {
+      st.samples++;
+      return;
+    }
     let v: unknown;
     try {
       v = JSON.parse(text);
@@ -156,7 +167,7 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
         const why = badSample(r);
         if (why !== null) return skip(line, why);
         st.samples++;
-        h.sample(r as unknown as TraceSample, line);
+        onSample?.(r as unknown as TraceSample, line);
         return;
       }
       case 'summary':
@@ -217,9 +228,9 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
   return st;
 }
 
-/** The input of report/script: a file, or stdin for '-'. Errors opening it are UsageErrors. */
-export async function openTraceInput(path: string): Promise<{ stream: Readable; name: string }> {
-  if (path === '-') return { stream: process.stdin, name: '<stdin>' };
+/** The input of report/script: a file, or `stdin` for '-'. Errors opening it are UsageErrors. */
+export async function openTraceInput(path: string, stdin: Readable): Promise<{ stream: Readable; name: string }> {
+  if (path === '-') return { stream: stdin, name: '<stdin>' };
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());

@@ -1,5 +1,5 @@
 import { Box, Text, useApp, useInput } from 'ink';
-import { useRef, useState, type JSX } from 'react';
+import { useCallback, useReducer, useRef, type JSX } from 'react';
 import type { ReportViewModel } from '../format/report.js';
 
 /**
@@ -24,17 +24,65 @@ interface Line {
   readonly sub: boolean;
 }
 
+/** Where the user is: the table shown, the cursor's row, the expanded rows, the breakdown key. */
+interface ViewState {
+  readonly tableIdx: number;
+  readonly cursor: number;
+  readonly expanded: ReadonlySet<number>;
+  readonly bd: number;
+}
+
+type Key = Parameters<Parameters<typeof useInput>[0]>[1];
+
+/**
+ * One key press applied to the state. A reducer, not setters over the values of the last render:
+ * keys that come together (a paste, key repeat) arrive before React has drawn again, and each
+ * must see what the one before it did.
+ */
+function press(model: ReportViewModel, listHeight: number, st: ViewState, input: string, key: Key): ViewState {
+  const nrows = model.tables[st.tableIdx]?.rows.length ?? 0;
+  const move = (to: number): ViewState => {
+    const cursor = Math.max(0, Math.min(nrows - 1, to));
+    return cursor === st.cursor ? st : { ...st, cursor };
+  };
+  const switchTable = (d: number): ViewState => {
+    const n = model.tables.length;
+    if (n === 0) return st;
+    return { ...st, tableIdx: (st.tableIdx + d + n) % n, cursor: 0, expanded: new Set() };
+  };
+  if (key.upArrow || input === 'k') return move(st.cursor - 1);
+  if (key.downArrow || input === 'j') return move(st.cursor + 1);
+  if (key.pageUp) return move(st.cursor - listHeight);
+  if (key.pageDown || input === ' ') return move(st.cursor + listHeight);
+  if (key.home || input === 'g') return move(0);
+  if (key.end || input === 'G') return move(nrows - 1);
+  if (key.return) {
+    const expanded = new Set(st.expanded);
+    if (expanded.has(st.cursor)) expanded.delete(st.cursor);
+    else expanded.add(st.cursor);
+    return { ...st, expanded };
+  }
+  if (input === 'b' && model.breakdownKeys.length > 0) return { ...st, bd: (st.bd + 1) % model.breakdownKeys.length };
+  if (key.rightArrow || key.tab || input === 'l') return switchTable(1);
+  if (key.leftArrow || input === 'h') return switchTable(-1);
+  return st;
+}
+
 export function ReportView({ model, height }: ReportViewProps): JSX.Element {
   const { exit } = useApp();
-  const [tableIdx, setTableIdx] = useState(0);
-  const [cursor, setCursor] = useState(0);
-  // First line shown: follows the cursor (kept between renders, not a render trigger).
-  const top = useRef(0);
-  const [expanded, setExpanded] = useState<ReadonlySet<number>>(new Set());
-  const [bd, setBd] = useState(0);
+  // Rows left for the list: heading, blank, title, column header, footer.
+  const listHeight = Math.max(3, height - model.heading.length - 5);
+  const [st, dispatch] = useReducer(
+    (s: ViewState, a: { input: string; key: Key }) => press(model, listHeight, s, a.input, a.key),
+    { tableIdx: 0, cursor: 0, expanded: new Set<number>(), bd: 0 },
+  );
+  const { tableIdx, cursor, expanded, bd } = st;
+  // First line shown: follows the cursor (kept between renders, not a render trigger); back to
+  // the top with another table.
+  const top = useRef({ tableIdx: 0, first: 0 });
+  if (top.current.tableIdx !== tableIdx) top.current = { tableIdx, first: 0 };
 
   const table = model.tables[tableIdx];
-  const nrows = table?.rows.length ?? 0;
   const bdName = model.breakdownKeys[bd];
 
   const lines: Line[] = [];
@@ -47,45 +95,26 @@ export function ReportView({ model, height }: ReportViewProps): JSX.Element {
       }
     });
   }
-  // Rows left for the list: heading, blank, title, column header, footer.
-  const listHeight = Math.max(3, height - model.heading.length - 5);
   const cursorLine = lines.findIndex((l) => l.row === cursor && !l.sub);
-  let first = top.current;
+  let first = top.current.first;
   if (cursorLine < first) first = cursorLine;
   if (cursorLine >= first + listHeight) first = cursorLine - listHeight + 1;
   // Keep the expanded breakdown in view when it fits.
   const lastOfRow = lines.reduce((acc, l, i) => (l.row === cursor ? i : acc), cursorLine);
   if (lastOfRow >= first + listHeight && lastOfRow - cursorLine < listHeight) first = lastOfRow - listHeight + 1;
   first = Math.max(0, Math.min(first, Math.max(0, lines.length - listHeight)));
-  top.current = first;
+  top.current.first = first;
 
-  const move = (to: number): void => setCursor(Math.max(0, Math.min(nrows - 1, to)));
-  const switchTable = (d: number): void => {
-    const n = model.tables.length;
-    if (n === 0) return;
-    setTableIdx((tableIdx + d + n) % n);
-    setCursor(0);
-    top.current = 0;
-    setExpanded(new Set());
-  };
-
-  useInput((input, key) => {
-    if (input === 'q' || key.escape || (key.ctrl && input === 'c')) exit();
-    else if (key.upArrow || input === 'k') move(cursor - 1);
-    else if (key.downArrow || input === 'j') move(cursor + 1);
-    else if (key.pageUp) move(cursor - listHeight);
-    else if (key.pageDown || input === ' ') move(cursor + listHeight);
-    else if (key.home || input === 'g') move(0);
-    else if (key.end || input === 'G') move(nrows - 1);
-    else if (key.return) {
-      const next = new Set(expanded);
-      if (next.has(cursor)) next.delete(cursor);
-      else next.add(cursor);
-      setExpanded(next);
-    } else if (input === 'b' && model.breakdownKeys.length > 0) setBd((bd + 1) % model.breakdownKeys.length);
-    else if (key.rightArrow || key.tab || input === 'l') switchTable(1);
-    else if (key.leftArrow || input === 'h') switchTable(-1);
-  });
+  // One handler for the life of the view (exit and dispatch never change): ink subscribes it to
+  // the input once, instead of again after every redraw.
+  const onKey = useCallback(
+    (input: string, key: Key) => {
+      if (input === 'q' || key.escape || (key.ctrl && input === 'c')) exit();
+      else dispatch({ input, key });
+    },
+    [exit],
+  );
+  useInput(onKey);
 
   const visible = lines.slice(first, first + listHeight);
   return (

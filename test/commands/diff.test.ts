@@ -7,16 +7,16 @@ import { expectGolden } from '../helpers/golden.js';
 
 const EB = ['ebizzy', 'threads=2', 'seconds=0.002s', '--cpus', '2'];
 
-function save(dir: string, name: string, args: readonly string[]): Record<string, unknown> {
-  const r = spfperf(['stat', '--save', name, '-e', 'faults', ...args], { cwd: dir });
+async function save(dir: string, name: string, args: readonly string[]): Promise<Record<string, unknown>> {
+  const r = await spfperf(['stat', '--save', name, '-e', 'faults', ...args], { cwd: dir });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
 }
 
 describe('stat --save', () => {
-  it('writes one JSON document: description, config, seeds, times, counters, vmstat, metrics, runs', () => {
+  it('writes one JSON document: description, config, seeds, times, counters, vmstat, metrics, runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-save-'));
-    const doc = save(dir, 'run.json', ['-r', '2', '--config', 'spf', ...EB]);
+    const doc = await save(dir, 'run.json', ['-r', '2', '--config', 'spf', ...EB]);
     expect(Object.keys(doc)).toEqual(['spfperf', 'format', 'workload', 'arch', 'machine', 'cpus', 'config', 'seeds', 'elapsed', 'user', 'sys', 'counters', 'vmstat', 'metrics', 'runs']);
     expect(doc).toMatchObject({
       format: 1,
@@ -37,11 +37,11 @@ describe('stat --save', () => {
 });
 
 describe('spfperf diff', () => {
-  it('compares two --save files: a column per config, the delta, a note on other differences (golden)', () => {
+  it('compares two --save files: a column per config, the delta, a note on other differences (golden)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-diff-'));
-    save(dir, 'base.json', EB);
-    save(dir, 'spf.json', ['--config', 'dufour-v11', '--cpus', '2', 'ebizzy', 'threads=4', 'seconds=0.002s']);
-    const r = spfperf(['diff', 'base.json', 'spf.json'], { cwd: dir });
+    await save(dir, 'base.json', EB);
+    await save(dir, 'spf.json', ['--config', 'dufour-v11', '--cpus', '2', 'ebizzy', 'threads=4', 'seconds=0.002s']);
+    const r = await spfperf(['diff', 'base.json', 'spf.json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expectGolden('diff/base-vs-spf.txt', r.stdout);
@@ -51,19 +51,19 @@ describe('spfperf diff', () => {
     expect(r.stdout).toMatch(/\npage-faults +\d+ +\d+ +[+-]\d+\.\d\d%\n/);
   });
 
-  it('labels columns by file name when the configs are the same', () => {
+  it('labels columns by file name when the configs are the same', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-diff-'));
-    save(dir, 'one.json', EB);
-    save(dir, 'two.json', ['--seed', '2', ...EB]);
-    const r = spfperf(['diff', 'one.json', 'two.json'], { cwd: dir });
+    await save(dir, 'one.json', EB);
+    await save(dir, 'two.json', ['--seed', '2', ...EB]);
+    const r = await spfperf(['diff', 'one.json', 'two.json'], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\n +one\.json +two\.json +delta\n/);
     expect(r.stdout).toContain('#   seeds: 1 (one.json), 2 (two.json)');
   });
 
-  it('reads a record trace: its header line and its final summary line', () => {
+  it('reads a record trace: its header line and its final summary line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-diff-'));
-    const saved = save(dir, 'base.json', EB);
+    const saved = await save(dir, 'base.json', EB);
     const { runs: _r, elapsed, user, sys, counters, vmstat, metrics, ...description } = saved;
     const trace = [
       { type: 'header', trace_format: 1, ...description, config: { label: 'lespinasse', sources: ['lespinasse'], settings: {} } },
@@ -72,7 +72,7 @@ describe('spfperf diff', () => {
       { type: 'summary', seed: 1, elapsed: (elapsed as number) / 2, user, sys, counters: { ...(counters as object), 'page-faults': 2 * (counters as Record<string, number>)['page-faults'] }, vmstat, metrics },
     ];
     writeFileSync(join(dir, 'trace.ndjson'), trace.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    const r = spfperf(['diff', 'base.json', 'trace.ndjson'], { cwd: dir });
+    const r = await spfperf(['diff', 'base.json', 'trace.ndjson'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\n +BASE +LESPINASSE +delta\n/);
     expect(r.stdout).toMatch(/\npage-faults +\d+ +\d+ +\+100\.00%\n/);
@@ -81,30 +81,30 @@ describe('spfperf diff', () => {
     expect(r.stdout).not.toContain('NOTE');
   });
 
-  it('a missing, unreadable or foreign file: one line naming it, exit 1', () => {
+  it('a missing, unreadable or foreign file: one line naming it, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-diff-'));
-    save(dir, 'a.json', EB);
+    await save(dir, 'a.json', EB);
     writeFileSync(join(dir, 'notes.txt'), 'not a run\n');
-    writeFileSync(join(dir, 'cut.ndjson'), JSON.stringify({ type: 'header', ...JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) }) + '\n');
+    writeFileSync(join(dir, 'cut.ndjson'), JSON.stringify({ type: 'header', trace_format: 1, ...JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) }) + '\n');
     for (const [file, msg] of [
       ['nope.json', "spfperf: cannot read 'nope.json': no such file\n"],
       ['notes.txt', "spfperf: 'notes.txt' is not an spfperf --save file or record trace\n"],
       ['cut.ndjson', "spfperf: 'cut.ndjson' has no summary line (the recording did not finish)\n"],
     ]) {
-      const r = spfperf(['diff', 'a.json', file], { cwd: dir });
+      const r = await spfperf(['diff', 'a.json', file], { cwd: dir });
       expect(r.status, file).toBe(1);
       expect(r.stderr).toBe(msg);
       expect(r.stdout).toBe('');
     }
-    const one = spfperf(['diff', 'a.json'], { cwd: dir });
+    const one = await spfperf(['diff', 'a.json'], { cwd: dir });
     expect(one.status).toBe(1);
     expect(one.stderr).toBe('spfperf: diff needs at least two files to compare\n');
   });
 });
 
 describe('stat --compare', () => {
-  it('runs the workload under each config and prints the table to stdout (golden)', () => {
-    const r = spfperf(['stat', '--compare', 'base,dufour-v11', 'ebizzy', 'threads=4', '--cpus', '4', 'seconds=0.005s']);
+  it('runs the workload under each config and prints the table to stdout (golden)', async () => {
+    const r = await spfperf(['stat', '--compare', 'base,dufour-v11', 'ebizzy', 'threads=4', '--cpus', '4', 'seconds=0.005s']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expectGolden('stat/ebizzy.compare.txt', r.stdout);
@@ -114,8 +114,8 @@ describe('stat --compare', () => {
     expect(r.stdout).not.toContain('NOTE');
   });
 
-  it('applies the other --config values to every compared config', () => {
-    const r = spfperf(['stat', '--config', 'CONFIG_DEBUG_TLBFLUSH=n', '--compare', 'base,spf', ...EB]);
+  it('applies the other --config values to every compared config', async () => {
+    const r = await spfperf(['stat', '--config', 'CONFIG_DEBUG_TLBFLUSH=n', '--compare', 'base,spf', ...EB]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('#   BASE         config base (CONFIG_DEBUG_TLBFLUSH=n base)\n');
     expect(r.stdout).toContain('#   DUFOUR-V11   config dufour-v11 (CONFIG_DEBUG_TLBFLUSH=n spf)\n');

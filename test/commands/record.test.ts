@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,13 +7,8 @@ import { ksymName as siteName } from '../../src/events/ksym.js';
 import { runWorkload } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { describeRun } from '../../src/stats/save.js';
-import { spfperf } from '../helpers/cli.js';
-import { expectGolden, ROOT } from '../helpers/golden.js';
-
-/** The CLI with room for a big stdout (spawnSync's default cap is 1 MB). */
-function cli(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [join(ROOT, 'bin', 'spfperf.js'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
-}
+import { Capture, spfperf } from '../helpers/cli.js';
+import { expectGolden } from '../helpers/golden.js';
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'spfperf-record-'));
 const parse = (text: string): Record<string, unknown>[] => text.trim().split('\n').map((l) => JSON.parse(l));
 const RUN = ['--cpus', '4', '--config', 'dufour-v11', 'ebizzy', 'threads=4', 'seconds=0.005s'];
@@ -27,12 +21,12 @@ function eventCounts(lines: Record<string, unknown>[]): Map<string, number> {
 }
 
 describe('spfperf record', () => {
-  it('records as many samples of each event as the model counts for the same run (stat)', () => {
+  it('records as many samples of each event as the model counts for the same run (stat)', async () => {
     for (const config of ['dufour-v11', 'dufour-v9']) {
       const dir = tmp();
       const file = join(dir, 't.ndjson');
       const args = ['--cpus', '4', '--config', config, 'ebizzy', 'threads=4', 'seconds=0.005s'];
-      const r = spfperf(['record', '-o', file, '-e', 'faults,minor-faults,spf,pagefault:*', ...args]);
+      const r = await spfperf(['record', '-o', file, '-e', 'faults,minor-faults,spf,pagefault:*', ...args]);
       expect(r.status).toBe(0);
       const got = eventCounts(parse(readFileSync(file, 'utf8')));
       const prep = prepareRun('ebizzy', ['threads=4', 'seconds=0.005s'], { cpus: '4', config: [config] });
@@ -48,9 +42,9 @@ describe('spfperf record', () => {
     }
   });
 
-  it('writes a header (describeRun + trace format), samples and a summary (runValues)', () => {
+  it('writes a header (describeRun + trace format), samples and a summary (runValues)', async () => {
     const dir = tmp();
-    const r = spfperf(['record', ...RUN], { cwd: dir });
+    const r = await spfperf(['record', ...RUN], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^\[ spfperf record: Captured and wrote \d+\.\d{3} MB spfperf\.ndjson \(\d+ samples\) \]\n$/);
@@ -77,9 +71,9 @@ describe('spfperf record', () => {
     for (const l of lines.slice(1, -1)) expect(l.type).toBe('sample');
   });
 
-  it('gives pagefault samples the caller as a 64-bit address with its symbol, and the VMA and address as 0x strings', () => {
+  it('gives pagefault samples the caller as a 64-bit address with its symbol, and the VMA and address as 0x strings', async () => {
     const dir = tmp();
-    expect(spfperf(['record', '-e', 'pagefault:*', ...RUN], { cwd: dir }).status).toBe(0);
+    expect((await spfperf(['record', '-e', 'pagefault:*', ...RUN], { cwd: dir })).status).toBe(0);
     const samples = parse(readFileSync(join(dir, 'spfperf.ndjson'), 'utf8')).filter((l) => l.type === 'sample');
     expect(samples.length).toBeGreaterThan(50);
     for (const s of samples) {
@@ -97,35 +91,56 @@ describe('spfperf record', () => {
     expect(ts[ts.length - 1]).toBeGreaterThan(ts[0]);
   });
 
-  it('is deterministic: the same command twice writes byte-identical files (golden: header and first lines)', () => {
-    const a = spfperf(['record', '-o', '-', ...SMALL]);
-    const b = spfperf(['record', '-o', '-', ...SMALL]);
+  it('is deterministic: the same command twice writes byte-identical files (golden: header and first lines)', async () => {
+    const a = await spfperf(['record', '-o', '-', ...SMALL]);
+    const b = await spfperf(['record', '-o', '-', ...SMALL]);
     expect(a.status).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     const head = a.stdout.split('\n').slice(0, 9).join('\n').replace(/"spfperf":"[^"]*"/, '"spfperf":"VERSION"');
     expectGolden('record.ebizzy-small.head.txt', head + '\n');
   });
 
-  it('streams to stdout with -o -, the same bytes it writes to a file', () => {
+  it('streams to stdout with -o -, the same bytes it writes to a file', async () => {
     const dir = tmp();
     const file = join(dir, 'f.ndjson');
-    const a = cli(['record', '-o', '-', ...RUN]);
-    expect(spfperf(['record', '-o', file, ...RUN]).status).toBe(0);
+    const a = await spfperf(['record', '-o', '-', ...RUN]);
+    expect((await spfperf(['record', '-o', file, ...RUN])).status).toBe(0);
     expect(a.status).toBe(0);
     expect(a.stderr).toContain('MB (stdout)');
     expect(a.stdout).toBe(readFileSync(file, 'utf8'));
   });
 
-  it('keeps up with a slow reader on a pipe (backpressure) and the reader gets every line', () => {
-    const cmd = `node bin/spfperf.js record -o - ${RUN.join(' ')} | node -e "let n=0;process.stdin.on('data',b=>{for(const c of b)if(c===10)n++;process.stdin.pause();setTimeout(()=>process.stdin.resume(),1)}).on('end',()=>console.log(n))"`;
-    const r = spawnSync('sh', ['-c', cmd], { cwd: ROOT, encoding: 'utf8' });
+  it('keeps up with a slow reader (backpressure) and the reader gets every line', async () => {
+    // A reader that takes each chunk only on a later turn of the event loop, with a small buffer:
+    // the writer must wait for it (drain) rather than queue the whole trace.
+    let most = 0;
+    let pending = 0;
+    const slow = new Capture({
+      highWaterMark: 1024,
+      write: (chunk, done) => {
+        pending += chunk.length;
+        most = Math.max(most, slow.writableLength);
+        setImmediate(() => {
+          pending -= chunk.length;
+          done();
+        });
+      },
+    });
+    const r = await spfperf(['record', '-o', '-', ...RUN], { stdout: slow });
+    expect(r.status).toBe(0);
+    expect(pending).toBe(0);
     const file = join(tmp(), 'f.ndjson');
-    spfperf(['record', '-o', file, ...RUN]);
-    expect(Number(r.stdout.trim())).toBe(readFileSync(file, 'utf8').split('\n').length - 1);
+    expect((await spfperf(['record', '-o', file, ...RUN])).status).toBe(0);
+    const want = readFileSync(file, 'utf8');
+    expect(r.stdout).toBe(want);
+    // What waited in the stream's buffer never went past one of the writer's chunks (1 MiB, a
+    // line more at most): it waited for the reader instead of queueing the whole trace.
+    expect(want.length).toBeGreaterThan((1 << 20) + 4096);
+    expect(most).toBeLessThanOrEqual((1 << 20) + 4096);
   });
 
-  it('--stat prints the recorded events\' counters perf-stat style on stderr', () => {
-    const r = spfperf(['record', '-o', '-', '--stat', ...SMALL]);
+  it('--stat prints the recorded events\' counters perf-stat style on stderr', async () => {
+    const r = await spfperf(['record', '-o', '-', '--stat', ...SMALL]);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(" Performance counter stats for 'ebizzy threads=2 chunks=1 chunk_size=16K seconds=0.0001s':");
     const n = r.stdout.split('\n').filter((l) => l.includes('"event":"faults"')).length;
@@ -133,38 +148,42 @@ describe('spfperf record', () => {
     expect(r.stderr).toMatch(/exceptions:page_fault_user/);
   });
 
-  it('an output file that cannot be written is a one-line error, exit 1, and leaves nothing', () => {
+  it('an output file that cannot be written is a one-line error, exit 1, and leaves nothing', async () => {
     const dir = tmp();
-    const r = spfperf(['record', '-o', join(dir, 'no', 'such', 'dir.ndjson'), ...SMALL]);
+    const r = await spfperf(['record', '-o', join(dir, 'no', 'such', 'dir.ndjson'), ...SMALL]);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`spfperf: cannot write '${join(dir, 'no', 'such', 'dir.ndjson')}': No such file or directory\n`);
-    const d = spfperf(['record', '-o', dir, ...SMALL]);
+    const d = await spfperf(['record', '-o', dir, ...SMALL]);
     expect(d.status).toBe(1);
     expect(d.stderr.trim().split('\n')).toHaveLength(1);
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('refuses events the model only counts in bulk, and unknown events as perf does', () => {
-    const r = spfperf(['record', '-e', 'task-clock', ...SMALL.slice(2)]);
+  it('refuses events the model only counts in bulk, and unknown events as perf does', async () => {
+    const r = await spfperf(['record', '-e', 'task-clock', ...SMALL.slice(2)]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^spfperf: event 'task-clock' cannot be recorded/);
-    const u = spfperf(['record', '-e', 'nope', ...SMALL.slice(2)]);
+    const u = await spfperf(['record', '-e', 'nope', ...SMALL.slice(2)]);
     expect(u.status).toBe(1);
     expect(u.stderr).toMatch(/^event syntax error: 'nope'/);
   });
 
   it('Ctrl-C stops the simulation and still writes a valid trace with its summary', async () => {
     const dir = tmp();
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'spfperf.js'), 'record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b));
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(existsSync(join(dir, 'long.ndjson'))).toBe(false); // still FILE.tmp while recording
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    expect(code).toBe(0);
-    expect(stderr).toMatch(/^spfperf: record stopped \(Ctrl-C\) at \d+\.\d+ s of simulated time; the trace ends there\n\[ spfperf record: Captured/);
+    let tmpWhileRecording: string[] = [];
+    // Ctrl-C once the simulation is under way (a turn of the event loop after record subscribes).
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(() => {
+        tmpWhileRecording = readdirSync(dir);
+        handler();
+      });
+      return () => {};
+    };
+    const r = await spfperf(['record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir, onInterrupt });
+    expect(r.status).toBe(0);
+    expect(tmpWhileRecording).toEqual(['long.ndjson.tmp']); // still FILE.tmp while recording
+    expect(r.stderr).toMatch(/^spfperf: record stopped \(Ctrl-C\) at \d+\.\d+ s of simulated time; the trace ends there\n\[ spfperf record: Captured/);
     expect(readdirSync(dir)).toEqual(['long.ndjson']);
     const lines = parse(readFileSync(join(dir, 'long.ndjson'), 'utf8'));
     const summary = lines[lines.length - 1];
@@ -172,9 +191,24 @@ describe('spfperf record', () => {
     expect(summary.stopped).toBe(true);
     expect((summary.elapsed as number) < 10).toBe(true);
     expect((summary.samples as Record<string, number>).faults).toBe(eventCounts(lines).get('faults'));
-    const rep = spfperf(['report', '--stdio', '-i', join(dir, 'long.ndjson')]);
+    const rep = await spfperf(['report', '--stdio', '-i', join(dir, 'long.ndjson')]);
     expect(rep.status).toBe(0);
     expect(rep.stdout).toContain('# The recording was stopped (Ctrl-C) before the workload finished');
     expect(rep.stdout).toContain('# Total Lost Samples: 0');
-  }, 30_000);
+  });
+
+  it('a second Ctrl-C gives the run up at once: exit 130, no output file left', async () => {
+    const dir = tmp();
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(() => {
+        handler();
+        handler();
+      });
+      return () => {};
+    };
+    const r = await spfperf(['record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir, onInterrupt });
+    expect(r.status).toBe(130);
+    expect(r.stderr).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

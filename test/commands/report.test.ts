@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,28 +6,27 @@ import { spfperf } from '../helpers/cli.js';
 import { expectGolden, ROOT } from '../helpers/golden.js';
 
 const T = 'fixtures/traces';
-const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'spfperf-report-'));
 
 describe('spfperf report --stdio', () => {
-  it('prints perf report\'s plain layout, one table per event (golden)', () => {
-    const r = spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '--sort', 'comm,tid,caller']);
+  it('prints perf report\'s plain layout, one table per event (golden)', async () => {
+    const r = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '--sort', 'comm,tid,caller']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expectGolden('report.ebizzy-spf.comm-tid-caller.txt', r.stdout);
   });
 
-  it('default sort (event,comm), and -F with sample and period columns (golden)', () => {
-    const a = spfperf(['report', '--stdio', '-i', `${T}/ebizzy-faults.ndjson`]);
+  it('default sort (event,comm), and -F with sample and period columns (golden)', async () => {
+    const a = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(a.status).toBe(0);
     expectGolden('report.ebizzy-faults.txt', a.stdout);
-    const b = spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'cpu', '-F', 'overhead,sample,period,vma']);
+    const b = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'cpu', '-F', 'overhead,sample,period,vma']);
     expect(b.status).toBe(0);
     expectGolden('report.ebizzy-spf.cpu-vma.txt', b.stdout);
   });
 
-  it('has perf\'s header, column and row layout', () => {
-    const out = spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '--sort', 'comm,tid,caller']).stdout;
+  it('has perf\'s header, column and row layout', async () => {
+    const out = (await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '--sort', 'comm,tid,caller'])).stdout;
     const lines = out.split('\n');
     const at = lines.indexOf("# Samples: 51  of event 'pagefault:spf_vma_changed'");
     expect(at).toBeGreaterThan(0);
@@ -55,28 +53,30 @@ describe('spfperf report --stdio', () => {
     ]);
   });
 
-  it('reads a trace from stdin (-i -) with the same result as from the file', () => {
-    const file = spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'tid,caller']).stdout;
-    const pipe = sh(`cat ${T}/ebizzy-spf.ndjson | node bin/spfperf.js report --stdio -i - -s tid,caller`);
+  it('reads a trace from stdin (-i -) with the same result as from the file', async () => {
+    const file = (await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'tid,caller'])).stdout;
+    const pipe = await spfperf(['report', '--stdio', '-i', '-', '-s', 'tid,caller'], { stdin: readFileSync(join(ROOT, T, 'ebizzy-spf.ndjson')) });
     expect(pipe.status).toBe(0);
     expect(pipe.stdout).toBe(file);
   });
 
-  it('works on record\'s output through a pipe (record -o - | report -i -) as through a file', () => {
+  it('works on record\'s output read from stdin (record -o - | report -i -) as through a file', async () => {
     const dir = tmp();
-    const run = '-e faults,pagefault:* --cpus 4 --config dufour-v9 ebizzy threads=4 seconds=0.002s';
-    const piped = sh(`node bin/spfperf.js record -o - ${run} | node bin/spfperf.js report -i - --sort comm,caller`);
+    const run = ['-e', 'faults,pagefault:*', '--cpus', '4', '--config', 'dufour-v9', 'ebizzy', 'threads=4', 'seconds=0.002s'];
+    const rec = await spfperf(['record', '-o', '-', ...run]);
+    expect(rec.status).toBe(0);
+    const piped = await spfperf(['report', '-i', '-', '--sort', 'comm,caller'], { stdin: rec.stdout });
     expect(piped.status).toBe(0);
-    expect(sh(`node bin/spfperf.js record -o ${dir}/t.ndjson ${run}`).status).toBe(0);
-    const viaFile = spfperf(['report', '-i', `${dir}/t.ndjson`, '--sort', 'comm,caller']);
+    expect((await spfperf(['record', '-o', `${dir}/t.ndjson`, ...run])).status).toBe(0);
+    const viaFile = await spfperf(['report', '-i', `${dir}/t.ndjson`, '--sort', 'comm,caller']);
     expect(piped.stdout).toBe(viaFile.stdout);
     expect(piped.stdout).toContain("of event 'faults'");
     expect(piped.stdout).toContain("of event 'pagefault:spf_pte_lock'");
     expect(piped.stdout).toContain('# Total Lost Samples: 0');
   });
 
-  it('reports a trace cut mid-line with the line number, and still summarises it', () => {
-    const r = spfperf(['report', '--stdio', '-i', `${T}/truncated.ndjson`, '-s', 'caller']);
+  it('reports a trace cut mid-line with the line number, and still summarises it', async () => {
+    const r = await spfperf(['report', '--stdio', '-i', `${T}/truncated.ndjson`, '-s', 'caller']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe(
       `spfperf: ${T}/truncated.ndjson:60: skipped: truncated line (the file ends in the middle of it)\n` +
@@ -88,8 +88,8 @@ describe('spfperf report --stdio', () => {
     expectGolden('report.truncated.txt', r.stdout);
   });
 
-  it('skips corrupt lines, naming each, and counts them and the samples lost', () => {
-    const r = spfperf(['report', '--stdio', '-i', `${T}/corrupt.ndjson`]);
+  it('skips corrupt lines, naming each, and counts them and the samples lost', async () => {
+    const r = await spfperf(['report', '--stdio', '-i', `${T}/corrupt.ndjson`]);
     expect(r.status).toBe(0);
     expect(r.stderr.split('\n').filter(Boolean).map((l) => l.replace(/ \(.*\)$/, ''))).toEqual([
       `spfperf: ${T}/corrupt.ndjson:11: skipped: not valid JSON`,
@@ -100,7 +100,7 @@ describe('spfperf report --stdio', () => {
     expect(r.stdout).toContain('# Total Lost Samples: 3\n# Skipped lines: 4\n');
   });
 
-  it('fails on a missing header, an unknown trace format, an empty or missing file (exit 1)', () => {
+  it('fails on a missing header, an unknown trace format, an empty or missing file (exit 1)', async () => {
     const dir = tmp();
     const lines = readFileSync(join(ROOT, T, 'ebizzy-spf.ndjson'), 'utf8').split('\n');
     writeFileSync(join(dir, 'nohdr.ndjson'), lines.slice(1).join('\n'));
@@ -113,28 +113,28 @@ describe('spfperf report --stdio', () => {
       ['missing.ndjson', `spfperf: cannot open '${dir}/missing.ndjson': No such file or directory\n`],
     ];
     for (const [f, msg] of cases) {
-      const r = spfperf(['report', '--stdio', '-i', join(dir, f)]);
+      const r = await spfperf(['report', '--stdio', '-i', join(dir, f)]);
       expect(r.status, f).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(msg);
     }
   });
 
-  it('reads spfperf.ndjson by default and rejects unknown sort keys and fields', () => {
+  it('reads spfperf.ndjson by default and rejects unknown sort keys and fields', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'spfperf.ndjson'), readFileSync(join(ROOT, T, 'ebizzy-faults.ndjson')));
-    expect(spfperf(['report', '--stdio'], { cwd: dir }).stdout).toBe(spfperf(['report', '--stdio', '-i', `${T}/ebizzy-faults.ndjson`]).stdout);
-    const k = spfperf(['report', '--stdio', '-s', 'comm,dso', '-i', `${T}/ebizzy-faults.ndjson`]);
+    expect((await spfperf(['report', '--stdio'], { cwd: dir })).stdout).toBe((await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-faults.ndjson`])).stdout);
+    const k = await spfperf(['report', '--stdio', '-s', 'comm,dso', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(k.status).toBe(1);
     expect(k.stderr).toBe("spfperf: unknown --sort key: 'dso' (keys: event, comm, tid, cpu, caller, vma)\n");
-    const f = spfperf(['report', '--stdio', '-F', 'overhead,bogus', '-i', `${T}/ebizzy-faults.ndjson`]);
+    const f = await spfperf(['report', '--stdio', '-F', 'overhead,bogus', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(f.status).toBe(1);
     expect(f.stderr).toMatch(/^spfperf: unknown -F key: 'bogus'/);
   });
 
-  it('prints the plain layout when stdout is not a terminal, even without --stdio', () => {
-    const a = spfperf(['report', '-i', `${T}/ebizzy-spf.ndjson`]);
-    const b = spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`]);
+  it('prints the plain layout when stdout is not a terminal, even without --stdio', async () => {
+    const a = await spfperf(['report', '-i', `${T}/ebizzy-spf.ndjson`]);
+    const b = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`]);
     expect(a.stdout).toBe(b.stdout);
   });
 });

@@ -17,8 +17,8 @@ const EVENTS = ['-e', 'faults,minor-faults,major-faults'];
 
 const capture = (name: string): string => readFileSync(join(ROOT, 'fixtures', 'golden', 'perf-6.1', name), 'utf8');
 
-function stat(args: readonly string[]): string {
-  const r = spfperf(['stat', ...args]);
+async function stat(args: readonly string[]): Promise<string> {
+  const r = await spfperf(['stat', ...args]);
   expect(r.stderr === '' ? r.stdout : r.stderr, `spfperf stat ${args.join(' ')}`).not.toMatch(/^spfperf: /);
   expect(r.status).toBe(0);
   expect(r.stdout).toBe('');
@@ -31,8 +31,8 @@ const lines = (s: string): string[] => s.replace(/\n$/, '').split('\n');
 const keysOf = (l: string): string[] => Object.keys(JSON.parse(l) as object);
 
 describe('stat -x (CSV)', () => {
-  it('prints perf\'s seven fields per counter, then the workload metric record (golden)', () => {
-    const out = stat(['-x,', ...EVENTS, ...PF1]);
+  it('prints perf\'s seven fields per counter, then the workload metric record (golden)', async () => {
+    const out = await stat(['-x,', ...EVENTS, ...PF1]);
     expectGolden('stat/page_fault1.csv.txt', out);
     const ls = lines(out);
     expect(ls).toHaveLength(4);
@@ -44,14 +44,14 @@ describe('stat -x (CSV)', () => {
     for (const l of ls) expect(l.split(',')).toHaveLength(perfFields);
   });
 
-  it('gives task-clock perf\'s msec value and "CPUs utilized" metric fields', () => {
-    const out = stat(['-x,', '-e', 'task-clock', ...PF1]);
+  it('gives task-clock perf\'s msec value and "CPUs utilized" metric fields', async () => {
+    const out = await stat(['-x,', '-e', 'task-clock', ...PF1]);
     expect(lines(out)[0]).toMatch(/^\d+\.\d\d,msec,task-clock,\d+,100\.00,\d+\.\d{3},CPUs utilized$/);
   });
 
-  it('pipes into the same awk as perf\'s CSV: event name, then value', () => {
-    const cmd = `"${process.execPath}" bin/spfperf.js stat -x, -e faults,spf ${PF1.join(' ')} 2>&1 >/dev/null | awk -F, '{print $3, $1}'`;
-    const ours = spawnSync('sh', ['-c', cmd], { cwd: ROOT, encoding: 'utf8' });
+  it('pipes into the same awk as perf\'s CSV: event name, then value', async () => {
+    const csv = await stat(['-x,', '-e', 'faults,spf', ...PF1]);
+    const ours = spawnSync('awk', ['-F,', '{print $3, $1}'], { input: csv, encoding: 'utf8' });
     expect(ours.status).toBe(0);
     const perfs = spawnSync('awk', ['-F,', '{print $3, $1}', join(ROOT, 'fixtures', 'golden', 'perf-6.1', 'stat-csv.txt')], { encoding: 'utf8' });
     expect(lines(perfs.stdout)).toEqual(['faults 25651', 'minor-faults 25651', 'major-faults 0']);
@@ -62,25 +62,25 @@ describe('stat -x (CSV)', () => {
     for (const l of ls) expect(l).toMatch(/^\S+ [\d.]+$/);
   });
 
-  it('takes any separator, and with -r adds perf\'s noise column after the event (golden)', () => {
-    const semi = stat(['-x', ';', ...EVENTS, ...PF1]);
+  it('takes any separator, and with -r adds perf\'s noise column after the event (golden)', async () => {
+    const semi = await stat(['-x', ';', ...EVENTS, ...PF1]);
     expect(lines(semi)[0]).toMatch(/^\d+;;faults;\d+;100\.00;;$/);
-    const out = stat(['-x,', '-r', '3', ...EVENTS, ...PF1]);
+    const out = await stat(['-x,', '-r', '3', ...EVENTS, ...PF1]);
     expectGolden('stat/page_fault1.repeat.csv.txt', out);
     for (const l of lines(out)) expect(l).toMatch(/^[\d.]+,,[a-z:/-]+,\d+\.\d\d%,\d+,100\.00,,$/);
     expect(lines(out)[0]).toMatch(/^1024,,faults,0\.00%,/);
   });
 
-  it('writes CSV to -o FILE, nothing to stderr', () => {
+  it('writes CSV to -o FILE, nothing to stderr', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'spfperf-')), 'out.csv');
-    const r = spfperf(['stat', '-x,', '-o', file, ...EVENTS, ...PF1]);
+    const r = await spfperf(['stat', '-x,', '-o', file, ...EVENTS, ...PF1]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(readFileSync(file, 'utf8')).toMatch(/^\d+,,faults,\d+,100\.00,,\n/);
   });
 
-  it('--vmstat: one record per /proc/vmstat line, named vmstat:<name>, after the workload metric', () => {
-    const ls = lines(stat(['-x,', '--vmstat', '-e', 'faults', ...PF1]));
+  it('--vmstat: one record per /proc/vmstat line, named vmstat:<name>, after the workload metric', async () => {
+    const ls = lines(await stat(['-x,', '--vmstat', '-e', 'faults', ...PF1]));
     expect(ls[1]).toMatch(/^[\d.]+,,workload:ops\/s,/);
     expect(ls[2]).toMatch(/^1024,,vmstat:pgfault,\d+,100\.00,,$/);
     for (const l of ls.slice(2)) expect(l).toMatch(/^\d+,,vmstat:[a-z_]+,\d+,100\.00,,$/);
@@ -90,8 +90,8 @@ describe('stat -x (CSV)', () => {
 describe('stat -j (JSON lines)', () => {
   const perfKeys = keysOf(capture('stat-json.txt').split('\n')[0]);
 
-  it('prints one JSON object per line with perf\'s keys in perf\'s order (golden)', () => {
-    const out = stat(['-j', ...EVENTS, '-e', 'task-clock', ...PF1]);
+  it('prints one JSON object per line with perf\'s keys in perf\'s order (golden)', async () => {
+    const out = await stat(['-j', ...EVENTS, '-e', 'task-clock', ...PF1]);
     expectGolden('stat/page_fault1.json.txt', out);
     const ls = lines(out);
     expect(ls).toHaveLength(5);
@@ -105,16 +105,16 @@ describe('stat -j (JSON lines)', () => {
     expect(JSON.parse(ls[4])).toMatchObject({ event: 'workload:ops/s' });
   });
 
-  it('adds "variance" after "event" with -r (golden)', () => {
-    const out = stat(['-j', '-r', '2', ...EVENTS, ...PF1]);
+  it('adds "variance" after "event" with -r (golden)', async () => {
+    const out = await stat(['-j', '-r', '2', ...EVENTS, ...PF1]);
     expectGolden('stat/page_fault1.repeat.json.txt', out);
     for (const l of lines(out)) expect(keysOf(l)).toEqual(['counter-value', 'unit', 'event', 'variance', ...perfKeys.slice(3)]);
   });
 });
 
 describe('stat -r (human)', () => {
-  it('says (N runs), gives the noise column where it is not zero, and elapsed +- (golden)', () => {
-    const out = stat(['-r', '3', ...EVENTS, '-e', 'task-clock', ...PF1]);
+  it('says (N runs), gives the noise column where it is not zero, and elapsed +- (golden)', async () => {
+    const out = await stat(['-r', '3', ...EVENTS, '-e', 'task-clock', ...PF1]);
     expectGolden('stat/page_fault1.repeat.txt', out);
     expect(out).toContain(" Performance counter stats for 'page_fault1 threads=1 iterations=1 size=4M' (3 runs):\n");
     const ls = lines(out);
@@ -126,18 +126,18 @@ describe('stat -r (human)', () => {
     expect(out).not.toContain('seconds user');
   });
 
-  it('runs seeds seed..seed+N-1 (-r 2 --seed 5 is the mean of seeds 5 and 6)', () => {
+  it('runs seeds seed..seed+N-1 (-r 2 --seed 5 is the mean of seeds 5 and 6)', async () => {
     const elapsed = (s: string): number => Number(/(\d\.\d+) (\+- [\d.]+ )?seconds time elapsed/.exec(s)![1]);
-    const a = elapsed(stat(['-e', 'faults', '--seed', '5', ...PF1]));
-    const b = elapsed(stat(['-e', 'faults', '--seed', '6', ...PF1]));
-    const m = elapsed(stat(['-e', 'faults', '-r', '2', '--seed', '5', ...PF1]));
+    const a = elapsed(await stat(['-e', 'faults', '--seed', '5', ...PF1]));
+    const b = elapsed(await stat(['-e', 'faults', '--seed', '6', ...PF1]));
+    const m = elapsed(await stat(['-e', 'faults', '-r', '2', '--seed', '5', ...PF1]));
     expect(Math.abs(m - (a + b) / 2)).toBeLessThan(1e-8);
   });
 });
 
 describe('stat -I (intervals of simulated time)', () => {
-  it('human: perf\'s header and a leading time column; the last partial interval, then the metric (golden)', () => {
-    const out = stat(['-I', '1', '-e', 'faults,minor-faults', ...EB]);
+  it('human: perf\'s header and a leading time column; the last partial interval, then the metric (golden)', async () => {
+    const out = await stat(['-I', '1', '-e', 'faults,minor-faults', ...EB]);
     expectGolden('stat/ebizzy.interval.txt', out);
     const ls = lines(out);
     expect(ls[0]).toBe(capture('stat-interval-human.txt').split('\n')[0]);
@@ -145,19 +145,19 @@ describe('stat -I (intervals of simulated time)', () => {
     for (const l of ls.slice(1)) expect(l).toHaveLength(108);
     expect(ls[ls.length - 1]).toMatch(/^ {5}0\.00\d{7} +\d+\.\d\d {6}workload:records\/s +$/);
     // Per-interval counts add up to the whole run's.
-    const total = Number(/(\d+) +faults/.exec(stat(['-e', 'faults', ...EB]))![1]);
+    const total = Number(/(\d+) +faults/.exec(await stat(['-e', 'faults', ...EB]))![1]);
     const sum = ls.filter((l) => / faults /.test(l)).reduce((s, l) => s + Number(l.trim().split(/\s+/)[1]), 0);
     expect(sum).toBe(total);
   });
 
-  it('-x: the time first, padded as perf 6.1 pads it (golden)', () => {
-    const out = stat(['-I', '1', '-x,', '-e', 'faults', ...EB]);
+  it('-x: the time first, padded as perf 6.1 pads it (golden)', async () => {
+    const out = await stat(['-I', '1', '-x,', '-e', 'faults', ...EB]);
     expectGolden('stat/ebizzy.interval.csv.txt', out);
     for (const l of lines(out)) expect(l).toMatch(/^ {5}0\.\d{9},[\d.]+,,[a-z:/-]+,\d+,100\.00,,$/);
   });
 
-  it('-j: the "interval" key first (golden)', () => {
-    const out = stat(['-I', '1', '-j', '-e', 'faults', ...EB]);
+  it('-j: the "interval" key first (golden)', async () => {
+    const out = await stat(['-I', '1', '-j', '-e', 'faults', ...EB]);
     expectGolden('stat/ebizzy.interval.json.txt', out);
     const perf = keysOf(capture('stat-interval-json.txt').split('\n')[0]);
     for (const l of lines(out)) expect(keysOf(l)).toEqual(perf);
@@ -166,8 +166,8 @@ describe('stat -I (intervals of simulated time)', () => {
 });
 
 describe('stat --per-thread', () => {
-  it('human: perf\'s comm-tid column, threads by count within each event (golden)', () => {
-    const out = stat(['--per-thread', '-e', 'faults,minor-faults', ...EB]);
+  it('human: perf\'s comm-tid column, threads by count within each event (golden)', async () => {
+    const out = await stat(['--per-thread', '-e', 'faults,minor-faults', ...EB]);
     expectGolden('stat/ebizzy.per-thread.txt', out);
     const rows = lines(out).filter((l) => /^ +ebizzy-\d+ /.test(l));
     expect(rows).toHaveLength(6);
@@ -180,25 +180,25 @@ describe('stat --per-thread', () => {
     expect(out).toMatch(/\n {26} +\d+\.\d\d {6}workload:records\/s +\n/);
   });
 
-  it('-x and -j: the thread first ("comm-tid," / "thread")', () => {
-    const csv = lines(stat(['--per-thread', '-x,', '-e', 'faults', ...EB]));
+  it('-x and -j: the thread first ("comm-tid," / "thread")', async () => {
+    const csv = lines(await stat(['--per-thread', '-x,', '-e', 'faults', ...EB]));
     expectGolden('stat/ebizzy.per-thread.csv.txt', csv.join('\n') + '\n');
     for (const l of csv.slice(0, -1)) expect(l).toMatch(/^ebizzy-\d+,\d+,,faults,\d+,100\.00,,$/);
     expect(csv[csv.length - 1]).toMatch(/^,[\d.]+,,workload:records\/s,/);
-    const json = lines(stat(['--per-thread', '-j', '-e', 'faults', ...EB]));
+    const json = lines(await stat(['--per-thread', '-j', '-e', 'faults', ...EB]));
     expectGolden('stat/ebizzy.per-thread.json.txt', json.join('\n') + '\n');
     for (const l of json.slice(0, -1)) expect(keysOf(l)[0]).toBe('thread');
   });
 
-  it('with -I: perf\'s comm-pid header', () => {
-    const ls = lines(stat(['--per-thread', '-I', '1', '-e', 'faults', ...EB]));
+  it('with -I: perf\'s comm-pid header', async () => {
+    const ls = lines(await stat(['--per-thread', '-I', '1', '-e', 'faults', ...EB]));
     expect(ls[0]).toBe('#           time             comm-pid                  counts unit events');
     expect(ls[1]).toMatch(/^ {5}0\.001000000 {11}ebizzy-\d{4} {5} +\d+ {6}faults/);
   });
 });
 
 describe('stat option errors', () => {
-  it('bad values and combinations: one line, exit 1', () => {
+  it('bad values and combinations: one line, exit 1', async () => {
     for (const args of [
       ['-r', '0'],
       ['-r', 'x'],
@@ -209,7 +209,7 @@ describe('stat option errors', () => {
       ['--compare', 'base'],
       ['--compare', 'base,spf', '-j'],
     ]) {
-      const r = spfperf(['stat', ...args, ...PF1]);
+      const r = await spfperf(['stat', ...args, ...PF1]);
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).toMatch(/^spfperf: /);

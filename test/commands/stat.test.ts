@@ -15,15 +15,15 @@ function countOf(out: string, event: string): number {
 }
 
 describe('spfperf stat', () => {
-  it('prints perf stat\'s human layout to stderr (golden)', () => {
-    const r = spfperf(PF1);
+  it('prints perf stat\'s human layout to stderr (golden)', async () => {
+    const r = await spfperf(PF1);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     expectGolden('page_fault1.stat.txt', r.stderr);
   });
 
-  it('counts 4 x 32768 faults for page_fault1 threads=1 iterations=4, from the model', () => {
-    const r = spfperf(['stat', '-e', 'faults,minor-faults,major-faults', 'page_fault1', 'threads=1', 'iterations=4']);
+  it('counts 4 x 32768 faults for page_fault1 threads=1 iterations=4, from the model', async () => {
+    const r = await spfperf(['stat', '-e', 'faults,minor-faults,major-faults', 'page_fault1', 'threads=1', 'iterations=4']);
     expect(r.status).toBe(0);
     expect(countOf(r.stderr, 'faults')).toBe(131072);
     expect(countOf(r.stderr, 'minor-faults')).toBe(131072);
@@ -31,8 +31,8 @@ describe('spfperf stat', () => {
     expect(r.stderr).toContain(" Performance counter stats for 'page_fault1 threads=1 iterations=4':");
   });
 
-  it('matches the captured perf layout: 91-column counter lines, 18-column values, elapsed/user/sys', () => {
-    const out = spfperf(PF1).stderr;
+  it('matches the captured perf layout: 91-column counter lines, 18-column values, elapsed/user/sys', async () => {
+    const out = (await spfperf(PF1)).stderr;
     const lines = out.split('\n');
     expect(lines[0]).toBe('');
     expect(lines[2]).toBe('');
@@ -44,40 +44,40 @@ describe('spfperf stat', () => {
     expect(out).toMatch(/\n {7}\d\.\d{9} seconds time elapsed\n\n {7}\d\.\d{9} seconds user\n {7}\d\.\d{9} seconds sys\n\n\n$/);
   });
 
-  it('is deterministic: the same command twice prints byte-identical output', () => {
-    const a = spfperf(['stat', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=0.005s']);
-    const b = spfperf(['stat', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=0.005s']);
+  it('is deterministic: the same command twice prints byte-identical output', async () => {
+    const a = await spfperf(['stat', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=0.005s']);
+    const b = await spfperf(['stat', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=0.005s']);
     expect(a.status).toBe(0);
     expect(a.stderr).toBe(b.stderr);
   });
 
-  it('--seed changes timings, not counts', () => {
-    const a = spfperf([...PF1, '--seed', '1']).stderr;
-    const b = spfperf([...PF1, '--seed', '2']).stderr;
+  it('--seed changes timings, not counts', async () => {
+    const a = (await spfperf([...PF1, '--seed', '1'])).stderr;
+    const b = (await spfperf([...PF1, '--seed', '2'])).stderr;
     for (const e of ['faults', 'minor-faults', 'major-faults']) expect(countOf(a, e)).toBe(countOf(b, e));
     const elapsed = (s: string): string => s.match(/([\d.]+) seconds time elapsed/)![1];
     expect(elapsed(a)).not.toBe(elapsed(b));
   });
 
-  it('ends with the workload\'s headline metric as a workload: line (golden for ebizzy)', () => {
-    const r = spfperf(['stat', '-e', 'faults,spf', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=0.01s']);
+  it('ends with the workload\'s headline metric as a workload: line (golden for ebizzy)', async () => {
+    const r = await spfperf(['stat', '-e', 'faults,spf', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=0.01s']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/\n +\d+\.\d\d      workload:records\/s +\n/);
     expect(countOf(r.stderr, 'spf')).toBe(0);
     expectGolden('ebizzy.stat.txt', r.stderr);
   });
 
-  it('writes to -o FILE instead of stderr', () => {
+  it('writes to -o FILE instead of stderr', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-'));
     const file = join(dir, 'out.txt');
-    const r = spfperf([...PF1, '-o', file]);
+    const r = await spfperf([...PF1, '-o', file]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(countOf(readFileSync(file, 'utf8'), 'faults')).toBe(32768);
   });
 
-  it('reports a SIGSEGV the workload took, and still prints the counters', () => {
-    const r = spfperf(['stat', '-e', 'faults', '--cpus', '1', 'fixtures/workloads/segv.spf']);
+  it('reports a SIGSEGV the workload took, and still prints the counters', async () => {
+    const r = await spfperf(['stat', '-e', 'faults', '--cpus', '1', 'fixtures/workloads/segv.spf']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^segv: process segv\/\d+: Segmentation fault \(write to [0-9a-f]+-[0-9a-f]+ r--p at 0x[0-9a-f]+\)\n/);
     // 16 read faults map the zero page, then the first write faults and is refused.
@@ -88,14 +88,14 @@ describe('spfperf stat', () => {
 describe('spfperf stat errors', () => {
   const noStack = (s: string): void => expect(s).not.toMatch(/^\s+at /m);
 
-  it('an unknown event: perf\'s message, exit 1', () => {
-    const r = spfperf(['stat', '-e', 'faults,faultz', 'page_fault1']);
+  it('an unknown event: perf\'s message, exit 1', async () => {
+    const r = await spfperf(['stat', '-e', 'faults,faultz', 'page_fault1']);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("event syntax error: 'faults,faultz'\n                            \\___ parser error\nRun 'spfperf list' for a list of all symbolic event names\n");
   });
 
-  it('a malformed workload: one file:line:col error with the line and a caret, exit 2', () => {
-    const r = spfperf(['stat', 'fixtures/workloads/bad-syntax.spf']);
+  it('a malformed workload: one file:line:col error with the line and a caret, exit 2', async () => {
+    const r = await spfperf(['stat', 'fixtures/workloads/bad-syntax.spf']);
     expect(r.status).toBe(2);
     noStack(r.stderr);
     const lines = r.stderr.split('\n');
@@ -104,14 +104,14 @@ describe('spfperf stat errors', () => {
     expect(lines[2]).toBe('  ^');
   });
 
-  it('an unknown parameter, workload or option value: one line, exit 1', () => {
+  it('an unknown parameter, workload or option value: one line, exit 1', async () => {
     for (const args of [
       ['stat', 'page_fault1', 'thread=4'],
       ['stat', 'no_such_workload'],
       ['stat', '--cpus', 'many', 'page_fault1'],
       ['stat', '--arch', 'sparc', 'page_fault1'],
     ]) {
-      const r = spfperf(args);
+      const r = await spfperf(args);
       expect(r.status, args.join(' ')).toBeGreaterThan(0);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).toMatch(/^spfperf: /);
@@ -119,11 +119,11 @@ describe('spfperf stat errors', () => {
     }
   });
 
-  it('--version and --help', () => {
-    const v = spfperf(['--version']);
+  it('--version and --help', async () => {
+    const v = await spfperf(['--version']);
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const h = spfperf(['stat', '--help']);
+    const h = await spfperf(['stat', '--help']);
     expect(h.status).toBe(0);
     expect(h.stdout).toContain('Usage: spfperf stat [options] <workload> [params...]');
   });

@@ -62,10 +62,12 @@ describe('loading diff inputs', () => {
     expect(await failure(junk)).toBe(`'${junk}' is not an spfperf --save file or record trace`);
     const other = file('other.json', JSON.stringify({ counters: {} }));
     expect(await failure(other)).toMatch(/is not an spfperf --save file/);
-    const cut = file('cut.ndjson', JSON.stringify({ type: 'header', ...description }) + '\n' + JSON.stringify({ type: 'sample' }) + '\n');
+    const cut = file('cut.ndjson', JSON.stringify({ type: 'header', trace_format: 1, ...description }) + '\n' + JSON.stringify({ type: 'sample' }) + '\n');
     expect(await failure(cut)).toBe(`'${cut}' has no summary line (the recording did not finish)`);
     const newer = file('newer.json', JSON.stringify({ ...description, ...values, format: 99 }));
     expect(await failure(newer)).toMatch(/has format 99, newer than this spfperf reads \(1\)/);
+    const v2 = file('v2.ndjson', JSON.stringify({ type: 'header', trace_format: 2, ...description }) + '\n');
+    expect(await failure(v2)).toBe(`${v2}: trace format 2 is not one this spfperf reads (it reads format 1)`);
     for (const m of [await failure(junk), await failure(cut)]) expect(m.split('\n')).toHaveLength(1);
   });
 });

@@ -109,11 +109,22 @@ describe('readTrace', () => {
         sample: () => order.push('sample'),
         afterChunk: () => {
           order.push('chunk');
-          return new Promise<void>((r) => setTimeout(() => (order.push('resumed'), r()), 5));
+          return new Promise<void>((r) => setImmediate(() => (order.push('resumed'), r())));
         },
       },
       { name: 'a' },
     );
     expect(order).toEqual(['chunk', 'resumed', 'sample', 'chunk', 'resumed']);
+  });
+
+  it('without a sample handler counts sample lines without parsing them, and still finds the summary', async () => {
+    const summary = '{"type":"summary","elapsed":1}';
+    // The second "sample" is not even JSON: not parsed, so not reported; counted as written.
+    const stream = Readable.from([Buffer.from(`${HEADER}\n${sample(1)}\n{"type":"sample",oops\n${summary}\n`)]);
+    let got: unknown = null;
+    const st = await readTrace(stream, { summary: (s) => (got = s) }, { name: 'a' });
+    expect(st.samples).toBe(2);
+    expect(st.skipped).toBe(0);
+    expect(got).toEqual({ type: 'summary', elapsed: 1 });
   });
 });

@@ -1,5 +1,6 @@
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
+import type { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ReportAggregator, reportViewModel, type ReportInfo } from '../../src/format/report.js';
 import type { TraceSample } from '../../src/trace/ndjson-reader.js';
@@ -20,7 +21,46 @@ function model(rows = 3) {
   return reportViewModel(info, a.result(['faults', 'pagefault:spf_pte_lock']), ['tid'], ['overhead', 'tid'], ['caller', 'cpu']);
 }
 
-const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+/**
+ * The view rendered, with waits on what matters instead of sleeps: `ready()` resolves once the
+ * view listens to its input, `press(key)` once the frame that key leads to has been drawn, and
+ * `closed()` once the view has stopped listening.
+ */
+function view(rows = 3, height = 30) {
+  const v = render(createElement(ReportView, { model: model(rows), height }));
+  const stdin = v.stdin as unknown as EventEmitter;
+  let onFrame: (() => void) | null = null;
+  const write = v.stdout.write;
+  v.stdout.write = (frame: string) => {
+    write(frame);
+    onFrame?.();
+  };
+  const listening = (): boolean => stdin.listenerCount('readable') > 0;
+  const change = (event: 'newListener' | 'removeListener', done: () => boolean): Promise<void> =>
+    done()
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const check = (): void => {
+            // (newListener fires before the listener is added.)
+            queueMicrotask(() => {
+              if (!done()) return;
+              stdin.off(event, check);
+              resolve();
+            });
+          };
+          stdin.on(event, check);
+        });
+  return {
+    v,
+    ready: () => change('newListener', listening),
+    closed: () => change('removeListener', () => !listening()),
+    press: (key: string): Promise<void> => {
+      const drawn = new Promise<void>((resolve) => (onFrame = resolve));
+      v.stdin.write(key);
+      return drawn.then(() => void (onFrame = null));
+    },
+  };
+}
 const rowLines = (frame: string): string[] => frame.split('\n').filter((l) => /^[> ][+-] /.test(l));
 
 describe('ReportView (ink)', () => {
@@ -36,89 +76,77 @@ describe('ReportView (ink)', () => {
   });
 
   it('moves with j/k and the arrows, and stays within the table', async () => {
-    const v = render(createElement(ReportView, { model: model(), height: 30 }));
-    await tick();
-    v.stdin.write('j');
-    await tick();
+    const { v, ready, press } = view();
+    await ready();
+    await press('j');
     expect(rowLines(v.lastFrame()!)[1]).toMatch(/^>\+ +33\.33%/);
-    v.stdin.write('\u001B[B'); // down
-    await tick();
-    v.stdin.write('j'); // already at the bottom
-    await tick();
+    await press('\u001B[B'); // down
     expect(rowLines(v.lastFrame()!)[2]).toMatch(/^>\+ +16\.67%/);
-    v.stdin.write('k');
-    await tick();
-    v.stdin.write('\u001B[A'); // up
-    await tick();
+    v.stdin.write('j'); // already at the bottom: nothing to draw
+    await press('k'); // so this goes up one from the bottom
+    expect(rowLines(v.lastFrame()!)[1]).toMatch(/^>\+ +33\.33%/);
+    await press('\u001B[A'); // up
     expect(rowLines(v.lastFrame()!)[0]).toMatch(/^>\+ +50\.00%/);
+    v.stdin.write('k'); // already at the top
+    await press('j');
+    expect(rowLines(v.lastFrame()!)[1]).toMatch(/^>\+ +33\.33%/);
     v.unmount();
   });
 
   it('expands a row with enter into its breakdown by another key; b changes the key', async () => {
-    const v = render(createElement(ReportView, { model: model(), height: 30 }));
-    await tick();
-    v.stdin.write('\r');
-    await tick();
+    const { v, ready, press } = view();
+    await ready();
+    await press('\r');
     let f = v.lastFrame()!;
     expect(f).toContain('>-  50.00%     1003:ebizzy');
     expect(f).toContain('by caller:');
     expect(f).toMatch(/ 50\.00%  \[unknown\]/);
-    v.stdin.write('b');
-    await tick();
+    await press('b');
     f = v.lastFrame()!;
     expect(f).toContain('by cpu:');
     expect(f).toMatch(/ 33\.33%  000\n.* 16\.67%  001/);
-    v.stdin.write('\r');
-    await tick();
+    await press('\r');
     expect(v.lastFrame()).not.toContain('by cpu:');
     v.unmount();
   });
 
   it('goes to the next event\'s table with the right arrow (or tab), back with the left', async () => {
-    const v = render(createElement(ReportView, { model: model(), height: 30 }));
-    await tick();
-    v.stdin.write('\u001B[C');
-    await tick();
+    const { v, ready, press } = view();
+    await ready();
+    await press('\u001B[C');
     let f = v.lastFrame()!;
     expect(f).toContain("of event 'pagefault:spf_pte_lock'");
-    v.stdin.write('\r');
-    await tick();
+    await press('\r');
     f = v.lastFrame()!;
     expect(f).toMatch(/ 66\.67%  \[k\] pte_map_lock\+0xc0\n.* 33\.33%  \[k\] pte_map_lock\+0x4c/);
-    v.stdin.write('\u001B[D');
-    await tick();
+    await press('\u001B[D');
     expect(v.lastFrame()).toContain("of event 'faults'");
     v.unmount();
   });
 
   it('scrolls a table longer than the terminal to keep the cursor in view', async () => {
-    const v = render(createElement(ReportView, { model: model(30), height: 12 }));
-    await tick();
+    const { v, ready, press } = view(30, 12);
+    await ready();
     // 12 rows: 4 heading lines, a blank, title, columns, help, one spare.
     expect(rowLines(v.lastFrame()!)).toHaveLength(12 - 4 - 5);
     expect(v.lastFrame()!.split('\n')).toHaveLength(11);
-    v.stdin.write('G');
-    await tick();
+    await press('G');
     const rows = rowLines(v.lastFrame()!);
     expect(rows[rows.length - 1]).toMatch(/^>\+ +0\.\d\d% +1001:ebizzy$/);
-    v.stdin.write('g');
-    await tick();
+    await press('g');
     expect(rowLines(v.lastFrame()!)[0]).toMatch(/^>\+/);
     v.unmount();
   });
 
-  it('quits on q', async () => {
-    const v = render(createElement(ReportView, { model: model(), height: 30 }));
-    await tick();
-    let exited = false;
-    // ink-testing-library has no waitUntilExit; after exit() the tree no longer takes input.
+  it('quits on q: the view stops taking input', async () => {
+    const { v, ready, closed } = view();
+    await ready();
     v.stdin.write('q');
-    await tick();
-    const before = v.lastFrame();
-    v.stdin.write('j');
-    await tick();
-    exited = v.lastFrame() === before;
-    expect(exited).toBe(true);
+    // Resolves only once nothing listens to the input any more (a view that did not quit would
+    // keep listening, and the test would time out). Under CI, ink then writes one last newline.
+    await closed();
+    expect((v.stdin as unknown as EventEmitter).listenerCount('readable')).toBe(0);
+    expect(v.frames.some((f) => f.includes("Samples: 6 of event 'faults'"))).toBe(true);
     v.unmount();
   });
 });

@@ -17,7 +17,7 @@ const EXPECTED = [
 ];
 
 describe('shipped workloads', () => {
-  test('the set shipped', () => {
+  test('the set shipped', async () => {
     expect(shippedWorkloadNames()).toEqual(EXPECTED);
   });
 
@@ -45,7 +45,7 @@ describe('shipped workloads', () => {
     }
   });
 
-  test('sweeps are uniform: a thread/task count and, where a run has a length, seconds', () => {
+  test('sweeps are uniform: a thread/task count and, where a run has a length, seconds', async () => {
     for (const name of EXPECTED) {
       const names = loadWorkload(name).params.map((p) => p.name);
       expect(names.includes('threads') || names.includes('tasks') || name === 'shmem-dirty', name).toBe(true);
@@ -58,7 +58,7 @@ describe('shipped workloads', () => {
     }
   });
 
-  test('listShippedWorkloads() gives every parameter with its default text', () => {
+  test('listShippedWorkloads() gives every parameter with its default text', async () => {
     const all = listShippedWorkloads();
     expect(all.map((w) => w.name)).toEqual(EXPECTED);
     const pf2 = all.find((w) => w.name === 'page_fault2')!;
@@ -66,12 +66,12 @@ describe('shipped workloads', () => {
     for (const w of all) for (const p of w.params) expect(p.defaultText, `${w.name} ${p.name}`).not.toBe('');
   });
 
-  test('spfperf list --workloads lists each with its parameters', () => {
-    const r = spfperf(['list', '--workloads']);
+  test('spfperf list --workloads lists each with its parameters', async () => {
+    const r = await spfperf(['list', '--workloads']);
     expect(r.status).toBe(0);
-    for (const name of EXPECTED) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of EXPECTED) expect(r.stdout).toMatch(new RegExp(`^│ ${name} +│`, 'm'));
     expect(r.stdout).toContain('mode="threads"');
-    expect(r.stdout).toMatch(/^ +rounds=200 /m);
-    expect(r.stdout).toMatch(/^ +tasks=\$ncpus /m);
+    expect(r.stdout).toMatch(/^│ +│ rounds=200 /m);
+    expect(r.stdout).toMatch(/^│ +│ tasks=\$ncpus /m);
   });
 });

@@ -1,10 +1,13 @@
+import type { Writable } from 'node:stream';
+import { InterruptedError } from '../errors.js';
+import { inCi, type CliIo } from '../io.js';
 import type { AsyncRunControl, RunProgress } from '../sim/run.js';
 import type { PreparedRun } from '../sim/setup.js';
 
 /**
  * Live progress of a long run on stderr, and Ctrl-C as "stop here and report what was counted".
  *
- *   const r = await withProgress(progressFor(prep), (ctl) => runWorkloadAsync(runOptionsOf(prep), ctl));
+ *   const r = await withProgress(progressFor(prep, io), (ctl) => runWorkloadAsync(runOptionsOf(prep), ctl));
  *
  * The control passed to `run` is an AsyncRunControl (onProgress + shouldStop): hand it to
  * runWorkloadAsync as it is. The display (src/ui/Progress.tsx, ink) appears only when the run has
@@ -12,9 +15,11 @@ import type { PreparedRun } from '../sim/setup.js';
  * environment variable is not set; ink is imported only then (it costs ~0.4 s to load). It is
  * erased when the run ends, so what the command prints next starts on a clean line.
  *
- * Ctrl-C (SIGINT) while `run` runs: the first makes shouldStop() true (the run stops at the next
- * slice and returns a partial result, `stopped: true`); a second calls onAbort() and exits with
- * status 130 at once.
+ * Ctrl-C (given as `onInterrupt`) while `run` runs: the first makes shouldStop() true (the run
+ * stops at the next slice and returns a partial result, `stopped: true`); a second calls
+ * onAbort() and rejects with InterruptedError at once, which the CLI turns into exit status 130.
+ * (This file is named apart from Progress.tsx so the two compiled files do not collide on a
+ * case-insensitive file system.)
  */
 
 export interface ProgressOptions {
@@ -22,17 +27,17 @@ export interface ProgressOptions {
   readonly label: string;
   /** Simulated time the workload should run (ns), for the bar and the estimate; unknown: none. */
   readonly totalSimNs?: number;
-  /** Where the display goes (default process.stderr). */
-  readonly stream?: NodeJS.WriteStream;
-  /** Force the display on or off (default: progressEnabled(stream)). */
+  /** Where the display goes (a terminal: ink draws on it). */
+  readonly stream: Writable;
+  /** Draw the display (progressEnabled: a terminal, not under CI). Default false. */
   readonly enabled?: boolean;
   /** Wall time before the display appears (default 1000 ms). */
   readonly delayMs?: number;
   /** Redraw period (default 100 ms). */
   readonly refreshMs?: number;
-  /** Stop the run on Ctrl-C (default true). */
-  readonly interruptible?: boolean;
-  /** Called on a second Ctrl-C, just before the process exits with status 130 (clean up). */
+  /** Subscribe to Ctrl-C (CliIo.onInterrupt); without it, Ctrl-C is not this display's. */
+  readonly onInterrupt?: (handler: () => void) => () => void;
+  /** Called on a second Ctrl-C, just before the run is given up (clean up). */
   readonly onAbort?: () => void;
 }
 
@@ -43,25 +48,26 @@ export interface ProgressControl extends AsyncRunControl {
   readonly interrupted: boolean;
 }
 
-/**
- * Under CI, as ink judges it (is-in-ci): CI or CONTINUOUS_INTEGRATION set, even empty, and not
- * '0' or 'false'. ink then draws nothing until it exits, so no live display can work.
- */
-export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
-  const set = (k: string): boolean => k in env && env[k] !== '0' && env[k] !== 'false';
-  return set('CI') || set('CONTINUOUS_INTEGRATION');
-}
-
 /** A terminal, and not under CI. */
-export function progressEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  return stream.isTTY === true && !inCi(env);
+export function progressEnabled(isTTY: boolean, env: CliIo['env']): boolean {
+  return isTTY && !inCi(env);
 }
 
-/** The label and expected simulated duration of a prepared run (its `seconds` parameter, if any). */
-export function progressFor(prep: PreparedRun, extra: Partial<ProgressOptions> = {}): ProgressOptions {
+/**
+ * The label and expected simulated duration of a prepared run (its `seconds` parameter, if any),
+ * drawn on io's stderr when that is a terminal; Ctrl-C from io unless `extra` says otherwise.
+ */
+export function progressFor(prep: PreparedRun, io: CliIo, extra: Partial<ProgressOptions> = {}): ProgressOptions {
   const label = [prep.workload.name, ...prep.paramArgs].join(' ');
   const seconds = prep.params.get('seconds');
-  return { label, totalSimNs: seconds !== undefined && seconds > 0 ? seconds : undefined, ...extra };
+  return {
+    label,
+    totalSimNs: seconds !== undefined && seconds > 0 ? seconds : undefined,
+    stream: io.stderr,
+    enabled: progressEnabled(io.isTTY.stderr, io.env),
+    onInterrupt: io.onInterrupt,
+    ...extra,
+  };
 }
 
 /**
@@ -80,8 +86,8 @@ interface InkUi {
 }
 
 export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressControl) => Promise<T>): Promise<T> {
-  const stream = o.stream ?? process.stderr;
-  const enabled = o.enabled ?? progressEnabled(stream);
+  const stream = o.stream;
+  const enabled = o.enabled ?? false;
   const delayMs = o.delayMs ?? 1000;
   const t0 = performance.now();
   let last: RunProgress = { simNs: 0, faults: 0 };
@@ -114,7 +120,7 @@ export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressCon
         });
       if (done) return;
       ui = render(element(performance.now() - t0) as Parameters<typeof render>[0], {
-        stdout: stream,
+        stdout: stream as NodeJS.WriteStream,
         patchConsole: false,
         exitOnCtrlC: false,
       }) as InkUi;
@@ -133,19 +139,27 @@ export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressCon
     },
   };
 
+  let giveUp!: (e: Error) => void;
+  const aborted = new Promise<never>((_, reject) => {
+    giveUp = reject;
+  });
   const onSigint = (): void => {
     if (interrupted) {
       o.onAbort?.();
-      process.exit(130);
+      giveUp(new InterruptedError());
+      return;
     }
     interrupted = true;
     draw();
   };
-  if (o.interruptible !== false) process.on('SIGINT', onSigint);
+  const unsubscribe = o.onInterrupt?.(onSigint);
   const timer = enabled ? setInterval(draw, o.refreshMs ?? 100) : null;
   timer?.unref();
   try {
-    return await run(ctl);
+    const running = run(ctl);
+    // Given up on: whatever the run does later is no one's concern.
+    running.catch(() => {});
+    return await Promise.race([running, aborted]);
   } finally {
     done = true;
     if (timer !== null) clearInterval(timer);
@@ -159,6 +173,6 @@ export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressCon
       // ink's empty frame is a bare newline: go back up onto the erased line.
       stream.write('\u001B[1A');
     }
-    if (o.interruptible !== false) process.off('SIGINT', onSigint);
+    unsubscribe?.();
   }
 }

@@ -1,0 +1,60 @@
+/**
+ * The CLI as a real process: what in-process runs (test/helpers/cli.ts) cannot show. The launcher
+ * (bin/spfperf.js -> dist/), exit statuses and stderr of the process, pipes between two spfperf
+ * processes, and a reader that goes away (EPIPE). Runs the built dist/: build first.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/golden.js';
+
+const BIN = join(ROOT, 'bin', 'spfperf.js');
+const node = (args: readonly string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SPFPERF_DEBUG: '' } });
+const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+
+describe('spfperf as a process', () => {
+  it('--version prints the package version', () => {
+    const r = node(['--version']);
+    expect(r.status).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(r.stdout).toBe(`${pkg.version}\n`);
+  });
+
+  it('runs a small stat: counters on stderr, nothing on stdout, exit 0', () => {
+    const r = node(['stat', '-e', 'faults', '--cpus', '1', 'page_fault1', 'threads=1', 'iterations=1', 'size=1M']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/Performance counter stats for 'page_fault1 threads=1 iterations=1 size=1M':\n\n +256 +faults/);
+  });
+
+  it('an error is one line on stderr and its exit status', () => {
+    const r = node(['stat', '-e', 'faults', 'no-such-workload']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^spfperf: workload 'no-such-workload' not found: [^\n]*\n$/);
+    const syntax = node(['stat', 'fixtures/workloads/bad-syntax.spf']);
+    expect(syntax.status).toBe(2);
+  });
+
+  it('record -o - | report -i - through a pipe', () => {
+    const run = '-e faults --cpus 2 ebizzy threads=2 seconds=0.001s';
+    const r = sh(`node bin/spfperf.js record -o - ${run} | node bin/spfperf.js report --stdio -i - --sort comm`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("of event 'faults'");
+    expect(r.stdout).toContain('# Total Lost Samples: 0');
+    expect(r.stderr).toMatch(/^\[ spfperf record: Captured and wrote [\d.]+ MB \(stdout\) \(\d+ samples\) \]\n$/);
+  });
+
+  it('ends quietly when its reader goes away (list | head -1; script | head -2, EPIPE)', () => {
+    // spfperf's own exit status goes to stderr, after anything it printed there.
+    const l = sh('{ node bin/spfperf.js list; echo "exit $?" >&2; } | head -1');
+    expect(l.stdout).toBe('\n');
+    expect(l.stderr).toBe('exit 0\n');
+    // Output well past a pipe's buffer (64 KiB), so the writes after head exits fail with EPIPE.
+    const rec = 'node bin/spfperf.js record -o - -e faults --cpus 2 ebizzy threads=2 seconds=0.002s 2>/dev/null';
+    const s = sh(`${rec} | { node bin/spfperf.js script -i -; echo "exit $?" >&2; } | head -2`);
+    expect(s.stdout.split('\n')).toHaveLength(3);
+    expect(s.stderr).toBe('exit 0\n');
+  });
+});
