@@ -100,7 +100,7 @@ class RwBase implements LockWaitee {
   }
 
   protected *acquire(t: Task, write: boolean): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     if (this.acquireFast(t, write)) return;
     if (!this.sleeping) t.preemptCount++;
     t.stall(this.line.write(t.cpu, t.clock));
@@ -120,7 +120,7 @@ class RwBase implements LockWaitee {
   }
 
   protected *tryAcquire(t: Task, write: boolean): Code<boolean> {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     if (!this.canTake(write)) {
       t.stall(this.line.read(t.cpu, t.clock));
       return false;
@@ -137,7 +137,7 @@ class RwBase implements LockWaitee {
   }
 
   protected *release(t: Task, write: boolean): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     this.releaseNow(t, write);
   }
 
@@ -294,7 +294,7 @@ export class SpinLock implements LockWaitee {
 
   /** spin_lock() */
   *lock(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     if (this.lockFast(t)) return;
     t.preemptCount++;
     t.stall(this.line.write(t.cpu, t.clock));
@@ -307,7 +307,7 @@ export class SpinLock implements LockWaitee {
 
   /** spin_trylock(): true if taken. */
   *trylock(t: Task): Code<boolean> {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     if (this.holder !== null) {
       t.stall(this.line.read(t.cpu, t.clock));
       return false;
@@ -328,7 +328,7 @@ export class SpinLock implements LockWaitee {
 
   /** spin_unlock() */
   *unlock(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     this.unlockNow(t);
   }
 
@@ -362,19 +362,19 @@ export class SeqCount {
   }
   /** write_seqcount_begin() */
   *writeBegin(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     this.seq++;
   }
   /** write_seqcount_end() */
   *writeEnd(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     this.seq++;
   }
   /** raw_read_seqcount(): the current count (odd while a writer is inside). */
   *read(t: Task): Code<number> {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(this.line.read(t.cpu, t.clock));
     return this.seq;
   }
@@ -397,14 +397,14 @@ export class Atomic {
   }
   /** atomic_add_return() */
   *add(t: Task, d: number): Code<number> {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     this.value += d;
     return this.value;
   }
   /** atomic_inc_not_zero(): false (and no change) if the value was 0. */
   *incNotZero(t: Task): Code<boolean> {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     if (this.value === 0) return false;
     this.value++;
@@ -416,7 +416,7 @@ export class Atomic {
   }
   /** atomic_read() */
   *read(t: Task): Code<number> {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(this.line.read(t.cpu, t.clock));
     return this.value;
   }
@@ -436,7 +436,7 @@ export class WaitQueue {
    */
   *waitEvent(t: Task, cond: () => boolean, at: { readonly object?: string; readonly fn?: string } = {}): Code {
     for (;;) {
-      yield SYNC;
+      if (t.mustSync()) yield SYNC;
       if (cond()) return;
       this.waiters.push(t);
       t.wait = { kind: 'queue', queue: this.name, object: at.object, fn: at.fn };
@@ -470,7 +470,7 @@ export class Barrier {
   }
 
   *wait(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     if (this.arrived.length + 1 >= this.parties) {
       const ws = this.arrived;

@@ -68,13 +68,13 @@ export class Rcu {
 
   /** rcu_read_lock() */
   *readLock(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     this.enter(t);
   }
 
   /** rcu_read_unlock() */
   *readUnlock(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     this.exit(t);
   }
 
@@ -106,7 +106,7 @@ export class Rcu {
 
   /** synchronize_rcu(): block until a full grace period has elapsed. */
   *synchronize(t: Task): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     const gp = this.start(t.clock);
     gp.done.push((time) => this.eng.wake(t, time));
     t.wait = { kind: 'rcu', fn: 'synchronize_rcu' };
@@ -123,7 +123,7 @@ export class Rcu {
 
   /** call_rcu() as a generator, for callers that sync first. */
   *call(t: Task, fn: (time: number) => void): Code {
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     this.callRcu(t, fn);
   }
 }

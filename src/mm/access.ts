@@ -90,7 +90,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
     if (!mm.mmapLock.downReadFast(t)) {
       // The sync down_read() would do first, here, one generator up (the hot path's usual wait).
-      yield SYNC;
+      if (t.mustSync()) yield SYNC;
       if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
     }
     // No sync of its own: the down_read() above just synced, and the walk is one step.

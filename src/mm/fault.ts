@@ -62,17 +62,17 @@ export function* findVmaCached(th: Thread, addr: number): Code<Vma | null> {
   if (mode !== 'mm' && mode !== 'task') return findVmaLocked(th, addr);
   const t = th.t;
   const mm = th.mm;
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   if (mode === 'mm') t.stall(mm.mmapCacheLine.read(t.cpu, t.clock));
   const hit = mode === 'mm' ? mm.mmapCache : th.vmacache;
   t.cost(th.k.costs.vmaLookupLevelNs);
   if (hit !== null && hit.attached && hit.start <= addr && addr < hit.end) return hit;
-  yield SYNC; // the walk reads the tree's lines
+  if (t.mustSync()) yield SYNC; // the walk reads the tree's lines
   const vma = findVmaLocked(th, addr);
   if (vma !== null) {
     if (mode === 'task') th.vmacache = vma;
     else if (vma !== mm.mmapCache) {
-      yield SYNC;
+      if (t.mustSync()) yield SYNC;
       t.stall(mm.mmapCacheLine.write(t.cpu, t.clock));
       mm.mmapCache = vma;
     }
@@ -222,7 +222,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   if (vmf.spec !== null) locked = yield* vmf.spec.pteMapLock(th, vmf);
   else if (!pt.ptl.lockFast(t)) {
     // spin_lock()'s sync here, without a generator of its own; then the lock proper.
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
   }
   if (!locked) {
@@ -243,7 +243,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   pt.used++;
   t.cost(k.costs.pteSetNs);
   if (!pt.ptl.unlockFast(t)) {
-    yield SYNC; // spin_unlock()'s sync, without a generator of its own
+    if (t.mustSync()) yield SYNC; // spin_unlock()'s sync, without a generator of its own
     if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
   }
   return 0;

@@ -56,7 +56,7 @@ function readAroundPages(pageSize: number): number {
 export function* findGetPage(th: Thread, file: File, index: number, io: (readNs: number) => Code): Code<{ pfn: number; major: boolean }> {
   const t = th.t;
   const k = th.k;
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   // find_get_page(): an RCU lookup of the xarray, then get_page_unless_zero on the struct page.
   t.cost(k.costs.vmaLookupLevelNs * 2);
   const hit = file.pages.get(index);

@@ -115,7 +115,7 @@ function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): 
   slot.dir.entries[slot.i] = null;
   mm.pgtableGen++;
   yield* mm.pageTableLock.unlock(t);
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   yield* flushTlbRange(kth, n, mm);
   // __collapse_huge_page_isolate() + __collapse_huge_page_copy(): copy or clear each subpage and
   // release the small pages.

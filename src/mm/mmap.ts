@@ -66,7 +66,7 @@ function* vmaUnlink(th: Thread, v: Vma): Code {
 /** Write the lines of the nodes an insert or erase rebalances (the tree path). */
 export function* treeWrite(th: Thread, around: Vma): Code {
   const t = th.t;
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   const vmas = th.mm.vmas;
   let n = vmas.depth();
   t.stall(around.line.write(t.cpu, t.clock));

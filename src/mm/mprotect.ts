@@ -42,7 +42,7 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
     if (newflags === v.flags) continue;
     yield* th.k.spf.vmaWriteBegin(th, v);
     v.flags = newflags;
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(v.line.write(t.cpu, t.clock));
     // change_protection(): write-protect PTEs when write permission goes away.
     if ((prot & VM_WRITE) === 0) changed += yield* changeProtection(th, v.start, v.end);

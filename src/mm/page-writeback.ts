@@ -42,7 +42,7 @@ function* balanceDirtyPages(th: Thread): Code {
   const t = th.t;
   const k = th.k;
   t.cost(BALANCE_DIRTY_NS);
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   const wb = k.writeback;
   // Writeback since the last look (the flusher starts once background_ratio, 10 %, is passed).
   const perNs = k.opts.writebackBytesPerNs / k.pageSize;

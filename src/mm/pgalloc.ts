@@ -67,7 +67,7 @@ export function* pmdAlloc(th: Thread, addr: number): Code<{ dir: PtDir; i: numbe
   const t = th.t;
   const k = th.k;
   const geo = k.geo;
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   let dir: PtDir = th.mm.pgd;
   const pmdLevel = geo.levels - 2;
   for (let lvl = 0; lvl < pmdLevel; lvl++) {

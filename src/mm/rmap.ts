@@ -28,7 +28,7 @@ export function* anonVmaPrepare(th: Thread, vma: Vma): Code {
     yield* th.k.spf.anonVmaAttach(th, vma, () => {
       vma.anonVma = av;
     });
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(vma.line.write(t.cpu, t.clock));
   }
   yield* th.mm.pageTableLock.unlock(t);

@@ -34,7 +34,7 @@ export function* addMmCounterFastSync(th: Thread, delta: number): Code {
 /** add_mm_counter(): straight into mm->rss_stat, an atomic on its line (mm may be another process's). */
 export function* addMmCounter(th: Thread, mm: MmStruct, delta: number): Code {
   const t = th.t;
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   t.stall(mm.rssLine.write(t.cpu, t.clock));
   mm.rss += delta;
 }
@@ -42,7 +42,7 @@ export function* addMmCounter(th: Thread, mm: MmStruct, delta: number): Code {
 /** sync_mm_rss(): fold the task's cached delta into mm->rss_stat. */
 export function* syncMmRss(th: Thread): Code {
   const t = th.t;
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   t.stall(th.mm.rssLine.write(t.cpu, t.clock));
   th.mm.rss += th.rssPending;
   th.rssPending = 0;

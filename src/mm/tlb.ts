@@ -20,7 +20,7 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
     t.cost(c.tlbFlushAllNs);
     k.em.count(EV.NR_TLB_LOCAL_FLUSH_ALL, th);
   }
-  yield SYNC;
+  if (t.mustSync()) yield SYNC;
   if (k.arch.tlb === 'broadcast') {
     // One broadcast invalidation and its completion barrier; where the fabric handles one at a
     // time, concurrent flushes from other CPUs queue on it.

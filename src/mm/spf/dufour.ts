@@ -87,7 +87,7 @@ export class DufourStrategy implements DesignHooks {
     // atomic_read(&mm->mm_users): in the 4.16-4.17 mm_struct, mm_users shares its cache line
     // with mmap_sem (pgd, mm_users, mm_count, map_count, page_table_lock, mmap_sem), so this
     // read misses whenever another CPU has just taken or released the mmap lock.
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(th.mm.mmapLock.line.read(t.cpu, t.clock));
     if (th.mm.users <= 1) return VM_FAULT_RETRY;
     flags |= FAULT_FLAG_SPECULATIVE;
@@ -95,7 +95,7 @@ export class DufourStrategy implements DesignHooks {
     let vma: Vma | null;
     if (this.version === 'srcu') {
       t.cost(SRCU_READ_NS);
-      yield SYNC;
+      if (t.mustSync()) yield SYNC;
       vma = findVmaLocked(th, addr);
     } else {
       const rb = this.rb(th.mm);
@@ -143,7 +143,7 @@ export class DufourStrategy implements DesignHooks {
     }
     // The page-table walk with IRQs off: every level must exist (no allocation speculatively,
     // "we take at least one !speculative fault per PMD in order to instantiate it").
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     const pt = pteWalk(th, addr);
     if (pt === null || pt.huge) {
       traceSpf(th, EV.SPF_VMA_NOTSUP, AT.walk, vma, addr);
@@ -238,7 +238,7 @@ class DufourCommit implements SpecCommit {
     const t = th.t;
     for (;;) {
       // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
-      yield SYNC;
+      if (t.mustSync()) yield SYNC;
       if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
         traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockChanged, vmf.vma, this.addr);
         return false;

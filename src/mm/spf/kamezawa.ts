@@ -64,7 +64,7 @@ export class KamezawaStrategy implements DesignHooks {
 
   /** find_vma_speculative(): only a VMA that contains addr, pinned unless its count is 0. */
   private *findVmaSpeculative(th: Thread, addr: number): Code<Vma | null> {
-    yield SYNC;
+    if (th.t.mustSync()) yield SYNC;
     rcuReadLock(th);
     const vma = findVmaLocked(th, addr);
     const pinned = vma !== null && vma.start <= addr && (yield* this.st(vma).refcnt.incNotZero(th.t));

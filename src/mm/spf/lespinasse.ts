@@ -62,7 +62,7 @@ export class LespinasseStrategy implements DesignHooks {
   /** mmap_seq_read_start() / mmap_seq_read_check(): READ_ONCE + smp_rmb on the count's line. */
   *readSeq(th: Thread, mm: MmStruct): Code<number> {
     const t = th.t;
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
     t.stall(s.line.read(t.cpu, t.clock));
     return s.value;
@@ -103,7 +103,7 @@ export class LespinasseStrategy implements DesignHooks {
     if ((yield* this.readSeq(th, mm)) !== seq) return this.abort(th, 'VMA_COPY');
     if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) return this.abort(th, 'ACCESS_ERROR');
     // The walk (RCU or IRQs off): no page-table level may be allocated speculatively.
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     const pt = pteWalk(th, addr);
     if (pt === null || pt.huge) return this.abort(th, 'PMD');
     const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
@@ -123,7 +123,7 @@ export class LespinasseStrategy implements DesignHooks {
 
   private *bump(th: Thread, mm: MmStruct): Code {
     const t = th.t;
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
     t.stall(s.line.write(t.cpu, t.clock));
     s.value++;

@@ -77,7 +77,7 @@ export class PerVmaLockStrategy implements DesignHooks {
     const mm = th.mm;
     rcuReadLock(th);
     for (;;) {
-      yield SYNC;
+      if (t.mustSync()) yield SYNC;
       const vma = findVmaLocked(th, addr); // mas_walk() under rcu_read_lock()
       if (vma === null || vma.start > addr || !vma.isAnonymous() || vma.anonVma === null) return this.inval(th);
       if (!(yield* this.vmaStartRead(th, mm, vma))) return this.inval(th);
@@ -106,7 +106,7 @@ export class PerVmaLockStrategy implements DesignHooks {
     const t = th.t;
     const st = this.st(vma);
     const s = this.mmSeq(mm);
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     t.stall(s.line.read(t.cpu, t.clock));
     const seq = st.vmLockSeq;
     if (seq === s.value) return false;
@@ -122,7 +122,7 @@ export class PerVmaLockStrategy implements DesignHooks {
   /** vma_end_write_all(): every VMA write-locked under this mmap_lock is unlocked at once. */
   *mmapWriteUnlocking(th: Thread, mm: MmStruct): Code {
     const t = th.t;
-    yield SYNC;
+    if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
     t.stall(s.line.write(t.cpu, t.clock));
     s.value++;
