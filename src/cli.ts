@@ -25,7 +25,8 @@ function commonRunOptions(c: Command): Command {
     .option('--machine <name>', 'machine preset (spfperf list --machines)')
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
     .option('--config <name|file|KEY=VALUE>', 'kernel config; may repeat, later wins (spfperf list --configs)', collect, [])
-    .option('--seed <n>', 'seed of the simulation\'s PRNG', '1');
+    .option('--seed <n>', 'seed of the simulation\'s PRNG', '1')
+    .option('--check', 'check the model as it runs: the engine\'s sync rule on every shared cache-line access (slower)');
 }
 
 /**

@@ -50,6 +50,8 @@ export interface RunOptions {
   readonly rwsemSpinOnOwner?: boolean;
   readonly lazyTlb?: 'ipi' | 'skip';
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
+  /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
+  readonly checkSync?: boolean;
 }
 
 /**
@@ -77,7 +79,7 @@ function setup(o: RunOptions): Runner {
   const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus);
   const c = o.arch.costs;
   const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter: JITTER };
-  const eng = new Engine(topo, costs, o.seed);
+  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;

@@ -15,6 +15,8 @@ export interface CommonRunOptions {
   readonly cpus?: string;
   readonly config?: readonly string[];
   readonly seed?: string;
+  /** --check: the engine checks its sync rule on every shared access. */
+  readonly check?: boolean;
 }
 
 export interface PreparedRun {
@@ -27,6 +29,8 @@ export interface PreparedRun {
   /** The parameter values given on the command line, as given. */
   readonly paramArgs: readonly string[];
   readonly params: ReadonlyMap<string, number>;
+  /** --check given. */
+  readonly check: boolean;
 }
 
 /** The machine used when neither --machine nor --arch says otherwise. */
@@ -60,9 +64,9 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
   const config = resolveConfig(o.config ?? []);
   const workload = loadWorkload(workloadArg);
   const params = resolveParams(workload, paramArgs, { ncpus, seed });
-  return { workload, machine, arch, ncpus, config, seed, paramArgs, params };
+  return { workload, machine, arch, ncpus, config, seed, paramArgs, params, check: o.check === true };
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
-  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsemSpinOnOwner: p.config.rwsemSpinOnOwner, lazyTlb: p.config.lazyTlb, khugepaged: p.config.khugepaged };
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsemSpinOnOwner: p.config.rwsemSpinOnOwner, lazyTlb: p.config.lazyTlb, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}) };
 }

@@ -28,6 +28,14 @@ describe('spfperf as a process', () => {
     expect(r.stderr).toMatch(/Performance counter stats for 'page_fault1 threads=1 iterations=1 size=1M':\n\n +256 +faults/);
   });
 
+  it('stat --check runs with the sync check on and prints the same counts', () => {
+    const args = ['stat', '-e', 'faults', '--cpus', '2', '--config', 'spf', 'page_fault1', 'threads=2', 'iterations=1', 'size=1M'];
+    const plain = node(args);
+    const checked = node([...args, '--check']);
+    expect(checked.status).toBe(0);
+    expect(checked.stderr.replace(/--check/, '')).toBe(plain.stderr);
+  });
+
   it('an error is one line on stderr and its exit status', () => {
     const r = node(['stat', '-e', 'faults', 'no-such-workload']);
     expect(r.status).toBe(1);
