@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { runWorkload } from '../dist/sim/run.js';
 import { prepareRun, runOptionsOf } from '../dist/sim/setup.js';
 import { findEvent } from '../dist/events/catalog.js';
+import { formatTable } from '../dist/format/table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'fixtures', 'validation');
@@ -88,20 +89,17 @@ for (const f of files) {
   }
 }
 
-const lines = [];
-const out = (l) => {
-  lines.push(l);
-  console.log(l);
-};
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(4)) : '-');
 const spread = seedsArg !== undefined && seedsArg > 1;
-out(`case  check                                  published   simulated    error   band            result${spread ? `  seeds 1-${seedsArg} min..max` : ''}`);
-for (const [id, name, pub, sim, res, band, per] of rows) {
+const head = ['case', 'check', 'published', 'simulated', 'error', 'band', 'result', ...(spread ? [`seeds 1-${seedsArg} min..max`] : [])];
+const body = rows.map(([id, name, pub, sim, res, band, per]) => {
   const err = Number.isFinite(sim) && pub !== 0 ? `${(((sim - pub) / pub) * 100).toFixed(1)}%` : '-';
   const b = band ? `${band[0]}-${band[1]}` : '';
-  const sp = spread && per ? `  ${fmt(Math.min(...per))}..${fmt(Math.max(...per))}` : '';
-  out(`${id.padEnd(5)} ${name.padEnd(38)} ${fmt(pub).padStart(9)}   ${fmt(sim).padStart(9)}  ${err.padStart(7)}   ${b.padEnd(14)}  ${res.padEnd(6)}${sp}`.trimEnd());
-}
+  return [id, name, fmt(pub), fmt(sim), err, b, res, ...(spread ? [per ? `${fmt(Math.min(...per))}..${fmt(Math.max(...per))}` : ''] : [])];
+});
+const table = formatTable({ head, rows: body, align: ['left', 'left', 'right', 'right', 'right', 'left', 'left', 'left'] });
+process.stdout.write(table);
+const lines = table.trimEnd().split('\n');
 console.log(`\n${rows.length - failed} of ${rows.length} checks within their bands (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 process.exitCode = failed > 0 ? 1 : 0;
 

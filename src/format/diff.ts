@@ -108,13 +108,6 @@ function sections(cols: readonly DiffColumn[]): Row[][] {
   return [metrics, counters, vmstat, times].filter((s) => s.length > 0);
 }
 
-function paramsText(p: Readonly<Record<string, number>> | undefined): string {
-  return Object.entries(p ?? {})
-    .filter(([k]) => k !== 'seed' && k !== 'ncpus')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-}
-
 /** Lines saying how the inputs differ in anything but the kernel config. */
 export function differences(cols: readonly DiffColumn[], labels: readonly string[]): string[] {
   const out: string[] = [];
