@@ -117,6 +117,18 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = await run(files, io);
     });
 
+  commonRunOptions(
+    program
+      .command('calibrate')
+      .description('run the workloads\' real twins on this machine beside the model of it (docs/calibrate.md)')
+      .argument('[workloads...]', 'twins to run (default all), and iterations=N size=BYTES')
+      .option('-r, --repeat <n>', 'real runs per point, medians taken (default 5)')
+      .option('--json', 'one JSON object per workload and thread count'),
+  ).action(async (args: string[], opts) => {
+    const { run } = await import('./commands/calibrate.js');
+    result.code = await run(args, opts, io);
+  });
+
   program
     .command('list')
     .description('list events, kernel configs, machines or shipped workloads')

@@ -1,0 +1,156 @@
+/**
+ * The real twins of the shipped workloads (twins/*.c): which there are, building them with the
+ * system C compiler into a cache directory outside the source tree, and running one, under
+ * `perf stat` when perf is allowed. The only module of src/calibrate that runs programs.
+ *
+ * A twin takes the workload's own parameters (threads=N mode=threads|processes iterations=N
+ * size=B) and prints one line of `key=value` fields at exit (twins/twin.h): its ops, the time
+ * from the first task's start to the last task's end, and getrusage()'s faults and CPU time.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statfsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parsePerfStat, perfTotals } from './perf-stat.js';
+
+/** One twin: a C source of twins/ and the shipped workload it mirrors, in one mode. */
+export interface Twin {
+  /** As will-it-scale names its binaries: page_fault1_threads, page_fault1_processes, ... */
+  readonly name: string;
+  /** The shipped workload the model runs (workloads/<workload>.spf). */
+  readonly workload: string;
+  /** The C file (twins/<source>.c) and the binary built from it. */
+  readonly source: string;
+  /** Parameters both the twin and the model are given, besides threads/iterations/size. */
+  readonly fixed: readonly string[];
+  /** Whether the twin maps files (it is given a tmpfs dir=). */
+  readonly files: boolean;
+}
+
+export const TWINS: readonly Twin[] = ['page_fault1', 'page_fault2', 'page_fault3'].flatMap((w) =>
+  (['threads', 'processes'] as const).map((mode) => ({ name: `${w}_${mode}`, workload: w, source: w, fixed: [`mode=${mode}`], files: w !== 'page_fault1' })),
+);
+
+/** The package's twins/ directory (this module is src/calibrate/twins.ts or dist/calibrate/twins.js). */
+export function twinsSourceDir(): string {
+  return fileURLToPath(new URL('../../twins/', import.meta.url));
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where built twins are kept: $SPFPERF_CACHE_DIR, else $XDG_CACHE_HOME/spfperf, else ~/.cache/spfperf. */
+export function cacheDir(env: Env): string {
+  if (env.SPFPERF_CACHE_DIR) return env.SPFPERF_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'spfperf');
+  const home = env.HOME ?? homedir();
+  return home ? join(home, '.cache', 'spfperf') : join(tmpdir(), 'spfperf-cache');
+}
+
+/** The compiler calibrate uses: $CC, else `cc`. */
+export function compilerOf(env: Env): string {
+  return env.CC && env.CC.trim() !== '' ? env.CC.trim() : 'cc';
+}
+
+/** Whether `cc` runs at all (null), or why not (a sentence for the user). */
+export function compilerProblem(cc: string): string | null {
+  const r = spawnSync(cc, ['--version'], { encoding: 'utf8' });
+  if (r.error) return `no C compiler: '${cc}' cannot be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}); install one (e.g. gcc) or set CC`;
+  if (r.status !== 0) return `the C compiler '${cc}' fails to run ('${cc} --version' exited with ${r.status})`;
+  return null;
+}
+
+export class TwinBuildError extends Error {}
+
+/**
+ * Build the twins' binaries (once per version of their sources and compiler: the cache directory
+ * is named by a hash of both) and return the directory that holds them.
+ */
+export function buildTwins(sources: readonly string[], env: Env): string {
+  const src = twinsSourceDir();
+  const cc = compilerOf(env);
+  const h = createHash('sha256').update(cc);
+  for (const f of ['twin.h', 'file-twin.h', ...sources.map((s) => `${s}.c`)].sort()) h.update(f).update(readFileSync(join(src, f)));
+  const dir = join(cacheDir(env), `twins-${h.digest('hex').slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true });
+  for (const s of sources) {
+    const bin = join(dir, s);
+    if (existsSync(bin)) continue;
+    // Build beside the target and rename: two calls building at once never see half a binary.
+    const tmp = `${bin}.${process.pid}.tmp`;
+    const r = spawnSync(cc, ['-O2', '-pthread', '-o', tmp, join(src, `${s}.c`)], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new TwinBuildError(`cannot build twin ${s} with '${cc}': ${r.error?.message ?? r.stderr.trim()}`);
+    renameSync(tmp, bin);
+  }
+  return dir;
+}
+
+/** Linux's TMPFS_MAGIC (statfs f_type). */
+const TMPFS_MAGIC = 0x01021994;
+
+/** A tmpfs directory for the file twins (the model's /tmp is tmpfs), or null when there is none. */
+export function tmpfsDir(): string | null {
+  for (const d of ['/dev/shm', '/tmp', tmpdir()]) {
+    try {
+      if (statfsSync(d).type === TMPFS_MAGIC) return d;
+    } catch {
+      // not there: try the next
+    }
+  }
+  return null;
+}
+
+/** What one run of a twin measured. */
+export interface TwinRun {
+  readonly ops: number;
+  /** The tasks' own faults inside their rounds (RUSAGE_THREAD around the loop: no start-up). */
+  readonly loopFaults: number;
+  readonly elapsedNs: number;
+  /** page-faults: perf's count, or getrusage's minflt + majflt. */
+  readonly faults: number;
+  /** CPU time of the whole run (perf's task-clock, or getrusage's user + system). */
+  readonly cpuNs: number;
+  readonly source: 'perf' | 'getrusage';
+}
+
+/** The `key=value` fields of a twin's report line. */
+export function parseTwinLine(text: string): Map<string, string> {
+  const line = text.split('\n').find((l) => l.startsWith('twin='));
+  if (line === undefined) throw new TwinBuildError(`a twin printed no report line: ${JSON.stringify(text.slice(0, 200))}`);
+  return new Map(line.trim().split(/\s+/).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+const PERF_EVENTS = 'page-faults,task-clock';
+
+/** Whether `perf stat` can count page-faults and task-clock here (null), or why not. */
+export function perfProblem(env: Env): string | null {
+  if (env.SPFPERF_NO_PERF === '1') return 'SPFPERF_NO_PERF=1';
+  const r = spawnSync('perf', ['stat', '-x,', '-e', PERF_EVENTS, '--', 'true'], { encoding: 'utf8' });
+  if (r.error) return `perf cannot be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`;
+  const t = perfTotals(parsePerfStat(r.stderr));
+  if (r.status !== 0 || !t.has('page-faults') || !t.has('task-clock')) return `perf stat is not allowed here (${r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`})`;
+  return null;
+}
+
+/** Run one twin binary with its parameters (under perf stat when `perf`), and read what it measured. */
+export function runTwin(bin: string, args: readonly string[], perf: boolean): TwinRun {
+  const cmd = perf ? 'perf' : bin;
+  const argv = perf ? ['stat', '-x,', '-e', PERF_EVENTS, '--', bin, ...args] : [...args];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.error || r.status !== 0) throw new TwinBuildError(`twin ${bin} ${args.join(' ')} failed: ${r.error?.message ?? `exit ${r.status}: ${r.stderr.trim()}`}`);
+  const f = parseTwinLine(r.stdout);
+  const num = (k: string): number => {
+    const v = Number(f.get(k));
+    if (!Number.isFinite(v)) throw new TwinBuildError(`twin ${bin}: no number for '${k}' in its report line`);
+    return v;
+  };
+  const base = { ops: num('ops'), loopFaults: num('loop_faults'), elapsedNs: num('elapsed_ns') };
+  if (perf) {
+    const t = perfTotals(parsePerfStat(r.stderr));
+    const faults = t.get('page-faults');
+    const clockMs = t.get('task-clock');
+    if (faults !== undefined && clockMs !== undefined) return { ...base, faults, cpuNs: clockMs * 1e6, source: 'perf' };
+  }
+  return { ...base, faults: num('minflt') + num('majflt'), cpuNs: num('utime_ns') + num('stime_ns'), source: 'getrusage' };
+}

@@ -1,0 +1,94 @@
+/**
+ * calibrate's output: the real twins beside the model, one row per workload and thread count,
+ * as a table (src/format/table.ts) or as JSON lines. Pure: rows in, text out.
+ */
+import { formatTable } from './table.js';
+
+/** One workload at one thread count, real (medians over the runs) and simulated. */
+export interface CalibrateRow {
+  readonly workload: string;
+  readonly threads: number;
+  readonly iterations: number;
+  readonly size: number;
+  readonly runs: number;
+  /** How the real faults and CPU time were counted. */
+  readonly source: 'perf' | 'getrusage';
+  /** The empty run's faults (median), taken off real_faults. */
+  readonly startupFaults: number;
+  readonly realFaults: number;
+  /** The twin's own count of its tasks' faults inside the rounds (median). */
+  readonly realLoopFaults: number;
+  readonly simFaults: number;
+  /** Ops per second, median over the runs, and the runs' half-range as a fraction of it. */
+  readonly realThroughput: number;
+  readonly realSpread: number;
+  readonly simThroughput: number;
+  /** Throughput against the same workload on one thread. */
+  readonly realScaling: number;
+  readonly simScaling: number;
+  /** CPU time per fault (start-up's taken off the real one). */
+  readonly realNsPerFault: number;
+  readonly simNsPerFault: number;
+}
+
+/** sim / real - 1 (0 when both are 0; null when only the real one is). */
+export function relError(sim: number, real: number): number | null {
+  if (real === 0) return sim === 0 ? 0 : null;
+  return sim / real - 1;
+}
+
+const pct = (e: number | null): string => (e === null ? '-' : `${e >= 0 ? '+' : ''}${(100 * e).toFixed(1)}%`);
+const fixed = (v: number, d: number): string => (Number.isFinite(v) ? v.toFixed(d) : '-');
+
+export function formatCalibrateTable(rows: readonly CalibrateRow[]): string {
+  return formatTable({
+    head: ['Workload', 'Thr', 'Faults real', '(in loop)', 'Faults sim', 'Diff', 'Scaling real', 'Scaling sim', 'Error', 'ns/fault real', 'ns/fault sim', 'Error'],
+    rows: rows.map((r) => [
+      r.workload,
+      r.threads,
+      r.realFaults,
+      r.realLoopFaults,
+      r.simFaults,
+      r.simFaults - r.realFaults,
+      `${fixed(r.realScaling, 2)} ±${fixed(100 * r.realSpread, 0)}%`,
+      fixed(r.simScaling, 2),
+      pct(relError(r.simScaling, r.realScaling)),
+      fixed(r.realNsPerFault, 0),
+      fixed(r.simNsPerFault, 0),
+      pct(relError(r.simNsPerFault, r.realNsPerFault)),
+    ]),
+    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  });
+}
+
+const round = (v: number, d: number): number | null => (Number.isFinite(v) ? Number(v.toFixed(d)) : null);
+
+/** One JSON object per line, snake_case keys. */
+export function formatCalibrateJson(rows: readonly CalibrateRow[]): string {
+  return rows
+    .map((r) =>
+      JSON.stringify({
+        workload: r.workload,
+        threads: r.threads,
+        iterations: r.iterations,
+        size: r.size,
+        runs: r.runs,
+        source: r.source,
+        startup_faults: r.startupFaults,
+        real_faults: r.realFaults,
+        real_loop_faults: r.realLoopFaults,
+        sim_faults: r.simFaults,
+        faults_diff: r.simFaults - r.realFaults,
+        real_throughput: round(r.realThroughput, 1),
+        real_spread: round(r.realSpread, 4),
+        sim_throughput: round(r.simThroughput, 1),
+        real_scaling: round(r.realScaling, 4),
+        sim_scaling: round(r.simScaling, 4),
+        scaling_error: round(relError(r.simScaling, r.realScaling) ?? NaN, 4),
+        real_ns_per_fault: round(r.realNsPerFault, 1),
+        sim_ns_per_fault: round(r.simNsPerFault, 1),
+        cost_error: round(relError(r.simNsPerFault, r.realNsPerFault) ?? NaN, 4),
+      }) + '\n',
+    )
+    .join('');
+}
