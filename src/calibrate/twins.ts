@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statfsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,14 +64,15 @@ export function compilerProblem(cc: string): string | null {
 export class TwinBuildError extends Error {}
 
 /**
- * Build the twins' binaries (once per version of their sources and compiler: the cache directory
- * is named by a hash of both) and return the directory that holds them.
+ * Build the twins' binaries (once per version of twins/ and the compiler: the cache directory is
+ * named by a hash of both) and return the directory that holds them.
  */
 export function buildTwins(sources: readonly string[], env: Env): string {
   const src = twinsSourceDir();
   const cc = compilerOf(env);
   const h = createHash('sha256').update(cc);
-  for (const f of ['twin.h', 'file-twin.h', ...sources.map((s) => `${s}.c`)].sort()) h.update(f).update(readFileSync(join(src, f)));
+  // Every source of twins/: the directory is the same whichever twins a call builds.
+  for (const f of readdirSync(src).filter((f) => /\.[ch]$/.test(f)).sort()) h.update(f).update(readFileSync(join(src, f)));
   const dir = join(cacheDir(env), `twins-${h.digest('hex').slice(0, 16)}`);
   mkdirSync(dir, { recursive: true });
   for (const s of sources) {

@@ -1,0 +1,72 @@
+/**
+ * spfperf calibrate on a tiny run: the table's shape, the JSON keys, and the clean skip without a
+ * compiler. The twins are real programs: skipped where no C compiler is.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { compilerOf, compilerProblem } from '../../src/calibrate/twins.js';
+import { formatCalibrateJson, relError } from '../../src/format/calibrate.js';
+import { spfperf } from '../helpers/cli.js';
+
+const noCc = compilerProblem(compilerOf(process.env));
+const cache = mkdtempSync(join(tmpdir(), 'spfperf-calib-'));
+afterAll(() => rmSync(cache, { recursive: true, force: true }));
+// getrusage, so the test does not depend on perf being allowed; -r 1 and tiny sizes keep it short.
+const env = { ...process.env, SPFPERF_DEBUG: undefined, SPFPERF_CACHE_DIR: cache, SPFPERF_NO_PERF: '1' };
+const TINY = ['--machine', 'x86-vm16', '--cpus', '2', '-r', '1', 'page_fault1_threads', 'size=256K', 'iterations=2'];
+
+test('without a C compiler: a clear message and a skip', async () => {
+  const r = await spfperf(['calibrate', ...TINY], { env: { ...env, CC: '/nonexistent/cc' } });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^spfperf calibrate: skipped: no C compiler/);
+});
+
+test('usage errors', async () => {
+  expect((await spfperf(['calibrate', '--cpus', '2', 'nosuch'], { env })).stderr).toMatch(/no twin for 'nosuch'/);
+  expect((await spfperf(['calibrate', '--cpus', '2', 'threads=4'], { env })).stderr).toMatch(/parameter 'threads' cannot be set/);
+  expect((await spfperf(['calibrate', '--cpus', '2', 'iterations=0'], { env })).status).toBe(1);
+});
+
+test('relError', () => {
+  expect(relError(3, 2)).toBeCloseTo(0.5);
+  expect(relError(0, 0)).toBe(0);
+  expect(relError(1, 0)).toBeNull();
+});
+
+describe.skipIf(noCc !== null)('a tiny calibrate run (a C compiler is here)', () => {
+  test('the table: one row per thread count, simulated faults equal to the loop count', async () => {
+    const r = await spfperf(['calibrate', ...TINY], { env });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/real: getrusage \(SPFPERF_NO_PERF=1\), median of 1 runs/);
+    const rows = r.stdout.split('\n').filter((l) => l.includes('page_fault1_threads'));
+    expect(rows).toHaveLength(2);
+    // | workload | thr | real | (in loop) | sim | ...
+    const cells = rows.map((l) => l.split('│').map((c) => c.trim()).filter((c) => c !== ''));
+    expect(cells.map((c) => c[1])).toEqual(['1', '2']);
+    expect(cells.map((c) => c[3])).toEqual(['128', '256']);
+    expect(cells.map((c) => c[4])).toEqual(['128', '256']);
+  });
+
+  test('--json: one object per workload and thread count, with the keys the issue names', async () => {
+    const r = await spfperf(['calibrate', '--json', ...TINY], { env });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.workload, l.threads])).toEqual([['page_fault1_threads', 1], ['page_fault1_threads', 2]]);
+    for (const l of lines) {
+      for (const k of ['workload', 'threads', 'real_faults', 'sim_faults', 'real_scaling', 'sim_scaling', 'real_loop_faults', 'real_ns_per_fault', 'sim_ns_per_fault']) expect(l).toHaveProperty(k);
+      expect(l.sim_faults).toBe(l.real_loop_faults);
+    }
+    expect(lines[0].real_scaling).toBe(1);
+    expect(lines[0].sim_scaling).toBe(1);
+  });
+});
+
+test('the JSON formatter writes null, not NaN, for a cost it cannot compute', () => {
+  const row = { workload: 'w', threads: 1, iterations: 1, size: 4096, runs: 1, source: 'getrusage' as const, startupFaults: 0, realFaults: 0, realLoopFaults: 0, simFaults: 0, realThroughput: 0, realSpread: 0, simThroughput: 0, realScaling: 1, simScaling: 1, realNsPerFault: NaN, simNsPerFault: NaN };
+  const o = JSON.parse(formatCalibrateJson([row])) as Record<string, unknown>;
+  expect(o.real_ns_per_fault).toBeNull();
+  expect(o.cost_error).toBeNull();
+});
