@@ -4,36 +4,31 @@ import { describe, expect, test } from 'vitest';
 import { parsePerfStat, parsePerfStatLine, perfTotals } from '../../src/calibrate/perf-stat.js';
 import { ROOT } from '../helpers/golden.js';
 
-/** The captures of real perf 6.1 (see its README.md); skipped where the shared folder is absent. */
-const CAPTURES = join(ROOT, '..', 'shared', 'perf-captures');
-function capture(name: string): string | null {
-  try {
-    return readFileSync(join(CAPTURES, name), 'utf8');
-  } catch {
-    return null;
-  }
+/** Captures of real perf 6.1 (fixtures/perf-captures/README.md). */
+const CAPTURES = join(ROOT, 'fixtures', 'perf-captures');
+function capture(name: string): string {
+  return readFileSync(join(CAPTURES, name), 'utf8');
 }
-const haveCaptures = capture('stat-csv.txt') !== null;
 
-describe.skipIf(!haveCaptures)('perf stat -x, captures', () => {
+describe('perf stat -x, captures', () => {
   test('stat-csv.txt: three software events', () => {
-    const cs = parsePerfStat(capture('stat-csv.txt')!);
+    const cs = parsePerfStat(capture('stat-csv.txt'));
     expect(cs.map((c) => c.event)).toEqual(['faults', 'minor-faults', 'major-faults']);
     expect(cs[0]).toEqual({ event: 'faults', value: 25651, unit: '', runtimeNs: 36693208, runningPct: 100 });
     expect(cs[2].value).toBe(0);
   });
 
   test('stat-rates-csv.txt: task-clock in msec and the rate columns', () => {
-    const t = perfTotals(parsePerfStat(capture('stat-rates-csv.txt')!));
+    const t = perfTotals(parsePerfStat(capture('stat-rates-csv.txt')));
     expect(t.get('task-clock')).toBeCloseTo(271.74, 2);
     expect(t.get('page-faults')).toBe(25650);
     expect(t.get('context-switches')).toBe(3);
-    const tc = parsePerfStat(capture('stat-rates-csv.txt')!)[0];
+    const tc = parsePerfStat(capture('stat-rates-csv.txt'))[0];
     expect(tc.unit).toBe('msec');
   });
 
   test('stat-interval-csv.txt: the timestamp is taken off and the intervals sum', () => {
-    const cs = parsePerfStat(capture('stat-interval-csv.txt')!);
+    const cs = parsePerfStat(capture('stat-interval-csv.txt'));
     expect(cs).toHaveLength(14);
     expect(cs[0].intervalSec).toBeCloseTo(0.100303073, 9);
     expect(cs[0].event).toBe('faults');
@@ -43,13 +38,13 @@ describe.skipIf(!haveCaptures)('perf stat -x, captures', () => {
   });
 
   test('stat-rates-interval-csv.txt: task-clock per interval', () => {
-    const cs = parsePerfStat(capture('stat-rates-interval-csv.txt')!);
+    const cs = parsePerfStat(capture('stat-rates-interval-csv.txt'));
     expect(cs.filter((c) => c.event === 'task-clock')).toHaveLength(18);
     expect(cs.every((c) => c.intervalSec !== undefined)).toBe(true);
   });
 
   test('the human layout has no counter lines in CSV terms', () => {
-    expect(parsePerfStat(capture('stat-human.txt')!)).toEqual([]);
+    expect(parsePerfStat(capture('stat-human.txt'))).toEqual([]);
   });
 });
 
