@@ -13,8 +13,8 @@
 import { EVENTS } from '../events/catalog.js';
 import { formatEventList, formatEventListJson } from '../format/list.js';
 import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
-import { MACHINES, machineCpus } from '../config/machine.js';
-import { describeHost, hostInfo, type HostInfo } from '../config/host.js';
+import { hostInfo, MACHINES, machineCpus } from '../config/machine.js';
+import { describeHost, type HostInfo } from '../config/host.js';
 import { ConfigError } from '../errors.js';
 import { listShippedWorkloads } from '../workload/load.js';
 import { type CliIo } from '../io.js';

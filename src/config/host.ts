@@ -1,8 +1,11 @@
 /**
  * `--machine host`: a machine profile of the Linux machine spfperf runs on, read from /sys and
  * /proc. `probeHost()` is pure: it takes the files' text through a `HostFiles` reader, so tests
- * feed it fixture trees (fixtures/host/). `readHost()` / `hostInfo()` at the bottom are this
- * file's only I/O: they read the real files (or a copy of them under another root).
+ * feed it fixture trees (fixtures/host/). `fsHostFiles()` / `readHost()` at the bottom are this
+ * file's only I/O: they read the real files (or a copy of them under another root). The presets
+ * the host borrows from (a guest's costs, storage estimates) come in as `HostPresets`, so this
+ * file imports nothing of machine.ts at run time; machine.ts's `hostInfo()` probes once per
+ * process with its own presets, and its `getMachine('host')` returns that machine.
  *
  * What it reads:
  *   /sys/devices/system/cpu/online                          the online CPUs
@@ -22,7 +25,7 @@ import { join } from 'node:path';
 import type { TopologySpec } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
 import { ConfigError } from '../errors.js';
-import { KVM_ARM64, KVM_X86, MACHINES, type Machine } from './machine.js';
+import type { Machine } from './machine.js';
 
 /** The files a probe reads: their text, or undefined when one does not exist. */
 export interface HostFiles {
@@ -57,6 +60,15 @@ export interface HostInfo {
   readonly storage: { readonly ioLatencyNs: number; readonly estimate: string };
   /** Anything the machine's model had to simplify (an irregular topology). */
   readonly notes: readonly string[];
+}
+
+/** What the host borrows from the machine presets (machine.ts gives its own: HOST_PRESETS). */
+export interface HostPresets {
+  /** The costs a guest adds on each arch (bare metal: none); an arch without one keeps its own. */
+  readonly guestCosts: Readonly<Partial<Record<'x86' | 'arm64' | 'powerpc', Partial<ArchCosts>>>>;
+  /** Storage is not probed: a guest's is taken as this preset's, bare metal's as `metalStorage`'s. */
+  readonly guestStorage: Machine;
+  readonly metalStorage: Machine;
 }
 
 const CPU = '/sys/devices/system/cpu';
@@ -163,14 +175,6 @@ function guestOf(arch: string, c: Map<string, string>, f: HostFiles): { guest: b
     : { guest: false, evidence: 'no device tree hypervisor node (a KVM guest without one looks like bare metal)' };
 }
 
-/** The costs a guest adds on an arch: the KVM guest presets' (x86-vm16, arm64-vm). */
-function guestCosts(arch: string): Partial<ArchCosts> | undefined {
-  if (arch === 'x86') return KVM_X86;
-  if (arch === 'arm64') return KVM_ARM64;
-  // No powerpc guest preset yet: a pSeries partition keeps the bare-metal costs.
-  return undefined;
-}
-
 function parseThp(f: HostFiles): ThpMode {
   const s = f.read(THP);
   if (s === undefined) return 'unavailable'; // CONFIG_TRANSPARENT_HUGEPAGE=n
@@ -267,7 +271,7 @@ function gib(bytes: number): string {
  * Build the host's `Machine` and what else was found from the text of its files. `arch` is
  * Node's process.arch or `uname -m`; without it the arch is read from /proc/cpuinfo.
  */
-export function probeHost(f: HostFiles, arch?: string): HostInfo {
+export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): HostInfo {
   const cpuinfo = cpuinfoFields(need(f, CPUINFO));
   const a = arch !== undefined ? archOfName(arch) : archOfCpuinfo(cpuinfo);
   if (a === undefined) {
@@ -285,15 +289,15 @@ export function probeHost(f: HostFiles, arch?: string): HostInfo {
   const kernel = parseKernel(f);
   const { guest, evidence } = guestOf(a, cpuinfo, f);
   const perVma = kernel.major > 6 || (kernel.major === 6 && kernel.minor >= 4);
-  // Storage is not probed. A guest's disk is taken as x86-vm16's virtio disk on a host SSD, bare
-  // metal's as e5-2690v3's SATA SSD: both estimates already declared in machine.ts.
-  const storageFrom = guest ? MACHINES['x86-vm16']! : MACHINES['e5-2690v3']!;
+  // Storage is not probed: a preset's estimate, already declared in machine.ts.
+  const storageFrom = guest ? presets.guestStorage : presets.metalStorage;
   const storage = {
     ioLatencyNs: storageFrom.ioLatencyNs,
-    estimate: `not probed: ${guest ? 'a virtio disk' : 'a SATA SSD'} as ${storageFrom.name}'s, ${storageFrom.ioLatencyNs / 1000} us a read`,
+    estimate: `estimated as ${storageFrom.name}'s (not probed), ${storageFrom.ioLatencyNs / 1000} us a read`,
   };
   const cpuModel = cpuinfo.get('model name') ?? (a === 'powerpc' ? cpuinfo.get('cpu') : undefined);
-  const costs = guest ? guestCosts(a) : undefined;
+  // No powerpc guest preset yet: a pSeries partition keeps the bare-metal costs.
+  const costs = guest ? presets.guestCosts[a] : undefined;
   const machine: Machine = {
     name: 'host',
     description:
@@ -371,19 +375,11 @@ export function fsHostFiles(root = '/'): HostFiles {
  * Probe this machine (or a copy of a machine's /sys and /proc under `root`, whose arch is then
  * read from its /proc/cpuinfo). Elsewhere than Linux: a ConfigError.
  */
-export function readHost(o: { root?: string; platform?: string; arch?: string } = {}): HostInfo {
+export function readHost(presets: HostPresets, o: { root?: string; platform?: string; arch?: string } = {}): HostInfo {
   const root = o.root ?? '/';
   const platform = o.platform ?? process.platform;
   if (root === '/' && platform !== 'linux') {
     throw new ConfigError(`--machine host: needs Linux (/proc and /sys); this is ${platform}`);
   }
-  return probeHost(fsHostFiles(root), root === '/' ? (o.arch ?? process.arch) : o.arch);
-}
-
-let cached: HostInfo | undefined;
-
-/** This machine's probe, made the first time it is asked for and kept for the process. */
-export function hostInfo(): HostInfo {
-  cached ??= readHost();
-  return cached;
+  return probeHost(fsHostFiles(root), presets, root === '/' ? (o.arch ?? process.arch) : o.arch);
 }

@@ -1,9 +1,7 @@
 import type { TopologySpec, LineLatencies } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
 import { ConfigError } from '../errors.js';
-// host.ts imports this file's guest costs and presets; both sides use the other only inside
-// functions, so the import cycle is safe whichever file loads first.
-import { hostInfo } from './host.js';
+import { readHost, type HostInfo, type HostPresets } from './host.js';
 
 /**
  * Machine presets (`--machine NAME`): topology, memory, arch profile, and what differs from the
@@ -169,6 +167,25 @@ export function genericMachine(arch: string, profile: string, ncpus: number): Ma
     // Default storage: a SATA SSD 4 KiB read (~90 us, see e5-2690v3) rounded to 100 us (estimate).
     ioLatencyNs: 100_000,
   };
+}
+
+/**
+ * What `--machine host` borrows from the presets: a guest's costs are those of the KVM guest
+ * presets (x86-vm16, arm64-vm); its storage, not probed, is x86-vm16's virtio disk for a guest
+ * and e5-2690v3's SATA SSD for bare metal (both estimates, declared above).
+ */
+export const HOST_PRESETS: HostPresets = {
+  guestCosts: { x86: KVM_X86, arm64: KVM_ARM64 },
+  guestStorage: MACHINES['x86-vm16']!,
+  metalStorage: MACHINES['e5-2690v3']!,
+};
+
+let host: HostInfo | undefined;
+
+/** This machine, probed the first time it is asked for (src/config/host.ts) and kept for the process. */
+export function hostInfo(): HostInfo {
+  host ??= readHost(HOST_PRESETS);
+  return host;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { fsHostFiles, hostInfo, probeHost, readHost } from '../../src/config/host.js';
+import { fsHostFiles, probeHost, readHost } from '../../src/config/host.js';
+import { HOST_PRESETS, hostInfo } from '../../src/config/machine.js';
 import { run } from '../../src/commands/list.js';
 import { Capture, spfperf } from '../helpers/cli.js';
 import { expectGolden, ROOT } from '../helpers/golden.js';
@@ -62,18 +63,18 @@ describe('spfperf list', () => {
   });
 
   it('--machines: the presets, then host as probed (golden, with the host of a fixture tree)', async () => {
-    const text = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu'))));
+    const text = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu')), HOST_PRESETS));
     expect(text).toMatch(/^│ p8-80 +│ powerpc-hash +│ +80 │ POWER8/m);
     expect(rowOf(text, 'host')).toMatch(/^│ host +│ x86 +│ +2 │ probed: AMD EPYC, 1 socket x 2 cores x 1 thread, 1 NUMA node, +│/);
     expectGolden('list.machines.txt', text);
     // The Xeon's row says what differs: bare metal, 2 sockets of SMT cores, an old kernel.
-    const xeon = rowOf(await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'xeon-2s14c')))), 'host').replace(/ *│\n│ +│ +│ +│ */g, ' ');
+    const xeon = rowOf(await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'xeon-2s14c')), HOST_PRESETS)), 'host').replace(/ *│\n│ +│ +│ +│ */g, ' ');
     expect(xeon).toMatch(/^│ host +│ x86 +│ +56 │ probed: Intel\(R\) Xeon\(R\) CPU E5-2680 v4 @ 2\.40GHz, 2 sockets x 14 cores x 2 threads, 2 NUMA nodes, 252 GiB, bare metal/);
     expect(xeon).toMatch(/THP always, kernel 3\.10\.0-957\.el7\.x86_64 \(mmap lock only\)/);
   });
 
   it('--machines: a host that cannot be probed is a row saying why, not a failure', async () => {
-    const text = await listMachines(() => readHost({ platform: 'darwin' }));
+    const text = await listMachines(() => readHost(HOST_PRESETS, { platform: 'darwin' }));
     expect(rowOf(text, 'host')).toMatch(/^│ host +│ - +│ +- │ not available: needs Linux \(\/proc and \/sys\); this is darwin/);
   });
 
@@ -81,7 +82,7 @@ describe('spfperf list', () => {
     const r = await spfperf(['list', '--machines']);
     expect(r.status).toBe(0);
     const h = hostInfo();
-    const golden = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu'))));
+    const golden = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu')), HOST_PRESETS));
     const presets = (t: string): string => t.slice(0, t.indexOf('│ host '));
     expect(presets(r.stdout)).toBe(presets(golden));
     const row = rowOf(r.stdout, 'host').replace(/ *│\n│ +│ +│ +│ */g, ' ');
