@@ -22,7 +22,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 function commonRunOptions(c: Command): Command {
   return c
     .option('--arch <arch>', 'architecture profile: x86')
-    .option('--machine <name>', 'machine preset (spfperf list --machines)')
+    .option('--machine <name>', 'machine preset, or host: this machine, read from /sys and /proc (spfperf list --machines)')
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
     .option('--config <name|file|KEY=VALUE>', 'kernel config; may repeat, later wins (spfperf list --configs)', collect, [])
     .option('--seed <n>', 'seed of the simulation\'s PRNG', '1')
@@ -134,7 +134,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .description('list events, kernel configs, machines or shipped workloads')
     .option('--json', 'events as JSON')
     .option('--configs', 'kernel config presets')
-    .option('--machines', 'machine presets')
+    .option('--machines', 'machine presets, and what was detected of this one (host)')
     .option('--workloads', 'shipped workloads and their parameters')
     .action(async (opts) => {
       const { run } = await import('./commands/list.js');

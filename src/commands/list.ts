@@ -1,6 +1,7 @@
 /**
  * spfperf list: every event spfperf knows, in perf list's layout; with --configs, --machines or
- * --workloads, spfperf's own tables of those instead (src/format/table.ts).
+ * --workloads, spfperf's own tables of those instead (src/format/table.ts). --machines ends
+ * with `host`, what the probe of this machine found (src/config/host.ts).
  *
  *   $ spfperf list
  *
@@ -12,7 +13,9 @@
 import { EVENTS } from '../events/catalog.js';
 import { formatEventList, formatEventListJson } from '../format/list.js';
 import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
-import { MACHINES, machineCpus } from '../config/machine.js';
+import { hostInfo, MACHINES, machineCpus } from '../config/machine.js';
+import { describeHost, type HostInfo } from '../config/host.js';
+import { ConfigError } from '../errors.js';
 import { listShippedWorkloads } from '../workload/load.js';
 import { type CliIo } from '../io.js';
 import { formatTable, type Cell } from '../format/table.js';
@@ -27,7 +30,20 @@ export interface ListOptions {
 /** Width of a description column (text wraps inside it), so a table fits in ~120 columns. */
 const DOC_WIDTH = 64;
 
-export async function run(o: ListOptions, io: CliIo): Promise<number> {
+/** The host row: what the probe found, or why there is none (not Linux, a file it cannot read). */
+function hostRow(probe: () => HostInfo): Cell[] {
+  let h: HostInfo;
+  try {
+    h = probe();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return ['host', '-', '-', `not available: ${e.message.replace(/^--machine host: /, '')}`];
+  }
+  return ['host', h.machine.profile, h.ncpus, describeHost(h)];
+}
+
+/** `probe` gives the host row (tests pass a probe of a fixture tree, so the golden holds anywhere). */
+export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hostInfo): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s);
   if (o.configs) {
     out('Presets (--config NAME):\n');
@@ -56,7 +72,7 @@ export async function run(o: ListOptions, io: CliIo): Promise<number> {
     out(
       formatTable({
         head: ['Machine', 'Arch profile', 'CPUs', 'What it is'],
-        rows: Object.values(MACHINES).map((m) => [m.name, m.profile, machineCpus(m), m.description]),
+        rows: [...Object.values(MACHINES).map((m): Cell[] => [m.name, m.profile, machineCpus(m), m.description]), hostRow(probe)],
         widths: [null, null, null, DOC_WIDTH],
         align: ['left', 'left', 'right', 'left'],
       }),

@@ -1,6 +1,7 @@
 import type { TopologySpec, LineLatencies } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
 import { ConfigError } from '../errors.js';
+import { readHost, type HostInfo, type HostPresets } from './host.js';
 
 /**
  * Machine presets (`--machine NAME`): topology, memory, arch profile, and what differs from the
@@ -32,7 +33,7 @@ const GiB = 1024 ** 3;
  * hosts without IPI virtualisation, "KVM: x86: PV send IPI" series 2018), and a halted vCPU is a
  * host thread that must be woken (~10 us more than a bare-metal idle exit).
  */
-const KVM_X86: Partial<ArchCosts> = {
+export const KVM_X86: Partial<ArchCosts> = {
   ipiRoundTripNs: 6000,
   // Estimate: the bare-metal handler (600 ns, arch.ts) plus two VM exits on the target at about
   // 1 us each (the low end of the 1-2 us above): getting the interrupt into a running vCPU
@@ -43,6 +44,13 @@ const KVM_X86: Partial<ArchCosts> = {
   // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us, calibrated on C1-C6, within that range.
   ttwuNs: 1200,
 };
+
+/**
+ * An arm64 KVM guest: a halted vCPU is a host thread to wake; TLBI broadcasts need no exit.
+ * wakeupNs: estimate, arm64's bare-metal 4 us + ~8 us for the host to wake the vCPU thread
+ * (KVM_X86 takes ~9-10 us for the same).
+ */
+export const KVM_ARM64: Partial<ArchCosts> = { wakeupNs: 12000 };
 
 export const MACHINES: Readonly<Record<string, Machine>> = {
   'x86-vm16': {
@@ -141,10 +149,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     profile: 'arm64',
     topology: { sockets: 1, coresPerSocket: 4, threadsPerCore: 1 },
     memoryBytes: 8 * GiB,
-    // A guest's idle vCPU is a host thread to wake; TLBI broadcasts need no exit. wakeupNs:
-    // estimate, arm64's bare-metal 4 us + ~8 us for the host to wake the vCPU thread (KVM_X86
-    // takes ~9-10 us for the same).
-    costs: { wakeupNs: 12000 },
+    costs: KVM_ARM64,
     // As x86-vm16: a virtio disk on a host SSD, ~100 us (estimate).
     ioLatencyNs: 100_000,
   },
@@ -164,10 +169,34 @@ export function genericMachine(arch: string, profile: string, ncpus: number): Ma
   };
 }
 
+/**
+ * What `--machine host` borrows from the presets: a guest's costs are those of the KVM guest
+ * presets (x86-vm16, arm64-vm); its storage, not probed, is x86-vm16's virtio disk for a guest
+ * and e5-2690v3's SATA SSD for bare metal (both estimates, declared above).
+ */
+export const HOST_PRESETS: HostPresets = {
+  guestCosts: { x86: KVM_X86, arm64: KVM_ARM64 },
+  guestStorage: MACHINES['x86-vm16']!,
+  metalStorage: MACHINES['e5-2690v3']!,
+};
+
+let host: HostInfo | undefined;
+
+/** This machine, probed the first time it is asked for (src/config/host.ts) and kept for the process. */
+export function hostInfo(): HostInfo {
+  host ??= readHost(HOST_PRESETS);
+  return host;
+}
+
+/**
+ * A preset by name, or `host`: the machine spfperf runs on, probed from /sys and /proc the first
+ * time it is asked for (src/config/host.ts).
+ */
 export function getMachine(name: string): Machine {
+  if (name === 'host') return hostInfo().machine;
   const m = MACHINES[name];
   if (m === undefined) {
-    throw new ConfigError(`unknown machine '${name}' (known: ${Object.keys(MACHINES).join(', ')})`);
+    throw new ConfigError(`unknown machine '${name}' (known: ${Object.keys(MACHINES).join(', ')}, host)`);
   }
   return m;
 }

@@ -1,6 +1,28 @@
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { spfperf } from '../helpers/cli.js';
-import { expectGolden } from '../helpers/golden.js';
+import { fsHostFiles, probeHost, readHost } from '../../src/config/host.js';
+import { HOST_PRESETS, hostInfo } from '../../src/config/machine.js';
+import { run } from '../../src/commands/list.js';
+import { Capture, spfperf } from '../helpers/cli.js';
+import { expectGolden, ROOT } from '../helpers/golden.js';
+
+/** `list --machines` with the host row from `probe`, run in-process. */
+async function listMachines(probe: Parameters<typeof run>[2]): Promise<string> {
+  const stdout = new Capture();
+  const io = { stdout, stderr: new Capture(), stdin: Readable.from([]), isTTY: { stdout: false, stderr: false, stdin: false }, env: {} };
+  expect(await run({ machines: true }, io, probe)).toBe(0);
+  return stdout.text;
+}
+
+/** The table's rows from the one whose first cell is `name` up to the next row or the bottom border. */
+function rowOf(table: string, name: string): string {
+  const lines = table.split('\n');
+  const at = lines.findIndex((l) => l.startsWith(`│ ${name} `));
+  let end = at + 1;
+  while (end < lines.length && lines[end]!.startsWith('│  ')) end++;
+  return lines.slice(at, end).join('\n');
+}
 
 describe('spfperf list', () => {
   it('prints perf list\'s layout (golden)', async () => {
@@ -31,12 +53,42 @@ describe('spfperf list', () => {
   });
 
   it('--configs, --machines and --workloads as tables (golden)', async () => {
-    for (const what of ['configs', 'machines', 'workloads']) {
+    // --machines' golden is in its own test: its host row is this machine's.
+    for (const what of ['configs', 'workloads']) {
       const r = await spfperf(['list', `--${what}`]);
       expect(r.status).toBe(0);
       expect(r.stderr).toBe('');
       expectGolden(`list.${what}.txt`, r.stdout);
     }
+  });
+
+  it('--machines: the presets, then host as probed (golden, with the host of a fixture tree)', async () => {
+    const text = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu')), HOST_PRESETS));
+    expect(text).toMatch(/^│ p8-80 +│ powerpc-hash +│ +80 │ POWER8/m);
+    expect(rowOf(text, 'host')).toMatch(/^│ host +│ x86 +│ +2 │ probed: AMD EPYC, 1 socket x 2 cores x 1 thread, 1 NUMA node, +│/);
+    expectGolden('list.machines.txt', text);
+    // The Xeon's row says what differs: bare metal, 2 sockets of SMT cores, an old kernel.
+    const xeon = rowOf(await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'xeon-2s14c')), HOST_PRESETS)), 'host').replace(/ *│\n│ +│ +│ +│ */g, ' ');
+    expect(xeon).toMatch(/^│ host +│ x86 +│ +56 │ probed: Intel\(R\) Xeon\(R\) CPU E5-2680 v4 @ 2\.40GHz, 2 sockets x 14 cores x 2 threads, 2 NUMA nodes, 252 GiB, bare metal/);
+    expect(xeon).toMatch(/THP always, kernel 3\.10\.0-957\.el7\.x86_64 \(mmap lock only\)/);
+  });
+
+  it('--machines: a host that cannot be probed is a row saying why, not a failure', async () => {
+    const text = await listMachines(() => readHost(HOST_PRESETS, { platform: 'darwin' }));
+    expect(rowOf(text, 'host')).toMatch(/^│ host +│ - +│ +- │ not available: needs Linux \(\/proc and \/sys\); this is darwin/);
+  });
+
+  it.runIf(process.platform === 'linux')('--machines on this machine: the presets as in the golden, then what the probe found here', async () => {
+    const r = await spfperf(['list', '--machines']);
+    expect(r.status).toBe(0);
+    const h = hostInfo();
+    const golden = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu')), HOST_PRESETS));
+    const presets = (t: string): string => t.slice(0, t.indexOf('│ host '));
+    expect(presets(r.stdout)).toBe(presets(golden));
+    const row = rowOf(r.stdout, 'host').replace(/ *│\n│ +│ +│ +│ */g, ' ');
+    expect(row).toMatch(new RegExp(`^│ host +│ ${h.machine.profile} +│ +${h.ncpus} │ probed: `));
+    expect(row).toContain(`THP ${h.thp}, kernel ${h.kernelRelease} `);
+    expect(row).toContain(h.guest ? 'guest (' : 'bare metal (');
   });
 
   it('--workloads names the shipped workloads with their parameters', async () => {
