@@ -12,15 +12,17 @@
  * of iterations: they must be equal), throughput against one thread real vs simulated, CPU time
  * per fault real vs simulated, and the errors. docs/calibrate.md says how to read it.
  *
- * The machine modelled is --machine, else setup.ts's default (once `--machine host` exists,
- * calibrate's default becomes `host`: see CALIBRATE_MACHINE).
+ * The machine modelled is --machine, else `host` (the machine calibrate runs on); on the host,
+ * without --config, the model runs the design the host's kernel has (hostConfig()).
  */
 import { availableParallelism } from 'node:os';
 import { EV } from '../events/catalog.js';
 import { formatCalibrateJson, formatCalibrateTable, type CalibrateRow } from '../format/calibrate.js';
 import { UsageError } from '../errors.js';
 import { writeAll, type CliIo } from '../io.js';
-import { prepareRun, runOptionsOf, DEFAULT_MACHINE, type CommonRunOptions } from '../sim/setup.js';
+import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
+import { listConfigPresets } from '../config/kconfig.js';
+import { hostInfo } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
 import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin, type TwinRun } from '../calibrate/twins.js';
 
@@ -29,8 +31,15 @@ export interface CalibrateOptions extends CommonRunOptions {
   readonly repeat?: string;
 }
 
-/** The machine modelled when --machine is not given. To become 'host' with --machine host. */
-export const CALIBRATE_MACHINE = DEFAULT_MACHINE;
+/** The machine modelled when --machine is not given: the one the real twins run on. */
+export const CALIBRATE_MACHINE = 'host';
+
+/** The --config items of the host's own kernel: the preset of the design that kernel has. */
+export function hostConfig(): string[] {
+  const design = hostInfo().designOfKernel;
+  const preset = listConfigPresets().find((p) => p.design === design);
+  return preset === undefined ? [] : [preset.name];
+}
 
 /** Runs of each real point by default (the issue asks for medians of at least 5). */
 const DEFAULT_RUNS = 5;
@@ -93,7 +102,8 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   const ncpus = parseCount('--cpus', o.cpus, availableParallelism(), 1024);
   const machine = o.machine ?? CALIBRATE_MACHINE;
   // The model's side is prepared first: a bad --machine or --config fails before anything builds.
-  const modelOpts: CommonRunOptions = { ...o, machine, cpus: String(ncpus) };
+  const config = o.config !== undefined && o.config.length > 0 ? o.config : machine === 'host' ? hostConfig() : [];
+  const modelOpts: CommonRunOptions = { ...o, machine, cpus: String(ncpus), config };
   prepareRun(twins[0].workload, [], modelOpts);
 
   const cc = compilerOf(io.env);
@@ -107,7 +117,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   const shm = tmpfsDir();
   const note = (s: string): void => void io.stderr.write(`calibrate: ${s}\n`);
   note(`real: ${noPerf === null ? 'perf stat -e page-faults,task-clock' : `getrusage (${noPerf})`}, median of ${nruns} runs, start-up (iterations=0) taken off`);
-  note(`model: --machine ${machine} --cpus ${ncpus}${(o.config ?? []).map((c) => ` --config ${c}`).join('')}; ${params.iterations} iterations of ${params.size} per task`);
+  note(`model: --machine ${machine} --cpus ${ncpus}${config.map((c) => ` --config ${c}`).join('')}; ${params.iterations} iterations of ${params.size} per task`);
   if (twins.some((t) => t.files) && shm === null) note('no tmpfs directory found: the file twins map files on disk, the model on tmpfs');
 
   const rows: CalibrateRow[] = [];
