@@ -12,6 +12,7 @@
 import { EVENTS } from '../events/catalog.js';
 import { formatEventList, formatEventListJson } from '../format/list.js';
 import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
+import { ERA_CHANGES } from '../config/era.js';
 import { MACHINES, machineCpus } from '../config/machine.js';
 import { listShippedWorkloads } from '../workload/load.js';
 import { type CliIo } from '../io.js';
@@ -44,10 +45,18 @@ export async function run(o: ListOptions, io: CliIo): Promise<number> {
         head: ['Key', 'Values (default first)', 'What it does'],
         rows: Object.entries(CONFIG_KEYS).map(([key, d]) => [
           key,
-          d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def)].join(', ') : `N (${d.def})`,
+          d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def), ...(d.form ? [d.form.text] : [])].join(', ') : `N (${d.def})`,
           d.doc,
         ]),
         widths: [null, 24, DOC_WIDTH],
+      }),
+    );
+    out('\nKernel eras (kernel=X.Y sets each key to its value in release X.Y; docs/designs.md):\n');
+    out(
+      formatTable({
+        head: ['Key', 'From', 'Before', 'After', 'What changes'],
+        rows: ERA_CHANGES.map((c) => [c.key, c.at, c.before, c.after, c.what]),
+        widths: [null, null, null, null, DOC_WIDTH],
       }),
     );
     return 0;
