@@ -33,8 +33,8 @@ export interface KernelConfig {
   /** Preset names, files and KEY=VALUE items as given, in order. */
   readonly sources: readonly string[];
   /**
-   * Every resolved setting, in key order, for --save and headers: the Kconfig symbols, `design`,
-   * the active design's own settings, then spfperf's other keys.
+   * Every resolved setting, in key order, for --save and headers: `kernel`, the Kconfig symbols,
+   * `design`, the active design's own settings, then spfperf's other keys.
    */
   readonly settings: Readonly<Record<string, string>>;
   /** The page-fault design (a name in the design registry): 'none' is the classic mmap-lock path. */
@@ -81,7 +81,11 @@ const KCONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   CONFIG_RWSEM_SPIN_ON_OWNER: { values: YN, def: 'y', doc: 'rwsem writers spin on a running writer owner instead of sleeping (3.16+)' },
   CONFIG_DEBUG_TLBFLUSH: { values: YN, def: 'y', doc: 'nr_tlb_* vmstat counters (spfperf turns it on by default)' },
 };
-const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
+/**
+ * `kernel` comes first among the keys, so that settings written back out in key order (a saved
+ * run's, as KEY=VALUE lines) apply the release before the era keys it sets, and give the same config.
+ */
+const KERNEL_KEY: Readonly<Record<string, KeyDef>> = {
   kernel: {
     values: ['none'],
     def: 'none',
@@ -89,6 +93,8 @@ const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
     form: { text: 'X.Y', accepts: (v) => kernelRelease(v) !== undefined, what: 'a kernel version: major.minor, with anything after it, as in 4.17, 2.6.33, 6.8.0-45-generic' },
     sets: (v) => (v === 'none' ? eraDefaults() : eraSettings(v)),
   },
+};
+const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
   fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022, in 6.0)' },
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
@@ -125,6 +131,7 @@ const designKey: KeyDef = { values: DESIGNS.map((d) => d.name), def: 'none', doc
 
 /** Every key a config may set, with its allowed values and default, in the order settings list them. */
 export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
+  ...KERNEL_KEY,
   ...designKconfig,
   ...KCONFIG_KEYS,
   design: designKey,
