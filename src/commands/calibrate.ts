@@ -34,11 +34,14 @@ export interface CalibrateOptions extends CommonRunOptions {
 /** The machine modelled when --machine is not given: the one the real twins run on. */
 export const CALIBRATE_MACHINE = 'host';
 
-/** The --config items of the host's own kernel: the preset of the design that kernel has. */
+/**
+ * The --config items of the host's own kernel: the preset of the design that kernel has, then
+ * `kernel=X.Y` (its era keys).
+ */
 export function hostConfig(): string[] {
-  const design = hostInfo().designOfKernel;
-  const preset = listConfigPresets().find((p) => p.design === design);
-  return preset === undefined ? [] : [preset.name];
+  const h = hostInfo();
+  const preset = listConfigPresets().find((p) => p.design === h.designOfKernel);
+  return [...(preset === undefined ? [] : [preset.name]), `kernel=${h.kernelVersion}`];
 }
 
 /** Runs of each real point by default (the issue asks for medians of at least 5). */

@@ -13,6 +13,7 @@
 import { EVENTS } from '../events/catalog.js';
 import { formatEventList, formatEventListJson } from '../format/list.js';
 import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
+import { ERA_CHANGES } from '../config/era.js';
 import { hostInfo, MACHINES, machineCpus } from '../config/machine.js';
 import { describeHost, type HostInfo } from '../config/host.js';
 import { ConfigError } from '../errors.js';
@@ -60,10 +61,18 @@ export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hos
         head: ['Key', 'Values (default first)', 'What it does'],
         rows: Object.entries(CONFIG_KEYS).map(([key, d]) => [
           key,
-          d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def)].join(', ') : `N (${d.def})`,
+          d.values.length > 0 ? [d.def, ...d.values.filter((v) => v !== d.def), ...(d.form ? [d.form.text] : [])].join(', ') : `N (${d.def})`,
           d.doc,
         ]),
         widths: [null, 24, DOC_WIDTH],
+      }),
+    );
+    out('\nKernel eras (kernel=X.Y sets each key to its value in release X.Y; docs/designs.md):\n');
+    out(
+      formatTable({
+        head: ['Key', 'From', 'Before', 'After', 'What changes'],
+        rows: ERA_CHANGES.map((c) => [c.key, c.at, c.before, c.after, c.what]),
+        widths: [null, null, null, null, DOC_WIDTH],
       }),
     );
     return 0;

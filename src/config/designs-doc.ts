@@ -35,7 +35,7 @@ export function designsDoc(): string {
   out.push('that names it (and the file and line, for a file).', '');
   out.push('| key | values (default first) | what it does |', '|---|---|---|');
   for (const [k, def] of Object.entries(CONFIG_KEYS)) {
-    const values = def.values.length === 0 ? `a whole number (${def.def})` : [def.def, ...def.values.filter((v) => v !== def.def)].join(', ');
+    const values = def.values.length === 0 ? `a whole number (${def.def})` : [def.def, ...def.values.filter((v) => v !== def.def), ...(def.form ? [def.form.text] : [])].join(', ');
     out.push(`| ${code(k)} | ${values} | ${cell(def.doc)} |`);
   }
   return out.join('\n') + '\n';

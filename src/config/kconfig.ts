@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DESIGNS, designNamed } from '../mm/spf/index.js';
 import type { DesignDescriptor, PresetDef, SettingDef } from '../mm/spf/registry.js';
+import { ERA_CHANGES, ERA_KEYS, eraSettings, kernelRelease } from './era.js';
 
 /**
  * Kernel configs: `.config`-style settings resolved from --config arguments. Each argument is a
@@ -16,6 +17,9 @@ import type { DesignDescriptor, PresetDef, SettingDef } from '../mm/spf/registry
  *     spf_version=v11
  *
  * Upper-case keys are the kernel's Kconfig symbols; lower-case keys are spfperf's own knobs.
+ *
+ * `kernel=4.17` names the kernel release a run stands for: like a preset it sets several keys at
+ * once (every era key of era.ts, to what that release did), and later items still win over it.
  */
 
 /**
@@ -29,8 +33,8 @@ export interface KernelConfig {
   /** Preset names, files and KEY=VALUE items as given, in order. */
   readonly sources: readonly string[];
   /**
-   * Every resolved setting, in key order, for --save and headers: the Kconfig symbols, `design`,
-   * the active design's own settings, then spfperf's other keys.
+   * Every resolved setting, in key order, for --save and headers: `kernel`, the Kconfig symbols,
+   * `design`, the active design's own settings, then spfperf's other keys.
    */
   readonly settings: Readonly<Record<string, string>>;
   /** The page-fault design (a name in the design registry): 'none' is the classic mmap-lock path. */
@@ -56,7 +60,18 @@ export interface KernelConfig {
   readonly khugepaged: { readonly sleepMs: number; readonly pages: number } | null;
 }
 
-type KeyDef = SettingDef;
+/** A config key: its values and default, and for a few keys more than a list of values. */
+export interface ConfigKeyDef extends SettingDef {
+  /**
+   * Values outside `values` the key also takes: how they are written (for list --configs and the
+   * docs) and the check of one.
+   */
+  readonly form?: { readonly text: string; readonly accepts: (value: string) => boolean; readonly what: string };
+  /** Other keys this one sets when it is set (applied before anything later on the command line). */
+  readonly sets?: (value: string) => Readonly<Record<string, string>>;
+}
+
+type KeyDef = ConfigKeyDef;
 
 const YN = ['y', 'n'];
 
@@ -66,14 +81,32 @@ const KCONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   CONFIG_RWSEM_SPIN_ON_OWNER: { values: YN, def: 'y', doc: 'rwsem writers spin on a running writer owner instead of sleeping (3.16+)' },
   CONFIG_DEBUG_TLBFLUSH: { values: YN, def: 'y', doc: 'nr_tlb_* vmstat counters (spfperf turns it on by default)' },
 };
+/**
+ * `kernel` comes first among the keys, so that settings written back out in key order (a saved
+ * run's, as KEY=VALUE lines) apply the release before the era keys it sets, and give the same config.
+ */
+const KERNEL_KEY: Readonly<Record<string, KeyDef>> = {
+  kernel: {
+    values: ['none'],
+    def: 'none',
+    doc: `the kernel release the run stands for: sets ${ERA_KEYS.join(', ')} to what that release did (later items still win); none: the defaults`,
+    form: { text: 'X.Y', accepts: (v) => kernelRelease(v) !== undefined, what: 'a kernel version: major.minor, with anything after it, as in 4.17, 2.6.33, 6.8.0-45-generic' },
+    sets: (v) => (v === 'none' ? eraDefaults() : eraSettings(v)),
+  },
+};
 const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
-  fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022)' },
+  fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022, in 6.0)' },
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
-  lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.19) or not (skip: 4.19+, Rik van Riel)' },
+  lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.20) or not (skip: 4.20+, Rik van Riel)' },
   khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
 };
+
+/** The era keys' defaults: what `kernel=none` sets them back to. */
+function eraDefaults(): Record<string, string> {
+  return Object.fromEntries(ERA_KEYS.map((k) => [k, CONFIG_KEYS[k].def]));
+}
 
 /** Which design owns each design-only key (its descriptor's `settings`). */
 const settingOwner = new Map<string, DesignDescriptor>();
@@ -98,12 +131,20 @@ const designKey: KeyDef = { values: DESIGNS.map((d) => d.name), def: 'none', doc
 
 /** Every key a config may set, with its allowed values and default, in the order settings list them. */
 export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
+  ...KERNEL_KEY,
   ...designKconfig,
   ...KCONFIG_KEYS,
   design: designKey,
   ...Object.fromEntries(DESIGNS.flatMap((d) => Object.entries(d.settings ?? {}))),
   ...KNOB_KEYS,
 };
+
+// Every era key is a key here, and every value the era table gives it is one of its values.
+for (const c of ERA_CHANGES) {
+  const def = CONFIG_KEYS[c.key];
+  if (def === undefined) throw new Error(`era table: ${c.key} is not a config key`);
+  for (const v of [c.before, c.after]) if (!def.values.includes(v)) throw new Error(`era table: '${v}' is not a value of ${c.key}`);
+}
 
 interface Preset extends PresetDef {
   /** The design it selects. */
@@ -132,11 +173,16 @@ function applySetting(settings: Record<string, string>, key: string, value: stri
   if (def === undefined) {
     throw new ConfigError(`${where}: unknown config key '${key}' (known: ${Object.keys(CONFIG_KEYS).join(', ')})`);
   }
-  if (def.values.length === 0 ? !/^\d+$/.test(value) : !def.values.includes(value)) {
+  if (def.form !== undefined) {
+    if (!def.values.includes(value) && !def.form.accepts(value)) {
+      throw new ConfigError(`${where}: '${value}' is not a value of ${key} (${[...def.values, def.form.what].join(', or ')})`);
+    }
+  } else if (def.values.length === 0 ? !/^\d+$/.test(value) : !def.values.includes(value)) {
     if (def.values.length === 0) throw new ConfigError(`${where}: '${value}' is not a value of ${key} (a whole number)`);
     throw new ConfigError(`${where}: '${value}' is not a value of ${key} (one of: ${def.values.join(', ')})`);
   }
   settings[key] = value;
+  if (def.sets !== undefined) Object.assign(settings, def.sets(value));
 }
 
 function applyFile(settings: Record<string, string>, path: string, setBy: Map<string, string>): void {

@@ -1,0 +1,173 @@
+/**
+ * Kernel eras (src/config/era.ts) and `--config kernel=X.Y` (src/config/kconfig.ts): the era
+ * keys' values on each side of every release they change at, version strings as kernels and
+ * cover letters write them, and kernel= applying as a preset does (later items win).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERA_CHANGES, ERA_KEYS, eraSettings, kernelRelease } from '../../src/config/era.js';
+import { CONFIG_KEYS, resolveConfig } from '../../src/config/kconfig.js';
+import { ConfigError } from '../../src/errors.js';
+import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
+
+/** Each era key's value by release, written out by hand from the commits cited in era.ts. */
+const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
+  '2.6.33': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', fault_completed: 'n' },
+  '3.14': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', fault_completed: 'n' },
+  '3.15': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', fault_completed: 'n' },
+  '3.16': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', fault_completed: 'n' },
+  '4.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', fault_completed: 'n' },
+  '4.20': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'n' },
+  '5.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'n' },
+  '6.0': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'y' },
+  '6.1': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'y' },
+};
+
+describe('eraSettings: each era key on both sides of the release it changes at', () => {
+  for (const [version, want] of Object.entries(EXPECTED)) {
+    it(version, () => {
+      expect(eraSettings(version)).toEqual(want);
+    });
+  }
+
+  it('EXPECTED covers every change in the table, with the release just before it', () => {
+    const justBefore: Record<string, string> = { '3.15': '3.14', '3.16': '3.15', '4.20': '4.19', '6.0': '5.19', '6.1': '6.0' };
+    for (const c of ERA_CHANGES) {
+      const prev = justBefore[c.at];
+      expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
+      expect(EXPECTED[prev][c.key], `${c.key} in ${prev}`).toBe(c.before);
+      expect(EXPECTED[c.at][c.key], `${c.key} in ${c.at}`).toBe(c.after);
+    }
+  });
+
+  it('the era keys are the table keys, in the order they first change', () => {
+    expect(ERA_KEYS).toEqual(['vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'fault_completed']);
+  });
+
+  it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
+    expect(eraSettings('4.17-rc4-mm1')).toEqual(eraSettings('4.17'));
+    expect(eraSettings('6.18.44-fc')).toEqual(EXPECTED['6.1']);
+    expect(eraSettings('6.8.0-45-generic')).toEqual(EXPECTED['6.1']);
+    // A stable release of 3.14 is still 3.14: mm->mmap_cache.
+    expect(eraSettings('3.14.79').vmacache).toBe('mm');
+    expect(eraSettings('4.19.325').lazy_tlb).toBe('ipi');
+    // An -rc is its release: 6.1-rc1 already has the maple tree.
+    expect(eraSettings('6.1-rc1').vmacache).toBe('none');
+    expect(eraSettings('v3.16').CONFIG_RWSEM_SPIN_ON_OWNER).toBe('y');
+    // Two-digit minors compare as numbers, not strings.
+    expect(eraSettings('4.9').lazy_tlb).toBe('ipi');
+    expect(eraSettings('3.2').vmacache).toBe('mm');
+    expect(eraSettings('7.0')).toEqual(EXPECTED['6.1']);
+  });
+
+  it('reads 2.6.N as release 2.6.N', () => {
+    expect(kernelRelease('2.6.33-rc2')).toEqual([2, 6, 33]);
+    expect(kernelRelease('2.6.39.4')).toEqual([2, 6, 39]);
+    expect(kernelRelease('3.0')).toEqual([3, 0]);
+    expect(eraSettings('2.6.39.4')).toEqual(EXPECTED['2.6.33']);
+  });
+
+  it('a string that is not a version is a ConfigError that says what a version looks like', () => {
+    for (const bad of ['', 'none', 'abc', '4', '4.', '.17', '4.17abc', 'linux-4.17', '4,17']) {
+      expect(() => eraSettings(bad), bad).toThrow(ConfigError);
+      expect(kernelRelease(bad), bad).toBeUndefined();
+    }
+    expect(() => eraSettings('four')).toThrow("'four' is not a kernel version (major.minor, with anything after it: 4.17, 2.6.33, 6.8.0-45-generic)");
+  });
+
+  it("every era key's default is the newest release's value, except fault_completed (its default is n)", () => {
+    const newest = eraSettings('6.18');
+    const differ = ERA_KEYS.filter((k) => CONFIG_KEYS[k].def !== newest[k]);
+    expect(differ).toEqual(['fault_completed']);
+  });
+});
+
+describe('--config kernel=X.Y', () => {
+  it('sets every era key as that release had it, and is itself a resolved setting', () => {
+    const c = resolveConfig(['kernel=4.17']);
+    expect(c.settings.kernel).toBe('4.17');
+    for (const [k, v] of Object.entries(EXPECTED['3.16'])) expect(c.settings[k], k).toBe(v);
+    expect(c.vmacache).toBe('task');
+    expect(c.lazyTlb).toBe('ipi');
+    expect(c.rwsemSpinOnOwner).toBe(true);
+    expect(c.faultCompleted).toBe(false);
+    const old = resolveConfig(['kernel=2.6.33-rc2']);
+    expect(old.settings.kernel).toBe('2.6.33-rc2');
+    expect(old.vmacache).toBe('mm');
+    expect(old.rwsemSpinOnOwner).toBe(false);
+  });
+
+  it('defaults to none, which leaves the defaults', () => {
+    const c = resolveConfig([]);
+    expect(c.settings.kernel).toBe('none');
+    expect(resolveConfig(['kernel=none']).settings).toEqual(c.settings);
+    // The key comes first, before every era key it sets.
+    expect(Object.keys(c.settings)[0]).toBe('kernel');
+  });
+
+  it('resolved settings written back as KEY=VALUE items, in their order, give the same config', () => {
+    for (const items of [['kernel=2.6.33', 'CONFIG_RWSEM_SPIN_ON_OWNER=y'], ['kernel=4.17', 'vmacache=none', 'dufour-v9'], ['kamezawa-fixed', 'kernel=3.14.79']]) {
+      const c = resolveConfig(items);
+      const again = resolveConfig(Object.entries(c.settings).map(([k, v]) => `${k}=${v}`));
+      expect(again.settings, items.join(' ')).toEqual(c.settings);
+    }
+  });
+
+  it('later items win, as after a preset', () => {
+    expect(resolveConfig(['kernel=4.17', 'vmacache=none']).vmacache).toBe('none');
+    expect(resolveConfig(['vmacache=none', 'kernel=4.17']).vmacache).toBe('task');
+    expect(resolveConfig(['kernel=4.17', 'kernel=6.1']).settings).toEqual(resolveConfig(['kernel=6.1']).settings);
+    // kernel=none after a release puts the era keys back to their defaults.
+    const back = resolveConfig(['kernel=2.6.33', 'kernel=none']);
+    expect(back.settings).toEqual(resolveConfig([]).settings);
+    // A later KEY=VALUE wins, and the settings still say which kernel was named.
+    const c = resolveConfig(['kernel=4.17', 'lazy_tlb=skip']);
+    expect(c.settings.kernel).toBe('4.17');
+    expect(c.lazyTlb).toBe('skip');
+  });
+
+  it('a design preset keeps the era; kernel= keeps the design', () => {
+    const a = resolveConfig(['kernel=2.6.33', 'kamezawa-fixed']);
+    expect(a.design).toBe('kamezawa');
+    expect(a.vmacache).toBe('mm');
+    expect(a.rwsemSpinOnOwner).toBe(false);
+    const b = resolveConfig(['dufour-v11', 'kernel=4.17']);
+    expect(b.design).toBe('dufour');
+    expect(b.designSettings.spf_version).toBe('v11');
+    expect(b.lazyTlb).toBe('ipi');
+  });
+
+  it('works from a .config file, in order with its other lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-era-'));
+    const f = join(dir, 'old.config');
+    writeFileSync(f, '# the 2009 RFC base\nkernel=2.6.33-rc2\nlazy_tlb=skip\n');
+    const c = resolveConfig([f]);
+    expect(c.settings.kernel).toBe('2.6.33-rc2');
+    expect(c.vmacache).toBe('mm');
+    expect(c.lazyTlb).toBe('skip');
+    const bad = join(dir, 'bad.config');
+    writeFileSync(bad, 'kernel=linux\n');
+    expect(() => resolveConfig([bad])).toThrow(`${bad}:1:1: 'linux' is not a value of kernel`);
+  });
+
+  it('an unparseable version names the item and what a version looks like', () => {
+    expect(() => resolveConfig(['kernel=4'])).toThrow(ConfigError);
+    expect(() => resolveConfig(['kernel=4'])).toThrow(
+      "--config 'kernel=4': '4' is not a value of kernel (none, or a kernel version: major.minor, with anything after it, as in 4.17, 2.6.33, 6.8.0-45-generic)",
+    );
+  });
+
+  it('reaches the run: prepareRun passes the era keys of the named kernel on', () => {
+    const o = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=2.6.33'] }));
+    expect(o.vmacache).toBe('mm');
+    expect(o.rwsemSpinOnOwner).toBe(false);
+    expect(o.lazyTlb).toBe('ipi');
+    expect(o.faultCompleted).toBe(false);
+    const now = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=6.18.44-fc'] }));
+    expect(now.vmacache).toBe('none');
+    expect(now.lazyTlb).toBe('skip');
+    expect(now.faultCompleted).toBe(true);
+  });
+});
