@@ -32,7 +32,7 @@ const GiB = 1024 ** 3;
  * hosts without IPI virtualisation, "KVM: x86: PV send IPI" series 2018), and a halted vCPU is a
  * host thread that must be woken (~10 us more than a bare-metal idle exit).
  */
-const KVM_X86: Partial<ArchCosts> = {
+export const KVM_X86: Partial<ArchCosts> = {
   ipiRoundTripNs: 6000,
   // Estimate: the bare-metal handler (600 ns, arch.ts) plus two VM exits on the target at about
   // 1 us each (the low end of the 1-2 us above): getting the interrupt into a running vCPU
@@ -40,7 +40,8 @@ const KVM_X86: Partial<ArchCosts> = {
   ipiHandlerNs: 2500,
   wakeupNs: 12000,
   // The reschedule IPI of a remote wake-up is an ICR write that exits to the host: a VM exit
-  // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us, calibrated on C1-C6, within that range.
+  // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us, fitted on C1-C6 (src/config/constants.ts),
+  // within that range.
   ttwuNs: 1200,
 };
 
@@ -95,10 +96,14 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     profile: 'x86',
     topology: { sockets: 4, coresPerSocket: 24, threadsPerCore: 2, siblingsLast: true },
     memoryBytes: 768 * GiB,
-    // socket 70 and memory 90 are the x86 profile's Skylake-SP figures (mesh ~70 ns, local DRAM
-    // ~90 ns by Intel MLC, see arch.ts). remote: 4-socket UPI, every socket one hop away;
-    // estimate at the top of the 2-socket ~130-140 ns, as a 4-socket snoop is not faster.
-    lineLatencies: { socket: 70, remote: 140, memory: 90 },
+    lineLatencies: {
+      // The x86 profile's Skylake-SP figures (mesh ~70 ns, local DRAM ~90 ns by Intel MLC, see arch.ts).
+      socket: 70,
+      memory: 90,
+      // 4-socket UPI, every socket one hop away; estimate at the top of the 2-socket ~130-140 ns,
+      // as a 4-socket snoop is not faster.
+      remote: 140,
+    },
     // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
     ioLatencyNs: 90_000,
   },
