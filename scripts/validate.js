@@ -16,23 +16,25 @@ import { prepareRun, runOptionsOf } from '../dist/sim/setup.js';
 import { findEvent } from '../dist/events/catalog.js';
 import { formatTable } from '../dist/format/table.js';
 
+import { CONSTANTS, perturbation } from '../dist/config/constants.js';
+import { parseValidateArgs } from './validate-args.js';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'fixtures', 'validation');
-// Arguments: case ids to run (default all), and `--seeds N` to run every case with seeds 1..N
-// (instead of the case's own count): the mean is judged, and a column shows the per-seed spread.
-const args = process.argv.slice(2);
-let seedsArg;
-const only = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--seeds') {
-    seedsArg = Number(args[++i]);
-    if (!Number.isInteger(seedsArg) || seedsArg < 1) {
-      console.error(`validate: --seeds takes a whole number >= 1, not '${args[i]}'`);
-      process.exit(2);
-    }
-  } else only.push(args[i]);
+// Arguments (validate-args.js): case ids to run (default all); `--seeds N` runs every case with
+// seeds 1..N (instead of the case's own count): the mean is judged, and a column shows the
+// per-seed spread; `--sensitivity [NAME,...]` runs them again with each declared constant
+// (src/config/constants.ts) x0.5 and x2 and prints how every check moves.
+let opts;
+try {
+  opts = parseValidateArgs(process.argv.slice(2), CONSTANTS.map((c) => c.name));
+} catch (e) {
+  console.error(`validate: ${e.message}`);
+  process.exit(2);
 }
+const { seeds: seedsArg, only, sensitivity } = opts;
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const cases = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))).filter((c) => only.length === 0 || only.includes(c.id));
 
 function figure(r, ref) {
   if (ref.event !== undefined || ref.vmstat !== undefined) {
@@ -51,45 +53,54 @@ function figure(r, ref) {
   throw new Error(`bad figure reference ${JSON.stringify(ref)}`);
 }
 
-const rows = [];
-let failed = 0;
-const t0 = Date.now();
-for (const f of files) {
-  const c = JSON.parse(readFileSync(join(dir, f), 'utf8'));
-  if (only.length > 0 && !only.includes(c.id)) continue;
-  const seeds = seedsArg ?? c.seeds ?? 1;
-  const results = {};
-  try {
-    for (const [label, spec] of Object.entries(c.runs)) {
-      // A run is a list of --config items, or { config, params, workload } overriding the case's.
-      const run = Array.isArray(spec) ? { config: spec } : spec;
-      results[label] = [];
-      for (let s = 1; s <= seeds; s++) {
-        const prep = prepareRun(run.workload ?? c.workload, [...c.params, ...(run.params ?? [])], { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s) });
-        results[label].push(runWorkload(runOptionsOf(prep)));
+/**
+ * Runs every selected case (under `perturb`, a Perturbation, or as shipped) and returns one row
+ * per check: [id, name, published, simulated, 'pass' | 'FAIL' | 'error: ...', band, per-seed].
+ */
+function runCases(perturb) {
+  const rows = [];
+  for (const c of cases) {
+    const seeds = seedsArg ?? c.seeds ?? 1;
+    const results = {};
+    try {
+      for (const [label, spec] of Object.entries(c.runs)) {
+        // A run is a list of --config items, or { config, params, workload } overriding the case's.
+        const run = Array.isArray(spec) ? { config: spec } : spec;
+        results[label] = [];
+        for (let s = 1; s <= seeds; s++) {
+          const prep = prepareRun(run.workload ?? c.workload, [...c.params, ...(run.params ?? [])], { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s), ...(perturb ? { perturb } : {}) });
+          results[label].push(runWorkload(runOptionsOf(prep)));
+        }
       }
+    } catch (e) {
+      for (const chk of c.checks) rows.push([c.id, chk.name, chk.published, NaN, `error: ${e.message}`, chk.band]);
+      continue;
     }
-  } catch (e) {
-    for (const chk of c.checks) rows.push([c.id, chk.name, chk.published, NaN, `error: ${e.message}`]);
-    failed += c.checks.length;
-    continue;
+    const mean = (label, ref) => {
+      const rs = results[label];
+      if (rs === undefined) throw new Error(`case ${c.id}: no run '${label}'`);
+      return rs.reduce((a, r) => a + figure(r, ref), 0) / rs.length;
+    };
+    for (const chk of c.checks) {
+      const v = mean(chk.num.run, chk.num) / (chk.den ? mean(chk.den.run, chk.den) : 1);
+      const ok = v >= chk.band[0] && v <= chk.band[1];
+      // The same ratio seed by seed (seed s of the numerator's run over seed s of the denominator's).
+      const per = results[chk.num.run].map((r, i) => figure(r, chk.num) / (chk.den ? figure(results[chk.den.run][i], chk.den) : 1));
+      rows.push([c.id, chk.name, chk.published, v, ok ? 'pass' : 'FAIL', chk.band, per]);
+    }
   }
-  const mean = (label, ref) => {
-    const rs = results[label];
-    if (rs === undefined) throw new Error(`case ${c.id}: no run '${label}'`);
-    return rs.reduce((a, r) => a + figure(r, ref), 0) / rs.length;
-  };
-  for (const chk of c.checks) {
-    const v = mean(chk.num.run, chk.num) / (chk.den ? mean(chk.den.run, chk.den) : 1);
-    const ok = v >= chk.band[0] && v <= chk.band[1];
-    if (!ok) failed++;
-    // The same ratio seed by seed (seed s of the numerator's run over seed s of the denominator's).
-    const per = results[chk.num.run].map((r, i) => figure(r, chk.num) / (chk.den ? figure(results[chk.den.run][i], chk.den) : 1));
-    rows.push([c.id, chk.name, chk.published, v, ok ? 'pass' : 'FAIL', chk.band, per]);
-  }
+  return rows;
 }
 
+const t0 = Date.now();
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(4)) : '-');
+if (sensitivity !== null) {
+  sensitivityRun(sensitivity);
+  process.exit(process.exitCode ?? 0);
+}
+const rows = runCases(undefined);
+const failed = rows.filter((r) => r[4] !== 'pass').length;
+
 const spread = seedsArg !== undefined && seedsArg > 1;
 const head = ['case', 'check', 'published', 'simulated', 'error', 'band', 'result', ...(spread ? [`seeds 1-${seedsArg} min..max`] : [])];
 const body = rows.map(([id, name, pub, sim, res, band, per]) => {
@@ -114,4 +125,48 @@ if (only.length === 0 && seedsArg === undefined) {
     console.error('validate: docs/model.md\'s table under "How close is it?" differs from this output; paste the output there');
     process.exitCode = 1;
   }
+}
+
+/**
+ * validate --sensitivity: the cases as shipped, then with each named constant (all that can be
+ * perturbed when none is named) x0.5 and x2. One table per constant: every check's simulated
+ * figure as shipped and under each factor, with its move; a check whose pass/fail differs under
+ * either factor is marked as hinging on the constant. Progress goes to stderr.
+ */
+function sensitivityRun(names) {
+  const chosen = names.length > 0 ? names.map((n) => CONSTANTS.find((c) => c.name === n)) : CONSTANTS.filter((c) => c.target.on !== 'none');
+  for (const c of chosen) {
+    if (c.target.on === 'none') {
+      console.error(`validate: constant '${c.name}' cannot be perturbed yet: ${c.target.why}`);
+      process.exit(2);
+    }
+  }
+  const factors = [0.5, 2];
+  const total = 1 + chosen.length * factors.length;
+  let step = 0;
+  const progress = (what) => console.error(`sensitivity: [${++step}/${total}] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  progress('as shipped');
+  const base = runCases(undefined);
+  const hinges = [];
+  const move = (v, b) => (Number.isFinite(v) && Number.isFinite(b) && b !== 0 ? `${v >= b ? '+' : ''}${(((v - b) / b) * 100).toFixed(1)}%` : '-');
+  for (const c of chosen) {
+    const under = factors.map((f) => {
+      progress(`${c.name} x${f}`);
+      return runCases(perturbation([[c.name, f]]));
+    });
+    const body = base.map((b, i) => {
+      const flips = factors.filter((_, k) => under[k][i][4] !== b[4]);
+      if (flips.length > 0) hinges.push(`${b[0]} ${b[1]} hinges on ${c.name} (${flips.map((f) => `x${f}: ${under[factors.indexOf(f)][i][4]}`).join(', ')})`);
+      const cells = under.flatMap((u) => [fmt(u[i][3]), move(u[i][3], b[3]), u[i][4]]);
+      return [b[0], b[1], b[5] ? `${b[5][0]}-${b[5][1]}` : '', fmt(b[3]), b[4], ...cells, flips.length > 0 ? `hinges on ${c.name}` : ''];
+    });
+    process.stdout.write(`\n${c.name} (${c.kind}; ${c.file})\n`);
+    process.stdout.write(formatTable({
+      head: ['case', 'check', 'band', 'shipped', 'result', 'x0.5', 'move', 'result', 'x2', 'move', 'result', ''],
+      rows: body,
+      align: ['left', 'left', 'left', 'right', 'left', 'right', 'right', 'left', 'right', 'right', 'left', 'left'],
+    }));
+  }
+  process.stdout.write(`\n${hinges.length === 0 ? 'No check flips on one constant x0.5 or x2.' : hinges.join('\n')}\n`);
+  console.error(`sensitivity: ${chosen.length} constant(s), ${total} passes over ${cases.length} case(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -48,7 +48,7 @@ export function hostConfig(): string[] {
 const DEFAULT_RUNS = 5;
 /** Per task: 2 rounds of 64 MiB, 32768 faults; ~0.35 s a run on the 2-vCPU guest it was written on. */
 const DEFAULT_PARAMS: Readonly<Record<string, string>> = { iterations: '2', size: '64M' };
-/** The parameters calibrate lets a user set (threads is swept; mode is the twin's). */
+/** The parameters a user may set on the command line (threads is swept; mode is the twin's). */
 const SETTABLE = Object.keys(DEFAULT_PARAMS);
 
 function median(xs: readonly number[]): number {

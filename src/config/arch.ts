@@ -144,14 +144,14 @@ export const x86: ArchProfile = {
     // Intel 64 and IA-32 Optimization Reference Manual, Skylake-SP: L1 hit 4-5 cycles (~2 ns),
     // core-to-core transfer on one die ~70 ns (mesh; ~40 ns on client ring parts),
     // cross-socket (UPI) ~130-140 ns, local DRAM ~90 ns (Intel MLC measurements).
-    // smt: estimate, no published sibling-to-sibling figure found: SMT siblings share L1D and L2,
-    // so the line does not move; the reader pays a load on a line its sibling just wrote plus
-    // the memory-ordering check, ~20 cycles = 8 ns at 2.5 GHz.
     local: 2,
-    smt: 8,
     socket: 70,
     remote: 135,
     memory: 90,
+    // Estimate, no published sibling-to-sibling figure found: SMT siblings share L1D and L2,
+    // so the line does not move; the reader pays a load on a line its sibling just wrote plus
+    // the memory-ordering check, ~20 cycles = 8 ns at 2.5 GHz.
+    smt: 8,
   },
   costs: {
     // Exception entry/exit with PTI (CR3 switches): ~400 cycles total; the split follows the

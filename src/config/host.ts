@@ -289,7 +289,7 @@ export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): Ho
   const kernel = parseKernel(f);
   const { guest, evidence } = guestOf(a, cpuinfo, f);
   const perVma = kernel.major > 6 || (kernel.major === 6 && kernel.minor >= 4);
-  // Storage is not probed: a preset's estimate, already declared in machine.ts.
+  // Storage is not probed: it is borrowed from a preset, where its number is declared.
   const storageFrom = guest ? presets.guestStorage : presets.metalStorage;
   const storage = {
     ioLatencyNs: storageFrom.ioLatencyNs,

@@ -41,7 +41,8 @@ export const KVM_X86: Partial<ArchCosts> = {
   ipiHandlerNs: 2500,
   wakeupNs: 12000,
   // The reschedule IPI of a remote wake-up is an ICR write that exits to the host: a VM exit
-  // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us, calibrated on C1-C6, within that range.
+  // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us, fitted on C1-C6 (src/config/constants.ts),
+  // within that range.
   ttwuNs: 1200,
 };
 
@@ -103,10 +104,14 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     profile: 'x86',
     topology: { sockets: 4, coresPerSocket: 24, threadsPerCore: 2, siblingsLast: true },
     memoryBytes: 768 * GiB,
-    // socket 70 and memory 90 are the x86 profile's Skylake-SP figures (mesh ~70 ns, local DRAM
-    // ~90 ns by Intel MLC, see arch.ts). remote: 4-socket UPI, every socket one hop away;
-    // estimate at the top of the 2-socket ~130-140 ns, as a 4-socket snoop is not faster.
-    lineLatencies: { socket: 70, remote: 140, memory: 90 },
+    lineLatencies: {
+      // The x86 profile's Skylake-SP figures (mesh ~70 ns, local DRAM ~90 ns by Intel MLC, see arch.ts).
+      socket: 70,
+      memory: 90,
+      // 4-socket UPI, every socket one hop away; estimate at the top of the 2-socket ~130-140 ns,
+      // as a 4-socket snoop is not faster.
+      remote: 140,
+    },
     // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
     ioLatencyNs: 90_000,
   },
@@ -172,7 +177,7 @@ export function genericMachine(arch: string, profile: string, ncpus: number): Ma
 /**
  * What `--machine host` borrows from the presets: a guest's costs are those of the KVM guest
  * presets (x86-vm16, arm64-vm); its storage, not probed, is x86-vm16's virtio disk for a guest
- * and e5-2690v3's SATA SSD for bare metal (both estimates, declared above).
+ * and e5-2690v3's SATA SSD for bare metal (their numbers are declared with those presets).
  */
 export const HOST_PRESETS: HostPresets = {
   guestCosts: { x86: KVM_X86, arm64: KVM_ARM64 },

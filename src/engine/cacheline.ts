@@ -9,8 +9,9 @@ import type { Topology } from './topology.js';
  * RMW by a CPU that is not the sole holder invalidates the other copies and takes ownership.
  * Every transfer occupies the line: transfers of one line are serialised (busyUntil), so N CPUs
  * hammering one line queue behind each other and the cost of one access grows with N. A
- * requester pays its wait plus the whole transfer latency; the line is busy for HANDOFF_SHARE of
- * that latency (the data leg of a queued hand-off).
+ * requester pays its wait plus the whole transfer latency; the line is busy for the topology's
+ * handoffShare (HANDOFF_SHARE unless a run perturbs it) of that latency (the data leg of a queued
+ * hand-off).
  *
  * Callers must access lines in global time order (the engine's sync rule guarantees it).
  */
@@ -19,7 +20,7 @@ import type { Topology } from './topology.js';
  * requester. The latencies in a profile are round trips as a lone requester sees them (request
  * to the directory or home agent, snoop, data back); a requester that is already queued when the
  * line is released waits only for the data leg, so back-to-back hand-offs of one contended line
- * come at about half the round trip. Calibrated on C1-C6; it agrees
+ * come at about half the round trip. Fitted on C1-C6 (declared in src/config/constants.ts); it agrees
  * with contended-atomic throughput on multi-socket Xeons exceeding 1 / round-trip (David,
  * Guerraoui and Trigonakis, "Everything you always wanted to know about synchronization...",
  * SOSP 2013).
@@ -46,12 +47,15 @@ export class CacheLine {
   private busyUntil = 0;
   /** Transfers (misses) this line caused: for reports and tests. */
   transfers = 0;
+  /** The topology's hand-off share, read once. */
+  private readonly share: number;
 
   constructor(
     private readonly topo: Topology,
     readonly name: string,
     private readonly guard: SyncGuard | null = null,
   ) {
+    this.share = topo.handoffShare;
     this.sharers = new Uint32Array((topo.ncpus + 31) >>> 5);
     this.perSocket = new Int32Array(topo.sockets);
   }
@@ -69,7 +73,7 @@ export class CacheLine {
   /** Serialise a transfer of `lat` ns requested at `now`; returns the cost seen by the requester. */
   private transfer(now: number, lat: number): number {
     const start = now > this.busyUntil ? now : this.busyUntil;
-    this.busyUntil = start + lat * HANDOFF_SHARE;
+    this.busyUntil = start + lat * this.share;
     this.transfers++;
     return start + lat - now;
   }

@@ -1,3 +1,5 @@
+import { HANDOFF_SHARE } from './cacheline.js';
+
 /**
  * CPU topology: which CPUs share a core (SMT siblings) or a socket, and the latency of moving a
  * cache line between two CPUs. CPU ids are numbered as Linux numbers them: by default
@@ -34,7 +36,16 @@ export class Topology {
   readonly socketOf: Int32Array;
   readonly coreOf: Int32Array;
 
-  constructor(readonly spec: TopologySpec, readonly lat: LineLatencies, ncpus?: number) {
+  /**
+   * @param handoffShare share of a line transfer during which the line is busy for the next
+   *   queued requester (cacheline.ts); HANDOFF_SHARE unless a run perturbs it.
+   */
+  constructor(
+    readonly spec: TopologySpec,
+    readonly lat: LineLatencies,
+    ncpus?: number,
+    readonly handoffShare: number = HANDOFF_SHARE,
+  ) {
     const full = spec.sockets * spec.coresPerSocket * spec.threadsPerCore;
     this.ncpus = ncpus ?? full;
     this.sockets = spec.sockets;

@@ -17,6 +17,7 @@ import { syntaxError } from '../workload/source.js';
 import { SimulationError } from '../errors.js';
 import { errnoName } from './results.js';
 import { Env, evalIn } from './env.js';
+import { factorOf, type Perturbation } from '../config/constants.js';
 
 /**
  * The workload interpreter: one engine task per workload thread, each running its statements
@@ -34,6 +35,8 @@ export interface InterpOptions {
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
   readonly keepAddressSpaces?: boolean;
   readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
+  /** Declared constants scaled for this run (USER_QUANTUM_NS here). */
+  readonly perturb?: Perturbation;
 }
 
 /**
@@ -103,12 +106,17 @@ export class Runner {
   /** The workload's `count` counters, per process. */
   private readonly counters = new Map<Process, Map<string, number>>();
 
+  /** USER_QUANTUM_NS, as this run's perturbation scales it. */
+  private readonly quantum: number;
+
   constructor(
     readonly o: InterpOptions,
     readonly eng: Engine,
     readonly k: Kernel,
     readonly counting: CountingSink,
-  ) {}
+  ) {
+    this.quantum = USER_QUANTUM_NS * factorOf(o.perturb, 'USER_QUANTUM_NS');
+  }
 
   fail(pos: Pos, msg: string): never {
     const w = this.o.workload;
@@ -186,7 +194,7 @@ export class Runner {
           const l = f.loop;
           if (l !== null && loopGoesOn(l, t.clock, ++l.iter)) {
             // The back edge of a loop is where a user-mode thread may be preempted.
-            if (t.clock - l.lastSync > USER_QUANTUM_NS) {
+            if (t.clock - l.lastSync > this.quantum) {
               yield* this.userSync(th);
               l.lastSync = t.clock;
             }
@@ -224,7 +232,7 @@ export class Runner {
                   const out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
                   this.touchFaulted(th, st, out, attempt);
                 }
-                if (t.clock - st.lastSync > USER_QUANTUM_NS) {
+                if (t.clock - st.lastSync > this.quantum) {
                   yield* this.userSync(th);
                   st.lastSync = t.clock;
                 }
@@ -342,7 +350,7 @@ export class Runner {
       case 'compute': {
         let left = this.ev(s.ns, env);
         while (left > 0) {
-          const step = Math.min(left, USER_QUANTUM_NS * 50);
+          const step = Math.min(left, this.quantum * 50);
           t.cost(step);
           left -= step;
           yield* this.userSync(th);

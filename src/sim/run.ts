@@ -10,6 +10,8 @@ import type { SpfStrategy } from '../mm/spf/registry.js';
 import type { Workload } from '../workload/ir.js';
 import { Runner } from './interp.js';
 import { collectResult, type RunResult } from './results.js';
+import { HANDOFF_SHARE } from '../engine/cacheline.js';
+import { factorOf, type Perturbation } from '../config/constants.js';
 
 export { SIGNAL_NAMES, type MetricResult, type RunResult, type SignalResult, type ThreadResult } from './results.js';
 
@@ -52,6 +54,12 @@ export interface RunOptions {
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
+  /**
+   * Declared constants of the engine and the simulator scaled for this run (HANDOFF_SHARE,
+   * JITTER, ...; src/config/constants.ts). The arch's and machine's are already in `arch` and
+   * `machine` (prepareRun() scales them).
+   */
+  readonly perturb?: Perturbation;
 }
 
 /**
@@ -76,9 +84,11 @@ const DEFAULT_WRITEBACK_BYTES_PER_NS = 0.5;
 
 /** The engine, kernel and interpreter of one run, ready to start. */
 function setup(o: RunOptions): Runner {
-  const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus);
+  const p = o.perturb;
+  const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus, HANDOFF_SHARE * factorOf(p, 'HANDOFF_SHARE'));
   const c = o.arch.costs;
-  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter: JITTER };
+  const jitter = JITTER * factorOf(p, 'JITTER');
+  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter };
   const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
@@ -92,7 +102,7 @@ function setup(o: RunOptions): Runner {
     {
       memoryBytes: o.machine.memoryBytes,
       ioLatencyNs: o.machine.ioLatencyNs,
-      writebackBytesPerNs: o.machine.writebackBytesPerNs ?? DEFAULT_WRITEBACK_BYTES_PER_NS,
+      writebackBytesPerNs: o.machine.writebackBytesPerNs ?? DEFAULT_WRITEBACK_BYTES_PER_NS * factorOf(p, 'DEFAULT_WRITEBACK_BYTES_PER_NS'),
       faultCompleted: o.faultCompleted ?? false,
       thp: o.thp ?? 'madvise',
       vmacache: o.vmacache ?? 'none',

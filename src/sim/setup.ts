@@ -7,6 +7,7 @@ import { resolveParams } from '../workload/params.js';
 import type { Workload } from '../workload/ir.js';
 import type { RunOptions } from './run.js';
 import { strategyFor } from '../mm/spf/index.js';
+import { perturbArch, perturbMachine, type Perturbation } from '../config/constants.js';
 
 /** Options every command that runs a workload shares (stat, record). */
 export interface CommonRunOptions {
@@ -17,6 +18,8 @@ export interface CommonRunOptions {
   readonly seed?: string;
   /** --check: the engine checks its sync rule on every shared access. */
   readonly check?: boolean;
+  /** Declared constants scaled for this run (validate --sensitivity); none: the model as shipped. */
+  readonly perturb?: Perturbation;
 }
 
 export interface PreparedRun {
@@ -31,6 +34,8 @@ export interface PreparedRun {
   readonly params: ReadonlyMap<string, number>;
   /** --check given. */
   readonly check: boolean;
+  /** The perturbation the run's arch and machine were built with, passed on to the engine. */
+  readonly perturb?: Perturbation;
 }
 
 /** The machine used when neither --machine nor --arch says otherwise. */
@@ -56,7 +61,10 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
   } else {
     machine = getMachine(DEFAULT_MACHINE);
   }
-  const base = getArch(machine.profile);
+  // A perturbation scales declared constants of the arch table (where the machine does not
+  // override them) and of the machine's own overrides.
+  const base = perturbArch(getArch(machine.profile), machine, o.perturb);
+  machine = perturbMachine(machine, o.perturb);
   // The machine's own costs (virtualisation, a different core) override the arch's defaults.
   const arch: ArchProfile = machine.costs ? { ...base, costs: { ...base.costs, ...machine.costs } } : base;
   const ncpus = o.cpus !== undefined ? parseIntOption('--cpus', o.cpus, 1, 1024) : machineCpus(machine);
@@ -64,9 +72,10 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
   const config = resolveConfig(o.config ?? []);
   const workload = loadWorkload(workloadArg);
   const params = resolveParams(workload, paramArgs, { ncpus, seed });
-  return { workload, machine, arch, ncpus, config, seed, paramArgs, params, check: o.check === true };
+  const perturb = o.perturb !== undefined && o.perturb.size > 0 ? { perturb: o.perturb } : {};
+  return { workload, machine, arch, ncpus, config, seed, paramArgs, params, check: o.check === true, ...perturb };
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
-  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsemSpinOnOwner: p.config.rwsemSpinOnOwner, lazyTlb: p.config.lazyTlb, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}) };
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsemSpinOnOwner: p.config.rwsemSpinOnOwner, lazyTlb: p.config.lazyTlb, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
 }

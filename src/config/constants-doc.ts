@@ -1,0 +1,48 @@
+import { CONSTANTS, type DeclaredConstant } from './constants.js';
+
+/**
+ * The declared-constants table of docs/model.md ("Fitted constants and what they move"), made
+ * from src/config/constants.ts so that the document cannot drift from the code
+ * (test/config/constants.test.ts compares them; UPDATE_GOLDEN=1 rewrites the block).
+ */
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|');
+
+function values(c: DeclaredConstant): string {
+  // Group the places that share a value: "x86 8; arm64 15; powerpc-radix, powerpc-hash 10".
+  const by = new Map<string, string[]>();
+  for (const v of c.values) {
+    const k = Array.isArray(v.value) ? `[${v.value.join(', ')}]` : String(v.value);
+    by.set(k, [...(by.get(k) ?? []), v.where]);
+  }
+  if (by.size === 1 && c.values.length === 1 && c.values[0].where === c.name) return [...by.keys()][0];
+  return [...by].map(([v, ws]) => `${ws.join(', ')}: ${v}`).join('; ');
+}
+
+function perturbed(c: DeclaredConstant): string {
+  return c.target.on === 'none' ? `not yet (${c.target.why})` : 'x0.5, x2';
+}
+
+/** The markdown table: one row per declared constant, fitted ones first. */
+export function constantsDoc(): string {
+  const order = { fitted: 0, measured: 1, estimated: 2 };
+  const rows = [...CONSTANTS].sort((a, b) => order[a.kind] - order[b.kind]);
+  const lines = [
+    '| constant | lives in | value(s) | kind | fitted on / estimated from | `--sensitivity` |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((c) => `| \`${c.name}\` | \`${c.file}\` | ${cell(values(c))} | ${c.kind} | ${cell(c.basis)} | ${cell(perturbed(c))} |`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+const BEGIN = '<!-- constants:begin -->';
+const END = '<!-- constants:end -->';
+
+/** `doc` with the block between the markers replaced by constantsDoc(). */
+export function withConstantsDoc(doc: string): string {
+  const a = doc.indexOf(BEGIN);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`docs/model.md: the ${BEGIN} ... ${END} markers are missing`);
+  const note = '<!-- Generated from src/config/constants.ts by src/config/constants-doc.ts: do not edit. -->';
+  return `${doc.slice(0, a)}${BEGIN}\n${note}\n\n${constantsDoc()}\n${doc.slice(b)}`;
+}

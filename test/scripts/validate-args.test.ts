@@ -1,0 +1,32 @@
+import { describe, expect, test } from 'vitest';
+// @ts-expect-error: a plain JS module of scripts/, without types
+import { parseValidateArgs } from '../../scripts/validate-args.js';
+
+const NAMES = ['HANDOFF_SHARE', 'KVM_X86.ttwuNs', 'arch.pteSetNs'];
+const parse = (...a: string[]) => parseValidateArgs(a, NAMES);
+
+describe('validate arguments', () => {
+  test('cases and --seeds as before', () => {
+    expect(parse()).toEqual({ seeds: undefined, only: [], sensitivity: null });
+    expect(parse('C6', '--seeds', '3', 'C1')).toEqual({ seeds: 3, only: ['C6', 'C1'], sensitivity: null });
+    expect(() => parse('--seeds', '0')).toThrow(/whole number/);
+  });
+
+  test('--sensitivity alone means every constant; with a list, those', () => {
+    expect(parse('--sensitivity').sensitivity).toEqual([]);
+    expect(parse('--sensitivity', 'HANDOFF_SHARE,KVM_X86.ttwuNs')).toEqual({ seeds: undefined, only: [], sensitivity: ['HANDOFF_SHARE', 'KVM_X86.ttwuNs'] });
+    expect(parse('--sensitivity=arch.pteSetNs', 'C2').sensitivity).toEqual(['arch.pteSetNs']);
+    expect(parse('--sensitivity', '--seeds', '2')).toEqual({ seeds: 2, only: [], sensitivity: [] });
+  });
+
+  test('a word after --sensitivity that is not a declared constant is a case', () => {
+    expect(parse('--sensitivity', 'C6')).toEqual({ seeds: undefined, only: ['C6'], sensitivity: [] });
+    expect(parse('--sensitivity', 'HANDOFF_SHARE', 'C6')).toEqual({ seeds: undefined, only: ['C6'], sensitivity: ['HANDOFF_SHARE'] });
+  });
+
+  test('an unknown name in --sensitivity=... or an unknown option is an error', () => {
+    expect(() => parse('--sensitivity=NOPE')).toThrow(/unknown constant 'NOPE'/);
+    expect(() => parse('--sensitivity=HANDOFF_SHARE,NOPE')).toThrow(/unknown constant 'NOPE'/);
+    expect(() => parse('--sensitivty')).toThrow(/unknown option/);
+  });
+});
