@@ -21,7 +21,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function commonRunOptions(c: Command): Command {
   return c
-    .option('--arch <arch>', 'architecture profile: x86')
+    .option('--arch <arch>', 'architecture profile (x86, powerpc, arm64) on a bare-metal 16-CPU machine of it')
     .option('--machine <name>', 'machine preset, or host: this machine, read from /sys and /proc (spfperf list --machines)')
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
     .option('--config <name|file|KEY=VALUE>', 'kernel config; may repeat, later wins (spfperf list --configs)', collect, [])

@@ -38,9 +38,9 @@ function hostRow(probe: () => HostInfo): Cell[] {
     h = probe();
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    return ['host', '-', '-', `not available: ${e.message.replace(/^--machine host: /, '')}`];
+    return ['host', '-', '-', '-', `not available: ${e.message.replace(/^--machine host: /, '')}`];
   }
-  return ['host', h.machine.profile, h.ncpus, describeHost(h)];
+  return ['host', h.machine.profile, h.ncpus, h.machine.guest ? 'guest' : 'bare metal', describeHost(h)];
 }
 
 /** `probe` gives the host row (tests pass a probe of a fixture tree, so the golden holds anywhere). */
@@ -80,10 +80,10 @@ export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hos
   if (o.machines) {
     out(
       formatTable({
-        head: ['Machine', 'Arch profile', 'CPUs', 'What it is'],
-        rows: [...Object.values(MACHINES).map((m): Cell[] => [m.name, m.profile, machineCpus(m), m.description]), hostRow(probe)],
-        widths: [null, null, null, DOC_WIDTH],
-        align: ['left', 'left', 'right', 'left'],
+        head: ['Machine', 'Arch profile', 'CPUs', 'Kind', 'What it is'],
+        rows: [...Object.values(MACHINES).map((m): Cell[] => [m.name, m.profile, machineCpus(m), m.guest ? 'guest' : 'bare metal', m.description]), hostRow(probe)],
+        widths: [null, null, null, null, DOC_WIDTH],
+        align: ['left', 'left', 'right', 'left', 'left'],
       }),
     );
     return 0;

@@ -305,6 +305,7 @@ export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): Ho
       `${gib(memoryBytes)}, ${guest ? 'guest' : 'bare metal'}`,
     arch: a,
     profile,
+    guest,
     topology,
     memoryBytes,
     ...(costs !== undefined ? { costs } : {}),

@@ -14,6 +14,11 @@ export interface Machine {
   readonly arch: string;
   /** The arch profile to use (powerpc machines choose radix or hash). */
   readonly profile: string;
+  /**
+   * A virtual machine: IPIs and wake-ups exit to the host (its `costs` say how much). A property of
+   * the machine, not of the arch: guest and bare-metal variants are separate presets.
+   */
+  readonly guest: boolean;
   readonly topology: TopologySpec;
   readonly memoryBytes: number;
   /** Overrides of the arch's default cache-line latencies, where the machine is known to differ. */
@@ -59,6 +64,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: '16-vCPU x86-64 KVM guest, one virtual socket, 32 GiB, virtio disk',
     arch: 'x86',
     profile: 'x86',
+    guest: true,
     topology: { sockets: 1, coresPerSocket: 16, threadsPerCore: 1 },
     memoryBytes: 32 * GiB,
     costs: KVM_X86,
@@ -66,11 +72,23 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     // for the virtio kick's VM exit, the host I/O thread and the completion interrupt injection.
     ioLatencyNs: 100_000,
   },
+  'x86-16': {
+    name: 'x86-16',
+    description: 'x86-vm16 on bare metal: 16 x86-64 cores, one socket, no SMT, 32 GiB, SATA SSD',
+    arch: 'x86',
+    profile: 'x86',
+    guest: false,
+    topology: { sockets: 1, coresPerSocket: 16, threadsPerCore: 1 },
+    memoryBytes: 32 * GiB,
+    // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
+    ioLatencyNs: 90_000,
+  },
   'x86-2s8c': {
     name: 'x86-2s8c',
     description: '2009 two-socket Xeon (Nehalem-EP class), 2 x 4 cores, 24 GiB',
     arch: 'x86',
     profile: 'x86',
+    guest: false,
     topology: { sockets: 2, coresPerSocket: 4, threadsPerCore: 1 },
     memoryBytes: 24 * GiB,
     // Nehalem-EP: ~ 2.9 GHz, no PTI; cross-socket QPI ~ 110 ns, on-die ~ 40 ns (Molka et al. 2009).
@@ -88,6 +106,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'HP Z840, 2 x Xeon E5-2690 v3 (Haswell-EP), 2 x 12 cores x 2 threads, 128 GiB',
     arch: 'x86',
     profile: 'x86',
+    guest: false,
     topology: { sockets: 2, coresPerSocket: 12, threadsPerCore: 2, siblingsLast: true },
     memoryBytes: 128 * GiB,
     // Haswell-EP ring: on-die transfer ~ 60 ns, QPI ~ 120 ns, local DRAM ~ 85 ns (Intel MLC).
@@ -102,6 +121,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'LKP lkp-skl-4sp1: 4 x Xeon Platinum 8160 (Skylake-SP), 4 x 24 cores x 2 threads, 768 GiB',
     arch: 'x86',
     profile: 'x86',
+    guest: false,
     topology: { sockets: 4, coresPerSocket: 24, threadsPerCore: 2, siblingsLast: true },
     memoryBytes: 768 * GiB,
     lineLatencies: {
@@ -120,6 +140,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'POWER8, 2 chips x 5 cores x SMT8 = 80 CPUs, hash MMU, 64 GiB',
     arch: 'powerpc',
     profile: 'powerpc-hash',
+    guest: false,
     topology: { sockets: 2, coresPerSocket: 5, threadsPerCore: 8 },
     memoryBytes: 64 * GiB,
     // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
@@ -130,6 +151,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'POWER8 SMT8, 2 chips x 11 cores x 8 threads = 176 CPUs, hash MMU, 256 GiB',
     arch: 'powerpc',
     profile: 'powerpc-hash',
+    guest: false,
     topology: { sockets: 2, coresPerSocket: 11, threadsPerCore: 8 },
     memoryBytes: 256 * GiB,
     // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
@@ -140,6 +162,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'Snapdragon 845 phone (arm64), 8 cores (4 big + 4 little, one DynamIQ cluster), 6 GiB, UFS',
     arch: 'arm64',
     profile: 'arm64',
+    guest: false,
     topology: { sockets: 1, coresPerSocket: 8, threadsPerCore: 1 },
     memoryBytes: 6 * GiB,
     // Estimate: a UFS 2.1 random 4 KiB read at queue depth 1. Vendors rate UFS 2.1 at ~40k
@@ -152,6 +175,7 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     description: 'small aarch64 KVM guest, 4 vCPUs, 8 GiB',
     arch: 'arm64',
     profile: 'arm64',
+    guest: true,
     topology: { sockets: 1, coresPerSocket: 4, threadsPerCore: 1 },
     memoryBytes: 8 * GiB,
     costs: KVM_ARM64,
@@ -164,9 +188,10 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
 export function genericMachine(arch: string, profile: string, ncpus: number): Machine {
   return {
     name: `${arch}-generic`,
-    description: `${ncpus}-CPU ${arch} machine, one socket, no SMT`,
+    description: `${ncpus}-CPU ${arch} machine, bare metal, one socket, no SMT`,
     arch,
     profile,
+    guest: false,
     topology: { sockets: 1, coresPerSocket: ncpus, threadsPerCore: 1 },
     memoryBytes: Math.max(16, 2 * ncpus) * GiB,
     // Default storage: a SATA SSD 4 KiB read (~90 us, see e5-2690v3) rounded to 100 us (estimate).

@@ -1,5 +1,5 @@
 import { ARCH_NAMES, getArch, type ArchProfile } from '../config/arch.js';
-import { genericMachine, getMachine, machineCpus, MACHINES, type Machine } from '../config/machine.js';
+import { genericMachine, getMachine, machineCpus, type Machine } from '../config/machine.js';
 import { resolveConfig, type KernelConfig } from '../config/kconfig.js';
 import { UsageError } from '../errors.js';
 import { loadWorkload } from '../workload/load.js';
@@ -55,7 +55,9 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
     if (o.arch !== undefined && o.arch !== machine.arch) {
       throw new UsageError(`option '--arch ${o.arch}' contradicts '--machine ${machine.name}' (a ${machine.arch} machine)`);
     }
-  } else if (o.arch !== undefined && o.arch !== MACHINES[DEFAULT_MACHINE].arch) {
+  } else if (o.arch !== undefined) {
+    // An arch alone is a bare-metal machine of it: being a guest is a machine's property (the
+    // guest presets are x86-vm16 and arm64-vm), never the arch's.
     if (!ARCH_NAMES.includes(o.arch)) throw new UsageError(`option '--arch': unknown arch '${o.arch}' (known: ${ARCH_NAMES.join(', ')})`);
     machine = genericMachine(o.arch, getArch(o.arch).profile, 16);
   } else {

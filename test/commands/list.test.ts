@@ -64,18 +64,19 @@ describe('spfperf list', () => {
 
   it('--machines: the presets, then host as probed (golden, with the host of a fixture tree)', async () => {
     const text = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu')), HOST_PRESETS));
-    expect(text).toMatch(/^│ p8-80 +│ powerpc-hash +│ +80 │ POWER8/m);
-    expect(rowOf(text, 'host')).toMatch(/^│ host +│ x86 +│ +2 │ probed: AMD EPYC, 1 socket x 2 cores x 1 thread, 1 NUMA node, +│/);
+    expect(text).toMatch(/^│ p8-80 +│ powerpc-hash +│ +80 │ bare metal │ POWER8/m);
+    expect(text).toMatch(/^│ x86-vm16 +│ x86 +│ +16 │ guest +│ 16-vCPU/m);
+    expect(rowOf(text, 'host')).toMatch(/^│ host +│ x86 +│ +2 │ guest +│ probed: AMD EPYC, 1 socket x 2 cores x 1 thread, 1 NUMA node, +│/);
     expectGolden('list.machines.txt', text);
     // The Xeon's row says what differs: bare metal, 2 sockets of SMT cores, an old kernel.
-    const xeon = rowOf(await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'xeon-2s14c')), HOST_PRESETS)), 'host').replace(/ *│\n│ +│ +│ +│ */g, ' ');
-    expect(xeon).toMatch(/^│ host +│ x86 +│ +56 │ probed: Intel\(R\) Xeon\(R\) CPU E5-2680 v4 @ 2\.40GHz, 2 sockets x 14 cores x 2 threads, 2 NUMA nodes, 252 GiB, bare metal/);
+    const xeon = rowOf(await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'xeon-2s14c')), HOST_PRESETS)), 'host').replace(/ *│\n│ +│ +│ +│ +│ */g, ' ');
+    expect(xeon).toMatch(/^│ host +│ x86 +│ +56 │ bare metal │ probed: Intel\(R\) Xeon\(R\) CPU E5-2680 v4 @ 2\.40GHz, 2 sockets x 14 cores x 2 threads, 2 NUMA nodes, 252 GiB, bare metal/);
     expect(xeon).toMatch(/THP always, kernel 3\.10\.0-957\.el7\.x86_64 \(mmap lock only\)/);
   });
 
   it('--machines: a host that cannot be probed is a row saying why, not a failure', async () => {
     const text = await listMachines(() => readHost(HOST_PRESETS, { platform: 'darwin' }));
-    expect(rowOf(text, 'host')).toMatch(/^│ host +│ - +│ +- │ not available: needs Linux \(\/proc and \/sys\); this is darwin/);
+    expect(rowOf(text, 'host')).toMatch(/^│ host +│ - +│ +- │ - +│ not available: needs Linux \(\/proc and \/sys\); this is darwin/);
   });
 
   it.runIf(process.platform === 'linux')('--machines on this machine: the presets as in the golden, then what the probe found here', async () => {
@@ -85,8 +86,8 @@ describe('spfperf list', () => {
     const golden = await listMachines(() => probeHost(fsHostFiles(join(ROOT, 'fixtures', 'host', 'kvm-2vcpu')), HOST_PRESETS));
     const presets = (t: string): string => t.slice(0, t.indexOf('│ host '));
     expect(presets(r.stdout)).toBe(presets(golden));
-    const row = rowOf(r.stdout, 'host').replace(/ *│\n│ +│ +│ +│ */g, ' ');
-    expect(row).toMatch(new RegExp(`^│ host +│ ${h.machine.profile} +│ +${h.ncpus} │ probed: `));
+    const row = rowOf(r.stdout, 'host').replace(/ *│\n│ +│ +│ +│ +│ */g, ' ');
+    expect(row).toMatch(new RegExp(`^│ host +│ ${h.machine.profile} +│ +${h.ncpus} │ ${h.guest ? 'guest' : 'bare metal'} +│ probed: `));
     expect(row).toContain(`THP ${h.thp}, kernel ${h.kernelRelease} `);
     expect(row).toContain(h.guest ? 'guest (' : 'bare metal (');
   });

@@ -17,6 +17,7 @@ import { ROOT } from '../helpers/golden.js';
 /** The machines table of docs/model.md ("Machines and architectures"); a test below reads it. */
 const EXPECTED: Record<string, { profile: string; cpus: number }> = {
   'x86-vm16': { profile: 'x86', cpus: 16 },
+  'x86-16': { profile: 'x86', cpus: 16 },
   'x86-2s8c': { profile: 'x86', cpus: 8 },
   'e5-2690v3': { profile: 'x86', cpus: 48 },
   'skl-4s192': { profile: 'x86', cpus: 192 },
@@ -169,5 +170,16 @@ describe('every machine preset runs a workload', () => {
     // Everything is freed but the file's page cache, which outlives the run: the whole 64 KiB
     // file (the 128 KiB read-around window is clipped at its end).
     expect(faults(r).alloc - faults(r).free).toBe(pages / 64);
+  });
+
+  test('being a guest is the machine\'s: the guest presets pay VM exits, their bare-metal twins do not', () => {
+    const guests = NAMES.filter((n) => getMachine(n).guest);
+    expect(guests.sort()).toEqual(['arm64-vm', 'x86-vm16']);
+    const vm = getMachine('x86-vm16');
+    const metal = getMachine('x86-16');
+    expect(metal.topology).toEqual(vm.topology);
+    expect(vm.costs?.wakeupNs).toBeGreaterThan(0);
+    expect(metal.costs).toBeUndefined();
+    for (const n of NAMES) if (!getMachine(n).guest) expect(getMachine(n).costs?.ipiRoundTripNs, n).toBeUndefined();
   });
 });

@@ -21,3 +21,17 @@ describe('--check', () => {
     expect(seen).toBe(true);
   });
 });
+
+describe('--arch without --machine', () => {
+  test('is a bare-metal machine of that arch, x86 included; no flags at all is the x86-vm16 guest', () => {
+    for (const arch of ['x86', 'arm64', 'powerpc']) {
+      const p = prepareRun('page_fault1', ['threads=1', 'iterations=1', 'size=64K'], { arch });
+      expect(p.machine.guest, arch).toBe(false);
+      expect(p.machine.name).toBe(`${arch}-generic`);
+      expect(p.machine.costs).toBeUndefined();
+    }
+    const d = prepareRun('page_fault1', ['threads=1', 'iterations=1', 'size=64K'], {});
+    expect(d.machine.name).toBe('x86-vm16');
+    expect(d.machine.guest).toBe(true);
+  });
+});
