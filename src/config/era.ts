@@ -62,6 +62,17 @@ export const ERA_CHANGES: readonly EraChange[] = [
     source: '145f573b89a6 "x86/mm/tlb: Make lazy TLB mode lazier" (Rik van Riel), v4.20 (reverted before v4.19-rc1)',
   },
   {
+    key: 'munmap_downgrade',
+    at: '4.20',
+    before: 'n',
+    after: 'y',
+    what: 'munmap(2) downgrades the mmap lock to read once the VMAs are out of the tree, and zaps the pages and frees the page tables under the read lock',
+    // dd2283f2605e "mm: mmap: zap pages with read mmap_sem in munmap" (Yang Shi), merged through
+    // akpm's tree for v4.20: __do_munmap(..., downgrade) and __vm_munmap(), which up_read()s when
+    // do_munmap returns 1.
+    source: 'dd2283f2605e "mm: mmap: zap pages with read mmap_sem in munmap" (Yang Shi), v4.20',
+  },
+  {
     key: 'fault_completed',
     at: '6.0',
     before: 'n',

@@ -48,6 +48,8 @@ export interface KernelConfig {
   readonly rwsemSpinOnOwner: boolean;
   /** x86: whether TLB-flush IPIs also go to idle CPUs still lazily on the mm (before 4.19). */
   readonly lazyTlb: 'ipi' | 'skip';
+  /** munmap() downgrades the mmap lock to read before zapping (4.20+, kconfig `munmap_downgrade`). */
+  readonly munmapDowngrade: boolean;
   /** Which cache find_vma() consults first under the mmap lock: the kernel era's. */
   readonly vmacache: VmaCacheKind;
   readonly tlbStats: boolean;
@@ -98,6 +100,7 @@ const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
   fault_completed: { values: YN, def: 'n', doc: 'VM_FAULT_COMPLETED for shared file write faults (Peter Xu 2022, in 6.0)' },
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
+  munmap_downgrade: { values: ['y', 'n'], def: 'y', doc: 'munmap() zaps the pages with the mmap lock downgraded to read (y: 4.20+, Yang Shi) or held for writing (n)' },
   lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.20) or not (skip: 4.20+, Rik van Riel)' },
   khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
@@ -290,6 +293,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     vmacache: settings.vmacache as VmaCacheKind,
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
     lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
+    munmapDowngrade: settings.munmap_downgrade === 'y',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',
     designVmstat: { all, present },
     khugepaged:

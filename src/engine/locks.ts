@@ -195,6 +195,22 @@ class RwBase implements LockWaitee {
     }
   }
 
+  /**
+   * downgrade_write(): the writer `t` keeps the lock as a reader, and the readers queued at the
+   * head of the wait list (up to the first writer) are let in with it (rwsem_downgrade_wake()).
+   * Writers spinning on the owner stop: it is no longer a writer (they queue and sleep).
+   */
+  protected *downgradeNow(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.stall(this.line.write(t.cpu, t.clock));
+    this.ownerSleeps(t.clock);
+    const h = t.onSleep.indexOf(this.ownerSleeps);
+    if (h >= 0) t.onSleep.splice(h, 1);
+    this.writer = null;
+    this.readers++;
+    if (this.waiters.length > 0 && !this.waiters[0].write) t.cost(this.grant(t.clock));
+  }
+
   /** Is the lock held or waited for by a writer? (rwsem_is_contended-like check for tests.) */
   get writeLocked(): boolean {
     return this.writer !== null;
@@ -241,6 +257,10 @@ export class RwSemaphore extends RwBase {
   /** down_write_trylock() */
   downWriteTrylock(t: Task): Code<boolean> {
     return this.tryAcquire(t, true);
+  }
+  /** downgrade_write(): the writer keeps the lock for reading; queued readers come in. */
+  downgradeWrite(t: Task): Code {
+    return this.downgradeNow(t);
   }
 }
 
@@ -422,73 +442,4 @@ export class Atomic {
   }
 }
 
-/** A wait queue (wait_queue_head_t) used with wait_event()/wake_up(). */
-export class WaitQueue {
-  readonly waiters: Task[] = [];
-  constructor(
-    private readonly eng: Engine,
-    readonly name: string,
-  ) {}
-
-  /**
-   * wait_event(wq, cond): sleep until cond() holds when checked after a wake-up; `at` says, for
-   * reports, what is waited for (`object`) and in which kernel function (`fn`).
-   */
-  *waitEvent(t: Task, cond: () => boolean, at: { readonly object?: string; readonly fn?: string } = {}): Code {
-    for (;;) {
-      if (t.mustSync()) yield SYNC;
-      if (cond()) return;
-      this.waiters.push(t);
-      t.wait = { kind: 'queue', queue: this.name, object: at.object, fn: at.fn };
-      yield BLOCK;
-    }
-  }
-
-  /** waitqueue_active() */
-  get active(): boolean {
-    return this.waiters.length > 0;
-  }
-
-  /** wake_up(): wake every waiter at `time`; each re-checks its condition. */
-  wakeUp(time: number): void {
-    const ws = this.waiters.splice(0);
-    for (const w of ws) this.eng.wake(w, time);
-  }
-}
-
-/** A pthread barrier among `parties` tasks (futex-based: one shared line). */
-export class Barrier {
-  private arrived: Task[] = [];
-  readonly line: CacheLine;
-  generation = 0;
-  constructor(
-    private readonly eng: Engine,
-    readonly name: string,
-    readonly parties: number,
-  ) {
-    this.line = eng.line(name);
-  }
-
-  *wait(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    if (this.arrived.length + 1 >= this.parties) {
-      const ws = this.arrived;
-      this.arrived = [];
-      this.generation++;
-      for (const w of ws) this.eng.wake(w, t.clock);
-      return;
-    }
-    this.arrived.push(t);
-    t.wait = { kind: 'barrier', name: this.name };
-    yield BLOCK;
-  }
-
-  /** Take a waiting task out of the barrier and wake it at `time` (its process is dying). */
-  cancel(t: Task, time: number): void {
-    const i = this.arrived.indexOf(t);
-    if (i < 0) return;
-    this.arrived.splice(i, 1);
-    this.eng.wake(t, time);
-  }
-}
+export { Barrier, WaitQueue } from './waitqueue.js';

@@ -29,6 +29,8 @@ export interface KernelOptions {
   readonly lazyTlb?: 'ipi' | 'skip';
   /** find_vma()'s cache (kconfig `vmacache`). */
   readonly vmacache: VmaCacheKind;
+  /** munmap() downgrades the mmap lock to read before zapping (kconfig `munmap_downgrade`, 4.20+). */
+  readonly munmapDowngrade?: boolean;
 }
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */

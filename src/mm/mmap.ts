@@ -10,7 +10,7 @@ import { flushTlbRange } from './tlb.js';
 import { addMmCounter } from './rss.js';
 import { freePgtables, pgtableAccount, pgtableFree, pgtablesFree } from './pgalloc.js';
 import { anonVmaClone, anonVmaMerge, anonVmaMergeable, pageRemoveRmap } from './rmap.js';
-import { EINVAL, ENOMEM, PTE_HASHED, PTE_PRESENT, PTE_SHIFT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, ZERO_PFN } from './types.js';
+import { EINVAL, ENOMEM, PTE_HASHED, PTE_PRESENT, PTE_SHIFT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_GROWSDOWN, VM_SHARED, ZERO_PFN } from './types.js';
 
 /**
  * mmap(2), munmap(2) and exit_mmap() (mm/mmap.c), with the VMA helpers the other VMA-changing
@@ -173,17 +173,31 @@ export function* sysMunmap(th: Thread, addr: number, length: number): Code<numbe
   }
   const end = addr + len;
   yield* mmapWriteLock(th);
-  yield* doMunmap(th, addr, end);
-  yield* mmapWriteUnlock(th);
+  // __vm_munmap(..., downgrade): do_munmap() says whether it downgraded the lock (4.20+).
+  if (yield* doMunmap(th, addr, end, th.k.opts.munmapDowngrade === true)) yield* th.mm.mmapLock.upRead(th.t);
+  else yield* mmapWriteUnlock(th);
   syscallExit(th);
   return 0;
 }
 
-/** do_munmap(): called with the mmap lock held for writing. */
-export function* doMunmap(th: Thread, addr: number, end: number): Code {
+/**
+ * mmap_write_downgrade(): the writer keeps the mmap lock for reading; the design's write section
+ * ends here, as at an unlock (vma_end_write_all() of per-VMA locks, the sequence count's end).
+ */
+export function* mmapWriteDowngrade(th: Thread): Code {
+  yield* th.k.spf.mmapWriteUnlocking(th, th.mm);
+  yield* th.mm.mmapLock.downgradeWrite(th.t);
+}
+
+/**
+ * do_munmap(): called with the mmap lock held for writing. With `downgrade` (munmap(2) on 4.20+,
+ * __do_munmap()), the lock is downgraded to read once the VMAs are out of the tree, and the zap
+ * and page-table freeing run under the read lock; true if it did so (the caller then up_read()s).
+ */
+export function* doMunmap(th: Thread, addr: number, end: number, downgrade = false): Code<boolean> {
   const mm = th.mm;
   let first = mm.vmas.find(addr);
-  if (first === null || first.start >= end) return;
+  if (first === null || first.start >= end) return false;
   if (first.start < addr) first = yield* splitVma(th, first, addr);
   const last = mm.vmas.find(end - 1);
   if (last !== null && last.start < end && last.end > end) yield* splitVma(th, last, end);
@@ -198,6 +212,10 @@ export function* doMunmap(th: Thread, addr: number, end: number): Code {
     yield* vmaUnlink(th, v);
     yield* spf.vmaDetached(th, v);
   }
+  // Not next to a stack that could grow into the hole while the lock is only read-held (the
+  // VM_GROWSDOWN check __do_munmap() gained with the downgrade's fixes).
+  const downgraded = downgrade && !(next !== null && (next.flags & VM_GROWSDOWN) !== 0);
+  if (downgraded) yield* mmapWriteDowngrade(th);
   // unmap_region(): zap the PTEs, free the page tables nobody else uses, flush, free the pages.
   let zapped = 0;
   for (const v of victims) zapped += yield* zapRange(th, v.start, v.end);
@@ -212,6 +230,7 @@ export function* doMunmap(th: Thread, addr: number, end: number): Code {
     th.t.cost(th.k.costs.vmaAllocNs);
     yield* spf.vmaFree(th, v);
   }
+  return downgraded;
 }
 
 /** zap_pte_range() over [start, end): clear PTEs table by table under each PTE lock. */

@@ -51,6 +51,8 @@ export interface RunOptions {
   readonly vmacache?: VmaCacheKind;
   readonly rwsemSpinOnOwner?: boolean;
   readonly lazyTlb?: 'ipi' | 'skip';
+  /** munmap() zaps under the mmap lock downgraded to read (kconfig `munmap_downgrade`). */
+  readonly munmapDowngrade?: boolean;
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
@@ -108,6 +110,7 @@ function setup(o: RunOptions): Runner {
       vmacache: o.vmacache ?? 'none',
       rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? true,
       lazyTlb: o.lazyTlb ?? 'skip',
+      munmapDowngrade: o.munmapDowngrade ?? true,
     },
     o.spf?.(eng),
   );

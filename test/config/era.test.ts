@@ -14,15 +14,15 @@ import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
 const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
-  '2.6.33': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', fault_completed: 'n' },
-  '3.14': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', fault_completed: 'n' },
-  '3.15': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', fault_completed: 'n' },
-  '3.16': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', fault_completed: 'n' },
-  '4.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', fault_completed: 'n' },
-  '4.20': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'n' },
-  '5.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'n' },
-  '6.0': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'y' },
-  '6.1': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', fault_completed: 'y' },
+  '2.6.33': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
+  '3.14': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
+  '3.15': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
+  '3.16': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
+  '4.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
+  '4.20': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'n' },
+  '5.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'n' },
+  '6.0': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'y' },
+  '6.1': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'y' },
 };
 
 describe('eraSettings: each era key on both sides of the release it changes at', () => {
@@ -43,7 +43,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'fault_completed']);
+    expect(ERA_KEYS).toEqual(['vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'munmap_downgrade', 'fault_completed']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {

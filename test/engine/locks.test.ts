@@ -1585,3 +1585,64 @@ describe('wait reasons', () => {
     expect(t0.wait).toBeNull();
   });
 });
+
+describe('RwSemaphore.downgradeWrite (downgrade_write)', () => {
+  it('the writer keeps the lock for reading; queued readers come in at once, a queued writer waits for every reader', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    spawn('W', function* (t) {
+      yield* sem.downWrite(t);
+      note('W in', t);
+      t.cost(1000);
+      yield* sem.downgradeWrite(t);
+      note('W downgraded', t);
+      expect(sem.writeLocked).toBe(false);
+      expect(sem.readers).toBeGreaterThanOrEqual(1);
+      t.cost(5000);
+      yield* sem.upRead(t);
+      note('W out', t);
+    });
+    spawn('R', function* (t) {
+      t.cost(200);
+      yield* sem.downRead(t);
+      note('R in', t);
+      t.cost(100);
+      yield* sem.upRead(t);
+    });
+    spawn('W2', function* (t) {
+      t.cost(300);
+      yield* sem.downWrite(t);
+      note('W2 in', t);
+      yield* sem.upWrite(t);
+    });
+    eng.run();
+    const at = (what: string): number => log.find((l) => l[0] === what)![1];
+    // The reader queued behind the writer comes in with the downgrade, long before the downgrader
+    // leaves; the writer queued behind it gets the lock only after the last reader is gone.
+    expect(at('R in')).toBeGreaterThan(at('W downgraded'));
+    expect(at('R in')).toBeLessThan(at('W out'));
+    expect(at('W2 in')).toBeGreaterThan(at('W out'));
+    expect(sem.readers).toBe(0);
+    expect(sem.writeLocked).toBe(false);
+  });
+
+  it('without a downgrade the queued reader waits for the whole write section', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    spawn('W', function* (t) {
+      yield* sem.downWrite(t);
+      t.cost(6000);
+      yield* sem.upWrite(t);
+      note('W out', t);
+    });
+    spawn('R', function* (t) {
+      t.cost(200);
+      yield* sem.downRead(t);
+      note('R in', t);
+      yield* sem.upRead(t);
+    });
+    eng.run();
+    const at = (what: string): number => log.find((l) => l[0] === what)![1];
+    expect(at('R in')).toBeGreaterThan(at('W out'));
+  });
+});
