@@ -3,13 +3,16 @@
 //   --seeds N                       seeds 1..N for every case instead of its own count
 //   --sensitivity [NAME[,NAME...]]  run the cases again with each declared constant x0.5 and x2
 //                                   (default: every constant that can be perturbed)
+//   --converge                      run each shortened case (its `converge` params) at twice the
+//                                   size or duration and show how far each figure moves
 // `names` is the list of declared constant names (src/config/constants.ts): the argument after
 // --sensitivity is taken as its list only when every name in it is declared, so that
-// `--sensitivity C6` still means the case C6. Returns { seeds, only, sensitivity } or throws an
+// `--sensitivity C6` still means the case C6. Returns { seeds, only, sensitivity, converge } or throws an
 // Error whose message is the one to print.
 export function parseValidateArgs(args, names) {
   let seeds;
   let sensitivity = null;
+  let converge = false;
   const only = [];
   const declared = new Set(names);
   const list = (s, opt) => {
@@ -32,9 +35,11 @@ export function parseValidateArgs(args, names) {
         sensitivity = names;
         i++;
       } else sensitivity = [];
+    } else if (a === '--converge') {
+      converge = true;
     } else if (a.startsWith('-')) {
       throw new Error(`unknown option '${a}'`);
     } else only.push(a);
   }
-  return { seeds, only, sensitivity };
+  return { seeds, only, sensitivity, converge };
 }

@@ -33,7 +33,7 @@ try {
   console.error(`validate: ${e.message}`);
   process.exit(2);
 }
-const { seeds: seedsArg, only, sensitivity } = opts;
+const { seeds: seedsArg, only, sensitivity, converge } = opts;
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 const cases = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))).filter((c) => only.length === 0 || only.includes(c.id));
 
@@ -58,9 +58,9 @@ function figure(r, ref) {
  * Runs every selected case (under `perturb`, a Perturbation, or as shipped) and returns one row
  * per check: [id, name, published, simulated, 'pass' | 'FAIL' | 'error: ...', band, per-seed].
  */
-function runCases(perturb) {
+function runCases(perturb, paramsOf = (c) => c.params, which = cases) {
   const rows = [];
-  for (const c of cases) {
+  for (const c of which) {
     const seeds = seedsArg ?? c.seeds ?? 1;
     const results = {};
     try {
@@ -69,7 +69,7 @@ function runCases(perturb) {
         const run = Array.isArray(spec) ? { config: spec } : spec;
         results[label] = [];
         for (let s = 1; s <= seeds; s++) {
-          const prep = prepareRun(run.workload ?? c.workload, [...c.params, ...(run.params ?? [])], { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s), ...(perturb ? { perturb } : {}) });
+          const prep = prepareRun(run.workload ?? c.workload, [...paramsOf(c), ...(run.params ?? [])], { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s), ...(perturb ? { perturb } : {}) });
           results[label].push(runWorkload(runOptionsOf(prep)));
         }
       }
@@ -102,6 +102,10 @@ const t0 = Date.now();
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(4)) : '-');
 if (sensitivity !== null) {
   sensitivityRun(sensitivity);
+  process.exit(process.exitCode ?? 0);
+}
+if (converge) {
+  convergeRun();
   process.exit(process.exitCode ?? 0);
 }
 const rows = runCases(undefined);
@@ -180,3 +184,41 @@ function sensitivityRun(names) {
   process.stdout.write(`\n${hinges.length === 0 ? 'No check flips on one constant x0.5 or x2.' : hinges.join('\n')}\n`);
   console.error(`sensitivity: ${chosen.length} constant(s), ${total} passes over ${cases.length} case(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
+
+/** `name=value` with the number in value doubled, its unit kept (size=4M -> 8M, seconds=0.08s -> 0.16s). */
+function doubled(param, names) {
+  const eq = param.indexOf('=');
+  const name = param.slice(0, eq);
+  const m = /^(\d+(?:\.\d+)?)(.*)$/.exec(param.slice(eq + 1));
+  if (!names.includes(name) || m === null) return param;
+  return `${name}=${Number(m[1]) * 2}${m[2]}`;
+}
+
+/**
+ * validate --converge: a case that runs shorter or smaller than the published run says which of
+ * its parameters (`converge`) set that; run it again with each of them doubled. A figure that
+ * moves by 3 % or more has not converged at the shipped size, and the case must run at the
+ * published size instead (the exit status says so).
+ */
+function convergeRun() {
+  const which = cases.filter((c) => Array.isArray(c.converge) && c.converge.length > 0);
+  if (which.length === 0) {
+    console.log('validate --converge: no selected case is shortened (none has a "converge" list)');
+    return;
+  }
+  const shipped = runCases(undefined, (c) => c.params, which);
+  const twice = runCases(undefined, (c) => c.params.map((p) => doubled(p, c.converge)), which);
+  let moved = 0;
+  const body = shipped.map((r, i) => {
+    const d = twice[i][3];
+    const move = Number.isFinite(r[3]) && Number.isFinite(d) && r[3] !== 0 ? (d - r[3]) / r[3] : NaN;
+    const ok = Number.isFinite(move) && Math.abs(move) < 0.03;
+    if (!ok) moved++;
+    const c = which.find((x) => x.id === r[0]);
+    return [r[0], r[1], c.params.filter((p) => c.converge.includes(p.slice(0, p.indexOf('=')))).join(' '), fmt(r[3]), fmt(d), Number.isFinite(move) ? `${(move * 100).toFixed(1)}%` : '-', ok ? 'converged' : 'NOT converged'];
+  });
+  process.stdout.write(formatTable({ head: ['case', 'check', 'shipped at', 'shipped', 'doubled', 'move', 'under 3 %'], rows: body, align: ['left', 'left', 'left', 'right', 'right', 'right', 'left'] }));
+  console.log(`\n${body.length - moved} of ${body.length} figures of shortened cases converged (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (moved > 0) process.exitCode = 1;
+}
+

@@ -7,21 +7,26 @@ const parse = (...a: string[]) => parseValidateArgs(a, NAMES);
 
 describe('validate arguments', () => {
   test('cases and --seeds as before', () => {
-    expect(parse()).toEqual({ seeds: undefined, only: [], sensitivity: null });
-    expect(parse('C6', '--seeds', '3', 'C1')).toEqual({ seeds: 3, only: ['C6', 'C1'], sensitivity: null });
+    expect(parse()).toEqual({ seeds: undefined, only: [], sensitivity: null, converge: false });
+    expect(parse('C6', '--seeds', '3', 'C1')).toEqual({ seeds: 3, only: ['C6', 'C1'], sensitivity: null, converge: false });
     expect(() => parse('--seeds', '0')).toThrow(/whole number/);
   });
 
   test('--sensitivity alone means every constant; with a list, those', () => {
     expect(parse('--sensitivity').sensitivity).toEqual([]);
-    expect(parse('--sensitivity', 'HANDOFF_SHARE,KVM_X86.ttwuNs')).toEqual({ seeds: undefined, only: [], sensitivity: ['HANDOFF_SHARE', 'KVM_X86.ttwuNs'] });
+    expect(parse('--sensitivity', 'HANDOFF_SHARE,KVM_X86.ttwuNs')).toEqual({ seeds: undefined, only: [], sensitivity: ['HANDOFF_SHARE', 'KVM_X86.ttwuNs'], converge: false });
     expect(parse('--sensitivity=arch.pteSetNs', 'C2').sensitivity).toEqual(['arch.pteSetNs']);
-    expect(parse('--sensitivity', '--seeds', '2')).toEqual({ seeds: 2, only: [], sensitivity: [] });
+    expect(parse('--sensitivity', '--seeds', '2')).toEqual({ seeds: 2, only: [], sensitivity: [], converge: false });
+  });
+
+  test('--converge, with or without cases', () => {
+    expect(parse('--converge')).toEqual({ seeds: undefined, only: [], sensitivity: null, converge: true });
+    expect(parse('--converge', 'C6').only).toEqual(['C6']);
   });
 
   test('a word after --sensitivity that is not a declared constant is a case', () => {
-    expect(parse('--sensitivity', 'C6')).toEqual({ seeds: undefined, only: ['C6'], sensitivity: [] });
-    expect(parse('--sensitivity', 'HANDOFF_SHARE', 'C6')).toEqual({ seeds: undefined, only: ['C6'], sensitivity: ['HANDOFF_SHARE'] });
+    expect(parse('--sensitivity', 'C6')).toEqual({ seeds: undefined, only: ['C6'], sensitivity: [], converge: false });
+    expect(parse('--sensitivity', 'HANDOFF_SHARE', 'C6')).toEqual({ seeds: undefined, only: ['C6'], sensitivity: ['HANDOFF_SHARE'], converge: false });
   });
 
   test('an unknown name in --sensitivity=... or an unknown option is an error', () => {
