@@ -1,4 +1,5 @@
 import { CONSTANTS, type DeclaredConstant } from './constants.js';
+import { mdCell, withGeneratedBlock } from '../format/doc-block.js';
 
 /**
  * The declared-constants table of docs/model.md ("Fitted constants and what they move"), made
@@ -6,7 +7,7 @@ import { CONSTANTS, type DeclaredConstant } from './constants.js';
  * (test/config/constants.test.ts compares them; UPDATE_GOLDEN=1 rewrites the block).
  */
 
-const cell = (s: string): string => s.replace(/\|/g, '\\|');
+const cell = mdCell;
 
 function values(c: DeclaredConstant): string {
   // Group the places that share a value: "x86 8; arm64 15; powerpc-radix, powerpc-hash 10".
@@ -35,14 +36,7 @@ export function constantsDoc(): string {
   return lines.join('\n') + '\n';
 }
 
-const BEGIN = '<!-- constants:begin -->';
-const END = '<!-- constants:end -->';
-
 /** `doc` with the block between the markers replaced by constantsDoc(). */
 export function withConstantsDoc(doc: string): string {
-  const a = doc.indexOf(BEGIN);
-  const b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`docs/model.md: the ${BEGIN} ... ${END} markers are missing`);
-  const note = '<!-- Generated from src/config/constants.ts by src/config/constants-doc.ts: do not edit. -->';
-  return `${doc.slice(0, a)}${BEGIN}\n${note}\n\n${constantsDoc()}\n${doc.slice(b)}`;
+  return withGeneratedBlock(doc, 'constants', 'docs/model.md', 'from src/config/constants.ts by src/config/constants-doc.ts', constantsDoc());
 }

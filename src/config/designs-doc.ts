@@ -1,5 +1,6 @@
 import { CONFIG_KEYS, PRESETS } from './kconfig.js';
 import { DESIGNS } from '../mm/spf/index.js';
+import { mdCell, withGeneratedBlock } from '../format/doc-block.js';
 
 /**
  * The part of docs/designs.md made from the design registry: the designs, their presets and
@@ -8,7 +9,7 @@ import { DESIGNS } from '../mm/spf/index.js';
  */
 
 const code = (s: string): string => `\`${s}\``;
-const cell = (s: string): string => s.replace(/\|/g, '\\|');
+const cell = mdCell;
 
 export function designsDoc(): string {
   const out: string[] = [];
@@ -41,14 +42,7 @@ export function designsDoc(): string {
   return out.join('\n') + '\n';
 }
 
-const BEGIN = '<!-- registry:begin -->';
-const END = '<!-- registry:end -->';
-
 /** `doc` with the text between the registry markers replaced by designsDoc(). */
 export function withDesignsDoc(doc: string): string {
-  const a = doc.indexOf(BEGIN);
-  const b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`docs/designs.md: the ${BEGIN} ... ${END} markers are missing`);
-  const note = '<!-- Generated from the design registry (src/mm/spf) by src/config/designs-doc.ts: do not edit. -->';
-  return `${doc.slice(0, a)}${BEGIN}\n${note}\n\n${designsDoc()}\n${doc.slice(b)}`;
+  return withGeneratedBlock(doc, 'registry', 'docs/designs.md', 'from the design registry (src/mm/spf) by src/config/designs-doc.ts', designsDoc());
 }
