@@ -62,8 +62,8 @@ const PAGE_FAULT_TWINS: readonly Twin[] = ['page_fault1', 'page_fault2', 'page_f
 /**
  * ebizzy in the three modes the issue names (its flags as workloads/ebizzy.spf maps them; `t` is
  * the thread count), with the published runs' 10 chunks of 512 KiB. A -mT record is 128 faults,
- * an -R record one: the record counts make each real run about 0.1-0.5 s on the 2-vCPU guest
- * calibrate was written on.
+ * an -R record one: the record counts make each real run take about 0.1-0.5 s on the 2-vCPU
+ * guest they were chosen on (measured, so that the default run stays well under 3 minutes).
  */
 const EBIZZY_TWINS: readonly Twin[] = (
   [
