@@ -4,6 +4,9 @@
  * written one byte per page, and unmapped, `iterations` times. The model's /tmp is tmpfs:
  * calibrate passes a tmpfs dir= (/dev/shm) so that no disk I/O enters the real run either.
  */
+#define TWIN_MODE
+#define TWIN_SIZE
+#define TWIN_DIR
 #include "twin.h"
 
 static void twin_setup(struct twin_task *t)

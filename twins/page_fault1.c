@@ -4,6 +4,8 @@
  * one byte on each page (one first-touch fault per page), and unmaps it, `iterations` times.
  * One op is one page written. Build: cc -O2 -pthread page_fault1.c
  */
+#define TWIN_MODE
+#define TWIN_SIZE
 #include "twin.h"
 
 static const char *twin_name = "page_fault1";

@@ -3,9 +3,10 @@
  * system C compiler into a cache directory outside the source tree, and running one, under
  * `perf stat` when perf is allowed. The only module of src/calibrate that runs programs.
  *
- * A twin takes the workload's own parameters (threads=N mode=threads|processes iterations=N
- * size=B) and prints one line of `key=value` fields at exit (twins/twin.h): its ops, the time
- * from the first task's start to the last task's end, and getrusage()'s faults and CPU time.
+ * A twin takes the workload's own parameters (threads=N, its fixed-work count such as
+ * iterations=N, and the others its workload has: mode=, size=, chunks=, ...) and prints one line
+ * of `key=value` fields at exit (twins/twin.h): its ops, the time it ran, its tasks' own faults in
+ * their rounds, and getrusage()'s faults and CPU time.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,21 +18,79 @@ import { parsePerfStat, perfTotals } from './perf-stat.js';
 
 /** One twin: a C source of twins/ and the shipped workload it mirrors, in one mode. */
 export interface Twin {
-  /** As will-it-scale names its binaries: page_fault1_threads, page_fault1_processes, ... */
+  /** As the real benchmark names its runs: page_fault1_threads (will-it-scale), ebizzy_mTt (its flags), ... */
   readonly name: string;
   /** The shipped workload the model runs (workloads/<workload>.spf). */
   readonly workload: string;
   /** The C file (twins/<source>.c) and the binary built from it. */
   readonly source: string;
-  /** Parameters both the twin and the model are given, besides threads/iterations/size. */
+  /** Parameters both the twin and the model are given that make this twin's mode (not settable). */
   readonly fixed: readonly string[];
+  /**
+   * The parameters a user may set (`name=value` on calibrate's command line), with calibrate's
+   * defaults; both sides are given them all. One of them is `work`.
+   */
+  readonly defaults: Readonly<Record<string, string>>;
+  /** The fixed-work parameter (a count >= 1; 0 in the empty run): `iterations`, or multi-fault's `rounds`. */
+  readonly work: string;
+  /**
+   * What else the model's empty run is given besides `work`=0: a workload that is time-bound
+   * when its count is 0 (ebizzy, pft) also gets `seconds=0`, so that it does no work either.
+   */
+  readonly emptyModel: readonly string[];
+  /** The model's counter that counts what the twin's `ops` count (pages written, records). */
+  readonly ops: string;
   /** Whether the twin maps files (it is given a tmpfs dir=). */
   readonly files: boolean;
 }
 
-export const TWINS: readonly Twin[] = ['page_fault1', 'page_fault2', 'page_fault3'].flatMap((w) =>
-  (['threads', 'processes'] as const).map((mode) => ({ name: `${w}_${mode}`, workload: w, source: w, fixed: [`mode=${mode}`], files: w !== 'page_fault1' })),
+/** will-it-scale's page_fault1..3, each with threads and with processes. Per task: 2 rounds of 64 MiB. */
+const PAGE_FAULT_TWINS: readonly Twin[] = ['page_fault1', 'page_fault2', 'page_fault3'].flatMap((w) =>
+  (['threads', 'processes'] as const).map((mode) => ({
+    name: `${w}_${mode}`,
+    workload: w,
+    source: w,
+    fixed: [`mode=${mode}`],
+    defaults: { iterations: '2', size: '64M' },
+    work: 'iterations',
+    emptyModel: ['seconds=0'],
+    ops: 'ops',
+    files: w !== 'page_fault1',
+  })),
 );
+
+/**
+ * ebizzy in the three modes the issue names (its flags as workloads/ebizzy.spf maps them; `t` is
+ * the thread count), with the published runs' 10 chunks of 512 KiB. A -mT record is 128 faults,
+ * an -R record one: the record counts make each real run take about 0.1-0.5 s on the 2-vCPU
+ * guest they were chosen on (measured, so that the default run stays well under 3 minutes).
+ */
+const EBIZZY_TWINS: readonly Twin[] = (
+  [
+    ['mTt', 100, 0, 0],
+    ['mTRp', 5000, 1, 1],
+    ['mRTt', 5000, 1, 0],
+  ] as const
+).map(([flags, records, random, permissions]) => ({
+  name: `ebizzy_${flags}`,
+  workload: 'ebizzy',
+  source: 'ebizzy',
+  fixed: ['mmap=1', 'touch=1', `random_size=${random}`, `permissions=${permissions}`],
+  defaults: { iterations: String(records), chunks: '10', chunk_size: '512K' },
+  work: 'iterations',
+  emptyModel: ['seconds=0'],
+  ops: 'records',
+  files: false,
+}));
+
+export const TWINS: readonly Twin[] = [
+  ...PAGE_FAULT_TWINS,
+  ...EBIZZY_TWINS,
+  // The published layout (8 MiB spans, 2 MiB faulted), 20 rounds: 10240 faults per thread.
+  { name: 'multi-fault', workload: 'multi-fault', source: 'multi-fault', fixed: [], defaults: { rounds: '20', span: '8M', area: '2M' }, work: 'rounds', emptyModel: [], ops: 'faults', files: false },
+  // 2 pft runs of 64 MiB: 32768 faults split among the threads.
+  { name: 'pft', workload: 'pft', source: 'pft', fixed: [], defaults: { iterations: '2', size: '64M' }, work: 'iterations', emptyModel: ['seconds=0'], ops: 'faults', files: false },
+];
 
 /** The package's twins/ directory (this module is src/calibrate/twins.ts or dist/calibrate/twins.js). */
 export function twinsSourceDir(): string {

@@ -4,13 +4,17 @@
  *
  *   $ spfperf calibrate --machine x86-vm16 --cpus 2 page_fault1 size=16M iterations=2
  *
- * For each twin and each thread count 1..N (N: --cpus, else this machine's CPUs) the twin runs
- * -r times (default 5) under `perf stat -e page-faults,task-clock` when perf is allowed, else
- * counted by its own getrusage(), and as many times empty (iterations=0) to measure its own
- * start-up, which is taken off. The model runs the workload once with the same parameters on the
- * machine given. Printed per workload and thread count: faults real vs simulated (a fixed number
- * of iterations: they must be equal), throughput against one thread real vs simulated, CPU time
- * per fault real vs simulated, and the errors. docs/calibrate.md says how to read it.
+ * The twins (src/calibrate/twins.ts): page_fault1..3 in threads and processes mode, ebizzy -mTt,
+ * -mTRp and -mRTt, multi-fault, pft. Every one runs a fixed amount of work (iterations=, or
+ * multi-fault's rounds=), and the model is given the same count (ebizzy and pft, time-bound by
+ * default, have a fixed-work mode for it). For each twin and each thread count 1..N (N: --cpus,
+ * else this machine's CPUs) the twin runs -r times (default 5) under `perf stat -e
+ * page-faults,task-clock` when perf is allowed, else counted by its own getrusage(), and as many
+ * times empty (no work) to measure its own start-up, which is taken off. The model runs the
+ * workload once with the same parameters on the machine given. Printed per workload and thread
+ * count: faults real vs simulated (a fixed amount of work: they must be equal), throughput
+ * against one thread real vs simulated, CPU time per fault real vs simulated, and the errors.
+ * docs/calibrate.md says how to read it.
  *
  * The machine modelled is --machine, else `host` (the machine calibrate runs on); on the host,
  * without --config, the model runs the design the host's kernel has (hostConfig()).
@@ -46,10 +50,6 @@ export function hostConfig(): string[] {
 
 /** Runs of each real point by default (the issue asks for medians of at least 5). */
 const DEFAULT_RUNS = 5;
-/** Per task: 2 rounds of 64 MiB, 32768 faults; ~0.35 s a run on the 2-vCPU guest it was written on. */
-const DEFAULT_PARAMS: Readonly<Record<string, string>> = { iterations: '2', size: '64M' };
-/** The parameters a user may set on the command line (threads is swept; mode is the twin's). */
-const SETTABLE = Object.keys(DEFAULT_PARAMS);
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -63,33 +63,42 @@ function spread(xs: readonly number[]): number {
   return m === 0 ? 0 : (Math.max(...xs) - Math.min(...xs)) / 2 / m;
 }
 
-function parseBytes(v: string): number {
-  const m = /^(\d+)([KMG]?)$/i.exec(v);
-  if (m === null) throw new UsageError(`calibrate: size '${v}' is not a number of bytes (K, M, G suffixes allowed)`);
-  return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+/** A twin and the values of its settable parameters for this run (its defaults, then the command line's). */
+interface TwinPlan {
+  readonly twin: Twin;
+  readonly params: readonly string[];
+  readonly work: number;
 }
 
-function parseArgs(args: readonly string[]): { twins: Twin[]; params: Record<string, string> } {
-  const params: Record<string, string> = { ...DEFAULT_PARAMS };
+/**
+ * The twins named (default all) and their parameters: a `name=value` sets that parameter of every
+ * twin chosen that takes it (iterations= of page_fault1..3, ebizzy and pft; rounds= of
+ * multi-fault), and must be taken by one of them.
+ */
+function parseArgs(args: readonly string[]): TwinPlan[] {
+  const set = new Map<string, string>();
   const names: string[] = [];
   for (const a of args) {
     const eq = a.indexOf('=');
-    if (eq < 0) {
-      names.push(a);
-      continue;
-    }
-    const k = a.slice(0, eq);
-    if (!SETTABLE.includes(k)) throw new UsageError(`calibrate: parameter '${k}' cannot be set (settable: ${SETTABLE.join(', ')}; threads runs 1..--cpus)`);
-    params[k] = a.slice(eq + 1);
+    if (eq < 0) names.push(a);
+    else set.set(a.slice(0, eq), a.slice(eq + 1));
   }
-  if (!/^[1-9]\d*$/.test(params.iterations)) throw new UsageError(`calibrate: iterations must be a whole number >= 1 (the twins run a fixed number)`);
-  parseBytes(params.size);
   const twins = names.length === 0 ? [...TWINS] : names.flatMap((n) => {
     const hit = TWINS.filter((t) => t.name === n || t.workload === n);
     if (hit.length === 0) throw new UsageError(`calibrate: no twin for '${n}' (known: ${[...new Set(TWINS.flatMap((t) => [t.workload, t.name]))].join(', ')})`);
     return hit;
   });
-  return { twins: [...new Set(twins)], params };
+  const chosen = [...new Set(twins)];
+  const settable = [...new Set(chosen.flatMap((t) => Object.keys(t.defaults)))];
+  for (const k of set.keys()) {
+    if (!settable.includes(k)) throw new UsageError(`calibrate: parameter '${k}' cannot be set (settable for the twins chosen: ${settable.join(', ')}; threads runs 1..--cpus)`);
+  }
+  return chosen.map((twin) => {
+    const values = Object.entries(twin.defaults).map(([k, v]) => [k, set.get(k) ?? v] as const);
+    const work = values.find(([k]) => k === twin.work)![1];
+    if (!/^[1-9]\d*$/.test(work)) throw new UsageError(`calibrate: ${twin.work} must be a whole number >= 1 (the twins run a fixed amount of work)`);
+    return { twin, params: values.map(([k, v]) => `${k}=${v}`), work: Number(work) };
+  });
 }
 
 function parseCount(name: string, v: string | undefined, def: number, max: number): number {
@@ -100,14 +109,15 @@ function parseCount(name: string, v: string | undefined, def: number, max: numbe
 
 export async function run(args: readonly string[], o: CalibrateOptions, io: CliIo): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const { twins, params } = parseArgs(args);
+  const plans = parseArgs(args);
   const nruns = parseCount('-r', o.repeat, DEFAULT_RUNS, 1000);
   const ncpus = parseCount('--cpus', o.cpus, availableParallelism(), 1024);
   const machine = o.machine ?? CALIBRATE_MACHINE;
-  // The model's side is prepared first: a bad --machine or --config fails before anything builds.
+  // The model's side is prepared first: a bad --machine, --config or parameter value fails
+  // before anything builds.
   const config = o.config !== undefined && o.config.length > 0 ? o.config : machine === 'host' ? hostConfig() : [];
   const modelOpts: CommonRunOptions = { ...o, machine, cpus: String(ncpus), config };
-  prepareRun(twins[0].workload, [], modelOpts);
+  for (const p of plans) prepareRun(p.twin.workload, ['threads=1', ...p.twin.fixed, ...p.params], modelOpts);
 
   const cc = compilerOf(io.env);
   const noCc = compilerProblem(cc);
@@ -115,48 +125,58 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
     io.stderr.write(`spfperf calibrate: skipped: ${noCc}\n`);
     return 0;
   }
-  const binDir = buildTwins([...new Set(twins.map((t) => t.source))], io.env);
+  const binDir = buildTwins([...new Set(plans.map((p) => p.twin.source))], io.env);
   const noPerf = perfProblem(io.env);
   const shm = tmpfsDir();
   const note = (s: string): void => void io.stderr.write(`calibrate: ${s}\n`);
-  note(`real: ${noPerf === null ? 'perf stat -e page-faults,task-clock' : `getrusage (${noPerf})`}, median of ${nruns} runs, start-up (iterations=0) taken off`);
-  note(`model: --machine ${machine} --cpus ${ncpus}${config.map((c) => ` --config ${c}`).join('')}; ${params.iterations} iterations of ${params.size} per task`);
-  if (twins.some((t) => t.files) && shm === null) note('no tmpfs directory found: the file twins map files on disk, the model on tmpfs');
+  note(`real: ${noPerf === null ? 'perf stat -e page-faults,task-clock' : `getrusage (${noPerf})`}, median of ${nruns} runs, start-up (an empty run: no work) taken off both sides`);
+  note(`model: --machine ${machine} --cpus ${ncpus}${config.map((c) => ` --config ${c}`).join('')}`);
+  // The parameters both sides are given, once per set of twins that share them.
+  const groups = new Map<string, string[]>();
+  for (const p of plans) {
+    const key = [...p.twin.fixed.filter((f) => !f.startsWith('mode=')), ...p.params].join(' ');
+    groups.set(key, [...(groups.get(key) ?? []), p.twin.name]);
+  }
+  for (const [key, names] of groups) note(`${names.join(', ')}: ${key}`);
+  if (plans.some((p) => p.twin.files) && shm === null) note('no tmpfs directory found: the file twins map files on disk, the model on tmpfs');
 
   const rows: CalibrateRow[] = [];
-  for (const twin of twins) {
+  for (const { twin, params, work } of plans) {
     let one: { real: number; sim: number } | null = null;
     for (let n = 1; n <= ncpus; n++) {
-      const common = [`threads=${n}`, ...twin.fixed, `size=${params.size}`];
+      const common = [`threads=${n}`, ...twin.fixed, ...params];
       const twinArgs = [...common, ...(twin.files && shm !== null ? [`dir=${shm}`] : [])];
       const bin = `${binDir}/${twin.source}`;
       const empty: TwinRun[] = [];
       const full: TwinRun[] = [];
       for (let i = 0; i < nruns; i++) {
-        empty.push(runTwin(bin, [...twinArgs, 'iterations=0'], noPerf === null));
-        full.push(runTwin(bin, [...twinArgs, `iterations=${params.iterations}`], noPerf === null));
+        empty.push(runTwin(bin, [...twinArgs, `${twin.work}=0`], noPerf === null));
+        full.push(runTwin(bin, twinArgs, noPerf === null));
       }
       const startup = median(empty.map((r) => r.faults));
       const realFaults = median(full.map((r) => r.faults)) - startup;
       const thr = full.map((r) => (r.elapsedNs > 0 ? (r.ops / r.elapsedNs) * 1e9 : 0));
       const realCpu = median(full.map((r) => r.cpuNs)) - median(empty.map((r) => r.cpuNs));
 
-      const prep = prepareRun(twin.workload, [...common, `iterations=${params.iterations}`], modelOpts);
-      const res = runWorkload(runOptionsOf(prep));
-      const simFaults = res.counts.total(EV.PAGE_FAULTS);
-      const simThr = ((res.counters.get('ops') ?? 0) / res.elapsedNs) * 1e9;
+      const res = runWorkload(runOptionsOf(prepareRun(twin.workload, common, modelOpts)));
+      // The model's start-up too (ebizzy writes its chunks before the records): an empty run.
+      const none = runWorkload(runOptionsOf(prepareRun(twin.workload, [...common, `${twin.work}=0`, ...twin.emptyModel], modelOpts)));
+      const simStartup = none.counts.total(EV.PAGE_FAULTS);
+      const simFaults = res.counts.total(EV.PAGE_FAULTS) - simStartup;
+      const simThr = ((res.counters.get(twin.ops) ?? 0) / res.elapsedNs) * 1e9;
       const realThr = median(thr);
       if (n === 1) one = { real: realThr, sim: simThr };
       rows.push({
         workload: twin.name,
         threads: n,
-        iterations: Number(params.iterations),
-        size: parseBytes(params.size),
+        params: params.join(' '),
+        iterations: work,
         runs: nruns,
         source: full[0].source,
         startupFaults: startup,
         realFaults,
         realLoopFaults: median(full.map((r) => r.loopFaults)),
+        simStartupFaults: simStartup,
         simFaults,
         realThroughput: realThr,
         realSpread: spread(thr),
@@ -164,7 +184,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
         realScaling: realThr / one!.real,
         simScaling: simThr / one!.sim,
         realNsPerFault: realFaults > 0 ? realCpu / realFaults : NaN,
-        simNsPerFault: simFaults > 0 ? (res.userNs + res.sysNs) / simFaults : NaN,
+        simNsPerFault: simFaults > 0 ? (res.userNs + res.sysNs - none.userNs - none.sysNs) / simFaults : NaN,
       });
     }
   }

@@ -4,12 +4,14 @@
  */
 import { formatTable } from './table.js';
 
-/** One workload at one thread count, real (medians over the runs) and simulated. */
+/** One twin at one thread count, real (medians over the runs) and simulated. */
 export interface CalibrateRow {
   readonly workload: string;
   readonly threads: number;
+  /** The parameters both sides were given besides threads= and the twin's mode (`iterations=2 size=64M`). */
+  readonly params: string;
+  /** The fixed-work count among them (iterations, or multi-fault's rounds). */
   readonly iterations: number;
-  readonly size: number;
   readonly runs: number;
   /** How the real faults and CPU time were counted. */
   readonly source: 'perf' | 'getrusage';
@@ -18,6 +20,9 @@ export interface CalibrateRow {
   readonly realFaults: number;
   /** The twin's own count of its tasks' faults inside the rounds (median). */
   readonly realLoopFaults: number;
+  /** The model's empty run's faults, taken off sim_faults. */
+  readonly simStartupFaults: number;
+  /** The model's page-faults with its empty run's taken off. */
   readonly simFaults: number;
   /** Ops per second, median over the runs, and the runs' half-range as a fraction of it. */
   readonly realThroughput: number;
@@ -26,7 +31,7 @@ export interface CalibrateRow {
   /** Throughput against the same workload on one thread. */
   readonly realScaling: number;
   readonly simScaling: number;
-  /** CPU time per fault (start-up's taken off the real one). */
+  /** CPU time per fault (start-up's taken off, both sides). */
   readonly realNsPerFault: number;
   readonly simNsPerFault: number;
 }
@@ -70,13 +75,14 @@ export function formatCalibrateJson(rows: readonly CalibrateRow[]): string {
       JSON.stringify({
         workload: r.workload,
         threads: r.threads,
+        params: r.params,
         iterations: r.iterations,
-        size: r.size,
         runs: r.runs,
         source: r.source,
         startup_faults: r.startupFaults,
         real_faults: r.realFaults,
         real_loop_faults: r.realLoopFaults,
+        sim_startup_faults: r.simStartupFaults,
         sim_faults: r.simFaults,
         faults_diff: r.simFaults - r.realFaults,
         real_throughput: round(r.realThroughput, 1),

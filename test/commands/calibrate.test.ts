@@ -28,6 +28,11 @@ test('usage errors', async () => {
   expect((await spfperf(['calibrate', '--cpus', '2', 'nosuch'], { env })).stderr).toMatch(/no twin for 'nosuch'/);
   expect((await spfperf(['calibrate', '--cpus', '2', 'threads=4'], { env })).stderr).toMatch(/parameter 'threads' cannot be set/);
   expect((await spfperf(['calibrate', '--cpus', '2', 'iterations=0'], { env })).status).toBe(1);
+  // rounds= is multi-fault's: not a parameter of the page_fault twins.
+  expect((await spfperf(['calibrate', '--cpus', '2', 'page_fault1', 'rounds=3'], { env })).stderr).toMatch(/parameter 'rounds' cannot be set \(settable for the twins chosen: iterations, size;/);
+  expect((await spfperf(['calibrate', '--cpus', '2', 'multi-fault', 'rounds=0'], { env })).stderr).toMatch(/rounds must be a whole number >= 1/);
+  // A value the model does not take fails before anything is built.
+  expect((await spfperf(['calibrate', '--cpus', '2', 'pft', 'size=lots'], { env })).status).toBe(1);
 });
 
 test('relError', () => {
@@ -62,10 +67,22 @@ describe.skipIf(noCc !== null)('a tiny calibrate run (a C compiler is here)', ()
     expect(lines[0].real_scaling).toBe(1);
     expect(lines[0].sim_scaling).toBe(1);
   });
+
+  test("ebizzy -mTRp: the model's set-up (its chunks) is taken off as the twin's is, and the counts agree", async () => {
+    const r = await spfperf(['calibrate', '--json', '--machine', 'x86-vm16', '--cpus', '1', '-r', '1', 'ebizzy_mTRp', 'iterations=30', 'chunks=2', 'chunk_size=64K'], { env });
+    expect(r.status).toBe(0);
+    const [l] = r.stdout.trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>);
+    expect(l.params).toBe('iterations=30 chunks=2 chunk_size=64K');
+    expect(l.iterations).toBe(30);
+    // 2 chunks of 16 pages and the pointer array's page, written before the records.
+    expect(l.sim_startup_faults).toBe(33);
+    expect(l.sim_faults).toBe(30);
+    expect(l.real_loop_faults).toBe(30);
+  });
 });
 
 test('the JSON formatter writes null, not NaN, for a cost it cannot compute', () => {
-  const row = { workload: 'w', threads: 1, iterations: 1, size: 4096, runs: 1, source: 'getrusage' as const, startupFaults: 0, realFaults: 0, realLoopFaults: 0, simFaults: 0, realThroughput: 0, realSpread: 0, simThroughput: 0, realScaling: 1, simScaling: 1, realNsPerFault: NaN, simNsPerFault: NaN };
+  const row = { workload: 'w', threads: 1, params: 'iterations=1 size=4096', iterations: 1, runs: 1, source: 'getrusage' as const, startupFaults: 0, realFaults: 0, realLoopFaults: 0, simStartupFaults: 0, simFaults: 0, realThroughput: 0, realSpread: 0, simThroughput: 0, realScaling: 1, simScaling: 1, realNsPerFault: NaN, simNsPerFault: NaN };
   const o = JSON.parse(formatCalibrateJson([row])) as Record<string, unknown>;
   expect(o.real_ns_per_fault).toBeNull();
   expect(o.cost_error).toBeNull();

@@ -78,7 +78,7 @@ describe('shipped workloads', () => {
     expect(w.description).toContain('`ebizzy -mTt <ncpus>`');
     expect(w.description).toContain('every "random" pick is 0');
     expect(w.params.map((p) => p.name)).toEqual([
-      'threads', 'chunks', 'chunk_size', 'seconds', 'mmap', 'touch', 'random_size', 'permissions', 'memcpy_rate',
+      'threads', 'chunks', 'chunk_size', 'seconds', 'iterations', 'mmap', 'touch', 'random_size', 'permissions', 'memcpy_rate',
     ]);
     expect(w.metrics.map((m) => m.name)).toEqual(['records/s']);
     const all = flatten(w.processes[0]!.body);
@@ -86,14 +86,15 @@ describe('shipped workloads', () => {
     expect(threads).toMatchObject({ pin: false, count: { k: 'param', name: 'threads' } });
     if (threads?.k !== 'threads') throw new Error();
     const loop = threads.body.find((s) => s.k === 'loop');
-    expect(loop).toMatchObject({ duration: { k: 'param', name: 'seconds' } });
+    // `loop $iterations for limit`: limit is $seconds unless iterations > 0 (calibrate's fixed work).
+    expect(loop).toMatchObject({ times: { k: 'param', name: 'iterations' }, duration: { k: 'var', name: 'limit' } });
     if (loop?.k !== 'loop') throw new Error();
     expect(loop.body.map((s) => s.k)).toEqual(['if', 'count']);
     expect(loop.body[1]).toMatchObject({ counter: 'records', by: { k: 'num', v: 1 } });
     const v = resolveParams(w, ['threads=16', 'seconds=2'], { ncpus: 4, seed: 1 });
     expect(Object.fromEntries(v)).toEqual({
       ncpus: 4, seed: 1, threads: 16, chunks: 10, chunk_size: 512 * 1024, seconds: 2e9,
-      mmap: 1, touch: 1, random_size: 0, permissions: 0, memcpy_rate: 10,
+      iterations: 0, mmap: 1, touch: 1, random_size: 0, permissions: 0, memcpy_rate: 10,
     });
   });
 
