@@ -26,6 +26,8 @@ import type { TopologySpec } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
 import { ConfigError } from '../errors.js';
 import type { Machine } from './machine.js';
+import { compareReleases, kernelRelease, type KernelRelease } from './era.js';
+import { DESIGNS } from '../mm/spf/index.js';
 
 /** The files a probe reads: their text, or undefined when one does not exist. */
 export interface HostFiles {
@@ -47,10 +49,13 @@ export interface HostInfo {
   readonly numaNodes: number;
   /** The kernel release, /proc/sys/kernel/osrelease (e.g. '6.18.44-fc-v1272'). */
   readonly kernelRelease: string;
-  /** Its major.minor (e.g. '6.18'), for the era keys. */
+  /** Its release (e.g. '6.18', '2.6.33'), for the era keys. */
   readonly kernelVersion: string;
-  /** The page-fault design that kernel has: per-VMA locks from 6.4 (x86, arm64, powerpc). */
-  readonly designOfKernel: 'per-vma-lock' | 'none';
+  /**
+   * The page-fault design that kernel has: the newest design of the registry merged in mainline
+   * at or before its release (per-VMA locks from 6.4), else the classic 'none'.
+   */
+  readonly designOfKernel: string;
   readonly thp: ThpMode;
   /** A virtual machine's guest (IPIs and wake-ups exit to the hypervisor). */
   readonly guest: boolean;
@@ -192,11 +197,22 @@ function parseMemTotal(f: HostFiles): number {
   return bytes;
 }
 
-function parseKernel(f: HostFiles): { release: string; version: string; major: number; minor: number } {
+function parseKernel(f: HostFiles): { release: string; version: string; parsed: KernelRelease } {
   const release = need(f, OSRELEASE).trim();
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (m === null) throw bad(OSRELEASE, `'${release}' does not start with a version X.Y`);
-  return { release, version: `${m[1]}.${m[2]}`, major: Number(m[1]), minor: Number(m[2]) };
+  const parsed = kernelRelease(release);
+  if (parsed === undefined) throw bad(OSRELEASE, `'${release}' does not start with a version X.Y`);
+  return { release, version: parsed.join('.'), parsed };
+}
+
+/** The newest design merged in mainline at or before `release`, or the classic 'none'. */
+function designOf(release: KernelRelease): string {
+  let best: { name: string; at: KernelRelease } | undefined;
+  for (const d of DESIGNS) {
+    const at = d.mainline === undefined ? undefined : kernelRelease(d.mainline.release);
+    if (at === undefined || compareReleases(release, at) < 0) continue;
+    if (best === undefined || compareReleases(at, best.at) > 0) best = { name: d.name, at };
+  }
+  return best?.name ?? 'none';
 }
 
 interface Probed {
@@ -288,7 +304,6 @@ export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): Ho
   const thp = parseThp(f);
   const kernel = parseKernel(f);
   const { guest, evidence } = guestOf(a, cpuinfo, f);
-  const perVma = kernel.major > 6 || (kernel.major === 6 && kernel.minor >= 4);
   // Storage is not probed: it is borrowed from a preset, where its number is declared.
   const storageFrom = guest ? presets.guestStorage : presets.metalStorage;
   const storage = {
@@ -318,7 +333,7 @@ export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): Ho
     numaNodes,
     kernelRelease: kernel.release,
     kernelVersion: kernel.version,
-    designOfKernel: perVma ? 'per-vma-lock' : 'none',
+    designOfKernel: designOf(kernel.parsed),
     thp,
     guest,
     guestEvidence: evidence,
@@ -337,7 +352,7 @@ function shapeOf(t: TopologySpec): string {
 
 /** What was detected, in one line, for `list --machines`. */
 export function describeHost(h: HostInfo): string {
-  const design = h.designOfKernel === 'per-vma-lock' ? 'per-VMA locks' : 'mmap lock only';
+  const design = DESIGNS.find((d) => d.name === h.designOfKernel)?.mainline?.label ?? 'mmap lock only';
   return [
     `probed: ${h.cpuModel !== undefined ? `${h.cpuModel}, ` : ''}${shapeOf(h.machine.topology)}`,
     plural(h.numaNodes, 'NUMA node'),

@@ -168,6 +168,12 @@ describe('host probe on fixtures', () => {
     expect(h.designOfKernel).toBe(design);
   });
 
+  test('the version for the era keys is read as era.ts reads it: 2.6.N is its own release', () => {
+    const h = probeHost(overlay(tree('kvm-2vcpu'), { '/proc/sys/kernel/osrelease': '2.6.33-rc2\n' }));
+    expect(h.kernelVersion).toBe('2.6.33');
+    expect(h.designOfKernel).toBe('none');
+  });
+
   test('no THP file (CONFIG_TRANSPARENT_HUGEPAGE=n): unavailable; no node directory (no NUMA): one node', () => {
     const base = tree('kvm-2vcpu');
     const f: HostFiles = { read: (p) => (p === '/sys/kernel/mm/transparent_hugepage/enabled' ? undefined : base.read(p)), list: () => [] };

@@ -158,6 +158,7 @@ export const design: DesignDescriptor = {
   title: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
   since: '2023-02',
   source: 'kernel-facts.md section 3; Suren Baghdasaryan, "Per-VMA locks" (merged in 6.4)',
+  mainline: { release: '6.4', label: 'per-VMA locks' },
   needs: 'CONFIG_PER_VMA_LOCK',
   lockless:
     'faults in anonymous VMAs with an anon_vma, under the VMA\'s read lock (`lock_vma_under_rcu`); VMA writers write-lock VMAs until `mmap_write_unlock`',

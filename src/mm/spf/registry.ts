@@ -100,6 +100,11 @@ export interface DesignDescriptor {
   readonly source: string;
   /** What runs without the mmap lock, for docs/designs.md (Markdown, one paragraph). */
   readonly lockless: string;
+  /**
+   * The mainline release the design was merged in, and how a kernel that has it is described
+   * (`list --machines`' host row); absent for designs that stayed postings.
+   */
+  readonly mainline?: { readonly release: string; readonly label: string };
   /** The Kconfig symbol that must be y for this design (and is n for every other). */
   readonly needs?: string;
   /** Kconfig symbols this design introduces (each declared by one design only). */
