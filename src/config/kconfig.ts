@@ -130,6 +130,9 @@ for (const d of DESIGNS) {
 }
 for (const g of gates) if (designKconfig[g] === undefined) throw new Error(`${g} is needed by a design but declared by none`);
 
+/** Every /proc/vmstat line some design defines. */
+const DESIGN_VMSTAT: ReadonlySet<string> = new Set(DESIGNS.flatMap((d) => (d.vmstat ?? []).flatMap((g) => g.names)));
+
 const designKey: KeyDef = { values: DESIGNS.map((d) => d.name), def: 'none', doc: 'which lock-free fault design runs' };
 
 /** Every key a config may set, with its allowed values and default, in the order settings list them. */
@@ -274,14 +277,8 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     if (owner !== undefined) designSettings[k] = settings[k];
   }
   const present = new Set<string>();
-  const all = new Set<string>();
-  for (const d of DESIGNS) {
-    for (const g of d.vmstat ?? []) {
-      for (const n of g.names) {
-        all.add(n);
-        if (d === design && (g.when === undefined || settings[g.when] === 'y')) present.add(n);
-      }
-    }
+  for (const g of design.vmstat ?? []) {
+    if (g.when === undefined || settings[g.when] === 'y') for (const n of g.names) present.add(n);
   }
   return {
     sources: [...items],
@@ -295,7 +292,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
     munmapDowngrade: settings.munmap_downgrade === 'y',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',
-    designVmstat: { all, present },
+    designVmstat: { all: DESIGN_VMSTAT, present },
     khugepaged:
       settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' && settings.thp !== 'never'
         ? { sleepMs: Number(settings.khugepaged_sleep_ms), pages: Number(settings.khugepaged_pages) }

@@ -2,7 +2,7 @@ import { Engine, type EngineCosts } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
 import type { ArchProfile } from '../config/arch.js';
 import type { Machine } from '../config/machine.js';
-import type { VmaCacheKind } from '../config/kconfig.js';
+import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel } from '../mm/kernel.js';
@@ -64,6 +64,9 @@ export interface RunOptions {
   readonly perturb?: Perturbation;
 }
 
+/** The kernel config no --config item changes: where a run's knobs default from. */
+const DEFAULT_CONFIG = resolveConfig([]);
+
 /**
  * The CFS time slice a task runs before a waiting task may preempt it: sysctl_sched_min_granularity
  * (0.75 ms) scaled by 1 + ilog2(min(ncpus, 8)) under the default SCHED_TUNABLESCALING_LOG
@@ -95,8 +98,7 @@ function setup(o: RunOptions): Runner {
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
-  // Knobs a caller leaves out take kconfig.ts's defaults (fault_completed=n, thp=madvise,
-  // vmacache=none, CONFIG_RWSEM_SPIN_ON_OWNER=y, lazy_tlb=skip), the settings of a 6.x kernel.
+  // Knobs a caller leaves out take the default kernel config's values (kconfig.ts).
   const k = new Kernel(
     eng,
     o.arch,
@@ -105,12 +107,12 @@ function setup(o: RunOptions): Runner {
       memoryBytes: o.machine.memoryBytes,
       ioLatencyNs: o.machine.ioLatencyNs,
       writebackBytesPerNs: o.machine.writebackBytesPerNs ?? DEFAULT_WRITEBACK_BYTES_PER_NS * factorOf(p, 'DEFAULT_WRITEBACK_BYTES_PER_NS'),
-      faultCompleted: o.faultCompleted ?? false,
-      thp: o.thp ?? 'madvise',
-      vmacache: o.vmacache ?? 'none',
-      rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? true,
-      lazyTlb: o.lazyTlb ?? 'skip',
-      munmapDowngrade: o.munmapDowngrade ?? true,
+      faultCompleted: o.faultCompleted ?? DEFAULT_CONFIG.faultCompleted,
+      thp: o.thp ?? DEFAULT_CONFIG.thp,
+      vmacache: o.vmacache ?? DEFAULT_CONFIG.vmacache,
+      rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? DEFAULT_CONFIG.rwsemSpinOnOwner,
+      lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
+      munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
     },
     o.spf?.(eng),
   );
