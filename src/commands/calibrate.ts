@@ -24,7 +24,7 @@ import { EV } from '../events/catalog.js';
 import { formatCalibrateJson, formatCalibrateTable, type CalibrateRow } from '../format/calibrate.js';
 import { UsageError } from '../errors.js';
 import { writeAll, type CliIo } from '../io.js';
-import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
+import { parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { listConfigPresets } from '../config/kconfig.js';
 import { hostInfo } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
@@ -101,17 +101,11 @@ function parseArgs(args: readonly string[]): TwinPlan[] {
   });
 }
 
-function parseCount(name: string, v: string | undefined, def: number, max: number): number {
-  if (v === undefined) return def;
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new UsageError(`option '${name}': '${v}' is not a whole number in 1..${max}`);
-  return Number(v);
-}
-
 export async function run(args: readonly string[], o: CalibrateOptions, io: CliIo): Promise<number> {
   const t0 = process.hrtime.bigint();
   const plans = parseArgs(args);
-  const nruns = parseCount('-r', o.repeat, DEFAULT_RUNS, 1000);
-  const ncpus = parseCount('--cpus', o.cpus, availableParallelism(), 1024);
+  const nruns = o.repeat === undefined ? DEFAULT_RUNS : parseIntOption('-r', o.repeat, 1, 1000);
+  const ncpus = o.cpus === undefined ? availableParallelism() : parseIntOption('--cpus', o.cpus, 1, 1024);
   const machine = o.machine ?? CALIBRATE_MACHINE;
   // The model's side is prepared first: a bad --machine, --config or parameter value fails
   // before anything builds.

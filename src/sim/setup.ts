@@ -41,7 +41,8 @@ export interface PreparedRun {
 /** The machine used when neither --machine nor --arch says otherwise. */
 export const DEFAULT_MACHINE = 'x86-vm16';
 
-function parseIntOption(name: string, v: string, min: number, max: number): number {
+/** A whole-number option in min..max, or a UsageError naming the option. */
+export function parseIntOption(name: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v)) throw new UsageError(`option '${name}': '${v}' is not a whole number`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`option '${name}': ${n} is out of range (${min}..${max})`);
