@@ -273,9 +273,17 @@ export class RwLock extends RwBase {
   readLock(t: Task): Code {
     return this.acquire(t, false);
   }
+  /** read_lock() when it can complete at once (no sync, no wait): true if taken. */
+  readLockFast(t: Task): boolean {
+    return this.acquireFast(t, false);
+  }
   /** read_unlock() */
   readUnlock(t: Task): Code {
     return this.release(t, false);
+  }
+  /** read_unlock() when no sync is needed: true if released. */
+  readUnlockFast(t: Task): boolean {
+    return this.releaseFast(t, false);
   }
   /** write_lock() */
   writeLock(t: Task): Code {
@@ -328,6 +336,11 @@ export class SpinLock implements LockWaitee {
   /** spin_trylock(): true if taken. */
   *trylock(t: Task): Code<boolean> {
     if (t.mustSync()) yield SYNC;
+    return this.trylockNow(t);
+  }
+
+  /** spin_trylock() for a task that has synced. */
+  trylockNow(t: Task): boolean {
     if (this.holder !== null) {
       t.stall(this.line.read(t.cpu, t.clock));
       return false;
@@ -373,7 +386,14 @@ export class SpinLock implements LockWaitee {
   }
 }
 
-/** seqcount_t: writers make the count odd while they change the data it guards. */
+/**
+ * seqcount_t: writers make the count odd while they change the data it guards.
+ *
+ * Each operation has a generator form (syncs, then acts) and a `...Now` form for hot paths that
+ * have just synced themselves (`if (t.mustSync()) yield SYNC; seq.readNow(t)`): the same step
+ * without a generator object per call (npm run bench: the speculative fault paths call these
+ * several times per fault).
+ */
 export class SeqCount {
   seq = 0;
   readonly line: CacheLine;
@@ -383,29 +403,36 @@ export class SeqCount {
   /** write_seqcount_begin() */
   *writeBegin(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.seq++;
+    this.writeNow(t);
   }
   /** write_seqcount_end() */
   *writeEnd(t: Task): Code {
     if (t.mustSync()) yield SYNC;
+    this.writeNow(t);
+  }
+  /** The count's increment of write_seqcount_begin()/_end(), for a task that has synced. */
+  writeNow(t: Task): void {
     t.stall(this.line.write(t.cpu, t.clock));
     this.seq++;
   }
   /** raw_read_seqcount(): the current count (odd while a writer is inside). */
   *read(t: Task): Code<number> {
     if (t.mustSync()) yield SYNC;
+    return this.readNow(t);
+  }
+  /** raw_read_seqcount() for a task that has synced. */
+  readNow(t: Task): number {
     t.stall(this.line.read(t.cpu, t.clock));
     return this.seq;
   }
   /** read_seqcount_retry(): true if the count moved since `start` was read. */
   *retry(t: Task, start: number): Code<boolean> {
-    const now = yield* this.read(t);
-    return now !== start;
+    if (t.mustSync()) yield SYNC;
+    return this.readNow(t) !== start;
   }
 }
 
-/** atomic_t / refcount_t on its own cache line. */
+/** atomic_t / refcount_t on its own cache line (`...Now` forms as SeqCount's). */
 export class Atomic {
   readonly line: CacheLine;
   constructor(
@@ -418,6 +445,10 @@ export class Atomic {
   /** atomic_add_return() */
   *add(t: Task, d: number): Code<number> {
     if (t.mustSync()) yield SYNC;
+    return this.addNow(t, d);
+  }
+  /** atomic_add_return() for a task that has synced. */
+  addNow(t: Task, d: number): number {
     t.stall(this.line.write(t.cpu, t.clock));
     this.value += d;
     return this.value;
@@ -432,7 +463,8 @@ export class Atomic {
   }
   /** atomic_dec_and_test(): true if the value dropped to 0. */
   *decAndTest(t: Task): Code<boolean> {
-    return (yield* this.add(t, -1)) === 0;
+    if (t.mustSync()) yield SYNC;
+    return this.addNow(t, -1) === 0;
   }
   /** atomic_read() */
   *read(t: Task): Code<number> {

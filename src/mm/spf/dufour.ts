@@ -99,10 +99,15 @@ export class DufourStrategy implements DesignHooks {
       vma = findVmaLocked(th, addr);
     } else {
       const rb = this.rb(th.mm);
-      yield* rb.readLock(t);
+      if (t.mustSync()) yield SYNC;
+      if (!rb.readLockFast(t)) yield* rb.readLock(t);
       vma = findVmaLocked(th, addr);
-      if (vma !== null) yield* this.st(vma).ref.add(t, 1);
-      yield* rb.readUnlock(t);
+      if (vma !== null) {
+        if (t.mustSync()) yield SYNC;
+        this.st(vma).ref.addNow(t, 1);
+      }
+      if (t.mustSync()) yield SYNC;
+      if (!rb.readUnlockFast(t)) yield* rb.readUnlock(t);
     }
     if (vma === null) return VM_FAULT_RETRY;
     const ret = yield* this.speculate(th, vma, addr, flags);
@@ -121,7 +126,8 @@ export class DufourStrategy implements DesignHooks {
   private *speculate(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
     const t = th.t;
     const st = this.st(vma);
-    const seq = yield* st.seq.read(t);
+    if (t.mustSync()) yield SYNC;
+    const seq = st.seq.readNow(t);
     if (seq & 1) {
       traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqOdd, vma, addr);
       return VM_FAULT_RETRY;
@@ -151,7 +157,8 @@ export class DufourStrategy implements DesignHooks {
     }
     const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
     const orig = pt.ptes[idx];
-    if (yield* st.seq.retry(t, seq)) {
+    if (t.mustSync()) yield SYNC;
+    if (st.seq.readNow(t) !== seq) {
       traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqRetry, vma, addr);
       return VM_FAULT_RETRY;
     }
@@ -162,7 +169,9 @@ export class DufourStrategy implements DesignHooks {
 
   /** put_vma(): drop a reference; the last one frees the VMA. */
   private *putVma(th: Thread, vma: Vma): Code {
-    if (yield* this.st(vma).ref.decAndTest(th.t)) th.t.cost(FREE_VMA_NS);
+    const t = th.t;
+    if (t.mustSync()) yield SYNC;
+    if (this.st(vma).ref.addNow(t, -1) === 0) t.cost(FREE_VMA_NS);
   }
 
   /** vma_has_changed(): erased from the tree, or its sequence moved. */
@@ -247,7 +256,8 @@ class DufourCommit implements SpecCommit {
         traceSpf(th, EV.SPF_PMD_CHANGED, AT.lockPmd, vmf.vma, this.addr);
         return false;
       }
-      if (yield* vmf.pt.ptl.trylock(t)) break;
+      if (t.mustSync()) yield SYNC;
+      if (vmf.pt.ptl.trylockNow(t)) break;
       if (this.d.v9) {
         traceSpf(th, EV.SPF_PTE_LOCK, AT.lockTry, vmf.vma, this.addr);
         return false;
