@@ -12,6 +12,7 @@ import type { VmaCacheKind } from '../config/kconfig.js';
 import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
 import { completeHooks, type SpfStrategy } from './spf/registry.js';
+import { kernelEstimates, type KernelEstimates } from './estimates.js';
 
 /** Machine and config facts the kernel model needs. */
 export interface KernelOptions {
@@ -20,6 +21,8 @@ export interface KernelOptions {
   readonly ioLatencyNs: number;
   /** Sequential write bandwidth of the storage (writeback of dirty file pages), bytes per ns. */
   readonly writebackBytesPerNs: number;
+  /** The estimated step costs no arch table carries (estimates.ts), as the run scales them. */
+  readonly estimates?: KernelEstimates;
   /** Peter Xu 2022: shared-file write faults that drop the mmap lock complete instead of retrying. */
   readonly faultCompleted: boolean;
   readonly thp: 'always' | 'madvise' | 'never';
@@ -36,6 +39,8 @@ export interface KernelOptions {
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
 export class Kernel {
   readonly costs: ArchCosts;
+  /** Estimated step costs (estimates.ts), scaled by the run's perturbation. */
+  readonly est: KernelEstimates;
   readonly geo: PtGeometry;
   readonly pages: PageDb;
   readonly alloc: PageAllocator;
@@ -59,6 +64,7 @@ export class Kernel {
     readonly spf: SpfStrategy = completeHooks({}),
   ) {
     this.costs = arch.costs;
+    this.est = opts.estimates ?? kernelEstimates();
     this.geo = new PtGeometry(arch);
     this.pages = new PageDb(Math.floor(opts.memoryBytes / this.geo.pageSize));
     this.alloc = new PageAllocator(eng, this.pages, this.costs);

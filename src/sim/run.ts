@@ -6,6 +6,7 @@ import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel } from '../mm/kernel.js';
+import { kernelEstimates } from '../mm/estimates.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
 import type { Workload } from '../workload/ir.js';
 import { Runner } from './interp.js';
@@ -113,6 +114,7 @@ function setup(o: RunOptions): Runner {
       rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? DEFAULT_CONFIG.rwsemSpinOnOwner,
       lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
       munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
+      estimates: kernelEstimates((name) => factorOf(p, name)),
     },
     o.spf?.(eng),
   );

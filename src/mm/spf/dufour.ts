@@ -6,7 +6,6 @@ import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
 import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
-import { FREE_VMA_NS } from './strategy.js';
 import { site, traceSpf } from './trace.js';
 
 /** Abort sites (function + offset), stable across runs. */
@@ -44,9 +43,6 @@ class DufourVma {
     this.ref = new Atomic(eng, 'vm_ref_count', 1);
   }
 }
-
-/** srcu_read_lock/unlock: a per-CPU counter increment and a barrier (smp_mb, ~10 cycles on x86; estimate). */
-const SRCU_READ_NS = 5;
 
 type DufourVersion = 'v9' | 'v11' | 'srcu';
 
@@ -94,7 +90,7 @@ export class DufourStrategy implements DesignHooks {
     // get_vma(): find the VMA under mm_rb_lock and pin it (v9/v11), or under SRCU.
     let vma: Vma | null;
     if (this.version === 'srcu') {
-      t.cost(SRCU_READ_NS);
+      t.cost(th.k.est.SRCU_READ_NS);
       if (t.mustSync()) yield SYNC;
       vma = findVmaLocked(th, addr);
     } else {
@@ -111,7 +107,7 @@ export class DufourStrategy implements DesignHooks {
     }
     if (vma === null) return VM_FAULT_RETRY;
     const ret = yield* this.speculate(th, vma, addr, flags);
-    if (this.version === 'srcu') t.cost(SRCU_READ_NS);
+    if (this.version === 'srcu') t.cost(th.k.est.SRCU_READ_NS);
     else yield* this.putVma(th, vma);
     if (ret !== VM_FAULT_RETRY) {
       // count_vm_event(SPECULATIVE_PGFAULT) and, in the arch handler, perf_sw_event(PERF_COUNT_SW_SPF).
@@ -171,7 +167,7 @@ export class DufourStrategy implements DesignHooks {
   private *putVma(th: Thread, vma: Vma): Code {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
-    if (this.st(vma).ref.addNow(t, -1) === 0) t.cost(FREE_VMA_NS);
+    if (this.st(vma).ref.addNow(t, -1) === 0) t.cost(th.k.est.FREE_VMA_NS);
   }
 
   /** vma_has_changed(): erased from the tree, or its sequence moved. */
