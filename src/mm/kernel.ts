@@ -28,12 +28,20 @@ export interface KernelOptions {
   readonly thp: 'always' | 'madvise' | 'never';
   /** CONFIG_RWSEM_SPIN_ON_OWNER: writers of the mmap lock spin on a running writer owner. */
   readonly rwsemSpinOnOwner: boolean;
+  /** rwsem writers also spin, for a bounded time, on a reader-owned mmap lock (kconfig `rwsem_reader_spin`, 5.3+). */
+  readonly rwsemSpinOnReaders?: boolean;
   /** x86 TLB flushes and idle CPUs still lazily on the mm (kconfig `lazy_tlb`). */
   readonly lazyTlb?: 'ipi' | 'skip';
   /** find_vma()'s cache (kconfig `vmacache`). */
   readonly vmacache: VmaCacheKind;
   /** munmap() downgrades the mmap lock to read before zapping (kconfig `munmap_downgrade`, 4.20+). */
   readonly munmapDowngrade?: boolean;
+  /**
+   * A per-VMA-lock fault in an anonymous VMA without an anon_vma (kconfig `vma_lock_anon_vma`):
+   * `inval`, lock_vma_under_rcu() gives up (6.4-6.9); `trylock`, the fault goes on under the VMA
+   * lock and vmf_anon_prepare() takes the mmap lock by trylock to attach one (6.10+).
+   */
+  readonly vmaLockAnonVma?: 'inval' | 'trylock';
 }
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
@@ -163,6 +171,7 @@ export class MmStruct {
   constructor(readonly k: Kernel, readonly owner: Process) {
     this.mmapLock = new RwSemaphore(k.eng, `mmap_lock(${owner.pid})`);
     this.mmapLock.spinOnOwner = k.opts.rwsemSpinOnOwner !== false;
+    this.mmapLock.spinOnReaders = k.opts.rwsemSpinOnReaders === true;
     this.pageTableLock = new SpinLock(k.eng, `page_table_lock(${owner.pid})`);
     this.pgd = new PtDir(k.geo.entries[0]);
     this.rssLine = k.line(`rss_stat(${owner.pid})`);
