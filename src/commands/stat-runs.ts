@@ -152,22 +152,20 @@ async function runPooled(ctx: Ctx, workloadArg: string, paramArgs: readonly stri
   const seconds = preps[0].prep.params.get('seconds');
   const label = `${[workloadArg, ...paramArgs].join(' ')} (${preps.length} runs)`;
   const progress = progressFor(preps[0].prep, ctx.io, { onInterrupt: undefined, label, totalSimNs: seconds !== undefined && seconds > 0 ? seconds * preps.length : undefined });
-  const outcome = await withProgress(progress, (ctl) =>
-    mapPool('run', specs, {
-      jobs: ctx.jobs,
-      stop: ctx.stop,
-      onProgress: (i, p) => {
-        seen.set(i, p as RunProgress);
-        let simNs = 0;
-        let faults = 0;
-        for (const q of seen.values()) {
-          simNs += q.simNs;
-          faults += q.faults;
-        }
-        ctl.onProgress({ simNs, faults });
-      },
-    }),
-  );
+  const outcome = await withProgress(progress, (ctl) => {
+    const onProgress = (i: number, p: unknown): void => {
+      seen.set(i, p as RunProgress);
+      let simNs = 0;
+      let faults = 0;
+      for (const q of seen.values()) {
+        simNs += q.simNs;
+        faults += q.faults;
+      }
+      ctl.onProgress({ simNs, faults });
+    };
+    // Workers send progress only when there is a display to show it.
+    return mapPool('run', specs, { jobs: ctx.jobs, stop: ctx.stop, ...(progress.enabled ? { onProgress } : {}) });
+  });
   const out: OneRun[][] = sets.map(() => []);
   outcome.results.forEach((w, i) => {
     const run: OneRun = { prep: preps[i].prep, result: resultOf(w), snapshots: [] };
