@@ -66,7 +66,9 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('-I, --interval-print <ms>', 'print counts every MS milliseconds of simulated time')
       .option('--per-thread', 'counts per thread (comm-tid)')
       .option('--save <file>', 'write the run as one JSON document (what diff reads)')
-      .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table'),
+      .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table')
+      // Not -j: that is --json, as in perf stat.
+      .option('--jobs <n>', 'runs of -r/--compare at once, on worker threads (default: one per core; 1: one after another)'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/stat.js');
     result.code = await run(workload, params, opts, io);
