@@ -29,6 +29,19 @@ export interface EraChange {
  */
 export const ERA_CHANGES: readonly EraChange[] = [
   {
+    key: 'rwsem_writer_steal',
+    at: '3.9',
+    before: 'n',
+    after: 'y',
+    what: 'rwsem_wake() wakes a writer at the head of the queue without granting it the lock: it takes the lock when it runs, and a writer that comes first takes it instead (lock stealing)',
+    // ce6711f3d196 "rwsem: Implement writer lock-stealing for better scalability" (Alex Shi,
+    // 2013-02, tip for the 3.9 merge window): try_get_writer_sem() in lib/rwsem.c. Michel
+    // Lespinasse's series merged for 3.10 extended it to the fast path ("which added write lock
+    // stealing on the rwsem slow path"). Before, __rwsem_do_wake() granted the lock to the writer
+    // it woke ("strict, serialized, FIFO sequential write-ownership", the changelog says).
+    source: 'ce6711f3d196 "rwsem: Implement writer lock-stealing for better scalability" (Alex Shi), v3.9; fast path v3.10 (Michel Lespinasse)',
+  },
+  {
     key: 'vmacache',
     at: '3.15',
     before: 'mm',
@@ -71,6 +84,57 @@ export const ERA_CHANGES: readonly EraChange[] = [
     // akpm's tree for v4.20: __do_munmap(..., downgrade) and __vm_munmap(), which up_read()s when
     // do_munmap returns 1.
     source: 'dd2283f2605e "mm: mmap: zap pages with read mmap_sem in munmap" (Yang Shi), v4.20',
+  },
+  {
+    key: 'rwsem_reader_wake',
+    at: '5.3',
+    before: 'head',
+    after: 'all',
+    what: 'a release that wakes readers wakes every queued reader, past the queued writers, up to MAX_READERS_WAKEUP (256), not only those at the head',
+    // d3681e269fff "locking/rwsem: Wake up almost all readers in wait queue" (Waiman Long), in
+    // Ingo Molnar's "locking changes for v5.3" pull (rwsem scalability improvements, phase #2).
+    source: 'd3681e269fff "locking/rwsem: Wake up almost all readers in wait queue" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_reader_optimistic',
+    at: '5.3',
+    before: 'none',
+    after: 'spin',
+    what: 'a reader in the slow path spins on a running writer owner, and takes a lock no writer and no hand-off holds, ahead of the waiters (until a writer that timed out on readers marks the lock non-spinnable)',
+    // cf69482d62d9 "locking/rwsem: Enable readers spinning on writer" and 5cfd92e12e13
+    // "locking/rwsem: Adaptive disabling of reader optimistic spinning" (Waiman Long), v5.3 pull.
+    source: 'cf69482d62d9 "locking/rwsem: Enable readers spinning on writer", 5cfd92e12e13 "Adaptive disabling of reader optimistic spinning" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_spin_on_readers',
+    at: '5.3',
+    before: 'n',
+    after: 'y',
+    what: 'a writer also spins on a reader-owned lock, for (10 + readers/2) us and 25 us at most, then marks it non-spinnable and sleeps',
+    // 7d43f1ce9dd0 "locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman
+    // Long), v5.3 pull; rwsem_rspin_threshold().
+    source: '7d43f1ce9dd0 "locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_handoff',
+    at: '5.3',
+    before: 'n',
+    after: 'y',
+    what: 'a waiter at the head of the queue for RWSEM_WAIT_TIMEOUT (4 ms) that finds the lock stolen sets RWSEM_FLAG_HANDOFF: nobody steals it before that waiter has had it',
+    // 4f23dbc1e657 "locking/rwsem: Implement lock handoff to prevent lock starvation" (Waiman
+    // Long), v5.3 pull.
+    source: '4f23dbc1e657 "locking/rwsem: Implement lock handoff to prevent lock starvation" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_reader_optimistic',
+    at: '5.11',
+    before: 'spin',
+    after: 'steal',
+    what: 'readers no longer spin; a reader in the slow path takes the lock only when no writer, no hand-off and no other reader holds it',
+    // 617f3ef95177 "locking/rwsem: Remove reader optimistic spinning", 1a728dff855a "Enable reader
+    // optimistic lock stealing" and 2f06f702925b "Prevent potential lock starvation" (Waiman
+    // Long), in the "locking/core for v5.11-rc1" pull (tglx, 2020-12-14).
+    source: '617f3ef95177 "locking/rwsem: Remove reader optimistic spinning", 1a728dff855a "Enable reader optimistic lock stealing" (Waiman Long), v5.11',
   },
   {
     key: 'fault_completed',

@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { DESIGNS, designNamed } from '../mm/spf/index.js';
 import type { DesignDescriptor, PresetDef, SettingDef } from '../mm/spf/registry.js';
 import { ERA_CHANGES, ERA_KEYS, eraSettings, kernelRelease } from './era.js';
+import type { RwsemEra } from '../engine/rwsem-era.js';
 
 /**
  * Kernel configs: `.config`-style settings resolved from --config arguments. Each argument is a
@@ -46,6 +47,8 @@ export interface KernelConfig {
   readonly thp: 'always' | 'madvise' | 'never';
   /** CONFIG_RWSEM_SPIN_ON_OWNER: rwsem writers spin while a running writer owns the lock (3.16+). */
   readonly rwsemSpinOnOwner: boolean;
+  /** rw_semaphore's behaviour in this kernel era (the rwsem_* keys and CONFIG_RWSEM_SPIN_ON_OWNER). */
+  readonly rwsem: RwsemEra;
   /** x86: whether TLB-flush IPIs also go to idle CPUs still lazily on the mm (before 4.19). */
   readonly lazyTlb: 'ipi' | 'skip';
   /** munmap() downgrades the mmap lock to read before zapping (4.20+, kconfig `munmap_downgrade`). */
@@ -102,6 +105,11 @@ const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
   munmap_downgrade: { values: ['y', 'n'], def: 'y', doc: 'munmap() zaps the pages with the mmap lock downgraded to read (y: 4.20+, Yang Shi) or held for writing (n)' },
   lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.20) or not (skip: 4.20+, Rik van Riel)' },
+  rwsem_writer_steal: { values: YN, def: 'y', doc: 'rwsem: a woken writer takes the lock itself and a writer that comes first may take it (y: 3.9+) or the waker grants it (n)' },
+  rwsem_reader_wake: { values: ['head', 'all'], def: 'all', doc: 'rwsem: a release wakes the readers at the head of the queue (head: before 5.3) or every queued reader up to 256 (all: 5.3+)' },
+  rwsem_reader_optimistic: { values: ['none', 'spin', 'steal'], def: 'steal', doc: 'rwsem: a reader in the slow path queues (none: before 5.3), spins and joins (spin: 5.3-5.10), or takes a lock nobody holds (steal: 5.11+)' },
+  rwsem_spin_on_readers: { values: YN, def: 'y', doc: 'rwsem: writers spin on a reader-owned lock for up to 25 us (y: 5.3+) or sleep (n)' },
+  rwsem_handoff: { values: YN, def: 'y', doc: 'rwsem: a waiter that waited 4 ms sets the hand-off bit and no one steals the lock from it (y: 5.3+)' },
   khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
 };
@@ -289,6 +297,14 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
     vmacache: settings.vmacache as VmaCacheKind,
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
+    rwsem: {
+      spinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
+      writerSteal: settings.rwsem_writer_steal === 'y',
+      readerWake: settings.rwsem_reader_wake as RwsemEra['readerWake'],
+      readerOpt: settings.rwsem_reader_optimistic as RwsemEra['readerOpt'],
+      spinOnReaders: settings.rwsem_spin_on_readers === 'y',
+      handoff: settings.rwsem_handoff === 'y',
+    },
     lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
     munmapDowngrade: settings.munmap_downgrade === 'y',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',

@@ -1,4 +1,4 @@
-import { BLOCK, SPIN, SYNC, TaskState, type Code, type Engine, type Task } from './engine.js';
+import { SPIN, SYNC, type Code, type Engine, type Task } from './engine.js';
 import type { CacheLine } from './cacheline.js';
 import type { LockWaitee } from './wait.js';
 
@@ -21,254 +21,25 @@ interface Waiter {
 }
 
 /**
- * Reader-writer lock with the kernel's fairness: a queued writer blocks new readers; a release
- * hands the lock to the writer at the head of the queue, or to every reader at the head up to the
- * first writer (4.x `__rwsem_mark_wake`). Sleeping (rw_semaphore) or spinning (qrwlock).
+ * rwlock_t (qrwlock, x86 since 3.16): a spinning reader-writer lock, fair to a waiting writer. A
+ * queued writer blocks new readers; a release hands the lock to the writer at the head of the
+ * queue, or to every reader at the head up to the first writer. Waiters spin on their CPUs.
+ * (The sleeping reader-writer lock, rw_semaphore, is RwSemaphore in rwsem.ts.)
  */
-class RwBase implements LockWaitee {
+export class RwLock implements LockWaitee {
   readers = 0;
   writer: Task | null = null;
   readonly waiters: Waiter[] = [];
-  /**
-   * Writers spinning on a running writer owner (rwsem optimistic spinning, the OSQ in order of
-   * arrival): the next write release hands the lock to the first of them.
-   */
-  private readonly spinners: Task[] = [];
-  /** CONFIG_RWSEM_SPIN_ON_OWNER: writers spin while the lock's writer owner runs (3.16+). */
-  spinOnOwner = false;
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
 
   constructor(
-    protected readonly eng: Engine,
+    private readonly eng: Engine,
     readonly name: string,
-    private readonly sleeping: boolean,
   ) {
     this.line = eng.line(name);
   }
 
-  private waitYield(): typeof BLOCK | typeof SPIN {
-    return this.sleeping ? BLOCK : SPIN;
-  }
-
-  /** Free for this mode, and nobody queued ahead (a queued writer blocks new readers). */
-  private canTake(write: boolean): boolean {
-    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
-    return free && this.waiters.length === 0;
-  }
-
-  /** Take the lock now: the atomic on its line, and the holder's accounting. */
-  private take(t: Task, write: boolean): void {
-    if (!this.sleeping) t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.stats.acquired++;
-    if (write) this.setWriter(t);
-    else this.readers++;
-  }
-
-  private setWriter(t: Task): void {
-    this.writer = t;
-    if (this.spinOnOwner) t.onSleep.push(this.ownerSleeps);
-  }
-
-  /**
-   * rwsem_spin_on_owner() ends when the owner is no longer on a CPU: the spinners queue and
-   * sleep like any waiter (rwsem_down_write_slowpath).
-   */
-  private readonly ownerSleeps = (time: number): void => {
-    for (const s of this.spinners.splice(0)) {
-      this.waiters.push({ t: s, write: true });
-      s.wait = { kind: 'lock', lock: this, fn: this.sleeping ? 'down_write' : 'write_lock', mode: 'write' };
-      this.eng.stopSpinning(s, time);
-    }
-  };
-
-  /**
-   * May a writer that cannot take the lock spin instead of sleeping? Only on a running writer
-   * owner, and not while tasks wait for a CPU (the spinner would see need_resched and stop).
-   */
-  private canSpin(): boolean {
-    const o = this.writer;
-    return this.spinOnOwner && o !== null && (o.state === TaskState.Running || o.state === TaskState.Spinning) && this.eng.runqueue.length === 0;
-  }
-
-  /** Take the lock without waiting or syncing if that is possible now: true if taken. */
-  protected acquireFast(t: Task, write: boolean): boolean {
-    if (!this.canTake(write) || t.mustSync()) return false;
-    this.take(t, write);
-    return true;
-  }
-
-  protected *acquire(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
-    if (this.acquireFast(t, write)) return;
-    if (!this.sleeping) t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.stats.acquired++;
-    this.stats.contended++;
-    if (write && this.sleeping && this.canSpin()) {
-      // rwsem_optimistic_spin(): stay on the CPU, watching the owner; granted by its release.
-      this.spinners.push(t);
-      t.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write-spin' };
-      yield SPIN;
-      return;
-    }
-    this.waiters.push({ t, write });
-    t.wait = { kind: 'lock', lock: this, fn: (this.sleeping ? 'down_' : '') + (write ? 'write' : 'read') + (this.sleeping ? '' : '_lock'), mode: write ? 'write' : 'read' };
-    yield this.waitYield();
-    // Granted by the releaser (grant() below): readers/writer already account for us.
-  }
-
-  protected *tryAcquire(t: Task, write: boolean): Code<boolean> {
-    if (t.mustSync()) yield SYNC;
-    if (!this.canTake(write)) {
-      t.stall(this.line.read(t.cpu, t.clock));
-      return false;
-    }
-    this.take(t, write);
-    return true;
-  }
-
-  /** Release without syncing if no sync is needed now: true if released. */
-  protected releaseFast(t: Task, write: boolean): boolean {
-    if (t.mustSync()) return false;
-    this.releaseNow(t, write);
-    return true;
-  }
-
-  protected *release(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
-    this.releaseNow(t, write);
-  }
-
-  private releaseNow(t: Task, write: boolean): void {
-    t.stall(this.line.write(t.cpu, t.clock));
-    if (!this.sleeping) t.preemptCount--;
-    if (write) {
-      this.writer = null;
-      const h = t.onSleep.indexOf(this.ownerSleeps);
-      if (h >= 0) t.onSleep.splice(h, 1);
-      const s = this.spinners.shift();
-      if (s !== undefined) {
-        // The spinner sees the owner go and takes the lock ahead of the sleepers (lock stealing).
-        this.setWriter(s);
-        this.eng.resumeSpinner(s, t.clock + this.line.write(s.cpu, t.clock));
-        return;
-      }
-    } else this.readers--;
-    if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) {
-      // rwsem_wake() runs in the releaser: it pays for the wake-ups it issues.
-      const at = t.clock;
-      t.cost(this.grant(at));
-    }
-  }
-
-  /** Hand the lock to the head of the queue at `time`; returns the releaser's cost of the wake-ups. */
-  private grant(time: number): number {
-    // A sleeper's wake-up costs the releaser a try_to_wake_up(); a spinner needs none.
-    const ttwu = this.sleeping ? (this.eng.costs.ttwuNs ?? 0) : 0;
-    const head = this.waiters[0];
-    if (head.write) {
-      this.waiters.shift();
-      this.setWriter(head.t);
-      this.handTo(head.t, time);
-      return ttwu;
-    }
-    // __rwsem_mark_wake() grants every reader at the head, then wake_up_q() wakes them one by
-    // one: the k-th is woken k try_to_wake_up()s after the release.
-    let k = 0;
-    while (this.waiters.length > 0 && !this.waiters[0].write) {
-      const w = this.waiters.shift()!;
-      this.readers++;
-      this.handTo(w.t, time + k * ttwu);
-      k++;
-    }
-    return k * ttwu;
-  }
-
-  private handTo(t: Task, time: number): void {
-    if (this.sleeping) {
-      this.eng.wake(t, time);
-    } else {
-      // The spinner sees the release and takes the line.
-      this.eng.resumeSpinner(t, time + this.line.write(t.cpu, time));
-    }
-  }
-
-  /**
-   * downgrade_write(): the writer `t` keeps the lock as a reader, and the readers queued at the
-   * head of the wait list (up to the first writer) are let in with it (rwsem_downgrade_wake()).
-   * Writers spinning on the owner stop: it is no longer a writer (they queue and sleep).
-   */
-  protected *downgradeNow(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.ownerSleeps(t.clock);
-    const h = t.onSleep.indexOf(this.ownerSleeps);
-    if (h >= 0) t.onSleep.splice(h, 1);
-    this.writer = null;
-    this.readers++;
-    if (this.waiters.length > 0 && !this.waiters[0].write) t.cost(this.grant(t.clock));
-  }
-
-  /** Is the lock held or waited for by a writer? (rwsem_is_contended-like check for tests.) */
-  get writeLocked(): boolean {
-    return this.writer !== null;
-  }
-
-  exclusiveHolder(): Task | null {
-    return this.writer;
-  }
-}
-
-/** struct rw_semaphore: sleeping reader-writer lock (the mmap lock). */
-export class RwSemaphore extends RwBase {
-  constructor(eng: Engine, name: string) {
-    super(eng, name, true);
-  }
-  /** down_read() */
-  downRead(t: Task): Code {
-    return this.acquire(t, false);
-  }
-  /** down_read() when it can complete at once (no sync, no wait): true if taken. */
-  downReadFast(t: Task): boolean {
-    return this.acquireFast(t, false);
-  }
-  /** up_read() */
-  upRead(t: Task): Code {
-    return this.release(t, false);
-  }
-  /** up_read() when no sync is needed: true if released. */
-  upReadFast(t: Task): boolean {
-    return this.releaseFast(t, false);
-  }
-  /** down_write() */
-  downWrite(t: Task): Code {
-    return this.acquire(t, true);
-  }
-  /** up_write() */
-  upWrite(t: Task): Code {
-    return this.release(t, true);
-  }
-  /** down_read_trylock() */
-  downReadTrylock(t: Task): Code<boolean> {
-    return this.tryAcquire(t, false);
-  }
-  /** down_write_trylock() */
-  downWriteTrylock(t: Task): Code<boolean> {
-    return this.tryAcquire(t, true);
-  }
-  /** downgrade_write(): the writer keeps the lock for reading; queued readers come in. */
-  downgradeWrite(t: Task): Code {
-    return this.downgradeNow(t);
-  }
-}
-
-/** rwlock_t (qrwlock): spinning reader-writer lock, fair to a waiting writer. */
-export class RwLock extends RwBase {
-  constructor(eng: Engine, name: string) {
-    super(eng, name, false);
-  }
   /** read_lock() */
   readLock(t: Task): Code {
     return this.acquire(t, false);
@@ -284,6 +55,58 @@ export class RwLock extends RwBase {
   /** write_unlock() */
   writeUnlock(t: Task): Code {
     return this.release(t, true);
+  }
+
+  /** Free for this mode, and nobody queued ahead (a queued writer blocks new readers). */
+  private canTake(write: boolean): boolean {
+    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
+    return free && this.waiters.length === 0;
+  }
+
+  private *acquire(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    t.preemptCount++;
+    t.stall(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
+    if (this.canTake(write)) {
+      if (write) this.writer = t;
+      else this.readers++;
+      return;
+    }
+    this.stats.contended++;
+    this.waiters.push({ t, write });
+    t.wait = { kind: 'lock', lock: this, fn: write ? 'write_lock' : 'read_lock', mode: write ? 'write' : 'read' };
+    yield SPIN;
+    // Granted by the releaser (grant() below): readers/writer already account for us.
+  }
+
+  private *release(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    t.stall(this.line.write(t.cpu, t.clock));
+    t.preemptCount--;
+    if (write) this.writer = null;
+    else this.readers--;
+    if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) this.grant(t.clock);
+  }
+
+  /** Hand the lock to the head of the queue at `time`: the spinners see the release and take the line. */
+  private grant(time: number): void {
+    const head = this.waiters[0];
+    if (head.write) {
+      this.waiters.shift();
+      this.writer = head.t;
+      this.eng.resumeSpinner(head.t, time + this.line.write(head.t.cpu, time));
+      return;
+    }
+    while (this.waiters.length > 0 && !this.waiters[0].write) {
+      const w = this.waiters.shift()!;
+      this.readers++;
+      this.eng.resumeSpinner(w.t, time + this.line.write(w.t.cpu, time));
+    }
+  }
+
+  exclusiveHolder(): Task | null {
+    return this.writer;
   }
 }
 
@@ -443,3 +266,4 @@ export class Atomic {
 }
 
 export { Barrier, WaitQueue } from './waitqueue.js';
+export { RwSemaphore, type RwsemEra } from './rwsem.js';

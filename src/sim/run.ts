@@ -1,5 +1,6 @@
 import { Engine, type EngineCosts } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
+import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ArchProfile } from '../config/arch.js';
 import type { Machine } from '../config/machine.js';
 import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
@@ -49,7 +50,10 @@ export interface RunOptions {
   readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
   readonly thp?: 'always' | 'madvise' | 'never';
   readonly vmacache?: VmaCacheKind;
+  /** CONFIG_RWSEM_SPIN_ON_OWNER alone, over `rwsem`'s. */
   readonly rwsemSpinOnOwner?: boolean;
+  /** rw_semaphore's behaviour in the kernel era (KernelConfig.rwsem). */
+  readonly rwsem?: RwsemEra;
   readonly lazyTlb?: 'ipi' | 'skip';
   /** munmap() zaps under the mmap lock downgraded to read (kconfig `munmap_downgrade`). */
   readonly munmapDowngrade?: boolean;
@@ -110,7 +114,7 @@ function setup(o: RunOptions): Runner {
       faultCompleted: o.faultCompleted ?? DEFAULT_CONFIG.faultCompleted,
       thp: o.thp ?? DEFAULT_CONFIG.thp,
       vmacache: o.vmacache ?? DEFAULT_CONFIG.vmacache,
-      rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? DEFAULT_CONFIG.rwsemSpinOnOwner,
+      rwsem: o.rwsemSpinOnOwner === undefined ? (o.rwsem ?? DEFAULT_CONFIG.rwsem) : { ...(o.rwsem ?? DEFAULT_CONFIG.rwsem), spinOnOwner: o.rwsemSpinOnOwner },
       lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
       munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
     },

@@ -13,16 +13,30 @@ import { ConfigError } from '../../src/errors.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
+const OLD = { rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n' };
+const R3_9 = { ...OLD, rwsem_writer_steal: 'y' };
+const R3_15 = { ...R3_9, vmacache: 'task' };
+const R3_16 = { ...R3_15, CONFIG_RWSEM_SPIN_ON_OWNER: 'y' };
+const R4_20 = { ...R3_16, lazy_tlb: 'skip', munmap_downgrade: 'y' };
+const R5_3 = { ...R4_20, rwsem_reader_wake: 'all', rwsem_reader_optimistic: 'spin', rwsem_spin_on_readers: 'y', rwsem_handoff: 'y' };
+const R5_11 = { ...R5_3, rwsem_reader_optimistic: 'steal' };
+const R6_0 = { ...R5_11, fault_completed: 'y' };
 const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
-  '2.6.33': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '3.14': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '3.15': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '3.16': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '4.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '4.20': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'n' },
-  '5.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'n' },
-  '6.0': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'y' },
-  '6.1': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'y' },
+  '2.6.33': OLD,
+  '3.8': OLD,
+  '3.9': R3_9,
+  '3.14': R3_9,
+  '3.15': R3_15,
+  '3.16': R3_16,
+  '4.19': R3_16,
+  '4.20': R4_20,
+  '5.2': R4_20,
+  '5.3': R5_3,
+  '5.10': R5_3,
+  '5.11': R5_11,
+  '5.19': R5_11,
+  '6.0': R6_0,
+  '6.1': { ...R6_0, vmacache: 'none' },
 };
 
 describe('eraSettings: each era key on both sides of the release it changes at', () => {
@@ -33,7 +47,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   }
 
   it('EXPECTED covers every change in the table, with the release just before it', () => {
-    const justBefore: Record<string, string> = { '3.15': '3.14', '3.16': '3.15', '4.20': '4.19', '6.0': '5.19', '6.1': '6.0' };
+    const justBefore: Record<string, string> = { '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0' };
     for (const c of ERA_CHANGES) {
       const prev = justBefore[c.at];
       expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
@@ -43,7 +57,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'munmap_downgrade', 'fault_completed']);
+    expect(ERA_KEYS).toEqual(['rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
@@ -162,12 +176,15 @@ describe('--config kernel=X.Y', () => {
   it('reaches the run: prepareRun passes the era keys of the named kernel on', () => {
     const o = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=2.6.33'] }));
     expect(o.vmacache).toBe('mm');
-    expect(o.rwsemSpinOnOwner).toBe(false);
+    expect(o.rwsem).toEqual({ spinOnOwner: false, writerSteal: false, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
     expect(o.lazyTlb).toBe('ipi');
     expect(o.faultCompleted).toBe(false);
     const now = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=6.18.44-fc'] }));
     expect(now.vmacache).toBe('none');
     expect(now.lazyTlb).toBe('skip');
     expect(now.faultCompleted).toBe(true);
+    expect(now.rwsem).toEqual({ spinOnOwner: true, writerSteal: true, readerWake: 'all', readerOpt: 'steal', spinOnReaders: true, handoff: true });
+    const v417 = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=4.17'] }));
+    expect(v417.rwsem).toEqual({ spinOnOwner: true, writerSteal: true, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
   });
 });
