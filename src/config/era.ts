@@ -62,6 +62,18 @@ export const ERA_CHANGES: readonly EraChange[] = [
     source: '4fc828e24cd9 "locking/rwsem: Support optimistic spinning" (Davidlohr Bueso, Tim Chen), v3.16',
   },
   {
+    key: 'spinlock',
+    at: '4.2',
+    before: 'ticket',
+    after: 'queued',
+    what: 'x86 spinlocks are queued (qspinlock: only the waiter at the head of an MCS queue watches the lock word) instead of ticket locks every waiter spins on',
+    // d73a33973f16 "locking/qspinlock, x86: Enable x86-64 to use queued spinlocks" (Waiman Long),
+    // merged with the generic qspinlock (a33fda35e3a7) for v4.2; x86 had ticket spinlocks since
+    // 314cdbefd1 (Nick Piggin, 2.6.25). arm64 changed later, in v4.19 (c11090474d70 "arm64:
+    // locking: Replace ticket lock implementation with qspinlock", Will Deacon).
+    source: 'd73a33973f16 "locking/qspinlock, x86: Enable x86-64 to use queued spinlocks" (Waiman Long), v4.2 (arm64: c11090474d70, v4.19)',
+  },
+  {
     key: 'lazy_tlb',
     at: '4.20',
     before: 'ipi',

@@ -49,6 +49,8 @@ export interface KernelConfig {
   readonly rwsemSpinOnOwner: boolean;
   /** rw_semaphore's behaviour in this kernel era (the rwsem_* keys and CONFIG_RWSEM_SPIN_ON_OWNER). */
   readonly rwsem: RwsemEra;
+  /** spinlock_t: queued (qspinlock) or ticket (kconfig `spinlock`). */
+  readonly spinlock: 'queued' | 'ticket';
   /** x86: whether TLB-flush IPIs also go to idle CPUs still lazily on the mm (before 4.19). */
   readonly lazyTlb: 'ipi' | 'skip';
   /** munmap() downgrades the mmap lock to read before zapping (4.20+, kconfig `munmap_downgrade`). */
@@ -105,6 +107,7 @@ const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
   munmap_downgrade: { values: ['y', 'n'], def: 'y', doc: 'munmap() zaps the pages with the mmap lock downgraded to read (y: 4.20+, Yang Shi) or held for writing (n)' },
   lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.20) or not (skip: 4.20+, Rik van Riel)' },
+  spinlock: { values: ['queued', 'ticket'], def: 'queued', doc: 'spinlock_t: queued, one line transfer per hand-off (x86 4.2+, arm64 4.19+), or ticket, every waiter re-reading the lock word at each hand-off (x86 before 4.2)' },
   rwsem_writer_steal: { values: YN, def: 'y', doc: 'rwsem: a woken writer takes the lock itself and a writer that comes first may take it (y: 3.9+) or the waker grants it (n)' },
   rwsem_reader_wake: { values: ['head', 'all'], def: 'all', doc: 'rwsem: a release wakes the readers at the head of the queue (head: before 5.3) or every queued reader up to 256 (all: 5.3+)' },
   rwsem_reader_optimistic: { values: ['none', 'spin', 'steal'], def: 'steal', doc: 'rwsem: a reader in the slow path queues (none: before 5.3), spins and joins (spin: 5.3-5.10), or takes a lock nobody holds (steal: 5.11+)' },
@@ -297,6 +300,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
     vmacache: settings.vmacache as VmaCacheKind,
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
+    spinlock: settings.spinlock as KernelConfig['spinlock'],
     rwsem: {
       spinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
       writerSteal: settings.rwsem_writer_steal === 'y',

@@ -122,6 +122,8 @@ export class Timer implements HeapItem {
 export interface EngineOptions {
   /** Check the sync rule on every cache-line access (default: setSyncCheckDefault's value). */
   readonly checkSync?: boolean;
+  /** How spinlock_t waits (SpinLock in locks.ts): queued (qspinlock, the default) or ticket. */
+  readonly spinlock?: 'queued' | 'ticket';
 }
 
 export class Engine implements SyncGuard {
@@ -164,6 +166,8 @@ export class Engine implements SyncGuard {
   dropSync: ((t: Task) => boolean) | null = null;
   /** The running task is in a step that began in time order (see the sync rule above). */
   stepOpen = false;
+  /** spinlock_t is a ticket lock (every waiter spins reading the lock word), not a qspinlock. */
+  readonly ticketSpinlocks: boolean;
 
   constructor(
     readonly topo: Topology,
@@ -172,6 +176,7 @@ export class Engine implements SyncGuard {
     opts: EngineOptions = {},
   ) {
     this.checkSync = opts.checkSync ?? syncCheckDefault;
+    this.ticketSpinlocks = opts.spinlock === 'ticket';
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);

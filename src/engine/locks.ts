@@ -110,12 +110,21 @@ export class RwLock implements LockWaitee {
   }
 }
 
-/** spinlock_t (queued spinlock: FIFO hand-off to the next spinner). */
+/**
+ * spinlock_t: FIFO hand-off to the next spinner. As a queued spinlock (qspinlock: x86 from 4.2,
+ * arm64 from 4.19) only the waiter at the head of the MCS queue watches the lock word, so a
+ * hand-off is one transfer of its line. As a ticket lock (x86 2.6.25-4.1, arch_spin_lock() with
+ * xadd on the tail) every waiter spins reading the lock word: each ticket taken and each release
+ * invalidates all their copies, they all read the line again, and the next holder's read waits
+ * its turn among theirs (Boyd-Wickizer et al., "Non-scalable locks are dangerous", 2012).
+ */
 export class SpinLock implements LockWaitee {
   holder: Task | null = null;
   readonly waiters: Task[] = [];
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
+  /** A ticket lock (Engine.ticketSpinlocks), not a queued one. */
+  private readonly ticket: boolean;
 
   constructor(
     private readonly eng: Engine,
@@ -123,6 +132,7 @@ export class SpinLock implements LockWaitee {
     line?: CacheLine,
   ) {
     this.line = line ?? eng.line(name);
+    this.ticket = eng.ticketSpinlocks;
   }
 
   /** spin_lock() when it can complete at once (no sync, not held): true if taken. */
@@ -143,6 +153,8 @@ export class SpinLock implements LockWaitee {
     t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.stats.contended++;
+    // Ticket lock: the new tail invalidated the spinners' copies; they read the line again.
+    if (this.ticket) for (const w of this.waiters) this.line.read(w.cpu, t.clock);
     this.waiters.push(t);
     t.wait = { kind: 'lock', lock: this, fn: 'spin_lock', mode: 'spin' };
     yield SPIN;
@@ -184,7 +196,20 @@ export class SpinLock implements LockWaitee {
       return;
     }
     this.holder = next;
-    this.eng.resumeSpinner(next, t.clock + this.line.write(next.cpu, t.clock));
+    if (!this.ticket) {
+      // qspinlock: the MCS head sees the lock free and takes the line.
+      this.eng.resumeSpinner(next, t.clock + this.line.write(next.cpu, t.clock));
+      return;
+    }
+    // Ticket lock: the new head invalidated every spinner's copy and they all read the line again;
+    // the next holder (its ticket now served, it needs no atomic) reads in the middle of the herd,
+    // its expected place among misses the line serves one after another.
+    const at = t.clock;
+    const ahead = this.waiters.length >> 1;
+    for (let i = 0; i < ahead; i++) this.line.read(this.waiters[i].cpu, at);
+    const seen = this.line.read(next.cpu, at);
+    for (let i = ahead; i < this.waiters.length; i++) this.line.read(this.waiters[i].cpu, at);
+    this.eng.resumeSpinner(next, at + seen);
   }
 
   get locked(): boolean {

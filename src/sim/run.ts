@@ -54,6 +54,8 @@ export interface RunOptions {
   readonly rwsemSpinOnOwner?: boolean;
   /** rw_semaphore's behaviour in the kernel era (KernelConfig.rwsem). */
   readonly rwsem?: RwsemEra;
+  /** spinlock_t: queued or ticket (KernelConfig.spinlock). */
+  readonly spinlock?: 'queued' | 'ticket';
   readonly lazyTlb?: 'ipi' | 'skip';
   /** munmap() zaps under the mmap lock downgraded to read (kconfig `munmap_downgrade`). */
   readonly munmapDowngrade?: boolean;
@@ -98,7 +100,7 @@ function setup(o: RunOptions): Runner {
   const c = o.arch.costs;
   const jitter = JITTER * factorOf(p, 'JITTER');
   const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter };
-  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync });
+  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;

@@ -13,11 +13,12 @@ import { ConfigError } from '../../src/errors.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
-const OLD = { rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n' };
+const OLD = { rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n' };
 const R3_9 = { ...OLD, rwsem_writer_steal: 'y' };
 const R3_15 = { ...R3_9, vmacache: 'task' };
 const R3_16 = { ...R3_15, CONFIG_RWSEM_SPIN_ON_OWNER: 'y' };
-const R4_20 = { ...R3_16, lazy_tlb: 'skip', munmap_downgrade: 'y' };
+const R4_2 = { ...R3_16, spinlock: 'queued' };
+const R4_20 = { ...R4_2, lazy_tlb: 'skip', munmap_downgrade: 'y' };
 const R5_3 = { ...R4_20, rwsem_reader_wake: 'all', rwsem_reader_optimistic: 'spin', rwsem_spin_on_readers: 'y', rwsem_handoff: 'y' };
 const R5_11 = { ...R5_3, rwsem_reader_optimistic: 'steal' };
 const R6_0 = { ...R5_11, fault_completed: 'y' };
@@ -28,7 +29,9 @@ const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
   '3.14': R3_9,
   '3.15': R3_15,
   '3.16': R3_16,
-  '4.19': R3_16,
+  '4.1': R3_16,
+  '4.2': R4_2,
+  '4.19': R4_2,
   '4.20': R4_20,
   '5.2': R4_20,
   '5.3': R5_3,
@@ -47,7 +50,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   }
 
   it('EXPECTED covers every change in the table, with the release just before it', () => {
-    const justBefore: Record<string, string> = { '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0' };
+    const justBefore: Record<string, string> = { '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0' };
     for (const c of ERA_CHANGES) {
       const prev = justBefore[c.at];
       expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
@@ -57,7 +60,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed']);
+    expect(ERA_KEYS).toEqual(['rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
@@ -102,7 +105,7 @@ describe('--config kernel=X.Y', () => {
   it('sets every era key as that release had it, and is itself a resolved setting', () => {
     const c = resolveConfig(['kernel=4.17']);
     expect(c.settings.kernel).toBe('4.17');
-    for (const [k, v] of Object.entries(EXPECTED['3.16'])) expect(c.settings[k], k).toBe(v);
+    for (const [k, v] of Object.entries(EXPECTED['4.19'])) expect(c.settings[k], k).toBe(v);
     expect(c.vmacache).toBe('task');
     expect(c.lazyTlb).toBe('ipi');
     expect(c.rwsemSpinOnOwner).toBe(true);
@@ -178,10 +181,12 @@ describe('--config kernel=X.Y', () => {
     expect(o.vmacache).toBe('mm');
     expect(o.rwsem).toEqual({ spinOnOwner: false, writerSteal: false, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
     expect(o.lazyTlb).toBe('ipi');
+    expect(o.spinlock).toBe('ticket');
     expect(o.faultCompleted).toBe(false);
     const now = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=6.18.44-fc'] }));
     expect(now.vmacache).toBe('none');
     expect(now.lazyTlb).toBe('skip');
+    expect(now.spinlock).toBe('queued');
     expect(now.faultCompleted).toBe(true);
     expect(now.rwsem).toEqual({ spinOnOwner: true, writerSteal: true, readerWake: 'all', readerOpt: 'steal', spinOnReaders: true, handoff: true });
     const v417 = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=4.17'] }));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
+import { Engine, SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { HANDOFF_SHARE } from '../../src/engine/cacheline.js';
 import { Atomic, Barrier, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
 import { Rcu } from '../../src/engine/rcu.js';
 import { waitsFor } from '../../src/engine/wait.js';
-import { COSTS, LAT, setup } from './helpers.js';
+import { COSTS, flatTopo, LAT, setup } from './helpers.js';
 
 // Every lock operation pays a write (or, for a failed trylock, a read) on the lock's cache line.
 // On the one-socket topology of setup(): 80 ns for the first touch (memory), 50 ns to take the line
@@ -400,6 +400,41 @@ describe('SpinLock', () => {
     expect(maxInside).toBe(1);
     expect(lock.stats).toEqual({ acquired: 4, contended: 3 });
     expect(lock.locked).toBe(false);
+  });
+
+  it('ticket (spinlock=ticket, x86 before 4.2): every spinner re-reads the lock word at each hand-off; the next holder waits for the reads ahead of it', () => {
+    // H holds 80-1080; C, A, B arrive at 100, 200, 300 and spin. Each arrival's ticket (a write)
+    // and each release invalidate the spinners' copies and they all read the line again.
+    const run = (spinlock: 'queued' | 'ticket') => {
+      const eng = new Engine(flatTopo(4), COSTS, 1, { spinlock });
+      const log: [string, number][] = [];
+      const lock = new SpinLock(eng, 'ptl');
+      const crit = (name: string, arrive: number, hold: number) =>
+        function* (t: Task): Code {
+          t.cost(arrive);
+          yield* lock.lock(t);
+          log.push([`${name} in`, t.clock]);
+          t.cost(hold);
+          yield* lock.unlock(t);
+        };
+      eng.spawn(100, 1, 'H', 0, crit('H', 0, 1000));
+      eng.spawn(101, 1, 'C', 0, crit('C', 100, 100));
+      eng.spawn(102, 1, 'A', 0, crit('A', 200, 100));
+      eng.spawn(103, 1, 'B', 0, crit('B', 300, 100));
+      eng.run();
+      return { log, transfers: lock.line.transfers };
+    };
+    const queued = run('queued');
+    expect(queued.log.map(([w]) => w)).toEqual(['H in', 'C in', 'A in', 'B in']);
+    const ticket = run('ticket');
+    expect(ticket.log.map(([w]) => w)).toEqual(['H in', 'C in', 'A in', 'B in']);
+    // H's release (1080) takes the line back from the spinners (50 ns); then of the three
+    // spinners' reads C's comes second: it waits out A's transfer (half of it busy: 25 ns).
+    const at = (l: [string, number][], w: string) => l.find(([x]) => x === w)![1];
+    expect(at(queued.log, 'C in')).toBe(1180);
+    expect(at(ticket.log, 'C in')).toBe(1080 + 50 + 25 + 50);
+    expect(at(ticket.log, 'B in') - at(ticket.log, 'C in')).toBeGreaterThan(at(queued.log, 'B in') - at(queued.log, 'C in'));
+    expect(ticket.transfers).toBeGreaterThan(queued.transfers);
   });
 
   it('a spinner keeps its CPU: a task pinned there does not run until the spinner is done', () => {
