@@ -85,6 +85,7 @@ const YN = ['y', 'n'];
 /** Keys of the kernel whatever the design: Kconfig symbols, then spfperf's own knobs. */
 const KCONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   CONFIG_TRANSPARENT_HUGEPAGE: { values: YN, def: 'y', doc: 'transparent huge pages' },
+  CONFIG_RWSEM_GENERIC_SPINLOCK: { values: YN, def: 'n', doc: 'rwsem: every operation under the spinlock sem->wait_lock (lib/rwsem-spinlock.c; x86-64 before 2.6.34) instead of an atomic count' },
   CONFIG_RWSEM_SPIN_ON_OWNER: { values: YN, def: 'y', doc: 'rwsem writers spin on a running writer owner instead of sleeping (3.16+)' },
   CONFIG_DEBUG_TLBFLUSH: { values: YN, def: 'y', doc: 'nr_tlb_* vmstat counters (spfperf turns it on by default)' },
 };
@@ -302,6 +303,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
     spinlock: settings.spinlock as KernelConfig['spinlock'],
     rwsem: {
+      genericSpinlock: settings.CONFIG_RWSEM_GENERIC_SPINLOCK === 'y',
       spinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
       writerSteal: settings.rwsem_writer_steal === 'y',
       readerWake: settings.rwsem_reader_wake as RwsemEra['readerWake'],

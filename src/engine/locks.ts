@@ -291,4 +291,3 @@ export class Atomic {
 }
 
 export { Barrier, WaitQueue } from './waitqueue.js';
-export { RwSemaphore, type RwsemEra } from './rwsem.js';

@@ -6,6 +6,12 @@
 
 /** The behaviours of rw_semaphore that changed between kernel releases (the era keys rwsem_*). */
 export interface RwsemEra {
+  /**
+   * CONFIG_RWSEM_GENERIC_SPINLOCK (x86-64 before 2.6.34): lib/rwsem-spinlock.c, every operation
+   * under the spinlock sem->wait_lock (rwsem-spinlock.ts), instead of the atomic count of
+   * lib/rwsem.c. The other behaviours below are the atomic count's.
+   */
+  readonly genericSpinlock: boolean;
   /** CONFIG_RWSEM_SPIN_ON_OWNER (3.16): a writer spins while a running writer owns the lock. */
   readonly spinOnOwner: boolean;
   /**
@@ -38,8 +44,8 @@ export interface RwsemEra {
   readonly handoff: boolean;
 }
 
-/** 2.6.33's rw_semaphore (lib/rwsem.c): what a bare RwSemaphore does. */
-export const RWSEM_2_6: RwsemEra = { spinOnOwner: false, writerSteal: false, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false };
+/** 2.6.33's rw_semaphore on the atomic count (lib/rwsem.c, x86-32's): what a bare RwSemaphore does. */
+export const RWSEM_2_6: RwsemEra = { genericSpinlock: false, spinOnOwner: false, writerSteal: false, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false };
 
 /** MAX_READERS_WAKEUP (kernel/locking/rwsem.c, 5.3+): readers one rwsem_mark_wake() grants at most. */
 export const MAX_READERS_WAKEUP = 0x100;

@@ -2,6 +2,8 @@ import { BLOCK, SPIN, SYNC, TaskState, type Code, type Engine, type Task, type T
 import type { CacheLine } from './cacheline.js';
 import type { LockStats } from './locks.js';
 import type { LockWaitee } from './wait.js';
+import { SpinLock } from './locks.js';
+import { spinlockDowngrade, spinlockDownRead, spinlockDownWrite, spinlockRelease, spinlockTrylock } from './rwsem-spinlock.js';
 import { MAX_READERS_WAKEUP, RWSEM_2_6, RWSEM_WAIT_TIMEOUT_NS, rspinThresholdNs, type RwsemEra } from './rwsem-era.js';
 
 export { RWSEM_2_6, type RwsemEra } from './rwsem-era.js';
@@ -17,7 +19,7 @@ export { RWSEM_2_6, type RwsemEra } from './rwsem-era.js';
  */
 
 /** A task in the slow path: queued (wait_list) or spinning (the OSQ). */
-interface RwsemWaiter {
+export interface RwsemWaiter {
   readonly t: Task;
   readonly write: boolean;
   /** When it queued (waiter->timeout counts from here). */
@@ -59,9 +61,16 @@ export class RwSemaphore implements LockWaitee {
     this.line = eng.line(name);
   }
 
+  /**
+   * sem->wait_lock of the generic spinlock rw_semaphore (era.genericSpinlock), on the lock's line:
+   * every operation goes through it (rwsem-spinlock.ts).
+   */
+  waitLock: SpinLock | null = null;
+
   /** Take the behaviour of a kernel era (before the lock is first used). */
   configure(era: RwsemEra): void {
     this.era = era;
+    this.waitLock = era.genericSpinlock ? new SpinLock(this.eng, `${this.name}.wait_lock`, this.line) : null;
   }
 
   /** CONFIG_RWSEM_SPIN_ON_OWNER alone, for tests of the 3.16 writer spinning. */
@@ -76,6 +85,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** down_read() */
   *downRead(t: Task): Code {
+    if (this.waitLock !== null) return yield* spinlockDownRead(this, t);
     if (t.mustSync()) yield SYNC;
     if (this.downReadFast(t)) return;
     this.enterSlowpath(t);
@@ -88,7 +98,7 @@ export class RwSemaphore implements LockWaitee {
    * waiters): RWSEM_READ_FAILED_MASK (5.3+), a negative count (before).
    */
   downReadFast(t: Task): boolean {
-    if (this.writer !== null || this.waiters.length > 0 || t.mustSync()) return false;
+    if (this.waitLock !== null || this.writer !== null || this.waiters.length > 0 || t.mustSync()) return false;
     t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.readers++;
@@ -97,19 +107,21 @@ export class RwSemaphore implements LockWaitee {
 
   /** up_read() */
   *upRead(t: Task): Code {
+    if (this.waitLock !== null) return yield* spinlockRelease(this, t, false);
     if (t.mustSync()) yield SYNC;
     this.release(t, false);
   }
 
   /** up_read() when no sync is needed: true if released. */
   upReadFast(t: Task): boolean {
-    if (t.mustSync()) return false;
+    if (this.waitLock !== null || t.mustSync()) return false;
     this.release(t, false);
     return true;
   }
 
   /** down_write() */
   *downWrite(t: Task): Code {
+    if (this.waitLock !== null) return yield* spinlockDownWrite(this, t);
     if (t.mustSync()) yield SYNC;
     if (this.writer === null && this.readers === 0 && this.waiters.length === 0) {
       // The fast path: cmpxchg from unlocked (an atomic add of the write bias before 5.3).
@@ -124,12 +136,14 @@ export class RwSemaphore implements LockWaitee {
 
   /** up_write() */
   *upWrite(t: Task): Code {
+    if (this.waitLock !== null) return yield* spinlockRelease(this, t, true);
     if (t.mustSync()) yield SYNC;
     this.release(t, true);
   }
 
   /** down_read_trylock(): fails on a writer and on waiters, in every era. */
   *downReadTrylock(t: Task): Code<boolean> {
+    if (this.waitLock !== null) return yield* spinlockTrylock(this, t, false);
     if (t.mustSync()) yield SYNC;
     if (this.writer !== null || this.waiters.length > 0) {
       t.stall(this.line.read(t.cpu, t.clock));
@@ -143,6 +157,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** down_write_trylock(): a cmpxchg from the unlocked count, which waiters make fail. */
   *downWriteTrylock(t: Task): Code<boolean> {
+    if (this.waitLock !== null) return yield* spinlockTrylock(this, t, true);
     if (t.mustSync()) yield SYNC;
     if (this.writer !== null || this.readers > 0 || this.waiters.length > 0) {
       t.stall(this.line.read(t.cpu, t.clock));
@@ -160,6 +175,7 @@ export class RwSemaphore implements LockWaitee {
    * reader owner: writers stop (up to 5.2) or spin on the readers (5.3+); readers join (5.3-5.10).
    */
   *downgradeWrite(t: Task): Code {
+    if (this.waitLock !== null) return yield* spinlockDowngrade(this, t);
     if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     const rd = this.rdNonspinnable; // rwsem_set_reader_owned() keeps the reader bit
@@ -295,7 +311,7 @@ export class RwSemaphore implements LockWaitee {
    * writer that queued having seen them sets the reader one again (5.3-5.10,
    * rwsem_disable_reader_optspin()).
    */
-  private setWriter(t: Task, sawNonspinnable: boolean): void {
+  setWriter(t: Task, sawNonspinnable: boolean): void {
     this.writer = t;
     this.wrNonspinnable = false;
     this.rdNonspinnable = sawNonspinnable && this.era.readerOpt === 'spin';
@@ -304,7 +320,7 @@ export class RwSemaphore implements LockWaitee {
   }
 
   /** The writer `t` leaves: rwsem_clear_owner(), and its spinners no longer watch it sleep. */
-  private dropOwner(t: Task): void {
+  dropOwner(t: Task): void {
     this.writer = null;
     this.rdNonspinnable = false;
     const h = t.onSleep.indexOf(this.ownerSleeps);
@@ -335,7 +351,7 @@ export class RwSemaphore implements LockWaitee {
    * rwsem_mark_wake(RWSEM_WAKE_ANY) (5.3+), __rwsem_mark_wake() / __rwsem_do_wake() (before), at
    * `time` with the lock free: returns the releaser's cost of the wake-ups.
    */
-  private markWake(time: number): number {
+  markWake(time: number): number {
     const head = this.waiters[0];
     if (!head.write) return this.grantReaders(time, true);
     if (this.era.writerSteal && !this.handoff) {
@@ -366,7 +382,7 @@ export class RwSemaphore implements LockWaitee {
    * other: the k-th is woken k try_to_wake_up()s after `time`. Returns the waker's cost.
    * `afterWriter`: the lock was write-held, so the reader owner word is the first woken reader's.
    */
-  private grantReaders(time: number, afterWriter: boolean): number {
+  grantReaders(time: number, afterWriter: boolean): number {
     const ttwu = this.eng.costs.ttwuNs ?? 0;
     const all = this.era.readerWake === 'all';
     const ws = this.waiters;

@@ -1,6 +1,7 @@
 import type { Engine, Task } from '../engine/engine.js';
 import type { CacheLine } from '../engine/cacheline.js';
-import { RwSemaphore, SpinLock, type RwsemEra } from '../engine/locks.js';
+import { SpinLock } from '../engine/locks.js';
+import { RwSemaphore, type RwsemEra } from '../engine/rwsem.js';
 import { Rcu } from '../engine/rcu.js';
 import type { ArchCosts, ArchProfile } from '../config/arch.js';
 import type { Emitter, EventSource } from '../trace/sink.js';

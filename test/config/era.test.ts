@@ -13,8 +13,9 @@ import { ConfigError } from '../../src/errors.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
-const OLD = { rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n' };
-const R3_9 = { ...OLD, rwsem_writer_steal: 'y' };
+const OLD = { CONFIG_RWSEM_GENERIC_SPINLOCK: 'y', rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n' };
+const R2_6_34 = { ...OLD, CONFIG_RWSEM_GENERIC_SPINLOCK: 'n' };
+const R3_9 = { ...R2_6_34, rwsem_writer_steal: 'y' };
 const R3_15 = { ...R3_9, vmacache: 'task' };
 const R3_16 = { ...R3_15, CONFIG_RWSEM_SPIN_ON_OWNER: 'y' };
 const R4_2 = { ...R3_16, spinlock: 'queued' };
@@ -24,7 +25,8 @@ const R5_11 = { ...R5_3, rwsem_reader_optimistic: 'steal' };
 const R6_0 = { ...R5_11, fault_completed: 'y' };
 const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
   '2.6.33': OLD,
-  '3.8': OLD,
+  '2.6.34': R2_6_34,
+  '3.8': R2_6_34,
   '3.9': R3_9,
   '3.14': R3_9,
   '3.15': R3_15,
@@ -50,7 +52,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   }
 
   it('EXPECTED covers every change in the table, with the release just before it', () => {
-    const justBefore: Record<string, string> = { '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0' };
+    const justBefore: Record<string, string> = { '2.6.34': '2.6.33', '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0' };
     for (const c of ERA_CHANGES) {
       const prev = justBefore[c.at];
       expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
@@ -60,7 +62,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed']);
+    expect(ERA_KEYS).toEqual(['CONFIG_RWSEM_GENERIC_SPINLOCK', 'rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
@@ -83,7 +85,8 @@ describe('eraSettings: each era key on both sides of the release it changes at',
     expect(kernelRelease('2.6.33-rc2')).toEqual([2, 6, 33]);
     expect(kernelRelease('2.6.39.4')).toEqual([2, 6, 39]);
     expect(kernelRelease('3.0')).toEqual([3, 0]);
-    expect(eraSettings('2.6.39.4')).toEqual(EXPECTED['2.6.33']);
+    expect(eraSettings('2.6.39.4')).toEqual(EXPECTED['2.6.34']);
+    expect(eraSettings('2.6.33.20')).toEqual(EXPECTED['2.6.33']);
   });
 
   it('a string that is not a version is a ConfigError that says what a version looks like', () => {
@@ -179,7 +182,7 @@ describe('--config kernel=X.Y', () => {
   it('reaches the run: prepareRun passes the era keys of the named kernel on', () => {
     const o = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=2.6.33'] }));
     expect(o.vmacache).toBe('mm');
-    expect(o.rwsem).toEqual({ spinOnOwner: false, writerSteal: false, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
+    expect(o.rwsem).toEqual({ genericSpinlock: true, spinOnOwner: false, writerSteal: false, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
     expect(o.lazyTlb).toBe('ipi');
     expect(o.spinlock).toBe('ticket');
     expect(o.faultCompleted).toBe(false);
@@ -188,8 +191,8 @@ describe('--config kernel=X.Y', () => {
     expect(now.lazyTlb).toBe('skip');
     expect(now.spinlock).toBe('queued');
     expect(now.faultCompleted).toBe(true);
-    expect(now.rwsem).toEqual({ spinOnOwner: true, writerSteal: true, readerWake: 'all', readerOpt: 'steal', spinOnReaders: true, handoff: true });
+    expect(now.rwsem).toEqual({ genericSpinlock: false, spinOnOwner: true, writerSteal: true, readerWake: 'all', readerOpt: 'steal', spinOnReaders: true, handoff: true });
     const v417 = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=4.17'] }));
-    expect(v417.rwsem).toEqual({ spinOnOwner: true, writerSteal: true, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
+    expect(v417.rwsem).toEqual({ genericSpinlock: false, spinOnOwner: true, writerSteal: true, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Engine, SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { HANDOFF_SHARE } from '../../src/engine/cacheline.js';
-import { Atomic, Barrier, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { Atomic, Barrier, RwLock, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { RwSemaphore } from '../../src/engine/rwsem.js';
 import { Rcu } from '../../src/engine/rcu.js';
 import { waitsFor } from '../../src/engine/wait.js';
 import { COSTS, flatTopo, LAT, setup } from './helpers.js';

@@ -300,3 +300,50 @@ describe('rwsem_handoff (5.3): a writer kept from the lock for RWSEM_WAIT_TIMEOU
     expect(at['W in']).toBeGreaterThan(2 * 60 * 100_000);
   });
 });
+
+describe('CONFIG_RWSEM_GENERIC_SPINLOCK (x86-64 before 2.6.34): every operation under sem->wait_lock', () => {
+  // Four readers arrive at once on four CPUs and hold the lock for 2000 ns.
+  const run = (genericSpinlock: boolean) => {
+    const { eng, log, spawn, note, sem } = sem4({ genericSpinlock });
+    for (const name of ['R0', 'R1', 'R2', 'R3']) spawn(name, holder(sem, note, name, 0, 2000, false));
+    eng.run();
+    const ins = log.filter(([w]) => w.endsWith(' in')).map(([, at]) => at);
+    const firstOut = Math.min(...log.filter(([w]) => w.endsWith(' out')).map(([, at]) => at));
+    return { spread: Math.max(...ins) - Math.min(...ins), allInTogether: Math.max(...ins) < firstOut, sem };
+  };
+
+  it('y: the readers still share the lock, but come in one wait_lock hand-off after the other', () => {
+    const y = run(true);
+    const n = run(false);
+    expect([y.allInTogether, n.allInTogether]).toEqual([true, true]);
+    expect(y.sem.waitLock!.stats.contended).toBe(3);
+    expect(n.sem.waitLock).toBeNull();
+    // Each reader waits for the one before it to take wait_lock, update the count and drop it.
+    expect(y.spread).toBeGreaterThan(n.spread + 3 * 10);
+  });
+
+  it('y: no fast path: downReadFast and upReadFast always refuse', () => {
+    const { eng, spawn, sem } = sem4({ genericSpinlock: true });
+    const seen: boolean[] = [];
+    spawn('R', function* (t) {
+      seen.push(sem.downReadFast(t));
+      yield* sem.downRead(t);
+      seen.push(sem.upReadFast(t));
+      yield* sem.upRead(t);
+    });
+    eng.run();
+    expect(seen).toEqual([false, false]);
+    expect([sem.readers, sem.waitLock!.locked]).toEqual([0, false]);
+  });
+
+  it('y: a writer is granted the lock by the last reader out, under wait_lock (2.6.33: __rwsem_wake_one_writer)', () => {
+    const { eng, log, spawn, note, sem } = sem4({ genericSpinlock: true });
+    spawn('R', holder(sem, note, 'R', 0, 3000, false));
+    spawn('W', holder(sem, note, 'W', 500, 100, true));
+    eng.run();
+    const at = Object.fromEntries(log);
+    expect(order(log)).toEqual(['R', 'W']);
+    // R grants W (and wakes it) under wait_lock, then drops wait_lock: a local write of the line.
+    expect(at['W in']).toBe(at['R out'] - LAT.local + COSTS.wakeupNs);
+  });
+});

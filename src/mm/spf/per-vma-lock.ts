@@ -1,5 +1,5 @@
 import { SYNC, type Code, type Engine } from '../../engine/engine.js';
-import { RwSemaphore, type RwsemEra } from '../../engine/locks.js';
+import { RwSemaphore, type RwsemEra } from '../../engine/rwsem.js';
 import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
