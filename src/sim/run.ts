@@ -1,5 +1,6 @@
 import { Engine, type EngineCosts } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
+import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ArchProfile } from '../config/arch.js';
 import type { Machine } from '../config/machine.js';
 import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
@@ -7,6 +8,7 @@ import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel } from '../mm/kernel.js';
 import { kernelEstimates } from '../mm/estimates.js';
+import { RWSEM_SPINLOCK_CS_NS } from '../engine/rwsem-spinlock.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
 import type { Workload } from '../workload/ir.js';
 import { Runner } from './interp.js';
@@ -50,9 +52,12 @@ export interface RunOptions {
   readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
   readonly thp?: 'always' | 'madvise' | 'never';
   readonly vmacache?: VmaCacheKind;
+  /** CONFIG_RWSEM_SPIN_ON_OWNER alone, over `rwsem`'s. */
   readonly rwsemSpinOnOwner?: boolean;
-  /** rwsem writers spin on a reader-owned lock too (kconfig `rwsem_reader_spin`). */
-  readonly rwsemSpinOnReaders?: boolean;
+  /** rw_semaphore's behaviour in the kernel era (KernelConfig.rwsem). */
+  readonly rwsem?: RwsemEra;
+  /** spinlock_t: queued or ticket (KernelConfig.spinlock). */
+  readonly spinlock?: 'queued' | 'ticket';
   readonly lazyTlb?: 'ipi' | 'skip';
   /** munmap() zaps under the mmap lock downgraded to read (kconfig `munmap_downgrade`). */
   readonly munmapDowngrade?: boolean;
@@ -98,8 +103,8 @@ function setup(o: RunOptions): Runner {
   const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus, HANDOFF_SHARE * factorOf(p, 'HANDOFF_SHARE'));
   const c = o.arch.costs;
   const jitter = JITTER * factorOf(p, 'JITTER');
-  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter };
-  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync });
+  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
+  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
@@ -115,8 +120,7 @@ function setup(o: RunOptions): Runner {
       faultCompleted: o.faultCompleted ?? DEFAULT_CONFIG.faultCompleted,
       thp: o.thp ?? DEFAULT_CONFIG.thp,
       vmacache: o.vmacache ?? DEFAULT_CONFIG.vmacache,
-      rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? DEFAULT_CONFIG.rwsemSpinOnOwner,
-      rwsemSpinOnReaders: o.rwsemSpinOnReaders ?? DEFAULT_CONFIG.rwsemSpinOnReaders,
+      rwsem: o.rwsemSpinOnOwner === undefined ? (o.rwsem ?? DEFAULT_CONFIG.rwsem) : { ...(o.rwsem ?? DEFAULT_CONFIG.rwsem), spinOnOwner: o.rwsemSpinOnOwner },
       lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
       munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
       vmaLockAnonVma: o.vmaLockAnonVma ?? DEFAULT_CONFIG.vmaLockAnonVma,
