@@ -23,7 +23,7 @@ import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../ev
 import { formatStatHuman } from '../format/stat-human.js';
 import { formatStatCsv } from '../format/stat-csv.js';
 import { formatStatJson } from '../format/stat-json.js';
-import { vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
+import { rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
@@ -124,9 +124,16 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRo
       l.push(o);
     }
   }
+  // The mean task-clock (ns) of each thread (-1: the whole run), the divisor of the rates.
+  const clockOf = new Map<number, number>();
+  for (const first of order) {
+    const obs = byKey.get(first.key)!;
+    if (first.col?.clock && obs.some((o) => o.counted)) clockOf.set(first.thread?.tid ?? -1, stats(obs.map((o) => o.value)).mean);
+  }
   const rows: (StatRow & { readonly group: string; readonly sortValue: number })[] = order.map((first) => {
     const obs = byKey.get(first.key)!;
     const v = stats(obs.map((o) => o.value));
+    const clockNs = clockOf.get(first.thread?.tid ?? -1);
     const rt = stats(obs.map((o) => o.runtimeNs)).mean;
     const counted = obs.some((o) => o.counted);
     const scale = first.col?.scale ?? 1;
@@ -138,7 +145,7 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRo
       fractional: first.fractional,
       runtimeNs: rt,
       noisePct: nruns > 1 ? v.relPct : undefined,
-      metric: first.col?.clock && counted ? cpusUtilized(v.mean, wallNs) : undefined,
+      metric: first.col === undefined || !counted ? undefined : first.col.clock ? cpusUtilized(v.mean, wallNs) : clockNs !== undefined ? rateMetric(v.mean, clockNs) : undefined,
     };
     return { ...row, group: first.event, sortValue: counted ? v.mean : -1 };
   });

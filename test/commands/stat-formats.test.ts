@@ -98,8 +98,11 @@ describe('stat -j (JSON lines)', () => {
     for (const l of ls) expect(keysOf(l)).toEqual(perfKeys);
     expect(perfKeys).toEqual(['counter-value', 'unit', 'event', 'event-runtime', 'pcnt-running', 'metric-value', 'metric-unit']);
     const faults = JSON.parse(ls[0]) as Record<string, unknown>;
-    expect(faults).toMatchObject({ 'counter-value': '1024.000000', unit: '', event: 'faults', 'pcnt-running': 100, 'metric-value': 0, 'metric-unit': '(null)' });
-    expect(ls[0]).toMatch(/^\{"counter-value" : "1024\.000000", "unit" : "", "event" : "faults", "event-runtime" : \d+, "pcnt-running" : 100\.00, "metric-value" : 0\.000000, "metric-unit" : "\(null\)"\}$/);
+    // With task-clock counted, faults carry perf's rate (stat-rates-json.txt).
+    expect(faults).toMatchObject({ 'counter-value': '1024.000000', unit: '', event: 'faults', 'pcnt-running': 100, 'metric-unit': 'M/sec' });
+    expect(ls[0]).toMatch(/^\{"counter-value" : "1024\.000000", "unit" : "", "event" : "faults", "event-runtime" : \d+, "pcnt-running" : 100\.00, "metric-value" : \d+\.\d{6}, "metric-unit" : "M\/sec"\}$/);
+    // The workload metric is not a counter: perf's empty metric.
+    expect(ls[4]).toMatch(/"metric-value" : 0\.000000, "metric-unit" : "\(null\)"\}$/);
     const tc = JSON.parse(ls[3]) as Record<string, unknown>;
     expect(tc).toMatchObject({ unit: 'msec', event: 'task-clock', 'metric-unit': 'CPUs utilized' });
     expect(JSON.parse(ls[4])).toMatchObject({ event: 'workload:ops/s' });
@@ -132,6 +135,61 @@ describe('stat -r (human)', () => {
     const b = elapsed(await stat(['-e', 'faults', '--seed', '6', ...PF1]));
     const m = elapsed(await stat(['-e', 'faults', '-r', '2', '--seed', '5', ...PF1]));
     expect(Math.abs(m - (a + b) / 2)).toBeLessThan(1e-8);
+  });
+});
+
+describe('rates: perf\'s "# x K/sec" on every counter when task-clock is counted (stat-rates-*.txt)', () => {
+  const RATES = ['-e', 'task-clock,page-faults,minor-faults,major-faults,context-switches'];
+  const rate = (count: number, clockMsec: number): number => count / clockMsec;
+  const UNIT: Record<string, number> = { '/sec': 1, 'K/sec': 1e3, 'M/sec': 1e6 };
+
+  it('human: the rate in the metric area of every counter but task-clock (golden)', async () => {
+    const out = await stat([...RATES, ...EB]);
+    expectGolden('stat/ebizzy.rates.txt', out);
+    const ls = lines(out);
+    const perf = capture('stat-rates-human.txt').split('\n');
+    expect(ls[3]).toMatch(/^ +[\d.]+ msec task-clock +# +[\d.]+ CPUs utilized {10}$/);
+    const clock = Number(ls[3].trim().split(/\s+/)[0]);
+    for (const [i, ev] of ['page-faults', 'minor-faults', 'major-faults', 'context-switches'].entries()) {
+      const l = ls[4 + i];
+      expect(l).toHaveLength(perf[4 + i].length);
+      const m = new RegExp(`^ +(\\d+) {6}${ev} +# +([\\d.]+) ([KM]?/sec) +$`).exec(l)!;
+      expect(m, l).not.toBeNull();
+      const perSec = Number(m[2]) * UNIT[m[3]];
+      // task-clock is printed to 0.01 msec and the rate to 4 digits: equal to 0.3 %.
+      const want = rate(Number(m[1]), clock) * 1000;
+      expect(Math.abs(perSec - want)).toBeLessThanOrEqual(want * 3e-3);
+    }
+  });
+
+  it('-x: the rate and its unit in the last two fields (golden)', async () => {
+    const out = await stat(['-x,', ...RATES, ...EB]);
+    expectGolden('stat/ebizzy.rates.csv.txt', out);
+    const ls = lines(out).map((l) => l.split(','));
+    const clockNs = Number(ls[0][3]);
+    for (const f of ls.slice(1, 5)) {
+      expect(f[6]).toMatch(/^[KM]?\/sec$/);
+      const want = (Number(f[0]) * 1e9) / clockNs;
+      expect(Math.abs(Number(f[5]) * UNIT[f[6]] - want)).toBeLessThanOrEqual(want * 5e-4);
+    }
+    // The workload metric is not a counter: no rate.
+    expect(ls[5].slice(2, 3)).toEqual(['workload:records/s']);
+    expect(ls[5].slice(5)).toEqual(['', '']);
+  });
+
+  it('-j: "metric-value" and "metric-unit" as perf (golden)', async () => {
+    const out = await stat(['-j', ...RATES, ...EB]);
+    expectGolden('stat/ebizzy.rates.json.txt', out);
+    const perf = capture('stat-rates-json.txt').split('\n').map((l) => (l === '' ? '' : keysOf(l).join()));
+    const objs = lines(out).map((l) => JSON.parse(l) as Record<string, string | number>);
+    for (const l of lines(out)) expect(keysOf(l).join()).toBe(perf[0]);
+    expect(objs[1]).toMatchObject({ event: 'page-faults', 'metric-unit': 'M/sec' });
+    expect(Number(objs[1]['metric-value'])).toBeCloseTo((Number(objs[1]['counter-value']) * 1e3) / Number(objs[0]['event-runtime']), 5);
+    expect(objs[3]).toMatchObject({ event: 'major-faults', 'metric-value': 0, 'metric-unit': '/sec' });
+  });
+
+  it('no task-clock, no rate (as perf)', async () => {
+    for (const l of lines(await stat(['-x,', '-e', 'faults', ...EB]))) expect(l).toMatch(/,,$/);
   });
 });
 
