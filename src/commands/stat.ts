@@ -29,7 +29,7 @@ import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/
 import type { RunResult } from '../sim/run.js';
 import { defaultJobs, StopFlag } from '../pool/pool.js';
 import { onInterrupt, writeAll, type CliIo } from '../io.js';
-import { runSets, snapshot, type Column, type Ctx, type OneRun, type Plan, type Snapshot } from './stat-runs.js';
+import { intervalIds, runSets, snapshot, type Column, type Ctx, type OneRun, type Plan, type Snapshot } from './stat-runs.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
 import { stats } from '../stats/aggregate.js';
@@ -111,7 +111,7 @@ function metricObs(r: RunResult, runtimeNs: number): Obs[] {
  * first run; per-thread rows are sorted by value, largest first, within each event, as perf 6.1
  * sorts them, with `<not counted>` threads last.
  */
-function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRow[] {
+function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number, sortThreads = true): StatRow[] {
   const order: Obs[] = [];
   const byKey = new Map<string, Obs[]>();
   for (const run of runs) {
@@ -158,7 +158,8 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRo
     }
     let j = i;
     while (j < rows.length && rows[j].thread !== undefined && rows[j].group === rows[i].group) j++;
-    out.push(...rows.slice(i, j).sort((a, b) => b.sortValue - a.sortValue).map(strip));
+    const group = rows.slice(i, j);
+    out.push(...(sortThreads ? group.sort((a, b) => b.sortValue - a.sortValue) : group).map(strip));
     i = j;
   }
   return out;
@@ -195,29 +196,37 @@ function vmstatObs(run: OneRun, plan: Plan): Obs[] {
 
 /**
  * The intervals of one run: the differences between consecutive snapshots, then the last partial
- * interval up to the end of the run (perf prints it when the workload exits). The workload's
- * metric (a whole-run value) closes the last interval. Each interval's event-runtime is its length.
+ * interval up to the end of the run (perf prints it when the workload exits). Every interval
+ * carries the same rows in the same order, each with a number (what readers of perf's interval
+ * CSV rely on, pmu-tools' interval-normalize.py among them): the events, with --per-thread every
+ * thread of the run in thread order (0 for a thread not started yet or gone); without
+ * --per-thread the workload's metric, a whole-run value, the same in every interval (with
+ * --per-thread it belongs to no thread and is left out, as csv_formats.py could not read it);
+ * then the vmstat rows. A row's event-runtime is the counter's running time in the interval:
+ * the interval's task-clock (the thread's own with --per-thread).
  */
 function intervalBlocks(run: OneRun, plan: Plan): StatBlock[] {
   const r = run.result;
-  const ids = [...plan.cols, ...plan.vmstatCols].map((c) => c.id);
+  const ids = intervalIds(plan);
   const all = r.threads.length === 0 ? 0 : Math.max(...r.threads.map((t) => t.idx)) + 1;
   // Ticks at or after the end of the workload (kernel threads such as khugepaged may outlive it)
   // are not intervals of the run: the last, partial, interval ends with the workload.
   const snaps = run.snapshots.filter((s) => s.timeNs < r.elapsedNs);
   snaps.push(snapshot(r.counts, ids, r.elapsedNs, all, plan.perThread));
+  const runClock = r.counts.total(EV.TASK_CLOCK);
   const blocks: StatBlock[] = [];
   let prev: Snapshot = { timeNs: 0, nthreads: all, get: () => 0 };
-  snaps.forEach((s, i) => {
+  for (const s of snaps) {
     const len = s.timeNs - prev.timeNs;
-    const threads = plan.perThread ? threadsOf(r, s.nthreads).map((t) => ({ ...t, runtimeNs: len })) : null;
     const value = (c: Column, idx?: number): number => s.get(c.id, idx) - prev.get(c.id, idx);
-    const obs = counterObs(plan.cols, value, threads, len);
-    if (i === snaps.length - 1) obs.push(...metricObs(r, r.counts.total(EV.TASK_CLOCK)));
-    for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: len, counted: true });
-    blocks.push({ timeNs: s.timeNs, rows: meanRows([obs], 1, len) });
+    const clock = (idx?: number): number => s.get(EV.TASK_CLOCK, idx) - prev.get(EV.TASK_CLOCK, idx);
+    const threads = plan.perThread ? threadsOf(r).map((t) => ({ ...t, runtimeNs: clock(t.idx) })) : null;
+    const obs = counterObs(plan.cols, value, threads, clock()).map((o) => ({ ...o, counted: true }));
+    if (!plan.perThread) obs.push(...metricObs(r, runClock));
+    for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: clock(), counted: true });
+    blocks.push({ timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) });
     prev = s;
-  });
+  }
   return blocks;
 }
 

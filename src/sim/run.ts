@@ -10,7 +10,7 @@ import { kernelEstimates } from '../mm/estimates.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
 import type { Workload } from '../workload/ir.js';
 import { Runner } from './interp.js';
-import { collectResult, type RunResult } from './results.js';
+import { collectResult, type CountsView, type RunResult } from './results.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 
@@ -36,7 +36,7 @@ export interface RunOptions {
   readonly spf?: (eng: Engine) => SpfStrategy;
   /**
    * perf stat -I: every `intervalNs` of simulated time, `onInterval` gets the time and the counts
-   * so far (a CountingSink: take the difference from the previous call for per-interval counts).
+   * so far (read live: take the difference from the previous call for per-interval counts).
    */
   readonly intervalNs?: number;
   /** Kernel config knobs the mm model reads (default: off / madvise). */
@@ -58,7 +58,7 @@ export interface RunOptions {
   readonly munmapDowngrade?: boolean;
   /** Per-VMA locks and a VMA without an anon_vma (kconfig `vma_lock_anon_vma`). */
   readonly vmaLockAnonVma?: 'inval' | 'trylock';
-  readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
+  readonly onInterval?: (timeNs: number, counts: CountsView) => void;
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
   /**
