@@ -134,13 +134,14 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   program
     .command('list')
     .description('list events, kernel configs, machines or shipped workloads')
+    .argument('[filter...]', "perf list's filters: sw, tracepoint, vmstat, 'subsys:event' globs, or a word")
     .option('--json', 'events as JSON')
     .option('--configs', 'kernel config presets')
     .option('--machines', 'machine presets, and what was detected of this one (host)')
     .option('--workloads', 'shipped workloads and their parameters')
-    .action(async (opts) => {
+    .action(async (filters: string[], opts) => {
       const { run } = await import('./commands/list.js');
-      result.code = await run(opts, io);
+      result.code = await run({ ...opts, filters }, io);
     });
 
   return program;
