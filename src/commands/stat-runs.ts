@@ -23,6 +23,10 @@ export interface Column {
   /** Multiplier from the model's count to the printed value (task-clock: ns -> msec). */
   readonly scale: number;
   readonly clock: boolean;
+  /** A hardware event perf knows but the model does not count: `<not supported>`. */
+  readonly notSupported?: boolean;
+  /** Its :u/:k modifier excludes the mode the model counts it in: it counts 0. */
+  readonly excluded?: boolean;
 }
 
 /** Counts of every id at one moment (per thread index, below `nthreads`, with --per-thread). */
@@ -68,7 +72,7 @@ export interface Ctx {
 
 /** The ids an interval snapshot holds: the columns, and task-clock (every row's event-runtime). */
 export function intervalIds(plan: Plan): number[] {
-  return [...new Set([EV.TASK_CLOCK, ...[...plan.cols, ...plan.vmstatCols].map((c) => c.id)])];
+  return [...new Set([EV.TASK_CLOCK, ...[...plan.cols, ...plan.vmstatCols].filter((c) => c.id >= 0).map((c) => c.id)])];
 }
 
 async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {

@@ -62,9 +62,10 @@ const MAX_JOBS = 1024;
 const MIN_INTERVAL_MS = 0.001;
 
 function columnOf(ev: SelectedEvent): Column {
+  if (!ev.supported) return { id: -1, name: ev.name, unit: '', scale: 1, clock: false, notSupported: true };
   const d = eventById(ev.id);
   const clock = ev.id === EV.TASK_CLOCK;
-  return { id: ev.id, name: ev.name, unit: d.unit, scale: clock ? 1e-6 : 1, clock };
+  return { id: ev.id, name: ev.name, unit: d.unit, scale: clock ? 1e-6 : 1, clock, excluded: !ev.counted };
 }
 
 /** task-clock's shadow metric: "%8.3f CPUs utilized". */
@@ -84,19 +85,27 @@ interface Obs {
   readonly value: number;
   readonly runtimeNs: number;
   readonly counted: boolean;
+  readonly notSupported?: boolean;
 }
 
 /** Rows of one run or interval: the selected events, whole or per thread. */
-function counterObs(cols: readonly Column[], value: (c: Column, idx?: number) => number, threads: readonly { idx: number; thread: StatThread; runtimeNs: number }[] | null, runtimeNs: number): Obs[] {
+function counterObs(cols: readonly Column[], readValue: (c: Column, idx?: number) => number, threads: readonly { idx: number; thread: StatThread; runtimeNs: number }[] | null, runtimeNs: number): Obs[] {
   const out: Obs[] = [];
-  for (const c of cols) {
+  for (const [i, c] of cols.entries()) {
+    // Keys per column: two columns may print the same name (a tracepoint with :u and with :k).
     const base = { col: c, event: c.name, unit: c.unit, fractional: c.scale !== 1 };
+    if (c.notSupported) {
+      // perf's `<not supported>`: no count, no running time, no metric.
+      for (const t of threads ?? [undefined]) out.push({ ...base, key: t === undefined ? `${i}:${c.name}` : `${i}:${t.idx}:${c.name}`, thread: t?.thread, value: 0, runtimeNs: 0, counted: false, notSupported: true });
+      continue;
+    }
+    const value = c.excluded ? (): number => 0 : readValue;
     if (threads === null) {
-      out.push({ ...base, key: c.name, value: value(c), runtimeNs, counted: true });
+      out.push({ ...base, key: `${i}:${c.name}`, value: value(c), runtimeNs, counted: true });
       continue;
     }
     for (const t of threads) {
-      out.push({ ...base, key: `${t.idx}:${c.name}`, thread: t.thread, value: value(c, t.idx), runtimeNs: t.runtimeNs, counted: t.runtimeNs > 0 });
+      out.push({ ...base, key: `${i}:${t.idx}:${c.name}`, thread: t.thread, value: value(c, t.idx), runtimeNs: t.runtimeNs, counted: t.runtimeNs > 0 });
     }
   }
   return out;
@@ -140,6 +149,7 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number, sortThr
     const row: StatRow = {
       thread: first.thread,
       value: counted ? v.mean * scale : null,
+      notSupported: first.notSupported,
       unit: first.unit,
       event: first.event,
       fractional: first.fractional,
@@ -221,7 +231,7 @@ function intervalBlocks(run: OneRun, plan: Plan): StatBlock[] {
     const value = (c: Column, idx?: number): number => s.get(c.id, idx) - prev.get(c.id, idx);
     const clock = (idx?: number): number => s.get(EV.TASK_CLOCK, idx) - prev.get(EV.TASK_CLOCK, idx);
     const threads = plan.perThread ? threadsOf(r).map((t) => ({ ...t, runtimeNs: clock(t.idx) })) : null;
-    const obs = counterObs(plan.cols, value, threads, clock()).map((o) => ({ ...o, counted: true }));
+    const obs = counterObs(plan.cols, value, threads, clock()).map((o) => ({ ...o, counted: !o.notSupported }));
     if (!plan.perThread) obs.push(...metricObs(r, runClock));
     for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: clock(), counted: true });
     blocks.push({ timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) });

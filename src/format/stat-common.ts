@@ -53,6 +53,8 @@ export interface StatRow {
   /** With -r: standard deviation of the mean, in percent of the mean. */
   readonly noisePct?: number;
   readonly metric?: StatMetric;
+  /** With a null value: perf's `<not supported>` (an event the model does not count) instead of `<not counted>`. */
+  readonly notSupported?: boolean;
 }
 
 /** The rows of one interval (-I), or of the whole run. */
@@ -112,7 +114,7 @@ export function cfixedWidth(x: number, width: number, d: number): string {
 
 /** The counter value as perf prints it: "%.0f", or "%.2f" for scaled counters and metrics. */
 export function valueText(r: StatRow): string {
-  if (r.value === null) return '<not counted>';
+  if (r.value === null) return r.notSupported ? '<not supported>' : '<not counted>';
   return cfixed(r.value, r.fractional ? 2 : 0);
 }
 

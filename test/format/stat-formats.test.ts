@@ -265,7 +265,42 @@ describe('rates (stat-rates-*.txt): "#   68.818 K/sec" on every counter when tas
   });
 });
 
+describe('<not supported> (stat-not-supported*.txt: perf 6.1 on this VM, which has no PMU)', () => {
+  // perf stat -e cycles,faults:u,instructions:u,faults:k ./touch 100; -j -e cycles,faults:u
+  const notSupported = (event: string): StatRow => row(event, null, { notSupported: true });
+
+  it('reproduces the human capture (the value column says <not supported>, the event padded as <not counted>)', () => {
+    const text = capture('stat-not-supported.txt');
+    const rows = text
+      .split('\n')
+      .filter((l) => /^ {2,}(\d+|<not supported>) {6}\S/.test(l))
+      .map((l) => {
+        const m = /^ +(<not supported>|\d+) +(\S+)/.exec(l)!;
+        return m[1] === '<not supported>' ? notSupported(m[2]) : row(m[2], Number(m[1]));
+      });
+    expect(rows).toHaveLength(4);
+    const out = formatStatHuman(report([{ rows }], { elapsedSec: seconds(text, 'time elapsed'), userSec: seconds(text, 'user'), sysSec: seconds(text, 'sys') }));
+    expect(out).toBe(text);
+  });
+
+  it('reproduces the JSON capture ("counter-value" : "<not supported>", runtime 0, "metric-unit" : "")', () => {
+    const text = capture('stat-not-supported-json.txt');
+    const rows = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string | number>)
+      .map((o) => (o['counter-value'] === '<not supported>' ? notSupported(String(o.event)) : row(String(o.event), Number(o['counter-value']), { runtimeNs: Number(o['event-runtime']) })));
+    expect(formatStatJson(report([{ rows }]))).toBe(text);
+  });
+
+  it('CSV: "<not supported>,,cycles,0,100.00,," as in stat-modifiers-csv.txt', () => {
+    const perf = capture('stat-modifiers-csv.txt').split('\n')[0];
+    expect(formatStatCsv(',')(report([{ rows: [notSupported('cycles')] }]))).toBe(perf + '\n');
+  });
+});
+
 describe('number formatting (C printf)'
+
 , () => {
   it('rounds exact ties to even, as glibc does, and spells nan/inf as C', () => {
     expect(cfixed(2.5, 0)).toBe('2');
