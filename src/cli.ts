@@ -65,8 +65,8 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('-r, --repeat <n>', 'run N times with seeds seed..seed+N-1; print means and variance')
       .option('-I, --interval-print <ms>', 'print counts every MS milliseconds of simulated time')
       .option('--per-thread', 'counts per thread (comm-tid)')
-      .option('--save <file>', 'write the run as one JSON document (what diff reads)')
-      .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table')
+      .option('--save <file>', 'write the run as one JSON document (what diff reads); with --compare, a prefix: PREFIX.<config>.json each')
+      .option('--compare <configs>', 'run under each of these comma-separated configs (3 seeds each unless -r) and print a diff table')
       // Not -j: that is --json, as in perf stat.
       .option('--jobs <n>', 'runs of -r/--compare at once, on worker threads (default: one per core; 1: one after another)'),
   ).action(async (workload: string, params: string[], opts) => {

@@ -54,6 +54,8 @@ export interface StatOptions extends CommonRunOptions {
 /** perf stat's default software events. */
 export const DEFAULT_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'minor-faults', 'major-faults'];
 
+/** Runs per config of --compare without -r: one run's noise is not read as a change. */
+export const COMPARE_DEFAULT_RUNS = 3;
 /** Most runs -r accepts. */
 const MAX_RUNS = 1000;
 /** Most --jobs accepts (worker threads at once). */
@@ -277,17 +279,30 @@ function writeSave(file: string, runs: readonly OneRun[]): void {
   }
 }
 
+/**
+ * --compare --save PREFIX: one document per config, `PREFIX.<config>.json` (the config as given,
+ * with any character but letters, digits and ._=- made '_').
+ */
+function compareSaveFiles(prefix: string, items: readonly string[]): string[] {
+  const files = items.map((it) => `${prefix}.${it.replace(/[^A-Za-z0-9._=-]/g, '_')}.json`);
+  const dup = files.find((f, i) => files.indexOf(f) !== i);
+  if (dup !== undefined) throw new UsageError(`option '--save': two configs of --compare would both be saved to '${dup}'`);
+  return files;
+}
+
 /** --compare a,b,...: the same workload under each config, as a diff table (stdout, like perf diff). */
 async function runCompare(ctx: Ctx, workloadArg: string, paramArgs: readonly string[], o: StatOptions, nruns: number): Promise<number> {
   const items = o.compare!.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length < 2) throw new UsageError(`option '--compare': give at least two configs, comma-separated (e.g. base,dufour-v11)`);
-  for (const [bad, what] of [[o.fieldSeparator !== undefined, '-x'], [o.json, '-j'], [o.intervalPrint !== undefined, '-I'], [o.perThread, '--per-thread'], [o.save !== undefined, '--save']] as const) {
+  for (const [bad, what] of [[o.fieldSeparator !== undefined, '-x'], [o.json, '-j'], [o.intervalPrint !== undefined, '-I'], [o.perThread, '--per-thread']] as const) {
     if (bad) throw new UsageError(`option '--compare' prints a diff table and cannot be combined with '${what}'`);
   }
   const sets = items.map((item): StatOptions => ({ ...o, config: [...(o.config ?? []), item] }));
   const { sets: runs } = await runSets(ctx, workloadArg, paramArgs, sets, nruns, () => ({ cols: [], vmstatCols: [], perThread: false }));
+  const files = o.save !== undefined ? compareSaveFiles(o.save, items) : [];
   const cols: DiffColumn[] = runs.map((r, i) => ({ label: configLabel(r[0].prep.config), altLabel: items[i], run: saveDocument(r) }));
   await writeOutput(o, formatDiff(cols), ctx.io.stdout);
+  files.forEach((f, i) => writeSave(f, runs[i]));
   return 0;
 }
 
@@ -311,7 +326,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     ctx.stop.set();
   });
   try {
-    if (o.compare !== undefined) return await runCompare(ctx, workloadArg, paramArgs, o, nruns);
+    if (o.compare !== undefined) return await runCompare(ctx, workloadArg, paramArgs, o, o.repeat !== undefined ? nruns : COMPARE_DEFAULT_RUNS);
 
     const events = parseEventList(o.event && o.event.length > 0 ? o.event : DEFAULT_EVENTS);
     const {
