@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import type { CliIo } from './io.js';
+import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
 const require = createRequire(import.meta.url);
 const VERSION: string = (require('../package.json') as { version: string }).version;
@@ -21,10 +22,10 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function commonRunOptions(c: Command): Command {
   return c
-    .option('--arch <arch>', 'architecture profile (x86, powerpc, arm64) on a bare-metal 16-CPU machine of it')
-    .option('--machine <name>', 'machine preset, or host: this machine, read from /sys and /proc (spfperf list --machines)')
+    .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
+    .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host: this machine, read from /sys and /proc (spfperf list --machines)`)
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
-    .option('--config <name|file|KEY=VALUE>', 'kernel config; may repeat, later wins (spfperf list --configs)', collect, [])
+    .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE (keys: spfperf list --configs); may repeat, later wins`, collect, [])
     .option('--seed <n>', 'seed of the simulation\'s PRNG', '1')
     .option('--check', 'check the model as it runs: the engine\'s sync rule on every shared cache-line access (slower)');
 }
@@ -104,7 +105,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .command('script')
     .description('print a recorded trace one event per line, perf-script style')
     .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
-    .option('-F, --fields <fields>', 'fields to print: comm,tid,cpu,time,event,trace')
+    .option('-F, --fields <fields>', `fields to print, comma-separated: ${SCRIPT_FIELD_VALUES.join(', ')}`)
     .action(async (opts) => {
       const { run } = await import('./commands/script.js');
       result.code = await run(opts, io);
