@@ -133,7 +133,7 @@ describe('stat --compare', () => {
   });
 
   it('applies the other --config values to every compared config', async () => {
-    const r = await spfperf(['stat', '--config', 'CONFIG_DEBUG_TLBFLUSH=n', '--compare', 'base,spf', ...EB]);
+    const r = await spfperf(['stat', '-r', '1', '--config', 'CONFIG_DEBUG_TLBFLUSH=n', '--compare', 'base,spf', ...EB]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('#   BASE         config base (CONFIG_DEBUG_TLBFLUSH=n base)\n');
     expect(r.stdout).toContain('#   DUFOUR-V11   config dufour-v11 (CONFIG_DEBUG_TLBFLUSH=n spf)\n');
