@@ -9,14 +9,18 @@
  *
  *     context-switches OR cs                             [Software event]
  *     ...
+ *
+ * perf list's filters narrow the event list: `spfperf list sw`, `list tracepoint`,
+ * `list 'pagefault:*'`, `list faults` (src/format/list.ts). The heading and blank lines are
+ * printed on a terminal only, as perf prints them only when its pager runs.
  */
 import { EVENTS } from '../events/catalog.js';
-import { formatEventList, formatEventListJson } from '../format/list.js';
+import { allSections, filterSection, formatEventList, formatEventListJson } from '../format/list.js';
 import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
 import { ERA_CHANGES } from '../config/era.js';
 import { hostInfo, MACHINES, machineCpus } from '../config/machine.js';
 import { describeHost, type HostInfo } from '../config/host.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { listShippedWorkloads } from '../workload/load.js';
 import { type CliIo } from '../io.js';
 import { formatTable, type Cell } from '../format/table.js';
@@ -26,6 +30,8 @@ export interface ListOptions {
   readonly configs?: boolean;
   readonly machines?: boolean;
   readonly workloads?: boolean;
+  /** perf list's filters (`sw`, `tracepoint`, `sys:event` globs, words). */
+  readonly filters?: readonly string[];
 }
 
 /** Width of a description column (text wraps inside it), so a table fits in ~120 columns. */
@@ -46,6 +52,10 @@ function hostRow(probe: () => HostInfo): Cell[] {
 /** `probe` gives the host row (tests pass a probe of a fixture tree, so the golden holds anywhere). */
 export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hostInfo): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s);
+  const filters = o.filters ?? [];
+  if (filters.length > 0 && (o.configs || o.machines || o.workloads)) {
+    throw new UsageError(`list: '${filters[0]}' filters events; it cannot be combined with --${o.configs ? 'configs' : o.machines ? 'machines' : 'workloads'}`);
+  }
   if (o.configs) {
     out('Presets (--config NAME):\n');
     out(
@@ -97,6 +107,7 @@ export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hos
     out(formatTable({ head: ['Workload', 'Parameter=default', 'What it is'], rows, widths: [null, 28, DOC_WIDTH] }));
     return 0;
   }
-  out(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
+  const sections = filters.length > 0 ? filters.map((f) => filterSection(EVENTS, f)) : allSections(EVENTS);
+  out(o.json ? formatEventListJson(sections.flatMap((s) => s.events)) : formatEventList(sections, io.isTTY.stdout));
   return 0;
 }

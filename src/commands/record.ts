@@ -39,6 +39,8 @@ export const DEFAULT_RECORD_EVENTS = ['faults', 'pagefault:*'];
 export function recordEvents(specs: readonly string[] | undefined): SelectedEvent[] {
   const events = parseEventList(specs && specs.length > 0 ? specs : DEFAULT_RECORD_EVENTS);
   for (const e of events) {
+    if (!e.supported) throw new UsageError(`event '${e.name}' is not supported: the model simulates no PMU (perf stat prints it <not supported>)`);
+    if (!e.counted) throw new UsageError(`event '${e.name}' would record nothing: its modifier excludes the mode the model takes it in (every fault the model takes is a user-mode fault)`);
     const d = eventById(e.id);
     if (d.kind === 'tp' || RECORDABLE_SW.has(e.id)) continue;
     throw new UsageError(`event '${e.name}' cannot be recorded: the model counts it in bulk, not one occurrence at a time (count it with 'spfperf stat -e ${e.name}')`);

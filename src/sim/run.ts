@@ -12,7 +12,7 @@ import { RWSEM_SPINLOCK_CS_NS } from '../engine/rwsem-spinlock.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
 import type { Workload } from '../workload/ir.js';
 import { Runner } from './interp.js';
-import { collectResult, type RunResult } from './results.js';
+import { collectResult, type CountsView, type RunResult } from './results.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 
@@ -38,7 +38,7 @@ export interface RunOptions {
   readonly spf?: (eng: Engine) => SpfStrategy;
   /**
    * perf stat -I: every `intervalNs` of simulated time, `onInterval` gets the time and the counts
-   * so far (a CountingSink: take the difference from the previous call for per-interval counts).
+   * so far (read live: take the difference from the previous call for per-interval counts).
    */
   readonly intervalNs?: number;
   /** Kernel config knobs the mm model reads (default: off / madvise). */
@@ -63,7 +63,7 @@ export interface RunOptions {
   readonly munmapDowngrade?: boolean;
   /** Per-VMA locks and a VMA without an anon_vma (kconfig `vma_lock_anon_vma`). */
   readonly vmaLockAnonVma?: 'inval' | 'trylock';
-  readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
+  readonly onInterval?: (timeNs: number, counts: CountsView) => void;
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
   /**
