@@ -142,7 +142,8 @@ export function parseEventList(specs: readonly string[]): SelectedEvent[] {
       const name = raw.trim();
       const at = offset;
       offset += raw.length + 1;
-      if (name === '') continue;
+      // perf: `-e ''` or `-e a,,b` is an event syntax error, not an empty selection.
+      if (name === '') throw unknownEvent(spec, at);
       if (/[*?]/.test(name)) {
         const re = globToRegExp(name);
         const hits = defs.filter((d) => d.kind !== 'vmstat' && re.test(d.name));
