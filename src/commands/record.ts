@@ -25,6 +25,7 @@ import { AtomicFile, FileOutput, NdjsonWriter, RECORDABLE_SW, RecordSink, Stream
 import { errnoText } from '../trace/ndjson-reader.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
 import { writeAll, type CliIo } from '../io.js';
+import { refuseRunClobbering } from './outputs.js';
 
 export interface RecordOptions extends CommonRunOptions {
   readonly event?: readonly string[];
@@ -70,6 +71,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const command = [workloadArg, ...paramArgs].join(' ');
   const target = o.output ?? 'spfperf.ndjson';
   const toStdout = target === '-';
+  refuseRunClobbering(workloadArg, o.config, [{ what: "option '-o'", path: target }]);
 
   let file: AtomicFile | null = null;
   let out: ChunkOutput;

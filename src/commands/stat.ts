@@ -18,6 +18,7 @@
  * src/pool/pool.ts); results are gathered in the serial order, so the output is the same.
  */
 import { writeFileSync } from 'node:fs';
+import { refuseRunClobbering } from './outputs.js';
 import type { Writable } from 'node:stream';
 import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../events/catalog.js';
 import { formatStatHuman } from '../format/stat-human.js';
@@ -278,6 +279,10 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     intervalNs = ms * 1e6;
   }
 
+  refuseRunClobbering(workloadArg, o.config, [
+    { what: "option '-o'", path: o.output },
+    { what: "option '--save'", path: o.save },
+  ]);
   const jobs = o.jobs !== undefined ? parseIntOption('--jobs', o.jobs, 1, MAX_JOBS) : defaultJobs();
   const ctx: Ctx = { io, interrupted: false, stop: new StopFlag(), jobs };
   const unsubscribe = onInterrupt(io, () => {

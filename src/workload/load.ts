@@ -50,6 +50,16 @@ function readSource(path: string, shownAs: string): string {
   return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }
 
+/** The file loadWorkload(nameOrPath) reads, or undefined when there is none. */
+export function workloadFile(nameOrPath: string): string | undefined {
+  if (isFile(nameOrPath)) return nameOrPath;
+  if (/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(nameOrPath)) {
+    const path = join(shippedWorkloadsDir(), nameOrPath.endsWith('.spf') ? nameOrPath : `${nameOrPath}.spf`);
+    if (isFile(path)) return path;
+  }
+  return undefined;
+}
+
 /**
  * Load, parse and check a workload. `nameOrPath` is a path to an existing file, or else the name
  * of a shipped workload (`ebizzy`, or `ebizzy.spf`). Shipped workloads are reported in messages
