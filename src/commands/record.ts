@@ -9,7 +9,8 @@
  *   $ spfperf record -e 'faults,pagefault:*' --config dufour-v11 ebizzy threads=4
  *   [ spfperf record: Captured and wrote 2.345 MB spfperf.ndjson (14337 samples) ]
  *
- * The file is written as FILE.tmp and renamed when complete; `-o -` streams to stdout, waiting
+ * A regular file is written as FILE.tmp and renamed when complete (a device or FIFO is written in
+ * place, a symlink followed: AtomicFile); `-o -` streams to stdout, waiting
  * for a slow reader between slices of the simulation. Ctrl-C stops the simulation where it is
  * and still writes the summary, so the trace is valid (its summary says `"stopped":true`).
  */
