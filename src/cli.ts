@@ -11,7 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
+import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import type { CliIo } from './io.js';
 
 const require = createRequire(import.meta.url);
@@ -165,6 +165,12 @@ export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof SimulationError) {
     io.stderr.write(`spfperf: ${e.message}\n`);
     return 3;
+  }
+  const errno = e as NodeJS.ErrnoException;
+  if (errno?.syscall === 'write' && typeof errno.code === 'string') {
+    // An output that failed under us (a full disk, EIO): the user's world, not a bug. Exit 1.
+    io.stderr.write(`spfperf: cannot write the output: ${errnoText(errno)}\n`);
+    return 1;
   }
   const err = e as Error;
   io.stderr.write(`spfperf: internal error: ${err?.message ?? String(e)}\n`);

@@ -64,3 +64,25 @@ export class InterruptedError extends Error {
     this.name = 'InterruptedError';
   }
 }
+
+/** strerror()-style text of some errno codes a user meets with files and pipes. */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+  EPERM: 'Operation not permitted',
+  EEXIST: 'File exists',
+  EIO: 'Input/output error',
+  EFBIG: 'File too large',
+  EDQUOT: 'Disk quota exceeded',
+  EPIPE: 'Broken pipe',
+  EBADF: 'Bad file descriptor',
+};
+
+/** strerror()-style text of a Node file-system error. */
+export function errnoText(e: NodeJS.ErrnoException): string {
+  return (e.code !== undefined ? ERRNO_TEXT[e.code] : undefined) ?? e.message;
+}

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../errors.js';
+import { errnoText, UsageError } from '../errors.js';
 import { TRACE_FORMAT } from './ndjson-writer.js';
 
 /**
@@ -239,18 +239,4 @@ export async function openTraceInput(path: string, stdin: Readable): Promise<{ s
   return { stream, name: path };
 }
 
-const ERRNO_TEXT: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  ENOSPC: 'No space left on device',
-  EROFS: 'Read-only file system',
-  EPERM: 'Operation not permitted',
-  EEXIST: 'File exists',
-};
-
-/** strerror()-style text of a Node file-system error. */
-export function errnoText(e: NodeJS.ErrnoException): string {
-  return (e.code !== undefined ? ERRNO_TEXT[e.code] : undefined) ?? e.message;
-}
+export { errnoText };
