@@ -149,7 +149,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
 /** Print an error the user can act on to io's stderr, and return the exit code. */
 export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof CommanderError) return e.exitCode;
-  if (e instanceof InterruptedError) return e.exitCode;
+  if (e instanceof InterruptedError) {
+    if (e.discarded !== undefined) io.stderr.write(`spfperf: ${e.discarded}\n`);
+    return e.exitCode;
+  }
   if (e instanceof WorkloadSyntaxError) {
     io.stderr.write(e.render() + '\n');
     return 2;

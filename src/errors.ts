@@ -55,13 +55,18 @@ export class SimulationError extends Error {
 
 /**
  * The user asked twice to stop (Ctrl-C while a run was already stopping): give up at once. Exit
- * 130 (128 + SIGINT), with no message, as a shell reports a process killed by Ctrl-C.
+ * 128 + the signal (130 for SIGINT, 143 for SIGTERM), as a shell reports a process killed by it;
+ * `discarded`, when given, says what was thrown away (one line).
  */
 export class InterruptedError extends Error {
-  readonly exitCode = 130;
-  constructor() {
+  readonly exitCode: number;
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM' = 'SIGINT',
+    readonly discarded?: string,
+  ) {
     super('interrupted');
     this.name = 'InterruptedError';
+    this.exitCode = signal === 'SIGTERM' ? 143 : 130;
   }
 }
 

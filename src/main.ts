@@ -35,13 +35,16 @@ const io: CliIo = {
   rows: process.stdout.rows,
   columns: process.stdout.columns,
   env: process.env,
-  onInterrupt: (handler) => {
-    process.on('SIGINT', handler);
-    return () => void process.off('SIGINT', handler);
+  onInterrupt: (handler, signals = ['SIGINT']) => {
+    const subs = signals.map((sig) => [sig, () => handler(sig)] as const);
+    for (const [sig, h] of subs) process.on(sig, h);
+    return () => {
+      for (const [sig, h] of subs) process.off(sig, h);
+    };
   },
 };
 
 const code = await main(process.argv.slice(2), io);
-// 130: a second Ctrl-C gave the run up; it may still be computing, so end here.
-if (code === 130) process.exit(code);
+// 130 (SIGINT) or 143 (SIGTERM): a run stopped by a signal; it may still be computing, so end here.
+if (code === 130 || code === 143) process.exit(code);
 process.exitCode = code;

@@ -3,8 +3,9 @@
  * (bin/spfperf.js -> dist/), exit statuses and stderr of the process, pipes between two spfperf
  * processes, and a reader that goes away (EPIPE). Runs the built dist/: build first.
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/golden.js';
@@ -102,5 +103,27 @@ describe('spfperf as a process', () => {
     const code = await main(['diff', T, T], { stdout: failing, stderr: err, stdin: Readable.from([]), isTTY: { stdout: false, stderr: false, stdin: false }, env: {} });
     expect(code).toBe(1);
     expect(err.text).toBe('spfperf: cannot write the output: No space left on device\n');
+  });
+
+  it('record under SIGTERM (kill): a whole trace marked stopped, no FILE.tmp left, exit 143', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-term-'));
+    try {
+      const child = spawn(process.execPath, [BIN, 'record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+      // Wait until the recording is under way (its FILE.tmp has a first ~1 MB chunk: the run has
+      // started, and SIGTERM is taken), not for a fixed time.
+      const tmpFile = join(dir, 'long.ndjson.tmp');
+      while (!existsSync(tmpFile) || statSync(tmpFile).size === 0) await new Promise((res) => setImmediate(res));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      expect(stderr).toMatch(/^spfperf: record stopped \(SIGTERM\)/);
+      expect(readdirSync(dir)).toEqual(['long.ndjson']);
+      const last = readFileSync(join(dir, 'long.ndjson'), 'utf8').trim().split('\n').at(-1)!;
+      expect(JSON.parse(last)).toMatchObject({ type: 'summary', stopped: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

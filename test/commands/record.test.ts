@@ -209,8 +209,27 @@ describe('spfperf record', () => {
     };
     const r = await spfperf(['record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir, onInterrupt });
     expect(r.status).toBe(130);
-    expect(r.stderr).toBe('');
+    // It says what it threw away (issue 13 item 10).
+    expect(r.stderr).toMatch(/^spfperf: interrupted again: gave the run up and discarded the partial trace 'long.ndjson.tmp' \([\d.]+ MB, \d+ samples so far\); 'long.ndjson' was not written\n$/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('SIGTERM is taken as Ctrl-C: a valid trace with "stopped": true, no FILE.tmp left, exit 143 (issue 13 item 10)', async () => {
+    const dir = tmp();
+    let subscribed: readonly string[] | undefined;
+    const onInterrupt = (handler: (s: 'SIGINT' | 'SIGTERM') => void, signals?: readonly ('SIGINT' | 'SIGTERM')[]): (() => void) => {
+      subscribed = signals;
+      setImmediate(() => handler('SIGTERM'));
+      return () => {};
+    };
+    const r = await spfperf(['record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir, onInterrupt });
+    expect(subscribed).toEqual(['SIGINT', 'SIGTERM']);
+    expect(r.status).toBe(143);
+    expect(r.stderr).toMatch(/^spfperf: record stopped \(SIGTERM\) at \d+\.\d+ s of simulated time; the trace ends there\n\[ spfperf record: Captured/);
+    expect(readdirSync(dir)).toEqual(['long.ndjson']);
+    const lines = parse(readFileSync(join(dir, 'long.ndjson'), 'utf8'));
+    expect(lines.at(-1)!.type).toBe('summary');
+    expect(lines.at(-1)!.stopped).toBe(true);
   });
 });
 
