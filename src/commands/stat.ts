@@ -152,7 +152,7 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRo
     }
     let j = i;
     while (j < rows.length && rows[j].thread !== undefined && rows[j].group === rows[i].group) j++;
-    out.push(...rows.slice(i, j).sort((a, b) => b.sortValue - a.sortValue).map(strip));
+    for (const row of rows.slice(i, j).sort((a, b) => b.sortValue - a.sortValue)) out.push(strip(row));
     i = j;
   }
   return out;
@@ -195,7 +195,7 @@ function vmstatObs(run: OneRun, plan: Plan): Obs[] {
 function intervalBlocks(run: OneRun, plan: Plan): StatBlock[] {
   const r = run.result;
   const ids = [...plan.cols, ...plan.vmstatCols].map((c) => c.id);
-  const all = r.threads.length === 0 ? 0 : Math.max(...r.threads.map((t) => t.idx)) + 1;
+  const all = r.threads.reduce((m, t) => Math.max(m, t.idx + 1), 0);
   // Ticks at or after the end of the workload (kernel threads such as khugepaged may outlive it)
   // are not intervals of the run: the last, partial, interval ends with the workload.
   const snaps = run.snapshots.filter((s) => s.timeNs < r.elapsedNs);

@@ -7,6 +7,7 @@
  * number a string literal in an expression evaluates to, so `$mode == "processes"` works in the
  * runner without any notion of strings there.
  */
+import { MAX_TASKS } from '../config/limits.js';
 import { UsageError } from '../errors.js';
 import type { Expr, Pos, Stmt, Workload } from './ir.js';
 import { ExprEvalError, evalExpr, internWord, walkExpr } from './expr.js';
@@ -171,7 +172,7 @@ function forEachStmtExpr(body: readonly Stmt[], f: (e: Expr) => void): void {
  * What values a number parameter can take on the command line, judged from where the script uses
  * it as a whole (`$name` itself, not inside a larger expression):
  *  - the count of `threads`, `fork` or `process ... count`: a whole number, at least 1 (0 tasks
- *    would run nothing and report 0 faults as if that were a result);
+ *    would run nothing and report 0 faults as if that were a result), at most MAX_TASKS;
  *  - the count of a `loop`: a whole number, at least 0 (`loop 0 for D` means "no count limit");
  *  - anything else: at least 0, unless the default itself is negative (`param x = -4`). No shipped
  *    parameter is negative: a size, duration, rate or count below 0 means nothing.
@@ -179,6 +180,8 @@ function forEachStmtExpr(body: readonly Stmt[], f: (e: Expr) => void): void {
 export interface ParamDomain {
   readonly whole: boolean;
   readonly min: number;
+  /** Largest value (a task count: MAX_TASKS), or undefined. */
+  readonly max?: number;
   /** Why, for the message: e.g. "the count of 'threads' at 69:5". */
   readonly why?: string;
 }
@@ -186,15 +189,15 @@ export interface ParamDomain {
 export function paramDomains(w: Workload): Map<string, ParamDomain> {
   const out = new Map<string, ParamDomain>();
   for (const p of w.params) out.set(p.name, { whole: false, min: p.value.k === 'neg' ? -Infinity : 0 });
-  const use = (e: Expr | undefined, min: number, what: string): void => {
+  const use = (e: Expr | undefined, min: number, what: string, max?: number): void => {
     if (e === undefined || e.k !== 'param') return;
     const d = out.get(e.name);
-    if (d === undefined || (d.whole && d.min >= min)) return;
-    out.set(e.name, { whole: true, min: Math.max(min, d.min), why: `the count of '${what}' at ${w.file}:${e.pos.line}:${e.pos.col}` });
+    if (d === undefined || (d.whole && d.min >= min && (max === undefined || d.max !== undefined))) return;
+    out.set(e.name, { whole: true, min: Math.max(min, d.min), ...(max !== undefined || d.max !== undefined ? { max: max ?? d.max } : {}), why: `the count of '${what}' at ${w.file}:${e.pos.line}:${e.pos.col}` });
   };
   const visit = (body: readonly Stmt[]): void => {
     for (const s of body) {
-      if (s.k === 'threads' || s.k === 'fork') use(s.count, 1, s.k);
+      if (s.k === 'threads' || s.k === 'fork') use(s.count, 1, s.k, MAX_TASKS);
       if (s.k === 'loop') use(s.times, 0, 'loop');
       if (s.k === 'threads' || s.k === 'fork' || s.k === 'loop') visit(s.body);
       if (s.k === 'if') {
@@ -204,7 +207,7 @@ export function paramDomains(w: Workload): Map<string, ParamDomain> {
     }
   };
   for (const pr of w.processes) {
-    use(pr.count, 1, 'process');
+    use(pr.count, 1, 'process', MAX_TASKS);
     visit(pr.body);
   }
   return out;
@@ -220,6 +223,7 @@ function checkDomain(w: Workload, name: string, raw: string, v: number, d: Param
   const because = d.why !== undefined ? ` (${d.why})` : '';
   if (d.whole && !Number.isInteger(v)) bad(`'${name}' takes a whole number${because}`);
   if (v < d.min) bad(d.min === 0 ? `'${name}' cannot be negative` : `'${name}' must be at least ${d.min}${because}`);
+  if (d.max !== undefined && v > d.max) bad(`'${name}' must be at most ${d.max}, spfperf's limit on tasks in a run (the kernel's default pid_max; docs/model.md#limits)${because}`);
   return v;
 }
 

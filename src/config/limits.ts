@@ -1,0 +1,17 @@
+/**
+ * spfperf's own limits on what it is given: not model figures (those are in ./constants.ts) but
+ * bounds that keep a mistyped value from growing memory until the heap dies. Each is named in
+ * the error that enforces it, and listed in docs/model.md ("Limits").
+ */
+
+/**
+ * Tasks (threads and processes) a run may create, in all: the kernel's default pid_max,
+ * PID_MAX_DEFAULT = 0x8000 (include/linux/threads.h, Linux 6.18), the most pids a default system
+ * hands out at once. The model keeps every task it created until the run ends (their counts are
+ * reported per thread), so this bounds the whole run, not only the tasks alive at one time.
+ * kernbench with --cpus 1024, the largest shipped run, creates about 26,000.
+ */
+export const MAX_TASKS = 0x8000;
+
+/** Bytes of a workload script: the largest shipped one is under 10 KiB. */
+export const MAX_SCRIPT_BYTES = 1 << 20;
