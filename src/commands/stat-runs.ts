@@ -12,6 +12,8 @@ import { progressFor, withProgress } from '../ui/live-progress.js';
 import type { CliIo } from '../io.js';
 import type { CountingSink, EventSource, TraceSink } from '../trace/sink.js';
 import type { StatOptions } from './stat.js';
+import { MAX_INTERVAL_COUNTS } from '../config/limits.js';
+import { UsageError } from '../errors.js';
 
 /** A counted quantity: a selected event, or a /proc/vmstat line. */
 export interface Column {
@@ -77,10 +79,15 @@ async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun>
   const snapshots: Snapshot[] = [];
   const ids = [...plan.cols, ...plan.vmstatCols].map((c) => c.id);
   const seen = new ThreadsSeen();
+  let held = 0;
   const interval = plan.intervalNs !== undefined
     ? {
         intervalNs: plan.intervalNs,
         onInterval: (t: number, c: CountingSink) => {
+          held += ids.length * (plan.perThread ? seen.max + 2 : 1);
+          if (held > MAX_INTERVAL_COUNTS) {
+            throw new UsageError(`option '-I': the intervals would hold more than ${MAX_INTERVAL_COUNTS} counts in memory (intervals x events${plan.perThread ? ' x threads' : ''}), spfperf's limit (docs/model.md#limits): give a longer interval${plan.perThread ? ' or drop --per-thread' : ''}`);
+          }
           snapshots.push(snapshot(c, ids, t, seen.max + 1, plan.perThread));
         },
         sinks: plan.perThread ? [seen] : [],
