@@ -11,7 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
+import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import type { CliIo } from './io.js';
 import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
@@ -151,7 +151,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
 /** Print an error the user can act on to io's stderr, and return the exit code. */
 export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof CommanderError) return e.exitCode;
-  if (e instanceof InterruptedError) return e.exitCode;
+  if (e instanceof InterruptedError) {
+    if (e.discarded !== undefined) io.stderr.write(`spfperf: ${e.discarded}\n`);
+    return e.exitCode;
+  }
   if (e instanceof WorkloadSyntaxError) {
     io.stderr.write(e.render() + '\n');
     return 2;
@@ -167,6 +170,12 @@ export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof SimulationError) {
     io.stderr.write(`spfperf: ${e.message}\n`);
     return 3;
+  }
+  const errno = e as NodeJS.ErrnoException;
+  if (errno?.syscall === 'write' && typeof errno.code === 'string') {
+    // An output that failed under us (a full disk, EIO): the user's world, not a bug. Exit 1.
+    io.stderr.write(`spfperf: cannot write the output: ${errnoText(errno)}\n`);
+    return 1;
   }
   const err = e as Error;
   io.stderr.write(`spfperf: internal error: ${err?.message ?? String(e)}\n`);

@@ -13,6 +13,8 @@ import type { CliIo } from '../io.js';
 import type { CountsView } from '../sim/results.js';
 import { EV } from '../events/catalog.js';
 import type { StatOptions } from './stat.js';
+import { MAX_INTERVAL_COUNTS } from '../config/limits.js';
+import { UsageError } from '../errors.js';
 
 /** A counted quantity: a selected event, or a /proc/vmstat line. */
 export interface Column {
@@ -78,10 +80,15 @@ export function intervalIds(plan: Plan): number[] {
 async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {
   const snapshots: Snapshot[] = [];
   const ids = intervalIds(plan);
+  let held = 0;
   const interval = plan.intervalNs !== undefined
     ? {
         intervalNs: plan.intervalNs,
         onInterval: (t: number, c: CountsView) => {
+          held += ids.length * (plan.perThread ? c.nthreads + 1 : 1);
+          if (held > MAX_INTERVAL_COUNTS) {
+            throw new UsageError(`option '-I': the intervals would hold more than ${MAX_INTERVAL_COUNTS} counts in memory (intervals x events${plan.perThread ? ' x threads' : ''}), spfperf's limit (docs/model.md#limits): give a longer interval${plan.perThread ? ' or drop --per-thread' : ''}`);
+          }
           snapshots.push(snapshot(c, ids, t, c.nthreads, plan.perThread));
         },
       }

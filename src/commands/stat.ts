@@ -18,6 +18,7 @@
  * src/pool/pool.ts); results are gathered in the serial order, so the output is the same.
  */
 import { writeFileSync } from 'node:fs';
+import { refuseRunClobbering } from './outputs.js';
 import type { Writable } from 'node:stream';
 import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../events/catalog.js';
 import { formatStatHuman } from '../format/stat-human.js';
@@ -171,7 +172,7 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number, sortThr
     let j = i;
     while (j < rows.length && rows[j].thread !== undefined && rows[j].group === rows[i].group) j++;
     const group = rows.slice(i, j);
-    out.push(...(sortThreads ? group.sort((a, b) => b.sortValue - a.sortValue) : group).map(strip));
+    for (const row of sortThreads ? group.sort((a, b) => b.sortValue - a.sortValue) : group) out.push(strip(row));
     i = j;
   }
   return out;
@@ -220,7 +221,7 @@ function vmstatObs(run: OneRun, plan: Plan): Obs[] {
 function intervalBlocks(run: OneRun, plan: Plan): StatBlock[] {
   const r = run.result;
   const ids = intervalIds(plan);
-  const all = r.threads.length === 0 ? 0 : Math.max(...r.threads.map((t) => t.idx)) + 1;
+  const all = r.threads.reduce((m, t) => Math.max(m, t.idx + 1), 0);
   // Ticks at or after the end of the workload (kernel threads such as khugepaged may outlive it)
   // are not intervals of the run: the last, partial, interval ends with the workload.
   const snaps = run.snapshots.filter((s) => s.timeNs < r.elapsedNs);
@@ -319,6 +320,10 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     intervalNs = ms * 1e6;
   }
 
+  refuseRunClobbering(workloadArg, o.config, [
+    { what: "option '-o'", path: o.output },
+    { what: "option '--save'", path: o.save },
+  ]);
   const jobs = o.jobs !== undefined ? parseIntOption('--jobs', o.jobs, 1, MAX_JOBS) : defaultJobs();
   const ctx: Ctx = { io, interrupted: false, stop: new StopFlag(), jobs };
   const unsubscribe = onInterrupt(io, () => {

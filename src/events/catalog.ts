@@ -187,7 +187,8 @@ export function parseEventList(specs: readonly string[]): SelectedEvent[] {
       const full = raw.trim();
       const at = offset;
       offset += raw.length + 1;
-      if (full === '') continue;
+      // perf: `-e ''` or `-e a,,b` is an event syntax error, not an empty selection.
+      if (full === '') throw unknownEvent(spec, at);
       const m = MODIFIER.exec(full);
       // A modifier only where what is before it names an event (a tracepoint has a ':' of its own).
       const known = (n: string): boolean => /[*?]/.test(n) || HW_EVENTS.has(n) || (byName.get(n) !== undefined && byName.get(n)!.kind !== 'vmstat');

@@ -119,6 +119,30 @@ describe('spfperf stat errors', () => {
     }
   });
 
+  it('each kind of mistake has one exit status (README): bad values and option values 1, a bad kernel config 2', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['stat', '--machine', 'nope', 'page_fault1'], 1, /^spfperf: option '--machine': unknown machine 'nope'/],
+      [['stat', '--arch', 'sparc', 'page_fault1'], 1, /^spfperf: option '--arch': unknown arch 'sparc'/],
+      [['stat', '-e', '', 'page_fault1'], 1, /^event syntax error: ''/],
+      [['stat', '-e', 'faults,,minor-faults', 'page_fault1'], 1, /^event syntax error: /],
+      [['stat', 'page_fault1', 'threads=0'], 1, /'threads' must be at least 1/],
+      [['stat', 'page_fault1', 'threads=-5'], 1, /'threads' must be at least 1/],
+      [['stat', 'page_fault1', 'threads=2.5'], 1, /'threads' takes a whole number/],
+      [['stat', 'page_fault1', 'seconds=-1'], 1, /'seconds' cannot be negative/],
+      [['stat', 'page_fault1', 'threads=1', 'threads=2'], 1, /'threads' of workload 'page_fault1' is given twice/],
+      [['record', '-o', '-', 'page_fault1', 'threads=0'], 1, /'threads' must be at least 1/],
+      [['stat', '--config', 'nope', 'page_fault1'], 2, /^spfperf: --config 'nope'/],
+    ];
+    for (const [args, status, msg] of cases) {
+      const r = await spfperf(args);
+      expect(r.status, args.join(' ')).toBe(status);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr, args.join(' ')).toMatch(msg);
+      if (!r.stderr.startsWith('event syntax error')) expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      noStack(r.stderr);
+    }
+  });
+
   it('--version and --help', async () => {
     const v = await spfperf(['--version']);
     expect(v.status).toBe(0);
