@@ -77,4 +77,25 @@ describe('stat -r and --compare on the worker pool (--jobs)', () => {
     expect(j.status).toBe(0);
     expect(JSON.parse(j.stderr.split('\n')[0])).toMatchObject({ event: 'faults' });
   });
+
+  it('Ctrl-C: the runs under way stop with their counts, no more start, and the counts so far are printed', async () => {
+    // Pressed a turn of the event loop after stat subscribes: the first two runs (one per worker)
+    // have been handed out by then.
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(handler);
+      return () => {};
+    };
+    const long = ['--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'];
+    const r = await spfperf(['stat', '--jobs', '2', '-r', '4', '-e', 'faults', ...long], { onInterrupt });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("Performance counter stats for 'ebizzy threads=4 seconds=10s' (2 runs):");
+    const elapsed = Number(/\n +([\d.]+) \+- [\d.]+ seconds time elapsed/.exec(r.stderr)?.[1]);
+    expect(elapsed).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(10);
+    // --compare: a config none of whose runs had started still gets its first run, stopped at once.
+    const c = await spfperf(['stat', '--jobs', '2', '-r', '2', '--compare', 'base,spf', ...long], { onInterrupt });
+    expect(c.status).toBe(0);
+    expect(c.stdout).toMatch(/base/);
+    expect(c.stdout).toMatch(/spf/);
+  });
 });
