@@ -44,7 +44,7 @@ export class CacheLine {
   /** Holders per socket, to find the farthest copy to invalidate without scanning the bitmap. */
   private readonly perSocket: Int32Array;
   /** Virtual time until which the line is busy with an earlier transfer. */
-  private busyUntil = 0;
+  private busyUntil = -0;
   /** Transfers (misses) this line caused: for reports and tests. */
   transfers = 0;
   /** The topology's hand-off share, read once. */

@@ -115,7 +115,7 @@ export const fifoPolicy: SchedPolicy = {
 
 /** A one-shot callback at a virtual time. */
 export class Timer implements HeapItem {
-  time = 0;
+  time = -0;
   seq = 0;
   hidx = -1;
   constructor(private readonly fn: () => void) {}
@@ -145,7 +145,7 @@ export class Engine implements SyncGuard {
   readonly runqueue: Task[] = [];
   readonly tasks: Task[] = [];
   /** Time of the item being processed. */
-  now = 0;
+  now = -0;
   ctxSwitches = 0;
   migrations = 0;
   /** Interrupt time (IPIs) owed by each CPU, paid by whatever task runs there at its next sync. */
