@@ -66,7 +66,7 @@ const median = (xs) => {
 };
 const nowSec = () => Number(process.hrtime.bigint()) / 1e9;
 const progress = (s) => process.stderr.write(`bench: ${s}\n`);
-const runs = (n) => `${n} run${n === 1 ? '' : 's'}`;
+const nRuns = (n) => `${n} run${n === 1 ? '' : 's'}`;
 
 /** One row of the table: what was measured, its median, the target, and whether it was met (null: no target). */
 const rows = [];
@@ -94,10 +94,12 @@ function startup() {
   const walls = cmds.map(() => []);
   for (const [, argv] of cmds) spawnWall(argv); // warm-up: file cache
   for (let i = 0; i < SPAWNS; i++) cmds.forEach(([, argv], j) => walls[j].push(spawnWall(argv)));
+  const floor = median(walls[cmds.length - 1]) * 1000;
   cmds.forEach(([name, , judged], j) => {
     const ms = walls[j].map((s) => s * 1000);
     const med = median(ms);
-    const detail = `min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)} ms`;
+    const over = judged ? `; ${(med - floor).toFixed(0)} ms over Node's` : '';
+    const detail = `min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)} ms${over}`;
     row(`start-up: ${name}`, `${med.toFixed(0)} ms`, detail, judged ? '< 150 ms' : '', judged ? med < 150 : null);
   });
 }
@@ -126,7 +128,7 @@ function realRate() {
 
 function faultRate() {
   for (const [n, iters] of [[1, 4], [16, 1]]) {
-    progress(`fault rate: page_fault1 on ${n} simulated CPU${n > 1 ? 's' : ''}, ${runs(REPEATS)} beside the real kernel's`);
+    progress(`fault rate: page_fault1 on ${n} simulated CPU${n > 1 ? 's' : ''}, ${nRuns(REPEATS)} beside the real kernel's`);
     const sims = [];
     const reals = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -162,7 +164,7 @@ function memory() {
     ['stat', '--machine', 'p8-176', 'memdb', 'threads=2000'],
   ];
   for (const argv of runs) {
-    progress(`memory: spfperf ${argv.join(' ')}, ${runs(REPEATS)}`);
+    progress(`memory: spfperf ${argv.join(' ')}, ${nRuns(REPEATS)}`);
     const rs = [];
     for (let i = 0; i < REPEATS; i++) rs.push(childRun(argv));
     const rss = median(rs.map((r) => r.rss));
@@ -182,7 +184,7 @@ function jobs() {
     return;
   }
   const base = ['stat', '-r', '4', '--cpus', '16', 'page_fault1', 'threads=16', 'iterations=1'];
-  progress(`-j: spfperf ${base.join(' ')} with --jobs 1 and --jobs 2, ${runs(REPEATS)} each, taken in turn`);
+  progress(`-j: spfperf ${base.join(' ')} with --jobs 1 and --jobs 2, ${nRuns(REPEATS)} each, taken in turn`);
   const one = [];
   const two = [];
   for (let i = 0; i < REPEATS; i++) {
@@ -206,7 +208,7 @@ function c6() {
       continue;
     }
     const argv = ['stat', '-x', ',', '--machine', 'skl-4s192', '--config', config, '--config', 'kernel=4.16', 'page_fault1', 'threads=192', 'size=128M', 'iterations=3'];
-    progress(`C6: spfperf ${argv.join(' ')}, ${runs(C6_REPEATS)} (a minute or more each)`);
+    progress(`C6: spfperf ${argv.join(' ')}, ${nRuns(C6_REPEATS)} (a minute or more each)`);
     const rs = [];
     for (let i = 0; i < C6_REPEATS; i++) rs.push(childRun(argv));
     const wall = median(rs.map((r) => r.wall));
