@@ -12,8 +12,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runWorkload } from '../dist/sim/run.js';
-import { prepareRun, runOptionsOf } from '../dist/sim/setup.js';
+import { defaultJobs, settlePool } from '../dist/pool/pool.js';
+import { resultOf } from '../dist/pool/run-job.js';
 import { findEvent } from '../dist/events/catalog.js';
 import { formatTable } from '../dist/format/table.js';
 
@@ -21,11 +21,13 @@ import { CONSTANTS, perturbation } from '../dist/config/constants.js';
 import { parseValidateArgs } from './validate-args.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = join(root, 'fixtures', 'validation');
 // Arguments (validate-args.js): case ids to run (default all); `--seeds N` runs every case with
 // seeds 1..N (instead of the case's own count): the mean is judged, and a column shows the
 // per-seed spread; `--sensitivity [NAME,...]` runs them again with each declared constant
-// (src/config/constants.ts) x0.5 and x2 and prints how every check moves.
+// (src/config/constants.ts) x0.5 and x2 and prints how every check moves; `-j N` runs N at once on
+// worker threads (src/pool/pool.ts; default one per core): every run of every case (and of every
+// pass of --sensitivity and --converge) goes to the pool at once, and the results are read in the
+// serial order, so the output is the same whatever N.
 let opts;
 try {
   opts = parseValidateArgs(process.argv.slice(2), CONSTANTS.map((c) => c.name));
@@ -34,6 +36,8 @@ try {
   process.exit(2);
 }
 const { seeds: seedsArg, only, sensitivity, converge } = opts;
+const jobs = opts.jobs ?? defaultJobs();
+const dir = opts.cases ?? join(root, 'fixtures', 'validation');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 const cases = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))).filter((c) => only.length === 0 || only.includes(c.id));
 
@@ -55,45 +59,94 @@ function figure(r, ref) {
 }
 
 /**
- * Runs every selected case (under `perturb`, a Perturbation, or as shipped) and returns one row
- * per check: [id, name, published, simulated, 'pass' | 'FAIL' | 'error: ...', band, per-seed].
+ * The runs of every selected case (under `perturb`, a Perturbation, or as shipped), as the pool's
+ * run specs: for each case, each labelled run's seeds 1..N, in the order a serial loop runs them.
  */
-function runCases(perturb, paramsOf = (c) => c.params, which = cases) {
-  const rows = [];
-  for (const c of which) {
+function casePlan(perturb, paramsOf, which) {
+  return which.map((c) => {
     const seeds = seedsArg ?? c.seeds ?? 1;
-    const results = {};
-    try {
-      for (const [label, spec] of Object.entries(c.runs)) {
-        // A run is a list of --config items, or { config, params, workload } overriding the case's.
-        const run = Array.isArray(spec) ? { config: spec } : spec;
+    const runs = Object.entries(c.runs).map(([label, spec]) => {
+      // A run is a list of --config items, or { config, params, workload } overriding the case's.
+      const run = Array.isArray(spec) ? { config: spec } : spec;
+      const specs = [];
+      for (let s = 1; s <= seeds; s++) {
+        const options = { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s), ...(perturb ? { perturb } : {}) };
+        specs.push({ workload: run.workload ?? c.workload, params: [...paramsOf(c), ...(run.params ?? [])], options });
+      }
+      return { label, specs };
+    });
+    return { c, runs };
+  });
+}
+
+/**
+ * Runs every pass (a { perturb, paramsOf, which, what } each; `what` names it in `done(what)`,
+ * called as each pass's last run ends) on the pool, all at once, and returns each pass's rows:
+ * one per check, [id, name, published, simulated, 'pass' | 'FAIL' | 'error: ...', band, per-seed, kind].
+ */
+async function runPasses(passes, done = () => {}) {
+  const plans = passes.map((p) => casePlan(p.perturb, p.paramsOf ?? ((c) => c.params), p.which ?? cases));
+  const specs = [];
+  const passOf = [];
+  plans.forEach((plan, k) => {
+    for (const { runs } of plan) {
+      for (const r of runs) {
+        specs.push(...r.specs);
+        passOf.push(...r.specs.map(() => k));
+      }
+    }
+  });
+  const left = plans.map((_, k) => passOf.filter((x) => x === k).length);
+  const outcomes = await settlePool('run', specs, {
+    jobs,
+    onSettled: (i) => {
+      if (--left[passOf[i]] === 0) done(passes[passOf[i]].what);
+    },
+  });
+  let next = 0;
+  return plans.map((plan) => {
+    const rows = [];
+    for (const { c, runs } of plan) {
+      // As the serial loop did: the case's first failing run (in its order) makes every check an error.
+      const results = {};
+      let error;
+      for (const { label, specs: ss } of runs) {
         results[label] = [];
-        for (let s = 1; s <= seeds; s++) {
-          const prep = prepareRun(run.workload ?? c.workload, [...paramsOf(c), ...(run.params ?? [])], { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s), ...(perturb ? { perturb } : {}) });
-          results[label].push(runWorkload(runOptionsOf(prep)));
+        for (let k = 0; k < ss.length; k++) {
+          const o = outcomes[next++];
+          if (error !== undefined) continue;
+          if (o.ok) results[label].push(resultOf(o.value));
+          else error = o.error;
         }
       }
-    } catch (e) {
-      for (const chk of c.checks) rows.push([c.id, chk.name, chk.published, NaN, `error: ${e.message}`, chk.band, undefined, chk.kind ?? 'fidelity']);
-      continue;
+      rows.push(...(error !== undefined ? errorRows(c, error) : checkRows(c, results)));
     }
-    const mean = (label, ref) => {
-      const rs = results[label];
-      if (rs === undefined) throw new Error(`case ${c.id}: no run '${label}'`);
-      return rs.reduce((a, r) => a + figure(r, ref), 0) / rs.length;
-    };
-    for (const chk of c.checks) {
-      const v = mean(chk.num.run, chk.num) / (chk.den ? mean(chk.den.run, chk.den) : 1);
-      const inBand = (x) => x >= chk.band[0] && x <= chk.band[1];
-      // The same ratio seed by seed (seed s of the numerator's run over seed s of the denominator's).
-      const per = results[chk.num.run].map((r, i) => figure(r, chk.num) / (chk.den ? figure(results[chk.den.run][i], chk.den) : 1));
-      // A fidelity check holds on every seed, not on the mean alone; a structural one (an exact
-      // count the model must reproduce) is judged on the mean, which every seed then equals.
-      const kind = chk.kind ?? 'fidelity';
-      const badSeed = kind === 'fidelity' ? per.findIndex((x) => !inBand(x)) : -1;
-      const res = !inBand(v) ? 'FAIL' : badSeed >= 0 ? `FAIL (seed ${badSeed + 1})` : 'pass';
-      rows.push([c.id, chk.name, chk.published, v, res, chk.band, per, kind]);
-    }
+    return rows;
+  });
+}
+
+function errorRows(c, e) {
+  return c.checks.map((chk) => [c.id, chk.name, chk.published, NaN, `error: ${e.message}`, chk.band, undefined, chk.kind ?? 'fidelity']);
+}
+
+function checkRows(c, results) {
+  const rows = [];
+  const mean = (label, ref) => {
+    const rs = results[label];
+    if (rs === undefined) throw new Error(`case ${c.id}: no run '${label}'`);
+    return rs.reduce((a, r) => a + figure(r, ref), 0) / rs.length;
+  };
+  for (const chk of c.checks) {
+    const v = mean(chk.num.run, chk.num) / (chk.den ? mean(chk.den.run, chk.den) : 1);
+    const inBand = (x) => x >= chk.band[0] && x <= chk.band[1];
+    // The same ratio seed by seed (seed s of the numerator's run over seed s of the denominator's).
+    const per = results[chk.num.run].map((r, i) => figure(r, chk.num) / (chk.den ? figure(results[chk.den.run][i], chk.den) : 1));
+    // A fidelity check holds on every seed, not on the mean alone; a structural one (an exact
+    // count the model must reproduce) is judged on the mean, which every seed then equals.
+    const kind = chk.kind ?? 'fidelity';
+    const badSeed = kind === 'fidelity' ? per.findIndex((x) => !inBand(x)) : -1;
+    const res = !inBand(v) ? 'FAIL' : badSeed >= 0 ? `FAIL (seed ${badSeed + 1})` : 'pass';
+    rows.push([c.id, chk.name, chk.published, v, res, chk.band, per, kind]);
   }
   return rows;
 }
@@ -101,14 +154,14 @@ function runCases(perturb, paramsOf = (c) => c.params, which = cases) {
 const t0 = Date.now();
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(4)) : '-');
 if (sensitivity !== null) {
-  sensitivityRun(sensitivity);
+  await sensitivityRun(sensitivity);
   process.exit(process.exitCode ?? 0);
 }
 if (converge) {
-  convergeRun();
+  await convergeRun();
   process.exit(process.exitCode ?? 0);
 }
-const rows = runCases(undefined);
+const [rows] = await runPasses([{ what: 'as shipped' }]);
 const failed = rows.filter((r) => r[4] !== 'pass').length;
 
 const spread = seedsArg !== undefined && seedsArg > 1;
@@ -130,7 +183,7 @@ process.exitCode = failed > 0 ? 1 : 0;
 
 // docs/model.md shows this table (all cases, each case's own seeds) under "How close is it?": say
 // so when it no longer matches what the model gives.
-if (only.length === 0 && seedsArg === undefined) {
+if (only.length === 0 && seedsArg === undefined && opts.cases === undefined) {
   const doc = readFileSync(join(root, 'docs', 'model.md'), 'utf8');
   const at = doc.indexOf('## How close is it?');
   const block = at < 0 ? null : /```\n([\s\S]*?)\n```/.exec(doc.slice(at));
@@ -145,9 +198,9 @@ if (only.length === 0 && seedsArg === undefined) {
  * validate --sensitivity: the cases as shipped, then with each named constant (all that can be
  * perturbed when none is named) x0.5 and x2. One table per constant: every check's simulated
  * figure as shipped and under each factor, with its move; a check whose pass/fail differs under
- * either factor is marked as hinging on the constant. Progress goes to stderr.
+ * either factor is marked as hinging on the constant. Progress (each pass as it ends) goes to stderr.
  */
-function sensitivityRun(names) {
+async function sensitivityRun(names) {
   const chosen = names.length > 0 ? names.map((n) => CONSTANTS.find((c) => c.name === n)) : CONSTANTS.filter((c) => c.target.on !== 'none');
   for (const c of chosen) {
     if (c.target.on === 'none') {
@@ -158,16 +211,13 @@ function sensitivityRun(names) {
   const factors = [0.5, 2];
   const total = 1 + chosen.length * factors.length;
   let step = 0;
-  const progress = (what) => console.error(`sensitivity: [${++step}/${total}] ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  progress('as shipped');
-  const base = runCases(undefined);
+  const progress = (what) => console.error(`sensitivity: [${++step}/${total}] ${what} done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const passes = [{ what: 'as shipped' }, ...chosen.flatMap((c) => factors.map((f) => ({ what: `${c.name} x${f}`, perturb: perturbation([[c.name, f]]) })))];
+  const [base, ...perturbed] = await runPasses(passes, progress);
   const hinges = [];
   const move = (v, b) => (Number.isFinite(v) && Number.isFinite(b) && b !== 0 ? `${v >= b ? '+' : ''}${(((v - b) / b) * 100).toFixed(1)}%` : '-');
-  for (const c of chosen) {
-    const under = factors.map((f) => {
-      progress(`${c.name} x${f}`);
-      return runCases(perturbation([[c.name, f]]));
-    });
+  for (const [ci, c] of chosen.entries()) {
+    const under = factors.map((_, k) => perturbed[ci * factors.length + k]);
     const body = base.map((b, i) => {
       const flips = factors.filter((_, k) => under[k][i][4] !== b[4]);
       if (flips.length > 0) hinges.push(`${b[0]} ${b[1]} hinges on ${c.name} (${flips.map((f) => `x${f}: ${under[factors.indexOf(f)][i][4]}`).join(', ')})`);
@@ -200,14 +250,16 @@ function doubled(param, names) {
  * moves by 3 % or more has not converged at the shipped size, and the case must run at the
  * published size instead (the exit status says so).
  */
-function convergeRun() {
+async function convergeRun() {
   const which = cases.filter((c) => Array.isArray(c.converge) && c.converge.length > 0);
   if (which.length === 0) {
     console.log('validate --converge: no selected case is shortened (none has a "converge" list)');
     return;
   }
-  const shipped = runCases(undefined, (c) => c.params, which);
-  const twice = runCases(undefined, (c) => c.params.map((p) => doubled(p, c.converge)), which);
+  const [shipped, twice] = await runPasses([
+    { what: 'as shipped', which },
+    { what: 'doubled', which, paramsOf: (c) => c.params.map((p) => doubled(p, c.converge)) },
+  ]);
   let moved = 0;
   const body = shipped.map((r, i) => {
     const d = twice[i][3];

@@ -15,8 +15,8 @@ import { ConfigError, InterruptedError, SimulationError, UsageError, WorkloadSyn
 import type { CliIo } from './io.js';
 
 const require = createRequire(import.meta.url);
-// commander is CommonJS: loaded with require, not import, because Node 20's ESM loader takes about
-// 15 ms longer to bring it in (its ESM wrapper, the CJS export scan), a tenth of every start-up.
+// commander is CommonJS: loaded with require, not import, which spares Node 20's ESM loader its
+// wrapper module and CJS export scan (a few ms of every start-up; docs/performance.md).
 const { Command, CommanderError } = require('commander') as typeof Commander;
 type Command = Commander.Command;
 const VERSION: string = (require('../package.json') as { version: string }).version;
@@ -70,7 +70,9 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('-I, --interval-print <ms>', 'print counts every MS milliseconds of simulated time')
       .option('--per-thread', 'counts per thread (comm-tid)')
       .option('--save <file>', 'write the run as one JSON document (what diff reads)')
-      .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table'),
+      .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table')
+      // Not -j: that is --json, as in perf stat.
+      .option('--jobs <n>', 'runs of -r/--compare at once, on worker threads (default: one per core; 1: one after another)'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/stat.js');
     result.code = await run(workload, params, opts, io);

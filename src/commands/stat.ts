@@ -14,6 +14,8 @@
  * Output formats (picked once): the human layout, -x SEP (CSV), -j (JSON lines); each with -I
  * (intervals of simulated time), -r N (means and noise over N seeds) and --per-thread.
  * --compare runs the workload under several kernel configs and prints the diff table instead.
+ * The runs of -r and --compare go to a pool of worker threads (--jobs N, default one per core;
+ * src/pool/pool.ts); results are gathered in the serial order, so the output is the same.
  */
 import { writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -23,11 +25,11 @@ import { formatStatCsv } from '../format/stat-csv.js';
 import { formatStatJson } from '../format/stat-json.js';
 import { vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
 import { formatDiff, type DiffColumn } from '../format/diff.js';
-import { prepareRun, runOptionsOf, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
-import { runWorkloadAsync, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
-import { progressFor, withProgress } from '../ui/live-progress.js';
+import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
+import type { RunResult } from '../sim/run.js';
+import { defaultJobs, StopFlag } from '../pool/pool.js';
 import { onInterrupt, writeAll, type CliIo } from '../io.js';
-import type { CountingSink, EventSource, TraceSink } from '../trace/sink.js';
+import { runSets, snapshot, type Column, type Ctx, type OneRun, type Plan, type Snapshot } from './stat-runs.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
 import { stats } from '../stats/aggregate.js';
@@ -45,6 +47,8 @@ export interface StatOptions extends CommonRunOptions {
   readonly perThread?: boolean;
   readonly save?: string;
   readonly compare?: string;
+  /** --jobs N: runs at once (not -j, which is --json as in perf stat). */
+  readonly jobs?: string;
 }
 
 /** perf stat's default software events. */
@@ -52,19 +56,10 @@ export const DEFAULT_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations
 
 /** Most runs -r accepts. */
 const MAX_RUNS = 1000;
+/** Most --jobs accepts (worker threads at once). */
+const MAX_JOBS = 1024;
 /** Smallest -I interval, in ms of simulated time (1 us). */
 const MIN_INTERVAL_MS = 0.001;
-
-/** A counted quantity: a selected event, or a /proc/vmstat line. */
-interface Column {
-  readonly id: number;
-  /** The name printed (as the user gave it; `vmstat:<name>` for vmstat records in -I). */
-  readonly name: string;
-  readonly unit: string;
-  /** Multiplier from the model's count to the printed value (task-clock: ns -> msec). */
-  readonly scale: number;
-  readonly clock: boolean;
-}
 
 function columnOf(ev: SelectedEvent): Column {
   const d = eventById(ev.id);
@@ -167,41 +162,6 @@ function strip(r: StatRow & { group?: string; sortValue?: number }): StatRow {
   return row;
 }
 
-/** Counts of every id at one moment (per thread index when `nthreads` is given). */
-interface Snapshot {
-  readonly timeNs: number;
-  readonly nthreads: number;
-  readonly get: (id: number, idx?: number) => number;
-}
-
-function snapshot(counts: CountingSink, ids: readonly number[], timeNs: number, nthreads: number, perThread: boolean): Snapshot {
-  const total = new Map<number, number>();
-  for (const id of ids) total.set(id, counts.total(id));
-  const per = new Map<string, number>();
-  if (perThread) for (let i = 0; i < nthreads; i++) for (const id of ids) per.set(`${i}:${id}`, counts.of(i, id));
-  return { timeNs, nthreads, get: (id, idx) => (idx === undefined ? total.get(id) ?? 0 : per.get(`${idx}:${id}`) ?? 0) };
-}
-
-/** The highest thread index that has counted anything yet (for per-thread interval rows). */
-class ThreadsSeen implements TraceSink {
-  max = -1;
-  count(_id: number, src: EventSource): void {
-    if (src.idx > this.max) this.max = src.idx;
-  }
-}
-
-interface OneRun {
-  readonly prep: PreparedRun;
-  readonly result: RunResult;
-  readonly snapshots: readonly Snapshot[];
-}
-
-interface Plan {
-  readonly cols: readonly Column[];
-  readonly vmstatCols: readonly Column[];
-  readonly intervalNs?: number;
-  readonly perThread: boolean;
-}
 
 function vmstatColumns(prep: PreparedRun): Column[] {
   return EVENTS.filter((e) => configHasVmstat(prep.config, e)).map((e) => ({ id: e.id, name: e.name, unit: '', scale: 1, clock: false }));
@@ -209,36 +169,6 @@ function vmstatColumns(prep: PreparedRun): Column[] {
 
 function threadsOf(r: RunResult, upTo = Infinity): { idx: number; thread: StatThread; runtimeNs: number }[] {
   return r.threads.filter((t) => t.idx < upTo).map((t) => ({ idx: t.idx, thread: { comm: t.comm, tid: t.tid }, runtimeNs: t.userNs + t.sysNs }));
-}
-
-/**
- * One call of the command: its io, and whether Ctrl-C was pressed (it stops the simulation; the
- * counts so far are printed, as perf stat does).
- */
-interface Ctx {
-  readonly io: CliIo;
-  interrupted: boolean;
-}
-
-async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {
-  const snapshots: Snapshot[] = [];
-  const ids = [...plan.cols, ...plan.vmstatCols].map((c) => c.id);
-  const seen = new ThreadsSeen();
-  const interval = plan.intervalNs !== undefined
-    ? {
-        intervalNs: plan.intervalNs,
-        onInterval: (t: number, c: CountingSink) => {
-          snapshots.push(snapshot(c, ids, t, seen.max + 1, plan.perThread));
-        },
-        sinks: plan.perThread ? [seen] : [],
-      }
-    : {};
-  // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this
-  // command's own (it stops the run and the counts so far are printed).
-  const result = await withProgress(progressFor(prep, ctx.io, { onInterrupt: undefined }), (ctl) =>
-    runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => ctx.interrupted }),
-  );
-  return { prep, result, snapshots };
 }
 
 /** The rows of a whole run (no -I). */
@@ -308,26 +238,6 @@ async function writeOutput(o: StatOptions, text: string, to: Writable): Promise<
   }
 }
 
-function signalLines(run: OneRun): string {
-  return run.result.signals
-    .map((s) => `${run.prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`)
-    .join('');
-}
-
-/** Run the workload N times (seeds seed..seed+N-1) under one set of --config values. */
-async function runSeries(ctx: Ctx, workloadArg: string, paramArgs: readonly string[], o: StatOptions, nruns: number, plan: (p: PreparedRun) => Plan): Promise<{ runs: OneRun[]; plan: Plan }> {
-  const first = prepareRun(workloadArg, paramArgs, o);
-  const p0 = plan(first);
-  const runs: OneRun[] = [];
-  for (let i = 0; i < nruns && !(ctx.interrupted && i > 0); i++) {
-    const prep = i === 0 ? first : prepareRun(workloadArg, paramArgs, { ...o, seed: String(first.seed + i) });
-    const run = await runOnce(ctx, prep, p0);
-    ctx.io.stderr.write(signalLines(run));
-    runs.push(run);
-  }
-  return { runs, plan: p0 };
-}
-
 function saveDocument(runs: readonly OneRun[]): SavedRun {
   const values: RunValues[] = runs.map((r) => runValues(r.prep, r.prep.seed, r.result));
   return savedRun(runs[0].prep, values);
@@ -348,13 +258,9 @@ async function runCompare(ctx: Ctx, workloadArg: string, paramArgs: readonly str
   for (const [bad, what] of [[o.fieldSeparator !== undefined, '-x'], [o.json, '-j'], [o.intervalPrint !== undefined, '-I'], [o.perThread, '--per-thread'], [o.save !== undefined, '--save']] as const) {
     if (bad) throw new UsageError(`option '--compare' prints a diff table and cannot be combined with '${what}'`);
   }
-  const cols: DiffColumn[] = [];
-  for (const item of items) {
-    const oc: StatOptions = { ...o, config: [...(o.config ?? []), item] };
-    const { runs } = await runSeries(ctx, workloadArg, paramArgs, oc, nruns, () => ({ cols: [], vmstatCols: [], perThread: false }));
-    const doc = saveDocument(runs);
-    cols.push({ label: configLabel(runs[0].prep.config), altLabel: item, run: doc });
-  }
+  const sets = items.map((item): StatOptions => ({ ...o, config: [...(o.config ?? []), item] }));
+  const { sets: runs } = await runSets(ctx, workloadArg, paramArgs, sets, nruns, () => ({ cols: [], vmstatCols: [], perThread: false }));
+  const cols: DiffColumn[] = runs.map((r, i) => ({ label: configLabel(r[0].prep.config), altLabel: items[i], run: saveDocument(r) }));
   await writeOutput(o, formatDiff(cols), ctx.io.stdout);
   return 0;
 }
@@ -372,15 +278,20 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     intervalNs = ms * 1e6;
   }
 
-  const ctx: Ctx = { io, interrupted: false };
+  const jobs = o.jobs !== undefined ? parseIntOption('--jobs', o.jobs, 1, MAX_JOBS) : defaultJobs();
+  const ctx: Ctx = { io, interrupted: false, stop: new StopFlag(), jobs };
   const unsubscribe = onInterrupt(io, () => {
     ctx.interrupted = true;
+    ctx.stop.set();
   });
   try {
     if (o.compare !== undefined) return await runCompare(ctx, workloadArg, paramArgs, o, nruns);
 
     const events = parseEventList(o.event && o.event.length > 0 ? o.event : DEFAULT_EVENTS);
-    const { runs, plan } = await runSeries(ctx, workloadArg, paramArgs, o, nruns, (p) => ({
+    const {
+      sets: [runs],
+      plan,
+    } = await runSets(ctx, workloadArg, paramArgs, [o], nruns, (p) => ({
       cols: events.map(columnOf),
       vmstatCols: o.vmstat ? vmstatColumns(p) : [],
       intervalNs,

@@ -20,18 +20,14 @@ function values(c: DeclaredConstant): string {
   return [...by].map(([v, ws]) => `${ws.join(', ')}: ${v}`).join('; ');
 }
 
-function perturbed(c: DeclaredConstant): string {
-  return c.target.on === 'none' ? `not yet (${c.target.why})` : 'x0.5, x2';
-}
-
-/** The markdown table: one row per declared constant, fitted ones first. */
+/** The markdown table: one row per declared constant, fitted ones first (`--sensitivity` moves each). */
 export function constantsDoc(): string {
   const order = { fitted: 0, measured: 1, estimated: 2 };
   const rows = [...CONSTANTS].sort((a, b) => order[a.kind] - order[b.kind]);
   const lines = [
-    '| constant | lives in | value(s) | kind | fitted on / estimated from | `--sensitivity` |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((c) => `| \`${c.name}\` | \`${c.file}\` | ${cell(values(c))} | ${c.kind} | ${cell(c.basis)} | ${cell(perturbed(c))} |`),
+    '| constant | lives in | value(s) | kind | fitted on / estimated from |',
+    '|---|---|---|---|---|',
+    ...rows.map((c) => `| \`${c.name}\` | \`${c.file}\` | ${cell(values(c))} | ${c.kind} | ${cell(c.basis)} |`),
   ];
   return lines.join('\n') + '\n';
 }

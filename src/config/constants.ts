@@ -33,9 +33,7 @@ export type ConstantTarget =
   /** Every machine's storage read latency (all are estimates). */
   | { readonly on: 'machine-io' }
   /** A constant of the engine, the interpreter or the run (its own code scales it by the factor). */
-  | { readonly on: 'run' }
-  /** Not perturbable yet; says why. */
-  | { readonly on: 'none'; readonly why: string };
+  | { readonly on: 'run' };
 
 export interface DeclaredConstant {
   /** Unique name: what `--sensitivity NAME` and a Perturbation use. */
@@ -105,8 +103,6 @@ function machineCost(label: string, costs: Partial<ArchCosts>, key: keyof ArchCo
 function literal(name: string, file: string, value: number, kind: ConstantKind, basis: string, target: ConstantTarget): DeclaredConstant {
   return { name, file, symbol: name, values: [{ where: name, value }], kind, basis, target };
 }
-
-const SPF = 'lives in src/mm/spf as a module constant; its design would read it from the run';
 
 export const CONSTANTS: readonly DeclaredConstant[] = [
   // The two fitted constants.
@@ -187,12 +183,12 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
   archCost('hashPageNs', ['powerpc-hash'], 'no published figure: find_linux_pte, hash the VA, search the HPTE group (a likely miss), insert under the HPTE lock bit: ~0.5 us'),
   archCost('hashFlushNs', ['powerpc-hash'], 'flush_hash_page: read the HPTE slot (a likely miss) and its tlbie'),
   // The mm model and the designs.
-  literal('DIRTY_RATELIMIT_NS', 'src/mm/page-writeback.ts', 20, 'estimated', 'balance_dirty_pages_ratelimited() fast path: a this_cpu_inc and two loads, ~50 cycles', { on: 'none', why: 'a module constant of src/mm/page-writeback.ts, not yet read from the run' }),
-  literal('BALANCE_DIRTY_NS', 'src/mm/page-writeback.ts', 800, 'estimated', 'balance_dirty_pages()\'s threshold computation, a few hundred instructions and some misses, ~2000 cycles', { on: 'none', why: 'a module constant of src/mm/page-writeback.ts, not yet read from the run' }),
-  literal('SRCU_READ_NS', 'src/mm/spf/dufour.ts', 5, 'estimated', 'srcu_read_lock/unlock: a per-CPU increment and smp_mb, ~10 cycles', { on: 'none', why: SPF }),
-  literal('VMA_COPY_NS', 'src/mm/spf/lespinasse.ts', 15, 'estimated', 'copying the ~200-byte vm_area_struct in cache at ~32 bytes per cycle, ~40 cycles', { on: 'none', why: SPF }),
-  literal('CALL_RCU_NS', 'src/mm/spf/strategy.ts', 40, 'estimated', 'call_rcu(): queue a callback on this CPU\'s list, ~100 cycles', { on: 'none', why: SPF }),
-  literal('FREE_VMA_NS', 'src/mm/spf/strategy.ts', 100, 'estimated', '__free_vma(): a slab free (~50-100 cycles, Gorman\'s SLUB microbenchmarks) plus two puts, ~250 cycles', { on: 'none', why: SPF }),
+  literal('DIRTY_RATELIMIT_NS', 'src/mm/estimates.ts', 20, 'estimated', 'balance_dirty_pages_ratelimited() fast path: a this_cpu_inc and two loads, ~50 cycles', { on: 'run' }),
+  literal('BALANCE_DIRTY_NS', 'src/mm/estimates.ts', 800, 'estimated', 'balance_dirty_pages()\'s threshold computation, a few hundred instructions and some misses, ~2000 cycles', { on: 'run' }),
+  literal('SRCU_READ_NS', 'src/mm/estimates.ts', 5, 'estimated', 'srcu_read_lock/unlock: a per-CPU increment and smp_mb, ~10 cycles', { on: 'run' }),
+  literal('VMA_COPY_NS', 'src/mm/estimates.ts', 15, 'estimated', 'copying the ~200-byte vm_area_struct in cache at ~32 bytes per cycle, ~40 cycles', { on: 'run' }),
+  literal('CALL_RCU_NS', 'src/mm/estimates.ts', 40, 'estimated', 'call_rcu(): queue a callback on this CPU\'s list, ~100 cycles', { on: 'run' }),
+  literal('FREE_VMA_NS', 'src/mm/estimates.ts', 100, 'estimated', '__free_vma(): a slab free (~50-100 cycles, Gorman\'s SLUB microbenchmarks) plus two puts, ~250 cycles', { on: 'run' }),
   // The simulator.
   literal('JITTER', 'src/sim/run.ts', 0.02, 'estimated', 'the run-to-run spread of perf stat -r on page-fault microbenchmarks on an idle machine (+-2 %)', { on: 'run' }),
   literal('USER_QUANTUM_NS', 'src/sim/interp.ts', 2000, 'estimated', 'a simulator step, not a kernel figure: small against the 3 ms timeslice, large against one user access', { on: 'run' }),
@@ -206,13 +202,12 @@ export function constantNamed(name: string): DeclaredConstant | undefined {
   return BY_NAME.get(name);
 }
 
-/** A Perturbation from `NAME=factor` pairs; an unknown or unperturbable name is a UsageError. */
+/** A Perturbation from `NAME=factor` pairs; an unknown name or a bad factor is a UsageError. */
 export function perturbation(entries: Iterable<readonly [string, number]>): Perturbation {
   const m = new Map<string, number>();
   for (const [name, f] of entries) {
     const c = BY_NAME.get(name);
     if (c === undefined) throw new UsageError(`unknown constant '${name}' (see src/config/constants.ts)`);
-    if (c.target.on === 'none') throw new UsageError(`constant '${name}' cannot be perturbed yet: ${c.target.why}`);
     if (!(f > 0) || !Number.isFinite(f)) throw new UsageError(`constant '${name}': factor ${f} is not a positive number`);
     m.set(name, f);
   }

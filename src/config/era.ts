@@ -73,6 +73,16 @@ export const ERA_CHANGES: readonly EraChange[] = [
     source: 'dd2283f2605e "mm: mmap: zap pages with read mmap_sem in munmap" (Yang Shi), v4.20',
   },
   {
+    key: 'rwsem_reader_spin',
+    at: '5.3',
+    before: 'n',
+    after: 'y',
+    what: 'an rwsem writer that finds the lock owned by readers spins on it too, for at most (10 + readers/2) us (rwsem_rspin_threshold()), before it marks the lock non-spinnable and sleeps',
+    // "locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman Long), in the
+    // rwsem rework merged through tip locking/core for v5.3 (version from context, not a tag lookup).
+    source: '"locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman Long), v5.3 rwsem rework',
+  },
+  {
     key: 'fault_completed',
     at: '6.0',
     before: 'n',
@@ -92,6 +102,17 @@ export const ERA_CHANGES: readonly EraChange[] = [
     // 7964cf8caa4d "mm: remove vmacache" (Liam R. Howlett), in the maple tree series merged for
     // v6.1.
     source: '7964cf8caa4d "mm: remove vmacache" (Liam R. Howlett), v6.1 (maple tree)',
+  },
+  {
+    key: 'vma_lock_anon_vma',
+    at: '6.10',
+    before: 'inval',
+    after: 'trylock',
+    what: "a per-VMA-lock fault in an anonymous VMA without an anon_vma no longer gives up in lock_vma_under_rcu(): it goes on under the VMA lock, and vmf_anon_prepare() takes the mmap lock with a trylock to attach one (VM_FAULT_RETRY only if the trylock fails)",
+    // Matthew Wilcox's series "Improve anon_vma scalability for anon VMAs": "mm: delay the check
+    // for a NULL anon_vma" and "mm: optimise vmf_anon_prepare() for VMAs without an anon_vma"
+    // (posted 2024-04-26), in Andrew Morton's "MM updates for 6.10-rc1" pull (2024-05-17).
+    source: '"mm: delay the check for a NULL anon_vma" and "mm: optimise vmf_anon_prepare() for VMAs without an anon_vma" (Matthew Wilcox), v6.10 (MM updates for 6.10-rc1)',
   },
 ];
 

@@ -46,10 +46,14 @@ export interface KernelConfig {
   readonly thp: 'always' | 'madvise' | 'never';
   /** CONFIG_RWSEM_SPIN_ON_OWNER: rwsem writers spin while a running writer owns the lock (3.16+). */
   readonly rwsemSpinOnOwner: boolean;
+  /** rwsem writers spin, for a bounded time, on a reader-owned lock too (5.3+, kconfig `rwsem_reader_spin`). */
+  readonly rwsemSpinOnReaders: boolean;
   /** x86: whether TLB-flush IPIs also go to idle CPUs still lazily on the mm (before 4.19). */
   readonly lazyTlb: 'ipi' | 'skip';
   /** munmap() downgrades the mmap lock to read before zapping (4.20+, kconfig `munmap_downgrade`). */
   readonly munmapDowngrade: boolean;
+  /** Per-VMA locks and a VMA without an anon_vma: give up (6.4-6.9) or trylock the mmap lock (6.10+). */
+  readonly vmaLockAnonVma: 'inval' | 'trylock';
   /** Which cache find_vma() consults first under the mmap lock: the kernel era's. */
   readonly vmacache: VmaCacheKind;
   readonly tlbStats: boolean;
@@ -101,6 +105,16 @@ const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
   munmap_downgrade: { values: ['y', 'n'], def: 'y', doc: 'munmap() zaps the pages with the mmap lock downgraded to read (y: 4.20+, Yang Shi) or held for writing (n)' },
+  rwsem_reader_spin: {
+    values: YN,
+    def: 'y',
+    doc: 'rwsem writers also spin on a reader-owned lock, for at most (10 + readers/2) us, before sleeping (y: 5.3+, Waiman Long) or only on a running writer (n); needs CONFIG_RWSEM_SPIN_ON_OWNER',
+  },
+  vma_lock_anon_vma: {
+    values: ['inval', 'trylock'],
+    def: 'trylock',
+    doc: 'per-VMA locks, an anonymous VMA without an anon_vma: lock_vma_under_rcu() gives up (inval: 6.4-6.9) or vmf_anon_prepare() trylocks the mmap lock to attach one (trylock: 6.10+, Matthew Wilcox)',
+  },
   lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.20) or not (skip: 4.20+, Rik van Riel)' },
   khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
@@ -289,8 +303,10 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
     vmacache: settings.vmacache as VmaCacheKind,
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
+    rwsemSpinOnReaders: settings.rwsem_reader_spin === 'y',
     lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
     munmapDowngrade: settings.munmap_downgrade === 'y',
+    vmaLockAnonVma: settings.vma_lock_anon_vma as 'inval' | 'trylock',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',
     designVmstat: { all: DESIGN_VMSTAT, present },
     khugepaged:

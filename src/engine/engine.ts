@@ -35,6 +35,10 @@ let syncCheckDefault = false;
 export function setSyncCheckDefault(on: boolean): void {
   syncCheckDefault = on;
 }
+/** setSyncCheckDefault()'s value (handed on to worker threads, src/pool/pool.ts). */
+export function getSyncCheckDefault(): boolean {
+  return syncCheckDefault;
+}
 
 /** A shared cache line was touched by a task that owed a sync: a model bug, never a user error. */
 export class SyncRuleError extends Error {

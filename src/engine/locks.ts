@@ -36,6 +36,13 @@ class RwBase implements LockWaitee {
   private readonly spinners: Task[] = [];
   /** CONFIG_RWSEM_SPIN_ON_OWNER: writers spin while the lock's writer owner runs (3.16+). */
   spinOnOwner = false;
+  /**
+   * Writers also spin on a reader-owned lock, for at most (10 + readers / 2) us, after which the
+   * lock is marked non-spinnable until a writer next takes it (5.3+, rwsem_rspin_threshold()).
+   */
+  spinOnReaders = false;
+  /** RWSEM_NONSPINNABLE: a writer gave up spinning on the readers; cleared when a writer takes the lock. */
+  private nonspinnable = false;
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
 
@@ -68,6 +75,7 @@ class RwBase implements LockWaitee {
 
   private setWriter(t: Task): void {
     this.writer = t;
+    this.nonspinnable = false;
     if (this.spinOnOwner) t.onSleep.push(this.ownerSleeps);
   }
 
@@ -88,8 +96,32 @@ class RwBase implements LockWaitee {
    * owner, and not while tasks wait for a CPU (the spinner would see need_resched and stop).
    */
   private canSpin(): boolean {
+    if (!this.spinOnOwner || this.eng.runqueue.length > 0) return false;
     const o = this.writer;
-    return this.spinOnOwner && o !== null && (o.state === TaskState.Running || o.state === TaskState.Spinning) && this.eng.runqueue.length === 0;
+    if (o === null) return this.readerOwnedSpin();
+    return o.state === TaskState.Running || o.state === TaskState.Spinning;
+  }
+
+  /** rwsem_can_spin_on_owner() on a reader-owned lock (5.3+): unless marked non-spinnable. */
+  private readerOwnedSpin(): boolean {
+    return this.spinOnReaders && this.writer === null && this.readers > 0 && !this.nonspinnable;
+  }
+
+  /**
+   * rwsem_optimistic_spin() on readers: spin until rwsem_rspin_threshold() ((20 + readers) / 2 us,
+   * readers capped at 30), then set RWSEM_NONSPINNABLE and go to the slow path (queue and sleep).
+   */
+  private armReaderSpin(s: Task, from: number): void {
+    const limit = ((20 + Math.min(this.readers, 30)) * 1000) / 2;
+    this.eng.at(from + limit, () => {
+      const i = this.spinners.indexOf(s);
+      if (i < 0 || this.writer !== null) return;
+      this.spinners.splice(i, 1);
+      this.nonspinnable = true;
+      this.waiters.push({ t: s, write: true });
+      s.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write' };
+      this.eng.stopSpinning(s, from + limit);
+    });
   }
 
   /** Take the lock without waiting or syncing if that is possible now: true if taken. */
@@ -109,6 +141,7 @@ class RwBase implements LockWaitee {
     if (write && this.sleeping && this.canSpin()) {
       // rwsem_optimistic_spin(): stay on the CPU, watching the owner; granted by its release.
       this.spinners.push(t);
+      if (this.writer === null) this.armReaderSpin(t, t.clock);
       t.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write-spin' };
       yield SPIN;
       return;
@@ -155,7 +188,16 @@ class RwBase implements LockWaitee {
         this.eng.resumeSpinner(s, t.clock + this.line.write(s.cpu, t.clock));
         return;
       }
-    } else this.readers--;
+    } else {
+      this.readers--;
+      if (this.readers === 0 && this.spinners.length > 0) {
+        // The writer spinning on the readers sees the count drop and takes the lock (lock stealing).
+        const s = this.spinners.shift()!;
+        this.setWriter(s);
+        this.eng.resumeSpinner(s, t.clock + this.line.write(s.cpu, t.clock));
+        return;
+      }
+    }
     if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) {
       // rwsem_wake() runs in the releaser: it pays for the wake-ups it issues.
       const at = t.clock;
@@ -203,11 +245,13 @@ class RwBase implements LockWaitee {
   protected *downgradeNow(t: Task): Code {
     if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
-    this.ownerSleeps(t.clock);
     const h = t.onSleep.indexOf(this.ownerSleeps);
     if (h >= 0) t.onSleep.splice(h, 1);
     this.writer = null;
     this.readers++;
+    // The spinners now watch a reader-owned lock: on 5.3+ they go on, within the reader threshold.
+    if (this.readerOwnedSpin()) for (const s of this.spinners) this.armReaderSpin(s, t.clock);
+    else this.ownerSleeps(t.clock);
     if (this.waiters.length > 0 && !this.waiters[0].write) t.cost(this.grant(t.clock));
   }
 
@@ -273,9 +317,17 @@ export class RwLock extends RwBase {
   readLock(t: Task): Code {
     return this.acquire(t, false);
   }
+  /** read_lock() when it can complete at once (no sync, no wait): true if taken. */
+  readLockFast(t: Task): boolean {
+    return this.acquireFast(t, false);
+  }
   /** read_unlock() */
   readUnlock(t: Task): Code {
     return this.release(t, false);
+  }
+  /** read_unlock() when no sync is needed: true if released. */
+  readUnlockFast(t: Task): boolean {
+    return this.releaseFast(t, false);
   }
   /** write_lock() */
   writeLock(t: Task): Code {
@@ -328,6 +380,11 @@ export class SpinLock implements LockWaitee {
   /** spin_trylock(): true if taken. */
   *trylock(t: Task): Code<boolean> {
     if (t.mustSync()) yield SYNC;
+    return this.trylockNow(t);
+  }
+
+  /** spin_trylock() for a task that has synced. */
+  trylockNow(t: Task): boolean {
     if (this.holder !== null) {
       t.stall(this.line.read(t.cpu, t.clock));
       return false;
@@ -373,73 +430,5 @@ export class SpinLock implements LockWaitee {
   }
 }
 
-/** seqcount_t: writers make the count odd while they change the data it guards. */
-export class SeqCount {
-  seq = 0;
-  readonly line: CacheLine;
-  constructor(eng: Engine, readonly name: string) {
-    this.line = eng.line(name);
-  }
-  /** write_seqcount_begin() */
-  *writeBegin(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.seq++;
-  }
-  /** write_seqcount_end() */
-  *writeEnd(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.seq++;
-  }
-  /** raw_read_seqcount(): the current count (odd while a writer is inside). */
-  *read(t: Task): Code<number> {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.read(t.cpu, t.clock));
-    return this.seq;
-  }
-  /** read_seqcount_retry(): true if the count moved since `start` was read. */
-  *retry(t: Task, start: number): Code<boolean> {
-    const now = yield* this.read(t);
-    return now !== start;
-  }
-}
-
-/** atomic_t / refcount_t on its own cache line. */
-export class Atomic {
-  readonly line: CacheLine;
-  constructor(
-    eng: Engine,
-    readonly name: string,
-    public value = 0,
-  ) {
-    this.line = eng.line(name);
-  }
-  /** atomic_add_return() */
-  *add(t: Task, d: number): Code<number> {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.value += d;
-    return this.value;
-  }
-  /** atomic_inc_not_zero(): false (and no change) if the value was 0. */
-  *incNotZero(t: Task): Code<boolean> {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    if (this.value === 0) return false;
-    this.value++;
-    return true;
-  }
-  /** atomic_dec_and_test(): true if the value dropped to 0. */
-  *decAndTest(t: Task): Code<boolean> {
-    return (yield* this.add(t, -1)) === 0;
-  }
-  /** atomic_read() */
-  *read(t: Task): Code<number> {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.read(t.cpu, t.clock));
-    return this.value;
-  }
-}
-
+export { SeqCount, Atomic } from './atomics.js';
 export { Barrier, WaitQueue } from './waitqueue.js';

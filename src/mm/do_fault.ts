@@ -2,7 +2,7 @@ import type { Code } from '../engine/engine.js';
 import type { Thread } from './kernel.js';
 import { findGetPage, setPageDirty, type File } from './filemap.js';
 import { putPage } from './page.js';
-import { pageAddNewAnonRmap, pageAddRmap, anonVmaPrepare } from './rmap.js';
+import { pageAddNewAnonRmap, pageAddRmap, vmfAnonPrepare } from './rmap.js';
 import { addMmCounterFast, addMmCounterFastSync } from './rss.js';
 import { balanceDirtyPagesRatelimited } from './page-writeback.js';
 import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
@@ -125,7 +125,8 @@ function* doReadFault(th: Thread, vmf: Vmf): Code<number> {
 /** do_cow_fault(): a write to a private file mapping: copy the file page into a new anon page. */
 function* doCowFault(th: Thread, vmf: Vmf): Code<number> {
   const k = th.k;
-  if (vmf.vma.anonVma === null) yield* anonVmaPrepare(th, vmf.vma);
+  const prepared = yield* vmfAnonPrepare(th, vmf.vma, vmf.flags);
+  if (prepared !== 0) return prepared;
   const cow = yield* k.alloc.allocPage(th);
   if (cow < 0) return VM_FAULT_OOM;
   const r = yield* doFileFault(th, vmf);

@@ -6,7 +6,7 @@ import { PG_ANON, putLruPage, putPage } from './page.js';
 import { isSwapEntry, doSwapPage } from './swap.js';
 import { doHugePmdAnonymousPage, doHugePmdWpPage, thpEligible, VM_FAULT_FALLBACK } from './huge_memory.js';
 import { pmdAlloc, pteAlloc } from './pgalloc.js';
-import { anonVmaPrepare, pageAddNewAnonRmap, pageRemoveRmap } from './rmap.js';
+import { pageAddNewAnonRmap, pageRemoveRmap, vmfAnonPrepare } from './rmap.js';
 import { addMmCounterFastEvent, addMmCounterFastSync, syncMmRss } from './rss.js';
 import { doFault, faultDirtySharedPage } from './do_fault.js';
 import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
@@ -117,9 +117,7 @@ export function* handleMmFaultWalked(th: Thread, vma: Vma, addr: number, flags: 
     const pmd = yield* pmdAlloc(th, addr);
     if (pmd === null) return VM_FAULT_OOM;
     if (pmd.dir.entries[pmd.i] === null) {
-      const prepare = function* (): Code {
-        if (vma.anonVma === null) yield* anonVmaPrepare(th, vma);
-      };
+      const prepare = (): Code<number> => vmfAnonPrepare(th, vma, flags);
       const r = yield* doHugePmdAnonymousPage(th, vma, addr, flags, pmd.dir, pmd.i, prepare);
       if (r !== VM_FAULT_FALLBACK) return r;
     }
@@ -211,7 +209,8 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
       vmf.spec.noAnonVma?.(th);
       return VM_FAULT_RETRY;
     }
-    yield* anonVmaPrepare(th, vma);
+    const r = yield* vmfAnonPrepare(th, vma, vmf.flags);
+    if (r !== 0) return r;
   }
   let pfn = k.alloc.allocPageFast(th);
   if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
@@ -280,7 +279,8 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
       vmf.spec.noAnonVma?.(th);
       return VM_FAULT_RETRY;
     }
-    yield* anonVmaPrepare(th, vma);
+    const r = yield* vmfAnonPrepare(th, vma, vmf.flags);
+    if (r !== 0) return r;
   }
   const pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;

@@ -50,13 +50,14 @@ function hugeTable(th: Thread, base: number, pfns: readonly number[] | null, bit
  * do_huge_pmd_anonymous_page(): a read maps the huge zero page; a write allocates and clears a
  * huge page and maps it with one PMD. VM_FAULT_FALLBACK when no huge page can be had.
  */
-export function* doHugePmdAnonymousPage(th: Thread, vma: Vma, addr: number, flags: number, dir: PtDir, i: number, prepare: () => Code): Code<number> {
+export function* doHugePmdAnonymousPage(th: Thread, vma: Vma, addr: number, flags: number, dir: PtDir, i: number, prepare: () => Code<number>): Code<number> {
   const t = th.t;
   const k = th.k;
   const span = k.geo.pteTableSpan;
   const haddr = addr - (addr % span);
   const n = k.geo.entries[k.geo.levels - 1];
-  yield* prepare(); // anon_vma_prepare()
+  const prepared = yield* prepare(); // vmf_anon_prepare()
+  if (prepared !== 0) return prepared;
   let table: PteTable;
   let pfns: number[] | null = null;
   if ((flags & FAULT_FLAG_WRITE) === 0) {

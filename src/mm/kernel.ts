@@ -12,6 +12,7 @@ import type { VmaCacheKind } from '../config/kconfig.js';
 import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
 import { completeHooks, type SpfStrategy } from './spf/registry.js';
+import { kernelEstimates, type KernelEstimates } from './estimates.js';
 
 /** Machine and config facts the kernel model needs. */
 export interface KernelOptions {
@@ -20,22 +21,34 @@ export interface KernelOptions {
   readonly ioLatencyNs: number;
   /** Sequential write bandwidth of the storage (writeback of dirty file pages), bytes per ns. */
   readonly writebackBytesPerNs: number;
+  /** The estimated step costs no arch table carries (estimates.ts), as the run scales them. */
+  readonly estimates?: KernelEstimates;
   /** Peter Xu 2022: shared-file write faults that drop the mmap lock complete instead of retrying. */
   readonly faultCompleted: boolean;
   readonly thp: 'always' | 'madvise' | 'never';
   /** CONFIG_RWSEM_SPIN_ON_OWNER: writers of the mmap lock spin on a running writer owner. */
   readonly rwsemSpinOnOwner: boolean;
+  /** rwsem writers also spin, for a bounded time, on a reader-owned mmap lock (kconfig `rwsem_reader_spin`, 5.3+). */
+  readonly rwsemSpinOnReaders?: boolean;
   /** x86 TLB flushes and idle CPUs still lazily on the mm (kconfig `lazy_tlb`). */
   readonly lazyTlb?: 'ipi' | 'skip';
   /** find_vma()'s cache (kconfig `vmacache`). */
   readonly vmacache: VmaCacheKind;
   /** munmap() downgrades the mmap lock to read before zapping (kconfig `munmap_downgrade`, 4.20+). */
   readonly munmapDowngrade?: boolean;
+  /**
+   * A per-VMA-lock fault in an anonymous VMA without an anon_vma (kconfig `vma_lock_anon_vma`):
+   * `inval`, lock_vma_under_rcu() gives up (6.4-6.9); `trylock`, the fault goes on under the VMA
+   * lock and vmf_anon_prepare() takes the mmap lock by trylock to attach one (6.10+).
+   */
+  readonly vmaLockAnonVma?: 'inval' | 'trylock';
 }
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
 export class Kernel {
   readonly costs: ArchCosts;
+  /** Estimated step costs (estimates.ts), scaled by the run's perturbation. */
+  readonly est: KernelEstimates;
   readonly geo: PtGeometry;
   readonly pages: PageDb;
   readonly alloc: PageAllocator;
@@ -59,6 +72,7 @@ export class Kernel {
     readonly spf: SpfStrategy = completeHooks({}),
   ) {
     this.costs = arch.costs;
+    this.est = opts.estimates ?? kernelEstimates();
     this.geo = new PtGeometry(arch);
     this.pages = new PageDb(Math.floor(opts.memoryBytes / this.geo.pageSize));
     this.alloc = new PageAllocator(eng, this.pages, this.costs);
@@ -157,6 +171,7 @@ export class MmStruct {
   constructor(readonly k: Kernel, readonly owner: Process) {
     this.mmapLock = new RwSemaphore(k.eng, `mmap_lock(${owner.pid})`);
     this.mmapLock.spinOnOwner = k.opts.rwsemSpinOnOwner !== false;
+    this.mmapLock.spinOnReaders = k.opts.rwsemSpinOnReaders === true;
     this.pageTableLock = new SpinLock(k.eng, `page_table_lock(${owner.pid})`);
     this.pgd = new PtDir(k.geo.entries[0]);
     this.rssLine = k.line(`rss_stat(${owner.pid})`);

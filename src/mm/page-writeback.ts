@@ -7,26 +7,13 @@ import type { File } from './filemap.js';
  * balance_dirty_pages(), against the model's writeback at the storage bandwidth.
  */
 
-/**
- * balance_dirty_pages_ratelimited() fast path: a per-CPU counter bump and a compare, ~50 cycles
- * (estimate: a this_cpu_inc and two loads, Intel optimization manual latencies).
- */
-const DIRTY_RATELIMIT_NS = 20;
-
-/**
- * balance_dirty_pages(): the dirty-threshold computation every ratelimit pages
- * (global_dirty_limits + wb stats, a few hundred instructions and some cache misses; estimate,
- * ~2000 cycles).
- */
-const BALANCE_DIRTY_NS = 800;
-
 /** ratelimit_pages: how many pages a task dirties between two balance_dirty_pages() calls. */
 const RATELIMIT_PAGES = 32;
 
 /** balance_dirty_pages_ratelimited(): shmem is not dirty-accounted; disk files check every 32 pages. */
 export function* balanceDirtyPagesRatelimited(th: Thread, file: File): Code {
   if (file.shmem) return;
-  th.t.cost(DIRTY_RATELIMIT_NS);
+  th.t.cost(th.k.est.DIRTY_RATELIMIT_NS);
   if (++th.nrDirtied < RATELIMIT_PAGES) return;
   th.nrDirtied = 0;
   yield* balanceDirtyPages(th);
@@ -41,7 +28,7 @@ export function* balanceDirtyPagesRatelimited(th: Thread, file: File): Code {
 function* balanceDirtyPages(th: Thread): Code {
   const t = th.t;
   const k = th.k;
-  t.cost(BALANCE_DIRTY_NS);
+  t.cost(th.k.est.BALANCE_DIRTY_NS);
   if (t.mustSync()) yield SYNC;
   const wb = k.writeback;
   // Writeback since the last look (the flusher starts once background_ratio, 10 %, is passed).

@@ -2,6 +2,7 @@ import { SYNC, type Code } from '../engine/engine.js';
 import type { Kernel, Thread } from './kernel.js';
 import { PG_ANON } from './page.js';
 import type { Vma } from './vma.js';
+import { FAULT_FLAG_VMA_LOCK, VM_FAULT_RETRY } from './types.js';
 
 /**
  * The reverse map (mm/rmap.c): a VMA's anon_vma, attached on its first anonymous fault and shared
@@ -32,6 +33,26 @@ export function* anonVmaPrepare(th: Thread, vma: Vma): Code {
     t.stall(vma.line.write(t.cpu, t.clock));
   }
   yield* th.mm.pageTableLock.unlock(t);
+}
+
+/**
+ * vmf_anon_prepare() (mm/memory.c, 6.10+): attach an anon_vma to the VMA before its first
+ * anonymous page. __anon_vma_prepare() needs the mmap lock (it looks at the neighbouring VMAs);
+ * a fault holding only the VMA lock takes it with a trylock for the while, and answers
+ * VM_FAULT_RETRY (back to the mmap-lock path) only if the trylock fails. Under the mmap lock,
+ * plain anon_vma_prepare().
+ */
+export function* vmfAnonPrepare(th: Thread, vma: Vma, flags: number): Code<number> {
+  if (vma.anonVma !== null) return 0;
+  if ((flags & FAULT_FLAG_VMA_LOCK) === 0) {
+    yield* anonVmaPrepare(th, vma);
+    return 0;
+  }
+  const lock = th.mm.mmapLock;
+  if (!(yield* lock.downReadTrylock(th.t))) return VM_FAULT_RETRY;
+  yield* anonVmaPrepare(th, vma);
+  if (!lock.upReadFast(th.t)) yield* lock.upRead(th.t);
+  return 0;
 }
 
 /**

@@ -6,6 +6,7 @@ import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel } from '../mm/kernel.js';
+import { kernelEstimates } from '../mm/estimates.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
 import type { Workload } from '../workload/ir.js';
 import { Runner } from './interp.js';
@@ -50,9 +51,13 @@ export interface RunOptions {
   readonly thp?: 'always' | 'madvise' | 'never';
   readonly vmacache?: VmaCacheKind;
   readonly rwsemSpinOnOwner?: boolean;
+  /** rwsem writers spin on a reader-owned lock too (kconfig `rwsem_reader_spin`). */
+  readonly rwsemSpinOnReaders?: boolean;
   readonly lazyTlb?: 'ipi' | 'skip';
   /** munmap() zaps under the mmap lock downgraded to read (kconfig `munmap_downgrade`). */
   readonly munmapDowngrade?: boolean;
+  /** Per-VMA locks and a VMA without an anon_vma (kconfig `vma_lock_anon_vma`). */
+  readonly vmaLockAnonVma?: 'inval' | 'trylock';
   readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
@@ -111,8 +116,11 @@ function setup(o: RunOptions): Runner {
       thp: o.thp ?? DEFAULT_CONFIG.thp,
       vmacache: o.vmacache ?? DEFAULT_CONFIG.vmacache,
       rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? DEFAULT_CONFIG.rwsemSpinOnOwner,
+      rwsemSpinOnReaders: o.rwsemSpinOnReaders ?? DEFAULT_CONFIG.rwsemSpinOnReaders,
       lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
       munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
+      vmaLockAnonVma: o.vmaLockAnonVma ?? DEFAULT_CONFIG.vmaLockAnonVma,
+      estimates: kernelEstimates((name) => factorOf(p, name)),
     },
     o.spf?.(eng),
   );

@@ -80,5 +80,5 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
-  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsemSpinOnOwner: p.config.rwsemSpinOnOwner, lazyTlb: p.config.lazyTlb, munmapDowngrade: p.config.munmapDowngrade, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsemSpinOnOwner: p.config.rwsemSpinOnOwner, rwsemSpinOnReaders: p.config.rwsemSpinOnReaders, lazyTlb: p.config.lazyTlb, munmapDowngrade: p.config.munmapDowngrade, vmaLockAnonVma: p.config.vmaLockAnonVma, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
 }

@@ -88,4 +88,24 @@ export class CountingSink implements TraceSink {
   of(idx: number, id: number): number {
     return idx < this.nthreads ? this.counts[idx * NUM_EVENTS + id] : 0;
   }
+
+  /** The counts as plain data, for a structured clone (a result sent back from a worker thread). */
+  snapshot(): CountsSnapshot {
+    return { counts: this.counts.slice(0, this.nthreads * NUM_EVENTS), nthreads: this.nthreads };
+  }
+
+  /** A sink holding the counts of a snapshot(): every total() and of() as the original's. */
+  static fromSnapshot(s: CountsSnapshot): CountingSink {
+    const c = new CountingSink();
+    if (s.counts.length > c.counts.length) c.counts = new Float64Array(s.counts.length);
+    c.counts.set(s.counts);
+    c.nthreads = s.nthreads;
+    return c;
+  }
+}
+
+/** A CountingSink's per-thread counts (NUM_EVENTS a thread) as plain data. */
+export interface CountsSnapshot {
+  readonly counts: Float64Array;
+  readonly nthreads: number;
 }

@@ -14,15 +14,19 @@ import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
 const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
-  '2.6.33': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '3.14': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '3.15': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '3.16': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '4.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', fault_completed: 'n' },
-  '4.20': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'n' },
-  '5.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'n' },
-  '6.0': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'y' },
-  '6.1': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', fault_completed: 'y' },
+  '2.6.33': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '3.14': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '3.15': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '3.16': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '4.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '4.20': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '5.2': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '5.3': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '5.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
+  '6.0': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'inval' },
+  '6.1': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'inval' },
+  '6.9': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'inval' },
+  '6.10': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'trylock' },
 };
 
 describe('eraSettings: each era key on both sides of the release it changes at', () => {
@@ -33,7 +37,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   }
 
   it('EXPECTED covers every change in the table, with the release just before it', () => {
-    const justBefore: Record<string, string> = { '3.15': '3.14', '3.16': '3.15', '4.20': '4.19', '6.0': '5.19', '6.1': '6.0' };
+    const justBefore: Record<string, string> = { '3.15': '3.14', '3.16': '3.15', '4.20': '4.19', '5.3': '5.2', '6.0': '5.19', '6.1': '6.0', '6.10': '6.9' };
     for (const c of ERA_CHANGES) {
       const prev = justBefore[c.at];
       expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
@@ -43,13 +47,14 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'munmap_downgrade', 'fault_completed']);
+    expect(ERA_KEYS).toEqual(['vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_spin', 'fault_completed', 'vma_lock_anon_vma']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
     expect(eraSettings('4.17-rc4-mm1')).toEqual(eraSettings('4.17'));
-    expect(eraSettings('6.18.44-fc')).toEqual(EXPECTED['6.1']);
+    expect(eraSettings('6.18.44-fc')).toEqual(EXPECTED['6.10']);
     expect(eraSettings('6.8.0-45-generic')).toEqual(EXPECTED['6.1']);
+    expect(eraSettings('6.10.14').vma_lock_anon_vma).toBe('trylock');
     // A stable release of 3.14 is still 3.14: mm->mmap_cache.
     expect(eraSettings('3.14.79').vmacache).toBe('mm');
     expect(eraSettings('4.19.325').lazy_tlb).toBe('ipi');
@@ -59,7 +64,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
     // Two-digit minors compare as numbers, not strings.
     expect(eraSettings('4.9').lazy_tlb).toBe('ipi');
     expect(eraSettings('3.2').vmacache).toBe('mm');
-    expect(eraSettings('7.0')).toEqual(EXPECTED['6.1']);
+    expect(eraSettings('7.0')).toEqual(EXPECTED['6.10']);
   });
 
   it('reads 2.6.N as release 2.6.N', () => {

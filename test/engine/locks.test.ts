@@ -1646,3 +1646,89 @@ describe('RwSemaphore.downgradeWrite (downgrade_write)', () => {
     expect(at('R in')).toBeGreaterThan(at('W out'));
   });
 });
+
+describe('RwSemaphore writers spinning on readers (spinOnReaders, 5.3+ rwsem_rspin_threshold)', () => {
+  /** A reader holding the lock `hold` ns from 0, and a writer arriving at 100. */
+  const readerThenWriter = (onReaders: boolean, hold: number) => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    sem.spinOnOwner = true;
+    sem.spinOnReaders = onReaders;
+    spawn('R', function* (t) {
+      yield* sem.downRead(t); // 0 -> 80 (line from memory)
+      t.cost(hold);
+      yield* sem.upRead(t);
+      note('R out', t);
+    });
+    const w = spawn('W', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('W in', t);
+      yield* sem.upWrite(t);
+    });
+    const states: Record<number, TaskState> = {};
+    for (const at of [1000, 5000, 20000]) eng.at(at, () => (states[at] = w.state));
+    eng.run();
+    return { log, w, sem, states };
+  };
+
+  it('a writer arriving while a reader holds the lock spins and takes it at the release + one line transfer, without sleeping', () => {
+    const { log, w, states } = readerThenWriter(true, 3000);
+    const rOut = MEM + 3000 + XFER; // W took the line at 100: R takes it back
+    expect(log).toEqual([
+      ['R out', rOut],
+      ['W in', rOut + XFER],
+    ]);
+    expect(states[1000]).toBe(TaskState.Spinning);
+    expect(w.ctxSwitches).toBe(0);
+  });
+
+  it('without it (before 5.3) the same writer sleeps and runs a wake-up after the release', () => {
+    const { log, w, states } = readerThenWriter(false, 3000);
+    const rOut = MEM + 3000 + XFER;
+    expect(log).toEqual([
+      ['R out', rOut],
+      ['W in', rOut + COSTS.wakeupNs],
+    ]);
+    expect(states[1000]).toBe(TaskState.Blocked);
+    expect(w.ctxSwitches).toBe(1);
+  });
+
+  it('past (20 + readers) / 2 us of spinning the writer gives up, sleeps, and the next writer does not spin', () => {
+    const { eng, log, spawn, note } = setup({ cpus: 4 });
+    const sem = new RwSemaphore(eng, 'sem');
+    sem.spinOnOwner = true;
+    sem.spinOnReaders = true;
+    spawn('R', function* (t) {
+      yield* sem.downRead(t);
+      t.cost(30_000);
+      yield* sem.upRead(t);
+      note('R out', t);
+    });
+    const w1 = spawn('W1', function* (t) {
+      t.cost(100);
+      yield* sem.downWrite(t);
+      note('W1 in', t);
+      t.cost(100);
+      yield* sem.upWrite(t);
+    });
+    const w2 = spawn('W2', function* (t) {
+      t.cost(15_000);
+      yield* sem.downWrite(t);
+      note('W2 in', t);
+      yield* sem.upWrite(t);
+    });
+    const seen: unknown[] = [];
+    for (const at of [10_000, 11_000]) eng.at(at, () => seen.push([at, w1.state]));
+    eng.at(16_000, () => seen.push([16_000, w2.state]));
+    eng.run();
+    // One reader: a threshold of 10.5 us from W1's arrival (100 + its line transfer).
+    expect(seen).toEqual([
+      [10_000, TaskState.Spinning],
+      [11_000, TaskState.Blocked],
+      [16_000, TaskState.Blocked], // RWSEM_NONSPINNABLE: W2 queues at once
+    ]);
+    expect(w1.ctxSwitches).toBe(1);
+    expect(log.map(([what]) => what)).toEqual(['R out', 'W1 in', 'W2 in']);
+  });
+});

@@ -56,11 +56,13 @@ export function mmOptions(source: string, o: MmRunOptions = {}): RunOptions {
     arch = getArch(o.profile);
     machine = genericMachine(arch.name, arch.profile, Math.max(16, ncpus));
   }
+  const config = resolveConfig([o.design ?? 'base']);
   return {
     ...base,
     arch,
     machine,
-    spf: strategyFor(resolveConfig([o.design ?? 'base']), arch),
+    spf: strategyFor(config, arch),
+    vmaLockAnonVma: config.vmaLockAnonVma,
     thp: o.thp,
     khugepaged: o.khugepaged ?? null,
     faultCompleted: o.faultCompleted ?? false,

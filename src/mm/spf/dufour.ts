@@ -6,7 +6,6 @@ import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
 import { VmaState, type DesignDescriptor, type DesignHooks } from './registry.js';
-import { FREE_VMA_NS } from './strategy.js';
 import { site, traceSpf } from './trace.js';
 
 /** Abort sites (function + offset), stable across runs. */
@@ -44,9 +43,6 @@ class DufourVma {
     this.ref = new Atomic(eng, 'vm_ref_count', 1);
   }
 }
-
-/** srcu_read_lock/unlock: a per-CPU counter increment and a barrier (smp_mb, ~10 cycles on x86; estimate). */
-const SRCU_READ_NS = 5;
 
 type DufourVersion = 'v9' | 'v11' | 'srcu';
 
@@ -94,19 +90,24 @@ export class DufourStrategy implements DesignHooks {
     // get_vma(): find the VMA under mm_rb_lock and pin it (v9/v11), or under SRCU.
     let vma: Vma | null;
     if (this.version === 'srcu') {
-      t.cost(SRCU_READ_NS);
+      t.cost(th.k.est.SRCU_READ_NS);
       if (t.mustSync()) yield SYNC;
       vma = findVmaLocked(th, addr);
     } else {
       const rb = this.rb(th.mm);
-      yield* rb.readLock(t);
+      if (t.mustSync()) yield SYNC;
+      if (!rb.readLockFast(t)) yield* rb.readLock(t);
       vma = findVmaLocked(th, addr);
-      if (vma !== null) yield* this.st(vma).ref.add(t, 1);
-      yield* rb.readUnlock(t);
+      if (vma !== null) {
+        if (t.mustSync()) yield SYNC;
+        this.st(vma).ref.addNow(t, 1);
+      }
+      if (t.mustSync()) yield SYNC;
+      if (!rb.readUnlockFast(t)) yield* rb.readUnlock(t);
     }
     if (vma === null) return VM_FAULT_RETRY;
     const ret = yield* this.speculate(th, vma, addr, flags);
-    if (this.version === 'srcu') t.cost(SRCU_READ_NS);
+    if (this.version === 'srcu') t.cost(th.k.est.SRCU_READ_NS);
     else yield* this.putVma(th, vma);
     if (ret !== VM_FAULT_RETRY) {
       // count_vm_event(SPECULATIVE_PGFAULT) and, in the arch handler, perf_sw_event(PERF_COUNT_SW_SPF).
@@ -121,7 +122,8 @@ export class DufourStrategy implements DesignHooks {
   private *speculate(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
     const t = th.t;
     const st = this.st(vma);
-    const seq = yield* st.seq.read(t);
+    if (t.mustSync()) yield SYNC;
+    const seq = st.seq.readNow(t);
     if (seq & 1) {
       traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqOdd, vma, addr);
       return VM_FAULT_RETRY;
@@ -151,7 +153,8 @@ export class DufourStrategy implements DesignHooks {
     }
     const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
     const orig = pt.ptes[idx];
-    if (yield* st.seq.retry(t, seq)) {
+    if (t.mustSync()) yield SYNC;
+    if (st.seq.readNow(t) !== seq) {
       traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqRetry, vma, addr);
       return VM_FAULT_RETRY;
     }
@@ -162,7 +165,9 @@ export class DufourStrategy implements DesignHooks {
 
   /** put_vma(): drop a reference; the last one frees the VMA. */
   private *putVma(th: Thread, vma: Vma): Code {
-    if (yield* this.st(vma).ref.decAndTest(th.t)) th.t.cost(FREE_VMA_NS);
+    const t = th.t;
+    if (t.mustSync()) yield SYNC;
+    if (this.st(vma).ref.addNow(t, -1) === 0) t.cost(th.k.est.FREE_VMA_NS);
   }
 
   /** vma_has_changed(): erased from the tree, or its sequence moved. */
@@ -247,7 +252,8 @@ class DufourCommit implements SpecCommit {
         traceSpf(th, EV.SPF_PMD_CHANGED, AT.lockPmd, vmf.vma, this.addr);
         return false;
       }
-      if (yield* vmf.pt.ptl.trylock(t)) break;
+      if (t.mustSync()) yield SYNC;
+      if (vmf.pt.ptl.trylockNow(t)) break;
       if (this.d.v9) {
         traceSpf(th, EV.SPF_PTE_LOCK, AT.lockTry, vmf.vma, this.addr);
         return false;

@@ -40,13 +40,6 @@ const ABORT_EV: Readonly<Record<LespinasseAbort, number>> = {
   SWAP: EV.SPF_ABORT_SWAP,
 };
 
-/**
- * Copying the ~200-byte vm_area_struct onto the stack (Peter Zijlstra's estimate of its size):
- * four cache lines, in cache, at ~32 bytes per cycle (Intel optimization manual, rep movsb /
- * AVX copies) plus the misses' overlap; estimate ~40 cycles.
- */
-const VMA_COPY_NS = 15;
-
 export class LespinasseStrategy implements DesignHooks {
   /** mm->mmap_seq */
   private readonly seqs: MmSeqs;
@@ -96,7 +89,7 @@ export class LespinasseStrategy implements DesignHooks {
     // rcu_read_lock(); vma = __find_vma(mm, address); copy it; rcu_read_unlock();
     rcuReadLock(th);
     const vma = findVmaLocked(th, addr);
-    if (vma !== null && addr >= vma.start && vma.isAnonymous()) t.cost(VMA_COPY_NS);
+    if (vma !== null && addr >= vma.start && vma.isAnonymous()) t.cost(th.k.est.VMA_COPY_NS);
     rcuReadUnlock(th);
     if (vma === null || addr < vma.start) return this.abort(th, 'UNMAPPED');
     if (!vma.isAnonymous()) return this.abort(th, 'NO_SPECULATE');

@@ -15,9 +15,11 @@ import { MmSeqs, rcuFreeVma, rcuReadLock, rcuReadUnlock, type MmSeq } from './st
  * and vm_lock_seq; the mm has mm_lock_seq. A VMA writer, holding the mmap lock for writing,
  * write-locks the VMA (vma_start_write: down_write, vm_lock_seq = mm_lock_seq, up_write); all
  * VMAs are unlocked at once by mmap_write_unlock() (vma_end_write_all: mm_lock_seq++).
- * lock_vma_under_rcu() finds the VMA in the maple tree under RCU, refuses non-anonymous VMAs and
- * VMAs without an anon_vma, and read-locks it with a trylock that fails while it is write-locked.
- * The fault then runs the ordinary handler (page-table allocation included) under the VMA lock.
+ * lock_vma_under_rcu() finds the VMA in the maple tree under RCU, refuses non-anonymous VMAs (and
+ * before 6.10 VMAs without an anon_vma: kconfig `vma_lock_anon_vma`), and read-locks it with a
+ * trylock that fails while it is write-locked. The fault then runs the ordinary handler
+ * (page-table allocation included) under the VMA lock; from 6.10 a missing anon_vma is attached
+ * there by vmf_anon_prepare() under a trylocked mmap lock (rmap.ts).
  */
 
 class VmaLock {
@@ -79,7 +81,10 @@ export class PerVmaLockStrategy implements DesignHooks {
     for (;;) {
       if (t.mustSync()) yield SYNC;
       const vma = findVmaLocked(th, addr); // mas_walk() under rcu_read_lock()
-      if (vma === null || vma.start > addr || !vma.isAnonymous() || vma.anonVma === null) return this.inval(th);
+      if (vma === null || vma.start > addr || !vma.isAnonymous()) return this.inval(th);
+      // 6.4-6.9: no anon_vma yet, give up (__anon_vma_prepare() looks at unlocked neighbours).
+      // From 6.10 the fault goes on, and vmf_anon_prepare() trylocks the mmap lock for it.
+      if (vma.anonVma === null && th.k.opts.vmaLockAnonVma === 'inval') return this.inval(th);
       if (!(yield* this.vmaStartRead(th, mm, vma))) return this.inval(th);
       if (addr < vma.start || addr >= vma.end) {
         yield* this.st(vma).lock.upRead(t);
@@ -169,7 +174,9 @@ export const design: DesignDescriptor = {
   presets: {
     'per-vma-lock': {
       description: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
-      settings: { CONFIG_PER_VMA_LOCK: 'y', CONFIG_PER_VMA_LOCK_STATS: 'y' },
+      // As merged: lock_vma_under_rcu() gives up on a VMA without an anon_vma (kernel=6.10 or
+      // later, given after the preset, lets the fault attach one under a trylocked mmap lock).
+      settings: { CONFIG_PER_VMA_LOCK: 'y', CONFIG_PER_VMA_LOCK_STATS: 'y', vma_lock_anon_vma: 'inval' },
     },
   },
   vmstat: [{ names: ['vma_lock_success', 'vma_lock_abort', 'vma_lock_retry', 'vma_lock_miss'], when: 'CONFIG_PER_VMA_LOCK_STATS' }],

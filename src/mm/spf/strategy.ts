@@ -4,14 +4,6 @@ import type { CacheLine } from '../../engine/cacheline.js';
 
 /** Helpers that several designs share: RCU freeing of VMAs, per-mm sequence counts. */
 
-/** call_rcu() of a VMA, on the caller: queue a callback on this CPU's list (~100 cycles; estimate). */
-const CALL_RCU_NS = 40;
-/**
- * __free_vma(): fput/mpol_put/kmem_cache_free of the VMA (a slab free ~50-100 cycles, Mel
- * Gorman's SLUB microbenchmarks, plus the two puts; estimate ~250 cycles).
- */
-export const FREE_VMA_NS = 100;
-
 /**
  * Free a VMA after an RCU grace period ("mm: rcu safe VMA freeing"), through the kernel's Rcu:
  * the grace period ends once every speculative lookup that was inside rcu_read_lock() when it
@@ -20,11 +12,12 @@ export const FREE_VMA_NS = 100;
  * CPU that queued them, from softirq).
  */
 export function* rcuFreeVma(th: Thread): Code {
-  th.t.cost(CALL_RCU_NS);
+  th.t.cost(th.k.est.CALL_RCU_NS);
   const cpu = th.t.cpu;
   const eng = th.k.eng;
+  const free = th.k.est.FREE_VMA_NS;
   th.k.rcu.callRcu(th.t, () => {
-    eng.irqDebt[cpu] += FREE_VMA_NS;
+    eng.irqDebt[cpu] += free;
   });
 }
 

@@ -88,7 +88,8 @@ export interface DesignRunOptions extends InlineOptions {
 /** Run an inline DSL source under a config preset (x86, as `spfperf stat --config <design>`). */
 export function runDesign(design: DesignName, source: string, o: DesignRunOptions = {}): RunResult {
   const opts = inlineOptions(source, o);
-  return runWorkload({ ...opts, spf: strategyFor(resolveConfig([design, ...(o.extra ?? [])]), getArch('x86')) });
+  const config = resolveConfig([design, ...(o.extra ?? [])]);
+  return runWorkload({ ...opts, vmaLockAnonVma: config.vmaLockAnonVma, spf: strategyFor(config, getArch('x86')) });
 }
 
 /** Run a shipped workload under a config preset, the way `spfperf stat --config` does. */

@@ -151,3 +151,43 @@ describe('per-vma-lock: not a speculative design', () => {
     expect(total(r, EV.SPF)).toBe(0);
   });
 });
+
+describe('per-vma-lock from 6.10: a missing anon_vma is attached under the VMA lock (vmf_anon_prepare)', () => {
+  test('the first fault of a fresh mapping completes under the VMA lock, with the mmap lock trylocked for the anon_vma', () => {
+    const r = runDesign('per-vma-lock', W.fresh(), { ncpus: 2, extra: ['kernel=6.10'] });
+    expect(total(r, EV.VMA_LOCK_ABORT)).toBe(0);
+    expect(total(r, EV.VMA_LOCK_RETRY)).toBe(0);
+    expect(total(r, EV.VMA_LOCK_SUCCESS)).toBe(total(r, EV.PAGE_FAULTS));
+    // 6.9, the same run: the first fault gives up in lock_vma_under_rcu().
+    const old = runDesign('per-vma-lock', W.fresh(), { ncpus: 2, extra: ['kernel=6.9'] });
+    expect(total(old, EV.VMA_LOCK_ABORT)).toBe(1);
+  });
+
+  test('when the trylock fails (another thread holds the mmap lock for writing) the fault retries on the mmap-lock path', () => {
+    // Thread 0 maps and unmaps all the time; the others each write fresh one-page mappings.
+    const src = proc(
+      'threads 4 {',
+      '  if $tid == 0 {',
+      '    loop 120 {',
+      '      x = mmap 64K',
+      '      munmap x',
+      '    }',
+      '  } else {',
+      '    loop 40 {',
+      '      c = mmap 4K',
+      '      touch c write',
+      '      munmap c',
+      '    }',
+      '  }',
+      '}',
+    );
+    const r = runDesign('per-vma-lock', src, { ncpus: 4, extra: ['kernel=6.18'] });
+    const retries = total(r, EV.VMA_LOCK_RETRY);
+    expect(retries).toBeGreaterThan(0);
+    // A retried fault went through handle_mm_fault() twice: under the VMA lock, then the mmap lock.
+    expect(total(r, EV.PGFAULT)).toBe(total(r, EV.PAGE_FAULTS) + retries);
+    const old = runDesign('per-vma-lock', src, { ncpus: 4, extra: ['kernel=6.4'] });
+    expect(total(old, EV.VMA_LOCK_RETRY)).toBe(0);
+    expect(total(old, EV.VMA_LOCK_ABORT)).toBeGreaterThan(0);
+  });
+});

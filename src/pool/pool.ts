@@ -1,0 +1,221 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { getSyncCheckDefault } from '../engine/engine.js';
+import { JOBS, type JobContext, type JobHandler, type JobInput, type JobKind, type JobOutput } from './jobs.js';
+import { fromWire, type WireError } from './wire-error.js';
+
+/**
+ * Independent jobs (a run's seeds, a comparison's configs, validation cases) on worker threads,
+ * one per core: each job's input goes to a free worker (worker.ts), and the results come back in
+ * the jobs' order whatever order they finish in, so a caller that prints them prints what a
+ * serial run prints. With `jobs: 1`, or a single job, the jobs run in this thread, one after
+ * another, through the same handler (jobs.ts): the old serial behaviour.
+ *
+ *   const { results, error } = await mapPool('run', specs, { jobs: defaultJobs() });
+ *
+ * Jobs are handed out in order. mapPool() fails fast: once job i fails, no later job starts and
+ * the workers running later ones are terminated; the earlier ones finish (one of them may fail
+ * too, and the first failure in job order is the one reported, as a serial loop would). It
+ * returns the results before the failure. settlePool() runs every job and returns each one's
+ * outcome. A job's error comes back as the error it threw (the typed errors of src/errors.ts keep
+ * their class: wire-error.ts), so the CLI prints the same one-line message. Every worker is
+ * terminated before either returns.
+ *
+ * A StopFlag (Ctrl-C) stops the pool: no job starts after it (except the first), and the running
+ * ones see `ctx.stopped()` and end early with what they have (a run returns its partial counts).
+ */
+
+/** How many jobs run at once by default: one per core the process may use. */
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+/** A stop request every worker sees at once (shared memory: it is read between slices of a run). */
+export class StopFlag {
+  readonly buffer = new SharedArrayBuffer(4);
+  private readonly word = new Int32Array(this.buffer);
+  set(): void {
+    Atomics.store(this.word, 0, 1);
+  }
+  get isSet(): boolean {
+    return Atomics.load(this.word, 0) !== 0;
+  }
+}
+
+export interface PoolOptions {
+  /** Most jobs running at once (>= 1); never more workers than jobs. 1: in this thread. */
+  readonly jobs: number;
+  readonly stop?: StopFlag;
+  /** A job's progress reports (a worker sends at most one every 100 ms). */
+  readonly onProgress?: (index: number, data: unknown) => void;
+  /** Each job's outcome, as it ends (in the order they end, not the jobs' order). */
+  readonly onSettled?: (index: number, outcome: Settled<unknown>) => void;
+}
+
+export type Settled<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: Error };
+
+export interface PoolOutcome<O> {
+  /** The results in job order, up to the first job that failed or did not start (stopped). */
+  readonly results: O[];
+  /** The first failure in job order. */
+  readonly error?: Error;
+}
+
+/** Messages of the pool to a worker, and back. */
+export interface JobMessage {
+  readonly index: number;
+  readonly kind: JobKind;
+  readonly input: unknown;
+}
+export type WorkerMessage =
+  | { readonly type: 'progress'; readonly index: number; readonly data: unknown }
+  | { readonly type: 'done'; readonly index: number; readonly value: unknown }
+  | { readonly type: 'error'; readonly index: number; readonly error: WireError };
+
+/** What each worker is told when it starts. */
+export interface WorkerSetup {
+  readonly stop: SharedArrayBuffer;
+  /** The engine's sync-check default of this thread (the test suite turns it on). */
+  readonly syncCheck: boolean;
+  readonly progress: boolean;
+}
+
+/**
+ * The worker's entry. Workers run compiled JavaScript: from dist/ this is the file next to this
+ * one; under the test runner this module is the TypeScript source, and the worker is the build's
+ * (test/global-setup.ts rebuilds dist/ when a source is newer).
+ */
+const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/pool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
+
+export async function mapPool<K extends JobKind>(kind: K, inputs: readonly JobInput<K>[], o: PoolOptions): Promise<PoolOutcome<JobOutput<K>>> {
+  const out = await drive(kind, inputs, o, true);
+  const results: JobOutput<K>[] = [];
+  for (const s of out) {
+    if (s === undefined) break;
+    if (!s.ok) return { results, error: s.error };
+    results.push(s.value as JobOutput<K>);
+  }
+  return { results };
+}
+
+/** Every job's outcome in job order; undefined for a job that did not start (stopped). */
+export async function settlePool<K extends JobKind>(kind: K, inputs: readonly JobInput<K>[], o: PoolOptions): Promise<(Settled<JobOutput<K>> | undefined)[]> {
+  return (await drive(kind, inputs, o, false)) as (Settled<JobOutput<K>> | undefined)[];
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+async function drive(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
+  if (!Number.isInteger(o.jobs) || o.jobs < 1) throw new Error(`pool: jobs must be a whole number >= 1, not ${o.jobs}`);
+  return Math.min(o.jobs, inputs.length) <= 1 ? inThread(kind, inputs, o, failFast) : onWorkers(kind, inputs, o, failFast);
+}
+
+async function inThread(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
+  const handler = JOBS[kind] as JobHandler<unknown, unknown>;
+  const out: (Settled<unknown> | undefined)[] = inputs.map(() => undefined);
+  for (let i = 0; i < inputs.length; i++) {
+    if (i > 0 && o.stop?.isSet) break;
+    const ctx: JobContext = { stopped: () => o.stop?.isSet === true, progress: (d) => o.onProgress?.(i, d) };
+    let s: Settled<unknown>;
+    try {
+      s = { ok: true, value: await handler(inputs[i], ctx) };
+    } catch (e) {
+      s = { ok: false, error: asError(e) };
+    }
+    out[i] = s;
+    o.onSettled?.(i, s);
+    if (!s.ok && failFast) break;
+  }
+  return out;
+}
+
+/** A worker and the job it runs (-1: none). */
+interface Slot {
+  readonly w: Worker;
+  job: number;
+  /** Terminated by the pool, or dead: its events no longer count. */
+  gone: boolean;
+}
+
+function onWorkers(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
+  const n = inputs.length;
+  const out: (Settled<unknown> | undefined)[] = inputs.map(() => undefined);
+  const setup: WorkerSetup = { stop: (o.stop ?? new StopFlag()).buffer, syncCheck: getSyncCheckDefault(), progress: o.onProgress !== undefined };
+  const live = new Set<Slot>();
+  const exits: Promise<unknown>[] = [];
+  let next = 0;
+  let firstFailed = Infinity;
+  let ended = false;
+
+  return new Promise((resolve) => {
+    const wanted = (): boolean => next < n && next < firstFailed && (next === 0 || o.stop?.isSet !== true);
+
+    const retire = (s: Slot): void => {
+      if (s.gone) return;
+      s.gone = true;
+      live.delete(s);
+      exits.push(s.w.terminate());
+    };
+
+    const maybeEnd = (): void => {
+      if (ended || wanted() || [...live].some((s) => s.job >= 0)) return;
+      ended = true;
+      for (const s of [...live]) retire(s);
+      void Promise.allSettled(exits).then(() => resolve(out));
+    };
+
+    const settle = (s: Slot, r: Settled<unknown>): void => {
+      const i = s.job;
+      s.job = -1;
+      out[i] = r;
+      o.onSettled?.(i, r);
+      if (!r.ok && failFast && i < firstFailed) {
+        firstFailed = i;
+        // Later jobs' results will not be used: stop their workers now.
+        for (const other of [...live]) if (other.job > i) retire(other);
+      }
+    };
+
+    const feed = (s: Slot): void => {
+      if (!s.gone) {
+        if (wanted()) {
+          s.job = next++;
+          const m: JobMessage = { index: s.job, kind, input: inputs[s.job] };
+          s.w.postMessage(m);
+        } else retire(s);
+      }
+      maybeEnd();
+    };
+
+    /** A worker that died (it could not load, or crashed): its job fails; another takes its place. */
+    const died = (s: Slot, e: Error): void => {
+      if (s.gone) return;
+      s.gone = true;
+      live.delete(s);
+      if (s.job >= 0) settle(s, { ok: false, error: e });
+      if (wanted()) feed(spawn());
+      else maybeEnd();
+    };
+
+    const spawn = (): Slot => {
+      const s: Slot = { w: new Worker(WORKER_URL, { workerData: setup }), job: -1, gone: false };
+      live.add(s);
+      exits.push(new Promise((res) => s.w.once('exit', res)));
+      s.w.on('message', (m: WorkerMessage) => {
+        if (s.gone || m.index !== s.job) return;
+        if (m.type === 'progress') o.onProgress?.(m.index, m.data);
+        else {
+          settle(s, m.type === 'done' ? { ok: true, value: m.value } : { ok: false, error: fromWire(m.error) });
+          feed(s);
+        }
+      });
+      s.w.on('error', (e) => died(s, asError(e)));
+      s.w.on('exit', (code) => died(s, new Error(`worker thread exited with code ${code}`)));
+      return s;
+    };
+
+    for (let k = Math.min(o.jobs, n); k > 0; k--) feed(spawn());
+  });
+}

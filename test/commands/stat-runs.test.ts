@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spfperf } from '../helpers/cli.js';
+
+/** A run short enough for a test, with per-seed variance (jittered costs) so -r's noise shows. */
+const RUN = ['--cpus', '2', 'page_fault1', 'threads=2', 'iterations=1', 'size=512K'];
+
+/** The same command with --jobs 1 (in this thread, one run after another) and --jobs 2 (the pool). */
+async function both(args: readonly string[]): Promise<[Awaited<ReturnType<typeof spfperf>>, Awaited<ReturnType<typeof spfperf>>]> {
+  return [await spfperf(['stat', '--jobs', '1', ...args]), await spfperf(['stat', '--jobs', '2', ...args])];
+}
+
+describe('stat -r and --compare on the worker pool (--jobs)', () => {
+  it('-r 3 prints the same bytes with --jobs 1 and --jobs 2, in every format', async () => {
+    for (const format of [[], ['-x', ';'], ['-j'], ['--per-thread'], ['--vmstat']]) {
+      const [serial, pooled] = await both(['-r', '3', '-e', 'faults,task-clock,pagefault:*', ...format, ...RUN]);
+      expect(serial.status).toBe(0);
+      expect(pooled.status).toBe(0);
+      expect(pooled.stderr).toBe(serial.stderr);
+      expect(pooled.stdout).toBe(serial.stdout);
+    }
+  });
+
+  it('--save writes the same document', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-jobs-'));
+    const [a, b] = [join(dir, 'serial.json'), join(dir, 'pooled.json')];
+    await spfperf(['stat', '--jobs', '1', '-r', '3', '--save', a, ...RUN]);
+    await spfperf(['stat', '--jobs', '2', '-r', '3', '--save', b, ...RUN]);
+    const saved = readFileSync(a, 'utf8');
+    const runs = JSON.parse(saved).runs as { seed: number; elapsed: number }[];
+    expect(runs.map((r) => r.seed)).toEqual([1, 2, 3]);
+    // The runs differ from seed to seed, so a run missing or out of place would show.
+    expect(new Set(runs.map((r) => r.elapsed)).size).toBe(3);
+    expect(readFileSync(b, 'utf8')).toBe(saved);
+  });
+
+  it('--compare prints the same diff table', async () => {
+    const [serial, pooled] = await both(['--compare', 'base,spf', '-r', '2', ...RUN]);
+    expect(serial.status).toBe(0);
+    expect(serial.stdout).toContain('spf');
+    expect(pooled.stdout).toBe(serial.stdout);
+    expect(pooled.stderr).toBe(serial.stderr);
+  });
+
+  it('a run that fails in a worker: the same message and exit status as in this thread', async () => {
+    const [serial, pooled] = await both(['-r', '3', '--cpus', '1', 'fixtures/workloads/runtime-error.spf']);
+    expect(serial.status).toBe(3);
+    expect(serial.stderr).toBe('spfperf: fixtures/workloads/runtime-error.spf:6:3: mprotect failed: ENOMEM\n  mprotect a r\n  ^\n');
+    expect(pooled.status).toBe(serial.status);
+    expect(pooled.stderr).toBe(serial.stderr);
+  });
+
+  it('a process killed by a signal in each run: the same lines, in the runs\' order', async () => {
+    const [serial, pooled] = await both(['-r', '3', '-e', 'faults', '--cpus', '1', 'fixtures/workloads/segv.spf']);
+    expect(serial.status).toBe(0);
+    expect(serial.stderr.match(/Segmentation fault/g)).toHaveLength(3);
+    expect(pooled.stderr).toBe(serial.stderr);
+  });
+
+  it('a seed that cannot be prepared fails after the runs before it, as the serial loop does', async () => {
+    const [serial, pooled] = await both(['-r', '2', '--seed', String(2 ** 32 - 1), '-e', 'faults', '--cpus', '1', 'fixtures/workloads/segv.spf']);
+    expect(serial.status).toBe(1);
+    expect(serial.stderr).toMatch(/Segmentation fault.*\nspfperf: option '--seed': 4294967296 is out of range \(0\.\.4294967295\)\n$/);
+    expect(pooled.stderr).toBe(serial.stderr);
+    expect(pooled.status).toBe(1);
+  });
+
+  it('--jobs takes a whole number from 1 (not -j: that is --json, as in perf stat)', async () => {
+    for (const [v, msg] of [['0', "0 is out of range (1..1024)"], ['two', "'two' is not a whole number"], ['-1', "'-1' is not a whole number"]]) {
+      const r = await spfperf(['stat', '--jobs', v, ...RUN]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`spfperf: option '--jobs': ${msg}\n`);
+    }
+    const j = await spfperf(['stat', '-j', '-e', 'faults', ...RUN]);
+    expect(j.status).toBe(0);
+    expect(JSON.parse(j.stderr.split('\n')[0])).toMatchObject({ event: 'faults' });
+  });
+});
