@@ -3,9 +3,9 @@
  * --workloads, spfperf's own tables of those instead (src/format/table.ts). --machines ends
  * with `host`, what the probe of this machine found (src/config/host.ts).
  *
- * Each listing imports only what it prints: the plain event list is the common call and must start
- * fast, and the tables' modules (the design registry, which loads the whole mm model; cli-table3;
- * the workload parser) cost several times the event catalog's load.
+ * The plain event list is the common call and must start fast: the event catalog and its
+ * formatter are all it loads. The tables' modules (the design registry, which loads the whole mm
+ * model; cli-table3; the workload parser) are imported only by the listing that prints them.
  *
  *   $ spfperf list
  *
@@ -15,6 +15,8 @@
  *     ...
  */
 import type { HostInfo } from '../config/host.js';
+import { EVENTS } from '../events/catalog.js';
+import { formatEventList, formatEventListJson } from '../format/list.js';
 import { ConfigError } from '../errors.js';
 import { type CliIo } from '../io.js';
 import type { Cell } from '../format/table.js';
@@ -109,7 +111,6 @@ export async function run(o: ListOptions, io: CliIo, probe?: () => HostInfo): Pr
     out(formatTable({ head: ['Workload', 'Parameter=default', 'What it is'], rows, widths: [null, 28, DOC_WIDTH] }));
     return 0;
   }
-  const [{ EVENTS }, { formatEventList, formatEventListJson }] = await Promise.all([import('../events/catalog.js'), import('../format/list.js')]);
   out(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
   return 0;
 }
