@@ -19,6 +19,7 @@ import { formatTable } from '../dist/format/table.js';
 
 import { CONSTANTS, perturbation } from '../dist/config/constants.js';
 import { parseValidateArgs } from './validate-args.js';
+import { mergeParamArgs } from '../dist/workload/params.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Arguments (validate-args.js): case ids to run (default all); `--seeds N` runs every case with
@@ -71,7 +72,7 @@ function casePlan(perturb, paramsOf, which) {
       const specs = [];
       for (let s = 1; s <= seeds; s++) {
         const options = { machine: c.machine, cpus: String(c.cpus), config: run.config ?? [], seed: String(s), ...(perturb ? { perturb } : {}) };
-        specs.push({ workload: run.workload ?? c.workload, params: [...paramsOf(c), ...(run.params ?? [])], options });
+        specs.push({ workload: run.workload ?? c.workload, params: mergeParamArgs(paramsOf(c), run.params ?? []), options });
       }
       return { label, specs };
     });

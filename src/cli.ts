@@ -11,8 +11,9 @@
  */
 import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
-import { ConfigError, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
+import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import type { CliIo } from './io.js';
+import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
 const require = createRequire(import.meta.url);
 // commander is CommonJS: loaded with require, not import, which spares Node 20's ESM loader its
@@ -25,10 +26,10 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function commonRunOptions(c: Command): Command {
   return c
-    .option('--arch <arch>', 'architecture profile (x86, powerpc, arm64) on a bare-metal 16-CPU machine of it')
-    .option('--machine <name>', 'machine preset, or host: this machine, read from /sys and /proc (spfperf list --machines)')
+    .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
+    .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host: this machine, read from /sys and /proc (spfperf list --machines)`)
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
-    .option('--config <name|file|KEY=VALUE>', 'kernel config; may repeat, later wins (spfperf list --configs)', collect, [])
+    .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE (keys: spfperf list --configs); may repeat, later wins`, collect, [])
     .option('--seed <n>', 'seed of the simulation\'s PRNG', '1')
     .option('--check', 'check the model as it runs: the engine\'s sync rule on every shared cache-line access (slower)');
 }
@@ -69,8 +70,8 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('-r, --repeat <n>', 'run N times with seeds seed..seed+N-1; print means and variance')
       .option('-I, --interval-print <ms>', 'print counts every MS milliseconds of simulated time')
       .option('--per-thread', 'counts per thread (comm-tid)')
-      .option('--save <file>', 'write the run as one JSON document (what diff reads)')
-      .option('--compare <configs>', 'run under each of these comma-separated configs and print a diff table')
+      .option('--save <file>', 'write the run as one JSON document (what diff reads); with --compare, a prefix: PREFIX.<config>.json each')
+      .option('--compare <configs>', 'run under each of these comma-separated configs (3 seeds each unless -r) and print a diff table')
       // Not -j: that is --json, as in perf stat.
       .option('--jobs <n>', 'runs of -r/--compare at once, on worker threads (default: one per core; 1: one after another)'),
   ).action(async (workload: string, params: string[], opts) => {
@@ -108,7 +109,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .command('script')
     .description('print a recorded trace one event per line, perf-script style')
     .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
-    .option('-F, --fields <fields>', 'fields to print: comm,tid,cpu,time,event,trace')
+    .option('-F, --fields <fields>', `fields to print, comma-separated: ${SCRIPT_FIELD_VALUES.join(', ')}`)
     .action(async (opts) => {
       const { run } = await import('./commands/script.js');
       result.code = await run(opts, io);
@@ -138,13 +139,14 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   program
     .command('list')
     .description('list events, kernel configs, machines or shipped workloads')
+    .argument('[filter...]', "perf list's filters: sw, tracepoint, vmstat, 'subsys:event' globs, or a word")
     .option('--json', 'events as JSON')
     .option('--configs', 'kernel config presets')
     .option('--machines', 'machine presets, and what was detected of this one (host)')
     .option('--workloads', 'shipped workloads and their parameters')
-    .action(async (opts) => {
+    .action(async (filters: string[], opts) => {
       const { run } = await import('./commands/list.js');
-      result.code = await run(opts, io);
+      result.code = await run({ ...opts, filters }, io);
     });
 
   return program;
@@ -153,7 +155,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
 /** Print an error the user can act on to io's stderr, and return the exit code. */
 export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof CommanderError) return e.exitCode;
-  if (e instanceof InterruptedError) return e.exitCode;
+  if (e instanceof InterruptedError) {
+    if (e.discarded !== undefined) io.stderr.write(`spfperf: ${e.discarded}\n`);
+    return e.exitCode;
+  }
   if (e instanceof WorkloadSyntaxError) {
     io.stderr.write(e.render() + '\n');
     return 2;
@@ -169,6 +174,12 @@ export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof SimulationError) {
     io.stderr.write(`spfperf: ${e.message}\n`);
     return 3;
+  }
+  const errno = e as NodeJS.ErrnoException;
+  if (errno?.syscall === 'write' && typeof errno.code === 'string') {
+    // An output that failed under us (a full disk, EIO): the user's world, not a bug. Exit 1.
+    io.stderr.write(`spfperf: cannot write the output: ${errnoText(errno)}\n`);
+    return 1;
   }
   const err = e as Error;
   io.stderr.write(`spfperf: internal error: ${err?.message ?? String(e)}\n`);

@@ -55,12 +55,39 @@ export class SimulationError extends Error {
 
 /**
  * The user asked twice to stop (Ctrl-C while a run was already stopping): give up at once. Exit
- * 130 (128 + SIGINT), with no message, as a shell reports a process killed by Ctrl-C.
+ * 128 + the signal (130 for SIGINT, 143 for SIGTERM), as a shell reports a process killed by it;
+ * `discarded`, when given, says what was thrown away (one line).
  */
 export class InterruptedError extends Error {
-  readonly exitCode = 130;
-  constructor() {
+  readonly exitCode: number;
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM' = 'SIGINT',
+    readonly discarded?: string,
+  ) {
     super('interrupted');
     this.name = 'InterruptedError';
+    this.exitCode = signal === 'SIGTERM' ? 143 : 130;
   }
+}
+
+/** strerror()-style text of some errno codes a user meets with files and pipes. */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+  EPERM: 'Operation not permitted',
+  EEXIST: 'File exists',
+  EIO: 'Input/output error',
+  EFBIG: 'File too large',
+  EDQUOT: 'Disk quota exceeded',
+  EPIPE: 'Broken pipe',
+  EBADF: 'Bad file descriptor',
+};
+
+/** strerror()-style text of a Node file-system error. */
+export function errnoText(e: NodeJS.ErrnoException): string {
+  return (e.code !== undefined ? ERRNO_TEXT[e.code] : undefined) ?? e.message;
 }

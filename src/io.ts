@@ -18,14 +18,18 @@ export interface CliIo {
   readonly columns?: number;
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
-   * Subscribe to Ctrl-C (SIGINT) for the length of a command; returns the unsubscribe. Absent:
-   * nothing interrupts the command.
+   * Subscribe to Ctrl-C (SIGINT), and to whatever else of `signals` (default SIGINT only; record
+   * takes SIGTERM too) for the length of a command; the handler is told which signal came.
+   * Returns the unsubscribe. Absent: nothing interrupts the command.
    */
-  readonly onInterrupt?: (handler: () => void) => () => void;
+  readonly onInterrupt?: (handler: (signal: StopSignal) => void, signals?: readonly StopSignal[]) => () => void;
 }
 
+/** The signals a command may take as "stop where you are". */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
 /** Subscribe to io's Ctrl-C, or do nothing when it has none. */
-export function onInterrupt(io: CliIo, handler: () => void): () => void {
+export function onInterrupt(io: CliIo, handler: (signal: StopSignal) => void): () => void {
   return io.onInterrupt?.(handler) ?? (() => {});
 }
 

@@ -2,14 +2,25 @@
  * The real process: its streams, terminal flags, environment and SIGINT become the CLI's io, and
  * the code main() returns becomes the exit status. Nothing else in src touches `process` for that.
  */
+import { writeSync } from 'node:fs';
 import { main } from './cli.js';
+import { errnoText } from './errors.js';
 import type { CliIo } from './io.js';
 
-// `spfperf list | head`: a closed pipe ends the output quietly, as perf does.
-for (const s of [process.stdout, process.stderr]) {
+// `spfperf list | head`: a closed pipe ends the output quietly, as perf does. Any other write
+// error (a full disk: `> /dev/full`, EIO) is one line on stderr and exit 1, never a stack trace;
+// when stderr itself fails there is nowhere to say it, and only the exit status tells.
+for (const [name, s] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
   s.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    if (name === 'stdout') {
+      try {
+        writeSync(2, `spfperf: cannot write to stdout: ${errnoText(e)}\n`);
+      } catch {
+        /* stderr is gone too */
+      }
+    }
+    process.exit(1);
   });
 }
 
@@ -24,13 +35,16 @@ const io: CliIo = {
   rows: process.stdout.rows,
   columns: process.stdout.columns,
   env: process.env,
-  onInterrupt: (handler) => {
-    process.on('SIGINT', handler);
-    return () => void process.off('SIGINT', handler);
+  onInterrupt: (handler, signals = ['SIGINT']) => {
+    const subs = signals.map((sig) => [sig, () => handler(sig)] as const);
+    for (const [sig, h] of subs) process.on(sig, h);
+    return () => {
+      for (const [sig, h] of subs) process.off(sig, h);
+    };
   },
 };
 
 const code = await main(process.argv.slice(2), io);
-// 130: a second Ctrl-C gave the run up; it may still be computing, so end here.
-if (code === 130) process.exit(code);
+// 130 (SIGINT) or 143 (SIGTERM): a run stopped by a signal; it may still be computing, so end here.
+if (code === 130 || code === 143) process.exit(code);
 process.exitCode = code;

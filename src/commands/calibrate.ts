@@ -29,6 +29,7 @@ import { listConfigPresets } from '../config/kconfig.js';
 import { hostInfo } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
 import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin, type TwinRun } from '../calibrate/twins.js';
+import { mergeParamArgs } from '../workload/params.js';
 
 export interface CalibrateOptions extends CommonRunOptions {
   readonly json?: boolean;
@@ -154,7 +155,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
 
       const res = runWorkload(runOptionsOf(prepareRun(twin.workload, common, modelOpts)));
       // The model's start-up too (ebizzy writes its chunks before the records): an empty run.
-      const none = runWorkload(runOptionsOf(prepareRun(twin.workload, [...common, `${twin.work}=0`, ...twin.emptyModel], modelOpts)));
+      const none = runWorkload(runOptionsOf(prepareRun(twin.workload, mergeParamArgs(common, [`${twin.work}=0`, ...twin.emptyModel]), modelOpts)));
       const simStartup = none.counts.total(EV.PAGE_FAULTS);
       const simFaults = res.counts.total(EV.PAGE_FAULTS) - simStartup;
       const simThr = ((res.counters.get(twin.ops) ?? 0) / res.elapsedNs) * 1e9;

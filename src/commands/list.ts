@@ -3,21 +3,25 @@
  * --workloads, spfperf's own tables of those instead (src/format/table.ts). --machines ends
  * with `host`, what the probe of this machine found (src/config/host.ts).
  *
- * The plain event list is the common call and must start fast: the event catalog and its
- * formatter are all it loads. The tables' modules (the design registry, which loads the whole mm
- * model; cli-table3; the workload parser) are imported only by the listing that prints them.
- *
  *   $ spfperf list
  *
  *   List of pre-defined events (to be used in -e or -M):
  *
  *     context-switches OR cs                             [Software event]
  *     ...
+ *
+ * perf list's filters narrow the event list: `spfperf list sw`, `list tracepoint`,
+ * `list 'pagefault:*'`, `list faults` (src/format/list.ts). The heading and blank lines are
+ * printed on a terminal only, as perf prints them only when its pager runs.
+ *
+ * The plain event list is the common call and must start fast: the event catalog and its
+ * formatter are all it loads. The tables' modules (the design registry, which loads the whole mm
+ * model; cli-table3; the workload parser) are imported only by the listing that prints them.
  */
-import type { HostInfo } from '../config/host.js';
 import { EVENTS } from '../events/catalog.js';
-import { formatEventList, formatEventListJson } from '../format/list.js';
-import { ConfigError } from '../errors.js';
+import { allSections, filterSection, formatEventList, formatEventListJson } from '../format/list.js';
+import type { HostInfo } from '../config/host.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { type CliIo } from '../io.js';
 import type { Cell } from '../format/table.js';
 
@@ -26,6 +30,8 @@ export interface ListOptions {
   readonly configs?: boolean;
   readonly machines?: boolean;
   readonly workloads?: boolean;
+  /** perf list's filters (`sw`, `tracepoint`, `sys:event` globs, words). */
+  readonly filters?: readonly string[];
 }
 
 /** Width of a description column (text wraps inside it), so a table fits in ~120 columns. */
@@ -49,6 +55,10 @@ function hostRow(probe: () => HostInfo, describeHost: (h: HostInfo) => string): 
  */
 export async function run(o: ListOptions, io: CliIo, probe?: () => HostInfo): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s);
+  const filters = o.filters ?? [];
+  if (filters.length > 0 && (o.configs || o.machines || o.workloads)) {
+    throw new UsageError(`list: '${filters[0]}' filters events; it cannot be combined with --${o.configs ? 'configs' : o.machines ? 'machines' : 'workloads'}`);
+  }
   if (o.configs) {
     const [{ CONFIG_KEYS, listConfigPresets }, { ERA_CHANGES }, { formatTable }] = await Promise.all([
       import('../config/kconfig.js'),
@@ -111,6 +121,7 @@ export async function run(o: ListOptions, io: CliIo, probe?: () => HostInfo): Pr
     out(formatTable({ head: ['Workload', 'Parameter=default', 'What it is'], rows, widths: [null, 28, DOC_WIDTH] }));
     return 0;
   }
-  out(o.json ? formatEventListJson(EVENTS) : formatEventList(EVENTS));
+  const sections = filters.length > 0 ? filters.map((f) => filterSection(EVENTS, f)) : allSections(EVENTS);
+  out(o.json ? formatEventListJson(sections.flatMap((s) => s.events)) : formatEventList(sections, io.isTTY.stdout));
   return 0;
 }

@@ -9,7 +9,8 @@
  *   $ spfperf record -e 'faults,pagefault:*' --config dufour-v11 ebizzy threads=4
  *   [ spfperf record: Captured and wrote 2.345 MB spfperf.ndjson (14337 samples) ]
  *
- * The file is written as FILE.tmp and renamed when complete; `-o -` streams to stdout, waiting
+ * A regular file is written as FILE.tmp and renamed when complete (a device or FIFO is written in
+ * place, a symlink followed: AtomicFile); `-o -` streams to stdout, waiting
  * for a slow reader between slices of the simulation. Ctrl-C stops the simulation where it is
  * and still writes the summary, so the trace is valid (its summary says `"stopped":true`).
  */
@@ -24,7 +25,8 @@ import { describeRun, runValues } from '../stats/save.js';
 import { AtomicFile, FileOutput, NdjsonWriter, RECORDABLE_SW, RecordSink, StreamOutput, TRACE_FORMAT, type ChunkOutput } from '../trace/ndjson-writer.js';
 import { errnoText } from '../trace/ndjson-reader.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
-import { writeAll, type CliIo } from '../io.js';
+import { writeAll, type CliIo, type StopSignal } from '../io.js';
+import { refuseRunClobbering } from './outputs.js';
 
 export interface RecordOptions extends CommonRunOptions {
   readonly event?: readonly string[];
@@ -39,6 +41,8 @@ export const DEFAULT_RECORD_EVENTS = ['faults', 'pagefault:*'];
 export function recordEvents(specs: readonly string[] | undefined): SelectedEvent[] {
   const events = parseEventList(specs && specs.length > 0 ? specs : DEFAULT_RECORD_EVENTS);
   for (const e of events) {
+    if (!e.supported) throw new UsageError(`event '${e.name}' is not supported: the model simulates no PMU (perf stat prints it <not supported>)`);
+    if (!e.counted) throw new UsageError(`event '${e.name}' would record nothing: its modifier excludes the mode the model takes it in (every fault the model takes is a user-mode fault)`);
     const d = eventById(e.id);
     if (d.kind === 'tp' || RECORDABLE_SW.has(e.id)) continue;
     throw new UsageError(`event '${e.name}' cannot be recorded: the model counts it in bulk, not one occurrence at a time (count it with 'spfperf stat -e ${e.name}')`);
@@ -70,6 +74,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const command = [workloadArg, ...paramArgs].join(' ');
   const target = o.output ?? 'spfperf.ndjson';
   const toStdout = target === '-';
+  refuseRunClobbering(workloadArg, o.config, [{ what: "option '-o'", path: target }]);
 
   let file: AtomicFile | null = null;
   let out: ChunkOutput;
@@ -88,6 +93,8 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const sink = new RecordSink(events, w, NUM_EVENTS);
 
   let r: RunResult;
+  // SIGTERM is taken as Ctrl-C (a valid, stopped trace; exit 143), not as death with FILE.tmp left.
+  let stopSignal: StopSignal | undefined;
   try {
     const header = {
       type: 'header',
@@ -100,14 +107,25 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     // A second Ctrl-C gives the run up: the file goes at once, and the simulation (which may
     // still reach its next slice) must not write to it any more.
     let gaveUp = false;
-    const onAbort = (): void => {
+    const onAbort = (): string => {
       gaveUp = true;
       file?.discard();
+      const so = `${(w.bytes / 1e6).toFixed(3)} MB, ${events.reduce((a, e) => a + sink.written[e.id], 0)} samples so far`;
+      if (file === null) return `interrupted again: gave the run up; the trace on stdout ends after ${so.replace(' so far', '')}, without its summary line`;
+      if (file.inPlace) return `interrupted again: gave the run up; '${target}' holds ${so.replace(' so far', '')}, without its summary line`;
+      return `interrupted again: gave the run up and discarded the partial trace '${file.tmp}' (${so}); '${target}' was not written`;
     };
-    r = await withProgress(progressFor(prep, io, { onAbort }), (ctl) =>
+    r = await withProgress(progressFor(prep, io, { onAbort, signals: ['SIGINT', 'SIGTERM'] }), (ctl) =>
       runWorkloadAsync(
         { ...runOptionsOf(prep), sinks: [sink] },
-        { onProgress: ctl.onProgress, shouldStop: ctl.shouldStop, pause: () => (gaveUp ? Promise.reject(new InterruptedError()) : w.drain()) },
+        {
+          onProgress: ctl.onProgress,
+          shouldStop: () => {
+            stopSignal = ctl.signal;
+            return ctl.shouldStop();
+          },
+          pause: () => (gaveUp ? Promise.reject(new InterruptedError(ctl.signal)) : w.drain()),
+        },
       ),
     );
     const samples: Record<string, number> = {};
@@ -131,12 +149,13 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
 
   const total = events.reduce((a, e) => a + sink.written[e.id], 0);
   const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
-  const stopped = r.stopped ? `spfperf: record stopped (Ctrl-C) at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
+  const stopped = r.stopped ? `spfperf: record stopped (${stopSignal === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C'}) at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
   const stat = o.stat ? statText(command, events, r) : '';
   await writeAll(
     io.stderr,
     `${signals}${stopped}${stat}[ spfperf record: Captured and wrote ${(w.bytes / 1e6).toFixed(3)} MB ${toStdout ? '(stdout)' : target} (${total} samples) ]\n`,
   );
-  return 0;
+  // Stopped by SIGTERM: the trace is whole, and the exit status says how the run ended (128 + 15).
+  return r.stopped && stopSignal === 'SIGTERM' ? 143 : 0;
 }
 

@@ -10,8 +10,11 @@ import { mapPool, type StopFlag } from '../pool/pool.js';
 import { resultOf, runSpecOf } from '../pool/run-job.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
 import type { CliIo } from '../io.js';
-import type { CountingSink, EventSource, TraceSink } from '../trace/sink.js';
+import type { CountsView } from '../sim/results.js';
+import { EV } from '../events/catalog.js';
 import type { StatOptions } from './stat.js';
+import { MAX_INTERVAL_COUNTS } from '../config/limits.js';
+import { UsageError } from '../errors.js';
 
 /** A counted quantity: a selected event, or a /proc/vmstat line. */
 export interface Column {
@@ -22,29 +25,25 @@ export interface Column {
   /** Multiplier from the model's count to the printed value (task-clock: ns -> msec). */
   readonly scale: number;
   readonly clock: boolean;
+  /** A hardware event perf knows but the model does not count: `<not supported>`. */
+  readonly notSupported?: boolean;
+  /** Its :u/:k modifier excludes the mode the model counts it in: it counts 0. */
+  readonly excluded?: boolean;
 }
 
-/** Counts of every id at one moment (per thread index when `nthreads` is given). */
+/** Counts of every id at one moment (per thread index, below `nthreads`, with --per-thread). */
 export interface Snapshot {
   readonly timeNs: number;
   readonly nthreads: number;
   readonly get: (id: number, idx?: number) => number;
 }
 
-export function snapshot(counts: CountingSink, ids: readonly number[], timeNs: number, nthreads: number, perThread: boolean): Snapshot {
+export function snapshot(counts: Pick<CountsView, 'total' | 'of'>, ids: readonly number[], timeNs: number, nthreads: number, perThread: boolean): Snapshot {
   const total = new Map<number, number>();
   for (const id of ids) total.set(id, counts.total(id));
   const per = new Map<string, number>();
   if (perThread) for (let i = 0; i < nthreads; i++) for (const id of ids) per.set(`${i}:${id}`, counts.of(i, id));
   return { timeNs, nthreads, get: (id, idx) => (idx === undefined ? total.get(id) ?? 0 : per.get(`${idx}:${id}`) ?? 0) };
-}
-
-/** The highest thread index that has counted anything yet (for per-thread interval rows). */
-class ThreadsSeen implements TraceSink {
-  max = -1;
-  count(_id: number, src: EventSource): void {
-    if (src.idx > this.max) this.max = src.idx;
-  }
 }
 
 export interface OneRun {
@@ -73,17 +72,25 @@ export interface Ctx {
   readonly jobs: number;
 }
 
+/** The ids an interval snapshot holds: the columns, and task-clock (every row's event-runtime). */
+export function intervalIds(plan: Plan): number[] {
+  return [...new Set([EV.TASK_CLOCK, ...[...plan.cols, ...plan.vmstatCols].filter((c) => c.id >= 0).map((c) => c.id)])];
+}
+
 async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {
   const snapshots: Snapshot[] = [];
-  const ids = [...plan.cols, ...plan.vmstatCols].map((c) => c.id);
-  const seen = new ThreadsSeen();
+  const ids = intervalIds(plan);
+  let held = 0;
   const interval = plan.intervalNs !== undefined
     ? {
         intervalNs: plan.intervalNs,
-        onInterval: (t: number, c: CountingSink) => {
-          snapshots.push(snapshot(c, ids, t, seen.max + 1, plan.perThread));
+        onInterval: (t: number, c: CountsView) => {
+          held += ids.length * (plan.perThread ? c.nthreads + 1 : 1);
+          if (held > MAX_INTERVAL_COUNTS) {
+            throw new UsageError(`option '-I': the intervals would hold more than ${MAX_INTERVAL_COUNTS} counts in memory (intervals x events${plan.perThread ? ' x threads' : ''}), spfperf's limit (docs/model.md#limits): give a longer interval${plan.perThread ? ' or drop --per-thread' : ''}`);
+          }
+          snapshots.push(snapshot(c, ids, t, c.nthreads, plan.perThread));
         },
-        sinks: plan.perThread ? [seen] : [],
       }
     : {};
   // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this

@@ -18,18 +18,19 @@
  * src/pool/pool.ts); results are gathered in the serial order, so the output is the same.
  */
 import { writeFileSync } from 'node:fs';
+import { refuseRunClobbering } from './outputs.js';
 import type { Writable } from 'node:stream';
 import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../events/catalog.js';
 import { formatStatHuman } from '../format/stat-human.js';
 import { formatStatCsv } from '../format/stat-csv.js';
 import { formatStatJson } from '../format/stat-json.js';
-import { vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
+import { rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
 import { defaultJobs, StopFlag } from '../pool/pool.js';
 import { onInterrupt, writeAll, type CliIo } from '../io.js';
-import { runSets, snapshot, type Column, type Ctx, type OneRun, type Plan, type Snapshot } from './stat-runs.js';
+import { intervalIds, runSets, snapshot, type Column, type Ctx, type OneRun, type Plan, type Snapshot } from './stat-runs.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
 import { stats } from '../stats/aggregate.js';
@@ -54,6 +55,8 @@ export interface StatOptions extends CommonRunOptions {
 /** perf stat's default software events. */
 export const DEFAULT_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'minor-faults', 'major-faults'];
 
+/** Runs per config of --compare without -r: one run's noise is not read as a change. */
+export const COMPARE_DEFAULT_RUNS = 3;
 /** Most runs -r accepts. */
 const MAX_RUNS = 1000;
 /** Most --jobs accepts (worker threads at once). */
@@ -62,9 +65,10 @@ const MAX_JOBS = 1024;
 const MIN_INTERVAL_MS = 0.001;
 
 function columnOf(ev: SelectedEvent): Column {
+  if (!ev.supported) return { id: -1, name: ev.name, unit: '', scale: 1, clock: false, notSupported: true };
   const d = eventById(ev.id);
   const clock = ev.id === EV.TASK_CLOCK;
-  return { id: ev.id, name: ev.name, unit: d.unit, scale: clock ? 1e-6 : 1, clock };
+  return { id: ev.id, name: ev.name, unit: d.unit, scale: clock ? 1e-6 : 1, clock, excluded: !ev.counted };
 }
 
 /** task-clock's shadow metric: "%8.3f CPUs utilized". */
@@ -84,19 +88,27 @@ interface Obs {
   readonly value: number;
   readonly runtimeNs: number;
   readonly counted: boolean;
+  readonly notSupported?: boolean;
 }
 
 /** Rows of one run or interval: the selected events, whole or per thread. */
-function counterObs(cols: readonly Column[], value: (c: Column, idx?: number) => number, threads: readonly { idx: number; thread: StatThread; runtimeNs: number }[] | null, runtimeNs: number): Obs[] {
+function counterObs(cols: readonly Column[], readValue: (c: Column, idx?: number) => number, threads: readonly { idx: number; thread: StatThread; runtimeNs: number }[] | null, runtimeNs: number): Obs[] {
   const out: Obs[] = [];
-  for (const c of cols) {
+  for (const [i, c] of cols.entries()) {
+    // Keys per column: two columns may print the same name (a tracepoint with :u and with :k).
     const base = { col: c, event: c.name, unit: c.unit, fractional: c.scale !== 1 };
+    if (c.notSupported) {
+      // perf's `<not supported>`: no count, no running time, no metric.
+      for (const t of threads ?? [undefined]) out.push({ ...base, key: t === undefined ? `${i}:${c.name}` : `${i}:${t.idx}:${c.name}`, thread: t?.thread, value: 0, runtimeNs: 0, counted: false, notSupported: true });
+      continue;
+    }
+    const value = c.excluded ? (): number => 0 : readValue;
     if (threads === null) {
-      out.push({ ...base, key: c.name, value: value(c), runtimeNs, counted: true });
+      out.push({ ...base, key: `${i}:${c.name}`, value: value(c), runtimeNs, counted: true });
       continue;
     }
     for (const t of threads) {
-      out.push({ ...base, key: `${t.idx}:${c.name}`, thread: t.thread, value: value(c, t.idx), runtimeNs: t.runtimeNs, counted: t.runtimeNs > 0 });
+      out.push({ ...base, key: `${i}:${t.idx}:${c.name}`, thread: t.thread, value: value(c, t.idx), runtimeNs: t.runtimeNs, counted: t.runtimeNs > 0 });
     }
   }
   return out;
@@ -111,7 +123,7 @@ function metricObs(r: RunResult, runtimeNs: number): Obs[] {
  * first run; per-thread rows are sorted by value, largest first, within each event, as perf 6.1
  * sorts them, with `<not counted>` threads last.
  */
-function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRow[] {
+function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number, sortThreads = true): StatRow[] {
   const order: Obs[] = [];
   const byKey = new Map<string, Obs[]>();
   for (const run of runs) {
@@ -124,21 +136,29 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRo
       l.push(o);
     }
   }
+  // The mean task-clock (ns) of each thread (-1: the whole run), the divisor of the rates.
+  const clockOf = new Map<number, number>();
+  for (const first of order) {
+    const obs = byKey.get(first.key)!;
+    if (first.col?.clock && obs.some((o) => o.counted)) clockOf.set(first.thread?.tid ?? -1, stats(obs.map((o) => o.value)).mean);
+  }
   const rows: (StatRow & { readonly group: string; readonly sortValue: number })[] = order.map((first) => {
     const obs = byKey.get(first.key)!;
     const v = stats(obs.map((o) => o.value));
+    const clockNs = clockOf.get(first.thread?.tid ?? -1);
     const rt = stats(obs.map((o) => o.runtimeNs)).mean;
     const counted = obs.some((o) => o.counted);
     const scale = first.col?.scale ?? 1;
     const row: StatRow = {
       thread: first.thread,
       value: counted ? v.mean * scale : null,
+      notSupported: first.notSupported,
       unit: first.unit,
       event: first.event,
       fractional: first.fractional,
       runtimeNs: rt,
       noisePct: nruns > 1 ? v.relPct : undefined,
-      metric: first.col?.clock && counted ? cpusUtilized(v.mean, wallNs) : undefined,
+      metric: first.col === undefined || !counted ? undefined : first.col.clock ? cpusUtilized(v.mean, wallNs) : clockNs !== undefined ? rateMetric(v.mean, clockNs) : undefined,
     };
     return { ...row, group: first.event, sortValue: counted ? v.mean : -1 };
   });
@@ -151,7 +171,8 @@ function meanRows(runs: readonly Obs[][], nruns: number, wallNs: number): StatRo
     }
     let j = i;
     while (j < rows.length && rows[j].thread !== undefined && rows[j].group === rows[i].group) j++;
-    out.push(...rows.slice(i, j).sort((a, b) => b.sortValue - a.sortValue).map(strip));
+    const group = rows.slice(i, j);
+    for (const row of sortThreads ? group.sort((a, b) => b.sortValue - a.sortValue) : group) out.push(strip(row));
     i = j;
   }
   return out;
@@ -188,29 +209,37 @@ function vmstatObs(run: OneRun, plan: Plan): Obs[] {
 
 /**
  * The intervals of one run: the differences between consecutive snapshots, then the last partial
- * interval up to the end of the run (perf prints it when the workload exits). The workload's
- * metric (a whole-run value) closes the last interval. Each interval's event-runtime is its length.
+ * interval up to the end of the run (perf prints it when the workload exits). Every interval
+ * carries the same rows in the same order, each with a number (what readers of perf's interval
+ * CSV rely on, pmu-tools' interval-normalize.py among them): the events, with --per-thread every
+ * thread of the run in thread order (0 for a thread not started yet or gone); without
+ * --per-thread the workload's metric, a whole-run value, the same in every interval (with
+ * --per-thread it belongs to no thread and is left out, as csv_formats.py could not read it);
+ * then the vmstat rows. A row's event-runtime is the counter's running time in the interval:
+ * the interval's task-clock (the thread's own with --per-thread).
  */
 function intervalBlocks(run: OneRun, plan: Plan): StatBlock[] {
   const r = run.result;
-  const ids = [...plan.cols, ...plan.vmstatCols].map((c) => c.id);
-  const all = r.threads.length === 0 ? 0 : Math.max(...r.threads.map((t) => t.idx)) + 1;
+  const ids = intervalIds(plan);
+  const all = r.threads.reduce((m, t) => Math.max(m, t.idx + 1), 0);
   // Ticks at or after the end of the workload (kernel threads such as khugepaged may outlive it)
   // are not intervals of the run: the last, partial, interval ends with the workload.
   const snaps = run.snapshots.filter((s) => s.timeNs < r.elapsedNs);
   snaps.push(snapshot(r.counts, ids, r.elapsedNs, all, plan.perThread));
+  const runClock = r.counts.total(EV.TASK_CLOCK);
   const blocks: StatBlock[] = [];
   let prev: Snapshot = { timeNs: 0, nthreads: all, get: () => 0 };
-  snaps.forEach((s, i) => {
+  for (const s of snaps) {
     const len = s.timeNs - prev.timeNs;
-    const threads = plan.perThread ? threadsOf(r, s.nthreads).map((t) => ({ ...t, runtimeNs: len })) : null;
     const value = (c: Column, idx?: number): number => s.get(c.id, idx) - prev.get(c.id, idx);
-    const obs = counterObs(plan.cols, value, threads, len);
-    if (i === snaps.length - 1) obs.push(...metricObs(r, r.counts.total(EV.TASK_CLOCK)));
-    for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: len, counted: true });
-    blocks.push({ timeNs: s.timeNs, rows: meanRows([obs], 1, len) });
+    const clock = (idx?: number): number => s.get(EV.TASK_CLOCK, idx) - prev.get(EV.TASK_CLOCK, idx);
+    const threads = plan.perThread ? threadsOf(r).map((t) => ({ ...t, runtimeNs: clock(t.idx) })) : null;
+    const obs = counterObs(plan.cols, value, threads, clock()).map((o) => ({ ...o, counted: !o.notSupported }));
+    if (!plan.perThread) obs.push(...metricObs(r, runClock));
+    for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: clock(), counted: true });
+    blocks.push({ timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) });
     prev = s;
-  });
+  }
   return blocks;
 }
 
@@ -251,17 +280,30 @@ function writeSave(file: string, runs: readonly OneRun[]): void {
   }
 }
 
+/**
+ * --compare --save PREFIX: one document per config, `PREFIX.<config>.json` (the config as given,
+ * with any character but letters, digits and ._=- made '_').
+ */
+function compareSaveFiles(prefix: string, items: readonly string[]): string[] {
+  const files = items.map((it) => `${prefix}.${it.replace(/[^A-Za-z0-9._=-]/g, '_')}.json`);
+  const dup = files.find((f, i) => files.indexOf(f) !== i);
+  if (dup !== undefined) throw new UsageError(`option '--save': two configs of --compare would both be saved to '${dup}'`);
+  return files;
+}
+
 /** --compare a,b,...: the same workload under each config, as a diff table (stdout, like perf diff). */
 async function runCompare(ctx: Ctx, workloadArg: string, paramArgs: readonly string[], o: StatOptions, nruns: number): Promise<number> {
   const items = o.compare!.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length < 2) throw new UsageError(`option '--compare': give at least two configs, comma-separated (e.g. base,dufour-v11)`);
-  for (const [bad, what] of [[o.fieldSeparator !== undefined, '-x'], [o.json, '-j'], [o.intervalPrint !== undefined, '-I'], [o.perThread, '--per-thread'], [o.save !== undefined, '--save']] as const) {
+  for (const [bad, what] of [[o.fieldSeparator !== undefined, '-x'], [o.json, '-j'], [o.intervalPrint !== undefined, '-I'], [o.perThread, '--per-thread']] as const) {
     if (bad) throw new UsageError(`option '--compare' prints a diff table and cannot be combined with '${what}'`);
   }
   const sets = items.map((item): StatOptions => ({ ...o, config: [...(o.config ?? []), item] }));
   const { sets: runs } = await runSets(ctx, workloadArg, paramArgs, sets, nruns, () => ({ cols: [], vmstatCols: [], perThread: false }));
+  const files = o.save !== undefined ? compareSaveFiles(o.save, items) : [];
   const cols: DiffColumn[] = runs.map((r, i) => ({ label: configLabel(r[0].prep.config), altLabel: items[i], run: saveDocument(r) }));
   await writeOutput(o, formatDiff(cols), ctx.io.stdout);
+  files.forEach((f, i) => writeSave(f, runs[i]));
   return 0;
 }
 
@@ -278,6 +320,10 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     intervalNs = ms * 1e6;
   }
 
+  refuseRunClobbering(workloadArg, o.config, [
+    { what: "option '-o'", path: o.output },
+    { what: "option '--save'", path: o.save },
+  ]);
   const jobs = o.jobs !== undefined ? parseIntOption('--jobs', o.jobs, 1, MAX_JOBS) : defaultJobs();
   const ctx: Ctx = { io, interrupted: false, stop: new StopFlag(), jobs };
   const unsubscribe = onInterrupt(io, () => {
@@ -285,7 +331,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     ctx.stop.set();
   });
   try {
-    if (o.compare !== undefined) return await runCompare(ctx, workloadArg, paramArgs, o, nruns);
+    if (o.compare !== undefined) return await runCompare(ctx, workloadArg, paramArgs, o, o.repeat !== undefined ? nruns : COMPARE_DEFAULT_RUNS);
 
     const events = parseEventList(o.event && o.event.length > 0 ? o.event : DEFAULT_EVENTS);
     const {

@@ -182,6 +182,8 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
   archCost('rcuGracePeriodNs', PPC, 'x86\'s HZ=250 figure (~2-3 jiffies); short for HZ=100 ppc64 kernels'),
   archCost('hashPageNs', ['powerpc-hash'], 'no published figure: find_linux_pte, hash the VA, search the HPTE group (a likely miss), insert under the HPTE lock bit: ~0.5 us'),
   archCost('hashFlushNs', ['powerpc-hash'], 'flush_hash_page: read the HPTE slot (a likely miss) and its tlbie'),
+  // The engine.
+  literal('RWSEM_SPINLOCK_CS_NS', 'src/engine/rwsem-spinlock.ts', 10, 'estimated', 'the CPU work inside lib/rwsem-spinlock.c\'s wait_lock besides the line accesses: local_irq_save/restore (pushf; cli ... popf, ~20 cycles on a 2009 Xeon), list_empty and the count, ~25 cycles', { on: 'run' }),
   // The mm model and the designs.
   literal('DIRTY_RATELIMIT_NS', 'src/mm/estimates.ts', 20, 'estimated', 'balance_dirty_pages_ratelimited() fast path: a this_cpu_inc and two loads, ~50 cycles', { on: 'run' }),
   literal('BALANCE_DIRTY_NS', 'src/mm/estimates.ts', 800, 'estimated', 'balance_dirty_pages()\'s threshold computation, a few hundred instructions and some misses, ~2000 cycles', { on: 'run' }),

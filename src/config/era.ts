@@ -29,6 +29,33 @@ export interface EraChange {
  */
 export const ERA_CHANGES: readonly EraChange[] = [
   {
+    key: 'CONFIG_RWSEM_GENERIC_SPINLOCK',
+    at: '2.6.34',
+    before: 'y',
+    after: 'n',
+    what: 'x86-64 rw_semaphores use the atomic count of lib/rwsem.c (xadd) instead of lib/rwsem-spinlock.c, where every down_read() and up_read() takes the spinlock sem->wait_lock',
+    // bafaecd11df1 "x86-64: support native xadd rwsem implementation", with 1838ef1d782f
+    // "x86-64, rwsem: 64-bit xadd rwsem implementation" (Linus Torvalds): "None of those are in
+    // 2.6.33 - they were merged afterwards. But they are in 2.6.34-rc1" (Linus on linux-mm,
+    // 2010-03-23, about page faults spinning on mmap_sem; "On one of the random page-fault
+    // benchmarks the rwsem fix was something like a 400% performance improvement"). x86-32 had
+    // the xadd rwsem long before; x86-64 is what the x86 machines here run.
+    source: 'bafaecd11df1 "x86-64: support native xadd rwsem implementation" (Linus Torvalds), v2.6.34-rc1',
+  },
+  {
+    key: 'rwsem_writer_steal',
+    at: '3.9',
+    before: 'n',
+    after: 'y',
+    what: 'rwsem_wake() wakes a writer at the head of the queue without granting it the lock: it takes the lock when it runs, and a writer that comes first takes it instead (lock stealing)',
+    // ce6711f3d196 "rwsem: Implement writer lock-stealing for better scalability" (Alex Shi,
+    // 2013-02, tip for the 3.9 merge window): try_get_writer_sem() in lib/rwsem.c. Michel
+    // Lespinasse's series merged for 3.10 extended it to the fast path ("which added write lock
+    // stealing on the rwsem slow path"). Before, __rwsem_do_wake() granted the lock to the writer
+    // it woke ("strict, serialized, FIFO sequential write-ownership", the changelog says).
+    source: 'ce6711f3d196 "rwsem: Implement writer lock-stealing for better scalability" (Alex Shi), v3.9; fast path v3.10 (Michel Lespinasse)',
+  },
+  {
     key: 'vmacache',
     at: '3.15',
     before: 'mm',
@@ -47,6 +74,18 @@ export const ERA_CHANGES: readonly EraChange[] = [
     // 4fc828e24cd9 "locking/rwsem: Support optimistic spinning" (Davidlohr Bueso and Tim Chen),
     // which also added the Kconfig symbol; in v3.16.
     source: '4fc828e24cd9 "locking/rwsem: Support optimistic spinning" (Davidlohr Bueso, Tim Chen), v3.16',
+  },
+  {
+    key: 'spinlock',
+    at: '4.2',
+    before: 'ticket',
+    after: 'queued',
+    what: 'x86 spinlocks are queued (qspinlock: only the waiter at the head of an MCS queue watches the lock word) instead of ticket locks every waiter spins on',
+    // d73a33973f16 "locking/qspinlock, x86: Enable x86-64 to use queued spinlocks" (Waiman Long),
+    // merged with the generic qspinlock (a33fda35e3a7) for v4.2; x86 had ticket spinlocks since
+    // 314cdbefd1 (Nick Piggin, 2.6.25). arm64 changed later, in v4.19 (c11090474d70 "arm64:
+    // locking: Replace ticket lock implementation with qspinlock", Will Deacon).
+    source: 'd73a33973f16 "locking/qspinlock, x86: Enable x86-64 to use queued spinlocks" (Waiman Long), v4.2 (arm64: c11090474d70, v4.19)',
   },
   {
     key: 'lazy_tlb',
@@ -73,14 +112,55 @@ export const ERA_CHANGES: readonly EraChange[] = [
     source: 'dd2283f2605e "mm: mmap: zap pages with read mmap_sem in munmap" (Yang Shi), v4.20',
   },
   {
-    key: 'rwsem_reader_spin',
+    key: 'rwsem_reader_wake',
+    at: '5.3',
+    before: 'head',
+    after: 'all',
+    what: 'a release that wakes readers wakes every queued reader, past the queued writers, up to MAX_READERS_WAKEUP (256), not only those at the head',
+    // d3681e269fff "locking/rwsem: Wake up almost all readers in wait queue" (Waiman Long), in
+    // Ingo Molnar's "locking changes for v5.3" pull (rwsem scalability improvements, phase #2).
+    source: 'd3681e269fff "locking/rwsem: Wake up almost all readers in wait queue" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_reader_optimistic',
+    at: '5.3',
+    before: 'none',
+    after: 'spin',
+    what: 'a reader in the slow path spins on a running writer owner, and takes a lock no writer and no hand-off holds, ahead of the waiters (until a writer that timed out on readers marks the lock non-spinnable)',
+    // cf69482d62d9 "locking/rwsem: Enable readers spinning on writer" and 5cfd92e12e13
+    // "locking/rwsem: Adaptive disabling of reader optimistic spinning" (Waiman Long), v5.3 pull.
+    source: 'cf69482d62d9 "locking/rwsem: Enable readers spinning on writer", 5cfd92e12e13 "Adaptive disabling of reader optimistic spinning" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_spin_on_readers',
     at: '5.3',
     before: 'n',
     after: 'y',
-    what: 'an rwsem writer that finds the lock owned by readers spins on it too, for at most (10 + readers/2) us (rwsem_rspin_threshold()), before it marks the lock non-spinnable and sleeps',
-    // "locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman Long), in the
-    // rwsem rework merged through tip locking/core for v5.3 (version from context, not a tag lookup).
-    source: '"locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman Long), v5.3 rwsem rework',
+    what: 'a writer also spins on a reader-owned lock, for (10 + readers/2) us and 25 us at most, then marks it non-spinnable and sleeps',
+    // 7d43f1ce9dd0 "locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman
+    // Long), v5.3 pull; rwsem_rspin_threshold().
+    source: '7d43f1ce9dd0 "locking/rwsem: Enable time-based spinning on reader-owned rwsem" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_handoff',
+    at: '5.3',
+    before: 'n',
+    after: 'y',
+    what: 'a waiter at the head of the queue for RWSEM_WAIT_TIMEOUT (4 ms) that finds the lock stolen sets RWSEM_FLAG_HANDOFF: nobody steals it before that waiter has had it',
+    // 4f23dbc1e657 "locking/rwsem: Implement lock handoff to prevent lock starvation" (Waiman
+    // Long), v5.3 pull.
+    source: '4f23dbc1e657 "locking/rwsem: Implement lock handoff to prevent lock starvation" (Waiman Long), v5.3',
+  },
+  {
+    key: 'rwsem_reader_optimistic',
+    at: '5.11',
+    before: 'spin',
+    after: 'steal',
+    what: 'readers no longer spin; a reader in the slow path takes the lock only when no writer, no hand-off and no other reader holds it',
+    // 617f3ef95177 "locking/rwsem: Remove reader optimistic spinning", 1a728dff855a "Enable reader
+    // optimistic lock stealing" and 2f06f702925b "Prevent potential lock starvation" (Waiman
+    // Long), in the "locking/core for v5.11-rc1" pull (tglx, 2020-12-14).
+    source: '617f3ef95177 "locking/rwsem: Remove reader optimistic spinning", 1a728dff855a "Enable reader optimistic lock stealing" (Waiman Long), v5.11',
   },
   {
     key: 'fault_completed',

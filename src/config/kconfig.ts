@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { DESIGNS, designNamed } from '../mm/spf/index.js';
 import type { DesignDescriptor, PresetDef, SettingDef } from '../mm/spf/registry.js';
 import { ERA_CHANGES, ERA_KEYS, eraSettings, kernelRelease } from './era.js';
+import type { RwsemEra } from '../engine/rwsem-era.js';
 
 /**
  * Kernel configs: `.config`-style settings resolved from --config arguments. Each argument is a
@@ -46,8 +47,10 @@ export interface KernelConfig {
   readonly thp: 'always' | 'madvise' | 'never';
   /** CONFIG_RWSEM_SPIN_ON_OWNER: rwsem writers spin while a running writer owns the lock (3.16+). */
   readonly rwsemSpinOnOwner: boolean;
-  /** rwsem writers spin, for a bounded time, on a reader-owned lock too (5.3+, kconfig `rwsem_reader_spin`). */
-  readonly rwsemSpinOnReaders: boolean;
+  /** rw_semaphore's behaviour in this kernel era (the rwsem_* keys and CONFIG_RWSEM_SPIN_ON_OWNER). */
+  readonly rwsem: RwsemEra;
+  /** spinlock_t: queued (qspinlock) or ticket (kconfig `spinlock`). */
+  readonly spinlock: 'queued' | 'ticket';
   /** x86: whether TLB-flush IPIs also go to idle CPUs still lazily on the mm (before 4.19). */
   readonly lazyTlb: 'ipi' | 'skip';
   /** munmap() downgrades the mmap lock to read before zapping (4.20+, kconfig `munmap_downgrade`). */
@@ -84,6 +87,7 @@ const YN = ['y', 'n'];
 /** Keys of the kernel whatever the design: Kconfig symbols, then spfperf's own knobs. */
 const KCONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   CONFIG_TRANSPARENT_HUGEPAGE: { values: YN, def: 'y', doc: 'transparent huge pages' },
+  CONFIG_RWSEM_GENERIC_SPINLOCK: { values: YN, def: 'n', doc: 'rwsem: every operation under the spinlock sem->wait_lock (lib/rwsem-spinlock.c; x86-64 before 2.6.34) instead of an atomic count' },
   CONFIG_RWSEM_SPIN_ON_OWNER: { values: YN, def: 'y', doc: 'rwsem writers spin on a running writer owner instead of sleeping (3.16+)' },
   CONFIG_DEBUG_TLBFLUSH: { values: YN, def: 'y', doc: 'nr_tlb_* vmstat counters (spfperf turns it on by default)' },
 };
@@ -105,17 +109,18 @@ const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
   thp: { values: ['always', 'madvise', 'never'], def: 'madvise', doc: 'THP policy (/sys/kernel/mm/transparent_hugepage/enabled)' },
   vmacache: { values: ['mm', 'task', 'none'], def: 'none', doc: "find_vma's cache: mm->mmap_cache (<= 3.14), per-thread vmacache (3.15-6.0), none (6.1+)" },
   munmap_downgrade: { values: ['y', 'n'], def: 'y', doc: 'munmap() zaps the pages with the mmap lock downgraded to read (y: 4.20+, Yang Shi) or held for writing (n)' },
-  rwsem_reader_spin: {
-    values: YN,
-    def: 'y',
-    doc: 'rwsem writers also spin on a reader-owned lock, for at most (10 + readers/2) us, before sleeping (y: 5.3+, Waiman Long) or only on a running writer (n); needs CONFIG_RWSEM_SPIN_ON_OWNER',
-  },
   vma_lock_anon_vma: {
     values: ['inval', 'trylock'],
     def: 'trylock',
     doc: 'per-VMA locks, an anonymous VMA without an anon_vma: lock_vma_under_rcu() gives up (inval: 6.4-6.9) or vmf_anon_prepare() trylocks the mmap lock to attach one (trylock: 6.10+, Matthew Wilcox)',
   },
   lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.20) or not (skip: 4.20+, Rik van Riel)' },
+  spinlock: { values: ['queued', 'ticket'], def: 'queued', doc: 'spinlock_t: queued, one line transfer per hand-off (x86 4.2+, arm64 4.19+), or ticket, every waiter re-reading the lock word at each hand-off (x86 before 4.2)' },
+  rwsem_writer_steal: { values: YN, def: 'y', doc: 'rwsem: a woken writer takes the lock itself and a writer that comes first may take it (y: 3.9+) or the waker grants it (n)' },
+  rwsem_reader_wake: { values: ['head', 'all'], def: 'all', doc: 'rwsem: a release wakes the readers at the head of the queue (head: before 5.3) or every queued reader up to 256 (all: 5.3+)' },
+  rwsem_reader_optimistic: { values: ['none', 'spin', 'steal'], def: 'steal', doc: 'rwsem: a reader in the slow path queues (none: before 5.3), spins and joins (spin: 5.3-5.10), or takes a lock nobody holds (steal: 5.11+)' },
+  rwsem_spin_on_readers: { values: YN, def: 'y', doc: 'rwsem: writers spin on a reader-owned lock for up to 25 us (y: 5.3+) or sleep (n)' },
+  rwsem_handoff: { values: YN, def: 'y', doc: 'rwsem: a waiter that waited 4 ms sets the hand-off bit and no one steals the lock from it (y: 5.3+)' },
   khugepaged_sleep_ms: { values: [], def: '10000', doc: 'khugepaged/scan_sleep_millisecs' },
   khugepaged_pages: { values: [], def: '4096', doc: 'khugepaged/pages_to_scan' },
 };
@@ -303,7 +308,16 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
     thp: settings.CONFIG_TRANSPARENT_HUGEPAGE === 'y' ? (settings.thp as KernelConfig['thp']) : 'never',
     vmacache: settings.vmacache as VmaCacheKind,
     rwsemSpinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
-    rwsemSpinOnReaders: settings.rwsem_reader_spin === 'y',
+    spinlock: settings.spinlock as KernelConfig['spinlock'],
+    rwsem: {
+      genericSpinlock: settings.CONFIG_RWSEM_GENERIC_SPINLOCK === 'y',
+      spinOnOwner: settings.CONFIG_RWSEM_SPIN_ON_OWNER === 'y',
+      writerSteal: settings.rwsem_writer_steal === 'y',
+      readerWake: settings.rwsem_reader_wake as RwsemEra['readerWake'],
+      readerOpt: settings.rwsem_reader_optimistic as RwsemEra['readerOpt'],
+      spinOnReaders: settings.rwsem_spin_on_readers === 'y',
+      handoff: settings.rwsem_handoff === 'y',
+    },
     lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
     munmapDowngrade: settings.munmap_downgrade === 'y',
     vmaLockAnonVma: settings.vma_lock_anon_vma as 'inval' | 'trylock',

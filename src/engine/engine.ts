@@ -83,6 +83,8 @@ export interface EngineCosts {
   readonly timesliceNs: number;
   /** Fractional jitter applied to costs passed through Engine.jitter (e.g. 0.02 = +-2 %). */
   readonly jitter: number;
+  /** The work inside a generic-spinlock rwsem's wait_lock (rwsem-spinlock.ts); its estimate when absent. */
+  readonly rwsemSpinlockCsNs?: number;
 }
 
 /**
@@ -126,6 +128,8 @@ export class Timer implements HeapItem {
 export interface EngineOptions {
   /** Check the sync rule on every cache-line access (default: setSyncCheckDefault's value). */
   readonly checkSync?: boolean;
+  /** How spinlock_t waits (SpinLock in locks.ts): queued (qspinlock, the default) or ticket. */
+  readonly spinlock?: 'queued' | 'ticket';
 }
 
 export class Engine implements SyncGuard {
@@ -168,6 +172,8 @@ export class Engine implements SyncGuard {
   dropSync: ((t: Task) => boolean) | null = null;
   /** The running task is in a step that began in time order (see the sync rule above). */
   stepOpen = false;
+  /** spinlock_t is a ticket lock (every waiter spins reading the lock word), not a qspinlock. */
+  readonly ticketSpinlocks: boolean;
 
   constructor(
     readonly topo: Topology,
@@ -176,6 +182,7 @@ export class Engine implements SyncGuard {
     opts: EngineOptions = {},
   ) {
     this.checkSync = opts.checkSync ?? syncCheckDefault;
+    this.ticketSpinlocks = opts.spinlock === 'ticket';
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);

@@ -1,4 +1,4 @@
-import { BLOCK, SPIN, SYNC, TaskState, type Code, type Engine, type Task } from './engine.js';
+import { SPIN, SYNC, type Code, type Engine, type Task } from './engine.js';
 import type { CacheLine } from './cacheline.js';
 import type { LockWaitee } from './wait.js';
 
@@ -21,305 +21,37 @@ interface Waiter {
 }
 
 /**
- * Reader-writer lock with the kernel's fairness: a queued writer blocks new readers; a release
- * hands the lock to the writer at the head of the queue, or to every reader at the head up to the
- * first writer (4.x `__rwsem_mark_wake`). Sleeping (rw_semaphore) or spinning (qrwlock).
+ * rwlock_t (qrwlock, x86 since 3.16): a spinning reader-writer lock, fair to a waiting writer. A
+ * queued writer blocks new readers; a release hands the lock to the writer at the head of the
+ * queue, or to every reader at the head up to the first writer. Waiters spin on their CPUs.
+ * (The sleeping reader-writer lock, rw_semaphore, is RwSemaphore in rwsem.ts.)
  */
-class RwBase implements LockWaitee {
+export class RwLock implements LockWaitee {
   readers = 0;
   writer: Task | null = null;
   readonly waiters: Waiter[] = [];
-  /**
-   * Writers spinning on a running writer owner (rwsem optimistic spinning, the OSQ in order of
-   * arrival): the next write release hands the lock to the first of them.
-   */
-  private readonly spinners: Task[] = [];
-  /** CONFIG_RWSEM_SPIN_ON_OWNER: writers spin while the lock's writer owner runs (3.16+). */
-  spinOnOwner = false;
-  /**
-   * Writers also spin on a reader-owned lock, for at most (10 + readers / 2) us, after which the
-   * lock is marked non-spinnable until a writer next takes it (5.3+, rwsem_rspin_threshold()).
-   */
-  spinOnReaders = false;
-  /** RWSEM_NONSPINNABLE: a writer gave up spinning on the readers; cleared when a writer takes the lock. */
-  private nonspinnable = false;
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
 
   constructor(
-    protected readonly eng: Engine,
+    private readonly eng: Engine,
     readonly name: string,
-    private readonly sleeping: boolean,
   ) {
     this.line = eng.line(name);
   }
 
-  private waitYield(): typeof BLOCK | typeof SPIN {
-    return this.sleeping ? BLOCK : SPIN;
-  }
-
-  /** Free for this mode, and nobody queued ahead (a queued writer blocks new readers). */
-  private canTake(write: boolean): boolean {
-    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
-    return free && this.waiters.length === 0;
-  }
-
-  /** Take the lock now: the atomic on its line, and the holder's accounting. */
-  private take(t: Task, write: boolean): void {
-    if (!this.sleeping) t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.stats.acquired++;
-    if (write) this.setWriter(t);
-    else this.readers++;
-  }
-
-  private setWriter(t: Task): void {
-    this.writer = t;
-    this.nonspinnable = false;
-    if (this.spinOnOwner) t.onSleep.push(this.ownerSleeps);
-  }
-
-  /**
-   * rwsem_spin_on_owner() ends when the owner is no longer on a CPU: the spinners queue and
-   * sleep like any waiter (rwsem_down_write_slowpath).
-   */
-  private readonly ownerSleeps = (time: number): void => {
-    for (const s of this.spinners.splice(0)) {
-      this.waiters.push({ t: s, write: true });
-      s.wait = { kind: 'lock', lock: this, fn: this.sleeping ? 'down_write' : 'write_lock', mode: 'write' };
-      this.eng.stopSpinning(s, time);
-    }
-  };
-
-  /**
-   * May a writer that cannot take the lock spin instead of sleeping? Only on a running writer
-   * owner, and not while tasks wait for a CPU (the spinner would see need_resched and stop).
-   */
-  private canSpin(): boolean {
-    if (!this.spinOnOwner || this.eng.runqueue.length > 0) return false;
-    const o = this.writer;
-    if (o === null) return this.readerOwnedSpin();
-    return o.state === TaskState.Running || o.state === TaskState.Spinning;
-  }
-
-  /** rwsem_can_spin_on_owner() on a reader-owned lock (5.3+): unless marked non-spinnable. */
-  private readerOwnedSpin(): boolean {
-    return this.spinOnReaders && this.writer === null && this.readers > 0 && !this.nonspinnable;
-  }
-
-  /**
-   * rwsem_optimistic_spin() on readers: spin until rwsem_rspin_threshold() ((20 + readers) / 2 us,
-   * readers capped at 30), then set RWSEM_NONSPINNABLE and go to the slow path (queue and sleep).
-   */
-  private armReaderSpin(s: Task, from: number): void {
-    const limit = ((20 + Math.min(this.readers, 30)) * 1000) / 2;
-    this.eng.at(from + limit, () => {
-      const i = this.spinners.indexOf(s);
-      if (i < 0 || this.writer !== null) return;
-      this.spinners.splice(i, 1);
-      this.nonspinnable = true;
-      this.waiters.push({ t: s, write: true });
-      s.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write' };
-      this.eng.stopSpinning(s, from + limit);
-    });
-  }
-
-  /** Take the lock without waiting or syncing if that is possible now: true if taken. */
-  protected acquireFast(t: Task, write: boolean): boolean {
-    if (!this.canTake(write) || t.mustSync()) return false;
-    this.take(t, write);
-    return true;
-  }
-
-  protected *acquire(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
-    if (this.acquireFast(t, write)) return;
-    if (!this.sleeping) t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.stats.acquired++;
-    this.stats.contended++;
-    if (write && this.sleeping && this.canSpin()) {
-      // rwsem_optimistic_spin(): stay on the CPU, watching the owner; granted by its release.
-      this.spinners.push(t);
-      if (this.writer === null) this.armReaderSpin(t, t.clock);
-      t.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write-spin' };
-      yield SPIN;
-      return;
-    }
-    this.waiters.push({ t, write });
-    t.wait = { kind: 'lock', lock: this, fn: (this.sleeping ? 'down_' : '') + (write ? 'write' : 'read') + (this.sleeping ? '' : '_lock'), mode: write ? 'write' : 'read' };
-    yield this.waitYield();
-    // Granted by the releaser (grant() below): readers/writer already account for us.
-  }
-
-  protected *tryAcquire(t: Task, write: boolean): Code<boolean> {
-    if (t.mustSync()) yield SYNC;
-    if (!this.canTake(write)) {
-      t.stall(this.line.read(t.cpu, t.clock));
-      return false;
-    }
-    this.take(t, write);
-    return true;
-  }
-
-  /** Release without syncing if no sync is needed now: true if released. */
-  protected releaseFast(t: Task, write: boolean): boolean {
-    if (t.mustSync()) return false;
-    this.releaseNow(t, write);
-    return true;
-  }
-
-  protected *release(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
-    this.releaseNow(t, write);
-  }
-
-  private releaseNow(t: Task, write: boolean): void {
-    t.stall(this.line.write(t.cpu, t.clock));
-    if (!this.sleeping) t.preemptCount--;
-    if (write) {
-      this.writer = null;
-      const h = t.onSleep.indexOf(this.ownerSleeps);
-      if (h >= 0) t.onSleep.splice(h, 1);
-      const s = this.spinners.shift();
-      if (s !== undefined) {
-        // The spinner sees the owner go and takes the lock ahead of the sleepers (lock stealing).
-        this.setWriter(s);
-        this.eng.resumeSpinner(s, t.clock + this.line.write(s.cpu, t.clock));
-        return;
-      }
-    } else {
-      this.readers--;
-      if (this.readers === 0 && this.spinners.length > 0) {
-        // The writer spinning on the readers sees the count drop and takes the lock (lock stealing).
-        const s = this.spinners.shift()!;
-        this.setWriter(s);
-        this.eng.resumeSpinner(s, t.clock + this.line.write(s.cpu, t.clock));
-        return;
-      }
-    }
-    if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) {
-      // rwsem_wake() runs in the releaser: it pays for the wake-ups it issues.
-      const at = t.clock;
-      t.cost(this.grant(at));
-    }
-  }
-
-  /** Hand the lock to the head of the queue at `time`; returns the releaser's cost of the wake-ups. */
-  private grant(time: number): number {
-    // A sleeper's wake-up costs the releaser a try_to_wake_up(); a spinner needs none.
-    const ttwu = this.sleeping ? (this.eng.costs.ttwuNs ?? 0) : 0;
-    const head = this.waiters[0];
-    if (head.write) {
-      this.waiters.shift();
-      this.setWriter(head.t);
-      this.handTo(head.t, time);
-      return ttwu;
-    }
-    // __rwsem_mark_wake() grants every reader at the head, then wake_up_q() wakes them one by
-    // one: the k-th is woken k try_to_wake_up()s after the release.
-    let k = 0;
-    while (this.waiters.length > 0 && !this.waiters[0].write) {
-      const w = this.waiters.shift()!;
-      this.readers++;
-      this.handTo(w.t, time + k * ttwu);
-      k++;
-    }
-    return k * ttwu;
-  }
-
-  private handTo(t: Task, time: number): void {
-    if (this.sleeping) {
-      this.eng.wake(t, time);
-    } else {
-      // The spinner sees the release and takes the line.
-      this.eng.resumeSpinner(t, time + this.line.write(t.cpu, time));
-    }
-  }
-
-  /**
-   * downgrade_write(): the writer `t` keeps the lock as a reader, and the readers queued at the
-   * head of the wait list (up to the first writer) are let in with it (rwsem_downgrade_wake()).
-   * Writers spinning on the owner stop: it is no longer a writer (they queue and sleep).
-   */
-  protected *downgradeNow(t: Task): Code {
-    if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
-    const h = t.onSleep.indexOf(this.ownerSleeps);
-    if (h >= 0) t.onSleep.splice(h, 1);
-    this.writer = null;
-    this.readers++;
-    // The spinners now watch a reader-owned lock: on 5.3+ they go on, within the reader threshold.
-    if (this.readerOwnedSpin()) for (const s of this.spinners) this.armReaderSpin(s, t.clock);
-    else this.ownerSleeps(t.clock);
-    if (this.waiters.length > 0 && !this.waiters[0].write) t.cost(this.grant(t.clock));
-  }
-
-  /** Is the lock held or waited for by a writer? (rwsem_is_contended-like check for tests.) */
-  get writeLocked(): boolean {
-    return this.writer !== null;
-  }
-
-  exclusiveHolder(): Task | null {
-    return this.writer;
-  }
-}
-
-/** struct rw_semaphore: sleeping reader-writer lock (the mmap lock). */
-export class RwSemaphore extends RwBase {
-  constructor(eng: Engine, name: string) {
-    super(eng, name, true);
-  }
-  /** down_read() */
-  downRead(t: Task): Code {
-    return this.acquire(t, false);
-  }
-  /** down_read() when it can complete at once (no sync, no wait): true if taken. */
-  downReadFast(t: Task): boolean {
-    return this.acquireFast(t, false);
-  }
-  /** up_read() */
-  upRead(t: Task): Code {
-    return this.release(t, false);
-  }
-  /** up_read() when no sync is needed: true if released. */
-  upReadFast(t: Task): boolean {
-    return this.releaseFast(t, false);
-  }
-  /** down_write() */
-  downWrite(t: Task): Code {
-    return this.acquire(t, true);
-  }
-  /** up_write() */
-  upWrite(t: Task): Code {
-    return this.release(t, true);
-  }
-  /** down_read_trylock() */
-  downReadTrylock(t: Task): Code<boolean> {
-    return this.tryAcquire(t, false);
-  }
-  /** down_write_trylock() */
-  downWriteTrylock(t: Task): Code<boolean> {
-    return this.tryAcquire(t, true);
-  }
-  /** downgrade_write(): the writer keeps the lock for reading; queued readers come in. */
-  downgradeWrite(t: Task): Code {
-    return this.downgradeNow(t);
-  }
-}
-
-/** rwlock_t (qrwlock): spinning reader-writer lock, fair to a waiting writer. */
-export class RwLock extends RwBase {
-  constructor(eng: Engine, name: string) {
-    super(eng, name, false);
-  }
   /** read_lock() */
   readLock(t: Task): Code {
     return this.acquire(t, false);
   }
   /** read_lock() when it can complete at once (no sync, no wait): true if taken. */
   readLockFast(t: Task): boolean {
-    return this.acquireFast(t, false);
+    if (!this.canTake(false) || t.mustSync()) return false;
+    t.preemptCount++;
+    t.stall(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
+    this.readers++;
+    return true;
   }
   /** read_unlock() */
   readUnlock(t: Task): Code {
@@ -327,7 +59,9 @@ export class RwLock extends RwBase {
   }
   /** read_unlock() when no sync is needed: true if released. */
   readUnlockFast(t: Task): boolean {
-    return this.releaseFast(t, false);
+    if (t.mustSync()) return false;
+    this.releaseNow(t, false);
+    return true;
   }
   /** write_lock() */
   writeLock(t: Task): Code {
@@ -337,14 +71,79 @@ export class RwLock extends RwBase {
   writeUnlock(t: Task): Code {
     return this.release(t, true);
   }
+
+  /** Free for this mode, and nobody queued ahead (a queued writer blocks new readers). */
+  private canTake(write: boolean): boolean {
+    const free = write ? this.readers === 0 && this.writer === null : this.writer === null;
+    return free && this.waiters.length === 0;
+  }
+
+  private *acquire(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    t.preemptCount++;
+    t.stall(this.line.write(t.cpu, t.clock));
+    this.stats.acquired++;
+    if (this.canTake(write)) {
+      if (write) this.writer = t;
+      else this.readers++;
+      return;
+    }
+    this.stats.contended++;
+    this.waiters.push({ t, write });
+    t.wait = { kind: 'lock', lock: this, fn: write ? 'write_lock' : 'read_lock', mode: write ? 'write' : 'read' };
+    yield SPIN;
+    // Granted by the releaser (grant() below): readers/writer already account for us.
+  }
+
+  private *release(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    this.releaseNow(t, write);
+  }
+
+  private releaseNow(t: Task, write: boolean): void {
+    t.stall(this.line.write(t.cpu, t.clock));
+    t.preemptCount--;
+    if (write) this.writer = null;
+    else this.readers--;
+    if (this.waiters.length > 0 && this.readers === 0 && this.writer === null) this.grant(t.clock);
+  }
+
+  /** Hand the lock to the head of the queue at `time`: the spinners see the release and take the line. */
+  private grant(time: number): void {
+    const head = this.waiters[0];
+    if (head.write) {
+      this.waiters.shift();
+      this.writer = head.t;
+      this.eng.resumeSpinner(head.t, time + this.line.write(head.t.cpu, time));
+      return;
+    }
+    while (this.waiters.length > 0 && !this.waiters[0].write) {
+      const w = this.waiters.shift()!;
+      this.readers++;
+      this.eng.resumeSpinner(w.t, time + this.line.write(w.t.cpu, time));
+    }
+  }
+
+  exclusiveHolder(): Task | null {
+    return this.writer;
+  }
 }
 
-/** spinlock_t (queued spinlock: FIFO hand-off to the next spinner). */
+/**
+ * spinlock_t: FIFO hand-off to the next spinner. As a queued spinlock (qspinlock: x86 from 4.2,
+ * arm64 from 4.19) only the waiter at the head of the MCS queue watches the lock word, so a
+ * hand-off is one transfer of its line. As a ticket lock (x86 2.6.25-4.1, arch_spin_lock() with
+ * xadd on the tail) every waiter spins reading the lock word: each ticket taken and each release
+ * invalidates all their copies, they all read the line again, and the next holder's read waits
+ * its turn among theirs (Boyd-Wickizer et al., "Non-scalable locks are dangerous", 2012).
+ */
 export class SpinLock implements LockWaitee {
   holder: Task | null = null;
   readonly waiters: Task[] = [];
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
+  /** A ticket lock (Engine.ticketSpinlocks), not a queued one. */
+  private readonly ticket: boolean;
 
   constructor(
     private readonly eng: Engine,
@@ -352,6 +151,7 @@ export class SpinLock implements LockWaitee {
     line?: CacheLine,
   ) {
     this.line = line ?? eng.line(name);
+    this.ticket = eng.ticketSpinlocks;
   }
 
   /** spin_lock() when it can complete at once (no sync, not held): true if taken. */
@@ -372,6 +172,8 @@ export class SpinLock implements LockWaitee {
     t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.stats.contended++;
+    // Ticket lock: the new tail invalidated the spinners' copies; they read the line again.
+    if (this.ticket) for (const w of this.waiters) this.line.read(w.cpu, t.clock);
     this.waiters.push(t);
     t.wait = { kind: 'lock', lock: this, fn: 'spin_lock', mode: 'spin' };
     yield SPIN;
@@ -418,7 +220,20 @@ export class SpinLock implements LockWaitee {
       return;
     }
     this.holder = next;
-    this.eng.resumeSpinner(next, t.clock + this.line.write(next.cpu, t.clock));
+    if (!this.ticket) {
+      // qspinlock: the MCS head sees the lock free and takes the line.
+      this.eng.resumeSpinner(next, t.clock + this.line.write(next.cpu, t.clock));
+      return;
+    }
+    // Ticket lock: the new head invalidated every spinner's copy and they all read the line again;
+    // the next holder (its ticket now served, it needs no atomic) reads in the middle of the herd,
+    // its expected place among misses the line serves one after another.
+    const at = t.clock;
+    const ahead = this.waiters.length >> 1;
+    for (let i = 0; i < ahead; i++) this.line.read(this.waiters[i].cpu, at);
+    const seen = this.line.read(next.cpu, at);
+    for (let i = ahead; i < this.waiters.length; i++) this.line.read(this.waiters[i].cpu, at);
+    this.eng.resumeSpinner(next, at + seen);
   }
 
   get locked(): boolean {

@@ -132,6 +132,17 @@ export class Task implements HeapItem {
     this.modeStart = this.clock;
   }
 
+  /**
+   * CPU time (user + sys) up to `time`, read while the task may be on a CPU (perf's task-clock
+   * read mid-run, as perf stat -I reads it: task_clock_event_read() adds the running slice).
+   * A task running ahead of `time` has its time past `time` taken off.
+   */
+  cpuNsAt(time: number): number {
+    const done = this.userNs + this.sysNs;
+    if (this.cpu < 0) return done;
+    return Math.max(0, done + Math.min(time, this.clock) - this.modeStart);
+  }
+
   /** Open a CPU-time interval (the task got a CPU). */
   accountOnCpu(): void {
     this.modeStart = this.clock;

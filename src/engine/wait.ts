@@ -14,7 +14,7 @@ export interface LockWaitee {
 
 export type WaitReason =
   /** A lock: `fn` is the primitive (down_read, down_write, spin_lock, read_lock, write_lock). */
-  | { readonly kind: 'lock'; readonly lock: LockWaitee; readonly fn: string; readonly mode: 'read' | 'write' | 'spin' | 'write-spin' }
+  | { readonly kind: 'lock'; readonly lock: LockWaitee; readonly fn: string; readonly mode: 'read' | 'write' | 'spin' | 'write-spin' | 'read-spin' }
   /** wait_event() on a wait queue, for `object` (e.g. a VMA) in kernel function `fn`. */
   | { readonly kind: 'queue'; readonly queue: string; readonly object?: string; readonly fn?: string }
   /** A pthread barrier of the workload. */
@@ -31,7 +31,9 @@ export function describeWait(w: WaitReason | null): string {
   if (w === null) return '';
   switch (w.kind) {
     case 'lock':
-      return w.mode === 'spin' ? w.lock.name : w.mode === 'write-spin' ? `${w.lock.name} (write, spinning on owner)` : `${w.lock.name} (${w.mode})`;
+      if (w.mode === 'spin') return w.lock.name;
+      if (w.mode === 'write-spin' || w.mode === 'read-spin') return `${w.lock.name} (${w.mode === 'write-spin' ? 'write' : 'read'}, spinning on owner)`;
+      return `${w.lock.name} (${w.mode})`;
     case 'queue': {
       const of = w.object !== undefined ? ` of ${w.object}` : '';
       const inFn = w.fn !== undefined ? ` in ${w.fn}()` : '';

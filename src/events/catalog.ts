@@ -20,13 +20,21 @@ export interface EventDef {
   /** perf-script style format of a tracepoint's fields. */
   readonly format?: string;
   readonly desc: string;
+  /**
+   * Which of perf's :u/:k modifiers count it, as the kernel decides (perf_exclude_event() and
+   * perf_tp_event_match(), kernel/events/core.c, 6.1): 'user' for the faults (the regs of a fault
+   * the model takes are always user-mode: it models no kernel-mode fault), 'kernel' for what is
+   * counted with the kernel's own regs (context switches, migrations, every tracepoint: perf
+   * fetches the caller's regs), 'time' for task-clock (counted by time, never excluded).
+   */
+  readonly mode: 'user' | 'kernel' | 'time';
 }
 
 let nextId = 0;
 const defs: EventDef[] = [];
-function def(kind: EventKind, name: string, desc: string, o: Partial<Pick<EventDef, 'aliases' | 'unit' | 'fields' | 'format'>> = {}): number {
+function def(kind: EventKind, name: string, desc: string, o: Partial<Pick<EventDef, 'aliases' | 'unit' | 'fields' | 'format' | 'mode'>> = {}): number {
   const id = nextId++;
-  defs.push({ id, name, kind, desc, aliases: o.aliases ?? [], unit: o.unit ?? '', fields: o.fields ?? [], format: o.format });
+  defs.push({ id, name, kind, desc, aliases: o.aliases ?? [], unit: o.unit ?? '', fields: o.fields ?? [], format: o.format, mode: o.mode ?? (kind === 'sw' ? 'user' : 'kernel') });
   return id;
 }
 
@@ -38,10 +46,10 @@ const EXC_FORMAT = 'address=%ps ip=%ps error_code=0x%lx';
 /** Event ids, named as the kernel names the counter or event. */
 export const EV = {
   // perf software events (include/uapi/linux/perf_event.h enum perf_sw_ids)
-  TASK_CLOCK: def('sw', 'task-clock', 'CPU time of the workload\'s tasks (user + sys)', { unit: 'msec' }),
+  TASK_CLOCK: def('sw', 'task-clock', 'CPU time of the workload\'s tasks (user + sys)', { unit: 'msec', mode: 'time' }),
   PAGE_FAULTS: def('sw', 'page-faults', 'page faults taken (once per exception)', { aliases: ['faults'] }),
-  CONTEXT_SWITCHES: def('sw', 'context-switches', 'context switches of the workload\'s tasks', { aliases: ['cs'] }),
-  CPU_MIGRATIONS: def('sw', 'cpu-migrations', 'times a task resumed on another CPU', { aliases: ['migrations'] }),
+  CONTEXT_SWITCHES: def('sw', 'context-switches', 'context switches of the workload\'s tasks', { aliases: ['cs'], mode: 'kernel' }),
+  CPU_MIGRATIONS: def('sw', 'cpu-migrations', 'times a task resumed on another CPU', { aliases: ['migrations'], mode: 'kernel' }),
   MINOR_FAULTS: def('sw', 'minor-faults', 'completed faults that needed no I/O'),
   MAJOR_FAULTS: def('sw', 'major-faults', 'completed faults that needed I/O (or retried)'),
   SPF: def('sw', 'speculative-faults', 'faults completed speculatively (PERF_COUNT_SW_SPF, SPF series)', { aliases: ['spf'] }),
@@ -120,44 +128,89 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${esc}$`);
 }
 
+/**
+ * Events perf knows that the model does not count: perf's generic hardware events and hardware
+ * cache events (include/uapi/linux/perf_event.h; names as tools/perf/util/parse-events.c and
+ * evsel.c spell them). No PMU is simulated, so perf stat prints them `<not supported>`, as perf
+ * does on a machine without that PMU (this VM: `perf stat -e cycles` -> `<not supported>`).
+ */
+const HW_EVENTS = new Set<string>([
+  'cpu-cycles', 'cycles', 'instructions', 'cache-references', 'cache-misses', 'branch-instructions', 'branches', 'branch-misses',
+  'bus-cycles', 'stalled-cycles-frontend', 'idle-cycles-frontend', 'stalled-cycles-backend', 'idle-cycles-backend', 'ref-cycles',
+  ...['L1-dcache', 'L1-icache', 'LLC', 'dTLB', 'iTLB', 'branch', 'node'].flatMap((c) =>
+    [['load', 'loads'], ['store', 'stores'], ['prefetch', 'prefetches']].flatMap(([op, ops]) => [`${c}-${ops}`, `${c}-${op}-misses`]),
+  ),
+]);
+
 /** An event chosen with -e, under the name the user gave it (perf prints that name). */
 export interface SelectedEvent {
+  /** The event's id; -1 for a hardware event the model does not count (`supported` false). */
   readonly id: number;
   readonly name: string;
+  /** False for a hardware event perf knows but the model does not count: `<not supported>`. */
+  readonly supported: boolean;
+  /**
+   * False when the :u/:k/:h modifier excludes the mode the model counts the event in
+   * (faults:k, cs:u): it counts 0, as perf's would here.
+   */
+  readonly counted: boolean;
 }
+
+/** perf's privilege modifiers the model gives a meaning: u (user), k (kernel), h (hypervisor). */
+const MODIFIER = /^(.+):([ukh]+)$/;
 
 /**
  * Parse -e arguments: each may hold a comma-separated list; tracepoint names may be globs
- * (`pagefault:*`). Returns the events in the order given, without duplicates.
+ * (`pagefault:*`); an event may end in perf's :u, :k, :uk, :h modifiers (a software event keeps
+ * them in its printed name, a tracepoint does not, as perf prints them). Returns the events in
+ * the order given, without duplicates. A hardware event perf knows is kept, not supported.
  * An unknown event is a UsageError with perf's message layout (exit 1).
  */
 export function parseEventList(specs: readonly string[]): SelectedEvent[] {
   const out: SelectedEvent[] = [];
-  const add = (id: number, name = defs[id].name): void => {
-    if (!out.some((e) => e.id === id)) out.push({ id, name });
+  // One row per event and modifier (faults,page-faults is one; faults,faults:u two, as perf).
+  const seen = new Set<string>();
+  const add = (e: SelectedEvent, mods: string): void => {
+    const key = e.supported ? `${e.id}:${mods}` : e.name;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(e);
+  };
+  const counts = (id: number, mods: string): boolean => {
+    if (mods === '') return true;
+    const mode = defs[id].mode;
+    return mode === 'time' || mods.includes(mode === 'user' ? 'u' : 'k');
   };
   for (const spec of specs) {
     let offset = 0;
     for (const raw of spec.split(',')) {
-      const name = raw.trim();
+      const full = raw.trim();
       const at = offset;
       offset += raw.length + 1;
-      if (name === '') continue;
+      // perf: `-e ''` or `-e a,,b` is an event syntax error, not an empty selection.
+      if (full === '') throw unknownEvent(spec, at);
+      const m = MODIFIER.exec(full);
+      // A modifier only where what is before it names an event (a tracepoint has a ':' of its own).
+      const known = (n: string): boolean => /[*?]/.test(n) || HW_EVENTS.has(n) || (byName.get(n) !== undefined && byName.get(n)!.kind !== 'vmstat');
+      const [name, mods] = m !== null && known(m[1]) ? [m[1], m[2]] : [full, ''];
+      if (HW_EVENTS.has(name)) {
+        add({ id: -1, name: full, supported: false, counted: false }, mods);
+        continue;
+      }
       if (/[*?]/.test(name)) {
         const re = globToRegExp(name);
         const hits = defs.filter((d) => d.kind !== 'vmstat' && re.test(d.name));
         if (hits.length === 0) throw unknownEvent(spec, at);
-        hits.forEach((d) => add(d.id));
+        hits.forEach((d) => add({ id: d.id, name: d.kind === 'tp' || mods === '' ? d.name : `${d.name}:${mods}`, supported: true, counted: counts(d.id, mods) }, mods));
         continue;
       }
       const d = byName.get(name);
       if (d === undefined || d.kind === 'vmstat') throw unknownEvent(spec, at);
-      add(d.id, name);
+      add({ id: d.id, name: d.kind === 'tp' ? name : full, supported: true, counted: counts(d.id, mods) }, mods);
     }
   }
   return out;
 }
-
 function unknownEvent(spec: string, at: number): UsageError {
   const prefix = 'event syntax error: ';
   return new UsageError(

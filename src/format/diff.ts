@@ -16,10 +16,12 @@
  * One row per workload metric, counter and /proc/vmstat line that is not zero in some input (a
  * metric always), then the times; a column per input, labelled by its config (upper case), or by
  * its file name when configs clash; after each input but the first, its change against the first
- * in percent. Inputs that differ in more than the kernel config (workload, parameters, machine,
+ * in percent and as a ratio; after an input of several runs (-r N), its noise ("+- x.xx%", as perf
+ * stat -r), and a delta within the noise is marked "~". Inputs that differ in more than the kernel config (workload, parameters, machine,
  * arch, CPUs, seeds) get a NOTE in the header. Pure.
  */
 import type { RunSummary } from '../stats/save.js';
+import { stats } from '../stats/aggregate.js';
 import { cfixed } from './stat-common.js';
 
 export interface DiffColumn {
@@ -32,9 +34,14 @@ export interface DiffColumn {
   readonly run: RunSummary;
 }
 
+/** What a row reads of a run: the mean summary, or one run of a saved run's `runs`. */
+type Values = Pick<RunSummary, 'elapsed' | 'user' | 'sys' | 'counters' | 'vmstat' | 'metrics'>;
+
 interface Row {
   readonly name: string;
   readonly values: readonly (number | null | undefined)[];
+  /** Per input, the noise of the mean in percent (perf's "+- x.xx%"), when it has 2 runs or more. */
+  readonly noise: readonly (number | undefined)[];
   /** Decimals when a value is not whole. */
   readonly decimals: number;
   /** Always printed with `decimals` (times, metrics). */
@@ -65,11 +72,30 @@ function num(v: number | null | undefined, row: Row): string {
   return String(v);
 }
 
-function delta(base: number | null | undefined, v: number | null | undefined): string {
-  if (base === undefined || v === undefined || base === null || v === null || Number.isNaN(base) || Number.isNaN(v)) return '';
+const usable = (v: number | null | undefined): v is number => v !== undefined && v !== null && !Number.isNaN(v);
+
+/**
+ * The change against the first input in percent; marked `~` when it is within the noise: not
+ * larger than the noise of the two means combined (sqrt(a^2 + b^2) of their relative stddevs).
+ */
+function delta(base: number | null | undefined, v: number | null | undefined, noise: readonly (number | undefined)[]): string {
+  if (!usable(base) || !usable(v)) return '';
   if (base === 0) return v === 0 ? '+0.00%' : 'n/a';
   const d = (100 * (v - base)) / Math.abs(base);
-  return `${d >= 0 ? '+' : ''}${cfixed(d, 2)}%`;
+  const n = noise[0] !== undefined || noise[1] !== undefined ? Math.hypot(noise[0] ?? 0, noise[1] ?? 0) : undefined;
+  return `${d >= 0 ? '+' : ''}${cfixed(d, 2)}%${n !== undefined && Math.abs(d) <= n ? ' ~' : ''}`;
+}
+
+/** The input over the first: "%.3f". */
+function ratio(base: number | null | undefined, v: number | null | undefined): string {
+  if (!usable(base) || !usable(v)) return '';
+  if (base === 0) return v === 0 ? '1.000' : 'n/a';
+  return cfixed(v / base, 3);
+}
+
+/** perf's noise, "+- x.xx%", or blank. */
+function noiseText(n: number | undefined): string {
+  return n === undefined ? '' : `+- ${cfixed(n, 2)}%`;
 }
 
 function nonzero(values: readonly (number | null | undefined)[]): boolean {
@@ -84,27 +110,37 @@ function keys(recs: readonly (Readonly<Record<string, unknown>> | undefined)[]):
   return out;
 }
 
+/** The runs of an input that carries them (a `stat --save` or `--compare` document with -r N). */
+function runsOf(run: RunSummary): readonly Values[] {
+  const runs = (run as { runs?: unknown }).runs;
+  if (!Array.isArray(runs)) return [];
+  return runs.filter((r): r is Values => typeof r === 'object' && r !== null && typeof (r as Values).counters === 'object');
+}
+
 function sections(cols: readonly DiffColumn[]): Row[][] {
   const runs = cols.map((c) => c.run);
-  const metrics: Row[] = keys(runs.map((r) => r.metrics)).map((k) => ({
-    name: `workload:${k}`,
-    values: runs.map((r) => (r.metrics?.[k] === undefined ? undefined : r.metrics[k].value)),
-    decimals: 2,
-    fixed: true,
-  }));
+  const perRun = runs.map(runsOf);
+  const row = (name: string, get: (r: Values) => number | null | undefined, decimals: number, fixed: boolean): Row => ({
+    name,
+    values: runs.map(get),
+    noise: perRun.map((rs) => {
+      if (rs.length < 2) return undefined;
+      const xs = rs.map(get);
+      return xs.every((x): x is number => typeof x === 'number' && Number.isFinite(x)) ? Math.abs(stats(xs).relPct) : undefined;
+    }),
+    decimals,
+    fixed,
+  });
+  const metrics: Row[] = keys(runs.map((r) => r.metrics)).map((k) => row(`workload:${k}`, (r) => (r.metrics?.[k] === undefined ? undefined : r.metrics[k].value), 2, true));
   const counters: Row[] = keys(runs.map((r) => r.counters))
     .map((k): Row => (k === 'task-clock'
-      ? { name: 'task-clock (msec)', values: runs.map((r) => (r.counters?.[k] === undefined ? undefined : r.counters[k] / 1e6)), decimals: 2, fixed: true }
-      : { name: k, values: runs.map((r) => r.counters?.[k]), decimals: 2, fixed: false }))
+      ? row('task-clock (msec)', (r) => (r.counters?.[k] === undefined ? undefined : r.counters[k] / 1e6), 2, true)
+      : row(k, (r) => r.counters?.[k], 2, false)))
     .filter((r) => nonzero(r.values));
   const vmstat: Row[] = keys(runs.map((r) => r.vmstat))
-    .map((k): Row => ({ name: `vmstat:${k}`, values: runs.map((r) => r.vmstat?.[k]), decimals: 2, fixed: false }))
+    .map((k): Row => row(`vmstat:${k}`, (r) => r.vmstat?.[k], 2, false))
     .filter((r) => nonzero(r.values));
-  const times: Row[] = [
-    { name: 'seconds time elapsed', values: runs.map((r) => r.elapsed), decimals: 6, fixed: true },
-    { name: 'seconds user', values: runs.map((r) => r.user), decimals: 6, fixed: true },
-    { name: 'seconds sys', values: runs.map((r) => r.sys), decimals: 6, fixed: true },
-  ];
+  const times: Row[] = [row('seconds time elapsed', (r) => r.elapsed, 6, true), row('seconds user', (r) => r.user, 6, true), row('seconds sys', (r) => r.sys, 6, true)];
   return [metrics, counters, vmstat, times].filter((s) => s.length > 0);
 }
 
@@ -143,6 +179,11 @@ export function formatDiff(cols: readonly DiffColumn[]): string {
     out.push(`#   ${labels[i].padEnd(lw)}   ${from}config ${c.run.config?.label ?? '?'}${sources}`);
   });
   const diffs = differences(cols, labels);
+  if (cols.some((c) => runsOf(c.run).length > 1)) {
+    out.push('#');
+    out.push('# +- x%: the noise of an input of several runs (stddev of the mean, in % of the mean, as perf stat -r);');
+    out.push('# a delta marked ~ is within the noise of the two inputs; ratio: the input over the first');
+  }
   if (diffs.length > 0) {
     out.push('#');
     out.push('# NOTE: the inputs differ in more than the kernel config:');
@@ -152,25 +193,32 @@ export function formatDiff(cols: readonly DiffColumn[]): string {
 
   const secs = sections(cols);
   const rows = secs.flat();
+  // A noise column after the values of each input that has 2 runs or more.
+  const noisy = cols.map((_, i) => rows.some((r) => r.noise[i] !== undefined));
   const cells = rows.map((r) => r.values.map((v) => num(v, r)));
-  const deltas = rows.map((r) => r.values.map((v, i) => (i === 0 ? '' : delta(r.values[0], v))));
+  const noises = rows.map((r) => r.noise.map(noiseText));
+  const deltas = rows.map((r) => r.values.map((v, i) => (i === 0 ? '' : delta(r.values[0], v, [r.noise[0], r.noise[i]]))));
+  const ratios = rows.map((r) => r.values.map((v, i) => (i === 0 ? '' : ratio(r.values[0], v))));
   const nameW = Math.max(20, ...rows.map((r) => r.name.length));
   const valW = cols.map((_, i) => Math.max(MIN_VALUE_WIDTH, labels[i].length, ...cells.map((c) => c[i].length)));
+  const noiseW = cols.map((_, i) => Math.max(...noises.map((n) => n[i].length)));
   const deltaW = cols.map((_, i) => Math.max(MIN_DELTA_WIDTH, ...deltas.map((d) => d[i].length)));
-  const line = (name: string, vals: readonly string[], ds: readonly string[]): string => {
+  const ratioW = cols.map((_, i) => Math.max(5, ...ratios.map((d) => d[i].length)));
+  const line = (name: string, vals: readonly string[], ns: readonly string[], ds: readonly string[], rs: readonly string[]): string => {
     let s = name.padEnd(nameW);
     vals.forEach((v, i) => {
       s += '  ' + v.padStart(valW[i]);
-      if (i > 0) s += '  ' + ds[i].padStart(deltaW[i]);
+      if (noisy[i]) s += '  ' + ns[i].padStart(noiseW[i]);
+      if (i > 0) s += '  ' + ds[i].padStart(deltaW[i]) + '  ' + rs[i].padStart(ratioW[i]);
     });
     return s.trimEnd();
   };
-  out.push(line('', labels, labels.map(() => 'delta')));
+  out.push(line('', labels, labels.map(() => ''), labels.map(() => 'delta'), labels.map(() => 'ratio')));
   let k = 0;
   secs.forEach((sec, si) => {
     if (si > 0) out.push('');
     for (const r of sec) {
-      out.push(line(r.name, cells[k], deltas[k]));
+      out.push(line(r.name, cells[k], noises[k], deltas[k], ratios[k]));
       k++;
     }
   });

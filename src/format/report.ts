@@ -263,7 +263,8 @@ function cells(t: ReportTable, keys: readonly SortKey[], columns: readonly Repor
       return display(c, r.vals[keys.indexOf(c)]);
     }),
   );
-  const widths = columns.map((c, i) => Math.max(COLUMNS[c].header.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...rows): a spread of ~120k rows overflows the stack (report -s tid).
+  const widths = columns.map((c, i) => rows.reduce((w, r) => Math.max(w, r[i].length), COLUMNS[c].header.length));
   return { widths, rows };
 }
 
@@ -335,7 +336,9 @@ export function formatReportStdio(info: ReportInfo, tables: readonly ReportTable
   if (tables.length === 0) out.push('# (no samples)', '');
   for (const t of tables) {
     const { header, dots, rows } = tableLines(t, keys, columns);
-    out.push(...tableTitle(t), '#', `# ${header}`, `# ${dots}`, '#', ...rows.map((r) => `  ${r}`), '', '');
+    out.push(...tableTitle(t), '#', `# ${header}`, `# ${dots}`, '#');
+    for (const r of rows) out.push(`  ${r}`);
+    out.push('', '');
   }
   return out.join('\n') + '\n';
 }

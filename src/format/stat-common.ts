@@ -19,6 +19,24 @@ export interface StatMetric {
   readonly precision: number;
 }
 
+/**
+ * The rate perf prints on every other counter when a clock (task-clock) is counted: the count per
+ * second of that clock, "%8.3f" with convert_unit_double()'s K, M or G (tools/perf/util/
+ * stat-shadow.c perf_stat__print_shadow_stats, the STAT_NSECS branch; util/units.c, perf 6.1).
+ * Per thread with --per-thread, per interval with -I, of the means with -r.
+ */
+export function rateMetric(count: number, clockNs: number): StatMetric {
+  let ratio = clockNs !== 0 ? (1e9 * count) / clockNs : 0;
+  let unit = '';
+  for (const u of ['K', 'M', 'G']) {
+    if (ratio > 1000) {
+      ratio /= 1000;
+      unit = u;
+    }
+  }
+  return { value: ratio, unit: `${unit}/sec`, width: 8, precision: 3 };
+}
+
 /** One printed counter: a line of the human layout, a CSV line, a JSON object. */
 export interface StatRow {
   /** --per-thread: the thread; absent on whole-run rows (workload metric, vmstat). */
@@ -35,6 +53,8 @@ export interface StatRow {
   /** With -r: standard deviation of the mean, in percent of the mean. */
   readonly noisePct?: number;
   readonly metric?: StatMetric;
+  /** With a null value: perf's `<not supported>` (an event the model does not count) instead of `<not counted>`. */
+  readonly notSupported?: boolean;
 }
 
 /** The rows of one interval (-I), or of the whole run. */
@@ -94,7 +114,7 @@ export function cfixedWidth(x: number, width: number, d: number): string {
 
 /** The counter value as perf prints it: "%.0f", or "%.2f" for scaled counters and metrics. */
 export function valueText(r: StatRow): string {
-  if (r.value === null) return '<not counted>';
+  if (r.value === null) return r.notSupported ? '<not supported>' : '<not counted>';
   return cfixed(r.value, r.fractional ? 2 : 0);
 }
 

@@ -10,7 +10,7 @@
  * After the counters come the workload's metric (`workload:<name>`) and, with --vmstat, one
  * object per /proc/vmstat line (`vmstat:<name>`), with the same keys.
  */
-import { cfixed, threadName, timestamp, vmstatEvent, wholeNs, type StatFormatter, type StatReport, type StatRow } from './stat-common.js';
+import { cfixed, threadName, timestamp, valueText, vmstatEvent, wholeNs, type StatFormatter, type StatReport, type StatRow } from './stat-common.js';
 
 const str = (s: string): string => JSON.stringify(s);
 
@@ -18,7 +18,7 @@ export function jsonLine(r: StatRow, runs: number, timeNs?: number): string {
   let s = '{';
   if (timeNs !== undefined) s += `"interval" : ${timestamp(timeNs)}, `;
   if (r.thread !== undefined) s += `"thread" : ${str(threadName(r.thread))}, `;
-  s += `"counter-value" : ${str(r.value === null ? '<not counted>' : cfixed(r.value, 6))}, `;
+  s += `"counter-value" : ${str(r.value === null ? valueText(r) : cfixed(r.value, 6))}, `;
   s += `"unit" : ${str(r.unit)}, `;
   s += `"event" : ${str(r.event)}, `;
   if (runs > 1) s += `"variance" : ${cfixed(r.noisePct ?? 0, 2)}, `;

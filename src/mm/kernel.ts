@@ -1,6 +1,7 @@
 import type { Engine, Task } from '../engine/engine.js';
 import type { CacheLine } from '../engine/cacheline.js';
-import { RwSemaphore, SpinLock } from '../engine/locks.js';
+import { SpinLock } from '../engine/locks.js';
+import { RwSemaphore, type RwsemEra } from '../engine/rwsem.js';
 import { Rcu } from '../engine/rcu.js';
 import type { ArchCosts, ArchProfile } from '../config/arch.js';
 import type { Emitter, EventSource } from '../trace/sink.js';
@@ -26,10 +27,8 @@ export interface KernelOptions {
   /** Peter Xu 2022: shared-file write faults that drop the mmap lock complete instead of retrying. */
   readonly faultCompleted: boolean;
   readonly thp: 'always' | 'madvise' | 'never';
-  /** CONFIG_RWSEM_SPIN_ON_OWNER: writers of the mmap lock spin on a running writer owner. */
-  readonly rwsemSpinOnOwner: boolean;
-  /** rwsem writers also spin, for a bounded time, on a reader-owned mmap lock (kconfig `rwsem_reader_spin`, 5.3+). */
-  readonly rwsemSpinOnReaders?: boolean;
+  /** rw_semaphore's behaviour in the kernel era (CONFIG_RWSEM_SPIN_ON_OWNER and the rwsem_* keys). */
+  readonly rwsem: RwsemEra;
   /** x86 TLB flushes and idle CPUs still lazily on the mm (kconfig `lazy_tlb`). */
   readonly lazyTlb?: 'ipi' | 'skip';
   /** find_vma()'s cache (kconfig `vmacache`). */
@@ -170,8 +169,7 @@ export class MmStruct {
 
   constructor(readonly k: Kernel, readonly owner: Process) {
     this.mmapLock = new RwSemaphore(k.eng, `mmap_lock(${owner.pid})`);
-    this.mmapLock.spinOnOwner = k.opts.rwsemSpinOnOwner !== false;
-    this.mmapLock.spinOnReaders = k.opts.rwsemSpinOnReaders === true;
+    this.mmapLock.configure(k.opts.rwsem);
     this.pageTableLock = new SpinLock(k.eng, `page_table_lock(${owner.pid})`);
     this.pgd = new PtDir(k.geo.entries[0]);
     this.rssLine = k.line(`rss_stat(${owner.pid})`);

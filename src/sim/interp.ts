@@ -14,8 +14,9 @@ import { sysMadvisePageout } from '../mm/swap.js';
 import { VM_GROWSDOWN, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
 import type { Expr, Pos, Prot, Stmt, Workload } from '../workload/ir.js';
 import { syntaxError } from '../workload/source.js';
-import { SimulationError } from '../errors.js';
-import { errnoName } from './results.js';
+import { SimulationError, UsageError } from '../errors.js';
+import { MAX_TASKS } from '../config/limits.js';
+import { errnoName, LiveCounts, type CountsView } from './results.js';
 import { Env, evalIn } from './env.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 
@@ -32,7 +33,7 @@ export interface InterpOptions {
   readonly ncpus: number;
   readonly seed: number;
   readonly intervalNs?: number;
-  readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
+  readonly onInterval?: (timeNs: number, counts: CountsView) => void;
   readonly keepAddressSpaces?: boolean;
   readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
   /** Declared constants scaled for this run (USER_QUANTUM_NS here). */
@@ -128,6 +129,10 @@ export class Runner {
   }
 
   newThread(proc: Process, tid: number, comm: string): Thread {
+    // Every task is kept to the end of the run: bound them (src/config/limits.ts).
+    if (this.nextIdx >= MAX_TASKS) {
+      throw new UsageError(`workload '${this.o.workload.name}' creates more than ${MAX_TASKS} tasks, spfperf's limit on tasks in a run (the kernel's default pid_max; docs/model.md#limits)`);
+    }
     const th = new Thread(this.k, proc, this.nextIdx++, tid, comm);
     proc.threads.push(th);
     this.k.threads.push(th);
@@ -149,11 +154,12 @@ export class Runner {
     const every = this.o.intervalNs;
     const cb = this.o.onInterval;
     if (every !== undefined && every > 0 && cb !== undefined) {
+      const live = new LiveCounts(this.k, this.counting);
       const tick = (time: number): void => {
         this.eng.at(time, () => {
           // Only while some task still has work: the last partial interval is the caller's.
           if (!workloadAlive(this.k)) return;
-          cb(time, this.counting);
+          cb(time, live.at(time));
           tick(time + every);
         });
       };

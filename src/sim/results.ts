@@ -79,6 +79,56 @@ export function stuckError(workload: string, stuck: readonly Task[]): Simulation
   return new SimulationError(`workload '${workload}' cannot finish: ${head}\n${[...roots, ...rest].map(line).join('\n')}`);
 }
 
+/** A read of the counts: per event, of the whole run or of one thread (by index). */
+export interface CountsView {
+  /** Thread indexes so far (0 .. nthreads-1). */
+  readonly nthreads: number;
+  total(id: number): number;
+  of(idx: number, id: number): number;
+}
+
+/** The per-task software counters collectResult() adds at the end of a run. */
+const TASK_COUNTERS = new Set<number>([EV.TASK_CLOCK, EV.CONTEXT_SWITCHES, EV.CPU_MIGRATIONS]);
+
+/**
+ * The counts while the run goes on (perf stat -I reads its counters while the workload runs):
+ * the counting sink's, and task-clock, context-switches and cpu-migrations read from the tasks
+ * themselves (collectResult() counts those only at the end). A task may run ahead of the
+ * engine's clock by up to the lookahead, so its CPU time is taken at the read's time, and never
+ * below what an earlier read returned (an interval is never negative; the last read, at the end
+ * of the run, is the exact total).
+ */
+export class LiveCounts {
+  private readonly lastClock: number[] = [];
+  constructor(
+    private readonly k: Kernel,
+    private readonly counting: CountingSink,
+  ) {}
+
+  /** The counts at engine time `now` (call with non-decreasing times). */
+  at(now: number): CountsView {
+    const clock: number[] = [];
+    const cs: number[] = [];
+    const mig: number[] = [];
+    for (const th of this.k.threads) {
+      if (th.kernel) continue;
+      const ns = Math.max(this.lastClock[th.idx] ?? 0, th.t.cpuNsAt(now));
+      this.lastClock[th.idx] = ns;
+      clock[th.idx] = ns;
+      cs[th.idx] = th.t.ctxSwitches;
+      mig[th.idx] = th.t.migrations;
+    }
+    const perTask = (id: number): number[] | undefined => (id === EV.TASK_CLOCK ? clock : id === EV.CONTEXT_SWITCHES ? cs : id === EV.CPU_MIGRATIONS ? mig : undefined);
+    const sum = (a: readonly number[]): number => a.reduce((s, v) => s + (v ?? 0), 0);
+    const c = this.counting;
+    return {
+      nthreads: this.k.threads.length,
+      total: (id) => (TASK_COUNTERS.has(id) ? sum(perTask(id)!) : c.total(id)),
+      of: (idx, id) => (TASK_COUNTERS.has(id) ? perTask(id)![idx] ?? 0 : c.of(idx, id)),
+    };
+  }
+}
+
 /** What collectResult() needs of a finished (or stopped) run. */
 export interface FinishedRun {
   readonly eng: Engine;

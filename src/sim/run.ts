@@ -1,5 +1,6 @@
 import { Engine, type EngineCosts } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
+import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ArchProfile } from '../config/arch.js';
 import type { Machine } from '../config/machine.js';
 import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
@@ -7,10 +8,11 @@ import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel } from '../mm/kernel.js';
 import { kernelEstimates } from '../mm/estimates.js';
+import { RWSEM_SPINLOCK_CS_NS } from '../engine/rwsem-spinlock.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
 import type { Workload } from '../workload/ir.js';
 import { Runner } from './interp.js';
-import { collectResult, type RunResult } from './results.js';
+import { collectResult, type CountsView, type RunResult } from './results.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 
@@ -36,7 +38,7 @@ export interface RunOptions {
   readonly spf?: (eng: Engine) => SpfStrategy;
   /**
    * perf stat -I: every `intervalNs` of simulated time, `onInterval` gets the time and the counts
-   * so far (a CountingSink: take the difference from the previous call for per-interval counts).
+   * so far (read live: take the difference from the previous call for per-interval counts).
    */
   readonly intervalNs?: number;
   /** Kernel config knobs the mm model reads (default: off / madvise). */
@@ -50,15 +52,18 @@ export interface RunOptions {
   readonly khugepaged?: { readonly sleepMs: number; readonly pages: number } | null;
   readonly thp?: 'always' | 'madvise' | 'never';
   readonly vmacache?: VmaCacheKind;
+  /** CONFIG_RWSEM_SPIN_ON_OWNER alone, over `rwsem`'s. */
   readonly rwsemSpinOnOwner?: boolean;
-  /** rwsem writers spin on a reader-owned lock too (kconfig `rwsem_reader_spin`). */
-  readonly rwsemSpinOnReaders?: boolean;
+  /** rw_semaphore's behaviour in the kernel era (KernelConfig.rwsem). */
+  readonly rwsem?: RwsemEra;
+  /** spinlock_t: queued or ticket (KernelConfig.spinlock). */
+  readonly spinlock?: 'queued' | 'ticket';
   readonly lazyTlb?: 'ipi' | 'skip';
   /** munmap() zaps under the mmap lock downgraded to read (kconfig `munmap_downgrade`). */
   readonly munmapDowngrade?: boolean;
   /** Per-VMA locks and a VMA without an anon_vma (kconfig `vma_lock_anon_vma`). */
   readonly vmaLockAnonVma?: 'inval' | 'trylock';
-  readonly onInterval?: (timeNs: number, counts: CountingSink) => void;
+  readonly onInterval?: (timeNs: number, counts: CountsView) => void;
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
   /**
@@ -98,8 +103,8 @@ function setup(o: RunOptions): Runner {
   const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus, HANDOFF_SHARE * factorOf(p, 'HANDOFF_SHARE'));
   const c = o.arch.costs;
   const jitter = JITTER * factorOf(p, 'JITTER');
-  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter };
-  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync });
+  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
+  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
@@ -115,8 +120,7 @@ function setup(o: RunOptions): Runner {
       faultCompleted: o.faultCompleted ?? DEFAULT_CONFIG.faultCompleted,
       thp: o.thp ?? DEFAULT_CONFIG.thp,
       vmacache: o.vmacache ?? DEFAULT_CONFIG.vmacache,
-      rwsemSpinOnOwner: o.rwsemSpinOnOwner ?? DEFAULT_CONFIG.rwsemSpinOnOwner,
-      rwsemSpinOnReaders: o.rwsemSpinOnReaders ?? DEFAULT_CONFIG.rwsemSpinOnReaders,
+      rwsem: o.rwsemSpinOnOwner === undefined ? (o.rwsem ?? DEFAULT_CONFIG.rwsem) : { ...(o.rwsem ?? DEFAULT_CONFIG.rwsem), spinOnOwner: o.rwsemSpinOnOwner },
       lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
       munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
       vmaLockAnonVma: o.vmaLockAnonVma ?? DEFAULT_CONFIG.vmaLockAnonVma,

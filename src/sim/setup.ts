@@ -1,5 +1,5 @@
 import { ARCH_NAMES, getArch, type ArchProfile } from '../config/arch.js';
-import { genericMachine, getMachine, machineCpus, type Machine } from '../config/machine.js';
+import { genericMachine, getMachine, MACHINES, machineCpus, type Machine } from '../config/machine.js';
 import { resolveConfig, type KernelConfig } from '../config/kconfig.js';
 import { UsageError } from '../errors.js';
 import { loadWorkload } from '../workload/load.js';
@@ -52,6 +52,10 @@ export function parseIntOption(name: string, v: string, min: number, max: number
 export function prepareRun(workloadArg: string, paramArgs: readonly string[], o: CommonRunOptions): PreparedRun {
   let machine: Machine;
   if (o.machine !== undefined) {
+    // An unknown name is a bad option value (exit 1), as for --arch; not a bad kernel config.
+    if (o.machine !== 'host' && !Object.hasOwn(MACHINES, o.machine)) {
+      throw new UsageError(`option '--machine': unknown machine '${o.machine}' (known: ${Object.keys(MACHINES).join(', ')}, host)`);
+    }
     machine = getMachine(o.machine);
     if (o.arch !== undefined && o.arch !== machine.arch) {
       throw new UsageError(`option '--arch ${o.arch}' contradicts '--machine ${machine.name}' (a ${machine.arch} machine)`);
@@ -80,5 +84,5 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
-  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsemSpinOnOwner: p.config.rwsemSpinOnOwner, rwsemSpinOnReaders: p.config.rwsemSpinOnReaders, lazyTlb: p.config.lazyTlb, munmapDowngrade: p.config.munmapDowngrade, vmaLockAnonVma: p.config.vmaLockAnonVma, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsem: p.config.rwsem, spinlock: p.config.spinlock, lazyTlb: p.config.lazyTlb, munmapDowngrade: p.config.munmapDowngrade, vmaLockAnonVma: p.config.vmaLockAnonVma, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
 }

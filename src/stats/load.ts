@@ -1,5 +1,6 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { savedProblem, stripBom } from '../trace/header.js';
 import { readTrace } from '../trace/ndjson-reader.js';
 import { SAVE_FORMAT, type RunDescription, type RunSummary } from './save.js';
 
@@ -90,6 +91,7 @@ function firstLine(file: string, max = 1 << 20): string {
 async function loadTrace(file: string): Promise<RunSummary> {
   let header: Json | null = null;
   let summary: Json | null = null;
+  let badSummary: string | undefined;
   const stream = createReadStream(file, { highWaterMark: 1 << 20 });
   try {
     await readTrace(
@@ -104,7 +106,13 @@ async function loadTrace(file: string): Promise<RunSummary> {
           summary = s;
         },
       },
-      { name: file },
+      {
+        name: file,
+        // A summary line the reader skipped (a field of the wrong type) is why there is none.
+        warn: (m) => {
+          if (badSummary === undefined && /: skipped: summary /.test(m)) badSummary = m.replace(/^spfperf: /, '').trim();
+        },
+      },
     );
   } catch (e) {
     if (e instanceof UsageError) throw e;
@@ -112,6 +120,7 @@ async function loadTrace(file: string): Promise<RunSummary> {
   } finally {
     stream.destroy();
   }
+  if (summary === null && badSummary !== undefined) throw new UsageError(badSummary);
   if (summary === null) throw new UsageError(`'${file}' has no summary line (the recording did not finish)`);
   const { type: _t, ...desc } = header! as Json;
   return summaryOf(file, desc, summary);
@@ -129,7 +138,7 @@ export async function loadRunSummary(file: string): Promise<RunSummary> {
   } catch (e) {
     throw new UsageError(`cannot read '${file}': ${reason(e)}`);
   }
-  const h = parse(first);
+  const h = parse(stripBom(first));
   if (isObject(h) && h.type === 'header') return loadTrace(file);
   if (size > MAX_SAVE_BYTES) throw notOurs(file);
   let text: string;
@@ -138,8 +147,11 @@ export async function loadRunSummary(file: string): Promise<RunSummary> {
   } catch (e) {
     throw new UsageError(`cannot read '${file}': ${reason(e)}`);
   }
-  const doc = parse(text);
+  const doc = parse(stripBom(text));
   if (!isObject(doc) || typeof doc.spfperf !== 'string' || !isDescription(doc)) throw notOurs(file);
   checkFormat(file, doc);
+  // The same field checks as a trace's header and summary (src/trace/header.ts).
+  const why = savedProblem(doc);
+  if (why !== null) throw new UsageError(`${file}: ${why}`);
   return summaryOf(file, doc, doc);
 }

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../errors.js';
+import { errnoText, UsageError } from '../errors.js';
+import { headerProblem, stripBom, summaryProblem } from './header.js';
 import { TRACE_FORMAT } from './ndjson-writer.js';
 
 /**
@@ -10,7 +11,9 @@ import { TRACE_FORMAT } from './ndjson-writer.js';
  *
  * A line that does not parse, or is not a record of a known type, is skipped and reported with its
  * line number (`spfperf: FILE:LINE: skipped: ...`); the first record must be the header with a
- * trace format this build reads, or reading fails (exit 1).
+ * trace format this build reads and fields of the types the writer gives them (./header.ts, shared
+ * with diff's --save reader), or reading fails (exit 1). A summary line with a field of the wrong
+ * type is skipped like any bad line.
  */
 
 /** The header line: the run description (describeRun) plus what was recorded. */
@@ -158,6 +161,8 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
       if (r.trace_format !== TRACE_FORMAT) {
         throw new UsageError(`${o.name}: trace format ${JSON.stringify(r.trace_format ?? null)} is not one this spfperf reads (it reads format ${TRACE_FORMAT})`);
       }
+      const why = headerProblem(r);
+      if (why !== null) throw new UsageError(`${o.name}:${line}: ${why}`);
       st.header = r as TraceHeader;
       h.header?.(st.header);
       return;
@@ -170,10 +175,13 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
         onSample?.(r as unknown as TraceSample, line);
         return;
       }
-      case 'summary':
+      case 'summary': {
+        const why = summaryProblem(r);
+        if (why !== null) return skip(line, why);
         st.summary = r as TraceSummary;
         h.summary?.(st.summary);
         return;
+      }
       case 'header':
         return skip(line, 'a second header line');
       default:
@@ -186,8 +194,14 @@ export async function readTrace(input: Readable, h: TraceHandlers, o: ReadOption
   /** The current line is over MAX_LINE: drop it up to its newline. */
   let dropping = false;
   let lineNo = 0;
+  let first = true;
   for await (const chunk of input) {
-    const text = typeof chunk === 'string' ? chunk : dec.write(chunk as Buffer);
+    let text = typeof chunk === 'string' ? chunk : dec.write(chunk as Buffer);
+    // A UTF-8 byte-order mark before the header is dropped, as in a .spf script (header.ts).
+    if (first && text.length > 0) {
+      first = false;
+      text = stripBom(text);
+    }
     let start = 0;
     for (;;) {
       const nl = text.indexOf('\n', start);
@@ -239,18 +253,4 @@ export async function openTraceInput(path: string, stdin: Readable): Promise<{ s
   return { stream, name: path };
 }
 
-const ERRNO_TEXT: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  ENOSPC: 'No space left on device',
-  EROFS: 'Read-only file system',
-  EPERM: 'Operation not permitted',
-  EEXIST: 'File exists',
-};
-
-/** strerror()-style text of a Node file-system error. */
-export function errnoText(e: NodeJS.ErrnoException): string {
-  return (e.code !== undefined ? ERRNO_TEXT[e.code] : undefined) ?? e.message;
-}
+export { errnoText };

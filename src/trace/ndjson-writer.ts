@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { EV, eventById, type SelectedEvent } from '../events/catalog.js';
 import { kernelIp, ksymName } from '../events/ksym.js';
 import type { EventSource, TraceSink } from './sink.js';
@@ -138,23 +139,43 @@ export class NdjsonWriter {
 
 /**
  * An output file written as FILE.tmp and renamed to FILE when complete, so a file under the
- * final name is always whole.
+ * final name is always whole. Only a regular file (or a name not there yet) is replaced that way:
+ *  - a symlink is followed: the temporary file sits beside its target and is renamed over the
+ *    target, so the link stays (a dangling link's target is created);
+ *  - anything else that is there (a device such as /dev/null, a FIFO, a socket) is written in
+ *    place, as a shell's `>` does: renaming over it would replace a device node with a file.
  */
 export class AtomicFile {
+  /** The file being written: FILE.tmp, or the target itself when written in place. */
   readonly tmp: string;
   readonly fd: number;
+  /** Written in place (not a regular file): no rename, no fsync, and discard() leaves it. */
+  readonly inPlace: boolean;
+  private readonly final: string;
   private closed = false;
 
   constructor(readonly path: string) {
-    this.tmp = `${path}.tmp`;
+    const st = statSync(path, { throwIfNoEntry: false }); // follows symlinks
+    if (st !== undefined && !st.isFile()) {
+      this.inPlace = true;
+      this.final = path;
+      this.tmp = path;
+      // O_WRONLY without O_CREAT; a FIFO blocks here until a reader opens it, as with `>`.
+      this.fd = openSync(path, 'w');
+      return;
+    }
+    this.inPlace = false;
+    const lst = lstatSync(path, { throwIfNoEntry: false });
+    this.final = !lst?.isSymbolicLink() ? path : st !== undefined ? realpathSync(path) : resolve(dirname(path), readlinkSync(path));
+    this.tmp = `${this.final}.tmp`;
     this.fd = openSync(this.tmp, 'w');
   }
 
   commit(): void {
-    fsyncSync(this.fd);
+    if (!this.inPlace) fsyncSync(this.fd);
     closeSync(this.fd);
     this.closed = true;
-    renameSync(this.tmp, this.path);
+    if (!this.inPlace) renameSync(this.tmp, this.final);
   }
 
   discard(): void {
@@ -164,6 +185,7 @@ export class AtomicFile {
       /* already closed */
     }
     this.closed = true;
+    if (this.inPlace) return;
     try {
       unlinkSync(this.tmp);
     } catch {

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { InterruptedError } from '../errors.js';
-import { inCi, type CliIo } from '../io.js';
+import { inCi, type CliIo, type StopSignal } from '../io.js';
 import type { AsyncRunControl, RunProgress } from '../sim/run.js';
 import type { PreparedRun } from '../sim/setup.js';
 
@@ -17,7 +17,8 @@ import type { PreparedRun } from '../sim/setup.js';
  *
  * Ctrl-C (given as `onInterrupt`) while `run` runs: the first makes shouldStop() true (the run
  * stops at the next slice and returns a partial result, `stopped: true`); a second calls
- * onAbort() and rejects with InterruptedError at once, which the CLI turns into exit status 130.
+ * onAbort() and rejects with InterruptedError at once, which the CLI turns into exit status 130
+ * (143 when that second signal is SIGTERM) and onAbort's sentence, if any.
  * (This file is named apart from Progress.tsx so the two compiled files do not collide on a
  * case-insensitive file system.)
  */
@@ -36,9 +37,14 @@ export interface ProgressOptions {
   /** Redraw period (default 100 ms). */
   readonly refreshMs?: number;
   /** Subscribe to Ctrl-C (CliIo.onInterrupt); without it, Ctrl-C is not this display's. */
-  readonly onInterrupt?: (handler: () => void) => () => void;
-  /** Called on a second Ctrl-C, just before the run is given up (clean up). */
-  readonly onAbort?: () => void;
+  readonly onInterrupt?: CliIo['onInterrupt'];
+  /** Signals taken as Ctrl-C (default SIGINT only; record adds SIGTERM). */
+  readonly signals?: readonly StopSignal[];
+  /**
+   * Called on a second Ctrl-C, just before the run is given up (clean up); what it returns, if
+   * anything, says what was discarded and is printed as the error.
+   */
+  readonly onAbort?: () => string | void;
 }
 
 export interface ProgressControl extends AsyncRunControl {
@@ -46,6 +52,8 @@ export interface ProgressControl extends AsyncRunControl {
   shouldStop(): boolean;
   /** Ctrl-C was pressed. */
   readonly interrupted: boolean;
+  /** Which signal stopped the run first (SIGINT or SIGTERM), once interrupted. */
+  readonly signal: StopSignal | undefined;
 }
 
 /** A terminal, and not under CI. */
@@ -137,22 +145,27 @@ export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressCon
     get interrupted() {
       return interrupted;
     },
+    get signal() {
+      return stopSignal;
+    },
   };
 
   let giveUp!: (e: Error) => void;
   const aborted = new Promise<never>((_, reject) => {
     giveUp = reject;
   });
-  const onSigint = (): void => {
+  let stopSignal: StopSignal | undefined;
+  const onSigint = (signal: StopSignal = 'SIGINT'): void => {
     if (interrupted) {
-      o.onAbort?.();
-      giveUp(new InterruptedError());
+      const discarded = o.onAbort?.();
+      giveUp(new InterruptedError(signal, discarded === undefined ? undefined : discarded));
       return;
     }
     interrupted = true;
+    stopSignal = signal;
     draw();
   };
-  const unsubscribe = o.onInterrupt?.(onSigint);
+  const unsubscribe = o.onInterrupt?.(onSigint, o.signals);
   const timer = enabled ? setInterval(draw, o.refreshMs ?? 100) : null;
   timer?.unref();
   try {

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAX_SCRIPT_BYTES } from '../config/limits.js';
 import { UsageError } from '../errors.js';
 import { checkWorkload } from './check.js';
 import type { ParamDecl, Workload } from './ir.js';
@@ -43,11 +44,27 @@ function isFile(p: string): boolean {
 function readSource(path: string, shownAs: string): string {
   let text: string;
   try {
+    // Bounded before it is read: a wrong file (a trace, a disk image) is refused, not parsed.
+    const size = statSync(path).size;
+    if (size > MAX_SCRIPT_BYTES) {
+      throw new UsageError(`workload '${shownAs}' is ${size} bytes, over spfperf's limit of ${MAX_SCRIPT_BYTES} bytes for a script (docs/model.md#limits)`);
+    }
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read workload '${shownAs}': ${(e as Error).message}`);
   }
   return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
+/** The file loadWorkload(nameOrPath) reads, or undefined when there is none. */
+export function workloadFile(nameOrPath: string): string | undefined {
+  if (isFile(nameOrPath)) return nameOrPath;
+  if (/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(nameOrPath)) {
+    const path = join(shippedWorkloadsDir(), nameOrPath.endsWith('.spf') ? nameOrPath : `${nameOrPath}.spf`);
+    if (isFile(path)) return path;
+  }
+  return undefined;
 }
 
 /**

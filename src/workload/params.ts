@@ -7,6 +7,7 @@
  * number a string literal in an expression evaluates to, so `$mode == "processes"` works in the
  * runner without any notion of strings there.
  */
+import { MAX_TASKS } from '../config/limits.js';
 import { UsageError } from '../errors.js';
 import type { Expr, Pos, Stmt, Workload } from './ir.js';
 import { ExprEvalError, evalExpr, internWord, walkExpr } from './expr.js';
@@ -168,6 +169,65 @@ function forEachStmtExpr(body: readonly Stmt[], f: (e: Expr) => void): void {
 }
 
 /**
+ * What values a number parameter can take on the command line, judged from where the script uses
+ * it as a whole (`$name` itself, not inside a larger expression):
+ *  - the count of `threads`, `fork` or `process ... count`: a whole number, at least 1 (0 tasks
+ *    would run nothing and report 0 faults as if that were a result), at most MAX_TASKS;
+ *  - the count of a `loop`: a whole number, at least 0 (`loop 0 for D` means "no count limit");
+ *  - anything else: at least 0, unless the default itself is negative (`param x = -4`). No shipped
+ *    parameter is negative: a size, duration, rate or count below 0 means nothing.
+ */
+export interface ParamDomain {
+  readonly whole: boolean;
+  readonly min: number;
+  /** Largest value (a task count: MAX_TASKS), or undefined. */
+  readonly max?: number;
+  /** Why, for the message: e.g. "the count of 'threads' at 69:5". */
+  readonly why?: string;
+}
+
+export function paramDomains(w: Workload): Map<string, ParamDomain> {
+  const out = new Map<string, ParamDomain>();
+  for (const p of w.params) out.set(p.name, { whole: false, min: p.value.k === 'neg' ? -Infinity : 0 });
+  const use = (e: Expr | undefined, min: number, what: string, max?: number): void => {
+    if (e === undefined || e.k !== 'param') return;
+    const d = out.get(e.name);
+    if (d === undefined || (d.whole && d.min >= min && (max === undefined || d.max !== undefined))) return;
+    out.set(e.name, { whole: true, min: Math.max(min, d.min), ...(max !== undefined || d.max !== undefined ? { max: max ?? d.max } : {}), why: `the count of '${what}' at ${w.file}:${e.pos.line}:${e.pos.col}` });
+  };
+  const visit = (body: readonly Stmt[]): void => {
+    for (const s of body) {
+      if (s.k === 'threads' || s.k === 'fork') use(s.count, 1, s.k, MAX_TASKS);
+      if (s.k === 'loop') use(s.times, 0, 'loop');
+      if (s.k === 'threads' || s.k === 'fork' || s.k === 'loop') visit(s.body);
+      if (s.k === 'if') {
+        visit(s.then);
+        if (s.else) visit(s.else);
+      }
+    }
+  };
+  for (const pr of w.processes) {
+    use(pr.count, 1, 'process', MAX_TASKS);
+    visit(pr.body);
+  }
+  return out;
+}
+
+/** Refuse an override outside its parameter's domain (see paramDomains). */
+function checkDomain(w: Workload, name: string, raw: string, v: number, d: ParamDomain | undefined): number {
+  if (d === undefined) return v;
+  const bad = (why: string): never => {
+    throw new UsageError(`bad value '${raw}' for parameter '${name}' of workload '${w.name}': ${why}`);
+  };
+  if (!Number.isFinite(v)) bad('not a finite number');
+  const because = d.why !== undefined ? ` (${d.why})` : '';
+  if (d.whole && !Number.isInteger(v)) bad(`'${name}' takes a whole number${because}`);
+  if (v < d.min) bad(d.min === 0 ? `'${name}' cannot be negative` : `'${name}' must be at least ${d.min}${because}`);
+  if (d.max !== undefined && v > d.max) bad(`'${name}' must be at most ${d.max}, spfperf's limit on tasks in a run (the kernel's default pid_max; docs/model.md#limits)${because}`);
+  return v;
+}
+
+/**
  * A word override (`mode=processes`; quotes around it are dropped). When the script compares the
  * parameter with words, the value must be one of them (or the default): another word could never
  * select anything, so it is taken for a typo.
@@ -215,8 +275,26 @@ function parseOverrideValue(w: Workload, name: string, raw: string, dim: ParamDi
 }
 
 /**
+ * `name=value` lists merged for a program's own use (calibrate's empty run): a later list's value
+ * replaces an earlier one's for the same name, keeping its place. resolveParams itself refuses a
+ * name given twice, since on the command line that is a mistake.
+ */
+export function mergeParamArgs(...lists: ReadonlyArray<readonly string[]>): string[] {
+  const out: string[] = [];
+  const nameOf = (a: string): string => a.slice(0, Math.max(0, a.indexOf('='))).trim();
+  for (const list of lists) {
+    for (const a of list) {
+      const i = out.findIndex((b) => nameOf(b) !== '' && nameOf(b) === nameOf(a));
+      if (i >= 0) out[i] = a;
+      else out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
  * Values of every parameter of `w` plus the given built-ins (e.g. { ncpus: 8, seed: 1 }).
- * `overrides` are `name=value` strings from the command line; the last one for a name wins.
+ * `overrides` are `name=value` strings from the command line, each name at most once.
  * Throws UsageError for a malformed, unknown or bad override, WorkloadSyntaxError for a default
  * that cannot be evaluated (division by zero, a name with no value).
  */
@@ -229,6 +307,7 @@ export function resolveParams(
   const dims = paramDimensions(w);
   const kinds = paramKinds(w);
   let words: Map<string, ParamWords> | undefined;
+  let domains: Map<string, ParamDomain> | undefined;
   const given = new Map<string, number>();
   for (const o of overrides) {
     const eq = o.indexOf('=');
@@ -246,11 +325,15 @@ export function resolveParams(
         `unknown parameter '${name}' for workload '${w.name}' (known: ${known.length > 0 ? known.join(', ') : 'none'})${didYouMean(name, known)}`,
       );
     }
+    if (given.has(name)) {
+      throw new UsageError(`parameter '${name}' of workload '${w.name}' is given twice ('${o}'): give each parameter once`);
+    }
     if (kinds.get(name) === 'word') {
       words ??= paramWords(w);
       given.set(name, parseWordOverride(w, name, raw, words.get(name) ?? { words: [], compared: false }));
     } else {
-      given.set(name, parseOverrideValue(w, name, raw, dims.get(name)));
+      domains ??= paramDomains(w);
+      given.set(name, checkDomain(w, name, raw, parseOverrideValue(w, name, raw, dims.get(name)), domains.get(name)));
     }
   }
 

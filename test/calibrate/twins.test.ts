@@ -11,6 +11,7 @@ import { buildTwins, compilerOf, compilerProblem, parseTwinLine, runTwin, tmpfsD
 import { EV } from '../../src/events/catalog.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { runWorkload } from '../../src/sim/run.js';
+import { mergeParamArgs } from '../../src/workload/params.js';
 
 const noCc = compilerProblem(compilerOf(process.env));
 const cache = mkdtempSync(join(tmpdir(), 'spfperf-twins-'));
@@ -36,7 +37,7 @@ test("the model takes every twin's parameters, and its empty run does no work", 
     expect(Object.keys(t.defaults)).toContain(t.work);
     const common = ['threads=1', ...t.fixed, ...Object.entries(t.defaults).map(([k, v]) => `${k}=${v}`)];
     prepareRun(t.workload, common, opts);
-    const none = runWorkload(runOptionsOf(prepareRun(t.workload, [...common, `${t.work}=0`, ...t.emptyModel], opts)));
+    const none = runWorkload(runOptionsOf(prepareRun(t.workload, mergeParamArgs(common, [`${t.work}=0`, ...t.emptyModel]), opts)));
     expect(none.counters.get(t.ops) ?? 0).toBe(0);
   }
 });
@@ -107,7 +108,7 @@ describe.skipIf(noCc !== null)('built twins (a C compiler is here)', () => {
 
       const opts = { machine: 'x86-vm16', cpus: '2' };
       const sim = runWorkload(runOptionsOf(prepareRun(twin.workload, common, opts)));
-      const none = runWorkload(runOptionsOf(prepareRun(twin.workload, [...common, `${twin.work}=0`, ...twin.emptyModel], opts)));
+      const none = runWorkload(runOptionsOf(prepareRun(twin.workload, mergeParamArgs(common, [`${twin.work}=0`, ...twin.emptyModel]), opts)));
       const simFaults = sim.counts.total(EV.PAGE_FAULTS) - none.counts.total(EV.PAGE_FAULTS);
       expect(simFaults).toBeGreaterThan(0);
       expect(real.loopFaults).toBe(simFaults);

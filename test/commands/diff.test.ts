@@ -45,10 +45,10 @@ describe('spfperf diff', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expectGolden('diff/base-vs-spf.txt', r.stdout);
-    expect(r.stdout).toMatch(/\n +BASE +DUFOUR-V11 +delta\n/);
+    expect(r.stdout).toMatch(/\n +BASE +DUFOUR-V11 +delta +ratio\n/);
     expect(r.stdout).toContain('# NOTE: the inputs differ in more than the kernel config:\n#   parameter threads: 2 (BASE), 4 (DUFOUR-V11)\n');
-    expect(r.stdout).toMatch(/\nspeculative-faults +0 +\d+ +n\/a\n/);
-    expect(r.stdout).toMatch(/\npage-faults +\d+ +\d+ +[+-]\d+\.\d\d%\n/);
+    expect(r.stdout).toMatch(/\nspeculative-faults +0 +\d+ +n\/a +n\/a\n/);
+    expect(r.stdout).toMatch(/\npage-faults +\d+ +\d+ +[+-]\d+\.\d\d% +\d\.\d{3}\n/);
   });
 
   it('labels columns by file name when the configs are the same', async () => {
@@ -57,7 +57,7 @@ describe('spfperf diff', () => {
     await save(dir, 'two.json', ['--seed', '2', ...EB]);
     const r = await spfperf(['diff', 'one.json', 'two.json'], { cwd: dir });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/\n +one\.json +two\.json +delta\n/);
+    expect(r.stdout).toMatch(/\n +one\.json +two\.json +delta +ratio\n/);
     expect(r.stdout).toContain('#   seeds: 1 (one.json), 2 (two.json)');
   });
 
@@ -74,9 +74,9 @@ describe('spfperf diff', () => {
     writeFileSync(join(dir, 'trace.ndjson'), trace.map((l) => JSON.stringify(l)).join('\n') + '\n');
     const r = await spfperf(['diff', 'base.json', 'trace.ndjson'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/\n +BASE +LESPINASSE +delta\n/);
-    expect(r.stdout).toMatch(/\npage-faults +\d+ +\d+ +\+100\.00%\n/);
-    expect(r.stdout).toMatch(/\nseconds time elapsed +[\d.]+ +[\d.]+ +-50\.00%\n/);
+    expect(r.stdout).toMatch(/\n +BASE +LESPINASSE +delta +ratio\n/);
+    expect(r.stdout).toMatch(/\npage-faults +\d+ +\d+ +\+100\.00% +2\.000\n/);
+    expect(r.stdout).toMatch(/\nseconds time elapsed +[\d.]+ +[\d.]+ +-50\.00% +0\.500\n/);
     expect(r.stdout).toContain('#   LESPINASSE   trace.ndjson: config lespinasse\n');
     expect(r.stdout).not.toContain('NOTE');
   });
@@ -108,14 +108,32 @@ describe('stat --compare', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expectGolden('stat/ebizzy.compare.txt', r.stdout);
-    expect(r.stdout).toMatch(/\n +BASE +DUFOUR-V11 +delta\n/);
-    expect(r.stdout).toMatch(/\nworkload:records\/s +\d+\.\d\d +\d+\.\d\d +[+-]\d+\.\d\d%\n/);
-    expect(r.stdout).toMatch(/\nspeculative-faults +0 +\d+ +n\/a\n/);
+    expect(r.stdout).toMatch(/\n +BASE +DUFOUR-V11 +delta +ratio\n/);
+    // 3 seeds per config by default: each value with its noise, the delta, the ratio.
+    expect(r.stdout).toMatch(/^# spfperf diff: .*, seeds 1\.\.3\n/);
+    expect(r.stdout).toMatch(/\nworkload:records\/s +\d+\.\d\d +\+- +\d+\.\d\d% +\d+\.\d\d +\+- +\d+\.\d\d% +[+-]\d+\.\d\d%( ~)? +\d\.\d{3}\n/);
+    expect(r.stdout).toMatch(/\nspeculative-faults +0 +\+- 0\.00% +[\d.]+ +\+- +[\d.]+% +n\/a +n\/a\n/);
     expect(r.stdout).not.toContain('NOTE');
+    // -r 1: one run per config, no noise.
+    const one = await spfperf(['stat', '-r', '1', '--compare', 'base,dufour-v11', ...EB]);
+    expect(one.stdout).toMatch(/, seed 1\n/);
+    expect(one.stdout).not.toContain('+-');
+  });
+
+  it('--save PREFIX writes one document per config, which diff reads back to the same table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spfperf-compare-'));
+    const r = await spfperf(['stat', '--compare', 'base,dufour-v11', '--save', join(dir, 'eb'), ...EB]);
+    expect(r.status, r.stderr).toBe(0);
+    const d = await spfperf(['diff', join(dir, 'eb.base.json'), join(dir, 'eb.dufour-v11.json')]);
+    expect(d.status, d.stderr).toBe(0);
+    // The same table but for the legend's file names.
+    const body = (t: string): string => t.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    expect(body(d.stdout)).toBe(body(r.stdout));
+    expect((JSON.parse(readFileSync(join(dir, 'eb.base.json'), 'utf8')) as { runs: unknown[] }).runs).toHaveLength(3);
   });
 
   it('applies the other --config values to every compared config', async () => {
-    const r = await spfperf(['stat', '--config', 'CONFIG_DEBUG_TLBFLUSH=n', '--compare', 'base,spf', ...EB]);
+    const r = await spfperf(['stat', '-r', '1', '--config', 'CONFIG_DEBUG_TLBFLUSH=n', '--compare', 'base,spf', ...EB]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('#   BASE         config base (CONFIG_DEBUG_TLBFLUSH=n base)\n');
     expect(r.stdout).toContain('#   DUFOUR-V11   config dufour-v11 (CONFIG_DEBUG_TLBFLUSH=n spf)\n');

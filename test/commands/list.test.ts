@@ -24,6 +24,72 @@ function rowOf(table: string, name: string): string {
   return lines.slice(at, end).join('\n');
 }
 
+/** `list` run in-process, its stdout a terminal or not. */
+async function listEvents(o: Parameters<typeof run>[0], tty: boolean): Promise<string> {
+  const stdout = new Capture();
+  const io = { stdout, stderr: new Capture(), stdin: Readable.from([]), isTTY: { stdout: tty, stderr: tty, stdin: false }, env: {} };
+  expect(await run(o, io)).toBe(0);
+  return stdout.text;
+}
+
+const names = (text: string): string[] => text.split('\n').filter((l) => l !== '').map((l) => l.trim().split(/\s+/)[0]);
+
+describe('spfperf list: perf list\'s filters, and its heading only on a terminal', () => {
+  it('on a pipe: only the event lines, no heading or blank line (as perf list | cat)', async () => {
+    const r = await spfperf(['list']);
+    expect(r.stdout).not.toContain('List of pre-defined events');
+    expect(r.stdout).not.toMatch(/^\n|\n\n/);
+    for (const l of r.stdout.trimEnd().split('\n')) expect(l).toMatch(/^ {2}\S.{49} \[(Software event|Tracepoint event|\/proc\/vmstat counter)\]$/);
+  });
+
+  it('on a terminal: perf\'s heading, and a blank line after each section', async () => {
+    const text = await listEvents({}, true);
+    expect(text).toMatch(/^\nList of pre-defined events \(to be used in -e or -M\):\n\n {2}context-switches OR cs +\[Software event\]\n/);
+    expect(text).toContain('[Tracepoint event]\n\n/proc/vmstat counters (printed by stat --vmstat):\n\n  ');
+    expect(text.endsWith(']\n\n')).toBe(true);
+    // The same event lines as on a pipe.
+    expect(text.split('\n').filter((l) => l.startsWith('  '))).toEqual((await listEvents({}, false)).trimEnd().split('\n'));
+    expect(await listEvents({ filters: ['exceptions:*'] }, true)).toBe(
+      '\nList of pre-defined events (to be used in -e or -M):\n\n' +
+        '  exceptions:page_fault_kernel                       [Tracepoint event]\n' +
+        '  exceptions:page_fault_user                         [Tracepoint event]\n\n',
+    );
+  });
+
+  it('sw / software: the software events only', async () => {
+    const sw = await listEvents({ filters: ['sw'] }, false);
+    expect(names(sw)).toEqual(['context-switches', 'cpu-migrations', 'major-faults', 'minor-faults', 'page-faults', 'speculative-faults', 'task-clock']);
+    expect(await listEvents({ filters: ['software'] }, false)).toBe(sw);
+  });
+
+  it('tracepoint, \'sys:event\' globs, words (*word* over names and aliases), hw (nothing: no PMU is modelled)', async () => {
+    const tp = names(await listEvents({ filters: ['tracepoint'] }, false));
+    expect(tp.every((n) => /^(exceptions|pagefault):/.test(n))).toBe(true);
+    expect(tp).toHaveLength(8);
+    const pf = names(await listEvents({ filters: ['pagefault:*'] }, false));
+    expect(pf).toEqual(tp.filter((n) => n.startsWith('pagefault:')));
+    expect(names(await listEvents({ filters: ['exceptions:*user'] }, false))).toEqual(['exceptions:page_fault_user']);
+    expect(names(await listEvents({ filters: ['*:spf_vma_[ac]*'] }, false))).toEqual(['pagefault:spf_vma_access', 'pagefault:spf_vma_changed']);
+    expect(names(await listEvents({ filters: ['faults'] }, false))).toEqual(['major-faults', 'minor-faults', 'page-faults', 'speculative-faults']);
+    expect(names(await listEvents({ filters: ['cs'] }, false))).toEqual(['context-switches']);
+    expect(await listEvents({ filters: ['hw'] }, false)).toBe('');
+    expect(await listEvents({ filters: ['nomatch'] }, false)).toBe('');
+    // Several filters: one section each, in the order given.
+    expect(names(await listEvents({ filters: ['task-clock', 'exceptions:*kernel'] }, false))).toEqual(['task-clock', 'exceptions:page_fault_kernel']);
+  });
+
+  it('through the CLI: filters as arguments, exit 0; --json takes them too; --configs does not', async () => {
+    const r = await spfperf(['list', 'pagefault:*']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(6);
+    const j = await spfperf(['list', '--json', 'sw']);
+    expect((JSON.parse(j.stdout) as { kind: string }[]).every((e) => e.kind === 'sw')).toBe(true);
+    const bad = await spfperf(['list', '--configs', 'sw']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
 describe('spfperf list', () => {
   it('prints perf list\'s layout (golden)', async () => {
     const r = await spfperf(['list']);

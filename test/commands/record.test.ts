@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -208,7 +209,73 @@ describe('spfperf record', () => {
     };
     const r = await spfperf(['record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir, onInterrupt });
     expect(r.status).toBe(130);
-    expect(r.stderr).toBe('');
+    // It says what it threw away (issue 13 item 10).
+    expect(r.stderr).toMatch(/^spfperf: interrupted again: gave the run up and discarded the partial trace 'long.ndjson.tmp' \([\d.]+ MB, \d+ samples so far\); 'long.ndjson' was not written\n$/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('SIGTERM is taken as Ctrl-C: a valid trace with "stopped": true, no FILE.tmp left, exit 143 (issue 13 item 10)', async () => {
+    const dir = tmp();
+    let subscribed: readonly string[] | undefined;
+    const onInterrupt = (handler: (s: 'SIGINT' | 'SIGTERM') => void, signals?: readonly ('SIGINT' | 'SIGTERM')[]): (() => void) => {
+      subscribed = signals;
+      setImmediate(() => handler('SIGTERM'));
+      return () => {};
+    };
+    const r = await spfperf(['record', '-o', 'long.ndjson', '--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'], { cwd: dir, onInterrupt });
+    expect(subscribed).toEqual(['SIGINT', 'SIGTERM']);
+    expect(r.status).toBe(143);
+    expect(r.stderr).toMatch(/^spfperf: record stopped \(SIGTERM\) at \d+\.\d+ s of simulated time; the trace ends there\n\[ spfperf record: Captured/);
+    expect(readdirSync(dir)).toEqual(['long.ndjson']);
+    const lines = parse(readFileSync(join(dir, 'long.ndjson'), 'utf8'));
+    expect(lines.at(-1)!.type).toBe('summary');
+    expect(lines.at(-1)!.stopped).toBe(true);
+  });
+});
+
+describe('record -o onto something that is not a regular file (issue 13 item 8)', () => {
+  const TINY = ['page_fault1', 'threads=1', 'iterations=1', 'size=64K'];
+
+  it('a device made with mknod is written in place and stays a device (skipped if mknod is not permitted)', async (ctx) => {
+    const dir = tmp();
+    const dev = join(dir, 'null');
+    // The null device's numbers (1, 3), made in a temporary directory: never a system node.
+    if (spawnSync('mknod', [dev, 'c', '1', '3']).status !== 0) ctx.skip();
+    const r = await spfperf(['record', '-o', dev, ...TINY]);
+    expect(r.status).toBe(0);
+    expect(statSync(dev).isCharacterDevice()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['null']);
+  });
+
+  it('a FIFO is written in place: the reader gets the whole trace, and the FIFO stays', async (ctx) => {
+    const dir = tmp();
+    const fifo = join(dir, 'fifo');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) ctx.skip();
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    reader.stdout.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise<void>((res) => reader.on('close', () => res()));
+    const r = await spfperf(['record', '-o', fifo, ...TINY]).finally(() => setTimeout(() => reader.kill(), 10_000).unref());
+    await closed;
+    expect(r.status).toBe(0);
+    const lines = parse(Buffer.concat(chunks).toString('utf8'));
+    expect(lines[0].type).toBe('header');
+    expect(lines.at(-1)!.type).toBe('summary');
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['fifo']);
+  });
+
+  it('a symlink is followed: its target gets the trace, the link stays (a dangling link\'s target is created)', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'old.ndjson'), 'old\n');
+    symlinkSync('old.ndjson', join(dir, 'link'));
+    symlinkSync('new.ndjson', join(dir, 'dangling'));
+    for (const [link, target] of [['link', 'old.ndjson'], ['dangling', 'new.ndjson']]) {
+      const r = await spfperf(['record', '-o', join(dir, link), ...TINY]);
+      expect(r.status).toBe(0);
+      expect(lstatSync(join(dir, link)).isSymbolicLink()).toBe(true);
+      expect(parse(readFileSync(join(dir, target), 'utf8')).at(-1)!.type).toBe('summary');
+    }
+    expect(readdirSync(dir).sort()).toEqual(['dangling', 'link', 'new.ndjson', 'old.ndjson']);
   });
 });

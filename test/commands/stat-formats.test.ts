@@ -98,8 +98,11 @@ describe('stat -j (JSON lines)', () => {
     for (const l of ls) expect(keysOf(l)).toEqual(perfKeys);
     expect(perfKeys).toEqual(['counter-value', 'unit', 'event', 'event-runtime', 'pcnt-running', 'metric-value', 'metric-unit']);
     const faults = JSON.parse(ls[0]) as Record<string, unknown>;
-    expect(faults).toMatchObject({ 'counter-value': '1024.000000', unit: '', event: 'faults', 'pcnt-running': 100, 'metric-value': 0, 'metric-unit': '(null)' });
-    expect(ls[0]).toMatch(/^\{"counter-value" : "1024\.000000", "unit" : "", "event" : "faults", "event-runtime" : \d+, "pcnt-running" : 100\.00, "metric-value" : 0\.000000, "metric-unit" : "\(null\)"\}$/);
+    // With task-clock counted, faults carry perf's rate (stat-rates-json.txt).
+    expect(faults).toMatchObject({ 'counter-value': '1024.000000', unit: '', event: 'faults', 'pcnt-running': 100, 'metric-unit': 'M/sec' });
+    expect(ls[0]).toMatch(/^\{"counter-value" : "1024\.000000", "unit" : "", "event" : "faults", "event-runtime" : \d+, "pcnt-running" : 100\.00, "metric-value" : \d+\.\d{6}, "metric-unit" : "M\/sec"\}$/);
+    // The workload metric is not a counter: perf's empty metric.
+    expect(ls[4]).toMatch(/"metric-value" : 0\.000000, "metric-unit" : "\(null\)"\}$/);
     const tc = JSON.parse(ls[3]) as Record<string, unknown>;
     expect(tc).toMatchObject({ unit: 'msec', event: 'task-clock', 'metric-unit': 'CPUs utilized' });
     expect(JSON.parse(ls[4])).toMatchObject({ event: 'workload:ops/s' });
@@ -135,8 +138,63 @@ describe('stat -r (human)', () => {
   });
 });
 
+describe('rates: perf\'s "# x K/sec" on every counter when task-clock is counted (stat-rates-*.txt)', () => {
+  const RATES = ['-e', 'task-clock,page-faults,minor-faults,major-faults,context-switches'];
+  const rate = (count: number, clockMsec: number): number => count / clockMsec;
+  const UNIT: Record<string, number> = { '/sec': 1, 'K/sec': 1e3, 'M/sec': 1e6 };
+
+  it('human: the rate in the metric area of every counter but task-clock (golden)', async () => {
+    const out = await stat([...RATES, ...EB]);
+    expectGolden('stat/ebizzy.rates.txt', out);
+    const ls = lines(out);
+    const perf = capture('stat-rates-human.txt').split('\n');
+    expect(ls[3]).toMatch(/^ +[\d.]+ msec task-clock +# +[\d.]+ CPUs utilized {10}$/);
+    const clock = Number(ls[3].trim().split(/\s+/)[0]);
+    for (const [i, ev] of ['page-faults', 'minor-faults', 'major-faults', 'context-switches'].entries()) {
+      const l = ls[4 + i];
+      expect(l).toHaveLength(perf[4 + i].length);
+      const m = new RegExp(`^ +(\\d+) {6}${ev} +# +([\\d.]+) ([KM]?/sec) +$`).exec(l)!;
+      expect(m, l).not.toBeNull();
+      const perSec = Number(m[2]) * UNIT[m[3]];
+      // task-clock is printed to 0.01 msec and the rate to 4 digits: equal to 0.3 %.
+      const want = rate(Number(m[1]), clock) * 1000;
+      expect(Math.abs(perSec - want)).toBeLessThanOrEqual(want * 3e-3);
+    }
+  });
+
+  it('-x: the rate and its unit in the last two fields (golden)', async () => {
+    const out = await stat(['-x,', ...RATES, ...EB]);
+    expectGolden('stat/ebizzy.rates.csv.txt', out);
+    const ls = lines(out).map((l) => l.split(','));
+    const clockNs = Number(ls[0][3]);
+    for (const f of ls.slice(1, 5)) {
+      expect(f[6]).toMatch(/^[KM]?\/sec$/);
+      const want = (Number(f[0]) * 1e9) / clockNs;
+      expect(Math.abs(Number(f[5]) * UNIT[f[6]] - want)).toBeLessThanOrEqual(want * 5e-4);
+    }
+    // The workload metric is not a counter: no rate.
+    expect(ls[5].slice(2, 3)).toEqual(['workload:records/s']);
+    expect(ls[5].slice(5)).toEqual(['', '']);
+  });
+
+  it('-j: "metric-value" and "metric-unit" as perf (golden)', async () => {
+    const out = await stat(['-j', ...RATES, ...EB]);
+    expectGolden('stat/ebizzy.rates.json.txt', out);
+    const perf = capture('stat-rates-json.txt').split('\n').map((l) => (l === '' ? '' : keysOf(l).join()));
+    const objs = lines(out).map((l) => JSON.parse(l) as Record<string, string | number>);
+    for (const l of lines(out)) expect(keysOf(l).join()).toBe(perf[0]);
+    expect(objs[1]).toMatchObject({ event: 'page-faults', 'metric-unit': 'M/sec' });
+    expect(Number(objs[1]['metric-value'])).toBeCloseTo((Number(objs[1]['counter-value']) * 1e3) / Number(objs[0]['event-runtime']), 5);
+    expect(objs[3]).toMatchObject({ event: 'major-faults', 'metric-value': 0, 'metric-unit': '/sec' });
+  });
+
+  it('no task-clock, no rate (as perf)', async () => {
+    for (const l of lines(await stat(['-x,', '-e', 'faults', ...EB]))) expect(l).toMatch(/,,$/);
+  });
+});
+
 describe('stat -I (intervals of simulated time)', () => {
-  it('human: perf\'s header and a leading time column; the last partial interval, then the metric (golden)', async () => {
+  it('human: perf\'s header and a leading time column; the metric in every interval; the last one partial (golden)', async () => {
     const out = await stat(['-I', '1', '-e', 'faults,minor-faults', ...EB]);
     expectGolden('stat/ebizzy.interval.txt', out);
     const ls = lines(out);
@@ -161,7 +219,120 @@ describe('stat -I (intervals of simulated time)', () => {
     expectGolden('stat/ebizzy.interval.json.txt', out);
     const perf = keysOf(capture('stat-interval-json.txt').split('\n')[0]);
     for (const l of lines(out)) expect(keysOf(l)).toEqual(perf);
-    expect(JSON.parse(lines(out)[0])).toMatchObject({ interval: 0.001, event: 'faults', 'event-runtime': 1000000 });
+    // event-runtime is the counter's running time in the interval (the workload's task-clock), not its length.
+    const first = JSON.parse(lines(out)[0]) as Record<string, number>;
+    expect(first).toMatchObject({ interval: 0.001, event: 'faults' });
+    expect(first['event-runtime']).toBeGreaterThan(0);
+    expect(first['event-runtime']).not.toBe(1000000);
+  });
+});
+
+/**
+ * How pmu-tools reads perf's interval CSV: csv_formats.py names the fields of a row by trying its
+ * list of layouts (the first whose every predicate holds), and interval-normalize.py groups the
+ * rows by timestamp into one line per interval, one column per event, so every interval must
+ * carry the same events in the same order, each with a number.
+ */
+const PMU = {
+  isVal: (n: string) => /^(-?[0-9.]+%?|<.*>)/.test(n),
+  isCpu: (n: string) => /^((CPU)|(S\d+(-C\d+)?)|C\d+|all)/.test(n),
+  isSocket: (n: string) => /^S\d+/.test(n),
+  isEvent: (n: string) => /^[a-zA-Z.-]+/.test(n),
+  isNumber: (n: string) => /^\s*[0-9]+/.test(n),
+  isTs: (n: string) => /^\s*[0-9.]+/.test(n) || n === 'SUMMARY',
+  isUnit: (n: string) => /^(% )?[a-zA-Z]*( <)?/.test(n),
+};
+const { isVal, isCpu, isSocket, isEvent, isNumber, isTs, isUnit } = PMU;
+/** csv_formats.py's `formats`, in its order (is_running and is_enabled are is_number). */
+const PMU_FORMATS: { fmt: ((n: string) => boolean)[]; ev: number; val: number }[] = [
+  { fmt: [isTs, isCpu, isVal, isUnit, isEvent, isNumber, isNumber], ev: 4, val: 2 },
+  { fmt: [isTs, isVal, isEvent], ev: 2, val: 1 },
+  { fmt: [isTs, isCpu, isVal, isEvent], ev: 3, val: 2 },
+  { fmt: [isTs, isVal, isUnit, isEvent], ev: 3, val: 1 },
+  { fmt: [isTs, isCpu, isVal, isUnit, isEvent], ev: 4, val: 2 },
+  { fmt: [isTs, isVal, isUnit, isEvent, isNumber, isNumber], ev: 3, val: 1 },
+  { fmt: [isTs, isCpu, isEvent, isVal, isUnit], ev: 2, val: 3 },
+  { fmt: [isTs, isCpu, isVal, isUnit, isEvent, isNumber, isNumber], ev: 4, val: 2 },
+  { fmt: [isTs, isSocket, isNumber, isVal, isUnit, isEvent, isNumber, isNumber], ev: 5, val: 3 },
+  { fmt: [isTs, isSocket, isNumber, isVal, isUnit, isEvent], ev: 5, val: 3 },
+  { fmt: [isTs, isEvent, isVal], ev: 1, val: 2 },
+];
+
+/** csv_formats.parse_csv_row(): the layout that reads the row, or null (its PARSE-ERROR). */
+function pmuParse(row: string[]): { ev: string; val: string } | null {
+  for (const f of PMU_FORMATS) {
+    if (f.fmt.every((p, i) => i >= row.length || p(row[i].trim()))) return { ev: row[f.ev], val: row[f.val] };
+  }
+  return null;
+}
+
+/** interval-normalize.py's grouping: per timestamp, the row keys (every field but the numbers) in order. */
+function intervalsOf(csv: string, perThread: boolean): { ts: string; keys: string[]; values: string[] }[] {
+  const out: { ts: string; keys: string[]; values: string[] }[] = [];
+  for (const l of lines(csv)) {
+    const f = l.split(',');
+    const key = perThread ? `${f[1]} ${f[4]}` : f[3];
+    const value = perThread ? f[2] : f[1];
+    const last = out[out.length - 1];
+    if (last !== undefined && last.ts === f[0]) {
+      last.keys.push(key);
+      last.values.push(value);
+    } else out.push({ ts: f[0], keys: [key], values: [value] });
+  }
+  return out;
+}
+
+describe('stat -I: the interval contract of perf\'s interval CSV (pmu-tools)', () => {
+  for (const extra of [[], ['--vmstat'], ['--per-thread'], ['--per-thread', '--vmstat']]) {
+    it(`every interval carries the same rows, in the same order, each with a number (${extra.join(' ') || 'plain'})`, async () => {
+      const perThread = extra.includes('--per-thread');
+      const out = await stat(['-I', '0.5', '-x,', '-e', 'task-clock,faults,cs', ...extra, ...EB]);
+      const ivs = intervalsOf(out, perThread);
+      expect(ivs.length).toBeGreaterThan(3);
+      for (const iv of ivs) {
+        expect(iv.keys, iv.ts).toEqual(ivs[0].keys);
+        for (const v of iv.values) expect(v, iv.ts).toMatch(/^\d+(\.\d+)?$/);
+      }
+      if (extra.includes('--vmstat')) expect(ivs[0].keys.some((k) => k.endsWith('vmstat:pgfault'))).toBe(true);
+      // The workload's metric: in every interval, or (per thread, where it belongs to no thread) in none.
+      const withMetric = ivs.filter((iv) => iv.keys.some((k) => k.includes('workload:'))).length;
+      expect(withMetric).toBe(perThread ? 0 : ivs.length);
+    });
+  }
+
+  it('csv_formats.py reads every row, with and without --per-thread (no whole-run row without a thread)', async () => {
+    for (const extra of [[], ['--per-thread']]) {
+      const out = await stat(['-I', '1', '-x,', '-e', 'task-clock,faults', ...extra, ...EB]);
+      for (const l of lines(out)) {
+        const r = pmuParse(l.split(','));
+        expect(r, l).not.toBeNull();
+        expect(isVal(r!.val.trim()), l).toBe(true);
+      }
+    }
+  });
+
+  it('task-clock counts what ran in each interval; event-runtime is that task-clock; the intervals add up to the run (golden)', async () => {
+    const RATES = ['-e', 'task-clock,page-faults'];
+    const out = await stat(['-I', '0.5', '-x,', ...RATES, ...EB]);
+    expectGolden('stat/ebizzy.rates.interval.csv.txt', out);
+    const whole = lines(await stat(['-x,', ...RATES, ...EB]))[0].split(',');
+    const rows = lines(out).map((l) => l.split(','));
+    const clocks = rows.filter((f) => f[3] === 'task-clock');
+    let sumNs = 0;
+    for (const [i, f] of clocks.entries()) {
+      const ns = Number(f[4]);
+      sumNs += ns;
+      const len = (Number(f[0]) - (i === 0 ? 0 : Number(clocks[i - 1][0]))) * 1e9;
+      // Never more CPUs than the machine has (--cpus 2), and something ran in every interval.
+      expect(ns, f[0]).toBeGreaterThan(0);
+      expect(ns, f[0]).toBeLessThanOrEqual(2 * len + 1);
+      expect(Number(f[1])).toBeCloseTo(ns / 1e6, 2);
+      expect(Number(f[6])).toBeCloseTo(ns / len, 2);
+      const pf = rows.find((g) => g[0] === f[0] && g[3] === 'page-faults')!;
+      expect(Number(pf[4])).toBe(ns);
+      expect(Number(pf[6]) * (pf[7] === 'M/sec' ? 1e6 : pf[7] === 'K/sec' ? 1e3 : 1)).toBeCloseTo((Number(pf[1]) * 1e9) / ns, -3);
+    }
+    expect(Math.abs(sumNs - Number(whole[3]))).toBeLessThanOrEqual(clocks.length);
   });
 });
 

@@ -119,6 +119,30 @@ describe('spfperf stat errors', () => {
     }
   });
 
+  it('each kind of mistake has one exit status (README): bad values and option values 1, a bad kernel config 2', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['stat', '--machine', 'nope', 'page_fault1'], 1, /^spfperf: option '--machine': unknown machine 'nope'/],
+      [['stat', '--arch', 'sparc', 'page_fault1'], 1, /^spfperf: option '--arch': unknown arch 'sparc'/],
+      [['stat', '-e', '', 'page_fault1'], 1, /^event syntax error: ''/],
+      [['stat', '-e', 'faults,,minor-faults', 'page_fault1'], 1, /^event syntax error: /],
+      [['stat', 'page_fault1', 'threads=0'], 1, /'threads' must be at least 1/],
+      [['stat', 'page_fault1', 'threads=-5'], 1, /'threads' must be at least 1/],
+      [['stat', 'page_fault1', 'threads=2.5'], 1, /'threads' takes a whole number/],
+      [['stat', 'page_fault1', 'seconds=-1'], 1, /'seconds' cannot be negative/],
+      [['stat', 'page_fault1', 'threads=1', 'threads=2'], 1, /'threads' of workload 'page_fault1' is given twice/],
+      [['record', '-o', '-', 'page_fault1', 'threads=0'], 1, /'threads' must be at least 1/],
+      [['stat', '--config', 'nope', 'page_fault1'], 2, /^spfperf: --config 'nope'/],
+    ];
+    for (const [args, status, msg] of cases) {
+      const r = await spfperf(args);
+      expect(r.status, args.join(' ')).toBe(status);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr, args.join(' ')).toMatch(msg);
+      if (!r.stderr.startsWith('event syntax error')) expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      noStack(r.stderr);
+    }
+  });
+
   it('--version and --help', async () => {
     const v = await spfperf(['--version']);
     expect(v.status).toBe(0);
@@ -126,5 +150,61 @@ describe('spfperf stat errors', () => {
     const h = await spfperf(['stat', '--help']);
     expect(h.status).toBe(0);
     expect(h.stdout).toContain('Usage: spfperf stat [options] <workload> [params...]');
+  });
+});
+
+describe('spfperf stat: perf\'s event modifiers and <not supported> (fixtures/golden/perf-6.1/stat-modifiers-csv.txt)', () => {
+  const EB = ['ebizzy', 'threads=2', 'seconds=0.002s', '--cpus', '2'];
+  /** event -> [value field, metric unit field] of a -x, run. */
+  async function csv(events: string): Promise<Map<string, string[]>> {
+    const r = await spfperf(['stat', '-x,', '-e', events, ...EB]);
+    expect(r.status, r.stderr).toBe(0);
+    return new Map(r.stderr.trimEnd().split('\n').map((l) => l.split(',')).map((f) => [f[2], f]));
+  }
+
+  it(':u counts what the kernel counts with user regs (every fault the model takes), :k what it counts with its own (switches, tracepoints)', async () => {
+    const m = await csv('faults,faults:u,faults:k,faults:uk,cs,cs:u,cs:k,cpu-migrations:u,task-clock,task-clock:u,exceptions:page_fault_user:u,exceptions:page_fault_user:k');
+    const v = (e: string): number => Number(m.get(e)![0]);
+    expect(v('faults')).toBeGreaterThan(0);
+    expect(v('faults:u')).toBe(v('faults'));
+    expect(v('faults:uk')).toBe(v('faults'));
+    expect(v('faults:k')).toBe(0);
+    expect(v('cs')).toBeGreaterThan(0);
+    expect(v('cs:u')).toBe(0);
+    expect(v('cs:k')).toBe(v('cs'));
+    expect(v('cpu-migrations:u')).toBe(0);
+    expect(v('task-clock:u')).toBe(v('task-clock'));
+    // A tracepoint is printed without its modifier (two rows of the same name, :u first), as perf prints it.
+    const r = await spfperf(['stat', '-x,', '-e', 'exceptions:page_fault_user:u,exceptions:page_fault_user:k', ...EB]);
+    const tp = r.stderr.split('\n').filter((l) => l.includes(',exceptions:page_fault_user,'));
+    expect(tp.map((l) => l.split(',')[0])).toEqual(['0', String(v('faults'))]);
+    // The zero counts carry perf's 0 rate, as cs:u in the capture.
+    expect(m.get('faults:k')!.slice(5)).toEqual(['0.000', '/sec']);
+  });
+
+  it('a hardware event perf knows prints <not supported> in every format, as perf on a machine without that PMU', async () => {
+    const m = await csv('cycles,faults,instructions:u');
+    expect(m.get('cycles')!.join(',')).toBe('<not supported>,,cycles,0,100.00,,');
+    expect(m.get('instructions:u')![0]).toBe('<not supported>');
+    const human = await spfperf(['stat', '-e', 'cycles,faults', ...EB]);
+    expect(human.status).toBe(0);
+    expect(human.stderr).toContain('\n   <not supported>      cycles' + ' '.repeat(25 - 6 + 35) + '\n');
+    const json = await spfperf(['stat', '-j', '-e', 'cycles', ...EB]);
+    expect(JSON.parse(json.stderr.split('\n')[0])).toMatchObject({ 'counter-value': '<not supported>', event: 'cycles', 'event-runtime': 0, 'metric-unit': '' });
+    // In every interval too.
+    const iv = await spfperf(['stat', '-I', '1', '-x,', '-e', 'cycles,faults', ...EB]);
+    const rows = iv.stderr.trimEnd().split('\n');
+    expect(rows.filter((l) => l.includes(',cycles,')).length).toBe(rows.filter((l) => l.includes(',faults,')).length);
+    // --per-thread: one <not supported> row per thread.
+    const pt = await spfperf(['stat', '--per-thread', '-x,', '-e', 'cycles', ...EB]);
+    expect(pt.stderr.split('\n').filter((l) => /^ebizzy-\d+,<not supported>,,cycles,0,/.test(l)).length).toBe(3);
+  });
+
+  it('record: refuses a not-supported event and a modifier that records nothing, in one line (exit 1)', async () => {
+    for (const e of ['cycles', 'faults:k']) {
+      const r = await spfperf(['record', '-e', e, '-o', '-', ...EB]);
+      expect(r.status, e).toBe(1);
+      expect(r.stderr.trim().split('\n'), e).toHaveLength(1);
+    }
   });
 });

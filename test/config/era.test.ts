@@ -13,20 +13,37 @@ import { ConfigError } from '../../src/errors.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
+const OLD = { CONFIG_RWSEM_GENERIC_SPINLOCK: 'y', rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' };
+const R2_6_34 = { ...OLD, CONFIG_RWSEM_GENERIC_SPINLOCK: 'n' };
+const R3_9 = { ...R2_6_34, rwsem_writer_steal: 'y' };
+const R3_15 = { ...R3_9, vmacache: 'task' };
+const R3_16 = { ...R3_15, CONFIG_RWSEM_SPIN_ON_OWNER: 'y' };
+const R4_2 = { ...R3_16, spinlock: 'queued' };
+const R4_20 = { ...R4_2, lazy_tlb: 'skip', munmap_downgrade: 'y' };
+const R5_3 = { ...R4_20, rwsem_reader_wake: 'all', rwsem_reader_optimistic: 'spin', rwsem_spin_on_readers: 'y', rwsem_handoff: 'y' };
+const R5_11 = { ...R5_3, rwsem_reader_optimistic: 'steal' };
+const R6_0 = { ...R5_11, fault_completed: 'y' };
 const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
-  '2.6.33': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '3.14': { vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '3.15': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '3.16': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '4.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '4.20': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '5.2': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '5.3': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '5.19': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'n', vma_lock_anon_vma: 'inval' },
-  '6.0': { vmacache: 'task', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'inval' },
-  '6.1': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'inval' },
-  '6.9': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'inval' },
-  '6.10': { vmacache: 'none', CONFIG_RWSEM_SPIN_ON_OWNER: 'y', lazy_tlb: 'skip', munmap_downgrade: 'y', rwsem_reader_spin: 'y', fault_completed: 'y', vma_lock_anon_vma: 'trylock' },
+  '2.6.33': OLD,
+  '2.6.34': R2_6_34,
+  '3.8': R2_6_34,
+  '3.9': R3_9,
+  '3.14': R3_9,
+  '3.15': R3_15,
+  '3.16': R3_16,
+  '4.1': R3_16,
+  '4.2': R4_2,
+  '4.19': R4_2,
+  '4.20': R4_20,
+  '5.2': R4_20,
+  '5.3': R5_3,
+  '5.10': R5_3,
+  '5.11': R5_11,
+  '5.19': R5_11,
+  '6.0': R6_0,
+  '6.1': { ...R6_0, vmacache: 'none' },
+  '6.9': { ...R6_0, vmacache: 'none' },
+  '6.10': { ...R6_0, vmacache: 'none', vma_lock_anon_vma: 'trylock' },
 };
 
 describe('eraSettings: each era key on both sides of the release it changes at', () => {
@@ -37,7 +54,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   }
 
   it('EXPECTED covers every change in the table, with the release just before it', () => {
-    const justBefore: Record<string, string> = { '3.15': '3.14', '3.16': '3.15', '4.20': '4.19', '5.3': '5.2', '6.0': '5.19', '6.1': '6.0', '6.10': '6.9' };
+    const justBefore: Record<string, string> = { '2.6.34': '2.6.33', '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0', '6.10': '6.9' };
     for (const c of ERA_CHANGES) {
       const prev = justBefore[c.at];
       expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
@@ -47,7 +64,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_spin', 'fault_completed', 'vma_lock_anon_vma']);
+    expect(ERA_KEYS).toEqual(['CONFIG_RWSEM_GENERIC_SPINLOCK', 'rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed', 'vma_lock_anon_vma']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
@@ -71,7 +88,8 @@ describe('eraSettings: each era key on both sides of the release it changes at',
     expect(kernelRelease('2.6.33-rc2')).toEqual([2, 6, 33]);
     expect(kernelRelease('2.6.39.4')).toEqual([2, 6, 39]);
     expect(kernelRelease('3.0')).toEqual([3, 0]);
-    expect(eraSettings('2.6.39.4')).toEqual(EXPECTED['2.6.33']);
+    expect(eraSettings('2.6.39.4')).toEqual(EXPECTED['2.6.34']);
+    expect(eraSettings('2.6.33.20')).toEqual(EXPECTED['2.6.33']);
   });
 
   it('a string that is not a version is a ConfigError that says what a version looks like', () => {
@@ -93,7 +111,7 @@ describe('--config kernel=X.Y', () => {
   it('sets every era key as that release had it, and is itself a resolved setting', () => {
     const c = resolveConfig(['kernel=4.17']);
     expect(c.settings.kernel).toBe('4.17');
-    for (const [k, v] of Object.entries(EXPECTED['3.16'])) expect(c.settings[k], k).toBe(v);
+    for (const [k, v] of Object.entries(EXPECTED['4.19'])) expect(c.settings[k], k).toBe(v);
     expect(c.vmacache).toBe('task');
     expect(c.lazyTlb).toBe('ipi');
     expect(c.rwsemSpinOnOwner).toBe(true);
@@ -167,12 +185,17 @@ describe('--config kernel=X.Y', () => {
   it('reaches the run: prepareRun passes the era keys of the named kernel on', () => {
     const o = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=2.6.33'] }));
     expect(o.vmacache).toBe('mm');
-    expect(o.rwsemSpinOnOwner).toBe(false);
+    expect(o.rwsem).toEqual({ genericSpinlock: true, spinOnOwner: false, writerSteal: false, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
     expect(o.lazyTlb).toBe('ipi');
+    expect(o.spinlock).toBe('ticket');
     expect(o.faultCompleted).toBe(false);
     const now = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=6.18.44-fc'] }));
     expect(now.vmacache).toBe('none');
     expect(now.lazyTlb).toBe('skip');
+    expect(now.spinlock).toBe('queued');
     expect(now.faultCompleted).toBe(true);
+    expect(now.rwsem).toEqual({ genericSpinlock: false, spinOnOwner: true, writerSteal: true, readerWake: 'all', readerOpt: 'steal', spinOnReaders: true, handoff: true });
+    const v417 = runOptionsOf(prepareRun('multi-fault', ['threads=2', 'rounds=1', 'area=16K'], { cpus: '4', config: ['kernel=4.17'] }));
+    expect(v417.rwsem).toEqual({ genericSpinlock: false, spinOnOwner: true, writerSteal: true, readerWake: 'head', readerOpt: 'none', spinOnReaders: false, handoff: false });
   });
 });

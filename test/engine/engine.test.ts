@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine, PREEMPT, SYNC, TaskState, fifoPolicy, type Code, type Task } from '../../src/engine/engine.js';
-import { RwSemaphore, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { RwSemaphore } from '../../src/engine/rwsem.js';
 import { COSTS, flatTopo, setup, type Entry } from './helpers.js';
 
 describe('Engine: virtual time', () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
+import { Engine, SYNC, TaskState, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { HANDOFF_SHARE } from '../../src/engine/cacheline.js';
-import { Atomic, Barrier, RwLock, RwSemaphore, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { Atomic, Barrier, RwLock, SeqCount, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { RwSemaphore } from '../../src/engine/rwsem.js';
 import { Rcu } from '../../src/engine/rcu.js';
 import { waitsFor } from '../../src/engine/wait.js';
-import { COSTS, LAT, setup } from './helpers.js';
+import { COSTS, flatTopo, LAT, setup } from './helpers.js';
 
 // Every lock operation pays a write (or, for a failed trylock, a read) on the lock's cache line.
 // On the one-socket topology of setup(): 80 ns for the first touch (memory), 50 ns to take the line
@@ -400,6 +401,41 @@ describe('SpinLock', () => {
     expect(maxInside).toBe(1);
     expect(lock.stats).toEqual({ acquired: 4, contended: 3 });
     expect(lock.locked).toBe(false);
+  });
+
+  it('ticket (spinlock=ticket, x86 before 4.2): every spinner re-reads the lock word at each hand-off; the next holder waits for the reads ahead of it', () => {
+    // H holds 80-1080; C, A, B arrive at 100, 200, 300 and spin. Each arrival's ticket (a write)
+    // and each release invalidate the spinners' copies and they all read the line again.
+    const run = (spinlock: 'queued' | 'ticket') => {
+      const eng = new Engine(flatTopo(4), COSTS, 1, { spinlock });
+      const log: [string, number][] = [];
+      const lock = new SpinLock(eng, 'ptl');
+      const crit = (name: string, arrive: number, hold: number) =>
+        function* (t: Task): Code {
+          t.cost(arrive);
+          yield* lock.lock(t);
+          log.push([`${name} in`, t.clock]);
+          t.cost(hold);
+          yield* lock.unlock(t);
+        };
+      eng.spawn(100, 1, 'H', 0, crit('H', 0, 1000));
+      eng.spawn(101, 1, 'C', 0, crit('C', 100, 100));
+      eng.spawn(102, 1, 'A', 0, crit('A', 200, 100));
+      eng.spawn(103, 1, 'B', 0, crit('B', 300, 100));
+      eng.run();
+      return { log, transfers: lock.line.transfers };
+    };
+    const queued = run('queued');
+    expect(queued.log.map(([w]) => w)).toEqual(['H in', 'C in', 'A in', 'B in']);
+    const ticket = run('ticket');
+    expect(ticket.log.map(([w]) => w)).toEqual(['H in', 'C in', 'A in', 'B in']);
+    // H's release (1080) takes the line back from the spinners (50 ns); then of the three
+    // spinners' reads C's comes second: it waits out A's transfer (half of it busy: 25 ns).
+    const at = (l: [string, number][], w: string) => l.find(([x]) => x === w)![1];
+    expect(at(queued.log, 'C in')).toBe(1180);
+    expect(at(ticket.log, 'C in')).toBe(1080 + 50 + 25 + 50);
+    expect(at(ticket.log, 'B in') - at(ticket.log, 'C in')).toBeGreaterThan(at(queued.log, 'B in') - at(queued.log, 'C in'));
+    expect(ticket.transfers).toBeGreaterThan(queued.transfers);
   });
 
   it('a spinner keeps its CPU: a task pinned there does not run until the spinner is done', () => {
@@ -1644,91 +1680,5 @@ describe('RwSemaphore.downgradeWrite (downgrade_write)', () => {
     eng.run();
     const at = (what: string): number => log.find((l) => l[0] === what)![1];
     expect(at('R in')).toBeGreaterThan(at('W out'));
-  });
-});
-
-describe('RwSemaphore writers spinning on readers (spinOnReaders, 5.3+ rwsem_rspin_threshold)', () => {
-  /** A reader holding the lock `hold` ns from 0, and a writer arriving at 100. */
-  const readerThenWriter = (onReaders: boolean, hold: number) => {
-    const { eng, log, spawn, note } = setup({ cpus: 4 });
-    const sem = new RwSemaphore(eng, 'sem');
-    sem.spinOnOwner = true;
-    sem.spinOnReaders = onReaders;
-    spawn('R', function* (t) {
-      yield* sem.downRead(t); // 0 -> 80 (line from memory)
-      t.cost(hold);
-      yield* sem.upRead(t);
-      note('R out', t);
-    });
-    const w = spawn('W', function* (t) {
-      t.cost(100);
-      yield* sem.downWrite(t);
-      note('W in', t);
-      yield* sem.upWrite(t);
-    });
-    const states: Record<number, TaskState> = {};
-    for (const at of [1000, 5000, 20000]) eng.at(at, () => (states[at] = w.state));
-    eng.run();
-    return { log, w, sem, states };
-  };
-
-  it('a writer arriving while a reader holds the lock spins and takes it at the release + one line transfer, without sleeping', () => {
-    const { log, w, states } = readerThenWriter(true, 3000);
-    const rOut = MEM + 3000 + XFER; // W took the line at 100: R takes it back
-    expect(log).toEqual([
-      ['R out', rOut],
-      ['W in', rOut + XFER],
-    ]);
-    expect(states[1000]).toBe(TaskState.Spinning);
-    expect(w.ctxSwitches).toBe(0);
-  });
-
-  it('without it (before 5.3) the same writer sleeps and runs a wake-up after the release', () => {
-    const { log, w, states } = readerThenWriter(false, 3000);
-    const rOut = MEM + 3000 + XFER;
-    expect(log).toEqual([
-      ['R out', rOut],
-      ['W in', rOut + COSTS.wakeupNs],
-    ]);
-    expect(states[1000]).toBe(TaskState.Blocked);
-    expect(w.ctxSwitches).toBe(1);
-  });
-
-  it('past (20 + readers) / 2 us of spinning the writer gives up, sleeps, and the next writer does not spin', () => {
-    const { eng, log, spawn, note } = setup({ cpus: 4 });
-    const sem = new RwSemaphore(eng, 'sem');
-    sem.spinOnOwner = true;
-    sem.spinOnReaders = true;
-    spawn('R', function* (t) {
-      yield* sem.downRead(t);
-      t.cost(30_000);
-      yield* sem.upRead(t);
-      note('R out', t);
-    });
-    const w1 = spawn('W1', function* (t) {
-      t.cost(100);
-      yield* sem.downWrite(t);
-      note('W1 in', t);
-      t.cost(100);
-      yield* sem.upWrite(t);
-    });
-    const w2 = spawn('W2', function* (t) {
-      t.cost(15_000);
-      yield* sem.downWrite(t);
-      note('W2 in', t);
-      yield* sem.upWrite(t);
-    });
-    const seen: unknown[] = [];
-    for (const at of [10_000, 11_000]) eng.at(at, () => seen.push([at, w1.state]));
-    eng.at(16_000, () => seen.push([16_000, w2.state]));
-    eng.run();
-    // One reader: a threshold of 10.5 us from W1's arrival (100 + its line transfer).
-    expect(seen).toEqual([
-      [10_000, TaskState.Spinning],
-      [11_000, TaskState.Blocked],
-      [16_000, TaskState.Blocked], // RWSEM_NONSPINNABLE: W2 queues at once
-    ]);
-    expect(w1.ctxSwitches).toBe(1);
-    expect(log.map(([what]) => what)).toEqual(['R out', 'W1 in', 'W2 in']);
   });
 });

@@ -36,14 +36,14 @@ describe('diff table', () => {
     const out = formatDiff([col('base', 'a.json', a), col('dufour-v11', 'b.json', b)]);
     const lines = out.split('\n');
     const header = lines.find((l) => !l.startsWith('#') && l.includes('BASE'))!;
-    expect(header).toMatch(/^ +BASE +DUFOUR-V11 +delta$/);
-    expect(out).toMatch(/\nworkload:records\/s +100\.00 +150\.00 +\+50\.00%\n/);
-    expect(out).toMatch(/\ntask-clock \(msec\) +20\.00 +30\.00 +\+50\.00%\n/);
-    expect(out).toMatch(/\npage-faults +1000 +900 +-10\.00%\n/);
-    expect(out).toMatch(/\nspeculative-faults +0 +800 +n\/a\n/);
+    expect(header).toMatch(/^ +BASE +DUFOUR-V11 +delta +ratio$/);
+    expect(out).toMatch(/\nworkload:records\/s +100\.00 +150\.00 +\+50\.00% +1\.500\n/);
+    expect(out).toMatch(/\ntask-clock \(msec\) +20\.00 +30\.00 +\+50\.00% +1\.500\n/);
+    expect(out).toMatch(/\npage-faults +1000 +900 +-10\.00% +0\.900\n/);
+    expect(out).toMatch(/\nspeculative-faults +0 +800 +n\/a +n\/a\n/);
     expect(out).toMatch(/\nvmstat:speculative_pgfault +- +800\n/);
     expect(out).not.toContain('pgmajfault');
-    expect(out).toMatch(/\nseconds time elapsed +0\.010000 +0\.010000 +\+0\.00%\n/);
+    expect(out).toMatch(/\nseconds time elapsed +0\.010000 +0\.010000 +\+0\.00% +1\.000\n/);
     expect(out).not.toContain('NOTE');
     // Values right-aligned under their labels.
     const end = (s: string, word: string): number => s.indexOf(word) + word.length;
@@ -60,7 +60,25 @@ describe('diff table', () => {
 
   it('takes three or more inputs, each with its delta', () => {
     const out = formatDiff([col('base', 'a', summary('base', { metric: 100 })), col('spf', 'b', summary('spf', { metric: 200 })), col('pvl', 'c', summary('pvl', { metric: 50 }))]);
-    expect(out).toMatch(/\n +BASE +SPF +delta +PVL +delta\n/);
-    expect(out).toMatch(/\nworkload:records\/s +100\.00 +200\.00 +\+100\.00% +50\.00 +-50\.00%\n/);
+    expect(out).toMatch(/\n +BASE +SPF +delta +ratio +PVL +delta +ratio\n/);
+    expect(out).toMatch(/\nworkload:records\/s +100\.00 +200\.00 +\+100\.00% +2\.000 +50\.00 +-50\.00% +0\.500\n/);
+  });
+
+  it('with several runs per input: perf\'s "+- x.xx%" noise after each value, a delta within the noise marked ~', () => {
+    /** An input of runs whose records/s are `metrics` and page-faults `faults`. */
+    const withRuns = (label: string, metrics: number[], faults: number[]): RunSummary => {
+      const runs = metrics.map((m, i) => ({ seed: i + 1, elapsed: 0.01, user: 0.001, sys: 0.02, counters: { 'page-faults': faults[i] }, vmstat: {}, metrics: { 'records/s': { value: m, unit: '' } } }));
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      return { ...summary(label, { metric: mean(metrics), counters: { 'page-faults': mean(faults) }, seeds: [1, 2, 3] }), runs } as RunSummary;
+    };
+    // records/s: 100 +- 10 % against 105 +- 0 %: +5 % is within the noise; page-faults: 1000 +- 0 % against 1100 +- 0.91 %: +10 % is not.
+    const a = withRuns('base', [80, 100, 120], [1000, 1000, 1000]);
+    const b = withRuns('spf', [105, 105, 105], [1080, 1100, 1120]);
+    const out = formatDiff([col('base', 'a', a), col('spf', 'b', b)]);
+    expect(out).toMatch(/\nworkload:records\/s +100\.00 +\+- 11\.55% +105\.00 +\+- 0\.00% +\+5\.00% ~ +1\.050\n/);
+    expect(out).toMatch(/\npage-faults +1000 +\+- 0\.00% +1100 +\+- 1\.05% +\+10\.00% +1\.100\n/);
+    expect(out).toContain('# a delta marked ~ is within the noise of the two inputs');
+    // An input of one run has no noise column; without any, no legend.
+    expect(formatDiff([col('base', 'a', summary('base')), col('spf', 'b', summary('spf'))])).not.toMatch(/\+-|~/);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/golden.js';
-import { cfixed, type StatBlock, type StatReport, type StatRow } from '../../src/format/stat-common.js';
+import { cfixed, rateMetric, type StatBlock, type StatReport, type StatRow } from '../../src/format/stat-common.js';
 import { formatCounterLine, formatStatHuman } from '../../src/format/stat-human.js';
 import { formatStatCsv } from '../../src/format/stat-csv.js';
 import { formatStatJson } from '../../src/format/stat-json.js';
@@ -186,7 +186,122 @@ describe('--per-thread (stat-per-thread.txt)', () => {
   });
 });
 
-describe('number formatting (C printf)', () => {
+describe('rates (stat-rates-*.txt): "#   68.818 K/sec" on every counter when task-clock is counted', () => {
+  const cpus = (value: number): StatRow['metric'] => ({ value, unit: 'CPUs utilized', width: 8, precision: 3 });
+  /** A counter row of a capture: the rate computed from the count and task-clock's ns. */
+  const counter = (event: string, value: number, clockNs: number, runtimeNs = clockNs): StatRow => row(event, value, { runtimeNs, metric: rateMetric(value, clockNs) });
+
+  it('reproduces stat-rates-human.txt (the rate from task-clock\'s msec, K/sec and /sec)', () => {
+    const text = capture('stat-rates-human.txt');
+    const tcLine = /^ +([\d.]+) msec task-clock +# +([\d.]+) CPUs/m.exec(text)!;
+    const clockNs = Number(tcLine[1]) * 1e6;
+    const rows = [row('task-clock', Number(tcLine[1]), { unit: 'msec', fractional: true, metric: cpus(Number(tcLine[2])) }), ...humanRows(text).map((r) => counter(r.event, r.value!, clockNs))];
+    const out = formatStatHuman(report([{ rows }], { elapsedSec: seconds(text, 'time elapsed'), userSec: seconds(text, 'user'), sysSec: seconds(text, 'sys') }));
+    expect(out).toBe(text);
+  });
+
+  /** CSV fields of a rates capture, without the interval column. */
+  const csvRows = (lines: string[][]): StatRow[] => {
+    const clockNs = Number(lines.find((f) => f[2] === 'task-clock')![3]);
+    return lines.map((f) =>
+      f[2] === 'task-clock'
+        ? row('task-clock', Number(f[0]), { unit: 'msec', fractional: true, runtimeNs: Number(f[3]), metric: cpus(Number(f[5])) })
+        : counter(f[2], Number(f[0]), clockNs, Number(f[3])),
+    );
+  };
+
+  it('reproduces stat-rates-csv.txt (metric value and unit in the last two fields)', () => {
+    const text = capture('stat-rates-csv.txt');
+    const rows = csvRows(text.trimEnd().split('\n').map((l) => l.split(',')));
+    expect(formatStatCsv(',')(report([{ rows }]))).toBe(text);
+  });
+
+  it('reproduces stat-rates-interval-csv.txt; each interval\'s rate is its count over that interval\'s task-clock', () => {
+    const text = capture('stat-rates-interval-csv.txt');
+    const byTime = new Map<string, string[][]>();
+    for (const l of text.trimEnd().split('\n')) {
+      const f = l.split(',');
+      const t = f.shift()!;
+      byTime.set(t, [...(byTime.get(t) ?? []), f]);
+    }
+    const blocks = [...byTime].map(([t, ls]) => {
+      const rows = csvRows(ls);
+      // perf reads task-clock and the counter a few microseconds apart, so its rate is the
+      // count over task-clock to 2e-4 (not to the last digit, as in one read without -I).
+      const clock = rows.find((r) => r.event === 'task-clock')!;
+      return {
+        timeNs: Math.round(Number(t) * 1e9),
+        rows: rows.map((r, i) => {
+          if (r.event === 'task-clock') return r;
+          const printed = Number(ls[i][5]) * 1e3;
+          expect(Math.abs(printed - (1e9 * r.value!) / clock.runtimeNs) / printed).toBeLessThan(2e-4);
+          return { ...r, metric: { ...r.metric!, value: Number(ls[i][5]) } };
+        }),
+      };
+    });
+    expect(byTime.size).toBe(18);
+    expect(formatStatCsv(',')(report(blocks, { interval: true }))).toBe(text);
+  });
+
+  it('reproduces stat-rates-json.txt ("metric-value" : %f, "metric-unit" : "K/sec")', () => {
+    const text = capture('stat-rates-json.txt');
+    const objs = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, string | number>);
+    const clockNs = Number(objs.find((o) => o.event === 'task-clock')!['event-runtime']);
+    const rows = objs.map((o) =>
+      o.event === 'task-clock'
+        ? row('task-clock', Number(o['counter-value']), { unit: 'msec', fractional: true, runtimeNs: Number(o['event-runtime']), metric: cpus(Number(o['metric-value'])) })
+        : counter(String(o.event), Number(o['counter-value']), clockNs, Number(o['event-runtime'])),
+    );
+    expect(formatStatJson(report([{ rows }]))).toBe(text);
+  });
+
+  it('scales as convert_unit_double does: above 1000 it is K, M, G; 0 task-clock gives 0 /sec', () => {
+    expect(rateMetric(1000, 1e9)).toMatchObject({ value: 1000, unit: '/sec' });
+    expect(rateMetric(1001, 1e9)).toMatchObject({ value: 1.001, unit: 'K/sec' });
+    expect(rateMetric(5e6, 1e9).unit).toBe('M/sec');
+    expect(rateMetric(5e9, 1e9).unit).toBe('G/sec');
+    expect(rateMetric(5e12, 1e9)).toMatchObject({ value: 5000, unit: 'G/sec' });
+    expect(rateMetric(7, 0)).toMatchObject({ value: 0, unit: '/sec' });
+  });
+});
+
+describe('<not supported> (stat-not-supported*.txt: perf 6.1 on this VM, which has no PMU)', () => {
+  // perf stat -e cycles,faults:u,instructions:u,faults:k ./touch 100; -j -e cycles,faults:u
+  const notSupported = (event: string): StatRow => row(event, null, { notSupported: true });
+
+  it('reproduces the human capture (the value column says <not supported>, the event padded as <not counted>)', () => {
+    const text = capture('stat-not-supported.txt');
+    const rows = text
+      .split('\n')
+      .filter((l) => /^ {2,}(\d+|<not supported>) {6}\S/.test(l))
+      .map((l) => {
+        const m = /^ +(<not supported>|\d+) +(\S+)/.exec(l)!;
+        return m[1] === '<not supported>' ? notSupported(m[2]) : row(m[2], Number(m[1]));
+      });
+    expect(rows).toHaveLength(4);
+    const out = formatStatHuman(report([{ rows }], { elapsedSec: seconds(text, 'time elapsed'), userSec: seconds(text, 'user'), sysSec: seconds(text, 'sys') }));
+    expect(out).toBe(text);
+  });
+
+  it('reproduces the JSON capture ("counter-value" : "<not supported>", runtime 0, "metric-unit" : "")', () => {
+    const text = capture('stat-not-supported-json.txt');
+    const rows = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string | number>)
+      .map((o) => (o['counter-value'] === '<not supported>' ? notSupported(String(o.event)) : row(String(o.event), Number(o['counter-value']), { runtimeNs: Number(o['event-runtime']) })));
+    expect(formatStatJson(report([{ rows }]))).toBe(text);
+  });
+
+  it('CSV: "<not supported>,,cycles,0,100.00,," as in stat-modifiers-csv.txt', () => {
+    const perf = capture('stat-modifiers-csv.txt').split('\n')[0];
+    expect(formatStatCsv(',')(report([{ rows: [notSupported('cycles')] }]))).toBe(perf + '\n');
+  });
+});
+
+describe('number formatting (C printf)'
+
+, () => {
   it('rounds exact ties to even, as glibc does, and spells nan/inf as C', () => {
     expect(cfixed(2.5, 0)).toBe('2');
     expect(cfixed(3.5, 0)).toBe('4');

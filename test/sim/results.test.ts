@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RwSemaphore, SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { SpinLock, WaitQueue } from '../../src/engine/locks.js';
+import { RwSemaphore } from '../../src/engine/rwsem.js';
 import { errnoName, SIGNAL_NAMES, stuckError } from '../../src/sim/results.js';
 import { EINVAL, ENOMEM, SIGBUS, SIGKILL, SIGSEGV } from '../../src/mm/types.js';
 import { setup } from '../engine/helpers.js';

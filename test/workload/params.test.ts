@@ -52,11 +52,38 @@ describe('resolveParams', () => {
     expect(resolveParams(w, ['seconds=250ms'], builtins).get('seconds')).toBe(2.5e8);
     expect(resolveParams(w, ['size=4096'], builtins).get('size')).toBe(4096);
     expect(resolveParams(w, ['threads=1K'], builtins).get('threads')).toBe(1024);
-    expect(resolveParams(w, ['threads=-1'], builtins).get('threads')).toBe(-1);
   });
 
-  test('the last override of a name wins; spaces around = are ignored', () => {
-    expect(resolveParams(w, ['threads=2', ' threads = 3 '], builtins).get('threads')).toBe(3);
+  test('spaces around = are ignored; a name given twice is refused, not silently the last', () => {
+    expect(resolveParams(w, [' threads = 3 '], builtins).get('threads')).toBe(3);
+    expect(usageMessage(() => resolveParams(w, ['threads=2', 'threads=3'], builtins))).toBe(
+      "parameter 'threads' of workload 'demo' is given twice ('threads=3'): give each parameter once",
+    );
+  });
+
+  test('a negative value is refused unless the default is negative', () => {
+    expect(usageMessage(() => resolveParams(w, ['seconds=-1'], builtins))).toBe(
+      "bad value '-1' for parameter 'seconds' of workload 'demo': 'seconds' cannot be negative",
+    );
+    expect(usageMessage(() => resolveParams(w, ['threads=-1'], builtins))).toMatch(/'threads' cannot be negative$/);
+    const neg = parseWorkload('param off = -4\nprocess {\n}\n', 'workloads/neg.spf');
+    checkWorkload(neg);
+    expect(resolveParams(neg, ['off=-8'], builtins).get('off')).toBe(-8);
+  });
+
+  test('a task or loop count takes a whole number; a task count at least 1', () => {
+    const src = ['param threads = 4', 'param procs = 1', 'param rounds = 3', 'param rate = 10', 'process count $procs {', '  threads $threads {', '    loop $rounds {', '      compute 1us', '    }', '  }', '}', ''].join('\n');
+    const c = parseWorkload(src, 'workloads/c.spf');
+    checkWorkload(c);
+    const msg = (o: string): string => usageMessage(() => resolveParams(c, [o], builtins));
+    expect(msg('threads=0')).toBe("bad value '0' for parameter 'threads' of workload 'c': 'threads' must be at least 1 (the count of 'threads' at workloads/c.spf:6:11)");
+    expect(msg('threads=-5')).toMatch(/'threads' must be at least 1/);
+    expect(msg('threads=2.5')).toBe("bad value '2.5' for parameter 'threads' of workload 'c': 'threads' takes a whole number (the count of 'threads' at workloads/c.spf:6:11)");
+    expect(msg('procs=0')).toMatch(/the count of 'process' at workloads\/c.spf:5:15/);
+    expect(msg('rounds=1.5')).toMatch(/'rounds' takes a whole number \(the count of 'loop'/);
+    expect(msg('rounds=-1')).toMatch(/'rounds' cannot be negative|must be at least/);
+    // 0 rounds is a loop count the language defines; a rate may be a fraction.
+    expect(resolveParams(c, ['rounds=0', 'rate=2.5'], builtins).get('rate')).toBe(2.5);
   });
 
   test('unknown parameter', () => {

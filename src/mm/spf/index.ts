@@ -23,5 +23,5 @@ export function designNamed(name: string): DesignDescriptor | undefined {
 export function strategyFor(config: KernelConfig, arch: ArchProfile): (eng: Engine) => SpfStrategy {
   const d = designNamed(config.design);
   if (d === undefined) throw new Error(`strategyFor: no design '${config.design}'`);
-  return (eng) => completeHooks(d.create({ eng, settings: config.designSettings, costs: arch.costs }));
+  return (eng) => completeHooks(d.create({ eng, settings: config.designSettings, costs: arch.costs, rwsem: config.rwsem }));
 }

@@ -1,5 +1,5 @@
 import { SYNC, type Code, type Engine } from '../../engine/engine.js';
-import { RwSemaphore } from '../../engine/locks.js';
+import { RwSemaphore, type RwsemEra } from '../../engine/rwsem.js';
 import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
@@ -25,8 +25,9 @@ import { MmSeqs, rcuFreeVma, rcuReadLock, rcuReadUnlock, type MmSeq } from './st
 class VmaLock {
   readonly lock: RwSemaphore;
   vmLockSeq = -1;
-  constructor(eng: Engine) {
+  constructor(eng: Engine, rwsem: RwsemEra | undefined) {
     this.lock = new RwSemaphore(eng, 'vma->vm_lock');
+    if (rwsem !== undefined) this.lock.configure(rwsem);
   }
 }
 
@@ -38,9 +39,10 @@ export class PerVmaLockStrategy implements DesignHooks {
   private readonly seqs: MmSeqs;
   private readonly vmaState: VmaState<VmaLock>;
 
-  constructor(eng: Engine) {
+  /** `rwsem`: the kernel era's rw_semaphore, which vma->vm_lock is. */
+  constructor(eng: Engine, rwsem?: RwsemEra) {
     this.seqs = new MmSeqs(eng, 'mm_lock_seq');
-    this.vmaState = new VmaState(() => new VmaLock(eng));
+    this.vmaState = new VmaState(() => new VmaLock(eng, rwsem));
   }
 
   private st(vma: Vma): VmaLock {
@@ -180,5 +182,5 @@ export const design: DesignDescriptor = {
     },
   },
   vmstat: [{ names: ['vma_lock_success', 'vma_lock_abort', 'vma_lock_retry', 'vma_lock_miss'], when: 'CONFIG_PER_VMA_LOCK_STATS' }],
-  create: ({ eng }) => new PerVmaLockStrategy(eng),
+  create: ({ eng, rwsem }) => new PerVmaLockStrategy(eng, rwsem),
 };

@@ -1,5 +1,6 @@
 import type { ArchCosts } from '../../config/arch.js';
 import type { Code, Engine } from '../../engine/engine.js';
+import type { RwsemEra } from '../../engine/rwsem-era.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import type { SpfSite } from './trace.js';
@@ -39,6 +40,8 @@ export interface DesignEnv {
   /** The design's settings (its `settings` keys), as the config resolved them. */
   readonly settings: Readonly<Record<string, string>>;
   readonly costs: ArchCosts;
+  /** rw_semaphore's behaviour in the kernel era, for a design's own rw_semaphores (none: 2.6.33's). */
+  readonly rwsem?: RwsemEra;
 }
 
 /**

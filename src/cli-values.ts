@@ -1,0 +1,18 @@
+/**
+ * The values an option takes, as `--help` lists them. Plain names here, so that building the
+ * command table loads no registry (arch profiles, machines and kernel configs load only when a
+ * command runs: `spfperf list` stays fast); test/cli-values.test.ts checks every list against its
+ * registry, so a new arch, machine, preset or field that is not listed fails the tests.
+ */
+
+/** --arch (src/config/arch.ts ARCH_NAMES). */
+export const ARCH_VALUES: readonly string[] = ['x86', 'powerpc', 'arm64'];
+
+/** --machine (src/config/machine.ts MACHINES, then host). */
+export const MACHINE_VALUES: readonly string[] = ['x86-vm16', 'x86-16', 'x86-2s8c', 'e5-2690v3', 'skl-4s192', 'p8-80', 'p8-176', 'msm845', 'arm64-vm', 'host'];
+
+/** --config NAME: the presets and their aliases (src/config/kconfig.ts listConfigPresets()). */
+export const CONFIG_PRESET_VALUES: readonly string[] = ['base', 'kamezawa', 'kamezawa-fixed', 'dufour-v9', 'dufour-v11', 'spf', 'dufour-srcu', 'lespinasse', 'per-vma-lock'];
+
+/** script -F (src/format/script.ts SCRIPT_FIELDS). */
+export const SCRIPT_FIELD_VALUES: readonly string[] = ['comm', 'tid', 'pid', 'cpu', 'time', 'period', 'event', 'trace', 'ip', 'sym'];
