@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { spfperf } from '../helpers/cli.js';
 
 /** A run short enough for a test, with per-seed variance (jittered costs) so -r's noise shows. */
-const RUN = ['--cpus', '2', 'page_fault1', 'threads=2', 'iterations=1', 'size=512K'];
+const RUN = ['--cpus', '2', 'page_fault1', 'threads=2', 'iterations=1', 'size=256K'];
 
 /** The same command with --jobs 1 (in this thread, one run after another) and --jobs 2 (the pool). */
 async function both(args: readonly string[]): Promise<[Awaited<ReturnType<typeof spfperf>>, Awaited<ReturnType<typeof spfperf>>]> {
@@ -13,8 +13,8 @@ async function both(args: readonly string[]): Promise<[Awaited<ReturnType<typeof
 }
 
 describe('stat -r and --compare on the worker pool (--jobs)', () => {
-  it('-r 3 prints the same bytes with --jobs 1 and --jobs 2, in every format', async () => {
-    for (const format of [[], ['-x', ';'], ['-j'], ['--per-thread'], ['--vmstat']]) {
+  it('-r 3 prints the same bytes with --jobs 1 and --jobs 2, in every format (with --per-thread and --vmstat)', async () => {
+    for (const format of [['--per-thread', '--vmstat'], ['-x', ';', '--per-thread'], ['-j', '--vmstat']]) {
       const [serial, pooled] = await both(['-r', '3', '-e', 'faults,task-clock,pagefault:*', ...format, ...RUN]);
       expect(serial.status).toBe(0);
       expect(pooled.status).toBe(0);
@@ -76,5 +76,26 @@ describe('stat -r and --compare on the worker pool (--jobs)', () => {
     const j = await spfperf(['stat', '-j', '-e', 'faults', ...RUN]);
     expect(j.status).toBe(0);
     expect(JSON.parse(j.stderr.split('\n')[0])).toMatchObject({ event: 'faults' });
+  });
+
+  it('Ctrl-C: the runs under way stop with their counts, no more start, and the counts so far are printed', async () => {
+    // Pressed a turn of the event loop after stat subscribes: the first two runs (one per worker)
+    // have been handed out by then.
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(handler);
+      return () => {};
+    };
+    const long = ['--cpus', '4', 'ebizzy', 'threads=4', 'seconds=10s'];
+    const r = await spfperf(['stat', '--jobs', '2', '-r', '4', '-e', 'faults', ...long], { onInterrupt });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("Performance counter stats for 'ebizzy threads=4 seconds=10s' (2 runs):");
+    const elapsed = Number(/\n +([\d.]+) \+- [\d.]+ seconds time elapsed/.exec(r.stderr)?.[1]);
+    expect(elapsed).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(10);
+    // --compare: a config none of whose runs had started still gets its first run, stopped at once.
+    const c = await spfperf(['stat', '--jobs', '2', '-r', '2', '--compare', 'base,spf', ...long], { onInterrupt });
+    expect(c.status).toBe(0);
+    expect(c.stdout).toMatch(/base/);
+    expect(c.stdout).toMatch(/spf/);
   });
 });
