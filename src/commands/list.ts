@@ -13,17 +13,17 @@
  * perf list's filters narrow the event list: `spfperf list sw`, `list tracepoint`,
  * `list 'pagefault:*'`, `list faults` (src/format/list.ts). The heading and blank lines are
  * printed on a terminal only, as perf prints them only when its pager runs.
+ *
+ * The plain event list is the common call and must start fast: the event catalog and its
+ * formatter are all it loads. The tables' modules (the design registry, which loads the whole mm
+ * model; cli-table3; the workload parser) are imported only by the listing that prints them.
  */
 import { EVENTS } from '../events/catalog.js';
 import { allSections, filterSection, formatEventList, formatEventListJson } from '../format/list.js';
-import { CONFIG_KEYS, listConfigPresets } from '../config/kconfig.js';
-import { ERA_CHANGES } from '../config/era.js';
-import { hostInfo, MACHINES, machineCpus } from '../config/machine.js';
-import { describeHost, type HostInfo } from '../config/host.js';
+import type { HostInfo } from '../config/host.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { listShippedWorkloads } from '../workload/load.js';
 import { type CliIo } from '../io.js';
-import { formatTable, type Cell } from '../format/table.js';
+import type { Cell } from '../format/table.js';
 
 export interface ListOptions {
   readonly json?: boolean;
@@ -38,7 +38,7 @@ export interface ListOptions {
 const DOC_WIDTH = 64;
 
 /** The host row: what the probe found, or why there is none (not Linux, a file it cannot read). */
-function hostRow(probe: () => HostInfo): Cell[] {
+function hostRow(probe: () => HostInfo, describeHost: (h: HostInfo) => string): Cell[] {
   let h: HostInfo;
   try {
     h = probe();
@@ -49,14 +49,22 @@ function hostRow(probe: () => HostInfo): Cell[] {
   return ['host', h.machine.profile, h.ncpus, h.machine.guest ? 'guest' : 'bare metal', describeHost(h)];
 }
 
-/** `probe` gives the host row (tests pass a probe of a fixture tree, so the golden holds anywhere). */
-export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hostInfo): Promise<number> {
+/**
+ * `probe` gives the host row (default: hostInfo, this machine; tests pass a probe of a fixture tree,
+ * so the golden holds anywhere).
+ */
+export async function run(o: ListOptions, io: CliIo, probe?: () => HostInfo): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s);
   const filters = o.filters ?? [];
   if (filters.length > 0 && (o.configs || o.machines || o.workloads)) {
     throw new UsageError(`list: '${filters[0]}' filters events; it cannot be combined with --${o.configs ? 'configs' : o.machines ? 'machines' : 'workloads'}`);
   }
   if (o.configs) {
+    const [{ CONFIG_KEYS, listConfigPresets }, { ERA_CHANGES }, { formatTable }] = await Promise.all([
+      import('../config/kconfig.js'),
+      import('../config/era.js'),
+      import('../format/table.js'),
+    ]);
     out('Presets (--config NAME):\n');
     out(
       formatTable({
@@ -88,10 +96,15 @@ export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hos
     return 0;
   }
   if (o.machines) {
+    const [{ hostInfo, MACHINES, machineCpus }, { describeHost }, { formatTable }] = await Promise.all([
+      import('../config/machine.js'),
+      import('../config/host.js'),
+      import('../format/table.js'),
+    ]);
     out(
       formatTable({
         head: ['Machine', 'Arch profile', 'CPUs', 'Kind', 'What it is'],
-        rows: [...Object.values(MACHINES).map((m): Cell[] => [m.name, m.profile, machineCpus(m), m.guest ? 'guest' : 'bare metal', m.description]), hostRow(probe)],
+        rows: [...Object.values(MACHINES).map((m): Cell[] => [m.name, m.profile, machineCpus(m), m.guest ? 'guest' : 'bare metal', m.description]), hostRow(probe ?? hostInfo, describeHost)],
         widths: [null, null, null, null, DOC_WIDTH],
         align: ['left', 'left', 'right', 'left', 'left'],
       }),
@@ -99,6 +112,7 @@ export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hos
     return 0;
   }
   if (o.workloads) {
+    const [{ listShippedWorkloads }, { formatTable }] = await Promise.all([import('../workload/load.js'), import('../format/table.js')]);
     const rows: Cell[][] = [];
     for (const w of listShippedWorkloads()) {
       rows.push([w.name, { content: w.description.split('\n')[0] ?? '', colSpan: 2 }]);
