@@ -25,6 +25,13 @@ export interface Machine {
   readonly lineLatencies?: Partial<LineLatencies>;
   /** Overrides of arch costs that the machine changes (a hypervisor's exits, a slower core). */
   readonly costs?: Partial<ArchCosts>;
+  /**
+   * How the kernel sends a remote TLB flush when the machine does not do it the arch's way.
+   * 'hypercall': a paravirtual guest whose pv_ops.mmu.flush_tlb_multi is one hypercall (a PVM
+   * guest's PVM_HC_FLUSH_TLB_MULTI): the sender pays `pvTlbFlushNs`, the hypervisor flushes the
+   * other vCPUs, and no IPI or handler runs on them. Absent: the arch's model (x86: IPIs).
+   */
+  readonly remoteTlbFlush?: 'hypercall';
   /** Latency of a read from the machine's storage (a major fault's I/O), in ns. */
   readonly ioLatencyNs: number;
   /** Sequential write bandwidth of the storage, bytes per ns (= GB/s); default 0.5. */
