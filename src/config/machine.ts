@@ -1,7 +1,7 @@
 import type { TopologySpec, LineLatencies } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
 import { ConfigError } from '../errors.js';
-import { readHost, type HostInfo, type HostPresets } from './host.js';
+import { readHost, withMeasuredCosts, type HostInfo, type HostPresets, type MeasuredCosts } from './host.js';
 
 /**
  * Machine presets (`--machine NAME`): topology, memory, arch profile, and what differs from the
@@ -212,16 +212,38 @@ export function genericMachine(arch: string, profile: string, ncpus: number): Ma
  * and e5-2690v3's SATA SSD for bare metal (their numbers are declared with those presets).
  */
 export const HOST_PRESETS: HostPresets = {
-  guestCosts: { x86: KVM_X86, arm64: KVM_ARM64 },
+  guestCosts: { x86: { label: "x86-vm16's (KVM_X86)", costs: KVM_X86 }, arm64: { label: "arm64-vm's (KVM_ARM64)", costs: KVM_ARM64 } },
+  pvmCosts: { label: "x86-vm16's (KVM_X86)", costs: KVM_X86 },
   guestStorage: MACHINES['x86-vm16']!,
   metalStorage: MACHINES['e5-2690v3']!,
 };
 
+let probed: HostInfo | undefined;
 let host: HostInfo | undefined;
 
-/** This machine, probed the first time it is asked for (src/config/host.ts) and kept for the process. */
+/**
+ * This machine, probed the first time it is asked for (src/config/host.ts) and kept for the
+ * process, with the costs measured on it once setHostCosts() has given them.
+ */
 export function hostInfo(): HostInfo {
-  host ??= readHost(HOST_PRESETS);
+  probed ??= readHost(HOST_PRESETS);
+  host ??= probed;
+  return host;
+}
+
+/** This machine as probed, without measured costs (what they are derived against). */
+export function probedHostInfo(): HostInfo {
+  probed ??= readHost(HOST_PRESETS);
+  return probed;
+}
+
+/**
+ * Give the host the costs measured on it (src/calibrate/hostcost.ts), or take them back
+ * (undefined): `--machine host` runs with them from then on.
+ */
+export function setHostCosts(m: MeasuredCosts | undefined): HostInfo {
+  probed ??= readHost(HOST_PRESETS);
+  host = m === undefined ? probed : withMeasuredCosts(probed, m);
   return host;
 }
 
