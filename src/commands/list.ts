@@ -20,6 +20,7 @@ import { ConfigError } from '../errors.js';
 import { listShippedWorkloads } from '../workload/load.js';
 import { type CliIo } from '../io.js';
 import { formatTable, type Cell } from '../format/table.js';
+import { useHostCosts } from '../calibrate/hostcost.js';
 
 export interface ListOptions {
   readonly json?: boolean;
@@ -44,7 +45,13 @@ function hostRow(probe: () => HostInfo): Cell[] {
 }
 
 /** `probe` gives the host row (tests pass a probe of a fixture tree, so the golden holds anywhere). */
-export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = hostInfo): Promise<number> {
+/** The host with the costs measured on it when the cache has them (none measured here otherwise). */
+function hostWithCachedCosts(io: CliIo): HostInfo {
+  useHostCosts(io.env, 'cached');
+  return hostInfo();
+}
+
+export async function run(o: ListOptions, io: CliIo, probe: () => HostInfo = () => hostWithCachedCosts(io)): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s);
   if (o.configs) {
     out('Presets (--config NAME):\n');

@@ -25,6 +25,7 @@ import { AtomicFile, FileOutput, NdjsonWriter, RECORDABLE_SW, RecordSink, Stream
 import { errnoText } from '../trace/ndjson-reader.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
 import { writeAll, type CliIo } from '../io.js';
+import { useHostCosts } from '../calibrate/hostcost.js';
 
 export interface RecordOptions extends CommonRunOptions {
   readonly event?: readonly string[];
@@ -66,6 +67,8 @@ function statText(command: string, events: readonly SelectedEvent[], r: RunResul
 
 export async function run(workloadArg: string, paramArgs: readonly string[], o: RecordOptions, io: CliIo): Promise<number> {
   const events = recordEvents(o.event);
+  // --machine host: with the costs measured on it, when they are cached (calibrate measures them).
+  if (o.machine === 'host') useHostCosts(io.env, 'cached');
   const prep = prepareRun(workloadArg, paramArgs, o);
   const command = [workloadArg, ...paramArgs].join(' ');
   const target = o.output ?? 'spfperf.ndjson';
