@@ -83,6 +83,7 @@ export function measurementOf(s: ReadonlyMap<string, readonly number[]>): HostMe
   return {
     syscallNs: med('syscall_ns'),
     faultNs: med('fault_ns'),
+    ...(s.has('fault2_ns') ? { fault2: { faultNs: med('fault2_ns'), otherFaults: med('fault2_other_faults') } } : {}),
     munmap1: { touchedNs: med('munmap1_touched_ns'), untouchedNs: med('munmap1_untouched_ns') },
     ...(two ? { munmap2: { touchedNs: med('munmap2_touched_ns'), untouchedNs: med('munmap2_untouched_ns'), otherRunning: med('munmap_other_running') } } : {}),
     ...(futex ? { futex: { rttNs: med('futex_rtt_ns'), wakeNs: med('futex_wake_ns'), woke: med('futex_woke') } } : {}),
@@ -91,7 +92,7 @@ export function measurementOf(s: ReadonlyMap<string, readonly number[]>): HostMe
 
 /** Run the microbenchmarks (two CPUs or more: the 2-CPU ones too) and read the machine's load around them. */
 export function measureHost(bin: string, h: HostInfo): CachedMeasurement {
-  const runs: string[][] = [['syscall'], ['fault'], ['munmap', 'threads=1'], ...(h.ncpus >= 2 ? [['munmap', 'threads=2'], ['futex']] : [])];
+  const runs: string[][] = [['syscall'], ['fault'], ['munmap', 'threads=1'], ...(h.ncpus >= 2 ? [['fault', 'threads=2'], ['munmap', 'threads=2'], ['futex']] : [])];
   const samples = new Map<string, number[]>();
   let ours = 0;
   const before = readProcStat();
