@@ -18,6 +18,10 @@
  *                              PTE: no flush), alternately; one sample per mapping: the median
  *                              ns of each kind. threads=2: a second thread of the process spins
  *                              in user mode on the other CPU, so that every flush must reach it
+ *   hostcost spin     reps=N threads=N
+ *                              pure user-mode loops on CPUs 0..N-1 at once for 20 ms: loops per
+ *                              ms, all threads together (calibrate compares N with 1: what the
+ *                              CPUs can do together now, with no kernel in it)
  *   hostcost futex    reps=N   two threads on two CPUs wake each other by futex: one sample per
  *                              200 round trips, the median round trip, and the median time the
  *                              waker spends in FUTEX_WAKE
@@ -248,6 +252,52 @@ static void bench_munmap(int reps, int threads)
 	print_list(threads == 2 ? "munmap2_untouched_ns" : "munmap1_untouched_ns", untouched, reps);
 }
 
+/* Pure user-mode work on `threads` CPUs at once, for ms milliseconds: what the CPUs can do
+ * together, with no kernel in it (a guest's vCPUs sharing a host core, or packed by the host,
+ * give less than `threads` times one). Prints the total loop count per ns. */
+static volatile int capacity_go, capacity_stop;
+static unsigned long capacity_count[64];
+
+static void *capacity_worker(void *arg)
+{
+	int i = (int)(long)arg;
+	pin(i);
+	while (!capacity_go) ;
+	unsigned long c = 0;
+	while (!capacity_stop) {
+		for (int k = 0; k < 1000; k++) __asm__ volatile("");
+		c++;
+	}
+	capacity_count[i] = c;
+	return NULL;
+}
+
+static void bench_spin(int reps, int threads)
+{
+	double *v = calloc((size_t)reps, sizeof *v);
+	pthread_t th[64];
+	for (int r = 0; r < reps; r++) {
+		capacity_go = capacity_stop = 0;
+		for (int i = 0; i < threads; i++)
+			if (pthread_create(&th[i], NULL, capacity_worker, (void *)(long)i) != 0) die("pthread_create");
+		struct timespec d = { 0, 2000000 };
+		nanosleep(&d, NULL);
+		uint64_t t0 = now_ns();
+		capacity_go = 1;
+		d.tv_nsec = 20000000;
+		nanosleep(&d, NULL);
+		capacity_stop = 1;
+		uint64_t t1 = now_ns();
+		double sum = 0;
+		for (int i = 0; i < threads; i++) {
+			pthread_join(th[i], NULL);
+			sum += (double)capacity_count[i];
+		}
+		v[r] = sum * 1e6 / (double)(t1 - t0);
+	}
+	print_list(threads == 1 ? "spin1_per_ms" : "spinn_per_ms", v, reps);
+}
+
 static int futex_word[2];
 enum { ROUNDS = 200 };
 
@@ -317,7 +367,7 @@ int main(int argc, char **argv)
 {
 	pagesize = sysconf(_SC_PAGESIZE);
 	if (argc < 2) {
-		fprintf(stderr, "usage: hostcost syscall|fault|munmap|futex [reps=N] [threads=1|2]\n");
+		fprintf(stderr, "usage: hostcost syscall|fault|munmap|futex|spin [reps=N] [threads=N]\n");
 		return 2;
 	}
 	int reps = 9, threads = 1;
@@ -329,14 +379,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (reps < 1 || reps > 1000 || threads < 1 || threads > 2) {
-		fprintf(stderr, "hostcost: reps must be 1..1000, threads 1 or 2\n");
+	if (reps < 1 || reps > 1000 || threads < 1 || threads > 64) {
+		fprintf(stderr, "hostcost: reps must be 1..1000, threads 1..64\n");
+		return 2;
+	}
+	if (threads > 2 && strcmp(argv[1], "spin") != 0) {
+		fprintf(stderr, "hostcost: %s takes threads=1 or 2\n", argv[1]);
 		return 2;
 	}
 	if (strcmp(argv[1], "syscall") == 0) bench_syscall(reps);
 	else if (strcmp(argv[1], "fault") == 0) bench_fault(reps, threads);
 	else if (strcmp(argv[1], "munmap") == 0) bench_munmap(reps, threads);
 	else if (strcmp(argv[1], "futex") == 0) bench_futex(reps);
+	else if (strcmp(argv[1], "spin") == 0) bench_spin(reps, threads);
 	else {
 		fprintf(stderr, "hostcost: unknown benchmark '%s'\n", argv[1]);
 		return 2;

@@ -18,7 +18,7 @@ import { listConfigPresets } from '../config/kconfig.js';
 import type { HostInfo, MeasuredCosts } from '../config/host.js';
 import { probedHostInfo, setHostCosts } from '../config/machine.js';
 import { mapHostCosts, modelReference, type HostMeasurement, type MappedCosts } from './host-costs-map.js';
-import { BUSY_SHARE, describeLoad, machineLoad, readProcStat, type MachineLoad } from './proc-stat.js';
+import { BUSY_SHARE, describeLoad, machineLoad, readChildrenCpuNs, readProcStat, type MachineLoad } from './proc-stat.js';
 import { buildTwins, cacheDir, compilerOf, compilerProblem, twinsSourceDir, TwinBuildError } from './twins.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -90,21 +90,41 @@ export function measurementOf(s: ReadonlyMap<string, readonly number[]>): HostMe
   };
 }
 
+function runHostcost(bin: string, args: readonly string[]): Map<string, number[]> {
+  const r = spawnSync(bin, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new TwinBuildError(`hostcost ${args.join(' ')} failed: ${r.error?.message ?? `exit ${r.status}: ${r.stderr.trim()}`}`);
+  return parseHostcost(r.stdout);
+}
+
+/**
+ * What `n` CPUs can do together now against one, for pure user-mode work (hostcost spin: five
+ * 20 ms samples of each, medians): the ceiling of any real n-thread scaling. Below n on a guest
+ * whose vCPUs share host cores or are packed on fewer by a busy host, which /proc/stat does not
+ * show (a PVM guest reports no steal time).
+ */
+export function cpuCapacity(bin: string, n: number): number {
+  const one = median(runHostcost(bin, ['spin', 'threads=1', 'reps=5']).get('spin1_per_ms') ?? [NaN]);
+  const all = median(runHostcost(bin, ['spin', `threads=${n}`, 'reps=5']).get('spinn_per_ms') ?? [NaN]);
+  return all / one;
+}
+
 /** Run the microbenchmarks (two CPUs or more: the 2-CPU ones too) and read the machine's load around them. */
 export function measureHost(bin: string, h: HostInfo): CachedMeasurement {
   const runs: string[][] = [['syscall'], ['fault'], ['munmap', 'threads=1'], ...(h.ncpus >= 2 ? [['fault', 'threads=2'], ['munmap', 'threads=2'], ['futex']] : [])];
   const samples = new Map<string, number[]>();
-  let ours = 0;
   const before = readProcStat();
+  const cpu0 = readChildrenCpuNs();
+  let ours = 0;
   for (const args of runs) {
-    const r = spawnSync(bin, [...args, `reps=${REPS}`], { encoding: 'utf8' });
-    if (r.error || r.status !== 0) throw new TwinBuildError(`hostcost ${args.join(' ')} failed: ${r.error?.message ?? `exit ${r.status}: ${r.stderr.trim()}`}`);
-    for (const [k, v] of parseHostcost(r.stdout)) {
+    for (const [k, v] of runHostcost(bin, [...args, `reps=${REPS}`])) {
       if (k === 'cpu_ns') ours += v[0]!;
       else samples.set(k, v);
     }
   }
   const after = readProcStat();
+  const cpu1 = readChildrenCpuNs();
+  // The children's CPU time as the kernel accounted it, where /proc says (else their own report).
+  if (cpu0 !== null && cpu1 !== null) ours = cpu1 - cpu0;
   return {
     ...measurementOf(samples),
     key: hostKey(h),

@@ -78,6 +78,27 @@ export function describeLoad(l: MachineLoad): string {
   return `idle ${pct(l.idle)}, the programs measured ${pct(l.ours)}, anything else ${pct(l.others)} of the CPUs' time`;
 }
 
+/**
+ * The CPU time of this process's waited-for children so far, in ns (cutime + cstime of
+ * /proc/self/stat, USER_HZ ticks): every program it ran and what they ran in turn (perf and its
+ * twin), or null where there is no /proc.
+ */
+export function parseChildrenCpuNs(text: string): number | null {
+  // pid (comm) state ...: comm may hold spaces and parentheses; the fields follow the last ')'.
+  const f = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
+  const cutime = Number(f[13]);
+  const cstime = Number(f[14]);
+  return Number.isFinite(cutime) && Number.isFinite(cstime) ? (cutime + cstime) * TICK_NS : null;
+}
+
+export function readChildrenCpuNs(path = '/proc/self/stat'): number | null {
+  try {
+    return parseChildrenCpuNs(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /** This machine's /proc/stat now, or null where there is none (not Linux). */
 export function readProcStat(path = '/proc/stat'): CpuTimes | null {
   try {

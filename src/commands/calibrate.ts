@@ -31,8 +31,8 @@ import { parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from 
 import { hostInfo } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
 import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin, type TwinRun } from '../calibrate/twins.js';
-import { hostConfig as hostConfigOf, useHostCosts, type HostCostsOutcome } from '../calibrate/hostcost.js';
-import { BUSY_SHARE, describeLoad, machineLoad, readProcStat, sumLoads, type MachineLoad } from '../calibrate/proc-stat.js';
+import { cpuCapacity, hostConfig as hostConfigOf, useHostCosts, type HostCostsOutcome } from '../calibrate/hostcost.js';
+import { BUSY_SHARE, describeLoad, machineLoad, readChildrenCpuNs, readProcStat, sumLoads, type MachineLoad } from '../calibrate/proc-stat.js';
 
 export interface CalibrateOptions extends CommonRunOptions {
   readonly json?: boolean;
@@ -123,7 +123,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
     io.stderr.write(`spfperf calibrate: skipped: ${noCc}\n`);
     return 0;
   }
-  const binDir = buildTwins([...new Set(plans.map((p) => p.twin.source))], io.env);
+  const binDir = buildTwins([...new Set([...plans.map((p) => p.twin.source), 'hostcost'])], io.env);
   const noPerf = perfProblem(io.env);
   const shm = tmpfsDir();
   const note = (s: string): void => void io.stderr.write(`calibrate: ${s}\n`);
@@ -142,6 +142,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
 
   const rows: CalibrateRow[] = [];
   const loads: (MachineLoad | null)[] = [];
+  const capacities: number[] = [];
   for (const { twin, params, work } of plans) {
     let one: { real: number; sim: number } | null = null;
     for (let n = 1; n <= ncpus; n++) {
@@ -150,13 +151,19 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
       const bin = `${binDir}/${twin.source}`;
       const empty: TwinRun[] = [];
       const full: TwinRun[] = [];
+      // What the CPUs can do together just before (n threads against one, no kernel in it).
+      const capacity = n === 1 ? 1 : cpuCapacity(`${binDir}/hostcost`, n);
+      capacities.push(capacity);
       const before = readProcStat();
+      const cpu0 = readChildrenCpuNs();
       for (let i = 0; i < nruns; i++) {
         empty.push(runTwin(bin, [...twinArgs, `${twin.work}=0`], noPerf === null));
         full.push(runTwin(bin, twinArgs, noPerf === null));
       }
       const after = readProcStat();
-      const ours = [...empty, ...full].reduce((s, r) => s + r.cpuNs, 0);
+      const cpu1 = readChildrenCpuNs();
+      // Ours: perf and the twins, as the kernel accounted their CPU time (else the twins' own counts).
+      const ours = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : [...empty, ...full].reduce((s, r) => s + r.cpuNs, 0);
       const load = before !== null && after !== null ? machineLoad(before, after, ours, availableParallelism()) : null;
       loads.push(load);
       const startup = median(empty.map((r) => r.faults));
@@ -192,10 +199,13 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
         realNsPerFault: realFaults > 0 ? realCpu / realFaults : NaN,
         simNsPerFault: simFaults > 0 ? (res.userNs + res.sysNs - none.userNs - none.sysNs) / simFaults : NaN,
         otherLoad: load?.others ?? null,
+        capacity,
       });
     }
   }
   await writeAll(io.stdout, o.json ? formatCalibrateJson(rows) : formatCalibrateTable(rows));
+  const multi = capacities.filter((_, i) => rows[i]!.threads > 1);
+  if (multi.length > 0) note(`the CPUs' own ${ncpus}-thread capacity (pure user-mode loops against one, before each point): ${Math.min(...multi).toFixed(2)}-${Math.max(...multi).toFixed(2)} (Capacity: per row; a real scaling cannot pass it, the model's CPUs have ${ncpus})`);
   const all = sumLoads(loads);
   if (all === null) note('the machine\'s load during the real runs could not be read (/proc/stat)');
   else {

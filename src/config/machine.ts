@@ -76,18 +76,19 @@ export const KVM_ARM64: Partial<ArchCosts> = { wakeupNs: 12000 };
  */
 export const PVM_X86: Partial<ArchCosts> = {
   ...KVM_X86,
-  syscallNs: 1005,
-  guestFaultNs: 10130,
+  syscallNs: 1123,
+  guestFaultNs: 9940,
   // One page's local flush (PVM_HC_TLB_INVLPG) with the other vCPU idle.
-  tlbFlushOneNs: 4920,
+  tlbFlushOneNs: 4798,
   // PVM_HC_FLUSH_TLB_MULTI with the other vCPU running the same mm: the whole flush.
-  pvTlbFlushNs: 33900,
-  wakeupNs: 6720,
-  ttwuNs: 3545,
+  pvTlbFlushNs: 23825,
+  wakeupNs: 9557,
+  ttwuNs: 4881,
 };
 
-/** When and how PVM_X86 was measured. */
-export const PVM_X86_MEASURED_ON = 'the 2-vCPU PVM guest spfperf is developed on (AMD EPYC, Linux 6.18.44-fc-v1272), 2026-12-06';
+/** Where and when PVM_X86 was measured. */
+export const PVM_X86_MEASURED_ON =
+  'the 2-vCPU PVM guest spfperf is developed on (AMD EPYC, Linux 6.18.44-fc-v1272), the median of 8 measurements on 2026-12-06 21:42-21:52 while anything else took 2-5 % of the CPUs\' time';
 
 export const MACHINES: Readonly<Record<string, Machine>> = {
   'x86-vm16': {

@@ -3,7 +3,7 @@
  * of idle, the measured programs and anything else between two readings.
  */
 import { describe, expect, test } from 'vitest';
-import { describeLoad, machineLoad, parseProcStat, readProcStat, sumLoads } from '../../src/calibrate/proc-stat.js';
+import { describeLoad, machineLoad, parseChildrenCpuNs, parseProcStat, readChildrenCpuNs, readProcStat, sumLoads } from '../../src/calibrate/proc-stat.js';
 
 // Two readings of a 2-vCPU guest's /proc/stat, 9 s apart (the cpu line and one CPU's).
 const A = 'cpu  1149587 0 234197 562391 774 0 2590 0 0 0\ncpu0 574793 0 117098 281195 387 0 1295 0 0 0\nintr 1\n';
@@ -46,7 +46,16 @@ describe('/proc/stat', () => {
     expect(sumLoads([null])).toBeNull();
   });
 
+  test('the children\'s CPU time from /proc/self/stat, whatever the command name holds', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+    const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194304 10 20 0 0 150 30 1234 56 20 0 11 0 100 1 2\n';
+    expect(parseChildrenCpuNs(line)).toBe((1234 + 56) * 1e7);
+    expect(parseChildrenCpuNs('4242 (x) S 1\n')).toBeNull();
+  });
+
   test.runIf(process.platform === 'linux')('this machine\'s /proc/stat reads', () => {
+    expect(readChildrenCpuNs()).toBeGreaterThanOrEqual(0);
+    expect(readChildrenCpuNs('/nonexistent/stat')).toBeNull();
     const t = readProcStat()!;
     expect(t.totalNs).toBeGreaterThan(0);
     expect(t.idleNs).toBeLessThanOrEqual(t.totalNs);
