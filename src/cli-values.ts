@@ -9,7 +9,7 @@
 export const ARCH_VALUES: readonly string[] = ['x86', 'powerpc', 'arm64'];
 
 /** --machine (src/config/machine.ts MACHINES, then host). */
-export const MACHINE_VALUES: readonly string[] = ['x86-vm16', 'x86-16', 'x86-2s8c', 'e5-2690v3', 'skl-4s192', 'p8-80', 'p8-176', 'msm845', 'arm64-vm', 'host'];
+export const MACHINE_VALUES: readonly string[] = ['x86-vm16', 'x86-pvm2', 'x86-16', 'x86-2s8c', 'e5-2690v3', 'skl-4s192', 'p8-80', 'p8-176', 'msm845', 'arm64-vm', 'host'];
 
 /** --config NAME: the presets and their aliases (src/config/kconfig.ts listConfigPresets()). */
 export const CONFIG_PRESET_VALUES: readonly string[] = ['base', 'kamezawa', 'kamezawa-fixed', 'dufour-v9', 'dufour-v11', 'spf', 'dufour-srcu', 'lespinasse', 'per-vma-lock'];

@@ -130,6 +130,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .description('run the workloads\' real twins on this machine beside the model of it (docs/calibrate.md)')
       .argument('[workloads...]', 'twins to run (default all), and iterations=N size=BYTES')
       .option('-r, --repeat <n>', 'real runs per point, medians taken (default 5)')
+      .option('--remeasure', 'measure the host\'s costs again (--machine host; else they are measured once and cached)')
       .option('--json', 'one JSON object per workload and thread count'),
   ).action(async (args: string[], opts) => {
     const { run } = await import('./commands/calibrate.js');

@@ -17,7 +17,10 @@
  * docs/calibrate.md says how to read it.
  *
  * The machine modelled is --machine, else `host` (the machine calibrate runs on); on the host,
- * without --config, the model runs the design the host's kernel has (hostConfig()).
+ * without --config, the model runs the design the host's kernel has (hostConfig()), with the
+ * costs measured on it (src/calibrate/hostcost.ts: measured once and cached, again with
+ * --remeasure). Around each point's real runs calibrate reads /proc/stat: the share of the CPUs'
+ * time anything else took is printed per row, and a busy machine is warned of.
  */
 import { availableParallelism } from 'node:os';
 import { EV } from '../events/catalog.js';
@@ -25,15 +28,18 @@ import { formatCalibrateJson, formatCalibrateTable, type CalibrateRow } from '..
 import { UsageError } from '../errors.js';
 import { writeAll, type CliIo } from '../io.js';
 import { parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
-import { listConfigPresets } from '../config/kconfig.js';
 import { hostInfo } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
 import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin, type TwinRun } from '../calibrate/twins.js';
 import { mergeParamArgs } from '../workload/params.js';
+import { cpuCapacity, hostConfig as hostConfigOf, useHostCosts, type HostCostsOutcome } from '../calibrate/hostcost.js';
+import { BUSY_SHARE, describeLoad, machineLoad, readChildrenCpuNs, readProcStat, sumLoads, type MachineLoad } from '../calibrate/proc-stat.js';
 
 export interface CalibrateOptions extends CommonRunOptions {
   readonly json?: boolean;
   readonly repeat?: string;
+  /** Measure the host's costs again, whatever the cache holds. */
+  readonly remeasure?: boolean;
 }
 
 /** The machine modelled when --machine is not given: the one the real twins run on. */
@@ -44,9 +50,7 @@ export const CALIBRATE_MACHINE = 'host';
  * `kernel=X.Y` (its era keys).
  */
 export function hostConfig(): string[] {
-  const h = hostInfo();
-  const preset = listConfigPresets().find((p) => p.design === h.designOfKernel);
-  return [...(preset === undefined ? [] : [preset.name]), `kernel=${h.kernelVersion}`];
+  return hostConfigOf(hostInfo());
 }
 
 /** Runs of each real point by default (the issue asks for medians of at least 5). */
@@ -120,10 +124,12 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
     io.stderr.write(`spfperf calibrate: skipped: ${noCc}\n`);
     return 0;
   }
-  const binDir = buildTwins([...new Set(plans.map((p) => p.twin.source))], io.env);
+  const binDir = buildTwins([...new Set([...plans.map((p) => p.twin.source), 'hostcost'])], io.env);
   const noPerf = perfProblem(io.env);
   const shm = tmpfsDir();
   const note = (s: string): void => void io.stderr.write(`calibrate: ${s}\n`);
+  if (machine === 'host') hostCostsNotes(useHostCosts(io.env, o.remeasure ? 'again' : 'if-missing'), note);
+  else if (o.remeasure) note('--remeasure: the host\'s costs are only measured for --machine host');
   note(`real: ${noPerf === null ? 'perf stat -e page-faults,task-clock' : `getrusage (${noPerf})`}, median of ${nruns} runs, start-up (an empty run: no work) taken off both sides`);
   note(`model: --machine ${machine} --cpus ${ncpus}${config.map((c) => ` --config ${c}`).join('')}`);
   // The parameters both sides are given, once per set of twins that share them.
@@ -136,6 +142,8 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   if (plans.some((p) => p.twin.files) && shm === null) note('no tmpfs directory found: the file twins map files on disk, the model on tmpfs');
 
   const rows: CalibrateRow[] = [];
+  const loads: (MachineLoad | null)[] = [];
+  const capacities: number[] = [];
   for (const { twin, params, work } of plans) {
     let one: { real: number; sim: number } | null = null;
     for (let n = 1; n <= ncpus; n++) {
@@ -144,10 +152,21 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
       const bin = `${binDir}/${twin.source}`;
       const empty: TwinRun[] = [];
       const full: TwinRun[] = [];
+      // What the CPUs can do together just before (n threads against one, no kernel in it).
+      const capacity = n === 1 ? 1 : cpuCapacity(`${binDir}/hostcost`, n);
+      capacities.push(capacity);
+      const before = readProcStat();
+      const cpu0 = readChildrenCpuNs();
       for (let i = 0; i < nruns; i++) {
         empty.push(runTwin(bin, [...twinArgs, `${twin.work}=0`], noPerf === null));
         full.push(runTwin(bin, twinArgs, noPerf === null));
       }
+      const after = readProcStat();
+      const cpu1 = readChildrenCpuNs();
+      // Ours: perf and the twins, as the kernel accounted their CPU time (else the twins' own counts).
+      const ours = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : [...empty, ...full].reduce((s, r) => s + r.cpuNs, 0);
+      const load = before !== null && after !== null ? machineLoad(before, after, ours, availableParallelism()) : null;
+      loads.push(load);
       const startup = median(empty.map((r) => r.faults));
       const realFaults = median(full.map((r) => r.faults)) - startup;
       const thr = full.map((r) => (r.elapsedNs > 0 ? (r.ops / r.elapsedNs) * 1e9 : 0));
@@ -180,10 +199,36 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
         simScaling: simThr / one!.sim,
         realNsPerFault: realFaults > 0 ? realCpu / realFaults : NaN,
         simNsPerFault: simFaults > 0 ? (res.userNs + res.sysNs - none.userNs - none.sysNs) / simFaults : NaN,
+        otherLoad: load?.others ?? null,
+        capacity,
       });
     }
   }
   await writeAll(io.stdout, o.json ? formatCalibrateJson(rows) : formatCalibrateTable(rows));
+  const multi = capacities.filter((_, i) => rows[i]!.threads > 1);
+  if (multi.length > 0) note(`the CPUs' own ${ncpus}-thread capacity (pure user-mode loops against one, before each point): ${Math.min(...multi).toFixed(2)}-${Math.max(...multi).toFixed(2)} (Capacity: per row; a real scaling cannot pass it, the model's CPUs have ${ncpus})`);
+  const all = sumLoads(loads);
+  if (all === null) note('the machine\'s load during the real runs could not be read (/proc/stat)');
+  else {
+    note(`during the real runs: ${describeLoad(all)} (Others: per row)`);
+    if (all.others > BUSY_SHARE) note(`warning: the machine was busy (anything else took ${Math.round(all.others * 100)} % of the CPUs' time): the real scaling and ns/fault are disturbed, not a calibration; run on an idle machine`);
+  }
   note(`${rows.length} points in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s`);
   return 0;
+}
+
+/** calibrate's header lines on the host's measured costs. */
+function hostCostsNotes(h: HostCostsOutcome, note: (s: string) => void): void {
+  if (h.kind === 'none') {
+    note(`host costs: ${h.why}; the model keeps its preset costs`);
+    return;
+  }
+  const when = h.m.measuredAt.replace('T', ' ').slice(0, 19);
+  note(`host costs: ${h.kind === 'measured' ? `measured now (${when}), cached in ${h.cachePath}` : `as measured ${when} (cached in ${h.cachePath}; --remeasure measures again)`}`);
+  for (const d of h.mapped.derivations) note(`  ${d.key} = ${d.value} ns: ${d.how}`);
+  for (const n of h.mapped.notes) note(`  ${n}`);
+  if (h.m.load !== null) {
+    note(`  while measuring: ${describeLoad(h.m.load)}`);
+    if (h.m.load.others > BUSY_SHARE) note('  warning: the machine was busy while they were measured: --remeasure on an idle machine');
+  }
 }

@@ -50,8 +50,8 @@ function hostRow(probe: () => HostInfo, describeHost: (h: HostInfo) => string): 
 }
 
 /**
- * `probe` gives the host row (default: hostInfo, this machine; tests pass a probe of a fixture tree,
- * so the golden holds anywhere).
+ * `probe` gives the host row (default: hostInfo, this machine, with the costs measured on it when
+ * calibrate's cache has them; tests pass a probe of a fixture tree, so the golden holds anywhere).
  */
 export async function run(o: ListOptions, io: CliIo, probe?: () => HostInfo): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s);
@@ -96,15 +96,16 @@ export async function run(o: ListOptions, io: CliIo, probe?: () => HostInfo): Pr
     return 0;
   }
   if (o.machines) {
-    const [{ hostInfo, MACHINES, machineCpus }, { describeHost }, { formatTable }] = await Promise.all([
+    const [{ hostInfo, MACHINES, machineCpus }, { describeHost }, { formatTable }, { useHostCosts }] = await Promise.all([
       import('../config/machine.js'),
       import('../config/host.js'),
       import('../format/table.js'),
+      import('../calibrate/hostcost.js'),
     ]);
     out(
       formatTable({
         head: ['Machine', 'Arch profile', 'CPUs', 'Kind', 'What it is'],
-        rows: [...Object.values(MACHINES).map((m): Cell[] => [m.name, m.profile, machineCpus(m), m.guest ? 'guest' : 'bare metal', m.description]), hostRow(probe ?? hostInfo, describeHost)],
+        rows: [...Object.values(MACHINES).map((m): Cell[] => [m.name, m.profile, machineCpus(m), m.guest ? 'guest' : 'bare metal', m.description]), hostRow(probe ?? (() => (useHostCosts(io.env, 'cached'), hostInfo())), describeHost)],
         widths: [null, null, null, null, DOC_WIDTH],
         align: ['left', 'left', 'right', 'left', 'left'],
       }),

@@ -27,6 +27,7 @@ import { errnoText } from '../trace/ndjson-reader.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
 import { writeAll, type CliIo, type StopSignal } from '../io.js';
 import { refuseRunClobbering } from './outputs.js';
+import { useHostCosts } from '../calibrate/hostcost.js';
 
 export interface RecordOptions extends CommonRunOptions {
   readonly event?: readonly string[];
@@ -70,6 +71,8 @@ function statText(command: string, events: readonly SelectedEvent[], r: RunResul
 
 export async function run(workloadArg: string, paramArgs: readonly string[], o: RecordOptions, io: CliIo): Promise<number> {
   const events = recordEvents(o.event);
+  // --machine host: with the costs measured on it, when they are cached (calibrate measures them).
+  if (o.machine === 'host') useHostCosts(io.env, 'cached');
   const prep = prepareRun(workloadArg, paramArgs, o);
   const command = [workloadArg, ...paramArgs].join(' ');
   const target = o.output ?? 'spfperf.ndjson';

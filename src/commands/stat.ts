@@ -36,6 +36,7 @@ import { configHasVmstat } from '../format/vmstat.js';
 import { stats } from '../stats/aggregate.js';
 import { runValues, savedRun, type RunValues, type SavedRun } from '../stats/save.js';
 import { configLabel } from '../config/kconfig.js';
+import { useHostCosts } from '../calibrate/hostcost.js';
 
 export interface StatOptions extends CommonRunOptions {
   readonly event?: readonly string[];
@@ -312,6 +313,8 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   if (nruns < 1 || nruns > MAX_RUNS) throw new UsageError(`option '-r': ${nruns} is out of range (1..${MAX_RUNS})`);
   if (o.json && o.fieldSeparator !== undefined) throw new UsageError(`options '-x' and '-j' cannot be used together`);
   if (o.fieldSeparator === '') throw new UsageError(`option '-x': the separator is empty`);
+  // --machine host: with the costs measured on it, when they are cached (calibrate measures them).
+  if (o.machine === 'host') useHostCosts(io.env, 'cached');
   let intervalNs: number | undefined;
   if (o.intervalPrint !== undefined) {
     const ms = parsePositive('-I', o.intervalPrint, false);

@@ -68,6 +68,19 @@ export interface ArchCosts {
   readonly ipiHandlerNs: number;
   /** A broadcast invalidation and its completion barrier (broadcast model). */
   readonly tlbBroadcastNs: number;
+  /**
+   * A paravirtual remote TLB flush (machines whose `remoteTlbFlush` is 'hypercall'): the
+   * sender's one hypercall that has the hypervisor flush every vCPU of the mask, its own included
+   * (pv_ops.mmu.flush_tlb_multi); no interrupt or handler runs on the targets. 0 on bare metal.
+   */
+  readonly pvTlbFlushNs: number;
+  /**
+   * What a guest's user page fault costs beyond the bare-metal fault path: the exits to the
+   * hypervisor and back around the exception and, under shadow paging, the hypervisor's fill of
+   * its own page table when the access is retried. Charged at the fault's entry, outside every
+   * lock. 0 on bare metal.
+   */
+  readonly guestFaultNs: number;
   /** A user-mode store or load to a page that is mapped (TLB refill included on a first touch). */
   readonly userAccessNs: number;
   /** clone() of a thread. */
@@ -224,6 +237,9 @@ export const x86: ArchProfile = {
     ipiHandlerNs: 600,
     // Not used by this profile: x86 shoots TLBs down with IPIs (tlb: 'ipi'), no broadcast.
     tlbBroadcastNs: 0,
+    // Not a guest: no hypervisor (machines that are guests set these, src/config/machine.ts).
+    pvTlbFlushNs: 0,
+    guestFaultNs: 0,
     // Estimate: a store to a mapped page: an STLB miss and a 4-level hardware walk whose entries
     // hit L1/L2 (the paging-structure caches skip the upper levels), ~25 cycles = 10 ns.
     userAccessNs: 10,
@@ -336,6 +352,9 @@ export const arm64: ArchProfile = {
     // inner-shareable domain has acknowledged; ~300-500 ns on a one-cluster DynamIQ part is our
     // estimate (no published figure found), and 350 sits at its low end.
     tlbBroadcastNs: 350,
+    // Not a guest: no hypervisor (machines that are guests set these, src/config/machine.ts).
+    pvTlbFlushNs: 0,
+    guestFaultNs: 0,
     // x86's figures (see there) x 1.2: the same kernel code on the slower core (estimate).
     userAccessNs: 12,
     cloneNs: 18000,
@@ -442,6 +461,9 @@ export const powerpcRadix: ArchProfile = {
     // Estimate: eieio; tlbsync; ptesync after the tlbies, tlbsync waiting until every core on the
     // SMP fabric has completed them: ~1 us on POWER9 (no published figure found).
     tlbBroadcastNs: 1000,
+    // Not a guest: no hypervisor (machines that are guests set these, src/config/machine.ts).
+    pvTlbFlushNs: 0,
+    guestFaultNs: 0,
     // Estimate: an ERAT/TLB miss whose radix walk hits the page-walk cache and L1/L2, ~28 cycles
     // = 8 ns at 3.5 GHz.
     userAccessNs: 8,

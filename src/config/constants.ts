@@ -1,5 +1,5 @@
 import { ARCHES, type ArchCosts, type ArchProfile } from './arch.js';
-import { KVM_X86, MACHINES, type Machine } from './machine.js';
+import { KVM_X86, MACHINES, PVM_X86, PVM_X86_MEASURED_ON, type Machine } from './machine.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import type { LineLatencies } from '../engine/topology.js';
 import { UsageError } from '../errors.js';
@@ -120,6 +120,13 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
   machineCost('KVM_X86', KVM_X86, 'ipiRoundTripNs', 'estimated', 'a shootdown IPI in a guest without IPI virtualisation: VM exits at both ends (~1.5-2 us each, "KVM: x86: PV send IPI", 2018) around the bare-metal round trip'),
   machineCost('KVM_X86', KVM_X86, 'ipiHandlerNs', 'estimated', 'the bare-metal handler (600 ns) plus two VM exits on the target (~1 us each): interrupt injection and the x2APIC EOI write'),
   machineCost('KVM_X86', KVM_X86, 'wakeupNs', 'estimated', 'a halted vCPU is a host thread to wake: ~10 us more than a bare-metal idle exit'),
+  // Measured on the PVM guest spfperf is developed on (twins/hostcost.c; docs/calibrate.md).
+  machineCost('PVM_X86', PVM_X86, 'syscallNs', 'measured', `a null syscall (getppid; 1004-1230 ns over the 8), on ${PVM_X86_MEASURED_ON}`),
+  machineCost('PVM_X86', PVM_X86, 'guestFaultNs', 'measured', `a first-touch write fault (each timed alone) less what the model charges for the same fault without it (9700-13578 ns over the 8), on ${PVM_X86_MEASURED_ON}`),
+  machineCost('PVM_X86', PVM_X86, 'tlbFlushOneNs', 'measured', `munmap of a written page less of an untouched one (1 thread, the other vCPU idle), less the model's same difference without the flush (4612-6567 ns over the 8), on ${PVM_X86_MEASURED_ON}`),
+  machineCost('PVM_X86', PVM_X86, 'pvTlbFlushNs', 'measured', `the same with a second thread of the process running on the other vCPU (PVM_HC_FLUSH_TLB_MULTI), less the model's difference without any flush (21725-26474 ns over the 8), on ${PVM_X86_MEASURED_ON}`),
+  machineCost('PVM_X86', PVM_X86, 'wakeupNs', 'measured', `half a futex wake-up round trip between two pinned threads less a syscall (7264-10338 ns over the 8), on ${PVM_X86_MEASURED_ON}`),
+  machineCost('PVM_X86', PVM_X86, 'ttwuNs', 'measured', `the waker's time in FUTEX_WAKE less a syscall (3465-5585 ns over the 8), on ${PVM_X86_MEASURED_ON}`),
   machineCost('x86-2s8c', MACHINES['x86-2s8c'].costs!, 'trapEntryNs', 'estimated', 'Nehalem, no PTI: the x86 profile\'s trap figures less the CR3 switches (~150-250 cycles per entry)'),
   machineCost('x86-2s8c', MACHINES['x86-2s8c'].costs!, 'trapExitNs', 'estimated', 'as trapEntryNs: the x86 profile\'s figure less the CR3 switch'),
   machineCost('x86-2s8c', MACHINES['x86-2s8c'].costs!, 'syscallNs', 'estimated', 'a pre-PTI null syscall, ~150 cycles'),

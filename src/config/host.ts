@@ -16,11 +16,13 @@
  *   /sys/kernel/mm/transparent_hugepage/enabled             the THP mode (absent: no THP)
  *   /proc/cpuinfo                                           arch, model, guest or bare metal
  *   /proc/sys/kernel/osrelease                              the kernel version
+ *   /dev/kmsg, /sys/hypervisor/type                         which hypervisor, when readable
+ *                                                           (src/config/host-guest.ts)
  *
  * What it does not know: cache-line latencies (the arch profile's defaults stand) and storage
  * (an estimate taken from a preset's, declared as one in `HostInfo.storage`).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopologySpec } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
@@ -28,6 +30,7 @@ import { ConfigError } from '../errors.js';
 import type { Machine } from './machine.js';
 import { compareReleases, kernelRelease, type KernelRelease } from './era.js';
 import { DESIGNS } from '../mm/spf/index.js';
+import { guestOf, KMSG } from './host-guest.js';
 
 /** The files a probe reads: their text, or undefined when one does not exist. */
 export interface HostFiles {
@@ -59,18 +62,48 @@ export interface HostInfo {
   readonly thp: ThpMode;
   /** A virtual machine's guest (IPIs and wake-ups exit to the hypervisor). */
   readonly guest: boolean;
-  /** What told guest from bare metal, for the reader. */
+  /** The hypervisor, as the kernel named it ('KVM', 'PVM', ...), when the probe could tell. */
+  readonly hypervisor?: string;
+  /** What told guest from bare metal, and which hypervisor, for the reader. */
   readonly guestEvidence: string;
+  /** Whose costs the machine's overrides are (a guest's preset table; bare metal: none). */
+  readonly costsFrom: string;
   /** Storage is not probed: an estimate taken from a preset of the same kind. */
   readonly storage: { readonly ioLatencyNs: number; readonly estimate: string };
   /** Anything the machine's model had to simplify (an irregular topology). */
   readonly notes: readonly string[];
+  /** Costs measured on this machine (src/calibrate/hostcost.ts), once applied (withMeasuredCosts). */
+  readonly measured?: MeasuredCosts;
+}
+
+/** Costs measured on the host by twins/hostcost.c and mapped onto the model's cost fields. */
+export interface MeasuredCosts {
+  readonly costs: Partial<ArchCosts>;
+  /** Each cost as 'syscallNs 1004', in the order derived. */
+  readonly summary: string;
+  /** When they were measured (ISO 8601). */
+  readonly measuredAt: string;
+  /** A warning when the machine was busy while they were measured. */
+  readonly busy?: string;
+}
+
+/** The host with its measured costs over its preset's. */
+export function withMeasuredCosts(h: HostInfo, m: MeasuredCosts): HostInfo {
+  return { ...h, machine: { ...h.machine, costs: { ...h.machine.costs, ...m.costs } }, measured: m };
+}
+
+/** A table of guest costs and whose it is, for the reader. */
+export interface GuestCosts {
+  readonly label: string;
+  readonly costs: Partial<ArchCosts>;
 }
 
 /** What the host borrows from the machine presets (machine.ts gives its own: HOST_PRESETS). */
 export interface HostPresets {
   /** The costs a guest adds on each arch (bare metal: none); an arch without one keeps its own. */
-  readonly guestCosts: Readonly<Partial<Record<'x86' | 'arm64' | 'powerpc', Partial<ArchCosts>>>>;
+  readonly guestCosts: Readonly<Partial<Record<'x86' | 'arm64' | 'powerpc', GuestCosts>>>;
+  /** An x86 PVM guest's costs (the hypervisor named 'PVM' in the kernel log). */
+  readonly pvmCosts: GuestCosts;
   /** Storage is not probed: a guest's is taken as this preset's, bare metal's as `metalStorage`'s. */
   readonly guestStorage: Machine;
   readonly metalStorage: Machine;
@@ -153,31 +186,6 @@ function powerpcProfile(c: Map<string, string>): string {
   if (mmu !== undefined) return /radix/i.test(mmu) ? 'powerpc-radix' : 'powerpc-hash';
   const gen = /^POWER(\d+)/i.exec(c.get('cpu') ?? '');
   return gen !== null && Number(gen[1]) >= 9 ? 'powerpc-radix' : 'powerpc-hash';
-}
-
-/**
- * Guest or bare metal. x86: the `hypervisor` cpu flag (CPUID.1:ECX bit 31, set by every
- * hypervisor). powerpc: `platform : pSeries` is a logical partition under a hypervisor (PowerVM
- * or KVM), `PowerNV` bare metal. arm64 has no such field: a device tree `hypervisor` node
- * (Xen, and KVM guests booted with one) is the only sign read.
- */
-function guestOf(arch: string, c: Map<string, string>, f: HostFiles): { guest: boolean; evidence: string } {
-  if (arch === 'x86') {
-    const flags = (c.get('flags') ?? '').split(/\s+/);
-    return flags.includes('hypervisor')
-      ? { guest: true, evidence: "cpu flag 'hypervisor'" }
-      : { guest: false, evidence: "no 'hypervisor' cpu flag" };
-  }
-  if (arch === 'powerpc') {
-    const platform = c.get('platform') ?? '';
-    return /pseries/i.test(platform)
-      ? { guest: true, evidence: `platform ${platform}` }
-      : { guest: false, evidence: platform === '' ? 'no platform line' : `platform ${platform}` };
-  }
-  const dt = f.read('/proc/device-tree/hypervisor/compatible');
-  return dt !== undefined
-    ? { guest: true, evidence: 'device tree hypervisor node' }
-    : { guest: false, evidence: 'no device tree hypervisor node (a KVM guest without one looks like bare metal)' };
 }
 
 function parseThp(f: HostFiles): ThpMode {
@@ -303,7 +311,8 @@ export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): Ho
   const memoryBytes = parseMemTotal(f);
   const thp = parseThp(f);
   const kernel = parseKernel(f);
-  const { guest, evidence } = guestOf(a, cpuinfo, f);
+  const kind = guestOf(a, cpuinfo, f);
+  const guest = kind.guest;
   // Storage is not probed: it is borrowed from a preset, where its number is declared.
   const storageFrom = guest ? presets.guestStorage : presets.metalStorage;
   const storage = {
@@ -312,18 +321,23 @@ export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): Ho
   };
   const cpuModel = cpuinfo.get('model name') ?? (a === 'powerpc' ? cpuinfo.get('cpu') : undefined);
   // No powerpc guest preset yet: a pSeries partition keeps the bare-metal costs.
-  const costs = guest ? presets.guestCosts[a] : undefined;
+  const from = !guest ? undefined : a === 'x86' && kind.hypervisor === 'PVM' ? presets.pvmCosts : presets.guestCosts[a];
+  const costs = from?.costs;
+  // A remote flush by hypercall only where the guest kernel said so (an x86 PV guest): the
+  // upstream PVM guest patches, for one, keep the native IPIs for it.
+  const pvFlush = a === 'x86' && kind.flushHypercall !== undefined;
   const machine: Machine = {
     name: 'host',
     description:
       `this machine${cpuModel !== undefined ? ` (${cpuModel})` : ''}: ${shapeOf(topology)}, ` +
-      `${gib(memoryBytes)}, ${guest ? 'guest' : 'bare metal'}`,
+      `${gib(memoryBytes)}, ${guest ? `${kind.hypervisor !== undefined ? `${kind.hypervisor} ` : ''}guest` : 'bare metal'}`,
     arch: a,
     profile,
     guest,
     topology,
     memoryBytes,
     ...(costs !== undefined ? { costs } : {}),
+    ...(pvFlush ? { remoteTlbFlush: 'hypercall' as const } : {}),
     ioLatencyNs: storage.ioLatencyNs,
   };
   return {
@@ -336,7 +350,9 @@ export function probeHost(f: HostFiles, presets: HostPresets, arch?: string): Ho
     designOfKernel: designOf(kernel.parsed),
     thp,
     guest,
-    guestEvidence: evidence,
+    ...(kind.hypervisor !== undefined ? { hypervisor: kind.hypervisor } : {}),
+    guestEvidence: kind.evidence,
+    costsFrom: from?.label ?? (guest ? `the arch's own (no ${a} guest preset)` : 'none (bare metal: the arch\'s own)'),
     storage,
     notes,
   };
@@ -357,9 +373,11 @@ export function describeHost(h: HostInfo): string {
     `probed: ${h.cpuModel !== undefined ? `${h.cpuModel}, ` : ''}${shapeOf(h.machine.topology)}`,
     plural(h.numaNodes, 'NUMA node'),
     gib(h.machine.memoryBytes),
-    h.guest ? `guest (${h.guestEvidence})` : `bare metal (${h.guestEvidence})`,
+    h.guest ? `${h.hypervisor !== undefined ? `${h.hypervisor} ` : ''}guest (${h.guestEvidence})` : `bare metal (${h.guestEvidence})`,
     `THP ${h.thp}`,
     `kernel ${h.kernelRelease} (${design})`,
+    ...(h.measured !== undefined ? [`costs measured here ${h.measured.measuredAt.slice(0, 10)} (${h.measured.summary}${h.measured.busy !== undefined ? `; ${h.measured.busy}` : ''})`] : []),
+    ...(h.guest ? [`${h.measured !== undefined ? 'other ' : ''}guest costs ${h.costsFrom}`] : []),
     `storage ${h.storage.estimate}`,
     ...h.notes,
   ].join(', ');
@@ -367,10 +385,45 @@ export function describeHost(h: HostInfo): string {
 
 // ---- I/O: the real files ------------------------------------------------------------------
 
+/**
+ * The kernel log as /dev/kmsg gives it: one record per read, without blocking at its end (a
+ * plain file, under a fixture root, reads the same way). Undefined when this user may not read
+ * it (kernel.dmesg_restrict).
+ */
+function readKmsg(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  const buf = Buffer.alloc(64 * 1024);
+  const parts: string[] = [];
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') continue; // records overwritten while reading: go on from the next
+        if (code === 'EAGAIN') break; // the end of the log
+        return parts.length > 0 ? parts.join('') : undefined;
+      }
+      if (n === 0) break;
+      parts.push(buf.toString('utf8', 0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return parts.join('');
+}
+
 /** A reader of the files under `root` ('/' for this machine's own). */
 export function fsHostFiles(root = '/'): HostFiles {
   return {
     read(path) {
+      if (path === KMSG) return readKmsg(join(root, path));
       try {
         return readFileSync(join(root, path), 'utf8');
       } catch {

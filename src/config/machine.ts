@@ -1,7 +1,7 @@
 import type { TopologySpec, LineLatencies } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
 import { ConfigError } from '../errors.js';
-import { readHost, type HostInfo, type HostPresets } from './host.js';
+import { readHost, withMeasuredCosts, type HostInfo, type HostPresets, type MeasuredCosts } from './host.js';
 
 /**
  * Machine presets (`--machine NAME`): topology, memory, arch profile, and what differs from the
@@ -25,6 +25,13 @@ export interface Machine {
   readonly lineLatencies?: Partial<LineLatencies>;
   /** Overrides of arch costs that the machine changes (a hypervisor's exits, a slower core). */
   readonly costs?: Partial<ArchCosts>;
+  /**
+   * How the kernel sends a remote TLB flush when the machine does not do it the arch's way.
+   * 'hypercall': a paravirtual guest whose pv_ops.mmu.flush_tlb_multi is one hypercall (a PVM
+   * guest's PVM_HC_FLUSH_TLB_MULTI): the sender pays `pvTlbFlushNs`, the hypervisor flushes the
+   * other vCPUs, and no IPI or handler runs on them. Absent: the arch's model (x86: IPIs).
+   */
+  readonly remoteTlbFlush?: 'hypercall';
   /** Latency of a read from the machine's storage (a major fault's I/O), in ns. */
   readonly ioLatencyNs: number;
   /** Sequential write bandwidth of the storage, bytes per ns (= GB/s); default 0.5. */
@@ -58,6 +65,31 @@ export const KVM_X86: Partial<ArchCosts> = {
  */
 export const KVM_ARM64: Partial<ArchCosts> = { wakeupNs: 12000 };
 
+/**
+ * A PVM guest (x86), its costs measured on the 2-vCPU PVM guest spfperf is developed on
+ * (PVM_X86_MEASURED_ON): the medians of twins/hostcost.c's microbenchmarks, mapped onto these
+ * fields as host-costs-map.ts says; src/config/constants.ts declares each. Under PVM the guest
+ * kernel runs in the hardware's user mode, so every syscall, fault, page-table switch and TLB
+ * flush goes through the hypervisor: a null syscall costs ten times bare metal's, and a
+ * first-touch fault about 10 us more than the model's bare-metal path. The other costs (IPIs,
+ * which this guest does not use for TLB flushes) are KVM_X86's.
+ */
+export const PVM_X86: Partial<ArchCosts> = {
+  ...KVM_X86,
+  syscallNs: 1123,
+  guestFaultNs: 9940,
+  // One page's local flush (PVM_HC_TLB_INVLPG) with the other vCPU idle.
+  tlbFlushOneNs: 4798,
+  // PVM_HC_FLUSH_TLB_MULTI with the other vCPU running the same mm: the whole flush.
+  pvTlbFlushNs: 23825,
+  wakeupNs: 9557,
+  ttwuNs: 4881,
+};
+
+/** Where and when PVM_X86 was measured. */
+export const PVM_X86_MEASURED_ON =
+  'the 2-vCPU PVM guest spfperf is developed on (AMD EPYC, Linux 6.18.44-fc-v1272), the median of 8 measurements on 2026-12-06 21:42-21:52 while anything else took 2-5 % of the CPUs\' time';
+
 export const MACHINES: Readonly<Record<string, Machine>> = {
   'x86-vm16': {
     name: 'x86-vm16',
@@ -70,6 +102,19 @@ export const MACHINES: Readonly<Record<string, Machine>> = {
     costs: KVM_X86,
     // Estimate: virtio-blk on a host SSD: the bare-metal SSD read (90 us, see e5-2690v3) + ~10 us
     // for the virtio kick's VM exit, the host I/O thread and the completion interrupt injection.
+    ioLatencyNs: 100_000,
+  },
+  'x86-pvm2': {
+    name: 'x86-pvm2',
+    description: '2-vCPU x86-64 PVM guest (AMD EPYC, 24 GiB), the machine spfperf is developed on: remote TLB flush by hypercall, costs measured there',
+    arch: 'x86',
+    profile: 'x86',
+    guest: true,
+    topology: { sockets: 1, coresPerSocket: 2, threadsPerCore: 1 },
+    memoryBytes: 24 * GiB,
+    costs: PVM_X86,
+    remoteTlbFlush: 'hypercall',
+    // As x86-vm16: a virtio disk (not measured).
     ioLatencyNs: 100_000,
   },
   'x86-16': {
@@ -205,16 +250,38 @@ export function genericMachine(arch: string, profile: string, ncpus: number): Ma
  * and e5-2690v3's SATA SSD for bare metal (their numbers are declared with those presets).
  */
 export const HOST_PRESETS: HostPresets = {
-  guestCosts: { x86: KVM_X86, arm64: KVM_ARM64 },
+  guestCosts: { x86: { label: "x86-vm16's (KVM_X86)", costs: KVM_X86 }, arm64: { label: "arm64-vm's (KVM_ARM64)", costs: KVM_ARM64 } },
+  pvmCosts: { label: "x86-pvm2's (PVM_X86, measured on the PVM guest spfperf is developed on)", costs: PVM_X86 },
   guestStorage: MACHINES['x86-vm16']!,
   metalStorage: MACHINES['e5-2690v3']!,
 };
 
+let probed: HostInfo | undefined;
 let host: HostInfo | undefined;
 
-/** This machine, probed the first time it is asked for (src/config/host.ts) and kept for the process. */
+/**
+ * This machine, probed the first time it is asked for (src/config/host.ts) and kept for the
+ * process, with the costs measured on it once setHostCosts() has given them.
+ */
 export function hostInfo(): HostInfo {
-  host ??= readHost(HOST_PRESETS);
+  probed ??= readHost(HOST_PRESETS);
+  host ??= probed;
+  return host;
+}
+
+/** This machine as probed, without measured costs (what they are derived against). */
+export function probedHostInfo(): HostInfo {
+  probed ??= readHost(HOST_PRESETS);
+  return probed;
+}
+
+/**
+ * Give the host the costs measured on it (src/calibrate/hostcost.ts), or take them back
+ * (undefined): `--machine host` runs with them from then on.
+ */
+export function setHostCosts(m: MeasuredCosts | undefined): HostInfo {
+  probed ??= readHost(HOST_PRESETS);
+  host = m === undefined ? probed : withMeasuredCosts(probed, m);
   return host;
 }
 

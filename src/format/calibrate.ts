@@ -34,6 +34,16 @@ export interface CalibrateRow {
   /** CPU time per fault (start-up's taken off, both sides). */
   readonly realNsPerFault: number;
   readonly simNsPerFault: number;
+  /**
+   * The share of the CPUs' time taken by anything else (other processes, the hypervisor's
+   * steal) while this point's real runs ran, from /proc/stat; null where it could not be told.
+   */
+  readonly otherLoad: number | null;
+  /**
+   * What `threads` CPUs could do together against one just before the real runs, for pure
+   * user-mode work (1 on one thread): the ceiling of the real scaling.
+   */
+  readonly capacity: number;
 }
 
 /** sim / real - 1 (0 when both are 0; null when only the real one is). */
@@ -47,7 +57,7 @@ const fixed = (v: number, d: number): string => (Number.isFinite(v) ? v.toFixed(
 
 export function formatCalibrateTable(rows: readonly CalibrateRow[]): string {
   return formatTable({
-    head: ['Workload', 'Thr', 'Faults real', '(in loop)', 'Faults sim', 'Diff', 'Scaling real', 'Scaling sim', 'Error', 'ns/fault real', 'ns/fault sim', 'Error'],
+    head: ['Workload', 'Thr', 'Faults real', '(in loop)', 'Faults sim', 'Diff', 'Scaling real', 'Scaling sim', 'Error', 'ns/fault real', 'ns/fault sim', 'Error', 'Others', 'Capacity'],
     rows: rows.map((r) => [
       r.workload,
       r.threads,
@@ -61,8 +71,10 @@ export function formatCalibrateTable(rows: readonly CalibrateRow[]): string {
       fixed(r.realNsPerFault, 0),
       fixed(r.simNsPerFault, 0),
       pct(relError(r.simNsPerFault, r.realNsPerFault)),
+      r.otherLoad === null ? '-' : `${Math.round(100 * r.otherLoad)}%`,
+      fixed(r.capacity, 2),
     ]),
-    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
 }
 
@@ -94,6 +106,8 @@ export function formatCalibrateJson(rows: readonly CalibrateRow[]): string {
         real_ns_per_fault: round(r.realNsPerFault, 1),
         sim_ns_per_fault: round(r.simNsPerFault, 1),
         cost_error: round(relError(r.simNsPerFault, r.realNsPerFault) ?? NaN, 4),
+        other_load: r.otherLoad === null ? null : round(r.otherLoad, 3),
+        real_capacity: round(r.capacity, 3),
       }) + '\n',
     )
     .join('');

@@ -68,7 +68,9 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   const c = k.costs;
   const mm = th.mm;
   t.enterKernel();
-  t.cost(k.eng.jitter(c.trapEntryNs));
+  // A guest's exits around the exception (guestFaultNs, 0 on bare metal) are paid here, before
+  // the handler takes any lock.
+  t.cost(k.eng.jitter(c.trapEntryNs + c.guestFaultNs));
   k.eng.absorbIrq(t);
 
   // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) and trace_page_fault_user() at entry.

@@ -41,6 +41,8 @@ export interface KernelOptions {
    * lock and vmf_anon_prepare() takes the mmap lock by trylock to attach one (6.10+).
    */
   readonly vmaLockAnonVma?: 'inval' | 'trylock';
+  /** The machine's remote TLB flush when it is not the arch's (Machine.remoteTlbFlush). */
+  readonly remoteTlbFlush?: 'hypercall';
 }
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */

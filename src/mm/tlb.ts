@@ -3,23 +3,25 @@ import { EV } from '../events/catalog.js';
 import type { MmStruct, Thread } from './kernel.js';
 
 /**
- * flush_tlb_mm_range(): invalidate `pages` pages of the current mm on this CPU and on every other
- * CPU that may cache it. x86 sends IPIs to the CPUs in mm_cpumask that run the mm and waits for
- * them (arch/x86/mm/tlb.c flush_tlb_multi); arm64 and powerpc radix broadcast in hardware.
- * Ranges above the flush ceiling become a full flush.
+ * flush_tlb_mm_range() (arch/x86/mm/tlb.c): invalidate `pages` pages of the current mm on this
+ * CPU and on every other CPU that may cache it. With no other CPU in the mm's mask it flushes
+ * locally; otherwise flush_tlb_multi() does the whole mask. Natively (x86) that sends IPIs to the
+ * CPUs that run the mm, flushes locally too, and waits for them; a paravirtual guest whose
+ * pv_ops.mmu.flush_tlb_multi is a hypercall (Machine.remoteTlbFlush 'hypercall', e.g. PVM) asks
+ * the hypervisor to flush the mask, itself included, and no handler runs on the targets.
+ * arm64 and powerpc radix broadcast in hardware. Ranges above the flush ceiling become a full
+ * flush.
  */
 export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm): Code {
   const t = th.t;
   const k = th.k;
   const c = k.costs;
   const eng = k.eng;
-  if (pages <= c.tlbFlushCeiling) {
-    t.cost(pages * c.tlbFlushOneNs);
-    k.em.count(EV.NR_TLB_LOCAL_FLUSH_ONE, th, pages);
-  } else {
-    t.cost(c.tlbFlushAllNs);
-    k.em.count(EV.NR_TLB_LOCAL_FLUSH_ALL, th);
+  if (k.opts.remoteTlbFlush === 'hypercall' && k.arch.tlb === 'ipi') {
+    yield* pvFlushTlbMulti(th, pages, mm);
+    return;
   }
+  localFlush(th, pages);
   if (t.mustSync()) yield SYNC;
   if (k.arch.tlb === 'broadcast') {
     // One broadcast invalidation and its completion barrier; where the fabric handles one at a
@@ -55,4 +57,42 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
     // smp_call_function_many() waits for the slowest: an idle target adds its wake-up.
     t.stall(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
   }
+}
+
+function localFlush(th: Thread, pages: number): void {
+  const c = th.k.costs;
+  if (pages <= c.tlbFlushCeiling) {
+    th.t.cost(pages * c.tlbFlushOneNs);
+    th.k.em.count(EV.NR_TLB_LOCAL_FLUSH_ONE, th, pages);
+  } else {
+    th.t.cost(c.tlbFlushAllNs);
+    th.k.em.count(EV.NR_TLB_LOCAL_FLUSH_ALL, th);
+  }
+}
+
+/**
+ * A paravirtual guest's flush: with another CPU running the mm, flush_tlb_multi() is one
+ * hypercall for the whole mask, the local flush in it, and the targets run nothing (a vCPU that
+ * is not running is flushed by the hypervisor when it next enters it: a lazy-TLB idle CPU is
+ * neither named nor woken); with none, the local flush (itself a hypercall on PVM, its cost in
+ * tlbFlushOneNs).
+ */
+function* pvFlushTlbMulti(th: Thread, pages: number, mm: MmStruct): Code {
+  const t = th.t;
+  const k = th.k;
+  const eng = k.eng;
+  if (t.mustSync()) yield SYNC;
+  let targets = 0;
+  for (let cpu = 0; cpu < eng.ncpus; cpu++) {
+    const other = eng.cpus[cpu];
+    if (cpu === t.cpu || other === null || (other.ctx as Thread | null)?.mm !== mm) continue;
+    targets++;
+    k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, other.ctx as Thread);
+  }
+  if (targets === 0) {
+    localFlush(th, pages);
+    return;
+  }
+  k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
+  t.cost(k.costs.pvTlbFlushNs);
 }

@@ -124,6 +124,7 @@ function setup(o: RunOptions): Runner {
       lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
       munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
       vmaLockAnonVma: o.vmaLockAnonVma ?? DEFAULT_CONFIG.vmaLockAnonVma,
+      ...(o.machine.remoteTlbFlush !== undefined ? { remoteTlbFlush: o.machine.remoteTlbFlush } : {}),
       estimates: kernelEstimates((name) => factorOf(p, name)),
     },
     o.spf?.(eng),

@@ -48,8 +48,13 @@ describe.skipIf(noCc !== null)('a tiny calibrate run (a C compiler is here)', ()
     expect(r.stderr).toMatch(/real: getrusage \(SPFPERF_NO_PERF=1\), median of 1 runs/);
     const rows = r.stdout.split('\n').filter((l) => l.includes('page_fault1_threads'));
     expect(rows).toHaveLength(2);
-    // | workload | thr | real | (in loop) | sim | ...
     const cells = rows.map((l) => l.split('│').map((c) => c.trim()).filter((c) => c !== ''));
+    // The machine's load around the real runs: per row (Others), and in all.
+    expect(r.stdout).toMatch(/│ Others │ Capacity │/);
+    // What the CPUs can do together: 1.00 on one thread, a measured ratio on two.
+    expect(cells.map((c) => c[13])).toEqual(['1.00', expect.stringMatching(/^\d\.\d\d$/)]);
+    if (process.platform === 'linux') expect(r.stderr).toMatch(/calibrate: during the real runs: idle \d+ %, the programs measured \d+ %, anything else \d+ % of the CPUs' time/);
+    // | workload | thr | real | (in loop) | sim | ...
     expect(cells.map((c) => c[1])).toEqual(['1', '2']);
     expect(cells.map((c) => c[3])).toEqual(['128', '256']);
     expect(cells.map((c) => c[4])).toEqual(['128', '256']);
@@ -61,7 +66,7 @@ describe.skipIf(noCc !== null)('a tiny calibrate run (a C compiler is here)', ()
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.workload, l.threads])).toEqual([['page_fault1_threads', 1], ['page_fault1_threads', 2]]);
     for (const l of lines) {
-      for (const k of ['workload', 'threads', 'real_faults', 'sim_faults', 'real_scaling', 'sim_scaling', 'real_loop_faults', 'real_ns_per_fault', 'sim_ns_per_fault']) expect(l).toHaveProperty(k);
+      for (const k of ['workload', 'threads', 'real_faults', 'sim_faults', 'real_scaling', 'sim_scaling', 'real_loop_faults', 'real_ns_per_fault', 'sim_ns_per_fault', 'other_load', 'real_capacity']) expect(l).toHaveProperty(k);
       expect(l.sim_faults).toBe(l.real_loop_faults);
     }
     expect(lines[0].real_scaling).toBe(1);
@@ -81,9 +86,30 @@ describe.skipIf(noCc !== null)('a tiny calibrate run (a C compiler is here)', ()
   });
 });
 
+describe.skipIf(noCc !== null || process.platform !== 'linux' || process.arch !== 'x64')('--machine host: the host\'s costs', () => {
+  const HOST_TINY = ['--cpus', '1', '-r', '1', 'page_fault1_threads', 'size=256K', 'iterations=1'];
+  test('measured once (the derivations printed), cached, then taken from the cache', async () => {
+    const hostEnv = { ...env, SPFPERF_CACHE_DIR: mkdtempSync(join(cache, 'host-')) };
+    const first = await spfperf(['calibrate', ...HOST_TINY], { env: hostEnv });
+    expect(first.status).toBe(0);
+    expect(first.stderr).toMatch(/^calibrate: host costs: measured now \(.*\), cached in .*host-costs\.json$/m);
+    expect(first.stderr).toMatch(/^calibrate: {3}syscallNs = \d+ ns: a null syscall \(getppid\)$/m);
+    expect(first.stderr).toMatch(/^calibrate: {3}while measuring: idle \d+ %/m);
+    const again = await spfperf(['calibrate', ...HOST_TINY], { env: hostEnv });
+    expect(again.stderr).toMatch(/^calibrate: host costs: as measured .* \(cached in .*; --remeasure measures again\)$/m);
+  });
+
+  test('--remeasure for another machine says it does nothing', async () => {
+    const r = await spfperf(['calibrate', '--remeasure', ...TINY], { env });
+    expect(r.stderr).toMatch(/--remeasure: the host's costs are only measured for --machine host/);
+  });
+});
+
 test('the JSON formatter writes null, not NaN, for a cost it cannot compute', () => {
-  const row = { workload: 'w', threads: 1, params: 'iterations=1 size=4096', iterations: 1, runs: 1, source: 'getrusage' as const, startupFaults: 0, realFaults: 0, realLoopFaults: 0, simStartupFaults: 0, simFaults: 0, realThroughput: 0, realSpread: 0, simThroughput: 0, realScaling: 1, simScaling: 1, realNsPerFault: NaN, simNsPerFault: NaN };
+  const row = { workload: 'w', threads: 1, params: 'iterations=1 size=4096', iterations: 1, runs: 1, source: 'getrusage' as const, startupFaults: 0, realFaults: 0, realLoopFaults: 0, simStartupFaults: 0, simFaults: 0, realThroughput: 0, realSpread: 0, simThroughput: 0, realScaling: 1, simScaling: 1, realNsPerFault: NaN, simNsPerFault: NaN, otherLoad: null, capacity: 1 };
   const o = JSON.parse(formatCalibrateJson([row])) as Record<string, unknown>;
   expect(o.real_ns_per_fault).toBeNull();
   expect(o.cost_error).toBeNull();
+  expect(o.other_load).toBeNull();
+  expect((JSON.parse(formatCalibrateJson([{ ...row, otherLoad: 0.12345 }])) as Record<string, unknown>).other_load).toBe(0.123);
 });

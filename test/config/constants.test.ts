@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CONSTANTS, constantNamed, factorOf, perturbArch, perturbation, perturbMachine } from '../../src/config/constants.js';
 import { constantsDoc, withConstantsDoc } from '../../src/config/constants-doc.js';
-import { getArch } from '../../src/config/arch.js';
+import { getArch, type ArchCosts } from '../../src/config/arch.js';
 import { getMachine, KVM_X86 } from '../../src/config/machine.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { runWorkload, type RunResult } from '../../src/sim/run.js';
@@ -56,6 +56,13 @@ describe('the declared table', () => {
   test('the fitted constants are the two the model was brought to C1-C6 with', () => {
     expect(CONSTANTS.filter((c) => c.kind === 'fitted').map((c) => c.name)).toEqual(['HANDOFF_SHARE', 'KVM_X86.ttwuNs']);
     expect(constantNamed('KVM_X86.ttwuNs')!.values).toContainEqual({ where: 'x86-vm16', value: 1200 });
+  });
+
+  test('the measured constants are the PVM guest\'s, as the x86-pvm2 preset has them', () => {
+    const measured = CONSTANTS.filter((c) => c.kind === 'measured');
+    expect(measured.map((c) => c.name)).toEqual(['syscallNs', 'guestFaultNs', 'tlbFlushOneNs', 'pvTlbFlushNs', 'wakeupNs', 'ttwuNs'].map((k) => `PVM_X86.${k}`));
+    for (const c of measured) expect(c.values).toEqual([{ where: 'x86-pvm2', value: getMachine('x86-pvm2').costs![c.symbol as keyof ArchCosts] }]);
+    expect(getMachine('x86-pvm2').remoteTlbFlush).toBe('hypercall');
   });
 
   test('docs/model.md holds the table as the code makes it (UPDATE_GOLDEN=1 rewrites it)', () => {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { getArch } from '../../src/config/arch.js';
-import { describeHost, fsHostFiles, parseCpuList, probeHost as probe, readHost, type HostFiles } from '../../src/config/host.js';
+import { describeHost, fsHostFiles, parseCpuList, probeHost as probe, readHost, withMeasuredCosts, type HostFiles } from '../../src/config/host.js';
 import { getMachine, HOST_PRESETS, hostInfo, KVM_ARM64, KVM_X86, machineCpus, MACHINES } from '../../src/config/machine.js';
 import { Topology } from '../../src/engine/topology.js';
 import { ConfigError } from '../../src/errors.js';
@@ -43,7 +43,7 @@ function fixtureTopology(name: string, ncpus: number): { pkg: number[]; core: st
   return { pkg, core };
 }
 
-describe.each(['xeon-2s14c', 'power8-smt8', 'kvm-2vcpu'])('%s: the engine\'s topology groups CPUs as Linux does', (name) => {
+describe.each(['xeon-2s14c', 'power8-smt8', 'kvm-2vcpu', 'pvm-2vcpu'])('%s: the engine\'s topology groups CPUs as Linux does', (name) => {
   test('same socket and same core for every pair of CPUs', () => {
     const h = probeHost(tree(name));
     const topo = new Topology(h.machine.topology, getArch(h.machine.profile).lineLatencies);
@@ -94,6 +94,7 @@ describe('host probe on fixtures', () => {
     expect(h.thp).toBe('madvise');
     expect(h.guest).toBe(false);
     expect(h.guestEvidence).toBe('platform PowerNV');
+    expect(h.costsFrom).toBe("none (bare metal: the arch's own)");
     expect(h.cpuModel).toBe('POWER8E (raw), altivec supported');
     expect(h.kernelVersion).toBe('4.15');
     expect(h.designOfKernel).toBe('none');
@@ -113,10 +114,69 @@ describe('host probe on fixtures', () => {
     expect(h.kernelVersion).toBe('6.18');
     expect(h.designOfKernel).toBe('per-vma-lock');
     expect(h.machine.ioLatencyNs).toBe(MACHINES['x86-vm16']!.ioLatencyNs);
+    // No kernel log in this tree: which hypervisor is not known, and the KVM guest costs stand.
+    expect(h.hypervisor).toBeUndefined();
+    expect(h.machine.remoteTlbFlush).toBeUndefined();
+    expect(h.costsFrom).toBe("x86-vm16's (KVM_X86)");
     expect(describeHost(h)).toBe(
-      "probed: AMD EPYC, 1 socket x 2 cores x 1 thread, 1 NUMA node, 24 GiB, guest (cpu flag 'hypervisor'), THP madvise, " +
-        "kernel 6.18.44-fc-v1272 (per-VMA locks), storage estimated as x86-vm16's (not probed), 100 us a read",
+      "probed: AMD EPYC, 1 socket x 2 cores x 1 thread, 1 NUMA node, 24 GiB, guest (cpu flag 'hypervisor'; hypervisor unknown: kernel log not readable (dmesg_restrict)), THP madvise, " +
+        "kernel 6.18.44-fc-v1272 (per-VMA locks), guest costs x86-vm16's (KVM_X86), storage estimated as x86-vm16's (not probed), 100 us a read",
     );
+  });
+
+  test("the same guest with its kernel log (/dev/kmsg): a PVM guest whose remote TLB flushes are a hypercall, with the PVM guest's costs", () => {
+    const h = probeHost(tree('pvm-2vcpu'));
+    expect(h.guest).toBe(true);
+    expect(h.hypervisor).toBe('PVM');
+    expect(h.machine.remoteTlbFlush).toBe('hypercall');
+    expect(h.machine.costs).toBe(HOST_PRESETS.pvmCosts.costs);
+    expect(h.costsFrom).toBe(HOST_PRESETS.pvmCosts.label);
+    expect(h.guestEvidence).toBe("cpu flag 'hypervisor'; kernel log: 'Hypervisor detected: PVM', remote TLB flushes by hypercall (PVM_HC_FLUSH_TLB_MULTI)");
+    expect(h.machine.description).toMatch(/, PVM guest$/);
+    // Everything else as without the log.
+    const { hypervisor: _h, guestEvidence: _e, costsFrom: _c, machine: m1, ...rest1 } = h;
+    const { hypervisor: _h2, guestEvidence: _e2, costsFrom: _c2, machine: m2, ...rest2 } = probeHost(tree('kvm-2vcpu'));
+    expect(rest1).toEqual(rest2);
+    expect(m1.topology).toEqual(m2.topology);
+  });
+
+  test('other guests keep the KVM costs and IPIs: a KVM guest\'s log, a PVM guest without the hypercall flush, a dmesg-format log', () => {
+    const kvmLog = '6,12,0,-;Hypervisor detected: KVM\n6,40,5,-;KVM setup pv remote TLB flush\n';
+    const kvm = probeHost(overlay(tree('kvm-2vcpu'), { '/dev/kmsg': kvmLog }));
+    expect(kvm.hypervisor).toBe('KVM');
+    expect(kvm.machine.costs).toBe(KVM_X86);
+    // KVM's PV flush only skips preempted vCPUs: running ones still take the IPI.
+    expect(kvm.machine.remoteTlbFlush).toBeUndefined();
+    expect(kvm.guestEvidence).toBe("cpu flag 'hypervisor'; kernel log: 'Hypervisor detected: KVM'");
+    // The upstream PVM guest keeps the native flush_tlb_multi: PVM's costs, IPIs.
+    const pvm = probeHost(overlay(tree('kvm-2vcpu'), { '/dev/kmsg': '[    0.000000] Hypervisor detected: PVM\n' }));
+    expect(pvm.hypervisor).toBe('PVM');
+    expect(pvm.machine.costs).toBe(HOST_PRESETS.pvmCosts.costs);
+    expect(pvm.machine.remoteTlbFlush).toBeUndefined();
+    // A log that lost its boot lines (the ring buffer wrapped).
+    const wrapped = probeHost(overlay(tree('kvm-2vcpu'), { '/dev/kmsg': '6,9000,99999,-;eth0: link up\n' }));
+    expect(wrapped.hypervisor).toBeUndefined();
+    expect(wrapped.guestEvidence).toBe("cpu flag 'hypervisor'; no 'Hypervisor detected' line in the kernel log");
+    // Xen says so in /sys/hypervisor/type.
+    const xen = probeHost(overlay(tree('kvm-2vcpu'), { '/sys/hypervisor/type': 'xen\n' }));
+    expect(xen.hypervisor).toBe('xen');
+    expect(xen.machine.costs).toBe(KVM_X86);
+  });
+
+  test('bare metal says nothing of a kernel log it cannot read; a log line alone makes a guest', () => {
+    expect(probeHost(tree('xeon-2s14c')).guestEvidence).toBe("no 'hypervisor' cpu flag");
+    const h = probeHost(overlay(tree('xeon-2s14c'), { '/dev/kmsg': '6,1,0,-;Hypervisor detected: KVM\n' }));
+    expect(h.guest).toBe(true);
+    expect(h.guestEvidence).toBe("no 'hypervisor' cpu flag; kernel log: 'Hypervisor detected: KVM'");
+  });
+
+  test('measured costs go over the preset\'s, and list shows them', () => {
+    const h = probeHost(tree('pvm-2vcpu'));
+    const m = withMeasuredCosts(h, { costs: { syscallNs: 1000, guestFaultNs: 9000 }, summary: 'syscallNs 1000, guestFaultNs 9000', measuredAt: '2026-01-02T03:04:05.000Z' });
+    expect(m.machine.costs).toEqual({ ...HOST_PRESETS.pvmCosts.costs, syscallNs: 1000, guestFaultNs: 9000 });
+    expect(m.machine.remoteTlbFlush).toBe('hypercall');
+    expect(h.machine.costs).toBe(HOST_PRESETS.pvmCosts.costs);
+    expect(describeHost(m)).toContain(`costs measured here 2026-01-02 (syscallNs 1000, guestFaultNs 9000), other guest costs ${HOST_PRESETS.pvmCosts.label}`);
   });
 
   test('the arch given (process.arch or uname -m) agrees with /proc/cpuinfo; one spfperf has no model of is an error', () => {

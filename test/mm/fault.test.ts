@@ -216,3 +216,20 @@ describe('concurrent faults on the same pages', () => {
     expect(r.counts.total(EV.PAGE_FAULTS)).toBe(sink.faults.length);
   });
 });
+
+describe("a guest's fault overhead (guestFaultNs)", () => {
+  test('paid once per fault at entry: the same faults, system time up by about faults x guestFaultNs (+-JITTER)', () => {
+    const src = withRegion('rw', 'touch a write');
+    const bare = inlineOptions(src);
+    const guest = { ...bare, arch: { ...bare.arch, costs: { ...bare.arch.costs, guestFaultNs: 10_000 } } };
+    const a = runWorkload(bare);
+    const b = runWorkload(guest);
+    expect(faults(b)).toEqual(faults(a));
+    expect(faults(a).pf).toBe(PAGES);
+    const extra = (b.sysNs - a.sysNs) / PAGES;
+    expect(extra).toBeGreaterThan(10_000 * 0.98);
+    expect(extra).toBeLessThan(10_000 * 1.02);
+    // Kernel time only: the user's accesses cost what they did.
+    expect(b.userNs).toBe(a.userNs);
+  });
+});

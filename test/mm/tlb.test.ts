@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { getArch } from '../../src/config/arch.js';
-import { getMachine } from '../../src/config/machine.js';
+import { getMachine, KVM_X86, type Machine } from '../../src/config/machine.js';
 import { EV } from '../../src/events/catalog.js';
 import { runWorkload, type RunResult } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
@@ -124,6 +124,70 @@ describe('lazy_tlb on x86: a munmap while sibling threads are idle', () => {
     expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
     expect(munmapNs(ipi)).toBeCloseTo(munmapNs(skip), 3);
     expect(faults(ipi)).toEqual(faults(skip));
+  });
+});
+
+/**
+ * A paravirtual guest whose flush_tlb_multi is a hypercall (Machine.remoteTlbFlush 'hypercall',
+ * as a PVM guest's PVM_HC_FLUSH_TLB_MULTI): x86-vm16 with that flush and a 20 us hypercall.
+ */
+const PV_GUEST: Machine = {
+  ...getMachine('x86-vm16'),
+  name: 'pv-test',
+  remoteTlbFlush: 'hypercall',
+  costs: { ...KVM_X86, pvTlbFlushNs: 20_000 },
+};
+
+function runOn(machine: Machine, source: string, lazyTlb: LazyTlb): RunResult {
+  const r = runWorkload({ ...mmOptions(source, { ncpus: 4 }), machine, arch: archOf(machine), lazyTlb });
+  expect(r.signals).toEqual([]);
+  return r;
+}
+
+describe('a paravirtual remote flush (remoteTlbFlush: hypercall)', () => {
+  const pv = archOf(PV_GUEST).costs;
+  const KVM_GUEST: Machine = getMachine('x86-vm16');
+
+  test('with a sibling running the mm: one hypercall instead of the local flush and the IPI, and no handler on the target', () => {
+    const running = runOn(PV_GUEST, SIBLING_RUNNING, 'skip');
+    const alone = runOn(PV_GUEST, SIBLING_ASLEEP, 'skip');
+    sameFaults(running, alone);
+    expect(total(running, EV.NR_TLB_REMOTE_FLUSH)).toBe(1);
+    expect(total(running, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(1);
+    // The 256 pages of the munmap are above the ceiling: alone, a full local flush; with the
+    // sibling running, the hypercall does it all (no local flush of its own).
+    expect(total(alone, EV.NR_TLB_LOCAL_FLUSH_ALL)).toBe(1);
+    expect(total(running, EV.NR_TLB_LOCAL_FLUSH_ALL)).toBe(0);
+    expect(munmapNs(running) - munmapNs(alone)).toBeCloseTo(pv.pvTlbFlushNs - pv.tlbFlushAllNs, 3);
+    // The sender's CPU pays the hypercall (system time); the sibling's CPU pays no handler, so
+    // the system time grows by exactly that difference.
+    expect(running.sysNs - alone.sysNs).toBeCloseTo(pv.pvTlbFlushNs - pv.tlbFlushAllNs, 3);
+  });
+
+  test('the same machine with IPIs (x86-vm16): a local flush, and the sender waits an IPI round trip', () => {
+    const c = archOf(KVM_GUEST).costs;
+    const running = runOn(KVM_GUEST, SIBLING_RUNNING, 'skip');
+    const alone = runOn(KVM_GUEST, SIBLING_ASLEEP, 'skip');
+    expect(total(running, EV.NR_TLB_LOCAL_FLUSH_ALL)).toBe(1);
+    expect(total(running, EV.NR_TLB_REMOTE_FLUSH)).toBe(1);
+    expect(munmapNs(running) - munmapNs(alone)).toBeCloseTo(c.ipiRoundTripNs, 3);
+  });
+
+  test('lazy_tlb=ipi: idle vCPUs are neither named nor woken (the hypervisor flushes a vCPU when it next enters it)', () => {
+    const ipi = runOn(PV_GUEST, SIBLING_ASLEEP, 'ipi');
+    const skip = runOn(PV_GUEST, SIBLING_ASLEEP, 'skip');
+    sameFaults(ipi, skip);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH)).toBe(0);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    expect(munmapNs(ipi)).toBe(munmapNs(skip));
+  });
+
+  test('a broadcast arch ignores it: arm64-vm with remoteTlbFlush set runs as without', () => {
+    const arm = getMachine('arm64-vm');
+    const a = runOn({ ...arm, remoteTlbFlush: 'hypercall' }, SIBLING_RUNNING, 'skip');
+    const b = runOn(arm, SIBLING_RUNNING, 'skip');
+    expect(munmapNs(a)).toBe(munmapNs(b));
+    expect(a.sysNs).toBe(b.sysNs);
   });
 });
 
