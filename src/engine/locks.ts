@@ -47,9 +47,7 @@ export class RwLock implements LockWaitee {
   /** read_lock() when it can complete at once (no sync, no wait): true if taken. */
   readLockFast(t: Task): boolean {
     if (!this.canTake(false) || t.mustSync()) return false;
-    t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
-    this.stats.acquired++;
+    this.enter(t);
     this.readers++;
     return true;
   }
@@ -78,11 +76,16 @@ export class RwLock implements LockWaitee {
     return free && this.waiters.length === 0;
   }
 
-  private *acquire(t: Task, write: boolean): Code {
-    if (t.mustSync()) yield SYNC;
+  /** The atomic on the lock word that every acquisition makes, with preemption off. */
+  private enter(t: Task): void {
     t.preemptCount++;
     t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
+  }
+
+  private *acquire(t: Task, write: boolean): Code {
+    if (t.mustSync()) yield SYNC;
+    this.enter(t);
     if (this.canTake(write)) {
       if (write) this.writer = t;
       else this.readers++;

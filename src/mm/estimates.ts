@@ -31,24 +31,15 @@ const DIRTY_RATELIMIT_NS = 20;
  */
 const BALANCE_DIRTY_NS = 800;
 
+/** The estimates by their declared names (src/config/constants.ts). */
+const ESTIMATES = { CALL_RCU_NS, FREE_VMA_NS, SRCU_READ_NS, VMA_COPY_NS, DIRTY_RATELIMIT_NS, BALANCE_DIRTY_NS };
+
 /** The estimates a run uses, by their declared names. */
-export interface KernelEstimates {
-  readonly CALL_RCU_NS: number;
-  readonly FREE_VMA_NS: number;
-  readonly SRCU_READ_NS: number;
-  readonly VMA_COPY_NS: number;
-  readonly DIRTY_RATELIMIT_NS: number;
-  readonly BALANCE_DIRTY_NS: number;
-}
+export type KernelEstimates = { readonly [K in keyof typeof ESTIMATES]: number };
 
 /** The estimates, each scaled by `factor(name)` (a run's perturbation; 1 as shipped). */
 export function kernelEstimates(factor: (name: keyof KernelEstimates) => number = () => 1): KernelEstimates {
-  return {
-    CALL_RCU_NS: CALL_RCU_NS * factor('CALL_RCU_NS'),
-    FREE_VMA_NS: FREE_VMA_NS * factor('FREE_VMA_NS'),
-    SRCU_READ_NS: SRCU_READ_NS * factor('SRCU_READ_NS'),
-    VMA_COPY_NS: VMA_COPY_NS * factor('VMA_COPY_NS'),
-    DIRTY_RATELIMIT_NS: DIRTY_RATELIMIT_NS * factor('DIRTY_RATELIMIT_NS'),
-    BALANCE_DIRTY_NS: BALANCE_DIRTY_NS * factor('BALANCE_DIRTY_NS'),
-  };
+  const out = { ...ESTIMATES };
+  for (const name of Object.keys(out) as (keyof KernelEstimates)[]) out[name] *= factor(name);
+  return out;
 }

@@ -2,6 +2,8 @@ import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js
 import { runWorkloadAsync, type RunProgress, type RunResult } from '../sim/run.js';
 import { CountingSink, type CountsSnapshot } from '../trace/sink.js';
 import type { JobContext } from './jobs.js';
+import { isMainThread } from 'node:worker_threads';
+import { useHostCosts } from '../calibrate/hostcost.js';
 
 /**
  * The pool's `run` job: one simulation run, described by what prepareRun() takes, so a worker
@@ -36,7 +38,16 @@ export function runSpecOf(workload: string, params: readonly string[], o: Common
 }
 
 /** Prepare and run a spec to the end (or until the pool is stopped: a partial result). */
+/** Whether this worker thread has read the host's cached costs (see runJob). */
+let hostCostsRead = false;
+
 export async function runJob(spec: RunSpec, ctx: JobContext): Promise<WireRunResult> {
+  // `--machine host` runs on the costs measured on this host when calibrate's cache has them: the
+  // command's thread read them already (stat, record); a worker thread reads them once itself.
+  if (spec.options.machine === 'host' && !isMainThread && !hostCostsRead) {
+    useHostCosts(process.env, 'cached');
+    hostCostsRead = true;
+  }
   const prep = prepareRun(spec.workload, spec.params, spec.options);
   const r = await runWorkloadAsync(runOptionsOf(prep), {
     onProgress: (p: RunProgress) => ctx.progress(p),

@@ -8,7 +8,6 @@ import { setSyncCheckDefault } from '../engine/engine.js';
 import { JOBS, type JobContext, type JobHandler } from './jobs.js';
 import { toWire } from './wire-error.js';
 import type { JobMessage, WorkerMessage, WorkerSetup } from './pool.js';
-import { useHostCosts } from '../calibrate/hostcost.js';
 
 /** Least wall time between two progress messages of a job (a display redraws at 10 Hz). */
 const PROGRESS_MS = 100;
@@ -17,9 +16,6 @@ const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const stop = new Int32Array(setup.stop);
 setSyncCheckDefault(setup.syncCheck);
-// `--machine host` runs on the costs measured on this host when calibrate's cache has them, in a
-// worker as in the command's own thread (stat and record read the cache the same way).
-let hostCostsRead = false;
 
 function send(m: WorkerMessage): void {
   port.postMessage(m);
@@ -38,11 +34,6 @@ async function runOne(m: JobMessage): Promise<void> {
     },
   };
   try {
-    const machine = (m.input as { options?: { machine?: string } } | null)?.options?.machine;
-    if (machine === 'host' && !hostCostsRead) {
-      useHostCosts(process.env, 'cached');
-      hostCostsRead = true;
-    }
     const value = await (JOBS[m.kind] as JobHandler<unknown, unknown>)(m.input, ctx);
     send({ type: 'done', index: m.index, value });
   } catch (e) {
