@@ -17,7 +17,10 @@
  *                              (a PTE to zap, a TLB entry to flush) and a page never touched (no
  *                              PTE: no flush), alternately; one sample per mapping: the median
  *                              ns of each kind. threads=2: a second thread of the process spins
- *                              in user mode on the other CPU, so that every flush must reach it
+ *                              in user mode on the other CPU, so that every flush must reach it;
+ *                              its loop rate during the written pages' munmaps against during the
+ *                              untouched ones' gives what each flush costs the CPU it reaches
+ *                              (munmap2_target_lost_ns: the loop time lost per flush)
  *   hostcost spin     reps=N threads=N
  *                              pure user-mode loops on CPUs 0..N-1 at once for 20 ms: loops per
  *                              ms, all threads together (calibrate compares N with 1: what the
@@ -213,6 +216,7 @@ static void bench_munmap(int reps, int threads)
 	const int n = 510;
 	double *touched = calloc((size_t)reps, sizeof *touched);
 	double *untouched = calloc((size_t)reps, sizeof *untouched);
+	double *lost = calloc((size_t)reps, sizeof *lost);
 	uint64_t *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
 	long seen = 0, calls = 0;
 	pthread_t th;
@@ -226,21 +230,34 @@ static void bench_munmap(int reps, int threads)
 		for (int i = 0; i < n; i += 2) p[(size_t)i * (size_t)pagesize] = 1;
 		p[(size_t)(n + 1) * (size_t)pagesize] = 1;
 		int na = 0, nb = 0;
+		/* The spinner's loops and the time, during each kind of munmap (threads=2). */
+		double loops_a = 0, loops_b = 0, ns_a = 0, ns_b = 0;
 		for (int i = 0; i < n; i++) {
 			unsigned long c0 = spin_count;
 			uint64_t t0 = now_ns();
 			if (munmap(p + (size_t)i * (size_t)pagesize, (size_t)pagesize) != 0) die("munmap");
 			uint64_t dt = now_ns() - t0;
+			unsigned long dc = spin_count - c0;
 			if (threads == 2) {
 				calls++;
-				seen += spin_count != c0;
+				seen += dc != 0;
 			}
-			if (i % 2 == 0) a[na++] = dt;
-			else b[nb++] = dt;
+			if (i % 2 == 0) {
+				a[na++] = dt;
+				loops_a += (double)dc;
+				ns_a += (double)dt;
+			} else {
+				b[nb++] = dt;
+				loops_b += (double)dc;
+				ns_b += (double)dt;
+			}
 		}
 		munmap(p + (size_t)n * (size_t)pagesize, span - (size_t)n * (size_t)pagesize);
 		touched[r] = (double)median_u64(a, na);
 		untouched[r] = (double)median_u64(b, nb);
+		/* The share of the spinner's rate the flushes took, times their mean duration. */
+		if (loops_b > 0 && ns_a > 0)
+			lost[r] = (1.0 - (loops_a / ns_a) / (loops_b / ns_b)) * (ns_a / na);
 	}
 	if (threads == 2) {
 		spin_stop = 1;
@@ -250,6 +267,7 @@ static void bench_munmap(int reps, int threads)
 	}
 	print_list(threads == 2 ? "munmap2_touched_ns" : "munmap1_touched_ns", touched, reps);
 	print_list(threads == 2 ? "munmap2_untouched_ns" : "munmap1_untouched_ns", untouched, reps);
+	if (threads == 2) print_list("munmap2_target_lost_ns", lost, reps);
 }
 
 /* Pure user-mode work on `threads` CPUs at once, for ms milliseconds: what the CPUs can do

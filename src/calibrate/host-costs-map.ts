@@ -14,6 +14,10 @@
  *   pvTlbFlushNs  = the same difference with a second thread of the process running on the
  *                   other CPU, minus the model's with every flush cost 0: a paravirtual guest's
  *                   flush_tlb_multi hypercall (Machine.remoteTlbFlush 'hypercall')
+ *   pvTlbFlushTargetNs = meanwhile, what the second thread (a user-mode loop) loses per flush
+ *                   that reaches it: its loop rate during the written pages' munmaps against
+ *                   during the untouched ones', times their duration (the model charges a
+ *                   hypercall flush's targets nothing else)
  *   ipiRoundTripNs= the same, on a machine that flushes by IPI: minus the model's difference with
  *                   the round trip 0 (its local flush and zap stay in it)
  *   wakeupNs      = half a futex wake-up round trip between two CPUs, minus one syscall (the
@@ -41,7 +45,13 @@ export interface HostMeasurement {
   readonly fault2?: { readonly faultNs: number; readonly otherFaults: number };
   readonly munmap1: { readonly touchedNs: number; readonly untouchedNs: number };
   /** With a second thread running the mm on another CPU (absent on one CPU). */
-  readonly munmap2?: { readonly touchedNs: number; readonly untouchedNs: number; readonly otherRunning: number };
+  readonly munmap2?: {
+    readonly touchedNs: number;
+    readonly untouchedNs: number;
+    readonly otherRunning: number;
+    /** The spinning second thread's loop time lost per flush that reached it (older caches lack it). */
+    readonly targetLostNs?: number;
+  };
   /** A futex ping-pong between two CPUs (absent on one CPU). */
   readonly futex?: { readonly rttNs: number; readonly wakeNs: number; readonly woke: number };
 }
@@ -105,6 +115,8 @@ export function mapHostCosts(m: HostMeasurement, ref: ModelReference, pvFlush: b
       notes.push(`${pvFlush ? 'pvTlbFlushNs' : 'ipiRoundTripNs'}: the second thread ran through only ${r(m.munmap2.otherRunning * 100)} % of the munmaps (a busy machine): not derived`);
     } else if (pvFlush) {
       add('pvTlbFlushNs', real2 - model2, `the same with a second thread running, ${r(real2)} ns - the model's ${r(model2)} ns without any flush`);
+      // The model's hypercall flush charges the targets nothing else: all they lose is this.
+      if (m.munmap2.targetLostNs !== undefined) add('pvTlbFlushTargetNs', m.munmap2.targetLostNs, "the second thread's loop time lost per flush that reached it");
     } else {
       // The IPI flush also flushes locally: that part is tlbFlushOneNs, measured above.
       add('ipiRoundTripNs', real2 - model2 - Math.max(0, flushOne), `the same with a second thread running, ${r(real2)} ns - the model's ${r(model2)} ns without the round trip - the local flush`);

@@ -71,9 +71,15 @@ export interface ArchCosts {
   /**
    * A paravirtual remote TLB flush (machines whose `remoteTlbFlush` is 'hypercall'): the
    * sender's one hypercall that has the hypervisor flush every vCPU of the mask, its own included
-   * (pv_ops.mmu.flush_tlb_multi); no interrupt or handler runs on the targets. 0 on bare metal.
+   * (pv_ops.mmu.flush_tlb_multi); no interrupt or handler of the guest runs on the targets. 0 on
+   * bare metal.
    */
   readonly pvTlbFlushNs: number;
+  /**
+   * What that hypercall costs each target vCPU running the mm: the time the hypervisor keeps it
+   * from its own work while it flushes it (charged as an interrupt's time is). 0 on bare metal.
+   */
+  readonly pvTlbFlushTargetNs: number;
   /**
    * What a guest's user page fault costs beyond the bare-metal fault path: the exits to the
    * hypervisor and back around the exception and, under shadow paging, the hypervisor's fill of
@@ -239,6 +245,7 @@ export const x86: ArchProfile = {
     tlbBroadcastNs: 0,
     // Not a guest: no hypervisor (machines that are guests set these, src/config/machine.ts).
     pvTlbFlushNs: 0,
+    pvTlbFlushTargetNs: 0,
     guestFaultNs: 0,
     // Estimate: a store to a mapped page: an STLB miss and a 4-level hardware walk whose entries
     // hit L1/L2 (the paging-structure caches skip the upper levels), ~25 cycles = 10 ns.
@@ -354,6 +361,7 @@ export const arm64: ArchProfile = {
     tlbBroadcastNs: 350,
     // Not a guest: no hypervisor (machines that are guests set these, src/config/machine.ts).
     pvTlbFlushNs: 0,
+    pvTlbFlushTargetNs: 0,
     guestFaultNs: 0,
     // x86's figures (see there) x 1.2: the same kernel code on the slower core (estimate).
     userAccessNs: 12,
@@ -463,6 +471,7 @@ export const powerpcRadix: ArchProfile = {
     tlbBroadcastNs: 1000,
     // Not a guest: no hypervisor (machines that are guests set these, src/config/machine.ts).
     pvTlbFlushNs: 0,
+    pvTlbFlushTargetNs: 0,
     guestFaultNs: 0,
     // Estimate: an ERAT/TLB miss whose radix walk hits the page-walk cache and L1/L2, ~28 cycles
     // = 8 ns at 3.5 GHz.

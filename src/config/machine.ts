@@ -82,6 +82,8 @@ export const PVM_X86: Partial<ArchCosts> = {
   tlbFlushOneNs: 4798,
   // PVM_HC_FLUSH_TLB_MULTI with the other vCPU running the same mm: the whole flush.
   pvTlbFlushNs: 23825,
+  // Meanwhile the other vCPU, running the mm, is held up by the hypervisor for about half of it.
+  pvTlbFlushTargetNs: 11400,
   wakeupNs: 9557,
   ttwuNs: 4881,
 };

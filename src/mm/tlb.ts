@@ -72,9 +72,10 @@ function localFlush(th: Thread, pages: number): void {
 
 /**
  * A paravirtual guest's flush: with another CPU running the mm, flush_tlb_multi() is one
- * hypercall for the whole mask, the local flush in it, and the targets run nothing (a vCPU that
- * is not running is flushed by the hypervisor when it next enters it: a lazy-TLB idle CPU is
- * neither named nor woken); with none, the local flush (itself a hypercall on PVM, its cost in
+ * hypercall for the whole mask, the local flush in it; the targets run no handler of the guest
+ * (no interrupt reaches them: /proc/interrupts counts neither TLB shootdowns nor function calls)
+ * but each loses pvTlbFlushTargetNs while the hypervisor flushes it (a vCPU that is not running
+ * is flushed when it next enters: a lazy-TLB idle CPU is neither named nor woken); with none, the local flush (itself a hypercall on PVM, its cost in
  * tlbFlushOneNs).
  */
 function* pvFlushTlbMulti(th: Thread, pages: number, mm: MmStruct): Code {
@@ -87,6 +88,8 @@ function* pvFlushTlbMulti(th: Thread, pages: number, mm: MmStruct): Code {
     const other = eng.cpus[cpu];
     if (cpu === t.cpu || other === null || (other.ctx as Thread | null)?.mm !== mm) continue;
     targets++;
+    // The hypervisor stops the target vCPU to flush it: time it owes, as for an interrupt.
+    eng.irqDebt[cpu] += k.costs.pvTlbFlushTargetNs;
     k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, other.ctx as Thread);
   }
   if (targets === 0) {

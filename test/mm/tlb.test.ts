@@ -164,6 +164,16 @@ describe('a paravirtual remote flush (remoteTlbFlush: hypercall)', () => {
     expect(running.sysNs - alone.sysNs).toBeCloseTo(pv.pvTlbFlushNs - pv.tlbFlushAllNs, 3);
   });
 
+  test('the targets lose what the hypervisor takes to flush them (pvTlbFlushTargetNs), as interrupt time', () => {
+    const m: Machine = { ...PV_GUEST, costs: { ...PV_GUEST.costs, pvTlbFlushTargetNs: 7_000 } };
+    const running = runOn(m, SIBLING_RUNNING, 'skip');
+    const base = runOn(PV_GUEST, SIBLING_RUNNING, 'skip');
+    sameFaults(running, base);
+    // The sender's munmap is as long; the sibling's CPU time grows by the target's loss.
+    expect(munmapNs(running)).toBe(munmapNs(base));
+    expect(running.sysNs + running.userNs - base.sysNs - base.userNs).toBeCloseTo(7_000, 3);
+  });
+
   test('the same machine with IPIs (x86-vm16): a local flush, and the sender waits an IPI round trip', () => {
     const c = archOf(KVM_GUEST).costs;
     const running = runOn(KVM_GUEST, SIBLING_RUNNING, 'skip');
