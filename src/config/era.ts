@@ -194,6 +194,18 @@ export const ERA_CHANGES: readonly EraChange[] = [
     // (posted 2024-04-26), in Andrew Morton's "MM updates for 6.10-rc1" pull (2024-05-17).
     source: '"mm: delay the check for a NULL anon_vma" and "mm: optimise vmf_anon_prepare() for VMAs without an anon_vma" (Matthew Wilcox), v6.10 (MM updates for 6.10-rc1)',
   },
+  {
+    key: 'vma_lock',
+    at: '6.15',
+    before: 'rwsem',
+    after: 'refcount',
+    what: "the per-VMA lock becomes a reference count, vma->vm_refcnt: a VMA writer no longer spins on the faults in the VMA as an rw_semaphore writer does, it sleeps on the mm's rcuwait until they are gone, and the last of them wakes it",
+    // Suren Baghdasaryan's series "reimplement per-vma lock as a refcount" ("mm: replace vm_lock
+    // and detached flag with a reference count": __vma_enter_locked() adds VMA_LOCK_OFFSET and
+    // rcuwait_wait_event()s on mm->vma_writer_wait; vma_end_read() rcuwait_wake_up()s it), in
+    // Andrew Morton's MM updates for 6.15-rc1.
+    source: '"mm: replace vm_lock and detached flag with a reference count" (Suren Baghdasaryan), v6.15 (MM updates for 6.15-rc1)',
+  },
 ];
 
 /** A release as numbers: [major, minor], or [2, 6, n] for 2.6.n (where the third number is the release). */

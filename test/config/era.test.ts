@@ -13,7 +13,7 @@ import { ConfigError } from '../../src/errors.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
-const OLD = { CONFIG_RWSEM_GENERIC_SPINLOCK: 'y', rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval' };
+const OLD = { CONFIG_RWSEM_GENERIC_SPINLOCK: 'y', rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval', vma_lock: 'rwsem' };
 const R2_6_34 = { ...OLD, CONFIG_RWSEM_GENERIC_SPINLOCK: 'n' };
 const R3_9 = { ...R2_6_34, rwsem_writer_steal: 'y' };
 const R3_15 = { ...R3_9, vmacache: 'task' };
@@ -44,6 +44,8 @@ const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
   '6.1': { ...R6_0, vmacache: 'none' },
   '6.9': { ...R6_0, vmacache: 'none' },
   '6.10': { ...R6_0, vmacache: 'none', vma_lock_anon_vma: 'trylock' },
+  '6.14': { ...R6_0, vmacache: 'none', vma_lock_anon_vma: 'trylock' },
+  '6.15': { ...R6_0, vmacache: 'none', vma_lock_anon_vma: 'trylock', vma_lock: 'refcount' },
 };
 
 describe('eraSettings: each era key on both sides of the release it changes at', () => {
@@ -54,7 +56,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   }
 
   it('EXPECTED covers every change in the table, with the release just before it', () => {
-    const justBefore: Record<string, string> = { '2.6.34': '2.6.33', '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0', '6.10': '6.9' };
+    const justBefore: Record<string, string> = { '2.6.34': '2.6.33', '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0', '6.10': '6.9', '6.15': '6.14' };
     for (const c of ERA_CHANGES) {
       const prev = justBefore[c.at];
       expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
@@ -64,12 +66,12 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['CONFIG_RWSEM_GENERIC_SPINLOCK', 'rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed', 'vma_lock_anon_vma']);
+    expect(ERA_KEYS).toEqual(['CONFIG_RWSEM_GENERIC_SPINLOCK', 'rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed', 'vma_lock_anon_vma', 'vma_lock']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
     expect(eraSettings('4.17-rc4-mm1')).toEqual(eraSettings('4.17'));
-    expect(eraSettings('6.18.44-fc')).toEqual(EXPECTED['6.10']);
+    expect(eraSettings('6.18.44-fc')).toEqual(EXPECTED['6.15']);
     expect(eraSettings('6.8.0-45-generic')).toEqual(EXPECTED['6.1']);
     expect(eraSettings('6.10.14').vma_lock_anon_vma).toBe('trylock');
     // A stable release of 3.14 is still 3.14: mm->mmap_cache.
@@ -81,7 +83,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
     // Two-digit minors compare as numbers, not strings.
     expect(eraSettings('4.9').lazy_tlb).toBe('ipi');
     expect(eraSettings('3.2').vmacache).toBe('mm');
-    expect(eraSettings('7.0')).toEqual(EXPECTED['6.10']);
+    expect(eraSettings('7.0')).toEqual(EXPECTED['6.15']);
   });
 
   it('reads 2.6.N as release 2.6.N', () => {
@@ -111,7 +113,9 @@ describe('--config kernel=X.Y', () => {
   it('sets every era key as that release had it, and is itself a resolved setting', () => {
     const c = resolveConfig(['kernel=4.17']);
     expect(c.settings.kernel).toBe('4.17');
-    for (const [k, v] of Object.entries(EXPECTED['4.19'])) expect(c.settings[k], k).toBe(v);
+    // (vma_lock is the per-VMA-lock design's own key: the base kernel has no such setting.)
+    for (const [k, v] of Object.entries(EXPECTED['4.19'])) expect(c.settings[k], k).toBe(k === 'vma_lock' ? undefined : v);
+    expect(resolveConfig(['per-vma-lock', 'kernel=4.17']).settings.vma_lock).toBe('rwsem');
     expect(c.vmacache).toBe('task');
     expect(c.lazyTlb).toBe('ipi');
     expect(c.rwsemSpinOnOwner).toBe(true);

@@ -20,7 +20,7 @@ describe('resolveConfig', () => {
       'dufour-v11': ['dufour', { spf_version: 'v11' }],
       'dufour-srcu': ['dufour', { spf_version: 'srcu' }],
       lespinasse: ['lespinasse', {}],
-      'per-vma-lock': ['per-vma-lock', {}],
+      'per-vma-lock': ['per-vma-lock', { vma_lock: 'rwsem' }],
       kamezawa: ['kamezawa', { kamezawa_fixed: 'n' }],
       'kamezawa-fixed': ['kamezawa', { kamezawa_fixed: 'y' }],
     };

@@ -1,4 +1,6 @@
-import { SYNC, type Code, type Engine } from '../../engine/engine.js';
+import { BLOCK, SYNC, type Code, type Engine, type Task } from '../../engine/engine.js';
+import type { CacheLine } from '../../engine/cacheline.js';
+import { TaskState } from '../../engine/task.js';
 import { RwSemaphore, type RwsemEra } from '../../engine/rwsem.js';
 import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handleMmFault } from '../fault.js';
@@ -22,16 +24,95 @@ import { MmSeqs, rcuFreeVma, rcuReadLock, rcuReadUnlock, type MmSeq } from './st
  * there by vmf_anon_prepare() under a trylocked mmap lock (rmap.ts).
  */
 
-class VmaLock {
+/**
+ * vma->vm_lock as 6.4-6.14 have it: a reader-writer semaphore of the kernel's era. A fault
+ * read-trylocks it (down_read_trylock, which fails while a writer holds or waits); a VMA writer
+ * takes it with down_write, spinning and sleeping as the era's rwsem does.
+ */
+class VmaRwsem {
   readonly lock: RwSemaphore;
-  vmLockSeq = -1;
   constructor(eng: Engine, rwsem: RwsemEra | undefined) {
     this.lock = new RwSemaphore(eng, 'vma->vm_lock');
     if (rwsem !== undefined) this.lock.configure(rwsem);
   }
+  readTrylock(t: Task): Code<boolean> {
+    return this.lock.downReadTrylock(t);
+  }
+  readUnlock(t: Task): Code {
+    return this.lock.upRead(t);
+  }
+  writeLock(t: Task): Code {
+    return this.lock.downWrite(t);
+  }
+  writeUnlock(t: Task): Code {
+    return this.lock.upWrite(t);
+  }
 }
 
+/**
+ * vma->vm_refcnt as 6.15 made the lock ("mm: replace vm_lock and detached flag with a reference
+ * count", Suren Baghdasaryan): one atomic count. A fault's vma_start_read() raises it unless a
+ * writer has added VMA_LOCK_OFFSET; __vma_start_write() adds the offset and sleeps on the mm's
+ * vma_writer_wait (rcuwait: no spinning) until the readers are gone; the last reader's
+ * vma_end_read() wakes it (rcuwait_wake_up(), the reader's try_to_wake_up()).
+ */
+class VmRefcnt {
+  readers = 0;
+  /** The writer that added VMA_LOCK_OFFSET (it may be asleep waiting for the readers). */
+  writer: Task | null = null;
+  private readonly line: CacheLine;
+  constructor(private readonly eng: Engine) {
+    this.line = eng.line('vma->vm_refcnt');
+  }
+  /** vma_start_read(): __refcount_inc_not_zero_limited_acquire(), refused while a writer is in. */
+  *readTrylock(t: Task): Code<boolean> {
+    if (t.mustSync()) yield SYNC;
+    t.stall(this.line.write(t.cpu, t.clock));
+    if (this.writer !== null) return false;
+    this.readers++;
+    return true;
+  }
+  /** vma_end_read(): vma_refcount_put(); the last reader wakes a waiting writer. */
+  *readUnlock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.stall(this.line.write(t.cpu, t.clock));
+    this.readers--;
+    const w = this.writer;
+    if (this.readers === 0 && w !== null && w.state === TaskState.Blocked) {
+      this.eng.wake(w, t.clock);
+      t.cost(this.eng.costs.ttwuNs ?? 0);
+    }
+  }
+  /** __vma_enter_locked(): add VMA_LOCK_OFFSET, then rcuwait_wait_event() for the readers to go. */
+  *writeLock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.stall(this.line.write(t.cpu, t.clock));
+    this.writer = t;
+    for (;;) {
+      if (t.mustSync()) yield SYNC;
+      if (this.readers === 0) return;
+      t.wait = { kind: 'queue', queue: 'vma_writer_wait', object: 'vma->vm_refcnt', fn: '__vma_start_write' };
+      yield BLOCK;
+    }
+  }
+  /** __vma_exit_locked(): take the offset back off. */
+  *writeUnlock(t: Task): Code {
+    if (t.mustSync()) yield SYNC;
+    t.stall(this.line.write(t.cpu, t.clock));
+    this.writer = null;
+  }
+}
 
+class VmaLock {
+  readonly lock: VmaRwsem | VmRefcnt;
+  vmLockSeq = -1;
+  constructor(eng: Engine, rwsem: RwsemEra | undefined, kind: VmaLockKind) {
+    this.lock = kind === 'refcount' ? new VmRefcnt(eng) : new VmaRwsem(eng, rwsem);
+  }
+}
+
+/** The `vma_lock` setting: what vma->vm_lock is (era key, 6.15). */
+type VmaLockKind = 'rwsem' | 'refcount';
 
 /** Not a speculative design: faults count vma_lock_*, not the SPF series' spf. */
 export class PerVmaLockStrategy implements DesignHooks {
@@ -39,10 +120,10 @@ export class PerVmaLockStrategy implements DesignHooks {
   private readonly seqs: MmSeqs;
   private readonly vmaState: VmaState<VmaLock>;
 
-  /** `rwsem`: the kernel era's rw_semaphore, which vma->vm_lock is. */
-  constructor(eng: Engine, rwsem?: RwsemEra) {
+  /** `rwsem`: the kernel era's rw_semaphore, which vma->vm_lock is up to 6.14; `kind`: which lock it is. */
+  constructor(eng: Engine, rwsem?: RwsemEra, kind: VmaLockKind = 'rwsem') {
     this.seqs = new MmSeqs(eng, 'mm_lock_seq');
-    this.vmaState = new VmaState(() => new VmaLock(eng, rwsem));
+    this.vmaState = new VmaState(() => new VmaLock(eng, rwsem, kind));
   }
 
   private st(vma: Vma): VmaLock {
@@ -62,11 +143,11 @@ export class PerVmaLockStrategy implements DesignHooks {
     const st = this.st(vma);
     if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) {
       // 6.4: unlock the VMA and let the mmap-lock path raise the signal.
-      yield* st.lock.upRead(th.t);
+      yield* st.lock.readUnlock(th.t);
       return VM_FAULT_RETRY;
     }
     const fault = yield* handleMmFault(th, vma, addr, (flags | FAULT_FLAG_VMA_LOCK) & ~FAULT_FLAG_ALLOW_RETRY);
-    yield* st.lock.upRead(th.t);
+    yield* st.lock.readUnlock(th.t);
     if ((fault & VM_FAULT_RETRY) === 0) {
       k.em.count(EV.VMA_LOCK_SUCCESS, th);
       return fault;
@@ -89,11 +170,11 @@ export class PerVmaLockStrategy implements DesignHooks {
       if (vma.anonVma === null && th.k.opts.vmaLockAnonVma === 'inval') return this.inval(th);
       if (!(yield* this.vmaStartRead(th, mm, vma))) return this.inval(th);
       if (addr < vma.start || addr >= vma.end) {
-        yield* this.st(vma).lock.upRead(t);
+        yield* this.st(vma).lock.readUnlock(t);
         return this.inval(th);
       }
       if (!vma.attached) {
-        yield* this.st(vma).lock.upRead(t);
+        yield* this.st(vma).lock.readUnlock(t);
         th.k.em.count(EV.VMA_LOCK_MISS, th);
         continue;
       }
@@ -117,10 +198,10 @@ export class PerVmaLockStrategy implements DesignHooks {
     t.stall(s.line.read(t.cpu, t.clock));
     const seq = st.vmLockSeq;
     if (seq === s.value) return false;
-    if (!(yield* st.lock.downReadTrylock(t))) return false;
+    if (!(yield* st.lock.readTrylock(t))) return false;
     // Re-check against the value sampled before the trylock (the June 2023 fix).
     if (st.vmLockSeq !== seq) {
-      yield* st.lock.upRead(t);
+      yield* st.lock.readUnlock(t);
       return false;
     }
     return true;
@@ -144,9 +225,9 @@ export class PerVmaLockStrategy implements DesignHooks {
     const st = this.st(vma);
     const s = this.mmSeq(mm);
     if (st.vmLockSeq === s.value) return;
-    yield* st.lock.downWrite(th.t);
+    yield* st.lock.writeLock(th.t);
     st.vmLockSeq = s.value;
-    yield* st.lock.upWrite(th.t);
+    yield* st.lock.writeUnlock(th.t);
   }
 
   /** "mm/khugepaged: write-lock VMA while collapsing a huge page" (in the VMA's own mm). */
@@ -169,6 +250,13 @@ export const design: DesignDescriptor = {
   needs: 'CONFIG_PER_VMA_LOCK',
   lockless:
     'faults in anonymous VMAs with an anon_vma, under the VMA\'s read lock (`lock_vma_under_rcu`); VMA writers write-lock VMAs until `mmap_write_unlock`',
+  settings: {
+    vma_lock: {
+      values: ['refcount', 'rwsem'],
+      def: 'refcount',
+      doc: 'per-VMA locks: vma->vm_lock is an rw_semaphore (rwsem: 6.4-6.14; a VMA writer spins and sleeps as the era\'s rwsem does) or vma->vm_refcnt (refcount: 6.15+; the writer sleeps until the faults in the VMA are gone, and the last one wakes it)',
+    },
+  },
   kconfig: {
     CONFIG_PER_VMA_LOCK: { values: ['y', 'n'], def: 'n', doc: 'per-VMA locks (6.4)' },
     CONFIG_PER_VMA_LOCK_STATS: { values: ['y', 'n'], def: 'n', doc: 'per-VMA locks: vma_lock_* vmstat counters' },
@@ -177,10 +265,11 @@ export const design: DesignDescriptor = {
     'per-vma-lock': {
       description: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
       // As merged: lock_vma_under_rcu() gives up on a VMA without an anon_vma (kernel=6.10 or
-      // later, given after the preset, lets the fault attach one under a trylocked mmap lock).
-      settings: { CONFIG_PER_VMA_LOCK: 'y', CONFIG_PER_VMA_LOCK_STATS: 'y', vma_lock_anon_vma: 'inval' },
+      // later, given after the preset, lets the fault attach one under a trylocked mmap lock),
+      // and vma->vm_lock is an rw_semaphore (kernel=6.15 or later: the reference count).
+      settings: { CONFIG_PER_VMA_LOCK: 'y', CONFIG_PER_VMA_LOCK_STATS: 'y', vma_lock_anon_vma: 'inval', vma_lock: 'rwsem' },
     },
   },
   vmstat: [{ names: ['vma_lock_success', 'vma_lock_abort', 'vma_lock_retry', 'vma_lock_miss'], when: 'CONFIG_PER_VMA_LOCK_STATS' }],
-  create: ({ eng, rwsem }) => new PerVmaLockStrategy(eng, rwsem),
+  create: ({ eng, rwsem, settings }) => new PerVmaLockStrategy(eng, rwsem, settings.vma_lock as VmaLockKind | undefined),
 };

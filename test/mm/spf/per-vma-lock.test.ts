@@ -8,6 +8,7 @@ import { EV } from '../../../src/events/catalog.js';
 import type { RunResult } from '../../../src/sim/run.js';
 import { SIGSEGV } from '../../../src/mm/types.js';
 import { pagefaultEvents, proc, runDesign, total, totals, W, workerTotal } from './helpers.js';
+import { resolveConfig } from '../../../src/config/kconfig.js';
 
 const LOCK_EVENTS = [EV.PAGE_FAULTS, EV.PGFAULT, EV.VMA_LOCK_SUCCESS, EV.VMA_LOCK_ABORT, EV.VMA_LOCK_RETRY, EV.VMA_LOCK_MISS];
 
@@ -189,5 +190,40 @@ describe('per-vma-lock from 6.10: a missing anon_vma is attached under the VMA l
     const old = runDesign('per-vma-lock', src, { ncpus: 4, extra: ['kernel=6.4'] });
     expect(total(old, EV.VMA_LOCK_RETRY)).toBe(0);
     expect(total(old, EV.VMA_LOCK_ABORT)).toBeGreaterThan(0);
+  });
+});
+
+describe('per-vma-lock from 6.15: vma->vm_refcnt (vma_lock=refcount)', () => {
+  // Threads 1-3 write fresh pages of one big VMA all along; thread 0 write-locks that VMA again
+  // and again (an mprotect of one page splits it and merges it back), meeting faults in flight.
+  const src = proc(
+    'r = mmap 8M',
+    'touch r write length 4K',
+    'threads 4 {',
+    '  if $tid == 0 {',
+    '    loop 60 {',
+    '      mprotect r r offset 7M length 4K',
+    '      mprotect r rw offset 7M length 4K',
+    '    }',
+    '  } else {',
+    '    touch r write offset $tid * 1M length 1M',
+    '  }',
+    '}',
+  );
+
+  test('the writer sleeps until the faults are gone instead of spinning on them, and a fault wakes it', () => {
+    const refcount = runDesign('per-vma-lock', src, { ncpus: 4, extra: ['kernel=6.15'] });
+    const rwsem = runDesign('per-vma-lock', src, { ncpus: 4, extra: ['kernel=6.14'] });
+    for (const r of [refcount, rwsem]) expectAllAccounted(r);
+    // 6.14's writer spins (up to 10 us on readers) and gets the lock as the short fault leaves it;
+    // 6.15's sleeps every time it finds one: more context switches for the same work.
+    expect(total(refcount, EV.CONTEXT_SWITCHES)).toBeGreaterThan(total(rwsem, EV.CONTEXT_SWITCHES));
+    expect(total(refcount, EV.PAGE_FAULTS)).toBe(total(rwsem, EV.PAGE_FAULTS));
+  });
+
+  test('kernel=6.15 sets it; the preset alone is the lock as merged in 6.4', () => {
+    expect(resolveConfig(['per-vma-lock', 'kernel=6.15']).designSettings.vma_lock).toBe('refcount');
+    expect(resolveConfig(['per-vma-lock', 'kernel=6.14']).designSettings.vma_lock).toBe('rwsem');
+    expect(resolveConfig(['per-vma-lock']).designSettings.vma_lock).toBe('rwsem');
   });
 });
