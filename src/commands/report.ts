@@ -2,17 +2,20 @@
  * spfperf report: read a trace written by `spfperf record` (streamed, in bounded memory) and print
  * the share of each event's count per key combination, perf report style:
  *
- *   $ spfperf report --stdio --sort comm,tid,caller
- *   # Samples: 845  of event 'pagefault:spf_vma_changed'
- *   # Event count (approx.): 845
+ *   $ spfperf report --stdio
+ *   # Samples: 51  of event 'pagefault:spf_vma_changed'
+ *   # Event count (approx.): 51
  *   #
- *   # Overhead  Command  Tid:Command  Symbol
- *   ...
+ *   # Overhead  Command  Shared Object      Symbol
+ *   # ........  .......  .................  ..............................
+ *   #
+ *       60.78%  ebizzy   [kernel.kallsyms]  [k] __handle_speculative_fault
+ *       39.22%  ebizzy   [kernel.kallsyms]  [k] pte_map_lock
  *
  * On a terminal (stdout and stdin both, not under CI), without --stdio, an interactive view (ink)
  * instead.
  */
-import { formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo, type SortKey } from '../format/report.js';
+import { breakdownKeysFor, DEFAULT_SORT, formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo } from '../format/report.js';
 import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
 import { inCi, writeAll, type CliIo } from '../io.js';
 
@@ -23,14 +26,11 @@ export interface ReportOptions {
   readonly fields?: string;
 }
 
-/** Keys a row of the interactive view can be broken down by, in the order `b` cycles them. */
-const BREAKDOWN_ORDER: readonly SortKey[] = ['caller', 'tid', 'cpu', 'vma', 'comm', 'event'];
-
 export async function run(o: ReportOptions, io: CliIo): Promise<number> {
-  const { keys, columns } = reportLayout(o.sort ?? 'event,comm', o.fields);
+  const { keys, columns } = reportLayout(o.sort ?? DEFAULT_SORT, o.fields);
   const path = o.input ?? 'spfperf.ndjson';
   const interactive = o.stdio !== true && path !== '-' && io.isTTY.stdout && io.isTTY.stdin && !inCi(io.env);
-  const breakdownKeys = interactive ? BREAKDOWN_ORDER.filter((k) => !keys.includes(k)) : [];
+  const breakdownKeys = interactive ? breakdownKeysFor(keys) : [];
   const agg = new ReportAggregator(keys, breakdownKeys);
   const { stream, name } = await openTraceInput(path, io.stdin);
   const st = await readTrace(stream, { sample: (s) => agg.add(s) }, { name, warn: (m) => io.stderr.write(m) });

@@ -69,7 +69,7 @@ describe('ReportView (ink)', () => {
     const f = v.lastFrame()!;
     expect(f).toContain('Trace of: ebizzy threads=3');
     expect(f).toContain("Samples: 6 of event 'faults', Event count (approx.): 6  [1/2]");
-    expect(f).toContain('  Overhead     Tid:Command');
+    expect(f).toContain('  Overhead      Tid:Command');
     expect(rowLines(f)).toEqual(['>+  50.00%     1003:ebizzy', ' +  33.33%     1002:ebizzy', ' +  16.67%     1001:ebizzy']);
     expect(f).toContain('q quit  b: expand by caller');
     v.unmount();
