@@ -13,7 +13,7 @@
  *       39.22%  ebizzy   [kernel.kallsyms]  [k] pte_map_lock
  *
  * On a terminal (stdout and stdin both, not under CI), without --stdio, an interactive view (ink)
- * instead.
+ * instead, full-screen on the terminal's alternate screen as perf's TUI is.
  */
 import { breakdownKeysFor, DEFAULT_SORT, formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo } from '../format/report.js';
 import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
@@ -25,6 +25,10 @@ export interface ReportOptions {
   readonly stdio?: boolean;
   readonly fields?: string;
 }
+
+/** Switch to the terminal's alternate screen and back (xterm's private mode 1049, as perf's TUI). */
+const ALT_SCREEN_ON = '\u001B[?1049h';
+const ALT_SCREEN_OFF = '\u001B[?1049l';
 
 export async function run(o: ReportOptions, io: CliIo): Promise<number> {
   const { keys, columns } = reportLayout(o.sort ?? DEFAULT_SORT, o.fields);
@@ -44,13 +48,27 @@ export async function run(o: ReportOptions, io: CliIo): Promise<number> {
   }
   const [{ render }, { createElement }, { ReportView }] = await Promise.all([import('ink'), import('react'), import('../ui/ReportView.js')]);
   const model = reportViewModel(info, tables, keys, columns, breakdownKeys);
-  const app = render(createElement(ReportView, { model, height: io.rows ?? 24 }), {
-    stdout: io.stdout as NodeJS.WriteStream,
-    stdin: io.stdin as NodeJS.ReadStream,
-    stderr: io.stderr as NodeJS.WriteStream,
-    exitOnCtrlC: true,
-    patchConsole: false,
-  });
-  await app.waitUntilExit();
+  const stdout = io.stdout as NodeJS.WriteStream;
+  const view = (): ReturnType<typeof createElement> => createElement(ReportView, { model, height: stdout.rows ?? io.rows ?? 24 });
+  stdout.write(ALT_SCREEN_ON);
+  try {
+    const app = render(view(), {
+      stdout,
+      stdin: io.stdin as NodeJS.ReadStream,
+      stderr: io.stderr as NodeJS.WriteStream,
+      exitOnCtrlC: true,
+      patchConsole: false,
+    });
+    // Fill the terminal again when it is resized.
+    const onResize = (): void => app.rerender(view());
+    stdout.on('resize', onResize);
+    try {
+      await app.waitUntilExit();
+    } finally {
+      stdout.off('resize', onResize);
+    }
+  } finally {
+    stdout.write(ALT_SCREEN_OFF);
+  }
   return 0;
 }
