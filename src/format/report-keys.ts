@@ -13,11 +13,13 @@ import type { TraceSample } from '../trace/ndjson-reader.js';
  * offset is the `symoff` key), `exc_page_fault` for `exceptions:*` (where perf shows them too).
  * Software events (`faults`, `minor-faults`, `spf`, ...) are counted by perf_sw_event() with the
  * user registers of the fault, so perf puts them at the user instruction; trace format 1 records
- * no instruction for them, so their dso and symbol are `[unknown]`.
+ * no instruction for them, so their dso and symbol are `[unknown]`. What they do record (newer
+ * traces) is how their fault completed: the outcome keys `path`, `retry` and `major` group by it
+ * (`N/A` for a sample without the field: a tracepoint's, or an older trace's).
  */
 
-export type SortKey = 'comm' | 'dso' | 'sym' | 'pid' | 'tgid' | 'cpu' | 'symoff' | 'event' | 'tid' | 'caller' | 'vma';
-export const SORT_KEYS: readonly SortKey[] = ['comm', 'dso', 'sym', 'pid', 'tgid', 'cpu', 'symoff', 'event', 'tid', 'caller', 'vma'];
+export type SortKey = 'comm' | 'dso' | 'sym' | 'pid' | 'tgid' | 'cpu' | 'symoff' | 'event' | 'tid' | 'caller' | 'vma' | 'path' | 'retry' | 'major';
+export const SORT_KEYS: readonly SortKey[] = ['comm', 'dso', 'sym', 'pid', 'tgid', 'cpu', 'symoff', 'event', 'tid', 'caller', 'vma', 'path', 'retry', 'major'];
 /** perf's default sort order (util/sort.c default_sort_order). */
 export const DEFAULT_SORT = 'comm,dso,sym';
 /** Other names a key is known by: perf's full `symbol`, and `command`. */
@@ -52,10 +54,19 @@ export const COLUMNS: Readonly<Record<ReportField, ColumnDef>> = {
   cpu: { header: 'CPU', right: true },
   caller: { header: 'Symbol', right: false },
   vma: { header: 'VMA', right: false },
+  path: { header: 'Path', right: false },
+  retry: { header: 'Retry', right: false },
+  major: { header: 'Major', right: false },
 };
 
 const KALLSYMS = '[kernel.kallsyms]';
 const UNKNOWN = '[unknown]';
+/** perf's word for a field a sample does not have (the branch keys' "N/A"). */
+const NA = 'N/A';
+
+function yesNo(b: unknown): string {
+  return typeof b !== 'boolean' ? NA : b ? 'yes' : 'no';
+}
 
 /** The abort site (`fn+0xoff`) of a pagefault sample, `[k]`-marked; undefined for other samples. */
 function kernelSite(s: TraceSample): string | undefined {
@@ -96,6 +107,12 @@ export function keyOf(k: SortKey, s: TraceSample): string {
       return kernelSite(s) ?? UNKNOWN;
     case 'vma':
       return s.vm_start !== undefined && s.vm_end !== undefined ? `${s.vm_start.replace(/^0x/, '')}-${s.vm_end.replace(/^0x/, '')}` : UNKNOWN;
+    case 'path':
+      return typeof s.path === 'string' ? s.path : NA;
+    case 'retry':
+      return yesNo(s.retry);
+    case 'major':
+      return yesNo(s.major);
   }
 }
 
@@ -149,7 +166,7 @@ export function reportLayout(sortSpec: string, fieldsSpec?: string): { keys: Sor
 }
 
 /** Keys a row of the interactive view can be broken down by, in the order `b` cycles them. */
-const BREAKDOWN_ORDER: readonly SortKey[] = ['symoff', 'pid', 'cpu', 'vma', 'sym', 'dso', 'tgid', 'comm', 'event'];
+const BREAKDOWN_ORDER: readonly SortKey[] = ['symoff', 'path', 'pid', 'cpu', 'vma', 'sym', 'dso', 'tgid', 'retry', 'major', 'comm', 'event'];
 /** Keys that group alike (one is another's name), so a row is never broken down by its own key. */
 const SAME: Readonly<Partial<Record<SortKey, SortKey>>> = { tid: 'pid', caller: 'symoff' };
 

@@ -55,6 +55,35 @@ describe('spfperf report --stdio', () => {
     expect(tid.stdout.replaceAll('Tid:Command', 'Pid:Command')).toBe(pid.stdout);
   });
 
+  it('counts faults by how they completed (path, retry, major), from the fields fault samples carry', async () => {
+    // The faults fixture with the completion fields of newer traces added: every third fault went
+    // the mmap path, one of those retried and major.
+    let n = 0;
+    const lines = readFileSync(join(ROOT, T, 'ebizzy-faults.ndjson'), 'utf8').split('\n').map((l) => {
+      if (!l.includes('"event":"faults"')) return l;
+      const i = n++;
+      const path = i % 3 === 0 ? 'mmap' : 'spec';
+      const slow = i === 3;
+      return l.replace(/}$/, `,"path":"${path}","retry":${slow},"major":${slow},"latency_ns":${500 + i}}`);
+    });
+    const dir = tmp();
+    writeFileSync(join(dir, 't.ndjson'), lines.join('\n'));
+    const r = await spfperf(['report', '--stdio', '-i', join(dir, 't.ndjson'), '-s', 'path,retry,major']);
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n');
+    const at = out.indexOf("# Samples: 29  of event 'faults'");
+    // 29 faults: 10 mmap (one of them retried and major), 19 spec.
+    expect(out.slice(at + 3, at + 9)).toEqual([
+      '# Overhead  Path  Retry  Major',
+      '# ........  ....  .....  .....',
+      '#',
+      '    65.52%  spec  no     no',
+      '    31.03%  mmap  no     no',
+      '     3.45%  mmap  yes    yes',
+    ]);
+    expect(r.stdout).toContain('   100.00%  N/A   N/A    N/A'); // exceptions:page_fault_user
+  });
+
   it('has perf\'s header, column and row layout', async () => {
     const out = (await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '--sort', 'comm,tid,caller'])).stdout;
     const lines = out.split('\n');
@@ -156,7 +185,7 @@ describe('spfperf report --stdio', () => {
     expect((await spfperf(['report', '--stdio'], { cwd: dir })).stdout).toBe((await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-faults.ndjson`])).stdout);
     const k = await spfperf(['report', '--stdio', '-s', 'comm,parent', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(k.status).toBe(1);
-    expect(k.stderr).toBe("spfperf: unknown --sort key: 'parent' (keys: comm, dso, sym, pid, tgid, cpu, symoff, event, tid, caller, vma)\n");
+    expect(k.stderr).toBe("spfperf: unknown --sort key: 'parent' (keys: comm, dso, sym, pid, tgid, cpu, symoff, event, tid, caller, vma, path, retry, major)\n");
     const f = await spfperf(['report', '--stdio', '-F', 'overhead,bogus', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(f.status).toBe(1);
     expect(f.stderr).toMatch(/^spfperf: unknown -F key: 'bogus'/);

@@ -35,8 +35,20 @@ describe('report sort keys', () => {
     expect([COLUMNS.dso.header, COLUMNS.sym.header, COLUMNS.symoff.header]).toEqual(['Shared Object', 'Symbol', 'Symbol Offset']);
   });
 
+  it('groups fault samples by how their fault completed (path, retry, major); N/A where a sample has no such field', () => {
+    const done = s({ path: 'spec', retry: false, major: false });
+    const slow = s({ event: 'major-faults', path: 'mmap', retry: true, major: true });
+    expect([done, slow, sw, pte].map((x) => [shown('path', x), shown('retry', x), shown('major', x)])).toEqual([
+      ['spec', 'no', 'no'],
+      ['mmap', 'yes', 'yes'],
+      ['N/A', 'N/A', 'N/A'],
+      ['N/A', 'N/A', 'N/A'],
+    ]);
+    expect(shown('retry', s({ retry: 1 as unknown as boolean }))).toBe('N/A');
+  });
+
   it('breaks rows down by the keys not in the sort, never by another name of one', () => {
-    expect(breakdownKeysFor(['comm', 'dso', 'sym'])).toEqual(['symoff', 'pid', 'cpu', 'vma', 'tgid', 'event']);
-    expect(breakdownKeysFor(['tid', 'caller'])).toEqual(['cpu', 'vma', 'sym', 'dso', 'tgid', 'comm', 'event']);
+    expect(breakdownKeysFor(['comm', 'dso', 'sym'])).toEqual(['symoff', 'path', 'pid', 'cpu', 'vma', 'tgid', 'retry', 'major', 'event']);
+    expect(breakdownKeysFor(['tid', 'caller', 'path'])).toEqual(['cpu', 'vma', 'sym', 'dso', 'tgid', 'retry', 'major', 'comm', 'event']);
   });
 });
