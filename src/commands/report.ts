@@ -2,15 +2,15 @@
  * spfperf report: read a trace written by `spfperf record` (streamed, in bounded memory) and print
  * the share of each event's count per key combination, perf report style:
  *
- *   $ spfperf report --stdio
+ *   $ spfperf report --stdio -i fixtures/traces/ebizzy-spf.ndjson
  *   # Samples: 51  of event 'pagefault:spf_vma_changed'
  *   # Event count (approx.): 51
  *   #
  *   # Overhead  Command  Shared Object      Symbol
  *   # ........  .......  .................  ..............................
  *   #
- *       60.78%  ebizzy   [kernel.kallsyms]  [k] __handle_speculative_fault
- *       39.22%  ebizzy   [kernel.kallsyms]  [k] pte_map_lock
+ *       50.98%  ebizzy   [kernel.kallsyms]  [k] pte_map_lock
+ *       49.02%  ebizzy   [kernel.kallsyms]  [k] __handle_speculative_fault
  *
  * On a terminal (stdout and stdin both, not under CI), without --stdio, an interactive view (ink)
  * instead, full-screen on the terminal's alternate screen as perf's TUI is.
