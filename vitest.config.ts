@@ -9,11 +9,11 @@ import { defineConfig } from 'vitest/config';
  *   maxWorkers 2, isolate false                                         ~34 s
  * Most of the cost was loading the modules again for each of the ~70 files; with isolate false
  * a worker loads them once. Files that share a worker share module state, so the test files that
- * need a fresh one stay isolated in their own project: test/ui loads ink, which decides once,
+ * need a fresh one stay isolated in their own project: test/ui (and report-tty) loads ink, which decides once,
  * when first loaded, whether it runs under CI (and then draws nothing until it exits); the ksym
  * test registers made-up kernel functions in the one process-wide text table.
  */
-const ISOLATED = ['test/ui/**/*.test.ts', 'test/events/ksym.test.ts'];
+const ISOLATED = ['test/ui/**/*.test.ts', 'test/commands/report-tty.test.ts', 'test/events/ksym.test.ts'];
 
 export default defineConfig({
   test: {

@@ -16,3 +16,7 @@ export const CONFIG_PRESET_VALUES: readonly string[] = ['base', 'kamezawa', 'kam
 
 /** script -F (src/format/script.ts SCRIPT_FIELDS). */
 export const SCRIPT_FIELD_VALUES: readonly string[] = ['comm', 'tid', 'pid', 'cpu', 'time', 'period', 'event', 'trace', 'ip', 'sym'];
+
+/** report -s (src/format/report-keys.ts SORT_KEYS), and its default (DEFAULT_SORT, perf's own). */
+export const REPORT_SORT_VALUES: readonly string[] = ['comm', 'dso', 'sym', 'pid', 'tgid', 'cpu', 'symoff', 'event', 'tid', 'caller', 'vma', 'path', 'retry', 'major'];
+export const REPORT_DEFAULT_SORT = 'comm,dso,sym';

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
 import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import type { CliIo } from './io.js';
-import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
+import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
 const require = createRequire(import.meta.url);
 // commander is CommonJS: loaded with require, not import, which spares Node 20's ESM loader its
@@ -97,7 +97,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .command('report')
     .description('summarise a recorded trace, perf-report style')
     .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
-    .option('-s, --sort <keys>', 'sort keys: event, comm, tid, cpu, caller, vma', 'event,comm')
+    .option('-s, --sort <keys>', `sort keys, comma-separated: ${REPORT_SORT_VALUES.join(', ')}`, REPORT_DEFAULT_SORT)
     .option('--stdio', 'plain text output even on a terminal')
     .option('-F, --fields <fields>', 'columns to show')
     .action(async (opts) => {

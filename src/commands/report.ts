@@ -2,17 +2,20 @@
  * spfperf report: read a trace written by `spfperf record` (streamed, in bounded memory) and print
  * the share of each event's count per key combination, perf report style:
  *
- *   $ spfperf report --stdio --sort comm,tid,caller
- *   # Samples: 845  of event 'pagefault:spf_vma_changed'
- *   # Event count (approx.): 845
+ *   $ spfperf report --stdio -i fixtures/traces/ebizzy-spf.ndjson
+ *   # Samples: 51  of event 'pagefault:spf_vma_changed'
+ *   # Event count (approx.): 51
  *   #
- *   # Overhead  Command  Tid:Command  Symbol
- *   ...
+ *   # Overhead  Command  Shared Object      Symbol
+ *   # ........  .......  .................  ..............................
+ *   #
+ *       50.98%  ebizzy   [kernel.kallsyms]  [k] pte_map_lock
+ *       49.02%  ebizzy   [kernel.kallsyms]  [k] __handle_speculative_fault
  *
  * On a terminal (stdout and stdin both, not under CI), without --stdio, an interactive view (ink)
- * instead.
+ * instead, full-screen on the terminal's alternate screen as perf's TUI is.
  */
-import { formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo, type SortKey } from '../format/report.js';
+import { breakdownKeysFor, DEFAULT_SORT, formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo } from '../format/report.js';
 import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
 import { inCi, writeAll, type CliIo } from '../io.js';
 
@@ -23,14 +26,15 @@ export interface ReportOptions {
   readonly fields?: string;
 }
 
-/** Keys a row of the interactive view can be broken down by, in the order `b` cycles them. */
-const BREAKDOWN_ORDER: readonly SortKey[] = ['caller', 'tid', 'cpu', 'vma', 'comm', 'event'];
+/** Switch to the terminal's alternate screen and back (xterm's private mode 1049, as perf's TUI). */
+const ALT_SCREEN_ON = '\u001B[?1049h';
+const ALT_SCREEN_OFF = '\u001B[?1049l';
 
 export async function run(o: ReportOptions, io: CliIo): Promise<number> {
-  const { keys, columns } = reportLayout(o.sort ?? 'event,comm', o.fields);
+  const { keys, columns } = reportLayout(o.sort ?? DEFAULT_SORT, o.fields);
   const path = o.input ?? 'spfperf.ndjson';
   const interactive = o.stdio !== true && path !== '-' && io.isTTY.stdout && io.isTTY.stdin && !inCi(io.env);
-  const breakdownKeys = interactive ? BREAKDOWN_ORDER.filter((k) => !keys.includes(k)) : [];
+  const breakdownKeys = interactive ? breakdownKeysFor(keys) : [];
   const agg = new ReportAggregator(keys, breakdownKeys);
   const { stream, name } = await openTraceInput(path, io.stdin);
   const st = await readTrace(stream, { sample: (s) => agg.add(s) }, { name, warn: (m) => io.stderr.write(m) });
@@ -44,13 +48,27 @@ export async function run(o: ReportOptions, io: CliIo): Promise<number> {
   }
   const [{ render }, { createElement }, { ReportView }] = await Promise.all([import('ink'), import('react'), import('../ui/ReportView.js')]);
   const model = reportViewModel(info, tables, keys, columns, breakdownKeys);
-  const app = render(createElement(ReportView, { model, height: io.rows ?? 24 }), {
-    stdout: io.stdout as NodeJS.WriteStream,
-    stdin: io.stdin as NodeJS.ReadStream,
-    stderr: io.stderr as NodeJS.WriteStream,
-    exitOnCtrlC: true,
-    patchConsole: false,
-  });
-  await app.waitUntilExit();
+  const stdout = io.stdout as NodeJS.WriteStream;
+  const view = (): ReturnType<typeof createElement> => createElement(ReportView, { model, height: stdout.rows ?? io.rows ?? 24 });
+  stdout.write(ALT_SCREEN_ON);
+  try {
+    const app = render(view(), {
+      stdout,
+      stdin: io.stdin as NodeJS.ReadStream,
+      stderr: io.stderr as NodeJS.WriteStream,
+      exitOnCtrlC: true,
+      patchConsole: false,
+    });
+    // Fill the terminal again when it is resized.
+    const onResize = (): void => app.rerender(view());
+    stdout.on('resize', onResize);
+    try {
+      await app.waitUntilExit();
+    } finally {
+      stdout.off('resize', onResize);
+    }
+  } finally {
+    stdout.write(ALT_SCREEN_OFF);
+  }
   return 0;
 }

@@ -1,5 +1,7 @@
-import { UsageError } from '../errors.js';
 import type { TraceHeader, TraceSample, TraceSummary } from '../trace/ndjson-reader.js';
+import { COLUMNS, displayKey as display, keyOf, type ReportField, type SortKey } from './report-keys.js';
+
+export { breakdownKeysFor, DEFAULT_SORT, parseSortKeys, reportLayout, SORT_KEYS, type ReportField, type SortKey, type ValueField } from './report-keys.js';
 
 /**
  * `spfperf report`: samples grouped by sort keys, with the overhead (share of the event count) of
@@ -9,113 +11,14 @@ import type { TraceHeader, TraceSample, TraceSummary } from '../trace/ndjson-rea
  *   # Samples: 491K of event 'faults'
  *   # Event count (approx.): 491343
  *   #
- *   # Overhead  Command      Tid:Command  Symbol
+ *   # Overhead  Command      Pid:Command  Symbol
  *   # ........  .......  ...............  ......
  *   #
  *       33.35%  mt          4050:mt       [.] w
  *
- * Pure: the aggregation takes parsed samples, the formatters return strings or view models.
+ * Pure: the aggregation takes parsed samples, the formatters return strings or view models. The
+ * keys, and what a simulated sample's dso and symbol are, are in report-keys.ts.
  */
-
-export type SortKey = 'event' | 'comm' | 'tid' | 'cpu' | 'caller' | 'vma';
-export const SORT_KEYS: readonly SortKey[] = ['event', 'comm', 'tid', 'cpu', 'caller', 'vma'];
-const KEY_ALIASES: Readonly<Record<string, SortKey>> = { sym: 'caller', symbol: 'caller', command: 'comm' };
-
-/** Columns that are not keys (perf report -F). */
-export type ValueField = 'overhead' | 'sample' | 'period';
-export type ReportField = ValueField | SortKey;
-const VALUE_FIELDS: readonly ValueField[] = ['overhead', 'sample', 'period'];
-
-interface ColumnDef {
-  readonly header: string;
-  /** Header right-aligned (and values, unless `valuesLeft`). */
-  readonly right: boolean;
-  /** perf's pid column: header right-aligned, values "%7d:%-*s" (padded after the comm). */
-  readonly valuesLeft?: boolean;
-}
-
-const COLUMNS: Readonly<Record<ReportField, ColumnDef>> = {
-  overhead: { header: 'Overhead', right: true },
-  sample: { header: 'Samples', right: true },
-  period: { header: 'Period', right: true },
-  event: { header: 'Event', right: false },
-  comm: { header: 'Command', right: false },
-  tid: { header: 'Tid:Command', right: true, valuesLeft: true },
-  cpu: { header: 'CPU', right: true },
-  caller: { header: 'Symbol', right: false },
-  vma: { header: 'VMA', right: false },
-};
-
-/** A sort key's value of a sample, as grouped (raw; `display` makes the column text). */
-function keyOf(k: SortKey, s: TraceSample): string {
-  switch (k) {
-    case 'event':
-      return s.event;
-    case 'comm':
-      return s.comm;
-    case 'tid':
-      return `${s.tid}:${s.comm}`;
-    case 'cpu':
-      return String(s.cpu);
-    case 'caller':
-      // The ip of a pagefault:* tracepoint is its caller (_RET_IP_); the exceptions tracepoints
-      // fire in exc_page_fault; software events carry no ip.
-      if (s.sym !== undefined) return `[k] ${s.sym}`;
-      if (s.caller !== undefined) return `[k] ${s.caller}`;
-      if (s.event.startsWith('exceptions:')) return '[k] exc_page_fault';
-      return '[unknown]';
-    case 'vma':
-      return s.vm_start !== undefined && s.vm_end !== undefined ? `${s.vm_start.replace(/^0x/, '')}-${s.vm_end.replace(/^0x/, '')}` : '[unknown]';
-  }
-}
-
-function display(k: SortKey, raw: string): string {
-  if (k === 'tid') {
-    const i = raw.indexOf(':');
-    return `${raw.slice(0, i).padStart(7)}:${raw.slice(i + 1)}`;
-  }
-  if (k === 'cpu') return raw.padStart(3, '0');
-  return raw;
-}
-
-function splitList(spec: string): string[] {
-  return spec.split(',').map((x) => x.trim()).filter((x) => x !== '');
-}
-
-function sortKey(name: string, option: string): SortKey {
-  const k = (KEY_ALIASES[name] ?? name) as SortKey;
-  if (!SORT_KEYS.includes(k)) throw new UsageError(`unknown ${option} key: '${name}' (keys: ${SORT_KEYS.join(', ')})`);
-  return k;
-}
-
-/** --sort: comma-separated keys, in order, without duplicates. */
-export function parseSortKeys(spec: string): SortKey[] {
-  const out: SortKey[] = [];
-  for (const name of splitList(spec)) {
-    const k = sortKey(name, '--sort');
-    if (!out.includes(k)) out.push(k);
-  }
-  if (out.length === 0) throw new UsageError(`--sort needs at least one key (keys: ${SORT_KEYS.join(', ')})`);
-  return out;
-}
-
-/**
- * The columns shown and the keys grouped by. Without -F: Overhead, then the sort keys. With -F,
- * its fields in order (overhead, sample, period or keys), then the sort keys it does not name
- * (perf appends the sort keys to the output fields); every key shown is a grouping key.
- */
-export function reportLayout(sortSpec: string, fieldsSpec?: string): { keys: SortKey[]; columns: ReportField[] } {
-  const sort = parseSortKeys(sortSpec);
-  if (fieldsSpec === undefined) return { keys: sort, columns: ['overhead', ...sort] };
-  const columns: ReportField[] = [];
-  for (const name of splitList(fieldsSpec)) {
-    const f = (VALUE_FIELDS as readonly string[]).includes(name) ? (name as ValueField) : sortKey(name, '-F');
-    if (!columns.includes(f)) columns.push(f);
-  }
-  for (const k of sort) if (!columns.includes(k)) columns.push(k);
-  if (columns.length === 0) throw new UsageError('-F needs at least one field');
-  return { keys: columns.filter((c): c is SortKey => (SORT_KEYS as readonly string[]).includes(c)), columns };
-}
 
 interface Tally {
   samples: number;

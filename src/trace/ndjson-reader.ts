@@ -51,6 +51,10 @@ export interface TraceSample {
   readonly address?: string;
   readonly ip?: string;
   readonly error_code?: number;
+  /** Fault samples (faults, minor-faults, ...) of newer traces: how the fault completed. */
+  readonly path?: string;
+  readonly retry?: boolean;
+  readonly major?: boolean;
 }
 
 /** The last line: totals of the run (runValues) and what was written. */

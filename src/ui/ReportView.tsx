@@ -1,16 +1,18 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useCallback, useReducer, useRef, type JSX } from 'react';
 import type { ReportViewModel } from '../format/report.js';
+import { commandsOf, type InkKey, type ViewCommand } from './key-commands.js';
 
 /**
  * The interactive `spfperf report` (stdout is a terminal, no --stdio): one event's table at a
- * time; move with the arrows or j/k, expand a row into its breakdown by another key with enter,
- * change that key with b, change event with the left/right arrows (or tab / h / l), quit with q.
- * The text comes ready-made from src/format/report.ts; this only navigates it.
+ * time, filling the terminal (`height` rows: the help line at the bottom, as perf's TUI has its
+ * status line); move with the arrows or j/k, expand a row into its breakdown by another key with
+ * enter, change that key with b, change event with the left/right arrows (or tab / h / l), quit
+ * with q. The text comes ready-made from src/format/report.ts; this only navigates it.
  */
 export interface ReportViewProps {
   readonly model: ReportViewModel;
-  /** Terminal rows available. */
+  /** Terminal rows: the view fills them (lines longer than the terminal is wide are cut). */
   readonly height: number;
 }
 
@@ -32,14 +34,12 @@ interface ViewState {
   readonly bd: number;
 }
 
-type Key = Parameters<Parameters<typeof useInput>[0]>[1];
-
 /**
  * One key press applied to the state. A reducer, not setters over the values of the last render:
- * keys that come together (a paste, key repeat) arrive before React has drawn again, and each
- * must see what the one before it did.
+ * keys that come together (a paste, key repeat, a burst in one read) arrive before React has drawn
+ * again, and each must see what the one before it did.
  */
-function press(model: ReportViewModel, listHeight: number, st: ViewState, input: string, key: Key): ViewState {
+function press(model: ReportViewModel, listHeight: number, st: ViewState, cmd: ViewCommand): ViewState {
   const nrows = model.tables[st.tableIdx]?.rows.length ?? 0;
   const move = (to: number): ViewState => {
     const cursor = Math.max(0, Math.min(nrows - 1, to));
@@ -50,30 +50,42 @@ function press(model: ReportViewModel, listHeight: number, st: ViewState, input:
     if (n === 0) return st;
     return { ...st, tableIdx: (st.tableIdx + d + n) % n, cursor: 0, expanded: new Set() };
   };
-  if (key.upArrow || input === 'k') return move(st.cursor - 1);
-  if (key.downArrow || input === 'j') return move(st.cursor + 1);
-  if (key.pageUp) return move(st.cursor - listHeight);
-  if (key.pageDown || input === ' ') return move(st.cursor + listHeight);
-  if (key.home || input === 'g') return move(0);
-  if (key.end || input === 'G') return move(nrows - 1);
-  if (key.return) {
-    const expanded = new Set(st.expanded);
-    if (expanded.has(st.cursor)) expanded.delete(st.cursor);
-    else expanded.add(st.cursor);
-    return { ...st, expanded };
+  switch (cmd) {
+    case 'up':
+      return move(st.cursor - 1);
+    case 'down':
+      return move(st.cursor + 1);
+    case 'pageUp':
+      return move(st.cursor - listHeight);
+    case 'pageDown':
+      return move(st.cursor + listHeight);
+    case 'top':
+      return move(0);
+    case 'bottom':
+      return move(nrows - 1);
+    case 'toggle': {
+      const expanded = new Set(st.expanded);
+      if (expanded.has(st.cursor)) expanded.delete(st.cursor);
+      else expanded.add(st.cursor);
+      return { ...st, expanded };
+    }
+    case 'breakdown':
+      return model.breakdownKeys.length > 0 ? { ...st, bd: (st.bd + 1) % model.breakdownKeys.length } : st;
+    case 'nextTable':
+      return switchTable(1);
+    case 'prevTable':
+      return switchTable(-1);
+    case 'quit':
+      return st;
   }
-  if (input === 'b' && model.breakdownKeys.length > 0) return { ...st, bd: (st.bd + 1) % model.breakdownKeys.length };
-  if (key.rightArrow || key.tab || input === 'l') return switchTable(1);
-  if (key.leftArrow || input === 'h') return switchTable(-1);
-  return st;
 }
 
 export function ReportView({ model, height }: ReportViewProps): JSX.Element {
   const { exit } = useApp();
-  // Rows left for the list: heading, blank, title, column header, footer.
-  const listHeight = Math.max(3, height - model.heading.length - 5);
+  // Rows left for the list: heading, blank, title, column header, help line.
+  const listHeight = Math.max(3, height - model.heading.length - 4);
   const [st, dispatch] = useReducer(
-    (s: ViewState, a: { input: string; key: Key }) => press(model, listHeight, s, a.input, a.key),
+    (s: ViewState, cmd: ViewCommand) => press(model, listHeight, s, cmd),
     { tableIdx: 0, cursor: 0, expanded: new Set<number>(), bd: 0 },
   );
   const { tableIdx, cursor, expanded, bd } = st;
@@ -106,21 +118,27 @@ export function ReportView({ model, height }: ReportViewProps): JSX.Element {
   top.current.first = first;
 
   // One handler for the life of the view (exit and dispatch never change): ink subscribes it to
-  // the input once, instead of again after every redraw.
+  // the input once, instead of again after every redraw. Each key of a burst is one command.
   const onKey = useCallback(
-    (input: string, key: Key) => {
-      if (input === 'q' || key.escape || (key.ctrl && input === 'c')) exit();
-      else dispatch({ input, key });
+    (input: string, key: InkKey) => {
+      for (const cmd of commandsOf(input, key)) {
+        if (cmd === 'quit') {
+          exit();
+          return;
+        }
+        dispatch(cmd);
+      }
     },
     [exit],
   );
   useInput(onKey);
 
   const visible = lines.slice(first, first + listHeight);
+  // Every line is cut at the terminal's width (a wrapped line would push the view past `height`).
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" height={height}>
       {model.heading.map((h, i) => (
-        <Text key={`h${i}`} dimColor>
+        <Text key={`h${i}`} dimColor wrap="truncate">
           {h}
         </Text>
       ))}
@@ -129,24 +147,25 @@ export function ReportView({ model, height }: ReportViewProps): JSX.Element {
         <Text>no samples</Text>
       ) : (
         <>
-          <Text bold>
+          <Text bold wrap="truncate">
             {table.title}
             {model.tables.length > 1 ? `  [${tableIdx + 1}/${model.tables.length}]` : ''}
           </Text>
-          <Text underline>{`  ${table.columns}`}</Text>
+          <Text underline wrap="truncate">{`  ${table.columns}`}</Text>
           {visible.map((l, i) =>
             l.sub ? (
-              <Text key={`l${first + i}`} color="cyan">
+              <Text key={`l${first + i}`} color="cyan" wrap="truncate">
                 {l.text}
               </Text>
             ) : (
-              <Text key={`l${first + i}`} inverse={l.row === cursor}>
+              <Text key={`l${first + i}`} inverse={l.row === cursor} wrap="truncate">
                 {`${l.row === cursor ? '>' : ' '}${expanded.has(l.row) ? '-' : '+'}${l.text}`}
               </Text>
             ),
           )}
         </>
       )}
+      <Box flexGrow={1} />
       <Text dimColor wrap="truncate">{`${HELP}${bdName !== undefined ? `  b: expand by ${bdName}` : ''}`}</Text>
     </Box>
   );

@@ -23,9 +23,9 @@ describe('report formatting', () => {
   it('takes -F fields in order and appends the sort keys it does not name, as perf does', () => {
     expect(reportLayout('event,comm')).toEqual({ keys: ['event', 'comm'], columns: ['overhead', 'event', 'comm'] });
     expect(reportLayout('comm', 'sample,overhead,tid')).toEqual({ keys: ['tid', 'comm'], columns: ['sample', 'overhead', 'tid', 'comm'] });
-    expect(reportLayout('sym,comm,sym').keys).toEqual(['caller', 'comm']);
+    expect(reportLayout('sym,comm,symbol').keys).toEqual(['sym', 'comm']);
     expect(() => reportLayout('')).toThrow(/--sort needs at least one key/);
-    expect(() => reportLayout('pid')).toThrow("unknown --sort key: 'pid'");
+    expect(() => reportLayout('parent')).toThrow("unknown --sort key: 'parent'");
   });
 
   it('groups by the keys, weights by period, sorts biggest first then by key, one table per event in header order', () => {
@@ -69,8 +69,8 @@ describe('report formatting', () => {
         "# Samples: 4  of event 'faults'",
         '# Event count (approx.): 4',
         '#',
-        '# Overhead  Tid:Command',
-        '# ........  ...........',
+        '# Overhead      Tid:Command',
+        '# ........  ...............',
         '#',
         '    75.00%     1001:mt',
         '    25.00%     1002:mt',

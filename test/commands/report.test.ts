@@ -16,13 +16,72 @@ describe('spfperf report --stdio', () => {
     expectGolden('report.ebizzy-spf.comm-tid-caller.txt', r.stdout);
   });
 
-  it('default sort (event,comm), and -F with sample and period columns (golden)', async () => {
+  it('default sort is perf\'s comm,dso,sym: one table per event, the abort site\'s function as the symbol (golden)', async () => {
+    const spf = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`]);
+    expect(spf.status).toBe(0);
+    expect(spf.stdout).toBe((await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'comm,dso,sym'])).stdout);
+    expectGolden('report.ebizzy-spf.default.txt', spf.stdout);
+    const lines = spf.stdout.split('\n');
+    const at = lines.indexOf("# Samples: 51  of event 'pagefault:spf_vma_changed'");
+    expect(lines[at + 3]).toMatch(/^# Overhead  Command  Shared Object {6}Symbol +$/);
+    // The trace's own abort sites, grouped by function: __handle_speculative_fault+0x5c and +0x1f8,
+    // pte_map_lock+0x4c and +0xf2 (see the comm-tid-caller golden).
+    expect(lines.slice(at + 6, at + 8)).toEqual(['    50.98%  ebizzy   [kernel.kallsyms]  [k] pte_map_lock', '    49.02%  ebizzy   [kernel.kallsyms]  [k] __handle_speculative_fault']);
     const a = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(a.status).toBe(0);
     expectGolden('report.ebizzy-faults.txt', a.stdout);
+  });
+
+  it('-F with sample and period columns (golden)', async () => {
     const b = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'cpu', '-F', 'overhead,sample,period,vma']);
     expect(b.status).toBe(0);
     expectGolden('report.ebizzy-spf.cpu-vma.txt', b.stdout);
+  });
+
+  it('takes perf\'s keys as perf means them: pid is the thread (Pid:Command), tgid the process, symoff the site', async () => {
+    const r = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'pid,tgid,symoff,cpu']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    const at = lines.indexOf("# Samples: 1  of event 'pagefault:spf_vma_notsup'");
+    expect(lines.slice(at + 3, at + 7)).toEqual([
+      '# Overhead      Pid:Command     Tgid:Command  Symbol Offset                         CPU',
+      '# ........  ...............  ...............  ....................................  ...',
+      '#',
+      '   100.00%     1002:ebizzy      1000:ebizzy   [k] __handle_speculative_fault+0x1a0  002',
+    ]);
+    // pid and tid group alike; symbol is perf's full name of sym.
+    const pid = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'pid,symbol']);
+    const tid = await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-spf.ndjson`, '-s', 'tid,sym']);
+    expect(tid.stdout.replaceAll('Tid:Command', 'Pid:Command')).toBe(pid.stdout);
+  });
+
+  it('counts faults by how they completed (path, retry, major), from the fields fault samples carry', async () => {
+    // The faults fixture with the completion fields of newer traces added: every third fault went
+    // the mmap path, one of those retried and major.
+    let n = 0;
+    const lines = readFileSync(join(ROOT, T, 'ebizzy-faults.ndjson'), 'utf8').split('\n').map((l) => {
+      if (!l.includes('"event":"faults"')) return l;
+      const i = n++;
+      const path = i % 3 === 0 ? 'mmap' : 'spec';
+      const slow = i === 3;
+      return l.replace(/}$/, `,"path":"${path}","retry":${slow},"major":${slow},"latency_ns":${500 + i}}`);
+    });
+    const dir = tmp();
+    writeFileSync(join(dir, 't.ndjson'), lines.join('\n'));
+    const r = await spfperf(['report', '--stdio', '-i', join(dir, 't.ndjson'), '-s', 'path,retry,major']);
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n');
+    const at = out.indexOf("# Samples: 29  of event 'faults'");
+    // 29 faults: 10 mmap (one of them retried and major), 19 spec.
+    expect(out.slice(at + 3, at + 9)).toEqual([
+      '# Overhead  Path  Retry  Major',
+      '# ........  ....  .....  .....',
+      '#',
+      '    65.52%  spec  no     no',
+      '    31.03%  mmap  no     no',
+      '     3.45%  mmap  yes    yes',
+    ]);
+    expect(r.stdout).toContain('   100.00%  N/A   N/A    N/A'); // exceptions:page_fault_user
   });
 
   it('has perf\'s header, column and row layout', async () => {
@@ -32,11 +91,11 @@ describe('spfperf report --stdio', () => {
     expect(at).toBeGreaterThan(0);
     expect(lines[at + 1]).toBe('# Event count (approx.): 51');
     expect(lines[at + 2]).toBe('#');
-    expect(lines[at + 3]).toMatch(/^# Overhead  Command {5}Tid:Command  Symbol +$/);
-    expect(lines[at + 4]).toMatch(/^# \.{8}  \.{7}  \.{14}  \.+$/);
+    expect(lines[at + 3]).toMatch(/^# Overhead  Command {6}Tid:Command  Symbol +$/);
+    expect(lines[at + 4]).toMatch(/^# \.{8}  \.{7}  \.{15}  \.+$/);
     expect(lines[at + 3].length).toBe(lines[at + 4].length);
     expect(lines[at + 5]).toBe('#');
-    expect(lines[at + 6]).toMatch(/^ {4}\d\d\.\d\d%  ebizzy {6}\d{4}:ebizzy  \[k\] \w+\+0x[0-9a-f]+$/);
+    expect(lines[at + 6]).toMatch(/^ {4}\d\d\.\d\d%  ebizzy {6}\d{4}:ebizzy   \[k\] \w+\+0x[0-9a-f]+$/);
     // Overheads of a table add up to 100%, biggest first.
     const rows = lines.slice(at + 6, lines.indexOf('', at + 6)).map((l) => Number(l.trim().split('%')[0]));
     expect(rows.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 1);
@@ -124,9 +183,9 @@ describe('spfperf report --stdio', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'spfperf.ndjson'), readFileSync(join(ROOT, T, 'ebizzy-faults.ndjson')));
     expect((await spfperf(['report', '--stdio'], { cwd: dir })).stdout).toBe((await spfperf(['report', '--stdio', '-i', `${T}/ebizzy-faults.ndjson`])).stdout);
-    const k = await spfperf(['report', '--stdio', '-s', 'comm,dso', '-i', `${T}/ebizzy-faults.ndjson`]);
+    const k = await spfperf(['report', '--stdio', '-s', 'comm,parent', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(k.status).toBe(1);
-    expect(k.stderr).toBe("spfperf: unknown --sort key: 'dso' (keys: event, comm, tid, cpu, caller, vma)\n");
+    expect(k.stderr).toBe("spfperf: unknown --sort key: 'parent' (keys: comm, dso, sym, pid, tgid, cpu, symoff, event, tid, caller, vma, path, retry, major)\n");
     const f = await spfperf(['report', '--stdio', '-F', 'overhead,bogus', '-i', `${T}/ebizzy-faults.ndjson`]);
     expect(f.status).toBe(1);
     expect(f.stderr).toMatch(/^spfperf: unknown -F key: 'bogus'/);

@@ -69,7 +69,7 @@ describe('ReportView (ink)', () => {
     const f = v.lastFrame()!;
     expect(f).toContain('Trace of: ebizzy threads=3');
     expect(f).toContain("Samples: 6 of event 'faults', Event count (approx.): 6  [1/2]");
-    expect(f).toContain('  Overhead     Tid:Command');
+    expect(f).toContain('  Overhead      Tid:Command');
     expect(rowLines(f)).toEqual(['>+  50.00%     1003:ebizzy', ' +  33.33%     1002:ebizzy', ' +  16.67%     1001:ebizzy']);
     expect(f).toContain('q quit  b: expand by caller');
     v.unmount();
@@ -124,18 +124,45 @@ describe('ReportView (ink)', () => {
     v.unmount();
   });
 
+  it('fills the terminal: the help line on its last row, however few rows the table has', () => {
+    const v = render(createElement(ReportView, { model: model(), height: 30 }));
+    const f = v.lastFrame()!.split('\n');
+    expect(f).toHaveLength(30);
+    expect(f[29]).toMatch(/^↑↓\/jk move/);
+    expect(rowLines(v.lastFrame()!)).toHaveLength(3);
+    v.unmount();
+  });
+
   it('scrolls a table longer than the terminal to keep the cursor in view', async () => {
     const { v, ready, press } = view(30, 12);
     await ready();
-    // 12 rows: 4 heading lines, a blank, title, columns, help, one spare.
-    expect(rowLines(v.lastFrame()!)).toHaveLength(12 - 4 - 5);
-    expect(v.lastFrame()!.split('\n')).toHaveLength(11);
+    // 12 rows: 4 heading lines, a blank, title, columns, the list, help.
+    expect(rowLines(v.lastFrame()!)).toHaveLength(12 - 4 - 4);
+    expect(v.lastFrame()!.split('\n')).toHaveLength(12);
     await press('G');
     const rows = rowLines(v.lastFrame()!);
     expect(rows[rows.length - 1]).toMatch(/^>\+ +0\.\d\d% +1001:ebizzy$/);
     await press('g');
     expect(rowLines(v.lastFrame()!)[0]).toMatch(/^>\+/);
     v.unmount();
+  });
+
+  it('takes every key of a burst that arrives in one read: three downs and an enter', async () => {
+    for (const burst of ['\u001B[B\u001B[B\u001B[B\r', 'jjj\r']) {
+      const { v, ready, press } = view(5);
+      await ready();
+      // The burst in one write, then 'b' in a write of its own: its frame (the help line names the
+      // next breakdown key) is drawn only after the whole burst has been taken.
+      v.stdin.write(burst);
+      await press('b');
+      const f = v.lastFrame()!;
+      expect(f).toContain('b: expand by cpu');
+      const rows = rowLines(f);
+      expect(rows.findIndex((l) => l.startsWith('>'))).toBe(3);
+      expect(rows[3]).toMatch(/^>- +13\.33% +1002:ebizzy$/);
+      expect(f).toContain('by cpu:');
+      v.unmount();
+    }
   });
 
   it('quits on q: the view stops taking input', async () => {
