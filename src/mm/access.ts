@@ -105,11 +105,11 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     const vma = k.opts.vmacache === 'none' ? findVmaLocked(th, addr) : yield* findVmaCached(th, addr);
     if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
       yield* mm.mmapLock.upRead(t);
-      return finishSignal(th, start, outcomeOf(path, flags, 0), SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
+      return finishSignal(th, start, outcomeOf(path, flags, 0), ip, addr, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
     }
     if (accessError(write, vma)) {
       yield* mm.mmapLock.upRead(t);
-      return finishSignal(th, start, outcomeOf(path, flags, 0), SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
+      return finishSignal(th, start, outcomeOf(path, flags, 0), ip, addr, SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
     }
     // handle_mm_fault(), its common anonymous case one generator up.
     const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
@@ -127,9 +127,9 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
 
   if (fault & VM_FAULT_ERROR) {
     const o = outcomeOf(path, flags, 0);
-    if (fault & VM_FAULT_OOM) return finishSignal(th, start, o, SIGKILL, 'out of memory (the model\'s memory limit)');
-    if (fault & VM_FAULT_SIGBUS) return finishSignal(th, start, o, SIGBUS, `bus error at 0x${addr.toString(16)}`);
-    if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, start, o, SIGSEGV, `access error at 0x${addr.toString(16)}`);
+    if (fault & VM_FAULT_OOM) return finishSignal(th, start, o, ip, addr, SIGKILL, 'out of memory (the model\'s memory limit)');
+    if (fault & VM_FAULT_SIGBUS) return finishSignal(th, start, o, ip, addr, SIGBUS, `bus error at 0x${addr.toString(16)}`);
+    if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, start, o, ip, addr, SIGSEGV, `access error at 0x${addr.toString(16)}`);
   }
   // Per-task and perf accounting of a completed fault (mm_account_fault()).
   const isMajor = major !== 0 || (flags & FAULT_FLAG_TRIED) !== 0;
@@ -142,7 +142,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   }
   t.cost(c.trapExitNs);
   t.exitKernel();
-  if (k.em.wantsFaults) k.em.faultDone(th, start, t.clock, outcomeOf(path, flags, isMajor ? FAULT_MAJOR : 0));
+  if (k.em.wantsFaults) k.em.faultDone(th, start, t.clock, outcomeOf(path, flags, isMajor ? FAULT_MAJOR : 0), ip, addr);
   return null;
 }
 
@@ -151,10 +151,10 @@ function outcomeOf(path: number, flags: number, more: number): number {
   return path | (flags & FAULT_FLAG_TRIED ? FAULT_RETRIED : 0) | more;
 }
 
-function finishSignal(th: Thread, start: number, outcome: number, signal: number, detail: string): FaultOutcome {
+function finishSignal(th: Thread, start: number, outcome: number, ip: number, addr: number, signal: number, detail: string): FaultOutcome {
   th.t.cost(th.k.costs.trapExitNs);
   th.t.exitKernel();
-  if (th.k.em.wantsFaults) th.k.em.faultDone(th, start, th.t.clock, outcome | (signal << FAULT_SIGNAL_SHIFT));
+  if (th.k.em.wantsFaults) th.k.em.faultDone(th, start, th.t.clock, outcome | (signal << FAULT_SIGNAL_SHIFT), ip, addr);
   return { signal, detail };
 }
 

@@ -206,17 +206,19 @@ export const FAULT_EVENTS: ReadonlySet<number> = RECORDABLE_SW;
  * The fields a fault sample carries about its fault (docs/trace-format.md): how it completed
  * and its latency, then the line's end.
  */
-export function faultFields(startNs: number, endNs: number, outcome: number): string {
+export function faultFields(startNs: number, endNs: number, outcome: number, ip = 0, addr = 0): string {
   const path = outcome & FAULT_SPEC ? (outcome & FAULT_VMA_LOCK ? 'vma' : 'spec') : 'mmap';
   const sig = outcome >>> FAULT_SIGNAL_SHIFT;
-  return `,"path":"${path}","retry":${(outcome & FAULT_RETRIED) !== 0},"major":${(outcome & FAULT_MAJOR) !== 0}${sig !== 0 ? `,"signal":${sig}` : ''},"latency_ns":${Math.round(endNs - startNs)}}\n`;
+  // perf's sample ip (the user instruction: the workload's statement, user-ip.ts) and data address.
+  const where = ip !== 0 ? `,"ip":${hex(ip)},"address":${hex(addr)}` : '';
+  return `${where},"path":"${path}","retry":${(outcome & FAULT_RETRIED) !== 0},"major":${(outcome & FAULT_MAJOR) !== 0}${sig !== 0 ? `,"signal":${sig}` : ''},"latency_ns":${Math.round(endNs - startNs)}}\n`;
 }
 
 /**
  * The sink of `spfperf record`: a sample line per occurrence of each selected event.
  *
  *   {"type":"sample","ts":123,"cpu":1,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults",
- *    "path":"spec","retry":false,"major":false,"latency_ns":812}
+ *    "ip":"0x401790","address":"0x7f0000001000","path":"spec","retry":false,"major":false,"latency_ns":812}
  *   {"type":"sample",...,"event":"pagefault:spf_vma_changed","caller":"0xffffffff81200123",
  *    "sym":"__handle_speculative_fault+0x123","vm_start":"0x7f..","vm_end":"0x7f..","address":"0x7f.."}
  *
@@ -305,12 +307,12 @@ export class RecordSink implements TraceSink {
     this.put(src, `${this.prefix(src)}${ev},${fields}}\n`);
   }
 
-  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number): void {
+  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number, ip = 0, addr = 0): void {
     const held = this.open[src.idx];
     if (held === undefined) return;
     this.open[src.idx] = undefined;
     if (held.length === 0) return;
-    const end = faultFields(startNs, endNs, outcome);
+    const end = faultFields(startNs, endNs, outcome, ip, addr);
     for (const l of held) this.w.line(l.endsWith('\n') ? l : l + end);
   }
 

@@ -30,10 +30,11 @@ export interface TraceSink {
   readonly traced?: ReadonlySet<number>;
   /**
    * A user page fault of `src` ended: `startNs` when the exception came, `endNs` when the thread
-   * was back in user mode, `outcome` how it completed (FAULT_* bits below). Called only when
+   * was back in user mode, `outcome` how it completed (FAULT_* bits below), `ip` the user
+   * instruction that faulted and `addr` the address it touched (0: not known). Called only when
    * `wantsFaults` is true.
    */
-  faultDone?(src: EventSource, startNs: number, endNs: number, outcome: number): void;
+  faultDone?(src: EventSource, startNs: number, endNs: number, outcome: number, ip?: number, addr?: number): void;
   /** Whether this sink wants faultDone() (record does when it records a fault event). */
   readonly wantsFaults?: boolean;
 }
@@ -91,8 +92,8 @@ export class Emitter {
   }
 
   /** A user fault of `src` ended (see TraceSink.faultDone). */
-  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number): void {
-    for (const s of this.faultSinks) s.faultDone!(src, startNs, endNs, outcome);
+  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number, ip = 0, addr = 0): void {
+    for (const s of this.faultSinks) s.faultDone!(src, startNs, endNs, outcome, ip, addr);
   }
 }
 
