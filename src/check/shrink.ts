@@ -3,8 +3,9 @@ import type { ScheduleId } from './schedule-id.js';
 /**
  * Shrinking a failing schedule (delta debugging, greedy): fewer preemptions (the schedule's
  * kept points: PCT's priority change points, the random walk's deviations), then fewer threads
- * and iterations (smaller values of the workload's parameters), then the points again, while
- * the same invariant still breaks. Pure: the caller says whether a candidate fails (by running
+ * and iterations (smaller values of the workload's parameters, on the same schedule or, failing
+ * that, on another of the first `reindex` of the search), then the points again, while the same
+ * invariant still breaks. Pure: the caller says whether a candidate fails (by running
  * it); every candidate tried is counted against a budget.
  */
 
@@ -22,6 +23,12 @@ export interface ShrinkOptions {
   readonly points: (c: Candidate) => number;
   /** Most candidates run (default 200). */
   readonly budget?: number;
+  /**
+   * Smaller parameters make another run, on which the schedule of the same index may not break
+   * anything: a parameter candidate whose schedule passes is tried again on schedules
+   * 0..reindex-1 of the same search, all points kept (default 0: only the same schedule).
+   */
+  readonly reindex?: number;
 }
 
 export interface ShrinkResult {
@@ -64,6 +71,15 @@ export function shrink(start: Candidate, o: ShrinkOptions): ShrinkResult {
     }
   };
 
+  /** Smaller parameters on another schedule of the search: the first that breaks the invariant. */
+  const reindexed = (params: ReadonlyMap<string, number>): boolean => {
+    for (let index = 0; index < (o.reindex ?? 0) && tries < budget; index++) {
+      if (index === cur.id.index && cur.id.keep === null) continue;
+      if (attempt({ params, id: { ...cur.id, index, keep: null } })) return true;
+    }
+    return false;
+  };
+
   /** Each parameter down to the smallest value that still fails, one at a time, until none moves. */
   const shrinkParams = (): void => {
     for (let moved = true; moved && tries < budget; ) {
@@ -71,7 +87,7 @@ export function shrink(start: Candidate, o: ShrinkOptions): ShrinkResult {
       for (const [name, v] of cur.params) {
         for (const smaller of smallerValues(v)) {
           const params = new Map(cur.params).set(name, smaller);
-          if (attempt({ ...cur, params })) {
+          if (attempt({ ...cur, params }) || reindexed(params)) {
             moved = true;
             break;
           }

@@ -52,7 +52,9 @@ export const DEFAULT_DEPTH = 3;
 /** Schedules per pool job. */
 const BATCH = 25;
 /** Candidates the shrinker may run. */
-const SHRINK_BUDGET = 200;
+const SHRINK_BUDGET = 300;
+/** Schedules a smaller parameter set is tried on when the failing one's index passes on it. */
+const SHRINK_REINDEX = 10;
 
 interface Search {
   readonly strategy: Strategy;
@@ -272,7 +274,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     const p = prepOf(c);
     return p !== null && runSchedule(p, c.id, lengthFor(p)).violation?.invariant === v0.invariant;
   };
-  const { shrunk, tries } = shrink({ params: own, id }, { fails: failsSame, points: pointsOf, budget: SHRINK_BUDGET });
+  const { shrunk, tries } = shrink({ params: own, id }, { fails: failsSame, points: pointsOf, budget: SHRINK_BUDGET, reindex: SHRINK_REINDEX });
   const sprep = prepOf(shrunk)!;
   const sargs = argsOf(shrunk);
   const { text } = reportRun(sprep, shrunk.id, o, [workloadArg, ...sargs].join(' '));

@@ -1,0 +1,46 @@
+import { describe, expect, test } from 'vitest';
+import { expectedChoices, runSchedule } from '../../src/check/explore.js';
+import type { ScheduleId } from '../../src/check/schedule-id.js';
+import { prepareRun } from '../../src/sim/setup.js';
+
+/** split-merge, one round, one page: the smallest run in which the 2009 RFC can lose its wake-up. */
+const small = (config: string) => prepareRun('split-merge', ['rounds=1', 'pages=1'], { config: [config], check: true });
+const id = (index: number): ScheduleId => ({ strategy: 'pct', depth: 3, seed: 1, index, keep: null });
+
+describe('runSchedule', () => {
+  const prep = small('kamezawa');
+  const k = expectedChoices(prep, 1, 3);
+
+  test('PCT\'s run length is measured, and the same every time', () => {
+    expect(k).toBeGreaterThan(10);
+    expect(expectedChoices(prep, 1, 3)).toBe(k);
+  });
+
+  test('schedule 3 loses the wake-up: the unmapper sleeps on the VMA for good', () => {
+    const o = runSchedule(prep, id(3), k);
+    expect(o.violation).toMatchObject({ invariant: 'no-task-waits-forever', fn: 'invalidate_vma_before_free', task: 'split-merge/1002' });
+    expect(o.violation!.addr).toBe(0x7ffff7c00000);
+    expect(o.violation!.detail).toMatch(/^sleeps on vma->wait_queue of VMA 7ffff7c00000-7ffff7e00000 in invalidate_vma_before_free\(\) and nothing will wake it/);
+    expect(o.choices).toBeGreaterThan(0);
+  });
+
+  test('a schedule is the same run every time, and keeping its step log does not change it', () => {
+    for (const i of [0, 3, 7]) {
+      const a = runSchedule(prep, id(i), k);
+      const b = runSchedule(prep, id(i), k, { log: true });
+      expect(b.violation).toEqual(a.violation);
+      expect([b.choices, b.deviations]).toEqual([a.choices, a.deviations]);
+      expect(b.steps!.length).toBeGreaterThan(0);
+      expect(a.steps).toBeNull();
+      const c = runSchedule(prep, id(i), k, { log: true });
+      expect(c.steps!.map((s) => [s.step, s.timeNs, s.task.tid, s.fn, s.addr])).toEqual(b.steps!.map((s) => [s.step, s.timeNs, s.task.tid, s.fn, s.addr]));
+    }
+  });
+
+  test('without the change points (depth 3, none kept) nothing breaks; the fixed RFC never breaks', () => {
+    expect(runSchedule(prep, { ...id(3), keep: [] }, k).violation).toBeNull();
+    const fixed = small('kamezawa-fixed');
+    const kf = expectedChoices(fixed, 1, 3);
+    for (let i = 0; i < 10; i++) expect(runSchedule(fixed, id(i), kf).violation).toBeNull();
+  });
+});
