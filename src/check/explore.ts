@@ -119,7 +119,8 @@ function faultAddrSink(into: Map<number, number>): TraceSink {
 export function runSchedule(prep: PreparedRun, id: ScheduleId, length: number, o: ScheduleRunOptions = {}): ScheduleOutcome {
   const log = o.log === true;
   const policy = policyFor(id, length, log);
-  const sinks = log ? [...(o.sinks ?? []), faultAddrSink(policy.faultAddr)] : [...(o.sinks ?? [])];
+  // Each task's last fault address: the step log's address column, and who took a SIGSEGV.
+  const sinks = [...(o.sinks ?? []), faultAddrSink(policy.faultAddr)];
   const r = setupRun(scheduleOptions(prep, (eng) => policy.attach(eng), sinks, id));
   const limit = Error.stackTraceLimit;
   if (log) Error.stackTraceLimit = 60;
@@ -134,9 +135,12 @@ export function runSchedule(prep: PreparedRun, id: ScheduleId, length: number, o
       r.eng.stop();
     }
     result = finishRun(r, scheduleOptions(prep, undefined, sinks, id));
-    const sig = result.signals[0];
-    if (violation === null && sig !== undefined) {
-      violation = { invariant: 'no-fatal-signal', task: `${sig.comm}/${sig.pid}`, fn: '', addr: null, timeNs: result.elapsedNs, detail: `process killed by signal ${sig.signal} (${sig.detail})` };
+    const killed = r.k.processes.find((p) => p.killedBy !== null);
+    if (violation === null && killed !== undefined) {
+      const why = killed.killedBy!;
+      // The thread whose fault took the signal: the one whose last fault was at its address.
+      const th = killed.threads.find((x) => policy.faultAddr.get(x.tid) === why.addr) ?? killed.threads[0];
+      violation = { invariant: 'no-fatal-signal', task: taskName(th.t), fn: 'do_user_addr_fault', addr: why.addr, timeNs: th.t.endTime, detail: `process ${killed.comm}/${killed.pid} killed by signal ${why.signal} (${why.detail})` };
     }
   } catch (e) {
     violation = errorViolation(e, runningTask(r.eng.tasks), r.eng.now);

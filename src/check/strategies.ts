@@ -115,7 +115,9 @@ export abstract class CheckPolicy implements SchedPolicy {
     this.waitingSince.delete(t);
     if (this.log !== null) {
       const at = this.at.get(t);
-      this.log.push({ step: this.steps, timeNs: t.clock, task: t, fn: at?.fn ?? '', addr: at?.inFault === true ? this.faultAddr.get(t.tid) ?? null : null });
+      // A turn with no sync point before it: a start, a wake-up, a user-mode step, the exit.
+      const fn = at?.fn ?? (t.finished ? '(exit)' : t.inKernel ? '' : '(user)');
+      this.log.push({ step: this.steps, timeNs: t.clock, task: t, fn, addr: at?.inFault === true ? this.faultAddr.get(t.tid) ?? null : null });
     }
     this.at.delete(t);
     this.steps++;
