@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { spfperf } from '../helpers/cli.js';
+import { Readable } from 'node:stream';
+import { main } from '../../src/cli.js';
+import { Capture, spfperf } from '../helpers/cli.js';
 import { expectGolden } from '../helpers/golden.js';
 
 /**
@@ -69,6 +71,20 @@ describe('spfperf check', () => {
     expect(lines.at(-1)!.type).toBe('summary');
     expect((await spfperf(['script', '-i', file])).status).toBe(0);
     expect((await spfperf(['report', '--stdio', '-i', file])).status).toBe(0);
+  });
+
+  test('on a terminal, stderr shows the progress (schedules, rate, violations) and clears it at the end', async () => {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const io = { stdout, stderr, stdin: Readable.from([]), isTTY: { stdout: false, stderr: true, stdin: false }, env: {} };
+    const status = await main(['check', '--schedules', '5', '-j', '1', '--config', 'kamezawa-fixed', 'split-merge'], io);
+    expect(status).toBe(0);
+    expect(stderr.text).toMatch(/^(\r\x1b\[Kcheck: \d+\/5 schedules, \d+\/s, 0 violations)*\r\x1b\[Kcheck: 5\/5 schedules, \d+\/s, 0 violations\r\x1b\[K$/);
+    expect(stdout.text).toContain('5 schedules, no violation');
+    // Under CI, or not on a terminal, nothing.
+    const ci = { ...io, stdout: new Capture(), stderr: new Capture(), env: { CI: '1' } };
+    expect(await main(['check', '--schedules', '5', '-j', '1', '--config', 'kamezawa-fixed', 'split-merge'], ci)).toBe(0);
+    expect(ci.stderr.text).toBe('');
   });
 
   test.each([
