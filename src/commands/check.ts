@@ -1,17 +1,18 @@
 /**
  * spfperf check: explore a workload's schedules for a broken invariant (docs/check.md).
  *
- *   $ spfperf check --config kamezawa workloads/split-merge.spf
+ *   $ spfperf check --config kamezawa split-merge
  *   spfperf check: 1000 pct schedules (depth 3, seed 1) of split-merge --config kamezawa
  *   violation in schedule 10 of 1000
  *   schedule pct:d3:s1:i9
- *   invariant violated: no-task-waits-forever by split-merge/1002 in invalidate_vma_before_free ...
- *        step  time (ns)  task                 function                    address
- *     ...
- *   shrunk in 14 runs: rounds=1 pages=2, 1 of 2 points kept
- *   schedule pct:d3:s1:i9:k1
+ *   invariant violated: no-task-waits-forever by split-merge/1002 in invalidate_vma_before_free at 0x7ffff7c00000 (48406 ns): ...
+ *       step    time (ns)  task              function         address
+ *        173        47974  split-merge/1002  mmap_write_lock  -
+ *        ...
+ *   shrunk in 63 runs: rounds=1 pages=1, all points kept
+ *   schedule pct:d3:s1:i3
  *   ...
- *   replay: spfperf check --replay pct:d3:s1:i9:k1 --config kamezawa workloads/split-merge.spf rounds=1 pages=2
+ *   replay: spfperf check --replay pct:d3:s1:i3 --config kamezawa split-merge rounds=1 pages=1
  *
  * Schedule i of a search is the id strategy:d<depth>:s<seed>:i<i>; the search stops at the first
  * that breaks an invariant, prints it, shrinks it (shrink.ts) and prints the shrunk one, which
@@ -49,8 +50,9 @@ export interface CheckOptions extends CommonRunOptions {
 export const DEFAULT_SCHEDULES = 1000;
 /** PCT's default depth: two ordering constraints besides the start (a lost wake-up's). */
 export const DEFAULT_DEPTH = 3;
-/** Schedules per pool job. */
+/** Schedules per pool job, at least (a long search has at most MAX_BATCHES jobs). */
 const BATCH = 25;
+const MAX_BATCHES = 4000;
 /** Candidates the shrinker may run. */
 const SHRINK_BUDGET = 300;
 /** Schedules a smaller parameter set is tried on when the failing one's index passes on it. */
@@ -107,18 +109,18 @@ function lengthOf(prep: PreparedRun, id: Pick<ScheduleId, 'strategy' | 'seed' | 
 }
 
 /** Run a schedule with its step log and write --trace's file when asked: the report's run. */
-function reportRun(prep: PreparedRun, id: ScheduleId, o: CheckOptions, command: string): { out: ScheduleOutcome; text: string } {
+async function reportRun(prep: PreparedRun, id: ScheduleId, o: CheckOptions, command: string): Promise<{ out: ScheduleOutcome; text: string }> {
   const length = lengthOf(prep, id);
   let out: ScheduleOutcome;
   if (o.trace === undefined) out = runSchedule(prep, id, length, { log: true });
-  else out = traced(prep, id, length, o.trace, command);
+  else out = await traced(prep, id, length, o.trace, command);
   const idText = formatScheduleId(id);
   const text = out.violation === null ? `schedule ${idText}\nno violation\n` : formatViolationReport(idText, out.violation, rowsOf(out));
   return { out, text };
 }
 
 /** The schedule's run written as a record trace (header, samples, summary) to `file`. */
-function traced(prep: PreparedRun, id: ScheduleId, length: number, file: string, command: string): ScheduleOutcome {
+async function traced(prep: PreparedRun, id: ScheduleId, length: number, file: string, command: string): Promise<ScheduleOutcome> {
   let af: AtomicFile;
   try {
     af = new AtomicFile(file);
@@ -136,7 +138,7 @@ function traced(prep: PreparedRun, id: ScheduleId, length: number, file: string,
       for (const e of events) samples[e.name] = sink.written[e.id];
       w.line(JSON.stringify({ type: 'summary', ...runValues(prep, prep.seed, out.result), samples, stopped: out.result.stopped, signals: out.result.signals }) + '\n');
     }
-    void w.end();
+    await w.end();
     af.commit();
     return out;
   } catch (e) {
@@ -175,7 +177,8 @@ class ProgressLine {
 async function search(workloadArg: string, paramArgs: readonly string[], runOpts: CommonRunOptions, s: Search, length: number, io: CliIo): Promise<{ index: number } | null> {
   const spec = runSpecOf(workloadArg, paramArgs, runOpts);
   const batches: CheckBatch[] = [];
-  for (let from = 0; from < s.schedules; from += BATCH) batches.push({ spec, strategy: s.strategy, depth: s.depth, seed: s.seed, length, from, to: Math.min(s.schedules, from + BATCH) });
+  const size = Math.max(BATCH, Math.ceil(s.schedules / MAX_BATCHES));
+  for (let from = 0; from < s.schedules; from += size) batches.push({ spec, strategy: s.strategy, depth: s.depth, seed: s.seed, length, from, to: Math.min(s.schedules, from + size) });
   const stop = new StopFlag();
   const ran = new Array<number>(batches.length).fill(0);
   const found: (number | null | undefined)[] = batches.map(() => undefined);
@@ -221,7 +224,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
 
   if (o.replay !== undefined) {
     const id = parseScheduleId(o.replay);
-    const { out, text } = reportRun(prep, id, o, command);
+    const { out, text } = await reportRun(prep, id, o, command);
     await writeAll(io.stdout, text);
     return out.violation === null ? 0 : 3;
   }
@@ -277,7 +280,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const { shrunk, tries } = shrink({ params: own, id }, { fails: failsSame, points: pointsOf, budget: SHRINK_BUDGET, reindex: SHRINK_REINDEX });
   const sprep = prepOf(shrunk)!;
   const sargs = argsOf(shrunk);
-  const { text } = reportRun(sprep, shrunk.id, o, [workloadArg, ...sargs].join(' '));
+  const { text } = await reportRun(sprep, shrunk.id, o, [workloadArg, ...sargs].join(' '));
   const changed = [...shrunk.params].filter(([n, v]) => v !== own.get(n)).map(([n, v]) => `${n}=${v}`);
   const kept = shrunk.id.keep === null ? 'all points kept' : `${shrunk.id.keep.length} point${shrunk.id.keep.length === 1 ? '' : 's'} kept`;
   const replay = ['spfperf', 'check', '--replay', formatScheduleId(shrunk.id), ...runOptionWords(o), workloadArg, ...sargs].map(shellWord).join(' ');

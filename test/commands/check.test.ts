@@ -94,6 +94,7 @@ describe('spfperf check', () => {
     [['--depth', 'x'], "option '--depth': 'x' is not a whole number"],
     [['--replay', 'pct:d3:s1:i1', '--schedules', '5'], "option '--schedules' cannot be used with '--replay': the schedule id sets it"],
     [['--replay', 'pct:s1:i1'], "option '--replay': 'pct:s1:i1' is not a schedule id (a pct id needs its depth, d<n>; e.g. pct:d3:s1:i417 or random:s1:i12:k0-3,9)"],
+    [['--replay', 'pct:d3:s1:i1', '--trace', '/nonexistent-dir/x.ndjson'], "option '--trace': cannot write '/nonexistent-dir/x.ndjson': No such file or directory"],
   ])('%j is a one-line usage error, exit 1', async (args, msg) => {
     const r = await spfperf(['check', ...args, 'split-merge']);
     expect(r.status).toBe(1);
