@@ -37,10 +37,13 @@ export interface ShrinkResult {
   readonly tries: number;
 }
 
-/** Smaller values to try for a parameter, smallest first: 1, half, one less. */
+/** Below this, a parameter also tries one less (a count); above, only 1 and halves (a size). */
+const STEP_DOWN_MAX = 64;
+
+/** Smaller values to try for a parameter, smallest first: 1, half, and one less for small counts. */
 export function smallerValues(v: number): number[] {
   if (!Number.isInteger(v) || v <= 1) return [];
-  const out = [1, Math.floor(v / 2), v - 1].filter((x) => x >= 1 && x < v);
+  const out = [1, Math.floor(v / 2), ...(v <= STEP_DOWN_MAX ? [v - 1] : [])].filter((x) => x >= 1 && x < v);
   return [...new Set(out)];
 }
 

@@ -35,10 +35,11 @@ describe('shrink', () => {
     expect(r.shrunk.params.get('threads')).toBe(4);
   });
 
-  test('smaller values: 1, half, one less; none below 1', () => {
+  test('smaller values: 1, half, one less for a small count; none below 1', () => {
     expect(smallerValues(16)).toEqual([1, 8, 15]);
     expect(smallerValues(2)).toEqual([1]);
     expect(smallerValues(1)).toEqual([]);
+    expect(smallerValues(4194304)).toEqual([1, 2097152]);
     expect(smallerValues(0.5)).toEqual([]);
   });
 });
