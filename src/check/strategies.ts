@@ -43,6 +43,9 @@ export interface Step {
  */
 export const STARVE_NS = 10_000_000;
 
+/** The step log keeps at least the last LOG_KEEP steps (and at most twice as many): a report's window. */
+export const LOG_KEEP = 100_000;
+
 /** The tasks that hold a CPU and have a step pending (in the engine's heap). */
 function enabledTasks(eng: Engine): Task[] {
   const out: Task[] = [];
@@ -118,6 +121,7 @@ export abstract class CheckPolicy implements SchedPolicy {
       // A turn with no sync point before it: a start, a wake-up, a user-mode step, the exit.
       const fn = at?.fn ?? (t.finished ? '(exit)' : t.inKernel ? '' : '(user)');
       this.log.push({ step: this.steps, timeNs: t.clock, task: t, fn, addr: at?.inFault === true ? this.faultAddr.get(t.tid) ?? null : null });
+      if (this.log.length >= 2 * LOG_KEEP) this.log.splice(0, LOG_KEEP);
     }
     this.at.delete(t);
     this.steps++;
