@@ -99,11 +99,6 @@ export function expectedChoices(prep: PreparedRun, seed: number, depth: number):
   return k;
 }
 
-/** The task whose step is running (the last one the log or the engine saw), for an exception. */
-function runningTask(tasks: readonly Task[]): Task | null {
-  return tasks.find((t) => t.state === TaskState.Running && t.cpu >= 0 && t.eng.now === t.time) ?? null;
-}
-
 /** A sink that keeps each task's last user page-fault address (exceptions:page_fault_user). */
 function faultAddrSink(into: Map<number, number>): TraceSink {
   return {
@@ -143,7 +138,7 @@ export function runSchedule(prep: PreparedRun, id: ScheduleId, length: number, o
       violation = { invariant: 'no-fatal-signal', task: taskName(th.t), fn: 'do_user_addr_fault', addr: why.addr, timeNs: th.t.endTime, detail: `process ${killed.comm}/${killed.pid} killed by signal ${why.signal} (${why.detail})` };
     }
   } catch (e) {
-    violation = errorViolation(e, runningTask(r.eng.tasks), r.eng.now);
+    violation = errorViolation(e, policy.current, r.eng.now);
   } finally {
     Error.stackTraceLimit = limit;
   }

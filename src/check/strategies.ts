@@ -61,6 +61,8 @@ export abstract class CheckPolicy implements SchedPolicy {
   choices = 0;
   /** Deviations so far: choices at which another task went first (kept or not). */
   deviations = 0;
+  /** The task whose step runs (or ran last). */
+  current: Task | null = null;
   /** The step log, when the run keeps one (a report's replay). */
   readonly log: Step[] | null;
   /** The model function each task was about to run at its last sync point, and if in a fault. */
@@ -116,6 +118,7 @@ export abstract class CheckPolicy implements SchedPolicy {
       }
     }
     this.waitingSince.delete(t);
+    this.current = t;
     if (this.log !== null) {
       const at = this.at.get(t);
       // A turn with no sync point before it: a start, a wake-up, a user-mode step, the exit.

@@ -1,4 +1,7 @@
-import { describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
 import { expectedChoices, runSchedule } from '../../src/check/explore.js';
 import type { ScheduleId } from '../../src/check/schedule-id.js';
 import { prepareRun } from '../../src/sim/setup.js';
@@ -42,5 +45,26 @@ describe('runSchedule', () => {
     const fixed = small('kamezawa-fixed');
     const kf = expectedChoices(fixed, 1, 3);
     for (let i = 0; i < 10; i++) expect(runSchedule(fixed, id(i), kf).violation).toBeNull();
+  });
+});
+
+describe('runSchedule: an error of the run is a violation of the step that threw it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spfperf-explore-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'order.spf');
+  // One thread unmaps the region, the other mprotects it: in the order where the unmap goes
+  // first, the mprotect fails (ENOMEM) and the interpreter stops the run.
+  writeFileSync(file, '# Unmap against mprotect.\nparam threads = 2 # threads\nmetric "x/s" = 1 / elapsed\nprocess {\n  buf = mmap 8K rw private anon\n  threads $threads {\n    if $tid == 0 {\n      munmap buf\n    } else {\n      mprotect buf r\n    }\n  }\n}\n');
+
+  test('some schedules break it (model-error, by the mprotecting thread), others complete', () => {
+    const prep = prepareRun(file, [], { config: ['base'], check: true });
+    const outcomes = Array.from({ length: 40 }, (_, i) => runSchedule(prep, { strategy: 'random', depth: 0, seed: 1, index: i, keep: null }, 0).violation);
+    const broken = outcomes.filter((v) => v !== null);
+    expect(broken.length).toBeGreaterThan(0);
+    expect(broken.length).toBeLessThan(40);
+    for (const v of broken) {
+      expect(v).toMatchObject({ invariant: 'model-error', task: 'order/1003' });
+      expect(v!.detail).toBe(`${file}:10:7: mprotect failed: ENOMEM`);
+    }
   });
 });
