@@ -34,7 +34,7 @@ import type { CheckBatch, CheckBatchResult } from '../check/job.js';
 import { describeRun, runValues } from '../stats/save.js';
 import { AtomicFile, FileOutput, NdjsonWriter, RecordSink, TRACE_FORMAT } from '../trace/ndjson-writer.js';
 import { errnoText } from '../trace/ndjson-reader.js';
-import { inCi, writeAll, type CliIo } from '../io.js';
+import { inCi, onInterrupt, writeAll, type CliIo } from '../io.js';
 import { useHostCosts } from '../calibrate/hostcost.js';
 
 export interface CheckOptions extends CommonRunOptions {
@@ -174,12 +174,15 @@ class ProgressLine {
 }
 
 /** Search schedules 0..n-1 for the first violation, on the pool; null when none broke. */
-async function search(workloadArg: string, paramArgs: readonly string[], runOpts: CommonRunOptions, s: Search, length: number, io: CliIo): Promise<{ index: number } | null> {
+/**
+ * Search schedules 0..n-1: the first that broke an invariant, or how many ran clean from the
+ * first on (all of them, or fewer when Ctrl-C set `stop`).
+ */
+async function search(workloadArg: string, paramArgs: readonly string[], runOpts: CommonRunOptions, s: Search, length: number, io: CliIo, stop: StopFlag): Promise<{ readonly index: number } | { readonly clean: number }> {
   const spec = runSpecOf(workloadArg, paramArgs, runOpts);
   const batches: CheckBatch[] = [];
   const size = Math.max(BATCH, Math.ceil(s.schedules / MAX_BATCHES));
   for (let from = 0; from < s.schedules; from += size) batches.push({ spec, strategy: s.strategy, depth: s.depth, seed: s.seed, length, from, to: Math.min(s.schedules, from + size) });
-  const stop = new StopFlag();
   const ran = new Array<number>(batches.length).fill(0);
   const found: (number | null | undefined)[] = batches.map(() => undefined);
   const progress = new ProgressLine(io, s.schedules, io.isTTY.stderr && !inCi(io.env));
@@ -206,12 +209,18 @@ async function search(workloadArg: string, paramArgs: readonly string[], runOpts
   });
   progress.clear();
   for (const r of out) if (r !== undefined && !r.ok) throw r.error;
-  for (const r of out) {
+  // In order: a violation counts only if every schedule before it ran (a batch cut short by a
+  // stop after it, or by Ctrl-C, ends the clean prefix).
+  let clean = 0;
+  for (let i = 0; i < out.length; i++) {
+    const r = out[i];
     if (r === undefined) break;
     const v = (r as { value: CheckBatchResult }).value;
     if (v.found !== null) return { index: v.found.index };
+    clean += v.ran;
+    if (v.ran < batches[i].to - batches[i].from) break;
   }
-  return null;
+  return { clean };
 }
 
 export async function run(workloadArg: string, paramArgs: readonly string[], o: CheckOptions, io: CliIo): Promise<number> {
@@ -231,9 +240,18 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
 
   await writeAll(io.stdout, `spfperf check: ${s.schedules} ${s.strategy} schedules (${s.strategy === 'pct' ? `depth ${s.depth}, ` : ''}seed ${s.seed}) of ${label}\n`);
   const length = lengthOf(prep, s);
-  const hit = await search(workloadArg, paramArgs, runOpts, s, length, io);
-  if (hit === null) {
-    await writeAll(io.stdout, `${s.schedules} schedules, no violation\n`);
+  // Ctrl-C stops the search where it is; what ran is reported (a second one ends the process).
+  const stop = new StopFlag();
+  const unsubscribe = onInterrupt(io, () => stop.set());
+  let hit: Awaited<ReturnType<typeof search>>;
+  try {
+    hit = await search(workloadArg, paramArgs, runOpts, s, length, io, stop);
+  } finally {
+    unsubscribe();
+  }
+  if (!('index' in hit)) {
+    const stopped = hit.clean < s.schedules ? ` (stopped by Ctrl-C after ${hit.clean} of ${s.schedules})` : '';
+    await writeAll(io.stdout, `${hit.clean} schedules, no violation${stopped}\n`);
     return 0;
   }
   const id: ScheduleId = { strategy: s.strategy, depth: s.depth, seed: s.seed, index: hit.index, keep: null };

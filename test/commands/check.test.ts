@@ -87,6 +87,16 @@ describe('spfperf check', () => {
     expect(ci.stderr.text).toBe('');
   });
 
+  test('Ctrl-C stops the search and says how many schedules ran clean', async () => {
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(handler);
+      return () => {};
+    };
+    const r = await spfperf(['check', '-j', '1', '--config', 'kamezawa-fixed', 'split-merge'], { onInterrupt });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^spfperf check: 1000 pct schedules \(depth 3, seed 1\) of split-merge --config kamezawa-fixed\n(\d+) schedules, no violation \(stopped by Ctrl-C after \1 of 1000\)\n$/);
+  });
+
   test.each([
     [['--strategy', 'bfs'], "option '--strategy': unknown strategy 'bfs' (known: random, pct)"],
     [['--strategy', 'random', '--depth', '2'], "option '--depth' applies to --strategy pct only"],
