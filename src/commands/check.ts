@@ -19,7 +19,7 @@
  * `--replay ID` prints again byte for byte. Exit 3 when a violation was found, 0 when none.
  * Batches of schedules run on the worker pool with --jobs > 1; the output is the serial one.
  */
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { DEFAULT_RECORD_EVENTS, recordEvents } from './record.js';
 import { NUM_EVENTS } from '../events/catalog.js';
 import { formatViolationReport, type StepRow } from '../format/check.js';
@@ -240,12 +240,18 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
 
   await writeAll(io.stdout, `spfperf check: ${s.schedules} ${s.strategy} schedules (${s.strategy === 'pct' ? `depth ${s.depth}, ` : ''}seed ${s.seed}) of ${label}\n`);
   const length = lengthOf(prep, s);
-  // Ctrl-C stops the search where it is; what ran is reported (a second one ends the process).
+  // Ctrl-C stops the search where it is and what ran is reported; a second one gives up (130).
   const stop = new StopFlag();
-  const unsubscribe = onInterrupt(io, () => stop.set());
+  let giveUp: (e: Error) => void = () => {};
+  const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
+  gaveUp.catch(() => {});
+  const unsubscribe = onInterrupt(io, () => {
+    if (stop.isSet) giveUp(new InterruptedError('SIGINT'));
+    stop.set();
+  });
   let hit: Awaited<ReturnType<typeof search>>;
   try {
-    hit = await search(workloadArg, paramArgs, runOpts, s, length, io, stop);
+    hit = await Promise.race([search(workloadArg, paramArgs, runOpts, s, length, io, stop), gaveUp]);
   } finally {
     unsubscribe();
   }

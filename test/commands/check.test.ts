@@ -97,6 +97,19 @@ describe('spfperf check', () => {
     expect(r.stdout).toMatch(/^spfperf check: 1000 pct schedules \(depth 3, seed 1\) of split-merge --config kamezawa-fixed\n(\d+) schedules, no violation \(stopped by Ctrl-C after \1 of 1000\)\n$/);
   });
 
+  test('a second Ctrl-C gives the search up: exit 130', async () => {
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(() => {
+        handler();
+        handler();
+      });
+      return () => {};
+    };
+    const r = await spfperf(['check', '-j', '1', '--config', 'kamezawa-fixed', 'split-merge'], { onInterrupt });
+    expect(r.status).toBe(130);
+    expect(r.stdout).toBe('spfperf check: 1000 pct schedules (depth 3, seed 1) of split-merge --config kamezawa-fixed\n');
+  });
+
   test.each([
     [['--strategy', 'bfs'], "option '--strategy': unknown strategy 'bfs' (known: random, pct)"],
     [['--strategy', 'random', '--depth', '2'], "option '--depth' applies to --strategy pct only"],
