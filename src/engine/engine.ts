@@ -88,14 +88,21 @@ export interface EngineCosts {
 }
 
 /**
- * Scheduling choices go through one policy so that a race checker can later swap in random or
- * PCT-style policies and replay a recorded run. The default is plain and deterministic.
+ * Scheduling choices go through one policy so that a race checker (src/check, `spfperf check`)
+ * can swap in random or PCT-style policies and replay a run. The default is plain and
+ * deterministic.
  */
 export interface SchedPolicy {
   /** Index into `queue` of the task to run next on `cpu`, or -1 if none may run there. */
   pickNext(queue: readonly Task[], cpu: number, eng: Engine): number;
   /** Which idle CPU a woken task goes to, or -1 to queue it. */
   pickCpu(task: Task, idle: readonly number[], eng: Engine): number;
+  /**
+   * A task's turn has come (its item left the heap): -1 runs its next step now; a time at or after
+   * its clock puts it back at that time, as if its CPU were taken meanwhile (an interrupt, a vCPU
+   * preemption), so that the tasks queued before then go first. Absent: every task runs at its turn.
+   */
+  defer?(t: Task, eng: Engine): number;
 }
 
 export const fifoPolicy: SchedPolicy = {
@@ -165,6 +172,8 @@ export class Engine implements SyncGuard {
   private stopped = false;
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
+  /** Called when a task owes a sync (mustSync() true): the race checker's step log (src/check). */
+  onSyncPoint: ((t: Task) => void) | null = null;
   /**
    * Test hook: asked whenever a task owes a sync at a `yield SYNC`; returning true lets it pass
    * without syncing, as if that sync point had been forgotten (the check must then fire).
@@ -346,6 +355,14 @@ export class Engine implements SyncGuard {
   /** Resume a task's generator until its next yield and act on what it yields. */
   resume(t: Task): void {
     this.now = t.clock;
+    if (this.policy.defer !== undefined) {
+      const at = this.policy.defer(t, this);
+      if (at >= 0) {
+        if (at > t.clock) t.clock = at;
+        this.queue(t, t.clock);
+        return;
+      }
+    }
     this.stepOpen = true;
     if (t.finished) {
       this.exit(t);
