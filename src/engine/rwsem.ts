@@ -85,6 +85,8 @@ export class RwSemaphore implements LockWaitee {
 
   /** down_read() */
   *downRead(t: Task): Code {
+    // Interrupt time from before the lock is charged before it is taken (see upRead()).
+    this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockDownRead(this, t);
     if (t.mustSync()) yield SYNC;
     if (this.downReadFast(t)) return;
@@ -98,6 +100,7 @@ export class RwSemaphore implements LockWaitee {
    * waiters): RWSEM_READ_FAILED_MASK (5.3+), a negative count (before).
    */
   downReadFast(t: Task): boolean {
+    this.eng.absorbIrq(t);
     if (this.waitLock !== null || this.writer !== null || this.waiters.length > 0 || t.mustSync()) return false;
     t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
@@ -107,6 +110,9 @@ export class RwSemaphore implements LockWaitee {
 
   /** up_read() */
   *upRead(t: Task): Code {
+    // An interrupt that reached the holder (an IPI's handler, a hypervisor's stall of its vCPU)
+    // is time it spent before getting here: the release comes that much later.
+    this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockRelease(this, t, false);
     if (t.mustSync()) yield SYNC;
     this.release(t, false);
@@ -114,6 +120,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** up_read() when no sync is needed: true if released. */
   upReadFast(t: Task): boolean {
+    this.eng.absorbIrq(t);
     if (this.waitLock !== null || t.mustSync()) return false;
     this.release(t, false);
     return true;
@@ -121,6 +128,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** down_write() */
   *downWrite(t: Task): Code {
+    this.eng.absorbIrq(t); // as in downRead()
     if (this.waitLock !== null) return yield* spinlockDownWrite(this, t);
     if (t.mustSync()) yield SYNC;
     if (this.writer === null && this.readers === 0 && this.waiters.length === 0) {
@@ -136,6 +144,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** up_write() */
   *upWrite(t: Task): Code {
+    this.eng.absorbIrq(t); // as in upRead()
     if (this.waitLock !== null) return yield* spinlockRelease(this, t, true);
     if (t.mustSync()) yield SYNC;
     this.release(t, true);
@@ -175,6 +184,7 @@ export class RwSemaphore implements LockWaitee {
    * reader owner: writers stop (up to 5.2) or spin on the readers (5.3+); readers join (5.3-5.10).
    */
   *downgradeWrite(t: Task): Code {
+    this.eng.absorbIrq(t); // as in upRead()
     if (this.waitLock !== null) return yield* spinlockDowngrade(this, t);
     if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));

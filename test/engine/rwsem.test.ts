@@ -347,3 +347,30 @@ describe('CONFIG_RWSEM_GENERIC_SPINLOCK (x86-64 before 2.6.34): every operation 
     expect(at['W in']).toBe(at['R out'] - LAT.local + COSTS.wakeupNs);
   });
 });
+
+describe('interrupt time that reaches a holder delays its release (absorbIrq at up_read/up_write)', () => {
+  // H holds the lock 0-1000 for writing; at 500 another CPU's IPI (or a hypervisor's stall of
+  // H's vCPU) owes H's CPU 4000 ns; W waits for the lock from 100.
+  const run = (irq: number) => {
+    const { eng, log, spawn, note, sem } = sem4({});
+    const h = spawn('H', function* (t) {
+      yield* sem.downWrite(t);
+      note('H in', t);
+      t.cost(500);
+      eng.irqDebt[t.cpu] += irq;
+      t.cost(500);
+      yield* sem.upWrite(t);
+      note('H out', t);
+    });
+    spawn('W', holder(sem, note, 'W', 100, 100, true));
+    eng.run();
+    return { at: Object.fromEntries(log), h };
+  };
+
+  it('the release, and so the waiter\'s turn, comes the interrupt\'s time later', () => {
+    const plain = run(0);
+    const hit = run(4000);
+    expect(hit.at['H out'] - plain.at['H out']).toBe(4000);
+    expect(hit.at['W in'] - plain.at['W in']).toBe(4000);
+  });
+});
