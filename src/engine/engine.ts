@@ -3,6 +3,7 @@ import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
 import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code } from './task.js';
+import { LockList } from './debug.js';
 
 /**
  * The deterministic discrete-event core.
@@ -61,6 +62,7 @@ function callSite(): string {
 }
 
 export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code, type Yield } from './task.js';
+export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 
 /** Engine-level costs that the arch and machine profiles supply. */
 export interface EngineCosts {
@@ -130,6 +132,8 @@ export interface EngineOptions {
   readonly checkSync?: boolean;
   /** How spinlock_t waits (SpinLock in locks.ts): queued (qspinlock, the default) or ticket. */
   readonly spinlock?: 'queued' | 'ticket';
+  /** Keep a list of the locks made, for the invariant checks (a lock held at exit). */
+  readonly trackLocks?: boolean;
 }
 
 export class Engine implements SyncGuard {
@@ -174,6 +178,12 @@ export class Engine implements SyncGuard {
   stepOpen = false;
   /** spinlock_t is a ticket lock (every waiter spins reading the lock word), not a qspinlock. */
   readonly ticketSpinlocks: boolean;
+  /** The invariant checks (src/mm/debug_vm.ts): the task resumed last (whose step a scan follows), */
+  current: Task | null = null;
+  /** the scan between items, the exit check (before joiners wake), the locks made (trackLocks). */
+  audit: (() => void) | null = null;
+  onTaskExit: ((t: Task) => void) | null = null;
+  readonly locks: LockList | null;
 
   constructor(
     readonly topo: Topology,
@@ -183,6 +193,7 @@ export class Engine implements SyncGuard {
   ) {
     this.checkSync = opts.checkSync ?? syncCheckDefault;
     this.ticketSpinlocks = opts.spinlock === 'ticket';
+    this.locks = opts.trackLocks === true ? new LockList() : null;
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
@@ -212,6 +223,7 @@ export class Engine implements SyncGuard {
       t.clock += d;
     }
   }
+
 
   /** A cache line of shared data, named for reports. */
   line(name: string): CacheLine {
@@ -346,6 +358,7 @@ export class Engine implements SyncGuard {
   /** Resume a task's generator until its next yield and act on what it yields. */
   resume(t: Task): void {
     this.now = t.clock;
+    this.current = t;
     this.stepOpen = true;
     if (t.finished) {
       this.exit(t);
@@ -400,6 +413,7 @@ export class Engine implements SyncGuard {
   }
 
   private exit(t: Task): void {
+    this.onTaskExit?.(t);
     t.state = TaskState.Done;
     t.endTime = t.clock;
     const cpu = t.cpu;
@@ -463,6 +477,7 @@ export class Engine implements SyncGuard {
       this.now = it.time;
       this.stepOpen = false;
       it.fire();
+      if (this.audit !== null) this.audit();
     }
     return true;
   }

@@ -68,6 +68,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   const c = k.costs;
   const mm = th.mm;
   t.enterKernel();
+  th.kfn = 'do_user_addr_fault';
   // A guest's exits around the exception (guestFaultNs, 0 on bare metal) are paid here, before
   // the handler takes any lock.
   t.cost(k.eng.jitter(c.trapEntryNs + c.guestFaultNs));
@@ -124,6 +125,8 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     if (fault & VM_FAULT_SIGBUS) return finishSignal(th, SIGBUS, `bus error at 0x${addr.toString(16)}`);
     if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, SIGSEGV, `access error at 0x${addr.toString(16)}`);
   }
+  // The invariant checks (--check): the PTE this fault handled, if it is there.
+  if (k.dbg !== null) k.dbg.faultDone(th, addr, lookupPteTable(k.geo, mm.pgd, addr));
   // Per-task and perf accounting of a completed fault (mm_account_fault()).
   if (major || flags & FAULT_FLAG_TRIED) {
     th.majFlt++;

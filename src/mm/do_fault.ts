@@ -28,6 +28,7 @@ function fileIndex(th: Thread, vma: Vma, addr: number): number {
 
 /** do_fault(): a missing PTE in a file-backed VMA. */
 export function* doFault(th: Thread, vmf: Vmf): Code<number> {
+  th.kfn = 'do_fault';
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
   if (!write) return yield* doReadFault(th, vmf);
   if ((vmf.vma.flags & VM_SHARED) === 0) return yield* doCowFault(th, vmf);

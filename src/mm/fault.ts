@@ -12,6 +12,7 @@ import { doFault, faultDirtySharedPage } from './do_fault.js';
 import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
+import { vmfUse } from './debug_vm.js';
 import {
   FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE,
   VM_EXEC, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_READ, VM_SHARED, VM_WRITE, ZERO_PFN,
@@ -159,6 +160,7 @@ function chargeWalk(th: Thread): void {
 
 /** handle_pte_fault() */
 export function* handlePteFault(th: Thread, vmf: Vmf): Code<number> {
+  vmfUse(th, vmf.vma, vmf.pt, vmf.addr, 'handle_pte_fault');
   const t = th.t;
   const orig = vmf.orig;
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
@@ -190,6 +192,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   const t = th.t;
   const k = th.k;
   const { vma, pt, idx } = vmf;
+  vmfUse(th, vma, pt, vmf.addr, 'do_anonymous_page');
   if (vma.flags & VM_SHARED) return VM_FAULT_SIGBUS; // shared anonymous memory is shmem
   vmf.spec?.enter?.(th, 'anon');
   if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
@@ -228,6 +231,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
     yield* putPage(th, pfn);
     return VM_FAULT_RETRY;
   }
+  if (k.dbg !== null) vmfUse(th, vma, pt, vmf.addr, 'do_anonymous_page');
   if (pt.ptes[idx] !== 0) {
     yield* pteUnlock(th, vmf);
     yield* putPage(th, pfn);
@@ -254,6 +258,7 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
   const k = th.k;
   const { vma, pt, idx, orig } = vmf;
   const old = orig >>> PTE_SHIFT;
+  th.kfn = 'do_wp_page';
   if (vma.flags & VM_SHARED && vma.file !== null) {
     // wp_page_shared(): a write to a clean shared file page: make it writable, dirty it.
     if (vmf.spec !== null) {
@@ -273,6 +278,7 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
     return 0;
   }
   // wp_page_copy(): drop the lock, get a new page (zeroed when copying the zero page), retake.
+  th.kfn = 'wp_page_copy';
   yield* pteUnlock(th, vmf);
   if (vma.anonVma === null) {
     if (vmf.spec !== null) {

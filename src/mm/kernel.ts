@@ -14,6 +14,7 @@ import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
 import { completeHooks, type SpfStrategy } from './spf/registry.js';
 import { kernelEstimates, type KernelEstimates } from './estimates.js';
+import type { DebugVm } from './debug_vm.js';
 
 /** Machine and config facts the kernel model needs. */
 export interface KernelOptions {
@@ -63,6 +64,8 @@ export class Kernel {
   readonly tlbBroadcastLine: CacheLine;
   /** RCU (one for the machine): the designs' VMA lookups are its readers, their VMA frees its callbacks. */
   readonly rcu: Rcu;
+  /** The run-time invariant checks (--check), or null (debug_vm.ts). */
+  dbg: DebugVm | null = null;
 
   constructor(
     readonly eng: Engine,
@@ -110,10 +113,19 @@ export class Kernel {
     return f;
   }
 
+  /**
+   * The shmem files behind shared anonymous mappings. The model keeps their pages for the whole
+   * run, as it keeps every file's page cache (the kernel frees them with the inode once the last
+   * mapping goes); listed so that the invariant checks count the pages they hold.
+   */
+  readonly anonShmem: File[] = [];
+
   /** shmem_zero_setup(): the shmem file behind a shared anonymous mapping. */
   shmemZeroFile(sizePages: number): File {
     const id = this.nextFileId++;
-    return new File(this, id, `/dev/zero (deleted ${id})`, true, sizePages);
+    const f = new File(this, id, `/dev/zero (deleted ${id})`, true, sizePages);
+    this.anonShmem.push(f);
+    return f;
   }
 
   allocPid(): number {
@@ -216,6 +228,11 @@ export class Thread implements EventSource {
   vmacache: Vma | null = null;
   /** Pages dirtied since the last balance_dirty_pages() (current->nr_dirtied). */
   nrDirtied = 0;
+  /**
+   * The kernel function of the task's current step, as far as the model marks it (a fault
+   * handler, a syscall): what an invariant violation names when the step does not say itself.
+   */
+  kfn = '';
 
   constructor(
     readonly k: Kernel,

@@ -68,6 +68,7 @@ export function isSwapEntry(pte: number): boolean {
 
 /** madvise(MADV_PAGEOUT): reclaim the range's exclusive anonymous pages to swap. */
 export function* sysMadvisePageout(th: Thread, addr: number, length: number): Code<number> {
+  th.kfn = 'madvise_pageout';
   const t = th.t;
   const k = th.k;
   const mm = th.mm;
@@ -134,6 +135,7 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
  * VM_FAULT_RETRY there). The page leaves the swap cache once mapped (it is exclusive).
  */
 export function* doSwapPage(th: Thread, vmf: Vmf): Code<number> {
+  th.kfn = 'do_swap_page';
   const t = th.t;
   const k = th.k;
   if (vmf.spec !== null) {

@@ -1,4 +1,4 @@
-import { Engine, type EngineCosts } from '../engine/engine.js';
+import { Engine, getInvariantCheckDefault, type EngineCosts } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
 import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ArchProfile } from '../config/arch.js';
@@ -15,6 +15,7 @@ import { Runner } from './interp.js';
 import { collectResult, type CountsView, type RunResult } from './results.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
+import { DebugVm } from '../mm/debug_vm.js';
 
 export { SIGNAL_NAMES, type MetricResult, type RunResult, type SignalResult, type ThreadResult } from './results.js';
 
@@ -67,6 +68,13 @@ export interface RunOptions {
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
   /**
+   * Check the model's invariants as it runs (--check; src/mm/debug_vm.ts, docs/invariants.md):
+   * a broken one stops the run with a ViolationError. `scanEvery` scans the whole state every N
+   * engine items (1: after every step) instead of the default amortised interval. Default:
+   * setInvariantCheckDefault()'s value (off, but on in the test suite).
+   */
+  readonly checkInvariants?: boolean | { readonly scanEvery?: number };
+  /**
    * Declared constants of the engine and the simulator scaled for this run (HANDOFF_SHARE,
    * JITTER, ...; src/config/constants.ts). The arch's and machine's are already in `arch` and
    * `machine` (prepareRun() scales them).
@@ -104,7 +112,8 @@ function setup(o: RunOptions): Runner {
   const c = o.arch.costs;
   const jitter = JITTER * factorOf(p, 'JITTER');
   const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
-  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock });
+  const checks = o.checkInvariants !== undefined ? o.checkInvariants !== false : getInvariantCheckDefault();
+  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
@@ -129,11 +138,18 @@ function setup(o: RunOptions): Runner {
     },
     o.spf?.(eng),
   );
+  if (checks) {
+    const dbg = new DebugVm(k, counting, typeof o.checkInvariants === 'object' ? o.checkInvariants : {});
+    k.dbg = dbg;
+    k.alloc.dbg = dbg;
+    eng.audit = dbg.audit;
+    eng.onTaskExit = (t) => dbg.taskExit(t);
+  }
   return new Runner(o, eng, k, counting);
 }
 
 function finish(r: Runner, o: RunOptions): RunResult {
-  return collectResult({
+  const result = collectResult({
     eng: r.eng,
     k: r.k,
     workload: o.workload,
@@ -141,7 +157,11 @@ function finish(r: Runner, o: RunOptions): RunResult {
     counting: r.counting,
     counters: r.summedCounters(),
     fail: (pos, msg) => r.fail(pos, msg),
+    checks: r.k.dbg !== null,
   });
+  // The invariant checks' last scan: every count must agree now that every task has exited.
+  r.k.dbg?.scan(!result.stopped);
+  return result;
 }
 
 /** Run a workload to completion and return what it counted. */
