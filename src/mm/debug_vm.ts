@@ -87,7 +87,8 @@ export class DebugVm {
       task: who !== null ? `${who.comm}/${who.tid}` : '',
       fn: fn !== '' ? fn : who?.kfn ?? '',
       addr,
-      timeNs: who !== null ? who.t.clock : this.k.eng.now,
+      // A step's own clock; for a scan, the time of the engine item it follows.
+      timeNs: th !== null ? th.t.clock : this.k.eng.now,
       detail,
     };
     throw new ViolationError(v);

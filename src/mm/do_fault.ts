@@ -136,6 +136,7 @@ function* doCowFault(th: Thread, vmf: Vmf): Code<number> {
     return r.fault;
   }
   th.t.cost(k.eng.jitter(k.pageSize / k.costs.copyBytesPerNs));
+  k.contents?.copy(th, r.pfn, cow, 'do_cow_fault');
   yield* putPage(th, r.pfn);
   if (yield* finishFault(th, vmf, cow, PTE_WRITE | PTE_DIRTY, true)) {
     yield* k.lru.add(th, cow);

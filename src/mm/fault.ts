@@ -219,6 +219,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
+  k.contents?.clear(th, pfn, 'do_anonymous_page');
   // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
   let locked = true;
   if (vmf.spec !== null) locked = yield* vmf.spec.pteMapLock(th, vmf);
@@ -291,11 +292,17 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
   const pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(old === ZERO_PFN ? k.pageSize / k.costs.clearBytesPerNs : k.pageSize / k.costs.copyBytesPerNs));
+  if (k.contents !== null) {
+    // __wp_page_copy_user(): the copy is made before the PTE lock is taken again.
+    if (old === ZERO_PFN) k.contents.clear(th, pfn, 'wp_page_copy');
+    else k.contents.copy(th, old, pfn, 'wp_page_copy');
+  }
   if (!(yield* pteMapLock(th, vmf))) {
     yield* putPage(th, pfn);
     return VM_FAULT_RETRY;
   }
-  if (pt.ptes[idx] !== orig) {
+  // pte_same(): another fault may have replaced the PTE meanwhile (not under the test mutant).
+  if (pt.ptes[idx] !== orig && k.opts.mutant !== 'wp-copy-no-recheck') {
     yield* pteUnlock(th, vmf);
     yield* putPage(th, pfn);
     return 0;

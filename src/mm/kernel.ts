@@ -15,6 +15,7 @@ import { SwapSpace } from './swap.js';
 import { completeHooks, type SpfStrategy } from './spf/registry.js';
 import { kernelEstimates, type KernelEstimates } from './estimates.js';
 import type { DebugVm } from './debug_vm.js';
+import type { PageContents } from './contents.js';
 
 /** Machine and config facts the kernel model needs. */
 export interface KernelOptions {
@@ -44,6 +45,13 @@ export interface KernelOptions {
   readonly vmaLockAnonVma?: 'inval' | 'trylock';
   /** The machine's remote TLB flush when it is not the arch's (Machine.remoteTlbFlush). */
   readonly remoteTlbFlush?: 'hypercall';
+  /**
+   * Test-only mutants (never set from the command line): a check the kernel needs, taken out, so
+   * that a test can show the invariant checks catch what follows. 'wp-copy-no-recheck':
+   * wp_page_copy() installs its copy without checking that the PTE is still the one it copied
+   * (pte_same), so a copy racing another thread's copy and write can lose that write.
+   */
+  readonly mutant?: 'wp-copy-no-recheck';
 }
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
@@ -66,6 +74,8 @@ export class Kernel {
   readonly rcu: Rcu;
   /** The run-time invariant checks (--check), or null (debug_vm.ts). */
   dbg: DebugVm | null = null;
+  /** Page contents, for workloads that `write` and `expect` values (contents.ts), or null. */
+  contents: PageContents | null = null;
 
   constructor(
     readonly eng: Engine,

@@ -133,6 +133,7 @@ function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): 
     const pfn = pte >>> PTE_SHIFT;
     t.cost(k.pageSize / k.costs.copyBytesPerNs);
     if (pfn === ZERO_PFN) continue;
+    k.contents?.copy(kth, pfn, pfns[j], 'collapse_huge_page');
     present++;
     k.pages.mapcount[pfn]--;
     if (--k.pages.refcount[pfn] === 0) freed.push(pfn);

@@ -4,6 +4,7 @@ import type { ArchCosts } from '../config/arch.js';
 import type { Thread } from './kernel.js';
 import { EV } from '../events/catalog.js';
 import type { DebugVm } from './debug_vm.js';
+import type { PageContents } from './contents.js';
 
 /**
  * struct page for every page frame, the buddy allocator's zone free list with its per-CPU page
@@ -74,6 +75,8 @@ export class PageAllocator {
   allocated = 0;
   /** The invariant checks (--check): told of every page handed out and given back. */
   dbg: DebugVm | null = null;
+  /** The page contents, when the run keeps them: a freed page loses its words. */
+  contents: PageContents | null = null;
 
   constructor(
     eng: Engine,
@@ -170,6 +173,7 @@ export class PageAllocator {
     const t = th.t;
     const { lock: zl, free } = this.zoneFor(t.cpu);
     if (this.dbg !== null) for (const pfn of pfns) this.dbg.pageFree(th, pfn);
+    if (this.contents !== null) for (const pfn of pfns) this.contents.free(pfn);
     yield* zl.lock(t);
     for (const pfn of pfns) {
       this.db.flags[pfn] = 0;
@@ -228,6 +232,7 @@ export class PageAllocator {
    */
   freePageFast(th: Thread, pfn: number): boolean {
     this.dbg?.pageFree(th, pfn);
+    this.contents?.free(pfn);
     const pcp = this.pcps[th.t.cpu];
     pcp.pages.push(pfn);
     this.db.flags[pfn] = 0;

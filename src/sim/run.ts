@@ -6,7 +6,7 @@ import type { Machine } from '../config/machine.js';
 import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
-import { Kernel } from '../mm/kernel.js';
+import { Kernel, type KernelOptions } from '../mm/kernel.js';
 import { kernelEstimates } from '../mm/estimates.js';
 import { RWSEM_SPINLOCK_CS_NS } from '../engine/rwsem-spinlock.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
@@ -16,6 +16,8 @@ import { collectResult, type CountsView, type RunResult } from './results.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 import { DebugVm } from '../mm/debug_vm.js';
+import { PageContents } from '../mm/contents.js';
+import { usesValues } from './values.js';
 
 export { SIGNAL_NAMES, type MetricResult, type RunResult, type SignalResult, type ThreadResult } from './results.js';
 
@@ -80,6 +82,10 @@ export interface RunOptions {
    * `machine` (prepareRun() scales them).
    */
   readonly perturb?: Perturbation;
+  /** A test-only mutant of the model (KernelOptions.mutant); never set from the command line. */
+  readonly mutant?: KernelOptions['mutant'];
+  /** Test-only: called with the kernel before the run starts (the invariant tests break it). */
+  readonly testHook?: (k: Kernel) => void;
 }
 
 /** The kernel config no --config item changes: where a run's knobs default from. */
@@ -135,9 +141,14 @@ function setup(o: RunOptions): Runner {
       vmaLockAnonVma: o.vmaLockAnonVma ?? DEFAULT_CONFIG.vmaLockAnonVma,
       ...(o.machine.remoteTlbFlush !== undefined ? { remoteTlbFlush: o.machine.remoteTlbFlush } : {}),
       estimates: kernelEstimates((name) => factorOf(p, name)),
+      ...(o.mutant !== undefined ? { mutant: o.mutant } : {}),
     },
     o.spf?.(eng),
   );
+  if (usesValues(o.workload)) {
+    k.contents = new PageContents();
+    k.alloc.contents = k.contents;
+  }
   if (checks) {
     const dbg = new DebugVm(k, counting, typeof o.checkInvariants === 'object' ? o.checkInvariants : {});
     k.dbg = dbg;
@@ -145,6 +156,7 @@ function setup(o: RunOptions): Runner {
     eng.audit = dbg.audit;
     eng.onTaskExit = (t) => dbg.taskExit(t);
   }
+  o.testHook?.(k);
   return new Runner(o, eng, k, counting);
 }
 
