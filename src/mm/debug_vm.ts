@@ -155,6 +155,16 @@ export class DebugVm {
     if (p.refcount[pfn] < p.mapcount[pfn]) this.fail('pte-maps-live-page', th, fn, addr, `pfn ${pfn} has refcount ${p.refcount[pfn]} below its mapcount ${p.mapcount[pfn]}`);
   }
 
+  // --- the VMA tree: per step -------------------------------------------------------------------
+
+  /** vma_link() put `v` in the tree: it must lie between its neighbours (validate_mm, locally). */
+  vmaLinked(th: Thread, mm: MmStruct, v: Vma): void {
+    const prev = mm.vmas.prev(v);
+    const next = mm.vmas.next(v);
+    const bad = !(v.start < v.end) ? 'is empty or inverted' : prev !== null && prev.end > v.start ? `overlaps ${prev.toString()}` : next !== null && v.end > next.start ? `overlaps ${next.toString()}` : null;
+    if (bad !== null) this.fail('vma-tree-ordered', th, '', v.start, `VMA ${v.toString()} of pid ${mm.owner.pid} linked into the tree ${bad}`);
+  }
+
   // --- use after free ----------------------------------------------------------------------------
 
   /** A VMA is freed for good (remove_vma's vm_area_free, or its RCU/SRCU callback): poison it. */

@@ -54,6 +54,7 @@ export function* mmapWriteUnlock(th: Thread): Code {
 /** vma_link(): insert into the tree as the design requires. */
 export function* vmaLink(th: Thread, v: Vma): Code {
   yield* th.k.spf.treeModify(th, th.mm, () => th.mm.vmas.insert(v));
+  th.k.dbg?.vmaLinked(th, th.mm, v);
   yield* treeWrite(th, v);
 }
 

@@ -189,6 +189,22 @@ describe('VMAs and page tables', () => {
     expect(v.violation.detail).toMatch(/overlaps/);
   });
 
+  test('vma-tree-ordered: an mmap links a VMA over another (a broken get_unmapped_area; checked at vma_link)', () => {
+    const src = 'process {\n  a = mmap 64K rw\n  touch a write\n  sleep 100us\n  b = mmap 64K r\n}\n';
+    expect(run(src, null, { scanEvery: 1e9 })).toBeNull();
+    // The free-area search answers an address inside a: b is placed over it.
+    const v = broken(
+      src,
+      (k) => {
+        const a = vmaAt(k, 0);
+        mmOf(k).vmas.unmappedAreaTopdown = () => a.start + 4096;
+      },
+      { scanEvery: 1e9 },
+    );
+    expect(v.violation).toMatchObject({ invariant: 'vma-tree-ordered', task: 'inline/1000', fn: 'do_mmap' });
+    expect(v.violation.detail).toMatch(/linked into the tree overlaps/);
+  });
+
   test('vma-use-after-free: a fault in a VMA that was freed (poisoned) while still reachable', () => {
     let at = -1;
     const v = broken(
