@@ -150,9 +150,13 @@ export class DebugVm {
   private checkMapped(th: Thread | null, pfn: number, addr: number, n: number, fn: string): void {
     if (pfn === ZERO_PFN) return;
     const p = this.k.pages;
-    if (!this.isLive(pfn)) this.fail('pte-maps-live-page', th, fn, addr, `present PTE maps pfn ${pfn}, which is free`);
-    if (p.mapcount[pfn] < n) this.fail('pte-maps-live-page', th, fn, addr, `pfn ${pfn} is mapped by ${n} PTE(s) but its mapcount is ${p.mapcount[pfn]}`);
-    if (p.refcount[pfn] < p.mapcount[pfn]) this.fail('pte-maps-live-page', th, fn, addr, `pfn ${pfn} has refcount ${p.refcount[pfn]} below its mapcount ${p.mapcount[pfn]}`);
+    const bad =
+      !this.isLive(pfn) ? `present PTE maps pfn ${pfn}, which is free`
+      : p.mapcount[pfn] < n ? `pfn ${pfn} is mapped by ${n} PTE(s) but its mapcount is ${p.mapcount[pfn]}`
+      : p.refcount[pfn] < p.mapcount[pfn] ? `pfn ${pfn} has refcount ${p.refcount[pfn]} below its mapcount ${p.mapcount[pfn]}`
+      : null;
+    // A scan passes addr -1: the address is looked up only for the report.
+    if (bad !== null) this.fail('pte-maps-live-page', th, fn, addr >= 0 ? addr : this.addrOf(pfn), bad);
   }
 
   // --- the VMA tree: per step -------------------------------------------------------------------
@@ -210,43 +214,73 @@ export class DebugVm {
 
   /**
    * Scan the whole state; `final` at the end of a run, when every task has exited and every
-   * count must agree exactly. Returns the work done (entries looked at).
+   * count must agree exactly. Returns the work done (entries and frames looked at).
    */
   scan(final: boolean): number {
     this.scans++;
     const k = this.k;
-    let work = 0;
-    const mapped = new Map<number, number>();
+    const hw = k.pages.highWater;
+    // PTEs mapping each frame (typed, so that a scan allocates little and visits in order).
+    const mapped = new Int32Array(hw);
     const swapRefs = new Map<number, number>();
     const tables: number[] = [];
+    let work = hw;
     for (const p of k.processes) {
       const mm = p.mm;
       work += this.validateMm(mm, final);
       work += this.scanTables(mm, mm.pgd, 0, 0, mapped, swapRefs, tables);
     }
-    for (const [pfn, n] of mapped) this.checkMapped(null, pfn, this.addrOf.get(pfn) ?? 0, n, 'page_table_check');
+    for (let pfn = 1; pfn < hw; pfn++) if (mapped[pfn] > 0) this.checkMapped(null, pfn, -1, mapped[pfn], 'page_table_check');
     for (const [slot, n] of swapRefs) {
       const refs = k.swap.refs.get(slot) ?? 0;
-      if (refs < n) this.fail('swap-entry-has-slot', null, 'page_table_check', this.swapAddrOf.get(slot) ?? null, `swap slot ${slot} is referred to by ${n} swap PTE(s) but holds ${refs} reference(s)`);
+      if (refs < n) this.fail('swap-entry-has-slot', null, 'page_table_check', this.addrOfSwap(slot), `swap slot ${slot} is referred to by ${n} swap PTE(s) but holds ${refs} reference(s)`);
     }
     for (const [slot, pfn] of k.swap.cache) {
       if (!this.isLive(pfn)) this.fail('page-held-is-live', null, 'page_table_check', null, `swap cache slot ${slot} holds pfn ${pfn}, which is free`);
     }
     for (const f of [...k.files.values(), ...k.anonShmem]) {
+      work += f.pages.size;
       for (const [index, pfn] of f.pages) {
         if (!this.isLive(pfn)) this.fail('page-held-is-live', null, 'page_table_check', null, `page cache of ${f.name} index ${index} holds pfn ${pfn}, which is free`);
       }
     }
     this.checkAllocBalance(final, mapped, tables);
     if (final) this.finalChecks(mapped, swapRefs);
-    this.addrOf.clear();
-    this.swapAddrOf.clear();
-    return work + mapped.size;
+    return work;
   }
 
-  /** An address each pfn and swap slot was seen at, for the reports of one scan. */
-  private readonly addrOf = new Map<number, number>();
-  private readonly swapAddrOf = new Map<number, number>();
+  /** The first user address found mapping `pfn` (present) or `slot` (swap), for a report; null if none. */
+  private addrOf(pfn: number): number | null {
+    return this.findPte((pte) => (pte & PTE_PRESENT) !== 0 && pte >>> PTE_SHIFT === pfn);
+  }
+
+  private addrOfSwap(slot: number): number | null {
+    return this.findPte((pte) => (pte & PTE_PRESENT) === 0 && (pte & PTE_SWAP) !== 0 && pte >>> PTE_SHIFT === slot);
+  }
+
+  private findPte(match: (pte: number) => boolean): number | null {
+    const geo = this.k.geo;
+    const walk = (dir: PtDir, level: number, base: number): number | null => {
+      for (let i = 0; i < dir.entries.length; i++) {
+        const c = dir.entries[i];
+        if (c === null) continue;
+        const cbase = base + i * geo.span[level];
+        if (c instanceof PtDir) {
+          const a = walk(c, level + 1, cbase);
+          if (a !== null) return a;
+          continue;
+        }
+        const j = c.ptes.findIndex((pte) => match(pte));
+        if (j >= 0) return cbase + j * geo.pageSize;
+      }
+      return null;
+    };
+    for (const p of this.k.processes) {
+      const a = walk(p.mm.pgd, 0, 0);
+      if (a !== null) return a;
+    }
+    return null;
+  }
 
   /**
    * validate_mm(): VMAs in address order, each non-empty and page aligned, none overlapping the
@@ -273,7 +307,7 @@ export class DebugVm {
   }
 
   /** Walk a page-table level: count the PTEs that map each pfn and refer to each swap slot. */
-  private scanTables(mm: MmStruct, dir: PtDir, level: number, base: number, mapped: Map<number, number>, swapRefs: Map<number, number>, tables: number[]): number {
+  private scanTables(mm: MmStruct, dir: PtDir, level: number, base: number, mapped: Int32Array, swapRefs: Map<number, number>, tables: number[]): number {
     const geo = this.k.geo;
     let work = 0;
     for (let i = 0; i < dir.entries.length; i++) {
@@ -292,16 +326,14 @@ export class DebugVm {
         const pte = ptes[j];
         if (pte === 0) continue;
         used++;
-        const addr = cbase + j * geo.pageSize;
         if (pte & PTE_PRESENT) {
           const pfn = pte >>> PTE_SHIFT;
           if (pfn === ZERO_PFN) continue;
-          mapped.set(pfn, (mapped.get(pfn) ?? 0) + 1);
-          if (!this.addrOf.has(pfn)) this.addrOf.set(pfn, addr);
+          if (pfn >= mapped.length) this.fail('pte-maps-live-page', null, 'page_table_check', cbase + j * geo.pageSize, `present PTE maps pfn ${pfn}, a frame never handed out`);
+          mapped[pfn]++;
         } else if (pte & PTE_SWAP) {
           const slot = pte >>> PTE_SHIFT;
           swapRefs.set(slot, (swapRefs.get(slot) ?? 0) + 1);
-          if (!this.swapAddrOf.has(slot)) this.swapAddrOf.set(slot, addr);
         }
       }
       work += ptes.length;
@@ -317,7 +349,7 @@ export class DebugVm {
    * the end of the run the pages something still holds: PTEs, page tables, the swap cache, the
    * page cache.
    */
-  private checkAllocBalance(final: boolean, mapped: Map<number, number>, tables: number[]): void {
+  private checkAllocBalance(final: boolean, mapped: Int32Array, tables: number[]): void {
     const k = this.k;
     const inUse = k.alloc.inUse;
     if (this.counting !== null) {
@@ -325,26 +357,31 @@ export class DebugVm {
       if (net !== inUse) this.fail('pgalloc-pgfree-balance', null, '', null, `pgalloc - pgfree is ${net} but the allocator has ${inUse} page(s) out`);
     }
     if (!final) return;
-    const held = new Set<number>(mapped.keys());
-    for (const pfn of tables) held.add(pfn);
-    for (const pfn of k.swap.cache.values()) held.add(pfn);
-    for (const f of [...k.files.values(), ...k.anonShmem]) for (const pfn of f.pages.values()) held.add(pfn);
-    if (held.size !== inUse) {
-      let leaked = -1;
-      for (let pfn = 1; pfn < this.state.length && leaked < 0; pfn++) if (this.state[pfn] === PAGE_LIVE && !held.has(pfn)) leaked = pfn;
+    const held = new Uint8Array(mapped.length);
+    for (let pfn = 1; pfn < mapped.length; pfn++) if (mapped[pfn] > 0) held[pfn] = 1;
+    for (const pfn of tables) held[pfn] = 1;
+    for (const pfn of k.swap.cache.values()) held[pfn] = 1;
+    for (const f of [...k.files.values(), ...k.anonShmem]) for (const pfn of f.pages.values()) held[pfn] = 1;
+    let nheld = 0;
+    let leaked = -1;
+    for (let pfn = 1; pfn < held.length; pfn++) {
+      nheld += held[pfn];
+      if (leaked < 0 && held[pfn] === 0 && this.isLive(pfn)) leaked = pfn;
+    }
+    if (nheld !== inUse) {
       const which = leaked >= 0 ? `: pfn ${leaked} (refcount ${k.pages.refcount[leaked]}, mapcount ${k.pages.mapcount[leaked]}) is held by nothing` : '';
-      this.fail('pgalloc-pgfree-balance', null, 'exit', null, `pgalloc - pgfree is ${inUse} at the end of the run but ${held.size} page(s) are still held${which}`);
+      this.fail('pgalloc-pgfree-balance', null, 'exit', null, `pgalloc - pgfree is ${inUse} at the end of the run but ${nheld} page(s) are still held${which}`);
     }
   }
 
   /** The exact agreements of a quiescent state (every task has exited). */
-  private finalChecks(mapped: Map<number, number>, swapRefs: Map<number, number>): void {
+  private finalChecks(mapped: Int32Array, swapRefs: Map<number, number>): void {
     const k = this.k;
     const p = k.pages;
     for (let pfn = 1; pfn < this.state.length; pfn++) {
       if (this.state[pfn] !== PAGE_LIVE) continue;
-      const n = mapped.get(pfn) ?? 0;
-      if (p.mapcount[pfn] !== n) this.fail('mapcount-counts-ptes', null, 'exit', this.addrOf.get(pfn) ?? null, `pfn ${pfn} has mapcount ${p.mapcount[pfn]} but ${n} PTE(s) map it`);
+      const n = pfn < mapped.length ? mapped[pfn] : 0;
+      if (p.mapcount[pfn] !== n) this.fail('mapcount-counts-ptes', null, 'exit', this.addrOf(pfn), `pfn ${pfn} has mapcount ${p.mapcount[pfn]} but ${n} PTE(s) map it`);
     }
     for (const [slot, refs] of k.swap.refs) {
       const n = swapRefs.get(slot) ?? 0;
