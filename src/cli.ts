@@ -96,6 +96,27 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   });
 
   program
+    .command('check')
+    .description('explore a workload\'s schedules for a broken invariant; print, shrink and replay it (docs/check.md)')
+    .argument('<workload>', 'a shipped workload name or a .spf file')
+    .argument('[params...]', 'workload parameters as name=value')
+    .option('--schedules <n>', 'schedules to run (default 1000)')
+    .option('--strategy <name>', 'how schedules choose: pct (default) or random')
+    .option('--depth <d>', 'pct: the bug depth d, with d-1 priority change points (default 3)')
+    .option('--seed <n>', 'seed of the schedules (default 1)')
+    .option('--replay <id>', 'run one schedule by its id (as a report prints it) and print its report')
+    .option('--trace <file>', 'write the failing (shrunk) run, or the replayed one, as an NDJSON trace that script and report read')
+    .option('-j, --jobs <n>', 'schedules at once, on worker threads (default: one per core; 1: one after another)')
+    .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
+    .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host`)
+    .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
+    .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE; may repeat, later wins`, collect, [])
+    .action(async (workload: string, params: string[], opts) => {
+      const { run } = await import('./commands/check.js');
+      result.code = await run(workload, params, opts, io);
+    });
+
+  program
     .command('report')
     .description('summarise a recorded trace, perf-report style')
     .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')

@@ -2,7 +2,7 @@
  * spfperf record: run a workload and write its events as NDJSON (docs/trace-format.md, "spfperf record"):
  *
  *   {"type":"header","trace_format":1,"spfperf":"0.1.0","format":1,"workload":{...},...}
- *   {"type":"sample","ts":1234,"cpu":0,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults"}
+ *   {"type":"sample","ts":1234,"cpu":0,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults","path":"spec","retry":false,"major":false,"latency_ns":812}
  *   ...
  *   {"type":"summary","seed":1,"elapsed":0.0059,"user":...,"sys":...,"counters":{...},...}
  *
@@ -131,6 +131,8 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
         },
       ),
     );
+    // A run stopped in the middle of faults: their held lines still go out (without an outcome).
+    sink.flushOpen();
     const samples: Record<string, number> = {};
     for (const e of events) samples[e.name] = sink.written[e.id];
     const summary = {

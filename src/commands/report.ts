@@ -16,7 +16,7 @@
  * instead, full-screen on the terminal's alternate screen as perf's TUI is.
  */
 import { breakdownKeysFor, DEFAULT_SORT, formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo } from '../format/report.js';
-import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
+import { openTraceInput, readTrace, type TraceHeader } from '../trace/ndjson-reader.js';
 import { inCi, writeAll, type CliIo } from '../io.js';
 
 export interface ReportOptions {
@@ -24,6 +24,12 @@ export interface ReportOptions {
   readonly sort?: string;
   readonly stdio?: boolean;
   readonly fields?: string;
+}
+
+/** The workload's file name, which stands for the program (perf's dso of a user sample). */
+function programOf(h: TraceHeader): string | undefined {
+  const f = h.workload?.file ?? h.workload?.name;
+  return f === undefined ? undefined : f.slice(f.lastIndexOf('/') + 1);
 }
 
 /** Switch to the terminal's alternate screen and back (xterm's private mode 1049, as perf's TUI). */
@@ -37,7 +43,7 @@ export async function run(o: ReportOptions, io: CliIo): Promise<number> {
   const breakdownKeys = interactive ? breakdownKeysFor(keys) : [];
   const agg = new ReportAggregator(keys, breakdownKeys);
   const { stream, name } = await openTraceInput(path, io.stdin);
-  const st = await readTrace(stream, { sample: (s) => agg.add(s) }, { name, warn: (m) => io.stderr.write(m) });
+  const st = await readTrace(stream, { header: (h) => (agg.program = programOf(h)), sample: (s) => agg.add(s) }, { name, warn: (m) => io.stderr.write(m) });
   if (st.summary === null) io.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
   const info: ReportInfo = { header: st.header!, summary: st.summary, skipped: st.skipped, seen: agg.counts() };
   const tables = agg.result(st.header!.events ?? []);

@@ -13,8 +13,7 @@ import type { CliIo } from '../io.js';
 import type { CountsView } from '../sim/results.js';
 import { EV } from '../events/catalog.js';
 import type { StatOptions } from './stat.js';
-import { MAX_INTERVAL_COUNTS } from '../config/limits.js';
-import { UsageError } from '../errors.js';
+import { IntervalSpool } from './stat-spool.js';
 
 /** A counted quantity: a selected event, or a /proc/vmstat line. */
 export interface Column {
@@ -31,25 +30,11 @@ export interface Column {
   readonly excluded?: boolean;
 }
 
-/** Counts of every id at one moment (per thread index, below `nthreads`, with --per-thread). */
-export interface Snapshot {
-  readonly timeNs: number;
-  readonly nthreads: number;
-  readonly get: (id: number, idx?: number) => number;
-}
-
-export function snapshot(counts: Pick<CountsView, 'total' | 'of'>, ids: readonly number[], timeNs: number, nthreads: number, perThread: boolean): Snapshot {
-  const total = new Map<number, number>();
-  for (const id of ids) total.set(id, counts.total(id));
-  const per = new Map<string, number>();
-  if (perThread) for (let i = 0; i < nthreads; i++) for (const id of ids) per.set(`${i}:${id}`, counts.of(i, id));
-  return { timeNs, nthreads, get: (id, idx) => (idx === undefined ? total.get(id) ?? 0 : per.get(`${idx}:${id}`) ?? 0) };
-}
-
 export interface OneRun {
   readonly prep: PreparedRun;
   readonly result: RunResult;
-  readonly snapshots: readonly Snapshot[];
+  /** -I: the counts at each tick (the caller disposes of it once the intervals are printed). */
+  readonly spool?: IntervalSpool;
 }
 
 export interface Plan {
@@ -78,27 +63,19 @@ export function intervalIds(plan: Plan): number[] {
 }
 
 async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {
-  const snapshots: Snapshot[] = [];
-  const ids = intervalIds(plan);
-  let held = 0;
-  const interval = plan.intervalNs !== undefined
-    ? {
-        intervalNs: plan.intervalNs,
-        onInterval: (t: number, c: CountsView) => {
-          held += ids.length * (plan.perThread ? c.nthreads + 1 : 1);
-          if (held > MAX_INTERVAL_COUNTS) {
-            throw new UsageError(`option '-I': the intervals would hold more than ${MAX_INTERVAL_COUNTS} counts in memory (intervals x events${plan.perThread ? ' x threads' : ''}), spfperf's limit (docs/model.md#limits): give a longer interval${plan.perThread ? ' or drop --per-thread' : ''}`);
-          }
-          snapshots.push(snapshot(c, ids, t, c.nthreads, plan.perThread));
-        },
-      }
-    : {};
-  // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this
-  // command's own (it stops the run and the counts so far are printed).
-  const result = await withProgress(progressFor(prep, ctx.io, { onInterrupt: undefined }), (ctl) =>
-    runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => ctx.interrupted }),
-  );
-  return { prep, result, snapshots };
+  const spool = plan.intervalNs !== undefined ? new IntervalSpool(intervalIds(plan), plan.perThread) : undefined;
+  const interval = spool !== undefined ? { intervalNs: plan.intervalNs, onInterval: (t: number, c: CountsView) => spool.add(t, c) } : {};
+  try {
+    // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this
+    // command's own (it stops the run and the counts so far are printed).
+    const result = await withProgress(progressFor(prep, ctx.io, { onInterrupt: undefined }), (ctl) =>
+      runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => ctx.interrupted }),
+    );
+    return { prep, result, spool };
+  } catch (e) {
+    spool?.dispose();
+    throw e;
+  }
 }
 
 function signalLines(run: OneRun): string {
@@ -175,7 +152,7 @@ async function runPooled(ctx: Ctx, workloadArg: string, paramArgs: readonly stri
   });
   const out: OneRun[][] = sets.map(() => []);
   outcome.results.forEach((w, i) => {
-    const run: OneRun = { prep: preps[i].prep, result: resultOf(w), snapshots: [] };
+    const run: OneRun = { prep: preps[i].prep, result: resultOf(w) };
     ctx.io.stderr.write(signalLines(run));
     out[preps[i].set].push(run);
   });

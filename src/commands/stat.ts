@@ -17,7 +17,7 @@
  * The runs of -r and --compare go to a pool of worker threads (--jobs N, default one per core;
  * src/pool/pool.ts); results are gathered in the serial order, so the output is the same.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { refuseRunClobbering } from './outputs.js';
 import type { Writable } from 'node:stream';
 import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../events/catalog.js';
@@ -30,7 +30,8 @@ import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/
 import type { RunResult } from '../sim/run.js';
 import { defaultJobs, StopFlag } from '../pool/pool.js';
 import { onInterrupt, writeAll, type CliIo } from '../io.js';
-import { intervalIds, runSets, snapshot, type Column, type Ctx, type OneRun, type Plan, type Snapshot } from './stat-runs.js';
+import { intervalIds, runSets, type Column, type Ctx, type OneRun, type Plan } from './stat-runs.js';
+import { snapshot, type Snapshot } from './stat-spool.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
 import { stats } from '../stats/aggregate.js';
@@ -219,29 +220,69 @@ function vmstatObs(run: OneRun, plan: Plan): Obs[] {
  * then the vmstat rows. A row's event-runtime is the counter's running time in the interval:
  * the interval's task-clock (the thread's own with --per-thread).
  */
-function intervalBlocks(run: OneRun, plan: Plan): StatBlock[] {
+function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
   const r = run.result;
   const ids = intervalIds(plan);
   const all = r.threads.reduce((m, t) => Math.max(m, t.idx + 1), 0);
-  // Ticks at or after the end of the workload (kernel threads such as khugepaged may outlive it)
-  // are not intervals of the run: the last, partial, interval ends with the workload.
-  const snaps = run.snapshots.filter((s) => s.timeNs < r.elapsedNs);
-  snaps.push(snapshot(r.counts, ids, r.elapsedNs, all, plan.perThread));
   const runClock = r.counts.total(EV.TASK_CLOCK);
-  const blocks: StatBlock[] = [];
+  const threads = plan.perThread ? threadsOf(r) : null;
   let prev: Snapshot = { timeNs: 0, nthreads: all, get: () => 0 };
-  for (const s of snaps) {
+  const block = (s: Snapshot): StatBlock => {
     const len = s.timeNs - prev.timeNs;
     const value = (c: Column, idx?: number): number => s.get(c.id, idx) - prev.get(c.id, idx);
     const clock = (idx?: number): number => s.get(EV.TASK_CLOCK, idx) - prev.get(EV.TASK_CLOCK, idx);
-    const threads = plan.perThread ? threadsOf(r).map((t) => ({ ...t, runtimeNs: clock(t.idx) })) : null;
-    const obs = counterObs(plan.cols, value, threads, clock()).map((o) => ({ ...o, counted: !o.notSupported }));
+    const obs = counterObs(plan.cols, value, threads?.map((t) => ({ ...t, runtimeNs: clock(t.idx) })) ?? null, clock()).map((o) => ({ ...o, counted: !o.notSupported }));
     if (!plan.perThread) obs.push(...metricObs(r, runClock));
     for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: clock(), counted: true });
-    blocks.push({ timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) });
     prev = s;
+    return { timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) };
+  };
+  // Ticks at or after the end of the workload (kernel threads such as khugepaged may outlive it)
+  // are not intervals of the run: the last, partial, interval ends with the workload.
+  for (const s of run.spool?.snapshots() ?? []) {
+    if (s.timeNs >= r.elapsedNs) break;
+    yield block(s);
   }
-  return blocks;
+  yield block(snapshot(r.counts, ids, r.elapsedNs, all, plan.perThread));
+}
+
+/**
+ * -I: print the intervals one at a time (read back from the run's spool), in chunks of about
+ * 1 MB, so the output is never held whole.
+ */
+async function writeIntervals(o: StatOptions, run: OneRun, plan: Plan, report: Omit<StatReport, 'blocks'>, to: Writable): Promise<void> {
+  const format = pickFormatter(o);
+  let fd: number | undefined;
+  const fail = (e: unknown): never => {
+    throw new UsageError(`option '-o': cannot write '${o.output}': ${(e as Error).message}`);
+  };
+  try {
+    if (o.output !== undefined) fd = openSync(o.output, 'w');
+  } catch (e) {
+    fail(e);
+  }
+  const flush = async (text: string): Promise<void> => {
+    if (fd === undefined) return writeAll(to, text);
+    try {
+      writeSync(fd, text);
+    } catch (e) {
+      fail(e);
+    }
+  };
+  try {
+    let i = 0;
+    let chunk = '';
+    for (const b of intervalBlocks(run, plan)) {
+      chunk += format({ ...report, blocks: [b], firstBlock: i++ });
+      if (chunk.length >= 1 << 20) {
+        await flush(chunk);
+        chunk = '';
+      }
+    }
+    await flush(chunk);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function parsePositive(name: string, v: string, whole: boolean): number {
@@ -348,25 +389,30 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     }));
     const n = runs.length;
     const elapsed = stats(runs.map((r) => r.result.elapsedNs));
-    let blocks: StatBlock[];
-    let vmstat: StatRow[] | undefined;
-    if (intervalNs !== undefined) {
-      blocks = runs.flatMap((r) => intervalBlocks(r, plan));
-    } else {
-      blocks = [{ rows: meanRows(runs.map((r) => wholeRunObs(r, plan)), n, elapsed.mean) }];
-      vmstat = o.vmstat ? meanRows(runs.map((r) => vmstatObs(r, plan)), n, elapsed.mean) : undefined;
-    }
-    const report: StatReport = {
+    const base = {
       command: [workloadArg, ...paramArgs].join(' '),
       runs: n,
       perThread: plan.perThread,
       interval: intervalNs !== undefined,
-      blocks,
-      vmstat,
       elapsedSec: elapsed.mean / 1e9,
       elapsedStddevSec: elapsed.stddev / 1e9,
       userSec: runs[0].result.userNs / 1e9,
       sysSec: runs[0].result.sysNs / 1e9,
+    };
+    if (intervalNs !== undefined) {
+      // -I (never with -r: one run): printed interval by interval.
+      try {
+        await writeIntervals(o, runs[0], plan, base, io.stderr);
+      } finally {
+        for (const r of runs) r.spool?.dispose();
+      }
+      if (o.save !== undefined) writeSave(o.save, runs);
+      return 0;
+    }
+    const report: StatReport = {
+      ...base,
+      blocks: [{ rows: meanRows(runs.map((r) => wholeRunObs(r, plan)), n, elapsed.mean) }],
+      vmstat: o.vmstat ? meanRows(runs.map((r) => vmstatObs(r, plan)), n, elapsed.mean) : undefined,
     };
     await writeOutput(o, pickFormatter(o)(report), io.stderr);
     if (o.save !== undefined) writeSave(o.save, runs);

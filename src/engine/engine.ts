@@ -4,6 +4,7 @@ import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
 import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code } from './task.js';
 import { LockList } from './debug.js';
+import { callSite, SyncRuleError } from './sync-check.js';
 
 /**
  * The deterministic discrete-event core.
@@ -41,28 +42,9 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-/** A shared cache line was touched by a task that owed a sync: a model bug, never a user error. */
-export class SyncRuleError extends Error {
-  constructor(
-    readonly line: string,
-    readonly time: number,
-    readonly horizon: number,
-    readonly site: string,
-  ) {
-    super(`sync rule broken: cache line '${line}' touched at ${time} ns, beyond the earliest pending time ${horizon} ns, without a yield SYNC, in ${site}`);
-    this.name = 'SyncRuleError';
-  }
-}
-
-/** The first stack frame outside the engine: the model code that touched the line. */
-function callSite(): string {
-  const frames = (new Error().stack ?? '').split('\n').slice(1);
-  const outside = frames.find((f) => !/[\\/]engine[\\/](engine|cacheline|locks)\.[jt]s|<anonymous>/.test(f));
-  return (outside ?? frames[0] ?? 'unknown').trim().replace(/^at /, '');
-}
-
 export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
+export { SyncRuleError } from './sync-check.js';
 
 /** Engine-level costs that the arch and machine profiles supply. */
 export interface EngineCosts {
@@ -90,14 +72,21 @@ export interface EngineCosts {
 }
 
 /**
- * Scheduling choices go through one policy so that a race checker can later swap in random or
- * PCT-style policies and replay a recorded run. The default is plain and deterministic.
+ * Scheduling choices go through one policy so that a race checker (src/check, `spfperf check`)
+ * can swap in random or PCT-style policies and replay a run. The default is plain and
+ * deterministic.
  */
 export interface SchedPolicy {
   /** Index into `queue` of the task to run next on `cpu`, or -1 if none may run there. */
   pickNext(queue: readonly Task[], cpu: number, eng: Engine): number;
   /** Which idle CPU a woken task goes to, or -1 to queue it. */
   pickCpu(task: Task, idle: readonly number[], eng: Engine): number;
+  /**
+   * A task's turn has come (its item left the heap): -1 runs its next step now; a time at or after
+   * its clock puts it back at that time, as if its CPU were taken meanwhile (an interrupt, a vCPU
+   * preemption), so that the tasks queued before then go first. Absent: every task runs at its turn.
+   */
+  defer?(t: Task, eng: Engine): number;
 }
 
 export const fifoPolicy: SchedPolicy = {
@@ -169,6 +158,8 @@ export class Engine implements SyncGuard {
   private stopped = false;
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
+  /** Called when a task owes a sync (mustSync() true): the race checker's step log (src/check). */
+  onSyncPoint: ((t: Task) => void) | null = null;
   /**
    * Test hook: asked whenever a task owes a sync at a `yield SYNC`; returning true lets it pass
    * without syncing, as if that sync point had been forgotten (the check must then fire).
@@ -358,6 +349,14 @@ export class Engine implements SyncGuard {
   /** Resume a task's generator until its next yield and act on what it yields. */
   resume(t: Task): void {
     this.now = t.clock;
+    if (this.policy.defer !== undefined) {
+      const at = this.policy.defer(t, this);
+      if (at >= 0) {
+        if (at > t.clock) t.clock = at;
+        this.queue(t, t.clock);
+        return;
+      }
+    }
     this.current = t;
     this.stepOpen = true;
     if (t.finished) {

@@ -93,6 +93,7 @@ export class Task implements HeapItem {
   mustSync(): boolean {
     const must = this.clock > this.eng.horizon() + this.eng.lookahead;
     if (!must) this.eng.stepOpen = true;
+    else if (this.eng.onSyncPoint !== null) this.eng.onSyncPoint(this);
     return must;
   }
 

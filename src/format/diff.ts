@@ -23,6 +23,7 @@
 import type { RunSummary } from '../stats/save.js';
 import { stats } from '../stats/aggregate.js';
 import { cfixed } from './stat-common.js';
+import { internWord } from '../workload/expr.js';
 
 export interface DiffColumn {
   /** The config label (a preset name, or `custom`). */
@@ -154,7 +155,18 @@ export function differences(cols: readonly DiffColumn[], labels: readonly string
   };
   check('workload', (r) => r.workload?.name ?? '?');
   const params = keys(cols.map((c) => c.run.workload?.params)).filter((k) => k !== 'seed' && k !== 'ncpus');
-  for (const k of params) check(`parameter ${k}`, (r) => String(r.workload?.params?.[k] ?? '(unset)'));
+  for (const k of params) {
+    // A word parameter: older files hold the number its word is interned to; show and compare the word.
+    const words = new Map<number, string>();
+    for (const c of cols) {
+      const v = c.run.workload?.params?.[k];
+      if (typeof v === 'string') words.set(internWord(v), v);
+    }
+    check(`parameter ${k}`, (r) => {
+      const v = r.workload?.params?.[k];
+      return typeof v === 'number' ? words.get(v) ?? String(v) : String(v ?? '(unset)');
+    });
+  }
   check('arch', (r) => r.arch);
   check('machine', (r) => r.machine);
   check('cpus', (r) => String(r.cpus));

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { TraceSample } from '../trace/ndjson-reader.js';
+import { lineOfIp } from '../trace/user-ip.js';
 
 /**
  * The sort keys of `spfperf report`: perf report's own (tools/perf/util/sort.c, as perf 6.1 prints
@@ -12,10 +13,12 @@ import type { TraceSample } from '../trace/ndjson-reader.js';
  * function for `pagefault:*` (its `sym` field, `pte_map_lock+0x4c` -> `[k] pte_map_lock`; the
  * offset is the `symoff` key), `exc_page_fault` for `exceptions:*` (where perf shows them too).
  * Software events (`faults`, `minor-faults`, `spf`, ...) are counted by perf_sw_event() with the
- * user registers of the fault, so perf puts them at the user instruction; trace format 1 records
- * no instruction for them, so their dso and symbol are `[unknown]`. What they do record (newer
- * traces) is how their fault completed: the outcome keys `path`, `retry` and `major` group by it
- * (`N/A` for a sample without the field: a tracepoint's, or an older trace's).
+ * user registers of the fault, so perf puts them at the user instruction: a fault sample's `ip`
+ * is the workload statement that faulted (src/trace/user-ip.ts), so its dso is the workload's
+ * file, as perf's is the program, and its symbol `[.] FILE:LINE`, the statement's line (older
+ * traces record no ip: `[unknown]`). They also record how their fault completed: the outcome keys
+ * `path`, `retry` and `major` group by it (`N/A` for a sample without the field: a tracepoint's,
+ * or an older trace's).
  */
 
 export type SortKey = 'comm' | 'dso' | 'sym' | 'pid' | 'tgid' | 'cpu' | 'symoff' | 'event' | 'tid' | 'caller' | 'vma' | 'path' | 'retry' | 'major';
@@ -77,8 +80,18 @@ function kernelSite(s: TraceSample): string | undefined {
   return undefined;
 }
 
-/** A sort key's value of a sample, as grouped (raw; `displayKey` makes the column text). */
-export function keyOf(k: SortKey, s: TraceSample): string {
+/** A user sample's site: `[.] FILE:LINE` of the workload statement its ip stands for. */
+function userSite(s: TraceSample, program: string | undefined): string | undefined {
+  if (s.ip === undefined || program === undefined) return undefined;
+  const line = lineOfIp(Number.parseInt(s.ip, 16));
+  return line === undefined ? `[.] ${s.ip}` : `[.] ${program}:${line}`;
+}
+
+/**
+ * A sort key's value of a sample, as grouped (raw; `displayKey` makes the column text).
+ * `program`: the workload's file name (the trace header's), the dso of user samples.
+ */
+export function keyOf(k: SortKey, s: TraceSample, program?: string): string {
   switch (k) {
     case 'event':
       return s.event;
@@ -93,17 +106,18 @@ export function keyOf(k: SortKey, s: TraceSample): string {
     case 'cpu':
       return String(s.cpu);
     case 'dso':
-      return kernelSite(s) !== undefined ? KALLSYMS : UNKNOWN;
+      return kernelSite(s) !== undefined ? KALLSYMS : userSite(s, program) !== undefined ? program! : UNKNOWN;
     case 'sym': {
       const site = kernelSite(s);
-      if (site === undefined) return UNKNOWN;
+      if (site === undefined) return userSite(s, program) ?? UNKNOWN;
       const plus = site.indexOf('+0x');
       return plus < 0 ? site : site.slice(0, plus);
     }
     case 'symoff':
+      return kernelSite(s) ?? userSite(s, program) ?? UNKNOWN;
     case 'caller':
       // The ip of a pagefault:* tracepoint is its caller (_RET_IP_); the exceptions tracepoints
-      // fire in exc_page_fault; software events carry no ip.
+      // fire in exc_page_fault; a software event has no kernel caller.
       return kernelSite(s) ?? UNKNOWN;
     case 'vma':
       return s.vm_start !== undefined && s.vm_end !== undefined ? `${s.vm_start.replace(/^0x/, '')}-${s.vm_end.replace(/^0x/, '')}` : UNKNOWN;

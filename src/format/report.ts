@@ -59,6 +59,8 @@ export interface ReportTable {
 export class ReportAggregator {
   private readonly tables = new Map<string, EventTable>();
   private readonly nkeys: number;
+  /** The workload's file name (from the trace header): the dso of user samples. */
+  program: string | undefined;
 
   constructor(
     readonly keys: readonly SortKey[],
@@ -79,9 +81,9 @@ export class ReportAggregator {
     t.period += period;
     let id: string;
     let vals: string[] | null = null;
-    if (this.nkeys === 1) id = keyOf(this.keys[0], s);
+    if (this.nkeys === 1) id = keyOf(this.keys[0], s, this.program);
     else {
-      vals = this.keys.map((k) => keyOf(k, s));
+      vals = this.keys.map((k) => keyOf(k, s, this.program));
       id = vals.join('\u0000');
     }
     let g = t.groups.get(id);
@@ -93,7 +95,7 @@ export class ReportAggregator {
     g.period += period;
     if (g.sub !== null) {
       for (let i = 0; i < this.breakdownKeys.length; i++) {
-        const v = keyOf(this.breakdownKeys[i], s);
+        const v = keyOf(this.breakdownKeys[i], s, this.program);
         const m = g.sub[i];
         const x = m.get(v);
         if (x === undefined) m.set(v, { samples: 1, period });

@@ -74,6 +74,11 @@ export interface StatReport {
   readonly interval: boolean;
   readonly blocks: readonly StatBlock[];
   /**
+   * -I printed in parts: the index of the first of `blocks` among all the intervals (the human
+   * layout repeats its column header every 25 intervals). Default 0.
+   */
+  readonly firstBlock?: number;
+  /**
    * --vmstat without -I: the run's /proc/vmstat lines (event = the vmstat name, e.g. pgfault).
    * (With -I they are rows `vmstat:<name>` of each interval.)
    */

@@ -82,8 +82,9 @@ function intervalPrefix(ns: number): string {
 
 function formatIntervals(r: StatReport, uw: number): string {
   const out: string[] = [];
+  const first = r.firstBlock ?? 0;
   r.blocks.forEach((b, i) => {
-    if (i % HEADER_EVERY === 0) {
+    if ((first + i) % HEADER_EVERY === 0) {
       out.push(
         r.perThread
           ? `#           time             comm-pid                  counts ${'unit'.padStart(uw)} events`

@@ -1,5 +1,6 @@
 import { SYNC, type Code } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
+import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK } from '../trace/sink.js';
 import type { Thread } from './kernel.js';
 import { lookupPteTable, type PteTable } from './pgtable.js';
 import { accessError, doAnonymousPage, findVmaCached, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
@@ -67,6 +68,8 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   const k = th.k;
   const c = k.costs;
   const mm = th.mm;
+  // When the exception came: a fault's latency runs from here to the return to user mode.
+  const start = t.clock;
   t.enterKernel();
   th.kfn = 'do_user_addr_fault';
   // A guest's exits around the exception (guestFaultNs, 0 on bare metal) are paid here, before
@@ -87,6 +90,9 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
   let fault = VM_FAULT_RETRY;
   if (k.spf.faultWithoutMmapLock !== undefined) fault = yield* k.spf.faultWithoutMmapLock(th, addr, flags);
+  // How it completes, for the sinks that record it (faultDone): without the mmap lock when the
+  // design's attempt did not answer VM_FAULT_RETRY.
+  const path = fault & VM_FAULT_RETRY ? 0 : k.spf.attemptLock === 'vma' ? FAULT_SPEC | FAULT_VMA_LOCK : FAULT_SPEC;
 
   let major = fault & VM_FAULT_MAJOR;
   while (fault & VM_FAULT_RETRY) {
@@ -100,11 +106,11 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     const vma = k.opts.vmacache === 'none' ? findVmaLocked(th, addr) : yield* findVmaCached(th, addr);
     if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
       yield* mm.mmapLock.upRead(t);
-      return finishSignal(th, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
+      return finishSignal(th, start, outcomeOf(path, flags, 0), ip, addr, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
     }
     if (accessError(write, vma)) {
       yield* mm.mmapLock.upRead(t);
-      return finishSignal(th, SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
+      return finishSignal(th, start, outcomeOf(path, flags, 0), ip, addr, SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
     }
     // handle_mm_fault(), its common anonymous case one generator up.
     const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
@@ -121,14 +127,16 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   }
 
   if (fault & VM_FAULT_ERROR) {
-    if (fault & VM_FAULT_OOM) return finishSignal(th, SIGKILL, 'out of memory (the model\'s memory limit)');
-    if (fault & VM_FAULT_SIGBUS) return finishSignal(th, SIGBUS, `bus error at 0x${addr.toString(16)}`);
-    if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, SIGSEGV, `access error at 0x${addr.toString(16)}`);
+    const o = outcomeOf(path, flags, 0);
+    if (fault & VM_FAULT_OOM) return finishSignal(th, start, o, ip, addr, SIGKILL, 'out of memory (the model\'s memory limit)');
+    if (fault & VM_FAULT_SIGBUS) return finishSignal(th, start, o, ip, addr, SIGBUS, `bus error at 0x${addr.toString(16)}`);
+    if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, start, o, ip, addr, SIGSEGV, `access error at 0x${addr.toString(16)}`);
   }
   // The invariant checks (--check): the PTE this fault handled, if it is there.
   if (k.dbg !== null) k.dbg.faultDone(th, addr, lookupPteTable(k.geo, mm.pgd, addr));
   // Per-task and perf accounting of a completed fault (mm_account_fault()).
-  if (major || flags & FAULT_FLAG_TRIED) {
+  const isMajor = major !== 0 || (flags & FAULT_FLAG_TRIED) !== 0;
+  if (isMajor) {
     th.majFlt++;
     k.em.count(EV.MAJOR_FAULTS, th);
   } else {
@@ -137,12 +145,19 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   }
   t.cost(c.trapExitNs);
   t.exitKernel();
+  if (k.em.wantsFaults) k.em.faultDone(th, start, t.clock, outcomeOf(path, flags, isMajor ? FAULT_MAJOR : 0), ip, addr);
   return null;
 }
 
-function finishSignal(th: Thread, signal: number, detail: string): FaultOutcome {
+/** The faultDone() outcome bits: the path, whether the mmap-lock path went round again, and `more`. */
+function outcomeOf(path: number, flags: number, more: number): number {
+  return path | (flags & FAULT_FLAG_TRIED ? FAULT_RETRIED : 0) | more;
+}
+
+function finishSignal(th: Thread, start: number, outcome: number, ip: number, addr: number, signal: number, detail: string): FaultOutcome {
   th.t.cost(th.k.costs.trapExitNs);
   th.t.exitKernel();
+  if (th.k.em.wantsFaults) th.k.em.faultDone(th, start, th.t.clock, outcome | (signal << FAULT_SIGNAL_SHIFT), ip, addr);
   return { signal, detail };
 }
 

@@ -1,4 +1,5 @@
 import { runJob } from './run-job.js';
+import { checkJob } from '../check/job.js';
 
 /**
  * The kinds of job the pool runs, by name: what a worker thread (worker.ts) can be asked to do,
@@ -20,6 +21,8 @@ export type JobHandler<I, O> = (input: I, ctx: JobContext) => Promise<O>;
 export const JOBS = {
   /** One simulation run: a RunSpec in, a WireRunResult out (run-job.ts). */
   run: runJob,
+  /** A batch of `spfperf check` schedules: a CheckBatch in, a CheckBatchResult out (check/job.ts). */
+  check: checkJob,
 } satisfies Record<string, JobHandler<never, unknown>>;
 
 export type JobKind = keyof typeof JOBS;

@@ -5,11 +5,15 @@ import { JOBS, type JobContext, type JobHandler, type JobInput, type JobKind, ty
 import { fromWire, type WireError } from './wire-error.js';
 
 /**
- * Independent jobs (a run's seeds, a comparison's configs, validation cases) on worker threads,
- * one per core: each job's input goes to a free worker (worker.ts), and the results come back in
- * the jobs' order whatever order they finish in, so a caller that prints them prints what a
- * serial run prints. With `jobs: 1`, or a single job, the jobs run in this thread, one after
- * another, through the same handler (jobs.ts): the old serial behaviour.
+ * Independent jobs (a run's seeds, a comparison's configs, validation cases) on all cores: this
+ * thread takes jobs itself and `jobs - 1` worker threads (worker.ts) take the others, each job's
+ * input going to whichever is free, and the results come back in the jobs' order whatever order
+ * they finish in, so a caller that prints them prints what a serial run prints. (This thread
+ * has its modules loaded already: a worker of its own would first spend ~0.1 s loading them
+ * again, and the thread would sit idle meanwhile; it runs its jobs in slices, between which the
+ * workers' messages, progress and Ctrl-C are handled.) With `jobs: 1`, or a single job, the jobs
+ * run in this thread, one after another, through the same handler (jobs.ts): the old serial
+ * behaviour.
  *
  *   const { results, error } = await mapPool('run', specs, { jobs: defaultJobs() });
  *
@@ -150,6 +154,8 @@ function onWorkers(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fa
   let next = 0;
   let firstFailed = Infinity;
   let ended = false;
+  /** Whether this thread's own loop of jobs has ended. */
+  let localDone = false;
 
   return new Promise((resolve) => {
     const wanted = (): boolean => next < n && next < firstFailed && (next === 0 || o.stop?.isSet !== true);
@@ -162,22 +168,46 @@ function onWorkers(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fa
     };
 
     const maybeEnd = (): void => {
-      if (ended || wanted() || [...live].some((s) => s.job >= 0)) return;
+      if (ended || !localDone || wanted() || [...live].some((s) => s.job >= 0)) return;
       ended = true;
       for (const s of [...live]) retire(s);
       void Promise.allSettled(exits).then(() => resolve(out));
     };
 
-    const settle = (s: Slot, r: Settled<unknown>): void => {
-      const i = s.job;
-      s.job = -1;
+    const record = (i: number, r: Settled<unknown>): void => {
       out[i] = r;
       o.onSettled?.(i, r);
       if (!r.ok && failFast && i < firstFailed) {
         firstFailed = i;
-        // Later jobs' results will not be used: stop their workers now.
+        // Later jobs' results will not be used: stop their workers now (this thread's job sees
+        // ctx.stopped() and ends at its next slice).
         for (const other of [...live]) if (other.job > i) retire(other);
       }
+    };
+
+    const settle = (s: Slot, r: Settled<unknown>): void => {
+      const i = s.job;
+      s.job = -1;
+      record(i, r);
+    };
+
+    /** This thread's share: the next job whenever it is free, through the same handler. */
+    const local = async (): Promise<void> => {
+      const handler = JOBS[kind] as JobHandler<unknown, unknown>;
+      // (The workers' first jobs are posted already: feed() ran before this.)
+      while (wanted()) {
+        const i = next++;
+        const ctx: JobContext = { stopped: () => o.stop?.isSet === true || i > firstFailed, progress: (d) => o.onProgress?.(i, d) };
+        let r: Settled<unknown>;
+        try {
+          r = { ok: true, value: await handler(inputs[i], ctx) };
+        } catch (e) {
+          r = { ok: false, error: asError(e) };
+        }
+        if (i < firstFailed || !failFast) record(i, r);
+      }
+      localDone = true;
+      maybeEnd();
     };
 
     const feed = (s: Slot): void => {
@@ -218,6 +248,7 @@ function onWorkers(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fa
       return s;
     };
 
-    for (let k = Math.min(o.jobs, n); k > 0; k--) feed(spawn());
+    for (let k = Math.min(o.jobs, n) - 1; k > 0; k--) feed(spawn());
+    void local();
   });
 }

@@ -1,3 +1,4 @@
+import { ipOfLine } from '../trace/user-ip.js';
 import { PREEMPT, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import type { CountingSink } from '../trace/sink.js';
@@ -48,11 +49,6 @@ export interface InterpOptions {
  * against one user access (so user loops cost the host little).
  */
 const USER_QUANTUM_NS = 2000;
-/**
- * A text address for the user instruction a statement stands for (perf's ip field): the start
- * of .text in an x86-64 executable linked at ld's default base (0x400000, text in its second page).
- */
-const TEXT_BASE = 0x401000;
 
 function protFlags(p: Prot): number {
   return (p.read ? VM_READ : 0) | (p.write ? VM_WRITE : 0) | (p.exec ? VM_EXEC : 0);
@@ -319,7 +315,7 @@ export class Runner {
         const r = env.region(s.region) ?? this.fail(s.pos, `region '${s.region}' is not mapped here`);
         const a = wordAddr(r.start, r.len, s.offset !== undefined ? this.ev(s.offset, env) : 0);
         if (typeof a === 'string') this.fail(s.pos, a);
-        yield* userValue(th, s.k, a, this.ev(s.value, env), TEXT_BASE + s.pos.line * 0x10, (out, n) => this.faulted(th, s.pos, a, out, n));
+        yield* userValue(th, s.k, a, this.ev(s.value, env), ipOfLine(s.pos.line), (out, n) => this.faulted(th, s.pos, a, out, n));
         return;
       }
       case 'fork': {
@@ -445,7 +441,7 @@ export class Runner {
       step,
       n,
       pagesInRange: Math.max(1, Math.ceil(len / ps)),
-      ip: TEXT_BASE + s.pos.line * 0x10,
+      ip: ipOfLine(s.pos.line),
       i: 0,
       addr: 0,
       lastSync: th.t.clock,

@@ -1,4 +1,4 @@
-import { Engine, getInvariantCheckDefault, type EngineCosts } from '../engine/engine.js';
+import { Engine, getInvariantCheckDefault, type EngineCosts, type SchedPolicy } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
 import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ArchProfile } from '../config/arch.js';
@@ -86,6 +86,10 @@ export interface RunOptions {
   readonly mutant?: KernelOptions['mutant'];
   /** Test-only: called with the kernel before the run starts (the invariant tests break it). */
   readonly testHook?: (k: Kernel) => void;
+  /** The scheduling policy (spfperf check's strategies; default: the engine's plain FIFO one). */
+  readonly sched?: (eng: Engine) => SchedPolicy;
+  /** Seed of the engine's PRNG (cost jitter, random touch order) when not `seed` (a check schedule's). */
+  readonly engineSeed?: number;
 }
 
 /** The kernel config no --config item changes: where a run's knobs default from. */
@@ -111,18 +115,19 @@ const LOOKAHEAD_NS = 0;
  */
 const DEFAULT_WRITEBACK_BYTES_PER_NS = 0.5;
 
-/** The engine, kernel and interpreter of one run, ready to start. */
-function setup(o: RunOptions): Runner {
+/** The engine, kernel and interpreter of one run, ready to start (spfperf check drives it itself). */
+export function setupRun(o: RunOptions): Runner {
   const p = o.perturb;
   const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus, HANDOFF_SHARE * factorOf(p, 'HANDOFF_SHARE'));
   const c = o.arch.costs;
   const jitter = JITTER * factorOf(p, 'JITTER');
   const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
   const checks = o.checkInvariants !== undefined ? o.checkInvariants !== false : getInvariantCheckDefault();
-  const eng = new Engine(topo, costs, o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks });
+  const eng = new Engine(topo, costs, o.engineSeed ?? o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
+  if (o.sched !== undefined) eng.policy = o.sched(eng);
   // Knobs a caller leaves out take the default kernel config's values (kconfig.ts).
   const k = new Kernel(
     eng,
@@ -160,7 +165,8 @@ function setup(o: RunOptions): Runner {
   return new Runner(o, eng, k, counting);
 }
 
-function finish(r: Runner, o: RunOptions): RunResult {
+/** The result of a run setupRun() built, once its engine has run. */
+export function finishRun(r: Runner, o: RunOptions): RunResult {
   const result = collectResult({
     eng: r.eng,
     k: r.k,
@@ -178,10 +184,10 @@ function finish(r: Runner, o: RunOptions): RunResult {
 
 /** Run a workload to completion and return what it counted. */
 export function runWorkload(o: RunOptions): RunResult {
-  const r = setup(o);
+  const r = setupRun(o);
   r.start();
   r.eng.run();
-  return finish(r, o);
+  return finishRun(r, o);
 }
 
 /** What a long run reports between slices. */
@@ -209,7 +215,7 @@ export interface AsyncRunControl {
  * up to then (`stopped: true`), with elapsed time up to the point reached.
  */
 export async function runWorkloadAsync(o: RunOptions, c: AsyncRunControl = {}): Promise<RunResult> {
-  const r = setup(o);
+  const r = setupRun(o);
   r.start();
   const slice = c.sliceItems ?? 20000;
   while (r.eng.step(slice)) {
@@ -222,5 +228,5 @@ export async function runWorkloadAsync(o: RunOptions, c: AsyncRunControl = {}): 
       break;
     }
   }
-  return finish(r, o);
+  return finishRun(r, o);
 }

@@ -5,6 +5,7 @@ import { vmstatLines } from '../format/vmstat.js';
 import type { PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
 import { mean } from './aggregate.js';
+import { paramsForOutput } from '../workload/params.js';
 
 /**
  * The documents spfperf writes for machines: `stat --save` (what `diff` reads) and the header of
@@ -25,8 +26,11 @@ export interface RunDescription {
     readonly file: string;
     /** The name=value arguments as given. */
     readonly args: readonly string[];
-    /** Every parameter's resolved value (built-ins included: ncpus, seed). */
-    readonly params: Readonly<Record<string, number>>;
+    /**
+     * Every parameter's resolved value (built-ins included: ncpus, seed); a word parameter as its
+     * word (older files hold the number it is interned to, internWord(): diff takes both).
+     */
+    readonly params: Readonly<Record<string, number | string>>;
   };
   readonly arch: string;
   readonly machine: string;
@@ -79,7 +83,7 @@ export function describeRun(p: PreparedRun, seeds: readonly number[] = [p.seed])
   return {
     spfperf: SPFPERF_VERSION,
     format: SAVE_FORMAT,
-    workload: { name: p.workload.name, file: p.workload.file, args: [...p.paramArgs], params: Object.fromEntries(p.params) },
+    workload: { name: p.workload.name, file: p.workload.file, args: [...p.paramArgs], params: paramsForOutput(p.workload, p.params, p.paramArgs) },
     arch: p.arch.name,
     machine: p.machine.name,
     cpus: p.ncpus,
@@ -90,28 +94,56 @@ export function describeRun(p: PreparedRun, seeds: readonly number[] = [p.seed])
 
 export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues {
   const counters: Record<string, number> = {};
-  for (const e of EVENTS) if (e.kind !== 'vmstat') counters[e.name] = r.counts.total(e.id);
+  // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns.
+  for (const e of EVENTS) if (e.kind !== 'vmstat') counters[e.name] = Math.round(r.counts.total(e.id));
   const vmstat: Record<string, number> = {};
-  for (const l of vmstatLines(p.config, (id) => r.counts.total(id))) vmstat[l.name] = l.value;
+  for (const l of vmstatLines(p.config, (id) => r.counts.total(id))) vmstat[l.name] = Math.round(l.value);
   const metrics: Record<string, { value: number; unit: string }> = {};
-  for (const m of r.metrics) metrics[m.name] = { value: m.value, unit: m.unit };
-  return { seed, elapsed: r.elapsedNs / 1e9, user: r.userNs / 1e9, sys: r.sysNs / 1e9, counters, vmstat, metrics };
+  for (const m of r.metrics) metrics[m.name] = { value: metricValue(m.value), unit: m.unit };
+  return { seed, elapsed: secondsOf(r.elapsedNs), user: secondsOf(r.userNs), sys: secondsOf(r.sysNs), counters, vmstat, metrics };
+}
+
+/*
+ * The numbers of a saved run or trace summary are written with a fixed precision, not with the
+ * float noise of their arithmetic ("elapsed":0.00612091583999295): seconds to the ns (9
+ * decimals), counts and task-clock's ns whole, a workload's metric to 9 significant digits, a
+ * mean over runs of counts to 3 decimals (-r takes at most 1000 runs).
+ */
+
+/** Simulated ns as seconds, to the ns. */
+export function secondsOf(ns: number): number {
+  return Math.round(ns) / 1e9;
+}
+
+/** A workload metric: 9 significant digits (NaN, a metric that could not be computed, stays). */
+export function metricValue(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(9)) : v;
+}
+
+/** A mean of counts over runs: 3 decimals. */
+function meanCount(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+/** A mean of seconds over runs: to the ns. */
+function meanSeconds(v: number): number {
+  return Math.round(v * 1e9) / 1e9;
 }
 
 function meanRecord(rs: readonly Readonly<Record<string, number>>[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of Object.keys(rs[0] ?? {})) out[k] = mean(rs.map((r) => r[k]));
+  for (const k of Object.keys(rs[0] ?? {})) out[k] = meanCount(mean(rs.map((r) => r[k])));
   return out;
 }
 
 export function savedRun(p: PreparedRun, runs: readonly RunValues[]): SavedRun {
   const metrics: Record<string, { value: number; unit: string }> = {};
-  for (const [k, m] of Object.entries(runs[0]?.metrics ?? {})) metrics[k] = { value: mean(runs.map((r) => r.metrics[k].value)), unit: m.unit };
+  for (const [k, m] of Object.entries(runs[0]?.metrics ?? {})) metrics[k] = { value: metricValue(mean(runs.map((r) => r.metrics[k].value))), unit: m.unit };
   return {
     ...describeRun(p, runs.map((r) => r.seed)),
-    elapsed: mean(runs.map((r) => r.elapsed)),
-    user: mean(runs.map((r) => r.user)),
-    sys: mean(runs.map((r) => r.sys)),
+    elapsed: meanSeconds(mean(runs.map((r) => r.elapsed))),
+    user: meanSeconds(mean(runs.map((r) => r.user))),
+    sys: meanSeconds(mean(runs.map((r) => r.sys))),
     counters: meanRecord(runs.map((r) => r.counters)),
     vmstat: meanRecord(runs.map((r) => r.vmstat)),
     metrics,

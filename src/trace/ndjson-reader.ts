@@ -25,7 +25,7 @@ export interface TraceHeader {
   readonly command?: string;
   /** Recorded events, under the names the user gave. */
   readonly events?: readonly string[];
-  readonly workload?: { readonly name?: string; readonly file?: string; readonly args?: readonly string[]; readonly params?: Record<string, number> };
+  readonly workload?: { readonly name?: string; readonly file?: string; readonly args?: readonly string[]; readonly params?: Record<string, number | string> };
   readonly arch?: string;
   readonly machine?: string;
   readonly cpus?: number;

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, 
 import { dirname, resolve } from 'node:path';
 import { EV, eventById, type SelectedEvent } from '../events/catalog.js';
 import { kernelIp, ksymName } from '../events/ksym.js';
-import type { EventSource, TraceSink } from './sink.js';
+import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK, type EventSource, type TraceSink } from './sink.js';
 
 /**
  * Writing `spfperf record` traces: NDJSON, one JSON object per line (docs/trace-format.md).
@@ -199,23 +199,50 @@ const hex = (n: number): string => `"0x${n.toString(16)}"`;
 /** Software events that the model counts one occurrence at a time, so they can be recorded. */
 export const RECORDABLE_SW: ReadonlySet<number> = new Set([EV.PAGE_FAULTS, EV.MINOR_FAULTS, EV.MAJOR_FAULTS, EV.SPF]);
 
+/** The events whose samples carry their fault's outcome and latency: the recordable fault counts. */
+export const FAULT_EVENTS: ReadonlySet<number> = RECORDABLE_SW;
+
+/**
+ * The fields a fault sample carries about its fault (docs/trace-format.md): how it completed
+ * and its latency, then the line's end.
+ */
+export function faultFields(startNs: number, endNs: number, outcome: number, ip = 0, addr = 0): string {
+  const path = outcome & FAULT_SPEC ? (outcome & FAULT_VMA_LOCK ? 'vma' : 'spec') : 'mmap';
+  const sig = outcome >>> FAULT_SIGNAL_SHIFT;
+  // perf's sample ip (the user instruction: the workload's statement, user-ip.ts) and data address.
+  const where = ip !== 0 ? `,"ip":${hex(ip)},"address":${hex(addr)}` : '';
+  return `${where},"path":"${path}","retry":${(outcome & FAULT_RETRIED) !== 0},"major":${(outcome & FAULT_MAJOR) !== 0}${sig !== 0 ? `,"signal":${sig}` : ''},"latency_ns":${Math.round(endNs - startNs)}}\n`;
+}
+
 /**
  * The sink of `spfperf record`: a sample line per occurrence of each selected event.
  *
- *   {"type":"sample","ts":123,"cpu":1,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults"}
+ *   {"type":"sample","ts":123,"cpu":1,"pid":1000,"tid":1001,"comm":"ebizzy","event":"faults",
+ *    "ip":"0x401790","address":"0x7f0000001000","path":"spec","retry":false,"major":false,"latency_ns":812}
  *   {"type":"sample",...,"event":"pagefault:spf_vma_changed","caller":"0xffffffff81200123",
  *    "sym":"__handle_speculative_fault+0x123","vm_start":"0x7f..","vm_end":"0x7f..","address":"0x7f.."}
  *
  * `event` is the name the user selected (perf prints that name: `faults`, not `page-faults`).
+ *
+ * The samples of the fault events (FAULT_EVENTS) carry how their fault completed, which the model
+ * says only at its end (faultDone()): while a thread is in a fault, its lines are held and
+ * written together when the fault ends, in the order they came.
  */
 export class RecordSink implements TraceSink {
   readonly traced: ReadonlySet<number>;
+  /** Wants faultDone(): some fault event is recorded. */
+  readonly wantsFaults: boolean;
   /** Per event id: its `"event":"name"` text, or undefined when not recorded. */
   private readonly evText: (string | undefined)[] = [];
   /** Per event id: 1 when a software event is recorded from count() calls. */
   private readonly swSel: Uint8Array;
   /** Per thread index: `"pid":..,"tid":..,"comm":".."`. */
   private readonly who: string[] = [];
+  /**
+   * Per thread index, while it is in a fault: the lines held until the fault ends; a fault
+   * sample's line is held without its end (faultFields() completes it).
+   */
+  private readonly open: (string[] | undefined)[] = [];
   /** Samples written, per event id. */
   readonly written: number[];
 
@@ -227,12 +254,15 @@ export class RecordSink implements TraceSink {
     this.swSel = new Uint8Array(numEvents);
     this.written = new Array<number>(numEvents).fill(0);
     const traced = new Set<number>();
+    let faults = false;
     for (const e of events) {
       this.evText[e.id] = `"event":${JSON.stringify(e.name)}`;
       if (eventById(e.id).kind === 'tp') traced.add(e.id);
       else this.swSel[e.id] = 1;
+      if (FAULT_EVENTS.has(e.id)) faults = true;
     }
     this.traced = traced;
+    this.wantsFaults = faults;
   }
 
   private prefix(src: EventSource): string {
@@ -244,10 +274,22 @@ export class RecordSink implements TraceSink {
     return `{"type":"sample","ts":${Math.round(src.timeNow())},"cpu":${src.cpuNow()},${s},`;
   }
 
+  /** A line of `src`: held while it is in a fault, else written. */
+  private put(src: EventSource, line: string): void {
+    const held = this.open[src.idx];
+    if (held !== undefined) held.push(line);
+    else this.w.line(line);
+  }
+
   count(id: number, src: EventSource, n: number): void {
+    // page-faults is counted when the exception comes: the thread is in a fault from here.
+    if (id === EV.PAGE_FAULTS && this.wantsFaults) this.open[src.idx] ??= [];
     if (this.swSel[id] === 0 || n === 0) return;
     this.written[id]++;
-    this.w.line(`${this.prefix(src)}${this.evText[id]}${n === 1 ? '' : `,"period":${n}`}}\n`);
+    const line = `${this.prefix(src)}${this.evText[id]}${n === 1 ? '' : `,"period":${n}`}`;
+    const held = this.open[src.idx];
+    if (held !== undefined && FAULT_EVENTS.has(id)) held.push(line);
+    else this.put(src, `${line}}\n`);
   }
 
   sample(id: number, src: EventSource, f: readonly number[]): void {
@@ -262,6 +304,28 @@ export class RecordSink implements TraceSink {
       // exceptions:page_fault_user / _kernel: address, ip, error_code.
       fields = `"address":${hex(f[0])},"ip":${hex(f[1])},"error_code":${f[2]}`;
     }
-    this.w.line(`${this.prefix(src)}${ev},${fields}}\n`);
+    this.put(src, `${this.prefix(src)}${ev},${fields}}\n`);
+  }
+
+  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number, ip = 0, addr = 0): void {
+    const held = this.open[src.idx];
+    if (held === undefined) return;
+    this.open[src.idx] = undefined;
+    if (held.length === 0) return;
+    const end = faultFields(startNs, endNs, outcome, ip, addr);
+    for (const l of held) this.w.line(l.endsWith('\n') ? l : l + end);
+  }
+
+  /**
+   * Write the lines of faults that never ended (the run was stopped in the middle of them):
+   * their fault samples have no outcome fields.
+   */
+  flushOpen(): void {
+    for (let i = 0; i < this.open.length; i++) {
+      const held = this.open[i];
+      if (held === undefined) continue;
+      this.open[i] = undefined;
+      for (const l of held) this.w.line(l.endsWith('\n') ? l : `${l}}\n`);
+    }
   }
 }

@@ -28,14 +28,46 @@ export interface TraceSink {
   sample?(id: number, src: EventSource, fields: readonly number[]): void;
   /** Event ids whose samples this sink wants (tracepoints and software events recorded one by one). */
   readonly traced?: ReadonlySet<number>;
+  /**
+   * A user page fault of `src` ended: `startNs` when the exception came, `endNs` when the thread
+   * was back in user mode, `outcome` how it completed (FAULT_* bits below), `ip` the user
+   * instruction that faulted and `addr` the address it touched (0: not known). Called only when
+   * `wantsFaults` is true.
+   */
+  faultDone?(src: EventSource, startNs: number, endNs: number, outcome: number, ip?: number, addr?: number): void;
+  /** Whether this sink wants faultDone() (record does when it records a fault event). */
+  readonly wantsFaults?: boolean;
 }
+
+/**
+ * How a fault completed, as do_user_addr_fault() saw it (faultDone()'s `outcome`): bits that
+ * can be combined.
+ */
+/** Completed by the design's attempt, without the mmap lock (speculatively, or under a VMA lock). */
+export const FAULT_SPEC = 1;
+/** ... and that attempt held the VMA's own lock (per-VMA locks), not none (speculative). */
+export const FAULT_VMA_LOCK = 2;
+/** A handler answered VM_FAULT_RETRY under the mmap lock: the fault went round again (FAULT_FLAG_TRIED). */
+export const FAULT_RETRIED = 4;
+/** Accounted as a major fault (mm_account_fault(): VM_FAULT_MAJOR, or retried). */
+export const FAULT_MAJOR = 8;
+/**
+ * Ended in a signal (SIGSEGV, SIGBUS, SIGKILL), not accounted as minor or major: the signal's
+ * number sits above this shift (0: no signal).
+ */
+export const FAULT_SIGNAL_SHIFT = 8;
 
 /** Fans events out to the sinks of a run. */
 export class Emitter {
   private readonly wantSample: Uint8Array = new Uint8Array(NUM_EVENTS);
   private readonly samplers: TraceSink[] = [];
+  private readonly faultSinks: TraceSink[] = [];
+  /** Is a sink waiting for faultDone()? (The fault path asks before it measures anything.) */
+  readonly wantsFaults: boolean;
 
   constructor(private readonly sinks: readonly TraceSink[]) {
+    for (const s of sinks) if (s.wantsFaults === true && s.faultDone !== undefined) this.faultSinks.push(s);
+    this.wantsFaults = this.faultSinks.length > 0;
     for (const s of sinks) {
       if (s.sample === undefined || s.traced === undefined) continue;
       this.samplers.push(s);
@@ -57,6 +89,11 @@ export class Emitter {
     this.count(id, src, 1);
     if (this.wantSample[id] === 0) return;
     for (const s of this.samplers) if (s.traced!.has(id)) s.sample!(id, src, fields);
+  }
+
+  /** A user fault of `src` ended (see TraceSink.faultDone). */
+  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number, ip = 0, addr = 0): void {
+    for (const s of this.faultSinks) s.faultDone!(src, startNs, endNs, outcome, ip, addr);
   }
 }
 

@@ -10,9 +10,10 @@
  * Words. A string literal (`"threads"`) and a parameter whose default is one (`param mode =
  * "threads"`, overridden as `mode=processes`) are words. Every value stays a plain number: a word
  * is interned to a number by internWord(), a pure function of its text, so `$mode == "threads"` is
- * a comparison of two numbers and the parameter map, the runner and saved runs need no other
- * type. The checker makes sure a word is only ever an operand of `==` or `!=` (with another word),
- * so an interned number never meets an ordinary one.
+ * a comparison of two numbers and the parameter map and the runner need no other type (what is
+ * written for people and tools, a trace header or a saved run, gives the word: paramsForOutput()).
+ * The checker makes sure a word is only ever an operand of `==` or `!=` (with another word), so an
+ * interned number never meets an ordinary one.
  */
 import type { Expr, Pos } from './ir.js';
 

@@ -384,3 +384,26 @@ function isEarlier(w: Workload, name: string, of: string): boolean {
   }
   return false;
 }
+
+/**
+ * The parameters as a saved run or a trace header writes them: a word parameter as its word
+ * (`"mode": "processes"`), not the number it is interned to (internWord()); every other value as
+ * it is. The word is found among the script's words and the overrides given.
+ */
+export function paramsForOutput(w: Workload, values: ReadonlyMap<string, number>, overrides: readonly string[]): Record<string, number | string> {
+  const kinds = paramKinds(w);
+  const byNumber = new Map<number, string>();
+  const add = (word: string): void => {
+    byNumber.set(internWord(word), word);
+  };
+  if ([...kinds.values()].includes('word')) {
+    for (const { words } of paramWords(w).values()) words.forEach(add);
+    for (const o of overrides) {
+      const raw = o.slice(o.indexOf('=') + 1).trim();
+      add(raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw);
+    }
+  }
+  const out: Record<string, number | string> = {};
+  for (const [name, v] of values) out[name] = kinds.get(name) === 'word' ? byNumber.get(v) ?? v : v;
+  return out;
+}

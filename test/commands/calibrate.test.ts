@@ -44,20 +44,23 @@ test('relError', () => {
 describe.skipIf(noCc !== null)('a tiny calibrate run (a C compiler is here)', () => {
   test('the table: one row per thread count, simulated faults equal to the loop count', async () => {
     const r = await spfperf(['calibrate', ...TINY], { env });
-    expect(r.status).toBe(0);
+    // Everything it printed, for a failure's message.
+    const said = `${r.stdout}\n${r.stderr}`;
+    expect(r.status, said).toBe(0);
     expect(r.stderr).toMatch(/real: getrusage \(SPFPERF_NO_PERF=1\), median of 1 runs/);
     const rows = r.stdout.split('\n').filter((l) => l.includes('page_fault1_threads'));
-    expect(rows).toHaveLength(2);
+    expect(rows, said).toHaveLength(2);
     const cells = rows.map((l) => l.split('│').map((c) => c.trim()).filter((c) => c !== ''));
     // The machine's load around the real runs: per row (Others), and in all.
     expect(r.stdout).toMatch(/│ Others │ Capacity │/);
     // What the CPUs can do together: 1.00 on one thread, a measured ratio on two.
-    expect(cells.map((c) => c[13])).toEqual(['1.00', expect.stringMatching(/^\d\.\d\d$/)]);
-    if (process.platform === 'linux') expect(r.stderr).toMatch(/calibrate: during the real runs: idle \d+ %, the programs measured \d+ %, anything else \d+ % of the CPUs' time/);
+    // (On a loaded machine the one-CPU sample can be starved: the ratio may pass 10.)
+    expect(cells.map((c) => c[13]), said).toEqual(['1.00', expect.stringMatching(/^\d+\.\d\d$/)]);
+    if (process.platform === 'linux') expect(r.stderr, said).toMatch(/calibrate: during the real runs: idle \d+ %, the programs measured \d+ %, anything else \d+ % of the CPUs' time/);
     // | workload | thr | real | (in loop) | sim | ...
-    expect(cells.map((c) => c[1])).toEqual(['1', '2']);
-    expect(cells.map((c) => c[3])).toEqual(['128', '256']);
-    expect(cells.map((c) => c[4])).toEqual(['128', '256']);
+    expect(cells.map((c) => c[1]), said).toEqual(['1', '2']);
+    expect(cells.map((c) => c[3]), said).toEqual(['128', '256']);
+    expect(cells.map((c) => c[4]), said).toEqual(['128', '256']);
   });
 
   test('--json: one object per workload and thread count, with the keys the issue names', async () => {

@@ -9,7 +9,7 @@ import { runWorkload } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { describeRun } from '../../src/stats/save.js';
 import { Capture, spfperf } from '../helpers/cli.js';
-import { expectGolden } from '../helpers/golden.js';
+import { expectGolden, ROOT } from '../helpers/golden.js';
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'spfperf-record-'));
 const parse = (text: string): Record<string, unknown>[] => text.trim().split('\n').map((l) => JSON.parse(l));
 const RUN = ['--cpus', '4', '--config', 'dufour-v11', 'ebizzy', 'threads=4', 'seconds=0.005s'];
@@ -230,6 +230,108 @@ describe('spfperf record', () => {
     const lines = parse(readFileSync(join(dir, 'long.ndjson'), 'utf8'));
     expect(lines.at(-1)!.type).toBe('summary');
     expect(lines.at(-1)!.stopped).toBe(true);
+  });
+});
+
+/** Samples of one event, per thread, in time order. */
+function byThread(samples: Record<string, unknown>[]): Map<number, Record<string, unknown>[]> {
+  const m = new Map<number, Record<string, unknown>[]>();
+  for (const s of samples) {
+    const l = m.get(s.tid as number) ?? [];
+    l.push(s);
+    m.set(s.tid as number, l);
+  }
+  for (const l of m.values()) l.sort((a, b) => (a.ts as number) - (b.ts as number));
+  return m;
+}
+
+describe('fault samples carry how the fault completed and its latency (issue 13 item 7)', () => {
+  const outcomes = (lines: Record<string, unknown>[], ev = 'faults'): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const l of lines) if (l.type === 'sample' && l.event === ev) m.set(`${l.path} ${l.retry} ${l.major}`, (m.get(`${l.path} ${l.retry} ${l.major}`) ?? 0) + 1);
+    return m;
+  };
+  const count = (m: Map<string, number>, f: (k: string[]) => boolean): number => [...m].filter(([k]) => f(k.split(' '))).reduce((a, [, n]) => a + n, 0);
+
+  it('the outcomes add up to the model\'s own counts: speculative, per-VMA lock, major (every design)', async () => {
+    for (const config of ['base', 'dufour-v11', 'lespinasse', 'kamezawa-fixed', 'per-vma-lock']) {
+      const r = await spfperf(['record', '-o', '-', '-e', 'faults,minor-faults,major-faults', '--cpus', '4', '--config', config, 'ebizzy', 'threads=4', 'seconds=0.001s']);
+      expect(r.status, r.stderr).toBe(0);
+      const lines = parse(r.stdout);
+      const m = outcomes(lines);
+      const prep = prepareRun('ebizzy', ['threads=4', 'seconds=0.001s'], { cpus: '4', config: [config] });
+      const want = runWorkload(runOptionsOf(prep)).counts;
+      expect(count(m, () => true), config).toBe(want.total(EV.PAGE_FAULTS));
+      expect(count(m, ([path]) => path === 'spec'), config).toBe(want.total(EV.SPF));
+      expect(count(m, ([path]) => path === 'vma'), config).toBe(want.total(EV.VMA_LOCK_SUCCESS));
+      expect(count(m, ([, , major]) => major === 'true'), config).toBe(want.total(EV.MAJOR_FAULTS));
+      if (config !== 'base') expect(count(m, ([path]) => path !== 'mmap'), config).toBeGreaterThan(want.total(EV.PAGE_FAULTS) / 2);
+      // minor-faults samples are the faults that completed as minor ones, with the same outcome.
+      expect(outcomes(lines, 'minor-faults')).toEqual(new Map([...m].filter(([k]) => k.endsWith('false'))));
+    }
+  });
+
+  it('a fault the mmap-lock path retried (VM_FAULT_RETRY, FAULT_FLAG_TRIED) says so, and is the major fault the kernel counts', async () => {
+    const r = await spfperf(['record', '-o', '-', '-e', 'faults,major-faults', '--cpus', '2', 'shmem-dirty', 'size=1M']);
+    expect(r.status).toBe(0);
+    const lines = parse(r.stdout);
+    const m = outcomes(lines);
+    const summary = lines.at(-1)!;
+    const major = (summary.counters as Record<string, number>)['major-faults'];
+    expect(major).toBeGreaterThan(100);
+    expect(count(m, ([path, retry]) => path === 'mmap' && retry === 'true')).toBe(major);
+  });
+
+  it('latency_ns: whole ns, and a thread\'s faults never overlap (each lies between its neighbours\' samples)', async () => {
+    const r = await spfperf(['record', '-o', '-', '-e', 'faults', ...RUN]);
+    const samples = parse(r.stdout).filter((l) => l.type === 'sample');
+    expect(samples.length).toBeGreaterThan(1000);
+    let bad = 0;
+    let longer = 0;
+    for (const l of byThread(samples).values()) {
+      for (const [i, s] of l.entries()) {
+        const lat = s.latency_ns as number;
+        expect(Number.isInteger(lat)).toBe(true);
+        expect(lat).toBeGreaterThan(0);
+        // A fault starts after the previous one ended (so after its sample) and ends before the
+        // next one starts (so before its sample): its latency fits between those two samples.
+        const before = i > 0 ? (l[i - 1].ts as number) : 0;
+        if (i + 1 < l.length && lat > (l[i + 1].ts as number) - before + 1) bad++;
+        if (lat > 2 * (samples[0].latency_ns as number)) longer++;
+      }
+    }
+    expect(bad).toBe(0);
+    // Not one constant: faults that waited (a lock, an interrupt taken on the way) took longer.
+    expect(longer).toBeGreaterThan(0);
+  });
+
+  it('the jq recipes of docs/trace-format.md give the same counts as the trace (skipped without jq)', async (ctx) => {
+    if (spawnSync('jq', ['--version']).status !== 0) ctx.skip();
+    const dir = tmp();
+    expect((await spfperf(['record', '-e', 'faults', '--cpus', '4', '--config', 'dufour-v9', 'ebizzy', 'threads=4', 'seconds=0.002s'], { cwd: dir })).status).toBe(0);
+    const samples = parse(readFileSync(join(dir, 'spfperf.ndjson'), 'utf8')).filter((l) => l.type === 'sample');
+    const doc = readFileSync(join(ROOT, 'docs/trace-format.md'), 'utf8').split('\n');
+    const recipe = (comment: string): string => doc[doc.indexOf(comment) + 1];
+    const run = (cmd: string): Map<string, number> => {
+      const o = spawnSync('sh', ['-c', cmd], { cwd: dir, encoding: 'utf8' });
+      expect(o.status, o.stderr).toBe(0);
+      return new Map(o.stdout.trim().split('\n').map((l) => {
+        const [, n, key] = /^ *(\d+) (.*)$/.exec(l)!;
+        return [key, Number(n)];
+      }));
+    };
+    const byOutcome = new Map<string, number>();
+    const hist = new Map<string, number>();
+    for (const s of samples) {
+      const k = `${s.path} retry=${s.retry} major=${s.major}`;
+      byOutcome.set(k, (byOutcome.get(k) ?? 0) + 1);
+      const b = String(2 ** Math.floor(Math.log2(s.latency_ns as number)));
+      hist.set(b, (hist.get(b) ?? 0) + 1);
+    }
+    expect(run(recipe('# Faults by how they completed: path (spec, vma or mmap), retried, major'))).toEqual(byOutcome);
+    expect(run(recipe('# Fault latency histogram: faults per power-of-two bucket of latency_ns (512 = 512..1023 ns)'))).toEqual(hist);
+    expect(byOutcome.size).toBeGreaterThan(1);
+    expect(hist.size).toBeGreaterThan(3);
   });
 });
 

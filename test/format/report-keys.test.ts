@@ -25,6 +25,17 @@ describe('report sort keys', () => {
     expect([shown('dso', bare), shown('sym', bare)]).toEqual(['[kernel.kallsyms]', '[k] 0xffffffff81abcdef']);
   });
 
+  it('puts a fault sample with its ip at the workload statement that faulted: dso the workload file, symbol [.] FILE:LINE', () => {
+    const at = s({ ip: '0x401840', address: '0x7f10' });
+    expect([keyOf('dso', at, 'ebizzy.spf'), keyOf('sym', at, 'ebizzy.spf'), keyOf('symoff', at, 'ebizzy.spf')]).toEqual(['ebizzy.spf', '[.] ebizzy.spf:132', '[.] ebizzy.spf:132']);
+    // No program known (no header), or an ip that is no statement's: perf's unresolved forms.
+    expect(keyOf('dso', at)).toBe('[unknown]');
+    expect(keyOf('sym', s({ ip: '0x401843' }), 'ebizzy.spf')).toBe('[.] 0x401843');
+    // A tracepoint's ip (exceptions:*) stays the kernel's site; caller is for kernel callers only.
+    expect(keyOf('dso', exc, 'ebizzy.spf')).toBe('[kernel.kallsyms]');
+    expect(keyOf('caller', at, 'ebizzy.spf')).toBe('[unknown]');
+  });
+
   it('prints threads as perf\'s pid key does (%7d:comm of the thread), tgid the process, cpu as %03d', () => {
     expect(shown('pid', pte)).toBe('   1002:ebizzy');
     expect(shown('tid', pte)).toBe('   1002:ebizzy');

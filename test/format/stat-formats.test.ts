@@ -165,6 +165,15 @@ describe('-I human (stat-interval-human.txt)', () => {
     const lines = formatStatHuman(report(blocks, { interval: true })).split('\n');
     expect(lines.map((l, i) => (l.startsWith('#') ? i : -1)).filter((i) => i >= 0)).toEqual([0, 26, 52]);
   });
+
+  it('-I printed one interval at a time (firstBlock) gives the same text as all at once, in every layout', () => {
+    const blocks = Array.from({ length: 60 }, (_, i) => ({ timeNs: (i + 1) * 1e6, rows: [row('faults', i), row('task-clock', i / 3, { unit: 'msec', fractional: true })] }));
+    for (const f of [formatStatHuman, formatStatCsv(','), formatStatJson]) {
+      const whole = f(report(blocks, { interval: true }));
+      const parts = blocks.map((b, i) => f(report([b], { interval: true, firstBlock: i }))).join('');
+      expect(parts).toBe(whole);
+    }
+  });
 });
 
 describe('--per-thread (stat-per-thread.txt)', () => {

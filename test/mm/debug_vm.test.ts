@@ -296,6 +296,7 @@ const SMALL: Record<string, readonly string[]> = {
   page_fault3: ['threads=2', 'iterations=2', 'size=4M'],
   pft: ['threads=2', 'seconds=2ms', 'size=8M'],
   'shmem-dirty': ['size=8M'],
+  'split-merge': ['threads=2', 'rounds=4'],
 };
 
 describe('the shipped workloads pass under --check', () => {

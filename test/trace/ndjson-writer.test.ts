@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EV, NUM_EVENTS, parseEventList } from '../../src/events/catalog.js';
 import { kernelIp, ksym, ksymName as siteName } from '../../src/events/ksym.js';
 import { AtomicFile, NdjsonWriter, RecordSink, StreamOutput, type ChunkOutput } from '../../src/trace/ndjson-writer.js';
-import type { EventSource } from '../../src/trace/sink.js';
+import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK, type EventSource } from '../../src/trace/sink.js';
 
 class Collect implements ChunkOutput {
   chunks: string[] = [];
@@ -73,14 +73,18 @@ describe('RecordSink', () => {
     const out = new Collect();
     const w = new NdjsonWriter(out);
     const sink = new RecordSink(parseEventList(['faults']), w, NUM_EVENTS);
+    const t2 = src({ idx: 1, tid: 1002, cpuNow: () => 0 });
     sink.count(EV.PAGE_FAULTS, src(), 1);
     sink.count(EV.MINOR_FAULTS, src(), 1);
-    sink.count(EV.PAGE_FAULTS, src({ idx: 1, tid: 1002, cpuNow: () => 0 }), 2);
+    sink.count(EV.PAGE_FAULTS, t2, 2);
+    sink.faultDone(src(), 1000.2, 1800.6, 0);
+    sink.faultDone(t2, 1000, 1500, 0);
     await w.end();
     const lines = out.chunks.join('').trim().split('\n').map((l) => JSON.parse(l));
+    const mmap = { path: 'mmap', retry: false, major: false };
     expect(lines).toEqual([
-      { type: 'sample', ts: 1235, cpu: 3, pid: 1000, tid: 1001, comm: 'ebizzy', event: 'faults' },
-      { type: 'sample', ts: 1235, cpu: 0, pid: 1000, tid: 1002, comm: 'ebizzy', event: 'faults', period: 2 },
+      { type: 'sample', ts: 1235, cpu: 3, pid: 1000, tid: 1001, comm: 'ebizzy', event: 'faults', ...mmap, latency_ns: 800 },
+      { type: 'sample', ts: 1235, cpu: 0, pid: 1000, tid: 1002, comm: 'ebizzy', event: 'faults', period: 2, ...mmap, latency_ns: 500 },
     ]);
     expect(sink.written[EV.PAGE_FAULTS]).toBe(2);
     expect(sink.traced.size).toBe(0);
@@ -123,8 +127,64 @@ describe('RecordSink', () => {
     const w = new NdjsonWriter(out);
     const sink = new RecordSink(parseEventList(['faults']), w, NUM_EVENTS);
     sink.count(EV.PAGE_FAULTS, src({ comm: 'a "q" \\ é' }), 1);
+    sink.flushOpen();
     await w.end();
     expect(JSON.parse(out.chunks.join('')).comm).toBe('a "q" \\ é');
+  });
+
+  it('gives each fault sample its fault\'s outcome and latency, holding the fault\'s lines until it ends', async () => {
+    const out = new Collect();
+    const w = new NdjsonWriter(out);
+    const sink = new RecordSink(parseEventList(['faults,minor-faults,major-faults,spf,pagefault:*']), w, NUM_EVENTS);
+    expect(sink.wantsFaults).toBe(true);
+    const t2 = src({ idx: 1, tid: 1002 });
+    // Thread 0 enters a fault, aborts speculatively, then thread 1 takes a whole fault, then 0 ends.
+    sink.count(EV.PAGE_FAULTS, src(), 1);
+    sink.sample(EV.SPF_PTE_LOCK, src(), [ksym('pte_map_lock') + 0xc0, 0x1000, 0x2000, 0x1000]);
+    sink.count(EV.PAGE_FAULTS, t2, 1);
+    sink.count(EV.SPF, t2, 1);
+    sink.count(EV.MINOR_FAULTS, t2, 1);
+    sink.faultDone(t2, 100, 600, FAULT_SPEC);
+    expect(out.chunks).toEqual([]);
+    sink.count(EV.MAJOR_FAULTS, src(), 1);
+    sink.faultDone(src(), 0, 4321.4, FAULT_RETRIED | FAULT_MAJOR);
+    await w.end();
+    const lines = out.chunks.join('').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => `${l.tid} ${l.event} ${l.path} ${l.retry} ${l.major} ${l.latency_ns}`)).toEqual([
+      '1002 faults spec false false 500',
+      '1002 spf spec false false 500',
+      '1002 minor-faults spec false false 500',
+      '1001 faults mmap true true 4321',
+      '1001 pagefault:spf_pte_lock undefined undefined undefined undefined',
+      '1001 major-faults mmap true true 4321',
+    ]);
+  });
+
+  it('names the per-VMA lock path and a fault\'s signal; faults the run stopped in are written without an outcome', async () => {
+    const out = new Collect();
+    const w = new NdjsonWriter(out);
+    const sink = new RecordSink(parseEventList(['faults']), w, NUM_EVENTS);
+    sink.count(EV.PAGE_FAULTS, src(), 1);
+    sink.faultDone(src(), 0, 10, FAULT_SPEC | FAULT_VMA_LOCK);
+    sink.count(EV.PAGE_FAULTS, src(), 1);
+    sink.faultDone(src(), 0, 10, 11 << FAULT_SIGNAL_SHIFT);
+    sink.count(EV.PAGE_FAULTS, src({ idx: 2 }), 1);
+    sink.flushOpen();
+    await w.end();
+    const lines = out.chunks.join('').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.path, l.signal, l.latency_ns])).toEqual([['vma', undefined, 10], ['mmap', 11, 10], [undefined, undefined, undefined]]);
+    expect(sink.written[EV.PAGE_FAULTS]).toBe(3);
+  });
+
+  it('recording only tracepoints holds nothing back (no fault outcome wanted)', async () => {
+    const out = new Collect();
+    const w = new NdjsonWriter(out, 1);
+    const sink = new RecordSink(parseEventList(['exceptions:page_fault_user']), w, NUM_EVENTS);
+    expect(sink.wantsFaults).toBe(false);
+    sink.count(EV.PAGE_FAULTS, src(), 1);
+    sink.sample(EV.PAGE_FAULT_USER, src(), [0x1000, 0x401000, 6]);
+    expect(out.chunks).toHaveLength(1);
+    await w.end();
   });
 });
 

@@ -13,7 +13,7 @@ import { spfperf } from '../helpers/cli.js';
 
 const EXPECTED = [
   'app-launch', 'ebizzy', 'kamezawa-race', 'kernbench', 'memdb', 'multi-fault',
-  'page_fault1', 'page_fault2', 'page_fault3', 'pft', 'shmem-dirty',
+  'page_fault1', 'page_fault2', 'page_fault3', 'pft', 'shmem-dirty', 'split-merge',
 ];
 
 describe('shipped workloads', () => {

@@ -116,6 +116,8 @@ type VmaLockKind = 'rwsem' | 'refcount';
 
 /** Not a speculative design: faults count vma_lock_*, not the SPF series' spf. */
 export class PerVmaLockStrategy implements DesignHooks {
+  /** A fault completed by lock_vma_under_rcu()'s path held the VMA's read lock. */
+  readonly attemptLock = 'vma' as const;
   /** mm->mm_lock_seq */
   private readonly seqs: MmSeqs;
   private readonly vmaState: VmaState<VmaLock>;

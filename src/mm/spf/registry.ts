@@ -61,6 +61,12 @@ export interface DesignHooks {
    * fault takes the mmap lock.
    */
   faultWithoutMmapLock?(th: Thread, addr: number, flags: number): Code<number>;
+  /**
+   * What a fault completed by that attempt held instead of the mmap lock: absent for a
+   * speculative attempt (no lock across the fault; validated at the PTE lock), 'vma' for the
+   * VMA's own lock (per-VMA locks). Recorded traces name it in a fault sample's `path`.
+   */
+  readonly attemptLock?: 'vma';
   /** mmap_write_lock() just succeeded. */
   mmapWriteLocked?(th: Thread, mm: MmStruct): Code;
   /** mmap_write_unlock() is about to release the lock. */
@@ -88,8 +94,8 @@ export interface DesignHooks {
   vmaFree?(th: Thread, vma: Vma): Code;
 }
 
-/** The hooks as the mm model calls them: every one present but the optional lockless attempt. */
-export type SpfStrategy = Required<Omit<DesignHooks, 'faultWithoutMmapLock'>> & Pick<DesignHooks, 'faultWithoutMmapLock'>;
+/** The hooks as the mm model calls them: every one present but the optional lockless attempt (and what it holds). */
+export type SpfStrategy = Required<Omit<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock'>> & Pick<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock'>;
 
 /** One page-fault design, as the registry knows it. */
 export interface DesignDescriptor {

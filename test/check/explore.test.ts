@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { expectedChoices, runSchedule } from '../../src/check/explore.js';
+import type { ScheduleId } from '../../src/check/schedule-id.js';
+import { prepareRun } from '../../src/sim/setup.js';
+
+/** split-merge, one round, one page: the smallest run in which the 2009 RFC can lose its wake-up. */
+const small = (config: string) => prepareRun('split-merge', ['rounds=1', 'pages=1'], { config: [config], check: true });
+const id = (index: number): ScheduleId => ({ strategy: 'pct', depth: 3, seed: 1, index, keep: null });
+
+describe('runSchedule', () => {
+  const prep = small('kamezawa');
+  const k = expectedChoices(prep, 1, 3);
+
+  test('PCT\'s run length is measured, and the same every time', () => {
+    expect(k).toBeGreaterThan(10);
+    expect(expectedChoices(prep, 1, 3)).toBe(k);
+  });
+
+  test('schedule 3 loses the wake-up: the unmapper sleeps on the VMA for good', () => {
+    const o = runSchedule(prep, id(3), k);
+    expect(o.violation).toMatchObject({ invariant: 'no-task-waits-forever', fn: 'invalidate_vma_before_free', task: 'split-merge/1002' });
+    expect(o.violation!.addr).toBe(0x7ffff7c00000);
+    expect(o.violation!.detail).toMatch(/^sleeps on vma->wait_queue of VMA 7ffff7c00000-7ffff7e00000 in invalidate_vma_before_free\(\) and nothing will wake it/);
+    expect(o.choices).toBeGreaterThan(0);
+  });
+
+  test('a schedule is the same run every time, and keeping its step log does not change it', () => {
+    for (const i of [0, 3, 7]) {
+      const a = runSchedule(prep, id(i), k);
+      const b = runSchedule(prep, id(i), k, { log: true });
+      expect(b.violation).toEqual(a.violation);
+      expect([b.choices, b.deviations]).toEqual([a.choices, a.deviations]);
+      expect(b.steps!.length).toBeGreaterThan(0);
+      expect(a.steps).toBeNull();
+      const c = runSchedule(prep, id(i), k, { log: true });
+      expect(c.steps!.map((s) => [s.step, s.timeNs, s.task.tid, s.fn, s.addr])).toEqual(b.steps!.map((s) => [s.step, s.timeNs, s.task.tid, s.fn, s.addr]));
+    }
+  });
+
+  test('without the change points (depth 3, none kept) nothing breaks; the fixed RFC never breaks', () => {
+    expect(runSchedule(prep, { ...id(3), keep: [] }, k).violation).toBeNull();
+    const fixed = small('kamezawa-fixed');
+    const kf = expectedChoices(fixed, 1, 3);
+    for (let i = 0; i < 10; i++) expect(runSchedule(fixed, id(i), kf).violation).toBeNull();
+  });
+});
+
+describe('runSchedule: an error of the run is a violation of the step that threw it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spfperf-explore-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'order.spf');
+  // One thread unmaps the region, the other mprotects it: in the order where the unmap goes
+  // first, the mprotect fails (ENOMEM) and the interpreter stops the run.
+  writeFileSync(file, '# Unmap against mprotect.\nparam threads = 2 # threads\nmetric "x/s" = 1 / elapsed\nprocess {\n  buf = mmap 8K rw private anon\n  threads $threads {\n    if $tid == 0 {\n      munmap buf\n    } else {\n      mprotect buf r\n    }\n  }\n}\n');
+
+  test('some schedules break it (model-error, by the mprotecting thread), others complete', () => {
+    const prep = prepareRun(file, [], { config: ['base'], check: true });
+    const outcomes = Array.from({ length: 40 }, (_, i) => runSchedule(prep, { strategy: 'random', depth: 0, seed: 1, index: i, keep: null }, 0).violation);
+    const broken = outcomes.filter((v) => v !== null);
+    expect(broken.length).toBeGreaterThan(0);
+    expect(broken.length).toBeLessThan(40);
+    for (const v of broken) {
+      expect(v).toMatchObject({ invariant: 'model-error', task: 'order/1003' });
+      expect(v!.detail).toBe(`${file}:10:7: mprotect failed: ENOMEM`);
+    }
+  });
+});
