@@ -12,6 +12,8 @@
 //                process (bench/rusage.js reports the child's process.resourceUsage()); < 1 GB
 //   -j           `stat -r 4` with --jobs 2 against --jobs 1: wall ratio <= 0.6, identical output
 //                (measured only when stat has a --jobs option; otherwise the row says so)
+//   --check      CPU time of `stat --check` over a plain `stat` for each shipped workload at its
+//                defaults (the invariant checks, docs/invariants.md); target: the worst < 2
 //   C6           page_fault1 at the published C6 set-up (skl-4s192, 192 threads, size=128M,
 //                iterations=3, kernel=4.16) under base and dufour-v9, each a child process;
 //                wall seconds, target < 60 s. The slow part: BENCH_QUICK=1 or --quick skips it
@@ -24,6 +26,7 @@
 //   --markdown        also print the table as Markdown (what docs/performance.md holds)
 // Exit status: 0 when every measured row meets its target, 1 when one does not, 2 bad usage.
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -238,6 +241,34 @@ function jobs() {
   row(what, ratio.toFixed(2), detail, '<= 0.60, same output', ratio <= 0.6 && same);
 }
 
+// ---- stat --check against a plain stat --------------------------------------------------------
+
+/**
+ * The invariant checks' cost (docs/invariants.md): CPU time (user + sys of the child, not wall:
+ * the machine may be shared) of `stat --check` over a plain `stat` of each shipped workload at
+ * its default parameters, taken in turn; the row is the worst workload's ratio of medians.
+ */
+function checkCost() {
+  const shipped = readdirSync(join(ROOT, 'workloads'))
+    .filter((f) => f.endsWith('.spf'))
+    .map((f) => f.slice(0, -4))
+    .sort();
+  progress(`--check: stat and stat --check of ${shipped.length} shipped workloads, ${nRuns(REPEATS)} each, taken in turn`);
+  const ratios = [];
+  for (const name of shipped) {
+    const plain = [];
+    const checked = [];
+    for (let i = 0; i < REPEATS; i++) {
+      plain.push(childRun(['stat', name]).cpu);
+      checked.push(childRun(['stat', '--check', name]).cpu);
+    }
+    ratios.push([name, median(checked) / median(plain), median(plain)]);
+  }
+  const worst = ratios.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const detail = ratios.map(([n, r, p]) => `${n} ${r.toFixed(2)} (${p.toFixed(1)} s)`).join(', ');
+  row(`stat --check / stat, CPU time, worst of the shipped workloads (${worst[0]})`, worst[1].toFixed(2), detail, '< 2', worst[1] < 2);
+}
+
 // ---- C6 at the published size ---------------------------------------------------------------
 
 function c6() {
@@ -265,6 +296,7 @@ startup();
 faultRate();
 memory();
 jobs();
+checkCost();
 c6();
 
 const verdict = (r) => (r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL');

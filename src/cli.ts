@@ -1,6 +1,7 @@
 /**
  * The command table (loaded lazily) and the one place where errors become exit codes:
  *   UsageError -> its code (1), WorkloadSyntaxError / ConfigError -> 2, SimulationError -> 3,
+ *   ViolationError (an invariant of the model broken, docs/invariants.md) -> 4,
  *   InterruptedError (a second Ctrl-C) -> 130, anything else -> 70 with a one-line message (the
  *   stack only with SPFPERF_DEBUG=1).
  *
@@ -12,6 +13,7 @@
 import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
 import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
+import { ViolationError } from './check/violation.js';
 import type { CliIo } from './io.js';
 import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
@@ -31,7 +33,7 @@ function commonRunOptions(c: Command): Command {
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
     .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE (keys: spfperf list --configs); may repeat, later wins`, collect, [])
     .option('--seed <n>', 'seed of the simulation\'s PRNG', '1')
-    .option('--check', 'check the model as it runs: the engine\'s sync rule on every shared cache-line access (slower)');
+    .option('--check', 'check the model as it runs: the engine\'s sync rule on every shared cache-line access and the model\'s invariants (docs/invariants.md); a violation exits 4 (slower)');
 }
 
 /**
@@ -192,6 +194,11 @@ export function reportError(e: unknown, io: CliIo): number {
   if (e instanceof ConfigError) {
     io.stderr.write(`spfperf: ${e.message}\n`);
     return 2;
+  }
+  if (e instanceof ViolationError) {
+    // An invariant of the model broke (--check, or an `expect` of the workload): exit 4.
+    io.stderr.write(`spfperf: ${e.message}\n`);
+    return 4;
   }
   if (e instanceof SimulationError) {
     io.stderr.write(`spfperf: ${e.message}\n`);

@@ -78,7 +78,8 @@ function errorViolation(e: unknown, running: Task | null, timeNs: number): Viola
 /** The run options of schedule `id` (its engine seed: stream 0 of the id). */
 function scheduleOptions(prep: PreparedRun, sched: RunOptions['sched'], sinks: readonly TraceSink[], id: ScheduleId | null): RunOptions {
   const base = runOptionsOf(prep);
-  return { ...base, sinks, sched, ...(id !== null ? { engineSeed: scheduleSeed(id.seed, id.index, 0) } : {}) };
+  // The model's invariants are always checked under check (src/mm/debug_vm.ts, docs/invariants.md).
+  return { ...base, checkInvariants: true, sinks, sched, ...(id !== null ? { engineSeed: scheduleSeed(id.seed, id.index, 0) } : {}) };
 }
 
 /** Schedules probed for PCT's expected run length. */

@@ -3,6 +3,8 @@ import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
 import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code } from './task.js';
+import { LockList } from './debug.js';
+import { callSite, SyncRuleError } from './sync-check.js';
 
 /**
  * The deterministic discrete-event core.
@@ -40,27 +42,9 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-/** A shared cache line was touched by a task that owed a sync: a model bug, never a user error. */
-export class SyncRuleError extends Error {
-  constructor(
-    readonly line: string,
-    readonly time: number,
-    readonly horizon: number,
-    readonly site: string,
-  ) {
-    super(`sync rule broken: cache line '${line}' touched at ${time} ns, beyond the earliest pending time ${horizon} ns, without a yield SYNC, in ${site}`);
-    this.name = 'SyncRuleError';
-  }
-}
-
-/** The first stack frame outside the engine: the model code that touched the line. */
-function callSite(): string {
-  const frames = (new Error().stack ?? '').split('\n').slice(1);
-  const outside = frames.find((f) => !/[\\/]engine[\\/](engine|cacheline|locks)\.[jt]s|<anonymous>/.test(f));
-  return (outside ?? frames[0] ?? 'unknown').trim().replace(/^at /, '');
-}
-
 export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code, type Yield } from './task.js';
+export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
+export { SyncRuleError } from './sync-check.js';
 
 /** Engine-level costs that the arch and machine profiles supply. */
 export interface EngineCosts {
@@ -137,6 +121,8 @@ export interface EngineOptions {
   readonly checkSync?: boolean;
   /** How spinlock_t waits (SpinLock in locks.ts): queued (qspinlock, the default) or ticket. */
   readonly spinlock?: 'queued' | 'ticket';
+  /** Keep a list of the locks made, for the invariant checks (a lock held at exit). */
+  readonly trackLocks?: boolean;
 }
 
 export class Engine implements SyncGuard {
@@ -183,6 +169,12 @@ export class Engine implements SyncGuard {
   stepOpen = false;
   /** spinlock_t is a ticket lock (every waiter spins reading the lock word), not a qspinlock. */
   readonly ticketSpinlocks: boolean;
+  /** The invariant checks (src/mm/debug_vm.ts): the task resumed last (whose step a scan follows), */
+  current: Task | null = null;
+  /** the scan between items, the exit check (before joiners wake), the locks made (trackLocks). */
+  audit: (() => void) | null = null;
+  onTaskExit: ((t: Task) => void) | null = null;
+  readonly locks: LockList | null;
 
   constructor(
     readonly topo: Topology,
@@ -192,6 +184,7 @@ export class Engine implements SyncGuard {
   ) {
     this.checkSync = opts.checkSync ?? syncCheckDefault;
     this.ticketSpinlocks = opts.spinlock === 'ticket';
+    this.locks = opts.trackLocks === true ? new LockList() : null;
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
@@ -221,6 +214,7 @@ export class Engine implements SyncGuard {
       t.clock += d;
     }
   }
+
 
   /** A cache line of shared data, named for reports. */
   line(name: string): CacheLine {
@@ -363,6 +357,7 @@ export class Engine implements SyncGuard {
         return;
       }
     }
+    this.current = t;
     this.stepOpen = true;
     if (t.finished) {
       this.exit(t);
@@ -417,6 +412,7 @@ export class Engine implements SyncGuard {
   }
 
   private exit(t: Task): void {
+    this.onTaskExit?.(t);
     t.state = TaskState.Done;
     t.endTime = t.clock;
     const cpu = t.cpu;
@@ -480,6 +476,7 @@ export class Engine implements SyncGuard {
       this.now = it.time;
       this.stepOpen = false;
       it.fire();
+      if (this.audit !== null) this.audit();
     }
     return true;
   }

@@ -38,6 +38,7 @@ export class RwLock implements LockWaitee {
     readonly name: string,
   ) {
     this.line = eng.line(name);
+    eng.locks?.add(this);
   }
 
   /** read_lock() */
@@ -155,6 +156,7 @@ export class SpinLock implements LockWaitee {
   ) {
     this.line = line ?? eng.line(name);
     this.ticket = eng.ticketSpinlocks;
+    eng.locks?.add(this);
   }
 
   /** spin_lock() when it can complete at once (no sync, not held): true if taken. */

@@ -59,6 +59,7 @@ export class RwSemaphore implements LockWaitee {
     readonly name: string,
   ) {
     this.line = eng.line(name);
+    eng.locks?.add(this);
   }
 
   /**

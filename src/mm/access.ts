@@ -71,6 +71,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   // When the exception came: a fault's latency runs from here to the return to user mode.
   const start = t.clock;
   t.enterKernel();
+  th.kfn = 'do_user_addr_fault';
   // A guest's exits around the exception (guestFaultNs, 0 on bare metal) are paid here, before
   // the handler takes any lock.
   t.cost(k.eng.jitter(c.trapEntryNs + c.guestFaultNs));
@@ -131,6 +132,8 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     if (fault & VM_FAULT_SIGBUS) return finishSignal(th, start, o, ip, addr, SIGBUS, `bus error at 0x${addr.toString(16)}`);
     if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, start, o, ip, addr, SIGSEGV, `access error at 0x${addr.toString(16)}`);
   }
+  // The invariant checks (--check): the PTE this fault handled, if it is there.
+  if (k.dbg !== null) k.dbg.faultDone(th, addr, lookupPteTable(k.geo, mm.pgd, addr));
   // Per-task and perf accounting of a completed fault (mm_account_fault()).
   const isMajor = major !== 0 || (flags & FAULT_FLAG_TRIED) !== 0;
   if (isMajor) {

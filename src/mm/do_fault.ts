@@ -28,6 +28,7 @@ function fileIndex(th: Thread, vma: Vma, addr: number): number {
 
 /** do_fault(): a missing PTE in a file-backed VMA. */
 export function* doFault(th: Thread, vmf: Vmf): Code<number> {
+  th.kfn = 'do_fault';
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
   if (!write) return yield* doReadFault(th, vmf);
   if ((vmf.vma.flags & VM_SHARED) === 0) return yield* doCowFault(th, vmf);
@@ -135,6 +136,7 @@ function* doCowFault(th: Thread, vmf: Vmf): Code<number> {
     return r.fault;
   }
   th.t.cost(k.eng.jitter(k.pageSize / k.costs.copyBytesPerNs));
+  k.contents?.copy(th, r.pfn, cow, 'do_cow_fault');
   yield* putPage(th, r.pfn);
   if (yield* finishFault(th, vmf, cow, PTE_WRITE | PTE_DIRTY, true)) {
     yield* k.lru.add(th, cow);

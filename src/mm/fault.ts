@@ -12,6 +12,7 @@ import { doFault, faultDirtySharedPage } from './do_fault.js';
 import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
+import { vmfUse } from './debug_vm.js';
 import {
   FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE,
   VM_EXEC, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_READ, VM_SHARED, VM_WRITE, ZERO_PFN,
@@ -159,6 +160,7 @@ function chargeWalk(th: Thread): void {
 
 /** handle_pte_fault() */
 export function* handlePteFault(th: Thread, vmf: Vmf): Code<number> {
+  vmfUse(th, vmf.vma, vmf.pt, vmf.addr, 'handle_pte_fault');
   const t = th.t;
   const orig = vmf.orig;
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
@@ -190,6 +192,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   const t = th.t;
   const k = th.k;
   const { vma, pt, idx } = vmf;
+  vmfUse(th, vma, pt, vmf.addr, 'do_anonymous_page');
   if (vma.flags & VM_SHARED) return VM_FAULT_SIGBUS; // shared anonymous memory is shmem
   vmf.spec?.enter?.(th, 'anon');
   if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
@@ -216,6 +219,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
+  k.contents?.clear(th, pfn, 'do_anonymous_page');
   // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
   let locked = true;
   if (vmf.spec !== null) locked = yield* vmf.spec.pteMapLock(th, vmf);
@@ -228,6 +232,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
     yield* putPage(th, pfn);
     return VM_FAULT_RETRY;
   }
+  if (k.dbg !== null) vmfUse(th, vma, pt, vmf.addr, 'do_anonymous_page');
   if (pt.ptes[idx] !== 0) {
     yield* pteUnlock(th, vmf);
     yield* putPage(th, pfn);
@@ -254,6 +259,7 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
   const k = th.k;
   const { vma, pt, idx, orig } = vmf;
   const old = orig >>> PTE_SHIFT;
+  th.kfn = 'do_wp_page';
   if (vma.flags & VM_SHARED && vma.file !== null) {
     // wp_page_shared(): a write to a clean shared file page: make it writable, dirty it.
     if (vmf.spec !== null) {
@@ -273,6 +279,7 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
     return 0;
   }
   // wp_page_copy(): drop the lock, get a new page (zeroed when copying the zero page), retake.
+  th.kfn = 'wp_page_copy';
   yield* pteUnlock(th, vmf);
   if (vma.anonVma === null) {
     if (vmf.spec !== null) {
@@ -285,11 +292,17 @@ function* doWpPage(th: Thread, vmf: Vmf): Code<number> {
   const pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
   t.cost(k.eng.jitter(old === ZERO_PFN ? k.pageSize / k.costs.clearBytesPerNs : k.pageSize / k.costs.copyBytesPerNs));
+  if (k.contents !== null) {
+    // __wp_page_copy_user(): the copy is made before the PTE lock is taken again.
+    if (old === ZERO_PFN) k.contents.clear(th, pfn, 'wp_page_copy');
+    else k.contents.copy(th, old, pfn, 'wp_page_copy');
+  }
   if (!(yield* pteMapLock(th, vmf))) {
     yield* putPage(th, pfn);
     return VM_FAULT_RETRY;
   }
-  if (pt.ptes[idx] !== orig) {
+  // pte_same(): another fault may have replaced the PTE meanwhile (not under the test mutant).
+  if (pt.ptes[idx] !== orig && k.opts.mutant !== 'wp-copy-no-recheck') {
     yield* pteUnlock(th, vmf);
     yield* putPage(th, pfn);
     return 0;

@@ -69,6 +69,7 @@ export function* findGetPage(th: Thread, file: File, index: number, io: (readNs:
     const pfn = yield* k.alloc.allocPage(th);
     if (pfn < 0) return { pfn: -1, major: false };
     t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
+    k.contents?.clear(th, pfn, 'shmem_get_folio');
     // Another task may have added the page meanwhile: then use its page and free ours.
     const cached = yield* addToPageCache(th, file, index, pfn);
     k.pages.refcount[cached]++; // the cache holds one reference, the caller another

@@ -20,6 +20,7 @@ import { mmapWriteLock, mmapWriteUnlock } from './mmap.js';
  * of the parent process when forking").
  */
 export function* dupMmap(th: Thread, child: MmStruct): Code {
+  th.kfn = 'dup_mmap';
   const t = th.t;
   const k = th.k;
   const geo = k.geo;

@@ -51,6 +51,7 @@ function hugeTable(th: Thread, base: number, pfns: readonly number[] | null, bit
  * huge page and maps it with one PMD. VM_FAULT_FALLBACK when no huge page can be had.
  */
 export function* doHugePmdAnonymousPage(th: Thread, vma: Vma, addr: number, flags: number, dir: PtDir, i: number, prepare: () => Code<number>): Code<number> {
+  th.kfn = 'do_huge_pmd_anonymous_page';
   const t = th.t;
   const k = th.k;
   const span = k.geo.pteTableSpan;
@@ -78,7 +79,7 @@ export function* doHugePmdAnonymousPage(th: Thread, vma: Vma, addr: number, flag
   if (dir.entries[i] !== null) {
     // Someone else populated the PMD meanwhile.
     yield* th.mm.pageTableLock.unlock(t);
-    if (pfns !== null) yield* k.alloc.freeHuge(th, pfns);
+    if (pfns !== null) yield* k.alloc.putUnmappedHuge(th, pfns);
     yield* pgtableFree(th, deposit);
     return 0;
   }
@@ -104,6 +105,7 @@ export function* doHugePmdAnonymousPage(th: Thread, vma: Vma, addr: number, flag
  * Returns VM_FAULT_FALLBACK after a split.
  */
 export function* doHugePmdWpPage(th: Thread, vma: Vma, dir: PtDir, i: number, table: PteTable): Code<number> {
+  th.kfn = 'do_huge_pmd_wp_page';
   const t = th.t;
   const k = th.k;
   if (!table.hugeZero) {
@@ -137,7 +139,7 @@ export function* doHugePmdWpPage(th: Thread, vma: Vma, dir: PtDir, i: number, ta
   yield* th.mm.pageTableLock.lock(t);
   if (dir.entries[i] !== table) {
     yield* th.mm.pageTableLock.unlock(t);
-    yield* k.alloc.freeHuge(th, pfns);
+    yield* k.alloc.putUnmappedHuge(th, pfns);
     return 0;
   }
   dir.entries[i] = fresh;

@@ -14,6 +14,8 @@ import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
 import { completeHooks, type SpfStrategy } from './spf/registry.js';
 import { kernelEstimates, type KernelEstimates } from './estimates.js';
+import type { DebugVm } from './debug_vm.js';
+import type { PageContents } from './contents.js';
 
 /** Machine and config facts the kernel model needs. */
 export interface KernelOptions {
@@ -43,6 +45,13 @@ export interface KernelOptions {
   readonly vmaLockAnonVma?: 'inval' | 'trylock';
   /** The machine's remote TLB flush when it is not the arch's (Machine.remoteTlbFlush). */
   readonly remoteTlbFlush?: 'hypercall';
+  /**
+   * Test-only mutants (never set from the command line): a check the kernel needs, taken out, so
+   * that a test can show the invariant checks catch what follows. 'wp-copy-no-recheck':
+   * wp_page_copy() installs its copy without checking that the PTE is still the one it copied
+   * (pte_same), so a copy racing another thread's copy and write can lose that write.
+   */
+  readonly mutant?: 'wp-copy-no-recheck';
 }
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
@@ -63,6 +72,10 @@ export class Kernel {
   readonly tlbBroadcastLine: CacheLine;
   /** RCU (one for the machine): the designs' VMA lookups are its readers, their VMA frees its callbacks. */
   readonly rcu: Rcu;
+  /** The run-time invariant checks (--check), or null (debug_vm.ts). */
+  dbg: DebugVm | null = null;
+  /** Page contents, for workloads that `write` and `expect` values (contents.ts), or null. */
+  contents: PageContents | null = null;
 
   constructor(
     readonly eng: Engine,
@@ -110,10 +123,19 @@ export class Kernel {
     return f;
   }
 
+  /**
+   * The shmem files behind shared anonymous mappings. The model keeps their pages for the whole
+   * run, as it keeps every file's page cache (the kernel frees them with the inode once the last
+   * mapping goes); listed so that the invariant checks count the pages they hold.
+   */
+  readonly anonShmem: File[] = [];
+
   /** shmem_zero_setup(): the shmem file behind a shared anonymous mapping. */
   shmemZeroFile(sizePages: number): File {
     const id = this.nextFileId++;
-    return new File(this, id, `/dev/zero (deleted ${id})`, true, sizePages);
+    const f = new File(this, id, `/dev/zero (deleted ${id})`, true, sizePages);
+    this.anonShmem.push(f);
+    return f;
   }
 
   allocPid(): number {
@@ -216,6 +238,11 @@ export class Thread implements EventSource {
   vmacache: Vma | null = null;
   /** Pages dirtied since the last balance_dirty_pages() (current->nr_dirtied). */
   nrDirtied = 0;
+  /**
+   * The kernel function of the task's current step, as far as the model marks it (a fault
+   * handler, a syscall): what an invariant violation names when the step does not say itself.
+   */
+  kfn = '';
 
   constructor(
     readonly k: Kernel,

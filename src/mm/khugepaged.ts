@@ -90,6 +90,7 @@ function pmdEntry(k: Kernel, mm: MmStruct, haddr: number): PteTable | null {
 
 /** collapse_huge_page() */
 function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): Code {
+  kth.kfn = 'collapse_huge_page';
   const t = kth.t;
   const k = kth.k;
   const n = k.geo.entries[k.geo.levels - 1];
@@ -106,7 +107,7 @@ function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): 
   if (!vma.attached || vma.start > haddr || vma.end < haddr + k.geo.pteTableSpan || slot === null || old === null || old.huge || hasSwapEntry(old)) {
     yield* k.spf.mmapWriteUnlocking(kth, mm);
     yield* mm.mmapLock.upWrite(t);
-    yield* k.alloc.freeHuge(kth, pfns);
+    yield* k.alloc.putUnmappedHuge(kth, pfns);
     return;
   }
   yield* k.spf.collapseBegin(kth, vma, mm);
@@ -132,6 +133,7 @@ function* collapseHugePage(kth: Thread, mm: MmStruct, vma: Vma, haddr: number): 
     const pfn = pte >>> PTE_SHIFT;
     t.cost(k.pageSize / k.costs.copyBytesPerNs);
     if (pfn === ZERO_PFN) continue;
+    k.contents?.copy(kth, pfn, pfns[j], 'collapse_huge_page');
     present++;
     k.pages.mapcount[pfn]--;
     if (--k.pages.refcount[pfn] === 0) freed.push(pfn);

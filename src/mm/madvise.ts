@@ -11,6 +11,7 @@ import { mmapWriteLock, mmapWriteUnlock, pageAlign, splitVma, syscallEnter, sysc
  * stay); the next touch faults again. Returns 0 or -errno.
  */
 export function* sysMadviseDontneed(th: Thread, addr: number, length: number): Code<number> {
+  th.kfn = 'madvise_dontneed_single_vma';
   yield* syscallEnter(th);
   const t = th.t;
   const mm = th.mm;
@@ -33,6 +34,7 @@ export function* sysMadviseDontneed(th: Thread, addr: number, length: number): C
 
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): set or clear VM_HUGEPAGE on the range (mmap write lock). */
 export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: boolean): Code<number> {
+  th.kfn = 'hugepage_madvise';
   yield* syscallEnter(th);
   const mm = th.mm;
   const end = addr + pageAlign(th, length);

@@ -54,6 +54,7 @@ export function* mmapWriteUnlock(th: Thread): Code {
 /** vma_link(): insert into the tree as the design requires. */
 export function* vmaLink(th: Thread, v: Vma): Code {
   yield* th.k.spf.treeModify(th, th.mm, () => th.mm.vmas.insert(v));
+  th.k.dbg?.vmaLinked(th, th.mm, v);
   yield* treeWrite(th, v);
 }
 
@@ -83,6 +84,7 @@ export function canMerge(a: Vma, b: Vma): boolean {
 
 /** mmap(2). Returns the address, or -errno. */
 export function* sysMmap(th: Thread, length: number, prot: number, shared: boolean, file: File | null): Code<number> {
+  th.kfn = 'do_mmap';
   yield* syscallEnter(th);
   const t = th.t;
   const k = th.k;
@@ -165,6 +167,7 @@ export function* splitVma(th: Thread, vma: Vma, at: number): Code<Vma> {
 
 /** munmap(2). Returns 0 or -errno. */
 export function* sysMunmap(th: Thread, addr: number, length: number): Code<number> {
+  th.kfn = '__vm_munmap';
   yield* syscallEnter(th);
   const len = pageAlign(th, length);
   if (addr % th.k.pageSize !== 0 || len <= 0) {
@@ -235,6 +238,7 @@ export function* doMunmap(th: Thread, addr: number, end: number, downgrade = fal
 
 /** zap_pte_range() over [start, end): clear PTEs table by table under each PTE lock. */
 export function* zapRange(th: Thread, start: number, end: number): Code<number> {
+  th.kfn = 'zap_pte_range';
   const t = th.t;
   const k = th.k;
   const geo = k.geo;
@@ -273,6 +277,7 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
           slot.dir.used--;
           th.mm.pgtableGen++;
           // zap_deposited_table(): pte_free() + mm_dec_nr_ptes().
+          k.dbg?.pgtableFreed(pt, t.clock);
           if (pt.pfn >= 0) {
             pgtableAccount(th, th.mm, -1);
             yield* pgtableFree(th, pt.pfn);
@@ -329,6 +334,7 @@ export function* tlbFinishMmu(th: Thread, tables: readonly PgTable[], mm: MmStru
  * and the page tables. No mmap lock is needed any more (nobody else can reach the mm).
  */
 export function* exitMmap(th: Thread): Code {
+  th.kfn = 'exit_mmap';
   const mm = th.mm;
   const all = [...mm.vmas.all()];
   if (all.length === 0) return;

@@ -10,6 +10,7 @@ import { canMerge, mergeNext, mmapWriteLock, mmapWriteUnlock, pageAlign, splitVm
 
 /** mprotect(2). Returns 0 or -errno. */
 export function* sysMprotect(th: Thread, addr: number, length: number, prot: number): Code<number> {
+  th.kfn = 'do_mprotect_pkey';
   yield* syscallEnter(th);
   const t = th.t;
   const mm = th.mm;

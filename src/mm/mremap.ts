@@ -18,6 +18,7 @@ import { mmapWriteLock, mmapWriteUnlock, pageAlign, syscallEnter, syscallExit, t
  * Returns the (possibly new) address, or -errno.
  */
 export function* sysMremap(th: Thread, addr: number, oldLength: number, newLength: number): Code<number> {
+  th.kfn = 'do_mremap';
   yield* syscallEnter(th);
   const t = th.t;
   const k = th.k;

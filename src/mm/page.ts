@@ -3,6 +3,8 @@ import { SpinLock } from '../engine/locks.js';
 import type { ArchCosts } from '../config/arch.js';
 import type { Thread } from './kernel.js';
 import { EV } from '../events/catalog.js';
+import type { DebugVm } from './debug_vm.js';
+import type { PageContents } from './contents.js';
 
 /**
  * struct page for every page frame, the buddy allocator's zone free list with its per-CPU page
@@ -71,6 +73,10 @@ export class PageAllocator {
   readonly batch = 31;
   readonly high = 186;
   allocated = 0;
+  /** The invariant checks (--check): told of every page handed out and given back. */
+  dbg: DebugVm | null = null;
+  /** The page contents, when the run keeps them: a freed page loses its words. */
+  contents: PageContents | null = null;
 
   constructor(
     eng: Engine,
@@ -140,6 +146,7 @@ export class PageAllocator {
     }
     yield* zl.unlock(t);
     for (const pfn of out) {
+      this.dbg?.pageAlloc(th, pfn);
       this.db.refcount[pfn] = 1;
       this.db.mapcount[pfn] = 1;
       this.db.flags[pfn] = PG_ANON;
@@ -149,10 +156,24 @@ export class PageAllocator {
     return out;
   }
 
+  /**
+   * put_page() of a huge page allocated and never mapped (a racing fault or collapse won): its
+   * one reference per frame goes (allocHuge() counted the mapping to come), then freeHuge().
+   */
+  *putUnmappedHuge(th: Thread, pfns: readonly number[]): Code {
+    for (const pfn of pfns) {
+      this.db.refcount[pfn] = 0;
+      this.db.mapcount[pfn] = 0;
+    }
+    yield* this.freeHuge(th, pfns);
+  }
+
   /** Free the frames of a huge page straight to the buddy lists. */
   *freeHuge(th: Thread, pfns: readonly number[]): Code {
     const t = th.t;
     const { lock: zl, free } = this.zoneFor(t.cpu);
+    if (this.dbg !== null) for (const pfn of pfns) this.dbg.pageFree(th, pfn);
+    if (this.contents !== null) for (const pfn of pfns) this.contents.free(pfn);
     yield* zl.lock(t);
     for (const pfn of pfns) {
       this.db.flags[pfn] = 0;
@@ -173,6 +194,7 @@ export class PageAllocator {
 
   private take(th: Thread, pcp: Pcp): number {
     const pfn = pcp.pages.pop()!;
+    this.dbg?.pageAlloc(th, pfn);
     th.t.cost(this.costs.pageAllocNs);
     this.db.refcount[pfn] = 1;
     this.db.mapcount[pfn] = 0;
@@ -209,6 +231,8 @@ export class PageAllocator {
    * pcp->high and drainPcp() must run.
    */
   freePageFast(th: Thread, pfn: number): boolean {
+    this.dbg?.pageFree(th, pfn);
+    this.contents?.free(pfn);
     const pcp = this.pcps[th.t.cpu];
     pcp.pages.push(pfn);
     this.db.flags[pfn] = 0;

@@ -145,6 +145,7 @@ export function freePgtables(th: Thread, mm: MmStruct, dir: PtDir, level: number
 /** The page-table part of tlb_finish_mmu(): free the tables free_pgd_range() unhooked from mm. */
 export function* pgtablesFree(th: Thread, mm: MmStruct, tables: readonly PgTable[]): Code {
   for (const tb of tables) {
+    th.k.dbg?.pgtableFreed(tb, th.t.clock);
     if (tb.pfn < 0) continue;
     pgtableAccount(th, mm, -1);
     yield* pgtableFree(th, tb.pfn);

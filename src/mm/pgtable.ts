@@ -23,6 +23,8 @@ export class PteTable {
   huge = false;
   /** The huge zero page (a read fault's PMD mapping): every entry is the zero page, read-only. */
   hugeZero = false;
+  /** When the table's page was freed, or -1 (set only under the invariant checks: the poison). */
+  freedAt = -1;
   readonly ptl: SpinLock;
   constructor(eng: Engine, entries: number, readonly base: number) {
     this.ptes = new Int32Array(entries);
@@ -35,6 +37,8 @@ export class PtDir {
   used = 0;
   /** The page frame holding this table. */
   pfn = -1;
+  /** When the table's page was freed, or -1 (set only under the invariant checks: the poison). */
+  freedAt = -1;
   constructor(entries: number) {
     this.entries = new Array<PtDir | PteTable | null>(entries).fill(null);
   }

@@ -68,6 +68,7 @@ export function isSwapEntry(pte: number): boolean {
 
 /** madvise(MADV_PAGEOUT): reclaim the range's exclusive anonymous pages to swap. */
 export function* sysMadvisePageout(th: Thread, addr: number, length: number): Code<number> {
+  th.kfn = 'madvise_pageout';
   const t = th.t;
   const k = th.k;
   const mm = th.mm;
@@ -109,6 +110,7 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
         k.swap.cache.set(slot, pfn);
         k.swap.refs.set(slot, 1);
         k.swap.writtenAt.set(slot, t.clock + k.ioLatencyNs);
+        k.contents?.writeSlot(pfn, slot); // swap_writepage()
         pageRemoveRmap(k, pfn);
         pt.ptes[i] = swapEntry(slot);
         yield* addMmCounter(th, mm, -1); // try_to_unmap_one(): dec_mm_counter(mm, MM_ANONPAGES)
@@ -134,6 +136,7 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
  * VM_FAULT_RETRY there). The page leaves the swap cache once mapped (it is exclusive).
  */
 export function* doSwapPage(th: Thread, vmf: Vmf): Code<number> {
+  th.kfn = 'do_swap_page';
   const t = th.t;
   const k = th.k;
   if (vmf.spec !== null) {
@@ -157,6 +160,7 @@ export function* doSwapPage(th: Thread, vmf: Vmf): Code<number> {
       } else {
         k.swap.cache.set(slot, page);
         k.pages.flags[page] |= PG_ANON;
+        k.contents?.readSlot(th, slot, page); // swap_readpage()
         k.em.count(EV.PSWPIN, th);
       }
       return VM_FAULT_RETRY | VM_FAULT_MAJOR;
@@ -164,6 +168,7 @@ export function* doSwapPage(th: Thread, vmf: Vmf): Code<number> {
     yield* k.eng.sleep(t, k.ioLatencyNs, 'swap-in I/O');
     k.swap.cache.set(slot, page);
     k.pages.flags[page] |= PG_ANON;
+    k.contents?.readSlot(th, slot, page); // swap_readpage()
     k.em.count(EV.PSWPIN, th);
     pfn = page;
     major = VM_FAULT_MAJOR;

@@ -13,6 +13,8 @@ export class Vma {
    * and written only through the design's VmaState (src/mm/spf/registry.ts), which types it.
    */
   designState: unknown = null;
+  /** When the VMA was freed for good (vm_area_free), or -1: the invariant checks' poison. */
+  freedAt = -1;
   constructor(
     readonly id: number,
     public start: number,

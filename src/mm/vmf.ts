@@ -2,6 +2,7 @@ import type { Code } from '../engine/engine.js';
 import type { Thread } from './kernel.js';
 import type { PteTable } from './pgtable.js';
 import type { Vma } from './vma.js';
+import { vmfUse } from './debug_vm.js';
 
 /**
  * struct vm_fault and the PTE lock of a fault (pte_offset_map_lock, or a speculative design's
@@ -38,8 +39,12 @@ export interface SpecCommit {
 
 /** pte_offset_map_lock() for the classic path, pte_map_lock() for a speculative one. */
 export function* pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
-  if (vmf.spec !== null) return yield* vmf.spec.pteMapLock(th, vmf);
-  if (!vmf.pt.ptl.lockFast(th.t)) yield* vmf.pt.ptl.lock(th.t);
+  const fn = th.kfn;
+  if (vmf.spec !== null) {
+    if (!(yield* vmf.spec.pteMapLock(th, vmf))) return false;
+  } else if (!vmf.pt.ptl.lockFast(th.t)) yield* vmf.pt.ptl.lock(th.t);
+  // The commit point: what the fault found must still be there (the invariant checks).
+  vmfUse(th, vmf.vma, vmf.pt, vmf.addr, fn);
   return true;
 }
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { getSyncCheckDefault } from '../engine/engine.js';
+import { getInvariantCheckDefault, getSyncCheckDefault } from '../engine/engine.js';
 import { JOBS, type JobContext, type JobHandler, type JobInput, type JobKind, type JobOutput } from './jobs.js';
 import { fromWire, type WireError } from './wire-error.js';
 
@@ -81,6 +81,8 @@ export interface WorkerSetup {
   readonly stop: SharedArrayBuffer;
   /** The engine's sync-check default of this thread (the test suite turns it on). */
   readonly syncCheck: boolean;
+  /** The invariant-check default of this thread (the test suite turns it on). */
+  readonly invariantCheck: boolean;
   readonly progress: boolean;
 }
 
@@ -146,7 +148,7 @@ interface Slot {
 function onWorkers(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
   const n = inputs.length;
   const out: (Settled<unknown> | undefined)[] = inputs.map(() => undefined);
-  const setup: WorkerSetup = { stop: (o.stop ?? new StopFlag()).buffer, syncCheck: getSyncCheckDefault(), progress: o.onProgress !== undefined };
+  const setup: WorkerSetup = { stop: (o.stop ?? new StopFlag()).buffer, syncCheck: getSyncCheckDefault(), invariantCheck: getInvariantCheckDefault(), progress: o.onProgress !== undefined };
   const live = new Set<Slot>();
   const exits: Promise<unknown>[] = [];
   let next = 0;

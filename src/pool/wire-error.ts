@@ -1,4 +1,5 @@
 import { ConfigError, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from '../errors.js';
+import { ViolationError, type Violation } from '../check/violation.js';
 
 /**
  * An error thrown in a worker thread, as plain data, and back: the typed errors of src/errors.ts
@@ -13,12 +14,14 @@ export interface WireError {
   readonly exitCode?: number;
   readonly bare?: boolean;
   readonly syntax?: { readonly file: string; readonly line: number; readonly col: number; readonly detail: string; readonly sourceLine: string };
+  readonly violation?: Violation;
 }
 
 export function toWire(e: unknown): WireError {
   if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
   const base = { name: e.name, message: e.message, stack: e.stack };
   if (e instanceof UsageError) return { ...base, exitCode: e.exitCode, bare: e.bare };
+  if (e instanceof ViolationError) return { ...base, violation: e.violation };
   if (e instanceof WorkloadSyntaxError) return { ...base, syntax: { file: e.file, line: e.line, col: e.col, detail: e.detail, sourceLine: e.sourceLine } };
   return base;
 }
@@ -32,6 +35,13 @@ function typed(w: WireError): Error {
       break;
     case 'ConfigError':
       return new ConfigError(w.message);
+    case 'ViolationError':
+      if (w.violation !== undefined) {
+        const v = new ViolationError(w.violation);
+        v.message = w.message; // with the lines after the head (a hang's diagnosis)
+        return v;
+      }
+      break;
     case 'SimulationError':
       return new SimulationError(w.message);
     case 'InterruptedError':

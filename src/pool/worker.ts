@@ -4,7 +4,7 @@
  * PROGRESS_MS when the pool asked for it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { setSyncCheckDefault } from '../engine/engine.js';
+import { setInvariantCheckDefault, setSyncCheckDefault } from '../engine/engine.js';
 import { JOBS, type JobContext, type JobHandler } from './jobs.js';
 import { toWire } from './wire-error.js';
 import type { JobMessage, WorkerMessage, WorkerSetup } from './pool.js';
@@ -16,6 +16,7 @@ const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const stop = new Int32Array(setup.stop);
 setSyncCheckDefault(setup.syncCheck);
+setInvariantCheckDefault(setup.invariantCheck);
 
 function send(m: WorkerMessage): void {
   port.postMessage(m);

@@ -20,6 +20,7 @@ import { MAX_TASKS } from '../config/limits.js';
 import { errnoName, LiveCounts, type CountsView } from './results.js';
 import { Env, evalIn } from './env.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
+import { userValue, wordAddr } from './values.js';
 
 /**
  * The workload interpreter: one engine task per workload thread, each running its statements
@@ -232,7 +233,8 @@ export class Runner {
               do {
                 for (let attempt = 0; !userAccess(th, st.addr, st.write); attempt++) {
                   const out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
-                  this.touchFaulted(th, st, out, attempt);
+                  st.lastSync = t.clock;
+                  this.faulted(th, s.pos, st.addr, out, attempt);
                 }
                 if (t.clock - st.lastSync > this.quantum) {
                   yield* this.userSync(th);
@@ -308,6 +310,14 @@ export class Runner {
       case 'sleep':
         yield* this.eng.sleep(t, Math.max(0, this.ev(s.ns, env)), 'nanosleep');
         return;
+      case 'write':
+      case 'expect': {
+        const r = env.region(s.region) ?? this.fail(s.pos, `region '${s.region}' is not mapped here`);
+        const a = wordAddr(r.start, r.len, s.offset !== undefined ? this.ev(s.offset, env) : 0);
+        if (typeof a === 'string') this.fail(s.pos, a);
+        yield* userValue(th, s.k, a, this.ev(s.value, env), ipOfLine(s.pos.line), (out, n) => this.faulted(th, s.pos, a, out, n));
+        return;
+      }
       case 'fork': {
         const n = s.count !== undefined ? Math.max(0, Math.floor(this.ev(s.count, env))) : 1;
         const kids: Task[] = [];
@@ -451,14 +461,13 @@ export class Runner {
     return true;
   }
 
-  /** After a page fault at st.addr: a signal kills the process; a fault that never ends is an error. */
-  private touchFaulted(th: Thread, st: TouchState, out: FaultOutcome | null, attempt: number): void {
-    st.lastSync = th.t.clock;
+  /** After a page fault at addr: a signal kills the process; a fault that never ends is an error. */
+  private faulted(th: Thread, pos: Pos, addr: number, out: FaultOutcome | null, attempt: number): void {
     if (out !== null) {
-      this.kill(th, { signal: out.signal, addr: st.addr, detail: out.detail });
+      this.kill(th, { signal: out.signal, addr, detail: out.detail });
       throw new Killed(out.signal);
     }
-    if (attempt > 64) this.fail(st.s.pos, `access at 0x${st.addr.toString(16)} keeps faulting`);
+    if (attempt > 64) this.fail(pos, `access at 0x${addr.toString(16)} keeps faulting`);
   }
 
   private touchEnd(th: Thread, st: TouchState): void {

@@ -7,6 +7,7 @@ import { EINVAL, ENOMEM, SIGBUS, SIGKILL, SIGSEGV } from '../mm/types.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
 import type { Pos, Workload } from '../workload/ir.js';
 import { SimulationError } from '../errors.js';
+import { formatViolation, ViolationError, type Violation } from '../check/violation.js';
 
 /**
  * What a run hands back: times, counts, the workload's counters and metrics, the signals that
@@ -79,6 +80,22 @@ export function stuckError(workload: string, stuck: readonly Task[]): Simulation
   return new SimulationError(`workload '${workload}' cannot finish: ${head}\n${[...roots, ...rest].map(line).join('\n')}`);
 }
 
+/**
+ * The hang as an invariant violation (--check, and always under `spfperf check`): no task waits
+ * forever. It names the first task that waits for an event nobody will send and the kernel
+ * function it waits in; the lines of stuckError() follow the one-line head.
+ */
+export function hangViolation(workload: string, stuck: readonly Task[]): ViolationError {
+  const lines = stuckError(workload, stuck).message.split('\n');
+  const root = stuck.find((t) => !waitsBehind(t.wait)) ?? stuck[0];
+  const w = root.wait;
+  const fn = w !== null && (w.kind === 'lock' || w.kind === 'rcu' || (w.kind === 'queue' && w.fn !== undefined)) ? w.fn! : ((root.ctx as { kfn?: string } | null)?.kfn ?? '');
+  const v: Violation = { invariant: 'no-task-waits-forever', task: `${root.comm}/${root.tid}`, fn, addr: null, timeNs: root.clock, detail: lines[0] };
+  const e = new ViolationError(v);
+  e.message = [formatViolation(v), ...lines.slice(1)].join('\n');
+  return e;
+}
+
 /** A read of the counts: per event, of the whole run or of one thread (by index). */
 export interface CountsView {
   /** Thread indexes so far (0 .. nthreads-1). */
@@ -140,6 +157,8 @@ export interface FinishedRun {
   readonly counters: ReadonlyMap<string, number>;
   /** Report an error in the workload's source (a metric that names an unknown parameter). */
   fail(pos: Pos, msg: string): never;
+  /** The invariant checks are on: a hang is a violation (hangViolation), not a plain error. */
+  readonly checks?: boolean;
 }
 
 /**
@@ -150,7 +169,7 @@ export function collectResult(r: FinishedRun): RunResult {
   const { eng, k } = r;
   const stopped = eng.wasStopped;
   const stuck = stopped ? [] : eng.stuckTasks();
-  if (stuck.length > 0) throw stuckError(r.workload.name, stuck);
+  if (stuck.length > 0) throw r.checks === true ? hangViolation(r.workload.name, stuck) : stuckError(r.workload.name, stuck);
   let elapsed = 0;
   let user = 0;
   let sys = 0;

@@ -1,4 +1,4 @@
-import { Engine, type EngineCosts, type SchedPolicy } from '../engine/engine.js';
+import { Engine, getInvariantCheckDefault, type EngineCosts, type SchedPolicy } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
 import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ArchProfile } from '../config/arch.js';
@@ -6,7 +6,7 @@ import type { Machine } from '../config/machine.js';
 import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
-import { Kernel } from '../mm/kernel.js';
+import { Kernel, type KernelOptions } from '../mm/kernel.js';
 import { kernelEstimates } from '../mm/estimates.js';
 import { RWSEM_SPINLOCK_CS_NS } from '../engine/rwsem-spinlock.js';
 import type { SpfStrategy } from '../mm/spf/registry.js';
@@ -15,6 +15,9 @@ import { Runner } from './interp.js';
 import { collectResult, type CountsView, type RunResult } from './results.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
+import { DebugVm } from '../mm/debug_vm.js';
+import { PageContents } from '../mm/contents.js';
+import { usesValues } from './values.js';
 
 export { SIGNAL_NAMES, type MetricResult, type RunResult, type SignalResult, type ThreadResult } from './results.js';
 
@@ -67,11 +70,22 @@ export interface RunOptions {
   /** Check the engine's sync rule on every shared access (--check; default: the engine's default). */
   readonly checkSync?: boolean;
   /**
+   * Check the model's invariants as it runs (--check; src/mm/debug_vm.ts, docs/invariants.md):
+   * a broken one stops the run with a ViolationError. `scanEvery` scans the whole state every N
+   * engine items (1: after every step) instead of the default amortised interval. Default:
+   * setInvariantCheckDefault()'s value (off, but on in the test suite).
+   */
+  readonly checkInvariants?: boolean | { readonly scanEvery?: number };
+  /**
    * Declared constants of the engine and the simulator scaled for this run (HANDOFF_SHARE,
    * JITTER, ...; src/config/constants.ts). The arch's and machine's are already in `arch` and
    * `machine` (prepareRun() scales them).
    */
   readonly perturb?: Perturbation;
+  /** A test-only mutant of the model (KernelOptions.mutant); never set from the command line. */
+  readonly mutant?: KernelOptions['mutant'];
+  /** Test-only: called with the kernel before the run starts (the invariant tests break it). */
+  readonly testHook?: (k: Kernel) => void;
   /** The scheduling policy (spfperf check's strategies; default: the engine's plain FIFO one). */
   readonly sched?: (eng: Engine) => SchedPolicy;
   /** Seed of the engine's PRNG (cost jitter, random touch order) when not `seed` (a check schedule's). */
@@ -108,7 +122,8 @@ export function setupRun(o: RunOptions): Runner {
   const c = o.arch.costs;
   const jitter = JITTER * factorOf(p, 'JITTER');
   const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
-  const eng = new Engine(topo, costs, o.engineSeed ?? o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock });
+  const checks = o.checkInvariants !== undefined ? o.checkInvariants !== false : getInvariantCheckDefault();
+  const eng = new Engine(topo, costs, o.engineSeed ?? o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
@@ -131,15 +146,28 @@ export function setupRun(o: RunOptions): Runner {
       vmaLockAnonVma: o.vmaLockAnonVma ?? DEFAULT_CONFIG.vmaLockAnonVma,
       ...(o.machine.remoteTlbFlush !== undefined ? { remoteTlbFlush: o.machine.remoteTlbFlush } : {}),
       estimates: kernelEstimates((name) => factorOf(p, name)),
+      ...(o.mutant !== undefined ? { mutant: o.mutant } : {}),
     },
     o.spf?.(eng),
   );
+  if (usesValues(o.workload)) {
+    k.contents = new PageContents();
+    k.alloc.contents = k.contents;
+  }
+  if (checks) {
+    const dbg = new DebugVm(k, counting, typeof o.checkInvariants === 'object' ? o.checkInvariants : {});
+    k.dbg = dbg;
+    k.alloc.dbg = dbg;
+    eng.audit = dbg.audit;
+    eng.onTaskExit = (t) => dbg.taskExit(t);
+  }
+  o.testHook?.(k);
   return new Runner(o, eng, k, counting);
 }
 
 /** The result of a run setupRun() built, once its engine has run. */
 export function finishRun(r: Runner, o: RunOptions): RunResult {
-  return collectResult({
+  const result = collectResult({
     eng: r.eng,
     k: r.k,
     workload: o.workload,
@@ -147,7 +175,11 @@ export function finishRun(r: Runner, o: RunOptions): RunResult {
     counting: r.counting,
     counters: r.summedCounters(),
     fail: (pos, msg) => r.fail(pos, msg),
+    checks: r.k.dbg !== null,
   });
+  // The invariant checks' last scan: every count must agree now that every task has exited.
+  r.k.dbg?.scan(!result.stopped);
+  return result;
 }
 
 /** Run a workload to completion and return what it counted. */

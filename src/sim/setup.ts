@@ -16,7 +16,7 @@ export interface CommonRunOptions {
   readonly cpus?: string;
   readonly config?: readonly string[];
   readonly seed?: string;
-  /** --check: the engine checks its sync rule on every shared access. */
+  /** --check: the engine checks its sync rule on every shared access, the model its invariants. */
   readonly check?: boolean;
   /** Declared constants scaled for this run (validate --sensitivity); none: the model as shipped. */
   readonly perturb?: Perturbation;
@@ -84,5 +84,5 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
-  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsem: p.config.rwsem, spinlock: p.config.spinlock, lazyTlb: p.config.lazyTlb, munmapDowngrade: p.config.munmapDowngrade, vmaLockAnonVma: p.config.vmaLockAnonVma, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsem: p.config.rwsem, spinlock: p.config.spinlock, lazyTlb: p.config.lazyTlb, munmapDowngrade: p.config.munmapDowngrade, vmaLockAnonVma: p.config.vmaLockAnonVma, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true, checkInvariants: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
 }

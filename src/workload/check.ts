@@ -342,6 +342,12 @@ class BodyChecker {
       case 'sleep':
         this.expr(s.ns);
         return;
+      case 'write':
+      case 'expect':
+        this.region(s.region, s.pos, s.k);
+        this.expr(s.value);
+        this.expr(s.offset);
+        return;
       case 'fork':
         this.expr(s.count);
         this.block(s.body, false);

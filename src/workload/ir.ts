@@ -125,7 +125,14 @@ export type Stmt =
       readonly pos: Pos;
     }
   /** `sleep D`: block for D of simulated time (nanosleep); the CPU is free meanwhile. */
-  | { readonly k: 'sleep'; readonly ns: Expr; readonly pos: Pos };
+  | { readonly k: 'sleep'; readonly ns: Expr; readonly pos: Pos }
+  /**
+   * `write NAME V [offset O]`: a user store of the number V to the 8-byte word at byte offset O
+   * (a multiple of 8, default 0) of the region. `expect NAME V [offset O]`: a user load of that
+   * word, which must read V; another value stops the run with the invariant violation
+   * `read-sees-last-write` (a lost write, a stale copy, a zeroed page where data should be).
+   */
+  | { readonly k: 'write' | 'expect'; readonly region: string; readonly value: Expr; readonly offset?: Expr; readonly pos: Pos };
 
 /** `param name = expr`: a parameter with its default, overridable on the command line. */
 export interface ParamDecl {

@@ -159,6 +159,11 @@ function forEachStmtExpr(body: readonly Stmt[], f: (e: Expr) => void): void {
       case 'sleep':
         f(s.ns);
         break;
+      case 'write':
+      case 'expect':
+        f(s.value);
+        maybe(s.offset);
+        break;
       case 'count':
         maybe(s.by);
         break;

@@ -1,4 +1,4 @@
-import type { BinOp, Expr, ParamDecl, Pos, Prot, Workload } from './ir.js';
+import type { BinOp, Expr, ParamDecl, Pos, Prot, Stmt, Workload } from './ir.js';
 import { lex, type Comment, type Token } from './lexer.js';
 import { didYouMean, syntaxError } from './source.js';
 
@@ -47,7 +47,7 @@ export function leadingDescription(source: string): string {
 /** Words that start a statement inside a process body. */
 export const STATEMENT_KEYWORDS: readonly string[] = [
   'threads', 'loop', 'if', 'let', 'mmap', 'munmap', 'mprotect', 'touch', 'compute', 'barrier', 'count',
-  'fork', 'madvise', 'sleep', 'mremap',
+  'fork', 'madvise', 'sleep', 'mremap', 'write', 'expect',
 ];
 
 /** Words that start a top-level declaration. */
@@ -185,6 +185,18 @@ export class TokenParser {
   }
 
   // ---------------------------------------------------------------- expressions
+
+  /** `write NAME EXPR [offset EXPR]`, `expect NAME EXPR [offset EXPR]` */
+  protected parseValue(k: 'write' | 'expect'): Stmt {
+    const kw = this.next();
+    const region = this.nameToken('a region name', `'${k}'`).text;
+    if (this.atStatementEnd()) this.expected(`a value after '${k} ${region}'`);
+    const value = this.parseExpr();
+    const o = this.peek();
+    if (o.kind === 'ident' && o.text !== 'offset') this.fail(o, `unknown ${k} option '${o.text}' (expected 'offset')`);
+    const offset = o.kind === 'ident' ? (this.next(), this.parseExpr()) : undefined;
+    return { k, region, value, ...(offset !== undefined ? { offset } : {}), pos: kw.pos };
+  }
 
   /** EXPR: `||` < `&&` < comparisons < `+ -` < `* / %` < unary `- !` < primary. */
   parseExpr(): Expr {

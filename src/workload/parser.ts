@@ -196,12 +196,13 @@ class Parser extends TokenParser {
         s = this.parseTouch();
         break;
       case 'compute':
-        this.next();
-        s = { k: 'compute', ns: this.parseExpr(), pos: t.pos };
-        break;
       case 'sleep':
         this.next();
-        s = { k: 'sleep', ns: this.parseExpr(), pos: t.pos };
+        s = { k: t.text, ns: this.parseExpr(), pos: t.pos };
+        break;
+      case 'write':
+      case 'expect':
+        s = this.parseValue(t.text);
         break;
       case 'fork': {
         this.next();

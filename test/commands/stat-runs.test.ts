@@ -52,6 +52,14 @@ describe('stat -r and --compare on the worker pool (--jobs)', () => {
     expect(pooled.stderr).toBe(serial.stderr);
   });
 
+  it('an invariant violation in a worker: the same one-line head and exit status 4 as in this thread', async () => {
+    const [serial, pooled] = await both(['-r', '2', '--cpus', '1', 'fixtures/workloads/wrong-expect.spf']);
+    expect(serial.status).toBe(4);
+    expect(serial.stderr).toMatch(/^spfperf: invariant violated: read-sees-last-write by wrong-expect\/1000 in do_anonymous_page at 0x[0-9a-f]+ \(\d+ ns\): a read of the word at 0x[0-9a-f]+ saw 1, expected 2 \(pfn \d+, filled by do_anonymous_page at \d+ ns\)\n$/);
+    expect(pooled.status).toBe(serial.status);
+    expect(pooled.stderr).toBe(serial.stderr);
+  });
+
   it('a process killed by a signal in each run: the same lines, in the runs\' order', async () => {
     const [serial, pooled] = await both(['-r', '3', '-e', 'faults', '--cpus', '1', 'fixtures/workloads/segv.spf']);
     expect(serial.status).toBe(0);

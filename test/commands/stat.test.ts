@@ -51,6 +51,20 @@ describe('spfperf stat', () => {
     expect(a.stderr).toBe(b.stderr);
   });
 
+  it('--check: a hang is the violation no-task-waits-forever, exit 4 with a one-line head; a clean run is unchanged', async () => {
+    const hang = await spfperf(['stat', '--check', '--config', 'kamezawa', '--cpus', '4', 'kamezawa-race', 'threads=4']);
+    expect(hang.status).toBe(4);
+    const lines = hang.stderr.split('\n');
+    expect(lines[0]).toMatch(/^spfperf: invariant violated: no-task-waits-forever by kamezawa-race\/\d+ in invalidate_vma_before_free \(\d+ ns\): workload 'kamezawa-race' cannot finish: /);
+    expect(lines[1]).toMatch(/^ {2}kamezawa-race\/\d+ \(blocked\) waiting on vma->wait_queue/);
+    // The checks change no count and no time: the same output, byte for byte.
+    const run = ['-e', 'faults,task-clock', 'page_fault1', 'threads=2', 'iterations=1', 'size=1M'];
+    const plain = await spfperf(['stat', ...run]);
+    const checked = await spfperf(['stat', '--check', ...run]);
+    expect(checked.status).toBe(0);
+    expect(checked.stderr).toBe(plain.stderr);
+  });
+
   it('--seed changes timings, not counts', async () => {
     const a = (await spfperf([...PF1, '--seed', '1'])).stderr;
     const b = (await spfperf([...PF1, '--seed', '2'])).stderr;

@@ -224,6 +224,21 @@ describe('statements', () => {
     });
   });
 
+  test('write and expect', () => {
+    expect(stmt('write b 7')).toEqual({ k: 'write', region: 'b', value: { k: 'num', v: 7, pos: P(2, 11) }, pos: P(2, 3) });
+    expect(stmt('expect b $tid + 1 offset 8')).toEqual({
+      k: 'expect',
+      region: 'b',
+      value: { k: 'bin', op: '+', a: { k: 'param', name: 'tid', pos: P(2, 12) }, b: { k: 'num', v: 1, pos: P(2, 19) }, pos: P(2, 17) },
+      offset: { k: 'num', v: 8, pos: P(2, 28) },
+      pos: P(2, 3),
+    });
+    expect(() => stmt('write b')).toThrow(/test\.spf:2:10: expected a value after 'write b'/);
+    expect(() => stmt('expect b 1 length 8')).toThrow(/test\.spf:2:14: unknown expect option 'length' \(expected 'offset'\)/);
+    // A keyword now: it cannot name a region.
+    expect(() => stmt('write = mmap 4K')).toThrow(/test\.spf:2:9: expected a region name/);
+  });
+
   test('compute, barrier, count', () => {
     expect(stmt('compute 5us')).toEqual({ k: 'compute', ns: { k: 'num', v: 5000, unit: 'ns', pos: P(2, 11) }, pos: P(2, 3) });
     expect(stmt('barrier')).toEqual({ k: 'barrier', name: 'default', pos: P(2, 3) });

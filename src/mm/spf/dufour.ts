@@ -167,7 +167,10 @@ export class DufourStrategy implements DesignHooks {
   private *putVma(th: Thread, vma: Vma): Code {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
-    if (this.st(vma).ref.addNow(t, -1) === 0) t.cost(th.k.est.FREE_VMA_NS);
+    if (this.st(vma).ref.addNow(t, -1) === 0) {
+      t.cost(th.k.est.FREE_VMA_NS);
+      th.k.dbg?.vmaFreed(vma, t.clock);
+    }
   }
 
   /** vma_has_changed(): erased from the tree, or its sequence moved. */
@@ -224,8 +227,11 @@ export class DufourStrategy implements DesignHooks {
     }
     const eng = this.eng;
     const cpu = th.t.cpu;
-    eng.at(th.t.clock + this.srcuGpNs, () => {
+    const k = th.k;
+    const at = th.t.clock + this.srcuGpNs;
+    eng.at(at, () => {
       eng.irqDebt[cpu] += this.srcuCallbackNs;
+      k.dbg?.vmaFreed(vma, at);
     });
   }
 }

@@ -92,8 +92,8 @@ export class KamezawaStrategy implements DesignHooks {
   // classic default).
 
   /** VMAs are freed by call_rcu(). */
-  *vmaFree(th: Thread): Code {
-    yield* rcuFreeVma(th);
+  *vmaFree(th: Thread, vma: Vma): Code {
+    yield* rcuFreeVma(th, vma);
   }
 }
 

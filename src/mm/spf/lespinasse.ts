@@ -123,8 +123,8 @@ export class LespinasseStrategy implements DesignHooks {
   }
 
   /** "mm: rcu safe VMA freeing": call_rcu(), the free runs after a grace period. */
-  *vmaFree(th: Thread, _vma: Vma): Code {
-    yield* rcuFreeVma(th);
+  *vmaFree(th: Thread, vma: Vma): Code {
+    yield* rcuFreeVma(th, vma);
   }
 }
 

@@ -238,8 +238,8 @@ export class PerVmaLockStrategy implements DesignHooks {
   }
 
   /** VMAs are freed after an RCU grace period (lock_vma_under_rcu may still be looking). */
-  *vmaFree(th: Thread): Code {
-    yield* rcuFreeVma(th);
+  *vmaFree(th: Thread, vma: Vma): Code {
+    yield* rcuFreeVma(th, vma);
   }
 }
 

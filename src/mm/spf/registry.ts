@@ -156,7 +156,10 @@ const CLASSIC: SpfStrategy = {
   *unmapEnd() {},
   *collapseBegin() {},
   *vmaDetached() {},
-  *vmaFree() {},
+  // remove_vma() -> vm_area_free(): freed at once (the invariant checks poison it).
+  *vmaFree(th, vma) {
+    th.k.dbg?.vmaFreed(vma, th.t.clock);
+  },
 };
 /* eslint-enable require-yield */
 

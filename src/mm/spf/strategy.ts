@@ -1,6 +1,7 @@
 import type { Code, Engine } from '../../engine/engine.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { CacheLine } from '../../engine/cacheline.js';
+import type { Vma } from '../vma.js';
 
 /** Helpers that several designs share: RCU freeing of VMAs, per-mm sequence counts. */
 
@@ -11,13 +12,14 @@ import type { CacheLine } from '../../engine/cacheline.js';
  * call_rcu(); the CPU it ran on pays the free when the callback runs (RCU callbacks run on the
  * CPU that queued them, from softirq).
  */
-export function* rcuFreeVma(th: Thread): Code {
+export function* rcuFreeVma(th: Thread, vma: Vma): Code {
   th.t.cost(th.k.est.CALL_RCU_NS);
   const cpu = th.t.cpu;
-  const eng = th.k.eng;
-  const free = th.k.est.FREE_VMA_NS;
-  th.k.rcu.callRcu(th.t, () => {
-    eng.irqDebt[cpu] += free;
+  const k = th.k;
+  const free = k.est.FREE_VMA_NS;
+  k.rcu.callRcu(th.t, (time) => {
+    k.eng.irqDebt[cpu] += free;
+    k.dbg?.vmaFreed(vma, time);
   });
 }
 

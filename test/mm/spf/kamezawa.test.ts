@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { SimulationError } from '../../../src/errors.js';
+import { ViolationError } from '../../../src/check/violation.js';
 import { EV } from '../../../src/events/catalog.js';
 import { MiB, pagefaultEvents, proc, runDesign, runShippedDesign, total, W, workerTotal } from './helpers.js';
 
@@ -25,8 +26,12 @@ describe('kamezawa: the lost wake-up', () => {
     const m = WAIT.exec(e.message);
     expect(m, e.message).not.toBeNull();
     const [, task, start, end] = m!;
-    // The root of the hang is named first, and it is that task.
-    expect(e.message).toMatch(new RegExp(`^workload 'kamezawa-race' cannot finish: task ${task.replace('/', '\\/')} will never run again \\(waiting on vma->wait_queue of VMA ${start}-${end} in invalidate_vma_before_free\\(\\)\\)`));
+    // The root of the hang is named first, and it is that task. The suite runs with the
+    // invariant checks on, so the hang is the violation no-task-waits-forever, headed by one line.
+    const who = task.replace('/', '\\/');
+    expect(e.message).toMatch(new RegExp(`^invariant violated: no-task-waits-forever by ${who} in invalidate_vma_before_free \\(\\d+ ns\\): workload 'kamezawa-race' cannot finish: task ${who} will never run again \\(waiting on vma->wait_queue of VMA ${start}-${end} in invalidate_vma_before_free\\(\\)\\)\n`));
+    expect(e).toBeInstanceOf(ViolationError);
+    expect((e as ViolationError).violation).toMatchObject({ invariant: 'no-task-waits-forever', task, fn: 'invalidate_vma_before_free', addr: null });
     // The VMA is the upper part of the 64 MiB mapping, from offset 2M (the merge removes it).
     expect(parseInt(end, 16) - parseInt(start, 16)).toBe(62 * MiB);
     // The merger holds mmap_sem for writing: faults that fell back wait behind it.
