@@ -3,6 +3,7 @@
  * (rwsem.ts) takes them, and the kernel's constants they use. The config keys that set them, and
  * the release each one changed at, are in src/config/era.ts; the audit is docs/locking.md.
  */
+import type { Task } from './task.js';
 
 /** The behaviours of rw_semaphore that changed between kernel releases (the era keys rwsem_*). */
 export interface RwsemEra {
@@ -62,4 +63,16 @@ export const RWSEM_WAIT_TIMEOUT_NS = 4_000_000;
  */
 export function rspinThresholdNs(readers: number): number {
   return (20 + Math.min(readers, 30)) * 500;
+}
+
+/** A task in the slow path: queued (wait_list) or spinning (the OSQ). */
+export interface RwsemWaiter {
+  readonly t: Task;
+  readonly write: boolean;
+  /** When it queued (waiter->timeout counts from here). */
+  since: number;
+  /** Handed the lock by another task: it returns as soon as it runs. */
+  granted: boolean;
+  /** It saw the lock non-spinnable when it queued (5.3-5.10: waiter->last_rowner, disable_rspin). */
+  sawNonspinnable: boolean;
 }

@@ -4,9 +4,9 @@ import type { LockStats } from './locks.js';
 import type { LockWaitee } from './wait.js';
 import { SpinLock } from './locks.js';
 import { spinlockDowngrade, spinlockDownRead, spinlockDownWrite, spinlockRelease, spinlockTrylock } from './rwsem-spinlock.js';
-import { MAX_READERS_WAKEUP, RWSEM_2_6, RWSEM_WAIT_TIMEOUT_NS, rspinThresholdNs, type RwsemEra } from './rwsem-era.js';
+import { MAX_READERS_WAKEUP, RWSEM_2_6, RWSEM_WAIT_TIMEOUT_NS, rspinThresholdNs, type RwsemEra, type RwsemWaiter } from './rwsem-era.js';
 
-export { RWSEM_2_6, type RwsemEra } from './rwsem-era.js';
+export { RWSEM_2_6, type RwsemEra, type RwsemWaiter } from './rwsem-era.js';
 
 /**
  * struct rw_semaphore (the mmap lock) as each kernel era implemented it. What changed, and when,
@@ -16,19 +16,9 @@ export { RWSEM_2_6, type RwsemEra } from './rwsem-era.js';
  *
  * Every operation first syncs, then pays for its atomic on the lock's cache line (the count,
  * the owner and the wait_lock share it), then acts; the releaser pays for the wake-ups it issues.
+ * Each takes the interrupt time its CPU owes first (an IPI's handler, a hypervisor's stall of the
+ * vCPU): owed from before a lock, it is paid before taking it; from inside, it delays the release.
  */
-
-/** A task in the slow path: queued (wait_list) or spinning (the OSQ). */
-export interface RwsemWaiter {
-  readonly t: Task;
-  readonly write: boolean;
-  /** When it queued (waiter->timeout counts from here). */
-  since: number;
-  /** Handed the lock by another task: it returns as soon as it runs. */
-  granted: boolean;
-  /** It saw the lock non-spinnable when it queued (5.3-5.10: waiter->last_rowner, disable_rspin). */
-  sawNonspinnable: boolean;
-}
 
 export class RwSemaphore implements LockWaitee {
   readers = 0;
@@ -86,7 +76,6 @@ export class RwSemaphore implements LockWaitee {
 
   /** down_read() */
   *downRead(t: Task): Code {
-    // Interrupt time from before the lock is charged before it is taken (see upRead()).
     this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockDownRead(this, t);
     if (t.mustSync()) yield SYNC;
@@ -111,8 +100,6 @@ export class RwSemaphore implements LockWaitee {
 
   /** up_read() */
   *upRead(t: Task): Code {
-    // An interrupt that reached the holder (an IPI's handler, a hypervisor's stall of its vCPU)
-    // is time it spent before getting here: the release comes that much later.
     this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockRelease(this, t, false);
     if (t.mustSync()) yield SYNC;
@@ -129,7 +116,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** down_write() */
   *downWrite(t: Task): Code {
-    this.eng.absorbIrq(t); // as in downRead()
+    this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockDownWrite(this, t);
     if (t.mustSync()) yield SYNC;
     if (this.writer === null && this.readers === 0 && this.waiters.length === 0) {
@@ -145,7 +132,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** up_write() */
   *upWrite(t: Task): Code {
-    this.eng.absorbIrq(t); // as in upRead()
+    this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockRelease(this, t, true);
     if (t.mustSync()) yield SYNC;
     this.release(t, true);
@@ -185,7 +172,7 @@ export class RwSemaphore implements LockWaitee {
    * reader owner: writers stop (up to 5.2) or spin on the readers (5.3+); readers join (5.3-5.10).
    */
   *downgradeWrite(t: Task): Code {
-    this.eng.absorbIrq(t); // as in upRead()
+    this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockDowngrade(this, t);
     if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
