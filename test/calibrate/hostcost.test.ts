@@ -149,11 +149,12 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('on this 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('nothing cached: the host keeps its preset costs; no compiler: not measured, said, no error', () => {
-    const before = hostInfo().machine.costs;
     const cached = useHostCosts({ SPFPERF_CACHE_DIR: dir }, 'cached');
     expect(cached).toEqual({ kind: 'none', why: 'not measured here yet (spfperf calibrate measures them)' });
     expect(hostInfo().measured).toBeUndefined();
-    expect(hostInfo().machine.costs).toEqual(before);
+    // The probe's own costs: the preset's (an earlier test in this worker may have set measured
+    // ones; useHostCosts() clears them whatever it then finds).
+    expect(hostInfo().machine.costs).toEqual(probeHost(fsHostFiles(), HOST_PRESETS).machine.costs);
     const noCc = useHostCosts({ SPFPERF_CACHE_DIR: dir, CC: '/nonexistent/cc' }, 'if-missing');
     expect(noCc.kind).toBe('none');
     expect(noCc.kind === 'none' && noCc.why).toMatch(/^not measured: no C compiler: '\/nonexistent\/cc' cannot be run/);
