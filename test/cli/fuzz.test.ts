@@ -91,7 +91,10 @@ describe('fuzz: --config', () => {
             args.push('--config', f);
           }
         });
-        expectCleanOutcome(await spfperf(['stat', ...RUN, ...args, 'page_fault1', 'threads=2', 'iterations=1', 'size=64K'], { onInterrupt: interruptAfter(CAP_TURNS) }));
+        // page_fault1 cannot hang under any config but the one modelling the 2009 lost wake-up:
+        // elsewhere an exit 3 is a bug of the model.
+        const mayHang = items.some((x) => ('item' in x ? x.item : x.file).includes('kamezawa'));
+        expectCleanOutcome(await spfperf(['stat', ...RUN, ...args, 'page_fault1', 'threads=2', 'iterations=1', 'size=64K'], { onInterrupt: interruptAfter(CAP_TURNS) }), mayHang ? [0, 1, 2, 3] : [0, 1, 2]);
       }),
       fuzzOptions(0.15),
     );
