@@ -349,9 +349,8 @@ export class RwSemaphore implements LockWaitee {
 
   /**
    * rwsem_mark_wake(RWSEM_WAKE_ANY) (5.3+), __rwsem_mark_wake() / __rwsem_do_wake() (before), at
-   * `time` with the lock free: returns the releaser's cost of the wake-ups. `grantWriter`: a
-   * writer at the head is granted the lock even in an era of writer stealing (the generic spinlock
-   * rwsem, whose woken writer does not try again by itself: rwsem-spinlock.ts).
+   * `time` with the lock free: returns the releaser's cost of the wake-ups. `grantWriter`: grant
+   * a head writer even with writer stealing (rwsem-spinlock.ts: its writer does not retry).
    */
   markWake(time: number, grantWriter = false): number {
     const head = this.waiters[0];
