@@ -1,5 +1,5 @@
 import { ipOfLine } from '../trace/user-ip.js';
-import { PREEMPT, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
+import { PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import type { CountingSink } from '../trace/sink.js';
 import { Process, Thread, type Kernel } from '../mm/kernel.js';
@@ -49,6 +49,9 @@ export interface InterpOptions {
  */
 const USER_QUANTUM_NS = 2000;
 
+/** Rounds after which a loop yields though no USER_QUANTUM_NS passed: host work, not a model figure. */
+const LOOP_SYNC_ITERS = 256;
+
 function protFlags(p: Prot): number {
   return (p.read ? VM_READ : 0) | (p.write ? VM_WRITE : 0) | (p.exec ? VM_EXEC : 0);
 }
@@ -60,6 +63,7 @@ interface LoopState {
   readonly start: number;
   iter: number;
   lastSync: number;
+  lastSyncIter: number;
 }
 
 /** A block being run: its statements, the next one, and the loop it belongs to (if any). */
@@ -199,6 +203,13 @@ export class Runner {
             if (t.clock - l.lastSync > this.quantum) {
               yield* this.userSync(th);
               l.lastSync = t.clock;
+              l.lastSyncIter = l.iter;
+            } else if (l.iter - l.lastSyncIter >= LOOP_SYNC_ITERS) {
+              // Rounds that take no time (`loop 1T { count ops }`): back to the event loop all the
+              // same (progress, Ctrl-C), keeping the CPU and the clock: no model event.
+              yield RESUME_LATER;
+              this.checkAlive(th);
+              l.lastSyncIter = l.iter;
             }
             f.i = 0;
             continue;
@@ -217,6 +228,7 @@ export class Runner {
               start: t.clock,
               iter: 0,
               lastSync: t.clock,
+              lastSyncIter: 0,
             };
             if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
             break;

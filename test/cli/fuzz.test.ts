@@ -17,8 +17,12 @@ import { expectCleanOutcome, fuzzOptions, interruptAfter, jsonMutationsArb, muta
  * in all (npm test: 300; npm run fuzz: 10,000), FUZZ_SEED replays a run (docs/check.md#fuzzing).
  */
 
-/** A run is stopped (Ctrl-C, as a user would) after this many turns of the event loop. */
+/**
+ * The caps on a run: 1 ms of simulated time (SPFPERF_SIM_LIMIT_NS, src/commands/stat-runs.ts), and
+ * a Ctrl-C after 3 turns of the event loop (a loop whose rounds take no time never reaches 1 ms).
+ */
 const CAP_TURNS = 3;
+const CAPPED = { onInterrupt: interruptAfter(CAP_TURNS), env: { ...process.env, SPFPERF_DEBUG: undefined, SPFPERF_SIM_LIMIT_NS: '1000000' } };
 const RUN = ['--cpus', '2', '--machine', 'x86-vm16'];
 
 let dir: string;
@@ -39,10 +43,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Workload parameters: right, wrong, unknown, out of range. */
 const paramArgsArb = fc.array(fc.constantFrom('threads=1', 'threads=3', 'threads=0', 'threads=-1', 'threads=1e9', 'seconds=0.0001s', 'seconds=-1', 'iterations=1', 'size=64K', 'size=0', 'mode=processes', 'mode=bogus', 'nosuch=1', 'threads', '=1', 'p=2'), { maxLength: 2 });
 
+/** A script under stat, capped. FUZZ_SLOW=DIR keeps the inputs that took over a second there. */
 async function statScript(text: string, extra: readonly string[]): Promise<void> {
   const file = join(dir, 'w.spf');
   writeFileSync(file, text);
-  expectCleanOutcome(await spfperf(['stat', ...RUN, file, ...extra], { onInterrupt: interruptAfter(CAP_TURNS) }));
+  const t0 = performance.now();
+  const r = await spfperf(['stat', ...RUN, file, ...extra], { ...CAPPED, onInterrupt: interruptAfter(CAP_TURNS) });
+  const ms = performance.now() - t0;
+  if (process.env.FUZZ_SLOW && ms > 1000) writeFileSync(join(process.env.FUZZ_SLOW, `slow-${Math.round(ms)}.spf`), `# ${extra.join(' ')}\n${text}`);
+  expectCleanOutcome(r);
 }
 
 describe('fuzz: workload scripts', () => {
@@ -94,7 +103,7 @@ describe('fuzz: --config', () => {
         // page_fault1 cannot hang under any config but the one modelling the 2009 lost wake-up:
         // elsewhere an exit 3 is a bug of the model.
         const mayHang = items.some((x) => ('item' in x ? x.item : x.file).includes('kamezawa'));
-        expectCleanOutcome(await spfperf(['stat', ...RUN, ...args, 'page_fault1', 'threads=2', 'iterations=1', 'size=64K'], { onInterrupt: interruptAfter(CAP_TURNS) }), mayHang ? [0, 1, 2, 3] : [0, 1, 2]);
+        expectCleanOutcome(await spfperf(['stat', ...RUN, ...args, 'page_fault1', 'threads=2', 'iterations=1', 'size=64K'], { ...CAPPED, onInterrupt: interruptAfter(CAP_TURNS) }), mayHang ? [0, 1, 2, 3] : [0, 1, 2]);
       }),
       fuzzOptions(0.15),
     );

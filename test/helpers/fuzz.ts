@@ -82,10 +82,10 @@ export function expectCleanOutcome(r: CliResult, allowed: readonly number[] = [0
   if (r.status === 0) return;
   const lines = r.stderr.replace(/\n+$/, '').split('\n');
   if (lines[lines.length - 1] === '(run with --help for usage)') lines.pop();
-  // A run that cannot finish (3): the message, then one indented line per task it names.
-  if (r.status === 3) while (lines.length > 1 && lines[lines.length - 1].startsWith('  ')) lines.pop();
-  // A script error: the message, then the offending line and a caret under the column.
+  // A script error: the message, then the offending line and a caret under the column; a run
+  // that cannot finish (3): the message, then one indented line per task it names.
   if (lines.length >= 3 && /^\s*\^\s*$/.test(lines[lines.length - 1])) lines.splice(-2, 2);
+  else if (r.status === 3) while (lines.length > 1 && lines[lines.length - 1].startsWith('  ')) lines.pop();
   const last = lines[lines.length - 1] ?? '';
   expect(last, ctx).toMatch(/^(spfperf: |error: |\S.*:\d+(:\d+)?: )\S/);
 }
@@ -112,14 +112,14 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('duplicate' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('swap' as const), at: fc.nat(), with: fc.nat() }),
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('number' as const), at: fc.nat(), value: fc.oneof(fc.constantFrom(...ODD_NUMBERS), fc.integer().map(String), fc.double().map(String)) }) },
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('number' as const), at: fc.nat(), value: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...ODD_NUMBERS) }, { weight: 3, arbitrary: fc.integer({ min: -1000, max: 100000 }).map(String) }, fc.double().map(String)) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('inject' as const), at: fc.nat(), col: fc.nat(), token: fc.oneof(fc.constantFrom(...TOKENS), fc.string({ unit: 'binary', maxLength: 4 })) }) },
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('bom' as const) }),
   fc.record({ op: fc.constant('crlf' as const) }),
 );
 
-export const mutationsArb = fc.array(mutationArb, { minLength: 1, maxLength: 6 });
+export const mutationsArb = fc.array(mutationArb, { minLength: 1, maxLength: 4 });
 
 /** Apply mutations to a text, line by line (deterministic in the mutation list). */
 export function mutateText(text: string, muts: readonly Mutation[]): string {
@@ -177,28 +177,42 @@ export function mutateText(text: string, muts: readonly Mutation[]): string {
 // Workload scripts from the grammar (docs/workload-language.md)
 
 const NAMES = ['a', 'b', 'c'];
-const numArb = fc.oneof(fc.constantFrom('0', '1', '2', '3', '4K', '64K', '1M', '0.5', '-1', '1e12', '0.0001s', '1s'), fc.integer({ min: -5, max: 100 }).map(String));
-const exprArb: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
-  e: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    numArb,
-    fc.constantFrom('$ncpus', '$tid', '$seed', '$p', '$q', 'x', '"w"', 'pages(a)'),
-    fc.tuple(tie('e'), fc.constantFrom('+', '-', '*', '/', '%', '<', '==', '&&', '||'), tie('e')).map(([l, o, r]) => `(${l} ${o} ${r})`),
-    fc.tuple(fc.constantFrom('min', 'max'), tie('e'), tie('e')).map(([f, l, r]) => `${f}(${l}, ${r})`),
-    fc.tuple(fc.constantFrom('floor', 'ceil', '-', '!'), tie('e')).map(([f, x]) => (f === '-' || f === '!' ? `${f}${x}` : `${f}(${x})`)),
-  ),
-})).e;
+/** Mostly numbers the language takes (sizes, durations), a few it refuses. */
+const numArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('0', '1', '2', '3', '4K', '64K', '1M', '2M', '0.5', '100ns', '10us', '0.0001s', '1s') },
+  { weight: 3, arbitrary: fc.integer({ min: -5, max: 100 }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('1e12', '-1', '1T', '99999999999999999999') },
+);
+/** Expressions over what a process body may name: $ncpus, $tid, $seed, $p, let x, pages(a). */
+const exprOf = (names: readonly string[]): fc.Arbitrary<string> =>
+  fc.letrec<{ e: string }>((tie) => ({
+    e: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      { weight: 3, arbitrary: numArb },
+      fc.constantFrom(...names),
+      fc.tuple(tie('e'), fc.constantFrom('+', '-', '*', '/', '%', '<', '==', '&&', '||'), tie('e')).map(([l, o, r]) => `(${l} ${o} ${r})`),
+      fc.tuple(fc.constantFrom('min', 'max'), tie('e'), tie('e')).map(([f, l, r]) => `${f}(${l}, ${r})`),
+      fc.tuple(fc.constantFrom('floor', 'ceil', '-', '!'), tie('e')).map(([f, x]) => (f === '-' || f === '!' ? `${f}${x}` : `${f}(${x})`)),
+    ),
+  })).e;
+const exprArb = exprOf(['$ncpus', '$tid', '$seed', '$p', 'x', 'pages(a)', 'pages(b)']);
+const paramExprArb = exprOf(['$ncpus', '$seed']);
 
 const nameArb = fc.constantFrom(...NAMES);
-const protArb = fc.constantFrom('none', 'r', 'rw', 'rwx', 'w', 'x', 'wr', 'rr');
+const protArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('none', 'r', 'rw', 'rwx', 'w', 'x') }, fc.constantFrom('wr', 'rr', 'q'));
 const rangeArb = fc.array(fc.tuple(fc.constantFrom('offset', 'length'), exprArb).map(([k, e]) => `${k} ${e}`), { maxLength: 2 }).map((xs) => xs.join(' '));
+const mmapOptsArb = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(protArb, fc.constantFrom('private', 'shared'), fc.constantFrom('anon', 'file "data"')).map((xs) => xs.join(' ')) },
+  fc.constantFrom('rw stack', 'rw private anon stack', 'rw shared stack', 'private private', ''),
+);
+const touchOptsArb = fc.tuple(fc.constantFrom('', 'seq', 'stride 8K', 'random 3', 'stride 0', 'seq random 2'), fc.subarray(['offset 4K', 'length 8K', 'count ops'])).map(([p, o]) => [p, ...o].join(' '));
 
 const stmtArb: fc.Arbitrary<string> = fc.letrec<{ s: string; block: string }>((tie) => ({
   block: fc.array(tie('s'), { maxLength: 4 }).map((xs) => `{\n${xs.join('\n')}\n}`),
   s: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.tuple(nameArb, exprArb, fc.subarray(['rw', 'private', 'shared', 'anon', 'stack', 'file "f"'])).map(([n, e, o]) => `${n} = mmap ${e} ${o.join(' ')}`),
-    fc.tuple(nameArb, fc.constantFrom('read', 'write'), fc.subarray(['seq', 'stride 8K', 'random 3', 'count ops', 'offset 4K', 'length 8K'])).map(([n, rw, o]) => `touch ${n} ${rw} ${o.join(' ')}`),
+    fc.tuple(nameArb, exprArb, mmapOptsArb).map(([n, e, o]) => `${n} = mmap ${e} ${o}`),
+    { weight: 3, arbitrary: fc.tuple(nameArb, fc.constantFrom('read', 'write'), touchOptsArb).map(([n, rw, o]) => `touch ${n} ${rw} ${o}`) },
     fc.tuple(nameArb, rangeArb).map(([n, r]) => `munmap ${n} ${r}`),
     fc.tuple(nameArb, protArb, rangeArb).map(([n, p, r]) => `mprotect ${n} ${p} ${r}`),
     fc.tuple(nameArb, fc.constantFrom('dontneed', 'hugepage', 'nohugepage', 'pageout'), rangeArb).map(([n, a, r]) => `madvise ${n} ${a} ${r}`),
@@ -214,15 +228,25 @@ const stmtArb: fc.Arbitrary<string> = fc.letrec<{ s: string; block: string }>((t
   ),
 })).s;
 
-/** A small script from the grammar: a few params and metrics, one or two processes. */
+/**
+ * A small script from the grammar: a parameter p, maybe a metric, one or two processes that map
+ * the regions a, b, c and declare x before their statements (so most scripts check, and run).
+ */
 export const scriptArb: fc.Arbitrary<string> = fc
   .tuple(
-    fc.array(fc.tuple(fc.constantFrom('p', 'q'), exprArb).map(([n, e]) => `param ${n} = ${e}  # doc`), { maxLength: 2 }),
-    fc.array(exprArb.map((e) => `metric "m/s" = ${e.replace(/\$\w+/g, 'ops')} / elapsed`), { maxLength: 1 }),
-    fc.array(fc.tuple(fc.option(fc.constantFrom('worker', '"two words"')), fc.option(exprArb), fc.array(stmtArb, { minLength: 1, maxLength: 5 })), { minLength: 1, maxLength: 2 }),
+    paramExprArb,
+    fc.boolean(),
+    fc.array(fc.tuple(fc.option(fc.constantFrom('worker', '"two words"')), fc.option(fc.integer({ min: 0, max: 3 })), fc.array(stmtArb, { minLength: 1, maxLength: 5 })), { minLength: 1, maxLength: 2 }),
   )
-  .map(([params, metrics, procs]) =>
-    [...params, ...metrics, ...procs.map(([name, count, body]) => `process${name !== null ? ` ${name}` : ''}${count !== null ? ` count ${count}` : ''} {\n${body.join('\n')}\n}`)].join('\n') + '\n',
+  .map(([p, metric, procs]) =>
+    [
+      `param p = ${p}  # doc`,
+      ...(metric ? ['metric "ops/s" = ops / elapsed'] : []),
+      ...procs.map(
+        ([name, count, body]) =>
+          `process${name !== null ? ` ${name}` : ''}${count !== null ? ` count ${count}` : ''} {\n  let x = 1\n  a = mmap 64K rw private anon\n  b = mmap 2M rw shared anon\n  c = mmap 16K rw private file "f"\n  count ops 0\n${body.join('\n')}\n}`,
+      ),
+    ].join('\n') + '\n',
   );
 
 // ---------------------------------------------------------------------------------------------
