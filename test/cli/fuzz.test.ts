@@ -7,7 +7,7 @@ import { CONFIG_PRESET_VALUES, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from '.
 import { CONFIG_KEYS } from '../../src/config/kconfig.js';
 import { spfperf } from '../helpers/cli.js';
 import { ROOT } from '../helpers/golden.js';
-import { expectCleanOutcome, fuzzOptions, interruptAfter, jsonMutationsArb, mutateNdjson, mutateText, mutationsArb, scriptArb, timeoutOf } from '../helpers/fuzz.js';
+import { expectCleanOutcome, FUZZ_SEED, fuzzOptions, interruptAfter, jsonMutationsArb, mutateNdjson, mutateText, mutationsArb, scriptArb, TALLY, timeoutOf } from '../helpers/fuzz.js';
 
 /**
  * Fuzzing the whole CLI in-process (src/cli.ts main) with fast-check: workload scripts mutated from
@@ -38,7 +38,12 @@ beforeAll(async () => {
   expect(r.status, r.stderr).toBe(0);
   saved = readFileSync(join(dir, 'base.json'), 'utf8');
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  const n = [...TALLY.values()].reduce((a, b) => a + b, 0);
+  const by = [...TALLY].sort((a, b) => a[0] - b[0]).map(([st, c]) => `exit ${st}: ${c}`).join(', ');
+  if (process.env.FUZZ_RUNS !== undefined) console.log(`fuzz: ${n} cases checked, seed ${FUZZ_SEED} (${by})`);
+});
 
 /** Workload parameters: right, wrong, unknown, out of range. */
 const paramArgsArb = fc.array(fc.constantFrom('threads=1', 'threads=3', 'threads=0', 'threads=-1', 'threads=1e9', 'seconds=0.0001s', 'seconds=-1', 'iterations=1', 'size=64K', 'size=0', 'mode=processes', 'mode=bogus', 'nosuch=1', 'threads', '=1', 'p=2'), { maxLength: 2 });

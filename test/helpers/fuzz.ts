@@ -65,6 +65,9 @@ export function interruptAfter(turns: number): CliIo['onInterrupt'] {
   };
 }
 
+/** Cases checked so far, by exit status (npm run fuzz prints it at the end). */
+export const TALLY = new Map<number, number>();
+
 /**
  * The rule (README, "Exit status"): 0-3 only, never an internal error (70) or a stack trace; a
  * non-zero exit ends with a one-line message (`spfperf: ...`, commander's `error: ...` for
@@ -73,6 +76,7 @@ export function interruptAfter(turns: number): CliIo['onInterrupt'] {
  * the input may give (default 0-3).
  */
 export function expectCleanOutcome(r: CliResult, allowed: readonly number[] = [0, 1, 2, 3]): void {
+  TALLY.set(r.status, (TALLY.get(r.status) ?? 0) + 1);
   const ctx = `exit ${r.status}, stderr:\n${r.stderr.slice(0, 2000)}`;
   expect(allowed, ctx).toContain(r.status);
   expect(r.stderr, ctx).not.toMatch(/^\s+at .*[(:]/m);
