@@ -9,7 +9,8 @@ import { runWorkloadAsync, SIGNAL_NAMES, type RunProgress, type RunResult } from
 import { mapPool, type StopFlag } from '../pool/pool.js';
 import { resultOf, runSpecOf } from '../pool/run-job.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
-import type { CliIo } from '../io.js';
+import { writeAll, type CliIo } from '../io.js';
+import { UsageError } from '../errors.js';
 import type { CountsView } from '../sim/results.js';
 import { EV } from '../events/catalog.js';
 import type { StatOptions } from './stat.js';
@@ -62,15 +63,30 @@ export function intervalIds(plan: Plan): number[] {
   return [...new Set([EV.TASK_CLOCK, ...[...plan.cols, ...plan.vmstatCols].filter((c) => c.id >= 0).map((c) => c.id)])];
 }
 
+/**
+ * SPFPERF_SIM_LIMIT_NS: a cap on the simulated time of a run in this thread, for the fuzz tests
+ * (a mutated script may ask for hours of work; docs/check.md#fuzzing). Not an option: a
+ * user stops a run with Ctrl-C, or sets its own seconds= and iterations=.
+ */
+export function simLimitNs(env: CliIo['env']): number | undefined {
+  const v = env.SPFPERF_SIM_LIMIT_NS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`SPFPERF_SIM_LIMIT_NS: '${v}' is not a positive number of nanoseconds`);
+  return n;
+}
+
 async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {
+  const stopAtNs = simLimitNs(ctx.io.env);
   const spool = plan.intervalNs !== undefined ? new IntervalSpool(intervalIds(plan), plan.perThread) : undefined;
   const interval = spool !== undefined ? { intervalNs: plan.intervalNs, onInterval: (t: number, c: CountsView) => spool.add(t, c) } : {};
   try {
     // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this
     // command's own (it stops the run and the counts so far are printed).
     const result = await withProgress(progressFor(prep, ctx.io, { onInterrupt: undefined }), (ctl) =>
-      runWorkloadAsync({ ...runOptionsOf(prep), ...interval }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => ctx.interrupted }),
+      runWorkloadAsync({ ...runOptionsOf(prep), ...interval, stopAtNs }, { onProgress: (p) => ctl.onProgress(p), shouldStop: () => ctx.interrupted }),
     );
+    if (stopAtNs !== undefined && result.stopped && !ctx.interrupted) await writeAll(ctx.io.stderr, `spfperf: run stopped at SPFPERF_SIM_LIMIT_NS=${stopAtNs} ns of simulated time\n`);
     return { prep, result, spool };
   } catch (e) {
     spool?.dispose();

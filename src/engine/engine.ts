@@ -2,7 +2,7 @@ import { EventHeap, type HeapItem } from './heap.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
-import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code } from './task.js';
+import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code } from './task.js';
 import { LockList } from './debug.js';
 import { callSite, SyncRuleError } from './sync-check.js';
 
@@ -29,10 +29,7 @@ import { callSite, SyncRuleError } from './sync-check.js';
  * throws SyncRuleError naming the line and the kernel function that touched it.
  */
 
-/**
- * Whether engines built from now on check the sync rule unless told otherwise (the test suite's
- * setup turns it on for every engine it builds).
- */
+/** Whether engines built from now on check the sync rule unless told otherwise (test/setup.ts: on). */
 let syncCheckDefault = false;
 export function setSyncCheckDefault(on: boolean): void {
   syncCheckDefault = on;
@@ -42,7 +39,7 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, type Code, type Yield } from './task.js';
+export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
 
@@ -144,8 +141,9 @@ export class Engine implements SyncGuard {
   /** Interrupt time (IPIs) owed by each CPU, paid by whatever task runs there at its next sync. */
   readonly irqDebt: Float64Array;
   policy: SchedPolicy = fifoPolicy;
-  /** A run stops processing items after this time (Infinity: until nothing is left). */
+  /** A run stops processing items after this time (Infinity: until nothing is left); pastStopAt: it did. */
   stopAt = Infinity;
+  pastStopAt = false;
   /**
    * Lookahead (ns): a task may pass a sync point while its clock is at most this far beyond the
    * earliest pending time. 0 processes shared-state operations in exact time order; a small
@@ -228,9 +226,9 @@ export class Engine implements SyncGuard {
     else if (!this.stepOpen) throw new SyncRuleError(line, now, horizon, callSite());
   }
 
-  /** The earliest pending time: a task whose clock is beyond it must sync first. */
+  /** The earliest pending time, or stopAt if sooner: a task whose clock is beyond it must sync first. */
   horizon(): number {
-    return this.heap.minTime();
+    return Math.min(this.heap.minTime(), this.stopAt);
   }
 
   /** Apply the configured jitter to a cost, drawing from the seeded PRNG. */
@@ -367,7 +365,7 @@ export class Engine implements SyncGuard {
       const r = t.gen.next();
       if (r.done) {
         // Exit is shared state (joiners, the CPU): it happens at the task's time, in order.
-        if (t.clock > this.heap.minTime() + this.lookahead) {
+        if (t.clock > this.horizon() + this.lookahead) {
           t.finished = true;
           this.queue(t, t.clock);
           return;
@@ -377,7 +375,7 @@ export class Engine implements SyncGuard {
       }
       switch (r.value) {
         case SYNC:
-          if (t.clock <= this.heap.minTime() + this.lookahead && !this.stopped) {
+          if (t.clock <= this.horizon() + this.lookahead && !this.stopped) {
             this.stepOpen = true;
             continue;
           }
@@ -397,6 +395,8 @@ export class Engine implements SyncGuard {
           // A spinner relaxes (x86 PAUSE, powerpc HMT_low): it leaves its core to its siblings.
           this.coreBusy[this.topo.coreOf[t.cpu]]--;
           return;
+        case RESUME_LATER: // back to the loop, on the CPU, at the same time
+          return this.queue(t, t.clock);
         case PREEMPT:
           t.state = TaskState.Runnable;
           this.releaseCpu(t);
@@ -471,6 +471,7 @@ export class Engine implements SyncGuard {
       if (it === undefined) return false;
       if (it.time > this.stopAt) {
         this.heap.push(it);
+        this.pastStopAt = true;
         return false;
       }
       this.now = it.time;
@@ -485,6 +486,7 @@ export class Engine implements SyncGuard {
   get wasStopped(): boolean {
     return this.stopped;
   }
+
 
   /** Tasks that will never run again although they have not exited (a lost wake-up, a deadlock). */
   stuckTasks(): Task[] {

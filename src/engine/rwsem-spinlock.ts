@@ -84,7 +84,9 @@ export function* spinlockRelease(sem: RwSemaphore, t: Task, write: boolean): Cod
   yield* enter(sem, t);
   if (write) sem.dropOwner(t);
   else sem.readers--;
-  if (sem.readers === 0 && sem.writer === null && sem.waiters.length > 0) t.cost(sem.markWake(t.clock));
+  // A grant whatever rwsem_writer_steal says: the writer sleeping in wait() only comes back for
+  // one. (Later lib/rwsem-spinlock.c let a woken writer take the lock itself; not modelled.)
+  if (sem.readers === 0 && sem.writer === null && sem.waiters.length > 0) t.cost(sem.markWake(t.clock, true));
   yield* leave(sem, t);
 }
 

@@ -347,12 +347,13 @@ export class RwSemaphore implements LockWaitee {
 
   /**
    * rwsem_mark_wake(RWSEM_WAKE_ANY) (5.3+), __rwsem_mark_wake() / __rwsem_do_wake() (before), at
-   * `time` with the lock free: returns the releaser's cost of the wake-ups.
+   * `time` with the lock free: returns the releaser's cost of the wake-ups. `grantWriter`: grant
+   * a head writer even with writer stealing (rwsem-spinlock.ts: its writer does not retry).
    */
-  markWake(time: number): number {
+  markWake(time: number, grantWriter = false): number {
     const head = this.waiters[0];
     if (!head.write) return this.grantReaders(time, true);
-    if (this.era.writerSteal && !this.handoff) {
+    if (this.era.writerSteal && !this.handoff && !grantWriter) {
       // Wake the writer at the head, but do not grant it the lock: other writers may steal it.
       return this.wakeup(head.t, time);
     }

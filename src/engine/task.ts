@@ -16,7 +16,12 @@ export const BLOCK = 1;
 export const SPIN = 2;
 /** The task's time slice is over: back to the run queue. */
 export const PREEMPT = 3;
-export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT;
+/**
+ * Back to the engine's loop, staying on the CPU, even when a SYNC would go on at once: for a
+ * user loop whose rounds take no simulated time, so that a run still comes back between slices.
+ */
+export const RESUME_LATER = 4;
+export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT | typeof RESUME_LATER;
 
 /** A kernel path or a workload thread body. */
 export type Code<T = void> = Generator<Yield, T, void>;

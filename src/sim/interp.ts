@@ -1,5 +1,6 @@
 import { ipOfLine } from '../trace/user-ip.js';
-import { PREEMPT, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
+import { loopGoesOn, protFlags, type Frame, type LoopState, type TouchState } from './interp-state.js';
+import { PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import type { CountingSink } from '../trace/sink.js';
 import { Process, Thread, type Kernel } from '../mm/kernel.js';
@@ -12,8 +13,8 @@ import { sysMadviseDontneed, sysMadviseHuge } from '../mm/madvise.js';
 import { sysMprotect } from '../mm/mprotect.js';
 import { sysMremap } from '../mm/mremap.js';
 import { sysMadvisePageout } from '../mm/swap.js';
-import { VM_GROWSDOWN, VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
-import type { Expr, Pos, Prot, Stmt, Workload } from '../workload/ir.js';
+import { VM_GROWSDOWN } from '../mm/types.js';
+import type { Expr, Pos, Stmt, Workload } from '../workload/ir.js';
 import { syntaxError } from '../workload/source.js';
 import { SimulationError, UsageError } from '../errors.js';
 import { MAX_TASKS } from '../config/limits.js';
@@ -50,46 +51,8 @@ export interface InterpOptions {
  */
 const USER_QUANTUM_NS = 2000;
 
-function protFlags(p: Prot): number {
-  return (p.read ? VM_READ : 0) | (p.write ? VM_WRITE : 0) | (p.exec ? VM_EXEC : 0);
-}
-
-/** A loop being run: its limits and progress. */
-interface LoopState {
-  readonly countLimit: number;
-  readonly dur: number;
-  readonly start: number;
-  iter: number;
-  lastSync: number;
-}
-
-/** A block being run: its statements, the next one, and the loop it belongs to (if any). */
-interface Frame {
-  readonly stmts: readonly Stmt[];
-  i: number;
-  readonly loop: LoopState | null;
-}
-
-/** Does a loop start iteration `iter` at time `now`? (The time limit is checked before each.) */
-function loopGoesOn(l: LoopState, now: number, iter: number): boolean {
-  return iter < l.countLimit && now - l.start < l.dur;
-}
-
-/** A touch statement in progress (see Runner.touchBegin). */
-interface TouchState {
-  readonly s: Extract<Stmt, { k: 'touch' }>;
-  readonly base: number;
-  readonly write: boolean;
-  readonly random: boolean;
-  readonly ps: number;
-  readonly step: number;
-  readonly n: number;
-  readonly pagesInRange: number;
-  readonly ip: number;
-  i: number;
-  addr: number;
-  lastSync: number;
-}
+/** Rounds after which a loop yields though no USER_QUANTUM_NS passed: host work, not a model figure. */
+const LOOP_SYNC_ITERS = 256;
 
 /** Thrown through a thread's interpreter to unwind it when its process dies. */
 class Killed {
@@ -200,6 +163,13 @@ export class Runner {
             if (t.clock - l.lastSync > this.quantum) {
               yield* this.userSync(th);
               l.lastSync = t.clock;
+              l.lastSyncIter = l.iter;
+            } else if (l.iter - l.lastSyncIter >= LOOP_SYNC_ITERS) {
+              // Rounds that take no time (`loop 1T { count ops }`): back to the event loop all the
+              // same (progress, Ctrl-C), keeping the CPU and the clock: no model event.
+              yield RESUME_LATER;
+              this.checkAlive(th);
+              l.lastSyncIter = l.iter;
             }
             f.i = 0;
             continue;
@@ -218,6 +188,7 @@ export class Runner {
               start: t.clock,
               iter: 0,
               lastSync: t.clock,
+              lastSyncIter: 0,
             };
             if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
             break;

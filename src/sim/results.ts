@@ -45,7 +45,7 @@ export interface RunResult {
   readonly metrics: readonly MetricResult[];
   readonly counters: ReadonlyMap<string, number>;
   readonly signals: readonly SignalResult[];
-  /** True when the run was stopped before the workload finished (Ctrl-C). */
+  /** True when the run was stopped before the workload finished (Ctrl-C, or its time limit). */
   readonly stopped: boolean;
 }
 
@@ -167,7 +167,8 @@ export interface FinishedRun {
  */
 export function collectResult(r: FinishedRun): RunResult {
   const { eng, k } = r;
-  const stopped = eng.wasStopped;
+  // Stopped: by Ctrl-C, or at the run's simulated-time limit (RunOptions.stopAtNs).
+  const stopped = eng.wasStopped || eng.pastStopAt;
   const stuck = stopped ? [] : eng.stuckTasks();
   if (stuck.length > 0) throw r.checks === true ? hangViolation(r.workload.name, stuck) : stuckError(r.workload.name, stuck);
   let elapsed = 0;

@@ -90,6 +90,11 @@ export interface RunOptions {
   readonly sched?: (eng: Engine) => SchedPolicy;
   /** Seed of the engine's PRNG (cost jitter, random touch order) when not `seed` (a check schedule's). */
   readonly engineSeed?: number;
+  /**
+   * Stop the run at this simulated time (ns), as Ctrl-C would: the fuzz tests' cap
+   * (SPFPERF_SIM_LIMIT_NS, docs/check.md#fuzzing). Default: none.
+   */
+  readonly stopAtNs?: number;
 }
 
 /** The kernel config no --config item changes: where a run's knobs default from. */
@@ -127,6 +132,7 @@ export function setupRun(o: RunOptions): Runner {
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
+  if (o.stopAtNs !== undefined) eng.stopAt = o.stopAtNs;
   if (o.sched !== undefined) eng.policy = o.sched(eng);
   // Knobs a caller leaves out take the default kernel config's values (kconfig.ts).
   const k = new Kernel(

@@ -115,6 +115,21 @@ function describeValue(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
+/** The optional fields of a sample (TraceSample) and the type of each. */
+const OPTIONAL_SAMPLE_FIELDS: ReadonlyArray<readonly [string, 'string' | 'number' | 'boolean']> = [
+  ['period', 'number'],
+  ['caller', 'string'],
+  ['sym', 'string'],
+  ['vm_start', 'string'],
+  ['vm_end', 'string'],
+  ['address', 'string'],
+  ['ip', 'string'],
+  ['error_code', 'number'],
+  ['path', 'string'],
+  ['retry', 'boolean'],
+  ['major', 'boolean'],
+];
+
 /** Why a parsed value is not a usable sample, or null when it is. */
 function badSample(o: Record<string, unknown>): string | null {
   if (typeof o.event !== 'string') return "sample without an 'event'";
@@ -122,6 +137,8 @@ function badSample(o: Record<string, unknown>): string | null {
   if (typeof o.tid !== 'number' || typeof o.pid !== 'number') return "sample without numeric 'pid' and 'tid'";
   if (typeof o.cpu !== 'number') return "sample without a numeric 'cpu'";
   if (typeof o.comm !== 'string') return "sample without a 'comm'";
+  // The optional fields, when present, have their type: report and script read them as such.
+  for (const [k, type] of OPTIONAL_SAMPLE_FIELDS) if (o[k] !== undefined && typeof o[k] !== type) return `sample with ${describeValue(o[k])} for '${k}' (${type === 'string' ? 'a string' : `a ${type}`} expected)`;
   return null;
 }
 

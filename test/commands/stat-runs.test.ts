@@ -107,3 +107,26 @@ describe('stat -r and --compare on the worker pool (--jobs)', () => {
     expect(c.stdout).toMatch(/spf/);
   });
 });
+
+describe('SPFPERF_SIM_LIMIT_NS: the fuzz tests\' cap on a run\'s simulated time', () => {
+  const env = (v?: string) => ({ ...process.env, SPFPERF_DEBUG: undefined, SPFPERF_SIM_LIMIT_NS: v });
+
+  it('stops the run there, says so, and prints what it counted', async () => {
+    const args = ['stat', '-e', 'faults', '--cpus', '1', 'page_fault1', 'threads=1', 'iterations=1', 'size=64M'];
+    const whole = await spfperf(args, { env: env() });
+    const cut = await spfperf(args, { env: env('100000') });
+    expect([whole.status, cut.status]).toEqual([0, 0]);
+    expect(whole.stderr).not.toMatch(/SPFPERF_SIM_LIMIT_NS/);
+    expect(cut.stderr).toMatch(/^spfperf: run stopped at SPFPERF_SIM_LIMIT_NS=100000 ns of simulated time$/m);
+    const count = (s: string): number => Number(/^\s*(\d+)\s+faults/m.exec(s)![1]);
+    expect(count(whole.stderr)).toBe(16384);
+    expect(count(cut.stderr)).toBeGreaterThan(0);
+    expect(count(cut.stderr)).toBeLessThan(200);
+  });
+
+  it('refuses a value that is not a positive number (exit 1, one line)', async () => {
+    const r = await spfperf(['stat', '--cpus', '1', 'page_fault1', 'threads=1', 'iterations=1', 'size=64K'], { env: env('-5') });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("spfperf: SPFPERF_SIM_LIMIT_NS: '-5' is not a positive number of nanoseconds\n");
+  });
+});

@@ -346,6 +346,21 @@ describe('CONFIG_RWSEM_GENERIC_SPINLOCK (x86-64 before 2.6.34): every operation 
     // R grants W (and wakes it) under wait_lock, then drops wait_lock: a local write of the line.
     expect(at['W in']).toBe(at['R out'] - LAT.local + COSTS.wakeupNs);
   });
+
+  // Found by the CLI fuzz test (test/cli/fuzz.test.ts): `--config CONFIG_RWSEM_GENERIC_SPINLOCK=y`
+  // alone (rwsem_writer_steal stays y) left page_fault1's munmap writer asleep for ever (exit 3).
+  it('y with rwsem_writer_steal=y: the writer is still granted the lock, not left asleep', () => {
+    const run = (writerSteal: boolean) => {
+      const { eng, log, spawn, note, sem } = sem4({ genericSpinlock: true, writerSteal });
+      spawn('R', holder(sem, note, 'R', 0, 3000, false));
+      spawn('W', holder(sem, note, 'W', 500, 100, true));
+      eng.run();
+      return log;
+    };
+    const steal = run(true);
+    expect(order(steal)).toEqual(['R', 'W']);
+    expect(steal).toEqual(run(false));
+  });
 });
 
 describe('interrupt time that reaches a holder delays its release (absorbIrq at up_read/up_write)', () => {

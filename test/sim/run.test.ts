@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SimulationError } from '../../src/errors.js';
 import { EV } from '../../src/events/catalog.js';
-import { runWorkload, type RunResult } from '../../src/sim/run.js';
+import { runWorkload, runWorkloadAsync, type RunResult } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
-import { faults, runInline } from './helpers.js';
+import { faults, inlineOptions, runInline } from './helpers.js';
 
 function proc(...body: string[]): string {
   return `process {\n${body.map((l) => `  ${l}\n`).join('')}}\n`;
@@ -202,5 +202,37 @@ describe('running a workload file', () => {
     expect(r.counters.get('p')).toBe(5 * 16);
     expect(faults(r).pf).toBe(5 * 16);
     expect(metric(r, 'pages/s')).toBeCloseTo(80 / (r.elapsedNs / 1e9), 6);
+  });
+});
+
+// Found by the CLI fuzz test (test/cli/fuzz.test.ts): a mutated app-launch touching a 62 GB
+// mapping ran for a minute whatever the cap, and a loop whose rounds take no time could not be
+// stopped by Ctrl-C (one engine step for the whole loop).
+describe('stopping a run: its time limit, and loops whose rounds take no time', () => {
+  test('stopAtNs stops a run at that simulated time, even a task running alone, as a stopped run', () => {
+    const src = proc('a = mmap 64M rw private anon', 'touch a write');
+    const whole = runWorkload(inlineOptions(src));
+    const cut = runWorkload({ ...inlineOptions(src), stopAtNs: 100_000 });
+    expect(whole.stopped).toBe(false);
+    expect(cut.stopped).toBe(true);
+    // 64 MiB is 16384 faults of ~1-2 us each: 100 us of them is a few dozen.
+    expect(faults(whole).pf).toBe(16384);
+    expect(faults(cut).pf).toBeGreaterThan(10);
+    expect(faults(cut).pf).toBeLessThan(200);
+  });
+
+  test('a loop of rounds that take no time comes back to the event loop, so Ctrl-C stops it', async () => {
+    let slices = 0;
+    const r = await runWorkloadAsync(inlineOptions(proc('loop 1T {', '  count ops 1', '}')), { sliceItems: 100, onProgress: () => slices++, shouldStop: () => slices >= 2 });
+    expect(r.stopped).toBe(true);
+    expect(r.counters.get('ops')).toBeGreaterThan(0);
+    expect(r.counters.get('ops')).toBeLessThan(1e6);
+  });
+
+  test('such a loop still runs to its end: no time and no context switch added', () => {
+    const r = runInline(proc('loop 100000 {', '  count ops 1', '}'));
+    expect(r.counters.get('ops')).toBe(100000);
+    expect(r.elapsedNs).toBe(runInline(proc('count ops 1')).elapsedNs);
+    expect(r.counts.total(EV.CONTEXT_SWITCHES)).toBe(0);
   });
 });

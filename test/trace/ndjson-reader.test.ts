@@ -75,6 +75,20 @@ describe('readTrace', () => {
     ]);
   });
 
+  // Found by the CLI fuzz test (test/cli/fuzz.test.ts): a sample whose vm_end was a number got to
+  // report's vma key, which called .replace on it (exit 70).
+  it('skips a sample whose optional field has the wrong type, naming the field', async () => {
+    const bad = (k: string, v: unknown): string => JSON.stringify({ ...JSON.parse(sample(1)), [k]: v });
+    const { samples, warnings } = await read([HEADER, bad('vm_end', -1), bad('period', '2'), bad('retry', 1), bad('address', null), sample(5), SUMMARY].join('\n'), 'o');
+    expect(samples.map((x) => x.line)).toEqual([6]);
+    expect(warnings).toEqual([
+      "spfperf: o:2: skipped: sample with a number for 'vm_end' (a string expected)\n",
+      "spfperf: o:3: skipped: sample with a string for 'period' (a number expected)\n",
+      "spfperf: o:4: skipped: sample with a number for 'retry' (a boolean expected)\n",
+      "spfperf: o:5: skipped: sample with null for 'address' (a string expected)\n",
+    ]);
+  });
+
   it('lists the first 20 skipped lines and counts the rest', async () => {
     const bad = Array.from({ length: 30 }, () => 'nope');
     const { st, warnings } = await read([HEADER, ...bad, SUMMARY].join('\n'), 'b');

@@ -1,0 +1,48 @@
+/**
+ * The interpreter's own state of a statement in progress (a loop, a block, a touch), and the
+ * small helpers it shares (src/sim/interp.ts).
+ */
+import { VM_EXEC, VM_READ, VM_WRITE } from '../mm/types.js';
+import type { Prot, Stmt } from '../workload/ir.js';
+
+export function protFlags(p: Prot): number {
+  return (p.read ? VM_READ : 0) | (p.write ? VM_WRITE : 0) | (p.exec ? VM_EXEC : 0);
+}
+
+/** A loop being run: its limits and progress. */
+export interface LoopState {
+  readonly countLimit: number;
+  readonly dur: number;
+  readonly start: number;
+  iter: number;
+  lastSync: number;
+  lastSyncIter: number;
+}
+
+/** A block being run: its statements, the next one, and the loop it belongs to (if any). */
+export interface Frame {
+  readonly stmts: readonly Stmt[];
+  i: number;
+  readonly loop: LoopState | null;
+}
+
+/** Does a loop start iteration `iter` at time `now`? (The time limit is checked before each.) */
+export function loopGoesOn(l: LoopState, now: number, iter: number): boolean {
+  return iter < l.countLimit && now - l.start < l.dur;
+}
+
+/** A touch statement in progress (see Runner.touchBegin). */
+export interface TouchState {
+  readonly s: Extract<Stmt, { k: 'touch' }>;
+  readonly base: number;
+  readonly write: boolean;
+  readonly random: boolean;
+  readonly ps: number;
+  readonly step: number;
+  readonly n: number;
+  readonly pagesInRange: number;
+  readonly ip: number;
+  i: number;
+  addr: number;
+  lastSync: number;
+}
