@@ -192,9 +192,14 @@ function presetNames(): string {
   return [...Object.keys(PRESETS), ...aliasOf.keys()].join(', ');
 }
 
+/** `rec[key]` for a key a user typed: only the record's own entries (not toString, __proto__...). */
+function own<T>(rec: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
 /** Apply one KEY=VALUE (or `# KEY is not set`) to `settings`; `where` names it in errors. */
 function applySetting(settings: Record<string, string>, key: string, value: string, where: string): void {
-  const def = CONFIG_KEYS[key];
+  const def = own(CONFIG_KEYS, key);
   if (def === undefined) {
     throw new ConfigError(`${where}: unknown config key '${key}' (known: ${Object.keys(CONFIG_KEYS).join(', ')})`);
   }
@@ -253,7 +258,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
   const setBy = new Map<string, string>();
   for (const item of items) {
     const before = settings.design;
-    const preset = PRESETS[item] ?? PRESETS[aliasOf.get(item) ?? ''];
+    const preset = own(PRESETS, item) ?? own(PRESETS, aliasOf.get(item) ?? '');
     if (preset !== undefined) {
       // A preset is a whole design choice: its design, its symbols, its settings.
       resetDesignKeys(settings);
@@ -334,7 +339,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
 export function configLabel(c: KernelConfig): string {
   for (let i = c.sources.length - 1; i >= 0; i--) {
     const s = c.sources[i];
-    if (PRESETS[s] !== undefined) return s;
+    if (own(PRESETS, s) !== undefined) return s;
     const a = aliasOf.get(s);
     if (a !== undefined) return a;
   }

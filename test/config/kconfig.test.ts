@@ -153,3 +153,11 @@ describe('resolveConfig', () => {
     expect(l.find((p) => p.name === 'dufour-v11')!.aliases).toEqual(['spf']);
   });
 });
+
+describe('names an object already has are not config names', () => {
+  // Found by the fuzzer (test/cli/fuzz.test.ts): `--config toString` was an internal error.
+  it.each(['toString', '__proto__', 'constructor', 'hasOwnProperty', 'toString=y', 'constructor=1', '__proto__=n'])('%s is refused as unknown', (item) => {
+    expect(() => resolveConfig([item])).toThrow(ConfigError);
+    expect(() => resolveConfig([item])).toThrow(/not a preset, a file, or KEY=VALUE|unknown config key/);
+  });
+});
