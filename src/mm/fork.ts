@@ -26,12 +26,8 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
   const geo = k.geo;
   yield* mmapWriteLock(th);
   let cowed = 0;
-  // The test-only mutant 'fork-no-vma-write-lock' leaves the parent's VMAs unlocked, as 6.4 was
-  // merged: faults under the VMA lock then run while their page tables are being copied.
-  const lockVmas = k.opts.mutant !== 'fork-no-vma-write-lock';
   for (const v of th.mm.vmas.all()) {
-    // vma_start_write() (6.4.1, "fork: lock VMAs of the parent process when forking").
-    if (lockVmas) yield* k.spf.vmaWriteBegin(th, v);
+    yield* k.spf.vmaWriteBegin(th, v);
     const nv = new Vma(k.vmaId(), v.start, v.end, v.flags, v.pgoff, v.file, k.line('vma'));
     anonVmaClone(nv, v); // anon_vma_fork(): the child's chain links the parent's anon_vma
     child.vmas.insert(nv);
@@ -40,7 +36,7 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
     // copy_page_range(): "Don't copy ptes where a page fault will fill them correctly": a VMA
     // without anonymous pages (no anon_vma) is left for the child to fault in.
     if (v.anonVma === null) {
-      if (lockVmas) yield* k.spf.vmaWriteEnd(th, v);
+      yield* k.spf.vmaWriteEnd(th, v);
       continue;
     }
     for (let base = v.start - (v.start % geo.pteTableSpan); base < v.end; base += geo.pteTableSpan) {
@@ -82,7 +78,7 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
       // copy_pte_range()'s add_mm_rss_vec(dst_mm, rss): an atomic on the child's mm->rss_stat.
       if (rss !== 0) yield* addMmCounter(th, child, rss);
     }
-    if (lockVmas) yield* k.spf.vmaWriteEnd(th, v);
+    yield* k.spf.vmaWriteEnd(th, v);
   }
   // The parent's write-protected PTEs may be cached in other CPUs' TLBs.
   if (cowed > 0) yield* flushTlbRange(th, cowed);
