@@ -5,11 +5,15 @@
 // that broke it on each seed, their median, and the share of schedules that broke it.
 //
 //   npm run build && node scripts/check-figures.js split-merge kamezawa pct:3 10 1000
-//   args: WORKLOAD CONFIG STRATEGY[:DEPTH] SEEDS SCHEDULES [name=value...]
+//   args: [--mutant NAME] WORKLOAD CONFIG STRATEGY[:DEPTH] SEEDS SCHEDULES [name=value...]
+//   --mutant: one of the model's test-only mutants (KernelOptions.mutant; docs/check.md "Mutants")
 import { prepareRun } from '../dist/sim/setup.js';
 import { expectedChoices, runSchedule } from '../dist/check/explore.js';
 
-const [workload, config, strat, seedsArg, nArg, ...params] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const mutant = argv[0] === '--mutant' ? argv.splice(0, 2)[1] : undefined;
+const o = mutant !== undefined ? { mutant } : {};
+const [workload, config, strat, seedsArg, nArg, ...params] = argv;
 if (workload === undefined || nArg === undefined) {
   console.error('usage: node scripts/check-figures.js WORKLOAD CONFIG STRATEGY[:DEPTH] SEEDS SCHEDULES [name=value...]');
   process.exit(1);
@@ -22,9 +26,9 @@ const broke = new Map();
 const seeds = Number(seedsArg);
 const n = Number(nArg);
 for (let seed = 1; seed <= seeds; seed++) {
-  const k = strategy === 'pct' ? expectedChoices(prep, seed, depth) : 0;
+  const k = strategy === 'pct' ? expectedChoices(prep, seed, depth, mutant) : 0;
   for (let index = 0; index < n; index++) {
-    const v = runSchedule(prep, { strategy, depth, seed, index, keep: null }, k).violation;
+    const v = runSchedule(prep, { strategy, depth, seed, index, keep: null }, k, o).violation;
     if (v === null) continue;
     if (!first.has(v.invariant)) first.set(v.invariant, new Array(seeds).fill(null));
     if (!broke.has(v.invariant)) broke.set(v.invariant, new Array(seeds).fill(0));
@@ -40,8 +44,9 @@ const median = (xs) => {
 };
 const pct = (x) => `${((100 * x) / n).toFixed(1)}`;
 const label = strategy === 'pct' ? `pct, d=${depth}` : strategy;
-if (first.size === 0) console.log(`| \`${config}\` | ${label} | any | none in ${n} (seeds 1..${seeds}) | - | 0 |`);
+const name = mutant !== undefined ? `${config}\` + \`${mutant}` : config;
+if (first.size === 0) console.log(`| \`${name}\` | ${label} | any | none in ${n} (seeds 1..${seeds}) | - | 0 |`);
 for (const [inv, f] of first) {
   const b = broke.get(inv);
-  console.log(`| \`${config}\` | ${label} | ${inv} | ${f.map((x) => x ?? 'none').join(', ')} | ${median(f)} | ${pct(Math.min(...b))}-${pct(Math.max(...b))} % |`);
+  console.log(`| \`${name}\` | ${label} | ${inv} | ${f.map((x) => x ?? 'none').join(', ')} | ${median(f)} | ${pct(Math.min(...b))}-${pct(Math.max(...b))} % |`);
 }

@@ -8,6 +8,7 @@ import type { EventSource, TraceSink } from '../trace/sink.js';
 import { scheduleSeed, type ScheduleId } from './schedule-id.js';
 import { policyFor, type Step } from './strategies.js';
 import { ViolationError, type Violation } from './violation.js';
+import type { Mutant } from '../mm/kernel.js';
 
 /**
  * One schedule of a prepared run: the run on the schedule's policy, and the first invariant it
@@ -34,6 +35,11 @@ export interface ScheduleRunOptions {
   readonly log?: boolean;
   /** More sinks for the run (--trace's RecordSink). */
   readonly sinks?: readonly TraceSink[];
+  /**
+   * A test-only mutant of the model (KernelOptions.mutant, docs/check.md "Mutants"): set only by
+   * tests and scripts calling this API; neither `spfperf check` nor its pool job passes one.
+   */
+  readonly mutant?: Mutant;
 }
 
 /** 'comm/tid', as the hang diagnosis names tasks. */
@@ -76,8 +82,8 @@ function errorViolation(e: unknown, running: Task | null, timeNs: number): Viola
 }
 
 /** The run options of schedule `id` (its engine seed: stream 0 of the id). */
-function scheduleOptions(prep: PreparedRun, sched: RunOptions['sched'], sinks: readonly TraceSink[], id: ScheduleId | null): RunOptions {
-  const base = runOptionsOf(prep);
+function scheduleOptions(prep: PreparedRun, sched: RunOptions['sched'], sinks: readonly TraceSink[], id: ScheduleId | null, mutant: Mutant | undefined): RunOptions {
+  const base = { ...runOptionsOf(prep), ...(mutant !== undefined ? { mutant } : {}) };
   // The model's invariants are always checked under check (src/mm/debug_vm.ts, docs/invariants.md).
   return { ...base, checkInvariants: true, sinks, sched, ...(id !== null ? { engineSeed: scheduleSeed(id.seed, id.index, 0) } : {}) };
 }
@@ -91,10 +97,10 @@ const LENGTH_PROBES = 4;
  * change point) meet. Measured, not taken from the engine's plain order, whose tasks rarely
  * overlap in time; a function of the id's seed and the run alone, so a replay finds the same.
  */
-export function expectedChoices(prep: PreparedRun, seed: number, depth: number): number {
+export function expectedChoices(prep: PreparedRun, seed: number, depth: number, mutant?: Mutant): number {
   let k = 1;
   for (let i = 0; i < LENGTH_PROBES; i++) {
-    const probe = runSchedule(prep, { strategy: 'pct', depth, seed, index: i, keep: [] }, 1);
+    const probe = runSchedule(prep, { strategy: 'pct', depth, seed, index: i, keep: [] }, 1, mutant !== undefined ? { mutant } : {});
     k = Math.max(k, probe.choices);
   }
   return k;
@@ -117,7 +123,7 @@ export function runSchedule(prep: PreparedRun, id: ScheduleId, length: number, o
   const policy = policyFor(id, length, log);
   // Each task's last fault address: the step log's address column, and who took a SIGSEGV.
   const sinks = [...(o.sinks ?? []), faultAddrSink(policy.faultAddr)];
-  const r = setupRun(scheduleOptions(prep, (eng) => policy.attach(eng), sinks, id));
+  const r = setupRun(scheduleOptions(prep, (eng) => policy.attach(eng), sinks, id, o.mutant));
   const limit = Error.stackTraceLimit;
   if (log) Error.stackTraceLimit = 60;
   let violation: Violation | null = null;
@@ -130,7 +136,7 @@ export function runSchedule(prep: PreparedRun, id: ScheduleId, length: number, o
       violation = hangViolation(stuck);
       r.eng.stop();
     }
-    result = finishRun(r, scheduleOptions(prep, undefined, sinks, id));
+    result = finishRun(r, scheduleOptions(prep, undefined, sinks, id, o.mutant));
     const killed = r.k.processes.find((p) => p.killedBy !== null);
     if (violation === null && killed !== undefined) {
       const why = killed.killedBy!;

@@ -169,6 +169,20 @@ export class DebugVm {
     if (bad !== null) this.fail('vma-tree-ordered', th, '', v.start, `VMA ${v.toString()} of pid ${mm.owner.pid} linked into the tree ${bad}`);
   }
 
+  /**
+   * A fault at its commit point (PTE lock held, about to set the PTE) uses the VMA that maps its
+   * address now: linked in its mm's tree, covering the address. The mmap lock, the VMA lock or
+   * the design's sequence count (vm_sequence, mmap_seq) is what makes it so; a fault that
+   * commits through a VMA split, merged away or unmapped since it looked sets a PTE with
+   * protections and an anon_vma that are no longer the address's.
+   */
+  vmaCurrent(th: Thread, vma: Vma, addr: number, fn: string): void {
+    const now = th.mm.vmas.find(addr);
+    if (now === vma && vma.attached) return;
+    const bad = now === null || now.start > addr ? 'no VMA maps it any more' : `VMA ${now.toString()} maps it now`;
+    this.fail('fault-vma-current', th, fn, addr, `the fault commits through VMA ${vma.toString()}${vma.attached ? '' : ' (detached)'}, but ${bad}`);
+  }
+
   // --- use after free ----------------------------------------------------------------------------
 
   /** A VMA is freed for good (remove_vma's vm_area_free, or its RCU/SRCU callback): poison it. */

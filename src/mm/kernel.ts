@@ -50,9 +50,15 @@ export interface KernelOptions {
    * that a test can show the invariant checks catch what follows. 'wp-copy-no-recheck':
    * wp_page_copy() installs its copy without checking that the PTE is still the one it copied
    * (pte_same), so a copy racing another thread's copy and write can lose that write.
+   * The design mutants of docs/check.md ("Mutants"): 'dufour-no-seq-recheck', pte_map_lock()
+   * without the vm_sequence recheck (Dufour); 'lespinasse-no-mmap-seq-check', pte_map_lock()
+   * without its mmap_seq checks (Lespinasse).
    */
-  readonly mutant?: 'wp-copy-no-recheck';
+  readonly mutant?: Mutant;
 }
+
+/** A test-only mutant (KernelOptions.mutant). */
+export type Mutant = 'wp-copy-no-recheck' | 'dufour-no-seq-recheck' | 'lespinasse-no-mmap-seq-check';
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
 export class Kernel {

@@ -45,6 +45,7 @@ export function* pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
   } else if (!vmf.pt.ptl.lockFast(th.t)) yield* vmf.pt.ptl.lock(th.t);
   // The commit point: what the fault found must still be there (the invariant checks).
   vmfUse(th, vmf.vma, vmf.pt, vmf.addr, fn);
+  if (th.k.spf.staleVmaCommit !== true) th.k.dbg?.vmaCurrent(th, vmf.vma, vmf.addr, fn);
   return true;
 }
 

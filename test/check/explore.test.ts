@@ -68,3 +68,37 @@ describe('runSchedule: an error of the run is a violation of the step that threw
     }
   });
 });
+
+/**
+ * The design mutants of docs/check.md ("Mutants"): each takes out the check of the series that
+ * keeps a speculative fault from committing through a VMA changed under it. On split-merge with
+ * 4 threads, 64 rounds and 128 pages, the random walk makes some fault commit through a VMA
+ * that mprotect split or merged away meanwhile (fault-vma-current); the real design, on the
+ * same schedules, retries that fault. The docs' 1000-schedule figures: scripts/check-figures.js.
+ */
+describe('design mutants', () => {
+  const STALE = /^the fault commits through VMA [0-9a-f]+-[0-9a-f]+ \S+( \(detached\))?, but VMA [0-9a-f]+-[0-9a-f]+ \S+ maps it now$/;
+  const busy = (config: string) => prepareRun('split-merge', ['threads=4', 'rounds=64', 'pages=128'], { config: [config], check: true });
+  const random = (seed: number, index: number): ScheduleId => ({ strategy: 'random', seed, depth: 0, index, keep: null });
+
+  /** The first of schedules 0..n-1 of `seed` that breaks an invariant, or null. */
+  function first(prep: ReturnType<typeof busy>, seed: number, n: number, mutant?: 'dufour-no-seq-recheck' | 'lespinasse-no-mmap-seq-check') {
+    for (let i = 0; i < n; i++) {
+      const v = runSchedule(prep, random(seed, i), 0, mutant !== undefined ? { mutant } : {}).violation;
+      if (v !== null) return { index: i, violation: v };
+    }
+    return null;
+  }
+
+  test.each([
+    ['dufour-v11', 'dufour-no-seq-recheck', 3, STALE],
+    ['lespinasse', 'lespinasse-no-mmap-seq-check', 2, STALE],
+  ] as const)('%s without the check (%s) commits through a stale VMA; the real design passes the same schedules', (config, mutant, seed, detail) => {
+    const prep = busy(config);
+    const found = first(prep, seed, 10, mutant);
+    expect(found).not.toBeNull();
+    expect(found!.violation).toMatchObject({ invariant: 'fault-vma-current' });
+    expect(found!.violation.detail).toMatch(detail);
+    expect(first(prep, seed, Math.max(10, found!.index + 1))).toBeNull();
+  });
+});

@@ -250,7 +250,7 @@ class DufourCommit implements SpecCommit {
     for (;;) {
       // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
       if (t.mustSync()) yield SYNC;
-      if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
+      if (th.k.opts.mutant !== 'dufour-no-seq-recheck' && this.d.hasChanged(vmf.vma, this.st, this.seq)) {
         traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockChanged, vmf.vma, this.addr);
         return false;
       }
@@ -266,7 +266,8 @@ class DufourCommit implements SpecCommit {
       }
       t.cost(th.k.costs.cpuRelaxNs); // cpu_relax() between two trylocks
     }
-    if (this.d.hasChanged(vmf.vma, this.st, this.seq)) {
+    // The recheck under the PTE lock (the test-only mutant 'dufour-no-seq-recheck' skips it).
+    if (th.k.opts.mutant !== 'dufour-no-seq-recheck' && this.d.hasChanged(vmf.vma, this.st, this.seq)) {
       yield* vmf.pt.ptl.unlock(t);
       traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockAfter, vmf.vma, this.addr);
       return false;

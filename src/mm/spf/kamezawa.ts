@@ -33,6 +33,8 @@ class KameVma {
 
 
 export class KamezawaStrategy implements DesignHooks {
+  /** The RFC revalidates nothing: a pinned VMA may be split or merged away under the fault. */
+  readonly staleVmaCommit = true;
   private readonly vmaState: VmaState<KameVma>;
 
   constructor(

@@ -153,10 +153,12 @@ class LespinasseCommit implements SpecCommit {
 
   *pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
     const t = th.t;
-    if ((yield* this.l.readSeq(th, this.mm)) !== this.seq) return this.fail(th, 'PTE_MAP_LOCK_SEQ1');
+    // The test-only mutant 'lespinasse-no-mmap-seq-check' skips SEQ1 and SEQ2.
+    const check = th.k.opts.mutant !== 'lespinasse-no-mmap-seq-check';
+    if (check && (yield* this.l.readSeq(th, this.mm)) !== this.seq) return this.fail(th, 'PTE_MAP_LOCK_SEQ1');
     if (pteWalk(th, this.addr) !== vmf.pt) return this.fail(th, 'PTE_MAP_LOCK_PMD');
     if (!(yield* vmf.pt.ptl.trylock(t))) return this.fail(th, 'PTE_MAP_LOCK_PTL');
-    if ((yield* this.l.readSeq(th, this.mm)) !== this.seq) {
+    if (check && (yield* this.l.readSeq(th, this.mm)) !== this.seq) {
       yield* vmf.pt.ptl.unlock(t);
       return this.fail(th, 'PTE_MAP_LOCK_SEQ2');
     }

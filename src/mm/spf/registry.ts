@@ -67,6 +67,12 @@ export interface DesignHooks {
    * VMA's own lock (per-VMA locks). Recorded traces name it in a fault sample's `path`.
    */
   readonly attemptLock?: 'vma';
+  /**
+   * true when the design lets a lockless fault commit through a VMA changed under it (it keeps
+   * the VMA from being freed, not from being changed: Kamezawa's RFC). The `fault-vma-current`
+   * invariant (docs/invariants.md) is not checked for it.
+   */
+  readonly staleVmaCommit?: boolean;
   /** mmap_write_lock() just succeeded. */
   mmapWriteLocked?(th: Thread, mm: MmStruct): Code;
   /** mmap_write_unlock() is about to release the lock. */
@@ -95,7 +101,7 @@ export interface DesignHooks {
 }
 
 /** The hooks as the mm model calls them: every one present but the optional lockless attempt (and what it holds). */
-export type SpfStrategy = Required<Omit<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock'>> & Pick<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock'>;
+export type SpfStrategy = Required<Omit<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock' | 'staleVmaCommit'>> & Pick<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock' | 'staleVmaCommit'>;
 
 /** One page-fault design, as the registry knows it. */
 export interface DesignDescriptor {
