@@ -115,26 +115,7 @@ function asError(e: unknown): Error {
 
 async function drive(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
   if (!Number.isInteger(o.jobs) || o.jobs < 1) throw new Error(`pool: jobs must be a whole number >= 1, not ${o.jobs}`);
-  return Math.min(o.jobs, inputs.length) <= 1 ? inThread(kind, inputs, o, failFast) : onWorkers(kind, inputs, o, failFast);
-}
-
-async function inThread(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
-  const handler = JOBS[kind] as JobHandler<unknown, unknown>;
-  const out: (Settled<unknown> | undefined)[] = inputs.map(() => undefined);
-  for (let i = 0; i < inputs.length; i++) {
-    if (i > 0 && o.stop?.isSet) break;
-    const ctx: JobContext = { stopped: () => o.stop?.isSet === true, progress: (d) => o.onProgress?.(i, d) };
-    let s: Settled<unknown>;
-    try {
-      s = { ok: true, value: await handler(inputs[i], ctx) };
-    } catch (e) {
-      s = { ok: false, error: asError(e) };
-    }
-    out[i] = s;
-    o.onSettled?.(i, s);
-    if (!s.ok && failFast) break;
-  }
-  return out;
+  return runJobs(kind, inputs, o, failFast);
 }
 
 /** A worker and the job it runs (-1: none). */
@@ -145,7 +126,8 @@ interface Slot {
   gone: boolean;
 }
 
-function onWorkers(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
+/** This thread's loop of jobs beside min(jobs, inputs) - 1 workers (none: the serial behaviour). */
+function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, failFast: boolean): Promise<(Settled<unknown> | undefined)[]> {
   const n = inputs.length;
   const out: (Settled<unknown> | undefined)[] = inputs.map(() => undefined);
   const setup: WorkerSetup = { stop: (o.stop ?? new StopFlag()).buffer, syncCheck: getSyncCheckDefault(), invariantCheck: getInvariantCheckDefault(), progress: o.onProgress !== undefined };
