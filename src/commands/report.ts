@@ -15,6 +15,7 @@
  * On a terminal (stdout and stdin both, not under CI), without --stdio, an interactive view (ink)
  * instead, full-screen on the terminal's alternate screen as perf's TUI is.
  */
+import { basename } from 'node:path';
 import { breakdownKeysFor, DEFAULT_SORT, formatReportStdio, reportLayout, reportViewModel, ReportAggregator, type ReportInfo } from '../format/report.js';
 import { openTraceInput, readTrace, type TraceHeader } from '../trace/ndjson-reader.js';
 import { inCi, writeAll, type CliIo } from '../io.js';
@@ -29,7 +30,7 @@ export interface ReportOptions {
 /** The workload's file name, which stands for the program (perf's dso of a user sample). */
 function programOf(h: TraceHeader): string | undefined {
   const f = h.workload?.file ?? h.workload?.name;
-  return f === undefined ? undefined : f.slice(f.lastIndexOf('/') + 1);
+  return f === undefined ? undefined : basename(f);
 }
 
 /** Switch to the terminal's alternate screen and back (xterm's private mode 1049, as perf's TUI). */

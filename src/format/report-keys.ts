@@ -106,7 +106,7 @@ export function keyOf(k: SortKey, s: TraceSample, program?: string): string {
     case 'cpu':
       return String(s.cpu);
     case 'dso':
-      return kernelSite(s) !== undefined ? KALLSYMS : userSite(s, program) !== undefined ? program! : UNKNOWN;
+      return kernelSite(s) !== undefined ? KALLSYMS : s.ip !== undefined && program !== undefined ? program : UNKNOWN;
     case 'sym': {
       const site = kernelSite(s);
       if (site === undefined) return userSite(s, program) ?? UNKNOWN;

@@ -75,8 +75,8 @@ function localFlush(th: Thread, pages: number): void {
  * hypercall for the whole mask, the local flush in it; the targets run no handler of the guest
  * (no interrupt reaches them: /proc/interrupts counts neither TLB shootdowns nor function calls)
  * but each loses pvTlbFlushTargetNs while the hypervisor flushes it (a vCPU that is not running
- * is flushed when it next enters: a lazy-TLB idle CPU is neither named nor woken); with none, the local flush (itself a hypercall on PVM, its cost in
- * tlbFlushOneNs).
+ * is flushed when it next enters: a lazy-TLB idle CPU is neither named nor woken); with none,
+ * the local flush (itself a hypercall on PVM, its cost in tlbFlushOneNs).
  */
 function* pvFlushTlbMulti(th: Thread, pages: number, mm: MmStruct): Code {
   const t = th.t;
