@@ -218,8 +218,12 @@ export function policyFor(id: ScheduleId, length: number, log: boolean): CheckPo
 /** A stack inside the user page-fault path (mm/access.ts). */
 const FAULT_FRAME = /\bdoUserAddrFault\b/;
 
-/** Engine, lock and JS-runtime frames: not the model function a step belongs to. */
-const NOT_MODEL = /[\\/](engine|check|node_modules)[\\/]|node:|<anonymous>/;
+/**
+ * Engine, lock and JS-runtime frames: not the model function a step belongs to. A file directly in
+ * an engine/ or check/ directory (the location's last two parts), so that a checkout under a
+ * directory of that name (/check/work/...) is not taken for the engine.
+ */
+const NOT_MODEL = /[\\/](?:engine|check)[\\/][\w.-]+:\d+:\d+$|[\\/]node_modules[\\/]|node:|<anonymous>/;
 
 /**
  * The model function a stack is in: its innermost frame outside the engine, its JS name in the

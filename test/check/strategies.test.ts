@@ -109,4 +109,10 @@ describe('stepFunction', () => {
     expect(stepFunction('Error\n    at doUserAddrFault (file:///x/dist/mm/access.js:1:1)')).toBe('do_user_addr_fault');
     expect(stepFunction('Error\n    at Task.mustSync (file:///x/src/engine/task.ts:1:1)')).toBe('');
   });
+
+  test('a checkout under a directory named check or engine is still the model', () => {
+    expect(stepFunction('Error\n    at KamezawaStrategy.vmaPut (file:///check/work/main/src/mm/spf/kamezawa.ts:85:5)')).toBe('vma_put');
+    expect(stepFunction('Error\n    at doAnonymousPage (/engine/spfperf/dist/mm/do_fault.js:10:1)')).toBe('do_anonymous_page');
+    expect(stepFunction('Error\n    at Task.mustSync (file:///check/work/main/dist/engine/task.js:1:1)')).toBe('');
+  });
 });
