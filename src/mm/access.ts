@@ -5,10 +5,11 @@ import type { Thread } from './kernel.js';
 import { lookupPteTable, type PteTable } from './pgtable.js';
 import { accessError, doAnonymousPage, findVmaCached, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
 import { anonVmaPrepare } from './rmap.js';
+import { tlbNoteWrite, tlbStaleWrite } from './tlb.js';
 import type { Vma } from './vma.js';
 import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
-  PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_WRITE, SIGBUS, SIGKILL, SIGSEGV,
+  PTE_DIRTY, PTE_HASHED, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, SIGBUS, SIGKILL, SIGSEGV,
   VM_ACCESS_FLAGS, VM_FAULT_COMPLETED, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY,
   VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_GROWSDOWN, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE,
 } from './types.js';
@@ -31,7 +32,15 @@ export function userAccess(th: Thread, addr: number, write: boolean): boolean {
   if (pt === null) return false;
   const idx = k.geo.index(k.geo.levels - 1, addr);
   const pte = pt.ptes[idx];
-  if ((pte & PTE_PRESENT) === 0 || (write && (pte & PTE_WRITE) === 0)) return false;
+  if ((pte & PTE_PRESENT) === 0) return false;
+  if (write && (pte & PTE_WRITE) === 0) {
+    // A read-only PTE not yet flushed from this CPU's TLB takes the write (only tracked with
+    // page contents: which page a write reaches matters to nothing else).
+    if (k.contents === null || !tlbStaleWrite(th, addr, pte >>> PTE_SHIFT)) return false;
+    th.t.cost(k.costs.userAccessNs);
+    return true;
+  }
+  if (write && k.contents !== null) tlbNoteWrite(th, addr, pte >>> PTE_SHIFT);
   const t = th.t;
   if (k.arch.mmu === 'hash' && (pte & PTE_HASHED) === 0) {
     // powerpc hash MMU: the first access after the Linux PTE is set misses the hashed

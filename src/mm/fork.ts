@@ -16,8 +16,12 @@ import { mmapWriteLock, mmapWriteUnlock } from './mmap.js';
  * dup_mmap() for fork(2): copy every VMA into the child's mm and copy the page tables
  * (copy_page_range): private writable pages become read-only in both and shared by reference
  * (copy-on-write); shared mappings are copied as they are. The parent's mmap lock is held for
- * writing throughout, and each parent VMA is write-locked as a VMA writer (6.4 "fork: lock VMAs
- * of the parent process when forking").
+ * writing throughout, and the parent's TLB is flushed once, at the end; until then another CPU
+ * may still write a page through a translation cached writable before (tlb.ts). What keeps a
+ * design's lockless faults off the VMAs meanwhile is its dupMmapVma() hook: per-VMA locks
+ * write-lock each VMA (6.4.3/6.5); Dufour's postings up to v11 and Kamezawa's RFC have nothing
+ * (Dufour's v12 of 2019 added "mm: protect against PTE changes done by dup_mmap()", for the
+ * race Vinayak Menon and Ganesh Mahendran reported); Lespinasse's mmap_seq is odd throughout.
  */
 export function* dupMmap(th: Thread, child: MmStruct): Code {
   th.kfn = 'dup_mmap';
@@ -26,8 +30,11 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
   const geo = k.geo;
   yield* mmapWriteLock(th);
   let cowed = 0;
+  // The test-only mutant 'per-vma-lock-no-fork-vma-lock': dup_mmap() as 6.4.0 shipped it, taking
+  // no VMA's write lock, so a fault under a VMA lock runs while the PTEs are write-protected.
+  const vmaLocked = k.opts.mutant !== 'per-vma-lock-no-fork-vma-lock';
   for (const v of th.mm.vmas.all()) {
-    yield* k.spf.vmaWriteBegin(th, v);
+    if (vmaLocked) yield* k.spf.dupMmapVma(th, v);
     const nv = new Vma(k.vmaId(), v.start, v.end, v.flags, v.pgoff, v.file, k.line('vma'));
     anonVmaClone(nv, v); // anon_vma_fork(): the child's chain links the parent's anon_vma
     child.vmas.insert(nv);
@@ -35,10 +42,7 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
     const cow = (v.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
     // copy_page_range(): "Don't copy ptes where a page fault will fill them correctly": a VMA
     // without anonymous pages (no anon_vma) is left for the child to fault in.
-    if (v.anonVma === null) {
-      yield* k.spf.vmaWriteEnd(th, v);
-      continue;
-    }
+    if (v.anonVma === null) continue;
     for (let base = v.start - (v.start % geo.pteTableSpan); base < v.end; base += geo.pteTableSpan) {
       const src = lookupPteTable(th.k.geo, th.mm.pgd, base);
       if (src === null || src.used === 0) continue;
@@ -78,7 +82,6 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
       // copy_pte_range()'s add_mm_rss_vec(dst_mm, rss): an atomic on the child's mm->rss_stat.
       if (rss !== 0) yield* addMmCounter(th, child, rss);
     }
-    yield* k.spf.vmaWriteEnd(th, v);
   }
   // The parent's write-protected PTEs may be cached in other CPUs' TLBs.
   if (cowed > 0) yield* flushTlbRange(th, cowed);

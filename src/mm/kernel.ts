@@ -52,13 +52,14 @@ export interface KernelOptions {
    * (pte_same), so a copy racing another thread's copy and write can lose that write.
    * The design mutants of docs/check.md ("Mutants"): 'dufour-no-seq-recheck', pte_map_lock()
    * without the vm_sequence recheck (Dufour); 'lespinasse-no-mmap-seq-check', pte_map_lock()
-   * without its mmap_seq checks (Lespinasse).
+   * without its mmap_seq checks (Lespinasse); 'per-vma-lock-no-fork-vma-lock', dup_mmap() without
+   * the parent's VMAs write-locked (per-VMA locks as 6.4.0 shipped).
    */
   readonly mutant?: Mutant;
 }
 
 /** A test-only mutant (KernelOptions.mutant). */
-export type Mutant = 'wp-copy-no-recheck' | 'dufour-no-seq-recheck' | 'lespinasse-no-mmap-seq-check';
+export type Mutant = 'wp-copy-no-recheck' | 'dufour-no-seq-recheck' | 'lespinasse-no-mmap-seq-check' | 'per-vma-lock-no-fork-vma-lock';
 
 /** The kernel-wide state of one simulation: allocator, LRU, arch, event emitter, ids. */
 export class Kernel {
@@ -196,6 +197,11 @@ export class MmStruct {
   mmapCache: Vma | null = null;
   /** The line holding mm->mmap_cache and mm->mm_rb (the tree root every walk starts from). */
   readonly mmapCacheLine: CacheLine;
+  /**
+   * The writable translations of this mm each CPU's TLB holds since the mm's last flush (CPU ->
+   * page address -> pfn), kept only when the run keeps page contents (tlb.ts tlbNoteWrite).
+   */
+  readonly tlbWritable = new Map<number, Map<number, number>>();
 
   constructor(readonly k: Kernel, readonly owner: Process) {
     this.mmapLock = new RwSemaphore(k.eng, `mmap_lock(${owner.pid})`);

@@ -19,6 +19,7 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
   const eng = k.eng;
   if (k.opts.remoteTlbFlush === 'hypercall' && k.arch.tlb === 'ipi') {
     yield* pvFlushTlbMulti(th, pages, mm);
+    tlbFlushed(mm);
     return;
   }
   localFlush(th, pages);
@@ -28,6 +29,7 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
     // time, concurrent flushes from other CPUs queue on it.
     if (k.arch.tlbBroadcastSerialised) t.stall(k.tlbBroadcastLine.write(t.cpu, t.clock));
     t.stall(c.tlbBroadcastNs); // waiting for the other PEs, not using this one
+    tlbFlushed(mm);
     return;
   }
   // IPI every other CPU currently running a thread of this mm; before 4.19 also the idle CPUs
@@ -57,6 +59,7 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
     // smp_call_function_many() waits for the slowest: an idle target adds its wake-up.
     t.stall(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
   }
+  tlbFlushed(mm);
 }
 
 function localFlush(th: Thread, pages: number): void {
@@ -98,4 +101,43 @@ function* pvFlushTlbMulti(th: Thread, pages: number, mm: MmStruct): Code {
   }
   k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
   t.cost(k.costs.pvTlbFlushNs);
+}
+
+/*
+ * TLB contents, for runs that keep page contents (`write`/`expect`): which data a write reaches
+ * depends on them. A CPU that wrote a page through a writable translation keeps it cached until
+ * the mm is flushed, so a PTE made read-only without a flush yet (fork's copy_present_pte()
+ * write-protects each PTE and dup_mmap() flushes the parent once at the end; mprotect()'s
+ * change_protection() flushes after the whole range) still takes writes from that CPU, with no
+ * fault, into the page the PTE maps. Kept per mm and CPU (x86's PCIDs and arm64's ASIDs keep an
+ * mm's entries across switches; a flush invalidates them all), without a capacity: a TLB that
+ * evicts could only drop entries, so the model allows no write a real TLB would not.
+ */
+
+/**
+ * The flush of `mm` has completed on every CPU it targeted (the initiator waited for them): from
+ * here no CPU writes through a translation of it cached before. Until then a target that has not
+ * handled it yet still can.
+ */
+function tlbFlushed(mm: MmStruct): void {
+  if (mm.tlbWritable.size !== 0) mm.tlbWritable.clear();
+}
+
+/** A write at `addr` through a writable PTE to page `pfn`: this CPU now caches the translation. */
+export function tlbNoteWrite(th: Thread, addr: number, pfn: number): void {
+  const mm = th.mm;
+  let m = mm.tlbWritable.get(th.t.cpu);
+  if (m === undefined) {
+    m = new Map();
+    mm.tlbWritable.set(th.t.cpu, m);
+  }
+  m.set(addr - (addr % th.k.pageSize), pfn);
+}
+
+/**
+ * May a write at `addr`, whose PTE maps `pfn` read-only, go through without a fault? Yes if this
+ * CPU cached a writable translation of that very page and the mm has not been flushed since.
+ */
+export function tlbStaleWrite(th: Thread, addr: number, pfn: number): boolean {
+  return th.mm.tlbWritable.get(th.t.cpu)?.get(addr - (addr % th.k.pageSize)) === pfn;
 }

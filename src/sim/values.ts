@@ -1,4 +1,4 @@
-import type { Code } from '../engine/engine.js';
+import { SYNC, type Code } from '../engine/engine.js';
 import { doUserAddrFault, userAccess, type FaultOutcome } from '../mm/access.js';
 import { WORD_BYTES } from '../mm/contents.js';
 import type { Thread } from '../mm/kernel.js';
@@ -36,6 +36,9 @@ export function wordAddr(start: number, len: number, offset: number): number | s
  */
 export function* userValue(th: Thread, k: 'write' | 'expect', addr: number, value: number, ip: number, faulted: (out: FaultOutcome | null, attempt: number) => void): Code {
   const write = k === 'write';
+  // The page's words, its PTE and the TLB are shared with every thread of the mm: the access
+  // is made in time order with theirs (a thread running ahead of the others waits for them).
+  if (th.t.mustSync()) yield SYNC;
   for (let attempt = 0; !userAccess(th, addr, write); attempt++) faulted(yield* doUserAddrFault(th, addr, write, ip), attempt);
   const c = th.k.contents;
   if (c === null) return;

@@ -102,3 +102,27 @@ describe('design mutants', () => {
     expect(first(prep, seed, Math.max(10, found!.index + 1))).toBeNull();
   });
 });
+
+/**
+ * The per-VMA-lock mutant of docs/check.md: dup_mmap() as 6.4 shipped it, without the parent's
+ * VMAs write-locked (per-vma-lock-no-fork-vma-lock). On fork-cow, a thread's copy-on-write fault
+ * runs under its VMA lock while the fork's write-protected PTEs are still cached writable by
+ * another thread's CPU; that thread's write lands in the old page after the copy was made, and
+ * its read-back (`expect`) sees it lost. The real design, on the same schedules, makes the fault
+ * wait for the fork's flush.
+ */
+describe('the fork mutant of per-VMA locks', () => {
+  test('a COW copy made during the fork loses a write through a stale TLB entry; the real design passes', () => {
+    const prep = prepareRun('fork-cow', [], { config: ['per-vma-lock'], check: true });
+    const random = (index: number): ScheduleId => ({ strategy: 'random', seed: 1, depth: 0, index, keep: null });
+    let found: { index: number; invariant: string; fn: string; detail: string } | null = null;
+    for (let i = 0; i < 10 && found === null; i++) {
+      const v = runSchedule(prep, random(i), 0, { mutant: 'per-vma-lock-no-fork-vma-lock' }).violation;
+      if (v !== null) found = { index: i, ...v };
+    }
+    expect(found).not.toBeNull();
+    expect(found).toMatchObject({ invariant: 'read-sees-last-write', fn: 'wp_page_copy' });
+    expect(found!.detail).toMatch(/^a read of the word at 0x[0-9a-f]+008 saw 1\d{6}, expected 1\d{6} \(pfn \d+, filled by wp_page_copy at \d+ ns\)$/);
+    for (let i = 0; i <= found!.index; i++) expect(runSchedule(prep, random(i), 0).violation).toBeNull();
+  });
+});

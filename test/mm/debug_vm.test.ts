@@ -287,6 +287,7 @@ describe('scans', () => {
 const SMALL: Record<string, readonly string[]> = {
   'app-launch': ['threads=4', 'ui_work=2ms', 'work=1ms', 'heap=4M'],
   ebizzy: ['threads=2', 'seconds=5ms'],
+  'fork-cow': ['forks=2', 'span=40us'],
   'kamezawa-race': ['threads=2', 'rounds=10', 'size=8M'],
   kernbench: ['tasks=2', 'units=4', 'compile=2ms', 'heap=2M'],
   memdb: ['threads=2', 'seconds=2ms', 'size=16M'],

@@ -223,6 +223,16 @@ export class PerVmaLockStrategy implements DesignHooks {
     return this.vmaStartWrite(th, vma, th.mm);
   }
 
+  /**
+   * dup_mmap() write-locks each parent VMA (fb49c455323f, "fork: lock VMAs of the parent process
+   * when forking", 6.5 and 6.4.3): the lock holds until mmap_write_unlock(), after the flush, so
+   * no fault under a VMA lock copies a page while another CPU may still write it through a
+   * translation cached before the fork write-protected it.
+   */
+  dupMmapVma(th: Thread, vma: Vma): Code {
+    return this.vmaStartWrite(th, vma, th.mm);
+  }
+
   private *vmaStartWrite(th: Thread, vma: Vma, mm: MmStruct): Code {
     const st = this.st(vma);
     const s = this.mmSeq(mm);

@@ -79,6 +79,12 @@ export interface DesignHooks {
   mmapWriteUnlocking?(th: Thread, mm: MmStruct): Code;
   /** A writer is about to change vma's bounds, flags or anon_vma, or unmap its pages. */
   vmaWriteBegin?(th: Thread, vma: Vma): Code;
+  /**
+   * dup_mmap() is about to copy vma's page tables into a child (the parent's mmap lock held for
+   * writing): what keeps the design's lockless faults off vma until the parent's TLB is flushed
+   * at the end of dup_mmap(), if anything.
+   */
+  dupMmapVma?(th: Thread, vma: Vma): Code;
   /** ... and is done with it. */
   vmaWriteEnd?(th: Thread, vma: Vma): Code;
   /**
@@ -152,6 +158,7 @@ const CLASSIC: SpfStrategy = {
   *mmapWriteUnlocking() {},
   *vmaWriteBegin() {},
   *vmaWriteEnd() {},
+  *dupMmapVma() {},
   *anonVmaAttach(_th, _vma, attach) {
     attach();
   },
