@@ -24,6 +24,8 @@
 //   BENCH_C6_REPEATS  runs of each C6 configuration (default 1: one takes a minute or more)
 //   BENCH_QUICK=1     skip the C6 point (also: --quick)
 //   --markdown        also print the table as Markdown (what docs/performance.md holds)
+//   --only=ROWS       measure only these rows, comma-separated: startup, faults, memory, jobs,
+//                     check, c6 (e.g. --only=check after a change to the invariant checks)
 // Exit status: 0 when every measured row meets its target, 1 when one does not, 2 bad usage.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -50,12 +52,22 @@ function countEnv(name, def, min) {
 }
 
 const args = process.argv.slice(2);
+const ROW_NAMES = ['startup', 'faults', 'memory', 'jobs', 'check', 'c6'];
+let only = null;
 for (const a of args) {
-  if (a !== '--quick' && a !== '--markdown') {
-    console.error(`bench: unknown argument '${a}' (known: --quick, --markdown)`);
+  if (a.startsWith('--only=')) {
+    only = a.slice('--only='.length).split(',');
+    const bad = only.find((n) => !ROW_NAMES.includes(n));
+    if (bad !== undefined) {
+      console.error(`bench: --only: unknown row '${bad}' (rows: ${ROW_NAMES.join(', ')})`);
+      process.exit(2);
+    }
+  } else if (a !== '--quick' && a !== '--markdown') {
+    console.error(`bench: unknown argument '${a}' (known: --quick, --markdown, --only=ROWS)`);
     process.exit(2);
   }
 }
+const wanted = (name) => only === null || only.includes(name);
 const REPEATS = countEnv('BENCH_REPEATS', 3, 1);
 const SPAWNS = countEnv('BENCH_SPAWNS', 11, 1);
 const C6_REPEATS = countEnv('BENCH_C6_REPEATS', 1, 1);
@@ -292,12 +304,12 @@ function c6() {
 // ---- the table ------------------------------------------------------------------------------
 
 const started = new Date();
-startup();
-faultRate();
-memory();
-jobs();
-checkCost();
-c6();
+if (wanted('startup')) startup();
+if (wanted('faults')) faultRate();
+if (wanted('memory')) memory();
+if (wanted('jobs')) jobs();
+if (wanted('check')) checkCost();
+if (wanted('c6')) c6();
 
 const verdict = (r) => (r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL');
 const head = ['what', 'median', 'target', 'result', 'detail'];
