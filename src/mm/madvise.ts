@@ -1,10 +1,15 @@
 import type { Code } from '../engine/engine.js';
 import type { Thread } from './kernel.js';
 import { flushTlbRange } from './tlb.js';
-import { VM_HUGEPAGE, VM_NOHUGEPAGE } from './types.js';
+import { EINVAL, VM_HUGEPAGE, VM_NOHUGEPAGE } from './types.js';
 import { mmapWriteLock, mmapWriteUnlock, pageAlign, splitVma, syscallEnter, syscallExit, tlbFinishMmu, zapRange } from './mmap.js';
 
 /** madvise(2) (mm/madvise.c): MADV_DONTNEED and MADV_(NO)HUGEPAGE; MADV_PAGEOUT is in swap.ts. */
+
+/** do_madvise()'s first check, for every advice: the start must be page aligned (else -EINVAL). */
+export function madviseStartInvalid(th: Thread, addr: number): boolean {
+  return addr % th.k.pageSize !== 0;
+}
 
 /**
  * madvise(MADV_DONTNEED): under the mmap lock for reading, zap the range's pages (the VMAs
@@ -13,6 +18,10 @@ import { mmapWriteLock, mmapWriteUnlock, pageAlign, splitVma, syscallEnter, sysc
 export function* sysMadviseDontneed(th: Thread, addr: number, length: number): Code<number> {
   th.kfn = 'madvise_dontneed_single_vma';
   yield* syscallEnter(th);
+  if (madviseStartInvalid(th, addr)) {
+    syscallExit(th);
+    return -EINVAL;
+  }
   const t = th.t;
   const mm = th.mm;
   const end = addr + pageAlign(th, length);
@@ -36,6 +45,10 @@ export function* sysMadviseDontneed(th: Thread, addr: number, length: number): C
 export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: boolean): Code<number> {
   th.kfn = 'hugepage_madvise';
   yield* syscallEnter(th);
+  if (madviseStartInvalid(th, addr)) {
+    syscallExit(th);
+    return -EINVAL;
+  }
   const mm = th.mm;
   const end = addr + pageAlign(th, length);
   yield* mmapWriteLock(th);

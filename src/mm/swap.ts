@@ -7,10 +7,11 @@ import { pageAddRmap, pageRemoveRmap } from './rmap.js';
 import { addMmCounter, addMmCounterFast } from './rss.js';
 import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
 import {
-  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_SWAP, PTE_WRITE,
+  EINVAL, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_SWAP, PTE_WRITE,
   VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_SHARED, VM_WRITE,
 } from './types.js';
 import { flushTlbRange } from './tlb.js';
+import { madviseStartInvalid } from './madvise.js';
 
 /**
  * Swap: anonymous pages written out and their PTEs replaced by swap entries (mm/swap_state.c,
@@ -76,6 +77,10 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
   const end = addr + Math.ceil(length / ps) * ps;
   t.enterKernel();
   t.cost(k.costs.syscallNs);
+  if (madviseStartInvalid(th, addr)) {
+    t.exitKernel();
+    return -EINVAL;
+  }
   if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
   let out = 0;
   const freed: number[] = [];
