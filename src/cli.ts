@@ -15,7 +15,7 @@ import type * as Commander from 'commander';
 import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import { ViolationError } from './check/violation.js';
 import type { CliIo } from './io.js';
-import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
+import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, LOCK_SORT_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
 const require = createRequire(import.meta.url);
 // commander is CommonJS: loaded with require, not import, which spares Node 20's ESM loader its
@@ -158,6 +158,26 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   ).action(async (args: string[], opts) => {
     const { run } = await import('./commands/calibrate.js');
     result.code = await run(args, opts, io);
+  });
+
+  const lock = program.command('lock').description('lock waits of a run on the model, perf-lock style (docs/lock.md)');
+  commonRunOptions(
+    lock
+      .command('contention')
+      .description('run a workload and print its lock waits as perf lock contention does (to stderr, like perf), then the cache-line transfers')
+      .usage('[options] -- <workload> [params...]')
+      .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+      .argument('[params...]', 'workload parameters as name=value')
+      .option('-k, --key <key>', `key for sorting: ${LOCK_SORT_VALUES.join(', ')} (default: wait_total)`)
+      .option('--sort <key>', 'the same as --key')
+      .option('-E, --entries <n>', 'display this many entries')
+      .option('-l, --lock-addr', 'by lock: its address and kernel name (mmap_lock, ptl, mm_rb_lock, zone->lock, ...)')
+      .option('-t, --threads', 'by task: tid and comm')
+      .option('--no-lines', 'leave out the table of cache-line transfers')
+      .option('--output <file>', 'write the tables to a file instead of stderr'),
+  ).action(async (workload: string | undefined, params: string[], opts) => {
+    const { run } = await import('./commands/lock.js');
+    result.code = await run('contention', workload === undefined ? [] : [workload, ...params], opts, io);
   });
 
   program
