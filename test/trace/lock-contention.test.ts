@@ -67,14 +67,14 @@ class FaultLog implements TraceSink {
 }
 
 function ebizzy(config: string, sink: LockContentionSink | null): { r: RunResult; faults: number[] } {
-  const prep = prepareRun('ebizzy', ['threads=4', 'seconds=0.002'], { cpus: '4', config: [config] });
+  const prep = prepareRun('ebizzy', ['threads=4', 'seconds=0.002'], { cpus: '4', config: config.split(' ') });
   const log = new FaultLog();
   const r = runWorkload({ ...runOptionsOf(prep), sinks: [log], ...(sink !== null ? { contention: sink } : {}) });
   return { r, faults: log.faults };
 }
 
 describe('LockContentionSink on a run of the model', () => {
-  for (const config of ['base', 'dufour-v11', 'per-vma-lock']) {
+  for (const config of ['base', 'dufour-v11', 'per-vma-lock', 'per-vma-lock kernel=6.18']) {
     it(`${config}: counting the waits changes neither the counts nor the schedule`, () => {
       const sink = new LockContentionSink();
       const on = ebizzy(config, sink);
@@ -111,6 +111,16 @@ describe('LockContentionSink on a run of the model', () => {
     expect(res.byLock.every((l) => /^ffff8881[0-9a-f]{8}$/.test(l.addr!))).toBe(true);
     expect(new Set(res.byLock.map((l) => l.addr)).size).toBe(res.byLock.length);
     expect(res.lines.map((l) => l.name)).toContain('mm_rb_lock(1000)');
+  });
+
+  it('per-VMA locks: the VMA writer\'s wait for the faults in the VMA, the rwsem\'s (6.4-6.14) and the refcount\'s (6.15+), at vma_start_write', () => {
+    for (const config of ['per-vma-lock', 'per-vma-lock kernel=6.18']) {
+      const sink = new LockContentionSink({ callers: CALLERS });
+      ebizzy(config, sink);
+      const res = sink.result();
+      expect(res.byCaller.find((c) => c.name === 'vma_start_write')?.flags, config).toBe(LCB_F_WRITE);
+      expect(res.byLock.map((l) => l.name), config).toContain(config.includes('6.18') ? 'vma->vm_refcnt' : 'vma->vm_lock');
+    }
   });
 
   it('no lines table when not asked for', () => {
