@@ -174,10 +174,23 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('-l, --lock-addr', 'by lock: its address and kernel name (mmap_lock, ptl, mm_rb_lock, zone->lock, ...)')
       .option('-t, --threads', 'by task: tid and comm')
       .option('--no-lines', 'leave out the table of cache-line transfers')
+      .option('-i, --input <file>', 'read the waits of a lock record trace (- for stdin) instead of running a workload')
       .option('--output <file>', 'write the tables to a file instead of stderr'),
   ).action(async (workload: string | undefined, params: string[], opts) => {
     const { run } = await import('./commands/lock.js');
     result.code = await run('contention', workload === undefined ? [] : [workload, ...params], opts, io);
+  });
+  commonRunOptions(
+    lock
+      .command('record')
+      .description('run a workload and write its lock waits as a trace (lock:contention_begin/end) that lock contention -i reads')
+      .usage('[options] -- <workload> [params...]')
+      .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+      .argument('[params...]', 'workload parameters as name=value')
+      .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson'),
+  ).action(async (workload: string | undefined, params: string[], opts) => {
+    const { run } = await import('./commands/lock.js');
+    result.code = await run('record', workload === undefined ? [] : [workload, ...params], opts, io);
   });
 
   program

@@ -23,15 +23,15 @@ import { UsageError } from '../errors.js';
 import { formatLockContention, LOCK_DEFAULT_SORT, LOCK_SORT_KEYS, type LineRow, type LockAggr, type LockSortKey } from '../format/lock-contention.js';
 import { parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { runWorkloadAsync, SIGNAL_NAMES } from '../sim/run.js';
-import { LockContentionSink, lockName, type ContentionResult } from '../trace/lock-contention.js';
+import { ContentionTable, LockContentionSink, lockName, type ContentionResult } from '../trace/lock-contention.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
 import { writeAll, type CliIo } from '../io.js';
 import { useHostCosts } from '../calibrate/hostcost.js';
-import { errnoText } from '../trace/ndjson-reader.js';
+import { errnoText, openTraceInput, readTrace } from '../trace/ndjson-reader.js';
 import { refuseRunClobbering } from './outputs.js';
 import { simLimitNs } from './stat-runs.js';
 import type { LineStat } from '../engine/lockstat.js';
-import { DESIGNS } from '../mm/spf/index.js';
+import { designCallers, LOCK_EVENTS, runRecord } from './lock-record.js';
 
 export interface LockContentionOptions extends CommonRunOptions {
   /** -E N: entries printed at most. */
@@ -47,6 +47,8 @@ export interface LockContentionOptions extends CommonRunOptions {
   readonly lines?: boolean;
   /** --output FILE instead of stderr. */
   readonly output?: string;
+  /** -i FILE: read a `lock record` trace instead of running a workload. */
+  readonly input?: string;
 }
 
 /** The checked options: the aggregation, the sort key and the entries. */
@@ -90,31 +92,92 @@ export function lockReportText(res: ContentionResult, v: LockView): string {
   return formatLockContention({ aggr: v.aggr, rows, sort: v.sort, entries: v.entries, lines: v.lines ? lineRows(res.lines) : null });
 }
 
+/** A lock:contention_begin of a trace, waiting for its end. */
+interface OpenWait {
+  readonly ts: number;
+  readonly flags: number;
+  readonly addr: string;
+  readonly lock: string;
+  readonly sym: string;
+}
+
+/**
+ * A `lock record` trace's waits (perf lock contention -i): each lock:contention_begin paired with
+ * the next lock:contention_end of its task on the same lock; the summary's cache lines.
+ */
+export async function readLockTrace(path: string, io: CliIo): Promise<ContentionResult> {
+  const { stream, name } = await openTraceInput(path, io.stdin);
+  const table = new ContentionTable();
+  const open = new Map<number, OpenWait>();
+  let lines: LineStat[] = [];
+  let bad = 0;
+  const st = await readTrace(
+    stream,
+    {
+      header: (h) => {
+        if (!(h.events ?? []).includes(LOCK_EVENTS[0])) throw new UsageError(`${name}: no lock events in this trace (${LOCK_EVENTS[0]}): record them with 'spfperf lock record'`);
+      },
+      sample: (s) => {
+        const x = s as unknown as Record<string, unknown>;
+        if (s.event === LOCK_EVENTS[0]) {
+          if (typeof x.flags !== 'number' || typeof x.lock_addr !== 'string' || typeof x.lock !== 'string' || typeof x.sym !== 'string') return void bad++;
+          open.set(s.tid, { ts: s.ts, flags: x.flags, addr: x.lock_addr, lock: x.lock, sym: x.sym });
+        } else if (s.event === LOCK_EVENTS[1]) {
+          const b = open.get(s.tid);
+          if (b === undefined || b.addr !== x.lock_addr || s.ts < b.ts) return void bad++;
+          open.delete(s.tid);
+          table.add({ caller: b.sym, flags: b.flags, addr: b.addr, lock: b.lock, tid: s.tid, comm: s.comm }, s.ts - b.ts);
+        }
+      },
+      summary: (s) => {
+        const l = s.lines;
+        if (Array.isArray(l)) lines = l.filter((e): e is LineStat => typeof e?.name === 'string' && [e.transfers, e.waitNs, e.queuedNs, e.maxNs].every((v) => typeof v === 'number'));
+      },
+    },
+    { name, warn: (m) => io.stderr.write(m) },
+  );
+  if (bad > 0) io.stderr.write(`spfperf: ${name}: ${bad} lock sample(s) out of sequence or incomplete, left out\n`);
+  if (st.summary === null) io.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
+  return table.result(lines);
+}
+
 export async function run(sub: string, args: readonly string[], o: LockContentionOptions, io: CliIo): Promise<number> {
-  if (sub !== 'contention') throw new UsageError(`lock: unknown subcommand '${sub}' (known: contention)`);
+  if (sub === 'record') return runRecord(args, o, io);
+  if (sub !== 'contention') throw new UsageError(`lock: unknown subcommand '${sub}' (known: record, contention)`);
   const view = lockView(o);
+  if (o.input !== undefined) {
+    if (args.length > 0) throw new UsageError(`option '-i' reads a recording: no workload to run with it (got '${args.join(' ')}')`);
+    const res = await readLockTrace(o.input, io);
+    const text = lockReportText(res, view);
+    if (o.output !== undefined) writeText(o.output, text);
+    else await writeAll(io.stderr, text);
+    return 0;
+  }
   const [workloadArg, ...paramArgs] = args;
-  if (workloadArg === undefined) throw new UsageError('lock contention: no workload given (spfperf lock contention [options] -- <workload> [params])');
+  if (workloadArg === undefined) throw new UsageError('lock contention: no workload given (spfperf lock contention [options] -- <workload> [params], or -i FILE)');
   if (o.machine === 'host') useHostCosts(io.env, 'cached');
   const prep = prepareRun(workloadArg, paramArgs, o);
   refuseRunClobbering(workloadArg, o.config, [{ what: "option '--output'", path: o.output }]);
   const stopAtNs = simLimitNs(io.env);
-  const callers = new Map(DESIGNS.flatMap((d) => Object.entries(d.lockCallers ?? {})));
-  const sink = new LockContentionSink({ lines: view.lines, callers });
+  const sink = new LockContentionSink({ lines: view.lines, callers: designCallers() });
   const r = await withProgress(progressFor(prep, io), (ctl) => runWorkloadAsync({ ...runOptionsOf(prep), contention: sink, stopAtNs }, { onProgress: ctl.onProgress, shouldStop: ctl.shouldStop }));
   const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
   const at = `${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the waits up to there follow`;
   const stopped = !r.stopped ? '' : stopAtNs !== undefined && r.elapsedNs >= stopAtNs ? `spfperf: run stopped at SPFPERF_SIM_LIMIT_NS=${stopAtNs} ns of simulated time\n` : `spfperf: lock contention stopped (Ctrl-C) at ${at}\n`;
   const text = lockReportText(sink.result(), view);
   if (o.output !== undefined) {
-    try {
-      writeFileSync(o.output, text);
-    } catch (e) {
-      throw new UsageError(`cannot write '${o.output}': ${errnoText(e as NodeJS.ErrnoException)}`);
-    }
+    writeText(o.output, text);
     await writeAll(io.stderr, signals + stopped);
   } else {
     await writeAll(io.stderr, signals + stopped + text);
   }
   return 0;
+}
+
+function writeText(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new UsageError(`cannot write '${path}': ${errnoText(e as NodeJS.ErrnoException)}`);
+  }
 }

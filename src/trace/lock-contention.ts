@@ -153,58 +153,100 @@ export function lockName(name: string): string {
 /** Made-up kernel addresses of locks, in the direct map, 64 bytes apart, in the order they were first contended. */
 const LOCK_ADDR_BASE = 0x00100000;
 
-interface Waiting {
-  readonly lock: LockWaitee;
-  readonly flags: number;
-  readonly since: number;
+/** The made-up address of the n-th lock contended (16 hex digits, as perf prints a lock's). */
+export function lockAddr(n: number): string {
+  return `ffff8881${(LOCK_ADDR_BASE + n * 0x40).toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * The waits summed three ways, as perf lock contention aggregates them: by caller (caller and
+ * type), by lock (its address) and by task (its tid). Fed by the live observer below and by the
+ * reader of a `lock record` trace (src/commands/lock-record.ts).
+ */
+export class ContentionTable {
+  private readonly callers = new Map<string, ContentionRow>();
+  private readonly locks = new Map<string, ContentionRow>();
+  private readonly tasks = new Map<number, ContentionRow>();
+
+  /** One wait of `ns` by task `tid` (`comm`) for the lock at `addr` (`lock`), from `caller`. */
+  add(w: { readonly caller: string; readonly flags: number; readonly addr: string; readonly lock: string; readonly tid: number; readonly comm: string }, ns: number): void {
+    const key = `${w.caller}\0${w.flags}`;
+    let c = this.callers.get(key);
+    if (c === undefined) this.callers.set(key, (c = newRow(w.caller, w.flags)));
+    addWait(c, ns);
+    let l = this.locks.get(w.addr);
+    if (l === undefined) this.locks.set(w.addr, (l = { ...newRow(w.lock, w.flags), addr: w.addr }));
+    addWait(l, ns);
+    let k = this.tasks.get(w.tid);
+    if (k === undefined) this.tasks.set(w.tid, (k = { ...newRow(w.comm, w.flags), tid: w.tid }));
+    addWait(k, ns);
+  }
+
+  result(lines: readonly LineStat[]): ContentionResult {
+    return { byCaller: [...this.callers.values()], byLock: [...this.locks.values()], byTask: [...this.tasks.values()], lines };
+  }
+}
+
+/** A wait under way, as `lock record` writes its lock:contention_begin. */
+export interface WaitBegin {
+  readonly t: Task;
   readonly caller: string;
+  readonly flags: number;
+  /** The lock's made-up address and its kernel name. */
+  readonly addr: string;
+  readonly lock: string;
+}
+
+interface Waiting extends WaitBegin {
+  readonly lockObj: LockWaitee;
+  readonly since: number;
 }
 
 /** Frames kept when a wait's stack is read: enough to reach the model's fault path from a lock's slow path. */
 const STACK_FRAMES = 16;
 
+export interface ContentionSinkOptions {
+  /** Sum the lines' transfers (default true). */
+  readonly lines?: boolean;
+  /** The designs' names of their functions (DesignDescriptor.lockCallers), beside KERNEL_CALLER. */
+  readonly callers?: ReadonlyMap<string, string | null>;
+  /** `lock record`: told each wait as it begins and as it ends (the task's clock is the time). */
+  readonly onBegin?: (w: WaitBegin) => void;
+  readonly onEnd?: (w: WaitBegin) => void;
+}
+
 export class LockContentionSink implements ContentionTracer {
   readonly lines: LineStats | null;
   private readonly waiting = new Map<Task, Waiting>();
-  private readonly callers = new Map<string, ContentionRow>();
-  private readonly locks = new Map<LockWaitee, ContentionRow>();
-  private readonly tasks = new Map<Task, ContentionRow>();
-
+  private readonly table = new ContentionTable();
+  private readonly addrs = new Map<LockWaitee, string>();
   private readonly names: ReadonlyMap<string, string | null>;
 
-  /** `lines`: sum the lines' transfers (default true); `callers`: the designs' names of their functions, beside KERNEL_CALLER. */
-  constructor(opts: { readonly lines?: boolean; readonly callers?: ReadonlyMap<string, string | null> } = {}) {
+  constructor(private readonly opts: ContentionSinkOptions = {}) {
     this.lines = opts.lines === false ? null : new LineStats();
     this.names = opts.callers !== undefined ? new Map([...KERNEL_CALLER, ...opts.callers]) : KERNEL_CALLER;
   }
 
   begin(t: Task, lock: LockWaitee, flags: number): void {
-    this.waiting.set(t, { lock, flags, since: t.clock, caller: callerOf(currentFrames(STACK_FRAMES), this.names) });
+    let addr = this.addrs.get(lock);
+    if (addr === undefined) this.addrs.set(lock, (addr = lockAddr(this.addrs.size)));
+    const w: Waiting = { t, lockObj: lock, flags, since: t.clock, caller: callerOf(currentFrames(STACK_FRAMES), this.names), addr, lock: lockName(lock.name) };
+    this.waiting.set(t, w);
+    this.opts.onBegin?.(w);
   }
 
   end(t: Task, lock: LockWaitee): void {
     const w = this.waiting.get(t);
-    if (w === undefined || w.lock !== lock) return;
+    if (w === undefined || w.lockObj !== lock) return;
     this.waiting.delete(t);
-    const ns = t.clock - w.since;
-    const key = `${w.caller}\0${w.flags}`;
-    let c = this.callers.get(key);
-    if (c === undefined) this.callers.set(key, (c = newRow(w.caller, w.flags)));
-    add(c, ns);
-    let l = this.locks.get(lock);
-    if (l === undefined) {
-      const addr = `ffff8881${(LOCK_ADDR_BASE + this.locks.size * 0x40).toString(16).padStart(8, '0')}`;
-      this.locks.set(lock, (l = { ...newRow(lockName(lock.name), w.flags), addr }));
-    }
-    add(l, ns);
-    let k = this.tasks.get(t);
-    if (k === undefined) this.tasks.set(t, (k = { ...newRow(t.comm, w.flags), tid: t.tid }));
-    add(k, ns);
+    // Whole ns at each end, as perf's timestamps (and a `lock record` trace's) are.
+    this.table.add({ caller: w.caller, flags: w.flags, addr: w.addr, lock: w.lock, tid: t.tid, comm: t.comm }, Math.round(t.clock) - Math.round(w.since));
+    this.opts.onEnd?.(w);
   }
 
   /** The waits so far, and the lines' transfers (waits still open when the run stopped are left out, as perf leaves them). */
   result(): ContentionResult {
-    return { byCaller: [...this.callers.values()], byLock: [...this.locks.values()], byTask: [...this.tasks.values()], lines: this.lines?.all() ?? [] };
+    return this.table.result(this.lines?.all() ?? []);
   }
 }
 
@@ -212,7 +254,7 @@ function newRow(name: string, flags: number): ContentionRow {
   return { name, flags, contended: 0, totalNs: 0, maxNs: 0, minNs: Infinity };
 }
 
-function add(r: ContentionRow, ns: number): void {
+function addWait(r: ContentionRow, ns: number): void {
   r.contended++;
   r.totalNs += ns;
   if (ns > r.maxNs) r.maxNs = ns;
