@@ -47,12 +47,17 @@ export interface ContentionResult {
  * model's function covers a syscall, or is a class method): that kernel function, as the model's
  * comment at each says it mirrors; null for a function the kernel inlines into its caller (perf
  * sees the caller): mmap_write_lock() and friends are static inline in include/linux/mmap_lock.h.
- * Others are named in snake_case. A design adds its own (DesignDescriptor.lockCallers).
+ * Others are named in snake_case. A design adds its own (DesignDescriptor.lockCallers). Keys are
+ * `fn` for a plain function, `Class.method` for a method.
  */
 export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['mmapWriteLock', null],
   ['mmapWriteUnlock', null],
   ['mmapWriteDowngrade', null],
+  ['pteMapLock', null], // pte_offset_map_lock(): a macro, spin_lock() in the fault handler
+  ['pgtablePopulate', null], // the populate step of __pte_alloc() / __pmd_alloc()
+  ['pteAlloc', '__pte_alloc'],
+  ['pmdAlloc', '__pmd_alloc'],
   ['sysMmap', 'vm_mmap_pgoff'], // mmap_write_lock_killable() in vm_mmap_pgoff() (mm/util.c)
   ['sysMunmap', '__vm_munmap'], // mm/mmap.c
   ['sysMprotect', 'do_mprotect_pkey'],
@@ -61,6 +66,7 @@ export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['sysMadviseHuge', 'do_madvise'],
   ['sysMadvisePageout', 'do_madvise'],
   ['zapRange', 'zap_pte_range'],
+  ['scanMm', 'khugepaged_scan_mm_slot'],
   ['vmaLink', '__vma_link_rb'],
   ['vmaUnlink', '__vma_rb_erase'],
   ['PageAllocator.allocPage', 'rmqueue_bulk'],
@@ -105,7 +111,8 @@ export function callerOf(frames: readonly Frame[], names: ReadonlyMap<string, st
     const full = parts.length > 1 ? `${parts[parts.length - 2]}.${fn}` : fn;
     if (parts.length > 1 && LOCK_CLASSES.has(parts[parts.length - 2])) continue;
     if (fn === '' || fn === 'next') continue;
-    const named = names.has(full) ? names.get(full) : names.get(fn);
+    // A method by Class.method only: a design's pteMapLock is not the plain function of that name.
+    const named = names.get(full);
     if (named === null) continue;
     return named ?? kernelName(fn);
   }

@@ -37,6 +37,8 @@ describe('the caller of a wait: the first model function past the lock functions
     expect(callerOf(framesOf(getVma))).toBe('fault_without_mmap_lock'); // without the design's names
     const link = stack(`RwLock.acquire (${D}/engine/locks.js:90:9)`, `DufourStrategy.treeModify (${D}/mm/spf/dufour.js:217:9)`, `vmaLink (${D}/mm/mmap.js:60:3)`);
     expect(callerOf(framesOf(link), NAMES)).toBe('__vma_link_rb');
+    // pte_offset_map_lock() is a macro: the classic path's lock is the handler's; a design's pte_map_lock() is its own.
+    expect(callerOf(framesOf(stack(`SpinLock.lock (${D}/engine/locks.js:168:30)`, `pteMapLock (${D}/mm/vmf.js:45:9)`, `doAnonymousPage (${D}/mm/fault.js:244:27)`)))).toBe('do_anonymous_page');
     // A method of the model named as the kernel function: snake_case of the method.
     expect(callerOf(framesOf(stack(`SpinLock.lock (${D}/engine/locks.js:168:30)`, `DufourCommit.pteMapLock (${D}/mm/spf/dufour.js:262:9)`)))).toBe('pte_map_lock');
   });
