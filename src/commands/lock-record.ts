@@ -92,7 +92,8 @@ export async function runRecord(args: readonly string[], o: LockRecordOptions, i
     await w.end();
     file?.commit();
     const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
-    const stopped = r.stopped ? `spfperf: lock record stopped at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
+    const at = `${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there`;
+    const stopped = !r.stopped ? '' : stopAtNs !== undefined && r.elapsedNs >= stopAtNs ? `spfperf: run stopped at SPFPERF_SIM_LIMIT_NS=${stopAtNs} ns of simulated time\n` : `spfperf: lock record stopped (Ctrl-C) at ${at}\n`;
     await writeAll(io.stderr, `${signals}${stopped}[ spfperf lock record: Captured and wrote ${(w.bytes / 1e6).toFixed(3)} MB ${target === '-' ? '(stdout)' : target} (${begins + ends} samples) ]\n`);
   } catch (e) {
     file?.discard();

@@ -54,6 +54,22 @@ describe('spfperf lock contention', () => {
     expect(both.stderr).toBe("spfperf: option '-i' reads a recording: no workload to run with it (got 'ebizzy')\n");
   });
 
+  it('Ctrl-C stops the run and prints the waits counted so far, saying where it stopped', async () => {
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(handler);
+      return () => {};
+    };
+    const r = await spfperf(['lock', 'contention', '--cpus', '4', '--', 'ebizzy', 'threads=4', 'seconds=10s'], { onInterrupt });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^spfperf: lock contention stopped \(Ctrl-C\) at (\d+\.\d+) s of simulated time; the waits up to there follow\n contended {3}total wait/);
+    expect(Number(/at (\d+\.\d+) s/.exec(r.stderr)![1])).toBeLessThan(10);
+    const rec = await spfperf(['lock', 'record', '-o', '-', '--cpus', '4', '--', 'ebizzy', 'threads=4', 'seconds=10s'], { onInterrupt });
+    expect(rec.status).toBe(0);
+    expect(rec.stderr).toMatch(/^spfperf: lock record stopped \(Ctrl-C\) at \d+\.\d+ s of simulated time; the trace ends there\n\[ spfperf lock record: /);
+    const last = JSON.parse(rec.stdout.trim().split('\n').pop()!) as { type: string; stopped: boolean };
+    expect(last).toMatchObject({ type: 'summary', stopped: true });
+  });
+
   it('bad input: one line naming the option, exit 1', async () => {
     const cases: [string[], RegExp][] = [
       [['-l', '-t', ...RUN], /^spfperf: options '-t' and '-l' cannot be used together/],
