@@ -77,8 +77,12 @@ export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['Lru.remove', 'release_pages'],
 ]);
 
-/** Classes whose methods are the engine's lock primitives, in case a bundle hides the engine's file names. */
+/**
+ * The engine's lock primitives by name, in case a bundle hides the engine's file names: the
+ * classes whose methods they are, and rwsem-spinlock.ts's functions.
+ */
 const LOCK_CLASSES = new Set(['RwSemaphore', 'SpinLock', 'RwLock', 'LockContentionSink']);
+const LOCK_FUNCTIONS = new Set(['spinlockDownRead', 'spinlockDownWrite', 'spinlockRelease', 'spinlockTrylock', 'spinlockDowngrade']);
 
 /** Files of the engine (the lock primitives) and of this one: lock functions, in perf's words. */
 const LOCK_FILE = /[\\/](?:src|dist)[\\/](?:engine|trace)[\\/][\w.-]+\.[jt]s$/;
@@ -109,7 +113,7 @@ export function callerOf(frames: readonly Frame[], names: ReadonlyMap<string, st
     const parts = f.name.replace(/\*/g, '').split('.');
     const fn = parts[parts.length - 1];
     const full = parts.length > 1 ? `${parts[parts.length - 2]}.${fn}` : fn;
-    if (parts.length > 1 && LOCK_CLASSES.has(parts[parts.length - 2])) continue;
+    if (parts.length > 1 ? LOCK_CLASSES.has(parts[parts.length - 2]) : LOCK_FUNCTIONS.has(fn)) continue;
     if (fn === '' || fn === 'next') continue;
     // A method by Class.method only: a design's pteMapLock is not the plain function of that name.
     const named = names.get(full);

@@ -45,6 +45,7 @@ describe('the caller of a wait: the first model function past the lock functions
 
   it('finds the engine by its class names too (a bundle without the file names), and says Unknown past the end', () => {
     expect(callerOf(framesOf(stack('SpinLock.lock (/b/spfperf.js:1:2)', 'doAnonymousPage (/b/spfperf.js:3:4)')))).toBe('do_anonymous_page');
+    expect(callerOf(framesOf(stack('spinlockDownRead (/b/spfperf.js:1:2)', 'RwSemaphore.downRead (/b/spfperf.js:1:2)', 'doUserAddrFault (/b/spfperf.js:3:4)')))).toBe('do_user_addr_fault');
     expect(callerOf(framesOf(stack(`RwSemaphore.downRead (${D}/engine/rwsem.js:1:2)`, 'downRead.next (<anonymous>)')))).toBe('Unknown');
   });
 
