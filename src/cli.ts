@@ -170,6 +170,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .argument('[params...]', 'workload parameters as name=value')
       .option('-k, --key <key>', `key for sorting: ${LOCK_SORT_VALUES.join(', ')} (default: wait_total)`)
       .option('--sort <key>', 'the same as --key')
+      .option('-F, --field <fields>', `keys to print, comma-separated, from: ${LOCK_SORT_VALUES.join(', ')} (default: contended,wait_total,wait_max,avg_wait; the sort key is added if missing)`)
       .option('-E, --entries <n>', 'display this many entries')
       .option('-l, --lock-addr', 'by lock: its address and kernel name (mmap_lock, ptl, mm_rb_lock, zone->lock, ...)')
       .option('-t, --threads', 'by task: tid and comm')

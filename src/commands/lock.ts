@@ -20,7 +20,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { formatLockContention, LOCK_DEFAULT_SORT, LOCK_SORT_KEYS, type LineRow, type LockAggr, type LockSortKey } from '../format/lock-contention.js';
+import { formatLockContention, LOCK_DEFAULT_FIELDS, LOCK_DEFAULT_SORT, LOCK_SORT_KEYS, type LineRow, type LockAggr, type LockSortKey } from '../format/lock-contention.js';
 import { parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { runWorkloadAsync, SIGNAL_NAMES } from '../sim/run.js';
 import { ContentionTable, LockContentionSink, lockName, type ContentionResult } from '../trace/lock-contention.js';
@@ -39,6 +39,8 @@ export interface LockContentionOptions extends CommonRunOptions {
   /** -k/--key, and --sort (the same). */
   readonly key?: string;
   readonly sort?: string;
+  /** -F: the keys printed, comma-separated. */
+  readonly field?: string;
   /** -l: by lock. */
   readonly lockAddr?: boolean;
   /** -t: by task. */
@@ -56,6 +58,7 @@ export interface LockView {
   readonly aggr: LockAggr;
   readonly sort: LockSortKey;
   readonly entries: number;
+  readonly fields: readonly LockSortKey[];
   readonly lines: boolean;
 }
 
@@ -66,7 +69,9 @@ export function lockView(o: LockContentionOptions): LockView {
   const key = o.key ?? o.sort ?? LOCK_DEFAULT_SORT;
   if (!(LOCK_SORT_KEYS as readonly string[]).includes(key)) throw new UsageError(`option '--sort': unknown key '${key}' (known: ${LOCK_SORT_KEYS.join(', ')})`);
   const entries = o.entries !== undefined ? parseIntOption('-E', o.entries, 0, 2 ** 31 - 1) : Infinity;
-  return { aggr: o.lockAddr === true ? 'addr' : o.threads === true ? 'task' : 'caller', sort: key as LockSortKey, entries, lines: o.lines !== false };
+  const fields = o.field === undefined ? LOCK_DEFAULT_FIELDS : o.field.split(',').map((f) => f.trim());
+  for (const f of fields) if (!(LOCK_SORT_KEYS as readonly string[]).includes(f)) throw new UsageError(`option '-F': unknown field '${f}' (known: ${LOCK_SORT_KEYS.join(', ')})`);
+  return { aggr: o.lockAddr === true ? 'addr' : o.threads === true ? 'task' : 'caller', sort: key as LockSortKey, entries, fields: [...new Set(fields as LockSortKey[])], lines: o.lines !== false };
 }
 
 /** The lines of one kernel name together (the model names some per process: mmap_lock(1000)). */
@@ -89,7 +94,7 @@ export function lineRows(lines: readonly LineStat[]): LineRow[] {
 /** The report's text for a run's waits. */
 export function lockReportText(res: ContentionResult, v: LockView): string {
   const rows = v.aggr === 'caller' ? res.byCaller : v.aggr === 'addr' ? res.byLock : res.byTask;
-  return formatLockContention({ aggr: v.aggr, rows, sort: v.sort, entries: v.entries, lines: v.lines ? lineRows(res.lines) : null });
+  return formatLockContention({ aggr: v.aggr, rows, sort: v.sort, entries: v.entries, fields: v.fields, lines: v.lines ? lineRows(res.lines) : null });
 }
 
 /** A lock:contention_begin of a trace, waiting for its end. */

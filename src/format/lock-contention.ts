@@ -54,6 +54,8 @@ export interface LockContentionReport {
   readonly sort: LockSortKey;
   /** -E: entries printed at most (Infinity: all). */
   readonly entries: number;
+  /** -F: the keys printed, in order (default LOCK_DEFAULT_FIELDS). */
+  readonly fields?: readonly LockSortKey[];
   /** The transfers table, or null for none. */
   readonly lines: readonly LineRow[] | null;
 }
@@ -120,13 +122,22 @@ function keyValue(r: LockRow, k: LockSortKey): number {
   }
 }
 
-/** The output keys of perf lock contention (-F's default): header, width, value. */
-const KEYS: readonly { readonly header: string; readonly len: number; readonly text: (r: LockRow) => string }[] = [
-  { header: 'contended', len: 10, text: (r) => String(r.contended).padStart(10) },
-  { header: 'total wait', len: 12, text: (r) => lockTime(r.totalNs, 12) },
-  { header: 'max wait', len: 12, text: (r) => lockTime(r.maxNs, 12) },
-  { header: 'avg wait', len: 12, text: (r) => lockTime(avgNs(r), 12) },
-];
+/** The output keys of perf lock contention (contention_keys[]): header, width, value. */
+const KEYS: Readonly<Record<LockSortKey, { readonly header: string; readonly len: number; readonly text: (r: LockRow) => string }>> = {
+  contended: { header: 'contended', len: 10, text: (r) => String(r.contended).padStart(10) },
+  wait_total: { header: 'total wait', len: 12, text: (r) => lockTime(r.totalNs, 12) },
+  wait_max: { header: 'max wait', len: 12, text: (r) => lockTime(r.maxNs, 12) },
+  wait_min: { header: 'min wait', len: 12, text: (r) => lockTime(r.contended > 0 ? r.minNs : 0, 12) },
+  avg_wait: { header: 'avg wait', len: 12, text: (r) => lockTime(avgNs(r), 12) },
+};
+
+/** The keys perf 6.1 prints without -F (wait_min came later, as a key -F may ask for). */
+export const LOCK_DEFAULT_FIELDS: readonly LockSortKey[] = ['contended', 'wait_total', 'wait_max', 'avg_wait'];
+
+/** -F's keys, with the sort key added at the end when it is not among them (perf's select_key()). */
+export function lockFields(fields: readonly LockSortKey[], sort: LockSortKey): LockSortKey[] {
+  return fields.includes(sort) ? [...fields] : [...fields, sort];
+}
 
 /** Rows sorted on `key`, largest first; ties keep their order (the order in which they were first contended). */
 export function sortLockRows<T extends LockRow>(rows: readonly T[], key: LockSortKey): T[] {
@@ -155,12 +166,13 @@ const TAIL_HEADER: Record<LockAggr, string> = {
 
 /** print_contention_result(): the header, a blank line, then the entries. */
 export function formatLockContention(rep: LockContentionReport): string {
-  let out = KEYS.map((k) => `${k.header.padStart(k.len)} `).join('') + TAIL_HEADER[rep.aggr] + '\n\n';
+  const keys = lockFields(rep.fields ?? LOCK_DEFAULT_FIELDS, rep.sort).map((f) => KEYS[f]);
+  let out = keys.map((k) => `${k.header.padStart(k.len)} `).join('') + TAIL_HEADER[rep.aggr] + '\n\n';
   let printed = 0;
   for (const r of sortLockRows(rep.rows, rep.sort)) {
     if (printed >= rep.entries) break;
     if (Math.floor(r.totalNs) === 0) continue;
-    out += KEYS.map((k) => `${k.text(r)} `).join('') + tail(rep.aggr, r) + '\n';
+    out += keys.map((k) => `${k.text(r)} `).join('') + tail(rep.aggr, r) + '\n';
     printed++;
   }
   if (rep.lines !== null) out += formatLineTransfers(rep.lines, rep.sort, rep.entries);

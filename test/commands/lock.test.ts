@@ -75,6 +75,7 @@ describe('spfperf lock contention', () => {
       [['-l', '-t', ...RUN], /^spfperf: options '-t' and '-l' cannot be used together/],
       [['--sort', 'acquired', ...RUN], /^spfperf: option '--sort': unknown key 'acquired' \(known: contended, wait_total, wait_max, wait_min, avg_wait\)\n$/],
       [['-E', 'x', ...RUN], /^spfperf: option '-E': 'x' is not a whole number\n$/],
+      [['-F', 'contended,acquired', ...RUN], /^spfperf: option '-F': unknown field 'acquired' \(known: contended, wait_total, wait_max, wait_min, avg_wait\)\n$/],
       [['--cpus', '4'], /^spfperf: lock contention: no workload given/],
       [['--', 'no-such-workload'], /^spfperf: .*no-such-workload/],
     ];
@@ -97,8 +98,10 @@ describe('spfperf lock contention', () => {
 
 describe('lock contention options and lines', () => {
   it('defaults to perf\'s: by caller, sorted on the total wait, every entry, with the lines', () => {
-    expect(lockView({})).toEqual({ aggr: 'caller', sort: 'wait_total', entries: Infinity, lines: true });
-    expect(lockView({ lockAddr: true, key: 'wait_max', entries: '3', lines: false })).toEqual({ aggr: 'addr', sort: 'wait_max', entries: 3, lines: false });
+    const four = ['contended', 'wait_total', 'wait_max', 'avg_wait'];
+    expect(lockView({})).toEqual({ aggr: 'caller', sort: 'wait_total', entries: Infinity, fields: four, lines: true });
+    expect(lockView({ lockAddr: true, key: 'wait_max', entries: '3', lines: false })).toEqual({ aggr: 'addr', sort: 'wait_max', entries: 3, fields: four, lines: false });
+    expect(lockView({ field: 'wait_min,contended,wait_min' }).fields).toEqual(['wait_min', 'contended']);
   });
 
   it('puts the lines of one kernel name together (the model names some per process)', () => {

@@ -56,6 +56,13 @@ describe("perf lock contention's layout (lock-contention.txt)", () => {
     expect(text(0)).toEqual([]);
   });
 
+  it('-F: the keys asked for, in their order, the sort key added at the end if missing (perf\'s select_key())', () => {
+    const rows = [row('f', LCB_F_READ, 2, 3000, 2000, { minNs: 1000 })];
+    expect(formatLockContention({ aggr: 'caller', rows, sort: 'wait_total', entries: Infinity, fields: ['wait_min', 'contended'], lines: null })).toBe(
+      '    min wait  contended   total wait         type   caller\n\n     1.00 us          2      3.00 us      rwsem:R   f\n',
+    );
+  });
+
   it('by lock (-l): address, name and kind; by task (-t): tid and comm', () => {
     const l = formatLockContention({ aggr: 'addr', rows: [row('mmap_lock', LCB_F_READ, 3, 3000, 2000, { addr: 'ffff888100100000' })], sort: 'wait_total', entries: Infinity, lines: null });
     expect(l).toBe(' contended   total wait     max wait     avg wait            address   symbol\n\n         3      3.00 us      2.00 us      1.00 us   ffff888100100000   mmap_lock (rwsem)\n');
