@@ -6,12 +6,12 @@
  *   $ spfperf lock contention --cpus 16 -- ebizzy threads=16
  *    contended   total wait     max wait     avg wait         type   caller
  *
- *         5514       1.17 s     11.07 ms    212.82 us      rwsem:R   do_user_addr_fault
- *          990    195.05 ms      3.20 ms    197.02 us      rwsem:W   __vm_munmap
+ *         5514      1.17 s       1.21 ms    212.82 us      rwsem:R   do_user_addr_fault
+ *          990    195.05 ms      1.19 ms    197.02 us      rwsem:W   __vm_munmap
  *   ...
  *    transfers   total wait     max wait     avg wait       queued   line
  *
- *       192072     21.96 ms      1.41 us       114 ns      8.51 ms   mmap_lock
+ *       192072     21.96 ms       354 ns       114 ns      8.51 ms   mmap_lock
  *   ...
  *
  * Every wait is counted where the model's lock code waits (src/engine/lockstat.ts), with the

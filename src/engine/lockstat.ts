@@ -21,10 +21,12 @@ export const LCB_F_PERCPU = 1 << 4;
 export const LCB_F_MUTEX = 1 << 5;
 
 /**
- * An observer of lock waits (the model's trace_contention_begin() / trace_contention_end()).
- * `begin` is called where a task starts to wait for a lock it could not take (it is about to
- * sleep or spin), at its clock; `end` where it has the lock (or gives the wait up, as a trylock
- * loop that aborts), at its clock. A task waits for one lock at a time.
+ * An observer of lock waits (the model's trace_contention_begin() / trace_contention_end(), which
+ * 5.19+ calls in rwsem_down_read_slowpath() and rwsem_down_write_slowpath() of
+ * kernel/locking/rwsem.c, queued_spin_lock_slowpath() of qspinlock.c and the slow paths of
+ * qrwlock.c). `begin` is called where a task starts to wait for a lock it could not take (it is
+ * about to sleep or spin), at its clock; `end` where it has the lock (or gives the wait up, as a
+ * trylock loop that aborts), at its clock. A task waits for one lock at a time.
  */
 export interface ContentionTracer {
   begin(t: Task, lock: LockWaitee, flags: number): void;
