@@ -20,3 +20,6 @@ export const SCRIPT_FIELD_VALUES: readonly string[] = ['comm', 'tid', 'pid', 'cp
 /** report -s (src/format/report-keys.ts SORT_KEYS), and its default (DEFAULT_SORT, perf's own). */
 export const REPORT_SORT_VALUES: readonly string[] = ['comm', 'dso', 'sym', 'pid', 'tgid', 'cpu', 'symoff', 'event', 'tid', 'caller', 'vma', 'path', 'retry', 'major'];
 export const REPORT_DEFAULT_SORT = 'comm,dso,sym';
+
+/** lock contention -k/--sort (src/format/lock-contention.ts LOCK_SORT_KEYS). */
+export const LOCK_SORT_VALUES: readonly string[] = ['contended', 'wait_total', 'wait_max', 'wait_min', 'avg_wait'];

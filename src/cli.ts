@@ -15,7 +15,7 @@ import type * as Commander from 'commander';
 import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import { ViolationError } from './check/violation.js';
 import type { CliIo } from './io.js';
-import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
+import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, LOCK_SORT_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
 const require = createRequire(import.meta.url);
 // commander is CommonJS: loaded with require, not import, which spares Node 20's ESM loader its
@@ -158,6 +158,40 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
   ).action(async (args: string[], opts) => {
     const { run } = await import('./commands/calibrate.js');
     result.code = await run(args, opts, io);
+  });
+
+  const lock = program.command('lock').description('lock waits of a run on the model, perf-lock style (docs/lock.md)');
+  commonRunOptions(
+    lock
+      .command('contention')
+      .description('run a workload and print its lock waits as perf lock contention does (to stderr, like perf), then the cache-line transfers')
+      .usage('[options] -- <workload> [params...]')
+      .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+      .argument('[params...]', 'workload parameters as name=value')
+      .option('-k, --key <key>', `key for sorting: ${LOCK_SORT_VALUES.join(', ')} (default: wait_total)`)
+      .option('--sort <key>', 'the same as --key')
+      .option('-F, --field <fields>', `keys to print, comma-separated, from: ${LOCK_SORT_VALUES.join(', ')} (default: contended,wait_total,wait_max,avg_wait; the sort key is added if missing)`)
+      .option('-E, --entries <n>', 'display this many entries')
+      .option('-l, --lock-addr', 'by lock: its address and kernel name (mmap_lock, ptl, mm_rb_lock, zone->lock, ...)')
+      .option('-t, --threads', 'by task: tid and comm')
+      .option('--no-lines', 'leave out the table of cache-line transfers')
+      .option('-i, --input <file>', 'read the waits of a lock record trace (- for stdin) instead of running a workload')
+      .option('--output <file>', 'write the tables to a file instead of stderr'),
+  ).action(async (workload: string | undefined, params: string[], opts) => {
+    const { run } = await import('./commands/lock.js');
+    result.code = await run('contention', workload === undefined ? [] : [workload, ...params], opts, io);
+  });
+  commonRunOptions(
+    lock
+      .command('record')
+      .description('run a workload and write its lock waits as a trace (lock:contention_begin/end) that lock contention -i reads')
+      .usage('[options] -- <workload> [params...]')
+      .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+      .argument('[params...]', 'workload parameters as name=value')
+      .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson'),
+  ).action(async (workload: string | undefined, params: string[], opts) => {
+    const { run } = await import('./commands/lock.js');
+    result.code = await run('record', workload === undefined ? [] : [workload, ...params], opts, io);
   });
 
   program

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from '../src/cli-values.js';
+import { ARCH_VALUES, CONFIG_PRESET_VALUES, LOCK_SORT_VALUES, MACHINE_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from '../src/cli-values.js';
+import { LOCK_SORT_KEYS } from '../src/format/lock-contention.js';
 import { DEFAULT_SORT, SORT_KEYS } from '../src/format/report-keys.js';
 import { ARCH_NAMES } from '../src/config/arch.js';
 import { MACHINES } from '../src/config/machine.js';
@@ -15,6 +16,7 @@ describe('--help lists every value an option takes', () => {
     expect(SCRIPT_FIELD_VALUES).toEqual(SCRIPT_FIELDS);
     expect(REPORT_SORT_VALUES).toEqual(SORT_KEYS);
     expect(REPORT_DEFAULT_SORT).toBe(DEFAULT_SORT);
+    expect(LOCK_SORT_VALUES).toEqual(LOCK_SORT_KEYS);
   });
 
   it('stat --help, script --help and report --help name them all', async () => {

@@ -1,4 +1,5 @@
 import type { Topology } from './topology.js';
+import type { LineStat } from './lockstat.js';
 
 /**
  * One cache line of shared kernel data (a lock word, a refcount, a seqcount, a counter).
@@ -54,6 +55,8 @@ export class CacheLine {
     private readonly topo: Topology,
     readonly name: string,
     private readonly guard: SyncGuard | null = null,
+    /** Where `spfperf lock contention` sums this line's transfers (shared by the lines of one name), or null. */
+    private readonly stat: LineStat | null = null,
   ) {
     this.share = topo.handoffShare;
     this.sharers = new Uint32Array((topo.ncpus + 31) >>> 5);
@@ -75,7 +78,15 @@ export class CacheLine {
     const start = now > this.busyUntil ? now : this.busyUntil;
     this.busyUntil = start + lat * this.share;
     this.transfers++;
-    return start + lat - now;
+    const cost = start + lat - now;
+    const s = this.stat;
+    if (s !== null) {
+      s.transfers++;
+      s.waitNs += cost;
+      s.queuedNs += start - now;
+      if (cost > s.maxNs) s.maxNs = cost;
+    }
+    return cost;
   }
 
   /** A load by `cpu` at `now`; returns its latency in ns. */

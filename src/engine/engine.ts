@@ -5,6 +5,7 @@ import type { Topology } from './topology.js';
 import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code } from './task.js';
 import { LockList } from './debug.js';
 import { callSite, SyncRuleError } from './sync-check.js';
+import type { ContentionTracer } from './lockstat.js';
 
 /**
  * The deterministic discrete-event core.
@@ -120,6 +121,8 @@ export interface EngineOptions {
   readonly spinlock?: 'queued' | 'ticket';
   /** Keep a list of the locks made, for the invariant checks (a lock held at exit). */
   readonly trackLocks?: boolean;
+  /** Tell this observer every lock wait, and sum the lines' transfers in its `lines` (lockstat.ts). */
+  readonly contention?: ContentionTracer;
 }
 
 export class Engine implements SyncGuard {
@@ -173,6 +176,8 @@ export class Engine implements SyncGuard {
   audit: (() => void) | null = null;
   onTaskExit: ((t: Task) => void) | null = null;
   readonly locks: LockList | null;
+  /** The observer of lock waits (the lock primitives call it where they wait), or null. */
+  readonly contention: ContentionTracer | null;
 
   constructor(
     readonly topo: Topology,
@@ -183,6 +188,7 @@ export class Engine implements SyncGuard {
     this.checkSync = opts.checkSync ?? syncCheckDefault;
     this.ticketSpinlocks = opts.spinlock === 'ticket';
     this.locks = opts.trackLocks === true ? new LockList() : null;
+    this.contention = opts.contention ?? null;
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
@@ -213,10 +219,9 @@ export class Engine implements SyncGuard {
     }
   }
 
-
   /** A cache line of shared data, named for reports. */
   line(name: string): CacheLine {
-    return new CacheLine(this.topo, name, this.checkSync ? this : null);
+    return new CacheLine(this.topo, name, this.checkSync ? this : null, this.contention?.lines?.of(name) ?? null);
   }
 
   /** SyncGuard: an access at `now` is in time order only if no pending item is earlier. */
@@ -486,7 +491,6 @@ export class Engine implements SyncGuard {
   get wasStopped(): boolean {
     return this.stopped;
   }
-
 
   /** Tasks that will never run again although they have not exited (a lost wake-up, a deadlock). */
   stuckTasks(): Task[] {

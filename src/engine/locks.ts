@@ -1,6 +1,7 @@
 import { SPIN, SYNC, type Code, type Engine, type Task } from './engine.js';
 import type { CacheLine } from './cacheline.js';
 import type { LockWaitee } from './wait.js';
+import { LCB_F_READ, LCB_F_SPIN, LCB_F_WRITE } from './lockstat.js';
 
 /**
  * The kernel's lock primitives on the engine. Every operation first syncs (so shared state is
@@ -95,8 +96,10 @@ export class RwLock implements LockWaitee {
     this.stats.contended++;
     this.waiters.push({ t, write });
     t.wait = { kind: 'lock', lock: this, fn: write ? 'write_lock' : 'read_lock', mode: write ? 'write' : 'read' };
+    this.eng.contention?.begin(t, this, LCB_F_SPIN | (write ? LCB_F_WRITE : LCB_F_READ));
     yield SPIN;
     // Granted by the releaser (grant() below): readers/writer already account for us.
+    this.eng.contention?.end(t, this);
   }
 
   private *release(t: Task, write: boolean): Code {
@@ -181,7 +184,9 @@ export class SpinLock implements LockWaitee {
     if (this.ticket) for (const w of this.waiters) this.line.read(w.cpu, t.clock);
     this.waiters.push(t);
     t.wait = { kind: 'lock', lock: this, fn: 'spin_lock', mode: 'spin' };
+    this.eng.contention?.begin(t, this, LCB_F_SPIN);
     yield SPIN;
+    this.eng.contention?.end(t, this);
   }
 
   /** spin_trylock(): true if taken. */

@@ -1,5 +1,6 @@
 import { BLOCK, SYNC, type Code, type Task } from './engine.js';
 import type { RwSemaphore, RwsemWaiter } from './rwsem.js';
+import { LCB_F_READ, LCB_F_WRITE } from './lockstat.js';
 
 /**
  * The generic spinlock rw_semaphore, lib/rwsem-spinlock.c (CONFIG_RWSEM_GENERIC_SPINLOCK): what
@@ -47,7 +48,9 @@ function* wait(sem: RwSemaphore, t: Task, write: boolean): Code {
   sem.stats.contended++;
   yield* leave(sem, t);
   t.wait = { kind: 'lock', lock: sem, fn: write ? 'down_write' : 'down_read', mode: write ? 'write' : 'read' };
+  t.eng.contention?.begin(t, sem, write ? LCB_F_WRITE : LCB_F_READ);
   while (!w.granted) yield BLOCK;
+  t.eng.contention?.end(t, sem);
 }
 
 /** __down_read(): granted if no writer holds the lock and nobody waits. */

@@ -3,6 +3,7 @@ import type { CacheLine } from './cacheline.js';
 import type { LockStats } from './locks.js';
 import type { LockWaitee } from './wait.js';
 import { SpinLock } from './locks.js';
+import { LCB_F_READ, LCB_F_WRITE } from './lockstat.js';
 import { spinlockDowngrade, spinlockDownRead, spinlockDownWrite, spinlockRelease, spinlockTrylock } from './rwsem-spinlock.js';
 import { MAX_READERS_WAKEUP, RWSEM_2_6, RWSEM_WAIT_TIMEOUT_NS, rspinThresholdNs, type RwsemEra, type RwsemWaiter } from './rwsem-era.js';
 
@@ -25,10 +26,7 @@ export class RwSemaphore implements LockWaitee {
   writer: Task | null = null;
   /** sem->wait_list, in arrival order. */
   readonly waiters: RwsemWaiter[] = [];
-  /**
-   * Tasks in rwsem_optimistic_spin(), in OSQ (arrival) order: the head spins on the owner, the
-   * others behind it. Writers, and readers in the `spin` era.
-   */
+  /** Tasks in rwsem_optimistic_spin(), in OSQ order (the head spins on the owner): writers, and readers in the `spin` era. */
   private readonly spinners: RwsemWaiter[] = [];
   /** RWSEM_FLAG_HANDOFF */
   handoff = false;
@@ -52,10 +50,7 @@ export class RwSemaphore implements LockWaitee {
     eng.locks?.add(this);
   }
 
-  /**
-   * sem->wait_lock of the generic spinlock rw_semaphore (era.genericSpinlock), on the lock's line:
-   * every operation goes through it (rwsem-spinlock.ts).
-   */
+  /** sem->wait_lock of the generic spinlock rw_semaphore (era.genericSpinlock, rwsem-spinlock.ts), on the lock's line. */
   waitLock: SpinLock | null = null;
 
   /** Take the behaviour of a kernel era (before the lock is first used). */
@@ -232,14 +227,18 @@ export class RwSemaphore implements LockWaitee {
       if (this.spinners.length === 0 && this.writer === null && !this.handoff) return this.joinReaders(t);
       this.spinners.push(this.newWaiter(t, false));
       t.wait = { kind: 'lock', lock: this, fn: 'down_read', mode: 'read-spin' };
+      this.eng.contention?.begin(t, this, LCB_F_READ);
       yield SPIN; // granted at the owner's release, or stopped, queued and granted later
+      this.eng.contention?.end(t, this);
       return;
     }
     const w = this.newWaiter(t, false);
     this.waiters.push(w);
     t.wait = { kind: 'lock', lock: this, fn: 'down_read', mode: 'read' };
+    this.eng.contention?.begin(t, this, LCB_F_READ); // trace_contention_begin(sem, LCB_F_READ)
     // Readers are always granted by the task that wakes them (rwsem_mark_wake).
     while (!w.granted) yield BLOCK;
+    this.eng.contention?.end(t, this);
   }
 
   /** A reader got in without queueing: if readers head the queue it wakes them (RWSEM_WAKE_READ_OWNED). */
@@ -260,6 +259,7 @@ export class RwSemaphore implements LockWaitee {
       return;
     }
     const w = this.newWaiter(t, true);
+    this.eng.contention?.begin(t, this, LCB_F_WRITE); // the spin too: see docs/lock.md
     // rwsem_can_spin_on_owner(): not on a writer owner off its CPU; on readers only from 5.3,
     // and not once a writer's time on them ran out (the non-spinnable bit).
     const spin = this.mayspin() && (this.writer !== null ? this.ownerRunning() : this.readers === 0 || (this.era.spinOnReaders && !this.wrNonspinnable));
@@ -269,7 +269,7 @@ export class RwSemaphore implements LockWaitee {
       if (this.spinners.length === 1 && this.writer === null && this.readers > 0) this.startRspin(w, t.clock);
       t.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write-spin' };
       yield SPIN;
-      if (w.granted) return;
+      if (w.granted) return this.eng.contention?.end(t, this);
       // Stopped (the owner slept, or the time on readers ran out), queued, slept and woken.
     } else {
       this.waiters.push(w);
@@ -277,7 +277,7 @@ export class RwSemaphore implements LockWaitee {
       yield BLOCK;
     }
     for (;;) {
-      if (w.granted) return;
+      if (w.granted) return this.eng.contention?.end(t, this);
       // Woken by rwsem_wake() with the lock free: rwsem_try_write_lock(), which someone that
       // came first may have made fail.
       if (t.mustSync()) {
@@ -289,7 +289,7 @@ export class RwSemaphore implements LockWaitee {
         this.waiters.splice(this.waiters.indexOf(w), 1);
         this.handoff = false;
         this.setWriter(t, w.sawNonspinnable);
-        return;
+        return this.eng.contention?.end(t, this);
       }
       t.stall(this.line.read(t.cpu, t.clock));
       if (this.era.handoff && !this.handoff && this.waiters[0] === w && t.clock - w.since >= RWSEM_WAIT_TIMEOUT_NS) {

@@ -1,6 +1,7 @@
 import { Engine, getInvariantCheckDefault, type EngineCosts, type SchedPolicy } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
 import type { RwsemEra } from '../engine/rwsem-era.js';
+import type { ContentionTracer } from '../engine/lockstat.js';
 import type { ArchProfile } from '../config/arch.js';
 import type { Machine } from '../config/machine.js';
 import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
@@ -82,6 +83,8 @@ export interface RunOptions {
    * `machine` (prepareRun() scales them).
    */
   readonly perturb?: Perturbation;
+  /** Told every lock wait, and where the cache lines sum their transfers (spfperf lock contention). */
+  readonly contention?: ContentionTracer;
   /** A test-only mutant of the model (KernelOptions.mutant); never set from the command line. */
   readonly mutant?: KernelOptions['mutant'];
   /** Test-only: called with the kernel before the run starts (the invariant tests break it). */
@@ -128,7 +131,7 @@ export function setupRun(o: RunOptions): Runner {
   const jitter = JITTER * factorOf(p, 'JITTER');
   const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
   const checks = o.checkInvariants !== undefined ? o.checkInvariants !== false : getInvariantCheckDefault();
-  const eng = new Engine(topo, costs, o.engineSeed ?? o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks });
+  const eng = new Engine(topo, costs, o.engineSeed ?? o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks, contention: o.contention });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;

@@ -1,5 +1,6 @@
 import { SYNC, type Code, type Engine } from '../../engine/engine.js';
 import { Atomic, RwLock, SeqCount } from '../../engine/locks.js';
+import { LCB_F_SPIN } from '../../engine/lockstat.js';
 import { EV } from '../../events/catalog.js';
 import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
@@ -247,14 +248,20 @@ class DufourCommit implements SpecCommit {
 
   *pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
     const t = th.t;
+    // v11 spins on the PTE lock by trylocks: a wait on it for `spfperf lock contention`, from
+    // the first failed trylock until it is taken or the loop gives up.
+    const lockstat = th.k.eng.contention;
+    let spinning = false;
     for (;;) {
       // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
       if (t.mustSync()) yield SYNC;
       if (th.k.opts.mutant !== 'dufour-no-seq-recheck' && this.d.hasChanged(vmf.vma, this.st, this.seq)) {
+        if (spinning) lockstat?.end(t, vmf.pt.ptl);
         traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockChanged, vmf.vma, this.addr);
         return false;
       }
       if (pteWalk(th, this.addr) !== vmf.pt) {
+        if (spinning) lockstat?.end(t, vmf.pt.ptl);
         traceSpf(th, EV.SPF_PMD_CHANGED, AT.lockPmd, vmf.vma, this.addr);
         return false;
       }
@@ -264,8 +271,11 @@ class DufourCommit implements SpecCommit {
         traceSpf(th, EV.SPF_PTE_LOCK, AT.lockTry, vmf.vma, this.addr);
         return false;
       }
+      if (!spinning && lockstat !== null) lockstat.begin(t, vmf.pt.ptl, LCB_F_SPIN);
+      spinning = true;
       t.cost(th.k.costs.cpuRelaxNs); // cpu_relax() between two trylocks
     }
+    if (spinning) lockstat?.end(t, vmf.pt.ptl);
     // The recheck under the PTE lock (the test-only mutant 'dufour-no-seq-recheck' skips it).
     if (th.k.opts.mutant !== 'dufour-no-seq-recheck' && this.d.hasChanged(vmf.vma, this.st, this.seq)) {
       yield* vmf.pt.ptl.unlock(t);
@@ -281,6 +291,8 @@ const SPF_ON = { CONFIG_SPECULATIVE_PAGE_FAULT: 'y' };
 
 export const design: DesignDescriptor = {
   name: 'dufour',
+  // read_lock(&mm->mm_rb_lock) is get_vma()'s; mm_rb_write_lock() is static inline in mm/mmap.c.
+  lockCallers: { 'DufourStrategy.faultWithoutMmapLock': 'get_vma', 'DufourStrategy.treeModify': null },
   title: 'Laurent Dufour SPF: mm_rb rwlock, VMA refcount, per-VMA seqcount',
   since: '2017-06',
   source: 'kernel-facts.md section 1; lkml "[PATCH v9/v11] Speculative page faults" (2018), SRCU postings v1-v5 (2017)',

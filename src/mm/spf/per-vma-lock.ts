@@ -1,5 +1,7 @@
 import { BLOCK, SYNC, type Code, type Engine, type Task } from '../../engine/engine.js';
 import type { CacheLine } from '../../engine/cacheline.js';
+import { LCB_F_WRITE } from '../../engine/lockstat.js';
+import type { LockWaitee } from '../../engine/wait.js';
 import { TaskState } from '../../engine/task.js';
 import { RwSemaphore, type RwsemEra } from '../../engine/rwsem.js';
 import { EV } from '../../events/catalog.js';
@@ -56,13 +58,17 @@ class VmaRwsem {
  * vma_writer_wait (rcuwait: no spinning) until the readers are gone; the last reader's
  * vma_end_read() wakes it (rcuwait_wake_up(), the reader's try_to_wake_up()).
  */
-class VmRefcnt {
+class VmRefcnt implements LockWaitee {
+  readonly name = 'vma->vm_refcnt';
   readers = 0;
   /** The writer that added VMA_LOCK_OFFSET (it may be asleep waiting for the readers). */
   writer: Task | null = null;
   private readonly line: CacheLine;
   constructor(private readonly eng: Engine) {
-    this.line = eng.line('vma->vm_refcnt');
+    this.line = eng.line(this.name);
+  }
+  exclusiveHolder(): Task | null {
+    return this.writer;
   }
   /** vma_start_read(): __refcount_inc_not_zero_limited_acquire(), refused while a writer is in. */
   *readTrylock(t: Task): Code<boolean> {
@@ -88,10 +94,17 @@ class VmRefcnt {
     if (t.mustSync()) yield SYNC;
     t.stall(this.line.write(t.cpu, t.clock));
     this.writer = t;
+    // A wait for the VMA lock, for spfperf lock contention (as the rwsem's writer wait it replaced).
+    let waited = false;
     for (;;) {
       if (t.mustSync()) yield SYNC;
-      if (this.readers === 0) return;
+      if (this.readers === 0) {
+        if (waited) this.eng.contention?.end(t, this);
+        return;
+      }
       t.wait = { kind: 'queue', queue: 'vma_writer_wait', object: 'vma->vm_refcnt', fn: '__vma_start_write' };
+      if (!waited) this.eng.contention?.begin(t, this, LCB_F_WRITE);
+      waited = true;
       yield BLOCK;
     }
   }
@@ -255,6 +268,8 @@ export class PerVmaLockStrategy implements DesignHooks {
 
 export const design: DesignDescriptor = {
   name: 'per-vma-lock',
+  // The refcount lock's writer wait (6.15+) is a lock function: its caller is vma_start_write.
+  lockCallers: { 'VmRefcnt.writeLock': null },
   title: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
   since: '2023-02',
   source: 'kernel-facts.md section 3; Suren Baghdasaryan, "Per-VMA locks" (merged in 6.4)',

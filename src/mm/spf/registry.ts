@@ -138,6 +138,12 @@ export interface DesignDescriptor {
   readonly events?: readonly string[];
   /** The abort sites its tracepoints report as `caller`. */
   readonly sites?: readonly SpfSite[];
+  /**
+   * spfperf lock contention's callers: the design's model functions (`Class.method`) that wait
+   * for a lock and are named otherwise than the kernel function that does, with that name, or
+   * null for one the kernel inlines (its caller is the caller). Others are named in snake_case.
+   */
+  readonly lockCallers?: Readonly<Record<string, string | null>>;
   /** Build the design's hooks for one run. */
   create(env: DesignEnv): DesignHooks;
 }
