@@ -11,7 +11,6 @@ import {
   VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_SHARED, VM_WRITE,
 } from './types.js';
 import { flushTlbRange } from './tlb.js';
-import { madviseStartInvalid } from './madvise.js';
 
 /**
  * Swap: anonymous pages written out and their PTEs replaced by swap entries (mm/swap_state.c,
@@ -77,7 +76,8 @@ export function* sysMadvisePageout(th: Thread, addr: number, length: number): Co
   const end = addr + Math.ceil(length / ps) * ps;
   t.enterKernel();
   t.cost(k.costs.syscallNs);
-  if (madviseStartInvalid(th, addr)) {
+  // do_madvise()'s first check (madvise.ts madviseStartInvalid): a start not page aligned.
+  if (addr % ps !== 0) {
     t.exitKernel();
     return -EINVAL;
   }
