@@ -11,18 +11,14 @@
  * state is carried from one call to the next.
  */
 import { createRequire } from 'node:module';
-import type * as Commander from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import { ViolationError } from './check/violation.js';
 import type { CliIo } from './io.js';
 import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
-const require = createRequire(import.meta.url);
-// commander is CommonJS: loaded with require, not import, which spares Node 20's ESM loader its
-// wrapper module and CJS export scan (a few ms of every start-up; docs/performance.md).
-const { Command, CommanderError } = require('commander') as typeof Commander;
-type Command = Commander.Command;
-const VERSION: string = (require('../package.json') as { version: string }).version;
+// Read with require: an import of JSON is still experimental in Node 20 (a warning on stderr).
+const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
