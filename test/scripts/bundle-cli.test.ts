@@ -40,6 +40,12 @@ describe('the start-up bundle', () => {
     }
   });
 
+  test('a Node without require() of ES modules runs the unbundled dist/main.js, with the same output', () => {
+    const args = ['--no-experimental-require-module', BIN, 'list', '--json'];
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env });
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: run(['list', '--json']).stdout, stderr: '' });
+  });
+
   test("an error thrown in a verb's own module keeps its class, and so its exit status", () => {
     // errors.js and check/violation.js are not copied into the bundle: one class each in the process.
     expect(run(['stat', 'no-such-workload']).status).toBe(1); // UsageError
