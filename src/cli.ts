@@ -38,9 +38,9 @@ function commonRunOptions(c: Command): Command {
  *
  * A verb's options are added to its command only when they are needed: when the verb is parsed
  * (commander's preSubcommand hook) or a help is formatted, the verb's own or the one that lists
- * the verbs (each verb's usage there says `[options]` when it has some). Adding all ~60 options of the table
- * for every command line cost a start-up ~2 ms (docs/performance.md, Start-up); the helps are
- * golden files (test/cli.test.ts).
+ * the verbs (each verb's usage there says `[options]` when it has some). Adding all ~60 options
+ * of the table for every command line cost a start-up ~1.5 ms (docs/performance.md, Start-up);
+ * the helps are golden files (test/cli.test.ts).
  */
 export function buildProgram(io: CliIo, result: { code: number }): Command {
   const program = new Command();
