@@ -89,7 +89,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .argument('[params...]', 'workload parameters as name=value')
       .option('-e, --event <events>', 'events to record (default: faults and every pagefault:*)', collect, [])
       .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson')
-      .option('--stat', 'also print the stat counters at the end'),
+      .option('--stat', 'also print the stat counters at the end')
+      .option('-F, --freq <n>', 'cpu-clock: samples per second of simulated time, per CPU (default 4000)')
+      .option('-c, --count <ns>', 'cpu-clock: nanoseconds of simulated time between two samples of a CPU')
+      .option('-g', 'cpu-clock: record each sample\'s call chain (perf record -g)'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/record.js');
     result.code = await run(workload, params, opts, io);
