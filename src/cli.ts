@@ -126,6 +126,9 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .option('-s, --sort <keys>', `sort keys, comma-separated: ${REPORT_SORT_VALUES.join(', ')}`, REPORT_DEFAULT_SORT)
     .option('--stdio', 'plain text output even on a terminal')
     .option('-F, --fields <fields>', 'columns to show')
+    .option('-g', 'draw the call graph under each entry (the default for a trace with call chains: record -g -e cpu-clock)')
+    .option('--children', 'call chains: each function an entry, with its callees\' samples (Children) beside its own (Self); perf\'s default')
+    .option('--no-children', 'call chains: only the sampled functions, their callers under them')
     .action(async (opts) => {
       const { run } = await import('./commands/report.js');
       result.code = await run(opts, io);

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { spfperf } from '../helpers/cli.js';
+import { expectGolden } from '../helpers/golden.js';
+
+/** report of a cpu-clock recording with call chains (src/format/report.ts, src/format/callgraph.ts). */
+const PF1 = ['--cpus', '4', 'page_fault1', 'threads=4', 'size=1M', 'seconds=0.001s'];
+
+async function recording(): Promise<string> {
+  const r = await spfperf(['record', '-g', '-e', 'cpu-clock', '-c', '50000', '-o', '-', ...PF1]);
+  expect(r.status).toBe(0);
+  return r.stdout;
+}
+
+/** The entry lines of a report: their percentage columns and symbol. */
+function entries(text: string): { pcts: number[]; sym: string }[] {
+  return text
+    .split('\n')
+    .filter((l) => /^ +\d+\.\d+%/.test(l))
+    .map((l) => ({ pcts: [...l.matchAll(/(\d+\.\d+)%/g)].map((m) => Number(m[1])), sym: l.replace(/^.*\[[k.]\] /, '') }));
+}
+
+describe('spfperf report of call chains', () => {
+  it('--no-children: each sampled function, its callers drawn under it as perf draws them (golden)', async () => {
+    const trace = await recording();
+    const r = await spfperf(['report', '--stdio', '--no-children', '-i', '-'], { stdin: trace });
+    expect(r.status).toBe(0);
+    expectGolden('report.page_fault1-cpu-clock-g.no-children.txt', r.stdout);
+    const e = entries(r.stdout);
+    expect(e.reduce((a, x) => a + x.pcts[0], 0)).toBeCloseTo(100, 0);
+    // Every graph starts at the entry's own function (a single root covering the entry).
+    const lines = r.stdout.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!/^ +\d+\.\d+%/.test(lines[i])) continue;
+      const sym = lines[i].replace(/^.*\[[k.]\] /, '');
+      expect(lines[i + 1]).toBe('            |');
+      expect(lines[i + 2]).toBe(`            ---${sym}`);
+    }
+  });
+
+  it('--children (perf\'s default): every function of a chain is an entry, Children = its own and its callees\' (golden)', async () => {
+    const trace = await recording();
+    const r = await spfperf(['report', '--stdio', '-g', '-i', '-'], { stdin: trace });
+    expect(r.status).toBe(0);
+    expect((await spfperf(['report', '--stdio', '-i', '-'], { stdin: trace })).stdout).toBe(r.stdout);
+    expectGolden('report.page_fault1-cpu-clock-g.children.txt', r.stdout);
+    expect(r.stdout).toContain('# Children      Self  Command      Shared Object');
+    const e = entries(r.stdout);
+    expect(e.reduce((a, x) => a + x.pcts[1], 0)).toBeCloseTo(100, 0);
+    for (const x of e) expect(x.pcts[0]).toBeGreaterThanOrEqual(x.pcts[1]);
+    // Sorted by Children; the outermost frames come first: the fault entry covers the fault path.
+    const pct = (sym: string): number => e.find((x) => x.sym === sym)!.pcts[0];
+    expect(e.map((x) => x.pcts[0])).toEqual([...e.map((x) => x.pcts[0])].sort((a, b) => b - a));
+    expect(pct('asm_exc_page_fault')).toBeGreaterThanOrEqual(pct('do_anonymous_page'));
+    expect(pct('do_anonymous_page')).toBeGreaterThanOrEqual(pct('clear_page_erms'));
+  });
+});
