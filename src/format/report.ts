@@ -34,6 +34,8 @@ interface Group extends Tally {
   /** With call chains: the period of the samples in this entry itself (`period` is then its children's). */
   self: number;
   tree: CallTree | null;
+  /** --children: the fewest frames above this entry's function in a chain (callers sort above callees on a tie). */
+  depth: number;
 }
 
 interface EventTable extends Tally {
@@ -129,10 +131,12 @@ export class ReportAggregator {
     // the sampled function; a function met twice in one chain counts once.
     (g.tree ??= new CallTree()).add([...syms].reverse(), period);
     const seen = new Set<Group>([g]);
+    g.depth = g.samples === 1 ? chain.length - 1 : Math.min(g.depth, chain.length - 1);
     for (let i = 1; i < chain.length; i++) {
       const c = this.group(t, atFrame(s, chain[i]), period, seen);
       if (c === null) continue;
       (c.tree ??= new CallTree()).add(syms.slice(0, i + 1).reverse(), period);
+      c.depth = c.samples === 1 ? chain.length - 1 - i : Math.min(c.depth, chain.length - 1 - i);
     }
   }
 
@@ -149,7 +153,7 @@ export class ReportAggregator {
     }
     let g = t.groups.get(id);
     if (g === undefined) {
-      g = { vals: vals ?? [id], samples: 0, period: 0, sub: this.breakdownKeys.length > 0 ? this.breakdownKeys.map(() => new Map()) : null, self: 0, tree: null };
+      g = { vals: vals ?? [id], samples: 0, period: 0, sub: this.breakdownKeys.length > 0 ? this.breakdownKeys.map(() => new Map()) : null, self: 0, tree: null, depth: 0 };
       t.groups.set(id, g);
     }
     if (seen !== undefined) {
@@ -186,11 +190,13 @@ export class ReportAggregator {
   result(order: readonly string[] = []): ReportTable[] {
     const names = [...order.filter((n) => this.tables.has(n)), ...[...this.tables.keys()].filter((n) => !order.includes(n))];
     const byTally = <T extends Tally & { key: string }>(a: T, b: T): number => b.period - a.period || b.samples - a.samples || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    // --children: on a tie, callers above their callees (perf's __hpp__sort_acc(): by callchain depth).
+    const byEntry = (a: { key: string; g: Group } & Tally, b: { key: string; g: Group } & Tally): number => b.period - a.period || b.samples - a.samples || a.g.depth - b.g.depth || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return names.map((name) => {
       const t = this.tables.get(name)!;
       const rows = [...t.groups.entries()]
         .map(([key, g]) => ({ key, g, period: g.period, samples: g.samples }))
-        .sort(byTally)
+        .sort(byEntry)
         .map(({ g }) => ({
           vals: g.vals,
           samples: g.samples,

@@ -52,5 +52,8 @@ describe('spfperf report of call chains', () => {
     expect(e.map((x) => x.pcts[0])).toEqual([...e.map((x) => x.pcts[0])].sort((a, b) => b - a));
     expect(pct('asm_exc_page_fault')).toBeGreaterThanOrEqual(pct('do_anonymous_page'));
     expect(pct('do_anonymous_page')).toBeGreaterThanOrEqual(pct('clear_page_erms'));
+    // Equal Children: callers above their callees (perf's __hpp__sort_acc()), the idle task's chain in order.
+    const idle = e.filter((x) => x.pcts[0] === pct('default_idle')).map((x) => x.sym);
+    expect(idle).toEqual(['common_startup_64', 'start_secondary', 'cpu_startup_entry', 'do_idle', 'default_idle_call', 'default_idle']);
   });
 });
