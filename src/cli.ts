@@ -92,7 +92,8 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('--stat', 'also print the stat counters at the end')
       .option('-F, --freq <n>', 'cpu-clock: samples per second of simulated time, per CPU (default 4000)')
       .option('-c, --count <ns>', 'cpu-clock: nanoseconds of simulated time between two samples of a CPU')
-      .option('-g', 'cpu-clock: record each sample\'s call chain (perf record -g)'),
+      .option('-g', 'cpu-clock: record each sample\'s call chain (perf record -g)')
+      .option('--off-cpu', 'cpu-clock: also an offcpu-time sample for each sleep, its length as the period (perf record --off-cpu)'),
   ).action(async (workload: string, params: string[], opts) => {
     const { run } = await import('./commands/record.js');
     result.code = await run(workload, params, opts, io);

@@ -42,7 +42,12 @@ export interface RecordOptions extends CommonRunOptions {
   readonly count?: string;
   /** -g: record call chains with cpu-clock samples. */
   readonly g?: boolean;
+  /** --off-cpu: also an offcpu-time sample per sleep (with cpu-clock). */
+  readonly offCpu?: boolean;
 }
+
+/** The event of off-CPU samples, as perf record --off-cpu names it. */
+export const OFFCPU_EVENT = 'offcpu-time';
 
 /** perf record's default sampling frequency (-F), per CPU. */
 export const DEFAULT_FREQ = 4000;
@@ -53,10 +58,10 @@ export const DEFAULT_FREQ = 4000;
 export const MAX_FREQ = 100_000;
 
 /** The cpu-clock period (ns) of -F / -c, checked; null when cpu-clock is not recorded. */
-export function cpuClockPeriod(events: readonly SelectedEvent[], o: Pick<RecordOptions, 'freq' | 'count' | 'g'>): number | null {
+export function cpuClockPeriod(events: readonly SelectedEvent[], o: Pick<RecordOptions, 'freq' | 'count' | 'g' | 'offCpu'>): number | null {
   const sampled = events.some((e) => e.id === EV.CPU_CLOCK);
   if (!sampled) {
-    const opt = o.freq !== undefined ? "option '-F'" : o.count !== undefined ? "option '-c'" : o.g === true ? "option '-g'" : null;
+    const opt = o.freq !== undefined ? "option '-F'" : o.count !== undefined ? "option '-c'" : o.g === true ? "option '-g'" : o.offCpu === true ? "option '--off-cpu'" : null;
     if (opt !== null) throw new UsageError(`${opt}: the model samples only cpu-clock (record -e cpu-clock)`);
     return null;
   }
@@ -138,6 +143,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const sink = new RecordSink(events, w, NUM_EVENTS);
   const clockEvent = events.find((e) => e.id === EV.CPU_CLOCK);
   const program = prep.workload.file ?? prep.workload.name;
+  let offSamples = 0;
   const cpuClock =
     periodNs === null || clockEvent === undefined
       ? undefined
@@ -145,7 +151,13 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
           periodNs,
           callchain: true,
           callers: designCallers(),
+          offCpu: o.offCpu === true,
           onSample: (s: CpuSample): void => {
+            if (s.offNs !== undefined) {
+              offSamples++;
+              w.line(cpuClockLine(s, OFFCPU_EVENT, s.offNs, o.g === true, program));
+              return;
+            }
             sink.written[EV.CPU_CLOCK]++;
             w.line(cpuClockLine(s, clockEvent.name, periodNs, o.g === true, program));
           },
@@ -160,7 +172,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
       trace_format: TRACE_FORMAT,
       ...describeRun(prep),
       command,
-      events: events.map((e) => e.name),
+      events: [...events.map((e) => e.name), ...(o.offCpu === true ? [OFFCPU_EVENT] : [])],
     };
     w.line(JSON.stringify(header) + '\n');
     // A second Ctrl-C gives the run up: the file goes at once, and the simulation (which may
@@ -191,6 +203,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     sink.flushOpen();
     const samples: Record<string, number> = {};
     for (const e of events) samples[e.name] = sink.written[e.id];
+    if (o.offCpu === true) samples[OFFCPU_EVENT] = offSamples;
     const summary = {
       type: 'summary',
       ...runValues(prep, prep.seed, r),
@@ -208,7 +221,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     throw e;
   }
 
-  const total = events.reduce((a, e) => a + sink.written[e.id], 0);
+  const total = events.reduce((a, e) => a + sink.written[e.id], 0) + offSamples;
   const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
   const stopped = r.stopped ? `spfperf: record stopped (${stopSignal === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C'}) at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
   const stat = o.stat ? statText(command, events, r) : '';

@@ -1,4 +1,4 @@
-import type { Task } from '../engine/task.js';
+import { TaskState, type Task } from '../engine/task.js';
 import type { CpuSampler } from '../engine/sampler.js';
 import type { ContentionTracer, LineStat } from '../engine/lockstat.js';
 import { currentFrames, frameKey, KERNEL_CALLER, lockName, modelFrameName, type Frame } from './lock-contention.js';
@@ -37,6 +37,11 @@ export interface CpuSample {
   readonly chain: readonly string[] | null;
   /** The user ip (a workload statement's, user-ip.ts), or 0 for a kernel thread and the idle task. */
   readonly userIp: number;
+  /**
+   * An off-CPU sample (perf record --off-cpu's offcpu-time): the task slept from `time` for this
+   * many ns, having left `cpu`; its chain is where it went to sleep. Absent for a cpu-clock sample.
+   */
+  readonly offNs?: number;
 }
 
 export interface CpuClockOptions {
@@ -54,6 +59,8 @@ export interface CpuClockOptions {
    * thread's wake-up after the end is not sampled, nor the idle time before it (default: always).
    */
   readonly recording?: () => boolean;
+  /** Also an off-CPU sample for each time a task sleeps (blocks), when it runs again. */
+  readonly offCpu?: boolean;
   readonly onSample: (s: CpuSample) => void;
 }
 
@@ -197,6 +204,10 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
   private readonly spins = new Map<Task, { readonly from: number; readonly until: number; readonly frames: readonly string[] }>();
   /** Per task: its last chain, for samples owed when the run ends. */
   private readonly last = new Map<Task, readonly string[]>();
+  /** Per task asleep: since when, and the CPU it left (off-CPU samples). */
+  private readonly asleep = new Map<Task, { readonly since: number; readonly cpu: number }>();
+  /** Per task back on a CPU: its sleep, waiting for its stack (where the sleep ends, in the function that slept). */
+  private readonly slept = new Map<Task, { readonly since: number; readonly cpu: number; readonly ns: number }>();
   /** Samples taken. */
   count = 0;
   /** The line that made the last transfer (its latency in lastNs), or null. */
@@ -213,6 +224,13 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
 
   onCpu(t: Task): void {
     const cpu = t.cpu;
+    const z = this.asleep.get(t);
+    if (z !== undefined) {
+      this.asleep.delete(t);
+      // A sleep past the end of the recording is cut there (finish() writes it).
+      if (this.recording()) this.slept.set(t, { ...z, ns: t.clock - z.since });
+      else this.asleep.set(t, z);
+    }
     if (this.next[cpu] >= t.clock) {
       t.sampleAt = this.next[cpu];
       return;
@@ -231,6 +249,8 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
   offCpu(t: Task): void {
     this.owe(t, t.cpu, t.clock);
     t.sampleAt = Infinity;
+    // perf's --off-cpu counts sleeps (a task switched out not runnable), not preemptions or exits.
+    if (this.o.offCpu === true && t.state === TaskState.Blocked && this.recording()) this.asleep.set(t, { since: t.clock, cpu: t.cpu });
   }
 
   spun(t: Task, until: number): void {
@@ -276,6 +296,12 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
   /** Emit what `t` owes with `chain` (its stack now) under each sample's own top frames. */
   private settle(t: Task, chain: readonly string[] | null): void {
     this.spins.delete(t);
+    const z = this.slept.get(t);
+    if (z !== undefined) {
+      this.slept.delete(t);
+      // The sleep went through schedule() -> __schedule() (kernel/sched/core.c).
+      this.o.onSample({ time: z.since, cpu: z.cpu, pid: t.pid, tid: t.tid, comm: t.comm, chain: chain === null ? null : ['__schedule', 'schedule', ...chain], userIp: this.o.userIp(t), offNs: z.ns });
+    }
     const o = this.owed.get(t);
     if (o === undefined) return;
     this.owed.delete(t);
@@ -290,7 +316,7 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
   readonly lines = null;
   begin(): void {}
   end(t: Task): void {
-    if (this.owed.has(t) && t.cpu >= 0) this.settle(t, this.o.callchain ? this.chain(t) : null);
+    if ((this.owed.has(t) || this.slept.has(t)) && t.cpu >= 0) this.settle(t, this.o.callchain ? this.chain(t) : null);
   }
 
   lineStat(name: string): LineStat | null {
@@ -318,7 +344,11 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
    * idle at the end are sampled as idle up to it.
    */
   finish(endNs: number, tasks: readonly Task[]): void {
-    for (const t of tasks) if (this.owed.has(t)) this.settle(t, this.o.callchain ? (this.last.get(t) ?? []) : null);
+    // Tasks still asleep at the end: their sleep up to it, where they last ran (perf writes those at the end too).
+    for (const [t, z] of this.asleep) if (z.since < endNs) this.slept.set(t, { ...z, ns: endNs - z.since });
+    this.asleep.clear();
+    const lastChain = (t: Task): readonly string[] => this.last.get(t) ?? ((t.ctx as { kernel?: boolean } | null)?.kernel === true ? KTHREAD_FRAMES : []);
+    for (const t of tasks) if (this.owed.has(t) || this.slept.has(t)) this.settle(t, this.o.callchain ? lastChain(t) : null);
     for (let cpu = 0; cpu < this.o.ncpus; cpu++) {
       if (tasks.some((t) => t.cpu === cpu)) continue;
       for (let s = this.next[cpu]; s < endNs; s += this.o.periodNs) this.emit(s, cpu, 0, 0, 'swapper', this.o.callchain ? IDLE_CHAIN : null, 0);

@@ -69,6 +69,23 @@ describe('spfperf record -e cpu-clock', () => {
     expect(n(both, 'cpu-clock')).toBeGreaterThan(0);
   });
 
+  it('--off-cpu: an offcpu-time sample per sleep, its length as the period; the header and summary name it', async () => {
+    const lines = parse((await spfperf(['record', '-g', '--off-cpu', '-e', 'cpu-clock', '-o', '-', ...PF1])).stdout);
+    const header = lines[0] as { events: string[] };
+    const summary = lines[lines.length - 1] as { samples: Record<string, number> };
+    expect(header.events).toEqual(['cpu-clock', 'offcpu-time']);
+    const off = lines.filter((l) => l.event === 'offcpu-time');
+    expect(off.length).toBe(summary.samples['offcpu-time']);
+    expect(off.length).toBeGreaterThan(0);
+    for (const s of off) {
+      expect(s.period).toBeGreaterThan(0);
+      expect((s.callchain as { sym: string }[])[0].sym).toMatch(/^__schedule\+0x/);
+    }
+    const report = await spfperf(['report', '--stdio', '--no-children', '-i', '-'], { stdin: lines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
+    expect(report.stdout).toContain("# Samples: ");
+    expect(report.stdout).toContain("of event 'offcpu-time'");
+  });
+
   it('bad options: a one-line error, exit 1', async () => {
     const cases: [string[], string][] = [
       [['-e', 'cpu-clock', '-F', '200000'], "option '-F': maximum frequency rate (100,000 Hz) exceeded"],
@@ -78,6 +95,7 @@ describe('spfperf record -e cpu-clock', () => {
       [['-e', 'cpu-clock', '-c', '100000', '-F', '100'], "options '-F' and '-c' cannot be used together (a frequency or a period)"],
       [['-g'], "option '-g': the model samples only cpu-clock (record -e cpu-clock)"],
       [['-e', 'faults', '-F', '100'], "option '-F': the model samples only cpu-clock (record -e cpu-clock)"],
+      [['--off-cpu'], "option '--off-cpu': the model samples only cpu-clock (record -e cpu-clock)"],
     ];
     for (const [args, msg] of cases) {
       const r = await spfperf(['record', '-o', '-', ...args, ...PF1]);

@@ -5,6 +5,8 @@ import { designCallers } from '../../src/commands/lock-record.js';
 import { runWorkload, type RunResult } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import type { EventSource, TraceSink } from '../../src/trace/sink.js';
+import { LockContentionSink } from '../../src/trace/lock-contention.js';
+import { LCB_F_READ } from '../../src/engine/lockstat.js';
 
 const NAMES = new Map([...KERNEL_CALLER, ...designCallers()]);
 
@@ -72,7 +74,7 @@ function pf1(config: string, sampled: boolean, threads = 4, period = PERIOD): { 
   const prep = prepareRun('page_fault1', [`threads=${threads}`, 'size=2M', 'seconds=0.002s'], { cpus: String(threads), config: config.split(' ') });
   const log = new FaultLog();
   const samples: CpuSample[] = [];
-  const cpuClock = { periodNs: period, callchain: true, callers: designCallers(), onSample: (s: CpuSample): number => samples.push(s) };
+  const cpuClock = { periodNs: period, callchain: true, offCpu: true, callers: designCallers(), onSample: (s: CpuSample): number => samples.push(s) };
   const r = runWorkload({ ...runOptionsOf(prep), sinks: [log], ...(sampled ? { cpuClock } : {}) });
   return { r, faults: log.faults, samples, ncpus: prep.ncpus };
 }
@@ -90,7 +92,8 @@ describe('cpu-clock sampling on a run of the model', () => {
   }
 
   it('samples every CPU once per period up to the end of the run: the task on it, or the idle task', () => {
-    const { r, samples, ncpus } = pf1('base', true);
+    const { r, samples: all, ncpus } = pf1('base', true);
+    const samples = all.filter((s) => s.offNs === undefined);
     const perCpu = Array.from({ length: ncpus }, () => new Set<number>());
     for (const s of samples) {
       expect(perCpu[s.cpu].has(s.time)).toBe(false);
@@ -110,7 +113,7 @@ describe('cpu-clock sampling on a run of the model', () => {
 
   it('where the time goes comes from the model: clearing pages, the mmap lock\'s line, spins as frames of their own', () => {
     const { samples } = pf1('base', true);
-    const stacks = samples.filter((s) => s.pid !== 0).map((s) => s.chain!.join(';'));
+    const stacks = samples.filter((s) => s.pid !== 0 && s.offNs === undefined).map((s) => s.chain!.join(';'));
     expect(stacks.some((c) => c.startsWith('clear_page_erms;do_anonymous_page;__handle_mm_fault;handle_mm_fault;do_user_addr_fault;exc_page_fault;asm_exc_page_fault'))).toBe(true);
     expect(stacks.some((c) => /^cacheline\(mmap_lock\);(down_read|up_read);do_user_addr_fault;/.test(c))).toBe(true);
     expect(stacks.some((c) => c.includes(';__x64_sys_munmap;do_syscall_64;entry_SYSCALL_64_after_hwframe'))).toBe(true);
@@ -124,11 +127,28 @@ describe('cpu-clock sampling on a run of the model', () => {
 
   it('a spin is sampled in its own frames, above the lock function and its caller', () => {
     const { samples } = pf1('base', true, 8, 10_000);
-    const stacks = new Set(samples.filter((s) => s.pid !== 0).map((s) => s.chain!.join(';')));
+    const stacks = new Set(samples.filter((s) => s.pid !== 0 && s.offNs === undefined).map((s) => s.chain!.join(';')));
     const spins = [...stacks].filter((c) => /^(native_queued_spin_lock_slowpath|rwsem_spin_on_owner);/.test(c));
     // The queued spinlock's slow path over spin_lock() in the function that took the lock, and the
     // rwsem writer's optimistic spin over down_write() in the syscall that took the mmap lock.
     expect(spins.some((c) => /^native_queued_spin_lock_slowpath;_raw_spin_lock;(rmqueue_bulk|__pagevec_lru_add|release_pages);/.test(c))).toBe(true);
     expect(spins.some((c) => /^rwsem_spin_on_owner;rwsem_optimistic_spin;rwsem_down_write_slowpath;down_write;(__vm_munmap|vm_mmap_pgoff);__x64_sys_/.test(c))).toBe(true);
+  });
+
+  it('--off-cpu: a sample per sleep, its length as the period, where it slept: the mmap lock\'s readers wait as lock contention counts them', () => {
+    const { samples } = pf1('base', true, 8, 10_000);
+    const off = samples.filter((s) => s.offNs !== undefined);
+    expect(off.length).toBeGreaterThan(0);
+    expect(off.every((s) => s.offNs! > 0 && s.chain![0] === '__schedule' && s.chain![1] === 'schedule')).toBe(true);
+    const readers = off.filter((s) => s.chain!.join(';').startsWith('__schedule;schedule;rwsem_down_read_slowpath;down_read;do_user_addr_fault;'));
+    const slept = readers.reduce((a, s) => a + s.offNs!, 0);
+    const prep = prepareRun('page_fault1', ['threads=8', 'size=2M', 'seconds=0.002s'], { cpus: '8', config: ['base'] });
+    const sink = new LockContentionSink();
+    runWorkload({ ...runOptionsOf(prep), contention: sink });
+    const waited = sink.result().byCaller.find((c) => c.name === 'do_user_addr_fault' && c.flags === LCB_F_READ)!.totalNs;
+    // A reader's wait ends when it has the lock, its sleep when it has a CPU again: the same here
+    // (CPUs are free), but for the wake-up's latency.
+    expect(slept).toBeGreaterThan(0);
+    expect(Math.abs(slept - waited) / waited).toBeLessThan(0.05);
   });
 });
