@@ -19,11 +19,12 @@ import { currentFrames, frameKey, KERNEL_CALLER, lockName, modelFrameName, type 
  * this read the JavaScript stack, whose generators are the model's kernel call chain. The names
  * are lock contention's (KERNEL_CALLER, the designs' lockCallers: modelFrameName()), with the
  * engine's lock primitives named as the kernel's (LOCK_FRAMES) and the entry the model does not
- * have as functions added above the outermost one (ENTRY_FRAMES). Time spent spinning is
- * sampled in the spin's own frames (SPIN_FRAMES) above the spinner's chain as the spinner next
- * charges a cost: the samples of a spin wait for that stack, as do those of a clock that moved
- * without a charge (interrupt time, a context switch's end), which go to the next charge's
- * function.
+ * have as functions added above the outermost one (entryFrames()). Time spent spinning is
+ * sampled in the spin's own frames (spinFrames()) above the spinner's stack where its wait ends
+ * (the ContentionTracer end() the lock primitives call, or its next charge): the samples of a spin
+ * wait for that stack, as do those of a clock that moved without a charge (interrupt time), and
+ * a sleep's off-CPU sample (--off-cpu). A stall that paid exactly a line's last transfer (the
+ * LineProbe the sampler gives each line name) names the line in a frame of its own.
  */
 
 /** A cpu-clock sample: who ran on `cpu` at `time`, and where. */
