@@ -59,7 +59,7 @@ export async function run(o: ReportOptions, io: CliIo): Promise<number> {
     return 0;
   }
   const [{ render }, { createElement }, { ReportView }] = await Promise.all([import('ink'), import('react'), import('../ui/ReportView.js')]);
-  const model = reportViewModel(info, tables, keys, columns, breakdownKeys);
+  const model = reportViewModel(info, tables, keys, columns, breakdownKeys, children);
   const stdout = io.stdout as NodeJS.WriteStream;
   const view = (): ReturnType<typeof createElement> => createElement(ReportView, { model, height: stdout.rows ?? io.rows ?? 24 });
   stdout.write(ALT_SCREEN_ON);

@@ -353,21 +353,29 @@ export interface ReportViewModel {
   readonly breakdownKeys: readonly string[];
 }
 
-/** The data of the interactive view: the same text as --stdio, cut into navigable pieces. */
-export function reportViewModel(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[], breakdownKeys: readonly SortKey[]): ReportViewModel {
+/**
+ * The data of the interactive view: the same text as --stdio, cut into navigable pieces. With
+ * call chains, a row expands first into its call graph (the breakdown `callchain`), as --stdio
+ * draws it, then by the other keys.
+ */
+export function reportViewModel(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[], breakdownKeys: readonly SortKey[], children = true): ReportViewModel {
   const heading = headerLines(info).filter((l) => l !== '#').map((l) => l.replace(/^# ?/, ''));
+  const chains = tables.some((t) => t.chains);
+  const symFirst = keys[0] === 'sym';
   return {
     heading,
-    breakdownKeys: [...breakdownKeys],
+    breakdownKeys: [...(chains ? ['callchain'] : []), ...breakdownKeys],
     tables: tables.map((t) => {
-      const { header, rows } = tableLines(t, keys, columns);
+      const cols = t.chains && children ? columns.flatMap((c): ReportField[] => (c === 'overhead' ? ['children', 'self'] : [c])) : columns;
+      const { header, rows } = tableLines(t, keys, cols);
       return {
         title: `Samples: ${samplesWithUnit(t.samples).trim()} of event '${t.event}', Event count (approx.): ${t.period}`,
         columns: header,
-        rows: rows.map((text, i) => ({
-          text,
-          breakdowns: t.rows[i].breakdown.map((b, j) => b.map((x) => `${pct(x.period, t.period).padStart(8)}  ${display(breakdownKeys[j], x.val)}`)),
-        })),
+        rows: rows.map((text, i) => {
+          const r = t.rows[i];
+          const byKey = r.breakdown.map((b, j) => b.map((x) => `${pct(x.period, t.period).padStart(8)}  ${display(breakdownKeys[j], x.val)}`));
+          return { text, breakdowns: chains ? [r.tree?.lines(t.period, r.period, symFirst) ?? [], ...byKey] : byKey };
+        }),
       };
     }),
   };

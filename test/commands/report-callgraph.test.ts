@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { formatReportStdio, ReportAggregator, reportViewModel, type ReportInfo } from '../../src/format/report.js';
+import type { TraceSample } from '../../src/trace/ndjson-reader.js';
 import { spfperf } from '../helpers/cli.js';
 import { expectGolden } from '../helpers/golden.js';
 
@@ -55,5 +57,26 @@ describe('spfperf report of call chains', () => {
     // Equal Children: callers above their callees (perf's __hpp__sort_acc()), the idle task's chain in order.
     const idle = e.filter((x) => x.pcts[0] === pct('default_idle')).map((x) => x.sym);
     expect(idle).toEqual(['common_startup_64', 'start_secondary', 'cpu_startup_entry', 'do_idle', 'default_idle_call', 'default_idle']);
+  });
+
+  it('the interactive view expands a row into its call graph first (the breakdown `callchain`), as --stdio draws it', () => {
+    const a = new ReportAggregator(['comm', 'dso', 'sym'], ['cpu']);
+    const k = (fn: string, off = 0x10): { ip: string; sym: string } => ({ ip: '0xffffffff81000000', sym: `${fn}+0x${off.toString(16)}` });
+    const user = { ip: '0x401480', sym: 'page_fault1.spf:72', dso: 'workloads/page_fault1.spf' };
+    const s = (chain: TraceSample['callchain'], cpu: number): TraceSample => ({ type: 'sample', ts: 0, cpu, pid: 1000, tid: 1001, comm: 'page_fault1', event: 'cpu-clock', period: 250000, ip: chain![0].ip, sym: chain![0].sym, callchain: chain });
+    for (let i = 0; i < 3; i++) a.add(s([k('clear_page_erms'), k('do_anonymous_page'), k('do_user_addr_fault'), user], i));
+    a.add(s([k('down_read'), k('do_user_addr_fault'), user], 1));
+    const info: ReportInfo = { header: { type: 'header', trace_format: 1, events: ['cpu-clock'] }, summary: null, skipped: 0, seen: a.counts() };
+    const tables = a.result(['cpu-clock']);
+    const m = reportViewModel(info, tables, ['comm', 'dso', 'sym'], ['overhead', 'comm', 'dso', 'sym'], ['cpu']);
+    expect(m.breakdownKeys).toEqual(['callchain', 'cpu']);
+    const stdio = formatReportStdio(info, tables, ['comm', 'dso', 'sym'], ['overhead', 'comm', 'dso', 'sym']).split('\n');
+    expect(m.tables[0].columns).toMatch(/^Children {6}Self {2}Command/);
+    for (const row of m.tables[0].rows) {
+      const at = stdio.indexOf(`  ${row.text}`);
+      expect(at).toBeGreaterThan(0);
+      expect(row.breakdowns[0]).toEqual(stdio.slice(at + 1, at + 1 + row.breakdowns[0].length));
+      expect(row.breakdowns[0][0]).toBe('            |');
+    }
   });
 });
