@@ -110,7 +110,11 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       c
         .option('-e, --event <events>', 'events to record (default: faults and every pagefault:*)', collect, [])
         .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson')
-        .option('--stat', 'also print the stat counters at the end'),
+        .option('--stat', 'also print the stat counters at the end')
+        .option('-F, --freq <n>', 'cpu-clock: samples per second of simulated time, per CPU (default 4000)')
+        .option('-c, --count <ns>', 'cpu-clock: nanoseconds of simulated time between two samples of a CPU')
+        .option('-g', 'cpu-clock: record each sample\'s call chain (perf record -g)')
+        .option('--off-cpu', 'cpu-clock: also an offcpu-time sample for each sleep, its length as the period (perf record --off-cpu)'),
     ),
   )
     .description('run a workload and write its events as NDJSON (header, samples, summary)')
@@ -148,7 +152,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
       .option('-s, --sort <keys>', `sort keys, comma-separated: ${REPORT_SORT_VALUES.join(', ')}`, REPORT_DEFAULT_SORT)
       .option('--stdio', 'plain text output even on a terminal')
-      .option('-F, --fields <fields>', 'columns to show'),
+      .option('-F, --fields <fields>', 'columns to show')
+      .option('-g', 'draw the call graph under each entry (the default for a trace with call chains: record -g -e cpu-clock)')
+      .option('--children', 'call chains: each function an entry, with its callees\' samples (Children) beside its own (Self); perf\'s default')
+      .option('--no-children', 'call chains: only the sampled functions, their callers under them'),
   )
     .description('summarise a recorded trace, perf-report style')
     .action(async (opts) => {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { EVENTS } from '../events/catalog.js';
+import { EV, EVENTS } from '../events/catalog.js';
 import { configLabel } from '../config/kconfig.js';
 import { vmstatLines } from '../format/vmstat.js';
 import type { PreparedRun } from '../sim/setup.js';
@@ -94,8 +94,9 @@ export function describeRun(p: PreparedRun, seeds: readonly number[] = [p.seed])
 
 export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues {
   const counters: Record<string, number> = {};
-  // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns.
-  for (const e of EVENTS) if (e.kind !== 'vmstat') counters[e.name] = Math.round(r.counts.total(e.id));
+  // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns;
+  // cpu-clock is task-clock again for a workload's tasks, so it is left out.
+  for (const e of EVENTS) if (e.kind !== 'vmstat' && e.id !== EV.CPU_CLOCK) counters[e.name] = Math.round(r.counts.total(e.id));
   const vmstat: Record<string, number> = {};
   for (const l of vmstatLines(p.config, (id) => r.counts.total(id))) vmstat[l.name] = Math.round(l.value);
   const metrics: Record<string, { value: number; unit: string }> = {};
