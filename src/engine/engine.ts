@@ -5,6 +5,7 @@ import type { Topology } from './topology.js';
 import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code } from './task.js';
 import { LockList } from './debug.js';
 import { callSite, SyncRuleError } from './sync-check.js';
+import { fifoPolicy, type SchedPolicy } from './policy.js';
 
 /**
  * The deterministic discrete-event core.
@@ -42,6 +43,7 @@ export function getSyncCheckDefault(): boolean {
 export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
+export { fifoPolicy, type SchedPolicy } from './policy.js';
 
 /** Engine-level costs that the arch and machine profiles supply. */
 export interface EngineCosts {
@@ -67,39 +69,6 @@ export interface EngineCosts {
   /** The work inside a generic-spinlock rwsem's wait_lock (rwsem-spinlock.ts); its estimate when absent. */
   readonly rwsemSpinlockCsNs?: number;
 }
-
-/**
- * Scheduling choices go through one policy so that a race checker (src/check, `spfperf check`)
- * can swap in random or PCT-style policies and replay a run. The default is plain and
- * deterministic.
- */
-export interface SchedPolicy {
-  /** Index into `queue` of the task to run next on `cpu`, or -1 if none may run there. */
-  pickNext(queue: readonly Task[], cpu: number, eng: Engine): number;
-  /** Which idle CPU a woken task goes to, or -1 to queue it. */
-  pickCpu(task: Task, idle: readonly number[], eng: Engine): number;
-  /**
-   * A task's turn has come (its item left the heap): -1 runs its next step now; a time at or after
-   * its clock puts it back at that time, as if its CPU were taken meanwhile (an interrupt, a vCPU
-   * preemption), so that the tasks queued before then go first. Absent: every task runs at its turn.
-   */
-  defer?(t: Task, eng: Engine): number;
-}
-
-export const fifoPolicy: SchedPolicy = {
-  pickNext(queue, cpu) {
-    for (let i = 0; i < queue.length; i++) {
-      const a = queue[i].affinity;
-      if (a < 0 || a === cpu) return i;
-    }
-    return -1;
-  },
-  pickCpu(task, idle) {
-    if (task.affinity >= 0) return idle.includes(task.affinity) ? task.affinity : -1;
-    if (task.lastCpu >= 0 && idle.includes(task.lastCpu)) return task.lastCpu;
-    return idle.length > 0 ? idle[0] : -1;
-  },
-};
 
 /** A one-shot callback at a virtual time. */
 export class Timer implements HeapItem {
@@ -154,6 +123,11 @@ export class Engine implements SyncGuard {
   lookahead = 0;
   /** Set by stop(): the loop ends at the next item. */
   private stopped = false;
+  /**
+   * The task that has just synced, keyed but not yet queued: step() puts it in and takes the next
+   * item out in one sift (EventHeap.pushPop). Only ever set between its resume() and the next item.
+   */
+  private held: Task | null = null;
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
   /** Called when a task owes a sync (mustSync() true): the race checker's step log (src/check). */
@@ -383,7 +357,10 @@ export class Engine implements SyncGuard {
             this.stepOpen = false; // as if the yield were not there, after the work that owed it
             continue;
           }
-          this.queue(t, t.clock);
+          // queue(t, t.clock), finished by step() with the next pop.
+          t.time = t.clock;
+          t.seq = this.seqNo++;
+          this.held = t;
           return;
         case BLOCK:
           for (const h of t.onSleep) h(t.clock);
@@ -465,12 +442,18 @@ export class Engine implements SyncGuard {
    * back to the host's event loop between slices: progress, Ctrl-C).
    */
   step(maxItems: number): boolean {
+    const heap = this.heap;
     for (let n = 0; n < maxItems; n++) {
-      if (this.stopped) return false;
-      const it = this.heap.pop();
+      if (this.stopped) return this.unhold(false);
+      const held = this.held;
+      let it: HeapItem | undefined;
+      if (held !== null) {
+        this.held = null;
+        it = heap.pushPop(held);
+      } else it = heap.pop();
       if (it === undefined) return false;
       if (it.time > this.stopAt) {
-        this.heap.push(it);
+        heap.push(it);
         this.pastStopAt = true;
         return false;
       }
@@ -479,7 +462,16 @@ export class Engine implements SyncGuard {
       it.fire();
       if (this.audit !== null) this.audit();
     }
-    return true;
+    return this.unhold(true);
+  }
+
+  /** Queue the task held by step() (if any) before control leaves the loop; returns `more`. */
+  private unhold(more: boolean): boolean {
+    if (this.held !== null) {
+      this.heap.push(this.held);
+      this.held = null;
+    }
+    return more;
   }
 
   /** True once stop() was called. */

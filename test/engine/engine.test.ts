@@ -33,6 +33,32 @@ describe('Engine: virtual time', () => {
     expect(eng.now).toBe(300);
   });
 
+  it('stepped one item at a time, runs in the order of run(), with the syncing task queued between steps', () => {
+    const stepper = (step: number, n: number) =>
+      function* (t: Task): Code {
+        for (let i = 0; i < n; i++) {
+          t.cost(step);
+          yield SYNC;
+        }
+      };
+    const make = () => {
+      const s = setup({ cpus: 3 });
+      s.spawn('A', stepper(70, 4));
+      s.spawn('B', stepper(100, 3));
+      s.spawn('C', stepper(45, 2));
+      return s;
+    };
+    const whole = make();
+    whole.eng.run();
+    const sliced = make();
+    const horizons: number[] = [];
+    while (sliced.eng.step(1)) horizons.push(sliced.eng.horizon());
+    expect(sliced.log).toEqual(whole.log);
+    // Between steps the task that has just synced is back in the heap (its time is pending).
+    expect(horizons.slice(0, 5)).toEqual([0, 0, 70, 90, 100]);
+    expect(sliced.eng.now).toBe(whole.eng.now);
+  });
+
   it('a task that spawns later starts at its spawn time', () => {
     const { eng, log, spawn, note } = setup({ cpus: 2 });
     spawn('A', function* (t) {
