@@ -216,7 +216,8 @@ export class SpinLock implements LockWaitee {
     this.unlockNow(t);
   }
 
-  private unlockNow(t: Task): void {
+  /** spin_unlock() for a task that has synced. */
+  unlockNow(t: Task): void {
     t.stall(this.line.write(t.cpu, t.clock));
     t.preemptCount--;
     const next = this.waiters.shift();
