@@ -36,16 +36,10 @@ export function accessError(write: boolean, vma: Vma): boolean {
 /** find_vma() for a caller that has just synced. */
 export function findVmaLocked(th: Thread, addr: number): Vma | null {
   const t = th.t;
-  let levels = 0;
-  let lineCost = 0;
-  const cpu = t.cpu;
-  const now = t.clock;
-  const v = th.mm.vmas.find(addr, (n) => {
-    levels++;
-    lineCost += n.line.read(cpu, now);
-  });
-  t.cost(levels * th.k.costs.vmaLookupLevelNs);
-  t.stall(lineCost);
+  const tree = th.mm.vmas;
+  const v = tree.findReading(addr, t.cpu, t.clock);
+  t.cost(tree.walkLevels * th.k.costs.vmaLookupLevelNs);
+  t.stall(tree.walkLineNs);
   return v;
 }
 
