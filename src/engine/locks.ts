@@ -220,7 +220,8 @@ export class SpinLock implements LockWaitee {
   unlockNow(t: Task): void {
     t.stall(this.line.write(t.cpu, t.clock));
     t.preemptCount--;
-    const next = this.waiters.shift();
+    // Nobody waiting (the common case) without a call of Array.prototype.shift().
+    const next = this.waiters.length > 0 ? this.waiters.shift() : undefined;
     if (next === undefined) {
       this.holder = null;
       return;
