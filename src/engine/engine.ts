@@ -2,10 +2,11 @@ import { EventHeap, type HeapItem } from './heap.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
-import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code } from './task.js';
+import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, type Code } from './task.js';
 import { LockList } from './debug.js';
 import { callSite, SyncRuleError } from './sync-check.js';
 import { fifoPolicy, type SchedPolicy } from './policy.js';
+import type { EngineCosts, EngineOptions } from './options.js';
 
 /**
  * The deterministic discrete-event core.
@@ -40,35 +41,11 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code, type Yield } from './task.js';
+export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
 export { fifoPolicy, type SchedPolicy } from './policy.js';
-
-/** Engine-level costs that the arch and machine profiles supply. */
-export interface EngineCosts {
-  /** __schedule() + switch_to() between two tasks on one CPU. */
-  readonly contextSwitchNs: number;
-  /** try_to_wake_up() until the woken task runs on an idle CPU (IPI, idle exit). */
-  readonly wakeupNs: number;
-  /**
-   * The waker's own share of one try_to_wake_up() of a task on another CPU (remote runqueue
-   * lock, enqueue, reschedule IPI): a waker of N tasks pays it N times, and wakes them one after
-   * another (wake_up_q). Optional: 0 when absent.
-   */
-  readonly ttwuNs?: number;
-  /**
-   * A core's throughput with k of its SMT threads busy, relative to one (index k - 1); absent or
-   * [1]: no SMT effect.
-   */
-  readonly smtThroughput?: readonly number[];
-  /** How long a task runs before a waiting task may preempt it (CFS granularity). */
-  readonly timesliceNs: number;
-  /** Fractional jitter applied to costs passed through Engine.jitter (e.g. 0.02 = +-2 %). */
-  readonly jitter: number;
-  /** The work inside a generic-spinlock rwsem's wait_lock (rwsem-spinlock.ts); its estimate when absent. */
-  readonly rwsemSpinlockCsNs?: number;
-}
+export type { EngineCosts, EngineOptions } from './options.js';
 
 /** A one-shot callback at a virtual time. */
 export class Timer implements HeapItem {
@@ -79,16 +56,6 @@ export class Timer implements HeapItem {
   fire(): void {
     this.fn();
   }
-}
-
-/** Options of an engine beyond its topology, costs and seed. */
-export interface EngineOptions {
-  /** Check the sync rule on every cache-line access (default: setSyncCheckDefault's value). */
-  readonly checkSync?: boolean;
-  /** How spinlock_t waits (SpinLock in locks.ts): queued (qspinlock, the default) or ticket. */
-  readonly spinlock?: 'queued' | 'ticket';
-  /** Keep a list of the locks made, for the invariant checks (a lock held at exit). */
-  readonly trackLocks?: boolean;
 }
 
 export class Engine implements SyncGuard {
@@ -130,6 +97,14 @@ export class Engine implements SyncGuard {
   private held: Task | null = null;
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
+  /**
+   * Whether the hot paths run their generators as calls (`yield t.call(g)`, CALL) rather than
+   * with yield*: on more than one CPU, where a fault syncs several times and each sync would pass
+   * every generator of the caller's chain twice (dufour-v9 page_fault1 on 192 CPUs: ~10 % less
+   * CPU). On one CPU a task seldom syncs, and a call's own trip through the engine costs more than
+   * it saves (page_fault1 on 1 CPU: ~30 % more). Either way the same steps run in the same order.
+   */
+  readonly calls: boolean;
   /** Called when a task owes a sync (mustSync() true): the race checker's step log (src/check). */
   onSyncPoint: ((t: Task) => void) | null = null;
   /**
@@ -159,6 +134,7 @@ export class Engine implements SyncGuard {
     this.locks = opts.trackLocks === true ? new LockList() : null;
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
+    this.calls = this.ncpus > 1;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
     this.lastOnCpu = new Array<Task | null>(this.ncpus).fill(null);
     this.irqDebt = new Float64Array(this.ncpus);
@@ -338,6 +314,12 @@ export class Engine implements SyncGuard {
     for (;;) {
       const r = t.gen.next();
       if (r.done) {
+        if (t.callers.length > 0) {
+          // A call (CALL) returns: its caller goes on at once, as after a yield*.
+          t.ret = r.value;
+          t.gen = t.callers.pop()!;
+          continue;
+        }
         // Exit is shared state (joiners, the CPU): it happens at the task's time, in order.
         if (t.clock > this.horizon() + this.lookahead) {
           t.finished = true;
@@ -372,6 +354,11 @@ export class Engine implements SyncGuard {
           // A spinner relaxes (x86 PAUSE, powerpc HMT_low): it leaves its core to its siblings.
           this.coreBusy[this.topo.coreOf[t.cpu]]--;
           return;
+        case CALL:
+          t.callers.push(t.gen);
+          t.gen = t.callee!;
+          t.callee = null;
+          continue;
         case RESUME_LATER: // back to the loop, on the CPU, at the same time
           return this.queue(t, t.clock);
         case PREEMPT:

@@ -136,7 +136,10 @@ export class DufourStrategy implements DesignHooks {
       if (orig === 0 && vma.isAnonymous()) {
         // handle_pte_fault()'s first case, dispatched here as the classic path does (fault.ts).
         vmfUse(th, vma, pt, addr, 'handle_pte_fault');
-        ret = yield* doAnonymousPage(th, vmf);
+        if (th.k.eng.calls) {
+          yield t.call(doAnonymousPage(th, vmf));
+          ret = t.ret as number;
+        } else ret = yield* doAnonymousPage(th, vmf);
       } else ret = yield* handlePteFault(th, vmf);
     }
     if (this.version === 'srcu') t.cost(th.k.est.SRCU_READ_NS);
