@@ -215,8 +215,11 @@ export function policyFor(id: ScheduleId, length: number, log: boolean): CheckPo
   return id.strategy === 'pct' ? new PctPolicy(id, length, log) : new RandomPolicy(id, log);
 }
 
-/** A stack inside the user page-fault path (mm/access.ts). */
-const FAULT_FRAME = /\bdoUserAddrFault\b/;
+/**
+ * A stack inside the user page-fault path (mm/access.ts). The design's attempt and
+ * do_anonymous_page() run as calls (CALL, engine/task.ts): their stacks start at them.
+ */
+const FAULT_FRAME = /\b(?:doUserAddrFault|faultWithoutMmapLock|doAnonymousPage)\b/;
 
 /**
  * Engine, lock and JS-runtime frames: not the model function a step belongs to. A file directly in

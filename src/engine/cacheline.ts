@@ -115,8 +115,12 @@ export class CacheLine {
       lat = this.farthestLatency(cpu);
     }
     const cost = lat === this.topo.lat.local ? lat : this.transfer(now, lat);
-    this.sharers.fill(0);
-    this.perSocket.fill(0);
+    // Every other copy invalidated. Loops, not fill(): a few words each, and the builtin's call
+    // cost more than the stores (a line is written several times a fault).
+    const sharers = this.sharers;
+    for (let w = 0; w < sharers.length; w++) sharers[w] = 0;
+    const perSocket = this.perSocket;
+    for (let s = 0; s < perSocket.length; s++) perSocket[s] = 0;
     this.nsharers = 0;
     this.add(cpu);
     this.owner = cpu;

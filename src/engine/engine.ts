@@ -2,11 +2,13 @@ import { EventHeap, type HeapItem } from './heap.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
-import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code } from './task.js';
+import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, type Code } from './task.js';
 import { LockList } from './debug.js';
 import { callSite, SyncRuleError } from './sync-check.js';
 import type { ContentionTracer } from './lockstat.js';
 import type { CpuSampler } from './sampler.js';
+import { fifoPolicy, type SchedPolicy } from './policy.js';
+import type { EngineCosts, EngineOptions } from './options.js';
 
 /**
  * The deterministic discrete-event core.
@@ -40,67 +42,11 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code, type Yield } from './task.js';
+export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
-
-/** Engine-level costs that the arch and machine profiles supply. */
-export interface EngineCosts {
-  /** __schedule() + switch_to() between two tasks on one CPU. */
-  readonly contextSwitchNs: number;
-  /** try_to_wake_up() until the woken task runs on an idle CPU (IPI, idle exit). */
-  readonly wakeupNs: number;
-  /**
-   * The waker's own share of one try_to_wake_up() of a task on another CPU (remote runqueue
-   * lock, enqueue, reschedule IPI): a waker of N tasks pays it N times, and wakes them one after
-   * another (wake_up_q). Optional: 0 when absent.
-   */
-  readonly ttwuNs?: number;
-  /**
-   * A core's throughput with k of its SMT threads busy, relative to one (index k - 1); absent or
-   * [1]: no SMT effect.
-   */
-  readonly smtThroughput?: readonly number[];
-  /** How long a task runs before a waiting task may preempt it (CFS granularity). */
-  readonly timesliceNs: number;
-  /** Fractional jitter applied to costs passed through Engine.jitter (e.g. 0.02 = +-2 %). */
-  readonly jitter: number;
-  /** The work inside a generic-spinlock rwsem's wait_lock (rwsem-spinlock.ts); its estimate when absent. */
-  readonly rwsemSpinlockCsNs?: number;
-}
-
-/**
- * Scheduling choices go through one policy so that a race checker (src/check, `spfperf check`)
- * can swap in random or PCT-style policies and replay a run. The default is plain and
- * deterministic.
- */
-export interface SchedPolicy {
-  /** Index into `queue` of the task to run next on `cpu`, or -1 if none may run there. */
-  pickNext(queue: readonly Task[], cpu: number, eng: Engine): number;
-  /** Which idle CPU a woken task goes to, or -1 to queue it. */
-  pickCpu(task: Task, idle: readonly number[], eng: Engine): number;
-  /**
-   * A task's turn has come (its item left the heap): -1 runs its next step now; a time at or after
-   * its clock puts it back at that time, as if its CPU were taken meanwhile (an interrupt, a vCPU
-   * preemption), so that the tasks queued before then go first. Absent: every task runs at its turn.
-   */
-  defer?(t: Task, eng: Engine): number;
-}
-
-export const fifoPolicy: SchedPolicy = {
-  pickNext(queue, cpu) {
-    for (let i = 0; i < queue.length; i++) {
-      const a = queue[i].affinity;
-      if (a < 0 || a === cpu) return i;
-    }
-    return -1;
-  },
-  pickCpu(task, idle) {
-    if (task.affinity >= 0) return idle.includes(task.affinity) ? task.affinity : -1;
-    if (task.lastCpu >= 0 && idle.includes(task.lastCpu)) return task.lastCpu;
-    return idle.length > 0 ? idle[0] : -1;
-  },
-};
+export { fifoPolicy, type SchedPolicy } from './policy.js';
+export type { EngineCosts, EngineOptions } from './options.js';
 
 /** A one-shot callback at a virtual time. */
 export class Timer implements HeapItem {
@@ -111,20 +57,6 @@ export class Timer implements HeapItem {
   fire(): void {
     this.fn();
   }
-}
-
-/** Options of an engine beyond its topology, costs and seed. */
-export interface EngineOptions {
-  /** Check the sync rule on every cache-line access (default: setSyncCheckDefault's value). */
-  readonly checkSync?: boolean;
-  /** How spinlock_t waits (SpinLock in locks.ts): queued (qspinlock, the default) or ticket. */
-  readonly spinlock?: 'queued' | 'ticket';
-  /** Keep a list of the locks made, for the invariant checks (a lock held at exit). */
-  readonly trackLocks?: boolean;
-  /** Tell this observer every lock wait, and sum the lines' transfers in its `lines` (lockstat.ts). */
-  readonly contention?: ContentionTracer;
-  /** Sample the CPUs' time for this sampler (cpu-clock, sampler.ts). */
-  readonly sampler?: CpuSampler;
 }
 
 export class Engine implements SyncGuard {
@@ -155,9 +87,23 @@ export class Engine implements SyncGuard {
    * under a cache-line transfer) lets tasks batch steps, reordering them at most by this much.
    */
   lookahead = 0;
-  private stopped = false; // set by stop(): the loop ends at the next item
+  /** Set by stop(): the loop ends at the next item. */
+  private stopped = false;
+  /**
+   * The task that has just synced, keyed but not yet queued: step() puts it in and takes the next
+   * item out in one sift (EventHeap.pushPop). Only ever set between its resume() and the next item.
+   */
+  private held: Task | null = null;
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
+  /**
+   * Whether the hot paths run their generators as calls (`yield t.call(g)`, CALL) rather than
+   * with yield*: on more than one CPU, where a fault syncs several times and each sync would pass
+   * every generator of the caller's chain twice (dufour-v9 page_fault1 on 192 CPUs: ~10 % less
+   * CPU). On one CPU a task seldom syncs, and a call's own trip through the engine costs more than
+   * it saves (page_fault1 on 1 CPU: ~30 % more). Either way the same steps run in the same order.
+   */
+  readonly calls: boolean;
   /** Called when a task owes a sync (mustSync() true): the race checker's step log (src/check). */
   onSyncPoint: ((t: Task) => void) | null = null;
   /** Test hook, asked at a `yield SYNC` a task owes: true lets it pass, as if that sync were forgotten. */
@@ -190,6 +136,9 @@ export class Engine implements SyncGuard {
     this.sampler = opts.sampler ?? null;
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
+    // Not when call chains are read from the JS stack (cpu-clock -g, lock contention's callers):
+    // a CALLed generator runs from the engine's loop, its callers off the stack.
+    this.calls = this.ncpus > 1 && this.sampler === null && this.contention === null;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
     this.lastOnCpu = new Array<Task | null>(this.ncpus).fill(null);
     this.irqDebt = new Float64Array(this.ncpus);
@@ -370,6 +319,12 @@ export class Engine implements SyncGuard {
     for (;;) {
       const r = t.gen.next();
       if (r.done) {
+        if (t.callers.length > 0) {
+          // A call (CALL) returns: its caller goes on at once, as after a yield*.
+          t.ret = r.value;
+          t.gen = t.callers.pop()!;
+          continue;
+        }
         // Exit is shared state (joiners, the CPU): it happens at the task's time, in order.
         if (t.clock > this.horizon() + this.lookahead) {
           t.finished = true;
@@ -389,7 +344,10 @@ export class Engine implements SyncGuard {
             this.stepOpen = false; // as if the yield were not there, after the work that owed it
             continue;
           }
-          this.queue(t, t.clock);
+          // queue(t, t.clock), finished by step() with the next pop.
+          t.time = t.clock;
+          t.seq = this.seqNo++;
+          this.held = t;
           return;
         case BLOCK:
           for (const h of t.onSleep) h(t.clock);
@@ -401,6 +359,11 @@ export class Engine implements SyncGuard {
           // A spinner relaxes (x86 PAUSE, powerpc HMT_low): it leaves its core to its siblings.
           this.coreBusy[this.topo.coreOf[t.cpu]]--;
           return;
+        case CALL:
+          t.callers.push(t.gen);
+          t.gen = t.callee!;
+          t.callee = null;
+          continue;
         case RESUME_LATER: // back to the loop, on the CPU, at the same time
           return this.queue(t, t.clock);
         case PREEMPT:
@@ -471,12 +434,18 @@ export class Engine implements SyncGuard {
    * back to the host's event loop between slices: progress, Ctrl-C).
    */
   step(maxItems: number): boolean {
+    const heap = this.heap;
     for (let n = 0; n < maxItems; n++) {
-      if (this.stopped) return false;
-      const it = this.heap.pop();
+      if (this.stopped) return this.unhold(false);
+      const held = this.held;
+      let it: HeapItem | undefined;
+      if (held !== null) {
+        this.held = null;
+        it = heap.pushPop(held);
+      } else it = heap.pop();
       if (it === undefined) return false;
       if (it.time > this.stopAt) {
-        this.heap.push(it);
+        heap.push(it);
         this.pastStopAt = true;
         return false;
       }
@@ -485,7 +454,16 @@ export class Engine implements SyncGuard {
       it.fire();
       if (this.audit !== null) this.audit();
     }
-    return true;
+    return this.unhold(true);
+  }
+
+  /** Queue the task held by step() (if any) before control leaves the loop; returns `more`. */
+  private unhold(more: boolean): boolean {
+    if (this.held !== null) {
+      this.heap.push(this.held);
+      this.held = null;
+    }
+    return more;
   }
 
   get wasStopped(): boolean { // true once stop() was called

@@ -221,10 +221,12 @@ export class SpinLock implements LockWaitee {
     this.unlockNow(t);
   }
 
-  private unlockNow(t: Task): void {
+  /** spin_unlock() for a task that has synced. */
+  unlockNow(t: Task): void {
     t.stall(this.line.write(t.cpu, t.clock));
     t.preemptCount--;
-    const next = this.waiters.shift();
+    // Nobody waiting (the common case) without a call of Array.prototype.shift().
+    const next = this.waiters.length > 0 ? this.waiters.shift() : undefined;
     if (next === undefined) {
       this.holder = null;
       return;

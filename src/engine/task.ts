@@ -21,7 +21,15 @@ export const PREEMPT = 3;
  * user loop whose rounds take no simulated time, so that a run still comes back between slices.
  */
 export const RESUME_LATER = 4;
-export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT | typeof RESUME_LATER;
+/**
+ * Run the generator given to Task.call() as a call of this one, straight from the engine's loop:
+ * `yield t.call(g)`, then the call's return value is in `t.ret`. Like `yield* g`, but the yields
+ * of g (and of what g delegates to) go to the engine from g itself, not up and down through every
+ * generator of the caller's chain: for the fault path, entered from deep in the interpreter and
+ * the syscall paths, where a fault's several syncs would each pass them all.
+ */
+export const CALL = 5;
+export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT | typeof RESUME_LATER | typeof CALL;
 
 /** A kernel path or a workload thread body. */
 export type Code<T = void> = Generator<Yield, T, void>;
@@ -74,8 +82,14 @@ export class Task implements HeapItem {
   get waitingOn(): string {
     return describeWait(this.wait);
   }
-  /** Set by upper layers (the mm model hangs its per-task state here). */
-  gen!: Code;
+  /** The generator the engine resumes: the task's body, or the innermost call (CALL) under way. */
+  gen!: Code<unknown>;
+  /** The generators waiting for a call to return, innermost last. */
+  readonly callers: Code<unknown>[] = [];
+  /** The generator a `yield CALL` starts (set by call()). */
+  callee: Code<unknown> | null = null;
+  /** The return value of the last call (CALL) that returned. */
+  ret: unknown = undefined;
   startTime = -0;
   endTime = -0;
   /** The generator has returned; the exit itself waits for the task's time to come. */
@@ -94,6 +108,12 @@ export class Task implements HeapItem {
 
   fire(): void {
     this.eng.resume(this);
+  }
+
+  /** `yield t.call(g)`: run g as a call (see CALL); its return value is then in `ret`. */
+  call(g: Code<unknown>): typeof CALL {
+    this.callee = g;
+    return CALL;
   }
 
   /** True when the task must yield SYNC before touching shared state. */

@@ -98,7 +98,13 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
 
   let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
   let fault = VM_FAULT_RETRY;
-  if (k.spf.faultWithoutMmapLock !== undefined) fault = yield* k.spf.faultWithoutMmapLock(th, addr, flags);
+  if (k.spf.faultWithoutMmapLock !== undefined) {
+    // A call (Engine.calls): the attempt's syncs go to the engine from the design's code.
+    if (k.eng.calls) {
+      yield t.call(k.spf.faultWithoutMmapLock(th, addr, flags));
+      fault = t.ret as number;
+    } else fault = yield* k.spf.faultWithoutMmapLock(th, addr, flags);
+  }
   // How it completes, for the sinks that record it (faultDone): without the mmap lock when the
   // design's attempt did not answer VM_FAULT_RETRY.
   const path = fault & VM_FAULT_RETRY ? 0 : k.spf.attemptLock === 'vma' ? FAULT_SPEC | FAULT_VMA_LOCK : FAULT_SPEC;
@@ -123,7 +129,11 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     }
     // handle_mm_fault(), its common anonymous case one generator up.
     const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
-    fault = vmf !== null ? yield* doAnonymousPage(th, vmf) : yield* handleMmFaultWalked(th, vma, addr, flags);
+    if (vmf === null) fault = yield* handleMmFaultWalked(th, vma, addr, flags);
+    else if (k.eng.calls) {
+      yield t.call(doAnonymousPage(th, vmf));
+      fault = t.ret as number;
+    } else fault = yield* doAnonymousPage(th, vmf);
     major |= fault & VM_FAULT_MAJOR;
     if (fault & VM_FAULT_RETRY) {
       // The handler dropped the mmap lock; go round again with FAULT_FLAG_TRIED.

@@ -36,16 +36,10 @@ export function accessError(write: boolean, vma: Vma): boolean {
 /** find_vma() for a caller that has just synced. */
 export function findVmaLocked(th: Thread, addr: number): Vma | null {
   const t = th.t;
-  let levels = 0;
-  let lineCost = 0;
-  const cpu = t.cpu;
-  const now = t.clock;
-  const v = th.mm.vmas.find(addr, (n) => {
-    levels++;
-    lineCost += n.line.read(cpu, now);
-  });
-  t.cost(levels * th.k.costs.vmaLookupLevelNs);
-  t.stall(lineCost);
+  const tree = th.mm.vmas;
+  const v = tree.findReading(addr, t.cpu, t.clock);
+  t.cost(tree.walkLevels * th.k.costs.vmaLookupLevelNs);
+  t.stall(tree.walkLineNs);
   return v;
 }
 
@@ -227,8 +221,15 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   k.contents?.clear(th, pfn, 'do_anonymous_page');
   // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
   let locked = true;
-  if (vmf.spec !== null) locked = yield* vmf.spec.pteMapLock(th, vmf);
-  else if (!pt.ptl.lockFast(t)) {
+  if (vmf.spec !== null) {
+    const spec = vmf.spec;
+    if (spec.pteMapLockStep !== undefined) {
+      // pte_map_lock() without a generator: its syncs yielded from here.
+      let r: number;
+      while ((r = spec.pteMapLockStep(th, vmf)) < 0) yield SYNC;
+      locked = r > 0;
+    } else locked = yield* spec.pteMapLock(th, vmf);
+  } else if (!pt.ptl.lockFast(t)) {
     // spin_lock()'s sync here, without a generator of its own; then the lock proper.
     if (t.mustSync()) yield SYNC;
     if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);

@@ -82,6 +82,34 @@ export class VmaTree {
     return i < this.vmas.length ? this.vmas[i] : null;
   }
 
+  /** Nodes walked by the last findReading(), and the latency of the lines it read (ns). */
+  walkLevels = 0;
+  walkLineNs = 0;
+
+  /**
+   * find() with each node's cache line read by `cpu` at `now` as the walk visits it, with no
+   * closure per call (the fault path's find_vma()): the levels and the lines' latency are left
+   * in walkLevels and walkLineNs.
+   */
+  findReading(addr: number, cpu: number, now: number): Vma | null {
+    const vmas = this.vmas;
+    let lo = 0;
+    let hi = vmas.length;
+    let levels = 0;
+    let ns = 0;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = vmas[mid];
+      levels++;
+      ns += v.line.read(cpu, now);
+      if (v.end > addr) hi = mid;
+      else lo = mid + 1;
+    }
+    this.walkLevels = levels;
+    this.walkLineNs = ns;
+    return lo < vmas.length ? vmas[lo] : null;
+  }
+
   /** The VMA before `v` (vma->vm_prev). */
   prev(v: Vma): Vma | null {
     const i = this.vmas.indexOf(v);

@@ -29,6 +29,12 @@ export interface Vmf {
 export interface SpecCommit {
   /** pte_map_lock()/pte_spinlock(): true with the PTE lock held, false to abort (no lock held). */
   pteMapLock(th: Thread, vmf: Vmf): Code<boolean>;
+  /**
+   * pteMapLock() without a generator, for the hot path of doAnonymousPage(): 1 with the PTE lock
+   * held, 0 to abort, -1 when a sync is owed first (the caller yields SYNC and calls again, and the
+   * commit goes on where it was). Optional: a design without it is called through pteMapLock().
+   */
+  pteMapLockStep?(th: Thread, vmf: Vmf): number;
   /** The handler being entered ('anon', 'wp', 'pte'), for designs that count attempts per handler. */
   enter?(th: Thread, handler: 'anon' | 'wp' | 'pte'): void;
   /** The handler needs an anon_vma the VMA does not have yet (anon_vma_prepare needs the mmap lock). */

@@ -199,12 +199,17 @@ export class Runner {
             else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
             break;
           case 'touch': {
-            // The hot statement, run here so that a fault's yields stay shallow.
+            // The hot statement, run here; the fault is a call (CALL) so that its yields go to the
+            // engine from the fault path itself, not through this generator.
             const st = this.touchBegin(th, s, env);
             if (st.n > 0) {
               do {
                 for (let attempt = 0; !userAccess(th, st.addr, st.write); attempt++) {
-                  const out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
+                  let out: FaultOutcome | null;
+                  if (this.eng.calls) {
+                    yield t.call(doUserAddrFault(th, st.addr, st.write, st.ip));
+                    out = t.ret as FaultOutcome | null;
+                  } else out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
                   st.lastSync = t.clock;
                   this.faulted(th, s.pos, st.addr, out, attempt);
                 }

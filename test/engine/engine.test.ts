@@ -33,6 +33,84 @@ describe('Engine: virtual time', () => {
     expect(eng.now).toBe(300);
   });
 
+  it('stepped one item at a time, runs in the order of run(), with the syncing task queued between steps', () => {
+    const stepper = (step: number, n: number) =>
+      function* (t: Task): Code {
+        for (let i = 0; i < n; i++) {
+          t.cost(step);
+          yield SYNC;
+        }
+      };
+    const make = () => {
+      const s = setup({ cpus: 3 });
+      s.spawn('A', stepper(70, 4));
+      s.spawn('B', stepper(100, 3));
+      s.spawn('C', stepper(45, 2));
+      return s;
+    };
+    const whole = make();
+    whole.eng.run();
+    const sliced = make();
+    const horizons: number[] = [];
+    while (sliced.eng.step(1)) horizons.push(sliced.eng.horizon());
+    expect(sliced.log).toEqual(whole.log);
+    // Between steps the task that has just synced is back in the heap (its time is pending).
+    expect(horizons.slice(0, 5)).toEqual([0, 0, 70, 90, 100]);
+    expect(sliced.eng.now).toBe(whole.eng.now);
+  });
+
+  it('a call (yield t.call(g)) runs as yield* does: the same order, its value in t.ret, nested or from a delegate', () => {
+    // leaf: work and sync n times, return its last clock; mid: calls or delegates to two leaves.
+    function* leaf(t: Task, step: number, n: number): Code<number> {
+      for (let i = 0; i < n; i++) {
+        t.cost(step);
+        if (t.mustSync()) yield SYNC;
+      }
+      return t.clock;
+    }
+    const run = (useCall: boolean) => {
+      const s = setup({ cpus: 3 });
+      function* mid(t: Task, step: number): Code<number> {
+        let a: number;
+        if (useCall) {
+          yield t.call(leaf(t, step, 3));
+          a = t.ret as number;
+        } else a = yield* leaf(t, step, 3);
+        s.note(`mid${step}:${a}`, t);
+        const b = yield* leaf(t, step + 1, 2);
+        return a + b;
+      }
+      const body = (step: number) =>
+        function* (t: Task): Code {
+          let r: number;
+          if (useCall) {
+            yield t.call(mid(t, step)); // mid calls leaf in turn: a call inside a call
+            r = t.ret as number;
+          } else r = yield* mid(t, step);
+          function* delegate(): Code<number> {
+            // A call made by a generator that is itself run through yield*.
+            if (useCall) {
+              yield t.call(leaf(t, step, 2));
+              return t.ret as number;
+            }
+            return yield* leaf(t, step, 2);
+          }
+          const d = yield* delegate();
+          s.note(`end${step}:${r}:${d}`, t);
+        };
+      s.spawn('A', body(70));
+      s.spawn('B', body(45));
+      s.spawn('C', body(100));
+      s.eng.run();
+      return { log: s.log, now: s.eng.now, tasks: s.eng.tasks.map((t) => [t.state, t.callers.length, t.clock]) };
+    };
+    const plain = run(false);
+    const called = run(true);
+    expect(called).toEqual(plain);
+    expect(plain.log.length).toBe(6);
+    expect(plain.tasks.every(([state, callers]) => state === TaskState.Done && callers === 0)).toBe(true);
+  });
+
   it('a task that spawns later starts at its spawn time', () => {
     const { eng, log, spawn, note } = setup({ cpus: 2 });
     spawn('A', function* (t) {

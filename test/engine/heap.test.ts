@@ -148,4 +148,57 @@ describe('EventHeap', () => {
     live.sort(cmp);
     expect(drain(h)).toEqual(live.map((x) => x.name));
   });
+
+  it('pushPop() returns the item itself when it comes first, else the top, with the item queued', () => {
+    const h = new EventHeap();
+    h.push(item('b', 20, 1));
+    h.push(item('c', 30, 2));
+    const a = item('a', 10, 3);
+    expect(h.pushPop(a)).toBe(a);
+    expect(a.hidx).toBe(-1);
+    expect(h.size).toBe(2);
+    const tie = item('b2', 20, 4); // equal time, later seq: b first
+    const out = h.pushPop(tie);
+    expect((out as Item).name).toBe('b');
+    expect(out.hidx).toBe(-1);
+    expect(tie.hidx).toBeGreaterThanOrEqual(0);
+    expect(drain(h)).toEqual(['b2', 'c']);
+    const alone = item('z', 5, 5);
+    expect(h.pushPop(alone)).toBe(alone); // empty heap
+    expect(h.size).toBe(0);
+  });
+
+  it('matches a sorted reference with pushPop() and hundreds of items (the key arrays grow)', () => {
+    const rng = new Rng(7);
+    const h = new EventHeap();
+    let live: Item[] = [];
+    let seq = 0;
+    const cmp = (x: Item, y: Item) => x.time - y.time || x.seq - y.seq;
+    for (let step = 0; step < 4000; step++) {
+      const op = rng.int(10);
+      if (op < 4 || (step < 600 && op < 7) || live.length === 0) {
+        const it = item(`i${seq}`, rng.int(1000) + 0.5 * rng.int(2), seq++);
+        h.push(it);
+        live.push(it);
+      } else if (op < 7) {
+        // A popped task syncing: it goes back in later as the next item comes out.
+        const it = item(`i${seq}`, rng.int(1000), seq++);
+        live.push(it);
+        live.sort(cmp);
+        const want = live.shift()!;
+        expect(h.pushPop(it)).toBe(want);
+      } else if (op < 8) {
+        const victim = live[rng.int(live.length)];
+        h.remove(victim);
+        live = live.filter((x) => x !== victim);
+      } else {
+        live.sort(cmp);
+        expect(h.pop()).toBe(live.shift());
+      }
+      if (h.size !== live.length || live.some((it) => it.hidx < 0)) expect.fail(`heap out of step at step ${step}`);
+    }
+    expect(live.length).toBeGreaterThan(64);
+    live.sort(cmp);
+    expect(drain(h)).toEqual(live.map((x) => x.name));
+  });
 });

@@ -43,6 +43,31 @@ describe('find', () => {
     expect(t.find(2 ** 47)).toBeNull();
   });
 
+  test('findReading() finds what find() finds, reading the lines of the nodes find() visits', () => {
+    const reads: Vma[] = [];
+    const lined = (start: number, end: number): Vma => {
+      const x: Vma = new Vma(ids++, start, end, VM_READ | VM_WRITE, start / K, null, {
+        read: (cpu: number, now: number) => {
+          expect([cpu, now]).toEqual([3, 500]);
+          reads.push(x);
+          return 10;
+        },
+      } as unknown as CacheLine);
+      return x;
+    };
+    const lt = new VmaTree();
+    for (let i = 0; i < 7; i++) lt.insert(lined(0x10000 * (i + 1), 0x10000 * (i + 1) + 0x8000));
+    for (const addr of [0, 0x18000, 0x35000, 0x70000, 0x78000, 0x90000]) {
+      const visited: Vma[] = [];
+      const want = lt.find(addr, (x) => visited.push(x));
+      reads.length = 0;
+      expect(lt.findReading(addr, 3, 500)).toBe(want);
+      expect(reads).toEqual(visited);
+      expect(lt.walkLevels).toBe(visited.length);
+      expect(lt.walkLineNs).toBe(10 * visited.length);
+    }
+  });
+
   test('an empty tree finds nothing', () => {
     expect(new VmaTree().find(0x1000)).toBeNull();
     expect(new VmaTree().range(0, 2 ** 47)).toEqual([]);

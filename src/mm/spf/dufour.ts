@@ -2,7 +2,8 @@ import { SYNC, type Code, type Engine } from '../../engine/engine.js';
 import { Atomic, RwLock, SeqCount } from '../../engine/locks.js';
 import { LCB_F_SPIN } from '../../engine/lockstat.js';
 import { EV } from '../../events/catalog.js';
-import { accessError, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
+import { vmfUse } from '../debug_vm.js';
+import { accessError, doAnonymousPage, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
@@ -107,9 +108,47 @@ export class DufourStrategy implements DesignHooks {
       if (!rb.readUnlockFast(t)) yield* rb.readUnlock(t);
     }
     if (vma === null) return VM_FAULT_RETRY;
-    const ret = yield* this.speculate(th, vma, addr, flags);
+    // __handle_speculative_fault(), written out here rather than as a generator of its own: every
+    // sync below would pass one more generator on its way to the engine and back.
+    const st = this.st(vma);
+    let ret = VM_FAULT_RETRY;
+    speculate: {
+      if (t.mustSync()) yield SYNC;
+      const seq = st.seq.readNow(t);
+      ret = vmaChecks(th, vma, seq, addr, flags);
+      if (ret !== 0) break speculate;
+      ret = VM_FAULT_RETRY;
+      // The page-table walk with IRQs off: every level must exist (no allocation speculatively,
+      // "we take at least one !speculative fault per PMD in order to instantiate it").
+      if (t.mustSync()) yield SYNC;
+      const pt = pteWalk(th, addr);
+      if (pt === null || pt.huge) {
+        traceSpf(th, EV.SPF_VMA_NOTSUP, AT.walk, vma, addr);
+        break speculate;
+      }
+      const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
+      const orig = pt.ptes[idx];
+      if (t.mustSync()) yield SYNC;
+      if (st.seq.readNow(t) !== seq) {
+        traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqRetry, vma, addr);
+        break speculate;
+      }
+      const vmf: Vmf = { vma, addr, flags, pt, idx, orig, spec: new DufourCommit(this, st, seq, addr) };
+      if (orig === 0 && vma.isAnonymous()) {
+        // handle_pte_fault()'s first case, dispatched here as the classic path does (fault.ts).
+        vmfUse(th, vma, pt, addr, 'handle_pte_fault');
+        if (th.k.eng.calls) {
+          yield t.call(doAnonymousPage(th, vmf));
+          ret = t.ret as number;
+        } else ret = yield* doAnonymousPage(th, vmf);
+      } else ret = yield* handlePteFault(th, vmf);
+    }
     if (this.version === 'srcu') t.cost(th.k.est.SRCU_READ_NS);
-    else yield* this.putVma(th, vma);
+    else {
+      // put_vma(), its sync here rather than in a generator of its own.
+      if (t.mustSync()) yield SYNC;
+      this.putVmaNow(th, vma);
+    }
     if (ret !== VM_FAULT_RETRY) {
       // count_vm_event(SPECULATIVE_PGFAULT) and, in the arch handler, perf_sw_event(PERF_COUNT_SW_SPF).
       th.k.em.count(EV.SPECULATIVE_PGFAULT, th);
@@ -119,55 +158,15 @@ export class DufourStrategy implements DesignHooks {
     return ret;
   }
 
-  /** __handle_speculative_fault() after get_vma(). */
-  private *speculate(th: Thread, vma: Vma, addr: number, flags: number): Code<number> {
-    const t = th.t;
-    const st = this.st(vma);
-    if (t.mustSync()) yield SYNC;
-    const seq = st.seq.readNow(t);
-    if (seq & 1) {
-      traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqOdd, vma, addr);
-      return VM_FAULT_RETRY;
-    }
-    // VMA types the series cannot handle: vm_ops (file, shmem), no anon_vma yet (traced as
-    // notsup: spf_vma_noanon is never fired), stacks.
-    if (vma.file !== null || vma.anonVma === null || vma.flags & VM_GROWSDOWN) {
-      traceSpf(th, EV.SPF_VMA_NOTSUP, AT.notsup, vma, addr);
-      return VM_FAULT_RETRY;
-    }
-    if (addr < vma.start || addr >= vma.end) {
-      traceSpf(th, EV.SPF_VMA_CHANGED, AT.bounds, vma, addr);
-      return VM_FAULT_RETRY;
-    }
-    if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) {
-      // A completed fault that ends in SIGSEGV, not a fallback.
-      traceSpf(th, EV.SPF_VMA_ACCESS, AT.access, vma, addr);
-      return VM_FAULT_SIGSEGV;
-    }
-    // The page-table walk with IRQs off: every level must exist (no allocation speculatively,
-    // "we take at least one !speculative fault per PMD in order to instantiate it").
-    if (t.mustSync()) yield SYNC;
-    const pt = pteWalk(th, addr);
-    if (pt === null || pt.huge) {
-      traceSpf(th, EV.SPF_VMA_NOTSUP, AT.walk, vma, addr);
-      return VM_FAULT_RETRY;
-    }
-    const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
-    const orig = pt.ptes[idx];
-    if (t.mustSync()) yield SYNC;
-    if (st.seq.readNow(t) !== seq) {
-      traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqRetry, vma, addr);
-      return VM_FAULT_RETRY;
-    }
-    const commit = new DufourCommit(this, st, seq, addr);
-    const vmf: Vmf = { vma, addr, flags, pt, idx, orig, spec: commit };
-    return yield* handlePteFault(th, vmf);
-  }
-
   /** put_vma(): drop a reference; the last one frees the VMA. */
   private *putVma(th: Thread, vma: Vma): Code {
+    if (th.t.mustSync()) yield SYNC;
+    this.putVmaNow(th, vma);
+  }
+
+  /** put_vma() for a task that has synced. */
+  private putVmaNow(th: Thread, vma: Vma): void {
     const t = th.t;
-    if (t.mustSync()) yield SYNC;
     if (this.st(vma).ref.addNow(t, -1) === 0) {
       t.cost(th.k.est.FREE_VMA_NS);
       th.k.dbg?.vmaFreed(vma, t.clock);
@@ -237,6 +236,33 @@ export class DufourStrategy implements DesignHooks {
   }
 }
 
+/**
+ * The checks of __handle_speculative_fault() on the VMA found, after vm_sequence was read: 0 to go
+ * on, else the fault's answer (VM_FAULT_RETRY to fall back, VM_FAULT_SIGSEGV), traced.
+ */
+function vmaChecks(th: Thread, vma: Vma, seq: number, addr: number, flags: number): number {
+  if (seq & 1) {
+    traceSpf(th, EV.SPF_VMA_CHANGED, AT.seqOdd, vma, addr);
+    return VM_FAULT_RETRY;
+  }
+  // VMA types the series cannot handle: vm_ops (file, shmem), no anon_vma yet (traced as
+  // notsup: spf_vma_noanon is never fired), stacks.
+  if (vma.file !== null || vma.anonVma === null || vma.flags & VM_GROWSDOWN) {
+    traceSpf(th, EV.SPF_VMA_NOTSUP, AT.notsup, vma, addr);
+    return VM_FAULT_RETRY;
+  }
+  if (addr < vma.start || addr >= vma.end) {
+    traceSpf(th, EV.SPF_VMA_CHANGED, AT.bounds, vma, addr);
+    return VM_FAULT_RETRY;
+  }
+  if (accessError((flags & FAULT_FLAG_WRITE) !== 0, vma)) {
+    // A completed fault that ends in SIGSEGV, not a fallback.
+    traceSpf(th, EV.SPF_VMA_ACCESS, AT.access, vma, addr);
+    return VM_FAULT_SIGSEGV;
+  }
+  return 0;
+}
+
 /** pte_map_lock() / pte_spinlock() of the series. */
 class DufourCommit implements SpecCommit {
   constructor(
@@ -246,43 +272,84 @@ class DufourCommit implements SpecCommit {
     private readonly addr: number,
   ) {}
 
+  /** Where pteMapLockStep() goes on: 0 at the top of its loop, 1 after its sync, 2 before the trylock, 3 to unlock after a failed recheck. */
+  private at = 0;
+  /**
+   * v11 spins on the PTE lock by trylocks: a wait on it for `spfperf lock contention`, from the
+   * first failed trylock until it is taken or the loop gives up.
+   */
+  private spinning = false;
+
   *pteMapLock(th: Thread, vmf: Vmf): Code<boolean> {
+    let r: number;
+    while ((r = this.pteMapLockStep(th, vmf)) < 0) yield SYNC;
+    return r > 0;
+  }
+
+  /**
+   * pte_map_lock() as a step function (SpecCommit.pteMapLockStep): the same sync points, answered
+   * as -1 (yield SYNC and call again; `at` says where to go on) instead of yielded.
+   */
+  pteMapLockStep(th: Thread, vmf: Vmf): number {
     const t = th.t;
-    // v11 spins on the PTE lock by trylocks: a wait on it for `spfperf lock contention`, from
-    // the first failed trylock until it is taken or the loop gives up.
-    const lockstat = th.k.eng.contention;
-    let spinning = false;
+    // The recheck under the PTE lock and the VMA check before it (the test-only mutant
+    // 'dufour-no-seq-recheck' skips both).
+    const recheck = th.k.opts.mutant !== 'dufour-no-seq-recheck';
     for (;;) {
-      // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
-      if (t.mustSync()) yield SYNC;
-      if (th.k.opts.mutant !== 'dufour-no-seq-recheck' && this.d.hasChanged(vmf.vma, this.st, this.seq)) {
-        if (spinning) lockstat?.end(t, vmf.pt.ptl);
-        traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockChanged, vmf.vma, this.addr);
-        return false;
+      if (this.at === 0) {
+        // With IRQs off: the VMA, then the PMD, then the PTE lock by trylock.
+        this.at = 1;
+        if (t.mustSync()) return -1;
       }
-      if (pteWalk(th, this.addr) !== vmf.pt) {
-        if (spinning) lockstat?.end(t, vmf.pt.ptl);
-        traceSpf(th, EV.SPF_PMD_CHANGED, AT.lockPmd, vmf.vma, this.addr);
-        return false;
+      if (this.at === 1) {
+        if (recheck && this.d.hasChanged(vmf.vma, this.st, this.seq)) {
+          this.at = 0;
+          this.endSpin(th, vmf);
+          traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockChanged, vmf.vma, this.addr);
+          return 0;
+        }
+        if (pteWalk(th, this.addr) !== vmf.pt) {
+          this.at = 0;
+          this.endSpin(th, vmf);
+          traceSpf(th, EV.SPF_PMD_CHANGED, AT.lockPmd, vmf.vma, this.addr);
+          return 0;
+        }
+        this.at = 2;
+        if (t.mustSync()) return -1;
       }
-      if (t.mustSync()) yield SYNC;
-      if (vmf.pt.ptl.trylockNow(t)) break;
-      if (this.d.v9) {
-        traceSpf(th, EV.SPF_PTE_LOCK, AT.lockTry, vmf.vma, this.addr);
-        return false;
+      if (this.at === 2) {
+        if (!vmf.pt.ptl.trylockNow(t)) {
+          this.at = 0;
+          if (this.d.v9) {
+            traceSpf(th, EV.SPF_PTE_LOCK, AT.lockTry, vmf.vma, this.addr);
+            return 0;
+          }
+          if (!this.spinning) th.k.eng.contention?.begin(t, vmf.pt.ptl, LCB_F_SPIN);
+          this.spinning = true;
+          t.cost(th.k.costs.cpuRelaxNs); // cpu_relax() between two trylocks
+          continue;
+        }
+        this.endSpin(th, vmf);
+        if (!recheck || !this.d.hasChanged(vmf.vma, this.st, this.seq)) {
+          this.at = 0;
+          return 1;
+        }
+        // spin_unlock()'s sync.
+        this.at = 3;
+        if (t.mustSync()) return -1;
       }
-      if (!spinning && lockstat !== null) lockstat.begin(t, vmf.pt.ptl, LCB_F_SPIN);
-      spinning = true;
-      t.cost(th.k.costs.cpuRelaxNs); // cpu_relax() between two trylocks
-    }
-    if (spinning) lockstat?.end(t, vmf.pt.ptl);
-    // The recheck under the PTE lock (the test-only mutant 'dufour-no-seq-recheck' skips it).
-    if (th.k.opts.mutant !== 'dufour-no-seq-recheck' && this.d.hasChanged(vmf.vma, this.st, this.seq)) {
-      yield* vmf.pt.ptl.unlock(t);
+      vmf.pt.ptl.unlockNow(t);
+      this.at = 0;
       traceSpf(th, EV.SPF_VMA_CHANGED, AT.lockAfter, vmf.vma, this.addr);
-      return false;
+      return 0;
     }
-    return true;
+  }
+
+  /** The trylock loop's wait ends (the lock taken, or the loop given up). */
+  private endSpin(th: Thread, vmf: Vmf): void {
+    if (!this.spinning) return;
+    this.spinning = false;
+    th.k.eng.contention?.end(th.t, vmf.pt.ptl);
   }
 }
 
@@ -292,7 +359,8 @@ const SPF_ON = { CONFIG_SPECULATIVE_PAGE_FAULT: 'y' };
 export const design: DesignDescriptor = {
   name: 'dufour',
   // read_lock(&mm->mm_rb_lock) is get_vma()'s; mm_rb_write_lock() is static inline in mm/mmap.c.
-  lockCallers: { 'DufourStrategy.faultWithoutMmapLock': 'get_vma', 'DufourStrategy.treeModify': null },
+  // pte_map_lock() is the step function; its generator wrapper is no frame of its own.
+  lockCallers: { 'DufourStrategy.faultWithoutMmapLock': 'get_vma', 'DufourStrategy.treeModify': null, 'DufourCommit.pteMapLockStep': 'pte_map_lock', 'DufourCommit.pteMapLock': null },
   title: 'Laurent Dufour SPF: mm_rb rwlock, VMA refcount, per-VMA seqcount',
   since: '2017-06',
   source: 'kernel-facts.md section 1; lkml "[PATCH v9/v11] Speculative page faults" (2018), SRCU postings v1-v5 (2017)',
