@@ -46,3 +46,15 @@ export interface TouchState {
   addr: number;
   lastSync: number;
 }
+
+/** Numbers the `threads` and `fork` statements of `body` in text order (from out.size + 1). */
+export function numberSpawners(body: readonly Stmt[], out: Map<Stmt, number>): void {
+  for (const s of body) {
+    if (s.k === 'threads' || s.k === 'fork') out.set(s, out.size + 1);
+    if (s.k === 'threads' || s.k === 'fork' || s.k === 'loop') numberSpawners(s.body, out);
+    else if (s.k === 'if') {
+      numberSpawners(s.then, out);
+      if (s.else !== undefined) numberSpawners(s.else, out);
+    }
+  }
+}

@@ -1,7 +1,8 @@
 import { ipOfLine } from '../trace/user-ip.js';
-import { loopGoesOn, protFlags, type Frame, type LoopState, type TouchState } from './interp-state.js';
+import { loopGoesOn, numberSpawners, protFlags, type Frame, type LoopState, type TouchState } from './interp-state.js';
 import { PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
+import { streamSeed } from '../engine/rng.js';
 import type { CountingSink } from '../trace/sink.js';
 import { Process, Thread, type Kernel } from '../mm/kernel.js';
 import { doUserAddrFault, userAccess, type FaultOutcome } from '../mm/access.js';
@@ -67,6 +68,9 @@ export class Runner {
   /** The workload's `count` counters, per process. */
   private readonly counters = new Map<Process, Map<string, number>>();
 
+  /** Each `threads` and `fork` statement's number in the text, 1-based (childStream()). */
+  private readonly spawners = new Map<Stmt, number>();
+
   /** USER_QUANTUM_NS, as this run's perturbation scales it. */
   private readonly quantum: number;
 
@@ -77,6 +81,7 @@ export class Runner {
     readonly counting: CountingSink,
   ) {
     this.quantum = USER_QUANTUM_NS * factorOf(o.perturb, 'USER_QUANTUM_NS');
+    numberSpawners(o.workload.processes.flatMap((p) => p.body), this.spawners);
   }
 
   fail(pos: Pos, msg: string): never {
@@ -125,13 +130,13 @@ export class Runner {
       };
       tick(every);
     }
-    for (const decl of w.processes) {
+    for (const [d, decl] of w.processes.entries()) {
       const rootEnv = new Env(null, new Map([['ncpus', this.o.ncpus], ['seed', this.o.seed], ['tid', 0], ['nthreads', 1]]));
       const n = this.ev(decl.count, rootEnv);
       for (let i = 0; i < n; i++) {
         const proc = this.k.newProcess(decl.name);
         const th = this.newThread(proc, proc.pid, decl.name);
-        const env = new Env(null, new Map([...rootEnv.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
+        const env = new Env(null, new Map([...rootEnv.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]), streamSeed(this.o.seed, d, i));
         this.spawnThread(th, 0, -1, (t) => this.threadMain(t, decl.body, env, null), env);
       }
     }
@@ -268,7 +273,7 @@ export class Runner {
           t.exitKernel();
           yield SYNC;
           const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
-          const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]));
+          const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]), this.childStream(env, s, i));
           const affinity = s.pin ? i % this.o.ncpus : -1;
           tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group), cenv));
         }
@@ -300,7 +305,7 @@ export class Runner {
           yield* dupMmap(th, proc.mm);
           t.exitKernel();
           const child = this.newThread(proc, proc.pid, proc.comm);
-          const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
+          const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]), this.childStream(env, s, i));
           kids.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null), cenv));
         }
         for (const c of kids) yield* this.eng.join(t, c);
@@ -376,6 +381,17 @@ export class Runner {
       case 'if':
         throw new Error('threadMain runs touch, loop and if itself');
     }
+  }
+
+  /**
+   * The stream seed of child i created by statement `s` (threads or fork) of the thread whose
+   * environment is `env`: the parent's seed, the statement's number in the text and i, so that
+   * edits of comments or layout leave the draws alone.
+   */
+  private childStream(env: Env, s: Stmt, i: number): number {
+    let parent: Env | null = env;
+    while (parent !== null && parent.streamKey === null) parent = parent.parent;
+    return streamSeed(parent?.streamKey ?? this.o.seed, this.spawners.get(s) ?? 0, i);
   }
 
   private part(name: string, off: Expr | undefined, len: Expr | undefined, env: Env, pos: Pos): [number, number] {

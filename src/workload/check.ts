@@ -17,7 +17,7 @@
  * parameter default may be a word as a whole; everywhere else (arithmetic, `<`, `&&`, `!`,
  * function arguments, counts, sizes, conditions, metrics) a word is an error.
  */
-import { internWord } from './expr.js';
+import { internWord, randomRangeError } from './expr.js';
 import type { Expr, Pos, Stmt, Workload } from './ir.js';
 import { paramKinds, type ParamKind } from './params.js';
 import { BUILTIN_PARAMS, GLOBAL_BUILTINS, METRIC_BUILTIN_VARS, TASK_BUILTIN_VARS, didYouMean, syntaxError } from './source.js';
@@ -29,7 +29,12 @@ interface ExprRules {
   variable(name: string, pos: Pos): void;
   /** Throws if `pages(region)` is not allowed here; `pos` is the region name's, `call` the call's. */
   pages(region: string, pos: Pos, call: Pos): void;
+  /** Throws if random(), uniform() or choose() (a draw of a task's stream) is not allowed here. */
+  random?(fn: string, call: Pos): void;
 }
+
+/** The functions that draw from a task's workload stream. */
+const DRAWS: ReadonlySet<string> = new Set(['random', 'uniform', 'choose']);
 
 export function checkWorkload(w: Workload): void {
   new Checker(w).run();
@@ -144,9 +149,26 @@ class Checker {
           rules.pages(r.name, r.pos, e.pos);
           return;
         }
+        if (DRAWS.has(e.fn)) {
+          if (rules.random === undefined) this.fail(e.pos, `${e.fn}() cannot be used here`);
+          rules.random(e.fn, e.pos);
+          this.constantRange(e);
+        }
         for (const a of e.args) this.checkNames(a, rules);
         return;
     }
+  }
+
+  /** A random(lo, hi) or uniform(lo, hi) whose bounds are number literals: its range checked now. */
+  private constantRange(e: Extract<Expr, { k: 'call' }>): void {
+    if (e.fn === 'choose') return;
+    const lit = (a: Expr | undefined): number | undefined =>
+      a === undefined ? undefined : a.k === 'num' ? a.v : a.k === 'neg' && a.a.k === 'num' ? -a.a.v : undefined;
+    const lo = lit(e.args[0]);
+    const hi = lit(e.args[1]);
+    if (lo === undefined || hi === undefined) return;
+    const bad = randomRangeError(e.fn, lo, hi);
+    if (bad !== null) this.fail(e.pos, bad);
   }
 
   private unknownParam(name: string, pos: Pos, known: Iterable<string>): never {
@@ -180,6 +202,7 @@ class Checker {
         },
         variable: (name, pos) => this.fail(pos, `a parameter default cannot use the variable '${name}' (did you mean '$${name}'?)`),
         pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a parameter default'),
+        random: (fn, call) => this.fail(call, `${fn}() cannot be used in a parameter default (it draws from a task's stream; use it in a statement)`),
       }, true);
       this.paramLine.set(p.name, p.pos.line);
     }
@@ -227,6 +250,7 @@ class Checker {
           );
         },
         pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a metric'),
+        random: (fn, call) => this.fail(call, `${fn}() cannot be used in a metric (it draws from a task's stream; use it in a statement)`),
       });
     }
 
@@ -236,6 +260,7 @@ class Checker {
         param: runParam,
         variable: (name, pos) => this.fail(pos, `unknown name '${name}' in process count (variables only exist inside the process)`),
         pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a process count'),
+        random: (fn, call) => this.fail(call, `${fn}() cannot be used in a process count (it draws from a task's stream; use it in a statement)`),
       });
       new BodyChecker(this, pr.name, runParam).block(pr.body, false);
     }
@@ -273,6 +298,7 @@ class BodyChecker {
         this.c.failAt(pos, `variable '${name}' is used before any 'let ${name} = ...' in process '${this.process}'${didYouMean(name, this.lets.keys())}`);
       },
       pages: (region, pos) => this.region(region, pos, 'pages()'),
+      random: () => undefined,
     };
   }
 

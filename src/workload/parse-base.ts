@@ -65,6 +65,9 @@ export const FUNCTIONS: ReadonlyMap<string, readonly [number, number]> = new Map
   ['floor', [1, 1]],
   ['ceil', [1, 1]],
   ['pages', [1, 1]],
+  ['random', [2, 2]],
+  ['uniform', [2, 2]],
+  ['choose', [2, Infinity]],
 ] as const);
 
 const COMPARISON_OPS: ReadonlySet<string> = new Set(['<', '<=', '>', '>=', '==', '!=']);

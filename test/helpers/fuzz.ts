@@ -195,7 +195,7 @@ const exprOf = (names: readonly string[]): fc.Arbitrary<string> =>
       { weight: 3, arbitrary: numArb },
       fc.constantFrom(...names),
       fc.tuple(tie('e'), fc.constantFrom('+', '-', '*', '/', '%', '<', '==', '&&', '||'), tie('e')).map(([l, o, r]) => `(${l} ${o} ${r})`),
-      fc.tuple(fc.constantFrom('min', 'max'), tie('e'), tie('e')).map(([f, l, r]) => `${f}(${l}, ${r})`),
+      fc.tuple(fc.constantFrom('min', 'max', 'random', 'uniform', 'choose'), tie('e'), tie('e')).map(([f, l, r]) => `${f}(${l}, ${r})`),
       fc.tuple(fc.constantFrom('floor', 'ceil', '-', '!'), tie('e')).map(([f, x]) => (f === '-' || f === '!' ? `${f}${x}` : `${f}(${x})`)),
     ),
   })).e;

@@ -83,7 +83,7 @@ describe('expression errors', () => {
     ['compute 1 +', "e.spf:2:12: expected an expression after '+', found end of line"],
     ['compute (1 + 2', "e.spf:2:15: expected ')' to close the '(' at column 9, found end of line"],
     ['compute ()', "e.spf:2:10: expected an expression after '(', found ')'"],
-    ['compute mn(1, 2)', "e.spf:2:9: unknown function 'mn' (known: min, max, floor, ceil, pages); did you mean 'min'?"],
+    ['compute mn(1, 2)', "e.spf:2:9: unknown function 'mn' (known: min, max, floor, ceil, pages, random, uniform, choose); did you mean 'min'?"],
     ['compute floor(1, 2)', 'e.spf:2:9: floor() takes 1 argument, got 2'],
     ['compute ceil()', 'e.spf:2:9: ceil() takes 1 argument, got 0'],
     ['compute min(1)', 'e.spf:2:9: min() takes at least 2 arguments, got 1'],
