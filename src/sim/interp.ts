@@ -10,7 +10,7 @@ import { syncMmRss } from '../mm/rss.js';
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
 import { exitMmap, sysMmap, sysMunmap } from '../mm/mmap.js';
 import { dupMmap } from '../mm/fork.js';
-import { sysMadviseDontneed, sysMadviseHuge } from '../mm/madvise.js';
+import { sysMadviseDontneed, sysMadviseHuge, sysMadvisePopulate } from '../mm/madvise.js';
 import { sysMprotect } from '../mm/mprotect.js';
 import { sysMremap } from '../mm/mremap.js';
 import { sysMadvisePageout } from '../mm/swap.js';
@@ -316,6 +316,7 @@ export class Runner {
         const r =
           s.advice === 'dontneed' ? yield* sysMadviseDontneed(th, a, len)
           : s.advice === 'pageout' ? yield* sysMadvisePageout(th, a, len)
+          : s.advice === 'populate_read' || s.advice === 'populate_write' ? yield* sysMadvisePopulate(th, a, len, s.advice === 'populate_write')
           : yield* sysMadviseHuge(th, a, len, s.advice === 'hugepage');
         if (r < 0) this.fail(s.pos, `madvise failed: ${errnoName(-r)}`);
         return;
@@ -359,7 +360,7 @@ export class Runner {
         // `{pid}` and `{tid}` in a path name the task's own file (mkstemp-style per-task files).
         const path = s.file?.replace(/\{pid\}/g, String(th.pid)).replace(/\{tid\}/g, String(th.tid));
         const file = path !== undefined ? k.openFile(path, pages) : s.shared ? k.shmemZeroFile(pages) : null;
-        const addr = yield* sysMmap(th, size, protFlags(s.prot) | (s.stack ? VM_GROWSDOWN : 0), s.shared, file);
+        const addr = yield* sysMmap(th, size, protFlags(s.prot) | (s.stack ? VM_GROWSDOWN : 0), s.shared, file, s.populate === true);
         if (addr < 0) this.fail(s.pos, `mmap of ${size} bytes failed: ${errnoName(-addr)}`);
         env.regions.set(s.target, { start: addr, len: Math.ceil(size / k.pageSize) * k.pageSize });
         return;

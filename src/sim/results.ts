@@ -3,7 +3,7 @@ import { waitsBehind, waitsFor } from '../engine/wait.js';
 import { EV } from '../events/catalog.js';
 import type { CountingSink } from '../trace/sink.js';
 import type { Kernel } from '../mm/kernel.js';
-import { EINVAL, ENOMEM, SIGBUS, SIGKILL, SIGSEGV } from '../mm/types.js';
+import { EFAULT, EINVAL, ENOMEM, SIGBUS, SIGKILL, SIGSEGV } from '../mm/types.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
 import type { Pos, Workload } from '../workload/ir.js';
 import { SimulationError } from '../errors.js';
@@ -54,7 +54,7 @@ export const SIGNAL_NAMES: Readonly<Record<number, string>> = { [SIGSEGV]: 'Segm
 
 /** The errno a failed syscall returned, by name (strerrorname_np()). */
 export function errnoName(e: number): string {
-  return ({ [ENOMEM]: 'ENOMEM', [EINVAL]: 'EINVAL' } as Record<number, string>)[e] ?? `errno ${e}`;
+  return ({ [ENOMEM]: 'ENOMEM', [EINVAL]: 'EINVAL', [EFAULT]: 'EFAULT' } as Record<number, string>)[e] ?? `errno ${e}`;
 }
 
 function stateName(s: TaskState): string {
