@@ -24,7 +24,7 @@ import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../ev
 import { formatStatHuman } from '../format/stat-human.js';
 import { formatStatCsv } from '../format/stat-csv.js';
 import { formatStatJson } from '../format/stat-json.js';
-import { rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
+import { countEvent, rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
@@ -37,6 +37,7 @@ import { configHasVmstat } from '../format/vmstat.js';
 import { stats } from '../stats/aggregate.js';
 import { runValues, savedRun, type RunValues, type SavedRun } from '../stats/save.js';
 import { configLabel } from '../config/kconfig.js';
+import { workloadCounters } from '../workload/check.js';
 import { useHostCosts } from '../calibrate/hostcost.js';
 
 export interface StatOptions extends CommonRunOptions {
@@ -121,6 +122,19 @@ function metricObs(r: RunResult, runtimeNs: number): Obs[] {
 }
 
 /**
+ * The workload's counters, after its metrics: each counter the script names, in text order, 0
+ * if the run never bumped it (so every run and interval has the same rows); two decimals only for
+ * a value that is not whole (`count busy now - t0`).
+ */
+function countObs(run: OneRun, runtimeNs: number): Obs[] {
+  const r = run.result;
+  return workloadCounters(run.prep.workload).map((name) => {
+    const value = r.counters.get(name) ?? 0;
+    return { key: `count:${name}`, event: countEvent(name), unit: '', fractional: !Number.isInteger(value), value, runtimeNs, counted: true };
+  });
+}
+
+/**
  * The mean over the runs of each row (perf's avg_stats / rel_stddev_stats), in the order of the
  * first run; per-thread rows are sorted by value, largest first, within each event, as perf 6.1
  * sorts them, with `<not counted>` threads last.
@@ -200,7 +214,7 @@ function wholeRunObs(run: OneRun, plan: Plan): Obs[] {
   const taskClock = r.counts.total(EV.TASK_CLOCK);
   const threads = plan.perThread ? threadsOf(r) : null;
   const value = (c: Column, idx?: number): number => (idx === undefined ? r.counts.total(c.id) : r.counts.of(idx, c.id));
-  return [...counterObs(plan.cols, value, threads, taskClock), ...metricObs(r, taskClock)];
+  return [...counterObs(plan.cols, value, threads, taskClock), ...metricObs(r, taskClock), ...countObs(run, taskClock)];
 }
 
 function vmstatObs(run: OneRun, plan: Plan): Obs[] {
@@ -232,7 +246,7 @@ function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
     const value = (c: Column, idx?: number): number => s.get(c.id, idx) - prev.get(c.id, idx);
     const clock = (idx?: number): number => s.get(EV.TASK_CLOCK, idx) - prev.get(EV.TASK_CLOCK, idx);
     const obs = counterObs(plan.cols, value, threads?.map((t) => ({ ...t, runtimeNs: clock(t.idx) })) ?? null, clock()).map((o) => ({ ...o, counted: !o.notSupported }));
-    if (!plan.perThread) obs.push(...metricObs(r, runClock));
+    if (!plan.perThread) obs.push(...metricObs(r, runClock), ...countObs(run, runClock));
     for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: clock(), counted: true });
     prev = s;
     return { timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) };

@@ -150,3 +150,8 @@ export function vmstatEvent(name: string): string {
 export function workloadEvent(name: string): string {
   return `workload:${name}`;
 }
+
+/** The event name of a workload counter (`count NAME`, `touch ... count NAME`). */
+export function countEvent(name: string): string {
+  return `count:${name}`;
+}

@@ -6,6 +6,7 @@ import type { PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
 import { mean } from './aggregate.js';
 import { paramsForOutput } from '../workload/params.js';
+import { workloadCounters } from '../workload/check.js';
 
 /**
  * The documents spfperf writes for machines: `stat --save` (what `diff` reads) and the header of
@@ -56,6 +57,8 @@ export interface RunValues {
   /** The /proc/vmstat lines the config has. */
   readonly vmstat: Readonly<Record<string, number>>;
   readonly metrics: Readonly<Record<string, { readonly value: number; readonly unit: string }>>;
+  /** The workload's counters (`count NAME`), every one the script names, in text order. */
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 /**
@@ -72,6 +75,8 @@ export interface RunSummary extends RunDescription {
   readonly vmstat: Readonly<Record<string, number>>;
   /** A metric that cannot be computed (e.g. a division by zero) is null in the JSON. */
   readonly metrics: Readonly<Record<string, { readonly value: number | null; readonly unit: string }>>;
+  /** The workload's counters (means over the runs); {} in a file written before they were kept. */
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 /** `stat --save FILE`: the description, the mean values, and each run's values. */
@@ -100,14 +105,16 @@ export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues
   for (const l of vmstatLines(p.config, (id) => r.counts.total(id))) vmstat[l.name] = Math.round(l.value);
   const metrics: Record<string, { value: number; unit: string }> = {};
   for (const m of r.metrics) metrics[m.name] = { value: metricValue(m.value), unit: m.unit };
-  return { seed, elapsed: secondsOf(r.elapsedNs), user: secondsOf(r.userNs), sys: secondsOf(r.sysNs), counters, vmstat, metrics };
+  const counts: Record<string, number> = {};
+  for (const name of workloadCounters(p.workload)) counts[name] = metricValue(r.counters.get(name) ?? 0);
+  return { seed, elapsed: secondsOf(r.elapsedNs), user: secondsOf(r.userNs), sys: secondsOf(r.sysNs), counters, vmstat, metrics, counts };
 }
 
 /*
  * The numbers of a saved run or trace summary are written with a fixed precision, not with the
  * float noise of their arithmetic ("elapsed":0.00612091583999295): seconds to the ns (9
- * decimals), counts and task-clock's ns whole, a workload's metric to 9 significant digits, a
- * mean over runs of counts to 3 decimals (-r takes at most 1000 runs).
+ * decimals), counts and task-clock's ns whole, a workload's metric and counter to 9 significant
+ * digits, a mean over runs of counts to 3 decimals (-r takes at most 1000 runs).
  */
 
 /** Simulated ns as seconds, to the ns. */
@@ -147,6 +154,7 @@ export function savedRun(p: PreparedRun, runs: readonly RunValues[]): SavedRun {
     counters: meanRecord(runs.map((r) => r.counters)),
     vmstat: meanRecord(runs.map((r) => r.vmstat)),
     metrics,
+    counts: meanRecord(runs.map((r) => r.counts)),
     runs,
   };
 }

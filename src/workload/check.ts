@@ -36,6 +36,27 @@ interface ExprRules {
 /** The functions that draw from a task's workload stream. */
 const DRAWS: ReadonlySet<string> = new Set(['random', 'uniform', 'choose']);
 
+/**
+ * The workload's counters: every name a `count` or `touch ... count` statement bumps, each once,
+ * in the order of their first appearance in the text (the order stat prints them in).
+ */
+export function workloadCounters(w: Workload): string[] {
+  const counters = new Set<string>();
+  const collect = (body: readonly Stmt[]): void => {
+    for (const s of body) {
+      if (s.k === 'count') counters.add(s.counter);
+      else if (s.k === 'touch' && s.counter !== undefined) counters.add(s.counter);
+      else if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork') collect(s.body);
+      else if (s.k === 'if') {
+        collect(s.then);
+        if (s.else) collect(s.else);
+      }
+    }
+  };
+  for (const pr of w.processes) collect(pr.body);
+  return [...counters];
+}
+
 export function checkWorkload(w: Workload): void {
   new Checker(w).run();
 }
@@ -208,19 +229,7 @@ class Checker {
     }
 
     // Counters bumped anywhere (for metrics).
-    const counters = new Set<string>();
-    const collect = (body: readonly Stmt[]): void => {
-      for (const s of body) {
-        if (s.k === 'count') counters.add(s.counter);
-        else if (s.k === 'touch' && s.counter !== undefined) counters.add(s.counter);
-        else if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork') collect(s.body);
-        else if (s.k === 'if') {
-          collect(s.then);
-          if (s.else) collect(s.else);
-        }
-      }
-    };
-    for (const pr of w.processes) collect(pr.body);
+    const counters = new Set(workloadCounters(w));
 
     const runParam = (name: string, pos: Pos): void => {
       if (allParams.has(name) || BUILTIN_PARAMS.includes(name)) return;

@@ -31,14 +31,16 @@ const lines = (s: string): string[] => s.replace(/\n$/, '').split('\n');
 const keysOf = (l: string): string[] => Object.keys(JSON.parse(l) as object);
 
 describe('stat -x (CSV)', () => {
-  it('prints perf\'s seven fields per counter, then the workload metric record (golden)', async () => {
+  it('prints perf\'s seven fields per counter, then the workload metric record and its counters (golden)', async () => {
     const out = await stat(['-x,', ...EVENTS, ...PF1]);
     expectGolden('stat/page_fault1.csv.txt', out);
     const ls = lines(out);
-    expect(ls).toHaveLength(4);
+    expect(ls).toHaveLength(5);
     for (const l of ls.slice(0, 3)) expect(l).toMatch(/^\d+,,[a-z-]+,\d+,100\.00,,$/);
     expect(ls[0]).toMatch(/^\d+,,faults,\d+,100\.00,,$/);
     expect(ls[3]).toMatch(/^\d+\.\d\d,,workload:ops\/s,\d+,100\.00,,$/);
+    // page_fault1's `touch ... count ops`: one access per page of 4M, as a whole count.
+    expect(ls[4]).toMatch(/^1024,,count:ops,\d+,100\.00,,$/);
     // The same field count as every line perf printed.
     const perfFields = capture('stat-csv.txt').split('\n')[0].split(',').length;
     for (const l of ls) expect(l.split(',')).toHaveLength(perfFields);
@@ -56,7 +58,7 @@ describe('stat -x (CSV)', () => {
     const perfs = spawnSync('awk', ['-F,', '{print $3, $1}', join(ROOT, 'fixtures', 'golden', 'perf-6.1', 'stat-csv.txt')], { encoding: 'utf8' });
     expect(lines(perfs.stdout)).toEqual(['faults 25651', 'minor-faults 25651', 'major-faults 0']);
     const ls = lines(ours.stdout);
-    expect(ls.map((l) => l.split(' ')[0])).toEqual(['faults', 'spf', 'workload:ops/s']);
+    expect(ls.map((l) => l.split(' ')[0])).toEqual(['faults', 'spf', 'workload:ops/s', 'count:ops']);
     expect(ls[0]).toBe('faults 1024');
     expect(ls[1]).toBe('spf 0');
     for (const l of ls) expect(l).toMatch(/^\S+ [\d.]+$/);
@@ -79,11 +81,12 @@ describe('stat -x (CSV)', () => {
     expect(readFileSync(file, 'utf8')).toMatch(/^\d+,,faults,\d+,100\.00,,\n/);
   });
 
-  it('--vmstat: one record per /proc/vmstat line, named vmstat:<name>, after the workload metric', async () => {
+  it('--vmstat: one record per /proc/vmstat line, named vmstat:<name>, after the workload metric and counters', async () => {
     const ls = lines(await stat(['-x,', '--vmstat', '-e', 'faults', ...PF1]));
     expect(ls[1]).toMatch(/^[\d.]+,,workload:ops\/s,/);
-    expect(ls[2]).toMatch(/^1024,,vmstat:pgfault,\d+,100\.00,,$/);
-    for (const l of ls.slice(2)) expect(l).toMatch(/^\d+,,vmstat:[a-z_]+,\d+,100\.00,,$/);
+    expect(ls[2]).toMatch(/^1024,,count:ops,/);
+    expect(ls[3]).toMatch(/^1024,,vmstat:pgfault,\d+,100\.00,,$/);
+    for (const l of ls.slice(3)) expect(l).toMatch(/^\d+,,vmstat:[a-z_]+,\d+,100\.00,,$/);
   });
 });
 
@@ -94,7 +97,7 @@ describe('stat -j (JSON lines)', () => {
     const out = await stat(['-j', ...EVENTS, '-e', 'task-clock', ...PF1]);
     expectGolden('stat/page_fault1.json.txt', out);
     const ls = lines(out);
-    expect(ls).toHaveLength(5);
+    expect(ls).toHaveLength(6);
     for (const l of ls) expect(keysOf(l)).toEqual(perfKeys);
     expect(perfKeys).toEqual(['counter-value', 'unit', 'event', 'event-runtime', 'pcnt-running', 'metric-value', 'metric-unit']);
     const faults = JSON.parse(ls[0]) as Record<string, unknown>;
@@ -106,6 +109,7 @@ describe('stat -j (JSON lines)', () => {
     const tc = JSON.parse(ls[3]) as Record<string, unknown>;
     expect(tc).toMatchObject({ unit: 'msec', event: 'task-clock', 'metric-unit': 'CPUs utilized' });
     expect(JSON.parse(ls[4])).toMatchObject({ event: 'workload:ops/s' });
+    expect(JSON.parse(ls[5])).toMatchObject({ 'counter-value': '1024.000000', event: 'count:ops', 'metric-unit': '(null)' });
   });
 
   it('adds "variance" after "event" with -r (golden)', async () => {
@@ -201,7 +205,11 @@ describe('stat -I (intervals of simulated time)', () => {
     expect(ls[0]).toBe(capture('stat-interval-human.txt').split('\n')[0]);
     expect(ls[1]).toMatch(/^ {5}0\.001000000 +\d+ {6}faults +$/);
     for (const l of ls.slice(1)) expect(l).toHaveLength(108);
-    expect(ls[ls.length - 1]).toMatch(/^ {5}0\.00\d{7} +\d+\.\d\d {6}workload:records\/s +$/);
+    expect(ls[ls.length - 2]).toMatch(/^ {5}0\.00\d{7} +\d+\.\d\d {6}workload:records\/s +$/);
+    // The workload's counters, like its metric, are whole-run values in every interval.
+    const records = ls.filter((l) => l.includes('count:records')).map((l) => l.trim().split(/\s+/)[1]);
+    expect(records.length).toBe(ls.filter((l) => l.includes('workload:records/s')).length);
+    expect(new Set(records).size).toBe(1);
     // Per-interval counts add up to the whole run's.
     const total = Number(/(\d+) +faults/.exec(await stat(['-e', 'faults', ...EB]))![1]);
     const sum = ls.filter((l) => / faults /.test(l)).reduce((s, l) => s + Number(l.trim().split(/\s+/)[1]), 0);
@@ -354,11 +362,14 @@ describe('stat --per-thread', () => {
   it('-x and -j: the thread first ("comm-tid," / "thread")', async () => {
     const csv = lines(await stat(['--per-thread', '-x,', '-e', 'faults', ...EB]));
     expectGolden('stat/ebizzy.per-thread.csv.txt', csv.join('\n') + '\n');
-    for (const l of csv.slice(0, -1)) expect(l).toMatch(/^ebizzy-\d+,\d+,,faults,\d+,100\.00,,$/);
-    expect(csv[csv.length - 1]).toMatch(/^,[\d.]+,,workload:records\/s,/);
+    // The metric and the counters belong to no thread: an empty thread field.
+    for (const l of csv.slice(0, -2)) expect(l).toMatch(/^ebizzy-\d+,\d+,,faults,\d+,100\.00,,$/);
+    expect(csv[csv.length - 2]).toMatch(/^,[\d.]+,,workload:records\/s,/);
+    expect(csv[csv.length - 1]).toMatch(/^,\d+,,count:records,/);
     const json = lines(await stat(['--per-thread', '-j', '-e', 'faults', ...EB]));
     expectGolden('stat/ebizzy.per-thread.json.txt', json.join('\n') + '\n');
-    for (const l of json.slice(0, -1)) expect(keysOf(l)[0]).toBe('thread');
+    for (const l of json.slice(0, -2)) expect(keysOf(l)[0]).toBe('thread');
+    expect(keysOf(json[json.length - 1])[0]).toBe('counter-value');
   });
 
   it('with -I: perf\'s comm-pid header', async () => {
