@@ -24,7 +24,7 @@ import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../ev
 import { formatStatHuman } from '../format/stat-human.js';
 import { formatStatCsv } from '../format/stat-csv.js';
 import { formatStatJson } from '../format/stat-json.js';
-import { countEvent, rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
+import { countEvent, phaseEvent, rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
@@ -135,6 +135,31 @@ function countObs(run: OneRun, runtimeNs: number): Obs[] {
 }
 
 /**
+ * The workload's phases, after its counters: for each, in text order, its time (`duration_time`,
+ * ns from the first task's entry to the last one's exit), the selected events counted by its
+ * tasks meanwhile, and the workload counters bumped in it, each row named phase:NAME:EVENT. No
+ * rate metric: a phase's rows are not per second of the run's clock.
+ */
+function phaseObs(run: OneRun, plan: Plan, runtimeNs: number): Obs[] {
+  const out: Obs[] = [];
+  const counters = workloadCounters(run.prep.workload);
+  for (const ph of run.result.phases) {
+    const p = phaseEvent(ph.name, '');
+    out.push({ key: `${p}duration_time`, event: `${p}duration_time`, unit: 'ns', fractional: false, value: ph.endNs - ph.startNs, runtimeNs, counted: true });
+    for (const [i, c] of plan.cols.entries()) {
+      if (c.notSupported === true) continue;
+      const v = c.excluded === true ? 0 : ph.counts[c.id] * c.scale;
+      out.push({ key: `${p}${i}:${c.name}`, event: phaseEvent(ph.name, c.name), unit: c.unit, fractional: c.scale !== 1, value: v, runtimeNs, counted: true });
+    }
+    for (const name of counters) {
+      const v = ph.counters.get(name) ?? 0;
+      out.push({ key: `${p}count:${name}`, event: phaseEvent(ph.name, countEvent(name)), unit: '', fractional: !Number.isInteger(v), value: v, runtimeNs, counted: true });
+    }
+  }
+  return out;
+}
+
+/**
  * The mean over the runs of each row (perf's avg_stats / rel_stddev_stats), in the order of the
  * first run; per-thread rows are sorted by value, largest first, within each event, as perf 6.1
  * sorts them, with `<not counted>` threads last.
@@ -214,7 +239,7 @@ function wholeRunObs(run: OneRun, plan: Plan): Obs[] {
   const taskClock = r.counts.total(EV.TASK_CLOCK);
   const threads = plan.perThread ? threadsOf(r) : null;
   const value = (c: Column, idx?: number): number => (idx === undefined ? r.counts.total(c.id) : r.counts.of(idx, c.id));
-  return [...counterObs(plan.cols, value, threads, taskClock), ...metricObs(r, taskClock), ...countObs(run, taskClock)];
+  return [...counterObs(plan.cols, value, threads, taskClock), ...metricObs(r, taskClock), ...countObs(run, taskClock), ...phaseObs(run, plan, taskClock)];
 }
 
 function vmstatObs(run: OneRun, plan: Plan): Obs[] {

@@ -1,5 +1,5 @@
 import { ipOfLine } from '../trace/user-ip.js';
-import { loopGoesOn, numberSpawners, protFlags, type Frame, type LoopState, type TouchState } from './interp-state.js';
+import { Killed, LOOP_SYNC_ITERS, loopGoesOn, numberSpawners, protFlags, USER_QUANTUM_NS, type Frame, type LoopState, type TouchState } from './interp-state.js';
 import { PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import { streamSeed } from '../engine/rng.js';
@@ -23,6 +23,8 @@ import { errnoName, LiveCounts, type CountsView } from './results.js';
 import { Env, evalIn } from './env.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 import { userValue, wordAddr } from './values.js';
+import { Phases } from './phases.js';
+import { workloadPhases } from '../workload/check.js';
 
 /**
  * The workload interpreter: one engine task per workload thread, each running its statements
@@ -44,22 +46,6 @@ export interface InterpOptions {
   readonly perturb?: Perturbation;
 }
 
-/**
- * How far a task in user mode may run ahead of the others before it offers to sync (at a loop's
- * back edge, between pages of a touch, in slices of a compute). Not a kernel figure: a simulator
- * estimate, small against the 3 ms timeslice (so preemption is not delayed noticeably) and large
- * against one user access (so user loops cost the host little).
- */
-const USER_QUANTUM_NS = 2000;
-
-/** Rounds after which a loop yields though no USER_QUANTUM_NS passed: host work, not a model figure. */
-const LOOP_SYNC_ITERS = 256;
-
-/** Thrown through a thread's interpreter to unwind it when its process dies. */
-class Killed {
-  constructor(readonly signal: number) {}
-}
-
 export class Runner {
   /** Threads waiting at a barrier, and which one. */
   private readonly atBarrier = new Map<Thread, Barrier>();
@@ -70,6 +56,9 @@ export class Runner {
 
   /** Each `threads` and `fork` statement's number in the text, 1-based (childStream()). */
   private readonly spawners = new Map<Stmt, number>();
+
+  /** The script's phases (null when it has none). */
+  readonly phases: Phases | null;
 
   /** USER_QUANTUM_NS, as this run's perturbation scales it. */
   private readonly quantum: number;
@@ -82,6 +71,8 @@ export class Runner {
   ) {
     this.quantum = USER_QUANTUM_NS * factorOf(o.perturb, 'USER_QUANTUM_NS');
     numberSpawners(o.workload.processes.flatMap((p) => p.body), this.spawners);
+    const phases = workloadPhases(o.workload);
+    this.phases = phases.length > 0 ? new Phases(phases, counting) : null;
   }
 
   fail(pos: Pos, msg: string): never {
@@ -180,6 +171,7 @@ export class Runner {
             continue;
           }
           stack.pop();
+          if (f.phase === true) this.phases?.leave(th);
           continue;
         }
         const s = f.stmts[f.i++];
@@ -198,6 +190,10 @@ export class Runner {
             if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
             break;
           }
+          case 'phase':
+            this.phases?.enter(th, s.name);
+            stack.push({ stmts: s.body, i: 0, loop: null, phase: true });
+            break;
           case 'if':
             if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
             else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
@@ -233,6 +229,8 @@ export class Runner {
     // exit_mm(): the last thread out tears the address space down (exit_mmap).
     if (--th.mm.users === 0 && this.o.keepAddressSpaces !== true) yield* exitMmap(th);
     t.exitKernel();
+    // A thread still in a phase (created in it, or killed in it) leaves it as it exits.
+    this.phases?.leave(th);
   }
 
   /** A fatal signal: the whole process dies; siblings waiting at a barrier are woken to exit. */
@@ -262,21 +260,16 @@ export class Runner {
     const t = th.t;
     const k = this.k;
     switch (s.k) {
-      case 'threads': {
-        const n = Math.max(0, Math.floor(this.ev(s.count, env)));
-        const group = new Barrier(this.eng, `barrier@${s.pos.line}`, n);
+      case 'threads':
+      case 'fork': {
+        const tasks = yield* this.startGroup(th, s, env);
+        for (const c of tasks) yield* this.eng.join(t, c);
+        return;
+      }
+      case 'parallel': {
+        // Every group started, then all of them waited for.
         const tasks: Task[] = [];
-        for (let i = 0; i < n; i++) {
-          // clone(): the parent pays for each new thread in kernel mode.
-          t.enterKernel();
-          t.cost(k.costs.cloneNs);
-          t.exitKernel();
-          yield SYNC;
-          const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
-          const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]), this.childStream(env, s, i));
-          const affinity = s.pin ? i % this.o.ncpus : -1;
-          tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group), cenv));
-        }
+        for (const g of s.body) if (g.k === 'threads' || g.k === 'fork') tasks.push(...(yield* this.startGroup(th, g, env)));
         for (const c of tasks) yield* this.eng.join(t, c);
         return;
       }
@@ -292,23 +285,6 @@ export class Runner {
         const a = wordAddr(r.start, r.len, s.offset !== undefined ? this.ev(s.offset, env) : 0);
         if (typeof a === 'string') this.fail(s.pos, a);
         yield* userValue(th, s.k, a, this.ev(s.value, env), ipOfLine(s.pos.line), (out, n) => this.faulted(th, s.pos, a, out, n));
-        return;
-      }
-      case 'fork': {
-        const n = s.count !== undefined ? Math.max(0, Math.floor(this.ev(s.count, env))) : 1;
-        const kids: Task[] = [];
-        for (let i = 0; i < n; i++) {
-          // fork(): copy the task (clone cost), then the address space (dup_mmap).
-          t.enterKernel();
-          t.cost(k.costs.cloneNs);
-          const proc = k.newProcess(th.proc.comm);
-          yield* dupMmap(th, proc.mm);
-          t.exitKernel();
-          const child = this.newThread(proc, proc.pid, proc.comm);
-          const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]), this.childStream(env, s, i));
-          kids.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null), cenv));
-        }
-        for (const c of kids) yield* this.eng.join(t, c);
         return;
       }
       case 'madvise': {
@@ -380,15 +356,53 @@ export class Runner {
       case 'touch':
       case 'loop':
       case 'if':
-        throw new Error('threadMain runs touch, loop and if itself');
+      case 'phase':
+        throw new Error('threadMain runs touch, loop, if and phase itself');
     }
   }
 
   /**
-   * The stream seed of child i created by statement `s` (threads or fork) of the thread whose
-   * environment is `env`: the parent's seed, the statement's number in the text and i, so that
-   * edits of comments or layout leave the draws alone.
+   * Start the tasks of a `threads` group (pthread_create: a clone each, the parent paying for
+   * it) or of a `fork` (fork(): a clone and dup_mmap each); the caller waits for them.
    */
+  private *startGroup(th: Thread, s: Extract<Stmt, { k: 'threads' | 'fork' }>, env: Env): Code<Task[]> {
+    const t = th.t;
+    const k = this.k;
+    const tasks: Task[] = [];
+    if (s.k === 'threads') {
+      const n = Math.max(0, Math.floor(this.ev(s.count, env)));
+      const group = new Barrier(this.eng, `barrier@${s.pos.line}`, n);
+      for (let i = 0; i < n; i++) {
+        // clone(): the parent pays for each new thread in kernel mode.
+        t.enterKernel();
+        t.cost(k.costs.cloneNs);
+        t.exitKernel();
+        yield SYNC;
+        const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
+        this.phases?.inherit(child, th);
+        const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]), this.childStream(env, s, i));
+        const affinity = s.pin ? i % this.o.ncpus : -1;
+        tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group), cenv));
+      }
+      return tasks;
+    }
+    const n = s.count !== undefined ? Math.max(0, Math.floor(this.ev(s.count, env))) : 1;
+    for (let i = 0; i < n; i++) {
+      // fork(): copy the task (clone cost), then the address space (dup_mmap).
+      t.enterKernel();
+      t.cost(k.costs.cloneNs);
+      const proc = k.newProcess(th.proc.comm);
+      yield* dupMmap(th, proc.mm);
+      t.exitKernel();
+      const child = this.newThread(proc, proc.pid, proc.comm);
+      this.phases?.inherit(child, th);
+      const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]), this.childStream(env, s, i));
+      tasks.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null), cenv));
+    }
+    return tasks;
+  }
+
+  /** Child i of `s` (threads or fork): a stream seeded by the parent's, the statement's number in the text, and i. */
   private childStream(env: Env, s: Stmt, i: number): number {
     let parent: Env | null = env;
     while (parent !== null && parent.streamKey === null) parent = parent.parent;
@@ -471,6 +485,7 @@ export class Runner {
       this.counters.set(th.proc, m);
     }
     m.set(name, (m.get(name) ?? 0) + by);
+    this.phases?.count(th, name, by);
   }
 
   /** The counters summed over the processes, in process-creation order. */

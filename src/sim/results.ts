@@ -1,3 +1,4 @@
+import type { PhaseResult } from './phases.js';
 import { TaskState, type Engine, type Task } from '../engine/engine.js';
 import { waitsBehind, waitsFor } from '../engine/wait.js';
 import { EV } from '../events/catalog.js';
@@ -44,6 +45,8 @@ export interface RunResult {
   readonly threads: readonly ThreadResult[];
   readonly metrics: readonly MetricResult[];
   readonly counters: ReadonlyMap<string, number>;
+  /** The workload's phases (`phase "name" { ... }`), in text order: each one's time and counts. */
+  readonly phases: readonly PhaseResult[];
   readonly signals: readonly SignalResult[];
   /** True when the run was stopped before the workload finished (Ctrl-C, or its time limit). */
   readonly stopped: boolean;
@@ -155,6 +158,8 @@ export interface FinishedRun {
   readonly counting: CountingSink;
   /** The workload's `count` counters, summed over its processes. */
   readonly counters: ReadonlyMap<string, number>;
+  /** The workload's phases, in text order. */
+  readonly phases: readonly PhaseResult[];
   /** Report an error in the workload's source (a metric that names an unknown parameter). */
   fail(pos: Pos, msg: string): never;
   /** The invariant checks are on: a hang is a violation (hangViolation), not a plain error. */
@@ -209,5 +214,5 @@ export function collectResult(r: FinishedRun): RunResult {
   const signals = k.processes
     .filter((p) => p.killedBy !== null)
     .map((p) => ({ pid: p.pid, comm: p.comm, signal: p.killedBy!.signal, detail: p.killedBy!.detail }));
-  return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: r.counting, threads, metrics, counters, signals, stopped };
+  return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: r.counting, threads, metrics, counters, phases: r.phases, signals, stopped };
 }

@@ -59,6 +59,17 @@ export interface RunValues {
   readonly metrics: Readonly<Record<string, { readonly value: number; readonly unit: string }>>;
   /** The workload's counters (`count NAME`), every one the script names, in text order. */
   readonly counts: Readonly<Record<string, number>>;
+  /** The workload's phases, in text order (only when the script has some). */
+  readonly phases?: Readonly<Record<string, PhaseValues>>;
+}
+
+/** One phase of a run: its time, and what its tasks counted meanwhile (as a run's values). */
+export interface PhaseValues {
+  /** Seconds from the first task's entry to the last one's exit. */
+  readonly elapsed: number;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly vmstat: Readonly<Record<string, number>>;
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 /**
@@ -77,6 +88,8 @@ export interface RunSummary extends RunDescription {
   readonly metrics: Readonly<Record<string, { readonly value: number | null; readonly unit: string }>>;
   /** The workload's counters (means over the runs); {} in a file written before they were kept. */
   readonly counts: Readonly<Record<string, number>>;
+  /** The workload's phases (means over the runs), when it has some. */
+  readonly phases?: Readonly<Record<string, PhaseValues>>;
 }
 
 /** `stat --save FILE`: the description, the mean values, and each run's values. */
@@ -98,16 +111,30 @@ export function describeRun(p: PreparedRun, seeds: readonly number[] = [p.seed])
 }
 
 export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues {
-  const counters: Record<string, number> = {};
-  // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns.
-  for (const e of EVENTS) if (e.kind !== 'vmstat') counters[e.name] = Math.round(r.counts.total(e.id));
-  const vmstat: Record<string, number> = {};
-  for (const l of vmstatLines(p.config, (id) => r.counts.total(id))) vmstat[l.name] = Math.round(l.value);
+  const { counters, vmstat } = countersOf(p, (id) => r.counts.total(id));
   const metrics: Record<string, { value: number; unit: string }> = {};
   for (const m of r.metrics) metrics[m.name] = { value: metricValue(m.value), unit: m.unit };
   const counts: Record<string, number> = {};
   for (const name of workloadCounters(p.workload)) counts[name] = metricValue(r.counters.get(name) ?? 0);
-  return { seed, elapsed: secondsOf(r.elapsedNs), user: secondsOf(r.userNs), sys: secondsOf(r.sysNs), counters, vmstat, metrics, counts };
+  const values = { seed, elapsed: secondsOf(r.elapsedNs), user: secondsOf(r.userNs), sys: secondsOf(r.sysNs), counters, vmstat, metrics, counts };
+  if (r.phases.length === 0) return values;
+  const phases: Record<string, PhaseValues> = {};
+  for (const ph of r.phases) {
+    const c: Record<string, number> = {};
+    for (const name of workloadCounters(p.workload)) c[name] = metricValue(ph.counters.get(name) ?? 0);
+    phases[ph.name] = { elapsed: secondsOf(ph.endNs - ph.startNs), ...countersOf(p, (id) => ph.counts[id]), counts: c };
+  }
+  return { ...values, phases };
+}
+
+/** Every software event and tracepoint by perf name, and the config's vmstat lines, from `total`. */
+function countersOf(p: PreparedRun, total: (id: number) => number): { counters: Record<string, number>; vmstat: Record<string, number> } {
+  const counters: Record<string, number> = {};
+  // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns.
+  for (const e of EVENTS) if (e.kind !== 'vmstat') counters[e.name] = Math.round(total(e.id));
+  const vmstat: Record<string, number> = {};
+  for (const l of vmstatLines(p.config, total)) vmstat[l.name] = Math.round(l.value);
+  return { counters, vmstat };
 }
 
 /*
@@ -155,6 +182,22 @@ export function savedRun(p: PreparedRun, runs: readonly RunValues[]): SavedRun {
     vmstat: meanRecord(runs.map((r) => r.vmstat)),
     metrics,
     counts: meanRecord(runs.map((r) => r.counts)),
+    ...(runs[0]?.phases !== undefined ? { phases: meanPhases(runs.map((r) => r.phases ?? {})) } : {}),
     runs,
   };
+}
+
+/** The phases' values, means over the runs. */
+function meanPhases(rs: readonly Readonly<Record<string, PhaseValues>>[]): Record<string, PhaseValues> {
+  const out: Record<string, PhaseValues> = {};
+  for (const k of Object.keys(rs[0] ?? {})) {
+    const ps = rs.map((r) => r[k]);
+    out[k] = {
+      elapsed: meanSeconds(mean(ps.map((p) => p.elapsed))),
+      counters: meanRecord(ps.map((p) => p.counters)),
+      vmstat: meanRecord(ps.map((p) => p.vmstat)),
+      counts: meanRecord(ps.map((p) => p.counts)),
+    };
+  }
+  return out;
 }

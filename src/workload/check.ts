@@ -46,7 +46,7 @@ export function workloadCounters(w: Workload): string[] {
     for (const s of body) {
       if (s.k === 'count') counters.add(s.counter);
       else if (s.k === 'touch' && s.counter !== undefined) counters.add(s.counter);
-      else if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork') collect(s.body);
+      else if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork' || s.k === 'parallel' || s.k === 'phase') collect(s.body);
       else if (s.k === 'if') {
         collect(s.then);
         if (s.else) collect(s.else);
@@ -55,6 +55,23 @@ export function workloadCounters(w: Workload): string[] {
   };
   for (const pr of w.processes) collect(pr.body);
   return [...counters];
+}
+
+/** The names of the workload's phases (`phase "name" { ... }`), each once, in text order. */
+export function workloadPhases(w: Workload): string[] {
+  const names = new Set<string>();
+  const collect = (body: readonly Stmt[]): void => {
+    for (const s of body) {
+      if (s.k === 'phase') names.add(s.name);
+      if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork' || s.k === 'parallel' || s.k === 'phase') collect(s.body);
+      else if (s.k === 'if') {
+        collect(s.then);
+        if (s.else) collect(s.else);
+      }
+    }
+  };
+  for (const pr of w.processes) collect(pr.body);
+  return [...names];
 }
 
 export function checkWorkload(w: Workload): void {
@@ -291,6 +308,8 @@ class BodyChecker {
   private readonly regions = new Map<string, number>();
   private readonly lets = new Map<string, number>();
   private readonly rules: ExprRules;
+  /** The `phase` statement the checker is inside, if any (phases do not nest). */
+  private phase: Extract<Stmt, { k: 'phase' }> | null = null;
 
   constructor(
     private readonly c: Checker,
@@ -387,6 +406,20 @@ class BodyChecker {
         this.expr(s.count);
         this.block(s.body, false);
         return;
+      case 'parallel':
+        // Its groups are threads and fork statements (the parser makes sure).
+        this.block(s.body, inThreads);
+        return;
+      case 'phase': {
+        const outer = this.phase;
+        if (outer !== null) {
+          this.c.failAt(s.pos, `phase "${s.name}" inside phase "${outer.name}" (line ${outer.pos.line}): phases do not nest`);
+        }
+        this.phase = s;
+        this.block(s.body, inThreads);
+        this.phase = null;
+        return;
+      }
       case 'mremap':
         this.region(s.region, s.pos, 'mremap');
         this.expr(s.size);

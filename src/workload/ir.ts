@@ -120,6 +120,18 @@ export type Stmt =
    * exiting at its end; the parent waits for all of them (wait4). $pid is the child's pid.
    */
   | { readonly k: 'fork'; readonly count?: Expr; readonly body: readonly Stmt[]; readonly pos: Pos }
+  /**
+   * `parallel { threads N {...} fork M {...} ... }`: start every group (a `threads` or `fork`
+   * statement) at once, then wait for all of them. Each group keeps its own $tid, $nthreads and
+   * barrier; `body` holds the groups.
+   */
+  | { readonly k: 'parallel'; readonly body: readonly Stmt[]; readonly pos: Pos }
+  /**
+   * `phase "name" { ... }`: the body is a phase of the run that stat reports apart (its time,
+   * from the first task to enter it to the last to leave, and the counts of the tasks in it,
+   * threads and processes created inside included). Phases do not nest.
+   */
+  | { readonly k: 'phase'; readonly name: string; readonly body: readonly Stmt[]; readonly pos: Pos }
   /** `madvise NAME ADVICE [offset O] [length L]`: madvise(2). */
   | {
       readonly k: 'madvise';

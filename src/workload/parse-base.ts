@@ -47,7 +47,7 @@ export function leadingDescription(source: string): string {
 /** Words that start a statement inside a process body. */
 export const STATEMENT_KEYWORDS: readonly string[] = [
   'threads', 'loop', 'if', 'let', 'mmap', 'munmap', 'mprotect', 'touch', 'compute', 'barrier', 'count',
-  'fork', 'madvise', 'sleep', 'mremap', 'write', 'expect',
+  'fork', 'madvise', 'sleep', 'mremap', 'write', 'expect', 'parallel', 'phase',
 ];
 
 /** Words that start a top-level declaration. */

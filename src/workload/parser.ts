@@ -9,6 +9,8 @@ import { OpsParser } from './parse-ops.js';
 
 export { leadingDescription, paramDefaultText, parseProt, workloadNameOf } from './parse-base.js';
 
+/** A phase's name: it becomes part of stat's event names (phase:NAME:EVENT) and CSV fields. */
+const PHASE_NAME = /^[A-Za-z0-9._-]+$/;
 const MADVISE_ADVICE = ['dontneed', 'hugepage', 'nohugepage', 'pageout', 'populate_read', 'populate_write'];
 
 /** Parse a workload script. Throws WorkloadSyntaxError on the first syntax error. */
@@ -201,6 +203,18 @@ class Parser extends OpsParser {
       case 'expect':
         s = this.parseValue(t.text);
         break;
+      case 'parallel':
+        s = this.parseParallel();
+        break;
+      case 'phase': {
+        this.next();
+        const n = this.peek();
+        if (n.kind !== 'str') this.fail(n, `expected the phase's name as a string after 'phase' (e.g. phase "warm-up" { ... }), found ${this.describe(n)}`);
+        if (!PHASE_NAME.test(n.str!)) this.fail(n, `bad phase name "${n.str}": use letters, digits and . _ - (it names stat's rows phase:NAME:EVENT)`);
+        this.next();
+        s = { k: 'phase', name: n.str!, body: this.parseBlock(`after 'phase "${n.str}"'`), pos: t.pos };
+        break;
+      }
       case 'fork': {
         this.next();
         const count = this.isSym(this.peek(), '{') ? undefined : this.parseExpr();
@@ -272,6 +286,16 @@ class Parser extends OpsParser {
   }
 
   /** `threads EXPR [pin] { }` */
+  /** `parallel { GROUP ... }`: each statement of the block a `threads` or `fork` group. */
+  private parseParallel(): Stmt {
+    const kw = this.next();
+    const body = this.parseBlock("after 'parallel'");
+    for (const g of body) {
+      if (g.k !== 'threads' && g.k !== 'fork') this.fail(g.pos, `a 'parallel' block holds only 'threads' and 'fork' groups, found '${g.k}' (put it inside a group)`);
+    }
+    return { k: 'parallel', body, pos: kw.pos };
+  }
+
   private parseThreads(): Stmt {
     const kw = this.next();
     const count = this.parseExpr();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -396,5 +396,72 @@ describe('stat option errors', () => {
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).toMatch(/^spfperf: /);
     }
+  });
+});
+
+describe('phases (phase "name" { ... }) in every format', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spfperf-phases-'));
+  const file = join(dir, 'phases.spf');
+  writeFileSync(file, [
+    'metric "ops/s" = ops / elapsed',
+    'process {',
+    '  heap = mmap 256K',
+    '  phase "warm-up" {',
+    '    touch heap write',
+    '  }',
+    '  phase "measured" {',
+    '    threads 2 {',
+    '      touch heap read random 50 count ops',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n'));
+  const P = ['-e', 'faults', '--cpus', '2', file];
+
+  it('human: after the metric and counters, each phase\'s time, events and counters (golden)', async () => {
+    const out = await stat(P);
+    expectGolden('stat/phases.txt', out.replace(file, 'phases.spf'));
+    const ls = lines(out);
+    const at = (ev: string): string[] => ls.filter((l) => l.trimEnd().endsWith(` ${ev}`)).map((l) => l.trim().split(/\s+/)[0]);
+    expect(ls.map((l) => l.trim().split(/\s+/).pop()).filter((e) => e?.includes(':') && !e.includes('phases.spf'))).toEqual([
+      'workload:ops/s', 'count:ops',
+      'phase:warm-up:duration_time', 'phase:warm-up:faults', 'phase:warm-up:count:ops',
+      'phase:measured:duration_time', 'phase:measured:faults', 'phase:measured:count:ops',
+    ]);
+    // The warm-up faults every page of 256K in; the measured reads then take none.
+    expect(at('phase:warm-up:faults')).toEqual(['64']);
+    expect(at('phase:measured:faults')).toEqual(['0']);
+    expect(at('phase:measured:count:ops')).toEqual(['100']);
+    expect(at('phase:warm-up:count:ops')).toEqual(['0']);
+    expect(ls.find((l) => l.includes('phase:warm-up:duration_time'))).toMatch(/^ +\d+ ns +phase:warm-up:duration_time +$/);
+  });
+
+  it('-x and -j: the same records, one per line', async () => {
+    const csv = lines(await stat(['-x,', ...P]));
+    expect(csv.filter((l) => l.includes(',phase:'))).toHaveLength(6);
+    expect(csv.find((l) => l.includes('phase:measured:count:ops'))).toMatch(/^100,,phase:measured:count:ops,\d+,100\.00,,$/);
+    expect(csv.find((l) => l.includes('phase:warm-up:duration_time'))).toMatch(/^\d+,ns,phase:warm-up:duration_time,\d+,100\.00,,$/);
+    const json = lines(await stat(['-j', ...P])).map((l) => JSON.parse(l) as Record<string, string>);
+    expect(json.filter((o) => o.event.startsWith('phase:')).map((o) => o.event)).toEqual(csv.filter((l) => l.includes(',phase:')).map((l) => l.split(',')[2]));
+  });
+
+  it('-r: means with noise; --save keeps each run\'s phases and their means', async () => {
+    const out = await stat(['-r', '2', ...P]);
+    expect(out).toMatch(/\n +\d+ ns +phase:measured:duration_time/);
+    const save = join(dir, 'run.json');
+    const r = await spfperf(['stat', '-r', '2', '--save', save, ...P]);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(readFileSync(save, 'utf8')) as { phases: Record<string, { elapsed: number; counters: Record<string, number>; counts: Record<string, number> }>; runs: { phases: Record<string, { counters: Record<string, number> }> }[] };
+    expect(Object.keys(doc.phases)).toEqual(['warm-up', 'measured']);
+    expect(doc.phases['warm-up'].counters['page-faults']).toBe(64);
+    expect(doc.phases.measured.counts.ops).toBe(100);
+    expect(doc.phases.measured.elapsed).toBeGreaterThan(0);
+    expect(doc.runs.map((x) => x.phases['warm-up'].counters['page-faults'])).toEqual([64, 64]);
+  });
+
+  it('-I: the intervals carry no phase rows (a phase is a part of the run, an interval another)', async () => {
+    const ls = lines(await stat(['-I', '1', ...P]));
+    expect(ls.some((l) => l.includes('phase:'))).toBe(false);
   });
 });

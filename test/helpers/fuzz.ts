@@ -227,6 +227,8 @@ const stmtArb: fc.Arbitrary<string> = fc.letrec<{ s: string; block: string }>((t
     fc.constantFrom('barrier', 'barrier b', 'count ops', 'count ops 3'),
     fc.tuple(exprArb, fc.boolean(), tie('block')).map(([e, pin, b]) => `threads ${e}${pin ? ' pin' : ''} ${b}`),
     fc.tuple(fc.option(exprArb), tie('block')).map(([e, b]) => `fork ${e ?? ''} ${b}`),
+    fc.tuple(exprArb, tie('block'), tie('block')).map(([e, a, b]) => `parallel {\nthreads ${e} ${a}\nfork ${b}\n}`),
+    fc.tuple(fc.constantFrom('"warm"', '"run"', '"a b"'), tie('block')).map(([n, b]) => `phase ${n} ${b}`),
     fc.tuple(fc.option(exprArb), fc.option(exprArb), tie('block')).map(([n, t, b]) => (n === null && t === null ? `loop 2 ${b}` : `loop ${n ?? ''}${t !== null ? ` for ${t}` : ''} ${b}`)),
     fc.tuple(exprArb, tie('block'), fc.option(tie('block'))).map(([e, b, el]) => `if ${e} ${b}${el !== null ? ` else ${el}` : ''}`),
   ),

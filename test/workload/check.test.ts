@@ -159,3 +159,18 @@ describe('random(), uniform() and choose()', () => {
     expect(syntaxErrorOf(check(inProcess('  compute choose(1)'))).message).toBe('c.spf:2:11: choose() takes at least 2 arguments, got 1');
   });
 });
+
+describe('parallel and phase', () => {
+  test('a barrier in a group of a parallel block is in a threads block', () => {
+    expect(check(inProcess('  parallel {\n    threads 2 {\n      barrier\n    }\n    fork {\n      count x\n    }\n  }'))).not.toThrow();
+  });
+
+  test('phases do not nest, not even through a threads or fork block', () => {
+    expect(checkError(inProcess('  phase "a" {\n    threads 2 {\n      phase "b" {\n      }\n    }\n  }'))).toBe('c.spf:4:7: phase "b" inside phase "a" (line 2): phases do not nest');
+    expect(check(inProcess('  phase "a" {\n  }\n  phase "b" {\n  }\n  phase "a" {\n  }'))).not.toThrow();
+  });
+
+  test('a counter bumped only in a phase or a parallel group is a counter for metrics', () => {
+    expect(check(inProcess('  phase "p" {\n    parallel {\n      threads 1 {\n        count ops\n      }\n    }\n  }', 'metric "m" = ops\n'))).not.toThrow();
+  });
+});

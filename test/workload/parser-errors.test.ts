@@ -73,6 +73,11 @@ describe('statement errors', () => {
     ['{', "e.spf:2:1: expected a statement, found '{'"],
     ['param a = 1', "e.spf:2:1: 'param' declarations are only allowed at the top level, not inside a block"],
     ['process {\n}', "e.spf:2:1: 'process' declarations are only allowed at the top level, not inside a block"],
+    ['parallel {\n  count x\n}', "e.spf:3:3: a 'parallel' block holds only 'threads' and 'fork' groups, found 'count' (put it inside a group)"],
+    ['parallel 2 {\n}', "e.spf:2:10: expected '{' after 'parallel', found '2'"],
+    ['phase {\n}', "e.spf:2:7: expected the phase's name as a string after 'phase' (e.g. phase \"warm-up\" { ... }), found '{'"],
+    ['phase "a b" {\n}', 'e.spf:2:7: bad phase name "a b": use letters, digits and . _ - (it names stat\'s rows phase:NAME:EVENT)'],
+    ['phase "x:y" {\n}', 'e.spf:2:7: bad phase name "x:y": use letters, digits and . _ - (it names stat\'s rows phase:NAME:EVENT)'],
   ])('%j', (body, message) => {
     expect(inProcess(body)).toBe(message);
   });
