@@ -30,7 +30,7 @@ import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/
 import type { RunResult } from '../sim/run.js';
 import { defaultJobs, StopFlag } from '../pool/pool.js';
 import { onInterrupt, writeAll, type CliIo } from '../io.js';
-import { intervalIds, runSets, type Column, type Ctx, type OneRun, type Plan } from './stat-runs.js';
+import { counterId, intervalIds, runSets, withCounters, type Column, type Ctx, type OneRun, type Plan } from './stat-runs.js';
 import { snapshot, type Snapshot } from './stat-spool.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
@@ -126,10 +126,9 @@ function metricObs(r: RunResult, runtimeNs: number): Obs[] {
  * if the run never bumped it (so every run and interval has the same rows); two decimals only for
  * a value that is not whole (`count busy now - t0`).
  */
-function countObs(run: OneRun, runtimeNs: number): Obs[] {
-  const r = run.result;
-  return workloadCounters(run.prep.workload).map((name) => {
-    const value = r.counters.get(name) ?? 0;
+function countObs(run: OneRun, runtimeNs: number, valueOf: (name: string, i: number) => number = (name) => run.result.counters.get(name) ?? 0): Obs[] {
+  return workloadCounters(run.prep.workload).map((name, i) => {
+    const value = valueOf(name, i);
     return { key: `count:${name}`, event: countEvent(name), unit: '', fractional: !Number.isInteger(value), value, runtimeNs, counted: true };
   });
 }
@@ -254,14 +253,15 @@ function vmstatObs(run: OneRun, plan: Plan): Obs[] {
  * carries the same rows in the same order, each with a number (what readers of perf's interval
  * CSV rely on, pmu-tools' interval-normalize.py among them): the events, with --per-thread every
  * thread of the run in thread order (0 for a thread not started yet or gone); without
- * --per-thread the workload's metric, a whole-run value, the same in every interval (with
- * --per-thread it belongs to no thread and is left out, as csv_formats.py could not read it);
- * then the vmstat rows. A row's event-runtime is the counter's running time in the interval:
+ * --per-thread the workload's metric, a whole-run value, the same in every interval, and its
+ * counters, what each interval added (with --per-thread they belong to no thread and are left
+ * out, as csv_formats.py could not read them); then the vmstat rows. A row's event-runtime is the counter's running time in the interval:
  * the interval's task-clock (the thread's own with --per-thread).
  */
 function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
   const r = run.result;
-  const ids = intervalIds(plan);
+  const counters = workloadCounters(run.prep.workload);
+  const ids = intervalIds(plan, counters);
   const all = r.threads.reduce((m, t) => Math.max(m, t.idx + 1), 0);
   const runClock = r.counts.total(EV.TASK_CLOCK);
   const threads = plan.perThread ? threadsOf(r) : null;
@@ -271,7 +271,8 @@ function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
     const value = (c: Column, idx?: number): number => s.get(c.id, idx) - prev.get(c.id, idx);
     const clock = (idx?: number): number => s.get(EV.TASK_CLOCK, idx) - prev.get(EV.TASK_CLOCK, idx);
     const obs = counterObs(plan.cols, value, threads?.map((t) => ({ ...t, runtimeNs: clock(t.idx) })) ?? null, clock()).map((o) => ({ ...o, counted: !o.notSupported }));
-    if (!plan.perThread) obs.push(...metricObs(r, runClock), ...countObs(run, runClock));
+    // The workload's counters: what the interval added (the metric stays a whole-run value).
+    if (!plan.perThread) obs.push(...metricObs(r, runClock), ...countObs(run, clock(), (_n, i) => s.get(counterId(i)) - prev.get(counterId(i))));
     for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: clock(), counted: true });
     prev = s;
     return { timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) };
@@ -282,7 +283,7 @@ function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
     if (s.timeNs >= r.elapsedNs) break;
     yield block(s);
   }
-  yield block(snapshot(r.counts, ids, r.elapsedNs, all, plan.perThread));
+  yield block(snapshot(withCounters(r.counts, counters, (n) => r.counters.get(n) ?? 0), ids, r.elapsedNs, all, plan.perThread));
 }
 
 /**

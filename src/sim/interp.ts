@@ -110,7 +110,7 @@ export class Runner {
     const every = this.o.intervalNs;
     const cb = this.o.onInterval;
     if (every !== undefined && every > 0 && cb !== undefined) {
-      const live = new LiveCounts(this.k, this.counting);
+      const live = new LiveCounts(this.k, this.counting, () => this.summedCounters());
       const tick = (time: number): void => {
         this.eng.at(time, () => {
           // Only while some task still has work: the last partial interval is the caller's.

@@ -105,6 +105,8 @@ export interface CountsView {
   readonly nthreads: number;
   total(id: number): number;
   of(idx: number, id: number): number;
+  /** A workload counter (`count NAME`) so far, summed over the processes (0 if never bumped). */
+  counter?(name: string): number;
 }
 
 /** The per-task software counters collectResult() adds at the end of a run. */
@@ -123,6 +125,8 @@ export class LiveCounts {
   constructor(
     private readonly k: Kernel,
     private readonly counting: CountingSink,
+    /** The workload's counters so far (the interpreter's). */
+    private readonly counters?: () => ReadonlyMap<string, number>,
   ) {}
 
   /** The counts at engine time `now` (call with non-decreasing times). */
@@ -141,7 +145,9 @@ export class LiveCounts {
     const perTask = (id: number): number[] | undefined => (id === EV.TASK_CLOCK ? clock : id === EV.CONTEXT_SWITCHES ? cs : id === EV.CPU_MIGRATIONS ? mig : undefined);
     const sum = (a: readonly number[]): number => a.reduce((s, v) => s + (v ?? 0), 0);
     const c = this.counting;
+    const cm = this.counters?.();
     return {
+      counter: (name) => cm?.get(name) ?? 0,
       nthreads: this.k.threads.length,
       total: (id) => (TASK_COUNTERS.has(id) ? sum(perTask(id)!) : c.total(id)),
       of: (idx, id) => (TASK_COUNTERS.has(id) ? perTask(id)![idx] ?? 0 : c.of(idx, id)),
