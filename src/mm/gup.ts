@@ -5,7 +5,7 @@ import { findVmaLocked, handleMmFault } from './fault.js';
 import type { Vma } from './vma.js';
 import {
   EFAULT, EINVAL, ENOMEM, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_WRITE, PTE_PRESENT, PTE_WRITE,
-  VM_ACCESS_FLAGS, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_SHARED, VM_WRITE,
+  VM_ACCESS_FLAGS, VM_FAULT_COMPLETED, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_SHARED, VM_WRITE,
 } from './types.js';
 
 /**
@@ -73,7 +73,9 @@ function* getUserPages(th: Thread, vma: Vma, start: number, end: number, write: 
     // faultin_page(): handle_mm_fault(vma, address, fault_flags, NULL).
     const flags = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
     const fault = yield* handleMmFault(th, vma, addr, flags);
-    if (fault & VM_FAULT_RETRY) return { pages: (addr - start) / ps, err: 0, locked: false };
+    // The lock was dropped: VM_FAULT_RETRY, or VM_FAULT_COMPLETED (done, and released). The caller
+    // takes it again and comes back to this page (follow_page_mask then finds it, if completed).
+    if (fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)) return { pages: (addr - start) / ps, err: 0, locked: false };
     if (fault & VM_FAULT_ERROR) return { pages: (addr - start) / ps, err: fault & VM_FAULT_OOM ? -ENOMEM : -EFAULT, locked: true };
     // mm_account_fault() with regs == NULL: the task's counter only.
     if (fault & VM_FAULT_MAJOR) th.majFlt++;

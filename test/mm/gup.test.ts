@@ -101,6 +101,18 @@ describe('madvise ... populate_write / populate_read', () => {
     expect(f.pf).toBe(PAGES - 8);
   });
 
+  test.each([false, true])('a shared file on disk (fault_completed=%s): the lock the fault drops is taken again', (faultCompleted) => {
+    // fault_dirty_shared_page() drops the mmap lock (VM_FAULT_RETRY, or VM_FAULT_COMPLETED with
+    // fault_completed): the populate takes it again and goes on; the touch then takes no fault.
+    const sink = new RecordingSink();
+    const r = runMm(`process {\n  c = mmap ${PAGES * 4}K rw shared file "/data/pw"\n  madvise c populate_write\n  touch c write count touches\n}\n`, { faultCompleted, sinks: [sink] });
+    // Released as often as taken: no reader left, none released twice.
+    expect(mainThread(sink).mm.mmapLock.readers).toBe(0);
+    expect(faults(r).pf).toBe(0);
+    expect(faults(r).pgfault).toBeGreaterThan(0);
+    expect(r.counters.get('touches')).toBe(PAGES);
+  });
+
   test('populate_write of a read-only mapping fails with EINVAL (a run-time error at the statement)', () => {
     expect(() => runMm(`process {\n  c = mmap 64K r\n  madvise c populate_write\n}\n`)).toThrow(SimulationError);
     expect(() => runMm(`process {\n  c = mmap 64K r\n  madvise c populate_write\n}\n`)).toThrow(/inline\.spf:3:3: madvise failed: EINVAL/);
