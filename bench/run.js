@@ -14,6 +14,9 @@
 //                (measured only when stat has a --jobs option; otherwise the row says so)
 //   --check      CPU time of `stat --check` over a plain `stat` for each shipped workload at its
 //                defaults (the invariant checks, docs/invariants.md); target: the worst < 2
+//   profile      CPU time of `record -g -e cpu-clock` (perf's default -F 4000, call chains) over a
+//                plain `stat` of page_fault1 on 16 CPUs, threads=16, under base and per-vma-lock
+//                (docs/profile.md); target: the worst < 2
 //   C6           page_fault1 at the published C6 set-up (skl-4s192, 192 threads, size=128M,
 //                iterations=3, kernel=4.16) under base and dufour-v9, each a child process;
 //                wall seconds, target < 60 s. The slow part: BENCH_QUICK=1 or --quick skips it
@@ -25,7 +28,7 @@
 //   BENCH_QUICK=1     skip the C6 point (also: --quick)
 //   --markdown        also print the table as Markdown (what docs/performance.md holds)
 //   --only=ROWS       measure only these rows, comma-separated: startup, faults, memory, jobs,
-//                     check, c6 (e.g. --only=check after a change to the invariant checks)
+//                     check, profile, c6 (e.g. --only=check after a change to the invariant checks)
 // Exit status: 0 when every measured row meets its target, 1 when one does not, 2 bad usage.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -52,7 +55,7 @@ function countEnv(name, def, min) {
 }
 
 const args = process.argv.slice(2);
-const ROW_NAMES = ['startup', 'faults', 'memory', 'jobs', 'check', 'c6'];
+const ROW_NAMES = ['startup', 'faults', 'memory', 'jobs', 'check', 'profile', 'c6'];
 let only = null;
 for (const a of args) {
   if (a.startsWith('--only=')) {
@@ -281,6 +284,27 @@ function checkCost() {
   row(`stat --check / stat, CPU time, worst of the shipped workloads (${worst[0]})`, worst[1].toFixed(2), detail, '< 2', worst[1] < 2);
 }
 
+// ---- record -g -e cpu-clock against a plain stat ---------------------------------------------
+
+/** The cost of sampling with call chains (docs/profile.md): CPU time, as the --check row, taken in turn. */
+function profileCost() {
+  const run = ['--cpus', '16', 'page_fault1', 'threads=16'];
+  progress(`profile: stat and record -g -e cpu-clock of page_fault1 threads=16, ${nRuns(REPEATS)} each, taken in turn`);
+  const ratios = [];
+  for (const config of ['base', 'per-vma-lock']) {
+    const plain = [];
+    const sampled = [];
+    for (let i = 0; i < REPEATS; i++) {
+      plain.push(childRun(['stat', '--config', config, ...run]).cpu);
+      sampled.push(childRun(['record', '-g', '-e', 'cpu-clock', '-o', '/dev/null', '--config', config, ...run]).cpu);
+    }
+    ratios.push([config, median(sampled) / median(plain), median(plain)]);
+  }
+  const worst = ratios.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const detail = ratios.map(([n, r, p]) => `${n} ${r.toFixed(2)} (${p.toFixed(1)} s)`).join(', ');
+  row(`record -g -e cpu-clock / stat, CPU time, page_fault1 16 threads (${worst[0]})`, worst[1].toFixed(2), detail, '< 2', worst[1] < 2);
+}
+
 // ---- C6 at the published size ---------------------------------------------------------------
 
 function c6() {
@@ -309,6 +333,7 @@ if (wanted('faults')) faultRate();
 if (wanted('memory')) memory();
 if (wanted('jobs')) jobs();
 if (wanted('check')) checkCost();
+if (wanted('profile')) profileCost();
 if (wanted('c6')) c6();
 
 const verdict = (r) => (r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL');

@@ -11,18 +11,14 @@
  * state is carried from one call to the next.
  */
 import { createRequire } from 'node:module';
-import type * as Commander from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import { ViolationError } from './check/violation.js';
 import type { CliIo } from './io.js';
 import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, LOCK_SORT_VALUES, REPORT_DEFAULT_SORT, REPORT_SORT_VALUES, SCRIPT_FIELD_VALUES } from './cli-values.js';
 
-const require = createRequire(import.meta.url);
-// commander is CommonJS: loaded with require, not import, which spares Node 20's ESM loader its
-// wrapper module and CJS export scan (a few ms of every start-up; docs/performance.md).
-const { Command, CommanderError } = require('commander') as typeof Commander;
-type Command = Commander.Command;
-const VERSION: string = (require('../package.json') as { version: string }).version;
+// Read with require: an import of JSON is still experimental in Node 20 (a warning on stderr).
+const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -39,9 +35,26 @@ function commonRunOptions(c: Command): Command {
 /**
  * The command tree for one call. Each action stores its command's exit code in `result.code`
  * (commander's parseAsync has no return value of its own).
+ *
+ * A verb's options are added to its command only when they are needed: when the verb is parsed
+ * (commander's preSubcommand hook) or a help is formatted, the verb's own or the one that lists
+ * the verbs (each verb's usage there says `[options]` when it has some). Adding all ~60 options
+ * of the table for every command line cost a start-up ~1.5 ms (docs/performance.md, Start-up);
+ * the helps are golden files (test/cli.test.ts).
  */
 export function buildProgram(io: CliIo, result: { code: number }): Command {
   const program = new Command();
+  const pending = new Map<Command, (c: Command) => Command>();
+  const withOptions = (c: Command): void => {
+    pending.get(c)?.(c);
+    pending.delete(c);
+  };
+  /** A subcommand whose options `options` adds when they are needed. */
+  const verb = (name: string, options: (c: Command) => Command): Command => {
+    const c = program.command(name);
+    pending.set(c, options);
+    return c;
+  };
   // Before the subcommands are added: they inherit the output settings.
   program.configureOutput({
     writeOut: (s) => io.stdout.write(s),
@@ -51,6 +64,15 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     getOutHasColors: () => false,
     getErrHasColors: () => false,
   });
+  // Every help is formatted here (inherited by the verbs): `--help`, `help VERB`, no verb at all.
+  program.configureHelp({
+    formatHelp(this: Help, cmd: Command, helper: Help): string {
+      withOptions(cmd);
+      for (const c of cmd.commands) withOptions(c);
+      return Help.prototype.formatHelp.call(this, cmd, helper);
+    },
+  });
+  program.hook('preSubcommand', (_program, sub) => withOptions(sub));
   program
     .name('spfperf')
     .description('perf-style simulator of the Linux page-fault path under speculative page-fault designs')
@@ -58,81 +80,95 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  commonRunOptions(
-    program
-      .command('stat')
-      .description('run a workload on the model and print perf-stat counters (to stderr, like perf)')
-      .argument('<workload>', 'a shipped workload name (spfperf list --workloads) or a .spf file')
-      .argument('[params...]', 'workload parameters as name=value')
-      .option('-e, --event <events>', 'events to count: comma-separated, globs allowed, may repeat', collect, [])
-      .option('-o, --output <file>', 'write the counters to a file instead of stderr')
-      .option('--vmstat', 'print the run\'s /proc/vmstat lines after the counters')
-      .option('-x, --field-separator <sep>', 'print counts in CSV with this separator (perf stat -x)')
-      .option('-j, --json', 'print counts as JSON lines (perf stat -j)')
-      .option('-r, --repeat <n>', 'run N times with seeds seed..seed+N-1; print means and variance')
-      .option('-I, --interval-print <ms>', 'print counts every MS milliseconds of simulated time')
-      .option('--per-thread', 'counts per thread (comm-tid)')
-      .option('--save <file>', 'write the run as one JSON document (what diff reads); with --compare, a prefix: PREFIX.<config>.json each')
-      .option('--compare <configs>', 'run under each of these comma-separated configs (3 seeds each unless -r) and print a diff table')
-      // Not -j: that is --json, as in perf stat.
-      .option('--jobs <n>', 'runs of -r/--compare at once, on worker threads (default: one per core; 1: one after another)'),
-  ).action(async (workload: string, params: string[], opts) => {
-    const { run } = await import('./commands/stat.js');
-    result.code = await run(workload, params, opts, io);
-  });
+  verb('stat', (c) =>
+    commonRunOptions(
+      c
+        .option('-e, --event <events>', 'events to count: comma-separated, globs allowed, may repeat', collect, [])
+        .option('-o, --output <file>', 'write the counters to a file instead of stderr')
+        .option('--vmstat', 'print the run\'s /proc/vmstat lines after the counters')
+        .option('-x, --field-separator <sep>', 'print counts in CSV with this separator (perf stat -x)')
+        .option('-j, --json', 'print counts as JSON lines (perf stat -j)')
+        .option('-r, --repeat <n>', 'run N times with seeds seed..seed+N-1; print means and variance')
+        .option('-I, --interval-print <ms>', 'print counts every MS milliseconds of simulated time')
+        .option('--per-thread', 'counts per thread (comm-tid)')
+        .option('--save <file>', 'write the run as one JSON document (what diff reads); with --compare, a prefix: PREFIX.<config>.json each')
+        .option('--compare <configs>', 'run under each of these comma-separated configs (3 seeds each unless -r) and print a diff table')
+        // Not -j: that is --json, as in perf stat.
+        .option('--jobs <n>', 'runs of -r/--compare at once, on worker threads (default: one per core; 1: one after another)'),
+    ),
+  )
+    .description('run a workload on the model and print perf-stat counters (to stderr, like perf)')
+    .argument('<workload>', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+    .argument('[params...]', 'workload parameters as name=value')
+    .action(async (workload: string, params: string[], opts) => {
+      const { run } = await import('./commands/stat.js');
+      result.code = await run(workload, params, opts, io);
+    });
 
-  commonRunOptions(
-    program
-      .command('record')
-      .description('run a workload and write its events as NDJSON (header, samples, summary)')
-      .argument('<workload>', 'a shipped workload name or a .spf file')
-      .argument('[params...]', 'workload parameters as name=value')
-      .option('-e, --event <events>', 'events to record (default: faults and every pagefault:*)', collect, [])
-      .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson')
-      .option('--stat', 'also print the stat counters at the end'),
-  ).action(async (workload: string, params: string[], opts) => {
-    const { run } = await import('./commands/record.js');
-    result.code = await run(workload, params, opts, io);
-  });
+  verb('record', (c) =>
+    commonRunOptions(
+      c
+        .option('-e, --event <events>', 'events to record (default: faults and every pagefault:*)', collect, [])
+        .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson')
+        .option('--stat', 'also print the stat counters at the end')
+        .option('-F, --freq <n>', 'cpu-clock: samples per second of simulated time, per CPU (default 4000)')
+        .option('-c, --count <ns>', 'cpu-clock: nanoseconds of simulated time between two samples of a CPU')
+        .option('-g', 'cpu-clock: record each sample\'s call chain (perf record -g)')
+        .option('--off-cpu', 'cpu-clock: also an offcpu-time sample for each sleep, its length as the period (perf record --off-cpu)'),
+    ),
+  )
+    .description('run a workload and write its events as NDJSON (header, samples, summary)')
+    .argument('<workload>', 'a shipped workload name or a .spf file')
+    .argument('[params...]', 'workload parameters as name=value')
+    .action(async (workload: string, params: string[], opts) => {
+      const { run } = await import('./commands/record.js');
+      result.code = await run(workload, params, opts, io);
+    });
 
-  program
-    .command('check')
+  verb('check', (c) =>
+    c
+      .option('--schedules <n>', 'schedules to run (default 1000)')
+      .option('--strategy <name>', 'how schedules choose: pct (default) or random')
+      .option('--depth <d>', 'pct: the bug depth d, with d-1 priority change points (default 3)')
+      .option('--seed <n>', 'seed of the schedules (default 1)')
+      .option('--replay <id>', 'run one schedule by its id (as a report prints it) and print its report')
+      .option('--trace <file>', 'write the failing (shrunk) run, or the replayed one, as an NDJSON trace that script and report read')
+      .option('-j, --jobs <n>', 'schedules at once, on worker threads (default: one per core; 1: one after another)')
+      .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
+      .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host`)
+      .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
+      .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE; may repeat, later wins`, collect, []),
+  )
     .description('explore a workload\'s schedules for a broken invariant; print, shrink and replay it (docs/check.md)')
     .argument('<workload>', 'a shipped workload name or a .spf file')
     .argument('[params...]', 'workload parameters as name=value')
-    .option('--schedules <n>', 'schedules to run (default 1000)')
-    .option('--strategy <name>', 'how schedules choose: pct (default) or random')
-    .option('--depth <d>', 'pct: the bug depth d, with d-1 priority change points (default 3)')
-    .option('--seed <n>', 'seed of the schedules (default 1)')
-    .option('--replay <id>', 'run one schedule by its id (as a report prints it) and print its report')
-    .option('--trace <file>', 'write the failing (shrunk) run, or the replayed one, as an NDJSON trace that script and report read')
-    .option('-j, --jobs <n>', 'schedules at once, on worker threads (default: one per core; 1: one after another)')
-    .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
-    .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host`)
-    .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
-    .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE; may repeat, later wins`, collect, [])
     .action(async (workload: string, params: string[], opts) => {
       const { run } = await import('./commands/check.js');
       result.code = await run(workload, params, opts, io);
     });
 
-  program
-    .command('report')
+  verb('report', (c) =>
+    c
+      .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
+      .option('-s, --sort <keys>', `sort keys, comma-separated: ${REPORT_SORT_VALUES.join(', ')}`, REPORT_DEFAULT_SORT)
+      .option('--stdio', 'plain text output even on a terminal')
+      .option('-F, --fields <fields>', 'columns to show')
+      .option('-g', 'draw the call graph under each entry (the default for a trace with call chains: record -g -e cpu-clock)')
+      .option('--children', 'call chains: each function an entry, with its callees\' samples (Children) beside its own (Self); perf\'s default')
+      .option('--no-children', 'call chains: only the sampled functions, their callers under them'),
+  )
     .description('summarise a recorded trace, perf-report style')
-    .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
-    .option('-s, --sort <keys>', `sort keys, comma-separated: ${REPORT_SORT_VALUES.join(', ')}`, REPORT_DEFAULT_SORT)
-    .option('--stdio', 'plain text output even on a terminal')
-    .option('-F, --fields <fields>', 'columns to show')
     .action(async (opts) => {
       const { run } = await import('./commands/report.js');
       result.code = await run(opts, io);
     });
 
-  program
-    .command('script')
+  verb('script', (c) =>
+    c
+      .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
+      .option('-F, --fields <fields>', `fields to print, comma-separated: ${SCRIPT_FIELD_VALUES.join(', ')}`),
+  )
     .description('print a recorded trace one event per line, perf-script style')
-    .option('-i, --input <file>', 'trace file, or - for stdin', 'spfperf.ndjson')
-    .option('-F, --fields <fields>', `fields to print, comma-separated: ${SCRIPT_FIELD_VALUES.join(', ')}`)
     .action(async (opts) => {
       const { run } = await import('./commands/script.js');
       result.code = await run(opts, io);
@@ -147,61 +183,66 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = await run(files, io);
     });
 
-  commonRunOptions(
-    program
-      .command('calibrate')
-      .description('run the workloads\' real twins on this machine beside the model of it (docs/calibrate.md)')
-      .argument('[workloads...]', 'twins to run (default all), and iterations=N size=BYTES')
-      .option('-r, --repeat <n>', 'real runs per point, medians taken (default 5)')
-      .option('--remeasure', 'measure the host\'s costs again (--machine host; else they are measured once and cached)')
-      .option('--json', 'one JSON object per workload and thread count'),
-  ).action(async (args: string[], opts) => {
-    const { run } = await import('./commands/calibrate.js');
-    result.code = await run(args, opts, io);
-  });
+  verb('calibrate', (c) =>
+    commonRunOptions(
+      c
+        .option('-r, --repeat <n>', 'real runs per point, medians taken (default 5)')
+        .option('--remeasure', 'measure the host\'s costs again (--machine host; else they are measured once and cached)')
+        .option('--json', 'one JSON object per workload and thread count'),
+    ),
+  )
+    .description('run the workloads\' real twins on this machine beside the model of it (docs/calibrate.md)')
+    .argument('[workloads...]', 'twins to run (default all), and iterations=N size=BYTES')
+    .action(async (args: string[], opts) => {
+      const { run } = await import('./commands/calibrate.js');
+      result.code = await run(args, opts, io);
+    });
 
-  const lock = program.command('lock').description('lock waits of a run on the model, perf-lock style (docs/lock.md)');
-  commonRunOptions(
-    lock
-      .command('contention')
-      .description('run a workload and print its lock waits as perf lock contention does (to stderr, like perf), then the cache-line transfers')
-      .usage('[options] -- <workload> [params...]')
-      .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
-      .argument('[params...]', 'workload parameters as name=value')
-      .option('-k, --key <key>', `key for sorting: ${LOCK_SORT_VALUES.join(', ')} (default: wait_total)`)
-      .option('--sort <key>', 'the same as --key')
-      .option('-F, --field <fields>', `keys to print, comma-separated, from: ${LOCK_SORT_VALUES.join(', ')} (default: contended,wait_total,wait_max,avg_wait; the sort key is added if missing)`)
-      .option('-E, --entries <n>', 'display this many entries')
-      .option('-l, --lock-addr', 'by lock: its address and kernel name (mmap_lock, ptl, mm_rb_lock, zone->lock, ...)')
-      .option('-t, --threads', 'by task: tid and comm')
-      .option('--no-lines', 'leave out the table of cache-line transfers')
-      .option('-i, --input <file>', 'read the waits of a lock record trace (- for stdin) instead of running a workload')
-      .option('--output <file>', 'write the tables to a file instead of stderr'),
-  ).action(async (workload: string | undefined, params: string[], opts) => {
-    const { run } = await import('./commands/lock.js');
-    result.code = await run('contention', workload === undefined ? [] : [workload, ...params], opts, io);
-  });
-  commonRunOptions(
-    lock
-      .command('record')
-      .description('run a workload and write its lock waits as a trace (lock:contention_begin/end) that lock contention -i reads')
-      .usage('[options] -- <workload> [params...]')
-      .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
-      .argument('[params...]', 'workload parameters as name=value')
-      .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson'),
-  ).action(async (workload: string | undefined, params: string[], opts) => {
-    const { run } = await import('./commands/lock.js');
-    result.code = await run('record', workload === undefined ? [] : [workload, ...params], opts, io);
-  });
+  verb('lock', (lock) => {
+    commonRunOptions(
+      lock
+        .command('contention')
+        .description('run a workload and print its lock waits as perf lock contention does (to stderr, like perf), then the cache-line transfers')
+        .usage('[options] -- <workload> [params...]')
+        .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+        .argument('[params...]', 'workload parameters as name=value')
+        .option('-k, --key <key>', `key for sorting: ${LOCK_SORT_VALUES.join(', ')} (default: wait_total)`)
+        .option('--sort <key>', 'the same as --key')
+        .option('-F, --field <fields>', `keys to print, comma-separated, from: ${LOCK_SORT_VALUES.join(', ')} (default: contended,wait_total,wait_max,avg_wait; the sort key is added if missing)`)
+        .option('-E, --entries <n>', 'display this many entries')
+        .option('-l, --lock-addr', 'by lock: its address and kernel name (mmap_lock, ptl, mm_rb_lock, zone->lock, ...)')
+        .option('-t, --threads', 'by task: tid and comm')
+        .option('--no-lines', 'leave out the table of cache-line transfers')
+        .option('-i, --input <file>', 'read the waits of a lock record trace (- for stdin) instead of running a workload')
+        .option('--output <file>', 'write the tables to a file instead of stderr'),
+    ).action(async (workload: string | undefined, params: string[], opts) => {
+      const { run } = await import('./commands/lock.js');
+      result.code = await run('contention', workload === undefined ? [] : [workload, ...params], opts, io);
+    });
+    commonRunOptions(
+      lock
+        .command('record')
+        .description('run a workload and write its lock waits as a trace (lock:contention_begin/end) that lock contention -i reads')
+        .usage('[options] -- <workload> [params...]')
+        .argument('[workload]', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+        .argument('[params...]', 'workload parameters as name=value')
+        .option('-o, --output <file>', 'output file, or - for stdout', 'spfperf.ndjson'),
+    ).action(async (workload: string | undefined, params: string[], opts) => {
+      const { run } = await import('./commands/lock.js');
+      result.code = await run('record', workload === undefined ? [] : [workload, ...params], opts, io);
+    });
+    return lock;
+  }).description('lock waits of a run on the model, perf-lock style (docs/lock.md)');
 
-  program
-    .command('list')
+  verb('list', (c) =>
+    c
+      .option('--json', 'events as JSON')
+      .option('--configs', 'kernel config presets')
+      .option('--machines', 'machine presets, and what was detected of this one (host)')
+      .option('--workloads', 'shipped workloads and their parameters'),
+  )
     .description('list events, kernel configs, machines or shipped workloads')
     .argument('[filter...]', "perf list's filters: sw, tracepoint, vmstat, 'subsys:event' globs, or a word")
-    .option('--json', 'events as JSON')
-    .option('--configs', 'kernel config presets')
-    .option('--machines', 'machine presets, and what was detected of this one (host)')
-    .option('--workloads', 'shipped workloads and their parameters')
     .action(async (filters: string[], opts) => {
       const { run } = await import('./commands/list.js');
       result.code = await run({ ...opts, filters }, io);

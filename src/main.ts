@@ -31,7 +31,15 @@ const io: CliIo = {
   get stdin() {
     return process.stdin;
   },
-  isTTY: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true, stdin: process.stdin.isTTY === true },
+  isTTY: {
+    stdout: process.stdout.isTTY === true,
+    stderr: process.stderr.isTTY === true,
+    // Asked only by report: on a file or /dev/null, creating process.stdin loads fs streams,
+    // fs/promises and readline, a few ms of every start-up that never reads stdin.
+    get stdin() {
+      return process.stdin.isTTY === true;
+    },
+  },
   rows: process.stdout.rows,
   columns: process.stdout.columns,
   env: process.env,
@@ -44,7 +52,10 @@ const io: CliIo = {
   },
 };
 
-const code = await main(process.argv.slice(2), io);
-// 130 (SIGINT) or 143 (SIGTERM): a run stopped by a signal; it may still be computing, so end here.
-if (code === 130 || code === 143) process.exit(code);
-process.exitCode = code;
+// No top-level await: the start-up bundle that bin/spfperf.js runs (scripts/bundle-cli.mjs) is a
+// CommonJS file, which cannot hold one. main() never rejects.
+void main(process.argv.slice(2), io).then((code) => {
+  // 130 (SIGINT) or 143 (SIGTERM): a run stopped by a signal; it may still be computing, so end here.
+  if (code === 130 || code === 143) process.exit(code);
+  process.exitCode = code;
+});

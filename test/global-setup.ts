@@ -25,18 +25,23 @@ export function staleSource(root = ROOT): string | undefined {
 /**
  * Before any test file loads: list the design files (src/mm/spf/designs.gen.ts) as the build does,
  * and build dist/ when a source is newer than its compiled file (or dist/ is missing, on a fresh
- * clone): the worker threads of the pool (src/pool/pool.ts) and the tests that run bin/spfperf.js
- * or scripts/validate.js run the compiled files, and must run what the sources say.
+ * clone), then the start-up bundle dist/spfperf.cjs when it is older than what it bundles: the
+ * worker threads of the pool (src/pool/pool.ts) and the tests that run bin/spfperf.js or
+ * scripts/validate.js run the compiled files, and must run what the sources say.
  */
 export default async function setup(): Promise<void> {
   // @ts-expect-error a plain .mjs script without types
   await import('../scripts/gen-designs.mjs');
   const stale = staleSource();
-  if (stale === undefined) return;
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'pipe' });
-  } catch (e) {
-    const out = (e as { stdout?: Buffer }).stdout?.toString() ?? '';
-    throw new Error(`test/global-setup.ts: building dist/ (${relative(ROOT, stale)} is newer than its build) failed:\n${out}`);
+  if (stale !== undefined) {
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'pipe' });
+    } catch (e) {
+      const out = (e as { stdout?: Buffer }).stdout?.toString() ?? '';
+      throw new Error(`test/global-setup.ts: building dist/ (${relative(ROOT, stale)} is newer than its build) failed:\n${out}`);
+    }
   }
+  // @ts-expect-error a plain .mjs script without types
+  const { bundleStale, bundleCli } = (await import('../scripts/bundle-cli.mjs')) as { bundleStale: () => boolean; bundleCli: () => Promise<void> };
+  if (bundleStale()) await bundleCli();
 }

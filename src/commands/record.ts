@@ -15,7 +15,10 @@
  * and still writes the summary, so the trace is valid (its summary says `"stopped":true`).
  */
 import { statSync } from 'node:fs';
-import { eventById, NUM_EVENTS, parseEventList, type SelectedEvent } from '../events/catalog.js';
+import { EV, eventById, NUM_EVENTS, parseEventList, type SelectedEvent } from '../events/catalog.js';
+import { cpuClockLine } from '../trace/callchain.js';
+import type { CpuSample } from '../trace/cpu-clock.js';
+import { designCallers } from './lock-record.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { formatStatHuman } from '../format/stat-human.js';
 import { countEvent, workloadEvent, type StatRow } from '../format/stat-common.js';
@@ -34,6 +37,49 @@ export interface RecordOptions extends CommonRunOptions {
   readonly event?: readonly string[];
   readonly output?: string;
   readonly stat?: boolean;
+  /** -F: cpu-clock samples per second of simulated time, per CPU. */
+  readonly freq?: string;
+  /** -c: nanoseconds of simulated time between two cpu-clock samples of a CPU. */
+  readonly count?: string;
+  /** -g: record call chains with cpu-clock samples. */
+  readonly g?: boolean;
+  /** --off-cpu: also an offcpu-time sample per sleep (with cpu-clock). */
+  readonly offCpu?: boolean;
+}
+
+/** The event of off-CPU samples, as perf record --off-cpu names it. */
+export const OFFCPU_EVENT = 'offcpu-time';
+
+/** perf record's default sampling frequency (-F), per CPU. */
+export const DEFAULT_FREQ = 4000;
+/**
+ * The highest -F (and the shortest -c, 10 us): kernel.perf_event_max_sample_rate's default
+ * (kernel/events/core.c, DEFAULT_MAX_SAMPLE_RATE), past which perf record refuses a frequency.
+ */
+export const MAX_FREQ = 100_000;
+
+/** The cpu-clock period (ns) of -F / -c, checked; null when cpu-clock is not recorded. */
+export function cpuClockPeriod(events: readonly SelectedEvent[], o: Pick<RecordOptions, 'freq' | 'count' | 'g' | 'offCpu'>): number | null {
+  const sampled = events.some((e) => e.id === EV.CPU_CLOCK);
+  if (!sampled) {
+    const opt = o.freq !== undefined ? "option '-F'" : o.count !== undefined ? "option '-c'" : o.g === true ? "option '-g'" : o.offCpu === true ? "option '--off-cpu'" : null;
+    if (opt !== null) throw new UsageError(`${opt}: the model samples only cpu-clock (record -e cpu-clock)`);
+    return null;
+  }
+  if (o.freq !== undefined && o.count !== undefined) throw new UsageError("options '-F' and '-c' cannot be used together (a frequency or a period)");
+  const whole = (v: string, opt: string): number => {
+    const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!(n >= 1)) throw new UsageError(`option '${opt}': '${v}' is not a positive whole number`);
+    return n;
+  };
+  if (o.count !== undefined) {
+    const c = whole(o.count, '-c');
+    if (c < 1e9 / MAX_FREQ) throw new UsageError(`option '-c': ${c} ns is shorter than the maximum rate allows (${MAX_FREQ} Hz: 10000 ns)`);
+    return c;
+  }
+  const f = o.freq === undefined ? DEFAULT_FREQ : whole(o.freq, '-F');
+  if (f > MAX_FREQ) throw new UsageError(`option '-F': maximum frequency rate (${MAX_FREQ.toLocaleString('en-US')} Hz) exceeded`);
+  return 1e9 / f;
 }
 
 /** What record records without -e: the fault count and every SPF abort tracepoint. */
@@ -46,7 +92,7 @@ export function recordEvents(specs: readonly string[] | undefined): SelectedEven
     if (!e.supported) throw new UsageError(`event '${e.name}' is not supported: the model simulates no PMU (perf stat prints it <not supported>)`);
     if (!e.counted) throw new UsageError(`event '${e.name}' would record nothing: its modifier excludes the mode the model takes it in (every fault the model takes is a user-mode fault)`);
     const d = eventById(e.id);
-    if (d.kind === 'tp' || RECORDABLE_SW.has(e.id)) continue;
+    if (d.kind === 'tp' || RECORDABLE_SW.has(e.id) || e.id === EV.CPU_CLOCK) continue;
     throw new UsageError(`event '${e.name}' cannot be recorded: the model counts it in bulk, not one occurrence at a time (count it with 'spfperf stat -e ${e.name}')`);
   }
   return events;
@@ -76,6 +122,7 @@ function statText(command: string, events: readonly SelectedEvent[], r: RunResul
 
 export async function run(workloadArg: string, paramArgs: readonly string[], o: RecordOptions, io: CliIo): Promise<number> {
   const events = recordEvents(o.event);
+  const periodNs = cpuClockPeriod(events, o);
   // --machine host: with the costs measured on it, when they are cached (calibrate measures them).
   if (o.machine === 'host') useHostCosts(io.env, 'cached');
   const prep = prepareRun(workloadArg, paramArgs, o);
@@ -99,6 +146,27 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   }
   const w = new NdjsonWriter(out);
   const sink = new RecordSink(events, w, NUM_EVENTS);
+  const clockEvent = events.find((e) => e.id === EV.CPU_CLOCK);
+  const program = prep.workload.file ?? prep.workload.name;
+  let offSamples = 0;
+  const cpuClock =
+    periodNs === null || clockEvent === undefined
+      ? undefined
+      : {
+          periodNs,
+          callchain: true,
+          callers: designCallers(),
+          offCpu: o.offCpu === true,
+          onSample: (s: CpuSample): void => {
+            if (s.offNs !== undefined) {
+              offSamples++;
+              w.line(cpuClockLine(s, OFFCPU_EVENT, s.offNs, o.g === true, program));
+              return;
+            }
+            sink.written[EV.CPU_CLOCK]++;
+            w.line(cpuClockLine(s, clockEvent.name, periodNs, o.g === true, program));
+          },
+        };
 
   let r: RunResult;
   // SIGTERM is taken as Ctrl-C (a valid, stopped trace; exit 143), not as death with FILE.tmp left.
@@ -109,7 +177,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
       trace_format: TRACE_FORMAT,
       ...describeRun(prep),
       command,
-      events: events.map((e) => e.name),
+      events: [...events.map((e) => e.name), ...(o.offCpu === true ? [OFFCPU_EVENT] : [])],
     };
     w.line(JSON.stringify(header) + '\n');
     // A second Ctrl-C gives the run up: the file goes at once, and the simulation (which may
@@ -125,7 +193,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     };
     r = await withProgress(progressFor(prep, io, { onAbort, signals: ['SIGINT', 'SIGTERM'] }), (ctl) =>
       runWorkloadAsync(
-        { ...runOptionsOf(prep), sinks: [sink] },
+        { ...runOptionsOf(prep), sinks: [sink], ...(cpuClock !== undefined ? { cpuClock } : {}) },
         {
           onProgress: ctl.onProgress,
           shouldStop: () => {
@@ -140,6 +208,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     sink.flushOpen();
     const samples: Record<string, number> = {};
     for (const e of events) samples[e.name] = sink.written[e.id];
+    if (o.offCpu === true) samples[OFFCPU_EVENT] = offSamples;
     const summary = {
       type: 'summary',
       ...runValues(prep, prep.seed, r),
@@ -157,7 +226,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
     throw e;
   }
 
-  const total = events.reduce((a, e) => a + sink.written[e.id], 0);
+  const total = events.reduce((a, e) => a + sink.written[e.id], 0) + offSamples;
   const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
   const stopped = r.stopped ? `spfperf: record stopped (${stopSignal === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C'}) at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
   const stat = o.stat ? statText(command, events, r, workloadCounters(prep.workload)) : '';

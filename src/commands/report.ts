@@ -25,6 +25,10 @@ export interface ReportOptions {
   readonly sort?: string;
   readonly stdio?: boolean;
   readonly fields?: string;
+  /** -g: draw call graphs (drawn whenever samples have chains; the option is perf's). */
+  readonly g?: boolean;
+  /** --children / --no-children (default: children, as perf). */
+  readonly children?: boolean;
 }
 
 /** The workload's file name, which stands for the program (perf's dso of a user sample). */
@@ -42,7 +46,8 @@ export async function run(o: ReportOptions, io: CliIo): Promise<number> {
   const path = o.input ?? 'spfperf.ndjson';
   const interactive = o.stdio !== true && path !== '-' && io.isTTY.stdout && io.isTTY.stdin && !inCi(io.env);
   const breakdownKeys = interactive ? breakdownKeysFor(keys) : [];
-  const agg = new ReportAggregator(keys, breakdownKeys);
+  const children = o.children ?? true;
+  const agg = new ReportAggregator(keys, breakdownKeys, { children });
   const { stream, name } = await openTraceInput(path, io.stdin);
   const st = await readTrace(stream, { header: (h) => (agg.program = programOf(h)), sample: (s) => agg.add(s) }, { name, warn: (m) => io.stderr.write(m) });
   if (st.summary === null) io.stderr.write(`spfperf: ${name}: no summary line: the trace is incomplete (the recording was cut short)\n`);
@@ -50,11 +55,11 @@ export async function run(o: ReportOptions, io: CliIo): Promise<number> {
   const tables = agg.result(st.header!.events ?? []);
 
   if (!interactive) {
-    await writeAll(io.stdout, formatReportStdio(info, tables, keys, columns));
+    await writeAll(io.stdout, formatReportStdio(info, tables, keys, columns, children));
     return 0;
   }
   const [{ render }, { createElement }, { ReportView }] = await Promise.all([import('ink'), import('react'), import('../ui/ReportView.js')]);
-  const model = reportViewModel(info, tables, keys, columns, breakdownKeys);
+  const model = reportViewModel(info, tables, keys, columns, breakdownKeys, children);
   const stdout = io.stdout as NodeJS.WriteStream;
   const view = (): ReturnType<typeof createElement> => createElement(ReportView, { model, height: stdout.rows ?? io.rows ?? 24 });
   stdout.write(ALT_SCREEN_ON);

@@ -5,7 +5,7 @@
  *             ebizzy  1001     0.000123:          1                    faults:
  *             ebizzy  1002 [001]     0.000456: pagefault:spf_vma_changed: ip:ffffffff81200094 vma:7f..-7f.. address:7f..
  */
-import { formatScriptLine, scriptLayout, type ScriptLayout } from '../format/script.js';
+import { formatScriptChain, formatScriptLine, scriptLayout, type ScriptLayout } from '../format/script.js';
 import { openTraceInput, readTrace } from '../trace/ndjson-reader.js';
 import { writeAll, type CliIo } from '../io.js';
 
@@ -38,7 +38,7 @@ export async function run(o: ScriptOptions, io: CliIo): Promise<number> {
         layout = scriptLayout(o.fields, h.events ?? []);
       },
       sample: (s) => {
-        const line = formatScriptLine(s, layout!) + '\n';
+        const line = s.callchain !== undefined && layout!.chain ? formatScriptChain(s, s.callchain, layout!) : formatScriptLine(s, layout!) + '\n';
         buf.push(line);
         size += line.length;
       },

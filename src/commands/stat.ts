@@ -70,7 +70,7 @@ const MIN_INTERVAL_MS = 0.001;
 function columnOf(ev: SelectedEvent): Column {
   if (!ev.supported) return { id: -1, name: ev.name, unit: '', scale: 1, clock: false, notSupported: true };
   const d = eventById(ev.id);
-  const clock = ev.id === EV.TASK_CLOCK;
+  const clock = ev.id === EV.TASK_CLOCK || ev.id === EV.CPU_CLOCK;
   return { id: ev.id, name: ev.name, unit: d.unit, scale: clock ? 1e-6 : 1, clock, excluded: !ev.counted };
 }
 

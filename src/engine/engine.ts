@@ -6,6 +6,7 @@ import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, type Code } 
 import { LockList } from './debug.js';
 import { callSite, SyncRuleError } from './sync-check.js';
 import type { ContentionTracer } from './lockstat.js';
+import type { CpuSampler } from './sampler.js';
 
 /**
  * The deterministic discrete-event core.
@@ -24,10 +25,9 @@ import type { ContentionTracer } from './lockstat.js';
  *
  * A step is a run of cache-line accesses with no CPU work (Task.cost) between them, such as a
  * tree walk or a release followed by the hand-off to the next waiter. A step must begin in time
- * order (at or before the earliest pending time, which a sync point guarantees); accesses within
- * it may run past that by the step's own transfer latencies. With `checkSync` on (tests, --check),
- * every cache-line access asks the engine whether it keeps the rule, and a forgotten `yield SYNC`
- * throws SyncRuleError naming the line and the kernel function that touched it.
+ * order (a sync point guarantees it); accesses within it may run past that by its own latencies.
+ * With `checkSync` on (tests, --check), every cache-line access asks the engine whether it keeps
+ * the rule, and a forgotten `yield SYNC` throws SyncRuleError naming the line and its function.
  */
 
 /** Whether engines built from now on check the sync rule unless told otherwise (test/setup.ts: on). */
@@ -123,6 +123,8 @@ export interface EngineOptions {
   readonly trackLocks?: boolean;
   /** Tell this observer every lock wait, and sum the lines' transfers in its `lines` (lockstat.ts). */
   readonly contention?: ContentionTracer;
+  /** Sample the CPUs' time for this sampler (cpu-clock, sampler.ts). */
+  readonly sampler?: CpuSampler;
 }
 
 export class Engine implements SyncGuard {
@@ -149,22 +151,16 @@ export class Engine implements SyncGuard {
   pastStopAt = false;
   /**
    * Lookahead (ns): a task may pass a sync point while its clock is at most this far beyond the
-   * earliest pending time. 0 processes shared-state operations in exact time order; a small
-   * value (well under the cost of one cache-line transfer plus the work between two sync points)
-   * lets tasks batch steps, distorting the order of operations at most by this much. Runs stay
-   * deterministic either way.
+   * earliest pending time. 0: shared-state operations in exact time order; a small value (well
+   * under a cache-line transfer) lets tasks batch steps, reordering them at most by this much.
    */
   lookahead = 0;
-  /** Set by stop(): the loop ends at the next item. */
-  private stopped = false;
+  private stopped = false; // set by stop(): the loop ends at the next item
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
   /** Called when a task owes a sync (mustSync() true): the race checker's step log (src/check). */
   onSyncPoint: ((t: Task) => void) | null = null;
-  /**
-   * Test hook: asked whenever a task owes a sync at a `yield SYNC`; returning true lets it pass
-   * without syncing, as if that sync point had been forgotten (the check must then fire).
-   */
+  /** Test hook, asked at a `yield SYNC` a task owes: true lets it pass, as if that sync were forgotten. */
   dropSync: ((t: Task) => boolean) | null = null;
   /** The running task is in a step that began in time order (see the sync rule above). */
   stepOpen = false;
@@ -178,6 +174,8 @@ export class Engine implements SyncGuard {
   readonly locks: LockList | null;
   /** The observer of lock waits (the lock primitives call it where they wait), or null. */
   readonly contention: ContentionTracer | null;
+  /** The sampler of the CPUs' time (Task.cost/stall call it when a sample falls due), or null. */
+  readonly sampler: CpuSampler | null;
 
   constructor(
     readonly topo: Topology,
@@ -189,6 +187,7 @@ export class Engine implements SyncGuard {
     this.ticketSpinlocks = opts.spinlock === 'ticket';
     this.locks = opts.trackLocks === true ? new LockList() : null;
     this.contention = opts.contention ?? null;
+    this.sampler = opts.sampler ?? null;
     this.rng = new Rng(seed);
     this.ncpus = topo.ncpus;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
@@ -221,7 +220,7 @@ export class Engine implements SyncGuard {
 
   /** A cache line of shared data, named for reports. */
   line(name: string): CacheLine {
-    return new CacheLine(this.topo, name, this.checkSync ? this : null, this.contention?.lines?.of(name) ?? null);
+    return new CacheLine(this.topo, name, this.checkSync ? this : null, this.contention?.lines?.of(name) ?? this.sampler?.lineStat(name) ?? null);
   }
 
   /** SyncGuard: an access at `now` is in time order only if no pending item is earlier. */
@@ -281,6 +280,7 @@ export class Engine implements SyncGuard {
   /** A spinning task stops spinning and sleeps from `time` on (woken later by wake()). */
   stopSpinning(t: Task, time: number): void {
     if (t.state !== TaskState.Spinning) return;
+    if (this.sampler !== null) this.sampler.spun(t, time);
     if (time > t.clock) t.clock = time;
     this.coreBusy[this.topo.coreOf[t.cpu]]++; // releaseCpu() takes the spinner off its core
     t.state = TaskState.Blocked;
@@ -290,6 +290,7 @@ export class Engine implements SyncGuard {
   /** Hand a spinning task the thing it spun on: it continues on its CPU at `time`. */
   resumeSpinner(t: Task, time: number): void {
     if (t.state === TaskState.Spinning) this.coreBusy[this.topo.coreOf[t.cpu]]++;
+    if (this.sampler !== null && t.state === TaskState.Spinning) this.sampler.spun(t, time);
     t.state = TaskState.Running;
     t.wait = null;
     if (time > t.clock) t.clock = time;
@@ -487,8 +488,7 @@ export class Engine implements SyncGuard {
     return true;
   }
 
-  /** True once stop() was called. */
-  get wasStopped(): boolean {
+  get wasStopped(): boolean { // true once stop() was called
     return this.stopped;
   }
 

@@ -82,6 +82,8 @@ export class Task implements HeapItem {
   finished = false;
   /** Upper layers hang their per-task state here (the mm model: its Thread). */
   ctx: unknown = null;
+  /** The next cpu-clock sample instant of this task's CPU (sampler.ts); Infinity without a sampler. */
+  sampleAt = Infinity;
 
   constructor(
     readonly eng: Engine,
@@ -110,8 +112,10 @@ export class Task implements HeapItem {
   cost(ns: number): void {
     const e = this.eng;
     e.stepOpen = false;
+    const from = this.clock;
     if (!e.smt || this.cpu < 0) this.clock += ns;
     else this.clock += ns * e.smtSlowdown[e.coreBusy[e.topo.coreOf[this.cpu]]];
+    if (this.clock > this.sampleAt) e.sampler!.charge(this, from, false);
   }
 
   /**
@@ -119,7 +123,9 @@ export class Task implements HeapItem {
    * not slow it down.
    */
   stall(ns: number): void {
+    const from = this.clock;
     this.clock += ns;
+    if (this.clock > this.sampleAt) this.eng.sampler!.charge(this, from, true);
   }
 
   /** Switch to kernel mode (trap or syscall entry); CPU time before it is user time. */
@@ -140,6 +146,7 @@ export class Task implements HeapItem {
     if (this.inKernel) this.sysNs += this.clock - this.modeStart;
     else this.userNs += this.clock - this.modeStart;
     this.modeStart = this.clock;
+    if (this.eng.sampler !== null) this.eng.sampler.offCpu(this);
   }
 
   /**
@@ -156,6 +163,7 @@ export class Task implements HeapItem {
   /** Open a CPU-time interval (the task got a CPU). */
   accountOnCpu(): void {
     this.modeStart = this.clock;
+    if (this.eng.sampler !== null) this.eng.sampler.onCpu(this);
   }
 }
 

@@ -47,6 +47,8 @@ const EXC_FORMAT = 'address=%ps ip=%ps error_code=0x%lx';
 export const EV = {
   // perf software events (include/uapi/linux/perf_event.h enum perf_sw_ids)
   TASK_CLOCK: def('sw', 'task-clock', 'CPU time of the workload\'s tasks (user + sys)', { unit: 'msec', mode: 'time' }),
+  // Counted as task-clock is (for a workload's tasks perf counts both the same); record samples each CPU by it.
+  CPU_CLOCK: def('sw', 'cpu-clock', 'CPU time, from a timer per CPU (record -e cpu-clock samples every CPU by it)', { unit: 'msec', mode: 'time' }),
   PAGE_FAULTS: def('sw', 'page-faults', 'page faults taken (once per exception)', { aliases: ['faults'] }),
   CONTEXT_SWITCHES: def('sw', 'context-switches', 'context switches of the workload\'s tasks', { aliases: ['cs'], mode: 'kernel' }),
   CPU_MIGRATIONS: def('sw', 'cpu-migrations', 'times a task resumed on another CPU', { aliases: ['migrations'], mode: 'kernel' }),

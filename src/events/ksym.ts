@@ -26,6 +26,24 @@ function fnv1a(s: string): number {
   return h;
 }
 
+/**
+ * Where kernel function `fn` starts (low 32 bits), without registering it: a call chain's frames
+ * (src/trace/callchain.ts) are placed so, and only abort sites are registered (ksym()), so a
+ * chain's frame never makes an abort site's name refused. Two frames may share a slot: a chain
+ * carries its symbols, nothing resolves them back from the address.
+ */
+export function ksymAddr(fn: string): number {
+  return KTEXT + (fnv1a(fn) % SLOTS) * FN_SIZE;
+}
+
+/**
+ * The offset in `fn` of its call to `callee` (a return address: past the start), or of a sample
+ * in `fn` itself when callee is '': stable, from the two names.
+ */
+export function callSiteOffset(fn: string, callee: string): number {
+  return 0x10 + (fnv1a(`${fn}>${callee}`) % (FN_SIZE - 0x20));
+}
+
 /** The start address (low 32 bits) of kernel function `fn`, registering it on first use. */
 export function ksym(fn: string): number {
   const known = byName.get(fn);

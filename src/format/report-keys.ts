@@ -28,8 +28,8 @@ export const DEFAULT_SORT = 'comm,dso,sym';
 /** Other names a key is known by: perf's full `symbol`, and `command`. */
 const KEY_ALIASES: Readonly<Record<string, SortKey>> = { symbol: 'sym', command: 'comm' };
 
-/** Columns that are not keys (perf report -F). */
-export type ValueField = 'overhead' | 'sample' | 'period';
+/** Columns that are not keys (perf report -F); `children` and `self` replace `overhead` in a report of call chains with --children. */
+export type ValueField = 'overhead' | 'sample' | 'period' | 'children' | 'self';
 export type ReportField = ValueField | SortKey;
 const VALUE_FIELDS: readonly ValueField[] = ['overhead', 'sample', 'period'];
 
@@ -44,6 +44,8 @@ export interface ColumnDef {
 
 export const COLUMNS: Readonly<Record<ReportField, ColumnDef>> = {
   overhead: { header: 'Overhead', right: true },
+  children: { header: 'Children', right: true },
+  self: { header: '    Self', right: true },
   sample: { header: 'Samples', right: true },
   period: { header: 'Period', right: true },
   event: { header: 'Event', right: false },

@@ -1,5 +1,7 @@
 import type { TraceHeader, TraceSample, TraceSummary } from '../trace/ndjson-reader.js';
 import { COLUMNS, displayKey as display, keyOf, type ReportField, type SortKey } from './report-keys.js';
+import { CallTree } from './callgraph.js';
+import type { ChainFrame } from '../trace/callchain.js';
 
 export { breakdownKeysFor, DEFAULT_SORT, parseSortKeys, reportLayout, SORT_KEYS, type ReportField, type SortKey, type ValueField } from './report-keys.js';
 
@@ -29,18 +31,29 @@ interface Group extends Tally {
   readonly vals: readonly string[];
   /** Per breakdown key: value -> tally (only when breakdowns are kept). */
   readonly sub: Map<string, Tally>[] | null;
+  /** With call chains: the period of the samples in this entry itself (`period` is then its children's). */
+  self: number;
+  tree: CallTree | null;
+  /** --children: the fewest frames above this entry's function in a chain (callers sort above callees on a tie). */
+  depth: number;
 }
 
 interface EventTable extends Tally {
   readonly name: string;
   readonly groups: Map<string, Group>;
+  chains: boolean;
 }
 
 /** A sorted row of a table. */
 export interface ReportRow {
   readonly vals: readonly string[];
   readonly samples: number;
+  /** The event count of the entry (with --children, its children's: its own and its callees'). */
   readonly period: number;
+  /** The entry's own event count (`period` without --children). */
+  readonly self: number;
+  /** The call graph of its samples' chains, when they have chains. */
+  readonly tree: CallTree | null;
   /** Per breakdown key (in the aggregator's order): [value, samples, period], biggest first. */
   readonly breakdown: readonly (readonly { readonly val: string; readonly samples: number; readonly period: number }[])[];
 }
@@ -50,6 +63,28 @@ export interface ReportTable {
   readonly samples: number;
   readonly period: number;
   readonly rows: readonly ReportRow[];
+  /** Some sample had a call chain: rows have call graphs (and, with --children, children and self). */
+  readonly chains: boolean;
+}
+
+/**
+ * How call chains are reported (perf report -g, --children / --no-children): with children (perf's
+ * default), each function of a chain is an entry too, its overhead its own and its callees', the
+ * graph in caller order (from the entry to the sampled function); without, the sampled function's
+ * entry, the graph in callee order (from it out to its callers).
+ */
+export interface CallGraphOptions {
+  readonly children: boolean;
+}
+
+/** A frame's symbol in a graph: a kernel function without its offset, a user frame as it is. */
+function frameSym(f: ChainFrame): string {
+  return f.dso !== undefined ? f.sym : f.sym.replace(/\+0x[0-9a-f]+$/, '');
+}
+
+/** The sample as its frame `f` would be, for the keys of a --children entry. */
+function atFrame(s: TraceSample, f: ChainFrame): TraceSample {
+  return { ...s, ip: f.ip, sym: f.dso === undefined ? f.sym : undefined, caller: undefined, callchain: undefined };
 }
 
 /**
@@ -66,6 +101,8 @@ export class ReportAggregator {
     readonly keys: readonly SortKey[],
     /** Other keys to break each row down by (the interactive view's expand); none for --stdio. */
     readonly breakdownKeys: readonly SortKey[] = [],
+    /** How samples' call chains are reported (default: perf's, with children). */
+    readonly callgraph: CallGraphOptions = { children: true },
   ) {
     this.nkeys = keys.length;
   }
@@ -73,12 +110,40 @@ export class ReportAggregator {
   add(s: TraceSample): void {
     let t = this.tables.get(s.event);
     if (t === undefined) {
-      t = { name: s.event, samples: 0, period: 0, groups: new Map() };
+      t = { name: s.event, samples: 0, period: 0, groups: new Map(), chains: false };
       this.tables.set(s.event, t);
     }
     const period = typeof s.period === 'number' ? s.period : 1;
     t.samples++;
     t.period += period;
+    const chain = s.callchain;
+    const g = this.group(t, s, period);
+    g.self += period;
+    if (chain === undefined || chain.length === 0) return;
+    t.chains = true;
+    const syms = chain.map(frameSym);
+    if (!this.callgraph.children) {
+      (g.tree ??= new CallTree()).add(syms, period);
+      return;
+    }
+    // perf's cumulative entries (hist.c, iter_add_next_cumulative_entry()): the sampled function's
+    // with the whole chain from its outermost caller, each caller's with the chain from it down to
+    // the sampled function; a function met twice in one chain counts once.
+    (g.tree ??= new CallTree()).add([...syms].reverse(), period);
+    const seen = new Set<Group>([g]);
+    g.depth = g.samples === 1 ? chain.length - 1 : Math.min(g.depth, chain.length - 1);
+    for (let i = 1; i < chain.length; i++) {
+      const c = this.group(t, atFrame(s, chain[i]), period, seen);
+      if (c === null) continue;
+      (c.tree ??= new CallTree()).add(syms.slice(0, i + 1).reverse(), period);
+      c.depth = c.samples === 1 ? chain.length - 1 - i : Math.min(c.depth, chain.length - 1 - i);
+    }
+  }
+
+  /** The group of `s`'s keys, its tally counted; null when it is in `seen` (then added to it). */
+  private group(t: EventTable, s: TraceSample, period: number): Group;
+  private group(t: EventTable, s: TraceSample, period: number, seen: Set<Group>): Group | null;
+  private group(t: EventTable, s: TraceSample, period: number, seen?: Set<Group>): Group | null {
     let id: string;
     let vals: string[] | null = null;
     if (this.nkeys === 1) id = keyOf(this.keys[0], s, this.program);
@@ -88,8 +153,12 @@ export class ReportAggregator {
     }
     let g = t.groups.get(id);
     if (g === undefined) {
-      g = { vals: vals ?? [id], samples: 0, period: 0, sub: this.breakdownKeys.length > 0 ? this.breakdownKeys.map(() => new Map()) : null };
+      g = { vals: vals ?? [id], samples: 0, period: 0, sub: this.breakdownKeys.length > 0 ? this.breakdownKeys.map(() => new Map()) : null, self: 0, tree: null, depth: 0 };
       t.groups.set(id, g);
+    }
+    if (seen !== undefined) {
+      if (seen.has(g)) return null;
+      seen.add(g);
     }
     g.samples++;
     g.period += period;
@@ -105,6 +174,7 @@ export class ReportAggregator {
         }
       }
     }
+    return g;
   }
 
   /** Samples seen per event. */
@@ -120,15 +190,19 @@ export class ReportAggregator {
   result(order: readonly string[] = []): ReportTable[] {
     const names = [...order.filter((n) => this.tables.has(n)), ...[...this.tables.keys()].filter((n) => !order.includes(n))];
     const byTally = <T extends Tally & { key: string }>(a: T, b: T): number => b.period - a.period || b.samples - a.samples || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    // --children: on a tie, callers above their callees (perf's __hpp__sort_acc(): by callchain depth).
+    const byEntry = (a: { key: string; g: Group } & Tally, b: { key: string; g: Group } & Tally): number => b.period - a.period || b.samples - a.samples || a.g.depth - b.g.depth || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     return names.map((name) => {
       const t = this.tables.get(name)!;
       const rows = [...t.groups.entries()]
         .map(([key, g]) => ({ key, g, period: g.period, samples: g.samples }))
-        .sort(byTally)
+        .sort(byEntry)
         .map(({ g }) => ({
           vals: g.vals,
           samples: g.samples,
           period: g.period,
+          self: g.self,
+          tree: g.tree,
           breakdown: (g.sub ?? []).map((m) =>
             [...m.entries()]
               .map(([key, x]) => ({ key, val: key, samples: x.samples, period: x.period }))
@@ -136,7 +210,7 @@ export class ReportAggregator {
               .map(({ val, samples, period }) => ({ val, samples, period })),
           ),
         }));
-      return { event: name, samples: t.samples, period: t.period, rows };
+      return { event: name, samples: t.samples, period: t.period, rows, chains: t.chains };
     });
   }
 }
@@ -162,7 +236,8 @@ function pct(part: number, whole: number): string {
 function cells(t: ReportTable, keys: readonly SortKey[], columns: readonly ReportField[]): { widths: number[]; rows: string[][] } {
   const rows = t.rows.map((r) =>
     columns.map((c) => {
-      if (c === 'overhead') return pct(r.period, t.period);
+      if (c === 'overhead' || c === 'children') return pct(r.period, t.period);
+      if (c === 'self') return pct(r.self, t.period);
       if (c === 'sample') return String(r.samples);
       if (c === 'period') return String(r.period);
       return display(c, r.vals[keys.indexOf(c)]);
@@ -235,14 +310,24 @@ export function tableTitle(t: ReportTable): string[] {
   return [`# Samples: ${samplesWithUnit(t.samples)} of event '${t.event}'`, `# Event count (approx.): ${t.period}`];
 }
 
-/** `report --stdio`: the whole text. */
-export function formatReportStdio(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[]): string {
+/**
+ * `report --stdio`: the whole text. A table of call chains draws each entry's graph under it
+ * (callgraph.ts), and with `children` has perf's Children and Self columns for Overhead.
+ */
+export function formatReportStdio(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[], children = true): string {
   const out: string[] = headerLines(info);
   if (tables.length === 0) out.push('# (no samples)', '');
   for (const t of tables) {
-    const { header, dots, rows } = tableLines(t, keys, columns);
+    const cols = t.chains && children ? columns.flatMap((c): ReportField[] => (c === 'overhead' ? ['children', 'self'] : [c])) : columns;
+    const { header, dots, rows } = tableLines(t, keys, cols);
     out.push(...tableTitle(t), '#', `# ${header}`, `# ${dots}`, '#');
-    for (const r of rows) out.push(`  ${r}`);
+    // perf leaves the first frame out when the first sort key is the symbol: the entry says it.
+    const symFirst = keys[0] === 'sym';
+    rows.forEach((r, i) => {
+      out.push(`  ${r}`);
+      const row = t.rows[i];
+      if (row.tree !== null) out.push(...row.tree.lines(t.period, row.period, symFirst));
+    });
     out.push('', '');
   }
   return out.join('\n') + '\n';
@@ -268,21 +353,29 @@ export interface ReportViewModel {
   readonly breakdownKeys: readonly string[];
 }
 
-/** The data of the interactive view: the same text as --stdio, cut into navigable pieces. */
-export function reportViewModel(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[], breakdownKeys: readonly SortKey[]): ReportViewModel {
+/**
+ * The data of the interactive view: the same text as --stdio, cut into navigable pieces. With
+ * call chains, a row expands first into its call graph (the breakdown `callchain`), as --stdio
+ * draws it, then by the other keys.
+ */
+export function reportViewModel(info: ReportInfo, tables: readonly ReportTable[], keys: readonly SortKey[], columns: readonly ReportField[], breakdownKeys: readonly SortKey[], children = true): ReportViewModel {
   const heading = headerLines(info).filter((l) => l !== '#').map((l) => l.replace(/^# ?/, ''));
+  const chains = tables.some((t) => t.chains);
+  const symFirst = keys[0] === 'sym';
   return {
     heading,
-    breakdownKeys: [...breakdownKeys],
+    breakdownKeys: [...(chains ? ['callchain'] : []), ...breakdownKeys],
     tables: tables.map((t) => {
-      const { header, rows } = tableLines(t, keys, columns);
+      const cols = t.chains && children ? columns.flatMap((c): ReportField[] => (c === 'overhead' ? ['children', 'self'] : [c])) : columns;
+      const { header, rows } = tableLines(t, keys, cols);
       return {
         title: `Samples: ${samplesWithUnit(t.samples).trim()} of event '${t.event}', Event count (approx.): ${t.period}`,
         columns: header,
-        rows: rows.map((text, i) => ({
-          text,
-          breakdowns: t.rows[i].breakdown.map((b, j) => b.map((x) => `${pct(x.period, t.period).padStart(8)}  ${display(breakdownKeys[j], x.val)}`)),
-        })),
+        rows: rows.map((text, i) => {
+          const r = t.rows[i];
+          const byKey = r.breakdown.map((b, j) => b.map((x) => `${pct(x.period, t.period).padStart(8)}  ${display(breakdownKeys[j], x.val)}`));
+          return { text, breakdowns: chains ? [r.tree?.lines(t.period, r.period, symFirst) ?? [], ...byKey] : byKey };
+        }),
       };
     }),
   };

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { TraceSample } from '../trace/ndjson-reader.js';
+import type { ChainFrame } from '../trace/callchain.js';
 
 /**
  * `spfperf script`: one line per event in perf script's layout (tools/perf/builtin-script.c,
@@ -34,6 +35,8 @@ export interface ScriptLayout {
   readonly sw: ReadonlySet<ScriptField>;
   /** Width of the event column: the longest event name of the trace. */
   readonly nameWidth: number;
+  /** Print a sample's call chain when it has one (perf script does by default: its ip,sym,dso fields). */
+  readonly chain: boolean;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface ScriptLayout {
  */
 export function scriptLayout(fieldsSpec: string | undefined, eventNames: readonly string[]): ScriptLayout {
   const nameWidth = Math.max(0, ...eventNames.map((n) => n.length));
-  if (fieldsSpec === undefined) return { tp: TP_DEFAULT, sw: SW_DEFAULT, nameWidth };
+  if (fieldsSpec === undefined) return { tp: TP_DEFAULT, sw: SW_DEFAULT, nameWidth, chain: true };
   const items = fieldsSpec.split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (items.length === 0) throw new UsageError('-F needs at least one field');
   const check = (name: string): ScriptField => {
@@ -55,7 +58,7 @@ export function scriptLayout(fieldsSpec: string | undefined, eventNames: readonl
   }
   if (!relative) {
     const set = new Set(items.map(check));
-    return { tp: set, sw: set, nameWidth };
+    return { tp: set, sw: set, nameWidth, chain: set.has('ip') || set.has('sym') };
   }
   const tp = new Set(TP_DEFAULT);
   const sw = new Set(SW_DEFAULT);
@@ -66,7 +69,7 @@ export function scriptLayout(fieldsSpec: string | undefined, eventNames: readonl
       else s.delete(f);
     }
   }
-  return { tp, sw, nameWidth };
+  return { tp, sw, nameWidth, chain: sw.has('ip') || sw.has('sym') || (!items.includes('-ip') && !items.includes('-sym')) };
 }
 
 const strip0x = (s: string | undefined): string => (s === undefined ? '0' : s.replace(/^0x/, ''));
@@ -84,12 +87,31 @@ export function scriptTime(ns: number): string {
   return `${String(Math.floor(us / 1e6)).padStart(5)}.${String(us % 1e6).padStart(6, '0')}`;
 }
 
-/** One event as perf script prints it (without the newline; trailing blanks trimmed). */
-export function formatScriptLine(s: TraceSample, l: ScriptLayout): string {
+/**
+ * A sample with a call chain, as perf script prints it (builtin-script.c, perf 6.x): the sample
+ * line, with the comm unpadded (`%s `, perf's way when it prints a chain) and its blank before the
+ * chain kept, then one line per frame, `\t%16lx %s (%s)`: address, symbol (+offset), object;
+ * `[kernel.kallsyms]` for kernel frames; a blank line after the sample.
+ *
+ *   mt   949  3169.914631:     200000 cpu-clock: 
+ *   \tffffffff8177d51a elf_load+0x28a ([kernel.kallsyms])
+ *   \t    7f3666af2ad7 [unknown] ([unknown])
+ */
+export function formatScriptChain(s: TraceSample, chain: readonly ChainFrame[], l: ScriptLayout): string {
+  const head = formatScriptLine(s, l, true);
+  let out = `${head}\n`;
+  for (const f of chain) out += `\t${f.ip.replace(/^0x/, '').padStart(16)} ${f.sym} (${f.dso ?? KALLSYMS})\n`;
+  return `${out}\n`;
+}
+
+const KALLSYMS = '[kernel.kallsyms]';
+
+/** One event as perf script prints it (without the newline; trailing blanks trimmed, but for a chain's sample line). */
+export function formatScriptLine(s: TraceSample, l: ScriptLayout, chain = false): string {
   const tracepoint = s.event.includes(':');
   const f = tracepoint ? l.tp : l.sw;
   let out = '';
-  if (f.has('comm')) out += `${s.comm.padStart(16)} `;
+  if (f.has('comm')) out += chain ? `${s.comm} ` : `${s.comm.padStart(16)} `;
   if (f.has('pid') && f.has('tid')) out += `${String(s.pid).padStart(5)}/${String(s.tid).padEnd(5)} `;
   else if (f.has('pid')) out += `${String(s.pid).padStart(5)} `;
   else if (f.has('tid')) out += `${String(s.tid).padStart(5)} `;
@@ -97,6 +119,7 @@ export function formatScriptLine(s: TraceSample, l: ScriptLayout): string {
   if (f.has('time')) out += `${scriptTime(s.ts)}: `;
   if (f.has('period')) out += `${String(s.period ?? 1).padStart(10)} `;
   if (f.has('event')) out += `${s.event.padStart(l.nameWidth)}: `;
+  if (chain) return out;
   if (f.has('trace') && tracepoint) out += traceFields(s);
   const ip = s.caller ?? s.ip;
   if ((f.has('ip') || f.has('sym')) && ip !== undefined) {

@@ -158,6 +158,11 @@ function chargeWalk(th: Thread): void {
   th.t.cost((th.k.geo.levels - 1) * th.k.costs.pgtableLevelNs);
 }
 
+/** clear_page() (clear_page_erms on x86-64): zero a new page at the arch's bandwidth. */
+function clearPage(th: Thread): void {
+  th.t.cost(th.k.eng.jitter(th.k.pageSize / th.k.costs.clearBytesPerNs));
+}
+
 /** handle_pte_fault() */
 export function* handlePteFault(th: Thread, vmf: Vmf): Code<number> {
   vmfUse(th, vmf.vma, vmf.pt, vmf.addr, 'handle_pte_fault');
@@ -218,7 +223,7 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   let pfn = k.alloc.allocPageFast(th);
   if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
   if (pfn < 0) return VM_FAULT_OOM;
-  t.cost(k.eng.jitter(k.pageSize / k.costs.clearBytesPerNs));
+  clearPage(th);
   k.contents?.clear(th, pfn, 'do_anonymous_page');
   // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
   let locked = true;

@@ -255,6 +255,8 @@ export class Thread implements EventSource {
    * handler, a syscall): what an invariant violation names when the step does not say itself.
    */
   kfn = '';
+  /** The line of the workload statement the thread runs (its user ip, src/trace/user-ip.ts); 0 before the first. */
+  stmtLine = 0;
 
   constructor(
     readonly k: Kernel,

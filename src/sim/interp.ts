@@ -175,6 +175,7 @@ export class Runner {
           continue;
         }
         const s = f.stmts[f.i++];
+        th.stmtLine = s.pos.line;
         this.checkAlive(th);
         switch (s.k) {
           case 'loop': {

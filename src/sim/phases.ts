@@ -50,6 +50,7 @@ export class Phases {
     for (let id = 0; id < NUM_EVENTS; id++) out[id] = this.counting.of(th.idx, id);
     const t = th.t;
     out[EV.TASK_CLOCK] = t.cpuNsAt(t.clock);
+    out[EV.CPU_CLOCK] = out[EV.TASK_CLOCK];
     out[EV.CONTEXT_SWITCHES] = t.ctxSwitches;
     out[EV.CPU_MIGRATIONS] = t.migrations;
     return out;

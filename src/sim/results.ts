@@ -110,7 +110,7 @@ export interface CountsView {
 }
 
 /** The per-task software counters collectResult() adds at the end of a run. */
-const TASK_COUNTERS = new Set<number>([EV.TASK_CLOCK, EV.CONTEXT_SWITCHES, EV.CPU_MIGRATIONS]);
+const TASK_COUNTERS = new Set<number>([EV.TASK_CLOCK, EV.CPU_CLOCK, EV.CONTEXT_SWITCHES, EV.CPU_MIGRATIONS]);
 
 /**
  * The counts while the run goes on (perf stat -I reads its counters while the workload runs):
@@ -142,7 +142,7 @@ export class LiveCounts {
       cs[th.idx] = th.t.ctxSwitches;
       mig[th.idx] = th.t.migrations;
     }
-    const perTask = (id: number): number[] | undefined => (id === EV.TASK_CLOCK ? clock : id === EV.CONTEXT_SWITCHES ? cs : id === EV.CPU_MIGRATIONS ? mig : undefined);
+    const perTask = (id: number): number[] | undefined => (id === EV.TASK_CLOCK || id === EV.CPU_CLOCK ? clock : id === EV.CONTEXT_SWITCHES ? cs : id === EV.CPU_MIGRATIONS ? mig : undefined);
     const sum = (a: readonly number[]): number => a.reduce((s, v) => s + (v ?? 0), 0);
     const c = this.counting;
     const cm = this.counters?.();
@@ -195,6 +195,7 @@ export function collectResult(r: FinishedRun): RunResult {
     k.em.count(EV.CONTEXT_SWITCHES, th, t.ctxSwitches);
     k.em.count(EV.CPU_MIGRATIONS, th, t.migrations);
     k.em.count(EV.TASK_CLOCK, th, t.userNs + t.sysNs);
+    k.em.count(EV.CPU_CLOCK, th, t.userNs + t.sysNs);
     threads.push({ idx: th.idx, tid: th.tid, pid: th.pid, comm: th.comm, userNs: t.userNs, sysNs: t.sysNs });
   }
   const counters = r.counters;

@@ -1,4 +1,4 @@
-import { Engine, getInvariantCheckDefault, type EngineCosts, type SchedPolicy } from '../engine/engine.js';
+import { Engine, getInvariantCheckDefault, type EngineCosts, type SchedPolicy, type Task } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
 import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ContentionTracer } from '../engine/lockstat.js';
@@ -19,6 +19,10 @@ import { factorOf, type Perturbation } from '../config/constants.js';
 import { DebugVm } from '../mm/debug_vm.js';
 import { PageContents } from '../mm/contents.js';
 import { usesValues } from './values.js';
+import { CpuClockSampler, type CpuClockOptions } from '../trace/cpu-clock.js';
+import { ipOfLine } from '../trace/user-ip.js';
+import type { Thread } from '../mm/kernel.js';
+import { workloadAlive } from '../mm/khugepaged.js';
 
 export { SIGNAL_NAMES, type MetricResult, type RunResult, type SignalResult, type ThreadResult } from './results.js';
 
@@ -85,6 +89,8 @@ export interface RunOptions {
   readonly perturb?: Perturbation;
   /** Told every lock wait, and where the cache lines sum their transfers (spfperf lock contention). */
   readonly contention?: ContentionTracer;
+  /** Sample the CPUs' simulated time (record -e cpu-clock, src/trace/cpu-clock.ts); observes only. */
+  readonly cpuClock?: Omit<CpuClockOptions, 'ncpus' | 'userIp'>;
   /** A test-only mutant of the model (KernelOptions.mutant); never set from the command line. */
   readonly mutant?: KernelOptions['mutant'];
   /** Test-only: called with the kernel before the run starts (the invariant tests break it). */
@@ -123,6 +129,12 @@ const LOOKAHEAD_NS = 0;
  */
 const DEFAULT_WRITEBACK_BYTES_PER_NS = 0.5;
 
+/** A task's user ip for a cpu-clock sample: its thread's statement, or 0 for a kernel thread. */
+function userIpOf(t: Task): number {
+  const th = t.ctx as Thread | null;
+  return th === null || th.kernel || th.stmtLine === 0 ? 0 : ipOfLine(th.stmtLine);
+}
+
 /** The engine, kernel and interpreter of one run, ready to start (spfperf check drives it itself). */
 export function setupRun(o: RunOptions): Runner {
   const p = o.perturb;
@@ -131,7 +143,10 @@ export function setupRun(o: RunOptions): Runner {
   const jitter = JITTER * factorOf(p, 'JITTER');
   const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
   const checks = o.checkInvariants !== undefined ? o.checkInvariants !== false : getInvariantCheckDefault();
-  const eng = new Engine(topo, costs, o.engineSeed ?? o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks, contention: o.contention });
+  let kernel: Kernel | undefined;
+  const recording = (): boolean => kernel === undefined || workloadAlive(kernel);
+  const sampler = o.cpuClock === undefined ? undefined : new CpuClockSampler({ ...o.cpuClock, ncpus: o.ncpus, userIp: userIpOf, recording });
+  const eng = new Engine(topo, costs, o.engineSeed ?? o.seed, { checkSync: o.checkSync, spinlock: o.spinlock ?? DEFAULT_CONFIG.spinlock, trackLocks: checks, contention: o.contention ?? (o.cpuClock?.callchain === true ? sampler : undefined), sampler });
   const counting = new CountingSink();
   const em = new Emitter([counting, ...(o.sinks ?? [])]);
   eng.lookahead = LOOKAHEAD_NS;
@@ -159,6 +174,7 @@ export function setupRun(o: RunOptions): Runner {
     },
     o.spf?.(eng),
   );
+  kernel = k;
   if (usesValues(o.workload)) {
     k.contents = new PageContents();
     k.alloc.contents = k.contents;
@@ -189,6 +205,7 @@ export function finishRun(r: Runner, o: RunOptions): RunResult {
     fail: (pos, msg) => r.fail(pos, msg),
     checks: r.k.dbg !== null,
   });
+  if (r.eng.sampler instanceof CpuClockSampler) r.eng.sampler.finish(result.elapsedNs, r.eng.tasks);
   // The invariant checks' last scan: every count must agree now that every task has exited.
   r.k.dbg?.scan(!result.stopped);
   return result;

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { EVENTS } from '../events/catalog.js';
+import { EV, EVENTS } from '../events/catalog.js';
 import { configLabel } from '../config/kconfig.js';
 import { vmstatLines } from '../format/vmstat.js';
 import type { PreparedRun } from '../sim/setup.js';
@@ -130,8 +130,9 @@ export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues
 /** Every software event and tracepoint by perf name, and the config's vmstat lines, from `total`. */
 function countersOf(p: PreparedRun, total: (id: number) => number): { counters: Record<string, number>; vmstat: Record<string, number> } {
   const counters: Record<string, number> = {};
-  // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns.
-  for (const e of EVENTS) if (e.kind !== 'vmstat') counters[e.name] = Math.round(total(e.id));
+  // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns;
+  // cpu-clock is task-clock again for a workload's tasks, so it is left out.
+  for (const e of EVENTS) if (e.kind !== 'vmstat' && e.id !== EV.CPU_CLOCK) counters[e.name] = Math.round(total(e.id));
   const vmstat: Record<string, number> = {};
   for (const l of vmstatLines(p.config, total)) vmstat[l.name] = Math.round(l.value);
   return { counters, vmstat };

@@ -75,6 +75,16 @@ export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['PageAllocator.freeHuge', 'free_one_page'],
   ['Lru.drain', '__pagevec_lru_add'],
   ['Lru.remove', 'release_pages'],
+  // Named for cpu-clock's call chains (src/trace/cpu-clock.ts): the model's helpers of one kernel function.
+  ['handleMmFaultAnonFast', '__handle_mm_fault'], // the walk of __handle_mm_fault(), its common case
+  ['handleMmFaultWalked', '__handle_mm_fault'],
+  ['chargeWalk', null],
+  ['findVmaLocked', 'find_vma'],
+  ['findVmaCached', 'find_vma'],
+  ['clearPage', 'clear_page_erms'], // arch/x86/lib/clear_page_64.S, on CPUs with ERMS
+  ['PageAllocator.allocPageFast', 'rmqueue_pcplist'], // the per-CPU list's pop (mm/page_alloc.c)
+  ['PageAllocator.take', '__rmqueue_pcplist'],
+  ['PageAllocator.freePageFast', 'free_unref_page'],
 ]);
 
 /**
@@ -108,19 +118,37 @@ export interface Frame {
  */
 export function callerOf(frames: readonly Frame[], names: ReadonlyMap<string, string | null> = KERNEL_CALLER): string {
   for (const f of frames) {
-    // No file: a generator's resume frame (gen.next()), not a function of the model.
-    if (f.file === '' || LOCK_FILE.test(f.file)) continue;
-    const parts = f.name.replace(/\*/g, '').split('.');
-    const fn = parts[parts.length - 1];
-    const full = parts.length > 1 ? `${parts[parts.length - 2]}.${fn}` : fn;
-    if (parts.length > 1 ? LOCK_CLASSES.has(parts[parts.length - 2]) : LOCK_FUNCTIONS.has(fn)) continue;
-    if (fn === '' || fn === 'next') continue;
-    // A method by Class.method only: a design's pteMapLock is not the plain function of that name.
-    const named = names.get(full);
-    if (named === null) continue;
-    return named ?? kernelName(fn);
+    if (LOCK_FILE.test(f.file)) continue;
+    const named = modelFrameName(f, names);
+    if (named !== null) return named;
   }
   return 'Unknown';
+}
+
+/** `Class.method` or `fn` of a frame, without a generator's `*` (the key of KERNEL_CALLER). */
+export function frameKey(f: Frame): string {
+  const parts = f.name.replace(/\*/g, '').split('.');
+  const fn = parts[parts.length - 1];
+  return parts.length > 1 ? `${parts[parts.length - 2]}.${fn}` : fn;
+}
+
+/**
+ * The kernel name of a model function's frame, or null for a frame that is no function of the
+ * model (a generator's resume frame, the engine's lock primitives by class) or one the kernel
+ * inlines (null in `names`). Shared by lock contention's caller and cpu-clock's call chains.
+ */
+export function modelFrameName(f: Frame, names: ReadonlyMap<string, string | null>): string | null {
+  // No file: a generator's resume frame (gen.next()), not a function of the model.
+  if (f.file === '') return null;
+  const full = frameKey(f);
+  const dot = full.indexOf('.');
+  const fn = dot < 0 ? full : full.slice(dot + 1);
+  if (dot >= 0 ? LOCK_CLASSES.has(full.slice(0, dot)) : LOCK_FUNCTIONS.has(fn)) return null;
+  if (fn === '' || fn === 'next') return null;
+  // A method by Class.method only: a design's pteMapLock is not the plain function of that name.
+  const named = names.get(full);
+  if (named === null) return null;
+  return named ?? kernelName(fn);
 }
 
 /** The frames of a V8 stack trace in text (`at Class.method (file:line:col)`), for tests and tools. */
@@ -137,7 +165,7 @@ export function framesOf(stack: string): Frame[] {
  * The frames of the current stack, past this function's own: read as V8's CallSite objects
  * (Error.prepareStackTrace), which spares formatting the whole trace as text.
  */
-function currentFrames(limit: number): Frame[] {
+export function currentFrames(limit: number): Frame[] {
   const prep = Error.prepareStackTrace;
   const lim = Error.stackTraceLimit;
   Error.stackTraceLimit = limit;

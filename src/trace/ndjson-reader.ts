@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { errnoText, UsageError } from '../errors.js';
 import { headerProblem, stripBom, summaryProblem } from './header.js';
 import { TRACE_FORMAT } from './ndjson-writer.js';
+import type { ChainFrame } from './callchain.js';
 
 /**
  * Reading `spfperf record` traces as a stream, in bounded memory whatever their size: chunks are
@@ -55,6 +56,8 @@ export interface TraceSample {
   readonly path?: string;
   readonly retry?: boolean;
   readonly major?: boolean;
+  /** cpu-clock samples recorded with -g: the frames, innermost first (src/trace/callchain.ts). */
+  readonly callchain?: readonly ChainFrame[];
 }
 
 /** The last line: totals of the run (runValues) and what was written. */
@@ -139,6 +142,15 @@ function badSample(o: Record<string, unknown>): string | null {
   if (typeof o.comm !== 'string') return "sample without a 'comm'";
   // The optional fields, when present, have their type: report and script read them as such.
   for (const [k, type] of OPTIONAL_SAMPLE_FIELDS) if (o[k] !== undefined && typeof o[k] !== type) return `sample with ${describeValue(o[k])} for '${k}' (${type === 'string' ? 'a string' : `a ${type}`} expected)`;
+  if (o.callchain !== undefined) {
+    if (!Array.isArray(o.callchain)) return `sample with ${describeValue(o.callchain)} for 'callchain' (an array expected)`;
+    for (const f of o.callchain as unknown[]) {
+      const fr = f as Record<string, unknown> | null;
+      if (typeof fr !== 'object' || fr === null || typeof fr.ip !== 'string' || typeof fr.sym !== 'string' || (fr.dso !== undefined && typeof fr.dso !== 'string')) {
+        return "sample with a 'callchain' frame that is not {ip, sym[, dso]} (strings)";
+      }
+    }
+  }
   return null;
 }
 

@@ -258,7 +258,8 @@ export class RecordSink implements TraceSink {
     for (const e of events) {
       this.evText[e.id] = `"event":${JSON.stringify(e.name)}`;
       if (eventById(e.id).kind === 'tp') traced.add(e.id);
-      else this.swSel[e.id] = 1;
+      // cpu-clock's samples come from the run's sampler (record writes them), not from its count.
+      else if (e.id !== EV.CPU_CLOCK) this.swSel[e.id] = 1;
       if (FAULT_EVENTS.has(e.id)) faults = true;
     }
     this.traced = traced;

@@ -58,7 +58,7 @@ describe('spfperf list: perf list\'s filters, and its heading only on a terminal
 
   it('sw / software: the software events only', async () => {
     const sw = await listEvents({ filters: ['sw'] }, false);
-    expect(names(sw)).toEqual(['context-switches', 'cpu-migrations', 'major-faults', 'minor-faults', 'page-faults', 'speculative-faults', 'task-clock']);
+    expect(names(sw)).toEqual(['context-switches', 'cpu-clock', 'cpu-migrations', 'major-faults', 'minor-faults', 'page-faults', 'speculative-faults', 'task-clock']);
     expect(await listEvents({ filters: ['software'] }, false)).toBe(sw);
   });
 

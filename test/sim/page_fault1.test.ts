@@ -26,7 +26,7 @@ function numbers(r: RunResult): Record<string, number> {
 /** Event totals only (no time-valued events). */
 function eventCounts(r: RunResult): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let id = 0; id < NUM_EVENTS; id++) if (id !== EV.TASK_CLOCK) out[EVENTS[id]!.name] = r.counts.total(id);
+  for (let id = 0; id < NUM_EVENTS; id++) if (id !== EV.TASK_CLOCK && id !== EV.CPU_CLOCK) out[EVENTS[id]!.name] = r.counts.total(id);
   return out;
 }
 

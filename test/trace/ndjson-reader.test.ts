@@ -141,4 +141,16 @@ describe('readTrace', () => {
     expect(st.skipped).toBe(0);
     expect(got).toEqual({ type: 'summary', elapsed: 1 });
   });
+
+  it('a cpu-clock sample\'s callchain: an array of {ip, sym[, dso]} strings, or the line is skipped', async () => {
+    const base = { type: 'sample', ts: 1, cpu: 0, pid: 1, tid: 2, comm: 'x', event: 'cpu-clock', period: 250000 };
+    const good = { ...base, callchain: [{ ip: '0xffffffff81000010', sym: 'f+0x10' }, { ip: '0x401010', sym: 'a.spf:1', dso: 'a.spf' }] };
+    const lines = [HEADER, JSON.stringify(good), JSON.stringify({ ...base, callchain: 'f;g' }), JSON.stringify({ ...base, callchain: [{ ip: 1, sym: 'f' }] }), SUMMARY];
+    const { samples, warnings } = await read(lines.join('\n'), 'g');
+    expect(samples.map((x) => x.s.callchain)).toEqual([good.callchain]);
+    expect(warnings).toEqual([
+      "spfperf: g:3: skipped: sample with a string for 'callchain' (an array expected)\n",
+      "spfperf: g:4: skipped: sample with a 'callchain' frame that is not {ip, sym[, dso]} (strings)\n",
+    ]);
+  });
 });

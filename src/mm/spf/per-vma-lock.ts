@@ -269,7 +269,8 @@ export class PerVmaLockStrategy implements DesignHooks {
 export const design: DesignDescriptor = {
   name: 'per-vma-lock',
   // The refcount lock's writer wait (6.15+) is a lock function: its caller is vma_start_write.
-  lockCallers: { 'VmRefcnt.writeLock': null },
+  // Its fault attempt is code of do_user_addr_fault() (arch/x86/mm/fault.c, 6.4+).
+  lockCallers: { 'VmRefcnt.writeLock': null, 'PerVmaLockStrategy.faultWithoutMmapLock': null },
   title: 'per-VMA locks as merged in 6.4: lock_vma_under_rcu, anonymous VMAs only',
   since: '2023-02',
   source: 'kernel-facts.md section 3; Suren Baghdasaryan, "Per-VMA locks" (merged in 6.4)',
