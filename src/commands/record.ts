@@ -21,7 +21,8 @@ import type { CpuSample } from '../trace/cpu-clock.js';
 import { designCallers } from './lock-record.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { formatStatHuman } from '../format/stat-human.js';
-import { workloadEvent, type StatRow } from '../format/stat-common.js';
+import { countEvent, workloadEvent, type StatRow } from '../format/stat-common.js';
+import { workloadCounters } from '../workload/check.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { runWorkloadAsync, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
 import { describeRun, runValues } from '../stats/save.js';
@@ -98,10 +99,14 @@ export function recordEvents(specs: readonly string[] | undefined): SelectedEven
 }
 
 /** --stat: perf stat's human layout for the recorded events (what `spfperf stat -e` prints). */
-function statText(command: string, events: readonly SelectedEvent[], r: RunResult): string {
+function statText(command: string, events: readonly SelectedEvent[], r: RunResult, counters: readonly string[]): string {
   const runtimeNs = r.elapsedNs;
   const rows: StatRow[] = events.map((e) => ({ event: e.name, value: r.counts.total(e.id), unit: eventById(e.id).unit, fractional: false, runtimeNs }));
   for (const m of r.metrics) rows.push({ event: workloadEvent(m.name), value: m.value, unit: '', fractional: true, runtimeNs });
+  for (const name of counters) {
+    const value = r.counters.get(name) ?? 0;
+    rows.push({ event: countEvent(name), value, unit: '', fractional: !Number.isInteger(value), runtimeNs });
+  }
   return formatStatHuman({
     command,
     runs: 1,
@@ -224,7 +229,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const total = events.reduce((a, e) => a + sink.written[e.id], 0) + offSamples;
   const signals = r.signals.map((s) => `${prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`).join('');
   const stopped = r.stopped ? `spfperf: record stopped (${stopSignal === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C'}) at ${(r.elapsedNs / 1e9).toFixed(6)} s of simulated time; the trace ends there\n` : '';
-  const stat = o.stat ? statText(command, events, r) : '';
+  const stat = o.stat ? statText(command, events, r, workloadCounters(prep.workload)) : '';
   await writeAll(
     io.stderr,
     `${signals}${stopped}${stat}[ spfperf record: Captured and wrote ${(w.bytes / 1e6).toFixed(3)} MB ${toStdout ? '(stdout)' : target} (${total} samples) ]\n`,

@@ -12,7 +12,8 @@ import { progressFor, withProgress } from '../ui/live-progress.js';
 import { writeAll, type CliIo } from '../io.js';
 import { UsageError } from '../errors.js';
 import type { CountsView } from '../sim/results.js';
-import { EV } from '../events/catalog.js';
+import { EV, NUM_EVENTS } from '../events/catalog.js';
+import { workloadCounters } from '../workload/check.js';
 import type { StatOptions } from './stat.js';
 import { IntervalSpool } from './stat-spool.js';
 
@@ -58,9 +59,25 @@ export interface Ctx {
   readonly jobs: number;
 }
 
-/** The ids an interval snapshot holds: the columns, and task-clock (every row's event-runtime). */
-export function intervalIds(plan: Plan): number[] {
-  return [...new Set([EV.TASK_CLOCK, ...[...plan.cols, ...plan.vmstatCols].filter((c) => c.id >= 0).map((c) => c.id)])];
+/**
+ * The ids an interval snapshot holds: the columns, task-clock (every row's event-runtime), and
+ * the workload's counters `counters`, as ids from counterId(0) up.
+ */
+export function intervalIds(plan: Plan, counters: readonly string[] = []): number[] {
+  return [...new Set([EV.TASK_CLOCK, ...[...plan.cols, ...plan.vmstatCols].filter((c) => c.id >= 0).map((c) => c.id)]), ...counters.map((_, i) => counterId(i))];
+}
+
+/** The snapshot id of the workload's i-th counter: past every event id. */
+export function counterId(i: number): number {
+  return NUM_EVENTS + i;
+}
+
+/** `c` with the workload's counters (`counters`, read by `counter`) under their counterId()s. */
+export function withCounters(c: Pick<CountsView, 'total' | 'of'>, counters: readonly string[], counter: (name: string) => number): Pick<CountsView, 'total' | 'of'> {
+  return {
+    total: (id) => (id >= NUM_EVENTS ? counter(counters[id - NUM_EVENTS] ?? '') : c.total(id)),
+    of: (idx, id) => (id >= NUM_EVENTS ? 0 : c.of(idx, id)),
+  };
 }
 
 /**
@@ -78,8 +95,9 @@ export function simLimitNs(env: CliIo['env']): number | undefined {
 
 async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun> {
   const stopAtNs = simLimitNs(ctx.io.env);
-  const spool = plan.intervalNs !== undefined ? new IntervalSpool(intervalIds(plan), plan.perThread) : undefined;
-  const interval = spool !== undefined ? { intervalNs: plan.intervalNs, onInterval: (t: number, c: CountsView) => spool.add(t, c) } : {};
+  const counters = workloadCounters(prep.workload);
+  const spool = plan.intervalNs !== undefined ? new IntervalSpool(intervalIds(plan, counters), plan.perThread) : undefined;
+  const interval = spool !== undefined ? { intervalNs: plan.intervalNs, onInterval: (t: number, c: CountsView) => spool.add(t, { nthreads: c.nthreads, ...withCounters(c, counters, (n) => c.counter?.(n) ?? 0) }) } : {};
   try {
     // A live progress line on a terminal (nothing on a pipe, a file or under CI); Ctrl-C is this
     // command's own (it stops the run and the counts so far are printed).

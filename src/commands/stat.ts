@@ -24,19 +24,20 @@ import { EV, EVENTS, eventById, parseEventList, type SelectedEvent } from '../ev
 import { formatStatHuman } from '../format/stat-human.js';
 import { formatStatCsv } from '../format/stat-csv.js';
 import { formatStatJson } from '../format/stat-json.js';
-import { rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
+import { countEvent, phaseEvent, rateMetric, vmstatEvent, workloadEvent, type StatBlock, type StatFormatter, type StatMetric, type StatReport, type StatRow, type StatThread } from '../format/stat-common.js';
 import { formatDiff, type DiffColumn } from '../format/diff.js';
 import { parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
 import { defaultJobs, StopFlag } from '../pool/pool.js';
 import { onInterrupt, writeAll, type CliIo } from '../io.js';
-import { intervalIds, runSets, type Column, type Ctx, type OneRun, type Plan } from './stat-runs.js';
+import { counterId, intervalIds, runSets, withCounters, type Column, type Ctx, type OneRun, type Plan } from './stat-runs.js';
 import { snapshot, type Snapshot } from './stat-spool.js';
 import { UsageError } from '../errors.js';
 import { configHasVmstat } from '../format/vmstat.js';
 import { stats } from '../stats/aggregate.js';
 import { runValues, savedRun, type RunValues, type SavedRun } from '../stats/save.js';
 import { configLabel } from '../config/kconfig.js';
+import { workloadCounters } from '../workload/check.js';
 import { useHostCosts } from '../calibrate/hostcost.js';
 
 export interface StatOptions extends CommonRunOptions {
@@ -121,6 +122,43 @@ function metricObs(r: RunResult, runtimeNs: number): Obs[] {
 }
 
 /**
+ * The workload's counters, after its metrics: each counter the script names, in text order, 0
+ * if the run never bumped it (so every run and interval has the same rows); two decimals only for
+ * a value that is not whole (`count busy now - t0`).
+ */
+function countObs(run: OneRun, runtimeNs: number, valueOf: (name: string, i: number) => number = (name) => run.result.counters.get(name) ?? 0): Obs[] {
+  return workloadCounters(run.prep.workload).map((name, i) => {
+    const value = valueOf(name, i);
+    return { key: `count:${name}`, event: countEvent(name), unit: '', fractional: !Number.isInteger(value), value, runtimeNs, counted: true };
+  });
+}
+
+/**
+ * The workload's phases, after its counters: for each, in text order, its time (`duration_time`,
+ * ns from the first task's entry to the last one's exit), the selected events counted by its
+ * tasks meanwhile, and the workload counters bumped in it, each row named phase:NAME:EVENT. No
+ * rate metric: a phase's rows are not per second of the run's clock.
+ */
+function phaseObs(run: OneRun, plan: Plan, runtimeNs: number): Obs[] {
+  const out: Obs[] = [];
+  const counters = workloadCounters(run.prep.workload);
+  for (const ph of run.result.phases) {
+    const p = phaseEvent(ph.name, '');
+    out.push({ key: `${p}duration_time`, event: `${p}duration_time`, unit: 'ns', fractional: false, value: ph.endNs - ph.startNs, runtimeNs, counted: true });
+    for (const [i, c] of plan.cols.entries()) {
+      if (c.notSupported === true) continue;
+      const v = c.excluded === true ? 0 : ph.counts[c.id] * c.scale;
+      out.push({ key: `${p}${i}:${c.name}`, event: phaseEvent(ph.name, c.name), unit: c.unit, fractional: c.scale !== 1, value: v, runtimeNs, counted: true });
+    }
+    for (const name of counters) {
+      const v = ph.counters.get(name) ?? 0;
+      out.push({ key: `${p}count:${name}`, event: phaseEvent(ph.name, countEvent(name)), unit: '', fractional: !Number.isInteger(v), value: v, runtimeNs, counted: true });
+    }
+  }
+  return out;
+}
+
+/**
  * The mean over the runs of each row (perf's avg_stats / rel_stddev_stats), in the order of the
  * first run; per-thread rows are sorted by value, largest first, within each event, as perf 6.1
  * sorts them, with `<not counted>` threads last.
@@ -200,7 +238,7 @@ function wholeRunObs(run: OneRun, plan: Plan): Obs[] {
   const taskClock = r.counts.total(EV.TASK_CLOCK);
   const threads = plan.perThread ? threadsOf(r) : null;
   const value = (c: Column, idx?: number): number => (idx === undefined ? r.counts.total(c.id) : r.counts.of(idx, c.id));
-  return [...counterObs(plan.cols, value, threads, taskClock), ...metricObs(r, taskClock)];
+  return [...counterObs(plan.cols, value, threads, taskClock), ...metricObs(r, taskClock), ...countObs(run, taskClock), ...phaseObs(run, plan, taskClock)];
 }
 
 function vmstatObs(run: OneRun, plan: Plan): Obs[] {
@@ -215,14 +253,15 @@ function vmstatObs(run: OneRun, plan: Plan): Obs[] {
  * carries the same rows in the same order, each with a number (what readers of perf's interval
  * CSV rely on, pmu-tools' interval-normalize.py among them): the events, with --per-thread every
  * thread of the run in thread order (0 for a thread not started yet or gone); without
- * --per-thread the workload's metric, a whole-run value, the same in every interval (with
- * --per-thread it belongs to no thread and is left out, as csv_formats.py could not read it);
- * then the vmstat rows. A row's event-runtime is the counter's running time in the interval:
+ * --per-thread the workload's metric, a whole-run value, the same in every interval, and its
+ * counters, what each interval added (with --per-thread they belong to no thread and are left
+ * out, as csv_formats.py could not read them); then the vmstat rows. A row's event-runtime is the counter's running time in the interval:
  * the interval's task-clock (the thread's own with --per-thread).
  */
 function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
   const r = run.result;
-  const ids = intervalIds(plan);
+  const counters = workloadCounters(run.prep.workload);
+  const ids = intervalIds(plan, counters);
   const all = r.threads.reduce((m, t) => Math.max(m, t.idx + 1), 0);
   const runClock = r.counts.total(EV.TASK_CLOCK);
   const threads = plan.perThread ? threadsOf(r) : null;
@@ -232,7 +271,8 @@ function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
     const value = (c: Column, idx?: number): number => s.get(c.id, idx) - prev.get(c.id, idx);
     const clock = (idx?: number): number => s.get(EV.TASK_CLOCK, idx) - prev.get(EV.TASK_CLOCK, idx);
     const obs = counterObs(plan.cols, value, threads?.map((t) => ({ ...t, runtimeNs: clock(t.idx) })) ?? null, clock()).map((o) => ({ ...o, counted: !o.notSupported }));
-    if (!plan.perThread) obs.push(...metricObs(r, runClock));
+    // The workload's counters: what the interval added (the metric stays a whole-run value).
+    if (!plan.perThread) obs.push(...metricObs(r, runClock), ...countObs(run, clock(), (_n, i) => s.get(counterId(i)) - prev.get(counterId(i))));
     for (const c of plan.vmstatCols) obs.push({ key: `vmstat:${c.name}`, event: vmstatEvent(c.name), unit: '', fractional: false, value: value(c), runtimeNs: clock(), counted: true });
     prev = s;
     return { timeNs: s.timeNs, rows: meanRows([obs], 1, len, false) };
@@ -243,7 +283,7 @@ function* intervalBlocks(run: OneRun, plan: Plan): Generator<StatBlock> {
     if (s.timeNs >= r.elapsedNs) break;
     yield block(s);
   }
-  yield block(snapshot(r.counts, ids, r.elapsedNs, all, plan.perThread));
+  yield block(snapshot(withCounters(r.counts, counters, (n) => r.counters.get(n) ?? 0), ids, r.elapsedNs, all, plan.perThread));
 }
 
 /**

@@ -201,7 +201,7 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
   literal('FREE_VMA_NS', 'src/mm/estimates.ts', 100, 'estimated', '__free_vma(): a slab free (~50-100 cycles, Gorman\'s SLUB microbenchmarks) plus two puts, ~250 cycles', { on: 'run' }),
   // The simulator.
   literal('JITTER', 'src/sim/run.ts', 0.02, 'estimated', 'the run-to-run spread of perf stat -r on page-fault microbenchmarks on an idle machine (+-2 %)', { on: 'run' }),
-  literal('USER_QUANTUM_NS', 'src/sim/interp.ts', 2000, 'estimated', 'a simulator step, not a kernel figure: small against the 3 ms timeslice, large against one user access', { on: 'run' }),
+  literal('USER_QUANTUM_NS', 'src/sim/interp-state.ts', 2000, 'estimated', 'a simulator step, not a kernel figure: small against the 3 ms timeslice, large against one user access', { on: 'run' }),
   literal('DEFAULT_WRITEBACK_BYTES_PER_NS', 'src/sim/run.ts', 0.5, 'estimated', 'a SATA SSD\'s sequential write, ~500 MB/s, for machines whose storage is not described', { on: 'run' }),
 ];
 

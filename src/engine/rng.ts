@@ -41,8 +41,28 @@ export class Rng {
     return this.u32() / 4294967296;
   }
 
+  /** A uniform float in [0, 1) with 53 random bits (every double of the form k / 2^53). */
+  float53(): number {
+    return ((this.u32() >>> 5) * 67108864 + (this.u32() >>> 6)) / 9007199254740992;
+  }
+
   /** A uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.float() * n);
   }
+}
+
+/**
+ * The seed of a sub-stream: a hash of a parent seed and a path of small integers (which process,
+ * which statement, which thread), so that a stream is a function of where its user sits in the
+ * workload and not of the order in which tasks happened to draw.
+ */
+export function streamSeed(parent: number, ...path: readonly number[]): number {
+  let h = (parent >>> 0) ^ 0x5bd1e995;
+  for (const p of path) {
+    h = Math.imul(h ^ (p >>> 0), 0x9e3779b1) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+  }
+  return h;
 }

@@ -36,7 +36,7 @@ export interface DiffColumn {
 }
 
 /** What a row reads of a run: the mean summary, or one run of a saved run's `runs`. */
-type Values = Pick<RunSummary, 'elapsed' | 'user' | 'sys' | 'counters' | 'vmstat' | 'metrics'>;
+type Values = Pick<RunSummary, 'elapsed' | 'user' | 'sys' | 'counters' | 'vmstat' | 'metrics'> & { readonly counts?: RunSummary['counts'] };
 
 interface Row {
   readonly name: string;
@@ -133,6 +133,8 @@ function sections(cols: readonly DiffColumn[]): Row[][] {
     fixed,
   });
   const metrics: Row[] = keys(runs.map((r) => r.metrics)).map((k) => row(`workload:${k}`, (r) => (r.metrics?.[k] === undefined ? undefined : r.metrics[k].value), 2, true));
+  // The workload's counters after its metrics, in the same section (none in older files).
+  for (const k of keys(runs.map((r) => r.counts))) metrics.push(row(`count:${k}`, (r) => r.counts?.[k], 2, false));
   const counters: Row[] = keys(runs.map((r) => r.counters))
     .map((k): Row => (k === 'task-clock'
       ? row('task-clock (msec)', (r) => (r.counters?.[k] === undefined ? undefined : r.counters[k] / 1e6), 2, true)

@@ -150,3 +150,13 @@ export function vmstatEvent(name: string): string {
 export function workloadEvent(name: string): string {
   return `workload:${name}`;
 }
+
+/** The event name of an event counted in a workload phase (`phase "NAME" { ... }`). */
+export function phaseEvent(phase: string, event: string): string {
+  return `phase:${phase}:${event}`;
+}
+
+/** The event name of a workload counter (`count NAME`, `touch ... count NAME`). */
+export function countEvent(name: string): string {
+  return `count:${name}`;
+}

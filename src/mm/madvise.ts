@@ -1,10 +1,11 @@
 import type { Code } from '../engine/engine.js';
 import type { Thread } from './kernel.js';
 import { flushTlbRange } from './tlb.js';
+import { madvisePopulate, mmapReadLock, mmapReadUnlock } from './gup.js';
 import { EINVAL, VM_HUGEPAGE, VM_NOHUGEPAGE } from './types.js';
 import { mmapWriteLock, mmapWriteUnlock, pageAlign, splitVma, syscallEnter, syscallExit, tlbFinishMmu, zapRange } from './mmap.js';
 
-/** madvise(2) (mm/madvise.c): MADV_DONTNEED and MADV_(NO)HUGEPAGE; MADV_PAGEOUT is in swap.ts. */
+/** madvise(2) (mm/madvise.c): MADV_DONTNEED, MADV_(NO)HUGEPAGE, MADV_POPULATE_(READ|WRITE); MADV_PAGEOUT is in swap.ts. */
 
 /** do_madvise()'s first check, for every advice: the start must be page aligned (else -EINVAL). */
 export function madviseStartInvalid(th: Thread, addr: number): boolean {
@@ -64,4 +65,24 @@ export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: 
   yield* mmapWriteUnlock(th);
   syscallExit(th);
   return 0;
+}
+
+/**
+ * madvise(MADV_POPULATE_READ / MADV_POPULATE_WRITE) (5.14+): under the mmap lock for reading
+ * (madvise_need_mmap_write() is false for them), fault the range in (gup.ts madvisePopulate()).
+ * Returns 0 or -errno (ENOMEM for a hole, EINVAL for a mapping that refuses the access).
+ */
+export function* sysMadvisePopulate(th: Thread, addr: number, length: number, write: boolean): Code<number> {
+  th.kfn = 'madvise_populate';
+  yield* syscallEnter(th);
+  if (madviseStartInvalid(th, addr)) {
+    syscallExit(th);
+    return -EINVAL;
+  }
+  const end = addr + pageAlign(th, length);
+  yield* mmapReadLock(th);
+  const r = yield* madvisePopulate(th, addr, end, write);
+  yield* mmapReadUnlock(th);
+  syscallExit(th);
+  return r;
 }

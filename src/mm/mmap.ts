@@ -4,6 +4,7 @@ import { lookupPteTable, pmdSlot } from './pgtable.js';
 import type { PgTable } from './pgalloc.js';
 import { Vma } from './vma.js';
 import type { File } from './filemap.js';
+import { mmPopulate } from './gup.js';
 import { splitHugePmd } from './huge_memory.js';
 import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
@@ -82,8 +83,12 @@ export function canMerge(a: Vma, b: Vma): boolean {
   return anonVmaMergeable(a, b);
 }
 
-/** mmap(2). Returns the address, or -errno. */
-export function* sysMmap(th: Thread, length: number, prot: number, shared: boolean, file: File | null): Code<number> {
+/**
+ * mmap(2) (mm/util.c vm_mmap_pgoff()): do_mmap() under the mmap write lock; with `populate`
+ * (MAP_POPULATE), mm_populate() after the write unlock, under the read lock (gup.ts). Returns
+ * the address, or -errno.
+ */
+export function* sysMmap(th: Thread, length: number, prot: number, shared: boolean, file: File | null, populate = false): Code<number> {
   th.kfn = 'do_mmap';
   yield* syscallEnter(th);
   const t = th.t;
@@ -132,6 +137,7 @@ export function* sysMmap(th: Thread, length: number, prot: number, shared: boole
     yield* vmaLink(th, vma);
   }
   yield* mmapWriteUnlock(th);
+  if (populate) yield* mmPopulate(th, addr, len);
   syscallExit(th);
   return addr;
 }

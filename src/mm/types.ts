@@ -51,6 +51,7 @@ export const ZERO_PFN = 0;
 
 // errno values the syscalls return (negated).
 export const ENOMEM = 12;
+export const EFAULT = 14;
 export const EINVAL = 22;
 
 // Signals a fault can end in.

@@ -1,4 +1,5 @@
 import type { Task } from '../engine/engine.js';
+import { Rng } from '../engine/rng.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
 import type { Expr, Pos } from '../workload/ir.js';
 
@@ -16,10 +17,26 @@ export class Env {
   readonly regions = new Map<string, Region>();
   /** The task whose clock `now` reads (set for a thread's own environment). */
   task: Task | null = null;
+  /** This thread's workload stream (random(), uniform(), choose()), made at its first draw. */
+  private rng: Rng | null = null;
   constructor(
     readonly parent: Env | null,
     readonly builtins: Map<string, number>,
+    /**
+     * The seed of the thread's workload stream: streamSeed() of the workload's $seed and where the
+     * thread was created (process, statement, index), never of the schedule (docs/workload-language.md#random-numbers).
+     */
+    readonly streamKey: number | null = null,
   ) {}
+  /** A uniform float in [0, 1) from the stream of this environment's thread (or the nearest enclosing one's). */
+  draw(): number {
+    for (let e: Env | null = this; e !== null; e = e.parent) {
+      if (e.streamKey === null) continue;
+      e.rng ??= new Rng(e.streamKey);
+      return e.rng.float53();
+    }
+    throw new Error('a workload environment without a stream');
+  }
   /** The task of this environment or the nearest enclosing one. */
   owner(): Task | null {
     for (let e: Env | null = this; e !== null; e = e.parent) if (e.task !== null) return e.task;
@@ -67,6 +84,7 @@ export function evalIn(e: Expr, env: Env, params: ReadonlyMap<string, number>, p
       if (r === undefined) fail(pos, `region '${name}' is not mapped here`);
       return Math.ceil(r.len / pageSize);
     },
+    random: () => env.draw(),
   };
   try {
     return evalExpr(e, scope);

@@ -24,6 +24,8 @@ export interface Frame {
   readonly stmts: readonly Stmt[];
   i: number;
   readonly loop: LoopState | null;
+  /** The block of a `phase` statement: its end is the thread's exit from the phase. */
+  readonly phase?: true;
 }
 
 /** Does a loop start iteration `iter` at time `now`? (The time limit is checked before each.) */
@@ -45,4 +47,32 @@ export interface TouchState {
   i: number;
   addr: number;
   lastSync: number;
+}
+
+/** Numbers the `threads` and `fork` statements of `body` in text order (from out.size + 1). */
+export function numberSpawners(body: readonly Stmt[], out: Map<Stmt, number>): void {
+  for (const s of body) {
+    if (s.k === 'threads' || s.k === 'fork') out.set(s, out.size + 1);
+    if (s.k === 'threads' || s.k === 'fork' || s.k === 'loop' || s.k === 'parallel' || s.k === 'phase') numberSpawners(s.body, out);
+    else if (s.k === 'if') {
+      numberSpawners(s.then, out);
+      if (s.else !== undefined) numberSpawners(s.else, out);
+    }
+  }
+}
+
+/**
+ * How far a task in user mode may run ahead of the others before it offers to sync (at a loop's
+ * back edge, between pages of a touch, in slices of a compute). Not a kernel figure: a simulator
+ * estimate, small against the 3 ms timeslice (so preemption is not delayed noticeably) and large
+ * against one user access (so user loops cost the host little).
+ */
+export const USER_QUANTUM_NS = 2000;
+
+/** Rounds after which a loop yields though no USER_QUANTUM_NS passed: host work, not a model figure. */
+export const LOOP_SYNC_ITERS = 256;
+
+/** Thrown through a thread's interpreter to unwind it when its process dies. */
+export class Killed {
+  constructor(readonly signal: number) {}
 }

@@ -1,7 +1,8 @@
 import { ipOfLine } from '../trace/user-ip.js';
-import { loopGoesOn, protFlags, type Frame, type LoopState, type TouchState } from './interp-state.js';
+import { Killed, LOOP_SYNC_ITERS, loopGoesOn, numberSpawners, protFlags, USER_QUANTUM_NS, type Frame, type LoopState, type TouchState } from './interp-state.js';
 import { PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
+import { streamSeed } from '../engine/rng.js';
 import type { CountingSink } from '../trace/sink.js';
 import { Process, Thread, type Kernel } from '../mm/kernel.js';
 import { doUserAddrFault, userAccess, type FaultOutcome } from '../mm/access.js';
@@ -9,7 +10,7 @@ import { syncMmRss } from '../mm/rss.js';
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
 import { exitMmap, sysMmap, sysMunmap } from '../mm/mmap.js';
 import { dupMmap } from '../mm/fork.js';
-import { sysMadviseDontneed, sysMadviseHuge } from '../mm/madvise.js';
+import { sysMadviseDontneed, sysMadviseHuge, sysMadvisePopulate } from '../mm/madvise.js';
 import { sysMprotect } from '../mm/mprotect.js';
 import { sysMremap } from '../mm/mremap.js';
 import { sysMadvisePageout } from '../mm/swap.js';
@@ -22,6 +23,8 @@ import { errnoName, LiveCounts, type CountsView } from './results.js';
 import { Env, evalIn } from './env.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 import { userValue, wordAddr } from './values.js';
+import { Phases } from './phases.js';
+import { workloadPhases } from '../workload/check.js';
 
 /**
  * The workload interpreter: one engine task per workload thread, each running its statements
@@ -43,22 +46,6 @@ export interface InterpOptions {
   readonly perturb?: Perturbation;
 }
 
-/**
- * How far a task in user mode may run ahead of the others before it offers to sync (at a loop's
- * back edge, between pages of a touch, in slices of a compute). Not a kernel figure: a simulator
- * estimate, small against the 3 ms timeslice (so preemption is not delayed noticeably) and large
- * against one user access (so user loops cost the host little).
- */
-const USER_QUANTUM_NS = 2000;
-
-/** Rounds after which a loop yields though no USER_QUANTUM_NS passed: host work, not a model figure. */
-const LOOP_SYNC_ITERS = 256;
-
-/** Thrown through a thread's interpreter to unwind it when its process dies. */
-class Killed {
-  constructor(readonly signal: number) {}
-}
-
 export class Runner {
   /** Threads waiting at a barrier, and which one. */
   private readonly atBarrier = new Map<Thread, Barrier>();
@@ -66,6 +53,12 @@ export class Runner {
 
   /** The workload's `count` counters, per process. */
   private readonly counters = new Map<Process, Map<string, number>>();
+
+  /** Each `threads` and `fork` statement's number in the text, 1-based (childStream()). */
+  private readonly spawners = new Map<Stmt, number>();
+
+  /** The script's phases (null when it has none). */
+  readonly phases: Phases | null;
 
   /** USER_QUANTUM_NS, as this run's perturbation scales it. */
   private readonly quantum: number;
@@ -77,6 +70,9 @@ export class Runner {
     readonly counting: CountingSink,
   ) {
     this.quantum = USER_QUANTUM_NS * factorOf(o.perturb, 'USER_QUANTUM_NS');
+    numberSpawners(o.workload.processes.flatMap((p) => p.body), this.spawners);
+    const phases = workloadPhases(o.workload);
+    this.phases = phases.length > 0 ? new Phases(phases, counting) : null;
   }
 
   fail(pos: Pos, msg: string): never {
@@ -114,7 +110,7 @@ export class Runner {
     const every = this.o.intervalNs;
     const cb = this.o.onInterval;
     if (every !== undefined && every > 0 && cb !== undefined) {
-      const live = new LiveCounts(this.k, this.counting);
+      const live = new LiveCounts(this.k, this.counting, () => this.summedCounters());
       const tick = (time: number): void => {
         this.eng.at(time, () => {
           // Only while some task still has work: the last partial interval is the caller's.
@@ -125,13 +121,13 @@ export class Runner {
       };
       tick(every);
     }
-    for (const decl of w.processes) {
+    for (const [d, decl] of w.processes.entries()) {
       const rootEnv = new Env(null, new Map([['ncpus', this.o.ncpus], ['seed', this.o.seed], ['tid', 0], ['nthreads', 1]]));
       const n = this.ev(decl.count, rootEnv);
       for (let i = 0; i < n; i++) {
         const proc = this.k.newProcess(decl.name);
         const th = this.newThread(proc, proc.pid, decl.name);
-        const env = new Env(null, new Map([...rootEnv.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
+        const env = new Env(null, new Map([...rootEnv.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]), streamSeed(this.o.seed, d, i));
         this.spawnThread(th, 0, -1, (t) => this.threadMain(t, decl.body, env, null), env);
       }
     }
@@ -175,6 +171,7 @@ export class Runner {
             continue;
           }
           stack.pop();
+          if (f.phase === true) this.phases?.leave(th);
           continue;
         }
         const s = f.stmts[f.i++];
@@ -194,6 +191,10 @@ export class Runner {
             if (loopGoesOn(l, t.clock, 0)) stack.push({ stmts: s.body, i: 0, loop: l });
             break;
           }
+          case 'phase':
+            this.phases?.enter(th, s.name);
+            stack.push({ stmts: s.body, i: 0, loop: null, phase: true });
+            break;
           case 'if':
             if (this.ev(s.cond, env) !== 0) stack.push({ stmts: s.then, i: 0, loop: null });
             else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
@@ -234,6 +235,8 @@ export class Runner {
     // exit_mm(): the last thread out tears the address space down (exit_mmap).
     if (--th.mm.users === 0 && this.o.keepAddressSpaces !== true) yield* exitMmap(th);
     t.exitKernel();
+    // A thread still in a phase (created in it, or killed in it) leaves it as it exits.
+    this.phases?.leave(th);
   }
 
   /** A fatal signal: the whole process dies; siblings waiting at a barrier are woken to exit. */
@@ -263,21 +266,16 @@ export class Runner {
     const t = th.t;
     const k = this.k;
     switch (s.k) {
-      case 'threads': {
-        const n = Math.max(0, Math.floor(this.ev(s.count, env)));
-        const group = new Barrier(this.eng, `barrier@${s.pos.line}`, n);
+      case 'threads':
+      case 'fork': {
+        const tasks = yield* this.startGroup(th, s, env);
+        for (const c of tasks) yield* this.eng.join(t, c);
+        return;
+      }
+      case 'parallel': {
+        // Every group started, then all of them waited for.
         const tasks: Task[] = [];
-        for (let i = 0; i < n; i++) {
-          // clone(): the parent pays for each new thread in kernel mode.
-          t.enterKernel();
-          t.cost(k.costs.cloneNs);
-          t.exitKernel();
-          yield SYNC;
-          const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
-          const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]));
-          const affinity = s.pin ? i % this.o.ncpus : -1;
-          tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group), cenv));
-        }
+        for (const g of s.body) if (g.k === 'threads' || g.k === 'fork') tasks.push(...(yield* this.startGroup(th, g, env)));
         for (const c of tasks) yield* this.eng.join(t, c);
         return;
       }
@@ -295,28 +293,12 @@ export class Runner {
         yield* userValue(th, s.k, a, this.ev(s.value, env), ipOfLine(s.pos.line), (out, n) => this.faulted(th, s.pos, a, out, n));
         return;
       }
-      case 'fork': {
-        const n = s.count !== undefined ? Math.max(0, Math.floor(this.ev(s.count, env))) : 1;
-        const kids: Task[] = [];
-        for (let i = 0; i < n; i++) {
-          // fork(): copy the task (clone cost), then the address space (dup_mmap).
-          t.enterKernel();
-          t.cost(k.costs.cloneNs);
-          const proc = k.newProcess(th.proc.comm);
-          yield* dupMmap(th, proc.mm);
-          t.exitKernel();
-          const child = this.newThread(proc, proc.pid, proc.comm);
-          const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]));
-          kids.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null), cenv));
-        }
-        for (const c of kids) yield* this.eng.join(t, c);
-        return;
-      }
       case 'madvise': {
         const [a, len] = this.part(s.region, s.offset, s.length, env, s.pos);
         const r =
           s.advice === 'dontneed' ? yield* sysMadviseDontneed(th, a, len)
           : s.advice === 'pageout' ? yield* sysMadvisePageout(th, a, len)
+          : s.advice === 'populate_read' || s.advice === 'populate_write' ? yield* sysMadvisePopulate(th, a, len, s.advice === 'populate_write')
           : yield* sysMadviseHuge(th, a, len, s.advice === 'hugepage');
         if (r < 0) this.fail(s.pos, `madvise failed: ${errnoName(-r)}`);
         return;
@@ -360,7 +342,7 @@ export class Runner {
         // `{pid}` and `{tid}` in a path name the task's own file (mkstemp-style per-task files).
         const path = s.file?.replace(/\{pid\}/g, String(th.pid)).replace(/\{tid\}/g, String(th.tid));
         const file = path !== undefined ? k.openFile(path, pages) : s.shared ? k.shmemZeroFile(pages) : null;
-        const addr = yield* sysMmap(th, size, protFlags(s.prot) | (s.stack ? VM_GROWSDOWN : 0), s.shared, file);
+        const addr = yield* sysMmap(th, size, protFlags(s.prot) | (s.stack ? VM_GROWSDOWN : 0), s.shared, file, s.populate === true);
         if (addr < 0) this.fail(s.pos, `mmap of ${size} bytes failed: ${errnoName(-addr)}`);
         env.regions.set(s.target, { start: addr, len: Math.ceil(size / k.pageSize) * k.pageSize });
         return;
@@ -380,8 +362,57 @@ export class Runner {
       case 'touch':
       case 'loop':
       case 'if':
-        throw new Error('threadMain runs touch, loop and if itself');
+      case 'phase':
+        throw new Error('threadMain runs touch, loop, if and phase itself');
     }
+  }
+
+  /**
+   * Start the tasks of a `threads` group (pthread_create: a clone each, the parent paying for
+   * it) or of a `fork` (fork(): a clone and dup_mmap each); the caller waits for them.
+   */
+  private *startGroup(th: Thread, s: Extract<Stmt, { k: 'threads' | 'fork' }>, env: Env): Code<Task[]> {
+    const t = th.t;
+    const k = this.k;
+    const tasks: Task[] = [];
+    if (s.k === 'threads') {
+      const n = Math.max(0, Math.floor(this.ev(s.count, env)));
+      const group = new Barrier(this.eng, `barrier@${s.pos.line}`, n);
+      for (let i = 0; i < n; i++) {
+        // clone(): the parent pays for each new thread in kernel mode.
+        t.enterKernel();
+        t.cost(k.costs.cloneNs);
+        t.exitKernel();
+        yield SYNC;
+        const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
+        this.phases?.inherit(child, th);
+        const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]), this.childStream(env, s, i));
+        const affinity = s.pin ? i % this.o.ncpus : -1;
+        tasks.push(this.spawnThread(child, t.clock, affinity, (c) => this.threadMain(c, s.body, cenv, group), cenv));
+      }
+      return tasks;
+    }
+    const n = s.count !== undefined ? Math.max(0, Math.floor(this.ev(s.count, env))) : 1;
+    for (let i = 0; i < n; i++) {
+      // fork(): copy the task (clone cost), then the address space (dup_mmap).
+      t.enterKernel();
+      t.cost(k.costs.cloneNs);
+      const proc = k.newProcess(th.proc.comm);
+      yield* dupMmap(th, proc.mm);
+      t.exitKernel();
+      const child = this.newThread(proc, proc.pid, proc.comm);
+      this.phases?.inherit(child, th);
+      const cenv = new Env(env, new Map([...env.builtins, ['pid', proc.pid], ['tid', 0], ['nthreads', 1]]), this.childStream(env, s, i));
+      tasks.push(this.spawnThread(child, t.clock, -1, (c) => this.threadMain(c, s.body, cenv, null), cenv));
+    }
+    return tasks;
+  }
+
+  /** Child i of `s` (threads or fork): a stream seeded by the parent's, the statement's number in the text, and i. */
+  private childStream(env: Env, s: Stmt, i: number): number {
+    let parent: Env | null = env;
+    while (parent !== null && parent.streamKey === null) parent = parent.parent;
+    return streamSeed(parent?.streamKey ?? this.o.seed, this.spawners.get(s) ?? 0, i);
   }
 
   private part(name: string, off: Expr | undefined, len: Expr | undefined, env: Env, pos: Pos): [number, number] {
@@ -460,6 +491,7 @@ export class Runner {
       this.counters.set(th.proc, m);
     }
     m.set(name, (m.get(name) ?? 0) + by);
+    this.phases?.count(th, name, by);
   }
 
   /** The counters summed over the processes, in process-creation order. */

@@ -1,9 +1,10 @@
+import type { PhaseResult } from './phases.js';
 import { TaskState, type Engine, type Task } from '../engine/engine.js';
 import { waitsBehind, waitsFor } from '../engine/wait.js';
 import { EV } from '../events/catalog.js';
 import type { CountingSink } from '../trace/sink.js';
 import type { Kernel } from '../mm/kernel.js';
-import { EINVAL, ENOMEM, SIGBUS, SIGKILL, SIGSEGV } from '../mm/types.js';
+import { EFAULT, EINVAL, ENOMEM, SIGBUS, SIGKILL, SIGSEGV } from '../mm/types.js';
 import { evalExpr, ExprEvalError, type ExprScope } from '../workload/expr.js';
 import type { Pos, Workload } from '../workload/ir.js';
 import { SimulationError } from '../errors.js';
@@ -44,6 +45,8 @@ export interface RunResult {
   readonly threads: readonly ThreadResult[];
   readonly metrics: readonly MetricResult[];
   readonly counters: ReadonlyMap<string, number>;
+  /** The workload's phases (`phase "name" { ... }`), in text order: each one's time and counts. */
+  readonly phases: readonly PhaseResult[];
   readonly signals: readonly SignalResult[];
   /** True when the run was stopped before the workload finished (Ctrl-C, or its time limit). */
   readonly stopped: boolean;
@@ -54,7 +57,7 @@ export const SIGNAL_NAMES: Readonly<Record<number, string>> = { [SIGSEGV]: 'Segm
 
 /** The errno a failed syscall returned, by name (strerrorname_np()). */
 export function errnoName(e: number): string {
-  return ({ [ENOMEM]: 'ENOMEM', [EINVAL]: 'EINVAL' } as Record<number, string>)[e] ?? `errno ${e}`;
+  return ({ [ENOMEM]: 'ENOMEM', [EINVAL]: 'EINVAL', [EFAULT]: 'EFAULT' } as Record<number, string>)[e] ?? `errno ${e}`;
 }
 
 function stateName(s: TaskState): string {
@@ -102,6 +105,8 @@ export interface CountsView {
   readonly nthreads: number;
   total(id: number): number;
   of(idx: number, id: number): number;
+  /** A workload counter (`count NAME`) so far, summed over the processes (0 if never bumped). */
+  counter?(name: string): number;
 }
 
 /** The per-task software counters collectResult() adds at the end of a run. */
@@ -120,6 +125,8 @@ export class LiveCounts {
   constructor(
     private readonly k: Kernel,
     private readonly counting: CountingSink,
+    /** The workload's counters so far (the interpreter's). */
+    private readonly counters?: () => ReadonlyMap<string, number>,
   ) {}
 
   /** The counts at engine time `now` (call with non-decreasing times). */
@@ -138,7 +145,9 @@ export class LiveCounts {
     const perTask = (id: number): number[] | undefined => (id === EV.TASK_CLOCK || id === EV.CPU_CLOCK ? clock : id === EV.CONTEXT_SWITCHES ? cs : id === EV.CPU_MIGRATIONS ? mig : undefined);
     const sum = (a: readonly number[]): number => a.reduce((s, v) => s + (v ?? 0), 0);
     const c = this.counting;
+    const cm = this.counters?.();
     return {
+      counter: (name) => cm?.get(name) ?? 0,
       nthreads: this.k.threads.length,
       total: (id) => (TASK_COUNTERS.has(id) ? sum(perTask(id)!) : c.total(id)),
       of: (idx, id) => (TASK_COUNTERS.has(id) ? perTask(id)![idx] ?? 0 : c.of(idx, id)),
@@ -155,6 +164,8 @@ export interface FinishedRun {
   readonly counting: CountingSink;
   /** The workload's `count` counters, summed over its processes. */
   readonly counters: ReadonlyMap<string, number>;
+  /** The workload's phases, in text order. */
+  readonly phases: readonly PhaseResult[];
   /** Report an error in the workload's source (a metric that names an unknown parameter). */
   fail(pos: Pos, msg: string): never;
   /** The invariant checks are on: a hang is a violation (hangViolation), not a plain error. */
@@ -210,5 +221,5 @@ export function collectResult(r: FinishedRun): RunResult {
   const signals = k.processes
     .filter((p) => p.killedBy !== null)
     .map((p) => ({ pid: p.pid, comm: p.comm, signal: p.killedBy!.signal, detail: p.killedBy!.detail }));
-  return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: r.counting, threads, metrics, counters, signals, stopped };
+  return { elapsedNs: elapsed, userNs: user, sysNs: sys, counts: r.counting, threads, metrics, counters, phases: r.phases, signals, stopped };
 }

@@ -192,6 +192,8 @@ export function setupRun(o: RunOptions): Runner {
 
 /** The result of a run setupRun() built, once its engine has run. */
 export function finishRun(r: Runner, o: RunOptions): RunResult {
+  // A run stopped early: the tasks still in a phase leave it with what they counted so far.
+  r.phases?.leaveAll(r.k.threads);
   const result = collectResult({
     eng: r.eng,
     k: r.k,
@@ -199,6 +201,7 @@ export function finishRun(r: Runner, o: RunOptions): RunResult {
     params: o.params,
     counting: r.counting,
     counters: r.summedCounters(),
+    phases: r.phases?.results() ?? [],
     fail: (pos, msg) => r.fail(pos, msg),
     checks: r.k.dbg !== null,
   });

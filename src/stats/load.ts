@@ -63,6 +63,8 @@ function summaryOf(file: string, desc: Json, values: Json): RunSummary {
     counters: values.counters as Record<string, number>,
     vmstat: isObject(values.vmstat) ? (values.vmstat as Record<string, number>) : {},
     metrics: isObject(values.metrics) ? (values.metrics as RunSummary['metrics']) : {},
+    counts: isObject(values.counts) ? (values.counts as Record<string, number>) : {},
+    ...(isObject(values.phases) ? { phases: values.phases as NonNullable<RunSummary['phases']> } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { PreparedRun } from '../sim/setup.js';
 import type { RunResult } from '../sim/run.js';
 import { mean } from './aggregate.js';
 import { paramsForOutput } from '../workload/params.js';
+import { workloadCounters } from '../workload/check.js';
 
 /**
  * The documents spfperf writes for machines: `stat --save` (what `diff` reads) and the header of
@@ -56,6 +57,19 @@ export interface RunValues {
   /** The /proc/vmstat lines the config has. */
   readonly vmstat: Readonly<Record<string, number>>;
   readonly metrics: Readonly<Record<string, { readonly value: number; readonly unit: string }>>;
+  /** The workload's counters (`count NAME`), every one the script names, in text order. */
+  readonly counts: Readonly<Record<string, number>>;
+  /** The workload's phases, in text order (only when the script has some). */
+  readonly phases?: Readonly<Record<string, PhaseValues>>;
+}
+
+/** One phase of a run: its time, and what its tasks counted meanwhile (as a run's values). */
+export interface PhaseValues {
+  /** Seconds from the first task's entry to the last one's exit. */
+  readonly elapsed: number;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly vmstat: Readonly<Record<string, number>>;
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 /**
@@ -72,6 +86,10 @@ export interface RunSummary extends RunDescription {
   readonly vmstat: Readonly<Record<string, number>>;
   /** A metric that cannot be computed (e.g. a division by zero) is null in the JSON. */
   readonly metrics: Readonly<Record<string, { readonly value: number | null; readonly unit: string }>>;
+  /** The workload's counters (means over the runs); {} in a file written before they were kept. */
+  readonly counts: Readonly<Record<string, number>>;
+  /** The workload's phases (means over the runs), when it has some. */
+  readonly phases?: Readonly<Record<string, PhaseValues>>;
 }
 
 /** `stat --save FILE`: the description, the mean values, and each run's values. */
@@ -93,22 +111,38 @@ export function describeRun(p: PreparedRun, seeds: readonly number[] = [p.seed])
 }
 
 export function runValues(p: PreparedRun, seed: number, r: RunResult): RunValues {
+  const { counters, vmstat } = countersOf(p, (id) => r.counts.total(id));
+  const metrics: Record<string, { value: number; unit: string }> = {};
+  for (const m of r.metrics) metrics[m.name] = { value: metricValue(m.value), unit: m.unit };
+  const counts: Record<string, number> = {};
+  for (const name of workloadCounters(p.workload)) counts[name] = metricValue(r.counters.get(name) ?? 0);
+  const values = { seed, elapsed: secondsOf(r.elapsedNs), user: secondsOf(r.userNs), sys: secondsOf(r.sysNs), counters, vmstat, metrics, counts };
+  if (r.phases.length === 0) return values;
+  const phases: Record<string, PhaseValues> = {};
+  for (const ph of r.phases) {
+    const c: Record<string, number> = {};
+    for (const name of workloadCounters(p.workload)) c[name] = metricValue(ph.counters.get(name) ?? 0);
+    phases[ph.name] = { elapsed: secondsOf(ph.endNs - ph.startNs), ...countersOf(p, (id) => ph.counts[id]), counts: c };
+  }
+  return { ...values, phases };
+}
+
+/** Every software event and tracepoint by perf name, and the config's vmstat lines, from `total`. */
+function countersOf(p: PreparedRun, total: (id: number) => number): { counters: Record<string, number>; vmstat: Record<string, number> } {
   const counters: Record<string, number> = {};
   // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns;
   // cpu-clock is task-clock again for a workload's tasks, so it is left out.
-  for (const e of EVENTS) if (e.kind !== 'vmstat' && e.id !== EV.CPU_CLOCK) counters[e.name] = Math.round(r.counts.total(e.id));
+  for (const e of EVENTS) if (e.kind !== 'vmstat' && e.id !== EV.CPU_CLOCK) counters[e.name] = Math.round(total(e.id));
   const vmstat: Record<string, number> = {};
-  for (const l of vmstatLines(p.config, (id) => r.counts.total(id))) vmstat[l.name] = Math.round(l.value);
-  const metrics: Record<string, { value: number; unit: string }> = {};
-  for (const m of r.metrics) metrics[m.name] = { value: metricValue(m.value), unit: m.unit };
-  return { seed, elapsed: secondsOf(r.elapsedNs), user: secondsOf(r.userNs), sys: secondsOf(r.sysNs), counters, vmstat, metrics };
+  for (const l of vmstatLines(p.config, total)) vmstat[l.name] = Math.round(l.value);
+  return { counters, vmstat };
 }
 
 /*
  * The numbers of a saved run or trace summary are written with a fixed precision, not with the
  * float noise of their arithmetic ("elapsed":0.00612091583999295): seconds to the ns (9
- * decimals), counts and task-clock's ns whole, a workload's metric to 9 significant digits, a
- * mean over runs of counts to 3 decimals (-r takes at most 1000 runs).
+ * decimals), counts and task-clock's ns whole, a workload's metric and counter to 9 significant
+ * digits, a mean over runs of counts to 3 decimals (-r takes at most 1000 runs).
  */
 
 /** Simulated ns as seconds, to the ns. */
@@ -148,6 +182,23 @@ export function savedRun(p: PreparedRun, runs: readonly RunValues[]): SavedRun {
     counters: meanRecord(runs.map((r) => r.counters)),
     vmstat: meanRecord(runs.map((r) => r.vmstat)),
     metrics,
+    counts: meanRecord(runs.map((r) => r.counts)),
+    ...(runs[0]?.phases !== undefined ? { phases: meanPhases(runs.map((r) => r.phases ?? {})) } : {}),
     runs,
   };
+}
+
+/** The phases' values, means over the runs. */
+function meanPhases(rs: readonly Readonly<Record<string, PhaseValues>>[]): Record<string, PhaseValues> {
+  const out: Record<string, PhaseValues> = {};
+  for (const k of Object.keys(rs[0] ?? {})) {
+    const ps = rs.map((r) => r[k]);
+    out[k] = {
+      elapsed: meanSeconds(mean(ps.map((p) => p.elapsed))),
+      counters: meanRecord(ps.map((p) => p.counters)),
+      vmstat: meanRecord(ps.map((p) => p.vmstat)),
+      counts: meanRecord(ps.map((p) => p.counts)),
+    };
+  }
+  return out;
 }

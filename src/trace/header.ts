@@ -55,6 +55,8 @@ const VALUES: Readonly<Record<string, Check>> = {
   counters: mapOf('numbers', isNum),
   vmstat: mapOf('numbers', isNum),
   metrics: mapOf('{value, unit} objects', (m) => isObj(m) && (m.value === null || isNum(m.value)) && (m.unit === undefined || isStr(m.unit))),
+  counts: mapOf('numbers', isNum),
+  phases: mapOf('{elapsed, counters, vmstat, counts} objects', (ph) => isObj(ph) && isNum(ph.elapsed) && isObj(ph.counters) && isObj(ph.counts)),
 };
 
 const HEADER: Readonly<Record<string, Check>> = { ...DESCRIPTION, command: str, events: arrayOf('strings', isStr) };

@@ -17,7 +17,7 @@
  * parameter default may be a word as a whole; everywhere else (arithmetic, `<`, `&&`, `!`,
  * function arguments, counts, sizes, conditions, metrics) a word is an error.
  */
-import { internWord } from './expr.js';
+import { internWord, randomRangeError } from './expr.js';
 import type { Expr, Pos, Stmt, Workload } from './ir.js';
 import { paramKinds, type ParamKind } from './params.js';
 import { BUILTIN_PARAMS, GLOBAL_BUILTINS, METRIC_BUILTIN_VARS, TASK_BUILTIN_VARS, didYouMean, syntaxError } from './source.js';
@@ -29,6 +29,49 @@ interface ExprRules {
   variable(name: string, pos: Pos): void;
   /** Throws if `pages(region)` is not allowed here; `pos` is the region name's, `call` the call's. */
   pages(region: string, pos: Pos, call: Pos): void;
+  /** Throws if random(), uniform() or choose() (a draw of a task's stream) is not allowed here. */
+  random?(fn: string, call: Pos): void;
+}
+
+/** The functions that draw from a task's workload stream. */
+const DRAWS: ReadonlySet<string> = new Set(['random', 'uniform', 'choose']);
+
+/**
+ * The workload's counters: every name a `count` or `touch ... count` statement bumps, each once,
+ * in the order of their first appearance in the text (the order stat prints them in).
+ */
+export function workloadCounters(w: Workload): string[] {
+  const counters = new Set<string>();
+  const collect = (body: readonly Stmt[]): void => {
+    for (const s of body) {
+      if (s.k === 'count') counters.add(s.counter);
+      else if (s.k === 'touch' && s.counter !== undefined) counters.add(s.counter);
+      else if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork' || s.k === 'parallel' || s.k === 'phase') collect(s.body);
+      else if (s.k === 'if') {
+        collect(s.then);
+        if (s.else) collect(s.else);
+      }
+    }
+  };
+  for (const pr of w.processes) collect(pr.body);
+  return [...counters];
+}
+
+/** The names of the workload's phases (`phase "name" { ... }`), each once, in text order. */
+export function workloadPhases(w: Workload): string[] {
+  const names = new Set<string>();
+  const collect = (body: readonly Stmt[]): void => {
+    for (const s of body) {
+      if (s.k === 'phase') names.add(s.name);
+      if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork' || s.k === 'parallel' || s.k === 'phase') collect(s.body);
+      else if (s.k === 'if') {
+        collect(s.then);
+        if (s.else) collect(s.else);
+      }
+    }
+  };
+  for (const pr of w.processes) collect(pr.body);
+  return [...names];
 }
 
 export function checkWorkload(w: Workload): void {
@@ -144,9 +187,26 @@ class Checker {
           rules.pages(r.name, r.pos, e.pos);
           return;
         }
+        if (DRAWS.has(e.fn)) {
+          if (rules.random === undefined) this.fail(e.pos, `${e.fn}() cannot be used here`);
+          rules.random(e.fn, e.pos);
+          this.constantRange(e);
+        }
         for (const a of e.args) this.checkNames(a, rules);
         return;
     }
+  }
+
+  /** A random(lo, hi) or uniform(lo, hi) whose bounds are number literals: its range checked now. */
+  private constantRange(e: Extract<Expr, { k: 'call' }>): void {
+    if (e.fn === 'choose') return;
+    const lit = (a: Expr | undefined): number | undefined =>
+      a === undefined ? undefined : a.k === 'num' ? a.v : a.k === 'neg' && a.a.k === 'num' ? -a.a.v : undefined;
+    const lo = lit(e.args[0]);
+    const hi = lit(e.args[1]);
+    if (lo === undefined || hi === undefined) return;
+    const bad = randomRangeError(e.fn, lo, hi);
+    if (bad !== null) this.fail(e.pos, bad);
   }
 
   private unknownParam(name: string, pos: Pos, known: Iterable<string>): never {
@@ -180,24 +240,13 @@ class Checker {
         },
         variable: (name, pos) => this.fail(pos, `a parameter default cannot use the variable '${name}' (did you mean '$${name}'?)`),
         pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a parameter default'),
+        random: (fn, call) => this.fail(call, `${fn}() cannot be used in a parameter default (it draws from a task's stream; use it in a statement)`),
       }, true);
       this.paramLine.set(p.name, p.pos.line);
     }
 
     // Counters bumped anywhere (for metrics).
-    const counters = new Set<string>();
-    const collect = (body: readonly Stmt[]): void => {
-      for (const s of body) {
-        if (s.k === 'count') counters.add(s.counter);
-        else if (s.k === 'touch' && s.counter !== undefined) counters.add(s.counter);
-        else if (s.k === 'threads' || s.k === 'loop' || s.k === 'fork') collect(s.body);
-        else if (s.k === 'if') {
-          collect(s.then);
-          if (s.else) collect(s.else);
-        }
-      }
-    };
-    for (const pr of w.processes) collect(pr.body);
+    const counters = new Set(workloadCounters(w));
 
     const runParam = (name: string, pos: Pos): void => {
       if (allParams.has(name) || BUILTIN_PARAMS.includes(name)) return;
@@ -227,6 +276,7 @@ class Checker {
           );
         },
         pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a metric'),
+        random: (fn, call) => this.fail(call, `${fn}() cannot be used in a metric (it draws from a task's stream; use it in a statement)`),
       });
     }
 
@@ -236,6 +286,7 @@ class Checker {
         param: runParam,
         variable: (name, pos) => this.fail(pos, `unknown name '${name}' in process count (variables only exist inside the process)`),
         pages: (_r, _pos, call) => this.fail(call, 'pages() cannot be used in a process count'),
+        random: (fn, call) => this.fail(call, `${fn}() cannot be used in a process count (it draws from a task's stream; use it in a statement)`),
       });
       new BodyChecker(this, pr.name, runParam).block(pr.body, false);
     }
@@ -257,6 +308,8 @@ class BodyChecker {
   private readonly regions = new Map<string, number>();
   private readonly lets = new Map<string, number>();
   private readonly rules: ExprRules;
+  /** The `phase` statement the checker is inside, if any (phases do not nest). */
+  private phase: Extract<Stmt, { k: 'phase' }> | null = null;
 
   constructor(
     private readonly c: Checker,
@@ -273,6 +326,7 @@ class BodyChecker {
         this.c.failAt(pos, `variable '${name}' is used before any 'let ${name} = ...' in process '${this.process}'${didYouMean(name, this.lets.keys())}`);
       },
       pages: (region, pos) => this.region(region, pos, 'pages()'),
+      random: () => undefined,
     };
   }
 
@@ -352,6 +406,20 @@ class BodyChecker {
         this.expr(s.count);
         this.block(s.body, false);
         return;
+      case 'parallel':
+        // Its groups are threads and fork statements (the parser makes sure).
+        this.block(s.body, inThreads);
+        return;
+      case 'phase': {
+        const outer = this.phase;
+        if (outer !== null) {
+          this.c.failAt(s.pos, `phase "${s.name}" inside phase "${outer.name}" (line ${outer.pos.line}): phases do not nest`);
+        }
+        this.phase = s;
+        this.block(s.body, inThreads);
+        this.phase = null;
+        return;
+      }
       case 'mremap':
         this.region(s.region, s.pos, 'mremap');
         this.expr(s.size);

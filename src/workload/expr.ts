@@ -43,6 +43,11 @@ export interface ExprScope {
   variable(name: string, pos: Pos): number;
   /** `pages(region)`: the region's size in pages. */
   pages(region: string, pos: Pos): number;
+  /**
+   * A uniform float in [0, 1) from the task's workload stream (random(), uniform(), choose()).
+   * Absent where those have no value (a parameter default, a metric): a call there is an error.
+   */
+  random?(): number;
 }
 
 /** An expression that cannot be evaluated (division by zero, a malformed call). */
@@ -118,6 +123,7 @@ export function evalExpr(e: Expr, scope: ExprScope): number {
         }
         return scope.pages(r.name, r.pos);
       }
+      if (e.fn === 'random' || e.fn === 'uniform' || e.fn === 'choose') return drawn(e, scope);
       const args = e.args.map((x) => evalExpr(x, scope));
       switch (e.fn) {
         case 'min':
@@ -133,6 +139,40 @@ export function evalExpr(e: Expr, scope: ExprScope): number {
       }
     }
   }
+}
+
+/** The largest span random(lo, hi) draws from: every integer in it is a double. */
+const MAX_RANDOM_SPAN = 2 ** 53;
+
+/**
+ * random(lo, hi): an integer drawn uniformly from lo..hi, both included (whole numbers, lo <= hi);
+ * uniform(lo, hi): a real number drawn uniformly from [lo, hi); choose(a, b, ...): one of its
+ * arguments, each as likely, the others not evaluated. One draw of the scope's stream each.
+ */
+function drawn(e: Extract<Expr, { k: 'call' }>, scope: ExprScope): number {
+  const draw = scope.random;
+  if (draw === undefined) throw new ExprEvalError(`${e.fn}() has no value here (it draws from a task's stream)`, e.pos);
+  if (e.fn === 'choose') {
+    const pick = e.args[Math.floor(draw() * e.args.length)];
+    if (pick === undefined) throw new ExprEvalError('choose() needs arguments', e.pos);
+    return evalExpr(pick, scope);
+  }
+  if (e.args.length !== 2) throw new ExprEvalError(`${e.fn}() takes 2 arguments`, e.pos);
+  const lo = evalExpr(e.args[0]!, scope);
+  const hi = evalExpr(e.args[1]!, scope);
+  const bad = randomRangeError(e.fn, lo, hi);
+  if (bad !== null) throw new ExprEvalError(bad, e.pos);
+  return e.fn === 'random' ? lo + Math.floor(draw() * (hi - lo + 1)) : lo + draw() * (hi - lo);
+}
+
+/** What is wrong with the range of random(lo, hi) or uniform(lo, hi), or null if nothing. */
+export function randomRangeError(fn: string, lo: number, hi: number): string | null {
+  const call = `${fn}(${lo}, ${hi})`;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return `${call}: the bounds must be finite numbers`;
+  if (fn === 'random' && !(Number.isInteger(lo) && Number.isInteger(hi))) return `${call}: the bounds must be whole numbers (uniform(lo, hi) draws a real number)`;
+  if (lo > hi) return `${call}: the low bound is above the high bound`;
+  if (fn === 'random' && hi - lo >= MAX_RANDOM_SPAN) return `${call}: the range spans more than 2^53 numbers`;
+  return null;
 }
 
 /** Calls `f` on `e` and every sub-expression, parents first. */

@@ -40,6 +40,9 @@ export type Expr =
   /** Built-in functions: min(a,b), max(a,b), floor(a), ceil(a), pages(region) (size / page size). */
   | { readonly k: 'call'; readonly fn: string; readonly args: readonly Expr[]; readonly pos: Pos };
 
+/** madvise(2) advice: MADV_DONTNEED, MADV_(NO)HUGEPAGE, MADV_PAGEOUT, MADV_POPULATE_(READ|WRITE). */
+export type MadviseAdvice = 'dontneed' | 'hugepage' | 'nohugepage' | 'pageout' | 'populate_read' | 'populate_write';
+
 /** Protection: any of r, w, x, or none. */
 export interface Prot {
   readonly read: boolean;
@@ -65,7 +68,7 @@ export type Stmt =
   /** `let name = expr`: a task-local number variable. */
   | { readonly k: 'let'; readonly name: string; readonly value: Expr; readonly pos: Pos }
   /**
-   * `name = mmap SIZE [PROT] [private|shared] [anon|file "path"] [populate]`: mmap(2); binds
+   * `name = mmap SIZE [PROT] [private|shared] [anon|file "path"] [stack] [populate]`: mmap(2); binds
    * a region variable. Defaults: prot rw, private, anon.
    */
   | {
@@ -77,6 +80,8 @@ export type Stmt =
       readonly file?: string;
       /** `stack`: a VM_GROWSDOWN mapping; a touch just below it grows it (expand_stack). */
       readonly stack?: boolean;
+      /** `populate`: MAP_POPULATE, the pages faulted in by mmap itself (mm_populate). */
+      readonly populate?: boolean;
       readonly pos: Pos;
     }
   /** `mremap name SIZE`: mremap(2) with MREMAP_MAYMOVE of the whole region to SIZE bytes; the region name follows it. */
@@ -115,11 +120,23 @@ export type Stmt =
    * exiting at its end; the parent waits for all of them (wait4). $pid is the child's pid.
    */
   | { readonly k: 'fork'; readonly count?: Expr; readonly body: readonly Stmt[]; readonly pos: Pos }
-  /** `madvise NAME dontneed|hugepage|nohugepage [offset O] [length L]`: madvise(2). */
+  /**
+   * `parallel { threads N {...} fork M {...} ... }`: start every group (a `threads` or `fork`
+   * statement) at once, then wait for all of them. Each group keeps its own $tid, $nthreads and
+   * barrier; `body` holds the groups.
+   */
+  | { readonly k: 'parallel'; readonly body: readonly Stmt[]; readonly pos: Pos }
+  /**
+   * `phase "name" { ... }`: the body is a phase of the run that stat reports apart (its time,
+   * from the first task to enter it to the last to leave, and the counts of the tasks in it,
+   * threads and processes created inside included). Phases do not nest.
+   */
+  | { readonly k: 'phase'; readonly name: string; readonly body: readonly Stmt[]; readonly pos: Pos }
+  /** `madvise NAME ADVICE [offset O] [length L]`: madvise(2). */
   | {
       readonly k: 'madvise';
       readonly region: string;
-      readonly advice: 'dontneed' | 'hugepage' | 'nohugepage' | 'pageout';
+      readonly advice: MadviseAdvice;
       readonly offset?: Expr;
       readonly length?: Expr;
       readonly pos: Pos;

@@ -138,6 +138,10 @@ function forEachStmtExpr(body: readonly Stmt[], f: (e: Expr) => void): void {
         maybe(s.count);
         forEachStmtExpr(s.body, f);
         break;
+      case 'parallel':
+      case 'phase':
+        forEachStmtExpr(s.body, f);
+        break;
       case 'let':
         f(s.value);
         break;
@@ -204,7 +208,7 @@ export function paramDomains(w: Workload): Map<string, ParamDomain> {
     for (const s of body) {
       if (s.k === 'threads' || s.k === 'fork') use(s.count, 1, s.k, MAX_TASKS);
       if (s.k === 'loop') use(s.times, 0, 'loop');
-      if (s.k === 'threads' || s.k === 'fork' || s.k === 'loop') visit(s.body);
+      if (s.k === 'threads' || s.k === 'fork' || s.k === 'loop' || s.k === 'parallel' || s.k === 'phase') visit(s.body);
       if (s.k === 'if') {
         visit(s.then);
         if (s.else) visit(s.else);

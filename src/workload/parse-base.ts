@@ -47,7 +47,7 @@ export function leadingDescription(source: string): string {
 /** Words that start a statement inside a process body. */
 export const STATEMENT_KEYWORDS: readonly string[] = [
   'threads', 'loop', 'if', 'let', 'mmap', 'munmap', 'mprotect', 'touch', 'compute', 'barrier', 'count',
-  'fork', 'madvise', 'sleep', 'mremap', 'write', 'expect',
+  'fork', 'madvise', 'sleep', 'mremap', 'write', 'expect', 'parallel', 'phase',
 ];
 
 /** Words that start a top-level declaration. */
@@ -65,6 +65,9 @@ export const FUNCTIONS: ReadonlyMap<string, readonly [number, number]> = new Map
   ['floor', [1, 1]],
   ['ceil', [1, 1]],
   ['pages', [1, 1]],
+  ['random', [2, 2]],
+  ['uniform', [2, 2]],
+  ['choose', [2, Infinity]],
 ] as const);
 
 const COMPARISON_OPS: ReadonlySet<string> = new Set(['<', '<=', '>', '>=', '==', '!=']);

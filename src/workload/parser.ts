@@ -2,24 +2,23 @@
  * Recursive-descent parser of the workload DSL: source text to the IR in ./ir.ts. Pure: no I/O.
  * The grammar is documented in docs/workload-language.md, "Grammar"; keep the two in step.
  */
-import type { Expr, MetricDecl, ParamDecl, ProcessDecl, Prot, Stmt, Workload } from './ir.js';
-import type { Token } from './lexer.js';
+import type { Expr, MadviseAdvice, MetricDecl, ParamDecl, ProcessDecl, Stmt, Workload } from './ir.js';
 import { didYouMean } from './source.js';
-import { DECLARATION_KEYWORDS, leadingDescription, parseProt, RESERVED_WORDS, STATEMENT_KEYWORDS, TokenParser, workloadNameOf } from './parse-base.js';
+import { DECLARATION_KEYWORDS, leadingDescription, RESERVED_WORDS, STATEMENT_KEYWORDS, workloadNameOf } from './parse-base.js';
+import { OpsParser } from './parse-ops.js';
 
 export { leadingDescription, paramDefaultText, parseProt, workloadNameOf } from './parse-base.js';
 
-const MMAP_OPTIONS = ['private', 'shared', 'anon', 'file', 'stack', 'none', 'r', 'rw', 'rwx'];
-const TOUCH_OPTIONS = ['seq', 'stride', 'random', 'offset', 'length', 'count'];
-const RANGE_OPTIONS = ['offset', 'length'];
-const MADVISE_ADVICE = ['dontneed', 'hugepage', 'nohugepage', 'pageout'];
+/** A phase's name: it becomes part of stat's event names (phase:NAME:EVENT) and CSV fields. */
+const PHASE_NAME = /^[A-Za-z0-9._-]+$/;
+const MADVISE_ADVICE = ['dontneed', 'hugepage', 'nohugepage', 'pageout', 'populate_read', 'populate_write'];
 
 /** Parse a workload script. Throws WorkloadSyntaxError on the first syntax error. */
 export function parseWorkload(source: string, file: string): Workload {
   return new Parser(source, file).parseFile();
 }
 
-class Parser extends TokenParser {
+class Parser extends OpsParser {
   private readonly name: string;
 
   constructor(source: string, file: string) {
@@ -204,6 +203,18 @@ class Parser extends TokenParser {
       case 'expect':
         s = this.parseValue(t.text);
         break;
+      case 'parallel':
+        s = this.parseParallel();
+        break;
+      case 'phase': {
+        this.next();
+        const n = this.peek();
+        if (n.kind !== 'str') this.fail(n, `expected the phase's name as a string after 'phase' (e.g. phase "warm-up" { ... }), found ${this.describe(n)}`);
+        if (!PHASE_NAME.test(n.str!)) this.fail(n, `bad phase name "${n.str}": use letters, digits and . _ - (it names stat's rows phase:NAME:EVENT)`);
+        this.next();
+        s = { k: 'phase', name: n.str!, body: this.parseBlock(`after 'phase "${n.str}"'`), pos: t.pos };
+        break;
+      }
       case 'fork': {
         this.next();
         const count = this.isSym(this.peek(), '{') ? undefined : this.parseExpr();
@@ -216,11 +227,11 @@ class Parser extends TokenParser {
         const region = this.nameToken('a region name', "'madvise'").text;
         const a = this.peek();
         if (a.kind !== 'ident' || !MADVISE_ADVICE.includes(a.text)) {
-          this.fail(a, `expected advice (dontneed, hugepage, nohugepage or pageout) after 'madvise ${region}', found ${this.describe(a)}${a.kind === 'ident' ? didYouMean(a.text, MADVISE_ADVICE) : ''}`);
+          this.fail(a, `expected advice (dontneed, hugepage, nohugepage, pageout, populate_read or populate_write) after 'madvise ${region}', found ${this.describe(a)}${a.kind === 'ident' ? didYouMean(a.text, MADVISE_ADVICE) : ''}`);
         }
         this.next();
         const r = this.parseRange('madvise');
-        s = { k: 'madvise', region, advice: a.text as 'dontneed' | 'hugepage' | 'nohugepage' | 'pageout', ...r, pos: t.pos };
+        s = { k: 'madvise', region, advice: a.text as MadviseAdvice, ...r, pos: t.pos };
         break;
       }
       case 'mremap': {
@@ -275,6 +286,16 @@ class Parser extends TokenParser {
   }
 
   /** `threads EXPR [pin] { }` */
+  /** `parallel { GROUP ... }`: each statement of the block a `threads` or `fork` group. */
+  private parseParallel(): Stmt {
+    const kw = this.next();
+    const body = this.parseBlock("after 'parallel'");
+    for (const g of body) {
+      if (g.k !== 'threads' && g.k !== 'fork') this.fail(g.pos, `a 'parallel' block holds only 'threads' and 'fork' groups, found '${g.k}' (put it inside a group)`);
+    }
+    return { k: 'parallel', body, pos: kw.pos };
+  }
+
   private parseThreads(): Stmt {
     const kw = this.next();
     const count = this.parseExpr();
@@ -341,157 +362,4 @@ class Parser extends TokenParser {
     this.expectSym('=', `after 'let ${name.text}'`);
     return { k: 'let', name: name.text, value: this.parseExpr(), pos: kw.pos };
   }
-
-  /** `NAME = mmap EXPR [PROT] [private|shared] [anon|file "path"]`, options in any order. */
-  private parseMmap(): Stmt {
-    const target = this.next();
-    this.next(); // =
-    const m = this.peek();
-    if (!this.isWord(m, 'mmap')) {
-      const hint = m.kind === 'ident' ? didYouMean(m.text, ['mmap']) : '';
-      this.fail(
-        m,
-        `expected 'mmap' after '${target.text} =', found ${this.describe(m)}` +
-          (hint || ` (only mmap results can be assigned; use 'let ${target.text} = ...' for a number)`),
-      );
-    }
-    this.next();
-    const size = this.parseExpr();
-    let prot: Prot | undefined;
-    let shared: boolean | undefined;
-    let file: string | undefined;
-    let anon = false;
-    let stack = false;
-    while (this.peek().kind === 'ident') {
-      const o = this.next();
-      const p = parseProt(o.text);
-      if (o.text === 'stack') {
-        if (stack) this.fail(o, "'stack' given twice in mmap");
-        stack = true;
-      } else if (p !== undefined) {
-        if (prot !== undefined) this.fail(o, `protection given twice in mmap ('${o.text}')`);
-        prot = p;
-      } else if (o.text === 'private' || o.text === 'shared') {
-        if (shared !== undefined) this.fail(o, `'${o.text}' conflicts with an earlier 'private' or 'shared'`);
-        shared = o.text === 'shared';
-      } else if (o.text === 'anon' || o.text === 'file') {
-        if (anon || file !== undefined) this.fail(o, `'${o.text}' conflicts with an earlier 'anon' or 'file'`);
-        if (o.text === 'anon') {
-          anon = true;
-        } else {
-          const path = this.peek();
-          if (path.kind !== 'str') this.expected(`a file path string after 'file' (e.g. file "/tmp/data")`);
-          this.next();
-          file = path.str!;
-        }
-      } else if (/^[rwx]+$/.test(o.text)) {
-        this.fail(o, `invalid protection '${o.text}': use each of r, w, x at most once, or 'none'`);
-      } else {
-        this.fail(o, `unknown mmap option '${o.text}' (expected a protection such as rw, r, rwx or none, 'private', 'shared', 'anon', 'file "path"' or 'stack')${didYouMean(o.text, MMAP_OPTIONS)}`);
-      }
-    }
-    if (stack && (file !== undefined || shared === true)) this.fail(target, "a 'stack' mapping is private anonymous memory");
-    return {
-      k: 'mmap',
-      target: target.text,
-      size,
-      prot: prot ?? { read: true, write: true, exec: false },
-      shared: shared ?? false,
-      ...(file !== undefined ? { file } : {}),
-      ...(stack ? { stack } : {}),
-      pos: target.pos,
-    };
-  }
-
-  /** `offset EXPR` / `length EXPR` clauses, in any order, each at most once. */
-  private parseRange(stmt: string): { offset?: Expr; length?: Expr } {
-    const r: { offset?: Expr; length?: Expr } = {};
-    while (this.peek().kind === 'ident') {
-      const o = this.next();
-      if (o.text === 'offset' || o.text === 'length') {
-        if (r[o.text] !== undefined) this.fail(o, `'${o.text}' given twice in ${stmt}`);
-        r[o.text] = this.parseExpr();
-      } else {
-        this.fail(o, `unknown ${stmt} option '${o.text}' (expected 'offset' or 'length')${didYouMean(o.text, RANGE_OPTIONS)}`);
-      }
-    }
-    return r;
-  }
-
-  /** `munmap NAME [offset EXPR] [length EXPR]` */
-  private parseMunmap(): Stmt {
-    const kw = this.next();
-    const region = this.nameToken('a region name', "'munmap'").text;
-    const r = this.parseRange('munmap');
-    return { k: 'munmap', region, ...r, pos: kw.pos };
-  }
-
-  /** `mprotect NAME PROT [offset EXPR] [length EXPR]` */
-  private parseMprotect(): Stmt {
-    const kw = this.next();
-    const region = this.nameToken('a region name', "'mprotect'").text;
-    const p = this.peek();
-    const prot = p.kind === 'ident' ? parseProt(p.text) : undefined;
-    if (prot === undefined) {
-      this.fail(p, `expected a protection (such as rw, r, rwx or none) after 'mprotect ${region}', found ${this.describe(p)}`);
-    }
-    this.next();
-    const r = this.parseRange('mprotect');
-    return { k: 'mprotect', region, prot, ...r, pos: kw.pos };
-  }
-
-  /** `touch NAME read|write [seq|stride EXPR|random EXPR] [offset EXPR] [length EXPR] [count NAME]` */
-  private parseTouch(): Stmt {
-    const kw = this.next();
-    const region = this.nameToken('a region name', "'touch'").text;
-    const a = this.peek();
-    if (!(a.kind === 'ident' && (a.text === 'read' || a.text === 'write'))) {
-      this.expected(`'read' or 'write' after 'touch ${region}'`, ['read', 'write']);
-    }
-    this.next();
-    const access = a.text as 'read' | 'write';
-    let pattern: { p: 'seq' | 'stride' | 'random'; tok: Token; arg?: Expr } | undefined;
-    let offset: Expr | undefined;
-    let length: Expr | undefined;
-    let counter: string | undefined;
-    while (this.peek().kind === 'ident') {
-      const o = this.next();
-      switch (o.text) {
-        case 'seq':
-        case 'stride':
-        case 'random':
-          if (pattern !== undefined) {
-            this.fail(o, `access pattern given twice in touch ('${pattern.tok.text}' and '${o.text}')`);
-          }
-          pattern = o.text === 'seq' ? { p: 'seq', tok: o } : { p: o.text, tok: o, arg: this.parseExpr() };
-          break;
-        case 'offset':
-          if (offset !== undefined) this.fail(o, "'offset' given twice in touch");
-          offset = this.parseExpr();
-          break;
-        case 'length':
-          if (length !== undefined) this.fail(o, "'length' given twice in touch");
-          length = this.parseExpr();
-          break;
-        case 'count':
-          if (counter !== undefined) this.fail(o, "'count' given twice in touch");
-          counter = this.nameToken('a counter name', "'count'").text;
-          break;
-        default:
-          this.fail(o, `unknown touch option '${o.text}' (expected 'seq', 'stride', 'random', 'offset', 'length' or 'count')${didYouMean(o.text, TOUCH_OPTIONS)}`);
-      }
-    }
-    return {
-      k: 'touch',
-      region,
-      access,
-      pattern: pattern?.p ?? 'seq',
-      ...(pattern?.arg !== undefined ? { arg: pattern.arg } : {}),
-      ...(offset !== undefined ? { offset } : {}),
-      ...(length !== undefined ? { length } : {}),
-      ...(counter !== undefined ? { counter } : {}),
-      pos: kw.pos,
-    };
-  }
-
 }

@@ -14,10 +14,10 @@ async function save(dir: string, name: string, args: readonly string[]): Promise
 }
 
 describe('stat --save', () => {
-  it('writes one JSON document: description, config, seeds, times, counters, vmstat, metrics, runs', async () => {
+  it('writes one JSON document: description, config, seeds, times, counters, vmstat, metrics, counts, runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spfperf-save-'));
     const doc = await save(dir, 'run.json', ['-r', '2', '--config', 'spf', ...EB]);
-    expect(Object.keys(doc)).toEqual(['spfperf', 'format', 'workload', 'arch', 'machine', 'cpus', 'config', 'seeds', 'elapsed', 'user', 'sys', 'counters', 'vmstat', 'metrics', 'runs']);
+    expect(Object.keys(doc)).toEqual(['spfperf', 'format', 'workload', 'arch', 'machine', 'cpus', 'config', 'seeds', 'elapsed', 'user', 'sys', 'counters', 'vmstat', 'metrics', 'counts', 'runs']);
     expect(doc).toMatchObject({
       format: 1,
       workload: { name: 'ebizzy', args: ['threads=2', 'seconds=0.002s'], params: { threads: 2, ncpus: 2, seconds: 2000000 } },
@@ -33,6 +33,10 @@ describe('stat --save', () => {
     expect(counters['page-faults']).toBe((runs[0].counters['page-faults'] + runs[1].counters['page-faults']) / 2);
     expect((doc.vmstat as Record<string, number>).speculative_pgfault).toBeGreaterThan(0);
     expect((doc.metrics as Record<string, { value: number }>)['records/s'].value).toBeGreaterThan(0);
+    // The workload's counters: each run's, and their mean; records/s is records per second.
+    const counts = runs.map((r) => (r as unknown as { counts: Record<string, number> }).counts.records);
+    expect(counts[0]).toBeGreaterThan(0);
+    expect((doc.counts as Record<string, number>).records).toBe((counts[0] + counts[1]) / 2);
   });
 });
 

@@ -61,7 +61,7 @@ describe('spfperf record', () => {
       events: ['faults', 'pagefault:spf_vma_changed', 'pagefault:spf_vma_noanon', 'pagefault:spf_vma_notsup', 'pagefault:spf_vma_access', 'pagefault:spf_pmd_changed', 'pagefault:spf_pte_lock'],
     });
     expect(summary.type).toBe('summary');
-    expect(Object.keys(summary)).toEqual(expect.arrayContaining(['counters', 'vmstat', 'metrics', 'elapsed', 'user', 'sys', 'samples', 'stopped']));
+    expect(Object.keys(summary)).toEqual(expect.arrayContaining(['counters', 'vmstat', 'metrics', 'counts', 'elapsed', 'user', 'sys', 'samples', 'stopped']));
     expect(summary.stopped).toBe(false);
     const counters = summary.counters as Record<string, number>;
     const samples = summary.samples as Record<string, number>;
@@ -69,6 +69,10 @@ describe('spfperf record', () => {
     const counts = eventCounts(lines);
     for (const [ev, n] of Object.entries(samples)) expect(counts.get(ev) ?? 0).toBe(n);
     expect((summary.metrics as Record<string, { value: number }>)['records/s'].value).toBeGreaterThan(0);
+    // The workload's counter behind the metric (ebizzy: records/s = records / $seconds).
+    const records = (summary.counts as Record<string, number>).records;
+    expect(records).toBeGreaterThan(0);
+    expect((summary.metrics as Record<string, { value: number }>)['records/s'].value).toBeCloseTo(records / 0.005, 3);
     for (const l of lines.slice(1, -1)) expect(l.type).toBe('sample');
   });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,14 +31,16 @@ const lines = (s: string): string[] => s.replace(/\n$/, '').split('\n');
 const keysOf = (l: string): string[] => Object.keys(JSON.parse(l) as object);
 
 describe('stat -x (CSV)', () => {
-  it('prints perf\'s seven fields per counter, then the workload metric record (golden)', async () => {
+  it('prints perf\'s seven fields per counter, then the workload metric record and its counters (golden)', async () => {
     const out = await stat(['-x,', ...EVENTS, ...PF1]);
     expectGolden('stat/page_fault1.csv.txt', out);
     const ls = lines(out);
-    expect(ls).toHaveLength(4);
+    expect(ls).toHaveLength(5);
     for (const l of ls.slice(0, 3)) expect(l).toMatch(/^\d+,,[a-z-]+,\d+,100\.00,,$/);
     expect(ls[0]).toMatch(/^\d+,,faults,\d+,100\.00,,$/);
     expect(ls[3]).toMatch(/^\d+\.\d\d,,workload:ops\/s,\d+,100\.00,,$/);
+    // page_fault1's `touch ... count ops`: one access per page of 4M, as a whole count.
+    expect(ls[4]).toMatch(/^1024,,count:ops,\d+,100\.00,,$/);
     // The same field count as every line perf printed.
     const perfFields = capture('stat-csv.txt').split('\n')[0].split(',').length;
     for (const l of ls) expect(l.split(',')).toHaveLength(perfFields);
@@ -56,7 +58,7 @@ describe('stat -x (CSV)', () => {
     const perfs = spawnSync('awk', ['-F,', '{print $3, $1}', join(ROOT, 'fixtures', 'golden', 'perf-6.1', 'stat-csv.txt')], { encoding: 'utf8' });
     expect(lines(perfs.stdout)).toEqual(['faults 25651', 'minor-faults 25651', 'major-faults 0']);
     const ls = lines(ours.stdout);
-    expect(ls.map((l) => l.split(' ')[0])).toEqual(['faults', 'spf', 'workload:ops/s']);
+    expect(ls.map((l) => l.split(' ')[0])).toEqual(['faults', 'spf', 'workload:ops/s', 'count:ops']);
     expect(ls[0]).toBe('faults 1024');
     expect(ls[1]).toBe('spf 0');
     for (const l of ls) expect(l).toMatch(/^\S+ [\d.]+$/);
@@ -79,11 +81,12 @@ describe('stat -x (CSV)', () => {
     expect(readFileSync(file, 'utf8')).toMatch(/^\d+,,faults,\d+,100\.00,,\n/);
   });
 
-  it('--vmstat: one record per /proc/vmstat line, named vmstat:<name>, after the workload metric', async () => {
+  it('--vmstat: one record per /proc/vmstat line, named vmstat:<name>, after the workload metric and counters', async () => {
     const ls = lines(await stat(['-x,', '--vmstat', '-e', 'faults', ...PF1]));
     expect(ls[1]).toMatch(/^[\d.]+,,workload:ops\/s,/);
-    expect(ls[2]).toMatch(/^1024,,vmstat:pgfault,\d+,100\.00,,$/);
-    for (const l of ls.slice(2)) expect(l).toMatch(/^\d+,,vmstat:[a-z_]+,\d+,100\.00,,$/);
+    expect(ls[2]).toMatch(/^1024,,count:ops,/);
+    expect(ls[3]).toMatch(/^1024,,vmstat:pgfault,\d+,100\.00,,$/);
+    for (const l of ls.slice(3)) expect(l).toMatch(/^\d+,,vmstat:[a-z_]+,\d+,100\.00,,$/);
   });
 });
 
@@ -94,7 +97,7 @@ describe('stat -j (JSON lines)', () => {
     const out = await stat(['-j', ...EVENTS, '-e', 'task-clock', ...PF1]);
     expectGolden('stat/page_fault1.json.txt', out);
     const ls = lines(out);
-    expect(ls).toHaveLength(5);
+    expect(ls).toHaveLength(6);
     for (const l of ls) expect(keysOf(l)).toEqual(perfKeys);
     expect(perfKeys).toEqual(['counter-value', 'unit', 'event', 'event-runtime', 'pcnt-running', 'metric-value', 'metric-unit']);
     const faults = JSON.parse(ls[0]) as Record<string, unknown>;
@@ -106,6 +109,7 @@ describe('stat -j (JSON lines)', () => {
     const tc = JSON.parse(ls[3]) as Record<string, unknown>;
     expect(tc).toMatchObject({ unit: 'msec', event: 'task-clock', 'metric-unit': 'CPUs utilized' });
     expect(JSON.parse(ls[4])).toMatchObject({ event: 'workload:ops/s' });
+    expect(JSON.parse(ls[5])).toMatchObject({ 'counter-value': '1024.000000', event: 'count:ops', 'metric-unit': '(null)' });
   });
 
   it('adds "variance" after "event" with -r (golden)', async () => {
@@ -201,7 +205,13 @@ describe('stat -I (intervals of simulated time)', () => {
     expect(ls[0]).toBe(capture('stat-interval-human.txt').split('\n')[0]);
     expect(ls[1]).toMatch(/^ {5}0\.001000000 +\d+ {6}faults +$/);
     for (const l of ls.slice(1)) expect(l).toHaveLength(108);
-    expect(ls[ls.length - 1]).toMatch(/^ {5}0\.00\d{7} +\d+\.\d\d {6}workload:records\/s +$/);
+    expect(ls[ls.length - 2]).toMatch(/^ {5}0\.00\d{7} +\d+\.\d\d {6}workload:records\/s +$/);
+    // The workload's counters: what each interval added, adding up to the whole run's.
+    const records = ls.filter((l) => l.includes('count:records')).map((l) => Number(l.trim().split(/\s+/)[1]));
+    expect(records.length).toBe(ls.filter((l) => l.includes('workload:records/s')).length);
+    const whole = Number(/(\d+) +count:records/.exec(await stat(['-e', 'faults', ...EB]))![1]);
+    expect(records.reduce((a, b) => a + b, 0)).toBe(whole);
+    expect(new Set(records).size).toBeGreaterThan(1);
     // Per-interval counts add up to the whole run's.
     const total = Number(/(\d+) +faults/.exec(await stat(['-e', 'faults', ...EB]))![1]);
     const sum = ls.filter((l) => / faults /.test(l)).reduce((s, l) => s + Number(l.trim().split(/\s+/)[1]), 0);
@@ -354,11 +364,14 @@ describe('stat --per-thread', () => {
   it('-x and -j: the thread first ("comm-tid," / "thread")', async () => {
     const csv = lines(await stat(['--per-thread', '-x,', '-e', 'faults', ...EB]));
     expectGolden('stat/ebizzy.per-thread.csv.txt', csv.join('\n') + '\n');
-    for (const l of csv.slice(0, -1)) expect(l).toMatch(/^ebizzy-\d+,\d+,,faults,\d+,100\.00,,$/);
-    expect(csv[csv.length - 1]).toMatch(/^,[\d.]+,,workload:records\/s,/);
+    // The metric and the counters belong to no thread: an empty thread field.
+    for (const l of csv.slice(0, -2)) expect(l).toMatch(/^ebizzy-\d+,\d+,,faults,\d+,100\.00,,$/);
+    expect(csv[csv.length - 2]).toMatch(/^,[\d.]+,,workload:records\/s,/);
+    expect(csv[csv.length - 1]).toMatch(/^,\d+,,count:records,/);
     const json = lines(await stat(['--per-thread', '-j', '-e', 'faults', ...EB]));
     expectGolden('stat/ebizzy.per-thread.json.txt', json.join('\n') + '\n');
-    for (const l of json.slice(0, -1)) expect(keysOf(l)[0]).toBe('thread');
+    for (const l of json.slice(0, -2)) expect(keysOf(l)[0]).toBe('thread');
+    expect(keysOf(json[json.length - 1])[0]).toBe('counter-value');
   });
 
   it('with -I: perf\'s comm-pid header', async () => {
@@ -385,5 +398,72 @@ describe('stat option errors', () => {
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).toMatch(/^spfperf: /);
     }
+  });
+});
+
+describe('phases (phase "name" { ... }) in every format', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spfperf-phases-'));
+  const file = join(dir, 'phases.spf');
+  writeFileSync(file, [
+    'metric "ops/s" = ops / elapsed',
+    'process {',
+    '  heap = mmap 256K',
+    '  phase "warm-up" {',
+    '    touch heap write',
+    '  }',
+    '  phase "measured" {',
+    '    threads 2 {',
+    '      touch heap read random 50 count ops',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n'));
+  const P = ['-e', 'faults', '--cpus', '2', file];
+
+  it('human: after the metric and counters, each phase\'s time, events and counters (golden)', async () => {
+    const out = await stat(P);
+    expectGolden('stat/phases.txt', out.replace(file, 'phases.spf'));
+    const ls = lines(out);
+    const at = (ev: string): string[] => ls.filter((l) => l.trimEnd().endsWith(` ${ev}`)).map((l) => l.trim().split(/\s+/)[0]);
+    expect(ls.map((l) => l.trim().split(/\s+/).pop()).filter((e) => e?.includes(':') && !e.includes('phases.spf'))).toEqual([
+      'workload:ops/s', 'count:ops',
+      'phase:warm-up:duration_time', 'phase:warm-up:faults', 'phase:warm-up:count:ops',
+      'phase:measured:duration_time', 'phase:measured:faults', 'phase:measured:count:ops',
+    ]);
+    // The warm-up faults every page of 256K in; the measured reads then take none.
+    expect(at('phase:warm-up:faults')).toEqual(['64']);
+    expect(at('phase:measured:faults')).toEqual(['0']);
+    expect(at('phase:measured:count:ops')).toEqual(['100']);
+    expect(at('phase:warm-up:count:ops')).toEqual(['0']);
+    expect(ls.find((l) => l.includes('phase:warm-up:duration_time'))).toMatch(/^ +\d+ ns +phase:warm-up:duration_time +$/);
+  });
+
+  it('-x and -j: the same records, one per line', async () => {
+    const csv = lines(await stat(['-x,', ...P]));
+    expect(csv.filter((l) => l.includes(',phase:'))).toHaveLength(6);
+    expect(csv.find((l) => l.includes('phase:measured:count:ops'))).toMatch(/^100,,phase:measured:count:ops,\d+,100\.00,,$/);
+    expect(csv.find((l) => l.includes('phase:warm-up:duration_time'))).toMatch(/^\d+,ns,phase:warm-up:duration_time,\d+,100\.00,,$/);
+    const json = lines(await stat(['-j', ...P])).map((l) => JSON.parse(l) as Record<string, string>);
+    expect(json.filter((o) => o.event.startsWith('phase:')).map((o) => o.event)).toEqual(csv.filter((l) => l.includes(',phase:')).map((l) => l.split(',')[2]));
+  });
+
+  it('-r: means with noise; --save keeps each run\'s phases and their means', async () => {
+    const out = await stat(['-r', '2', ...P]);
+    expect(out).toMatch(/\n +\d+ ns +phase:measured:duration_time/);
+    const save = join(dir, 'run.json');
+    const r = await spfperf(['stat', '-r', '2', '--save', save, ...P]);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(readFileSync(save, 'utf8')) as { phases: Record<string, { elapsed: number; counters: Record<string, number>; counts: Record<string, number> }>; runs: { phases: Record<string, { counters: Record<string, number> }> }[] };
+    expect(Object.keys(doc.phases)).toEqual(['warm-up', 'measured']);
+    expect(doc.phases['warm-up'].counters['page-faults']).toBe(64);
+    expect(doc.phases.measured.counts.ops).toBe(100);
+    expect(doc.phases.measured.elapsed).toBeGreaterThan(0);
+    expect(doc.runs.map((x) => x.phases['warm-up'].counters['page-faults'])).toEqual([64, 64]);
+  });
+
+  it('-I: the intervals carry no phase rows (a phase is a part of the run, an interval another)', async () => {
+    const ls = lines(await stat(['-I', '1', ...P]));
+    expect(ls.some((l) => l.includes('phase:'))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/engine/rng.js';
+import { Rng, streamSeed } from '../../src/engine/rng.js';
 
 const draw = (r: Rng, n: number): number[] => Array.from({ length: n }, () => r.u32());
 
@@ -66,5 +66,22 @@ describe('Rng', () => {
   it('int(1) is always 0', () => {
     const r = new Rng(5);
     for (let i = 0; i < 100; i++) expect(r.int(1)).toBe(0);
+  });
+});
+
+describe('float53 and streamSeed', () => {
+  it('float53 is in [0, 1) and uses more than 32 bits', () => {
+    const r = new Rng(5);
+    const xs = Array.from({ length: 2000 }, () => r.float53());
+    expect(xs.filter((x) => x < 0 || x >= 1)).toEqual([]);
+    // A float of 32 bits is a multiple of 2^-32; one of 53 bits almost never is.
+    expect(xs.filter((x) => Number.isInteger(x * 2 ** 32)).length).toBeLessThan(5);
+  });
+
+  it('streamSeed is a function of the parent and the whole path', () => {
+    expect(streamSeed(1, 2, 3)).toBe(streamSeed(1, 2, 3));
+    const seeds = [streamSeed(1, 2, 3), streamSeed(2, 2, 3), streamSeed(1, 3, 2), streamSeed(1, 2), streamSeed(1, 2, 3, 0), streamSeed(1, 2, 4)];
+    expect(new Set(seeds).size).toBe(seeds.length);
+    for (const s of seeds) expect(Number.isInteger(s) && s >= 0 && s < 2 ** 32).toBe(true);
   });
 });

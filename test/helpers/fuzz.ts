@@ -195,7 +195,7 @@ const exprOf = (names: readonly string[]): fc.Arbitrary<string> =>
       { weight: 3, arbitrary: numArb },
       fc.constantFrom(...names),
       fc.tuple(tie('e'), fc.constantFrom('+', '-', '*', '/', '%', '<', '==', '&&', '||'), tie('e')).map(([l, o, r]) => `(${l} ${o} ${r})`),
-      fc.tuple(fc.constantFrom('min', 'max'), tie('e'), tie('e')).map(([f, l, r]) => `${f}(${l}, ${r})`),
+      fc.tuple(fc.constantFrom('min', 'max', 'random', 'uniform', 'choose'), tie('e'), tie('e')).map(([f, l, r]) => `${f}(${l}, ${r})`),
       fc.tuple(fc.constantFrom('floor', 'ceil', '-', '!'), tie('e')).map(([f, x]) => (f === '-' || f === '!' ? `${f}${x}` : `${f}(${x})`)),
     ),
   })).e;
@@ -207,7 +207,7 @@ const protArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('none', 'r', 'r
 const rangeArb = fc.array(fc.tuple(fc.constantFrom('offset', 'length'), exprArb).map(([k, e]) => `${k} ${e}`), { maxLength: 2 }).map((xs) => xs.join(' '));
 const mmapOptsArb = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(protArb, fc.constantFrom('private', 'shared'), fc.constantFrom('anon', 'file "data"')).map((xs) => xs.join(' ')) },
-  fc.constantFrom('rw stack', 'rw private anon stack', 'rw shared stack', 'private private', ''),
+  fc.constantFrom('rw stack', 'rw populate', 'r shared file "data" populate', 'rw private anon stack', 'rw shared stack', 'private private', ''),
 );
 const touchOptsArb = fc.tuple(fc.constantFrom('', 'seq', 'stride 8K', 'random 3', 'stride 0', 'seq random 2'), fc.subarray(['offset 4K', 'length 8K', 'count ops'])).map(([p, o]) => [p, ...o].join(' '));
 
@@ -219,7 +219,7 @@ const stmtArb: fc.Arbitrary<string> = fc.letrec<{ s: string; block: string }>((t
     { weight: 3, arbitrary: fc.tuple(nameArb, fc.constantFrom('read', 'write'), touchOptsArb).map(([n, rw, o]) => `touch ${n} ${rw} ${o}`) },
     fc.tuple(nameArb, rangeArb).map(([n, r]) => `munmap ${n} ${r}`),
     fc.tuple(nameArb, protArb, rangeArb).map(([n, p, r]) => `mprotect ${n} ${p} ${r}`),
-    fc.tuple(nameArb, fc.constantFrom('dontneed', 'hugepage', 'nohugepage', 'pageout'), rangeArb).map(([n, a, r]) => `madvise ${n} ${a} ${r}`),
+    fc.tuple(nameArb, fc.constantFrom('dontneed', 'hugepage', 'nohugepage', 'pageout', 'populate_read', 'populate_write'), rangeArb).map(([n, a, r]) => `madvise ${n} ${a} ${r}`),
     fc.tuple(nameArb, exprArb).map(([n, e]) => `mremap ${n} ${e}`),
     exprArb.map((e) => `compute ${e}`),
     exprArb.map((e) => `sleep ${e}`),
@@ -227,6 +227,8 @@ const stmtArb: fc.Arbitrary<string> = fc.letrec<{ s: string; block: string }>((t
     fc.constantFrom('barrier', 'barrier b', 'count ops', 'count ops 3'),
     fc.tuple(exprArb, fc.boolean(), tie('block')).map(([e, pin, b]) => `threads ${e}${pin ? ' pin' : ''} ${b}`),
     fc.tuple(fc.option(exprArb), tie('block')).map(([e, b]) => `fork ${e ?? ''} ${b}`),
+    fc.tuple(exprArb, tie('block'), tie('block')).map(([e, a, b]) => `parallel {\nthreads ${e} ${a}\nfork ${b}\n}`),
+    fc.tuple(fc.constantFrom('"warm"', '"run"', '"a b"'), tie('block')).map(([n, b]) => `phase ${n} ${b}`),
     fc.tuple(fc.option(exprArb), fc.option(exprArb), tie('block')).map(([n, t, b]) => (n === null && t === null ? `loop 2 ${b}` : `loop ${n ?? ''}${t !== null ? ` for ${t}` : ''} ${b}`)),
     fc.tuple(exprArb, tie('block'), fc.option(tie('block'))).map(([e, b, el]) => `if ${e} ${b}${el !== null ? ` else ${el}` : ''}`),
   ),

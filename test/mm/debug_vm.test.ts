@@ -285,6 +285,7 @@ describe('scans', () => {
 
 /** Each shipped workload at a small size (its own parameters), for the --check runs below. */
 const SMALL: Record<string, readonly string[]> = {
+  'alloc-heap': ['threads=3', 'seconds=1ms', 'heap=4M', 'min_buf=64K', 'max_buf=256K', 'populate=0'],
   'app-launch': ['threads=4', 'ui_work=2ms', 'work=1ms', 'heap=4M'],
   ebizzy: ['threads=2', 'seconds=5ms'],
   'fork-cow': ['forks=2', 'span=40us'],

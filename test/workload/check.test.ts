@@ -135,3 +135,42 @@ describe('errors', () => {
     expect(e.render()).toBe("c.spf:2:3: touch of unknown region 'nope': no 'nope = mmap ...' comes before it in process 'p'\n  touch nope read\n  ^");
   });
 });
+
+describe('random(), uniform() and choose()', () => {
+  test('are accepted in statements', () => {
+    expect(check(inProcess('  let n = random(1, $ncpus)\n  compute uniform(1us, 2us)\n  count c choose(1, 2, n)'))).not.toThrow();
+  });
+
+  test('are refused where there is no task stream', () => {
+    expect(checkError('param a = random(1, 2)\nprocess {\n}\n')).toBe("c.spf:1:11: random() cannot be used in a parameter default (it draws from a task's stream; use it in a statement)");
+    expect(checkError('metric "m" = choose(1, 2)\nprocess {\n  count x\n}\n')).toBe("c.spf:1:14: choose() cannot be used in a metric (it draws from a task's stream; use it in a statement)");
+    expect(checkError('process count uniform(1, 2) {\n}\n')).toBe("c.spf:1:15: uniform() cannot be used in a process count (it draws from a task's stream; use it in a statement)");
+  });
+
+  test('a range of number literals is checked before the run', () => {
+    expect(checkError(inProcess('  compute random(5, 2)'))).toBe('c.spf:2:11: random(5, 2): the low bound is above the high bound');
+    expect(checkError(inProcess('  compute random(-1.5, 2)'))).toBe('c.spf:2:11: random(-1.5, 2): the bounds must be whole numbers (uniform(lo, hi) draws a real number)');
+    expect(checkError(inProcess('  compute uniform(2K, 1K)'))).toBe('c.spf:2:11: uniform(2048, 1024): the low bound is above the high bound');
+  });
+
+  test('take numbers, not words, and the right number of arguments', () => {
+    expect(checkError(inProcess('  compute choose("a", "b")'))).toMatch(/^c\.spf:2:18: a word cannot be used in arithmetic: choose\(\) needs a number/);
+    expect(syntaxErrorOf(check(inProcess('  compute random(1)'))).message).toBe('c.spf:2:11: random() takes 2 arguments, got 1');
+    expect(syntaxErrorOf(check(inProcess('  compute choose(1)'))).message).toBe('c.spf:2:11: choose() takes at least 2 arguments, got 1');
+  });
+});
+
+describe('parallel and phase', () => {
+  test('a barrier in a group of a parallel block is in a threads block', () => {
+    expect(check(inProcess('  parallel {\n    threads 2 {\n      barrier\n    }\n    fork {\n      count x\n    }\n  }'))).not.toThrow();
+  });
+
+  test('phases do not nest, not even through a threads or fork block', () => {
+    expect(checkError(inProcess('  phase "a" {\n    threads 2 {\n      phase "b" {\n      }\n    }\n  }'))).toBe('c.spf:4:7: phase "b" inside phase "a" (line 2): phases do not nest');
+    expect(check(inProcess('  phase "a" {\n  }\n  phase "b" {\n  }\n  phase "a" {\n  }'))).not.toThrow();
+  });
+
+  test('a counter bumped only in a phase or a parallel group is a counter for metrics', () => {
+    expect(check(inProcess('  phase "p" {\n    parallel {\n      threads 1 {\n        count ops\n      }\n    }\n  }', 'metric "m" = ops\n'))).not.toThrow();
+  });
+});

@@ -103,4 +103,38 @@ describe('evalExpr', () => {
     walkExpr(parseExpr('-min($a, b) + !pages(c)'), (e) => seen.push(e.k));
     expect(seen).toEqual(['bin', 'neg', 'call', 'param', 'var', 'not', 'call', 'var']);
   });
+
+  test('random(lo, hi), uniform(lo, hi) and choose(...) draw from the scope\'s stream', () => {
+    const draws = [0, 0.999999, 0.5];
+    const withDraws: ExprScope = { ...scope, random: () => draws.shift()! };
+    const e = (x: string): number => evalExpr(parseExpr(x), withDraws);
+    expect(e('random(3, 5)')).toBe(3);
+    expect(e('random(3, 5)')).toBe(5);
+    expect(e('uniform(-1, 1)')).toBe(0);
+    draws.push(0.4, 0.1);
+    // choose evaluates only the argument it picks (the other would divide by zero).
+    expect(e('choose(1 / 0, 7, 1 / 0)')).toBe(7);
+    expect(e('random(-2, -2)')).toBe(-2);
+  });
+
+  test('a bad range, or a draw where there is no stream, is an ExprEvalError at the call', () => {
+    const withDraws: ExprScope = { ...scope, random: () => 0.5 };
+    for (const [x, msg, sc] of [
+      ['random(5, 2)', 'random(5, 2): the low bound is above the high bound', withDraws],
+      ['random(1, 2.5)', 'random(1, 2.5): the bounds must be whole numbers (uniform(lo, hi) draws a real number)', withDraws],
+      ['uniform(1, 0)', 'uniform(1, 0): the low bound is above the high bound', withDraws],
+      ['random(0, 2 * 4096T)', 'random(0, 9007199254740992): the range spans more than 2^53 numbers', withDraws],
+      ['random(1, 2)', "random() has no value here (it draws from a task's stream)", scope],
+    ] as const) {
+      let err: unknown;
+      try {
+        evalExpr(parseExpr(x), sc);
+      } catch (y) {
+        err = y;
+      }
+      expect(err, x).toBeInstanceOf(ExprEvalError);
+      expect((err as ExprEvalError).message).toBe(msg);
+      expect((err as ExprEvalError).pos).toEqual({ line: 2, col: 9 });
+    }
+  });
 });

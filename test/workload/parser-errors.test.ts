@@ -30,8 +30,8 @@ describe('statement errors', () => {
     ['x = 5', "e.spf:2:5: expected 'mmap' after 'x =', found '5' (only mmap results can be assigned; use 'let x = ...' for a number)"],
     ['x = mmp 4K', "e.spf:2:5: expected 'mmap' after 'x =', found 'mmp'; did you mean 'mmap'?"],
     ['x = mmap', "e.spf:2:9: expected an expression after 'mmap', found end of line"],
-    ['x = mmap 4K rwz', "e.spf:2:13: unknown mmap option 'rwz' (expected a protection such as rw, r, rwx or none, 'private', 'shared', 'anon', 'file \"path\"' or 'stack'); did you mean 'rw'?"],
-    ['x = mmap 4K privat', "e.spf:2:13: unknown mmap option 'privat' (expected a protection such as rw, r, rwx or none, 'private', 'shared', 'anon', 'file \"path\"' or 'stack'); did you mean 'private'?"],
+    ['x = mmap 4K rwz', "e.spf:2:13: unknown mmap option 'rwz' (expected a protection such as rw, r, rwx or none, 'private', 'shared', 'anon', 'file \"path\"', 'stack' or 'populate'); did you mean 'rw'?"],
+    ['x = mmap 4K privat', "e.spf:2:13: unknown mmap option 'privat' (expected a protection such as rw, r, rwx or none, 'private', 'shared', 'anon', 'file \"path\"', 'stack' or 'populate'); did you mean 'private'?"],
     ['x = mmap 4K rwr', "e.spf:2:13: invalid protection 'rwr': use each of r, w, x at most once, or 'none'"],
     ['x = mmap 4K r w', "e.spf:2:15: protection given twice in mmap ('w')"],
     ['x = mmap 4K private shared', "e.spf:2:21: 'shared' conflicts with an earlier 'private' or 'shared'"],
@@ -73,6 +73,11 @@ describe('statement errors', () => {
     ['{', "e.spf:2:1: expected a statement, found '{'"],
     ['param a = 1', "e.spf:2:1: 'param' declarations are only allowed at the top level, not inside a block"],
     ['process {\n}', "e.spf:2:1: 'process' declarations are only allowed at the top level, not inside a block"],
+    ['parallel {\n  count x\n}', "e.spf:3:3: a 'parallel' block holds only 'threads' and 'fork' groups, found 'count' (put it inside a group)"],
+    ['parallel 2 {\n}', "e.spf:2:10: expected '{' after 'parallel', found '2'"],
+    ['phase {\n}', "e.spf:2:7: expected the phase's name as a string after 'phase' (e.g. phase \"warm-up\" { ... }), found '{'"],
+    ['phase "a b" {\n}', 'e.spf:2:7: bad phase name "a b": use letters, digits and . _ - (it names stat\'s rows phase:NAME:EVENT)'],
+    ['phase "x:y" {\n}', 'e.spf:2:7: bad phase name "x:y": use letters, digits and . _ - (it names stat\'s rows phase:NAME:EVENT)'],
   ])('%j', (body, message) => {
     expect(inProcess(body)).toBe(message);
   });
@@ -83,7 +88,7 @@ describe('expression errors', () => {
     ['compute 1 +', "e.spf:2:12: expected an expression after '+', found end of line"],
     ['compute (1 + 2', "e.spf:2:15: expected ')' to close the '(' at column 9, found end of line"],
     ['compute ()', "e.spf:2:10: expected an expression after '(', found ')'"],
-    ['compute mn(1, 2)', "e.spf:2:9: unknown function 'mn' (known: min, max, floor, ceil, pages); did you mean 'min'?"],
+    ['compute mn(1, 2)', "e.spf:2:9: unknown function 'mn' (known: min, max, floor, ceil, pages, random, uniform, choose); did you mean 'min'?"],
     ['compute floor(1, 2)', 'e.spf:2:9: floor() takes 1 argument, got 2'],
     ['compute ceil()', 'e.spf:2:9: ceil() takes 1 argument, got 0'],
     ['compute min(1)', 'e.spf:2:9: min() takes at least 2 arguments, got 1'],

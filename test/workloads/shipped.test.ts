@@ -12,7 +12,7 @@ import { paramKinds, resolveParams } from '../../src/workload/params.js';
 import { spfperf } from '../helpers/cli.js';
 
 const EXPECTED = [
-  'app-launch', 'ebizzy', 'fork-cow', 'kamezawa-race', 'kernbench', 'memdb', 'multi-fault',
+  'alloc-heap', 'app-launch', 'ebizzy', 'fork-cow', 'kamezawa-race', 'kernbench', 'memdb', 'multi-fault',
   'page_fault1', 'page_fault2', 'page_fault3', 'pft', 'shmem-dirty', 'split-merge',
 ];
 

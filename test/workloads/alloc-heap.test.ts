@@ -1,0 +1,52 @@
+/**
+ * workloads/alloc-heap.spf: allocator threads mapping random-sized buffers beside heap threads
+ * working on a shared heap, in the phases "setup" and "run".
+ */
+import { describe, expect, test } from 'vitest';
+import { EV } from '../../src/events/catalog.js';
+import { metric, runShipped, totals } from './helpers.js';
+
+const SIZES = ['seconds=1ms', 'heap=8M', 'min_buf=64K', 'max_buf=512K'];
+const SMALL = ['threads=4', ...SIZES];
+const HEAP_PAGES = (8 * 1024 * 1024) / 4096;
+
+describe('alloc-heap', () => {
+  test('populate=1: the heap is faulted in by mmap in "setup"; in "run" only the buffers fault', () => {
+    const r = runShipped('alloc-heap', SMALL, { cpus: '4' });
+    const [setup, run] = r.phases;
+    expect([setup.name, run.name]).toEqual(['setup', 'run']);
+    // MAP_POPULATE's faults are the kernel's: vmstat pgfault, not perf page-faults.
+    expect(setup.counts[EV.PAGE_FAULTS]).toBe(0);
+    expect(setup.counts[EV.PGFAULT]).toBe(HEAP_PAGES);
+    // Every buffer page is written once after its mmap: one fault each; the heap takes none.
+    expect(run.counts[EV.PAGE_FAULTS]).toBe(r.counters.get('buf_pages'));
+    expect(totals(r).faults).toBe(r.counters.get('buf_pages'));
+    // Buffers of 64K to 512K: 16 to 128 pages each.
+    const allocs = r.counters.get('allocs')!;
+    expect(allocs).toBeGreaterThan(0);
+    expect(r.counters.get('buf_pages')!).toBeGreaterThanOrEqual(16 * allocs);
+    expect(r.counters.get('buf_pages')!).toBeLessThanOrEqual(128 * allocs);
+    expect(metric(r, 'allocs/s')).toBeCloseTo(allocs / 0.001, 6);
+    expect(metric(r, 'heap-ops/s')).toBeCloseTo(r.counters.get('heap_ops')! / 0.001, 6);
+    expect(r.signals).toEqual([]);
+  });
+
+  test('populate=0: the heap threads fault the heap in themselves', () => {
+    const r = runShipped('alloc-heap', [...SMALL, 'populate=0'], { cpus: '4' });
+    expect(r.phases[0].counts[EV.PGFAULT]).toBe(0);
+    expect(totals(r).faults).toBeGreaterThan(r.counters.get('buf_pages')!);
+  });
+
+  test('the sizes follow the seed: the same seed the same run, another seed other sizes', () => {
+    const pages = (seed: number): number => runShipped('alloc-heap', [...SIZES, 'threads=2', 'allocators=2'], { cpus: '2', seed: String(seed) }).counters.get('buf_pages')!;
+    expect(pages(1)).toBe(pages(1));
+    expect(new Set([pages(1), pages(2), pages(3)]).size).toBeGreaterThan(1);
+  });
+
+  test('the thread split: allocators, and the rest on the heap', () => {
+    const r = runShipped('alloc-heap', [...SIZES, 'threads=3', 'allocators=3'], { cpus: '4' });
+    expect(r.counters.get('heap_ops') ?? 0).toBe(0);
+    expect(r.counters.get('allocs')).toBeGreaterThan(0);
+    expect(r.threads).toHaveLength(4);
+  });
+});
