@@ -76,3 +76,24 @@ export const LOOP_SYNC_ITERS = 256;
 export class Killed {
   constructor(readonly signal: number) {}
 }
+
+/** The workload's `count` counters, per process (a `count` statement, a touch's counter). */
+export class ProcessCounters {
+  private readonly byProcess = new Map<object, Map<string, number>>();
+
+  add(proc: object, name: string, by: number): void {
+    let m = this.byProcess.get(proc);
+    if (m === undefined) {
+      m = new Map();
+      this.byProcess.set(proc, m);
+    }
+    m.set(name, (m.get(name) ?? 0) + by);
+  }
+
+  /** The counters summed over `procs`, in their order. */
+  summed(procs: Iterable<object>): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const p of procs) for (const [name, v] of this.byProcess.get(p) ?? []) out.set(name, (out.get(name) ?? 0) + v);
+    return out;
+  }
+}

@@ -1,5 +1,5 @@
 import { ipOfLine } from '../trace/user-ip.js';
-import { Killed, LOOP_SYNC_ITERS, loopGoesOn, numberSpawners, protFlags, USER_QUANTUM_NS, type Frame, type LoopState, type TouchState } from './interp-state.js';
+import { Killed, LOOP_SYNC_ITERS, loopGoesOn, numberSpawners, ProcessCounters, protFlags, USER_QUANTUM_NS, type Frame, type LoopState, type TouchState } from './interp-state.js';
 import { PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import { streamSeed } from '../engine/rng.js';
@@ -52,7 +52,7 @@ export class Runner {
   private nextIdx = 0;
 
   /** The workload's `count` counters, per process. */
-  private readonly counters = new Map<Process, Map<string, number>>();
+  private readonly counters = new ProcessCounters();
 
   /** Each `threads` and `fork` statement's number in the text, 1-based (childStream()). */
   private readonly spawners = new Map<Stmt, number>();
@@ -485,19 +485,12 @@ export class Runner {
 
   /** A `count` statement (or a touch's counter): add to the process's counter. */
   private count(th: Thread, name: string, by: number): void {
-    let m = this.counters.get(th.proc);
-    if (m === undefined) {
-      m = new Map();
-      this.counters.set(th.proc, m);
-    }
-    m.set(name, (m.get(name) ?? 0) + by);
+    this.counters.add(th.proc, name, by);
     this.phases?.count(th, name, by);
   }
 
   /** The counters summed over the processes, in process-creation order. */
   summedCounters(): Map<string, number> {
-    const counters = new Map<string, number>();
-    for (const p of this.k.processes) for (const [name, v] of this.counters.get(p) ?? []) counters.set(name, (counters.get(name) ?? 0) + v);
-    return counters;
+    return this.counters.summed(this.k.processes);
   }
 }
