@@ -266,7 +266,7 @@ export class AddressSpace {
       }
       const lo = Math.max(pc.start, addr);
       const hi = Math.min(pc.end, end);
-      th.ops.push({ k: 'munmap', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo });
+      pushRange(th.ops, { k: 'munmap', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo });
       pc.m.users.add(th.tid);
       n++;
       if (pc.start < lo) out.push({ ...pc, end: lo });
@@ -293,7 +293,7 @@ export class AddressSpace {
         }
         const lo = Math.max(pc.start, addr);
         const hi = Math.min(pc.end, end);
-        th.ops.push({ k: 'mprotect', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, prot, before: pc.prot });
+        pushRange(th.ops, { k: 'mprotect', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, prot, before: pc.prot });
         pc.m.users.add(th.tid);
         pc.m.protUnion |= prot;
         n++;
@@ -309,7 +309,7 @@ export class AddressSpace {
       if (pc.end <= addr || pc.start >= end) continue;
       const lo = Math.max(pc.start, addr);
       const hi = Math.min(pc.end, end);
-      th.ops.push({ k: 'madvise', ns, m: pc.m, addr: lo, off: lo - pc.m.start, len: hi - lo, advice });
+      pushRange(th.ops, { k: 'madvise', ns, m: pc.m, addr: lo, off: lo - pc.m.start, len: hi - lo, advice });
       pc.m.users.add(th.tid);
       n++;
     }
@@ -393,6 +393,30 @@ export class AddressSpace {
     }
     for (const th of this.threads.values()) for (const op of th.ops) if (op.k === 'madvise' && op.m === null) this.drop('madvise of a range no mapping covers');
   }
+}
+
+/**
+ * Add a range op to a thread's list, joined to the one before it when that is the same call on
+ * the adjacent range of the same mapping (one call over several pieces of one mapping). For
+ * mprotect, `before` keeps what every part had (a grant to any part is a grant).
+ */
+function pushRange(ops: Op[], op: Extract<Op, { k: 'munmap' | 'mprotect' | 'madvise' }>): void {
+  const prev = ops[ops.length - 1];
+  if (prev !== undefined && prev.k === op.k && prev.ns === op.ns && prev.m === op.m && prev.m !== null && prev.off + prev.len === op.off) {
+    if (op.k === 'mprotect' && prev.k === 'mprotect' && prev.prot === op.prot) {
+      ops[ops.length - 1] = { ...prev, len: prev.len + op.len, before: prev.before & op.before };
+      return;
+    }
+    if (op.k === 'munmap' && prev.k === 'munmap') {
+      ops[ops.length - 1] = { ...prev, len: prev.len + op.len };
+      return;
+    }
+    if (op.k === 'madvise' && prev.k === 'madvise' && prev.advice === op.advice) {
+      prev.len += op.len;
+      return;
+    }
+  }
+  ops.push(op);
 }
 
 function findPiece(pieces: readonly Piece[], a: number): Piece | null {

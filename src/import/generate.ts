@@ -1,0 +1,253 @@
+/**
+ * Write the workload script (.spf) of an imported trace (src/import/address-space.ts's model):
+ *
+ *   # Imported by spfperf import from app.script.txt (perf script; ...)
+ *   process "app" {
+ *     image9 = mmap 216K rwx private file "/imported/app/file5"   # synthesized: 41 faults
+ *     threads 4 {
+ *       if $tid == 1 {   # tid 18814
+ *         compute 3128us
+ *         m7 = mmap 1M rw private anon
+ *         touch m7 write offset 0 length 1M   # 256 faults
+ *         ...
+ *
+ * Each recorded process is a `process` (a forked one a `fork` at the point its parent forked
+ * it), each thread a branch of one `threads` group. A mapping one thread alone uses is mapped,
+ * changed and unmapped in that thread's branch, in order; one several threads (or a forked
+ * child) use, and every synthesized one, is mapped before the threads start, with the union of
+ * its protections, and is not unmapped nor mprotected (so that no other thread's replayed touch
+ * can come after such a change: the replay's timing is not the recording's). Each fault is a
+ * one-page touch at its offset in its region; consecutive faults on consecutive pages of one
+ * region with the same access, closer than REPLAY_MIN_GAP_NS, are one touch of that range (one
+ * fault per page, as recorded). A gap of a thread over REPLAY_MIN_GAP_NS is `compute`.
+ */
+import { PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, type AddressSpace, type Mapping, type Op, type ProcessRecord, type ThreadRecord } from './address-space.js';
+
+/**
+ * Gaps between a thread's events up to this long are the events' own kernel time (perf record
+ * writing each event included), which the model charges itself; longer ones are user time and
+ * are replayed as `compute`. A choice of the importer: in app.script.txt 97 % of the gaps between
+ * a worker's consecutive faults are under 20 us (faults in a PVM guest under perf record).
+ */
+export const REPLAY_MIN_GAP_NS = 50_000;
+
+export interface GenerateOptions {
+  /** The input's name, for the header. */
+  readonly source: string;
+  /** Multiply replayed gaps by this (--time-scale). */
+  readonly timeScale: number;
+  readonly lines: number;
+  readonly skipped: number;
+}
+
+export function protWord(prot: number): string {
+  if ((prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) === 0) return 'none';
+  // x86: a writable or executable page is readable.
+  return 'r' + (prot & PROT_WRITE ? 'w' : '') + (prot & PROT_EXEC ? 'x' : '');
+}
+
+/** A whole number of bytes as the language writes sizes: 1M, 8K, or 0x... */
+export function sizeWord(n: number): string {
+  if (n > 0 && n % (1 << 20) === 0) return `${n / (1 << 20)}M`;
+  if (n > 0 && n % 1024 === 0) return `${n / 1024}K`;
+  return n === 0 ? '0' : `0x${n.toString(16)}`;
+}
+
+/** The largest base page size of the machines spfperf models (powerpc's 64 KiB). */
+const MAX_PAGE = 64 * 1024;
+
+const offWord = (n: number): string => (n === 0 ? '0' : `0x${n.toString(16)}`);
+
+function durWord(ns: number): string {
+  const r = Math.round(ns);
+  return r % 1000 === 0 ? `${r / 1000}us` : `${r}ns`;
+}
+
+const hexAddr = (a: number): string => `0x${a.toString(16)}`;
+
+export function regionName(m: Mapping): string {
+  return m.synth === null ? `m${m.id}` : `${m.synth}${m.id}`;
+}
+
+/** Is this mapping mapped before the threads start (see the file comment)? */
+export function hoisted(m: Mapping): boolean {
+  return m.synth !== null || m.users.size > 1;
+}
+
+function safeComm(c: string): string {
+  return c.replace(/[^A-Za-z0-9._-]/g, '_') || 'task';
+}
+
+class Writer {
+  readonly out: string[] = [];
+  /** What the replay leaves out, by reason (added to the model's own dropped list). */
+  readonly dropped = new Map<string, number>();
+  /** Some range operation needs the page size (`ps`, see ranged()). */
+  usedPs = false;
+  constructor(
+    readonly as: AddressSpace,
+    readonly o: GenerateOptions,
+  ) {}
+
+  drop(why: string): void {
+    this.dropped.set(why, (this.dropped.get(why) ?? 0) + 1);
+  }
+
+  mmapLine(m: Mapping, ind: string, prot: number, comm: string): string {
+    const opts =
+      m.kind === 'file' ? `private file "/imported/${safeComm(comm)}/${m.file}"`
+      : m.kind === 'shared-anon' ? 'shared anon'
+      : m.kind === 'stack' ? 'private anon stack'
+      : 'private anon';
+    return `${ind}${regionName(m)} = mmap ${sizeWord(m.len)} ${protWord(prot)} ${opts}`;
+  }
+
+  process(p: ProcessRecord, ind: string, startNs: number): void {
+    const pre = this.as.mappings.filter((m) => m.pid === p.pid && hoisted(m));
+    for (const m of pre) {
+      const why =
+        m.synth !== null ? `synthesized ${m.synth}: ${hexAddr(m.start)}-${hexAddr(m.start + m.len)}, ${m.faults} fault${m.faults === 1 ? '' : 's'}`
+        : `mapped at ${hexAddr(m.start)} by tid ${m.creator} at +${durWord(m.ns - this.as.summary.firstNs)}; used by ${m.users.size} threads`;
+      this.out.push(`${this.mmapLine(m, ind, m.protUnion, p.comm)}   # ${why}`);
+    }
+    if (p.tids.length === 1) {
+      this.thread(this.as.threads.get(p.tids[0])!, ind, startNs);
+      return;
+    }
+    this.out.push(`${ind}threads ${p.tids.length} {`);
+    p.tids.forEach((tid, i) => {
+      const th = this.as.threads.get(tid)!;
+      this.out.push(`${ind}  if $tid == ${i} {   # tid ${tid} (${th.comm})`);
+      this.thread(th, ind + '    ', startNs);
+      this.out.push(`${ind}  }`);
+    });
+    this.out.push(`${ind}}`);
+  }
+
+  /**
+   * A range operation: as it is when its start and end are whole numbers of the largest page
+   * size (64 KiB, powerpc). Otherwise as it is where pages are 4 KiB (the recording's), and on
+   * bigger pages over whole ones: the kernel refuses a start that is not page aligned (EINVAL)
+   * and rounds the end up, so the range is widened (a grant of protection: nothing a later touch
+   * expects is taken away) or narrowed (munmap, madvise, a removal of protection), or left out
+   * when nothing of it is left.
+   */
+  ranged(off: number, len: number, m: Mapping, ind: string, widen: boolean, stmt: (off: number, len: number) => string): void {
+    const end = Math.min(off + len, m.len);
+    const wholeEnd = Math.ceil(m.len / MAX_PAGE) * MAX_PAGE;
+    if (off % MAX_PAGE === 0 && (end % MAX_PAGE === 0 || end === m.len)) {
+      this.out.push(`${ind}${stmt(off, len)}`);
+      return;
+    }
+    this.usedPs = true;
+    const lo = widen ? Math.floor(off / MAX_PAGE) * MAX_PAGE : Math.ceil(off / MAX_PAGE) * MAX_PAGE;
+    const hi = widen ? Math.min(Math.ceil(end / MAX_PAGE) * MAX_PAGE, wholeEnd) : end === m.len ? wholeEnd : Math.floor(end / MAX_PAGE) * MAX_PAGE;
+    const big = hi > lo ? ` else { ${stmt(lo, hi - lo)} }` : '';
+    this.out.push(`${ind}if ps == 4K { ${stmt(off, len)} }${big}`);
+  }
+
+  gap(ns: number, ind: string): void {
+    if (ns > REPLAY_MIN_GAP_NS) this.out.push(`${ind}compute ${durWord(ns * this.o.timeScale)}`);
+  }
+
+  thread(th: ThreadRecord, ind: string, startNs: number): void {
+    let t = startNs;
+    const ops = th.ops;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      this.gap(op.ns - t, ind);
+      t = op.ns;
+      if (op.k === 'touch') {
+        const m = op.m!;
+        let j = i;
+        while (j + 1 < ops.length) {
+          const nx = ops[j + 1];
+          const prev = ops[j] as Extract<Op, { k: 'touch' }>;
+          if (nx.k !== 'touch' || nx.m !== m || nx.write !== op.write || nx.fetch !== op.fetch || nx.addr !== prev.addr + PAGE || nx.ns - prev.ns > REPLAY_MIN_GAP_NS) break;
+          j++;
+        }
+        const n = j - i + 1;
+        const len = n === 1 ? '1' : sizeWord(n * PAGE);
+        this.out.push(`${ind}touch ${regionName(m)} ${op.write ? 'write' : 'read'} offset ${offWord(op.addr - m.start)} length ${len}${n > 1 ? `   # ${n} faults` : ''}`);
+        t = ops[j].ns;
+        i = j;
+        continue;
+      }
+      switch (op.k) {
+        case 'mmap':
+          if (!hoisted(op.m)) this.out.push(this.mmapLine(op.m, ind, op.m.prot, th.comm));
+          break;
+        case 'munmap':
+        case 'mprotect': {
+          if (hoisted(op.m)) {
+            this.drop(`${op.k} of a mapping several threads use (kept mapped, with the union of its protections)`);
+            break;
+          }
+          const what = op.k === 'munmap' ? `munmap ${regionName(op.m)}` : `mprotect ${regionName(op.m)} ${protWord(op.prot)}`;
+          // A grant of more protection is widened to whole big pages, anything else narrowed.
+          const widen = op.k === 'mprotect' && (op.prot & ~op.before) !== 0;
+          this.ranged(op.off, op.len, op.m, ind, widen, (off, len) => (off === 0 && len >= op.m.len ? what : `${what} offset ${offWord(off)} length ${sizeWord(len)}`));
+          break;
+        }
+        case 'madvise': {
+          if (op.m === null) break;
+          const what = `madvise ${regionName(op.m)} ${op.advice}`;
+          this.ranged(op.off, op.len, op.m, ind, false, (off, len) => `${what} offset ${offWord(off)} length ${sizeWord(len)}`);
+          break;
+        }
+        case 'fork': {
+          const child = this.as.processes.get(op.child)!;
+          this.out.push(`${ind}fork {   # pid ${child.pid}`);
+          this.process(child, ind + '  ', op.ns);
+          this.out.push(`${ind}}`);
+          break;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The whole script: header comment, then one `process` per process the trace starts with; and
+ * how many events the import dropped in all (recorded but not replayed).
+ */
+export function generateScript(as: AddressSpace, o: GenerateOptions): { text: string; dropped: number } {
+  const w = new Writer(as, o);
+  const top = [...as.processes.values()].filter((p) => p.parent === null);
+  for (const p of top) {
+    w.out.push(`process "${safeComm(p.comm)}" {   # pid ${p.pid}`);
+    const at = w.out.length;
+    w.usedPs = false;
+    w.process(p, '  ', as.summary.firstNs);
+    if (w.usedPs) w.out.splice(at, 0, '  pagesize = mmap 64K none private anon   # only to learn the page size: 4K, or 64K on powerpc', '  let ps = 64K / pages(pagesize)');
+    w.out.push('}');
+  }
+  const dropped = [...as.summary.dropped.values(), ...w.dropped.values()].reduce((a, b) => a + b, 0);
+  return { text: [...header(as, o, w.dropped), '', ...w.out, ''].join('\n'), dropped };
+}
+
+function header(as: AddressSpace, o: GenerateOptions, replayDropped: ReadonlyMap<string, number>): string[] {
+  const s = as.summary;
+  const h: string[] = [];
+  const procs = as.processes.size;
+  const threads = as.threads.size;
+  h.push(`# Imported by spfperf import from ${o.source} (perf script text, ${o.lines} lines${o.skipped > 0 ? `, ${o.skipped} not perf script text skipped` : ''}).`);
+  h.push(`# Recording: ${((s.lastNs - s.firstNs) / 1e6).toFixed(3)} ms of ${procs} process${procs === 1 ? '' : 'es'}, ${threads} thread${threads === 1 ? '' : 's'}.`);
+  const ev = [...s.events.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`);
+  h.push(`# Events: ${ev.join(', ')}.`);
+  const synth = as.mappings.filter((m) => m.synth !== null);
+  if (synth.length > 0) {
+    h.push(`# Synthesized mappings (faults at addresses no recorded mmap covered: the binary, the loader, the stack,`);
+    h.push(`# anything mapped before the recording): ${synth.length}, taking ${synth.reduce((n, m) => n + m.faults, 0)} faults:`);
+    for (const m of synth) h.push(`#   ${regionName(m)}: ${m.synth === 'stack' ? 'stack' : 'file-backed image'} at ${hexAddr(m.start)}-${hexAddr(m.start + m.len)}, ${protWord(m.protUnion)}, ${m.faults} fault${m.faults === 1 ? '' : 's'}`);
+  }
+  const dropped = new Map(s.dropped);
+  for (const [k, n] of replayDropped) dropped.set(k, (dropped.get(k) ?? 0) + n);
+  if (dropped.size > 0) {
+    h.push('# Dropped:');
+    for (const [k, n] of dropped) h.push(`#   ${n} ${k}`);
+  }
+  h.push(`# Replay: each fault a touch of its page (an instruction fetch a read of an executable mapping); gaps of a`);
+  h.push(`# thread over ${durWord(REPLAY_MIN_GAP_NS)} become compute${o.timeScale !== 1 ? `, scaled by ${o.timeScale}` : ''}; addresses are remapped, offsets in each mapping kept.`);
+  return h;
+}
