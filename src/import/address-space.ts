@@ -8,7 +8,8 @@
  * Faults at addresses no recorded mmap covers (the binary, the loader, the stack: mapped by
  * execve before the recording, or anything older than the recording) are kept with their
  * address; finish() groups them by address cluster into synthesized mappings: a stack near the
- * top of the user address space, file-backed images elsewhere.
+ * top of the user address space, anonymous memory where a cluster is written and not executed
+ * (the brk heap, a binary's data), file-backed images elsewhere.
  *
  * Memory: the mappings and one small record per event (the script needs each fault's touch).
  */
@@ -55,7 +56,7 @@ export interface Mapping {
   /** A per-file name for file mappings (`file3`), null otherwise. */
   readonly file: string | null;
   /** null for a recorded mapping; what was synthesized otherwise. */
-  readonly synth: null | 'stack' | 'image';
+  readonly synth: null | 'stack' | 'image' | 'heap';
   /** The tid that mapped it (null: synthesized). */
   readonly creator: number | null;
   readonly ns: number;
@@ -360,12 +361,15 @@ export class AddressSpace {
           if (a.write) prot |= PROT_WRITE;
           if (a.fetch) prot |= PROT_EXEC;
         }
-        const stack = sorted[i] >= STACK_FLOOR;
         const start = sorted[i];
         const len = sorted[j] + PAGE - start;
+        // Near the top: the stack. Written and never executed: anonymous memory (the brk heap,
+        // which no mmap records, or a binary's data and bss). Else a file-backed image (text,
+        // read-only data of the binary, the loader, a library mapped before the recording).
+        const synth = start >= STACK_FLOOR ? 'stack' : (prot & PROT_WRITE) !== 0 && (prot & PROT_EXEC) === 0 ? 'heap' : 'image';
         const m: Mapping = {
           id: this.mappings.length + 1, pid: p.pid, start, len, prot, protUnion: prot,
-          kind: stack ? 'stack' : 'file', file: stack ? null : `file${this.nextFile++}`, synth: stack ? 'stack' : 'image',
+          kind: synth === 'stack' ? 'stack' : synth === 'heap' ? 'anon' : 'file', file: synth === 'image' ? `file${this.nextFile++}` : null, synth,
           creator: null, ns: p.firstNs, users: new Set(), faults: 0,
         };
         this.mappings.push(m);

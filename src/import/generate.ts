@@ -239,7 +239,8 @@ function header(as: AddressSpace, o: GenerateOptions, replayDropped: ReadonlyMap
   if (synth.length > 0) {
     h.push(`# Synthesized mappings (faults at addresses no recorded mmap covered: the binary, the loader, the stack,`);
     h.push(`# anything mapped before the recording): ${synth.length}, taking ${synth.reduce((n, m) => n + m.faults, 0)} faults:`);
-    for (const m of synth) h.push(`#   ${regionName(m)}: ${m.synth === 'stack' ? 'stack' : 'file-backed image'} at ${hexAddr(m.start)}-${hexAddr(m.start + m.len)}, ${protWord(m.protUnion)}, ${m.faults} fault${m.faults === 1 ? '' : 's'}`);
+    const what = { stack: 'stack', heap: 'anonymous (the brk heap, or a binary\'s data and bss)', image: 'file-backed image' };
+    for (const m of synth) h.push(`#   ${regionName(m)}: ${what[m.synth!]} at ${hexAddr(m.start)}-${hexAddr(m.start + m.len)}, ${protWord(m.protUnion)}, ${m.faults} fault${m.faults === 1 ? '' : 's'}`);
   }
   const dropped = new Map(s.dropped);
   for (const [k, n] of replayDropped) dropped.set(k, (dropped.get(k) ?? 0) + n);

@@ -78,7 +78,7 @@ describe('spfperf import: input and output', () => {
     const r = await spfperf(['import'], { stdin: good + good });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^# Imported by spfperf import from stdin \(perf script text, 2 lines\)/);
-    expect(r.stdout).toContain('touch image1 write offset 0 length 1\n');
+    expect(r.stdout).toContain('touch heap1 write offset 0 length 1\n');
     expect(r.stderr).toMatch(/^spfperf: <stdin>: 2 events of 1 thread in 1 process -> stdout/);
   });
 

@@ -81,11 +81,12 @@ describe('AddressSpace', () => {
   it('synthesizes mappings for faults no recorded mmap covers: a stack at the top, images by cluster', () => {
     const S = STACK_FLOOR + 0x7ff0000;
     const I = 0x560000000000;
-    const as = build([line(1, fault(S + 0x1ff8)), line(1, fault(S)), line(1, fault(I, 0x14)), line(1, fault(I + 0x3000, 6)), line(1, fault(I + 0x3000 + CLUSTER_GAP + 0x1000, 4))]);
+    const as = build([line(1, fault(S + 0x1ff8)), line(1, fault(S)), line(1, fault(I, 0x14)), line(1, fault(I + 0x3000, 6)), line(1, fault(I + 0x3000 + CLUSTER_GAP + 0x1000, 4)), line(1, fault(I + 0x100000000, 6))]);
     const synth = as.mappings.filter((m) => m.synth !== null).map((m) => [m.synth, m.start, m.len, m.protUnion, m.faults]);
     expect(synth).toEqual([
       ['image', I, 0x4000, 7, 2],
       ['image', I + 0x4000 + CLUSTER_GAP, 0x1000, 1, 1],
+      ['heap', I + 0x100000000, 0x1000, 3, 1], // written, never executed: anonymous (a brk heap)
       ['stack', S, 0x2000, 3, 2],
     ]);
     expect(ops(as, 1).every((o) => o.k !== 'touch' || o.m !== null)).toBe(true);
