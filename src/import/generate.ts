@@ -26,8 +26,8 @@ import { PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, type AddressSpace, type Mapping
 /**
  * Gaps between a thread's events up to this long are the events' own kernel time (perf record
  * writing each event included), which the model charges itself; longer ones are user time and
- * are replayed as `compute`. A choice of the importer: in app.script.txt 97 % of the gaps between
- * a worker's consecutive faults are under 20 us (faults in a PVM guest under perf record).
+ * are replayed as `compute`. A choice of the importer: in app.script.txt 95 % of the gaps between
+ * a worker's consecutive events are under 20 us (faults in a PVM guest under perf record).
  */
 export const REPLAY_MIN_GAP_NS = 50_000;
 
