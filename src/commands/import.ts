@@ -12,9 +12,9 @@
 import { writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { writeAll, type CliIo } from '../io.js';
-import { AddressSpace, TRACEPOINT } from '../import/address-space.js';
-import { generateScript } from '../import/generate.js';
-import { readPerfScript } from '../import/perf-script.js';
+import { AddressSpace } from '../import/address-space.js';
+import { writeScript } from '../import/generate.js';
+import { readPerfScript, TRACEPOINT } from '../import/perf-script.js';
 import { openTraceInput } from '../trace/ndjson-reader.js';
 import { AtomicFile } from '../trace/ndjson-writer.js';
 import { refuseClobbering } from './outputs.js';
@@ -58,12 +58,16 @@ export async function run(o: ImportOptions, io: CliIo): Promise<number> {
     throw new UsageError(`${name}: no page_fault_user nor mmap events among its ${events}: nothing to replay (docs/import.md says what to record)`, 2);
   }
   as.finish();
-  const { text, dropped } = generateScript(as, { source: name === '<stdin>' ? 'stdin' : name, timeScale, lines: st.lines, skipped: st.skipped });
-  if (output === '-') await writeAll(io.stdout, text);
-  else {
+  const opts = { source: name === '<stdin>' ? 'stdin' : name, timeScale, lines: st.lines, skipped: st.skipped };
+  let dropped: number;
+  if (output === '-') {
+    // Chunks as they come (a pipe takes them at its pace; the last write waits for it).
+    ({ dropped } = writeScript(as, opts, (c) => io.stdout.write(c)));
+    await writeAll(io.stdout, '');
+  } else {
     const f = new AtomicFile(output);
     try {
-      writeSync(f.fd, text);
+      ({ dropped } = writeScript(as, opts, (c) => writeSync(f.fd, c)));
       f.commit();
     } catch (e) {
       f.discard();

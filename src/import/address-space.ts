@@ -11,21 +11,16 @@
  * top of the user address space, anonymous memory where a cluster is written and not executed
  * (the brk heap, a binary's data), file-backed images elsewhere.
  *
- * Memory: the mappings and one small record per event (the script needs each fault's touch).
+ * Memory: the mappings, an object per call (mmap, munmap, ...), and 21 bytes per fault in a
+ * thread's TouchLog (a million faults: ~21 MB, where an object each took ~110).
  */
-import { X86_PF_INSTR, X86_PF_WRITE, type PerfEvent } from './perf-script.js';
+import { TRACEPOINT, X86_PF_INSTR, X86_PF_WRITE, type PerfEvent } from './perf-script.js';
+import { MADVISE, MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_SHARED, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE } from './mman.js';
+import { TOUCH_FETCH, TOUCH_WRITE, TouchLog, type Touch } from './touch-log.js';
 
-export const PAGE = 4096;
-/** mmap(2) prot and flags bits (include/uapi/asm-generic/mman-common.h, x86 mman.h). */
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const PROT_EXEC = 4;
-export const MAP_SHARED = 0x01;
-export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
-export const MAP_GROWSDOWN = 0x100;
-/** madvise(2) advice the workload language has (include/uapi/asm-generic/mman-common.h). */
-export const MADVISE: Readonly<Record<number, 'dontneed' | 'hugepage' | 'nohugepage' | 'pageout'>> = { 4: 'dontneed', 14: 'hugepage', 15: 'nohugepage', 21: 'pageout' };
+export * from './mman.js';
+export * from './touch-log.js';
+
 
 /**
  * Synthesized mappings at or above this address are the stack: on x86-64 the stack sits just
@@ -65,16 +60,19 @@ export interface Mapping {
   faults: number;
 }
 
-/** One thing a thread did, in the order it did it. */
-export type Op =
+/**
+ * One call a thread made, in the order it made them; `at`: how many of the thread's faults
+ * (its TouchLog) came before it.
+ */
+export type Op = { readonly at: number } & (
   | { readonly k: 'mmap'; readonly ns: number; readonly m: Mapping }
-  /** A fault: `m` null until finish() resolves an address no recorded mapping covered. */
-  | { readonly k: 'touch'; readonly ns: number; m: Mapping | null; readonly addr: number; readonly write: boolean; readonly fetch: boolean }
   | { readonly k: 'munmap'; readonly ns: number; readonly m: Mapping; readonly off: number; readonly len: number }
   /** `before`: the protection the range had (a grant of more, or a removal, or both). */
   | { readonly k: 'mprotect'; readonly ns: number; readonly m: Mapping; readonly off: number; readonly len: number; readonly prot: number; readonly before: number }
   | { readonly k: 'madvise'; readonly ns: number; m: Mapping | null; readonly addr: number; off: number; len: number; readonly advice: string }
-  | { readonly k: 'fork'; readonly ns: number; readonly child: number };
+  | { readonly k: 'fork'; readonly ns: number; readonly child: number }
+);
+
 
 export interface ThreadRecord {
   readonly tid: number;
@@ -83,6 +81,7 @@ export interface ThreadRecord {
   readonly firstNs: number;
   lastNs: number;
   readonly ops: Op[];
+  readonly touches: TouchLog;
 }
 
 /** A live piece of a mapping: [start, end) with its current protection. */
@@ -114,18 +113,6 @@ export interface ImportSummary {
   lastNs: number;
 }
 
-/** The tracepoint each kind of event comes from (the summary counts events by these names). */
-export const TRACEPOINT: Readonly<Record<Exclude<PerfEvent['k'], 'other'>, string>> = {
-  fault: 'exceptions:page_fault_user',
-  'mmap-enter': 'syscalls:sys_enter_mmap',
-  'mmap-exit': 'syscalls:sys_exit_mmap',
-  munmap: 'syscalls:sys_enter_munmap',
-  mprotect: 'syscalls:sys_enter_mprotect',
-  madvise: 'syscalls:sys_enter_madvise',
-  fork: 'sched:sched_process_fork',
-  exit: 'sched:sched_process_exit',
-};
-
 const ceilPage = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 const floorPage = (n: number): number => n - (n % PAGE);
 
@@ -141,6 +128,28 @@ export class AddressSpace {
   private nextFile = 1;
   /** Per process: the file name of the last file mapping made from each fd (MAP_FIXED segments). */
   private readonly fdFile = new Map<string, string>();
+
+  /** The mapping with this id (ids are 1-based, in order of creation). */
+  mapping(id: number): Mapping {
+    return this.mappings[id - 1];
+  }
+
+  /** A thread's calls and faults merged in order, as objects (for tests; see TouchLog). */
+  timeline(tid: number): (Op | Touch)[] {
+    const th = this.threads.get(tid)!;
+    const T = th.touches;
+    const out: (Op | Touch)[] = [];
+    let i = 0;
+    const touchesTo = (n: number): void => {
+      for (; i < n; i++) out.push({ k: 'touch', ns: T.ns[i], m: T.map[i] === 0 ? null : this.mapping(T.map[i]), addr: T.addr[i], write: (T.flags[i] & TOUCH_WRITE) !== 0, fetch: (T.flags[i] & TOUCH_FETCH) !== 0 });
+    };
+    for (const op of th.ops) {
+      touchesTo(op.at);
+      out.push(op);
+    }
+    touchesTo(T.n);
+    return out;
+  }
 
   drop(why: string, n = 1): void {
     this.summary.dropped.set(why, (this.summary.dropped.get(why) ?? 0) + n);
@@ -173,7 +182,7 @@ export class AddressSpace {
           pc.m.users.add(e.tid);
           pc.m.faults++;
         }
-        th.ops.push({ k: 'touch', ns: e.ns, m: pc?.m ?? null, addr: floorPage(e.address), write, fetch });
+        th.touches.push(e.ns, floorPage(e.address), pc?.m.id ?? 0, (write ? TOUCH_WRITE : 0) | (fetch ? TOUCH_FETCH : 0));
         return;
       }
       case 'mmap-enter':
@@ -225,12 +234,13 @@ export class AddressSpace {
         p.parent = f.parent;
         p.forkNs = f.ns;
         p.pieces = parent.pieces.map((x) => ({ ...x }));
-        this.threads.get(f.tid)!.ops.push({ k: 'fork', ns: f.ns, child: pid });
+        const ft = this.threads.get(f.tid)!;
+        ft.ops.push({ k: 'fork', ns: f.ns, child: pid, at: ft.touches.n });
       }
       this.processes.set(pid, p);
     }
     p.tids.push(tid);
-    th = { tid, pid, comm, firstNs: ns, lastNs: ns, ops: [] };
+    th = { tid, pid, comm, firstNs: ns, lastNs: ns, ops: [], touches: new TouchLog() };
     this.threads.set(tid, th);
     return th;
   }
@@ -252,7 +262,7 @@ export class AddressSpace {
     const m: Mapping = { id: this.mappings.length + 1, pid: p.pid, start: addr, len, prot: en.prot, protUnion: en.prot, kind, file, synth: null, creator: th.tid, ns, users: new Set([th.tid]), faults: 0 };
     this.mappings.push(m);
     insertPiece(p.pieces, { start: addr, end: addr + len, m, prot: en.prot });
-    th.ops.push({ k: 'mmap', ns, m });
+    th.ops.push({ k: 'mmap', ns, m, at: th.touches.n });
   }
 
   /** Remove [addr, addr+len) from the live pieces, with a munmap op for each part removed. */
@@ -267,7 +277,7 @@ export class AddressSpace {
       }
       const lo = Math.max(pc.start, addr);
       const hi = Math.min(pc.end, end);
-      pushRange(th.ops, { k: 'munmap', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo });
+      pushRange(th, { k: 'munmap', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, at: th.touches.n });
       pc.m.users.add(th.tid);
       n++;
       if (pc.start < lo) out.push({ ...pc, end: lo });
@@ -294,7 +304,7 @@ export class AddressSpace {
         }
         const lo = Math.max(pc.start, addr);
         const hi = Math.min(pc.end, end);
-        pushRange(th.ops, { k: 'mprotect', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, prot, before: pc.prot });
+        pushRange(th, { k: 'mprotect', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, prot, before: pc.prot, at: th.touches.n });
         pc.m.users.add(th.tid);
         pc.m.protUnion |= prot;
         n++;
@@ -310,12 +320,12 @@ export class AddressSpace {
       if (pc.end <= addr || pc.start >= end) continue;
       const lo = Math.max(pc.start, addr);
       const hi = Math.min(pc.end, end);
-      pushRange(th.ops, { k: 'madvise', ns, m: pc.m, addr: lo, off: lo - pc.m.start, len: hi - lo, advice });
+      pushRange(th, { k: 'madvise', ns, m: pc.m, addr: lo, off: lo - pc.m.start, len: hi - lo, advice, at: th.touches.n });
       pc.m.users.add(th.tid);
       n++;
     }
     // On no recorded mapping: finish() tries the synthesized ones (a dontneed on the stack...).
-    if (n === 0) th.ops.push({ k: 'madvise', ns, m: null, addr, off: 0, len, advice });
+    if (n === 0) th.ops.push({ k: 'madvise', ns, m: null, addr, off: 0, len, advice, at: th.touches.n });
   }
 
   /**
@@ -333,21 +343,21 @@ export class AddressSpace {
       // parent's start): its faults there are on them (copy-on-write after the fork).
       const inherited: Mapping[] = [];
       for (let q = p.parent; q !== null; q = this.processes.get(q)!.parent) inherited.push(...this.processes.get(q)!.synthesized);
-      const pages = new Map<number, { write: boolean; fetch: boolean }>();
+      // Page address -> the union of its faults' flags.
+      const pages = new Map<number, number>();
       for (const tid of p.tids) {
-        for (const op of this.threads.get(tid)!.ops) {
-          if (op.k !== 'touch' || op.m !== null) continue;
-          const old = inherited.find((m) => op.addr >= m.start && op.addr < m.start + m.len);
+        const T = this.threads.get(tid)!.touches;
+        for (let i = 0; i < T.n; i++) {
+          if (T.map[i] !== 0) continue;
+          const a = T.addr[i];
+          const old = inherited.find((m) => a >= m.start && a < m.start + m.len);
           if (old !== undefined) {
-            op.m = old;
+            T.map[i] = old.id;
             old.faults++;
             old.users.add(tid);
             continue;
           }
-          const a = pages.get(op.addr) ?? { write: false, fetch: false };
-          a.write ||= op.write;
-          a.fetch ||= op.fetch;
-          pages.set(op.addr, a);
+          pages.set(a, (pages.get(a) ?? 0) | T.flags[i]);
         }
       }
       const sorted = [...pages.keys()].sort((a, b) => a - b);
@@ -357,9 +367,9 @@ export class AddressSpace {
         let prot = PROT_READ;
         while (j + 1 < sorted.length && sorted[j + 1] - sorted[j] <= CLUSTER_GAP && sorted[j + 1] >= STACK_FLOOR === sorted[i] >= STACK_FLOOR) j++;
         for (let x = i; x <= j; x++) {
-          const a = pages.get(sorted[x])!;
-          if (a.write) prot |= PROT_WRITE;
-          if (a.fetch) prot |= PROT_EXEC;
+          const f = pages.get(sorted[x])!;
+          if (f & TOUCH_WRITE) prot |= PROT_WRITE;
+          if (f & TOUCH_FETCH) prot |= PROT_EXEC;
         }
         const start = sorted[i];
         const len = sorted[j] + PAGE - start;
@@ -378,12 +388,17 @@ export class AddressSpace {
       }
       const find = (a: number): Mapping | null => p.synthesized.find((m) => a >= m.start && a < m.start + m.len) ?? null;
       for (const tid of p.tids) {
-        for (const op of this.threads.get(tid)!.ops) {
-          if (op.k === 'touch' && op.m === null) {
-            op.m = find(op.addr);
-            op.m!.faults++;
-            op.m!.users.add(tid);
-          } else if (op.k === 'madvise' && op.m === null) {
+        const th = this.threads.get(tid)!;
+        const T = th.touches;
+        for (let i = 0; i < T.n; i++) {
+          if (T.map[i] !== 0) continue;
+          const m = find(T.addr[i])!;
+          T.map[i] = m.id;
+          m.faults++;
+          m.users.add(tid);
+        }
+        for (const op of th.ops) {
+          if (op.k === 'madvise' && op.m === null) {
             const m = p.synthesized.find((s) => op.addr < s.start + s.len && op.addr + op.len > s.start) ?? null;
             if (m === null) continue;
             const lo = Math.max(m.start, op.addr);
@@ -404,9 +419,10 @@ export class AddressSpace {
  * the adjacent range of the same mapping (one call over several pieces of one mapping). For
  * mprotect, `before` keeps what every part had (a grant to any part is a grant).
  */
-function pushRange(ops: Op[], op: Extract<Op, { k: 'munmap' | 'mprotect' | 'madvise' }>): void {
+function pushRange(th: ThreadRecord, op: Extract<Op, { k: 'munmap' | 'mprotect' | 'madvise' }>): void {
+  const ops = th.ops;
   const prev = ops[ops.length - 1];
-  if (prev !== undefined && prev.k === op.k && prev.ns === op.ns && prev.m === op.m && prev.m !== null && prev.off + prev.len === op.off) {
+  if (prev !== undefined && prev.k === op.k && prev.at === op.at && prev.ns === op.ns && prev.m === op.m && prev.m !== null && prev.off + prev.len === op.off) {
     if (op.k === 'mprotect' && prev.k === 'mprotect' && prev.prot === op.prot) {
       ops[ops.length - 1] = { ...prev, len: prev.len + op.len, before: prev.before & op.before };
       return;

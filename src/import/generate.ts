@@ -21,7 +21,7 @@
  * region with the same access, closer than REPLAY_MIN_GAP_NS, are one touch of that range (one
  * fault per page, as recorded). A gap of a thread over REPLAY_MIN_GAP_NS is `compute`.
  */
-import { PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, type AddressSpace, type Mapping, type Op, type ProcessRecord, type ThreadRecord } from './address-space.js';
+import { PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, TOUCH_WRITE, type AddressSpace, type Mapping, type ProcessRecord, type ThreadRecord, type TouchLog } from './address-space.js';
 
 /**
  * Gaps between a thread's events up to this long are the events' own kernel time (perf record
@@ -78,19 +78,61 @@ function safeComm(c: string): string {
   return c.replace(/[^A-Za-z0-9._-]/g, '_') || 'task';
 }
 
+/** Is a range call whole pages of every page size (see Writer.ranged())? */
+function aligned(off: number, len: number, m: Mapping): boolean {
+  const end = Math.min(off + len, m.len);
+  return off % MAX_PAGE === 0 && (end % MAX_PAGE === 0 || end === m.len);
+}
+
+const SHARED_DROP = 'of a mapping several threads use (kept mapped, with the union of its protections)';
+
+/**
+ * Before writing: what the replay will leave out (the header lists it first), and which of the
+ * processes the trace starts with need the page size `ps` (a range call not whole 64 KiB pages
+ * somewhere in them or in a child they fork).
+ */
+function prepass(as: AddressSpace): { dropped: Map<string, number>; needsPs: Set<number> } {
+  const dropped = new Map<string, number>();
+  const needsPs = new Set<number>();
+  const topOf = (pid: number): number => {
+    let p = as.processes.get(pid)!;
+    while (p.parent !== null) p = as.processes.get(p.parent)!;
+    return p.pid;
+  };
+  for (const th of as.threads.values()) {
+    for (const op of th.ops) {
+      if (op.k !== 'munmap' && op.k !== 'mprotect' && op.k !== 'madvise') continue;
+      if (op.m === null) continue;
+      if (op.k !== 'madvise' && hoisted(op.m)) {
+        const why = `${op.k} ${SHARED_DROP}`;
+        dropped.set(why, (dropped.get(why) ?? 0) + 1);
+      } else if (!aligned(op.off, op.len, op.m)) needsPs.add(topOf(th.pid));
+    }
+  }
+  return { dropped, needsPs };
+}
+
+/** Lines out, in chunks of about 64 KiB to `write` (the script is never held whole). */
 class Writer {
-  readonly out: string[] = [];
-  /** What the replay leaves out, by reason (added to the model's own dropped list). */
-  readonly dropped = new Map<string, number>();
-  /** Some range operation needs the page size (`ps`, see ranged()). */
-  usedPs = false;
+  private buf: string[] = [];
+  private size = 0;
   constructor(
     readonly as: AddressSpace,
     readonly o: GenerateOptions,
+    private readonly write: (chunk: string) => void,
   ) {}
 
-  drop(why: string): void {
-    this.dropped.set(why, (this.dropped.get(why) ?? 0) + 1);
+  emit(line: string): void {
+    this.buf.push(line);
+    this.size += line.length + 1;
+    if (this.size >= 1 << 16) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0) return;
+    this.write(this.buf.join('\n') + '\n');
+    this.buf = [];
+    this.size = 0;
   }
 
   mmapLine(m: Mapping, ind: string, prot: number, comm: string): string {
@@ -108,20 +150,20 @@ class Writer {
       const why =
         m.synth !== null ? `synthesized ${m.synth}: ${hexAddr(m.start)}-${hexAddr(m.start + m.len)}, ${m.faults} fault${m.faults === 1 ? '' : 's'}`
         : `mapped at ${hexAddr(m.start)} by tid ${m.creator} at +${durWord(m.ns - this.as.summary.firstNs)}; used by ${m.users.size} threads`;
-      this.out.push(`${this.mmapLine(m, ind, m.protUnion, p.comm)}   # ${why}`);
+      this.emit(`${this.mmapLine(m, ind, m.protUnion, p.comm)}   # ${why}`);
     }
     if (p.tids.length === 1) {
       this.thread(this.as.threads.get(p.tids[0])!, ind, startNs);
       return;
     }
-    this.out.push(`${ind}threads ${p.tids.length} {`);
+    this.emit(`${ind}threads ${p.tids.length} {`);
     p.tids.forEach((tid, i) => {
       const th = this.as.threads.get(tid)!;
-      this.out.push(`${ind}  if $tid == ${i} {   # tid ${tid} (${th.comm})`);
+      this.emit(`${ind}  if $tid == ${i} {   # tid ${tid} (${th.comm})`);
       this.thread(th, ind + '    ', startNs);
-      this.out.push(`${ind}  }`);
+      this.emit(`${ind}  }`);
     });
-    this.out.push(`${ind}}`);
+    this.emit(`${ind}}`);
   }
 
   /**
@@ -133,56 +175,55 @@ class Writer {
    * when nothing of it is left.
    */
   ranged(off: number, len: number, m: Mapping, ind: string, widen: boolean, stmt: (off: number, len: number) => string): void {
-    const end = Math.min(off + len, m.len);
-    const wholeEnd = Math.ceil(m.len / MAX_PAGE) * MAX_PAGE;
-    if (off % MAX_PAGE === 0 && (end % MAX_PAGE === 0 || end === m.len)) {
-      this.out.push(`${ind}${stmt(off, len)}`);
+    if (aligned(off, len, m)) {
+      this.emit(`${ind}${stmt(off, len)}`);
       return;
     }
-    this.usedPs = true;
+    const end = Math.min(off + len, m.len);
+    const wholeEnd = Math.ceil(m.len / MAX_PAGE) * MAX_PAGE;
     const lo = widen ? Math.floor(off / MAX_PAGE) * MAX_PAGE : Math.ceil(off / MAX_PAGE) * MAX_PAGE;
     const hi = widen ? Math.min(Math.ceil(end / MAX_PAGE) * MAX_PAGE, wholeEnd) : end === m.len ? wholeEnd : Math.floor(end / MAX_PAGE) * MAX_PAGE;
     const big = hi > lo ? ` else { ${stmt(lo, hi - lo)} }` : '';
-    this.out.push(`${ind}if ps == 4K { ${stmt(off, len)} }${big}`);
+    this.emit(`${ind}if ps == 4K { ${stmt(off, len)} }${big}`);
   }
 
   gap(ns: number, ind: string): void {
-    if (ns > REPLAY_MIN_GAP_NS) this.out.push(`${ind}compute ${durWord(ns * this.o.timeScale)}`);
+    if (ns > REPLAY_MIN_GAP_NS) this.emit(`${ind}compute ${durWord(ns * this.o.timeScale)}`);
+  }
+
+  /** The faults i..limit-1 of a thread's TouchLog, consecutive pages grouped; returns the time of the last. */
+  touches(T: TouchLog, from: number, limit: number, ind: string, t: number): number {
+    for (let i = from; i < limit; i++) {
+      this.gap(T.ns[i] - t, ind);
+      const id = T.map[i];
+      const f = T.flags[i];
+      let j = i;
+      while (j + 1 < limit && T.map[j + 1] === id && T.flags[j + 1] === f && T.addr[j + 1] === T.addr[j] + PAGE && T.ns[j + 1] - T.ns[j] <= REPLAY_MIN_GAP_NS) j++;
+      const m = this.as.mapping(id);
+      const n = j - i + 1;
+      const len = n === 1 ? '1' : sizeWord(n * PAGE);
+      this.emit(`${ind}touch ${regionName(m)} ${f & TOUCH_WRITE ? 'write' : 'read'} offset ${offWord(T.addr[i] - m.start)} length ${len}${n > 1 ? `   # ${n} faults` : ''}`);
+      t = T.ns[j];
+      i = j;
+    }
+    return t;
   }
 
   thread(th: ThreadRecord, ind: string, startNs: number): void {
     let t = startNs;
-    const ops = th.ops;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i];
+    let ti = 0;
+    for (const op of th.ops) {
+      t = this.touches(th.touches, ti, op.at, ind, t);
+      ti = op.at;
       this.gap(op.ns - t, ind);
       t = op.ns;
-      if (op.k === 'touch') {
-        const m = op.m!;
-        let j = i;
-        while (j + 1 < ops.length) {
-          const nx = ops[j + 1];
-          const prev = ops[j] as Extract<Op, { k: 'touch' }>;
-          if (nx.k !== 'touch' || nx.m !== m || nx.write !== op.write || nx.fetch !== op.fetch || nx.addr !== prev.addr + PAGE || nx.ns - prev.ns > REPLAY_MIN_GAP_NS) break;
-          j++;
-        }
-        const n = j - i + 1;
-        const len = n === 1 ? '1' : sizeWord(n * PAGE);
-        this.out.push(`${ind}touch ${regionName(m)} ${op.write ? 'write' : 'read'} offset ${offWord(op.addr - m.start)} length ${len}${n > 1 ? `   # ${n} faults` : ''}`);
-        t = ops[j].ns;
-        i = j;
-        continue;
-      }
       switch (op.k) {
         case 'mmap':
-          if (!hoisted(op.m)) this.out.push(this.mmapLine(op.m, ind, op.m.prot, th.comm));
+          if (!hoisted(op.m)) this.emit(this.mmapLine(op.m, ind, op.m.prot, th.comm));
           break;
         case 'munmap':
         case 'mprotect': {
-          if (hoisted(op.m)) {
-            this.drop(`${op.k} of a mapping several threads use (kept mapped, with the union of its protections)`);
-            break;
-          }
+          if (hoisted(op.m)) break; // counted by prepass()
           const what = op.k === 'munmap' ? `munmap ${regionName(op.m)}` : `mprotect ${regionName(op.m)} ${protWord(op.prot)}`;
           // A grant of more protection is widened to whole big pages, anything else narrowed.
           const widen = op.k === 'mprotect' && (op.prot & ~op.before) !== 0;
@@ -197,33 +238,47 @@ class Writer {
         }
         case 'fork': {
           const child = this.as.processes.get(op.child)!;
-          this.out.push(`${ind}fork {   # pid ${child.pid}`);
+          this.emit(`${ind}fork {   # pid ${child.pid}`);
           this.process(child, ind + '  ', op.ns);
-          this.out.push(`${ind}}`);
+          this.emit(`${ind}}`);
           break;
         }
       }
     }
+    this.touches(th.touches, ti, th.touches.n, ind, t);
   }
 }
 
 /**
- * The whole script: header comment, then one `process` per process the trace starts with; and
- * how many events the import dropped in all (recorded but not replayed).
+ * Write the whole script to `write`, in chunks: the header comment, then one `process` per
+ * process the trace starts with. Returns how many events the import dropped in all (recorded but
+ * not replayed).
  */
-export function generateScript(as: AddressSpace, o: GenerateOptions): { text: string; dropped: number } {
-  const w = new Writer(as, o);
-  const top = [...as.processes.values()].filter((p) => p.parent === null);
-  for (const p of top) {
-    w.out.push(`process "${safeComm(p.comm)}" {   # pid ${p.pid}`);
-    const at = w.out.length;
-    w.usedPs = false;
+export function writeScript(as: AddressSpace, o: GenerateOptions, write: (chunk: string) => void): { dropped: number } {
+  const pre = prepass(as);
+  const w = new Writer(as, o, write);
+  for (const l of header(as, o, pre.dropped)) w.emit(l);
+  w.emit('');
+  for (const p of as.processes.values()) {
+    if (p.parent !== null) continue;
+    w.emit(`process "${safeComm(p.comm)}" {   # pid ${p.pid}`);
+    if (pre.needsPs.has(p.pid)) {
+      w.emit('  pagesize = mmap 64K none private anon   # only to learn the page size: 4K, or 64K on powerpc');
+      w.emit('  let ps = 64K / pages(pagesize)');
+    }
     w.process(p, '  ', as.summary.firstNs);
-    if (w.usedPs) w.out.splice(at, 0, '  pagesize = mmap 64K none private anon   # only to learn the page size: 4K, or 64K on powerpc', '  let ps = 64K / pages(pagesize)');
-    w.out.push('}');
+    w.emit('}');
   }
-  const dropped = [...as.summary.dropped.values(), ...w.dropped.values()].reduce((a, b) => a + b, 0);
-  return { text: [...header(as, o, w.dropped), '', ...w.out, ''].join('\n'), dropped };
+  w.flush();
+  const dropped = [...as.summary.dropped.values(), ...pre.dropped.values()].reduce((a, b) => a + b, 0);
+  return { dropped };
+}
+
+/** writeScript() into one string. */
+export function generateScript(as: AddressSpace, o: GenerateOptions): { text: string; dropped: number } {
+  const chunks: string[] = [];
+  const { dropped } = writeScript(as, o, (c) => chunks.push(c));
+  return { text: chunks.join(''), dropped };
 }
 
 function header(as: AddressSpace, o: GenerateOptions, replayDropped: ReadonlyMap<string, number>): string[] {

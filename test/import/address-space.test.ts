@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AddressSpace, CLUSTER_GAP, STACK_FLOOR, type Op } from '../../src/import/address-space.js';
+import { AddressSpace, CLUSTER_GAP, STACK_FLOOR, type Op, type Touch } from '../../src/import/address-space.js';
 import { parsePerfScriptLine, PerfLineError } from '../../src/import/perf-script.js';
 
 const h = (n: number): string => `0x${n.toString(16)}`;
@@ -24,7 +24,7 @@ function build(lines: string[]): AddressSpace {
   as.finish();
   return as;
 }
-const ops = (as: AddressSpace, tid: number): Op[] => as.threads.get(tid)!.ops;
+const ops = (as: AddressSpace, tid: number): (Op | Touch)[] => as.timeline(tid);
 
 describe('AddressSpace', () => {
   it('pairs sys_enter_mmap with the sys_exit_mmap of the same tid, and attributes faults to the mapping', () => {
