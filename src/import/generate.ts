@@ -188,7 +188,7 @@ class Writer {
   }
 
   gap(ns: number, ind: string): void {
-    if (ns > REPLAY_MIN_GAP_NS) this.emit(`${ind}compute ${durWord(ns * this.o.timeScale)}`);
+    if (ns > REPLAY_MIN_GAP_NS && Math.round(ns * this.o.timeScale) > 0) this.emit(`${ind}compute ${durWord(ns * this.o.timeScale)}`);
   }
 
   /** The faults i..limit-1 of a thread's TouchLog, consecutive pages grouped; returns the time of the last. */

@@ -136,3 +136,51 @@ describe('spfperf import: input and output', () => {
     expect(existsSync(join(dir, 'missing.txt'))).toBe(false);
   });
 });
+
+describe('spfperf import: random traces', () => {
+  it('a random mix of mmap (MAP_FIXED over others too), munmap, mprotect, madvise and faults of three threads imports into a script that runs, --check, on 4 KiB and 64 KiB pages', async () => {
+    let seed = 11;
+    const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+    const h = (n: number): string => `0x${n.toString(16)}`;
+    for (let iter = 0; iter < 3; iter++) {
+      const lines: string[] = [];
+      let us = 0;
+      const live: [number, number][] = [];
+      const L = (tid: number, rest: string): void => {
+        us += 1 + rnd(200);
+        lines.push(`  app ${tid} [000] 100.${String(us).padStart(6, '0')}: ${rest}`);
+      };
+      let next = 0x7f0000000000;
+      for (let k = 0; k < 200; k++) {
+        const tid = 1 + rnd(3);
+        const r = rnd(10);
+        if (r === 0 || live.length === 0) {
+          const len = (1 + rnd(64)) * 4096;
+          const fixed = live.length > 0 && rnd(4) === 0;
+          const base = fixed ? live[rnd(live.length)][0] + rnd(4) * 4096 : next;
+          if (!fixed) next += len + 0x100000;
+          L(tid, `syscalls:sys_enter_mmap: addr: ${h(fixed ? base : 0)}, len: ${h(len)}, prot: ${h(rnd(8))}, flags: ${h(fixed ? 0x32 : 0x22)}, fd: 0xffffffff, off: 0x0`);
+          L(tid, `syscalls:sys_exit_mmap: ${h(base)}`);
+          live.push([base, len]);
+        } else {
+          const [b, len] = live[rnd(live.length)];
+          const at = b + rnd(len / 4096) * 4096;
+          const n = h((1 + rnd(8)) * 4096);
+          if (r === 1) L(tid, `syscalls:sys_enter_munmap: addr: ${h(at)}, len: ${n}`);
+          else if (r === 2) L(tid, `syscalls:sys_enter_mprotect: start: ${h(at)}, len: ${n}, prot: ${h(rnd(8))}`);
+          else if (r === 3) L(tid, `syscalls:sys_enter_madvise: start: ${h(at)}, len_in: ${n}, behavior: ${h([4, 14, 15, 21, 8][rnd(5)])}`);
+          else L(tid, `exceptions:page_fault_user: address=${h(at + rnd(4096))} ip=0x1 error_code=${h([4, 6, 7, 0x14, 5][rnd(5)])}`);
+        }
+      }
+      const f = join(dir, `random${iter}.txt`);
+      writeFileSync(f, lines.join('\n') + '\n');
+      const out = join(dir, `random${iter}.spf`);
+      expect((await spfperf(['import', '-i', f, '-o', out])).status).toBe(0);
+      for (const machine of iter === 0 ? ['x86-16', 'p8-80'] : ['x86-16']) {
+        const r = await faults(out, '--check', '--machine', machine);
+        expect([iter, machine, r.status, r.rest.trim()]).toEqual([iter, machine, 0, '']);
+        expect(r.n).toBeGreaterThan(0);
+      }
+    }
+  });
+});

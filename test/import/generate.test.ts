@@ -57,6 +57,7 @@ describe('generateScript', () => {
     expect(REPLAY_MIN_GAP_NS).toBeGreaterThan(40_000);
     expect(script(lines).match(/compute \S+/g)).toEqual(['compute 1000us']);
     expect(script(lines, 2.5).match(/compute \S+/g)).toEqual(['compute 2500us']);
+    expect(script(lines, 0)).not.toMatch(/^\s*compute /m);
   });
 
   it('threads: a branch each; a mapping two threads use is mapped first, with the union of its protections, and stays mapped', () => {

@@ -68,7 +68,7 @@ describe('parsePerfScriptLine', () => {
   it('never throws on a truncated or mutated capture line (fuzz)', () => {
     const lines = readFileSync(join(CAP, 'forker.script.txt'), 'utf8').split('\n').slice(570, 620);
     let seed = 7;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
     let errors = 0;
     for (const l of lines) {
       for (let cut = 0; cut < l.length; cut += 3) {
