@@ -42,8 +42,8 @@ export interface Mapping {
   readonly id: number;
   readonly pid: number;
   readonly start: number;
-  /** Length in bytes, whole pages. */
-  readonly len: number;
+  /** Length in bytes, whole pages (the brk heap's grows to the largest break the trace reached). */
+  len: number;
   /** prot at creation, and the union of every prot it was given (mprotect included). */
   readonly prot: number;
   protUnion: number;
@@ -101,6 +101,8 @@ export interface ProcessRecord {
   readonly firstNs: number;
   /** Threads in the order they first appear. */
   readonly tids: number[];
+  /** The brk heap: its mapping (from the first sys_exit_brk) and the current break. */
+  brk: { m: Mapping; end: number } | null;
   pieces: Piece[];
   readonly synthesized: Mapping[];
 }
@@ -197,6 +199,9 @@ export class AddressSpace {
         this.mmap(p, th, en, e.ret, e.ns);
         return;
       }
+      case 'brk-exit':
+        this.brk(p, th, e.ret, e.ns);
+        return;
       case 'munmap':
         this.onRange(p, th, e.addr, e.len, e.ns, 'munmap');
         return;
@@ -226,7 +231,7 @@ export class AddressSpace {
     if (th !== undefined) return th;
     let p = this.processes.get(pid);
     if (p === undefined) {
-      p = { pid, comm, parent: null, forkNs: null, firstNs: ns, tids: [], pieces: [], synthesized: [] };
+      p = { pid, comm, parent: null, forkNs: null, firstNs: ns, tids: [], pieces: [], synthesized: [], brk: null };
       // A forked child starts with a copy of its parent's address space (dup_mmap()).
       const f = this.forks.find((x) => x.child === pid);
       if (f !== undefined) {
@@ -263,6 +268,38 @@ export class AddressSpace {
     this.mappings.push(m);
     insertPiece(p.pieces, { start: addr, end: addr + len, m, prot: en.prot });
     th.ops.push({ k: 'mmap', ns, m, at: th.touches.n });
+  }
+
+  /**
+   * sys_exit_brk: the break is now `end` (the first one seen starts the heap: glibc's first
+   * malloc asks brk(0)). The heap is one region as long as the largest break; a growth adds its
+   * range to the live pieces, a shrink removes it and zaps its pages (a madvise dontneed in the
+   * replay, so that the next touch there faults again, as after do_brk_munmap()) without
+   * unmapping the region a later growth reuses.
+   */
+  private brk(p: ProcessRecord, th: ThreadRecord, end: number, ns: number): void {
+    if (end <= 0) return this.drop('brk that failed');
+    end = ceilPage(end);
+    if (p.brk === null) {
+      const m: Mapping = { id: this.mappings.length + 1, pid: p.pid, start: end, len: 0, prot: PROT_READ | PROT_WRITE, protUnion: PROT_READ | PROT_WRITE, kind: 'anon', file: null, synth: null, creator: th.tid, ns, users: new Set([th.tid]), faults: 0 };
+      this.mappings.push(m);
+      p.brk = { m, end };
+      th.ops.push({ k: 'mmap', ns, m, at: th.touches.n });
+      return;
+    }
+    const b = p.brk;
+    const m = b.m;
+    m.users.add(th.tid);
+    if (end > b.end) {
+      this.unmapRange(p, th, b.end, end - b.end, ns);
+      insertPiece(p.pieces, { start: b.end, end, m, prot: PROT_READ | PROT_WRITE });
+      m.len = Math.max(m.len, end - m.start);
+    } else if (end < b.end && end >= m.start) {
+      p.pieces = p.pieces.filter((pc) => !(pc.m === m && pc.start >= end));
+      for (const pc of p.pieces) if (pc.m === m && pc.end > end) pc.end = end;
+      pushRange(th, { k: 'madvise', ns, m, addr: end, off: end - m.start, len: b.end - end, advice: 'dontneed', at: th.touches.n });
+    }
+    b.end = end;
   }
 
   /** Remove [addr, addr+len) from the live pieces, with a munmap op for each part removed. */

@@ -145,7 +145,8 @@ class Writer {
   }
 
   process(p: ProcessRecord, ind: string, startNs: number): void {
-    const pre = this.as.mappings.filter((m) => m.pid === p.pid && hoisted(m));
+    // (A brk heap whose break never grew has no pages: nothing to map.)
+    const pre = this.as.mappings.filter((m) => m.pid === p.pid && hoisted(m) && m.len > 0);
     for (const m of pre) {
       const why =
         m.synth !== null ? `synthesized ${m.synth}: ${hexAddr(m.start)}-${hexAddr(m.start + m.len)}, ${m.faults} fault${m.faults === 1 ? '' : 's'}`
@@ -219,7 +220,7 @@ class Writer {
       t = op.ns;
       switch (op.k) {
         case 'mmap':
-          if (!hoisted(op.m)) this.emit(this.mmapLine(op.m, ind, op.m.prot, th.comm));
+          if (!hoisted(op.m) && op.m.len > 0) this.emit(this.mmapLine(op.m, ind, op.m.prot, th.comm));
           break;
         case 'munmap':
         case 'mprotect': {

@@ -7,6 +7,7 @@
  *   -F comm,pid,tid,cpu,time,event,trace:
  *           forker  2501/2504  [001]  3445.148007:   syscalls:sys_enter_munmap: addr: 0x7f0d816af000, len: 0x00100000
  *
+ * sys_exit_brk (the new break) is read too, when the recording has it; sys_enter_brk is not needed.
  * The fields after the event name are each tracepoint's TP_printk text: the syscall tracepoints'
  * "name: 0x%08lx" list (include/trace/syscall.h's generated print_fmt), exceptions:page_fault_user's
  * "address=%p ip=%p error_code=0x%lx" (arch/x86/include/asm/trace/exceptions.h), and sched's
@@ -38,6 +39,7 @@ export type PerfEvent = PerfLineHead &
     | { readonly k: 'fault'; readonly address: number; readonly ip: number; readonly errorCode: number }
     | { readonly k: 'mmap-enter'; readonly addr: number; readonly len: number; readonly prot: number; readonly flags: number; readonly fd: number; readonly off: number }
     | { readonly k: 'mmap-exit'; readonly ret: number }
+    | { readonly k: 'brk-exit'; readonly ret: number }
     | { readonly k: 'munmap'; readonly addr: number; readonly len: number }
     | { readonly k: 'mprotect'; readonly start: number; readonly len: number; readonly prot: number }
     | { readonly k: 'madvise'; readonly start: number; readonly len: number; readonly behavior: number }
@@ -56,6 +58,7 @@ export const TRACEPOINT: Readonly<Record<Exclude<PerfEvent['k'], 'other'>, strin
   mprotect: 'syscalls:sys_enter_mprotect',
   madvise: 'syscalls:sys_enter_madvise',
   fork: 'sched:sched_process_fork',
+  'brk-exit': 'syscalls:sys_exit_brk',
   exit: 'sched:sched_process_exit',
 };
 
@@ -142,6 +145,11 @@ export function parsePerfScriptLine(text: string, line: number): PerfEvent | Per
       const f = FAULT.exec(rest.trim());
       if (f === null) return bad("'address=0x... ip=0x... error_code=0x...'");
       return { line, comm, pid, tid, cpu, ns, k: 'fault', address: hex64(f[1]), ip: hex64(f[2]), errorCode: hex64(f[3]) };
+    }
+    case 'syscalls:sys_exit_brk': {
+      const f = EXIT_MMAP.exec(rest.trim());
+      if (f === null) return bad("the returned break '0x...'");
+      return { line, comm, pid, tid, cpu, ns, k: 'brk-exit', ret: hex64(f[1]) };
     }
     case 'syscalls:sys_exit_mmap': {
       const f = EXIT_MMAP.exec(rest.trim());

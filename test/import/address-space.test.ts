@@ -126,4 +126,15 @@ describe('AddressSpace', () => {
       'sys_enter_mmap without its sys_exit_mmap': 1,
     });
   });
+
+  it('sys_exit_brk: the heap is one region as long as the largest break; a shrink zaps the pages it gave back', () => {
+    const B = 0x1000000;
+    const brk = (a: number): string => `syscalls:sys_exit_brk: ${h(a)}`;
+    const as = build([line(1, brk(B)), line(1, brk(B + 0x21000)), line(2, fault(B + 0x20008)), line(1, brk(B + 0x10000)), line(1, brk(B + 0x30000)), line(2, fault(B + 0x2f000)), line(1, fault(B + 0x20000))]);
+    const [heap] = as.mappings;
+    expect([heap.start, heap.len, heap.kind, heap.synth, heap.faults]).toEqual([B, 0x30000, 'anon', null, 3]);
+    expect(as.timeline(1).map((o) => o.k)).toEqual(['mmap', 'madvise', 'touch']);
+    expect(as.timeline(1)[1]).toMatchObject({ advice: 'dontneed', off: 0x10000, len: 0x11000 });
+    expect(as.mappings.filter((m) => m.synth !== null)).toEqual([]);
+  });
 });

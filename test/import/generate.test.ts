@@ -98,6 +98,16 @@ describe('generateScript', () => {
     expect(s).toContain('  if ps == 4K { munmap m1 offset 0x1000 length 8K }\n');
   });
 
+  it('the brk heap: mapped at its largest, a shrink a madvise dontneed; a break that never grew maps nothing', () => {
+    const B = 0x1000000;
+    const s = script([
+      line(1, 0, `syscalls:sys_exit_brk: ${h(B)}`), line(1, 1, `syscalls:sys_exit_brk: ${h(B + 0x21000)}`), line(1, 2, fault(B + 0x20000)),
+      line(1, 3, `syscalls:sys_exit_brk: ${h(B + 0x10000)}`), line(1, 4, fault(B + 0x1000)),
+    ]);
+    expect(s).toContain('  m1 = mmap 132K rw private anon\n  touch m1 write offset 0x20000 length 1\n  madvise m1 dontneed offset 0x10000 length 68K\n  touch m1 write offset 0x1000 length 1\n');
+    expect(script([line(1, 0, `syscalls:sys_exit_brk: ${h(B)}`), line(1, 1, fault(B - 0x1000))])).not.toMatch(/^ *m1 = mmap/m);
+  });
+
   it('writes protections and sizes as the language does', () => {
     expect([0, 1, 3, 5, 7, 2, 4].map(protWord)).toEqual(['none', 'r', 'rw', 'rx', 'rwx', 'rw', 'rx']);
     expect([4096, 1 << 20, 0x1e2000, 0x1001].map(sizeWord)).toEqual(['4K', '1M', '1928K', '0x1001']);
