@@ -17,6 +17,9 @@
 //   profile      CPU time of `record -g -e cpu-clock` (perf's default -F 4000, call chains) over a
 //                plain `stat` of page_fault1 on 16 CPUs, threads=16, under base and per-vma-lock
 //                (docs/profile.md); target: the worst < 2
+//   import       peak RSS of `spfperf import` of a synthetic 1-million-line perf script trace
+//                (bench/import-trace.js: 8 threads, ~1 M scattered faults), a child process;
+//                target < 300 MB (issue 17: memory bounded by the address space, not the trace)
 //   C6           page_fault1 at the published C6 set-up (skl-4s192, 192 threads, size=128M,
 //                iterations=3, kernel=4.16) under base and dufour-v9, each a child process;
 //                wall seconds, target < 60 s. The slow part: BENCH_QUICK=1 or --quick skips it
@@ -28,16 +31,17 @@
 //   BENCH_QUICK=1     skip the C6 point (also: --quick)
 //   --markdown        also print the table as Markdown (what docs/performance.md holds)
 //   --only=ROWS       measure only these rows, comma-separated: startup, faults, memory, jobs,
-//                     check, profile, c6 (e.g. --only=check after a change to the invariant checks)
+//                     check, profile, import, c6 (e.g. --only=check after a change to the invariant checks)
 // Exit status: 0 when every measured row meets its target, 1 when one does not, 2 bad usage.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWorkload } from '../dist/sim/run.js';
 import { prepareRun, runOptionsOf } from '../dist/sim/setup.js';
 import { EV } from '../dist/events/catalog.js';
+import { writeImportTrace } from './import-trace.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'spfperf.js');
@@ -55,7 +59,7 @@ function countEnv(name, def, min) {
 }
 
 const args = process.argv.slice(2);
-const ROW_NAMES = ['startup', 'faults', 'memory', 'jobs', 'check', 'profile', 'c6'];
+const ROW_NAMES = ['startup', 'faults', 'memory', 'jobs', 'check', 'profile', 'import', 'c6'];
 let only = null;
 for (const a of args) {
   if (a.startsWith('--only=')) {
@@ -325,6 +329,25 @@ function c6() {
   }
 }
 
+// ---- import of a 1-million-line trace --------------------------------------------------------
+
+function importRow() {
+  const dir = mkdtempSync(join(tmpdir(), 'spfperf-bench-import-'));
+  try {
+    const trace = join(dir, 'trace.txt');
+    const made = writeImportTrace(trace, 1e6);
+    const argv = ['import', '-i', trace, '-o', join(dir, 'trace.spf')];
+    progress(`import: spfperf import of ${made.lines} lines, ${nRuns(REPEATS)}`);
+    const rs = [];
+    for (let i = 0; i < REPEATS; i++) rs.push(childRun(argv));
+    const rss = median(rs.map((r) => r.rss));
+    const detail = `${made.faults} faults; wall ${median(rs.map((r) => r.wall)).toFixed(1)} s, CPU ${median(rs.map((r) => r.cpu)).toFixed(1)} s`;
+    row(`peak RSS: spfperf import, ${made.lines} lines`, `${(rss / 1e6).toFixed(0)} MB`, detail, '< 300 MB', rss < 300e6);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---- the table ------------------------------------------------------------------------------
 
 const started = new Date();
@@ -334,6 +357,7 @@ if (wanted('memory')) memory();
 if (wanted('jobs')) jobs();
 if (wanted('check')) checkCost();
 if (wanted('profile')) profileCost();
+if (wanted('import')) importRow();
 if (wanted('c6')) c6();
 
 const verdict = (r) => (r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL');

@@ -174,6 +174,20 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = await run(opts, io);
     });
 
+  verb('import', (c) =>
+    c
+      .option('-i, --input <file>', 'perf script text, or - for stdin', '-')
+      .option('-o, --output <file>', 'the workload script to write (never the input), or - for stdout', '-')
+      .option('--format <name>', 'input format: perf-script', 'perf-script')
+      .option('--time-scale <x>', 'multiply the replayed gaps between a thread\'s events by X', '1')
+      .option('--skip-bad', 'skip lines that are not perf script text (and say how many) instead of stopping at the first'),
+  )
+    .description('turn a perf script recording of a real program\'s mmap/munmap/mprotect/madvise calls and page faults into a workload script (docs/import.md)')
+    .action(async (opts) => {
+      const { run } = await import('./commands/import.js');
+      result.code = await run(opts, io);
+    });
+
   program
     .command('diff')
     .description('compare saved runs (stat --save files or record summaries), perf-diff style')
