@@ -190,7 +190,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
 
   program
     .command('diff')
-    .description('compare saved runs (stat --save files or record summaries), perf-diff style')
+    .description('compare saved runs (stat --save files or record summaries), perf-diff style; two cpu-clock recordings as perf diff compares profiles')
     .argument('<files...>', 'two or more files; deltas are against the first')
     .action(async (files: string[]) => {
       const { run } = await import('./commands/diff.js');
