@@ -1,6 +1,7 @@
 /**
  * perf diff's layout of two profiles (src/format/profile-diff.ts), checked against the capture of
- * perf 6.1 (../shared/perf-captures/perf-diff.txt): the same entries give the same lines.
+ * perf 6.1 (fixtures/golden/perf-6.1/perf-diff.txt, a copy of shared/perf-captures/perf-diff.txt:
+ * `perf diff d1.data d2.data | head -30`): the same entries give the same lines.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ describe('perf diff layout', () => {
     const longSym = `[.] ${'x'.repeat(39)}`;
     const base = profile(10000, [[K, '[k] pvm_irq_enable', 3844], [K, '[k] __list_del_entry_valid_or_report', 190], ['ld-linux-x86-64.so.2', longSym, 1]]);
     const other = profile(10000, [['touch', '[.] main', 4710], [K, '[k] pvm_irq_enable', 4155], [K, '[k] __list_del_entry_valid_or_report', 129], ['ld-linux-x86-64.so.2', longSym, 1]]);
-    const capture = readFileSync(join(__dirname, '../../../shared/perf-captures/perf-diff.txt'), 'utf8').split('\n');
+    const capture = readFileSync(join(__dirname, '../../fixtures/golden/perf-6.1/perf-diff.txt'), 'utf8').split('\n');
     const ours = formatProfileDiff(base, other).split('\n');
     expect(ours.slice(0, 8)).toEqual(capture.slice(0, 8));
     // The unchanged entry comes last, its delta blank.
