@@ -38,6 +38,8 @@ export interface PreparedRun {
   readonly params: ReadonlyMap<string, number>;
   /** --check given. */
   readonly check: boolean;
+  /** The machine's shape when the topology flags reshaped it ("2 sockets x 28 cores x 2 threads"). */
+  readonly reshaped?: string;
   /** The perturbation the run's arch and machine were built with, passed on to the engine. */
   readonly perturb?: Perturbation;
 }
@@ -67,7 +69,7 @@ const SHAPE_FLAGS = '--sockets, --cores-per-socket, --threads-per-core';
  * the machine's is refused, naming its shape and the flags that would reshape it; only the
  * generic machine of --arch alone grows to N one-socket cores, as it is built for the count.
  */
-export function machineWithCpus(base: Machine, o: CommonRunOptions, generic?: (ncpus: number) => Machine): { machine: Machine; ncpus: number } {
+export function machineWithCpus(base: Machine, o: CommonRunOptions, generic?: (ncpus: number) => Machine): { machine: Machine; ncpus: number; reshaped?: string } {
   const shape = {
     sockets: o.sockets === undefined ? undefined : parseIntOption('--sockets', o.sockets, 1, MAX_CPUS),
     coresPerSocket: o.coresPerSocket === undefined ? undefined : parseIntOption('--cores-per-socket', o.coresPerSocket, 1, MAX_CPUS),
@@ -84,7 +86,7 @@ export function machineWithCpus(base: Machine, o: CommonRunOptions, generic?: (n
   if (want !== undefined && want > full) {
     throw new UsageError(`option '--cpus': ${want} is more than the ${full} CPUs of ${machine.name}${reshaped ? ' as reshaped' : ''} (${shapeText(machine.topology)}); give ${SHAPE_FLAGS} to reshape it`);
   }
-  return { machine, ncpus: want ?? full };
+  return { machine, ncpus: want ?? full, ...(reshaped ? { reshaped: shapeText(machine.topology) } : {}) };
 }
 
 export function prepareRun(workloadArg: string, paramArgs: readonly string[], o: CommonRunOptions): PreparedRun {
@@ -124,7 +126,8 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
   const workload = loadWorkload(workloadArg);
   const params = resolveParams(workload, paramArgs, { ncpus, seed });
   const perturb = o.perturb !== undefined && o.perturb.size > 0 ? { perturb: o.perturb } : {};
-  return { workload, machine, arch, ncpus, config, seed, paramArgs, params, check: o.check === true, ...perturb };
+  const shape = shaped.reshaped !== undefined ? { reshaped: shaped.reshaped } : {};
+  return { workload, machine, arch, ncpus, config, seed, paramArgs, params, check: o.check === true, ...shape, ...perturb };
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
