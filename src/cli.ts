@@ -11,7 +11,7 @@
  * state is carried from one call to the next.
  */
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Help } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { ConfigError, errnoText, InterruptedError, SimulationError, UsageError, WorkloadSyntaxError } from './errors.js';
 import { ViolationError } from './check/violation.js';
 import type { CliIo } from './io.js';
@@ -27,6 +27,9 @@ function commonRunOptions(c: Command): Command {
     .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
     .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host: this machine, read from /sys and /proc (spfperf list --machines)`)
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
+    .option('--sockets <n>', 'reshape the machine: this many sockets (its memory and costs kept)')
+    .option('--cores-per-socket <n>', 'reshape the machine: this many cores a socket')
+    .option('--threads-per-core <n>', 'reshape the machine: this many SMT threads a core')
     .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE (keys: spfperf list --configs); may repeat, later wins`, collect, [])
     .option('--seed <n>', 'seed of the simulation\'s PRNG', '1')
     .option('--check', 'check the model as it runs: the engine\'s sync rule on every shared cache-line access and the model\'s invariants (docs/invariants.md); a violation exits 4 (slower)');
@@ -137,6 +140,9 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
       .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host`)
       .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
+      .option('--sockets <n>', 'reshape the machine: this many sockets (its memory and costs kept)')
+      .option('--cores-per-socket <n>', 'reshape the machine: this many cores a socket')
+      .option('--threads-per-core <n>', 'reshape the machine: this many SMT threads a core')
       .option('--config <name|file|KEY=VALUE>', `kernel config: a preset (${CONFIG_PRESET_VALUES.join(', ')}), a .config file, or KEY=VALUE; may repeat, later wins`, collect, []),
   )
     .description('explore a workload\'s schedules for a broken invariant; print, shrink and replay it (docs/check.md)')
@@ -252,11 +258,16 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     c
       .option('--json', 'events as JSON')
       .option('--configs', 'kernel config presets')
-      .option('--machines', 'machine presets, and what was detected of this one (host)')
-      .option('--workloads', 'shipped workloads and their parameters'),
+      .option('--machines', 'machine presets, and what was detected of this one (host); with NAMEs, the topology each builds (with --cpus, --sockets, --cores-per-socket, --threads-per-core as stat takes them)')
+      .option('--workloads', 'shipped workloads and their parameters')
+      // Not in the help (their long names would re-align every line of it); --machines names them.
+      .addOption(new Option('--cpus <n>').hideHelp())
+      .addOption(new Option('--sockets <n>').hideHelp())
+      .addOption(new Option('--cores-per-socket <n>').hideHelp())
+      .addOption(new Option('--threads-per-core <n>').hideHelp()),
   )
     .description('list events, kernel configs, machines or shipped workloads')
-    .argument('[filter...]', "perf list's filters: sw, tracepoint, vmstat, 'subsys:event' globs, or a word")
+    .argument('[filter...]', "perf list's filters: sw, tracepoint, vmstat, 'subsys:event' globs, or a word; with --machines, machine names")
     .action(async (filters: string[], opts) => {
       const { run } = await import('./commands/list.js');
       result.code = await run({ ...opts, filters }, io);

@@ -27,8 +27,8 @@ import { EV } from '../events/catalog.js';
 import { formatCalibrateJson, formatCalibrateTable, type CalibrateRow } from '../format/calibrate.js';
 import { UsageError } from '../errors.js';
 import { writeAll, type CliIo } from '../io.js';
-import { parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
-import { hostInfo } from '../config/machine.js';
+import { machineWithCpus, parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
+import { hostInfo, MACHINES } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
 import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin, type TwinRun } from '../calibrate/twins.js';
 import { mergeParamArgs } from '../workload/params.js';
@@ -110,8 +110,13 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   const t0 = process.hrtime.bigint();
   const plans = parseArgs(args);
   const nruns = o.repeat === undefined ? DEFAULT_RUNS : parseIntOption('-r', o.repeat, 1, 1000);
-  const ncpus = o.cpus === undefined ? availableParallelism() : parseIntOption('--cpus', o.cpus, 1, 1024);
   const machine = o.machine ?? CALIBRATE_MACHINE;
+  // No --cpus: this machine's CPUs, but no more than a preset has (a count above it is refused).
+  const preset = machine === 'host' ? undefined : MACHINES[machine];
+  const ncpus =
+    o.cpus !== undefined ? parseIntOption('--cpus', o.cpus, 1, 1024)
+    : preset === undefined ? availableParallelism()
+    : Math.min(availableParallelism(), machineWithCpus(preset, { ...o, cpus: undefined }).ncpus);
   // The model's side is prepared first: a bad --machine, --config or parameter value fails
   // before anything builds.
   const config = o.config !== undefined && o.config.length > 0 ? o.config : machine === 'host' ? hostConfig() : [];

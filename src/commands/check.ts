@@ -94,6 +94,9 @@ function runOptionWords(o: CheckOptions): string[] {
   if (o.arch !== undefined) w.push('--arch', o.arch);
   if (o.machine !== undefined) w.push('--machine', o.machine);
   if (o.cpus !== undefined) w.push('--cpus', o.cpus);
+  if (o.sockets !== undefined) w.push('--sockets', o.sockets);
+  if (o.coresPerSocket !== undefined) w.push('--cores-per-socket', o.coresPerSocket);
+  if (o.threadsPerCore !== undefined) w.push('--threads-per-core', o.threadsPerCore);
   for (const c of o.config ?? []) w.push('--config', c);
   return w;
 }

@@ -30,8 +30,35 @@ export interface ListOptions {
   readonly configs?: boolean;
   readonly machines?: boolean;
   readonly workloads?: boolean;
-  /** perf list's filters (`sw`, `tracepoint`, `sys:event` globs, words). */
+  /** perf list's filters (`sw`, `tracepoint`, `sys:event` globs, words); with --machines, machine names. */
   readonly filters?: readonly string[];
+  /** With --machines NAME: the CPUs and topology flags a run would be given (src/sim/setup.ts). */
+  readonly cpus?: string;
+  readonly sockets?: string;
+  readonly coresPerSocket?: string;
+  readonly threadsPerCore?: string;
+}
+
+/** `list --machines NAME...`: each machine as a run with these flags would build it. */
+async function describeMachines(names: readonly string[], o: ListOptions, io: CliIo): Promise<void> {
+  const [{ getMachine, MACHINES }, { machineWithCpus }, { getArch }, { formatMachine }, { useHostCosts }] = await Promise.all([
+    import('../config/machine.js'),
+    import('../sim/setup.js'),
+    import('../config/arch.js'),
+    import('../format/machine.js'),
+    import('../calibrate/hostcost.js'),
+  ]);
+  const flags: [string, string | undefined][] = [['--sockets', o.sockets], ['--cores-per-socket', o.coresPerSocket], ['--threads-per-core', o.threadsPerCore], ['--cpus', o.cpus]];
+  const how = flags.filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(' ');
+  const texts = names.map((name) => {
+    if (name !== 'host' && !Object.hasOwn(MACHINES, name)) {
+      throw new UsageError(`list --machines: unknown machine '${name}' (known: ${Object.keys(MACHINES).join(', ')}, host)`);
+    }
+    if (name === 'host') useHostCosts(io.env, 'cached');
+    const { machine, ncpus } = machineWithCpus(getMachine(name), o);
+    return formatMachine(machine, ncpus, { ...getArch(machine.profile).lineLatencies, ...machine.lineLatencies }, how);
+  });
+  io.stdout.write(texts.join('\n'));
 }
 
 /** Width of a description column (text wraps inside it), so a table fits in ~120 columns. */
@@ -56,6 +83,14 @@ function hostRow(probe: () => HostInfo, describeHost: (h: HostInfo) => string): 
 export async function run(o: ListOptions, io: CliIo, probe?: () => HostInfo): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s);
   const filters = o.filters ?? [];
+  const shaping = (['cpus', 'sockets', 'coresPerSocket', 'threadsPerCore'] as const).find((k) => o[k] !== undefined);
+  if (shaping !== undefined && !(o.machines && filters.length > 0 && !o.configs && !o.workloads)) {
+    throw new UsageError(`list: --${shaping.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} says what a machine's topology becomes; give it with --machines NAME`);
+  }
+  if (o.machines && filters.length > 0 && !o.configs && !o.workloads) {
+    await describeMachines(filters, o, io);
+    return 0;
+  }
   if (filters.length > 0 && (o.configs || o.machines || o.workloads)) {
     throw new UsageError(`list: '${filters[0]}' filters events; it cannot be combined with --${o.configs ? 'configs' : o.machines ? 'machines' : 'workloads'}`);
   }

@@ -9,7 +9,7 @@
  * PID_MAX_DEFAULT = 0x8000 (include/linux/threads.h, Linux 6.18), the most pids a default system
  * hands out at once. The model keeps every task it created until the run ends (their counts are
  * reported per thread), so this bounds the whole run, not only the tasks alive at one time.
- * kernbench with --cpus 1024, the largest shipped run, creates about 26,000.
+ * kernbench with --arch x86 --cpus 1024, the largest shipped run, creates about 26,000.
  */
 export const MAX_TASKS = 0x8000;
 

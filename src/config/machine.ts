@@ -303,3 +303,32 @@ export function getMachine(name: string): Machine {
 export function machineCpus(m: Machine): number {
   return m.topology.sockets * m.topology.coresPerSocket * m.topology.threadsPerCore;
 }
+
+/** The topology flags' values (--sockets, --cores-per-socket, --threads-per-core); absent: the machine's. */
+export interface TopologyShape {
+  readonly sockets?: number;
+  readonly coresPerSocket?: number;
+  readonly threadsPerCore?: number;
+}
+
+/**
+ * The machine with its topology reshaped: every count the shape gives replaces the machine's, the
+ * rest (memory, costs, latencies, storage, the way its CPUs are numbered) is kept.
+ */
+export function reshapeMachine(m: Machine, shape: TopologyShape): Machine {
+  if (shape.sockets === undefined && shape.coresPerSocket === undefined && shape.threadsPerCore === undefined) return m;
+  const t = m.topology;
+  const topology: TopologySpec = {
+    ...t,
+    sockets: shape.sockets ?? t.sockets,
+    coresPerSocket: shape.coresPerSocket ?? t.coresPerSocket,
+    threadsPerCore: shape.threadsPerCore ?? t.threadsPerCore,
+  };
+  return { ...m, topology };
+}
+
+/** "2 sockets x 24 cores x 2 threads", a machine's shape as the --cpus error and list say it. */
+export function shapeText(t: TopologySpec): string {
+  const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
+  return `${n(t.sockets, 'socket')} x ${n(t.coresPerSocket, 'core')} x ${n(t.threadsPerCore, 'thread')}`;
+}

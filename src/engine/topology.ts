@@ -60,7 +60,8 @@ export class Topology {
         this.coreOf[cpu] = core;
         continue;
       }
-      // CPUs beyond the spec (an --cpus override larger than the machine) wrap onto extra sockets.
+      // CPUs beyond the spec wrap onto extra sockets. The CLI never asks for them (prepareRun
+      // refuses a --cpus above the machine's: machineWithCpus, src/sim/setup.ts); direct callers may.
       this.socketOf[cpu] = Math.floor(cpu / perSocket);
       this.coreOf[cpu] = Math.floor(cpu / spec.threadsPerCore);
     }

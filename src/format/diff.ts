@@ -171,6 +171,7 @@ export function differences(cols: readonly DiffColumn[], labels: readonly string
   }
   check('arch', (r) => r.arch);
   check('machine', (r) => r.machine);
+  check('topology', (r) => r.topology ?? "the machine's own");
   check('cpus', (r) => String(r.cpus));
   check('seeds', (r) => (r.seeds ?? []).join(','));
   return out;

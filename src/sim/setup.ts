@@ -1,5 +1,5 @@
 import { ARCH_NAMES, getArch, type ArchProfile } from '../config/arch.js';
-import { genericMachine, getMachine, MACHINES, machineCpus, type Machine } from '../config/machine.js';
+import { genericMachine, getMachine, MACHINES, machineCpus, reshapeMachine, shapeText, type Machine } from '../config/machine.js';
 import { resolveConfig, type KernelConfig } from '../config/kconfig.js';
 import { UsageError } from '../errors.js';
 import { loadWorkload } from '../workload/load.js';
@@ -14,6 +14,10 @@ export interface CommonRunOptions {
   readonly arch?: string;
   readonly machine?: string;
   readonly cpus?: string;
+  /** --sockets, --cores-per-socket, --threads-per-core: reshape the machine's topology. */
+  readonly sockets?: string;
+  readonly coresPerSocket?: string;
+  readonly threadsPerCore?: string;
   readonly config?: readonly string[];
   readonly seed?: string;
   /** --check: the engine checks its sync rule on every shared access, the model its invariants. */
@@ -34,9 +38,14 @@ export interface PreparedRun {
   readonly params: ReadonlyMap<string, number>;
   /** --check given. */
   readonly check: boolean;
+  /** The machine's shape when the topology flags reshaped it ("2 sockets x 28 cores x 2 threads"). */
+  readonly reshaped?: string;
   /** The perturbation the run's arch and machine were built with, passed on to the engine. */
   readonly perturb?: Perturbation;
 }
+
+/** The CPUs of the generic machine of --arch alone when --cpus does not ask for more. */
+export const GENERIC_CPUS = 16;
 
 /** The machine used when neither --machine nor --arch says otherwise. */
 export const DEFAULT_MACHINE = 'x86-vm16';
@@ -49,8 +58,40 @@ export function parseIntOption(name: string, v: string, min: number, max: number
   return n;
 }
 
+/** The most CPUs a run may have (--cpus, or the reshaped machine's): docs/model.md, Limits. */
+export const MAX_CPUS = 1024;
+
+const SHAPE_FLAGS = '--sockets, --cores-per-socket, --threads-per-core';
+
+/**
+ * The machine as the topology flags reshape it, and the CPUs the run takes of it: --cpus N the
+ * first N (as Linux numbers them, src/engine/topology.ts), no --cpus all of them. A count above
+ * the machine's is refused, naming its shape and the flags that would reshape it; only the
+ * generic machine of --arch alone grows to N one-socket cores, as it is built for the count.
+ */
+export function machineWithCpus(base: Machine, o: CommonRunOptions, generic?: (ncpus: number) => Machine): { machine: Machine; ncpus: number; reshaped?: string } {
+  const shape = {
+    sockets: o.sockets === undefined ? undefined : parseIntOption('--sockets', o.sockets, 1, MAX_CPUS),
+    coresPerSocket: o.coresPerSocket === undefined ? undefined : parseIntOption('--cores-per-socket', o.coresPerSocket, 1, MAX_CPUS),
+    threadsPerCore: o.threadsPerCore === undefined ? undefined : parseIntOption('--threads-per-core', o.threadsPerCore, 1, MAX_CPUS),
+  };
+  const reshaped = shape.sockets !== undefined || shape.coresPerSocket !== undefined || shape.threadsPerCore !== undefined;
+  const want = o.cpus !== undefined ? parseIntOption('--cpus', o.cpus, 1, MAX_CPUS) : undefined;
+  let machine = reshapeMachine(base, shape);
+  if (!reshaped && generic !== undefined && want !== undefined && want > machineCpus(machine)) machine = generic(want);
+  const full = machineCpus(machine);
+  if (full > MAX_CPUS) {
+    throw new UsageError(`options ${SHAPE_FLAGS}: ${machine.name} reshaped to ${shapeText(machine.topology)} has ${full} CPUs, more than ${MAX_CPUS}`);
+  }
+  if (want !== undefined && want > full) {
+    throw new UsageError(`option '--cpus': ${want} is more than the ${full} CPUs of ${machine.name}${reshaped ? ' as reshaped' : ''} (${shapeText(machine.topology)}); give ${SHAPE_FLAGS} to reshape it`);
+  }
+  return { machine, ncpus: want ?? full, ...(reshaped ? { reshaped: shapeText(machine.topology) } : {}) };
+}
+
 export function prepareRun(workloadArg: string, paramArgs: readonly string[], o: CommonRunOptions): PreparedRun {
   let machine: Machine;
+  let generic: ((ncpus: number) => Machine) | undefined;
   if (o.machine !== undefined) {
     // An unknown name is a bad option value (exit 1), as for --arch; not a bad kernel config.
     if (o.machine !== 'host' && !Object.hasOwn(MACHINES, o.machine)) {
@@ -64,23 +105,29 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
     // An arch alone is a bare-metal machine of it: being a guest is a machine's property (the
     // guest presets are x86-vm16 and arm64-vm), never the arch's.
     if (!ARCH_NAMES.includes(o.arch)) throw new UsageError(`option '--arch': unknown arch '${o.arch}' (known: ${ARCH_NAMES.join(', ')})`);
-    machine = genericMachine(o.arch, getArch(o.arch).profile, 16);
+    const arch = o.arch;
+    // 16 CPUs, or as many one-socket cores as --cpus asks for (machineWithCpus).
+    generic = (n) => genericMachine(arch, getArch(arch).profile, Math.max(GENERIC_CPUS, n));
+    machine = generic(GENERIC_CPUS);
   } else {
     machine = getMachine(DEFAULT_MACHINE);
   }
+  const shaped = machineWithCpus(machine, o, generic);
+  machine = shaped.machine;
+  const ncpus = shaped.ncpus;
   // A perturbation scales declared constants of the arch table (where the machine does not
   // override them) and of the machine's own overrides.
   const base = perturbArch(getArch(machine.profile), machine, o.perturb);
   machine = perturbMachine(machine, o.perturb);
   // The machine's own costs (virtualisation, a different core) override the arch's defaults.
   const arch: ArchProfile = machine.costs ? { ...base, costs: { ...base.costs, ...machine.costs } } : base;
-  const ncpus = o.cpus !== undefined ? parseIntOption('--cpus', o.cpus, 1, 1024) : machineCpus(machine);
   const seed = o.seed !== undefined ? parseIntOption('--seed', o.seed, 0, 2 ** 32 - 1) : 1;
   const config = resolveConfig(o.config ?? []);
   const workload = loadWorkload(workloadArg);
   const params = resolveParams(workload, paramArgs, { ncpus, seed });
   const perturb = o.perturb !== undefined && o.perturb.size > 0 ? { perturb: o.perturb } : {};
-  return { workload, machine, arch, ncpus, config, seed, paramArgs, params, check: o.check === true, ...perturb };
+  const shape = shaped.reshaped !== undefined ? { reshaped: shaped.reshaped } : {};
+  return { workload, machine, arch, ncpus, config, seed, paramArgs, params, check: o.check === true, ...shape, ...perturb };
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {

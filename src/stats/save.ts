@@ -35,6 +35,8 @@ export interface RunDescription {
   };
   readonly arch: string;
   readonly machine: string;
+  /** The machine's shape when --sockets/--cores-per-socket/--threads-per-core reshaped it; absent: the machine's own. */
+  readonly topology?: string;
   readonly cpus: number;
   readonly config: {
     /** Short name: the last preset given, else 'base' or 'custom'. */
@@ -104,6 +106,7 @@ export function describeRun(p: PreparedRun, seeds: readonly number[] = [p.seed])
     workload: { name: p.workload.name, file: p.workload.file, args: [...p.paramArgs], params: paramsForOutput(p.workload, p.params, p.paramArgs) },
     arch: p.arch.name,
     machine: p.machine.name,
+    ...(p.reshaped !== undefined ? { topology: p.reshaped } : {}),
     cpus: p.ncpus,
     config: { label: configLabel(p.config), sources: [...p.config.sources], settings: { ...p.config.settings } },
     seeds: [...seeds],

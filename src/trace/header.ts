@@ -42,6 +42,7 @@ const DESCRIPTION: Readonly<Record<string, Check>> = {
   workload: obj({ name: str, file: str, args: arrayOf('strings', isStr), params: mapOf('numbers or words', (x) => isNum(x) || isStr(x)) }),
   arch: str,
   machine: str,
+  topology: str,
   cpus: num,
   config: obj({ label: str, sources: arrayOf('strings', isStr), settings: mapOf('strings', isStr) }),
   seeds: arrayOf('numbers', isNum),

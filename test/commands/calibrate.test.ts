@@ -35,6 +35,14 @@ test('usage errors', async () => {
   expect((await spfperf(['calibrate', '--cpus', '2', 'pft', 'size=lots'], { env })).status).toBe(1);
 });
 
+test('no --cpus on a preset smaller than this machine: the preset\'s CPUs, not a refusal', async () => {
+  // A one-CPU machine (x86-pvm2 reshaped); this machine has os.availableParallelism() CPUs, which
+  // would be refused as a --cpus above the machine's.
+  const r = await spfperf(['calibrate', '--machine', 'x86-pvm2', '--cores-per-socket', '1', '-r', '1', 'page_fault1_threads', 'size=256K', 'iterations=2'], { env: { ...env, CC: '/nonexistent/cc' } });
+  expect(r.stderr).toMatch(/^spfperf calibrate: skipped: no C compiler/);
+  expect(r.status).toBe(0);
+});
+
 test('relError', () => {
   expect(relError(3, 2)).toBeCloseTo(0.5);
   expect(relError(0, 0)).toBe(0);

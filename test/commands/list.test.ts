@@ -165,3 +165,27 @@ describe('spfperf list', () => {
     expect(r.stdout).toMatch(/^│ +│ threads=\$ncpus +│ worker threads/m);
   });
 });
+
+describe('list --machines NAME (issue 16)', () => {
+  it('prints the topology a name builds, with --cpus and the topology flags as stat takes them', async () => {
+    const r = await spfperf(['list', '--machines', 'e5-2690v3', '--threads-per-core', '1', '--cpus', '16']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('topology:       2 sockets x 12 cores x 1 thread = 24 CPUs');
+    expect(r.stdout).toContain('built:          the first 16 of 24 CPUs (--threads-per-core 1 --cpus 16)');
+    expect(r.stdout).toContain('socket 1:       CPUs 12-15: 4 cores x 1 thread');
+    const two = await spfperf(['list', '--machines', 'msm845', 'arm64-vm']);
+    expect(two.stdout.match(/^\S+: /gm)).toEqual(['msm845: ', 'arm64-vm: ']);
+  });
+
+  it('refuses what stat refuses, an unknown name, and the flags without --machines NAME', async () => {
+    const over = await spfperf(['list', '--machines', 'skl-4s192', '--cpus', '200']);
+    expect(over.status).toBe(1);
+    expect(over.stderr).toMatch(/^spfperf: option '--cpus': 200 is more than the 192 CPUs of skl-4s192 \(4 sockets x 24 cores x 2 threads\); give --sockets, --cores-per-socket, --threads-per-core to reshape it\n$/);
+    const unknown = await spfperf(['list', '--machines', 'nope']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown machine 'nope'/);
+    const alone = await spfperf(['list', '--sockets', '2']);
+    expect(alone.status).toBe(1);
+    expect(alone.stderr).toBe("spfperf: list: --sockets says what a machine's topology becomes; give it with --machines NAME\n");
+  });
+});

@@ -222,3 +222,14 @@ describe('spfperf stat: perf\'s event modifiers and <not supported> (fixtures/go
     }
   });
 });
+
+describe('--cpus above the machine (issue 16)', () => {
+  it('is one line naming the machine, its shape and the reshaping flags, exit 1; the flags make it run', async () => {
+    const r = await spfperf(['stat', '-e', 'faults', '--machine', 'skl-4s192', '--cpus', '200', 'page_fault1', 'threads=1', 'iterations=1', 'size=64K']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("spfperf: option '--cpus': 200 is more than the 192 CPUs of skl-4s192 (4 sockets x 24 cores x 2 threads); give --sockets, --cores-per-socket, --threads-per-core to reshape it\n");
+    const ok = await spfperf(['stat', '-e', 'faults', '--machine', 'skl-4s192', '--sockets', '5', '--cpus', '200', 'page_fault1', 'threads=1', 'iterations=1', 'size=64K']);
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toMatch(/faults/);
+  });
+});

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ARCHES, getArch } from '../../src/config/arch.js';
-import { genericMachine, getMachine, machineCpus, MACHINES } from '../../src/config/machine.js';
+import { genericMachine, getMachine, machineCpus, MACHINES, reshapeMachine, shapeText } from '../../src/config/machine.js';
 import { Topology } from '../../src/engine/topology.js';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_MACHINE, prepareRun } from '../../src/sim/setup.js';
@@ -184,5 +184,30 @@ describe('every machine preset runs a workload', () => {
     expect(vm.costs?.wakeupNs).toBeGreaterThan(0);
     expect(metal.costs).toBeUndefined();
     for (const n of NAMES) if (!getMachine(n).guest) expect(getMachine(n).costs?.ipiRoundTripNs, n).toBeUndefined();
+  });
+});
+
+describe('reshapeMachine and shapeText (topology flags)', () => {
+  test('replace only the counts given; everything else of the machine kept', () => {
+    const e5 = getMachine('e5-2690v3');
+    expect(reshapeMachine(e5, {})).toBe(e5);
+    const r = reshapeMachine(e5, { sockets: 1, threadsPerCore: 1 });
+    expect(r.topology).toEqual({ sockets: 1, coresPerSocket: 12, threadsPerCore: 1, siblingsLast: true });
+    expect(machineCpus(r)).toBe(12);
+    expect({ ...r, topology: e5.topology }).toEqual(e5);
+  });
+
+  test('a reshaped machine builds the topology Linux would number: siblings last, sockets apart', () => {
+    const r = reshapeMachine(getMachine('skl-4s192'), { sockets: 2, coresPerSocket: 2 });
+    const t = new Topology(r.topology, { local: 1, smt: 2, socket: 3, remote: 4, memory: 5 });
+    expect(t.ncpus).toBe(8);
+    expect(Array.from(t.socketOf)).toEqual([0, 0, 1, 1, 0, 0, 1, 1]);
+    expect(t.latency(0, 4)).toBe(2); // SMT siblings: cpu 0 and 4 share core 0
+    expect(t.latency(0, 2)).toBe(4);
+  });
+
+  test('shapeText says sockets x cores x threads, singular for one', () => {
+    expect(shapeText(getMachine('skl-4s192').topology)).toBe('4 sockets x 24 cores x 2 threads');
+    expect(shapeText(getMachine('msm845').topology)).toBe('1 socket x 8 cores x 1 thread');
   });
 });

@@ -95,3 +95,20 @@ describe('word parameters written as words (issue 13 item 7)', () => {
     }
   });
 });
+
+describe('a reshaped machine (topology flags, issue 16)', () => {
+  it('--save keeps the shape only when reshaped; diff says when two runs differ in it', async () => {
+    const dir = tmp();
+    const W = ['--machine', 'e5-2690v3', '--cpus', '4', 'page_fault1', 'threads=4', 'iterations=1', 'size=64K'];
+    expect((await spfperf(['stat', '-e', 'faults', '--save', 'own.json', ...W], { cwd: dir })).status).toBe(0);
+    expect((await spfperf(['stat', '-e', 'faults', '--save', 'one.json', '--sockets', '1', ...W], { cwd: dir })).status).toBe(0);
+    const own = JSON.parse(readFileSync(join(dir, 'own.json'), 'utf8'));
+    const one = JSON.parse(readFileSync(join(dir, 'one.json'), 'utf8'));
+    expect(own.topology).toBeUndefined();
+    expect(one.topology).toBe('1 socket x 12 cores x 2 threads');
+    expect(one.machine).toBe('e5-2690v3');
+    const d = await spfperf(['diff', join(dir, 'own.json'), join(dir, 'one.json')]);
+    expect(d.status).toBe(0);
+    expect(d.stdout).toContain("#   topology: the machine's own (own.json), 1 socket x 12 cores x 2 threads (one.json)");
+  });
+});
