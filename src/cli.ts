@@ -182,9 +182,9 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
 
   verb('import', (c) =>
     c
-      .option('-i, --input <file>', 'perf script text, or - for stdin', '-')
+      .option('-i, --input <file>', 'perf script text or an spfperf trace, or - for stdin', '-')
       .option('-o, --output <file>', 'the workload script to write (never the input), or - for stdout', '-')
-      .option('--format <name>', 'input format: perf-script', 'perf-script')
+      .option('--format <name>', 'input format: perf-script or ndjson (default: ndjson when the input starts with a JSON line, spfperf record\'s header)')
       .option('--time-scale <x>', 'multiply the replayed gaps between a thread\'s events by X', '1')
       .option('--skip-bad', 'skip lines that are not perf script text (and say how many) instead of stopping at the first'),
   )

@@ -28,13 +28,18 @@ export interface EventDef {
    * fetches the caller's regs), 'time' for task-clock (counted by time, never excluded).
    */
   readonly mode: 'user' | 'kernel' | 'time';
+  /**
+   * The address-space calls' tracepoints (syscalls:*, sched:*): counted and recorded when asked
+   * for, but not in a saved run's or a trace summary's `counters` (those keep the model's events).
+   */
+  readonly callEvent?: boolean;
 }
 
 let nextId = 0;
 const defs: EventDef[] = [];
-function def(kind: EventKind, name: string, desc: string, o: Partial<Pick<EventDef, 'aliases' | 'unit' | 'fields' | 'format' | 'mode'>> = {}): number {
+function def(kind: EventKind, name: string, desc: string, o: Partial<Pick<EventDef, 'aliases' | 'unit' | 'fields' | 'format' | 'mode' | 'callEvent'>> = {}): number {
   const id = nextId++;
-  defs.push({ id, name, kind, desc, aliases: o.aliases ?? [], unit: o.unit ?? '', fields: o.fields ?? [], format: o.format, mode: o.mode ?? (kind === 'sw' ? 'user' : 'kernel') });
+  defs.push({ id, name, kind, desc, aliases: o.aliases ?? [], unit: o.unit ?? '', fields: o.fields ?? [], format: o.format, mode: o.mode ?? (kind === 'sw' ? 'user' : 'kernel'), ...(o.callEvent ? { callEvent: true } : {}) });
   return id;
 }
 
@@ -106,6 +111,17 @@ export const EV = {
   VMA_LOCK_ABORT: def('vmstat', 'vma_lock_abort', 'lock_vma_under_rcu() gave up: mmap lock path'),
   VMA_LOCK_RETRY: def('vmstat', 'vma_lock_retry', 'handler returned VM_FAULT_RETRY under the VMA lock'),
   VMA_LOCK_MISS: def('vmstat', 'vma_lock_miss', 'VMA detached after locking: lookup retried'),
+  // The address-space calls, as perf's syscall and sched tracepoints name them (docs/trace-format.md,
+  // "Address-space calls"); their fields are the syscall's arguments (include/trace/syscall.h's
+  // generated print_fmt: `name: 0x%08lx`) and sched's (include/trace/events/sched.h). What
+  // `spfperf import` reads back (issue 17, item 2).
+  SYS_ENTER_MMAP: def('tp', 'syscalls:sys_enter_mmap', 'mmap(2) entered: its arguments', { fields: ['addr', 'len', 'prot', 'flags', 'fd', 'off'], callEvent: true }),
+  SYS_EXIT_MMAP: def('tp', 'syscalls:sys_exit_mmap', 'mmap(2) returned: the address, or -errno', { fields: ['ret'], callEvent: true }),
+  SYS_ENTER_MUNMAP: def('tp', 'syscalls:sys_enter_munmap', 'munmap(2) entered: its arguments', { fields: ['addr', 'len'], callEvent: true }),
+  SYS_ENTER_MPROTECT: def('tp', 'syscalls:sys_enter_mprotect', 'mprotect(2) entered: its arguments', { fields: ['start', 'len', 'prot'], callEvent: true }),
+  SYS_ENTER_MADVISE: def('tp', 'syscalls:sys_enter_madvise', 'madvise(2) entered: its arguments', { fields: ['start', 'len_in', 'behavior'], callEvent: true }),
+  SCHED_PROCESS_FORK: def('tp', 'sched:sched_process_fork', 'a task cloned (fork or a new thread): parent and child', { fields: ['parent_pid', 'child_pid'], callEvent: true }),
+  SCHED_PROCESS_EXIT: def('tp', 'sched:sched_process_exit', 'a task exits (do_exit)', { fields: ['prio', 'group_dead'], callEvent: true }),
 } as const;
 
 export const NUM_EVENTS = nextId;

@@ -78,7 +78,38 @@ const strip0x = (s: string | undefined): string => (s === undefined ? '0' : s.re
 export function traceFields(s: TraceSample): string {
   if (s.vm_start !== undefined) return `ip:${strip0x(s.caller)} vma:${strip0x(s.vm_start)}-${strip0x(s.vm_end)} address:${strip0x(s.address)}`;
   if (s.error_code !== undefined) return `address=0x${strip0x(s.address)} ip=0x${strip0x(s.ip)} error_code=0x${s.error_code.toString(16)}`;
-  return '';
+  return callFields(s);
+}
+
+/** A syscall argument as the syscall tracepoints print it (`0x%08lx`; an int's -1 as 0xffffffff). */
+const arg = (v: string | number | undefined, int = false): string => {
+  const n = typeof v === 'string' ? strip0x(v) : ((v ?? 0) < 0 && int ? (v ?? 0) + 2 ** 32 : (v ?? 0)).toString(16);
+  return `0x${n.padStart(8, '0')}`;
+};
+
+/**
+ * The address-space calls' fields as their TP_printk prints them: the syscalls' `name: 0x%08lx`
+ * list (include/trace/syscall.h), sys_exit's `0x%lx`, and sched's (include/trace/events/sched.h).
+ */
+function callFields(s: TraceSample): string {
+  switch (s.event) {
+    case 'syscalls:sys_enter_mmap':
+      return `addr: ${arg(s.addr)}, len: ${arg(s.len)}, prot: ${arg(s.prot)}, flags: ${arg(s.flags)}, fd: ${arg(s.fd, true)}, off: ${arg(s.off)}`;
+    case 'syscalls:sys_exit_mmap':
+      return `0x${strip0x(String(s.ret))}`;
+    case 'syscalls:sys_enter_munmap':
+      return `addr: ${arg(s.addr)}, len: ${arg(s.len)}`;
+    case 'syscalls:sys_enter_mprotect':
+      return `start: ${arg(s.start)}, len: ${arg(s.len)}, prot: ${arg(s.prot)}`;
+    case 'syscalls:sys_enter_madvise':
+      return `start: ${arg(s.start)}, len_in: ${arg(s.len_in)}, behavior: ${arg(s.behavior)}`;
+    case 'sched:sched_process_fork':
+      return `comm=${s.comm} pid=${s.parent_pid} child_comm=${s.child_comm} child_pid=${s.child_pid}`;
+    case 'sched:sched_process_exit':
+      return `comm=${s.comm} pid=${s.tid} prio=${s.prio} group_dead=${s.group_dead}`;
+    default:
+      return '';
+  }
 }
 
 /** seconds.microseconds of a time in ns (perf's "%5lu.%06lu"). */

@@ -34,6 +34,8 @@ export const REPLAY_MIN_GAP_NS = 50_000;
 export interface GenerateOptions {
   /** The input's name, for the header. */
   readonly source: string;
+  /** What the input was: perf script text (the default) or an spfperf trace. */
+  readonly format?: 'perf-script' | 'ndjson';
   /** Multiply replayed gaps by this (--time-scale). */
   readonly timeScale: number;
   readonly lines: number;
@@ -287,7 +289,8 @@ function header(as: AddressSpace, o: GenerateOptions, replayDropped: ReadonlyMap
   const h: string[] = [];
   const procs = as.processes.size;
   const threads = as.threads.size;
-  h.push(`# Imported by spfperf import from ${o.source} (perf script text, ${o.lines} lines${o.skipped > 0 ? `, ${o.skipped} not perf script text skipped` : ''}).`);
+  const what = o.format === 'ndjson' ? ['an spfperf trace', 'importable'] : ['perf script text', 'perf script text'];
+  h.push(`# Imported by spfperf import from ${o.source} (${what[0]}, ${o.lines} lines${o.skipped > 0 ? `, ${o.skipped} not ${what[1]} skipped` : ''}).`);
   h.push(`# Recording: ${((s.lastNs - s.firstNs) / 1e6).toFixed(3)} ms of ${procs} process${procs === 1 ? '' : 'es'}, ${threads} thread${threads === 1 ? '' : 's'}.`);
   const ev = [...s.events.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`);
   h.push(`# Events: ${ev.join(', ')}.`);

@@ -9,6 +9,8 @@ import { addMmCounter } from './rss.js';
 import { anonVmaClone, pageAddRmap } from './rmap.js';
 import { PTE_HASHED, PTE_SHIFT, PTE_WRITE, VM_MAYWRITE, VM_SHARED, ZERO_PFN } from './types.js';
 import { mmapWriteLock, mmapWriteUnlock } from './mmap.js';
+import { EV } from '../events/catalog.js';
+import { fire } from './syscall-trace.js';
 
 /** fork(2)'s address-space copy (kernel/fork.c dup_mmap, mm/memory.c copy_page_range). */
 
@@ -86,4 +88,17 @@ export function* dupMmap(th: Thread, child: MmStruct): Code {
   // The parent's write-protected PTEs may be cached in other CPUs' TLBs.
   if (cowed > 0) yield* flushTlbRange(th, cowed);
   yield* mmapWriteUnlock(th);
+}
+
+/** sched:sched_process_fork (kernel_clone(), kernel/fork.c, after copy_process()): `th` cloned `childPid`. */
+export function traceSchedProcessFork(th: Thread, childPid: number): void {
+  fire(th, EV.SCHED_PROCESS_FORK, () => [th.tid, childPid]);
+}
+
+/** The priority sched_process_exit prints for a task of nice 0 (MAX_RT_PRIO + 20). */
+const DEFAULT_PRIO = 120;
+
+/** sched:sched_process_exit (do_exit(), kernel/exit.c, before exit_mm()): `groupDead` when it is the process's last task. */
+export function traceSchedProcessExit(th: Thread, groupDead: boolean): void {
+  fire(th, EV.SCHED_PROCESS_EXIT, () => [DEFAULT_PRIO, groupDead ? 1 : 0]);
 }

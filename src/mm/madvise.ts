@@ -2,6 +2,7 @@ import type { Code } from '../engine/engine.js';
 import type { Thread } from './kernel.js';
 import { flushTlbRange } from './tlb.js';
 import { madvisePopulate, mmapReadLock, mmapReadUnlock } from './gup.js';
+import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, traceSysEnterMadvise } from './syscall-trace.js';
 import { EINVAL, VM_HUGEPAGE, VM_NOHUGEPAGE } from './types.js';
 import { mmapWriteLock, mmapWriteUnlock, pageAlign, splitVma, syscallEnter, syscallExit, tlbFinishMmu, zapRange } from './mmap.js';
 
@@ -18,6 +19,7 @@ export function madviseStartInvalid(th: Thread, addr: number): boolean {
  */
 export function* sysMadviseDontneed(th: Thread, addr: number, length: number): Code<number> {
   th.kfn = 'madvise_dontneed_single_vma';
+  traceSysEnterMadvise(th, addr, length, MADV_DONTNEED);
   yield* syscallEnter(th);
   if (madviseStartInvalid(th, addr)) {
     syscallExit(th);
@@ -45,6 +47,7 @@ export function* sysMadviseDontneed(th: Thread, addr: number, length: number): C
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): set or clear VM_HUGEPAGE on the range (mmap write lock). */
 export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: boolean): Code<number> {
   th.kfn = 'hugepage_madvise';
+  traceSysEnterMadvise(th, addr, length, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   yield* syscallEnter(th);
   if (madviseStartInvalid(th, addr)) {
     syscallExit(th);
@@ -74,6 +77,7 @@ export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: 
  */
 export function* sysMadvisePopulate(th: Thread, addr: number, length: number, write: boolean): Code<number> {
   th.kfn = 'madvise_populate';
+  traceSysEnterMadvise(th, addr, length, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
   yield* syscallEnter(th);
   if (madviseStartInvalid(th, addr)) {
     syscallExit(th);

@@ -11,6 +11,7 @@ import { flushTlbRange } from './tlb.js';
 import { addMmCounter } from './rss.js';
 import { freePgtables, pgtableAccount, pgtableFree, pgtablesFree } from './pgalloc.js';
 import { anonVmaClone, anonVmaMerge, anonVmaMergeable, pageRemoveRmap } from './rmap.js';
+import { traceSysEnterMmap, traceSysEnterMunmap, traceSysExitMmap } from './syscall-trace.js';
 import { EINVAL, ENOMEM, PTE_HASHED, PTE_PRESENT, PTE_SHIFT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_GROWSDOWN, VM_SHARED, ZERO_PFN } from './types.js';
 
 /**
@@ -89,6 +90,14 @@ export function canMerge(a: Vma, b: Vma): boolean {
  * the address, or -errno.
  */
 export function* sysMmap(th: Thread, length: number, prot: number, shared: boolean, file: File | null, populate = false): Code<number> {
+  traceSysEnterMmap(th, length, prot, shared, file, populate);
+  const addr = yield* vmMmapPgoff(th, length, prot, shared, file, populate);
+  traceSysExitMmap(th, addr);
+  return addr;
+}
+
+/** vm_mmap_pgoff() (mm/util.c): sysMmap's work between its tracepoints. */
+function* vmMmapPgoff(th: Thread, length: number, prot: number, shared: boolean, file: File | null, populate: boolean): Code<number> {
   th.kfn = 'do_mmap';
   yield* syscallEnter(th);
   const t = th.t;
@@ -174,6 +183,7 @@ export function* splitVma(th: Thread, vma: Vma, at: number): Code<Vma> {
 /** munmap(2). Returns 0 or -errno. */
 export function* sysMunmap(th: Thread, addr: number, length: number): Code<number> {
   th.kfn = '__vm_munmap';
+  traceSysEnterMunmap(th, addr, length);
   yield* syscallEnter(th);
   const len = pageAlign(th, length);
   if (addr % th.k.pageSize !== 0 || len <= 0) {

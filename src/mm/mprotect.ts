@@ -3,6 +3,7 @@ import type { Thread } from './kernel.js';
 import { lookupPteTable } from './pgtable.js';
 import { splitHugePmd } from './huge_memory.js';
 import { flushTlbRange } from './tlb.js';
+import { traceSysEnterMprotect } from './syscall-trace.js';
 import { EINVAL, ENOMEM, PTE_WRITE, VM_ACCESS_FLAGS, VM_WRITE } from './types.js';
 import { canMerge, mergeNext, mmapWriteLock, mmapWriteUnlock, pageAlign, splitVma, syscallEnter, syscallExit } from './mmap.js';
 
@@ -11,6 +12,7 @@ import { canMerge, mergeNext, mmapWriteLock, mmapWriteUnlock, pageAlign, splitVm
 /** mprotect(2). Returns 0 or -errno. */
 export function* sysMprotect(th: Thread, addr: number, length: number, prot: number): Code<number> {
   th.kfn = 'do_mprotect_pkey';
+  traceSysEnterMprotect(th, addr, length, prot);
   yield* syscallEnter(th);
   const t = th.t;
   const mm = th.mm;

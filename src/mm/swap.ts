@@ -11,6 +11,7 @@ import {
   VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_SHARED, VM_WRITE,
 } from './types.js';
 import { flushTlbRange } from './tlb.js';
+import { MADV_PAGEOUT, traceSysEnterMadvise } from './syscall-trace.js';
 
 /**
  * Swap: anonymous pages written out and their PTEs replaced by swap entries (mm/swap_state.c,
@@ -69,6 +70,7 @@ export function isSwapEntry(pte: number): boolean {
 /** madvise(MADV_PAGEOUT): reclaim the range's exclusive anonymous pages to swap. */
 export function* sysMadvisePageout(th: Thread, addr: number, length: number): Code<number> {
   th.kfn = 'madvise_pageout';
+  traceSysEnterMadvise(th, addr, length, MADV_PAGEOUT);
   const t = th.t;
   const k = th.k;
   const mm = th.mm;

@@ -9,7 +9,7 @@ import { doUserAddrFault, userAccess, type FaultOutcome } from '../mm/access.js'
 import { syncMmRss } from '../mm/rss.js';
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
 import { exitMmap, sysMmap, sysMunmap } from '../mm/mmap.js';
-import { dupMmap } from '../mm/fork.js';
+import { dupMmap, traceSchedProcessExit, traceSchedProcessFork } from '../mm/fork.js';
 import { sysMadviseDontneed, sysMadviseHuge, sysMadvisePopulate } from '../mm/madvise.js';
 import { sysMprotect } from '../mm/mprotect.js';
 import { sysMremap } from '../mm/mremap.js';
@@ -231,6 +231,7 @@ export class Runner {
       if (!(e instanceof Killed)) throw e;
     }
     t.enterKernel();
+    traceSchedProcessExit(th, th.mm.users === 1);
     yield* syncMmRss(th);
     // exit_mm(): the last thread out tears the address space down (exit_mmap).
     if (--th.mm.users === 0 && this.o.keepAddressSpaces !== true) yield* exitMmap(th);
@@ -385,6 +386,7 @@ export class Runner {
         t.exitKernel();
         yield SYNC;
         const child = this.newThread(th.proc, k.allocPid(), th.proc.comm);
+        traceSchedProcessFork(th, child.tid);
         this.phases?.inherit(child, th);
         const cenv = new Env(env, new Map([...env.builtins, ['tid', i], ['nthreads', n]]), this.childStream(env, s, i));
         const affinity = s.pin ? i % this.o.ncpus : -1;
@@ -399,6 +401,7 @@ export class Runner {
       t.cost(k.costs.cloneNs);
       const proc = k.newProcess(th.proc.comm);
       yield* dupMmap(th, proc.mm);
+      traceSchedProcessFork(th, proc.pid);
       t.exitKernel();
       const child = this.newThread(proc, proc.pid, proc.comm);
       this.phases?.inherit(child, th);

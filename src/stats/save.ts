@@ -135,7 +135,7 @@ function countersOf(p: PreparedRun, total: (id: number) => number): { counters: 
   const counters: Record<string, number> = {};
   // Counts are whole; task-clock (ns of CPU time, summed from fractional costs) to the ns;
   // cpu-clock is task-clock again for a workload's tasks, so it is left out.
-  for (const e of EVENTS) if (e.kind !== 'vmstat' && e.id !== EV.CPU_CLOCK) counters[e.name] = Math.round(total(e.id));
+  for (const e of EVENTS) if (e.kind !== 'vmstat' && e.id !== EV.CPU_CLOCK && e.callEvent !== true) counters[e.name] = Math.round(total(e.id));
   const vmstat: Record<string, number> = {};
   for (const l of vmstatLines(p.config, total)) vmstat[l.name] = Math.round(l.value);
   return { counters, vmstat };

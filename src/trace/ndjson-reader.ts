@@ -58,6 +58,22 @@ export interface TraceSample {
   readonly major?: boolean;
   /** cpu-clock samples recorded with -g: the frames, innermost first (src/trace/callchain.ts). */
   readonly callchain?: readonly ChainFrame[];
+  /** The address-space calls' samples (syscalls:*, sched:*; docs/trace-format.md). */
+  readonly addr?: string;
+  readonly len?: string;
+  readonly start?: string;
+  readonly len_in?: string;
+  readonly ret?: string | number;
+  readonly prot?: number;
+  readonly flags?: number;
+  readonly fd?: number;
+  readonly off?: number;
+  readonly behavior?: number;
+  readonly parent_pid?: number;
+  readonly child_pid?: number;
+  readonly child_comm?: string;
+  readonly prio?: number;
+  readonly group_dead?: boolean;
 }
 
 /** The last line: totals of the run (runValues) and what was written. */
@@ -131,6 +147,22 @@ const OPTIONAL_SAMPLE_FIELDS: ReadonlyArray<readonly [string, 'string' | 'number
   ['path', 'string'],
   ['retry', 'boolean'],
   ['major', 'boolean'],
+  // The address-space calls' samples (syscalls:*, sched:*).
+  ['addr', 'string'],
+  ['len', 'string'],
+  ['start', 'string'],
+  ['len_in', 'string'],
+  // sys_exit_mmap's `ret` is a hex string; lock:contention_end's a number: import checks it.
+  ['prot', 'number'],
+  ['flags', 'number'],
+  ['fd', 'number'],
+  ['off', 'number'],
+  ['behavior', 'number'],
+  ['parent_pid', 'number'],
+  ['child_pid', 'number'],
+  ['child_comm', 'string'],
+  ['prio', 'number'],
+  ['group_dead', 'boolean'],
 ];
 
 /** Why a parsed value is not a usable sample, or null when it is. */

@@ -196,6 +196,29 @@ export class AtomicFile {
 
 const hex = (n: number): string => `"0x${n.toString(16)}"`;
 
+/** A syscall's return value as the kernel's unsigned long: -errno is 0xffff...fff4. */
+const ulong = (n: number): string => (n >= 0 ? hex(n) : `"0x${((1n << 64n) + BigInt(n)).toString(16)}"`);
+/** Fields of an address-space call that are addresses and lengths (hex strings, as `address`). */
+const CALL_HEX = new Set(['addr', 'len', 'start', 'len_in']);
+
+/**
+ * The fields of an address-space call's sample (docs/trace-format.md, "Address-space calls"):
+ * addresses and lengths as hex strings, the returned value as the kernel's unsigned long, other
+ * arguments (prot, flags, fd, off, behavior, pids, prio) as numbers; sched_process_fork's
+ * child_comm is the parent's comm (a fork copies it), group_dead a boolean.
+ */
+function callFields(id: number, src: EventSource, f: readonly number[]): string {
+  const names = eventById(id).fields;
+  const out: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i];
+    const v = n === 'ret' ? ulong(f[i]) : CALL_HEX.has(n) ? hex(f[i]) : n === 'group_dead' ? String(f[i] !== 0) : String(f[i]);
+    out.push(`"${n}":${v}`);
+    if (n === 'parent_pid') out.push(`"child_comm":${JSON.stringify(src.comm)}`);
+  }
+  return out.join(',');
+}
+
 /** Software events that the model counts one occurrence at a time, so they can be recorded. */
 export const RECORDABLE_SW: ReadonlySet<number> = new Set([EV.PAGE_FAULTS, EV.MINOR_FAULTS, EV.MAJOR_FAULTS, EV.SPF]);
 
@@ -301,6 +324,8 @@ export class RecordSink implements TraceSink {
     if (eventById(id).fields[0] === 'caller') {
       const sym = ksymName(f[0]);
       fields = `"caller":"0x${kernelIp(f[0])}"${sym === undefined ? '' : `,"sym":"${sym}"`},"vm_start":${hex(f[1])},"vm_end":${hex(f[2])},"address":${hex(f[3])}`;
+    } else if (eventById(id).callEvent === true) {
+      fields = callFields(id, src, f);
     } else {
       // exceptions:page_fault_user / _kernel: address, ip, error_code.
       fields = `"address":${hex(f[0])},"ip":${hex(f[1])},"error_code":${f[2]}`;

@@ -126,8 +126,8 @@ describe('spfperf import: input and output', () => {
   });
 
   it('bad options: one line each, before any input is read', async () => {
-    const fmt = await spfperf(['import', '--format', 'ndjson', '-i', 'nonexistent']);
-    expect([fmt.status, fmt.stderr]).toEqual([1, "spfperf: option '--format': unknown format 'ndjson' (expected: perf-script)\n"]);
+    const fmt = await spfperf(['import', '--format', 'perf', '-i', 'nonexistent']);
+    expect([fmt.status, fmt.stderr]).toEqual([1, "spfperf: option '--format': unknown format 'perf' (expected: perf-script, ndjson)\n"]);
     const ts = await spfperf(['import', '--time-scale', '-1']);
     expect([ts.status, ts.stderr]).toEqual([1, "spfperf: option '--time-scale': '-1' is not a number at least 0\n"]);
     const none = await spfperf(['import', '-i', join(dir, 'missing.txt')]);

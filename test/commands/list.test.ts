@@ -64,8 +64,10 @@ describe('spfperf list: perf list\'s filters, and its heading only on a terminal
 
   it('tracepoint, \'sys:event\' globs, words (*word* over names and aliases), hw (nothing: no PMU is modelled)', async () => {
     const tp = names(await listEvents({ filters: ['tracepoint'] }, false));
-    expect(tp.every((n) => /^(exceptions|pagefault):/.test(n))).toBe(true);
-    expect(tp).toHaveLength(8);
+    expect(tp.every((n) => /^(exceptions|pagefault|syscalls|sched):/.test(n))).toBe(true);
+    expect(tp).toHaveLength(15);
+    // The address-space calls (record -e 'syscalls:*,sched:*'; what import reads back).
+    expect(names(await listEvents({ filters: ['syscalls:*'] }, false))).toEqual(['syscalls:sys_enter_madvise', 'syscalls:sys_enter_mmap', 'syscalls:sys_enter_mprotect', 'syscalls:sys_enter_munmap', 'syscalls:sys_exit_mmap']);
     const pf = names(await listEvents({ filters: ['pagefault:*'] }, false));
     expect(pf).toEqual(tp.filter((n) => n.startsWith('pagefault:')));
     expect(names(await listEvents({ filters: ['exceptions:*user'] }, false))).toEqual(['exceptions:page_fault_user']);
