@@ -14,12 +14,11 @@
  * The caller (`sym`) is resolved when the wait begins, from the waiter's stack: the trace carries
  * it in place of perf's call chain. The summary carries the cache lines' transfers.
  */
-import { statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { runWorkloadAsync, SIGNAL_NAMES } from '../sim/run.js';
 import { describeRun, runValues } from '../stats/save.js';
-import { AtomicFile, FileOutput, NdjsonWriter, StreamOutput, TRACE_FORMAT, type ChunkOutput } from '../trace/ndjson-writer.js';
+import { NdjsonWriter, openTraceOutput, TRACE_FORMAT } from '../trace/ndjson-writer.js';
 import { errnoText } from '../trace/ndjson-reader.js';
 import { LockContentionSink, type WaitBegin } from '../trace/lock-contention.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
@@ -54,18 +53,7 @@ export async function runRecord(args: readonly string[], o: LockRecordOptions, i
   const prep = prepareRun(workloadArg, paramArgs, o);
   const target = o.output ?? 'spfperf.ndjson';
   refuseRunClobbering(workloadArg, o.config, [{ what: "option '-o'", path: target === '-' ? undefined : target }]);
-  let file: AtomicFile | null = null;
-  let out: ChunkOutput;
-  if (target === '-') out = new StreamOutput(io.stdout);
-  else {
-    try {
-      if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      file = new AtomicFile(target);
-    } catch (e) {
-      throw new UsageError(`cannot write '${target}': ${errnoText(e as NodeJS.ErrnoException)}`);
-    }
-    out = new FileOutput(file.fd);
-  }
+  const { file, out } = openTraceOutput(target, io.stdout);
   const w = new NdjsonWriter(out);
   let begins = 0;
   let ends = 0;

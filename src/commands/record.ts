@@ -14,7 +14,6 @@
  * for a slow reader between slices of the simulation. Ctrl-C stops the simulation where it is
  * and still writes the summary, so the trace is valid (its summary says `"stopped":true`).
  */
-import { statSync } from 'node:fs';
 import { EV, eventById, NUM_EVENTS, parseEventList, type SelectedEvent } from '../events/catalog.js';
 import { cpuClockLine } from '../trace/callchain.js';
 import type { CpuSample } from '../trace/cpu-clock.js';
@@ -26,7 +25,7 @@ import { workloadCounters } from '../workload/check.js';
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { runWorkloadAsync, SIGNAL_NAMES, type RunResult } from '../sim/run.js';
 import { describeRun, runValues } from '../stats/save.js';
-import { AtomicFile, FileOutput, NdjsonWriter, RECORDABLE_SW, RecordSink, StreamOutput, TRACE_FORMAT, type ChunkOutput } from '../trace/ndjson-writer.js';
+import { NdjsonWriter, openTraceOutput, RECORDABLE_SW, RecordSink, TRACE_FORMAT } from '../trace/ndjson-writer.js';
 import { errnoText } from '../trace/ndjson-reader.js';
 import { progressFor, withProgress } from '../ui/live-progress.js';
 import { writeAll, type CliIo, type StopSignal } from '../io.js';
@@ -131,19 +130,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   const toStdout = target === '-';
   refuseRunClobbering(workloadArg, o.config, [{ what: "option '-o'", path: target }]);
 
-  let file: AtomicFile | null = null;
-  let out: ChunkOutput;
-  if (toStdout) out = new StreamOutput(io.stdout);
-  else {
-    try {
-      // A directory would only fail at the final rename, after the whole run.
-      if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      file = new AtomicFile(target);
-    } catch (e) {
-      throw new UsageError(`cannot write '${target}': ${errnoText(e as NodeJS.ErrnoException)}`);
-    }
-    out = new FileOutput(file.fd);
-  }
+  const { file, out } = openTraceOutput(target, io.stdout);
   const w = new NdjsonWriter(out);
   const sink = new RecordSink(events, w, NUM_EVENTS);
   const clockEvent = events.find((e) => e.id === EV.CPU_CLOCK);

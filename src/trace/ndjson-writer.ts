@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { errnoText, UsageError } from '../errors.js';
 import { EV, eventById, type SelectedEvent } from '../events/catalog.js';
 import { kernelIp, ksymName } from '../events/ksym.js';
 import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK, type EventSource, type TraceSink } from './sink.js';
@@ -192,6 +193,23 @@ export class AtomicFile {
       /* already gone */
     }
   }
+}
+
+/**
+ * Where a recording goes (record -o, lock record -o): `-` is `stdout`, anything else an AtomicFile
+ * (null for stdout). A directory is refused here, since it would only fail at the final rename,
+ * after the whole run; so is a file that cannot be opened.
+ */
+export function openTraceOutput(target: string, stdout: NodeJS.WritableStream): { file: AtomicFile | null; out: ChunkOutput } {
+  if (target === '-') return { file: null, out: new StreamOutput(stdout) };
+  let file: AtomicFile;
+  try {
+    if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    file = new AtomicFile(target);
+  } catch (e) {
+    throw new UsageError(`cannot write '${target}': ${errnoText(e as NodeJS.ErrnoException)}`);
+  }
+  return { file, out: new FileOutput(file.fd) };
 }
 
 const hex = (n: number): string => `"0x${n.toString(16)}"`;
