@@ -5,25 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { looksLikeNdjson, perfEventOfSample } from '../../src/import/ndjson-trace.js';
 import type { TraceSample } from '../../src/trace/ndjson-reader.js';
 import { spfperf } from '../helpers/cli.js';
+import { ADDRESS_SPACE_CALLS as SCRIPT } from '../helpers/address-space-calls.js';
 
 const CALLS = 'syscalls:*,sched:*,exceptions:page_fault_user';
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'spfperf-rt-'));
-
-/** Every address-space call the language has, a fork whose child faults copy-on-write, a file. */
-const SCRIPT = `
-process {
-  buf = mmap 64K rw private anon
-  touch buf write
-  mprotect buf r offset 0 length 16K
-  madvise buf dontneed offset 32K length 16K
-  touch buf write offset 32K length 16K
-  fork { touch buf write offset 48K length 4K }
-  munmap buf
-  f = mmap 16K r private file "/data/{pid}.bin"
-  touch f read
-  munmap f
-}
-`;
 
 async function pageFaults(args: readonly string[]): Promise<number> {
   const r = await spfperf(['stat', '-x,', '-e', 'page-faults', ...args]);

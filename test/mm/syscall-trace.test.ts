@@ -4,26 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePerfScriptLine, PerfLineError, type PerfEvent } from '../../src/import/perf-script.js';
 import { spfperf } from '../helpers/cli.js';
+import { ADDRESS_SPACE_CALLS as SCRIPT } from '../helpers/address-space-calls.js';
 
 type Rec = Record<string, unknown>;
 const parse = (text: string): Rec[] => text.trim().split('\n').map((l) => JSON.parse(l) as Rec);
 const CALLS = 'syscalls:*,sched:*';
-
-/** Every address-space call the language has, and a fork whose child faults. */
-const SCRIPT = `
-process {
-  buf = mmap 64K rw private anon
-  touch buf write
-  mprotect buf r offset 0 length 16K
-  madvise buf dontneed offset 32K length 16K
-  touch buf write offset 32K length 16K
-  fork { touch buf write offset 48K length 4K }
-  munmap buf
-  f = mmap 16K r private file "/data/{pid}.bin"
-  touch f read
-  munmap f
-}
-`;
 
 /** A directory holding calls.spf, and where its trace goes. */
 function scratch(): { dir: string; file: string } {
