@@ -302,9 +302,12 @@ export class AddressSpace {
     b.end = end;
   }
 
-  /** Remove [addr, addr+len) from the live pieces, with a munmap op for each part removed. */
-  private unmapRange(p: ProcessRecord, th: ThreadRecord, addr: number, len: number, ns: number): number {
-    const end = addr + len;
+  /**
+   * Split the live pieces at `addr` and `end`: each part of [addr, end) a piece covers goes to
+   * `part(pc, lo, hi)`, which returns what stands there now (null: nothing, it was unmapped).
+   * Returns how many parts there were.
+   */
+  private splitPieces(p: ProcessRecord, addr: number, end: number, part: (pc: Piece, lo: number, hi: number) => Piece | null): number {
     let n = 0;
     const out: Piece[] = [];
     for (const pc of p.pieces) {
@@ -314,14 +317,23 @@ export class AddressSpace {
       }
       const lo = Math.max(pc.start, addr);
       const hi = Math.min(pc.end, end);
-      pushRange(th, { k: 'munmap', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, at: th.touches.n });
-      pc.m.users.add(th.tid);
       n++;
       if (pc.start < lo) out.push({ ...pc, end: lo });
+      const kept = part(pc, lo, hi);
+      if (kept !== null) out.push(kept);
       if (hi < pc.end) out.push({ ...pc, start: hi });
     }
     p.pieces = out;
     return n;
+  }
+
+  /** Remove [addr, addr+len) from the live pieces, with a munmap op for each part removed. */
+  private unmapRange(p: ProcessRecord, th: ThreadRecord, addr: number, len: number, ns: number): number {
+    return this.splitPieces(p, addr, addr + len, (pc, lo, hi) => {
+      pushRange(th, { k: 'munmap', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, at: th.touches.n });
+      pc.m.users.add(th.tid);
+      return null;
+    });
   }
 
   private onRange(p: ProcessRecord, th: ThreadRecord, addr: number, rawLen: number, ns: number, k: 'munmap' | 'mprotect' | 'madvise', prot = 0, advice = ''): void {
@@ -331,28 +343,17 @@ export class AddressSpace {
       return;
     }
     const end = addr + len;
-    let n = 0;
     if (k === 'mprotect') {
-      const out: Piece[] = [];
-      for (const pc of p.pieces) {
-        if (pc.end <= addr || pc.start >= end) {
-          out.push(pc);
-          continue;
-        }
-        const lo = Math.max(pc.start, addr);
-        const hi = Math.min(pc.end, end);
+      const parts = this.splitPieces(p, addr, end, (pc, lo, hi) => {
         pushRange(th, { k: 'mprotect', ns, m: pc.m, off: lo - pc.m.start, len: hi - lo, prot, before: pc.prot, at: th.touches.n });
         pc.m.users.add(th.tid);
         pc.m.protUnion |= prot;
-        n++;
-        if (pc.start < lo) out.push({ ...pc, end: lo });
-        out.push({ ...pc, start: lo, end: hi, prot });
-        if (hi < pc.end) out.push({ ...pc, start: hi });
-      }
-      p.pieces = out;
-      if (n === 0) this.drop('mprotect of a range no recorded mmap covers');
+        return { ...pc, start: lo, end: hi, prot };
+      });
+      if (parts === 0) this.drop('mprotect of a range no recorded mmap covers');
       return;
     }
+    let n = 0;
     for (const pc of p.pieces) {
       if (pc.end <= addr || pc.start >= end) continue;
       const lo = Math.max(pc.start, addr);
