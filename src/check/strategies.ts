@@ -1,5 +1,6 @@
 import { TaskState, type Engine, type SchedPolicy, type Task } from '../engine/engine.js';
 import { Rng } from '../engine/rng.js';
+import { framesOf, kernelName } from '../trace/lock-contention.js';
 import { scheduleSeed, type ScheduleId } from './schedule-id.js';
 
 /**
@@ -226,7 +227,7 @@ const FAULT_FRAME = /\b(?:doUserAddrFault|faultWithoutMmapLock|doAnonymousPage)\
  * an engine/ or check/ directory (the location's last two parts), so that a checkout under a
  * directory of that name (/check/work/...) is not taken for the engine.
  */
-const NOT_MODEL = /[\\/](?:engine|check)[\\/][\w.-]+:\d+:\d+$|[\\/]node_modules[\\/]|node:|<anonymous>/;
+const NOT_MODEL = /[\\/](?:engine|check)[\\/][\w.-]+$|[\\/]node_modules[\\/]|node:/;
 
 /**
  * The model function a stack is in: its innermost frame outside the engine, its JS name in the
@@ -234,13 +235,12 @@ const NOT_MODEL = /[\\/](?:engine|check)[\\/][\w.-]+:\d+:\d+$|[\\/]node_modules[
  * do_anonymous_page), without the class (KamezawaStrategy.vmaPut -> vma_put).
  */
 export function stepFunction(stack: string): string {
-  for (const line of stack.split('\n').slice(1)) {
-    const m = /^\s*at (?:async )?(?:new )?([\w$.<>*]+) \((.*)\)$/.exec(line);
-    if (m === null || NOT_MODEL.test(m[2])) continue;
-    const name = m[1].split('.').filter((p) => p !== 'next' && p !== '<anonymous>').pop() ?? '';
+  for (const f of framesOf(stack)) {
+    if (f.file === '' || NOT_MODEL.test(f.file)) continue;
+    const name = f.name.split('.').filter((p) => p !== 'next' && p !== '<anonymous>').pop() ?? '';
     const bare = name.replace(/^\*/, '');
     if (bare === '' || bare === 'Generator') continue;
-    return bare.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+    return kernelName(bare);
   }
   return '';
 }
