@@ -14,6 +14,8 @@ import { defineConfig } from 'vitest/config';
  * test registers made-up kernel functions in the one process-wide text table.
  */
 const ISOLATED = ['test/ui/**/*.test.ts', 'test/commands/report-tty.test.ts', 'test/events/ksym.test.ts'];
+/** The single binary's test: run by scripts/check-binary.mjs after it builds the binary (vitest.binary.config.ts). */
+export const BINARY_TESTS = ['test/scripts/build-binary.test.ts'];
 
 export default defineConfig({
   test: {
@@ -25,8 +27,8 @@ export default defineConfig({
     // Both cores (the default leaves one idle for a watcher).
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'isolated', include: ISOLATED, isolate: true } },
-      { extends: true, test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: ISOLATED, isolate: false } },
+      { extends: true, test: { name: 'isolated', include: ISOLATED, exclude: BINARY_TESTS, isolate: true } },
+      { extends: true, test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: [...ISOLATED, ...BINARY_TESTS], isolate: false } },
     ],
   },
 });

@@ -1,6 +1,7 @@
 import type { Task } from '../engine/task.js';
 import type { LockWaitee } from '../engine/wait.js';
 import { LineStats, type ContentionTracer, type LineStat } from '../engine/lockstat.js';
+import { moduleFile } from './bundle-frames.js';
 
 /**
  * The observer behind `spfperf lock contention` (docs/lock.md): the lock primitives of the engine
@@ -99,6 +100,8 @@ const LOCK_FILE = /[\\/](?:src|dist)[\\/](?:engine|trace)[\\/][\w.-]+\.[jt]s$/;
 
 /** A frame of a V8 stack: `at Class.method (file:line:col)` or `at fn (file:line:col)`. */
 const FRAME = /^\s*at (?:async )?(?:new )?([\w$.<>*]+) \((.*)\)$/;
+/** A frame's location: file, line and column. */
+const LOCATION = /^(.*):(\d+):\d+$/;
 
 /** A model function's name in the kernel's snake_case: doUserAddrFault -> do_user_addr_fault. */
 export function kernelName(fn: string): string {
@@ -156,7 +159,9 @@ export function framesOf(stack: string): Frame[] {
   const out: Frame[] = [];
   for (const line of stack.split('\n').slice(1)) {
     const m = FRAME.exec(line);
-    if (m !== null) out.push({ name: m[1], file: m[2] === '<anonymous>' ? '' : m[2].replace(/:\d+:\d+$/, '') });
+    if (m === null) continue;
+    const at = LOCATION.exec(m[2]);
+    out.push({ name: m[1], file: m[2] === '<anonymous>' ? '' : at === null ? m[2] : moduleFile(at[1], Number(at[2])) });
   }
   return out;
 }
@@ -174,7 +179,8 @@ export function currentFrames(limit: number): Frame[] {
       const type = c.getTypeName();
       const fn = c.getFunctionName() ?? c.getMethodName() ?? '';
       const name = type !== null && type !== 'Object' && type !== 'Generator' && !fn.includes('.') ? `${type}.${fn}` : fn;
-      return { name, file: c.getFileName() ?? '' };
+      const file = c.getFileName() ?? '';
+      return { name, file: file === '' ? '' : moduleFile(file, c.getLineNumber() ?? 0) };
     });
   const holder: { stack?: unknown } = {};
   Error.captureStackTrace(holder, currentFrames);

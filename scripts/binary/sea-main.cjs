@@ -1,0 +1,51 @@
+// The launcher of the single binary dist/spfperf-linux-x64 (scripts/build-binary.mjs; the SEA
+// entry of Node 20 must be CommonJS, and can require only Node's own modules). The binary holds,
+// as SEA assets, a tree laid out as the package: package.json, workloads/, twins/, and dist/ with
+// the whole CLI bundled into dist/spfperf.mjs. On its first run it unpacks that tree into the
+// cache directory (where calibrate keeps its twins: $SPFPERF_CACHE_DIR, else
+// $XDG_CACHE_HOME/spfperf, else ~/.cache/spfperf), once per build (the directory is named by the
+// build's hash), and then runs the bundle from there: every file the CLI reads beside its code,
+// the pool's worker threads and import() behave as they do in the npm package. See docs/binary.md.
+'use strict';
+const { createRequire } = require('node:module');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const sea = require('node:sea');
+
+/** The cache directory, as src/calibrate/twins.ts's cacheDir() finds it. */
+function cacheDir(env) {
+  if (env.SPFPERF_CACHE_DIR) return env.SPFPERF_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'spfperf');
+  const home = env.HOME || os.homedir();
+  return home ? path.join(home, '.cache', 'spfperf') : path.join(os.tmpdir(), 'spfperf-cache');
+}
+
+/** Write the tree into a new directory beside `root`, then move it to `root` in one rename. */
+function unpack(manifest, root) {
+  fs.mkdirSync(path.dirname(root), { recursive: true });
+  const tmp = fs.mkdtempSync(`${root}.tmp-`);
+  try {
+    for (const f of manifest.files) {
+      const to = path.join(tmp, f);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.writeFileSync(to, new Uint8Array(sea.getRawAsset(f)));
+    }
+    fs.renameSync(tmp, root);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    // Another run of the binary unpacked it first: use theirs.
+    if ((e.code === 'ENOTEMPTY' || e.code === 'EEXIST') && fs.existsSync(path.join(root, manifest.bundle))) return;
+    throw e;
+  }
+}
+
+const manifest = JSON.parse(sea.getAsset('manifest.json', 'utf8'));
+const root = path.join(cacheDir(process.env), `binary-${manifest.version}-${manifest.hash}`);
+try {
+  if (!fs.existsSync(path.join(root, manifest.bundle))) unpack(manifest, root);
+} catch (e) {
+  process.stderr.write(`spfperf: cannot unpack the binary's files into ${path.dirname(root)}: ${e.message}; set SPFPERF_CACHE_DIR to a writable directory\n`);
+  process.exit(70);
+}
+createRequire(path.join(root, 'package.json'))(`./${manifest.bundle}`).ENTRIES['dist/main.js']();

@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// npm run binary: dist/spfperf-linux-x64, one file that runs spfperf without Node or npm on a
+// linux-x64 machine (docs/binary.md). After the build (tsc's dist/):
+//  1. rolldown bundles scripts/binary/entry.mjs, all of dist/ and every package the CLI imports
+//     into one ES module, dist/binary/tree/dist/spfperf.mjs (ES, not CommonJS: ink and yoga-layout
+//     use top-level await), names kept (no minification: lock contention, cpu-clock and check name
+//     the model's functions by their JavaScript names), each module's import.meta.url the URL it
+//     would have in the package laid out beside the bundle, and react-devtools-core (ink's, only
+//     with DEV=true) a stub;
+//  2. the bundle's source map gives its table of modules by line (spfperf.modules.json, read by
+//     src/trace/bundle-frames.ts): lock contention and check tell the engine's frames from the
+//     model's by their module's file;
+//  3. the tree the binary unpacks: the bundle and its table, the pool worker's file, package.json,
+//     workloads/ and twins/ (everything the CLI reads beside its code);
+//  4. @yao-pkg/pkg's SEA builder with this machine's Node (no download) makes a copy of node with
+//     the launcher scripts/binary/sea-main.cjs and the tree's files as SEA assets;
+//  5. the result must be a SEA: pkg's failure is silent (a plain copy of node), so the build fails
+//     unless the SEA fuse is set in the file and the binary, run from an empty directory, prints
+//     spfperf's version.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+export const BINARY = join(DIST, 'spfperf-linux-x64');
+/** The staging directory: the tree the binary unpacks, and pkg's inputs. */
+const STAGE = join(DIST, 'binary');
+const TREE = join(STAGE, 'tree');
+const ENTRY = join(ROOT, 'scripts', 'binary', 'entry.mjs');
+const LAUNCHER = join(ROOT, 'scripts', 'binary', 'sea-main.cjs');
+/** The bundle, relative to the tree (dist/ of a tree laid out as the package). */
+const BUNDLE = 'dist/spfperf.mjs';
+/** The SEA fuse postject flips to :1 in a binary that is a SEA (Node's src/node_sea.cc). */
+const FUSE = `NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2`;
+const NODE_MODULES = `${sep}node_modules${sep}`;
+
+function fail(msg) {
+  throw new Error(`scripts/build-binary.mjs: ${msg}`);
+}
+
+/** Where a bundled module would be in the tree: dist/... for the CLI's, node_modules/... for a package's. */
+function treePath(id) {
+  const n = id.lastIndexOf(NODE_MODULES);
+  if (n >= 0) return `node_modules/${id.slice(n + NODE_MODULES.length).split(sep).join('/')}`;
+  const rel = relative(ROOT, id);
+  if (rel.startsWith(`dist${sep}`) || rel.startsWith(`scripts${sep}`)) return rel.split(sep).join('/');
+  return null;
+}
+
+/**
+ * import.meta.url in each module: the URL of its file in the tree, reached from the bundle's own
+ * (`new URL('../../workloads/', import.meta.url)` in dist/workload/load.js finds the tree's
+ * workloads/, as in the package). The entry is the bundle itself.
+ */
+const moduleUrls = {
+  name: 'module-urls',
+  transform(code, id) {
+    // The entry and the bundler's runtime (\0rolldown/runtime.js, its require()) are the bundle's own.
+    if (id === ENTRY || id.startsWith('\0') || !code.includes('import.meta.url')) return null;
+    const at = treePath(id);
+    if (at === null) fail(`${id} uses import.meta.url and has no place in the tree`);
+    const rel = relative(dirname(BUNDLE), at).split(sep).join('/');
+    const url = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`;
+    // On the same line: the source map's lines stay the module's (map: null, no change of lines).
+    return { code: code.replace(/\bimport\.meta\.url\b/g, url), map: null };
+  },
+};
+
+/** ink imports react-devtools-core only when DEV=true; it is not installed (ink's own advice). */
+const devtoolsStub = {
+  name: 'react-devtools-core-stub',
+  resolveId: (id) => (id === 'react-devtools-core' ? '\0react-devtools-core' : null),
+  load: (id) => (id === '\0react-devtools-core' ? 'export default { initialize() {}, connectToDevTools() {} };' : null),
+};
+
+/** Decode a source map's VLQ mappings into each generated line's first source index (or -1). */
+function lineSources(mappings) {
+  const out = [];
+  let source = 0;
+  for (const line of mappings.split(';')) {
+    let first = -1;
+    for (const seg of line.split(',')) {
+      if (seg === '') continue;
+      const fields = [];
+      let value = 0;
+      let shift = 0;
+      for (const ch of seg) {
+        const d = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.indexOf(ch);
+        if (d < 0) fail(`bad source map character ${ch}`);
+        value += (d & 31) << shift;
+        if (d & 32) shift += 5;
+        else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      if (fields.length >= 4) {
+        source += fields[1];
+        if (first < 0) first = source;
+      }
+    }
+    out.push(first);
+  }
+  return out;
+}
+
+/** The bundle's modules by line (src/trace/bundle-frames.ts's BundleModules): runs of lines of one module. */
+function moduleTable(map) {
+  const files = map.sources.map((s) => {
+    const abs = resolve(dirname(join(TREE, BUNDLE)), s);
+    return treePath(abs) ?? '';
+  });
+  const starts = [];
+  const names = [];
+  lineSources(map.mappings).forEach((src, i) => {
+    if (src < 0) return; // the bundler's own lines: they stay with the module before
+    const f = files[src];
+    if (names.length === 0 || names[names.length - 1] !== f) {
+      starts.push(i + 1);
+      names.push(f);
+    }
+  });
+  return { starts, files: names };
+}
+
+async function bundle() {
+  const { build } = await import('rolldown');
+  const out = await build({
+    input: ENTRY,
+    platform: 'node',
+    logLevel: 'warn',
+    plugins: [moduleUrls, devtoolsStub],
+    output: {
+      file: join(TREE, BUNDLE),
+      format: 'esm',
+      codeSplitting: false,
+      keepNames: true,
+      minify: false,
+      sourcemap: 'hidden',
+      banner: '// Generated by scripts/build-binary.mjs from dist/ and the packages it imports (their licences: node_modules/*/LICENSE). Not committed.',
+    },
+  });
+  const chunk = out.output.find((c) => c.type === 'chunk');
+  const code = readFileSync(join(TREE, BUNDLE), 'utf8');
+  // A class renamed by the bundler keeps its new name in stack frames (keepNames sets a function's
+  // name, not a class's type name), where Class.method keys the model's kernel names.
+  const renamed = [...code.matchAll(/\bclass ([\w$]+\$\d+)\b|\b([\w$]+\$\d+) = class\b/g)].map((m) => m[1] ?? m[2]);
+  if (renamed.length > 0) fail(`the bundler renamed classes: ${renamed.join(', ')}`);
+  writeFileSync(join(TREE, 'dist', 'spfperf.modules.json'), JSON.stringify(moduleTable(chunk.map)));
+  rmSync(join(TREE, `${BUNDLE}.map`), { force: true });
+}
+
+function copyTree(from, to, keep = () => true) {
+  for (const f of readdirSync(from)) {
+    const p = join(from, f);
+    if (statSync(p).isDirectory()) copyTree(p, join(to, f), keep);
+    else if (keep(f)) {
+      mkdirSync(to, { recursive: true });
+      copyFileSync(p, join(to, f));
+    }
+  }
+}
+
+/** Every file of the tree, relative to it, sorted. */
+function filesOf(dir, base = dir) {
+  return readdirSync(dir)
+    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesOf(join(dir, f), base) : [relative(base, join(dir, f)).split(sep).join('/')]))
+    .sort();
+}
+
+function stageTree() {
+  rmSync(STAGE, { recursive: true, force: true });
+  mkdirSync(join(TREE, 'dist', 'pool'), { recursive: true });
+  // The pool starts its workers from dist/pool/worker.js beside dist/pool/pool.js (src/pool/pool.ts).
+  writeFileSync(join(TREE, 'dist', 'pool', 'worker.js'), "// The pool's worker thread in the single binary (scripts/build-binary.mjs).\nimport { ENTRIES } from '../spfperf.mjs';\nawait ENTRIES['dist/pool/worker.js']();\n");
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  writeFileSync(join(TREE, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', license: pkg.license }, null, 2)}\n`);
+  copyTree(join(ROOT, 'workloads'), join(TREE, 'workloads'), (f) => f.endsWith('.spf'));
+  copyTree(join(ROOT, 'twins'), join(TREE, 'twins'));
+  return pkg.version;
+}
+
+async function makeSea(version) {
+  const files = filesOf(TREE);
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(f).update('\0').update(readFileSync(join(TREE, f))).update('\0');
+  hash.update(readFileSync(LAUNCHER));
+  const manifest = { version, hash: hash.digest('hex').slice(0, 16), bundle: BUNDLE, files };
+  writeFileSync(join(STAGE, 'manifest.json'), JSON.stringify(manifest));
+  const assets = { 'manifest.json': join(STAGE, 'manifest.json'), ...Object.fromEntries(files.map((f) => [f, join(TREE, f)])) };
+  // The two steps of @yao-pkg/pkg's SEA builder (lib-es5/sea.js: generateSeaBlob, then bake), with
+  // this machine's Node: pkg 6.23's own entry refuses a Node older than 22 (assertHostSeaNodeVersion).
+  const blob = join(STAGE, 'sea-prep.blob');
+  const config = join(STAGE, 'sea-config.json');
+  writeFileSync(config, JSON.stringify({ main: LAUNCHER, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets }));
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: STAGE, stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(BINARY, { force: true });
+  copyFileSync(process.execPath, BINARY);
+  const { inject } = createRequire(import.meta.url)('postject');
+  // postject's LIEF warns that the section names of node's notes moved; pkg filters the same lines.
+  const write = process.stderr.write;
+  process.stderr.write = (chunk, ...rest) => (/^warning: Can't find string offset for section name '\.note/.test(String(chunk)) ? true : write.call(process.stderr, chunk, ...rest));
+  try {
+    await inject(BINARY, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: FUSE, overwrite: true });
+  } finally {
+    process.stderr.write = write;
+  }
+  return manifest;
+}
+
+/** pkg fails silently: the output must be a SEA (the fuse flipped) that runs as spfperf. */
+function verify(version) {
+  const bin = readFileSync(BINARY);
+  if (!bin.includes(`${FUSE}:1`)) fail(`${relative(ROOT, BINARY)} is not a single executable application (its SEA fuse is not set): pkg's SEA builder did not inject the blob`);
+  const empty = mkdtempSync(join(tmpdir(), 'spfperf-binary-'));
+  try {
+    const env = { PATH: '/usr/bin:/bin', HOME: empty, SPFPERF_CACHE_DIR: join(empty, 'cache') };
+    const got = execFileSync(BINARY, ['--version'], { cwd: empty, env, encoding: 'utf8' }).trim();
+    if (got !== version) fail(`${relative(ROOT, BINARY)} --version printed '${got}', not spfperf's version ${version}`);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+}
+
+export async function buildBinary() {
+  if (process.platform !== 'linux' || process.arch !== 'x64') fail(`builds a linux-x64 binary with this machine's Node, and this is ${process.platform}-${process.arch}`);
+  const version = stageTree();
+  await bundle();
+  const manifest = await makeSea(version);
+  verify(version);
+  const mb = (statSync(BINARY).size / 2 ** 20).toFixed(1);
+  process.stdout.write(`${relative(ROOT, BINARY)}: ${mb} MiB, Node ${process.version}, ${manifest.files.length} files unpacked on first run (build ${manifest.hash})\n`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    await buildBinary();
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  }
+}
