@@ -254,6 +254,20 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     return lock;
   }).description('lock waits of a run on the model, perf-lock style (docs/lock.md)');
 
+  verb('plot', (c) =>
+    c
+      .option('-o, --output <file>', 'the picture: FILE.svg or FILE.png; its vega-lite spec, data inlined, is written beside it as FILE.vl.json', 'plot.svg')
+      .option('--y <name>', "what to draw: the workload's metric (default, as stat prints it: workload:ops/s), an event (faults, spf, pagefault:spf_vma_changed), count:NAME, a vmstat line, elapsed, user or sys")
+      .option('--x <axis>', 'the sweep axis along x (default: cpus); a word axis is drawn in sweep order')
+      .option('--normalize <config>', "divide each point by this config's mean at the same coordinates"),
+  )
+    .description('draw a sweep\'s results as line charts: a line per config, error bars from the seeds, a panel per machine (docs/plot.md)')
+    .argument('<sweep>', 'the sweep.json that spfperf sweep wrote, or its directory')
+    .action(async (sweep: string, opts) => {
+      const { run } = await import('./commands/plot.js');
+      result.code = await run(sweep, opts, io);
+    });
+
   verb('list', (c) =>
     c
       .option('--json', 'events as JSON')
