@@ -203,7 +203,7 @@ export function buildPlotSpec(d: PlotData, o: PlotOptions = {}): PlotSpec {
     font: PLOT_FONT,
     background: 'white',
     padding: 12,
-    title: { fontSize: 15, subtitleFontSize: 12, anchor: 'start', subtitleColor: '#444' },
+    title: { fontSize: 15, subtitleFontSize: 12, anchor: 'start', subtitleColor: '#444', subtitlePadding: 4, offset: 14 },
     axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal', gridColor: '#e4e4e4', domainColor: '#555', tickColor: '#555', labelColor: '#222', titleColor: '#222' },
     legend: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal', symbolSize: 80, symbolOpacity: 1 },
     header: { labelFontSize: 13, titleFontSize: 13, titleFontWeight: 'normal' },

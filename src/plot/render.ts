@@ -5,12 +5,15 @@
  * machine. vega, vega-lite and resvg are loaded here, on first use, with dynamic imports: a
  * command that draws nothing (and `spfperf --help`) never loads them.
  *
- * Text widths: with no canvas package, vega sizes text from an estimate (0.8 em a character,
- * vega-scenegraph's estimateWidth); the text itself is laid out by resvg in DejaVu Sans.
+ * Text widths: with no canvas package, vega would size text from an estimate (0.8 em a character,
+ * vega-scenegraph's estimateWidth); it is given the widths of DejaVu Sans instead
+ * (src/plot/font-metrics.ts), through vega's hook for that, `textMetrics.width`, so labels,
+ * legends and titles get the room the font that draws them needs.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PLOT_FONT, type VlSpec } from '../format/plot-spec.js';
+import { advanceWidths } from './font-metrics.js';
 
 /** A PNG has this many pixels per CSS pixel of the SVG (a 2x picture: sharp in a paper or on a screen). */
 export const PNG_SCALE = 2;
@@ -19,6 +22,27 @@ export const PNG_SCALE = 2;
 export function fontFiles(): string[] {
   const dir = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
   return [join(dir, 'DejaVuSans.ttf'), join(dir, 'DejaVuSans-Bold.ttf')];
+}
+
+/** What vega's textMetrics.width is given: an item's font size and weight, and its text. */
+interface TextItem {
+  readonly fontSize?: number | string;
+  readonly fontWeight?: number | string;
+}
+
+let measured = false;
+
+/** Have vega measure text in DejaVu Sans (regular, or bold for a weight of 600 or more). */
+function measureInDejaVu(textMetrics: { width: (item: TextItem, text: unknown) => number }): void {
+  if (measured) return;
+  const [regular, bold] = fontFiles().map(advanceWidths);
+  textMetrics.width = (item, text) => {
+    const size = item.fontSize != null ? Number(item.fontSize) || 0 : 11;
+    const s = text == null ? '' : String(text).trim();
+    const w = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600 ? bold : regular;
+    return size <= 0 ? 0 : w(s) * size;
+  };
+  measured = true;
 }
 
 /**
@@ -41,6 +65,8 @@ export async function renderSvg(spec: VlSpec): Promise<{ svg: string; width: num
     info(): void {},
     debug(): void {},
   };
+  // Exported by vega (from vega-scenegraph), though its typings leave it out.
+  measureInDejaVu((vega as unknown as { textMetrics: Parameters<typeof measureInDejaVu>[0] }).textMetrics);
   const compiled = vl.compile(spec as never, { logger: logger as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger: logger as never });
   try {
