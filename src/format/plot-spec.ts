@@ -3,7 +3,7 @@
  * config (colour and point shape, with a legend), the chosen axis along x (CPUs by default), the
  * mean of the seeds' values as the line and their min-max range as an error bar, a panel per
  * machine (column) and per value of the other axes that vary (row, labelled `size=16M` or
- * `size=16M, mode=threads`; columns when the machine does not vary). Pure: plain data in, a JSON-able spec out; the data
+ * `size=16M, mode=threads`; wrapped three a row when the machine does not vary). Pure: plain data in, a JSON-able spec out; the data
  * are inlined, one row per seed's run, so that the spec written beside the picture can be
  * restyled and re-rendered by any vega-lite tool (`extent: "stdev"` for mean +- stddev bars).
  *
@@ -57,6 +57,8 @@ const WIDTH = 420;
 const HEIGHT = 280;
 const PANEL_WIDTH = 300;
 const PANEL_HEIGHT = 220;
+/** Panels a row when they wrap (no machine axis across). */
+const PANEL_COLUMNS = 3;
 /** From this mean on, y labels are SI-prefixed (2M, not 2,000,000). */
 const SI_FROM = 1e4;
 /** A numeric x axis whose largest value is this many times its smallest is drawn on a log2 scale. */
@@ -183,20 +185,25 @@ export function buildPlotSpec(d: PlotData, o: PlotOptions = {}): PlotSpec {
         };
   const shape = series === undefined ? {} : { shape: { field: fieldRef(series.name), type: 'nominal', title: series.name, sort: [...series.values], scale: { domain: [...series.values] } } };
   const layer = [
-    { mark: { type: 'errorbar', extent: 'min-max', ticks: true, thickness: 1.5 }, encoding: { x: xEnc, y, ...colour } },
+    { mark: { type: 'errorbar', extent: 'min-max', ticks: { size: 10 }, thickness: 1.5 }, encoding: { x: xEnc, y, ...colour } },
     { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: xEnc, y: yMean, ...colour } },
     { mark: { type: 'point', filled: true, size: 60, opacity: 1 }, encoding: { x: xEnc, y: yMean, ...colour, ...shape } },
   ];
 
   const subtitle = fixedAxes(d.axes, x);
   const title = { text: [d.workload.name, ...d.workload.args].join(' '), ...(subtitle !== '' ? { subtitle } : {}) };
-  // Panels: a column per machine, a row per value of the other axes that vary (columns when
-  // the machine does not vary). Headers are the labels alone: a machine's name, `size=16M`.
-  const facet: Record<string, unknown> = {};
-  if (machine !== undefined) facet.column = { field: fieldRef(machine.name), type: 'ordinal', title: null, sort: [...machine.values] };
-  if (others.length > 0) {
-    const sort = [...new Set(d.points.map((p) => panelLabel(p.coords)))];
-    facet[machine !== undefined ? 'row' : 'column'] = { field: fieldRef(panelField), type: 'ordinal', title: null, sort };
+  // Panels: a column per machine and a row per value of the other axes that vary; when the
+  // machine does not vary, the other axes' panels wrap, PANEL_COLUMNS a row. Headers are the
+  // labels alone: a machine's name, `size=16M`.
+  let facet: Record<string, unknown> | undefined;
+  let wrap: number | undefined;
+  const sort = [...new Set(d.points.map((p) => panelLabel(p.coords)))];
+  const byPanel = { field: fieldRef(panelField), type: 'ordinal', title: null, sort };
+  if (machine !== undefined) {
+    facet = { column: { field: fieldRef(machine.name), type: 'ordinal', title: null, sort: [...machine.values] }, ...(others.length > 0 ? { row: byPanel } : {}) };
+  } else if (others.length > 0) {
+    facet = byPanel;
+    wrap = Math.min(sort.length, PANEL_COLUMNS);
   }
   const panels = facets.reduce((n, a) => n * a.values.length, 1);
   const config = {
@@ -210,9 +217,9 @@ export function buildPlotSpec(d: PlotData, o: PlotOptions = {}): PlotSpec {
     view: { stroke: '#bbb' },
   };
   const body =
-    Object.keys(facet).length === 0
+    facet === undefined
       ? { width: WIDTH, height: HEIGHT, layer }
-      : { facet, spec: { width: PANEL_WIDTH, height: PANEL_HEIGHT, layer } };
+      : { facet, ...(wrap !== undefined ? { columns: wrap } : {}), spec: { width: PANEL_WIDTH, height: PANEL_HEIGHT, layer } };
   const spec: VlSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: `spfperf plot: ${d.measure.key} of ${title.text} by ${x.name}${series !== undefined ? ` and ${series.name}` : ''}`,

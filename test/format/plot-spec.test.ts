@@ -80,6 +80,33 @@ describe('buildPlotSpec', () => {
     expect(new Set(rows(p.spec).map((r) => r.config))).toEqual(new Set(['dufour-v11']));
   });
 
+  test('one seed a point, no config axis: one line, no legend, no bars said', () => {
+    // A sweep of one config (no config axis) and one seed: the first seed of each fixture point.
+    const d = data(PF1);
+    const one: PlotData = {
+      ...d,
+      repeats: 1,
+      axes: d.axes.filter((a) => a.name !== 'config'),
+      points: d.points.filter((p) => p.coords.config === 'base').map((p) => ({ coords: { ...p.coords, config: undefined as never }, values: p.values.slice(0, 1) })),
+    };
+    const p = buildPlotSpec(one);
+    expect(p).toMatchObject({ leftOut: 0, lines: 1, panels: 1 });
+    const layer = (p.spec as { layer: { encoding: Record<string, { title?: unknown }> }[] }).layer;
+    expect(layer.every((l) => l.encoding.color === undefined && l.encoding.shape === undefined)).toBe(true);
+    expect(layer[0].encoding.y.title).toEqual(['ops/s', 'one seed a point']);
+    expect(rows(p.spec).map((r) => r.value)).toEqual(one.points.map((q) => q.values[0].value));
+  });
+
+  test('--x machine: the machines along x as words, no machine panels', () => {
+    const p = buildPlotSpec(data(FACETS), { x: 'machine' });
+    const x = (p.spec.spec as { layer: { encoding: { x: Record<string, unknown> } }[] }).layer[0].encoding.x;
+    expect(x).toMatchObject({ field: 'machine', type: 'ordinal', sort: ['x86-vm16', 'x86-2s8c'] });
+    // cpus and size vary: they share the panels, as columns.
+    expect(p.spec.facet).toEqual({ field: 'panel', type: 'ordinal', title: null, sort: ['cpus=1, size=128K', 'cpus=1, size=256K', 'cpus=2, size=128K', 'cpus=2, size=256K', 'cpus=4, size=128K', 'cpus=4, size=256K'] });
+    expect(p.spec.columns).toBe(3);
+    expect(p.panels).toBe(6);
+  });
+
   test('bad options: one line naming the option and what there is', () => {
     expect(() => buildPlotSpec(data(PF1), { x: 'threads' })).toThrow("--x: no axis 'threads' in the sweep; its axes: machine, config, cpus, size");
     expect(() => buildPlotSpec(data(PF1), { x: 'config' })).toThrow('--x: the configs are the lines; choose another axis: machine, cpus, size');
