@@ -46,7 +46,7 @@ describe('jsonSyntaxProblem', () => {
       fc.property(fc.oneof(fc.json(), mutated), (t) => {
         expect(jsonSyntaxProblem(t) === null).toBe(parses(t));
       }),
-      { numRuns: 3000 },
+      { numRuns: 1000 },
     );
   });
 
