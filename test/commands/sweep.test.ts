@@ -1,0 +1,206 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spfperf, Capture } from '../helpers/cli.js';
+import { expectGolden } from '../helpers/golden.js';
+import { run, runLocally, type RunSpecs } from '../../src/commands/sweep.js';
+import type { CliIo } from '../../src/io.js';
+import { Readable } from 'node:stream';
+
+/** A small sweep: 2 configs x 2 CPU counts, 2 seeds a point, runs short enough for a test. */
+const AXES = ['--cpus', '1,2', '--config', 'base,dufour-v11', '-r', '2'];
+const WORKLOAD = ['page_fault1', 'size=256K', 'iterations=1'];
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'spfperf-sweep-'));
+
+interface Index {
+  spfperf_sweep: number;
+  spfperf: string;
+  workload: { name: string; args: string[] };
+  repeats: number;
+  axes: { name: string; kind: string; values: (string | number)[] }[];
+  points: { index: number; coords: Record<string, string | number>; file: string; stat_args: string[] }[];
+  points_planned: number;
+  complete: boolean;
+}
+
+const index = (dir: string): Index => JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')) as Index;
+
+describe('spfperf sweep', () => {
+  it('writes a point per combination and an index of exactly the agreed shape', async () => {
+    const dir = join(tmp(), 'out');
+    const r = await spfperf(['sweep', '-o', dir, ...AXES, ...WORKLOAD]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const ix = index(dir);
+    expect(ix).toMatchObject({ spfperf_sweep: 1, spfperf: '0.1.0', workload: { name: 'page_fault1', args: ['size=256K', 'iterations=1'] }, repeats: 2, points_planned: 4, complete: true });
+    expect(ix.axes).toEqual([
+      { name: 'machine', kind: 'machine', values: ['x86-vm16'] },
+      { name: 'config', kind: 'config', values: ['base', 'dufour-v11'] },
+      { name: 'cpus', kind: 'cpus', values: [1, 2] },
+    ]);
+    expect(ix.points.map((p) => [p.index, p.coords, p.file])).toEqual([
+      [0, { machine: 'x86-vm16', config: 'base', cpus: 1 }, 'points/0000-x86-vm16-base-1cpus.json'],
+      [1, { machine: 'x86-vm16', config: 'base', cpus: 2 }, 'points/0001-x86-vm16-base-2cpus.json'],
+      [2, { machine: 'x86-vm16', config: 'dufour-v11', cpus: 1 }, 'points/0002-x86-vm16-dufour-v11-1cpus.json'],
+      [3, { machine: 'x86-vm16', config: 'dufour-v11', cpus: 2 }, 'points/0003-x86-vm16-dufour-v11-2cpus.json'],
+    ]);
+    expect(readdirSync(join(dir, 'points')).sort()).toEqual(ix.points.map((p) => p.file.slice('points/'.length)));
+    // Each point's document is that of its own runs: the cpus and config of its coordinates.
+    for (const p of ix.points) {
+      const doc = JSON.parse(readFileSync(join(dir, p.file), 'utf8')) as { cpus: number; config: { label: string }; seeds: number[] };
+      expect([doc.cpus, doc.config.label, doc.seeds]).toEqual([p.coords.cpus, p.coords.config, [1, 2]]);
+    }
+    expectGolden('sweep/page_fault1.txt', r.stdout);
+  });
+
+  it('each point\'s file equals `spfperf stat -r N --save` of the same point, byte for byte', async () => {
+    const dir = join(tmp(), 'out');
+    expect((await spfperf(['sweep', '-o', dir, '--machine', 'x86-16', '--seed', '7', ...AXES, 'page_fault1', 'size=256K,512K', 'iterations=1'])).status).toBe(0);
+    const ix = index(dir);
+    expect(ix.points).toHaveLength(8);
+    // The param axis: the plain parameter keeps its place after the axis' value.
+    expect(ix.points[1].stat_args).toEqual(['-r', '2', '--machine', 'x86-16', '--config', 'base', '--cpus', '2', '--seed', '7', 'page_fault1', 'size=256K', 'iterations=1']);
+    for (const p of [ix.points[1], ix.points[6]]) {
+      const saved = join(dir, 'stat.json');
+      const s = await spfperf(['stat', '--save', saved, ...p.stat_args]);
+      expect(s.status).toBe(0);
+      expect(readFileSync(join(dir, p.file), 'utf8')).toBe(readFileSync(saved, 'utf8'));
+    }
+  });
+
+  it('prints the same and writes the same files with --jobs 1 (one run after another) and --jobs 2', async () => {
+    const [a, b] = [join(tmp(), 'a'), join(tmp(), 'b')];
+    const one = await spfperf(['sweep', '--jobs', '1', '-o', a, ...AXES, ...WORKLOAD]);
+    const two = await spfperf(['sweep', '--jobs', '2', '-o', b, ...AXES, ...WORKLOAD]);
+    expect(two).toEqual(one);
+    for (const f of readdirSync(join(a, 'points'))) expect(readFileSync(join(b, 'points', f), 'utf8')).toBe(readFileSync(join(a, 'points', f), 'utf8'));
+    expect(readFileSync(join(b, 'sweep.json'), 'utf8')).toBe(readFileSync(join(a, 'sweep.json'), 'utf8'));
+  });
+
+  it('-x SEP and -j print a line a point (goldens)', async () => {
+    const dir = join(tmp(), 'out');
+    const csv = await spfperf(['sweep', '-o', dir, '-x', ';', ...AXES, ...WORKLOAD]);
+    expect(csv.status).toBe(0);
+    expectGolden('sweep/page_fault1.csv.txt', csv.stdout);
+    const json = await spfperf(['sweep', '-o', dir, '-j', ...AXES, ...WORKLOAD]);
+    expect(json.status).toBe(0);
+    expectGolden('sweep/page_fault1.json.txt', json.stdout);
+    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { coords: object; value: number; noise_pct: number; file: string });
+    expect(lines).toHaveLength(4);
+    // The values are the documents' means.
+    const doc = JSON.parse(readFileSync(join(dir, lines[2].file), 'utf8')) as { metrics: Record<string, { value: number }> };
+    expect(lines[2].value).toBe(doc.metrics['ops/s'].value);
+  });
+
+  it('a workload with no metric: the table is of its elapsed time', async () => {
+    const dir = join(tmp(), 'out');
+    const r = await spfperf(['sweep', '-o', dir, '-x', ',', '--cpus', '2', 'fixtures/workloads/lost-write.spf', 'delay=1us,2us']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('machine,config,cpus,delay,seconds time elapsed,noise,file');
+    const doc = JSON.parse(readFileSync(join(dir, 'points/0001-x86-vm16-base-2cpus-delay=2us.json'), 'utf8')) as { elapsed: number };
+    expect(lines[2]).toBe(`x86-vm16,base,2,2us,${doc.elapsed},,points/0001-x86-vm16-base-2cpus-delay=2us.json`);
+  });
+
+  it('a run that fails: the index of the points done, then the error and exit status stat gives', async () => {
+    const dir = join(tmp(), 'out');
+    const r = await spfperf(['sweep', '-o', dir, '--cpus', '1', 'fixtures/workloads/wrong-expect.spf']);
+    expect(r.status).toBe(4);
+    expect(r.stderr).toMatch(/^spfperf: sweep: 0 of 1 points done \(.*sweep\.json\), then a run failed:\nspfperf: invariant violated: [^\n]*\n$/);
+    expect(index(dir)).toMatchObject({ points: [], points_planned: 1, complete: false });
+  });
+
+  it('bad axes: a one-line error naming the option, before anything runs or is written', async () => {
+    const dir = join(tmp(), 'out');
+    const cases: [string[], number, string][] = [
+      [['--cpus', '0'], 1, "spfperf: option '--cpus': 0 is out of range (1..1024)\n"],
+      [['--cpus', '1..176:x0'], 1, "spfperf: option '--cpus': '1..176:x0': the factor must be at least 2, not 0\n"],
+      [['--cpus', '1,32'], 1, "spfperf: option '--cpus': 32 is more than the 16 CPUs of x86-vm16 (1 socket x 16 cores x 1 thread); give --sockets, --cores-per-socket, --threads-per-core to reshape it\n"],
+      [['--machine', 'x86-16,p8-80', '--cpus', '80'], 1, "spfperf: option '--cpus': 80 is more than the 16 CPUs of x86-16 (1 socket x 16 cores x 1 thread); give --sockets, --cores-per-socket, --threads-per-core to reshape it\n"],
+      [['--config', 'base,nope'], 2, expect.stringMatching(/^spfperf: --config 'nope': not a preset, a file, or KEY=VALUE \(presets: .*\)\n$/) as unknown as string],
+      [['--config', 'base+'], 1, "spfperf: option '--config': an empty item in 'base+' (items of one config are joined with '+')\n"],
+      [['--machine', 'nope'], 1, expect.stringMatching(/^spfperf: option '--machine': unknown machine 'nope' \(known: .*\)\n$/) as unknown as string],
+      [['-r', '0'], 1, "spfperf: option '-r': 0 is out of range (1..1000)\n"],
+      [['--jobs', 'x'], 1, "spfperf: option '--jobs': 'x' is not a whole number\n"],
+      [['-x', ',', '-j'], 1, "spfperf: options '-x' and '-j' cannot be used together\n"],
+    ];
+    for (const [args, status, stderr] of cases) {
+      const r = await spfperf(['sweep', '-o', dir, ...args, ...WORKLOAD]);
+      expect({ args, status: r.status, stderr: r.stderr, stdout: r.stdout }).toEqual({ args, status, stderr, stdout: '' });
+    }
+    const j = await spfperf(['sweep', '-o', dir, '-j', '2', ...WORKLOAD]);
+    expect(j.stderr).toBe("spfperf: option '-j' is --json, as in stat: give the jobs at once with --jobs 2\n");
+    const p = await spfperf(['sweep', '-o', dir, 'page_fault1', 'size=1M,', 'iterations=1']);
+    expect(p.stderr).toBe("spfperf: parameter 'size': an empty value in 'size=1M,'\n");
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('the output directory: a new sweep replaces an old one; a directory of other files only with --force', async () => {
+    const dir = join(tmp(), 'out');
+    expect((await spfperf(['sweep', '-o', dir, ...AXES, ...WORKLOAD])).status).toBe(0);
+    writeFileSync(join(dir, 'notes.txt'), 'mine\n');
+    // Fewer points: the old ones' files go, what is not the sweep's stays.
+    expect((await spfperf(['sweep', '-o', dir, '--cpus', '1', ...WORKLOAD])).status).toBe(0);
+    expect(readdirSync(join(dir, 'points'))).toEqual(['0000-x86-vm16-base-1cpus.json']);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine\n');
+
+    const other = join(tmp(), 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'data.csv'), '1\n');
+    const refused = await spfperf(['sweep', '-o', other, '--cpus', '1', ...WORKLOAD]);
+    expect(refused).toEqual({ status: 1, stdout: '', stderr: `spfperf: option '-o': '${other}' is not empty and holds no sweep (sweep.json); give --force to write into it, or another directory\n` });
+    const forced = await spfperf(['sweep', '-o', other, '--force', '--cpus', '1', ...WORKLOAD]);
+    expect(forced.status).toBe(0);
+    expect(readFileSync(join(other, 'data.csv'), 'utf8')).toBe('1\n');
+    expect(index(other).points).toHaveLength(1);
+
+    const file = join(tmp(), 'f');
+    writeFileSync(file, '');
+    expect((await spfperf(['sweep', '-o', file, ...WORKLOAD])).stderr).toBe(`spfperf: option '-o': '${file}' is not a directory\n`);
+    // The default: ./sweep.
+    const cwd = tmp();
+    expect((await spfperf(['sweep', '--cpus', '1', ...WORKLOAD], { cwd })).status).toBe(0);
+    expect(index(join(cwd, 'sweep')).points).toHaveLength(1);
+  });
+
+  it('refuses to remove or overwrite an input of the run', async () => {
+    const dir = join(tmp(), 'out');
+    mkdirSync(join(dir, 'points'), { recursive: true });
+    const script = join(dir, 'points', '0000-x86-vm16-base-1cpus.json');
+    writeFileSync(script, readFileSync('workloads/page_fault1.spf'));
+    const r = await spfperf(['sweep', '-o', dir, '--cpus', '1', script, 'size=256K']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`spfperf: option '-o': '${script}' is the workload script ('${script}'); refusing to overwrite an input\n`);
+  });
+
+  it('Ctrl-C: the runs under way stop, no more start; sweep.json lists the points done and the command says how many were not', async () => {
+    const onInterrupt = (handler: () => void): (() => void) => {
+      setImmediate(handler);
+      return () => {};
+    };
+    const dir = join(tmp(), 'out');
+    // (Not 1 CPU: a run of one CPU does not hand control back until it ends, so it cannot be stopped.)
+    const r = await spfperf(['sweep', '--jobs', '2', '-o', dir, '--cpus', '2,4,8', 'ebizzy', 'seconds=10s'], { onInterrupt });
+    expect(r.status).toBe(130);
+    expect(r.stderr).toBe(`spfperf: sweep stopped (Ctrl-C): 0 of 3 points done, 3 not; ${join(dir, 'sweep.json')} lists the done ones\n`);
+    expect(index(dir)).toMatchObject({ points: [], points_planned: 3, complete: false });
+    expect(r.stdout).toMatch(/│ +8 │ +- │/);
+  });
+
+  it('a sweep whose runner ends early keeps the points whose runs all ended (the seam of --queue)', async () => {
+    // A runner that runs only the first three runs: point 0 (two seeds) is done, point 1 is not.
+    const partial: RunSpecs = (specs, o) => runLocally(specs.slice(0, 3), o);
+    const dir = join(tmp(), 'out');
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const io: CliIo = { stdout, stderr, stdin: Readable.from([]), isTTY: { stdout: false, stderr: false, stdin: false }, env: {} };
+    const code = await run('page_fault1', ['size=256K', 'iterations=1'], { cpus: ['1,2'], repeat: '2', output: dir, json: true }, io, partial);
+    expect(code).toBe(130);
+    expect(stderr.text).toBe(`spfperf: sweep ended early: 1 of 2 points done, 1 not; ${join(dir, 'sweep.json')} lists the done ones\n`);
+    expect(index(dir).points.map((p) => p.index)).toEqual([0]);
+    expect(readdirSync(join(dir, 'points'))).toEqual(['0000-x86-vm16-base-1cpus.json']);
+    expect(stdout.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { done: boolean }).done)).toEqual([true, false]);
+  });
+});
