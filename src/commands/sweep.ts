@@ -34,6 +34,7 @@ import { progressEnabled, withProgress } from '../ui/live-progress.js';
 import { expandPoints, parseConfigs, parseCpuList, parseMachines, parseParamAxes, pointFileName, type Axis, type PointSpec, type SweepAxes } from './sweep-axes.js';
 import { checkOutputDir, clearOldSweep, POINTS_DIR, writeIndex, writeSweepFile } from './sweep-output.js';
 import { saveDocument, saveText } from './stat.js';
+import { signalLines, type OneRun } from './stat-runs.js';
 
 export interface SweepOptions {
   readonly cpus?: readonly string[];
@@ -227,22 +228,27 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
             }
           : {}),
       };
+      if (enabled) show();
       return runSpecs(specs, opts);
     });
   } finally {
     unsubscribe();
   }
 
+  // The workload's processes killed by a signal, as stat says it, in the runs' order.
+  const runs: OneRun[] = outcome.results.map((w, i) => ({ prep: points[Math.floor(i / repeats)].preps[i % repeats], result: resultOf(w) }));
+  const killed = runs.map(signalLines).join('');
+  if (killed !== '') await writeAll(io.stderr, killed);
   // A point is done when all its runs ended on their own (not stopped by Ctrl-C, none failed).
   const views: SweepPointView[] = [];
   const written: Point[] = [];
   for (const p of points) {
-    const results = outcome.results.slice(p.index * repeats, (p.index + 1) * repeats);
-    if (results.length < repeats || results.some((r) => r.stopped)) {
+    const mine = runs.slice(p.index * repeats, (p.index + 1) * repeats);
+    if (mine.length < repeats || mine.some((r) => r.result.stopped)) {
       views.push({ index: p.index, coords: p.coords, done: false });
       continue;
     }
-    const doc = saveDocument(results.map((w, i) => ({ prep: p.preps[i], result: resultOf(w) })));
+    const doc = saveDocument(mine);
     writeSweepFile(join(dir, p.file), saveText(doc));
     written.push(p);
     const xs = doc.runs.map((r) => read(r));

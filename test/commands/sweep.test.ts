@@ -1,7 +1,21 @@
+import { vi } from 'vitest';
+
+// ink decides once, when it is first loaded, whether it runs under CI (is-in-ci), and there it
+// draws nothing; the progress test below loads it as a terminal outside CI would (as
+// test/ui/live-progress.test.ts does), and the environment is put back afterwards.
+const savedCiEnv = vi.hoisted(() => {
+  const saved: Record<string, string | undefined> = {};
+  for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) {
+    saved[k] = process.env[k];
+    delete process.env[k];
+  }
+  return saved;
+});
+
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spfperf, Capture } from '../helpers/cli.js';
 import { expectGolden } from '../helpers/golden.js';
 import { run, runLocally, type RunSpecs } from '../../src/commands/sweep.js';
@@ -11,6 +25,10 @@ import { Readable } from 'node:stream';
 /** A small sweep: 2 configs x 2 CPU counts, 2 seeds a point, runs short enough for a test. */
 const AXES = ['--cpus', '1,2', '--config', 'base,dufour-v11', '-r', '2'];
 const WORKLOAD = ['page_fault1', 'size=256K', 'iterations=1'];
+
+afterAll(() => {
+  for (const [k, v] of Object.entries(savedCiEnv)) if (v !== undefined) process.env[k] = v;
+});
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'spfperf-sweep-'));
 
@@ -102,6 +120,17 @@ describe('spfperf sweep', () => {
     expect(lines[0]).toBe('machine,config,cpus,delay,seconds time elapsed,noise,file');
     const doc = JSON.parse(readFileSync(join(dir, 'points/0001-x86-vm16-base-2cpus-delay=2us.json'), 'utf8')) as { elapsed: number };
     expect(lines[2]).toBe(`x86-vm16,base,2,2us,${doc.elapsed},,points/0001-x86-vm16-base-2cpus-delay=2us.json`);
+  });
+
+  it('a workload process killed by a signal: stat\'s line on stderr for each run, in the runs\' order', async () => {
+    const dir = join(tmp(), 'out');
+    const r = await spfperf(['sweep', '-o', dir, '--cpus', '1,2', 'fixtures/workloads/segv.spf']);
+    const stat = await spfperf(['stat', '--cpus', '1', 'fixtures/workloads/segv.spf']);
+    expect(r.status).toBe(0);
+    const line = stat.stderr.split('\n')[0];
+    expect(line).toMatch(/^segv: process segv\/1000: Segmentation/);
+    expect(r.stderr).toBe(`${line}\n${line}\n`);
+    expect(index(dir).points).toHaveLength(2);
   });
 
   it('a run that fails: the index of the points done, then the error and exit status stat gives', async () => {
@@ -202,5 +231,35 @@ describe('spfperf sweep', () => {
     expect(index(dir).points.map((p) => p.index)).toEqual([0]);
     expect(readdirSync(join(dir, 'points'))).toEqual(['0000-x86-vm16-base-1cpus.json']);
     expect(stdout.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { done: boolean }).done)).toEqual([true, false]);
+  });
+
+  it('on a terminal: a progress line of the points done, erased at the end', async () => {
+    // A terminal that keeps what is drawn, and tells when a pattern shows.
+    let drawn = '';
+    const waits: { re: RegExp; resolve: () => void }[] = [];
+    const tty = Object.assign(new Capture({ write: (chunk, done) => {
+      drawn += chunk.toString('utf8');
+      for (const w of [...waits]) {
+        if (!w.re.test(drawn)) continue;
+        waits.splice(waits.indexOf(w), 1);
+        w.resolve();
+      }
+      done();
+    } }), { isTTY: true, columns: 200, rows: 40 });
+    const until = (re: RegExp): Promise<void> => (re.test(drawn) ? Promise.resolve() : new Promise((resolve) => waits.push({ re, resolve })));
+    // The runs end; the sweep waits until the display (drawn after its 1 s delay) shows them all done.
+    const runner: RunSpecs = async (specs, o) => {
+      const r = await runLocally(specs, o);
+      await until(/2\/2 points/);
+      return r;
+    };
+    const stdout = new Capture();
+    const io: CliIo = { stdout, stderr: tty, stdin: Readable.from([]), isTTY: { stdout: false, stderr: true, stdin: false }, env: {} };
+    const code = await run('page_fault1', ['size=256K', 'iterations=1'], { cpus: ['1,2'], output: join(tmp(), 'out') }, io, runner);
+    expect(code).toBe(0);
+    expect(drawn).toMatch(/sweep page_fault1 size=256K iterations=1  \[#{16}\] 100%  2\/2 points  sim [\d.]+ s  [\d,]+ faults/);
+    // Erased: the last frame is an empty line, and the cursor back up on it.
+    expect(drawn.endsWith('\u001B[1A')).toBe(true);
+    expect(stdout.text).toContain('# machine x86-vm16');
   });
 });
