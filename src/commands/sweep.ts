@@ -15,8 +15,8 @@
  * Each point's file is byte for byte what `spfperf stat -r N --save FILE` writes for the same
  * point (the index gives each point's stat arguments): its runs are the same RunSpecs, and its
  * document is built by stat's own saveDocument(). All the runs of all the points go to the pool
- * at once (--jobs N, default one per core), in point order, through runLocally(): the one place
- * a sweep hands out its runs, for a queue of workers on other machines to take over.
+ * at once (--jobs N, default one per core), most CPUs first (handOutOrder), through runLocally():
+ * the one place a sweep hands out its runs, for a queue of workers on other machines to take over.
  */
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -152,6 +152,17 @@ function metricOf(prep: PreparedRun): { metric: string; unit: string; read: (d: 
   return { metric: `workload:${m.name}`, unit: m.unit, read: (d) => d.metrics[m.name]?.value };
 }
 
+/**
+ * The order the runs are handed out in: the runs of most CPUs first (their workloads' threads
+ * follow the CPU count as a rule, and so does a run's wall time), point order among equals. With
+ * the longest runs started first, the last to end are short ones, and no worker idles long at the
+ * end while another finishes a 16-CPU run (longest processing time first). The results do not
+ * depend on it: each run is put back in its place.
+ */
+export function handOutOrder(preps: readonly Pick<PreparedRun, 'ncpus'>[]): number[] {
+  return preps.map((_, r) => r).sort((a, b) => preps[b].ncpus - preps[a].ncpus || a - b);
+}
+
 function pickFormatter(o: SweepOptions): SweepFormatter {
   if (o.json) return formatSweepJson;
   if (o.fieldSeparator !== undefined) return formatSweepCsv(o.fieldSeparator);
@@ -190,7 +201,13 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   // At once an index of no points: the directory is a sweep's while it runs (a rerun takes it).
   writeIndex(dir, indexDoc([]));
 
-  const specs = points.flatMap((p) => p.preps.map((prep) => runSpecOf(workloadArg, p.spec.params, { ...runOptions(p.spec, o), seed: String(prep.seed) })));
+  // The runs in point order (run r: point r / repeats, seed r % repeats), handed out longest first.
+  const preps = points.flatMap((p) => p.preps);
+  const order = handOutOrder(preps);
+  const specs = order.map((r) => {
+    const p = points[Math.floor(r / repeats)];
+    return runSpecOf(workloadArg, p.spec.params, { ...runOptions(p.spec, o), seed: String(preps[r].seed) });
+  });
   const stop = new StopFlag();
   let interrupted = false;
   const unsubscribe = onInterrupt(io, () => {
@@ -221,7 +238,7 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
                 show();
               },
               onSettled: (i: number) => {
-                const p = Math.floor(i / repeats);
+                const p = Math.floor(order[i] / repeats);
                 if (++ended[p] === repeats) done++;
                 show();
               },
@@ -236,15 +253,16 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   }
 
   // The workload's processes killed by a signal, as stat says it, in the runs' order.
-  const runs: OneRun[] = outcome.results.map((w, i) => ({ prep: points[Math.floor(i / repeats)].preps[i % repeats], result: resultOf(w) }));
-  const killed = runs.map(signalLines).join('');
+  const byRun: (OneRun | undefined)[] = preps.map(() => undefined);
+  outcome.results.forEach((w, i) => (byRun[order[i]] = { prep: preps[order[i]], result: resultOf(w) }));
+  const killed = byRun.map((r) => (r === undefined ? '' : signalLines(r))).join('');
   if (killed !== '') await writeAll(io.stderr, killed);
   // A point is done when all its runs ended on their own (not stopped by Ctrl-C, none failed).
   const views: SweepPointView[] = [];
   const written: Point[] = [];
   for (const p of points) {
-    const mine = runs.slice(p.index * repeats, (p.index + 1) * repeats);
-    if (mine.length < repeats || mine.some((r) => r.result.stopped)) {
+    const mine = byRun.slice(p.index * repeats, (p.index + 1) * repeats);
+    if (!mine.every((r): r is OneRun => r !== undefined && !r.result.stopped)) {
       views.push({ index: p.index, coords: p.coords, done: false });
       continue;
     }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spfperf, Capture } from '../helpers/cli.js';
 import { expectGolden } from '../helpers/golden.js';
-import { run, runLocally, type RunSpecs } from '../../src/commands/sweep.js';
+import { handOutOrder, run, runLocally, type RunSpecs } from '../../src/commands/sweep.js';
 import type { CliIo } from '../../src/io.js';
 import { Readable } from 'node:stream';
 
@@ -218,8 +218,13 @@ describe('spfperf sweep', () => {
     expect(r.stdout).toMatch(/│ +8 │ +- │/);
   });
 
+  it('hands out the runs of most CPUs first, point order among equals', () => {
+    expect(handOutOrder([1, 1, 4, 4, 16, 16, 2, 2].map((ncpus) => ({ ncpus })))).toEqual([4, 5, 2, 3, 6, 7, 0, 1]);
+  });
+
   it('a sweep whose runner ends early keeps the points whose runs all ended (the seam of --queue)', async () => {
-    // A runner that runs only the first three runs: point 0 (two seeds) is done, point 1 is not.
+    // A runner that runs only the first three runs it is given: the runs are handed out most CPUs
+    // first, so point 1 (2 CPUs, two seeds) is done, and point 0 (1 CPU) has one run of two.
     const partial: RunSpecs = (specs, o) => runLocally(specs.slice(0, 3), o);
     const dir = join(tmp(), 'out');
     const stdout = new Capture();
@@ -228,9 +233,9 @@ describe('spfperf sweep', () => {
     const code = await run('page_fault1', ['size=256K', 'iterations=1'], { cpus: ['1,2'], repeat: '2', output: dir, json: true }, io, partial);
     expect(code).toBe(130);
     expect(stderr.text).toBe(`spfperf: sweep ended early: 1 of 2 points done, 1 not; ${join(dir, 'sweep.json')} lists the done ones\n`);
-    expect(index(dir).points.map((p) => p.index)).toEqual([0]);
-    expect(readdirSync(join(dir, 'points'))).toEqual(['0000-x86-vm16-base-1cpus.json']);
-    expect(stdout.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { done: boolean }).done)).toEqual([true, false]);
+    expect(index(dir).points.map((p) => p.index)).toEqual([1]);
+    expect(readdirSync(join(dir, 'points'))).toEqual(['0001-x86-vm16-base-2cpus.json']);
+    expect(stdout.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { done: boolean }).done)).toEqual([false, true]);
   });
 
   it('on a terminal: a progress line of the points done, erased at the end', async () => {
