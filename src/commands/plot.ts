@@ -34,9 +34,10 @@ export function specPath(picture: string): string {
   return picture.replace(/\.(svg|png)$/i, '.vl.json');
 }
 
-function pictureKind(path: string): 'svg' | 'png' {
+/** The picture's format from its name; `option` names the option in the error (plot's -o, sweep's --plot). */
+export function pictureKind(path: string, option = '-o'): 'svg' | 'png' {
   const m = /\.(svg|png)$/i.exec(path);
-  if (m === null) throw new UsageError(`-o: '${path}' must end in .svg or .png (the picture's format)`);
+  if (m === null) throw new UsageError(`${option}: '${path}' must end in .svg or .png (the picture's format)`);
   return m[1].toLowerCase() as 'svg' | 'png';
 }
 
