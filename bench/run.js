@@ -12,6 +12,9 @@
 //                process (bench/rusage.js reports the child's process.resourceUsage()); < 1 GB
 //   -j           `stat -r 4` with --jobs 2 against --jobs 1: wall ratio <= 0.6, identical output
 //                (measured only when stat has a --jobs option; otherwise the row says so)
+//   sweep        the sweep of issue 18's Must-show (`sweep --cpus 1,2,4,8,16 --config
+//                base,dufour-v11,per-vma-lock -r 2 page_fault1 size=16M`: 15 points, 30 runs) with
+//                --jobs 2 against --jobs 1: wall ratio <= 0.6, identical table, index and point files
 //   --check      CPU time of `stat --check` over a plain `stat` for each shipped workload at its
 //                defaults (the invariant checks, docs/invariants.md); target: the worst < 2
 //   profile      CPU time of `record -g -e cpu-clock` (perf's default -F 4000, call chains) over a
@@ -31,10 +34,10 @@
 //   BENCH_QUICK=1     skip the C6 point (also: --quick)
 //   --markdown        also print the table as Markdown (what docs/performance.md holds)
 //   --only=ROWS       measure only these rows, comma-separated: startup, faults, memory, jobs,
-//                     check, profile, import, c6 (e.g. --only=check after a change to the invariant checks)
+//                     sweep, check, profile, import, c6 (e.g. --only=check after a change to the invariant checks)
 // Exit status: 0 when every measured row meets its target, 1 when one does not, 2 bad usage.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +62,7 @@ function countEnv(name, def, min) {
 }
 
 const args = process.argv.slice(2);
-const ROW_NAMES = ['startup', 'faults', 'memory', 'jobs', 'check', 'profile', 'import', 'c6'];
+const ROW_NAMES = ['startup', 'faults', 'memory', 'jobs', 'sweep', 'check', 'profile', 'import', 'c6'];
 let only = null;
 for (const a of args) {
   if (a.startsWith('--only=')) {
@@ -260,6 +263,49 @@ function jobs() {
   row(what, ratio.toFixed(2), detail, '<= 0.60, same output', ratio <= 0.6 && same);
 }
 
+// ---- sweep (issue 18's Must-show) with one and two jobs ---------------------------------------
+
+/** A sweep's output directory as one string: sweep.json, then every point's file, by name. */
+function sweepFiles(dir) {
+  const points = readdirSync(join(dir, 'points')).sort();
+  return [readFileSync(join(dir, 'sweep.json'), 'utf8'), ...points.map((f) => `${f}\n${readFileSync(join(dir, 'points', f), 'utf8')}`)].join('\0');
+}
+
+/**
+ * All the runs of all the points go to the pool at once, so two workers should stay busy to the
+ * end: the wall of --jobs 2 over --jobs 1, whole-process medians, taken in turn, beside what two
+ * threads of this machine do against one now (as the -j row), and the outputs compared.
+ */
+function sweepJobs() {
+  const what = 'sweep, 15 points x 2 runs: wall of --jobs 2 / --jobs 1';
+  const grid = ['--cpus', '1,2,4,8,16', '--config', 'base,dufour-v11,per-vma-lock', '-r', '2'];
+  const workload = ['page_fault1', 'size=16M'];
+  progress(`sweep: spfperf sweep ${[...grid, ...workload].join(' ')} with --jobs 1 and --jobs 2, ${nRuns(REPEATS)} each, taken in turn`);
+  const one = [];
+  const two = [];
+  const capacity = [];
+  for (let i = 0; i < REPEATS; i++) {
+    capacity.push(cpuCapacity('mem'));
+    for (const [jobs, into] of [['1', one], ['2', two]]) {
+      const dir = mkdtempSync(join(tmpdir(), 'spfperf-bench-sweep-'));
+      try {
+        const r = childRun(['sweep', '--jobs', jobs, '-o', join(dir, 'out'), ...grid, ...workload]);
+        into.push({ ...r, files: sweepFiles(join(dir, 'out')) });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const out = (r) => r.stdout + '\0' + r.stderr + '\0' + r.files;
+  const same = [...one, ...two].every((r) => out(r) === out(one[0]));
+  const ratio = median(two.map((r) => r.wall)) / median(one.map((r) => r.wall));
+  const cap = median(capacity);
+  const detail =
+    `--jobs 1 ${median(one.map((r) => r.wall)).toFixed(2)} s, --jobs 2 ${median(two.map((r) => r.wall)).toFixed(2)} s; table, index and points ${same ? 'identical' : 'DIFFER'}; ` +
+    `what 2 threads of this machine do against 1 now: ${cap.toFixed(2)} on memory: no --jobs 2 can beat ${(1 / cap).toFixed(2)} here`;
+  row(what, ratio.toFixed(2), detail, '<= 0.60, same output', ratio <= 0.6 && same);
+}
+
 // ---- stat --check against a plain stat --------------------------------------------------------
 
 /**
@@ -355,6 +401,7 @@ if (wanted('startup')) startup();
 if (wanted('faults')) faultRate();
 if (wanted('memory')) memory();
 if (wanted('jobs')) jobs();
+if (wanted('sweep')) sweepJobs();
 if (wanted('check')) checkCost();
 if (wanted('profile')) profileCost();
 if (wanted('import')) importRow();

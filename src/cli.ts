@@ -21,6 +21,8 @@ import { ARCH_VALUES, CONFIG_PRESET_VALUES, MACHINE_VALUES, LOCK_SORT_VALUES, RE
 const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** collect() with no default shown in the help (absent: undefined). */
+const collectList = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function commonRunOptions(c: Command): Command {
   return c
@@ -105,6 +107,33 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .argument('[params...]', 'workload parameters as name=value')
     .action(async (workload: string, params: string[], opts) => {
       const { run } = await import('./commands/stat.js');
+      result.code = await run(workload, params, opts, io);
+    });
+
+  verb('sweep', (c) =>
+    c
+      .option('--cpus <list>', 'CPU counts, one point each: 1,2,4,8,16; ranges 1-16; series 1..176:x2 or 1..64:+8 (the end included); may repeat', collectList)
+      .option('--config <configs>', `kernel configs, one point each, comma-separated; the --config items of one joined with + (dufour-v11+kernel=5.0); presets: ${CONFIG_PRESET_VALUES.join(', ')}; may repeat`, collectList)
+      .option('--machine <list>', `machine presets, one point each, comma-separated (${MACHINE_VALUES.join(', ')}); may repeat`, collectList)
+      .option('--arch <arch>', `without --machine: a bare-metal machine of this architecture: ${ARCH_VALUES.join(', ')}`)
+      .option('--sockets <n>', 'reshape each machine: this many sockets (its memory and costs kept)')
+      .option('--cores-per-socket <n>', 'reshape each machine: this many cores a socket')
+      .option('--threads-per-core <n>', 'reshape each machine: this many SMT threads a core')
+      .option('-r, --repeat <n>', 'runs a point, seeds seed..seed+N-1 (default 1); the table gives their noise')
+      .option('--seed <n>', 'seed of the first run of each point', '1')
+      .option('-o, --output <dir>', 'directory of DIR/sweep.json (the index) and DIR/points/*.json (a stat --save document a point)', 'sweep')
+      .option('--force', 'write into a directory that is not empty and holds no sweep')
+      .option('-x, --field-separator <sep>', 'print the table as CSV with this separator (a header line, a line a point)')
+      .option('-j, --json', 'print the table as JSON lines (an object a point)')
+      .option('--jobs <n>', 'runs at once, on worker threads (default: one per core; 1: one after another)')
+      .option('--plot <file>', 'at the end, draw the sweep as spfperf plot does with its defaults: FILE.svg or FILE.png (docs/plot.md)')
+      .option('--check', 'check the model as it runs (as stat --check; slower)'),
+  )
+    .description('run a workload over a grid of machines, configs, CPU counts and parameters; save each point and print a table (docs/sweep.md)')
+    .argument('<workload>', 'a shipped workload name (spfperf list --workloads) or a .spf file')
+    .argument('[params...]', 'workload parameters as name=value; name=a,b,c makes the parameter an axis')
+    .action(async (workload: string, params: string[], opts) => {
+      const { run } = await import('./commands/sweep.js');
       result.code = await run(workload, params, opts, io);
     });
 
@@ -253,6 +282,20 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     });
     return lock;
   }).description('lock waits of a run on the model, perf-lock style (docs/lock.md)');
+
+  verb('plot', (c) =>
+    c
+      .option('-o, --output <file>', 'the picture: FILE.svg or FILE.png; its vega-lite spec, data inlined, is written beside it as FILE.vl.json', 'plot.svg')
+      .option('--y <name>', "what to draw: the workload's metric (default, as stat prints it: workload:ops/s), an event (faults, spf, pagefault:spf_vma_changed), count:NAME, a vmstat line, elapsed, user or sys")
+      .option('--x <axis>', 'the sweep axis along x (default: cpus); a word axis is drawn in sweep order')
+      .option('--normalize <config>', "divide each point by this config's mean at the same coordinates"),
+  )
+    .description('draw a sweep\'s results as line charts: a line per config, error bars from the seeds, a panel per machine (docs/plot.md)')
+    .argument('<sweep>', 'the sweep.json that spfperf sweep wrote, or its directory')
+    .action(async (sweep: string, opts) => {
+      const { run } = await import('./commands/plot.js');
+      result.code = await run(sweep, opts, io);
+    });
 
   verb('list', (c) =>
     c

@@ -112,7 +112,8 @@ async function runOnce(ctx: Ctx, prep: PreparedRun, plan: Plan): Promise<OneRun>
   }
 }
 
-function signalLines(run: OneRun): string {
+/** The lines stat prints on stderr for a run whose processes were killed by a signal (also sweep.ts). */
+export function signalLines(run: OneRun): string {
   return run.result.signals
     .map((s) => `${run.prep.workload.name}: process ${s.comm}/${s.pid}: ${SIGNAL_NAMES[s.signal] ?? `signal ${s.signal}`} (${s.detail})\n`)
     .join('');

@@ -349,14 +349,20 @@ async function writeOutput(o: StatOptions, text: string, to: Writable): Promise<
   }
 }
 
-function saveDocument(runs: readonly OneRun[]): SavedRun {
+/** The --save document of a run's seeds (also each point of `spfperf sweep`, sweep.ts). */
+export function saveDocument(runs: readonly OneRun[]): SavedRun {
   const values: RunValues[] = runs.map((r) => runValues(r.prep, r.prep.seed, r.result));
   return savedRun(runs[0].prep, values);
 }
 
+/** A --save document as its file holds it. */
+export function saveText(doc: SavedRun): string {
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
 function writeSave(file: string, runs: readonly OneRun[]): void {
   try {
-    writeFileSync(file, JSON.stringify(saveDocument(runs), null, 2) + '\n');
+    writeFileSync(file, saveText(saveDocument(runs)));
   } catch (e) {
     throw new UsageError(`option '--save': cannot write '${file}': ${(e as Error).message}`);
   }

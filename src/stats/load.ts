@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { savedProblem, stripBom } from '../trace/header.js';
+import { savedProblem, stripBom, summaryProblem } from '../trace/header.js';
 import { readTrace } from '../trace/ndjson-reader.js';
 import { SAVE_FORMAT, type RunDescription, type RunSummary } from './save.js';
 
@@ -128,8 +128,25 @@ async function loadTrace(file: string): Promise<RunSummary> {
   return summaryOf(file, desc, summary);
 }
 
+/** A saved run with each of its runs: a `--save` document's `runs`, or a trace's one summary. */
+export interface LoadedRun {
+  readonly summary: RunSummary;
+  /** Each run's values (with the run description), in the document's order. */
+  readonly runs: readonly RunSummary[];
+}
+
 /** Read one input of `diff`. Every failure is a one-line UsageError naming the file. */
 export async function loadRunSummary(file: string): Promise<RunSummary> {
+  return (await load(file, false)).summary;
+}
+
+/** Read a `--save` document or a record trace, with its runs (plot's error bars). Errors as loadRunSummary's. */
+export function loadRun(file: string): Promise<LoadedRun> {
+  return load(file, true);
+}
+
+/** Read a saved run or trace; its `runs` read and checked only `withRuns` (diff reads the means alone). */
+async function load(file: string, withRuns: boolean): Promise<LoadedRun> {
   let size: number;
   let first: string;
   try {
@@ -141,7 +158,10 @@ export async function loadRunSummary(file: string): Promise<RunSummary> {
     throw new UsageError(`cannot read '${file}': ${reason(e)}`);
   }
   const h = parse(stripBom(first));
-  if (isObject(h) && h.type === 'header') return loadTrace(file);
+  if (isObject(h) && h.type === 'header') {
+    const summary = await loadTrace(file);
+    return { summary, runs: [summary] };
+  }
   if (size > MAX_SAVE_BYTES) throw notOurs(file);
   let text: string;
   try {
@@ -155,5 +175,15 @@ export async function loadRunSummary(file: string): Promise<RunSummary> {
   // The same field checks as a trace's header and summary (src/trace/header.ts).
   const why = savedProblem(doc);
   if (why !== null) throw new UsageError(`${file}: ${why}`);
-  return summaryOf(file, doc, doc);
+  const summary = summaryOf(file, doc, doc);
+  // A document without runs (or with none) stands for one run: its means.
+  if (!withRuns || !Array.isArray(doc.runs) || doc.runs.length === 0) return { summary, runs: [summary] };
+  const runs = doc.runs.map((r: unknown, i: number) => {
+    const bad = isObject(r) ? summaryProblem(r) : 'not an object';
+    if (bad !== null) throw new UsageError(`${file}: runs[${i}]: ${bad}`);
+    // Each run under its own seed (the document's `seeds` lists them all).
+    const seed = typeof (r as Json).seed === 'number' ? ((r as Json).seed as number) : (doc.seeds as number[] | undefined)?.[i];
+    return { ...summaryOf(file, doc, r as Json), ...(seed !== undefined ? { seeds: [seed] } : {}) };
+  });
+  return { summary, runs };
 }

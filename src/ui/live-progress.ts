@@ -47,8 +47,17 @@ export interface ProgressOptions {
   readonly onAbort?: () => string | void;
 }
 
+/**
+ * What the display shows: a run's simulated time and faults (summed over the runs of a pool), and,
+ * for a command of many runs (sweep), how many of its units (points) are done: the bar and the
+ * estimate then follow those.
+ */
+export interface ShownProgress extends RunProgress {
+  readonly units?: { readonly done: number; readonly total: number; readonly name: string };
+}
+
 export interface ProgressControl extends AsyncRunControl {
-  onProgress(p: RunProgress): void;
+  onProgress(p: ShownProgress): void;
   shouldStop(): boolean;
   /** Ctrl-C was pressed. */
   readonly interrupted: boolean;
@@ -98,7 +107,7 @@ export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressCon
   const enabled = o.enabled ?? false;
   const delayMs = o.delayMs ?? 1000;
   const t0 = performance.now();
-  let last: RunProgress = { simNs: 0, faults: 0 };
+  let last: ShownProgress = { simNs: 0, faults: 0 };
   let interrupted = false;
   let done = false;
   let ui: InkUi | null = null;
@@ -123,7 +132,8 @@ export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressCon
           totalSimNs: o.totalSimNs,
           faults: last.faults,
           wallMs: w,
-          etaMs: estimateLeftMs(last.simNs, o.totalSimNs, w),
+          units: last.units,
+          etaMs: last.units !== undefined ? estimateLeftMs(last.units.done, last.units.total, w) : estimateLeftMs(last.simNs, o.totalSimNs, w),
           stopping: interrupted,
         });
       if (done) return;
@@ -138,7 +148,7 @@ export async function withProgress<T>(o: ProgressOptions, run: (ctl: ProgressCon
   };
 
   const ctl: ProgressControl = {
-    onProgress: (p: RunProgress) => {
+    onProgress: (p: ShownProgress) => {
       last = p;
     },
     shouldStop: () => interrupted,

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRunSummary } from '../../src/stats/load.js';
+import { loadRun, loadRunSummary } from '../../src/stats/load.js';
 import { UsageError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spfperf-load-'));
@@ -69,5 +69,29 @@ describe('loading diff inputs', () => {
     const v2 = file('v2.ndjson', JSON.stringify({ type: 'header', trace_format: 2, ...description }) + '\n');
     expect(await failure(v2)).toBe(`${v2}: trace format 2 is not one this spfperf reads (it reads format 1)`);
     for (const m of [await failure(junk), await failure(cut)]) expect(m.split('\n')).toHaveLength(1);
+  });
+});
+
+describe('loadRun: a saved run with each of its runs (plot)', () => {
+  it('each run of a --save document, under its own seed; a document without runs is one run', async () => {
+    const runs = [
+      { seed: 1, ...values, elapsed: 0.4 },
+      { seed: 2, ...values, elapsed: 0.6 },
+    ];
+    const r = await loadRun(file('runs.json', JSON.stringify({ ...description, seeds: [1, 2], ...values, runs })));
+    expect(r.summary.seeds).toEqual([1, 2]);
+    expect(r.runs.map((x) => [x.seeds, x.elapsed, x.workload.name])).toEqual([
+      [[1], 0.4, 'ebizzy'],
+      [[2], 0.6, 'ebizzy'],
+    ]);
+    const none = await loadRun(file('none.json', JSON.stringify({ ...description, ...values, runs: [] })));
+    expect(none.runs).toEqual([none.summary]);
+  });
+
+  it('a run of the wrong shape: the file and the run named', async () => {
+    const p = file('bad-run.json', JSON.stringify({ ...description, ...values, runs: [{ seed: 1, ...values, elapsed: 'soon' }] }));
+    await expect(loadRun(p)).rejects.toThrow(`${p}: runs[0]: summary field 'elapsed' is the string "soon", not a number`);
+    // diff reads the means alone: the same file is fine there.
+    expect((await loadRunSummary(p)).elapsed).toBe(0.5);
   });
 });

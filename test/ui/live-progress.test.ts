@@ -85,6 +85,16 @@ describe('Progress (ink)', () => {
   });
 });
 
+describe('Progress (ink) with units: a sweep\'s points', () => {
+  it('the bar and the count follow the points done, not the simulated time', () => {
+    const v = render(createElement(Progress, { label: 'sweep w', simNs: 1.2e8, faults: 1000, wallMs: 3200, etaMs: 9100, units: { done: 4, total: 16, name: 'points' } }));
+    expect(v.lastFrame()).toBe('sweep w  [####............]  25%  4/16 points  sim 0.120 s  1,000 faults  wall 3.2 s  ~9.1 s left');
+    v.rerender(createElement(Progress, { label: 'sweep w', simNs: 0, faults: 0, wallMs: 10, units: { done: 0, total: 0, name: 'points' } }));
+    expect(v.lastFrame()).toBe('sweep w  [################] 100%  0/0 points  sim 0.000 s  0 faults  wall 0.0 s');
+    v.unmount();
+  });
+});
+
 describe('progress controller', () => {
   it('estimates the wall time left from the rate so far, only with a known total', () => {
     expect(estimateLeftMs(2e9, 10e9, 1000)).toBe(4000);
@@ -170,6 +180,15 @@ describe('progress controller', () => {
     expect(tail).toContain('\u001B[2K');
     expect(tail.endsWith('\u001B[1A')).toBe(true);
     expect(tail.replace(/\u001B\[[?0-9;]*[A-Za-z]/g, '')).toBe('\n\n');
+  });
+
+  it('with units, the estimate is from the units done so far', async () => {
+    const tty = new FakeTty();
+    await withProgress({ label: 'sweep w', stream: tty as unknown as CliIo['stderr'], enabled: true, delayMs: 0, refreshMs: 10 }, async (ctl) => {
+      ctl.onProgress({ simNs: 1e8, faults: 7, units: { done: 1, total: 4, name: 'points' } });
+      await tty.until(/~\d+\.\d s left/);
+    });
+    expect(tty.out).toMatch(/\[####\.{12}\]  25%  1\/4 points  sim 0\.100 s  7 faults/);
   });
 
   it('does not load ink for a run shorter than the delay', async () => {
