@@ -1,24 +1,27 @@
 #!/usr/bin/env node
 // npm run binary: dist/spfperf-linux-x64, one file that runs spfperf without Node or npm on a
 // linux-x64 machine (docs/binary.md). After the build (tsc's dist/):
-//  1. rolldown bundles scripts/binary/entry.mjs, all of dist/ and every package the CLI imports
-//     into one ES module, dist/binary/tree/dist/spfperf.mjs (ES, not CommonJS: ink and yoga-layout
-//     use top-level await), names kept (no minification: lock contention, cpu-clock and check name
-//     the model's functions by their JavaScript names), each module's import.meta.url the URL it
-//     would have in the package laid out beside the bundle, and react-devtools-core (ink's, only
-//     with DEV=true) a stub;
-//  2. the bundle's source map gives its table of modules by line (spfperf.modules.json, read by
+//  1. rolldown bundles scripts/binary/entry.mjs, all of dist/ and the packages the CLI imports as
+//     ES modules (ink and yoga-layout use top-level await, which a CommonJS bundle cannot hold):
+//     dist/spfperf.mjs and chunks beside it, split where the CLI imports lazily; names kept (no
+//     minification: lock contention, cpu-clock and check name the model's functions by their
+//     JavaScript names); each module's import.meta.url the URL it would have in the package laid
+//     out beside the chunks; react-devtools-core (ink's, only with DEV=true) a stub;
+//  2. the chunks' source maps give their tables of modules by line (spfperf.modules.json, read by
 //     src/trace/bundle-frames.ts): lock contention and check tell the engine's frames from the
 //     model's by their module's file;
-//  3. the tree the binary unpacks: the bundle and its table, the pool worker's file, package.json,
-//     workloads/ and twins/ (everything the CLI reads beside its code);
-//  4. @yao-pkg/pkg's SEA builder with this machine's Node (no download) makes a copy of node with
-//     the launcher scripts/binary/sea-main.cjs and the tree's files as SEA assets;
-//  5. the result must be a SEA: pkg's failure is silent (a plain copy of node), so the build fails
-//     unless the SEA fuse is set in the file and the binary, run from an empty directory, prints
-//     spfperf's version.
+//  3. the tree the binary unpacks, laid out as the package: the chunks and their tables, the pool
+//     worker's file, package.json, workloads/, twins/, resvg's native addon and the DejaVu fonts
+//     (everything the CLI reads beside its code, and the one file Node loads only from a file);
+//  4. the two steps of @yao-pkg/pkg's SEA builder, done here because pkg 6.23 refuses a Node older
+//     than 22: node --experimental-sea-config with the launcher scripts/binary/sea-main.cjs and
+//     the tree's files as SEA assets, then postject injects the blob into a stripped copy of this
+//     machine's node (no download);
+//  5. the result must be a SEA (postject's and pkg's failures can leave a plain copy of node): the
+//     build fails unless the SEA fuse is set in the file and the binary, run from an empty
+//     directory, prints spfperf's version.
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -28,12 +31,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 export const BINARY = join(DIST, 'spfperf-linux-x64');
-/** The staging directory: the tree the binary unpacks, and pkg's inputs. */
+/** The staging directory: the tree the binary unpacks, and the SEA's config and blob. */
 const STAGE = join(DIST, 'binary');
 const TREE = join(STAGE, 'tree');
 const ENTRY = join(ROOT, 'scripts', 'binary', 'entry.mjs');
 const LAUNCHER = join(ROOT, 'scripts', 'binary', 'sea-main.cjs');
-/** The bundle, relative to the tree (dist/ of a tree laid out as the package). */
+/** The bundle's entry chunk, relative to the tree (dist/ of a tree laid out as the package); its other chunks sit beside it. */
 const BUNDLE = 'dist/spfperf.mjs';
 /** The SEA fuse postject flips to :1 in a binary that is a SEA (Node's src/node_sea.cc). */
 const FUSE = `NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2`;
@@ -64,7 +67,7 @@ const moduleUrls = {
     if (id === ENTRY || id.startsWith('\0') || !code.includes('import.meta.url')) return null;
     const at = treePath(id);
     if (at === null) fail(`${id} uses import.meta.url and has no place in the tree`);
-    const rel = relative(dirname(BUNDLE), at).split(sep).join('/');
+    const rel = relative('dist', at).split(sep).join('/');
     const url = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`;
     // On the same line: the source map's lines stay the module's (map: null, no change of lines).
     return { code: code.replace(/\bimport\.meta\.url\b/g, url), map: null };
@@ -110,12 +113,9 @@ function lineSources(mappings) {
   return out;
 }
 
-/** The bundle's modules by line (src/trace/bundle-frames.ts's BundleModules): runs of lines of one module. */
+/** A chunk's modules by line (src/trace/bundle-frames.ts's BundleModules): runs of lines of one module. */
 function moduleTable(map) {
-  const files = map.sources.map((s) => {
-    const abs = resolve(dirname(join(TREE, BUNDLE)), s);
-    return treePath(abs) ?? '';
-  });
+  const files = map.sources.map((s) => treePath(resolve(join(TREE, 'dist'), s)) ?? '');
   const starts = [];
   const names = [];
   lineSources(map.mappings).forEach((src, i) => {
@@ -129,6 +129,14 @@ function moduleTable(map) {
   return { starts, files: names };
 }
 
+/** The module of each line of a chunk's code, by its table. */
+function moduleAt(code, table, index) {
+  const line = code.slice(0, index).split('\n').length;
+  let i = 0;
+  while (i + 1 < table.starts.length && table.starts[i + 1] <= line) i++;
+  return table.files[i] ?? '';
+}
+
 async function bundle() {
   const { build } = await import('rolldown');
   const out = await build({
@@ -136,24 +144,36 @@ async function bundle() {
     platform: 'node',
     logLevel: 'warn',
     plugins: [moduleUrls, devtoolsStub],
+    external: (id) => id.startsWith('node:') || EXTERNAL.has(id),
     output: {
-      file: join(TREE, BUNDLE),
+      dir: join(TREE, 'dist'),
       format: 'esm',
-      codeSplitting: false,
+      // Split where the CLI imports lazily (a verb, ink, vega): a start-up reads the command table
+      // and its verb, not the whole CLI; and a package's names do not clash with dist/'s. Every
+      // chunk sits beside the entry, in dist/, where moduleUrls's URLs are relative to.
+      entryFileNames: 'spfperf.mjs',
+      chunkFileNames: 'spfperf-[name]-[hash].mjs',
       keepNames: true,
       minify: false,
       sourcemap: 'hidden',
       banner: '// Generated by scripts/build-binary.mjs from dist/ and the packages it imports (their licences: node_modules/*/LICENSE). Not committed.',
     },
   });
-  const chunk = out.output.find((c) => c.type === 'chunk');
-  const code = readFileSync(join(TREE, BUNDLE), 'utf8');
-  // A class renamed by the bundler keeps its new name in stack frames (keepNames sets a function's
-  // name, not a class's type name), where Class.method keys the model's kernel names.
-  const renamed = [...code.matchAll(/\bclass ([\w$]+\$\d+)\b|\b([\w$]+\$\d+) = class\b/g)].map((m) => m[1] ?? m[2]);
-  if (renamed.length > 0) fail(`the bundler renamed classes: ${renamed.join(', ')}`);
-  writeFileSync(join(TREE, 'dist', 'spfperf.modules.json'), JSON.stringify(moduleTable(chunk.map)));
-  rmSync(join(TREE, `${BUNDLE}.map`), { force: true });
+  const tables = {};
+  for (const chunk of out.output.filter((c) => c.type === 'chunk')) {
+    // (No map: a chunk of no code of its own, re-exports only.)
+    const table = chunk.map ? moduleTable(chunk.map) : { starts: [], files: [] };
+    tables[chunk.fileName] = table;
+    // A class of dist/ renamed by the bundler (two modules of a chunk with a class of one name)
+    // keeps its new name in stack frames (keepNames sets a function's name, not a class's type
+    // name), where Class.method keys the model's kernel names (lock contention, cpu-clock).
+    const renamed = [...chunk.code.matchAll(/\bclass ([\w$]+\$\d+)\b|\b([\w$]+\$\d+) = class\b/g)]
+      .map((m) => ({ name: m[1] ?? m[2], module: moduleAt(chunk.code, table, m.index) }))
+      .filter((c) => c.module.startsWith('dist/'));
+    if (renamed.length > 0) fail(`the bundler renamed classes of dist/: ${renamed.map((c) => `${c.name} (${c.module})`).join(', ')}`);
+    rmSync(join(TREE, 'dist', `${chunk.fileName}.map`), { force: true });
+  }
+  writeFileSync(join(TREE, 'dist', 'spfperf.modules.json'), JSON.stringify(tables));
 }
 
 function copyTree(from, to, keep = () => true) {
@@ -174,6 +194,19 @@ function filesOf(dir, base = dir) {
     .sort();
 }
 
+/**
+ * Package files the tree holds as files, not in the bundle: resvg's native addon, which Node can
+ * load only from a file (and its JavaScript, which finds it beside itself), and the two DejaVu
+ * fonts plot draws and measures with (src/plot/render.ts finds them through the package).
+ */
+const PACKAGE_FILES = {
+  '@resvg/resvg-js': ['package.json', 'LICENSE', 'index.js', 'js-binding.js'],
+  '@resvg/resvg-js-linux-x64-gnu': ['package.json', 'resvgjs.linux-x64-gnu.node'],
+  'dejavu-fonts-ttf': ['package.json', 'LICENSE', 'ttf/DejaVuSans.ttf', 'ttf/DejaVuSans-Bold.ttf'],
+};
+/** Imported by the bundle at run time from the tree's node_modules/ (PACKAGE_FILES). */
+const EXTERNAL = new Set(['@resvg/resvg-js']);
+
 function stageTree() {
   rmSync(STAGE, { recursive: true, force: true });
   mkdirSync(join(TREE, 'dist', 'pool'), { recursive: true });
@@ -183,6 +216,13 @@ function stageTree() {
   writeFileSync(join(TREE, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', license: pkg.license }, null, 2)}\n`);
   copyTree(join(ROOT, 'workloads'), join(TREE, 'workloads'), (f) => f.endsWith('.spf'));
   copyTree(join(ROOT, 'twins'), join(TREE, 'twins'));
+  for (const [name, files] of Object.entries(PACKAGE_FILES)) {
+    for (const f of files) {
+      const to = join(TREE, 'node_modules', name, f);
+      mkdirSync(dirname(to), { recursive: true });
+      copyFileSync(join(ROOT, 'node_modules', name, f), to);
+    }
+  }
   return pkg.version;
 }
 
@@ -199,9 +239,14 @@ async function makeSea(version) {
   const blob = join(STAGE, 'sea-prep.blob');
   const config = join(STAGE, 'sea-config.json');
   writeFileSync(config, JSON.stringify({ main: LAUNCHER, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets }));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: STAGE, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: STAGE, stdio: 'pipe' });
   rmSync(BINARY, { force: true });
   copyFileSync(process.execPath, BINARY);
+  // node's symbols are ~10 MB of the file and nothing at run time needs them (binutils' strip;
+  // without it the binary is that much bigger, and works the same).
+  const strip = spawnSync('strip', [BINARY], { encoding: 'utf8' });
+  if (strip.error === undefined && strip.status !== 0) fail(`strip ${relative(ROOT, BINARY)} failed: ${strip.stderr.trim()}`);
+  const stripped = strip.error === undefined;
   const { inject } = createRequire(import.meta.url)('postject');
   // postject's LIEF warns that the section names of node's notes moved; pkg filters the same lines.
   const write = process.stderr.write;
@@ -211,13 +256,13 @@ async function makeSea(version) {
   } finally {
     process.stderr.write = write;
   }
-  return manifest;
+  return { ...manifest, stripped };
 }
 
-/** pkg fails silently: the output must be a SEA (the fuse flipped) that runs as spfperf. */
+/** The output must be a SEA (the fuse flipped) that runs as spfperf, not a plain copy of node. */
 function verify(version) {
   const bin = readFileSync(BINARY);
-  if (!bin.includes(`${FUSE}:1`)) fail(`${relative(ROOT, BINARY)} is not a single executable application (its SEA fuse is not set): pkg's SEA builder did not inject the blob`);
+  if (!bin.includes(`${FUSE}:1`)) fail(`${relative(ROOT, BINARY)} is not a single executable application (its SEA fuse is not set): postject did not inject the blob`);
   const empty = mkdtempSync(join(tmpdir(), 'spfperf-binary-'));
   try {
     const env = { PATH: '/usr/bin:/bin', HOME: empty, SPFPERF_CACHE_DIR: join(empty, 'cache') };
@@ -235,7 +280,7 @@ export async function buildBinary() {
   const manifest = await makeSea(version);
   verify(version);
   const mb = (statSync(BINARY).size / 2 ** 20).toFixed(1);
-  process.stdout.write(`${relative(ROOT, BINARY)}: ${mb} MiB, Node ${process.version}, ${manifest.files.length} files unpacked on first run (build ${manifest.hash})\n`);
+  process.stdout.write(`${relative(ROOT, BINARY)}: ${mb} MiB${manifest.stripped ? '' : ' (not stripped: no strip program)'}, Node ${process.version}, ${manifest.files.length} files unpacked on first run (build ${manifest.hash})\n`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -65,7 +65,7 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
     const builds = readdirSync(cache);
     expect(builds).toHaveLength(1);
     expect(builds[0]).toMatch(/^binary-[\d.]+-[0-9a-f]{16}$/);
-    expect(readdirSync(join(cache, builds[0])).sort()).toEqual(['dist', 'package.json', 'twins', 'workloads']);
+    expect(readdirSync(join(cache, builds[0])).sort()).toEqual(['dist', 'node_modules', 'package.json', 'twins', 'workloads']);
     expect(bin(['--version']).status).toBe(0);
     expect(readdirSync(cache)).toEqual(builds);
     expect(readdirSync(CWD)).toEqual([]);
@@ -78,7 +78,7 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
   });
 
   test('stat of a shipped workload, and -r 2 on two worker threads', () => {
-    for (const args of [['stat', 'page_fault1', 'size=1M'], ['stat', '-r', '4', '--jobs', '2', 'page_fault1', 'size=512K'], ['stat', '-j', '-e', 'faults,spf', '--config', 'dufour-v11', 'ebizzy', 'threads=4', 'seconds=0.001']]) {
+    for (const args of [['stat', 'page_fault1', 'size=256K'], ['stat', '-r', '4', '--jobs', '2', 'page_fault1', 'size=512K'], ['stat', '-j', '-e', 'faults,spf', '--config', 'dufour-v11', 'ebizzy', 'threads=4', 'seconds=0.001']]) {
       const r = bin(args);
       expect(r.status, r.stderr).toBe(0);
       expect(outcome(r), args.join(' ')).toEqual(outcome(npm(args)));
@@ -94,7 +94,7 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
   });
 
   test('record -o, then report --stdio and script of the trace', () => {
-    const rec = bin(['record', '-o', 'x.ndjson', 'page_fault1', 'size=1M']);
+    const rec = bin(['record', '-o', 'x.ndjson', 'page_fault1', 'size=256K']);
     expect(rec.status, rec.stderr).toBe(0);
     for (const args of [['report', '--stdio', '-i', 'x.ndjson'], ['report', '--stdio', '--sort', 'event,comm', '-i', 'x.ndjson'], ['script', '-i', 'x.ndjson']]) {
       const r = bin(args);
@@ -104,7 +104,7 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
   });
 
   test("record -g: the call chains name the model's kernel functions, as the package's do", () => {
-    const args = ['record', '-e', 'cpu-clock', '-g', '-o', '-', 'page_fault1', 'size=1M'];
+    const args = ['record', '-e', 'cpu-clock', '-g', '-o', '-', 'page_fault1', 'size=256K'];
     const r = bin(args);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/"sym":"do_anonymous_page\+0x[0-9a-f]+"/);
@@ -121,14 +121,14 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
   });
 
   test("lock contention names the callers as the package does", () => {
-    const args = ['lock', 'contention', '--config', 'per-vma-lock', 'page_fault1', 'size=1M'];
+    const args = ['lock', 'contention', '--config', 'per-vma-lock', 'page_fault1', 'size=256K'];
     const r = bin(args);
     expect(r.status, r.stderr).toBe(0);
     expect(outcome(r)).toEqual(outcome(npm(args)));
   });
 
   test('the ink report view draws its first screen in a terminal and quits on q', async () => {
-    expect(bin(['record', '-o', 'tty.ndjson', 'page_fault1', 'size=1M']).status).toBe(0);
+    expect(bin(['record', '-o', 'tty.ndjson', 'page_fault1', 'size=256K']).status).toBe(0);
     // script(1) gives the binary a pseudo-terminal of 100x30; the view is answered once it has drawn.
     const p = spawn('script', ['-qfec', `stty rows 30 cols 100; spfperf report -i tty.ndjson`, '/dev/null'], { cwd: CWD, env: { ...ENV, TERM: 'xterm' } });
     let out = '';
@@ -145,11 +145,28 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
     expect(code).toBe(0);
     expect(out).toContain('\x1b[?1049h'); // the alternate screen, given back at the end
     expect(out).toContain('\x1b[?1049l');
-    expect(out).toContain("Samples: 290K of event 'faults'");
+    expect(out).toMatch(/Samples: \d+K? of event 'faults'/);
+  });
+
+  test("sweep --plot, and plot to SVG and PNG: the table and the pictures the package draws, byte for byte", () => {
+    // The PNG goes through resvg's native addon and the DejaVu fonts, files of the unpacked tree.
+    const sweep = (dir: string) => ['sweep', '--cpus', '1,2', '--config', 'base,per-vma-lock', '-r', '2', '-o', dir, '--plot', `${dir}.png`, 'page_fault1', 'size=256K'];
+    const b = bin(sweep('b'));
+    expect(b.status, b.stderr).toBe(0);
+    const n = npm(sweep('n'));
+    expect(b.stdout).toBe(n.stdout);
+    expect(readFileSync(join(CWD, 'b.png')).equals(readFileSync(join(CWD, 'n.png')))).toBe(true);
+    for (const ext of ['svg', 'png']) {
+      const r = bin(['plot', 'b', '-o', `b2.${ext}`]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(npm(['plot', 'b', '-o', `n2.${ext}`]).status).toBe(0);
+      expect(readFileSync(join(CWD, `b2.${ext}`)).equals(readFileSync(join(CWD, `n2.${ext}`))), ext).toBe(true);
+    }
+    expect(readFileSync(join(CWD, 'b2.png')).subarray(1, 4).toString()).toBe('PNG');
   });
 
   test('calibrate builds the twins from the C sources the binary carries', () => {
-    const r = spawnSync(BIN, ['calibrate', '--machine', 'x86-vm16', '--cpus', '1', '-r', '1', '--json', 'page_fault1', 'size=1M', 'iterations=1'], {
+    const r = spawnSync(BIN, ['calibrate', '--machine', 'x86-vm16', '--cpus', '1', '-r', '1', '--json', 'page_fault1', 'size=256K', 'iterations=1'], {
       cwd: CWD,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME },
       encoding: 'utf8',
