@@ -254,6 +254,21 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     return lock;
   }).description('lock waits of a run on the model, perf-lock style (docs/lock.md)');
 
+  verb('worker', (c) =>
+    c
+      .option('--queue <url>', 'the job queue\'s Redis server: redis://HOST:PORT/DB')
+      .option('--concurrency <n>', 'jobs at once, on worker threads (default: one per core)')
+      .option('-q, --quiet', 'no line per job on stderr')
+      .option('--lock-duration <ms>', 'how long a job\'s lock lives unless renewed: how long a dead worker\'s job waits (default 30000)')
+      .option('--stalled-interval <ms>', 'how often to look for jobs whose worker died (default 30000)')
+      .option('--max-stalled <n>', 'how many times a job may lose its worker before it fails (default 2)'),
+  )
+    .description('take the jobs of sweeps from a job queue (sweep --queue) and run them here (docs/fleet.md)')
+    .action(async (opts) => {
+      const { run } = await import('./commands/worker.js');
+      result.code = await run(opts, io);
+    });
+
   verb('list', (c) =>
     c
       .option('--json', 'events as JSON')
