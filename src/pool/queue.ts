@@ -92,6 +92,8 @@ export async function settleQueue<K extends JobKind>(url: string, kind: K, input
 
 /** Jobs added to Redis in one call. */
 const ADD_BATCH = 500;
+/** Outstanding jobs looked up in one round of reconcile. */
+const RECONCILE_BATCH = 500;
 /** A finished job left behind (a failure's later jobs still running) is removed this long after it ends, s. */
 const LEFTOVER_AGE_S = 24 * 3600;
 
@@ -105,7 +107,10 @@ async function drive(t: RedisTarget, kind: JobKind, inputs: readonly unknown[], 
   const { Queue, QueueEvents, Job } = await import('bullmq');
   const name = o.queueName ?? QUEUE_NAME;
   const queue: BullQueue = new Queue(name, { connection: conn });
-  const events: BullQueueEvents = new QueueEvents(name, { connection: conn, autorun: false });
+  // The events from now on, by the server's clock (an events stream id is its milliseconds): none
+  // of the jobs' events, added next, can be before, even if the first read comes after them.
+  const [sec, usec] = await conn.time();
+  const events: BullQueueEvents = new QueueEvents(name, { connection: conn, autorun: false, lastEventId: `${Number(sec) * 1000 + Math.floor(Number(usec) / 1000) - 1}-0` });
   const quiet = (): void => {};
   queue.on('error', quiet);
   events.on('error', quiet);
@@ -232,6 +237,7 @@ async function drive(t: RedisTarget, kind: JobKind, inputs: readonly unknown[], 
     const reconcileMs = o.reconcileMs ?? 5000;
     let lastReconcile = Date.now();
     let busy = false;
+    let cursor = 0;
     const tick = setInterval(() => {
       if (lost !== undefined && conn.status === 'end') end?.();
       if (o.stop?.isSet === true && !stopping) {
@@ -240,8 +246,13 @@ async function drive(t: RedisTarget, kind: JobKind, inputs: readonly unknown[], 
       }
       if (!busy && Date.now() - lastReconcile >= reconcileMs) {
         busy = true;
+        // At most RECONCILE_BATCH jobs a round, the outstanding ones in turn.
         const todo: number[] = [];
-        for (let i = 0; i < n; i++) if (wanted(i) && out[i] === undefined && !removed.has(i)) todo.push(i);
+        for (let k = 0; k < n && todo.length < RECONCILE_BATCH; k++) {
+          const i = (cursor + k) % n;
+          if (wanted(i) && out[i] === undefined && !removed.has(i)) todo.push(i);
+        }
+        cursor = todo.length > 0 ? (todo[todo.length - 1] + 1) % n : 0;
         void lookUp(todo)
           .catch(quiet)
           .finally(() => {

@@ -2,14 +2,15 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { Job, Queue, QueueEvents } from 'bullmq';
-import { mapPool } from '../../src/pool/pool.js';
-import { mapQueue, QUEUE_NAME, SPFPERF_VERSION } from '../../src/pool/queue.js';
+import { mapPool, StopFlag } from '../../src/pool/pool.js';
+import type { RunProgress } from '../../src/sim/run.js';
+import { mapQueue, QUEUE_NAME, settleQueue, SPFPERF_VERSION } from '../../src/pool/queue.js';
 import { startFleetWorker, type FleetWorker } from '../../src/pool/queue-worker.js';
 import { runSpecOf, type RunSpec } from '../../src/pool/run-job.js';
 import { UsageError, WorkloadSyntaxError } from '../../src/errors.js';
 import { freePort, HAVE_REDIS, startRedis, startWorker, stopProcess, type RedisServer } from '../helpers/redis-server.js';
 
-const spec = (seed: number, size = '256K', workload = 'page_fault1'): RunSpec => runSpecOf(workload, ['threads=2', 'iterations=1', `size=${size}`], { cpus: '2', seed: String(seed) });
+const spec = (seed: number, size = '256K', workload = 'page_fault1', iterations = 1): RunSpec => runSpecOf(workload, ['threads=2', `iterations=${iterations}`, `size=${size}`], { cpus: '2', seed: String(seed) });
 
 describe('the job queue without a server', () => {
   test('a bad URL is a UsageError naming --queue', async () => {
@@ -143,6 +144,32 @@ needRedis(`the job queue on a real redis-server${HAVE_REDIS ? '' : ' (skipped: r
       expect(remote.error).toBeInstanceOf(WorkloadSyntaxError);
       expect((remote.error as WorkloadSyntaxError).render()).toBe((local.error as WorkloadSyntaxError).render());
       expect(JSON.stringify(remote.results)).toBe(JSON.stringify(local.results));
+      // Removed: every job up to the failing one; a later one still running then is left to the queue's age limit.
+      expect((await leftovers(sweep)).filter((k) => !/-3(:lock)?$/.test(k))).toEqual([]);
+    });
+
+    test('progress reaches the sweep with the job\'s index; a stop takes the waiting jobs off the queue', async () => {
+      // Runs of more than one slice of runWorkloadAsync() (20000 events): they report progress.
+      const specs = [1, 2, 3, 4, 5, 6].map((s) => spec(s, '16M', 'page_fault1', 2));
+      const stop = new StopFlag();
+      const progressOf = new Set<number>();
+      let sweep = '';
+      const out = await settleQueue(redis.url, 'run', specs, {
+        stop,
+        onQueued: (q) => (sweep = q.sweep),
+        onProgress: (i, data) => {
+          expect((data as RunProgress).faults).toBeGreaterThan(0);
+          progressOf.add(i);
+        },
+        // Stop once the first job is done: the worker (2 at once) has not started them all.
+        onSettled: () => stop.set(),
+      });
+      const done = out.flatMap((s, i) => (s === undefined ? [] : [i]));
+      expect(done.length).toBeGreaterThanOrEqual(1);
+      expect(done.length).toBeLessThan(specs.length);
+      expect(out.every((s) => s === undefined || s.ok)).toBe(true);
+      expect([...progressOf].every((i) => done.includes(i))).toBe(true);
+      expect(progressOf.size).toBeGreaterThanOrEqual(1);
       expect(await leftovers(sweep)).toEqual([]);
     });
 
