@@ -109,7 +109,12 @@ export async function startFleetWorker(url: string, o: FleetWorkerOptions): Prom
   const processor = async (job: Job<QueueJobData, QueueJobResult>): Promise<QueueJobResult> => {
     const d = job.data;
     const id = job.id ?? '?';
-    const what = describe(d.kind, decodeWire(d.input));
+    let what: string = String(d.kind);
+    try {
+      what = describe(d.kind, decodeWire(d.input));
+    } catch {
+      // A job of another version may not decode: it is refused below, by its version.
+    }
     const refuse = (why: string): never => {
       o.onJob?.({ type: 'refused', id, what, message: why });
       throw new UnrecoverableError(`refused by worker ${name}: ${why}`);
