@@ -65,7 +65,7 @@ needRedis(`the job queue on a real redis-server${HAVE_REDIS ? '' : ' (skipped: r
     const b = startWorker(redis.url, stalled);
     try {
       await Promise.all([a.line(/runs the jobs of/), b.line(/runs the jobs of/)]);
-      const specs = [1, 2, 3, 4, 5, 6].map((s) => spec(s, '8M'));
+      const specs = [1, 2, 3, 4, 5, 6].map((s) => spec(s, '4M'));
 
       // Watch the queue as a third party: which worker takes which job, and each job's completions.
       const queue = new Queue(QUEUE_NAME, { connection: conn });
