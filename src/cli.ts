@@ -126,6 +126,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('-x, --field-separator <sep>', 'print the table as CSV with this separator (a header line, a line a point)')
       .option('-j, --json', 'print the table as JSON lines (an object a point)')
       .option('--jobs <n>', 'runs at once, on worker threads (default: one per core; 1: one after another)')
+      .option('--queue <url>', 'put the runs on the job queue of this Redis server (redis://HOST:PORT/DB) for spfperf worker processes on any host to run (docs/fleet.md)')
       .option('--plot <file>', 'at the end, draw the sweep as spfperf plot does with its defaults: FILE.svg or FILE.png (docs/plot.md)')
       .option('--check', 'check the model as it runs (as stat --check; slower)'),
   )
@@ -295,6 +296,21 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .action(async (sweep: string, opts) => {
       const { run } = await import('./commands/plot.js');
       result.code = await run(sweep, opts, io);
+    });
+
+  verb('worker', (c) =>
+    c
+      .option('--queue <url>', 'the job queue\'s Redis server: redis://HOST:PORT/DB')
+      .option('--concurrency <n>', 'jobs at once, on worker threads (default: one per core)')
+      .option('-q, --quiet', 'no line per job on stderr')
+      .option('--lock-duration <ms>', 'how long a job\'s lock lives unless renewed: how long a dead worker\'s job waits (default 30000)')
+      .option('--stalled-interval <ms>', 'how often to look for jobs whose worker died (default 30000)')
+      .option('--max-stalled <n>', 'how many times a job may lose its worker before it fails (default 2)'),
+  )
+    .description('take the jobs of sweeps from a job queue (sweep --queue) and run them here (docs/fleet.md)')
+    .action(async (opts) => {
+      const { run } = await import('./commands/worker.js');
+      result.code = await run(opts, io);
     });
 
   verb('list', (c) =>

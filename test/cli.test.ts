@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { expectGolden } from './helpers/golden.js';
 import { spfperf } from './helpers/cli.js';
 
-const VERBS = ['stat', 'sweep', 'record', 'check', 'report', 'script', 'diff', 'calibrate', 'import', 'plot', 'list'];
+const VERBS = ['stat', 'sweep', 'record', 'check', 'report', 'script', 'diff', 'calibrate', 'import', 'plot', 'list', 'worker'];
 
 describe('the command table', () => {
   test('spfperf --help (golden)', async () => {

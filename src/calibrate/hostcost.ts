@@ -105,7 +105,8 @@ function runHostcost(bin: string, args: readonly string[]): Map<string, number[]
 export function cpuCapacity(bin: string, n: number): number {
   const one = median(runHostcost(bin, ['spin', 'threads=1', 'reps=5']).get('spin1_per_ms') ?? [NaN]);
   const all = median(runHostcost(bin, ['spin', `threads=${n}`, 'reps=5']).get('spinn_per_ms') ?? [NaN]);
-  return all / one;
+  // A one-thread loop that got no CPU at all (a machine loaded past its CPUs) measures nothing: NaN, not Infinity.
+  return one > 0 ? all / one : NaN;
 }
 
 /** Run the microbenchmarks (two CPUs or more: the 2-CPU ones too) and read the machine's load around them. */

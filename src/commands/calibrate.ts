@@ -210,7 +210,9 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
     }
   }
   await writeAll(io.stdout, o.json ? formatCalibrateJson(rows) : formatCalibrateTable(rows));
-  const multi = capacities.filter((_, i) => rows[i]!.threads > 1);
+  const multi = capacities.filter((c, i) => rows[i]!.threads > 1 && Number.isFinite(c));
+  const starved = capacities.filter((c, i) => rows[i]!.threads > 1 && !Number.isFinite(c)).length;
+  if (starved > 0) note(`the CPUs' own capacity could not be measured before ${starved} point${starved === 1 ? '' : 's'} (Capacity '-'): the one-thread loop got no CPU time, the machine is loaded past its CPUs`);
   if (multi.length > 0) note(`the CPUs' own ${ncpus}-thread capacity (pure user-mode loops against one, before each point): ${Math.min(...multi).toFixed(2)}-${Math.max(...multi).toFixed(2)} (Capacity: per row; a real scaling cannot pass it, the model's CPUs have ${ncpus})`);
   const all = sumLoads(loads);
   if (all === null) note('the machine\'s load during the real runs could not be read (/proc/stat)');

@@ -21,6 +21,7 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { onInterrupt, writeAll, type CliIo } from '../io.js';
+import { parseRedisUrl } from '../pool/redis.js';
 import { defaultJobs, mapPool, StopFlag, type PoolOptions, type PoolOutcome } from '../pool/pool.js';
 import { resultOf, runSpecOf, type RunSpec, type WireRunResult } from '../pool/run-job.js';
 import { prepareRun, parseIntOption, type CommonRunOptions, type PreparedRun } from '../sim/setup.js';
@@ -54,6 +55,8 @@ export interface SweepOptions {
   readonly jobs?: string;
   /** Draw the sweep at the end (spfperf plot's defaults): FILE.svg or FILE.png. */
   readonly plot?: string;
+  /** Put the runs on the job queue at this Redis URL for `spfperf worker`s to take (docs/fleet.md). */
+  readonly queue?: string;
 }
 
 /** The format version of sweep.json. */
@@ -76,6 +79,29 @@ const MAX_JOBS = 1024;
 export type RunSpecs = (specs: readonly RunSpec[], o: PoolOptions) => Promise<PoolOutcome<WireRunResult>>;
 
 export const runLocally: RunSpecs = (specs, o) => mapPool('run', specs, o);
+
+/**
+ * The runs on the job queue at `url` instead (mapQueue(): mapPool()'s results and semantics), for
+ * `spfperf worker`s on any host to take; the sweep says on stderr where they went, and which run
+ * was started again after its worker died. The queue modules (bullmq, ioredis) load only here.
+ */
+export function onQueue(url: string, io: CliIo): RunSpecs {
+  return async (specs, o) => {
+    const { mapQueue } = await import('../pool/queue.js');
+    const notes: string[] = [];
+    const outcome = await mapQueue(url, 'run', specs, {
+      stop: o.stop,
+      onProgress: o.onProgress,
+      onSettled: o.onSettled,
+      onQueued: (q) => void writeAll(io.stderr, `spfperf sweep: ${specs.length} runs on the queue at ${q.url} (sweep ${q.sweep}), ${q.workers} worker${q.workers === 1 ? '' : 's'} watching it now\n`),
+      onActive: (i, retry) => {
+        if (retry) notes.push(`spfperf sweep: run ${i} started again: the worker that had it died\n`);
+      },
+    });
+    if (notes.length > 0) await writeAll(io.stderr, notes.join(''));
+    return outcome;
+  };
+}
 
 /** A point, prepared: its runs (one per seed) and where it sits in the grid. */
 interface Point {
@@ -177,6 +203,11 @@ export async function run(workloadArg: string, paramArgs: readonly string[], o: 
   if (o.fieldSeparator === '') throw new UsageError(`option '-x': the separator is empty`);
   if (o.json && /^\d+$/.test(workloadArg)) throw new UsageError(`option '-j' is --json, as in stat: give the jobs at once with --jobs ${workloadArg}`);
   const jobs = o.jobs !== undefined ? parseIntOption('--jobs', o.jobs, 1, MAX_JOBS) : defaultJobs();
+  if (o.queue !== undefined) {
+    if (o.jobs !== undefined) throw new UsageError(`options '--queue' and '--jobs' cannot be used together: with --queue the workers' --concurrency says how many run at once`);
+    parseRedisUrl(o.queue);
+    runSpecs = onQueue(o.queue, io);
+  }
   const dir = o.output ?? DEFAULT_SWEEP_DIR;
   // --plot's format is checked before any run (plot.ts, loaded only when it draws, checks it again).
   if (o.plot !== undefined) (await import('./plot.js')).pictureKind(o.plot, '--plot');

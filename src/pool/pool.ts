@@ -91,7 +91,7 @@ export interface WorkerSetup {
  * one; under the test runner this module is the TypeScript source, and the worker is the build's
  * (test/global-setup.ts rebuilds dist/ when a source is newer).
  */
-const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/pool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
+export const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/pool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
 
 export async function mapPool<K extends JobKind>(kind: K, inputs: readonly JobInput<K>[], o: PoolOptions): Promise<PoolOutcome<JobOutput<K>>> {
   const out = await drive(kind, inputs, o, true);

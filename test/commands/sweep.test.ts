@@ -114,6 +114,16 @@ describe('spfperf sweep', () => {
     expect(existsSync(bad)).toBe(false);
   });
 
+  it('--queue: a bad URL, or --jobs beside it, is one line naming the option, before anything runs or is written', async () => {
+    const dir = join(tmp(), 'q');
+    const bad = await spfperf(['sweep', '-o', dir, '--queue', 'http://127.0.0.1:6379/0', ...AXES, ...WORKLOAD]);
+    expect([bad.status, bad.stderr]).toEqual([1, "spfperf: option '--queue': 'http://127.0.0.1:6379/0' is not a redis URL (scheme http) (expected redis://HOST:PORT/DB)\n"]);
+    const both = await spfperf(['sweep', '-o', dir, '--queue', 'redis://127.0.0.1:6379/0', '--jobs', '2', ...AXES, ...WORKLOAD]);
+    expect(both.status).toBe(1);
+    expect(both.stderr).toMatch(/^spfperf: options '--queue' and '--jobs' cannot be used together/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('-x SEP and -j print a line a point (goldens)', async () => {
     const dir = join(tmp(), 'out');
     const csv = await spfperf(['sweep', '-o', dir, '-x', ';', ...AXES, ...WORKLOAD]);
