@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ROOT } from '../helpers/golden.js';
+import { HAVE_REDIS, startRedis, stopProcess } from '../helpers/redis-server.js';
 
 const BUILT = join(ROOT, 'dist', 'spfperf-linux-x64');
 const NPM_BIN = join(ROOT, 'bin', 'spfperf.js');
@@ -163,6 +164,25 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
       expect(readFileSync(join(CWD, `b2.${ext}`)).equals(readFileSync(join(CWD, `n2.${ext}`))), ext).toBe(true);
     }
     expect(readFileSync(join(CWD, 'b2.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  (HAVE_REDIS ? test : test.skip)('a worker and a sweep on the job queue (a real redis-server): the table a local sweep prints', async () => {
+    const redis = await startRedis();
+    const worker = spawn(BIN, ['worker', '--queue', redis.url], { cwd: CWD, env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const args = ['--cpus', '1,2', '--config', 'base,per-vma-lock', '-r', '1', 'page_fault1', 'size=256K'];
+      const queued = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+        const p = spawn(BIN, ['sweep', '--queue', redis.url, '-o', 'queued', ...args], { cwd: CWD, env: ENV, stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+        p.on('close', (status) => resolve({ status, stdout: out }));
+      });
+      expect(queued.status).toBe(0);
+      expect(queued.stdout).toBe(npm(['sweep', '-o', 'local', ...args]).stdout);
+    } finally {
+      await stopProcess(worker);
+      await redis.stop();
+    }
   });
 
   test('calibrate builds the twins from the C sources the binary carries', () => {
