@@ -43,9 +43,31 @@ function unpack(manifest, root) {
 const manifest = JSON.parse(sea.getAsset('manifest.json', 'utf8'));
 const root = path.join(cacheDir(process.env), `binary-${manifest.version}-${manifest.hash}`);
 try {
-  if (!fs.existsSync(path.join(root, manifest.bundle))) unpack(manifest, root);
+  // Every file, not only the entry: a cleaner of old files (a tmp directory's) may have taken some.
+  // (~100 stat calls: well under a millisecond.)
+  if (manifest.files.some((f) => !fs.existsSync(path.join(root, f)))) {
+    // An incomplete tree is moved aside (runs started from it keep their open files) and unpacked
+    // again. Another run may have moved it first.
+    if (fs.existsSync(root)) {
+      const old = `${root}.old-${process.pid}`;
+      try {
+        fs.renameSync(root, old);
+        fs.rmSync(old, { recursive: true, force: true });
+      } catch (e) {
+        if (e.code !== 'ENOENT') throw e;
+      }
+    }
+    unpack(manifest, root);
+  }
 } catch (e) {
   process.stderr.write(`spfperf: cannot unpack the binary's files into ${path.dirname(root)}: ${e.message}; set SPFPERF_CACHE_DIR to a writable directory\n`);
   process.exit(70);
 }
-createRequire(path.join(root, 'package.json'))(`./${manifest.bundle}`).ENTRIES['dist/main.js']();
+let entries;
+try {
+  entries = createRequire(path.join(root, 'package.json'))(`./${manifest.bundle}`).ENTRIES;
+} catch (e) {
+  process.stderr.write(`spfperf: cannot load the binary's files from ${root}: ${e.message.split('\n')[0]}\n`);
+  process.exit(70);
+}
+entries['dist/main.js']();

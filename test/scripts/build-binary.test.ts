@@ -210,6 +210,17 @@ describe('dist/spfperf-linux-x64, alone in an empty directory', () => {
     expect(readdirSync(cache).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  test('a file gone from the unpacked tree (a cleaner of old files): the next run unpacks it again', () => {
+    const cache = join(HOME, '.cache', 'spfperf');
+    const [build] = readdirSync(cache).filter((f) => f.startsWith('binary-'));
+    const chunk = readdirSync(join(cache, build, 'dist')).find((f) => /^spfperf-.*\.mjs$/.test(f));
+    expect(chunk).toBeDefined();
+    rmSync(join(cache, build, 'dist', chunk!));
+    expect(outcome(bin(['list', '--workloads']))).toEqual(outcome(npm(['list', '--workloads'])));
+    expect(existsSync(join(cache, build, 'dist', chunk!))).toBe(true);
+    expect(readdirSync(cache).filter((f) => f.startsWith('binary-'))).toEqual([build]);
+  });
+
   test('a cache directory it cannot write: one line naming it, exit 70', () => {
     const file = join(DIR, 'a-file');
     writeFileSync(file, '');
