@@ -82,7 +82,7 @@ const devtoolsStub = {
 };
 
 /** Decode a source map's VLQ mappings into each generated line's first source index (or -1). */
-function lineSources(mappings) {
+export function lineSources(mappings) {
   const out = [];
   let source = 0;
   for (const line of mappings.split(';')) {
