@@ -1,7 +1,8 @@
 // The launcher of the single binary dist/spfperf-linux-x64 (scripts/build-binary.mjs; the SEA
 // entry of Node 20 must be CommonJS, and can require only Node's own modules). The binary holds,
-// as SEA assets, a tree laid out as the package: package.json, workloads/, twins/, and dist/ with
-// the whole CLI bundled into dist/spfperf.mjs. On its first run it unpacks that tree into the
+// as SEA assets, a tree laid out as the package: package.json, workloads/, twins/, dist/ with the
+// whole CLI bundled into dist/spfperf.mjs and its chunks, and in node_modules/ resvg's native addon
+// and the DejaVu fonts (files Node or resvg read only from disk). On its first run it unpacks that tree into the
 // cache directory (where calibrate keeps its twins: $SPFPERF_CACHE_DIR, else
 // $XDG_CACHE_HOME/spfperf, else ~/.cache/spfperf), once per build (the directory is named by the
 // build's hash), and then runs the bundle from there: every file the CLI reads beside its code,
