@@ -13,10 +13,10 @@
 //  3. the tree the binary unpacks, laid out as the package: the chunks and their tables, the pool
 //     worker's file, package.json, workloads/, twins/, resvg's native addon and the DejaVu fonts
 //     (everything the CLI reads beside its code, and the one file Node loads only from a file);
-//  4. the two steps of @yao-pkg/pkg's SEA builder, done here because pkg 6.23 refuses a Node older
-//     than 22: node --experimental-sea-config with the launcher scripts/binary/sea-main.cjs and
-//     the tree's files as SEA assets, then postject injects the blob into a stripped copy of this
-//     machine's node (no download);
+//  4. @yao-pkg/pkg's SEA builder (pinned at 6.14: from 6.15 on it refuses a Node older than 22,
+//     checked 2026-12-07) with the launcher scripts/binary/sea-main.cjs as the SEA's main and the
+//     tree's files as its assets, baked into a stripped copy of this machine's node (pkg's
+//     nodePath: no download); pkg runs `npx postject`, found in node_modules/.bin;
 //  5. the result must be a SEA (postject's and pkg's failures can leave a plain copy of node): the
 //     build fails unless the SEA fuse is set in the file and the binary, run from an empty
 //     directory, prints spfperf's version.
@@ -234,28 +234,42 @@ async function makeSea(version) {
   const manifest = { version, hash: hash.digest('hex').slice(0, 16), bundle: BUNDLE, files };
   writeFileSync(join(STAGE, 'manifest.json'), JSON.stringify(manifest));
   const assets = { 'manifest.json': join(STAGE, 'manifest.json'), ...Object.fromEntries(files.map((f) => [f, join(TREE, f)])) };
-  // The two steps of @yao-pkg/pkg's SEA builder (lib-es5/sea.js: generateSeaBlob, then bake), with
-  // this machine's Node: pkg 6.23's own entry refuses a Node older than 22 (assertHostSeaNodeVersion).
-  const blob = join(STAGE, 'sea-prep.blob');
-  const config = join(STAGE, 'sea-config.json');
-  writeFileSync(config, JSON.stringify({ main: LAUNCHER, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets }));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: STAGE, stdio: 'pipe' });
-  rmSync(BINARY, { force: true });
-  copyFileSync(process.execPath, BINARY);
   // node's symbols are ~10 MB of the file and nothing at run time needs them (binutils' strip;
   // without it the binary is that much bigger, and works the same).
-  const strip = spawnSync('strip', [BINARY], { encoding: 'utf8' });
-  if (strip.error === undefined && strip.status !== 0) fail(`strip ${relative(ROOT, BINARY)} failed: ${strip.stderr.trim()}`);
+  const node = join(STAGE, 'node');
+  rmSync(node, { force: true });
+  copyFileSync(process.execPath, node);
+  const strip = spawnSync('strip', [node], { encoding: 'utf8' });
+  if (strip.error === undefined && strip.status !== 0) fail(`strip ${relative(ROOT, node)} failed: ${strip.stderr.trim()}`);
   const stripped = strip.error === undefined;
-  const { inject } = createRequire(import.meta.url)('postject');
-  // postject's LIEF warns that the section names of node's notes moved; pkg filters the same lines.
-  const write = process.stderr.write;
-  process.stderr.write = (chunk, ...rest) => (/^warning: Can't find string offset for section name '\.note/.test(String(chunk)) ? true : write.call(process.stderr, chunk, ...rest));
+  rmSync(BINARY, { force: true });
+  // pkg's SEA builder: node --experimental-sea-config (the node of PATH: this one, first on it),
+  // then `npx postject` into a copy of nodePath. npx must neither prompt nor look on the network:
+  // npm_config_yes, and postject (a devDependency) on PATH. pkg logs its steps on stdout and
+  // postject's LIEF warns that the section names of node's notes moved: both are kept from the
+  // build's output unless the result is not a SEA (verify() says so then).
+  const { default: sea } = createRequire(import.meta.url)('@yao-pkg/pkg/lib-es5/sea');
+  const env = { ...process.env };
+  process.env.npm_config_yes = 'true';
+  process.env.PATH = [dirname(process.execPath), join(ROOT, 'node_modules', '.bin'), process.env.PATH].join(':');
+  const [out, err] = [process.stdout.write, process.stderr.write];
+  let said = '';
+  process.stdout.write = process.stderr.write = (chunk) => ((said += String(chunk)), true);
   try {
-    await inject(BINARY, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: FUSE, overwrite: true });
+    await sea(LAUNCHER, {
+      targets: [{ nodeRange: `node${process.versions.node.split('.')[0]}`, platform: 'linux', arch: 'x64', output: BINARY }],
+      nodePath: node,
+      seaConfig: { disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets },
+    });
+  } catch (e) {
+    fail(`@yao-pkg/pkg's SEA builder failed: ${e.message}\n${said}`);
   } finally {
-    process.stderr.write = write;
+    [process.stdout.write, process.stderr.write] = [out, err];
+    process.env.PATH = env.PATH;
+    if (env.npm_config_yes === undefined) delete process.env.npm_config_yes;
+    else process.env.npm_config_yes = env.npm_config_yes;
   }
+  if (!readFileSync(BINARY, { flag: 'r' }).includes(`${FUSE}:1`)) fail(`${relative(ROOT, BINARY)} is not a single executable application (its SEA fuse is not set): pkg's postject step failed silently; what pkg said:\n${said}`);
   return { ...manifest, stripped };
 }
 
