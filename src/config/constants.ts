@@ -17,6 +17,9 @@ import { UsageError } from '../errors.js';
  * applied by prepareRun() and runWorkload() to the run they build; nothing global changes).
  */
 
+/** The line latencies every arch profile gives (the L3 class is a machine's own). */
+type ArchLineKey = Exclude<keyof LineLatencies, 'l3'>;
+
 /** measured: taken by a measurement of ours; estimated: reasoned from related figures; fitted: chosen while watching validation cases. */
 export type ConstantKind = 'measured' | 'estimated' | 'fitted';
 
@@ -25,7 +28,7 @@ export type ConstantTarget =
   /** A cost of the arch tables, on the listed profiles (where the machine does not override it). */
   | { readonly on: 'arch-cost'; readonly key: keyof ArchCosts; readonly profiles: readonly string[] }
   /** A default cache-line latency of the listed profiles (where the machine does not override it). */
-  | { readonly on: 'arch-line'; readonly key: keyof LineLatencies; readonly profiles: readonly string[] }
+  | { readonly on: 'arch-line'; readonly key: ArchLineKey; readonly profiles: readonly string[] }
   /** A machine's cost override: on every machine whose `costs` table is this one. */
   | { readonly on: 'machine-cost'; readonly key: keyof ArchCosts; readonly costs: Partial<ArchCosts>; readonly label: string }
   /** A machine's cache-line latency override, on the named machines. */
@@ -70,7 +73,7 @@ function archCost(key: keyof ArchCosts, profiles: readonly string[], basis: stri
   };
 }
 
-function archLine(key: keyof LineLatencies, profiles: readonly string[], basis: string): DeclaredConstant {
+function archLine(key: ArchLineKey, profiles: readonly string[], basis: string): DeclaredConstant {
   return {
     name: `arch.lineLatencies.${key}`,
     file: 'src/config/arch.ts',
