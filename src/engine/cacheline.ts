@@ -143,7 +143,7 @@ export class CacheLine {
     // All other copies are on this socket; an SMT sibling alone is cheaper, but treat any as socket,
     // or, on a socket of several L3s, as the L3 when they are all in this CPU's.
     const perL3 = this.perL3;
-    if (perL3 !== null && perL3[this.topo.l3Of[cpu]] - (this.has(cpu) ? 1 : 0) === mine) return this.topo.l3Latency;
+    if (perL3 === null || perL3[this.topo.l3Of[cpu]] - (this.has(cpu) ? 1 : 0) === mine) return this.topo.l3Latency;
     return this.topo.lat.socket;
   }
 

@@ -59,7 +59,10 @@ export class Topology {
   readonly l3s: number;
   /** Some socket has more than one L3: the `l3` latency class exists. */
   readonly l3Split: boolean;
-  /** Between CPUs of one L3: `lat.l3` on a split machine, else `lat.socket`. */
+  /**
+   * Between CPUs of one L3: `lat.l3` on a machine that gives it and says its cores per L3, else
+   * `lat.socket`.
+   */
   readonly l3Latency: number;
 
   /**
@@ -99,7 +102,9 @@ export class Topology {
     if (!this.l3Split) {
       this.l3Of = this.socketOf;
       this.l3s = this.sockets;
-      this.l3Latency = lat.socket;
+      // A machine of several L3s a socket reshaped to one (--cores-per-socket at most coresPerL3):
+      // the socket's cores share one L3, and pay its latency.
+      this.l3Latency = spec.coresPerL3 !== undefined && lat.l3 !== undefined ? lat.l3 : lat.socket;
     } else {
       const perSocketL3 = Math.ceil(spec.coresPerSocket / group);
       this.l3Of = new Int32Array(this.ncpus);

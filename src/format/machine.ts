@@ -71,7 +71,7 @@ export function formatMachine(m: Machine, ncpus: number, lat: LineLatencies, how
     row('L3 (CCX)', `${group} cores share an L3, ${perSocket} L3s a socket; the run's CPUs on ${used} of ${t.l3s}`);
   }
   row('memory', `${+(m.memoryBytes / GiB).toFixed(2)} GiB, ${m.topology.sockets} NUMA node${m.topology.sockets === 1 ? '' : 's'} (one a socket)`);
-  const sameL3 = t.l3Split ? `, same L3 ${t.l3Latency}, same socket (other L3) ${lat.socket}` : `, same socket ${lat.socket}`;
+  const sameL3 = t.l3Split ? `, same L3 ${t.l3Latency}, same socket (other L3) ${lat.socket}` : `, same socket ${t.l3Latency}`;
   row('line (ns)', `local ${lat.local}, SMT sibling ${lat.smt}${sameL3}, other socket ${lat.remote}, from memory ${lat.memory}`);
   const costs = Object.entries(m.costs ?? {});
   if (costs.length > 0) row('costs (ns)', `${costs.map(([k, v]) => `${k} ${Array.isArray(v) ? `[${v.join(', ')}]` : v}`).join(', ')}; the rest the ${m.profile} profile's`);

@@ -259,3 +259,14 @@ describe('CacheLine: a socket of several L3s (CCXs)', () => {
     expect(l.read(2, 2000)).toBe(20); // CPU 3 shares CPU 2's CCX
   });
 });
+
+describe('CacheLine: a CCX machine reshaped to one L3 a socket', () => {
+  it('copies on the socket are in the writer\'s L3: the L3 latency', () => {
+    const t = new Topology({ sockets: 2, coresPerSocket: 4, threadsPerCore: 1, coresPerL3: 4 }, { ...LAT, l3: 20 });
+    const l = new CacheLine(t, 'x');
+    l.read(1, 0);
+    l.read(2, 1000);
+    expect(l.write(0, 2000)).toBe(20);
+    expect(l.write(5, 3000)).toBe(LAT.remote);
+  });
+});

@@ -159,12 +159,15 @@ describe('Topology', () => {
       expect(t.latency(3, 4)).toBe(LAT.socket);
     });
 
-    it('one L3 per socket (absent, or as large as the socket) is the topology without the class', () => {
+    it('one L3 per socket is the topology without the class; a socket reshaped into one L3 pays its latency', () => {
       for (const coresPerL3 of [undefined, 4, 16]) {
         const t = new Topology({ sockets: 2, coresPerSocket: 4, threadsPerCore: 2, coresPerL3 }, L3);
         expect(t.l3Split).toBe(false);
         expect(t.l3Of).toBe(t.socketOf);
-        expect(t.latency(0, 2)).toBe(LAT.socket);
+        // No cores-per-L3: the socket latency, as always; a machine of CCXs of 4 or more cut to
+        // 4 cores a socket (--cores-per-socket 4): its 4 cores are one CCX.
+        expect(t.latency(0, 2)).toBe(coresPerL3 === undefined ? LAT.socket : 20);
+        expect(t.latency(0, 8)).toBe(LAT.remote);
       }
     });
 
