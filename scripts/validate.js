@@ -17,7 +17,7 @@ import { resultOf } from '../dist/pool/run-job.js';
 import { findEvent } from '../dist/events/catalog.js';
 import { formatTable } from '../dist/format/table.js';
 
-import { CONSTANTS, perturbation } from '../dist/config/constants.js';
+import { ALL_CONSTANTS, CONSTANTS, perturbation } from '../dist/config/constants.js';
 import { parseValidateArgs } from './validate-args.js';
 import { mergeParamArgs } from '../dist/workload/params.js';
 
@@ -31,7 +31,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // serial order, so the output is the same whatever N.
 let opts;
 try {
-  opts = parseValidateArgs(process.argv.slice(2), CONSTANTS.map((c) => c.name));
+  // Any declared constant can be named (a machine file's too); with none named, --sensitivity
+  // perturbs the table of src/config/constants.ts, whose constants the cases' machines use.
+  opts = parseValidateArgs(process.argv.slice(2), ALL_CONSTANTS.map((c) => c.name));
 } catch (e) {
   console.error(`validate: ${e.message}`);
   process.exit(2);
@@ -202,7 +204,7 @@ if (only.length === 0 && seedsArg === undefined && opts.cases === undefined) {
  * either factor is marked as hinging on the constant. Progress (each pass as it ends) goes to stderr.
  */
 async function sensitivityRun(names) {
-  const chosen = names.length > 0 ? names.map((n) => CONSTANTS.find((c) => c.name === n)) : CONSTANTS.filter((c) => c.target.on !== 'none');
+  const chosen = names.length > 0 ? names.map((n) => ALL_CONSTANTS.find((c) => c.name === n)) : CONSTANTS.filter((c) => c.target.on !== 'none');
   for (const c of chosen) {
     if (c.target.on === 'none') {
       console.error(`validate: constant '${c.name}' cannot be perturbed yet: ${c.target.why}`);

@@ -8,8 +8,8 @@
 /** --arch (src/config/arch.ts ARCH_NAMES). */
 export const ARCH_VALUES: readonly string[] = ['x86', 'powerpc', 'arm64'];
 
-/** --machine (src/config/machine.ts MACHINES, then host). */
-export const MACHINE_VALUES: readonly string[] = ['x86-vm16', 'x86-pvm2', 'x86-16', 'x86-2s8c', 'e5-2690v3', 'skl-4s192', 'p8-80', 'p8-176', 'msm845', 'arm64-vm', 'host'];
+/** --machine (src/config/machine.ts MACHINES, the files of machines/, then host). */
+export const MACHINE_VALUES: readonly string[] = ['x86-pvm2', 'x86-vm16', 'x86-2s8c', 'x86-16', 'e5-2690v3', 'skl-2s112', 'skl-4s192', 'spr-2s224', 'rome-2s256', 'genoa-2s384', 'arm64-vm', 'msm845', 'graviton3-64', 'p8-80', 'p9-2s160', 'p8-176', 'host'];
 
 /** --config NAME: the presets and their aliases (src/config/kconfig.ts listConfigPresets()). */
 export const CONFIG_PRESET_VALUES: readonly string[] = ['base', 'kamezawa', 'kamezawa-fixed', 'dufour-v9', 'dufour-v11', 'spf', 'dufour-srcu', 'lespinasse', 'per-vma-lock'];

@@ -27,7 +27,7 @@ const collectList = (v: string, prev: string[] = []): string[] => [...prev, v];
 function commonRunOptions(c: Command): Command {
   return c
     .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
-    .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host: this machine, read from /sys and /proc (spfperf list --machines)`)
+    .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), a machine file (a path, or NAME.json: docs/machines.md), or host: this machine, read from /sys and /proc (spfperf list --machines)`)
     .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
     .option('--sockets <n>', 'reshape the machine: this many sockets (its memory and costs kept)')
     .option('--cores-per-socket <n>', 'reshape the machine: this many cores a socket')
@@ -168,7 +168,7 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       .option('--trace <file>', 'write the failing (shrunk) run, or the replayed one, as an NDJSON trace that script and report read')
       .option('-j, --jobs <n>', 'schedules at once, on worker threads (default: one per core; 1: one after another)')
       .option('--arch <arch>', `architecture profile on a bare-metal 16-CPU machine of it: ${ARCH_VALUES.join(', ')}`)
-      .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), or host`)
+      .option('--machine <name>', `machine preset (${MACHINE_VALUES.filter((m) => m !== 'host').join(', ')}), a machine file (a path, or NAME.json), or host`)
       .option('--cpus <n>', 'number of simulated CPUs (default: the machine\'s)')
       .option('--sockets <n>', 'reshape the machine: this many sockets (its memory and costs kept)')
       .option('--cores-per-socket <n>', 'reshape the machine: this many cores a socket')

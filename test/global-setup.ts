@@ -23,7 +23,8 @@ export function staleSource(root = ROOT): string | undefined {
 }
 
 /**
- * Before any test file loads: list the design files (src/mm/spf/designs.gen.ts) as the build does,
+ * Before any test file loads: list the design files (src/mm/spf/designs.gen.ts) and embed the
+ * machine files (src/config/machines.gen.ts) as the build does,
  * and build dist/ when a source is newer than its compiled file (or dist/ is missing, on a fresh
  * clone), then the start-up bundle dist/spfperf.cjs when it is older than what it bundles: the
  * worker threads of the pool (src/pool/pool.ts) and the tests that run bin/spfperf.js or
@@ -32,6 +33,9 @@ export function staleSource(root = ROOT): string | undefined {
 export default async function setup(): Promise<void> {
   // @ts-expect-error a plain .mjs script without types
   await import('../scripts/gen-designs.mjs');
+  // The same for the shipped machine files (src/config/machines.gen.ts).
+  // @ts-expect-error a plain .mjs script without types
+  await import('../scripts/gen-machines.mjs');
   const stale = staleSource();
   if (stale !== undefined) {
     try {

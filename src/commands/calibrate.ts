@@ -28,7 +28,7 @@ import { formatCalibrateJson, formatCalibrateTable, type CalibrateRow } from '..
 import { UsageError } from '../errors.js';
 import { writeAll, type CliIo } from '../io.js';
 import { machineWithCpus, parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
-import { hostInfo, MACHINES } from '../config/machine.js';
+import { hostInfo, machineArg } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
 import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin, type TwinRun } from '../calibrate/twins.js';
 import { mergeParamArgs } from '../workload/params.js';
@@ -111,8 +111,9 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   const plans = parseArgs(args);
   const nruns = o.repeat === undefined ? DEFAULT_RUNS : parseIntOption('-r', o.repeat, 1, 1000);
   const machine = o.machine ?? CALIBRATE_MACHINE;
-  // No --cpus: this machine's CPUs, but no more than a preset has (a count above it is refused).
-  const preset = machine === 'host' ? undefined : MACHINES[machine];
+  // No --cpus: this machine's CPUs, but no more than a preset or a machine file has (a count
+  // above it is refused).
+  const preset = machine === 'host' ? undefined : machineArg(machine);
   const ncpus =
     o.cpus !== undefined ? parseIntOption('--cpus', o.cpus, 1, 1024)
     : preset === undefined ? availableParallelism()

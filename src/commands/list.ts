@@ -41,7 +41,7 @@ export interface ListOptions {
 
 /** `list --machines NAME...`: each machine as a run with these flags would build it. */
 async function describeMachines(names: readonly string[], o: ListOptions, io: CliIo): Promise<void> {
-  const [{ getMachine, MACHINES }, { machineWithCpus }, { getArch }, { formatMachine }, { useHostCosts }] = await Promise.all([
+  const [{ machineArg }, { machineWithCpus }, { getArch }, { formatMachine }, { useHostCosts }] = await Promise.all([
     import('../config/machine.js'),
     import('../sim/setup.js'),
     import('../config/arch.js'),
@@ -51,11 +51,8 @@ async function describeMachines(names: readonly string[], o: ListOptions, io: Cl
   const flags: [string, string | undefined][] = [['--sockets', o.sockets], ['--cores-per-socket', o.coresPerSocket], ['--threads-per-core', o.threadsPerCore], ['--cpus', o.cpus]];
   const how = flags.filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(' ');
   const texts = names.map((name) => {
-    if (name !== 'host' && !Object.hasOwn(MACHINES, name)) {
-      throw new UsageError(`list --machines: unknown machine '${name}' (known: ${Object.keys(MACHINES).join(', ')}, host)`);
-    }
     if (name === 'host') useHostCosts(io.env, 'cached');
-    const { machine, ncpus } = machineWithCpus(getMachine(name), o);
+    const { machine, ncpus } = machineWithCpus(machineArg(name, 'list --machines'), o);
     return formatMachine(machine, ncpus, { ...getArch(machine.profile).lineLatencies, ...machine.lineLatencies }, how);
   });
   io.stdout.write(texts.join('\n'));

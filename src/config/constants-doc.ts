@@ -1,4 +1,4 @@
-import { CONSTANTS, type DeclaredConstant } from './constants.js';
+import { ALL_CONSTANTS, type DeclaredConstant } from './constants.js';
 import { mdCell, withGeneratedBlock } from '../format/doc-block.js';
 
 /**
@@ -23,7 +23,7 @@ function values(c: DeclaredConstant): string {
 /** The markdown table: one row per declared constant, fitted ones first (`--sensitivity` moves each). */
 export function constantsDoc(): string {
   const order = { fitted: 0, measured: 1, estimated: 2 };
-  const rows = [...CONSTANTS].sort((a, b) => order[a.kind] - order[b.kind]);
+  const rows = [...ALL_CONSTANTS].sort((a, b) => order[a.kind] - order[b.kind]);
   const lines = [
     '| constant | lives in | value(s) | kind | fitted on / estimated from |',
     '|---|---|---|---|---|',

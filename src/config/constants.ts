@@ -1,5 +1,6 @@
 import { ARCHES, type ArchCosts, type ArchProfile } from './arch.js';
 import { KVM_X86, MACHINES, PVM_X86, PVM_X86_MEASURED_ON, type Machine } from './machine.js';
+import { DECLARED_SOURCE } from './machine-file.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import type { LineLatencies } from '../engine/topology.js';
 import { UsageError } from '../errors.js';
@@ -17,6 +18,9 @@ import { UsageError } from '../errors.js';
  * applied by prepareRun() and runWorkload() to the run they build; nothing global changes).
  */
 
+/** The line latencies every arch profile gives (the L3 class is a machine's own). */
+type ArchLineKey = Exclude<keyof LineLatencies, 'l3'>;
+
 /** measured: taken by a measurement of ours; estimated: reasoned from related figures; fitted: chosen while watching validation cases. */
 export type ConstantKind = 'measured' | 'estimated' | 'fitted';
 
@@ -25,7 +29,7 @@ export type ConstantTarget =
   /** A cost of the arch tables, on the listed profiles (where the machine does not override it). */
   | { readonly on: 'arch-cost'; readonly key: keyof ArchCosts; readonly profiles: readonly string[] }
   /** A default cache-line latency of the listed profiles (where the machine does not override it). */
-  | { readonly on: 'arch-line'; readonly key: keyof LineLatencies; readonly profiles: readonly string[] }
+  | { readonly on: 'arch-line'; readonly key: ArchLineKey; readonly profiles: readonly string[] }
   /** A machine's cost override: on every machine whose `costs` table is this one. */
   | { readonly on: 'machine-cost'; readonly key: keyof ArchCosts; readonly costs: Partial<ArchCosts>; readonly label: string }
   /** A machine's cache-line latency override, on the named machines. */
@@ -70,7 +74,7 @@ function archCost(key: keyof ArchCosts, profiles: readonly string[], basis: stri
   };
 }
 
-function archLine(key: keyof LineLatencies, profiles: readonly string[], basis: string): DeclaredConstant {
+function archLine(key: ArchLineKey, profiles: readonly string[], basis: string): DeclaredConstant {
   return {
     name: `arch.lineLatencies.${key}`,
     file: 'src/config/arch.ts',
@@ -89,11 +93,12 @@ function machinesWith(costs: Partial<ArchCosts>): string[] {
 function machineCost(label: string, costs: Partial<ArchCosts>, key: keyof ArchCosts, kind: ConstantKind, basis: string): DeclaredConstant {
   const v = costs[key];
   if (typeof v !== 'number') throw new Error(`constants: ${label} has no ${key}`);
+  const users = machinesWith(costs);
   return {
     name: `${label}.${key}`,
-    file: 'src/config/machine.ts',
+    file: MACHINES[users[0]]?.file ?? 'src/config/machine.ts',
     symbol: key,
-    values: machinesWith(costs).map((where) => ({ where, value: v })),
+    values: users.map((where) => ({ where, value: v })),
     kind,
     basis,
     target: { on: 'machine-cost', key, costs, label },
@@ -134,7 +139,7 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
   machineCost('arm64-vm', MACHINES['arm64-vm'].costs!, 'wakeupNs', 'estimated', 'arm64\'s bare-metal 4 us + ~8 us for the host to wake the vCPU thread'),
   {
     name: 'skl-4s192.lineLatencies.remote',
-    file: 'src/config/machine.ts',
+    file: 'machines/skl-4s192.json',
     symbol: 'remote',
     values: [{ where: 'skl-4s192', value: MACHINES['skl-4s192'].lineLatencies!.remote! }],
     kind: 'estimated',
@@ -147,7 +152,7 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
     symbol: 'ioLatencyNs',
     values: [...Object.values(MACHINES).map((m) => ({ where: m.name, value: m.ioLatencyNs })), { where: 'generic', value: 100_000 }],
     kind: 'estimated',
-    basis: 'a 4 KiB read at queue depth 1 from the machine\'s storage class (SATA SSD ~90 us from the DC S3700 spec + the block path; virtio +10 us; a 2009 disk ~5 ms; UFS 2.1 ~150 us)',
+    basis: 'a 4 KiB read at queue depth 1 from the machine\'s storage class (SATA SSD ~90 us from the DC S3700 spec + the block path; virtio +10 us; a 2009 disk ~5 ms; UFS 2.1 ~150 us; a data-centre NVMe SSD ~80 us from the DC P4510\'s 77 us typical)',
     target: { on: 'machine-io' },
   },
   // Arch profiles: cache lines.
@@ -205,7 +210,45 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
   literal('DEFAULT_WRITEBACK_BYTES_PER_NS', 'src/sim/run.ts', 0.5, 'estimated', 'a SATA SSD\'s sequential write, ~500 MB/s, for machines whose storage is not described', { on: 'run' }),
 ];
 
-const BY_NAME = new Map(CONSTANTS.map((c) => [c.name, c]));
+/** A machine file's path of a number -> the Machine field a row's symbol names, where they differ. */
+const FIELD_OF: Readonly<Record<string, string>> = { 'storage.readLatencyNs': 'ioLatencyNs', 'storage.writeBytesPerNs': 'writebackBytesPerNs', 'memory.sizeGiB': 'memoryBytes' };
+
+const KIND_OF: Readonly<Record<string, ConstantKind>> = { estimate: 'estimated', derivation: 'estimated', fitted: 'fitted', measured: 'measured' };
+
+/**
+ * The rows of the shipped machine files' declared numbers (a source that begins with "estimate",
+ * "derivation", "fitted" or "measured": src/config/machine-file.ts) that no row above covers (the
+ * same symbol, machine and value): a cache-line latency or a cost of that machine alone, named
+ * `MACHINE.PATH` (`rome-2s256.lineLatencies.l3`), its basis the file's source. Other declared
+ * numbers must have a row above (test/config/constants.test.ts).
+ */
+export function machineFileConstants(above: readonly DeclaredConstant[]): DeclaredConstant[] {
+  const rows: DeclaredConstant[] = [];
+  for (const m of Object.values(MACHINES)) {
+    for (const [path, source] of Object.entries(m.sources ?? {})) {
+      const word = DECLARED_SOURCE.exec(source)?.[1]?.toLowerCase();
+      if (word === undefined) continue;
+      const [group, key] = path.split('.') as [string, string];
+      const symbol = FIELD_OF[path] ?? key;
+      const value = group === 'lineLatencies' ? m.lineLatencies?.[key as keyof LineLatencies] : group === 'costs' ? m.costs?.[key as keyof ArchCosts] : undefined;
+      const same = (v: number | readonly number[]): boolean => JSON.stringify(v) === JSON.stringify(value);
+      if (above.some((c) => c.symbol === symbol && c.values.some((v) => v.where === m.name && same(v.value)))) continue;
+      if (value === undefined || m.file === undefined) continue;
+      const target: ConstantTarget =
+        group === 'lineLatencies'
+          ? { on: 'machine-line', key: key as keyof LineLatencies, machines: [m.name] }
+          : { on: 'machine-cost', key: key as keyof ArchCosts, costs: m.costs!, label: m.name };
+      const basis = source.replace(DECLARED_SOURCE, '').replace(/^[:,]?\s*/, '');
+      rows.push({ name: `${m.name}.${path}`, file: m.file, symbol, values: [{ where: m.name, value }], kind: KIND_OF[word]!, basis, target });
+    }
+  }
+  return rows;
+}
+
+/** Every declared constant: the table above and the machine files' own. */
+export const ALL_CONSTANTS: readonly DeclaredConstant[] = [...CONSTANTS, ...machineFileConstants(CONSTANTS)];
+
+const BY_NAME = new Map(ALL_CONSTANTS.map((c) => [c.name, c]));
 
 /** The declared constant of that name, or undefined. */
 export function constantNamed(name: string): DeclaredConstant | undefined {

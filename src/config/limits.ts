@@ -24,3 +24,9 @@ export const MAX_INTERVAL_COUNTS = 1 << 27;
 
 /** Bytes of a workload script: the largest shipped one is under 10 KiB. */
 export const MAX_SCRIPT_BYTES = 1 << 20;
+
+/** The most CPUs a run may have (--cpus, a reshaped machine's, a machine file's): docs/model.md, Limits. */
+export const MAX_CPUS = 1024;
+
+/** Bytes of a machine file (--machine FILE): a described 2-socket server is about 5 KiB. */
+export const MAX_MACHINE_FILE_BYTES = 1 << 20;

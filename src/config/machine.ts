@@ -1,6 +1,8 @@
 import type { TopologySpec, LineLatencies } from '../engine/topology.js';
 import type { ArchCosts } from './arch.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
+import { isMachineFile, machineFromJson, readMachineFile } from './machine-file.js';
+import { MACHINE_FILES } from './machines.gen.js';
 import { readHost, withMeasuredCosts, type HostInfo, type HostPresets, type MeasuredCosts } from './host.js';
 
 /**
@@ -36,200 +38,53 @@ export interface Machine {
   readonly ioLatencyNs: number;
   /** Sequential write bandwidth of the storage, bytes per ns (= GB/s); default 0.5. */
   readonly writebackBytesPerNs?: number;
+  /**
+   * Where each number of a machine read from a file comes from (src/config/machine-file.ts), by
+   * its path in the file (`lineLatencies.socket`, `costs.wakeupNs`).
+   */
+  readonly sources?: Readonly<Record<string, string>>;
+  /** The file it was read from (machines/NAME.json for a preset). */
+  readonly file?: string;
 }
 
 const GiB = 1024 ** 3;
 
 /**
- * A KVM guest: sending an IPI is a VM exit (the x2APIC ICR write traps; ~1.5-2 us on 2015-2018
- * hosts without IPI virtualisation, "KVM: x86: PV send IPI" series 2018), and a halted vCPU is a
- * host thread that must be woken (~10 us more than a bare-metal idle exit).
+ * The presets: the shipped machine files (machines/*.json, embedded by scripts/gen-machines.mjs),
+ * read by the reader of `--machine FILE`. Each number's source is in its file.
  */
-export const KVM_X86: Partial<ArchCosts> = {
-  ipiRoundTripNs: 6000,
-  // Estimate: the bare-metal handler (600 ns, arch.ts) plus two VM exits on the target at about
-  // 1 us each (the low end of the 1-2 us above): getting the interrupt into a running vCPU
-  // without posted interrupts, and the x2APIC EOI write.
-  ipiHandlerNs: 2500,
-  wakeupNs: 12000,
-  // The reschedule IPI of a remote wake-up is an ICR write that exits to the host: a VM exit
-  // and re-entry, ~1-2 us on 2015-2018 hosts; 1.2 us, fitted on C1-C6 (src/config/constants.ts),
-  // within that range.
-  ttwuNs: 1200,
-};
+export const MACHINES: Readonly<Record<string, Machine>> = Object.fromEntries(
+  MACHINE_FILES.map((f) => {
+    const m = machineFromJson(f.json, f.file);
+    return [m.name, m];
+  }),
+);
+
+function presetCosts(name: string): Partial<ArchCosts> {
+  const c = MACHINES[name]?.costs;
+  if (c === undefined) throw new Error(`machine.ts: the preset ${name} has no costs (machines/${name}.json)`);
+  return c;
+}
 
 /**
- * An arm64 KVM guest: a halted vCPU is a host thread to wake; TLBI broadcasts need no exit.
- * wakeupNs: estimate, arm64's bare-metal 4 us + ~8 us for the host to wake the vCPU thread
- * (KVM_X86 takes ~9-10 us for the same).
+ * A KVM guest's costs (x86-vm16's): sending an IPI is a VM exit (the x2APIC ICR write traps), and
+ * a halted vCPU is a host thread that must be woken. `--machine host` on a KVM guest takes them.
  */
-export const KVM_ARM64: Partial<ArchCosts> = { wakeupNs: 12000 };
+export const KVM_X86: Partial<ArchCosts> = presetCosts('x86-vm16');
+
+/** An arm64 KVM guest's costs (arm64-vm's): a halted vCPU is a host thread to wake. */
+export const KVM_ARM64: Partial<ArchCosts> = presetCosts('arm64-vm');
 
 /**
- * A PVM guest (x86), its costs measured on the 2-vCPU PVM guest spfperf is developed on
- * (PVM_X86_MEASURED_ON): the medians of twins/hostcost.c's microbenchmarks, mapped onto these
- * fields as host-costs-map.ts says; src/config/constants.ts declares each. Under PVM the guest
- * kernel runs in the hardware's user mode, so every syscall, fault, page-table switch and TLB
- * flush goes through the hypervisor: a null syscall costs ten times bare metal's, and a
- * first-touch fault about 10 us more than the model's bare-metal path. The other costs (IPIs,
- * which this guest does not use for TLB flushes) are KVM_X86's.
+ * A PVM guest's costs (x86-pvm2's), measured on the 2-vCPU PVM guest spfperf is developed on
+ * (PVM_X86_MEASURED_ON). Under PVM the guest kernel runs in the hardware's user mode, so every
+ * syscall, fault, page-table switch and TLB flush goes through the hypervisor.
  */
-export const PVM_X86: Partial<ArchCosts> = {
-  ...KVM_X86,
-  syscallNs: 1123,
-  guestFaultNs: 9940,
-  // One page's local flush (PVM_HC_TLB_INVLPG) with the other vCPU idle.
-  tlbFlushOneNs: 4798,
-  // PVM_HC_FLUSH_TLB_MULTI with the other vCPU running the same mm: the whole flush.
-  pvTlbFlushNs: 23825,
-  // Meanwhile the other vCPU, running the mm, is held up by the hypervisor for about half of it.
-  pvTlbFlushTargetNs: 11400,
-  wakeupNs: 9557,
-  ttwuNs: 4881,
-};
+export const PVM_X86: Partial<ArchCosts> = presetCosts('x86-pvm2');
 
 /** Where and when PVM_X86 was measured. */
 export const PVM_X86_MEASURED_ON =
   'the 2-vCPU PVM guest spfperf is developed on (AMD EPYC, Linux 6.18.44-fc-v1272), the median of 8 measurements on 2026-12-06 21:42-21:52 while anything else took 2-5 % of the CPUs\' time';
-
-export const MACHINES: Readonly<Record<string, Machine>> = {
-  'x86-vm16': {
-    name: 'x86-vm16',
-    description: '16-vCPU x86-64 KVM guest, one virtual socket, 32 GiB, virtio disk',
-    arch: 'x86',
-    profile: 'x86',
-    guest: true,
-    topology: { sockets: 1, coresPerSocket: 16, threadsPerCore: 1 },
-    memoryBytes: 32 * GiB,
-    costs: KVM_X86,
-    // Estimate: virtio-blk on a host SSD: the bare-metal SSD read (90 us, see e5-2690v3) + ~10 us
-    // for the virtio kick's VM exit, the host I/O thread and the completion interrupt injection.
-    ioLatencyNs: 100_000,
-  },
-  'x86-pvm2': {
-    name: 'x86-pvm2',
-    description: '2-vCPU x86-64 PVM guest (AMD EPYC, 24 GiB), the machine spfperf is developed on: remote TLB flush by hypercall, costs measured there',
-    arch: 'x86',
-    profile: 'x86',
-    guest: true,
-    topology: { sockets: 1, coresPerSocket: 2, threadsPerCore: 1 },
-    memoryBytes: 24 * GiB,
-    costs: PVM_X86,
-    remoteTlbFlush: 'hypercall',
-    // As x86-vm16: a virtio disk (not measured).
-    ioLatencyNs: 100_000,
-  },
-  'x86-16': {
-    name: 'x86-16',
-    description: 'x86-vm16 on bare metal: 16 x86-64 cores, one socket, no SMT, 32 GiB, SATA SSD',
-    arch: 'x86',
-    profile: 'x86',
-    guest: false,
-    topology: { sockets: 1, coresPerSocket: 16, threadsPerCore: 1 },
-    memoryBytes: 32 * GiB,
-    // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
-    ioLatencyNs: 90_000,
-  },
-  'x86-2s8c': {
-    name: 'x86-2s8c',
-    description: '2009 two-socket Xeon (Nehalem-EP class), 2 x 4 cores, 24 GiB',
-    arch: 'x86',
-    profile: 'x86',
-    guest: false,
-    topology: { sockets: 2, coresPerSocket: 4, threadsPerCore: 1 },
-    memoryBytes: 24 * GiB,
-    // Nehalem-EP: ~ 2.9 GHz, no PTI; cross-socket QPI ~ 110 ns, on-die ~ 40 ns (Molka et al. 2009).
-    // memory: local DRAM ~65 ns, from the same paper's measurements.
-    lineLatencies: { socket: 40, remote: 110, memory: 65 },
-    // Estimate: the x86 profile's PTI figures less the CR3 switches (~150-250 cycles per kernel
-    // entry, arch.ts): trap 110 + 70 -> ~100 ns; a pre-PTI null syscall ~150 cycles, ~50 ns.
-    costs: { trapEntryNs: 60, trapExitNs: 40, syscallNs: 50 },
-    // Estimate: a 2009 hard disk: half a rotation alone is 4.2 ms at 7200 rpm (2 ms at 15k rpm),
-    // plus the seek; 5 ms assumes short seeks or a fast SAS drive.
-    ioLatencyNs: 5_000_000,
-  },
-  'e5-2690v3': {
-    name: 'e5-2690v3',
-    description: 'HP Z840, 2 x Xeon E5-2690 v3 (Haswell-EP), 2 x 12 cores x 2 threads, 128 GiB',
-    arch: 'x86',
-    profile: 'x86',
-    guest: false,
-    topology: { sockets: 2, coresPerSocket: 12, threadsPerCore: 2, siblingsLast: true },
-    memoryBytes: 128 * GiB,
-    // Haswell-EP ring: on-die transfer ~ 60 ns, QPI ~ 120 ns, local DRAM ~ 85 ns (Intel MLC).
-    lineLatencies: { socket: 60, remote: 120, memory: 85 },
-    // Estimate: a SATA data-centre SSD's 4 KiB read at queue depth 1: the Intel SSD DC S3700
-    // product specification gives 50 us typical read latency; the random read and the
-    // AHCI/block path add ~40 us.
-    ioLatencyNs: 90_000,
-  },
-  'skl-4s192': {
-    name: 'skl-4s192',
-    description: 'LKP lkp-skl-4sp1: 4 x Xeon Platinum 8160 (Skylake-SP), 4 x 24 cores x 2 threads, 768 GiB',
-    arch: 'x86',
-    profile: 'x86',
-    guest: false,
-    topology: { sockets: 4, coresPerSocket: 24, threadsPerCore: 2, siblingsLast: true },
-    memoryBytes: 768 * GiB,
-    lineLatencies: {
-      // The x86 profile's Skylake-SP figures (mesh ~70 ns, local DRAM ~90 ns by Intel MLC, see arch.ts).
-      socket: 70,
-      memory: 90,
-      // 4-socket UPI, every socket one hop away; estimate at the top of the 2-socket ~130-140 ns,
-      // as a 4-socket snoop is not faster.
-      remote: 140,
-    },
-    // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
-    ioLatencyNs: 90_000,
-  },
-  'p8-80': {
-    name: 'p8-80',
-    description: 'POWER8, 2 chips x 5 cores x SMT8 = 80 CPUs, hash MMU, 64 GiB',
-    arch: 'powerpc',
-    profile: 'powerpc-hash',
-    guest: false,
-    topology: { sockets: 2, coresPerSocket: 5, threadsPerCore: 8 },
-    memoryBytes: 64 * GiB,
-    // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
-    ioLatencyNs: 90_000,
-  },
-  'p8-176': {
-    name: 'p8-176',
-    description: 'POWER8 SMT8, 2 chips x 11 cores x 8 threads = 176 CPUs, hash MMU, 256 GiB',
-    arch: 'powerpc',
-    profile: 'powerpc-hash',
-    guest: false,
-    topology: { sockets: 2, coresPerSocket: 11, threadsPerCore: 8 },
-    memoryBytes: 256 * GiB,
-    // As e5-2690v3: a SATA SSD 4 KiB read, ~90 us (estimate).
-    ioLatencyNs: 90_000,
-  },
-  msm845: {
-    name: 'msm845',
-    description: 'Snapdragon 845 phone (arm64), 8 cores (4 big + 4 little, one DynamIQ cluster), 6 GiB, UFS',
-    arch: 'arm64',
-    profile: 'arm64',
-    guest: false,
-    topology: { sockets: 1, coresPerSocket: 8, threadsPerCore: 1 },
-    memoryBytes: 6 * GiB,
-    // Estimate: a UFS 2.1 random 4 KiB read at queue depth 1. Vendors rate UFS 2.1 at ~40k
-    // random-read IOPS at deep queues (~25 us per I/O amortised); a lone read pays the NAND read,
-    // the FTL lookup and the UFS/SCSI stack in full, several times that: ~150 us.
-    ioLatencyNs: 150_000,
-  },
-  'arm64-vm': {
-    name: 'arm64-vm',
-    description: 'small aarch64 KVM guest, 4 vCPUs, 8 GiB',
-    arch: 'arm64',
-    profile: 'arm64',
-    guest: true,
-    topology: { sockets: 1, coresPerSocket: 4, threadsPerCore: 1 },
-    memoryBytes: 8 * GiB,
-    costs: KVM_ARM64,
-    // As x86-vm16: a virtio disk on a host SSD, ~100 us (estimate).
-    ioLatencyNs: 100_000,
-  },
-};
 
 /** The machine used for an arch when no --machine is given. */
 export function genericMachine(arch: string, profile: string, ncpus: number): Machine {
@@ -298,6 +153,24 @@ export function getMachine(name: string): Machine {
     throw new ConfigError(`unknown machine '${name}' (known: ${Object.keys(MACHINES).join(', ')}, host)`);
   }
   return m;
+}
+
+/** The names `--machine` takes besides a file, for messages: the presets, then host. */
+export function machineNames(): string {
+  return `${Object.keys(MACHINES).join(', ')}, host`;
+}
+
+/**
+ * What `--machine ARG` names: a machine file (a path with a '/', or NAME.json:
+ * src/config/machine-file.ts), host, or a preset. An unknown name is a UsageError whose message
+ * begins with `what`.
+ */
+export function machineArg(arg: string, what = "option '--machine'"): Machine {
+  if (isMachineFile(arg)) return readMachineFile(arg);
+  if (arg !== 'host' && !Object.hasOwn(MACHINES, arg)) {
+    throw new UsageError(`${what}: unknown machine '${arg}' (known: ${machineNames()}; or a machine file, a path or NAME.json: docs/machines.md)`);
+  }
+  return getMachine(arg);
 }
 
 export function machineCpus(m: Machine): number {

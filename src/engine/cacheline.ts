@@ -44,6 +44,8 @@ export class CacheLine {
   private nsharers = 0;
   /** Holders per socket, to find the farthest copy to invalidate without scanning the bitmap. */
   private readonly perSocket: Int32Array;
+  /** Holders per L3 (CCX), on a machine whose sockets have several; null otherwise (perSocket says it). */
+  private readonly perL3: Int32Array | null;
   /** Virtual time until which the line is busy with an earlier transfer. */
   private busyUntil = -0;
   /** Transfers (misses) this line caused: for reports and tests. */
@@ -61,6 +63,7 @@ export class CacheLine {
     this.share = topo.handoffShare;
     this.sharers = new Uint32Array((topo.ncpus + 31) >>> 5);
     this.perSocket = new Int32Array(topo.sockets);
+    this.perL3 = topo.l3Split ? new Int32Array(topo.l3s) : null;
   }
 
   private has(cpu: number): boolean {
@@ -71,6 +74,7 @@ export class CacheLine {
     this.sharers[cpu >>> 5] |= 1 << (cpu & 31);
     this.nsharers++;
     this.perSocket[this.topo.socketOf[cpu]]++;
+    if (this.perL3 !== null) this.perL3[this.topo.l3Of[cpu]]++;
   }
 
   /** Serialise a transfer of `lat` ns requested at `now`; returns the cost seen by the requester. */
@@ -121,6 +125,8 @@ export class CacheLine {
     for (let w = 0; w < sharers.length; w++) sharers[w] = 0;
     const perSocket = this.perSocket;
     for (let s = 0; s < perSocket.length; s++) perSocket[s] = 0;
+    const perL3 = this.perL3;
+    if (perL3 !== null) for (let s = 0; s < perL3.length; s++) perL3[s] = 0;
     this.nsharers = 0;
     this.add(cpu);
     this.owner = cpu;
@@ -133,14 +139,21 @@ export class CacheLine {
     const mine = this.perSocket[sock] - (this.has(cpu) ? 1 : 0);
     if (mine < this.nsharers - (this.has(cpu) ? 1 : 0)) return this.topo.lat.remote;
     if (this.owner >= 0 && this.owner !== cpu) return this.topo.latency(this.owner, cpu);
-    // All other copies are on this socket; an SMT sibling alone is cheaper, but treat any as socket.
-    return mine > 0 ? this.topo.lat.socket : this.topo.lat.local;
+    if (mine === 0) return this.topo.lat.local;
+    // All other copies are on this socket; an SMT sibling alone is cheaper, but treat any as socket,
+    // or, on a socket of several L3s, as the L3 when they are all in this CPU's.
+    const perL3 = this.perL3;
+    if (perL3 === null || perL3[this.topo.l3Of[cpu]] - (this.has(cpu) ? 1 : 0) === mine) return this.topo.l3Latency;
+    return this.topo.lat.socket;
   }
 
-  /** The holder closest to `cpu`: an SMT sibling, else one on the same socket, else any. */
+  /** The holder closest to `cpu`: an SMT sibling, else one of the same L3, else of the same socket, else any. */
   private nearestSharer(cpu: number): number {
     const sock = this.topo.socketOf[cpu];
     const core = this.topo.coreOf[cpu];
+    const l3 = this.topo.l3Of[cpu];
+    const l3Of = this.topo.l3Of;
+    let sameL3 = -1;
     let sameSocket = -1;
     let any = -1;
     for (let w = 0; w < this.sharers.length; w++) {
@@ -149,11 +162,12 @@ export class CacheLine {
         const b = 31 - Math.clz32(bits & -bits);
         const c = (w << 5) + b;
         if (this.topo.coreOf[c] === core) return c;
+        if (sameL3 < 0 && l3Of[c] === l3) sameL3 = c;
         if (sameSocket < 0 && this.topo.socketOf[c] === sock) sameSocket = c;
         if (any < 0) any = c;
         bits &= bits - 1;
       }
     }
-    return sameSocket >= 0 ? sameSocket : any;
+    return sameL3 >= 0 ? sameL3 : sameSocket >= 0 ? sameSocket : any;
   }
 }

@@ -1,7 +1,8 @@
 /**
- * `spfperf list --machines NAME`: one machine as a run would build it, its topology first (the
- * shape, then each socket's CPUs as Linux would number them, src/engine/topology.ts), then its
- * memory, cache-line latencies and storage.
+ * `spfperf list --machines NAME` (or FILE): one machine as a run would build it, its topology
+ * first (the shape, then each socket's CPUs as Linux would number them, and its L3 groups:
+ * src/engine/topology.ts), then its memory, cache-line latencies, the costs it sets over its arch
+ * profile's, and storage.
  */
 import type { Machine } from '../config/machine.js';
 import { machineCpus, shapeText } from '../config/machine.js';
@@ -50,11 +51,31 @@ export function formatMachine(m: Machine, ncpus: number, lat: LineLatencies, how
     for (const n of threads.values()) per.set(n, (per.get(n) ?? 0) + 1);
     const shape = [...per].sort((a, b) => b[0] - a[0]).map(([n, cores]) => `${cores} core${cores === 1 ? '' : 's'} x ${n} thread${n === 1 ? '' : 's'}`).join(' + ');
     row(`socket ${s}`, `CPU${cpus.length === 1 ? '' : 's'} ${cpuList(cpus)}: ${shape}`);
+    if (t.l3Split) {
+      const groups = new Map<number, number[]>();
+      for (const cpu of cpus) {
+        let g = groups.get(t.l3Of[cpu]);
+        if (g === undefined) groups.set(t.l3Of[cpu], (g = []));
+        g.push(cpu);
+      }
+      const lists = [...groups].sort((a, b) => a[0] - b[0]).map(([, g]) => cpuList(g.sort((a, b) => a - b)));
+      row(`  its L3s`, lists.join('; '));
+    }
   }
   const unused = m.topology.sockets - bySocket.size;
   if (unused > 0) row('unused', `${unused} socket${unused === 1 ? '' : 's'} (no CPU of the run on ${unused === 1 ? 'it' : 'them'})`);
-  row('memory', `${+(m.memoryBytes / GiB).toFixed(2)} GiB`);
-  row('line (ns)', `local ${lat.local}, SMT sibling ${lat.smt}, same socket ${lat.socket}, other socket ${lat.remote}, from memory ${lat.memory}`);
+  if (t.l3Split) {
+    const group = m.topology.coresPerL3!;
+    const perSocket = Math.ceil(m.topology.coresPerSocket / group);
+    const used = new Set(Array.from(t.l3Of)).size;
+    row('L3 (CCX)', `${group} cores share an L3, ${perSocket} L3s a socket; the run's CPUs on ${used} of ${t.l3s}`);
+  }
+  row('memory', `${+(m.memoryBytes / GiB).toFixed(2)} GiB, ${m.topology.sockets} NUMA node${m.topology.sockets === 1 ? '' : 's'} (one a socket)`);
+  const sameL3 = t.l3Split ? `, same L3 ${t.l3Latency}, same socket (other L3) ${lat.socket}` : `, same socket ${t.l3Latency}`;
+  row('line (ns)', `local ${lat.local}, SMT sibling ${lat.smt}${sameL3}, other socket ${lat.remote}, from memory ${lat.memory}`);
+  const costs = Object.entries(m.costs ?? {});
+  if (costs.length > 0) row('costs (ns)', `${costs.map(([k, v]) => `${k} ${Array.isArray(v) ? `[${v.join(', ')}]` : v}`).join(', ')}; the rest the ${m.profile} profile's`);
   row('storage read', `${+(m.ioLatencyNs / 1000).toFixed(1)} us`);
+  if (m.file !== undefined) row('sources', `${m.file} (every number's)`);
   return out.join('\n') + '\n';
 }

@@ -1,7 +1,8 @@
 import { ARCH_NAMES, getArch, type ArchProfile } from '../config/arch.js';
-import { genericMachine, getMachine, MACHINES, machineCpus, reshapeMachine, shapeText, type Machine } from '../config/machine.js';
+import { genericMachine, getMachine, machineArg, machineCpus, reshapeMachine, shapeText, type Machine } from '../config/machine.js';
 import { resolveConfig, type KernelConfig } from '../config/kconfig.js';
 import { UsageError } from '../errors.js';
+import { MAX_CPUS } from '../config/limits.js';
 import { loadWorkload } from '../workload/load.js';
 import { resolveParams } from '../workload/params.js';
 import type { Workload } from '../workload/ir.js';
@@ -58,8 +59,7 @@ export function parseIntOption(name: string, v: string, min: number, max: number
   return n;
 }
 
-/** The most CPUs a run may have (--cpus, or the reshaped machine's): docs/model.md, Limits. */
-export const MAX_CPUS = 1024;
+export { MAX_CPUS };
 
 const SHAPE_FLAGS = '--sockets, --cores-per-socket, --threads-per-core';
 
@@ -93,11 +93,9 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
   let machine: Machine;
   let generic: ((ncpus: number) => Machine) | undefined;
   if (o.machine !== undefined) {
-    // An unknown name is a bad option value (exit 1), as for --arch; not a bad kernel config.
-    if (o.machine !== 'host' && !Object.hasOwn(MACHINES, o.machine)) {
-      throw new UsageError(`option '--machine': unknown machine '${o.machine}' (known: ${Object.keys(MACHINES).join(', ')}, host)`);
-    }
-    machine = getMachine(o.machine);
+    // An unknown name is a bad option value (exit 1), as for --arch; not a bad kernel config. A
+    // machine file that is there but wrong is a bad config (exit 2: src/config/machine-file.ts).
+    machine = machineArg(o.machine);
     if (o.arch !== undefined && o.arch !== machine.arch) {
       throw new UsageError(`option '--arch ${o.arch}' contradicts '--machine ${machine.name}' (a ${machine.arch} machine)`);
     }

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CONSTANTS, constantNamed, factorOf, perturbArch, perturbation, perturbMachine } from '../../src/config/constants.js';
+import { ALL_CONSTANTS, CONSTANTS, constantNamed, factorOf, perturbArch, perturbation, perturbMachine } from '../../src/config/constants.js';
+import { DECLARED_SOURCE } from '../../src/config/machine-file.js';
 import { constantsDoc, withConstantsDoc } from '../../src/config/constants-doc.js';
 import { getArch, type ArchCosts } from '../../src/config/arch.js';
-import { getMachine, KVM_X86 } from '../../src/config/machine.js';
+import { getMachine, KVM_X86, MACHINES } from '../../src/config/machine.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { runWorkload, type RunResult } from '../../src/sim/run.js';
 import { UsageError } from '../../src/errors.js';
@@ -51,6 +52,44 @@ describe('the declared table', () => {
     // Names are unique, and every row says how it was fitted or estimated.
     expect(new Set(CONSTANTS.map((c) => c.name)).size).toBe(CONSTANTS.length);
     for (const c of CONSTANTS) expect(c.basis.length, c.name).toBeGreaterThan(20);
+  });
+
+  test('every number a shipped machine file declares an estimate, fitted or measured has a row with its value', () => {
+    const missing: string[] = [];
+    let declared = 0;
+    for (const m of Object.values(MACHINES)) {
+      for (const [path, source] of Object.entries(m.sources ?? {})) {
+        if (!DECLARED_SOURCE.test(source)) continue;
+        declared++;
+        const key = path.split('.')[1]!;
+        const symbol = ({ readLatencyNs: 'ioLatencyNs', writeBytesPerNs: 'writebackBytesPerNs', sizeGiB: 'memoryBytes' } as Record<string, string>)[key] ?? key;
+        const rows = ALL_CONSTANTS.filter((c) => c.symbol === symbol && c.values.some((v) => v.where === m.name));
+        if (rows.length === 0) missing.push(`${m.file} ${path}`);
+      }
+    }
+    expect(declared).toBeGreaterThan(40);
+    expect(missing).toEqual([]);
+    // A file's own row: its name, file, value and the source's text as its basis.
+    const l3 = constantNamed('rome-2s256.lineLatencies.l3')!;
+    expect(l3).toMatchObject({ file: 'machines/rome-2s256.json', symbol: 'l3', kind: 'estimated', values: [{ where: 'rome-2s256', value: 30 }] });
+    expect(l3.basis).toMatch(/^AnandTech's core-to-core latency of Zen 2/);
+    // Rows the table above already has are not repeated (KVM_X86's, the storage latencies).
+    expect(constantNamed('x86-vm16.costs.ttwuNs')).toBeUndefined();
+    expect(ALL_CONSTANTS.some((c) => c.name.endsWith('storage.readLatencyNs'))).toBe(false);
+    for (const c of ALL_CONSTANTS) {
+      expect(existsSync(join(ROOT, c.file)), c.file).toBe(true);
+      expect(readFileSync(join(ROOT, c.file), 'utf8'), `${c.name} in ${c.file}`).toMatch(new RegExp(`\\b${c.symbol}\\b`));
+    }
+  });
+
+  test('a machine file\'s row perturbs that machine alone', () => {
+    const rome = getMachine('rome-2s256');
+    const p = perturbation([['rome-2s256.lineLatencies.l3', 2]]);
+    expect(perturbMachine(rome, p).lineLatencies!.l3).toBe(60);
+    expect(perturbMachine(getMachine('genoa-2s384'), p)).toBe(getMachine('genoa-2s384'));
+    const c = perturbation([['spr-2s224.costs.syscallNs', 2]]);
+    expect(perturbMachine(getMachine('spr-2s224'), c).costs!.syscallNs).toBe(100);
+    expect(perturbMachine(getMachine('rome-2s256'), c)).toBe(getMachine('rome-2s256'));
   });
 
   test('the fitted constants are the two the model was brought to C1-C6 with', () => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ARCHES, getArch } from '../../src/config/arch.js';
-import { genericMachine, getMachine, machineCpus, MACHINES, reshapeMachine, shapeText } from '../../src/config/machine.js';
+import { genericMachine, getMachine, machineCpus, MACHINES, reshapeMachine, shapeText, type Machine } from '../../src/config/machine.js';
 import { Topology } from '../../src/engine/topology.js';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULT_MACHINE, prepareRun } from '../../src/sim/setup.js';
@@ -26,6 +26,12 @@ const EXPECTED: Record<string, { profile: string; cpus: number }> = {
   'p8-176': { profile: 'powerpc-hash', cpus: 176 },
   msm845: { profile: 'arm64', cpus: 8 },
   'arm64-vm': { profile: 'arm64', cpus: 4 },
+  'skl-2s112': { profile: 'x86', cpus: 112 },
+  'spr-2s224': { profile: 'x86', cpus: 224 },
+  'rome-2s256': { profile: 'x86', cpus: 256 },
+  'genoa-2s384': { profile: 'x86', cpus: 384 },
+  'graviton3-64': { profile: 'arm64', cpus: 64 },
+  'p9-2s160': { profile: 'powerpc-radix', cpus: 160 },
 };
 
 const NAMES = Object.keys(MACHINES);
@@ -63,6 +69,30 @@ describe('machine presets', () => {
     expect(m.ioLatencyNs).toBeGreaterThan(0);
     // Cost overrides only name costs the arch has.
     for (const k of Object.keys(m.costs ?? {})) expect(getArch(m.profile).costs).toHaveProperty(k);
+  });
+
+  test('the presets of before the machine files load from machines/*.json unchanged (fixtures/machines/presets-before-files.json)', () => {
+    const before = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'machines', 'presets-before-files.json'), 'utf8')) as Record<string, Machine>;
+    expect(Object.keys(before).length).toBe(10);
+    for (const [name, old] of Object.entries(before)) {
+      const { sources, file, ...m } = getMachine(name);
+      expect(m, name).toEqual(old);
+      expect(file).toBe(`machines/${name}.json`);
+      expect(Object.keys(sources ?? {}).length, name).toBeGreaterThan(3);
+    }
+  });
+
+  test('the CCX presets: Rome 4 cores an L3, Genoa 8, with a same-L3 latency below the socket\'s', () => {
+    for (const [name, group] of [['rome-2s256', 4], ['genoa-2s384', 8]] as const) {
+      const m = getMachine(name);
+      expect(m.topology.coresPerL3).toBe(group);
+      const t = new Topology(m.topology, { ...getArch(m.profile).lineLatencies, ...m.lineLatencies });
+      expect(t.l3s).toBe((2 * m.topology.coresPerSocket) / group);
+      expect(m.lineLatencies!.l3!).toBeLessThan(m.lineLatencies!.socket!);
+      expect(t.latency(0, 1)).toBe(m.lineLatencies!.l3);
+      expect(t.latency(0, group)).toBe(m.lineLatencies!.socket);
+      expect(t.latency(0, m.topology.coresPerSocket)).toBe(m.lineLatencies!.remote);
+    }
   });
 
   test('an unknown machine is a config error naming the known ones', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CacheLine, HANDOFF_SHARE } from '../../src/engine/cacheline.js';
 import { Engine, type Task } from '../../src/engine/engine.js';
 import { Atomic } from '../../src/engine/locks.js';
-import type { Topology } from '../../src/engine/topology.js';
+import { Topology } from '../../src/engine/topology.js';
 import { COSTS, flatTopo, LAT, setup, topo } from './helpers.js';
 
 /** 2 sockets x 2 cores x 2 threads: CPUs 0,1 = core 0; 2,3 = core 1 (socket 0); 4..7 = socket 1. */
@@ -221,5 +221,52 @@ describe('the cost of one hot line grows with the number of CPUs hitting it', ()
     expect(once(1)).toBe(LAT.socket);
     expect(once(2)).toBe(LAT.remote);
     expect(once(3)).toBe(LAT.remote);
+  });
+});
+
+describe('CacheLine: a socket of several L3s (CCXs)', () => {
+  const L3 = { ...LAT, l3: 20 };
+  /** 2 sockets x 8 cores, 4 cores per CCX: CCXs 0-3, 4-7 (socket 0), 8-11, 12-15 (socket 1). */
+  const ccx = () => new Topology({ sockets: 2, coresPerSocket: 8, threadsPerCore: 1, coresPerL3: 4 }, L3);
+
+  it('a write pays the L3 latency from a core of the same CCX, the socket latency from another CCX', () => {
+    const l = new CacheLine(ccx(), 'x');
+    l.write(0, 0);
+    expect(l.write(1, 1000)).toBe(20);
+    expect(l.write(5, 2000)).toBe(LAT.socket);
+    expect(l.write(9, 3000)).toBe(LAT.remote);
+  });
+
+  it('invalidating shared copies: the farthest holder decides (same CCX, other CCX, other socket)', () => {
+    const inCcx = new CacheLine(ccx(), 'a');
+    inCcx.read(1, 0);
+    inCcx.read(2, 1000);
+    expect(inCcx.write(0, 2000)).toBe(20);
+    const inSocket = new CacheLine(ccx(), 'b');
+    inSocket.read(1, 0);
+    inSocket.read(5, 1000);
+    expect(inSocket.write(0, 2000)).toBe(LAT.socket);
+    const remote = new CacheLine(ccx(), 'c');
+    remote.read(1, 0);
+    remote.read(12, 1000);
+    expect(remote.write(0, 2000)).toBe(LAT.remote);
+  });
+
+  it('a read fetches from the nearest sharer: one of the same CCX before one of the socket', () => {
+    const l = new CacheLine(ccx(), 'x');
+    l.read(5, 0); // CCX 1
+    l.read(3, 1000); // from CPU 5: another CCX of the socket
+    expect(l.read(2, 2000)).toBe(20); // CPU 3 shares CPU 2's CCX
+  });
+});
+
+describe('CacheLine: a CCX machine reshaped to one L3 a socket', () => {
+  it('copies on the socket are in the writer\'s L3: the L3 latency', () => {
+    const t = new Topology({ sockets: 2, coresPerSocket: 4, threadsPerCore: 1, coresPerL3: 4 }, { ...LAT, l3: 20 });
+    const l = new CacheLine(t, 'x');
+    l.read(1, 0);
+    l.read(2, 1000);
+    expect(l.write(0, 2000)).toBe(20);
+    expect(l.write(5, 3000)).toBe(LAT.remote);
   });
 });

@@ -133,4 +133,47 @@ describe('Topology', () => {
       expect(t.latency(0, 16)).toBe(LAT.remote);
     }
   });
+
+  describe('cores sharing an L3 (coresPerL3: an EPYC CCX)', () => {
+    const L3 = { ...LAT, l3: 20 };
+
+    it('groups consecutive cores of a socket; with siblingsLast a core\'s second thread joins its first', () => {
+      // 2 sockets x 8 cores x 2 threads, 4 cores per CCX: CPUs 0-15 the first threads, 16-31 the second.
+      const t = new Topology({ sockets: 2, coresPerSocket: 8, threadsPerCore: 2, siblingsLast: true, coresPerL3: 4 }, L3);
+      expect(t.l3Split).toBe(true);
+      expect(t.l3s).toBe(4);
+      expect(Array.from(t.l3Of.subarray(0, 16))).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+      expect(Array.from(t.l3Of.subarray(16))).toEqual(Array.from(t.l3Of.subarray(0, 16)));
+      expect(t.latency(0, 16)).toBe(LAT.smt);
+      expect(t.latency(0, 3)).toBe(20);
+      expect(t.latency(0, 19)).toBe(20);
+      expect(t.latency(3, 4)).toBe(LAT.socket);
+      expect(t.latency(7, 8)).toBe(LAT.remote);
+      expect(t.latency(-1, 8)).toBe(LAT.memory);
+    });
+
+    it('a last group smaller than the others when the count is not a multiple', () => {
+      const t = new Topology({ sockets: 1, coresPerSocket: 6, threadsPerCore: 1, coresPerL3: 4 }, L3);
+      expect(Array.from(t.l3Of)).toEqual([0, 0, 0, 0, 1, 1]);
+      expect(t.latency(4, 5)).toBe(20);
+      expect(t.latency(3, 4)).toBe(LAT.socket);
+    });
+
+    it('one L3 per socket is the topology without the class; a socket reshaped into one L3 pays its latency', () => {
+      for (const coresPerL3 of [undefined, 4, 16]) {
+        const t = new Topology({ sockets: 2, coresPerSocket: 4, threadsPerCore: 2, coresPerL3 }, L3);
+        expect(t.l3Split).toBe(false);
+        expect(t.l3Of).toBe(t.socketOf);
+        // No cores-per-L3: the socket latency, as always; a machine of CCXs of 4 or more cut to
+        // 4 cores a socket (--cores-per-socket 4): its 4 cores are one CCX.
+        expect(t.latency(0, 2)).toBe(coresPerL3 === undefined ? LAT.socket : 20);
+        expect(t.latency(0, 8)).toBe(LAT.remote);
+      }
+    });
+
+    it('without an l3 latency a split machine\'s same-L3 transfers cost `socket`', () => {
+      const t = new Topology({ sockets: 1, coresPerSocket: 8, threadsPerCore: 1, coresPerL3: 4 }, LAT);
+      expect(t.latency(0, 1)).toBe(LAT.socket);
+    });
+  });
 });

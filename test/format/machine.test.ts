@@ -41,4 +41,22 @@ describe('formatMachine', () => {
     expect(text).toContain('unused:         1 socket (no CPU of the run on it)');
     expect(formatMachine(getMachine('x86-pvm2'), 1, lat(getMachine('x86-pvm2')), '')).toContain('socket 0:       CPU 0: 1 core x 1 thread');
   });
+
+  test('an EPYC: each socket\'s L3s (CCXs) with their CPUs, the same-L3 class, the costs it sets, its file', () => {
+    const m = getMachine('rome-2s256');
+    const text = formatMachine(m, 256, lat(m), '');
+    expect(text).toContain('socket 0:       CPUs 0-63,128-191: 64 cores x 2 threads\n    its L3s:      0-3,128-131; 4-7,132-135; ');
+    expect(text).toContain('; 60-63,188-191\n  socket 1:');
+    expect(text).toContain('L3 (CCX):       4 cores share an L3, 16 L3s a socket; the run\'s CPUs on 32 of 32');
+    expect(text).toContain('memory:         512 GiB, 2 NUMA nodes (one a socket)');
+    expect(text).toContain('line (ns):      local 2, SMT sibling 8, same L3 30, same socket (other L3) 110, other socket 200, from memory 122');
+    expect(text).toContain("costs (ns):     trapEntryNs 60, trapExitNs 40, syscallNs 50; the rest the x86 profile's");
+    expect(text).toContain('sources:        machines/rome-2s256.json');
+    // Reshaped to 4 cores a socket, a socket is one CCX: its transfers the same-L3 latency.
+    const one = reshapeMachine(m, { coresPerSocket: 4 });
+    const small = formatMachine(one, 16, lat(one), '--cores-per-socket 4');
+    expect(small).not.toContain('its L3s');
+    expect(small).toContain('SMT sibling 8, same socket 30, other socket 200');
+  });
 });
+
