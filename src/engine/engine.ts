@@ -8,6 +8,9 @@ import { callSite, SyncRuleError } from './sync-check.js';
 import type { ContentionTracer } from './lockstat.js';
 import type { CpuSampler } from './sampler.js';
 import { fifoPolicy, type SchedPolicy } from './policy.js';
+
+/** Sync points a task passes before it syncs unasked (Engine.unsyncedSteps): ~1000-2000 faults on one CPU. */
+const UNASKED_SYNC_EVERY = 4096;
 import type { EngineCosts, EngineOptions } from './options.js';
 
 /**
@@ -108,6 +111,14 @@ export class Engine implements SyncGuard {
   onSyncPoint: ((t: Task) => void) | null = null;
   /** Test hook, asked at a `yield SYNC` a task owes: true lets it pass, as if that sync were forgotten. */
   dropSync: ((t: Task) => boolean) | null = null;
+  /**
+   * Sync points passed since the last sync taken unasked (Task.mustSync counts down): a task that
+   * never owes one (alone on one CPU) would hold step() to the run's end and the host (Ctrl-C,
+   * the pool, progress) with it; at 0 it syncs anyway if strictly the earliest, which keeps the
+   * schedule (it is the next item taken), and step() ends its slice.
+   */
+  unsyncedSteps = UNASKED_SYNC_EVERY;
+  private endSlice = false; // an unasked sync was taken: step() returns after this item
   /** The running task is in a step that began in time order (see the sync rule above). */
   stepOpen = false;
   /** spinlock_t is a ticket lock (every waiter spins reading the lock word), not a qspinlock. */
@@ -182,6 +193,12 @@ export class Engine implements SyncGuard {
   /** The earliest pending time, or stopAt if sooner: a task whose clock is beyond it must sync first. */
   horizon(): number {
     return Math.min(this.heap.minTime(), this.stopAt);
+  }
+
+  /** Whether `t` syncs unasked (see unsyncedSteps): not while check's step log or policies count sync points. */
+  yieldSoon(t: Task): boolean {
+    this.unsyncedSteps = UNASKED_SYNC_EVERY;
+    return (this.endSlice = this.onSyncPoint === null && this.policy === fifoPolicy && !this.stopped && t.clock < this.horizon());
   }
 
   /** Apply the configured jitter to a cost, drawing from the seeded PRNG. */
@@ -336,11 +353,11 @@ export class Engine implements SyncGuard {
       }
       switch (r.value) {
         case SYNC:
-          if (t.clock <= this.horizon() + this.lookahead && !this.stopped) {
+          if (t.unaskedSync) t.unaskedSync = false;
+          else if (t.clock <= this.horizon() + this.lookahead && !this.stopped) {
             this.stepOpen = true;
             continue;
-          }
-          if (this.dropSync !== null && !this.stopped && this.dropSync(t)) {
+          } else if (this.dropSync !== null && !this.stopped && this.dropSync(t)) {
             this.stepOpen = false; // as if the yield were not there, after the work that owed it
             continue;
           }
@@ -453,6 +470,10 @@ export class Engine implements SyncGuard {
       this.stepOpen = false;
       it.fire();
       if (this.audit !== null) this.audit();
+      if (this.endSlice) {
+        this.endSlice = false;
+        return this.unhold(true);
+      }
     }
     return this.unhold(true);
   }

@@ -48,7 +48,7 @@ export class RwLock implements LockWaitee {
   }
   /** read_lock() when it can complete at once (no sync, no wait): true if taken. */
   readLockFast(t: Task): boolean {
-    if (!this.canTake(false) || t.mustSync()) return false;
+    if (!this.canTake(false) || t.owesSync()) return false;
     this.enter(t);
     this.readers++;
     return true;
@@ -59,7 +59,7 @@ export class RwLock implements LockWaitee {
   }
   /** read_unlock() when no sync is needed: true if released. */
   readUnlockFast(t: Task): boolean {
-    if (t.mustSync()) return false;
+    if (t.owesSync()) return false;
     this.releaseNow(t, false);
     return true;
   }
@@ -164,7 +164,7 @@ export class SpinLock implements LockWaitee {
 
   /** spin_lock() when it can complete at once (no sync, not held): true if taken. */
   lockFast(t: Task): boolean {
-    if (this.holder !== null || t.mustSync()) return false;
+    if (this.holder !== null || t.owesSync()) return false;
     t.preemptCount++;
     t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
@@ -210,7 +210,7 @@ export class SpinLock implements LockWaitee {
 
   /** spin_unlock() when no sync is needed: true if released. */
   unlockFast(t: Task): boolean {
-    if (t.mustSync()) return false;
+    if (t.owesSync()) return false;
     this.unlockNow(t);
     return true;
   }

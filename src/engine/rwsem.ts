@@ -86,7 +86,7 @@ export class RwSemaphore implements LockWaitee {
    */
   downReadFast(t: Task): boolean {
     this.eng.absorbIrq(t);
-    if (this.waitLock !== null || this.writer !== null || this.waiters.length > 0 || t.mustSync()) return false;
+    if (this.waitLock !== null || this.writer !== null || this.waiters.length > 0 || t.owesSync()) return false;
     t.stall(this.line.write(t.cpu, t.clock));
     this.stats.acquired++;
     this.readers++;
@@ -104,7 +104,7 @@ export class RwSemaphore implements LockWaitee {
   /** up_read() when no sync is needed: true if released. */
   upReadFast(t: Task): boolean {
     this.eng.absorbIrq(t);
-    if (this.waitLock !== null || t.mustSync()) return false;
+    if (this.waitLock !== null || t.owesSync()) return false;
     this.release(t, false);
     return true;
   }

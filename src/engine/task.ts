@@ -98,6 +98,8 @@ export class Task implements HeapItem {
   ctx: unknown = null;
   /** The next cpu-clock sample instant of this task's CPU (sampler.ts); Infinity without a sampler. */
   sampleAt = Infinity;
+  /** mustSync() said yes without the sync being owed (Engine.unsyncedSteps): the next `yield SYNC` is taken. */
+  unaskedSync = false;
 
   constructor(
     readonly eng: Engine,
@@ -116,11 +118,30 @@ export class Task implements HeapItem {
     return CALL;
   }
 
+  /**
+   * mustSync() for a fast path that gives up when it says yes (`if (!free || t.owesSync()) return
+   * false`, then the slow path syncs and may ask again): only a sync that is owed, never one taken
+   * unasked, since the slow path after it takes a "no" for contention.
+   */
+  owesSync(): boolean {
+    const e = this.eng;
+    const must = this.clock > e.horizon() + e.lookahead;
+    if (!must) e.stepOpen = true;
+    else if (e.onSyncPoint !== null) e.onSyncPoint(this);
+    return must;
+  }
+
   /** True when the task must yield SYNC before touching shared state. */
   mustSync(): boolean {
-    const must = this.clock > this.eng.horizon() + this.eng.lookahead;
-    if (!must) this.eng.stepOpen = true;
-    else if (this.eng.onSyncPoint !== null) this.eng.onSyncPoint(this);
+    const e = this.eng;
+    const must = this.clock > e.horizon() + e.lookahead;
+    if (!must) {
+      // Now and then a sync that is not owed, when it cannot change the order (Engine.yieldSoon);
+      // good for the `yield SYNC` that follows at once, and for nothing after another sync point.
+      if (--e.unsyncedSteps <= 0 && e.yieldSoon(this)) return (this.unaskedSync = true);
+      this.unaskedSync = false;
+      e.stepOpen = true;
+    } else if (e.onSyncPoint !== null) e.onSyncPoint(this);
     return must;
   }
 

@@ -697,3 +697,41 @@ describe('Engine: policy', () => {
     expect(fifoPolicy.pickCpu(b, [], eng)).toBe(-1);
   });
 });
+
+describe('Engine: a task that never owes a sync', () => {
+  /** One task on one CPU passing `points` sync points, 10 ns apart; a timer far in the future. */
+  const lone = (points: number): { eng: Engine; seen: number[] } => {
+    const eng = new Engine(flatTopo(1), COSTS, 1);
+    const seen: number[] = [];
+    eng.spawn(1, 1, 'lone', 0, function* (t: Task): Code {
+      for (let i = 0; i < points; i++) {
+        t.cost(10);
+        if (t.mustSync()) yield SYNC;
+        seen.push(t.clock);
+      }
+    });
+    eng.at(1e12, () => seen.push(-1));
+    return { eng, seen };
+  };
+
+  it('syncs unasked now and then, so step() hands control back in slices; the run is the same', () => {
+    const whole = lone(20000);
+    whole.eng.run();
+    const sliced = lone(20000);
+    let slices = 0;
+    while (sliced.eng.step(Infinity)) slices++;
+    // Without the unasked syncs the task is one item from start to end: step() would return once.
+    expect(slices).toBeGreaterThanOrEqual(4);
+    expect(sliced.seen).toEqual(whole.seen);
+    expect(sliced.seen.at(-1)).toBe(-1);
+  });
+
+  it('takes none while something watches the sync points (check\'s step log)', () => {
+    const { eng } = lone(20000);
+    let owed = 0;
+    eng.onSyncPoint = () => owed++;
+    let slices = 0;
+    while (eng.step(Infinity)) slices++;
+    expect([slices, owed]).toEqual([0, 0]);
+  });
+});
