@@ -94,12 +94,16 @@ export interface WorkerSetup {
 export const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/pool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
 
 export async function mapPool<K extends JobKind>(kind: K, inputs: readonly JobInput<K>[], o: PoolOptions): Promise<PoolOutcome<JobOutput<K>>> {
-  const out = await drive(kind, inputs, o, true);
-  const results: JobOutput<K>[] = [];
-  for (const s of out) {
+  return outcomeOf(await drive(kind, inputs, o, true));
+}
+
+/** The jobs' outcomes in job order as mapPool() returns them: the results up to the first job that failed or did not run. */
+export function outcomeOf<O>(settled: readonly (Settled<unknown> | undefined)[]): PoolOutcome<O> {
+  const results: O[] = [];
+  for (const s of settled) {
     if (s === undefined) break;
     if (!s.ok) return { results, error: s.error };
-    results.push(s.value as JobOutput<K>);
+    results.push(s.value as O);
   }
   return { results };
 }

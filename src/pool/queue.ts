@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import type { Queue as BullQueue, QueueEvents as BullQueueEvents } from 'bullmq';
 import { UsageError } from '../errors.js';
 import type { JobInput, JobKind, JobOutput } from './jobs.js';
-import type { PoolOutcome, Settled, StopFlag } from './pool.js';
+import { outcomeOf, type PoolOutcome, type Settled, type StopFlag } from './pool.js';
 import { fromWire, type WireError } from './wire-error.js';
 import { decodeWire, encodeWire } from './wire-value.js';
 import { connectRedis, parseRedisUrl, type RedisTarget } from './redis.js';
@@ -75,14 +75,7 @@ export interface QueueOptions {
 
 /** mapPool() on the queue at `url`: the results in job order, up to the first failure. */
 export async function mapQueue<K extends JobKind>(url: string, kind: K, inputs: readonly JobInput<K>[], o: QueueOptions = {}): Promise<PoolOutcome<JobOutput<K>>> {
-  const out = await drive(parseRedisUrl(url), kind, inputs, o, true);
-  const results: JobOutput<K>[] = [];
-  for (const s of out) {
-    if (s === undefined) break;
-    if (!s.ok) return { results, error: s.error };
-    results.push(s.value as JobOutput<K>);
-  }
-  return { results };
+  return outcomeOf(await drive(parseRedisUrl(url), kind, inputs, o, true));
 }
 
 /** settlePool() on the queue: every job's outcome in job order; undefined for one that did not run (stopped). */
