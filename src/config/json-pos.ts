@@ -2,8 +2,11 @@
  * A strict JSON reader (RFC 8259) that remembers where each value and member name stands, so that
  * an error in a machine file (src/config/machine-file.ts) names its line and column: JSON.parse
  * gives neither a position nor the path of a value. A repeated member name is an error (JSON.parse
- * would keep the last one silently).
+ * would keep the last one silently). The syntax is checked first by the one JSON scan that names
+ * line and column (src/stats/json-position.ts, which plot's sweep.json reader uses too); the walk
+ * that records the positions then reads a text that is JSON.
  */
+import { jsonSyntaxProblem } from '../stats/json-position.js';
 
 /** Line and column, both from 1 (a tab is one column). */
 export interface Pos {
@@ -35,16 +38,20 @@ export function memberPath(parent: string, name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? `${parent}.${name}` : `${parent}[${JSON.stringify(name)}]`;
 }
 
+/** Deepest nesting the positioned walk (recursive) takes: a machine file nests 4 deep. */
+const MAX_DEPTH = 64;
+/** A number, true, false or null: what runs up to the next delimiter (the text is JSON). */
+const LITERAL = /[^,\]}\s]+/y;
+
 export function parseJsonPositioned(text: string): PositionedJson {
+  const problem = jsonSyntaxProblem(text);
+  if (problem !== null) throw new JsonSyntaxError({ line: problem.line, col: problem.col }, problem.message);
   const at = new Map<string, Pos>();
   const keyAt = new Map<string, Pos>();
   let i = 0;
   let line = 1;
   let lineStart = 0;
-  const pos = (k = i): Pos => ({ line, col: k - lineStart + 1 });
-  const fail = (detail: string, k = i): never => {
-    throw new JsonSyntaxError(pos(k), detail);
-  };
+  const pos = (): Pos => ({ line, col: i - lineStart + 1 });
   const ws = (): void => {
     for (; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -54,98 +61,50 @@ export function parseJsonPositioned(text: string): PositionedJson {
       } else if (c !== 32 && c !== 9 && c !== 13) break;
     }
   };
-  const seen = (): string => (i >= text.length ? 'the end of the file' : `'${text[i]}'`);
+  // A string (no line end can be inside one): to its closing quote, decoded by JSON.parse.
   const str = (): string => {
     const start = i;
+    for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
     i++;
-    for (; i < text.length; i++) {
-      const c = text[i];
-      if (c === '"') break;
-      if (c === '\\') i++;
-      else if (c === '\n' || text.charCodeAt(i) < 0x20) fail('a control character (or a line end) inside a string');
-    }
-    if (i >= text.length) fail('a string that does not end', start);
-    i++;
-    try {
-      return JSON.parse(text.slice(start, i)) as string;
-    } catch {
-      return fail('a bad escape in a string', start);
-    }
+    return JSON.parse(text.slice(start, i)) as string;
   };
-  const value = (path: string): unknown => {
+  const value = (path: string, depth: number): unknown => {
     ws();
     at.set(path, pos());
+    if (depth > MAX_DEPTH) throw new JsonSyntaxError(pos(), `nested more than ${MAX_DEPTH} deep`);
     const c = text[i];
-    if (c === '{') {
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
       i++;
+      ws();
       const obj: Record<string, unknown> = {};
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return obj;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(`expected a member name in double quotes, got ${seen()}`);
-        const keyPos = pos();
-        const key = str();
-        const p = memberPath(path, key);
-        if (Object.hasOwn(obj, key)) throw new JsonSyntaxError(keyPos, `${p}: the member '${key}' is given twice`);
-        ws();
-        if (text[i] !== ':') fail(`expected ':' after the member name, got ${seen()}`);
-        i++;
-        keyAt.set(p, keyPos);
-        obj[key] = value(p);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return obj;
-        }
-        fail(`expected ',' or '}' after a member, got ${seen()}`);
-      }
-    }
-    if (c === '[') {
-      i++;
       const arr: unknown[] = [];
-      ws();
-      if (text[i] === ']') {
+      if (text[i] === close) {
         i++;
-        return arr;
+        return c === '{' ? obj : arr;
       }
       for (;;) {
-        arr.push(value(`${path}[${arr.length}]`));
+        if (c === '[') arr.push(value(`${path}[${arr.length}]`, depth + 1));
+        else {
+          ws();
+          const keyPos = pos();
+          const key = str();
+          const p = memberPath(path, key);
+          if (Object.hasOwn(obj, key)) throw new JsonSyntaxError(keyPos, `${p}: the member '${key}' is given twice`);
+          keyAt.set(p, keyPos);
+          ws();
+          i++; // ':'
+          obj[key] = value(p, depth + 1);
+        }
         ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return arr;
-        }
-        fail(`expected ',' or ']' after an element, got ${seen()}`);
+        if (text[i++] === close) return c === '{' ? obj : arr; // else ','
       }
     }
     if (c === '"') return str();
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 64));
-    if (m !== null && m[0] !== '' && m[0] !== '-') {
-      i += m[0].length;
-      return Number(m[0]);
-    }
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return v;
-      }
-    }
-    return fail(`expected a value, got ${seen()}`);
+    LITERAL.lastIndex = i;
+    const m = LITERAL.exec(text)![0];
+    i += m.length;
+    return JSON.parse(m) as unknown;
   };
-  const v = value('$');
-  ws();
-  if (i < text.length) fail(`expected the end of the file after the value, got ${seen()}`);
-  return { value: v, at, keyAt };
+  return { value: value('$', 0), at, keyAt };
 }

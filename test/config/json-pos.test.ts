@@ -29,15 +29,21 @@ describe('parseJsonPositioned', () => {
     expect(at.get('$.a.b[1]')).toEqual({ line: 4, col: 7 });
   });
 
-  test('a syntax error names its line and column', () => {
-    expect(errorOf('{\n  "a": 1,\n}')).toBe("3:1 expected a member name in double quotes, got '}'");
-    expect(errorOf('{"a": 1 "b": 2}')).toBe("1:9 expected ',' or '}' after a member, got '\"'");
-    expect(errorOf('[1, 2')).toBe("1:6 expected ',' or ']' after an element, got the end of the file");
-    expect(errorOf('{"a": tru}')).toBe("1:7 expected a value, got 't'");
-    expect(errorOf('{"a": 01}')).toBe("1:8 expected ',' or '}' after a member, got '1'");
-    expect(errorOf('{"a": "x\ny"}')).toBe('1:9 a control character (or a line end) inside a string');
-    expect(errorOf('{} x')).toBe("1:4 expected the end of the file after the value, got 'x'");
-    expect(errorOf('')).toBe('1:1 expected a value, got the end of the file');
+  test('a syntax error names its line and column (the scan of src/stats/json-position.ts)', () => {
+    expect(errorOf('{\n  "a": 1,\n}')).toBe("3:1 expected a property name in double quotes, found '}'");
+    expect(errorOf('{"a": 1 "b": 2}')).toBe("1:9 expected ',' or '}', found '\"'");
+    expect(errorOf('[1, 2')).toBe("1:6 expected ',' or ']', found the end of the text");
+    expect(errorOf('{"a": tru}')).toBe("1:7 expected a value, found 't'");
+    expect(errorOf('{"a": 01}')).toBe("1:8 expected ',' or '}', found '1'");
+    expect(errorOf('{"a": "x\ny"}')).toBe(`1:9 expected a character of the string or '"', found a control character (0x0a)`);
+    expect(errorOf('{} x')).toBe("1:4 expected the end of the text after the JSON value, found 'x'");
+    expect(errorOf('')).toBe('1:1 expected a value, found the end of the text');
+  });
+
+  test('nesting deeper than 64 is refused at the value that goes past it, valid or not (no deep recursion)', () => {
+    expect(errorOf('['.repeat(70) + ']'.repeat(70))).toBe('1:66 nested more than 64 deep');
+    expect(errorOf('['.repeat(100000) + ']'.repeat(100000))).toBe('1:66 nested more than 64 deep');
+    expect(parseJsonPositioned('['.repeat(64) + ']'.repeat(64)).at.size).toBe(64);
   });
 
   test('a member given twice is an error at its second name (JSON.parse keeps the last silently)', () => {

@@ -94,7 +94,7 @@ describe('validation: one line, the JSON path of the bad field, its line and col
   test('JSON that does not parse names its line and column', () => {
     const broken = exampleText().replace('"guest": false,', '"guest": false');
     const line = broken.split('\n').findIndex((l) => l.includes('"guest": false')) + 2;
-    expect(errorOf(broken)).toBe(`m.json:${line}:3: not JSON: expected ',' or '}' after a member, got '"'`);
+    expect(errorOf(broken)).toBe(`m.json:${line}:3: not JSON: expected ',' or '}', found '"'`);
     expect(errorOf('{"arch": "x86", "arch": "arm64"}')).toBe("m.json:1:17: not JSON: $.arch: the member 'arch' is given twice");
   });
 
