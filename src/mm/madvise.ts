@@ -14,17 +14,25 @@ export function madviseStartInvalid(th: Thread, addr: number): boolean {
 }
 
 /**
+ * The opening of every madvise(2) here: the kernel function named, the sys_enter_madvise
+ * tracepoint, the syscall's entry, then do_madvise()'s start check. False: the start is not
+ * aligned and the syscall has returned (-EINVAL).
+ */
+function* madviseEnter(th: Thread, kfn: string, addr: number, length: number, advice: number): Code<boolean> {
+  th.kfn = kfn;
+  traceSysEnterMadvise(th, addr, length, advice);
+  yield* syscallEnter(th);
+  if (!madviseStartInvalid(th, addr)) return true;
+  syscallExit(th);
+  return false;
+}
+
+/**
  * madvise(MADV_DONTNEED): under the mmap lock for reading, zap the range's pages (the VMAs
  * stay); the next touch faults again. Returns 0 or -errno.
  */
 export function* sysMadviseDontneed(th: Thread, addr: number, length: number): Code<number> {
-  th.kfn = 'madvise_dontneed_single_vma';
-  traceSysEnterMadvise(th, addr, length, MADV_DONTNEED);
-  yield* syscallEnter(th);
-  if (madviseStartInvalid(th, addr)) {
-    syscallExit(th);
-    return -EINVAL;
-  }
+  if (!(yield* madviseEnter(th, 'madvise_dontneed_single_vma', addr, length, MADV_DONTNEED))) return -EINVAL;
   const t = th.t;
   const mm = th.mm;
   const end = addr + pageAlign(th, length);
@@ -46,13 +54,7 @@ export function* sysMadviseDontneed(th: Thread, addr: number, length: number): C
 
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): set or clear VM_HUGEPAGE on the range (mmap write lock). */
 export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: boolean): Code<number> {
-  th.kfn = 'hugepage_madvise';
-  traceSysEnterMadvise(th, addr, length, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-  yield* syscallEnter(th);
-  if (madviseStartInvalid(th, addr)) {
-    syscallExit(th);
-    return -EINVAL;
-  }
+  if (!(yield* madviseEnter(th, 'hugepage_madvise', addr, length, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))) return -EINVAL;
   const mm = th.mm;
   const end = addr + pageAlign(th, length);
   yield* mmapWriteLock(th);
@@ -76,13 +78,7 @@ export function* sysMadviseHuge(th: Thread, addr: number, length: number, huge: 
  * Returns 0 or -errno (ENOMEM for a hole, EINVAL for a mapping that refuses the access).
  */
 export function* sysMadvisePopulate(th: Thread, addr: number, length: number, write: boolean): Code<number> {
-  th.kfn = 'madvise_populate';
-  traceSysEnterMadvise(th, addr, length, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
-  yield* syscallEnter(th);
-  if (madviseStartInvalid(th, addr)) {
-    syscallExit(th);
-    return -EINVAL;
-  }
+  if (!(yield* madviseEnter(th, 'madvise_populate', addr, length, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ))) return -EINVAL;
   const end = addr + pageAlign(th, length);
   yield* mmapReadLock(th);
   const r = yield* madvisePopulate(th, addr, end, write);
