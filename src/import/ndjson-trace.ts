@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { readTrace, type TraceSample } from '../trace/ndjson-reader.js';
-import { hex64, type PerfEvent } from './perf-script.js';
+import { hex64, type PerfEvent, type ReadOptions, type ReadStats } from './perf-script.js';
 
 /** Does this start of an input look like an spfperf trace (a JSON object), not perf script text? */
 export function looksLikeNdjson(head: string): boolean {
@@ -58,27 +58,13 @@ export function perfEventOfSample(s: TraceSample, line: number): PerfEvent | str
   }
 }
 
-export interface NdjsonReadOptions {
-  readonly name: string;
-  /** Skip samples import cannot read (counted) instead of failing on the first. */
-  readonly skipBad?: boolean;
-}
-
-/** What reading the trace found besides its events (as perf-script.ts's ReadStats). */
-export interface NdjsonReadStats {
-  lines: number;
-  /** Lines the trace reader skipped (damaged) and samples without the fields import needs. */
-  skipped: number;
-  firstSkipped: string | null;
-}
-
 /**
  * Read an spfperf trace and hand each sample's event to `onEvent`. A damaged line, or a sample
  * of an imported event without its fields, is a UsageError `file:line: message` (exit 2), or
  * with skipBad a count. A trace without an spfperf header is the trace reader's error.
  */
-export async function readNdjsonTrace(input: Readable, o: NdjsonReadOptions, onEvent: (e: PerfEvent) => void): Promise<NdjsonReadStats> {
-  const st: NdjsonReadStats = { lines: 0, skipped: 0, firstSkipped: null };
+export async function readNdjsonTrace(input: Readable, o: ReadOptions, onEvent: (e: PerfEvent) => void): Promise<ReadStats> {
+  const st: ReadStats = { lines: 0, skipped: 0, firstSkipped: null };
   let bad: UsageError | null = null;
   let own = 0;
   const skip = (msg: string): void => {

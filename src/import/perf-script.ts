@@ -187,10 +187,11 @@ function syscallArgs(rest: string, names: readonly string[]): string[] | null {
   return out;
 }
 
+/** How an input of import is read (perf script text here, an spfperf trace in ndjson-trace.ts). */
 export interface ReadOptions {
   /** The input's name for messages (a path, or `<stdin>`). */
   readonly name: string;
-  /** Skip lines that are not perf script text (counted) instead of failing on the first. */
+  /** Skip what cannot be read (counted: lines that are not perf script text, trace samples without the fields import needs) instead of failing on the first. */
   readonly skipBad?: boolean;
 }
 
@@ -198,7 +199,7 @@ export interface ReadOptions {
 export interface ReadStats {
   lines: number;
   skipped: number;
-  /** The first skipped line's `file:line:col: message`, for the summary. */
+  /** The first skipped line's `file:line[:col]: message`, for the summary. */
   firstSkipped: string | null;
 }
 

@@ -4,7 +4,7 @@ import { framesOf, KERNEL_CALLER } from '../../src/trace/lock-contention.js';
 import { designCallers } from '../../src/commands/lock-record.js';
 import { runWorkload, type RunResult } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
-import type { EventSource, TraceSink } from '../../src/trace/sink.js';
+import { FaultLog } from '../helpers/fault-log.js';
 import { LockContentionSink } from '../../src/trace/lock-contention.js';
 import { LCB_F_READ } from '../../src/engine/lockstat.js';
 
@@ -57,16 +57,6 @@ describe('chainOf: a stack as a kernel call chain', () => {
     expect(chainOf(vma, NAMES, true)).toEqual(['down_read_trylock', 'do_user_addr_fault', 'exc_page_fault', 'asm_exc_page_fault']);
   });
 });
-
-/** Every fault's thread, start, end and outcome: the run's schedule, as the fault path reports it. */
-class FaultLog implements TraceSink {
-  readonly wantsFaults = true;
-  readonly faults: number[] = [];
-  count(): void {}
-  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number): void {
-    this.faults.push(src.tid, startNs, endNs, outcome);
-  }
-}
 
 const PERIOD = 50_000;
 

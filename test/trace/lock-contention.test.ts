@@ -4,7 +4,7 @@ import { DESIGNS } from '../../src/mm/spf/index.js';
 import { LCB_F_READ, LCB_F_SPIN, LCB_F_WRITE } from '../../src/engine/lockstat.js';
 import { runWorkload, type RunResult } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
-import type { EventSource, TraceSink } from '../../src/trace/sink.js';
+import { FaultLog } from '../helpers/fault-log.js';
 
 /** A V8 stack in text, as `new Error().stack` gives it (the dist paths of a built CLI). */
 const stack = (...frames: string[]): string => ['Error', ...frames.map((f) => `    at ${f}`)].join('\n');
@@ -58,16 +58,6 @@ describe('the caller of a wait: the first model function past the lock functions
     expect(lockName('zone->lock(node1)')).toBe('zone->lock(node1)');
   });
 });
-
-/** Every fault's thread, start, end and outcome: the run's schedule, as the fault path reports it. */
-class FaultLog implements TraceSink {
-  readonly wantsFaults = true;
-  readonly faults: number[] = [];
-  count(): void {}
-  faultDone(src: EventSource, startNs: number, endNs: number, outcome: number): void {
-    this.faults.push(src.tid, startNs, endNs, outcome);
-  }
-}
 
 function ebizzy(config: string, sink: LockContentionSink | null): { r: RunResult; faults: number[] } {
   const prep = prepareRun('ebizzy', ['threads=4', 'seconds=0.002'], { cpus: '4', config: config.split(' ') });
