@@ -269,14 +269,13 @@ async function makeSea(version) {
     if (env.npm_config_yes === undefined) delete process.env.npm_config_yes;
     else process.env.npm_config_yes = env.npm_config_yes;
   }
-  if (!readFileSync(BINARY, { flag: 'r' }).includes(`${FUSE}:1`)) fail(`${relative(ROOT, BINARY)} is not a single executable application (its SEA fuse is not set): pkg's postject step failed silently; what pkg said:\n${said}`);
-  return { ...manifest, stripped };
+  return { ...manifest, stripped, said };
 }
 
 /** The output must be a SEA (the fuse flipped) that runs as spfperf, not a plain copy of node. */
-function verify(version) {
+function verify(version, said) {
   const bin = readFileSync(BINARY);
-  if (!bin.includes(`${FUSE}:1`)) fail(`${relative(ROOT, BINARY)} is not a single executable application (its SEA fuse is not set): postject did not inject the blob`);
+  if (!bin.includes(`${FUSE}:1`)) fail(`${relative(ROOT, BINARY)} is not a single executable application (its SEA fuse is not set): pkg's postject step failed silently; what pkg said:\n${said}`);
   const empty = mkdtempSync(join(tmpdir(), 'spfperf-binary-'));
   try {
     const env = { PATH: '/usr/bin:/bin', HOME: empty, SPFPERF_CACHE_DIR: join(empty, 'cache') };
@@ -292,7 +291,7 @@ export async function buildBinary() {
   const version = stageTree();
   await bundle();
   const manifest = await makeSea(version);
-  verify(version);
+  verify(version, manifest.said);
   const mb = (statSync(BINARY).size / 2 ** 20).toFixed(1);
   process.stdout.write(`${relative(ROOT, BINARY)}: ${mb} MiB${manifest.stripped ? '' : ' (not stripped: no strip program)'}, Node ${process.version}, ${manifest.files.length} files unpacked on first run (build ${manifest.hash})\n`);
 }
