@@ -218,9 +218,10 @@ export function policyFor(id: ScheduleId, length: number, log: boolean): CheckPo
 
 /**
  * A stack inside the user page-fault path (mm/access.ts). The design's attempt and
- * do_anonymous_page() run as calls (CALL, engine/task.ts): their stacks start at them.
+ * do_anonymous_page() run as calls (CALL, engine/task.ts): their stacks start at them (a design's
+ * attempt and do_anonymous_page() are step functions, named by their class: FaultWithoutMmapLock.step).
  */
-const FAULT_FRAME = /\b(?:doUserAddrFault|faultWithoutMmapLock|doAnonymousPage)\b/;
+const FAULT_FRAME = /\b(?:doUserAddrFault|[fF]aultWithoutMmapLock|[dD]oAnonymousPage)\b/;
 
 /**
  * Engine, lock and JS-runtime frames: not the model function a step belongs to. A file directly in
@@ -237,7 +238,8 @@ const NOT_MODEL = /[\\/](?:engine|check)[\\/][\w.-]+$|[\\/]node_modules[\\/]|nod
 export function stepFunction(stack: string): string {
   for (const f of framesOf(stack)) {
     if (f.file === '' || NOT_MODEL.test(f.file)) continue;
-    const name = f.name.split('.').filter((p) => p !== 'next' && p !== '<anonymous>').pop() ?? '';
+    // A step function (engine/task.ts StepFrame) is named by its class: FaultWithoutMmapLock.step.
+    const name = f.name.split('.').filter((p) => p !== 'next' && p !== 'step' && p !== '<anonymous>').pop() ?? '';
     const bare = name.replace(/^\*/, '');
     if (bare === '' || bare === 'Generator') continue;
     return kernelName(bare);

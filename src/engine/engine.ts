@@ -1,10 +1,9 @@
-import { EventHeap, type HeapItem } from './heap.js';
+import { EventLoop } from './event-loop.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
-import { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, type Code } from './task.js';
+import { Task, TaskState, StepFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, STEP_CALL, type Code } from './task.js';
 import { LockList } from './debug.js';
-import { callSite, SyncRuleError } from './sync-check.js';
 import type { ContentionTracer } from './lockstat.js';
 import type { CpuSampler } from './sampler.js';
 import { fifoPolicy, type SchedPolicy } from './policy.js';
@@ -45,28 +44,16 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-export { Task, TaskState, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, type Code, type Yield } from './task.js';
+export { Task, TaskState, StepFrame, runFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, STEP_SYNC, STEP_CALL, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
+export { Timer } from './event-loop.js';
 export { fifoPolicy, type SchedPolicy } from './policy.js';
 export type { EngineCosts, EngineOptions } from './options.js';
 
-/** A one-shot callback at a virtual time. */
-export class Timer implements HeapItem {
-  time = -0;
-  seq = 0;
-  hidx = -1;
-  constructor(private readonly fn: () => void) {}
-  fire(): void {
-    this.fn();
-  }
-}
-
-export class Engine implements SyncGuard {
+export class Engine extends EventLoop implements SyncGuard {
   readonly rng: Rng;
   readonly ncpus: number;
-  private readonly heap = new EventHeap();
-  private seqNo = 0;
   /** CPU -> the task holding it, or null when idle. */
   readonly cpus: (Task | null)[];
   /** The task that last ran on each CPU (an idle CPU keeps its address space loaded: lazy TLB). */
@@ -74,29 +61,11 @@ export class Engine implements SyncGuard {
   /** Tasks ready to run with no CPU, in arrival order. */
   readonly runqueue: Task[] = [];
   readonly tasks: Task[] = [];
-  /** Time of the item being processed. */
-  now = -0;
   ctxSwitches = 0;
   migrations = 0;
   /** Interrupt time (IPIs) owed by each CPU, paid by whatever task runs there at its next sync. */
   readonly irqDebt: Float64Array;
   policy: SchedPolicy = fifoPolicy;
-  /** A run stops processing items after this time (Infinity: until nothing is left); pastStopAt: it did. */
-  stopAt = Infinity;
-  pastStopAt = false;
-  /**
-   * Lookahead (ns): a task may pass a sync point while its clock is at most this far beyond the
-   * earliest pending time. 0: shared-state operations in exact time order; a small value (well
-   * under a cache-line transfer) lets tasks batch steps, reordering them at most by this much.
-   */
-  lookahead = 0;
-  /** Set by stop(): the loop ends at the next item. */
-  private stopped = false;
-  /**
-   * The task that has just synced, keyed but not yet queued: step() puts it in and takes the next
-   * item out in one sift (EventHeap.pushPop). Only ever set between its resume() and the next item.
-   */
-  private held: Task | null = null;
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
   /**
@@ -118,15 +87,14 @@ export class Engine implements SyncGuard {
    * schedule (it is the next item taken), and step() ends its slice.
    */
   unsyncedSteps = UNASKED_SYNC_EVERY;
-  private endSlice = false; // an unasked sync was taken: step() returns after this item
-  /** The running task is in a step that began in time order (see the sync rule above). */
-  stepOpen = false;
   /** spinlock_t is a ticket lock (every waiter spins reading the lock word), not a qspinlock. */
   readonly ticketSpinlocks: boolean;
-  /** The invariant checks (src/mm/debug_vm.ts): the task resumed last (whose step a scan follows), */
+  /**
+   * The invariant checks (src/mm/debug_vm.ts): the task resumed last (whose step a scan follows),
+   * the scan between items (EventLoop.audit), the exit check (before joiners wake), the locks
+   * made (trackLocks).
+   */
   current: Task | null = null;
-  /** the scan between items, the exit check (before joiners wake), the locks made (trackLocks). */
-  audit: (() => void) | null = null;
   onTaskExit: ((t: Task) => void) | null = null;
   readonly locks: LockList | null;
   /** The observer of lock waits (the lock primitives call it where they wait), or null. */
@@ -140,6 +108,7 @@ export class Engine implements SyncGuard {
     seed: number,
     opts: EngineOptions = {},
   ) {
+    super();
     this.checkSync = opts.checkSync ?? syncCheckDefault;
     this.ticketSpinlocks = opts.spinlock === 'ticket';
     this.locks = opts.trackLocks === true ? new LockList() : null;
@@ -183,18 +152,6 @@ export class Engine implements SyncGuard {
     return new CacheLine(this.topo, name, this.checkSync ? this : null, this.contention?.lines?.of(name) ?? this.sampler?.lineStat(name) ?? null);
   }
 
-  /** SyncGuard: an access at `now` is in time order only if no pending item is earlier. */
-  checkAccess(line: string, now: number): void {
-    const horizon = this.heap.minTime() + this.lookahead;
-    if (now <= horizon) this.stepOpen = true;
-    else if (!this.stepOpen) throw new SyncRuleError(line, now, horizon, callSite());
-  }
-
-  /** The earliest pending time, or stopAt if sooner: a task whose clock is beyond it must sync first. */
-  horizon(): number {
-    return Math.min(this.heap.minTime(), this.stopAt);
-  }
-
   /** Whether `t` syncs unasked (see unsyncedSteps): not while check's step log or policies count sync points. */
   yieldSoon(t: Task): boolean {
     this.unsyncedSteps = UNASKED_SYNC_EVERY;
@@ -205,23 +162,6 @@ export class Engine implements SyncGuard {
   jitter(ns: number): number {
     const j = this.costs.jitter;
     return j > 0 ? ns * (1 + j * (2 * this.rng.float() - 1)) : ns;
-  }
-
-  private queue(it: HeapItem, time: number): void {
-    it.time = time;
-    it.seq = this.seqNo++;
-    this.heap.push(it);
-  }
-
-  /** Run fn at the given virtual time. */
-  at(time: number, fn: () => void): Timer {
-    const t = new Timer(fn);
-    this.queue(t, time);
-    return t;
-  }
-
-  cancel(t: Timer): void {
-    this.heap.remove(t);
   }
 
   /** Create a task that becomes runnable at `time`. */
@@ -334,27 +274,53 @@ export class Engine implements SyncGuard {
       return;
     }
     for (;;) {
-      const r = t.gen.next();
-      if (r.done) {
-        if (t.callers.length > 0) {
-          // A call (CALL) returns: its caller goes on at once, as after a yield*.
-          t.ret = r.value;
-          t.gen = t.callers.pop()!;
+      let y: number;
+      const f = t.frame;
+      if (f !== null) {
+        // A step function: a number >= 0 is its return, else as the generator's yield would be.
+        const v = f.step(t);
+        if (v >= 0) {
+          t.frame = null;
+          t.ret = v;
+          popCaller(t);
           continue;
         }
-        // Exit is shared state (joiners, the CPU): it happens at the task's time, in order.
-        if (t.clock > this.horizon() + this.lookahead) {
-          t.finished = true;
-          this.queue(t, t.clock);
+        if (v === STEP_CALL) {
+          t.callers.push(f);
+          if (t.calleeFrame !== null) {
+            t.frame = t.calleeFrame;
+            t.calleeFrame = null;
+          } else {
+            t.frame = null;
+            t.gen = t.callee!;
+            t.callee = null;
+          }
+          continue;
+        }
+        y = SYNC;
+      } else {
+        const r = t.gen.next();
+        if (!r.done) y = r.value;
+        else if (t.callers.length > 0) {
+          // A call (CALL) returns: its caller goes on at once, as after a yield*.
+          t.ret = r.value;
+          popCaller(t);
+          continue;
+        } else {
+          // Exit is shared state (joiners, the CPU): it happens at the task's time, in order.
+          if (t.clock > this.syncAt) {
+            t.finished = true;
+            this.queue(t, t.clock);
+            return;
+          }
+          this.exit(t);
           return;
         }
-        this.exit(t);
-        return;
       }
-      switch (r.value) {
+      switch (y) {
         case SYNC:
           if (t.unaskedSync) t.unaskedSync = false;
-          else if (t.clock <= this.horizon() + this.lookahead && !this.stopped) {
+          else if (t.clock <= this.syncAt && !this.stopped) {
             this.stepOpen = true;
             continue;
           } else if (this.dropSync !== null && !this.stopped && this.dropSync(t)) {
@@ -378,8 +344,13 @@ export class Engine implements SyncGuard {
           return;
         case CALL:
           t.callers.push(t.gen);
-          t.gen = t.callee!;
-          t.callee = null;
+          if (t.calleeFrame !== null) {
+            t.frame = t.calleeFrame;
+            t.calleeFrame = null;
+          } else {
+            t.gen = t.callee!;
+            t.callee = null;
+          }
           continue;
         case RESUME_LATER: // back to the loop, on the CPU, at the same time
           return this.queue(t, t.clock);
@@ -436,63 +407,15 @@ export class Engine implements SyncGuard {
     yield BLOCK;
   }
 
-  /** Stop the loop after the item being processed (Ctrl-C). */
-  stop(): void {
-    this.stopped = true;
-  }
-
-  /** Process events until none is left, stop() is called, or time passes stopAt. */
-  run(): void {
-    while (this.step(Infinity));
-  }
-
-  /**
-   * Process at most `maxItems` events; true if there is more to do (so a caller can hand control
-   * back to the host's event loop between slices: progress, Ctrl-C).
-   */
-  step(maxItems: number): boolean {
-    const heap = this.heap;
-    for (let n = 0; n < maxItems; n++) {
-      if (this.stopped) return this.unhold(false);
-      const held = this.held;
-      let it: HeapItem | undefined;
-      if (held !== null) {
-        this.held = null;
-        it = heap.pushPop(held);
-      } else it = heap.pop();
-      if (it === undefined) return false;
-      if (it.time > this.stopAt) {
-        heap.push(it);
-        this.pastStopAt = true;
-        return false;
-      }
-      this.now = it.time;
-      this.stepOpen = false;
-      it.fire();
-      if (this.audit !== null) this.audit();
-      if (this.endSlice) {
-        this.endSlice = false;
-        return this.unhold(true);
-      }
-    }
-    return this.unhold(true);
-  }
-
-  /** Queue the task held by step() (if any) before control leaves the loop; returns `more`. */
-  private unhold(more: boolean): boolean {
-    if (this.held !== null) {
-      this.heap.push(this.held);
-      this.held = null;
-    }
-    return more;
-  }
-
-  get wasStopped(): boolean { // true once stop() was called
-    return this.stopped;
-  }
-
   /** Tasks that will never run again although they have not exited (a lost wake-up, a deadlock). */
   stuckTasks(): Task[] {
     return this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Spinning || t.state === TaskState.Runnable);
   }
+}
+
+/** A call returned: its caller, a generator or a step function, goes on. */
+function popCaller(t: Task): void {
+  const c = t.callers.pop()!;
+  if (c instanceof StepFrame) t.frame = c;
+  else t.gen = c;
 }

@@ -2,16 +2,21 @@
 export interface HeapItem {
   time: number;
   seq: number;
-  /** Position in the heap, -1 when not queued. */
-  hidx: number;
+  /**
+   * Set by EventHeap.remove() on an item that stays queued until it comes to the top: it is then
+   * dropped without firing. Only timers are ever removed (Engine.cancel).
+   */
+  removed: boolean;
   fire(): void;
 }
 
 /**
- * Binary min-heap on (time, seq). Items are queued at most once (hidx tracks where). The keys
- * are kept beside the items in typed arrays, so that a sift compares numbers in two flat arrays
- * instead of loading the fields of items scattered over the JS heap (a task syncs several times
- * a fault, and each sync is a pop and a push on a heap of one item per CPU).
+ * Binary min-heap on (time, seq). The keys are kept beside the items in typed arrays, so that a
+ * sift compares numbers in two flat arrays instead of loading the fields of items scattered over
+ * the JS heap (a task syncs several times a fault, and each sync is a pop and a push on a heap of
+ * one item per CPU). A sift writes nothing into the items it moves: remove() marks an item, and
+ * a marked item is dropped when it reaches the top, so the top is always a live item (minTime()
+ * is exact) and live items leave in (time, seq) order as if the marked ones had been taken out.
  */
 export class EventHeap {
   private readonly items: (HeapItem | undefined)[] = [];
@@ -19,6 +24,7 @@ export class EventHeap {
   private seqs = new Float64Array(64);
   private n = 0;
 
+  /** Items queued, marked ones not yet dropped included. */
   get size(): number {
     return this.n;
   }
@@ -36,11 +42,7 @@ export class EventHeap {
   pop(): HeapItem | undefined {
     if (this.n === 0) return undefined;
     const top = this.items[0]!;
-    const n = --this.n;
-    const last = this.items[n]!;
-    this.items[n] = undefined;
-    if (n > 0) this.siftDown(last, this.times[n], this.seqs[n], 0);
-    top.hidx = -1;
+    this.dropTop();
     return top;
   }
 
@@ -51,29 +53,36 @@ export class EventHeap {
   pushPop(it: HeapItem): HeapItem {
     const time = it.time;
     const seq = it.seq;
-    if (this.n === 0 || time < this.times[0] || (time === this.times[0] && seq < this.seqs[0])) {
-      it.hidx = -1;
-      return it;
-    }
+    if (this.n === 0 || time < this.times[0] || (time === this.times[0] && seq < this.seqs[0])) return it;
     const top = this.items[0]!;
     this.siftDown(it, time, seq, 0);
-    top.hidx = -1;
+    if (this.items[0]!.removed) this.dropRemoved();
     return top;
   }
 
+  /** Take `it` out: at once if it is the top, else when it gets there. */
   remove(it: HeapItem): void {
-    const i = it.hidx;
-    if (i < 0) return;
+    if (it.removed) return;
+    if (this.n > 0 && this.items[0] === it) this.dropTop();
+    else it.removed = true;
+  }
+
+  /** Take the top item out (not returned), then any marked items that come to the top. */
+  private dropTop(): void {
     const n = --this.n;
     const last = this.items[n]!;
     this.items[n] = undefined;
-    it.hidx = -1;
-    if (i === n) return;
-    const time = this.times[n];
-    const seq = this.seqs[n];
-    // The last item takes the hole: down if a child comes first, else (it may) up.
-    this.siftDown(last, time, seq, i);
-    if (last.hidx === i) this.siftUp(last, time, seq, i);
+    if (n > 0) {
+      this.siftDown(last, this.times[n], this.seqs[n], 0);
+      if (this.items[0]!.removed) this.dropRemoved();
+    }
+  }
+
+  private dropRemoved(): void {
+    while (this.n > 0 && this.items[0]!.removed) {
+      this.items[0]!.removed = false;
+      this.dropTop();
+    }
   }
 
   private grow(): void {
@@ -94,17 +103,14 @@ export class EventHeap {
       const p = (i - 1) >> 1;
       const pt = times[p];
       if (pt < time || (pt === time && seqs[p] < seq)) break;
-      const q = items[p]!;
-      items[i] = q;
+      items[i] = items[p];
       times[i] = pt;
       seqs[i] = seqs[p];
-      q.hidx = i;
       i = p;
     }
     items[i] = it;
     times[i] = time;
     seqs[i] = seq;
-    it.hidx = i;
   }
 
   /** Put `it` (key time, seq) at hole i or below it. */
@@ -128,16 +134,13 @@ export class EventHeap {
         }
       }
       if (time < ct || (time === ct && seq < cs)) break;
-      const ch = items[c]!;
-      items[i] = ch;
+      items[i] = items[c];
       times[i] = ct;
       seqs[i] = cs;
-      ch.hidx = i;
       i = c;
     }
     items[i] = it;
     times[i] = time;
     seqs[i] = seq;
-    it.hidx = i;
   }
 }

@@ -19,6 +19,6 @@ export class SyncRuleError extends Error {
 /** The first stack frame outside the engine: the model code that touched the line. */
 export function callSite(): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1);
-  const outside = frames.find((f) => !/[\\/]engine[\\/](engine|cacheline|locks|sync-check)\.[jt]s|<anonymous>/.test(f));
+  const outside = frames.find((f) => !/[\\/]engine[\\/](engine|event-loop|cacheline|locks|sync-check)\.[jt]s|<anonymous>/.test(f));
   return (outside ?? frames[0] ?? 'unknown').trim().replace(/^at /, '');
 }

@@ -3,7 +3,7 @@ import { EV } from '../events/catalog.js';
 import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK } from '../trace/sink.js';
 import type { Thread } from './kernel.js';
 import { lookupPteTable, type PteTable } from './pgtable.js';
-import { accessError, doAnonymousPage, findVmaCached, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
+import { accessError, doAnonymousPage, doAnonymousPageFrame, findVmaCached, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
 import { anonVmaPrepare } from './rmap.js';
 import { tlbNoteWrite, tlbStaleWrite } from './tlb.js';
 import type { Vma } from './vma.js';
@@ -101,7 +101,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   if (k.spf.faultWithoutMmapLock !== undefined) {
     // A call (Engine.calls): the attempt's syncs go to the engine from the design's code.
     if (k.eng.calls) {
-      yield t.call(k.spf.faultWithoutMmapLock(th, addr, flags));
+      yield t.call(k.spf.faultFrame !== undefined ? k.spf.faultFrame(th, addr, flags) : k.spf.faultWithoutMmapLock(th, addr, flags));
       fault = t.ret as number;
     } else fault = yield* k.spf.faultWithoutMmapLock(th, addr, flags);
   }
@@ -131,7 +131,7 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
     const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
     if (vmf === null) fault = yield* handleMmFaultWalked(th, vma, addr, flags);
     else if (k.eng.calls) {
-      yield t.call(doAnonymousPage(th, vmf));
+      yield t.call(doAnonymousPageFrame(th, vmf));
       fault = t.ret as number;
     } else fault = yield* doAnonymousPage(th, vmf);
     major |= fault & VM_FAULT_MAJOR;

@@ -7,15 +7,18 @@ import { isSwapEntry, doSwapPage } from './swap.js';
 import { doHugePmdAnonymousPage, doHugePmdWpPage, thpEligible, VM_FAULT_FALLBACK } from './huge_memory.js';
 import { pmdAlloc, pteAlloc } from './pgalloc.js';
 import { pageAddNewAnonRmap, pageRemoveRmap, vmfAnonPrepare } from './rmap.js';
-import { addMmCounterFastEvent, addMmCounterFastSync, syncMmRss } from './rss.js';
+import { addMmCounterFastSync } from './rss.js';
 import { doFault, faultDirtySharedPage } from './do_fault.js';
 import { pteMapLock, pteUnlock, type Vmf } from './vmf.js';
 import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
+import { doAnonymousPage } from './do_anonymous_page.js';
+
+export { doAnonymousPage, doAnonymousPageFrame } from './do_anonymous_page.js';
 import { vmfUse } from './debug_vm.js';
 import {
   FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE,
-  VM_EXEC, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_READ, VM_SHARED, VM_WRITE, ZERO_PFN,
+  VM_EXEC, VM_FAULT_OOM, VM_FAULT_RETRY, VM_READ, VM_SHARED, VM_WRITE, ZERO_PFN,
 } from './types.js';
 
 export type { SpecCommit, Vmf } from './vmf.js';
@@ -152,11 +155,6 @@ function chargeWalk(th: Thread): void {
   th.t.cost((th.k.geo.levels - 1) * th.k.costs.pgtableLevelNs);
 }
 
-/** clear_page() (clear_page_erms on x86-64): zero a new page at the arch's bandwidth. */
-function clearPage(th: Thread): void {
-  th.t.cost(th.k.eng.jitter(th.k.pageSize / th.k.costs.clearBytesPerNs));
-}
-
 /** handle_pte_fault() */
 export function* handlePteFault(th: Thread, vmf: Vmf): Code<number> {
   vmfUse(th, vmf.vma, vmf.pt, vmf.addr, 'handle_pte_fault');
@@ -183,79 +181,6 @@ export function* handlePteFault(th: Thread, vmf: Vmf): Code<number> {
   if (write) vmf.pt.ptes[vmf.idx] = orig | PTE_DIRTY;
   t.cost(th.k.costs.pteSetNs);
   yield* pteUnlock(th, vmf);
-  return 0;
-}
-
-/** do_anonymous_page() */
-export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
-  const t = th.t;
-  const k = th.k;
-  const { vma, pt, idx } = vmf;
-  vmfUse(th, vma, pt, vmf.addr, 'do_anonymous_page');
-  if (vma.flags & VM_SHARED) return VM_FAULT_SIGBUS; // shared anonymous memory is shmem
-  vmf.spec?.enter?.(th, 'anon');
-  if ((vmf.flags & FAULT_FLAG_WRITE) === 0) {
-    // Map the shared zero page read-only.
-    if (!(yield* pteMapLock(th, vmf))) return VM_FAULT_RETRY;
-    if (pt.ptes[idx] === 0) {
-      pt.ptes[idx] = (ZERO_PFN << PTE_SHIFT) | PTE_PRESENT;
-      pt.used++;
-      t.cost(k.costs.pteSetNs);
-    }
-    yield* pteUnlock(th, vmf);
-    return 0;
-  }
-  if (vma.anonVma === null) {
-    // anon_vma_prepare() needs the mmap lock.
-    if (vmf.spec !== null) {
-      vmf.spec.noAnonVma?.(th);
-      return VM_FAULT_RETRY;
-    }
-    const r = yield* vmfAnonPrepare(th, vma, vmf.flags);
-    if (r !== 0) return r;
-  }
-  let pfn = k.alloc.allocPageFast(th);
-  if (pfn === -2) pfn = yield* k.alloc.allocPage(th);
-  if (pfn < 0) return VM_FAULT_OOM;
-  clearPage(th);
-  k.contents?.clear(th, pfn, 'do_anonymous_page');
-  // The uncontended classic case inline (no generator): the hot path of every anonymous fault.
-  let locked = true;
-  if (vmf.spec !== null) {
-    const spec = vmf.spec;
-    if (spec.pteMapLockStep !== undefined) {
-      // pte_map_lock() without a generator: its syncs yielded from here.
-      let r: number;
-      while ((r = spec.pteMapLockStep(th, vmf)) < 0) yield SYNC;
-      locked = r > 0;
-    } else locked = yield* spec.pteMapLock(th, vmf);
-  } else if (!pt.ptl.lockFast(t)) {
-    // spin_lock()'s sync here, without a generator of its own; then the lock proper.
-    if (t.mustSync()) yield SYNC;
-    if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
-  }
-  if (!locked) {
-    yield* putPage(th, pfn);
-    return VM_FAULT_RETRY;
-  }
-  if (k.dbg !== null) vmfUse(th, vma, pt, vmf.addr, 'do_anonymous_page');
-  if (pt.ptes[idx] !== 0) {
-    yield* pteUnlock(th, vmf);
-    yield* putPage(th, pfn);
-    return 0;
-  }
-  // inc_mm_counter_fast()
-  if (addMmCounterFastEvent(th, 1)) yield* syncMmRss(th);
-  // page_add_new_anon_rmap() + lru_cache_add_active_or_unevictable()
-  pageAddNewAnonRmap(th, pfn);
-  if (k.lru.addFast(th, pfn)) yield* k.lru.drain(th);
-  pt.ptes[idx] = (pfn << PTE_SHIFT) | PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
-  pt.used++;
-  t.cost(k.costs.pteSetNs);
-  if (!pt.ptl.unlockFast(t)) {
-    if (t.mustSync()) yield SYNC; // spin_unlock()'s sync, without a generator of its own
-    if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
-  }
   return 0;
 }
 

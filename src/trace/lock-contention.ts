@@ -151,7 +151,8 @@ export function modelFrameName(f: Frame, names: ReadonlyMap<string, string | nul
   // A method by Class.method only: a design's pteMapLock is not the plain function of that name.
   const named = names.get(full);
   if (named === null) return null;
-  return named ?? kernelName(fn);
+  // A step function (StepFrame, engine/task.ts) is the kernel function its class is named for.
+  return named ?? kernelName(fn === 'step' && dot >= 0 ? full.slice(0, dot) : fn);
 }
 
 /** The frames of a V8 stack trace in text (`at Class.method (file:line:col)`), for tests and tools. */

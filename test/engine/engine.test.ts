@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Engine, PREEMPT, SYNC, TaskState, fifoPolicy, type Code, type Task } from '../../src/engine/engine.js';
+import { Engine, PREEMPT, STEP_SYNC, StepFrame, SYNC, TaskState, fifoPolicy, runFrame, type Code, type Task } from '../../src/engine/engine.js';
 import { SpinLock, WaitQueue } from '../../src/engine/locks.js';
 import { RwSemaphore } from '../../src/engine/rwsem.js';
 import { COSTS, flatTopo, setup, type Entry } from './helpers.js';
@@ -109,6 +109,75 @@ describe('Engine: virtual time', () => {
     expect(called).toEqual(plain);
     expect(plain.log.length).toBe(6);
     expect(plain.tasks.every(([state, callers]) => state === TaskState.Done && callers === 0)).toBe(true);
+  });
+
+  it('a step function (StepFrame) takes the same steps as its generator: as a call, through runFrame(), calling generators and frames', () => {
+    // The generator: work and sync n times, then call a leaf (a generator) and return the sum.
+    function* leaf(t: Task, step: number): Code<number> {
+      t.cost(step);
+      if (t.mustSync()) yield SYNC;
+      return t.clock;
+    }
+    function* gen(t: Task, step: number, n: number, inner: number): Code<number> {
+      for (let i = 0; i < n; i++) {
+        t.cost(step);
+        if (t.mustSync()) yield SYNC;
+      }
+      const a = yield* leaf(t, step + 3);
+      const b = inner > 0 ? yield* gen(t, step + 1, inner, 0) : 0;
+      return a + b + n;
+    }
+    // The same as a frame: its loop counter, where it is and what it called, in fields.
+    class Frame extends StepFrame {
+      private i = 0;
+      private at = 0;
+      private a = 0;
+      constructor(private readonly step0: number, private readonly n: number, private readonly inner: number, private readonly asFrame: boolean) {
+        super();
+      }
+      step(t: Task): number {
+        for (;;) {
+          if (this.at === 0) {
+            if (this.i === this.n) {
+              this.at = 1;
+              return t.stepCall(leaf(t, this.step0 + 3));
+            }
+            this.i++;
+            t.cost(this.step0);
+            if (t.mustSync()) return STEP_SYNC;
+          } else if (this.at === 1) {
+            this.a = t.ret as number;
+            this.at = 2;
+            if (this.inner === 0) t.ret = 0;
+            else if (this.asFrame) return t.stepCall(new Frame(this.step0 + 1, this.inner, 0, true));
+            else return t.stepCall(gen(t, this.step0 + 1, this.inner, 0));
+          } else return this.a + (t.ret as number) + this.n;
+        }
+      }
+    }
+    const run = (how: 'generator' | 'call' | 'call-frame' | 'runFrame') => {
+      const s = setup({ cpus: 3 });
+      const body = (step: number) =>
+        function* (t: Task): Code {
+          let r: number;
+          if (how === 'generator') r = yield* gen(t, step, 3, 2);
+          else if (how === 'runFrame') r = yield* runFrame(t, new Frame(step, 3, 2, false));
+          else {
+            yield t.call(new Frame(step, 3, 2, how === 'call-frame'));
+            r = t.ret as number;
+          }
+          s.note(`end${step}:${r}`, t);
+        };
+      s.spawn('A', body(70));
+      s.spawn('B', body(45));
+      s.spawn('C', body(100));
+      s.eng.run();
+      return { log: s.log, now: s.eng.now, tasks: s.eng.tasks.map((t) => [t.state, t.callers.length, t.frame, t.clock]) };
+    };
+    const plain = run('generator');
+    expect(plain.log.length).toBe(3);
+    expect(plain.tasks.every(([state, callers, frame]) => state === TaskState.Done && callers === 0 && frame === null)).toBe(true);
+    for (const how of ['call', 'call-frame', 'runFrame'] as const) expect(run(how), how).toEqual(plain);
   });
 
   it('a task that spawns later starts at its spawn time', () => {

@@ -8,7 +8,7 @@ interface Item extends HeapItem {
 
 let seqNo = 0;
 function item(name: string, time: number, seq = seqNo++): Item {
-  return { name, time, seq, hidx: -1, fire() {} };
+  return { name, time, seq, removed: false, fire() {} };
 }
 
 function drain(h: EventHeap): string[] {
@@ -51,69 +51,50 @@ describe('EventHeap', () => {
     expect(drain(h)).toEqual(names);
   });
 
-  it('tracks each item position in hidx, -1 once out of the heap', () => {
-    const h = new EventHeap();
-    const items = [item('a', 3), item('b', 1), item('c', 2)];
-    for (const it of items) h.push(it);
-    for (const it of items) expect(it.hidx).toBeGreaterThanOrEqual(0);
-    const top = h.pop()!;
-    expect((top as Item).name).toBe('b');
-    expect(top.hidx).toBe(-1);
-  });
-
-  it('remove() of a middle item leaves the others in order', () => {
+  it('remove() of a middle item leaves the others in order; it is dropped when it reaches the top', () => {
     const h = new EventHeap();
     const items = [10, 20, 30, 40, 50, 60, 70].map((t) => item(`t${t}`, t));
     for (const it of items) h.push(it);
-    const mid = items[3]; // t40: neither the root nor the last slot
-    expect(mid.hidx).toBeGreaterThan(0);
-    expect(mid.hidx).toBeLessThan(h.size - 1);
-    h.remove(mid);
-    expect(mid.hidx).toBe(-1);
-    expect(h.size).toBe(6);
+    h.remove(items[3]); // t40: not the top, so marked and kept until it comes up
+    expect(h.size).toBe(7);
     expect(drain(h)).toEqual(['t10', 't20', 't30', 't50', 't60', 't70']);
+    expect(h.size).toBe(0);
+    expect(items[3].removed).toBe(false); // dropped, and no longer marked
   });
 
-  it('remove() where the moved last item must sift up', () => {
-    // Heap array: [1, 10, 2, 11, 12, 3, 4]; removing 11 (index 3) moves 4 (last) into index 3,
-    // below 10: it has to go up past 10.
-    const h = new EventHeap();
-    const byTime = new Map<number, Item>();
-    for (const t of [1, 10, 2, 11, 12, 3, 4]) {
-      const it = item(`t${t}`, t);
-      byTime.set(t, it);
-      h.push(it);
-    }
-    const victim = byTime.get(11)!;
-    expect(victim.hidx).toBe(3);
-    h.remove(victim);
-    expect(drain(h)).toEqual(['t1', 't2', 't3', 't4', 't10', 't12']);
-  });
-
-  it('remove() of the root, of the last item and of an item not queued', () => {
+  it('minTime() is never the time of a removed item', () => {
     const h = new EventHeap();
     const a = item('a', 1);
     const b = item('b', 2);
     const c = item('c', 3);
-    h.push(a);
-    h.push(b);
-    h.push(c);
-    h.remove(a);
-    expect(h.minTime()).toBe(2);
-    const last = [b, c].find((x) => x.hidx === h.size - 1)!;
-    h.remove(last);
+    for (const it of [a, b, c]) h.push(it);
+    h.remove(b);
+    h.remove(a); // the top: out at once, and b behind it too
+    expect(h.minTime()).toBe(3);
     expect(h.size).toBe(1);
-    h.remove(last); // no longer queued: a no-op
-    h.remove(item('z', 0)); // never queued: a no-op
-    expect(h.size).toBe(1);
-    expect(drain(h)).toEqual([last === b ? 'c' : 'b']);
+    h.remove(c);
+    expect(h.minTime()).toBe(Infinity);
+    expect(h.pop()).toBeUndefined();
   });
 
-  it('an item can be pushed again after it was popped or removed', () => {
+  it('pushPop() drops removed items that come to the top', () => {
+    const h = new EventHeap();
+    const a = item('a', 1, 1);
+    const b = item('b', 2, 2);
+    h.push(a);
+    h.push(b);
+    h.push(item('c', 9, 3));
+    h.remove(b);
+    expect((h.pushPop(item('d', 5, 4)) as Item).name).toBe('a');
+    expect(h.minTime()).toBe(5);
+    expect(drain(h)).toEqual(['d', 'c']);
+  });
+
+  it('a popped item can be pushed again', () => {
     const h = new EventHeap();
     const a = item('a', 5);
     h.push(a);
-    h.remove(a);
+    expect(h.pop()).toBe(a);
     a.time = 1;
     h.push(a);
     h.push(item('b', 2));
@@ -135,7 +116,6 @@ describe('EventHeap', () => {
       } else if (op < 8) {
         const victim = live[rng.int(live.length)];
         h.remove(victim);
-        expect(victim.hidx).toBe(-1);
         live = live.filter((x) => x !== victim);
       } else {
         live.sort(cmp);
@@ -143,7 +123,7 @@ describe('EventHeap', () => {
         expect(h.minTime()).toBe(want.time);
         expect(h.pop()).toBe(want);
       }
-      if (h.size !== live.length || live.some((it) => it.hidx < 0)) expect.fail(`heap out of step at step ${step}`);
+      if (h.minTime() !== (live.length === 0 ? Infinity : Math.min(...live.map((x) => x.time)))) expect.fail(`heap out of step at step ${step}`);
     }
     live.sort(cmp);
     expect(drain(h)).toEqual(live.map((x) => x.name));
@@ -155,13 +135,10 @@ describe('EventHeap', () => {
     h.push(item('c', 30, 2));
     const a = item('a', 10, 3);
     expect(h.pushPop(a)).toBe(a);
-    expect(a.hidx).toBe(-1);
     expect(h.size).toBe(2);
     const tie = item('b2', 20, 4); // equal time, later seq: b first
     const out = h.pushPop(tie);
     expect((out as Item).name).toBe('b');
-    expect(out.hidx).toBe(-1);
-    expect(tie.hidx).toBeGreaterThanOrEqual(0);
     expect(drain(h)).toEqual(['b2', 'c']);
     const alone = item('z', 5, 5);
     expect(h.pushPop(alone)).toBe(alone); // empty heap
@@ -195,7 +172,7 @@ describe('EventHeap', () => {
         live.sort(cmp);
         expect(h.pop()).toBe(live.shift());
       }
-      if (h.size !== live.length || live.some((it) => it.hidx < 0)) expect.fail(`heap out of step at step ${step}`);
+      if (h.minTime() !== (live.length === 0 ? Infinity : Math.min(...live.map((x) => x.time)))) expect.fail(`heap out of step at step ${step}`);
     }
     expect(live.length).toBeGreaterThan(64);
     live.sort(cmp);

@@ -1,5 +1,5 @@
 import type { ArchCosts } from '../../config/arch.js';
-import type { Code, Engine } from '../../engine/engine.js';
+import type { Code, Engine, StepFrame } from '../../engine/engine.js';
 import type { RwsemEra } from '../../engine/rwsem-era.js';
 import type { MmStruct, Thread } from '../kernel.js';
 import type { Vma } from '../vma.js';
@@ -62,6 +62,12 @@ export interface DesignHooks {
    */
   faultWithoutMmapLock?(th: Thread, addr: number, flags: number): Code<number>;
   /**
+   * The same attempt as a step function (StepFrame, engine/task.ts), taken instead of
+   * faultWithoutMmapLock() where the engine runs calls (Engine.calls): for a design whose attempt
+   * syncs many times a fault. faultWithoutMmapLock() is then `yield* runFrame(t, faultFrame(...))`.
+   */
+  faultFrame?(th: Thread, addr: number, flags: number): StepFrame;
+  /**
    * What a fault completed by that attempt held instead of the mmap lock: absent for a
    * speculative attempt (no lock across the fault; validated at the PTE lock), 'vma' for the
    * VMA's own lock (per-VMA locks). Recorded traces name it in a fault sample's `path`.
@@ -107,7 +113,7 @@ export interface DesignHooks {
 }
 
 /** The hooks as the mm model calls them: every one present but the optional lockless attempt (and what it holds). */
-export type SpfStrategy = Required<Omit<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock' | 'staleVmaCommit'>> & Pick<DesignHooks, 'faultWithoutMmapLock' | 'attemptLock' | 'staleVmaCommit'>;
+export type SpfStrategy = Required<Omit<DesignHooks, 'faultWithoutMmapLock' | 'faultFrame' | 'attemptLock' | 'staleVmaCommit'>> & Pick<DesignHooks, 'faultWithoutMmapLock' | 'faultFrame' | 'attemptLock' | 'staleVmaCommit'>;
 
 /** One page-fault design, as the registry knows it. */
 export interface DesignDescriptor {
