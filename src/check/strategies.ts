@@ -221,7 +221,7 @@ export function policyFor(id: ScheduleId, length: number, log: boolean): CheckPo
  * do_anonymous_page() run as calls (CALL, engine/task.ts): their stacks start at them (a design's
  * attempt and do_anonymous_page() are step functions, named by their class: FaultWithoutMmapLock.step).
  */
-const FAULT_FRAME = /\b(?:doUserAddrFault|[fF]aultWithoutMmapLock|[dD]oAnonymousPage)\b/;
+const FAULT_FRAME = /\b(?:[dD]oUserAddrFault|[fF]aultWithoutMmapLock|[dD]oAnonymousPage)\b/;
 
 /**
  * Engine, lock and JS-runtime frames: not the model function a step belongs to. A file directly in

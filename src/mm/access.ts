@@ -1,9 +1,9 @@
-import { SYNC, type Code } from '../engine/engine.js';
+import { STEP_SYNC, StepFrame, runFrame, type Code, type Task } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK } from '../trace/sink.js';
 import type { Thread } from './kernel.js';
-import { lookupPteTable, type PteTable } from './pgtable.js';
-import { accessError, doAnonymousPage, doAnonymousPageFrame, findVmaCached, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
+import { lookupPteTable } from './pgtable.js';
+import { accessError, doAnonymousPage, doAnonymousPageFrame, findVmaCached, pteTableOf, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
 import { anonVmaPrepare } from './rmap.js';
 import { tlbNoteWrite, tlbStaleWrite } from './tlb.js';
 import type { Vma } from './vma.js';
@@ -28,7 +28,7 @@ import {
  */
 export function userAccess(th: Thread, addr: number, write: boolean): boolean {
   const k = th.k;
-  const pt = leafFor(th, addr);
+  const pt = pteTableOf(th, addr);
   if (pt === null) return false;
   const idx = k.geo.index(k.geo.levels - 1, addr);
   const pte = pt.ptes[idx];
@@ -70,102 +70,203 @@ export interface FaultOutcome {
 
 /**
  * do_user_addr_fault() (x86 __do_page_fault): one hardware exception at `addr`. Returns null when
- * the access can be retried by user space, or the signal it ends in.
+ * the access can be retried by user space, or the signal it ends in. A step function
+ * (DoUserAddrFault below) run by this generator, or called as a frame (doUserAddrFaultFrame).
  */
 export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: number): Code<FaultOutcome | null> {
-  const t = th.t;
-  const k = th.k;
-  const c = k.costs;
-  const mm = th.mm;
-  // When the exception came: a fault's latency runs from here to the return to user mode.
-  const start = t.clock;
-  t.enterKernel();
-  th.kfn = 'do_user_addr_fault';
-  // A guest's exits around the exception (guestFaultNs, 0 on bare metal) are paid here, before
-  // the handler takes any lock.
-  t.cost(k.eng.jitter(c.trapEntryNs + c.guestFaultNs));
-  k.eng.absorbIrq(t);
+  const f = new DoUserAddrFault(th, addr, write, ip);
+  yield* runFrame(th.t, f);
+  return f.outcome;
+}
 
-  // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) and trace_page_fault_user() at entry.
-  k.em.count(EV.PAGE_FAULTS, th);
-  if (k.em.sampling(EV.PAGE_FAULT_USER)) {
-    const pte = peekPte(th, addr);
-    const err = X86_PF_USER | (write ? X86_PF_WRITE : 0) | (pte & PTE_PRESENT ? X86_PF_PROT : 0);
-    k.em.hit(EV.PAGE_FAULT_USER, th, [addr, ip, err]);
-  } else {
-    k.em.count(EV.PAGE_FAULT_USER, th);
-  }
+/** do_user_addr_fault() as a frame to call (`yield t.call(f)`): its answer is then in f.outcome. */
+export function doUserAddrFaultFrame(th: Thread, addr: number, write: boolean, ip: number): DoUserAddrFault {
+  return new DoUserAddrFault(th, addr, write, ip);
+}
 
-  let flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
-  let fault = VM_FAULT_RETRY;
-  if (k.spf.faultWithoutMmapLock !== undefined) {
-    // A call (Engine.calls): the attempt's syncs go to the engine from the design's code.
-    if (k.eng.calls) {
-      yield t.call(k.spf.faultFrame !== undefined ? k.spf.faultFrame(th, addr, flags) : k.spf.faultWithoutMmapLock(th, addr, flags));
-      fault = t.ret as number;
-    } else fault = yield* k.spf.faultWithoutMmapLock(th, addr, flags);
-  }
-  // How it completes, for the sinks that record it (faultDone): without the mmap lock when the
-  // design's attempt did not answer VM_FAULT_RETRY.
-  const path = fault & VM_FAULT_RETRY ? 0 : k.spf.attemptLock === 'vma' ? FAULT_SPEC | FAULT_VMA_LOCK : FAULT_SPEC;
+/** Where DoUserAddrFault.step() goes on. */
+const enum At {
+  Start,
+  Attempted,
+  Retry,
+  DownRead,
+  Locked,
+  Found,
+  Expanded,
+  Handled,
+  Unlocked,
+  Finish,
+  SignalUnlocked,
+}
 
-  let major = fault & VM_FAULT_MAJOR;
-  while (fault & VM_FAULT_RETRY) {
-    // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
-    if (!mm.mmapLock.downReadFast(t)) {
-      // The sync down_read() would do first, here, one generator up (the hot path's usual wait).
-      if (t.mustSync()) yield SYNC;
-      if (!mm.mmapLock.downReadFast(t)) yield* mm.mmapLock.downRead(t);
-    }
-    // No sync of its own: the down_read() above just synced, and the walk is one step.
-    const vma = k.opts.vmacache === 'none' ? findVmaLocked(th, addr) : yield* findVmaCached(th, addr);
-    if (vma === null || (vma.start > addr && !(yield* expandStack(th, vma, addr)))) {
-      yield* mm.mmapLock.upRead(t);
-      return finishSignal(th, start, outcomeOf(path, flags, 0), ip, addr, SIGSEGV, `no mapping at 0x${addr.toString(16)}`);
-    }
-    if (accessError(write, vma)) {
-      yield* mm.mmapLock.upRead(t);
-      return finishSignal(th, start, outcomeOf(path, flags, 0), ip, addr, SIGSEGV, `${write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
-    }
-    // handle_mm_fault(), its common anonymous case one generator up.
-    const vmf = handleMmFaultAnonFast(th, vma, addr, flags);
-    if (vmf === null) fault = yield* handleMmFaultWalked(th, vma, addr, flags);
-    else if (k.eng.calls) {
-      yield t.call(doAnonymousPageFrame(th, vmf));
-      fault = t.ret as number;
-    } else fault = yield* doAnonymousPage(th, vmf);
-    major |= fault & VM_FAULT_MAJOR;
-    if (fault & VM_FAULT_RETRY) {
-      // The handler dropped the mmap lock; go round again with FAULT_FLAG_TRIED.
-      flags |= FAULT_FLAG_TRIED;
-      flags &= ~FAULT_FLAG_ALLOW_RETRY;
-      continue;
-    }
-    // VM_FAULT_COMPLETED: done, and the handler already released the lock.
-    if ((fault & VM_FAULT_COMPLETED) === 0 && !mm.mmapLock.upReadFast(t)) yield* mm.mmapLock.upRead(t);
+/** do_user_addr_fault() as a step function (StepFrame): the generator's steps and sync points, in its order. */
+class DoUserAddrFault extends StepFrame {
+  /** The signal the fault ends in, or null (the access can be retried). */
+  outcome: FaultOutcome | null = null;
+  private at = At.Start;
+  /** When the exception came: a fault's latency runs from here to the return to user mode. */
+  private start = -0;
+  private flags = 0;
+  private fault = VM_FAULT_RETRY;
+  private path = 0;
+  private major = 0;
+  private vma: Vma | null = null;
+  /** The SIGSEGV an access ends in once the mmap lock is released. */
+  private detail = '';
+
+  constructor(
+    private readonly th: Thread,
+    private readonly addr: number,
+    private readonly write: boolean,
+    private readonly ip: number,
+  ) {
+    super();
   }
 
-  if (fault & VM_FAULT_ERROR) {
-    const o = outcomeOf(path, flags, 0);
-    if (fault & VM_FAULT_OOM) return finishSignal(th, start, o, ip, addr, SIGKILL, 'out of memory (the model\'s memory limit)');
-    if (fault & VM_FAULT_SIGBUS) return finishSignal(th, start, o, ip, addr, SIGBUS, `bus error at 0x${addr.toString(16)}`);
-    if (fault & VM_FAULT_SIGSEGV) return finishSignal(th, start, o, ip, addr, SIGSEGV, `access error at 0x${addr.toString(16)}`);
+  step(t: Task): number {
+    const th = this.th;
+    const k = th.k;
+    const mm = th.mm;
+    const addr = this.addr;
+    for (;;) {
+      switch (this.at) {
+        case At.Start: {
+          this.start = t.clock;
+          t.enterKernel();
+          th.kfn = 'do_user_addr_fault';
+          // A guest's exits around the exception (guestFaultNs, 0 on bare metal) are paid here,
+          // before the handler takes any lock.
+          t.cost(k.eng.jitter(k.costs.trapEntryNs + k.costs.guestFaultNs));
+          k.eng.absorbIrq(t);
+          // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) and trace_page_fault_user() at entry.
+          k.em.count(EV.PAGE_FAULTS, th);
+          if (k.em.sampling(EV.PAGE_FAULT_USER)) {
+            const pte = peekPte(th, addr);
+            const err = X86_PF_USER | (this.write ? X86_PF_WRITE : 0) | (pte & PTE_PRESENT ? X86_PF_PROT : 0);
+            k.em.hit(EV.PAGE_FAULT_USER, th, [addr, this.ip, err]);
+          } else {
+            k.em.count(EV.PAGE_FAULT_USER, th);
+          }
+          this.flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (this.write ? FAULT_FLAG_WRITE : 0);
+          const spf = k.spf;
+          if (spf.faultWithoutMmapLock !== undefined) {
+            // The design's attempt, as a call: a frame where the engine runs calls and the design has one.
+            this.at = At.Attempted;
+            return t.stepCall(k.eng.calls && spf.faultFrame !== undefined ? spf.faultFrame(th, addr, this.flags) : spf.faultWithoutMmapLock(th, addr, this.flags));
+          }
+          this.at = At.Retry;
+          break;
+        }
+        case At.Attempted: {
+          this.fault = t.ret as number;
+          // How it completes, for the sinks that record it (faultDone): without the mmap lock
+          // when the design's attempt did not answer VM_FAULT_RETRY.
+          if ((this.fault & VM_FAULT_RETRY) === 0) this.path = k.spf.attemptLock === 'vma' ? FAULT_SPEC | FAULT_VMA_LOCK : FAULT_SPEC;
+          this.major = this.fault & VM_FAULT_MAJOR;
+          this.at = At.Retry;
+          break;
+        }
+        case At.Retry:
+          if ((this.fault & VM_FAULT_RETRY) === 0) {
+            this.at = At.Finish;
+            break;
+          }
+          // lock_mm_and_find_vma(): mmap_read_lock, find_vma, access checks.
+          if (mm.mmapLock.downReadFast(t)) this.at = At.Locked;
+          else {
+            // The sync down_read() would do first, here (the hot path's usual wait).
+            this.at = At.DownRead;
+            if (t.mustSync()) return STEP_SYNC;
+          }
+          break;
+        case At.DownRead:
+          this.at = At.Locked;
+          if (!mm.mmapLock.downReadFast(t)) return t.stepCall(mm.mmapLock.downRead(t));
+          break;
+        case At.Locked:
+          // No sync of its own: the down_read() above just synced, and the walk is one step.
+          this.at = At.Found;
+          if (k.opts.vmacache !== 'none') return t.stepCall(findVmaCached(th, addr));
+          t.ret = findVmaLocked(th, addr);
+          break;
+        case At.Found: {
+          const vma = t.ret as Vma | null;
+          this.vma = vma;
+          if (vma !== null && vma.start > addr) {
+            this.at = At.Expanded;
+            return t.stepCall(expandStack(th, vma, addr));
+          }
+          t.ret = vma !== null;
+          this.at = At.Expanded;
+          break;
+        }
+        case At.Expanded: {
+          const vma = this.vma!;
+          if (t.ret !== true) return this.segv(t, `no mapping at 0x${addr.toString(16)}`);
+          if (accessError(this.write, vma)) return this.segv(t, `${this.write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
+          // handle_mm_fault(), its common anonymous case as a call.
+          const vmf = handleMmFaultAnonFast(th, vma, addr, this.flags);
+          this.at = At.Handled;
+          if (vmf === null) return t.stepCall(handleMmFaultWalked(th, vma, addr, this.flags));
+          return t.stepCall(k.eng.calls ? doAnonymousPageFrame(th, vmf) : doAnonymousPage(th, vmf));
+        }
+        case At.Handled:
+          this.fault = t.ret as number;
+          this.major |= this.fault & VM_FAULT_MAJOR;
+          if (this.fault & VM_FAULT_RETRY) {
+            // The handler dropped the mmap lock; go round again with FAULT_FLAG_TRIED.
+            this.flags = (this.flags | FAULT_FLAG_TRIED) & ~FAULT_FLAG_ALLOW_RETRY;
+            this.at = At.Retry;
+            break;
+          }
+          // VM_FAULT_COMPLETED: done, and the handler already released the lock.
+          this.at = At.Retry;
+          if ((this.fault & VM_FAULT_COMPLETED) === 0 && !mm.mmapLock.upReadFast(t)) return t.stepCall(mm.mmapLock.upRead(t));
+          break;
+        case At.Finish:
+          return this.finish(t);
+        case At.SignalUnlocked:
+          this.outcome = finishSignal(th, this.start, outcomeOf(this.path, this.flags, 0), this.ip, addr, SIGSEGV, this.detail);
+          return 1;
+      }
+    }
   }
-  // The invariant checks (--check): the PTE this fault handled, if it is there.
-  if (k.dbg !== null) k.dbg.faultDone(th, addr, lookupPteTable(k.geo, mm.pgd, addr));
-  // Per-task and perf accounting of a completed fault (mm_account_fault()).
-  const isMajor = major !== 0 || (flags & FAULT_FLAG_TRIED) !== 0;
-  if (isMajor) {
-    th.majFlt++;
-    k.em.count(EV.MAJOR_FAULTS, th);
-  } else {
-    th.minFlt++;
-    k.em.count(EV.MINOR_FAULTS, th);
+
+  /** bad_area(): release the mmap lock, then SIGSEGV. */
+  private segv(t: Task, detail: string): number {
+    this.detail = detail;
+    this.at = At.SignalUnlocked;
+    return t.stepCall(this.th.mm.mmapLock.upRead(t));
   }
-  t.cost(c.trapExitNs);
-  t.exitKernel();
-  if (k.em.wantsFaults) k.em.faultDone(th, start, t.clock, outcomeOf(path, flags, isMajor ? FAULT_MAJOR : 0), ip, addr);
-  return null;
+
+  /** The fault is handled: its errors as signals, else the accounting of a completed fault. */
+  private finish(t: Task): number {
+    const th = this.th;
+    const k = th.k;
+    const { start, ip, addr, fault, flags, path } = this;
+    if (fault & VM_FAULT_ERROR) {
+      const o = outcomeOf(path, flags, 0);
+      if (fault & VM_FAULT_OOM) this.outcome = finishSignal(th, start, o, ip, addr, SIGKILL, 'out of memory (the model\'s memory limit)');
+      else if (fault & VM_FAULT_SIGBUS) this.outcome = finishSignal(th, start, o, ip, addr, SIGBUS, `bus error at 0x${addr.toString(16)}`);
+      else if (fault & VM_FAULT_SIGSEGV) this.outcome = finishSignal(th, start, o, ip, addr, SIGSEGV, `access error at 0x${addr.toString(16)}`);
+      if (this.outcome !== null) return 1;
+    }
+    // The invariant checks (--check): the PTE this fault handled, if it is there.
+    if (k.dbg !== null) k.dbg.faultDone(th, addr, lookupPteTable(k.geo, th.mm.pgd, addr));
+    // Per-task and perf accounting of a completed fault (mm_account_fault()).
+    const isMajor = this.major !== 0 || (flags & FAULT_FLAG_TRIED) !== 0;
+    if (isMajor) {
+      th.majFlt++;
+      k.em.count(EV.MAJOR_FAULTS, th);
+    } else {
+      th.minFlt++;
+      k.em.count(EV.MINOR_FAULTS, th);
+    }
+    t.cost(k.costs.trapExitNs);
+    t.exitKernel();
+    if (k.em.wantsFaults) k.em.faultDone(th, start, t.clock, outcomeOf(path, flags, isMajor ? FAULT_MAJOR : 0), ip, addr);
+    return 0;
+  }
 }
 
 /** The faultDone() outcome bits: the path, whether the mmap-lock path went round again, and `more`. */
@@ -217,20 +318,6 @@ function* expandStack(th: Thread, vma: Vma, addr: number): Code<boolean> {
 
 /** The PTE the MMU would see at addr (0 if no table), without costs: for trace fields. */
 function peekPte(th: Thread, addr: number): number {
-  const pt = leafFor(th, addr);
+  const pt = pteTableOf(th, addr);
   return pt === null ? 0 : pt.ptes[th.k.geo.index(th.k.geo.levels - 1, addr)];
-}
-
-/** The PTE table mapping addr, as a user-mode access finds it (cached per thread). */
-function leafFor(th: Thread, addr: number): PteTable | null {
-  const geo = th.k.geo;
-  const base = addr - (addr % geo.pteTableSpan);
-  if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) return th.leaf;
-  const pt = lookupPteTable(geo, th.mm.pgd, addr);
-  if (pt !== null) {
-    th.leaf = pt;
-    th.leafBase = base;
-    th.leafGen = th.mm.pgtableGen;
-  }
-  return pt;
 }

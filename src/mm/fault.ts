@@ -147,7 +147,25 @@ export function pteWalk(th: Thread, addr: number): PteTable | null {
 
 /** The walk's result without its cost (pteWalk() is chargeWalk() + pteWalkPeek()). */
 function pteWalkPeek(th: Thread, addr: number): PteTable | null {
-  return lookupPteTable(th.k.geo, th.mm.pgd, addr);
+  return pteTableOf(th, addr);
+}
+
+/**
+ * The PTE table that maps addr (null if a level is missing), as lookupPteTable() finds it,
+ * remembered per thread until the mm's page tables change (MmStruct.pgtableGen moves whenever a
+ * table is freed, collapsed or split): the walk of user accesses and of the fault path.
+ */
+export function pteTableOf(th: Thread, addr: number): PteTable | null {
+  const geo = th.k.geo;
+  const base = geo.tableBase(addr);
+  if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) return th.leaf;
+  const pt = lookupPteTable(geo, th.mm.pgd, addr);
+  if (pt !== null) {
+    th.leaf = pt;
+    th.leafBase = base;
+    th.leafGen = th.mm.pgtableGen;
+  }
+  return pt;
 }
 
 /** The cost of a software walk from the pgd down to the PTE table. */

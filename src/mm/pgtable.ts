@@ -65,10 +65,23 @@ export class PtGeometry {
       s *= this.entries[i];
     }
     this.pteTableSpan = this.span[this.levels - 2];
+    this.invSpan = this.span.map((x) => 1 / x);
+    this.invEntries = this.entries.map((x) => 1 / x);
   }
 
+  /** 1 / span and 1 / entries: powers of two, so a product by them is exact (no division, no fmod on the walk). */
+  private readonly invSpan: number[];
+  private readonly invEntries: number[];
+
+  /** The entry of `level` that maps addr: floor(addr / span) mod entries. */
   index(level: number, addr: number): number {
-    return Math.floor(addr / this.span[level]) % this.entries[level];
+    const x = Math.floor(addr * this.invSpan[level]);
+    return x - Math.floor(x * this.invEntries[level]) * this.entries[level];
+  }
+
+  /** The first address mapped by the PTE table that maps addr. */
+  tableBase(addr: number): number {
+    return Math.floor(addr * this.invSpan[this.levels - 2]) * this.pteTableSpan;
   }
 }
 

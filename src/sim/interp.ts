@@ -5,7 +5,7 @@ import { Barrier } from '../engine/locks.js';
 import { streamSeed } from '../engine/rng.js';
 import type { CountingSink } from '../trace/sink.js';
 import { Process, Thread, type Kernel } from '../mm/kernel.js';
-import { doUserAddrFault, userAccess, type FaultOutcome } from '../mm/access.js';
+import { doUserAddrFault, doUserAddrFaultFrame, userAccess, type FaultOutcome } from '../mm/access.js';
 import { syncMmRss } from '../mm/rss.js';
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
 import { exitMmap, sysMmap, sysMunmap } from '../mm/mmap.js';
@@ -200,16 +200,16 @@ export class Runner {
             else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
             break;
           case 'touch': {
-            // The hot statement, run here; the fault is a call (CALL) so that its yields go to the
-            // engine from the fault path itself, not through this generator.
+            // The hot statement, run here; the fault is a call (CALL) of a step function, its syncs not through this generator.
             const st = this.touchBegin(th, s, env);
             if (st.n > 0) {
               do {
                 for (let attempt = 0; !userAccess(th, st.addr, st.write); attempt++) {
                   let out: FaultOutcome | null;
                   if (this.eng.calls) {
-                    yield t.call(doUserAddrFault(th, st.addr, st.write, st.ip));
-                    out = t.ret as FaultOutcome | null;
+                    const f = doUserAddrFaultFrame(th, st.addr, st.write, st.ip);
+                    yield t.call(f);
+                    out = f.outcome;
                   } else out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
                   st.lastSync = t.clock;
                   this.faulted(th, s.pos, st.addr, out, attempt);

@@ -77,6 +77,8 @@ export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['Lru.drain', '__pagevec_lru_add'],
   ['Lru.remove', 'release_pages'],
   // Named for cpu-clock's call chains (src/trace/cpu-clock.ts): the model's helpers of one kernel function.
+  ['DoUserAddrFault.finish', null], // helpers of the step function do_user_addr_fault() (mm/access.ts)
+  ['DoUserAddrFault.segv', null],
   ['handleMmFaultAnonFast', '__handle_mm_fault'], // the walk of __handle_mm_fault(), its common case
   ['handleMmFaultWalked', '__handle_mm_fault'],
   ['chargeWalk', null],

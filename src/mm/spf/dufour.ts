@@ -167,7 +167,7 @@ export const design: DesignDescriptor = {
   // read_lock(&mm->mm_rb_lock) is get_vma()'s (the step function under the generator that runs it
   // where calls are off); mm_rb_write_lock() is static inline in mm/mmap.c.
   // pte_map_lock() is the step function; its generator wrapper is no frame of its own.
-  lockCallers: { 'DufourStrategy.faultWithoutMmapLock': 'get_vma', 'FaultWithoutMmapLock.step': null, 'DufourStrategy.treeModify': null, 'DufourCommit.pteMapLockStep': 'pte_map_lock', 'DufourCommit.pteMapLock': null },
+  lockCallers: { 'DufourStrategy.faultWithoutMmapLock': 'get_vma', 'FaultWithoutMmapLock.step': null, 'FaultWithoutMmapLock.handle': null, 'FaultWithoutMmapLock.done': null, 'DufourStrategy.treeModify': null, 'DufourCommit.pteMapLockStep': 'pte_map_lock', 'DufourCommit.pteMapLock': null },
   title: 'Laurent Dufour SPF: mm_rb rwlock, VMA refcount, per-VMA seqcount',
   since: '2017-06',
   source: 'kernel-facts.md section 1; lkml "[PATCH v9/v11] Speculative page faults" (2018), SRCU postings v1-v5 (2017)',
