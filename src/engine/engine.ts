@@ -287,6 +287,7 @@ export class Engine extends EventLoop implements SyncGuard {
         }
         if (v === STEP_CALL) {
           t.callers.push(f);
+          t.callerIsFrame.push(true);
           if (t.calleeFrame !== null) {
             t.frame = t.calleeFrame;
             t.calleeFrame = null;
@@ -344,6 +345,7 @@ export class Engine extends EventLoop implements SyncGuard {
           return;
         case CALL:
           t.callers.push(t.gen);
+          t.callerIsFrame.push(false);
           if (t.calleeFrame !== null) {
             t.frame = t.calleeFrame;
             t.calleeFrame = null;
@@ -416,6 +418,6 @@ export class Engine extends EventLoop implements SyncGuard {
 /** A call returned: its caller, a generator or a step function, goes on. */
 function popCaller(t: Task): void {
   const c = t.callers.pop()!;
-  if (c instanceof StepFrame) t.frame = c;
-  else t.gen = c;
+  if (t.callerIsFrame.pop()!) t.frame = c as StepFrame;
+  else t.gen = c as Code<unknown>;
 }

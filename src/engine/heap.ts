@@ -55,9 +55,37 @@ export class EventHeap {
     const seq = it.seq;
     if (this.n === 0 || time < this.times[0] || (time === this.times[0] && seq < this.seqs[0])) return it;
     const top = this.items[0]!;
-    this.siftDown(it, time, seq, 0);
+    this.siftUp(it, time, seq, this.holeToLeaf());
     if (this.items[0]!.removed) this.dropRemoved();
     return top;
+  }
+
+  /**
+   * Move the hole at the root down to a leaf along the earlier child of each level (one
+   * comparison a level), for pushPop() to put its item there and sift it up: a task that syncs is
+   * later than most of the queue, so it goes back in near the leaves, where a sift down from the
+   * root would compare it with both children at every level on the way.
+   */
+  private holeToLeaf(): number {
+    const items = this.items;
+    const times = this.times;
+    const seqs = this.seqs;
+    const n = this.n;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) return i;
+      const r = c + 1;
+      if (r < n) {
+        const rt = times[r];
+        const ct = times[c];
+        if (rt < ct || (rt === ct && seqs[r] < seqs[c])) c = r;
+      }
+      items[i] = items[c];
+      times[i] = times[c];
+      seqs[i] = seqs[c];
+      i = c;
+    }
   }
 
   /** Take `it` out: at once if it is the top, else when it gets there. */

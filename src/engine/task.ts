@@ -124,6 +124,8 @@ export class Task implements HeapItem {
   frame: StepFrame | null = null;
   /** The generators and frames waiting for a call to return, innermost last. */
   readonly callers: (Code<unknown> | StepFrame)[] = [];
+  /** Beside callers: whether each is a frame (an instanceof of a generator would walk its prototypes). */
+  readonly callerIsFrame: boolean[] = [];
   /** The generator a `yield CALL` or a STEP_CALL starts (set by call()). */
   callee: Code<unknown> | null = null;
   /** The frame a `yield CALL` starts (set by call()). */
