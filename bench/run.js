@@ -387,7 +387,9 @@ function c6() {
     for (let i = 0; i < C6_REPEATS; i++) rs.push(childRun(argv));
     const wall = median(rs.map((r) => r.wall));
     const faults = Number(/^([0-9.]+),[^,]*,page-faults,/m.exec(rs[0].stderr)?.[1] ?? NaN);
-    const detail = `${faults} faults, ${(faults / wall / 1e6).toFixed(2)} M/s wall; CPU ${median(rs.map((r) => r.cpu)).toFixed(0)} s; peak RSS ${(median(rs.map((r) => r.rss)) / 1e6).toFixed(0)} MB`;
+    const walls = rs.map((r) => r.wall);
+    const spread = rs.length > 1 ? `, ${nRuns(rs.length)}: ${Math.min(...walls).toFixed(1)}-${Math.max(...walls).toFixed(1)} s` : '';
+    const detail = `${faults} faults, ${(faults / wall / 1e6).toFixed(2)} M/s wall${spread}; CPU ${median(rs.map((r) => r.cpu)).toFixed(0)} s; peak RSS ${(median(rs.map((r) => r.rss)) / 1e6).toFixed(0)} MB`;
     row(what, `${wall.toFixed(1)} s`, detail, '< 60 s', wall < 60);
   }
 }
