@@ -286,16 +286,7 @@ export class Engine extends EventLoop implements SyncGuard {
           continue;
         }
         if (v === STEP_CALL) {
-          t.callers.push(f);
-          t.callerIsFrame.push(true);
-          if (t.calleeFrame !== null) {
-            t.frame = t.calleeFrame;
-            t.calleeFrame = null;
-          } else {
-            t.frame = null;
-            t.gen = t.callee!;
-            t.callee = null;
-          }
+          enterCall(t, f, true);
           continue;
         }
         y = SYNC;
@@ -344,15 +335,7 @@ export class Engine extends EventLoop implements SyncGuard {
           this.coreBusy[this.topo.coreOf[t.cpu]]--;
           return;
         case CALL:
-          t.callers.push(t.gen);
-          t.callerIsFrame.push(false);
-          if (t.calleeFrame !== null) {
-            t.frame = t.calleeFrame;
-            t.calleeFrame = null;
-          } else {
-            t.gen = t.callee!;
-            t.callee = null;
-          }
+          enterCall(t, t.gen, false);
           continue;
         case RESUME_LATER: // back to the loop, on the CPU, at the same time
           return this.queue(t, t.clock);
@@ -412,6 +395,20 @@ export class Engine extends EventLoop implements SyncGuard {
   /** Tasks that will never run again although they have not exited (a lost wake-up, a deadlock). */
   stuckTasks(): Task[] {
     return this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Spinning || t.state === TaskState.Runnable);
+  }
+}
+
+/** A call starts (CALL, STEP_CALL): `caller` waits; the callee Task.call() set runs. */
+function enterCall(t: Task, caller: Code<unknown> | StepFrame, isFrame: boolean): void {
+  t.callers.push(caller);
+  t.callerIsFrame.push(isFrame);
+  if (t.calleeFrame !== null) {
+    t.frame = t.calleeFrame;
+    t.calleeFrame = null;
+  } else {
+    t.frame = null;
+    t.gen = t.callee!;
+    t.callee = null;
   }
 }
 

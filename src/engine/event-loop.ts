@@ -125,17 +125,14 @@ export abstract class EventLoop {
         this.held = null;
         it = heap.pushPop(held);
       } else it = heap.pop();
-      if (it === undefined) {
-        this.refreshSyncAt();
-        return false;
-      }
+      this.refreshSyncAt();
+      if (it === undefined) return false;
       if (it.time > this.stopAtNs) {
         heap.push(it);
         this.refreshSyncAt();
         this.pastStopAt = true;
         return false;
       }
-      this.refreshSyncAt();
       this.now = it.time;
       this.stepOpen = false;
       it.fire();

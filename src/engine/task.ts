@@ -163,8 +163,7 @@ export class Task implements HeapItem {
 
   /** In a StepFrame: `return t.stepCall(g)` runs g (a generator or a frame), then step() again with its return value in `ret`. */
   stepCall(g: Code<unknown> | StepFrame): typeof STEP_CALL {
-    if (g instanceof StepFrame) this.calleeFrame = g;
-    else this.callee = g;
+    this.call(g);
     return STEP_CALL;
   }
 

@@ -3,7 +3,7 @@ import { EV } from '../events/catalog.js';
 import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK } from '../trace/sink.js';
 import type { Thread } from './kernel.js';
 import { lookupPteTable } from './pgtable.js';
-import { accessError, doAnonymousPage, doAnonymousPageFrame, findVmaCached, pteTableOf, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
+import { accessError, doAnonymousPageCall, findVmaCached, pteTableOf, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
 import { anonVmaPrepare } from './rmap.js';
 import { tlbNoteWrite, tlbStaleWrite } from './tlb.js';
 import type { Vma } from './vma.js';
@@ -74,7 +74,7 @@ export interface FaultOutcome {
  * (DoUserAddrFault below) run by this generator, or called as a frame (doUserAddrFaultFrame).
  */
 export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: number): Code<FaultOutcome | null> {
-  const f = new DoUserAddrFault(th, addr, write, ip);
+  const f = doUserAddrFaultFrame(th, addr, write, ip);
   yield* runFrame(th.t, f);
   return f.outcome;
 }
@@ -94,7 +94,6 @@ const enum At {
   Found,
   Expanded,
   Handled,
-  Unlocked,
   Finish,
   SignalUnlocked,
 }
@@ -208,19 +207,18 @@ class DoUserAddrFault extends StepFrame {
           const vmf = handleMmFaultAnonFast(th, vma, addr, this.flags);
           this.at = At.Handled;
           if (vmf === null) return t.stepCall(handleMmFaultWalked(th, vma, addr, this.flags));
-          return t.stepCall(k.eng.calls ? doAnonymousPageFrame(th, vmf) : doAnonymousPage(th, vmf));
+          return t.stepCall(doAnonymousPageCall(th, vmf));
         }
         case At.Handled:
           this.fault = t.ret as number;
           this.major |= this.fault & VM_FAULT_MAJOR;
+          this.at = At.Retry;
           if (this.fault & VM_FAULT_RETRY) {
             // The handler dropped the mmap lock; go round again with FAULT_FLAG_TRIED.
             this.flags = (this.flags | FAULT_FLAG_TRIED) & ~FAULT_FLAG_ALLOW_RETRY;
-            this.at = At.Retry;
             break;
           }
           // VM_FAULT_COMPLETED: done, and the handler already released the lock.
-          this.at = At.Retry;
           if ((this.fault & VM_FAULT_COMPLETED) === 0 && !mm.mmapLock.upReadFast(t)) return t.stepCall(mm.mmapLock.upRead(t));
           break;
         case At.Finish:

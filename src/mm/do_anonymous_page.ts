@@ -11,7 +11,7 @@ import { FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_FAUL
  * do_anonymous_page() (mm/memory.c): the first touch of an anonymous page, the hot path of every
  * anonymous fault. A step function (StepFrame, engine/task.ts), as it syncs at least twice a
  * fault (the PTE lock and its release): entered as a call where the engine runs calls
- * (doAnonymousPageFrame), else through the generator doAnonymousPage().
+ * (doAnonymousPageCall), else through the generator doAnonymousPage().
  */
 export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   // A generator of its own, not runFrame()'s alone: the name a lock wait's stack shows (lock
@@ -19,9 +19,13 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   return yield* runFrame(th.t, new DoAnonymousPage(th, vmf));
 }
 
-/** do_anonymous_page() as a frame to call (`yield t.call(...)`, `return t.stepCall(...)`). */
-export function doAnonymousPageFrame(th: Thread, vmf: Vmf): StepFrame {
-  return new DoAnonymousPage(th, vmf);
+/**
+ * do_anonymous_page() to call (`yield t.call(...)`, `return t.stepCall(...)`): the frame where
+ * the engine runs calls, else its generator, whose name a lock wait's stack then shows (a frame
+ * called from a frame runs inside runFrame(), off the stack).
+ */
+export function doAnonymousPageCall(th: Thread, vmf: Vmf): StepFrame | Code<number> {
+  return th.k.eng.calls ? new DoAnonymousPage(th, vmf) : doAnonymousPage(th, vmf);
 }
 
 /** clear_page() (clear_page_erms on x86-64): zero a new page at the arch's bandwidth. */

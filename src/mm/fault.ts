@@ -14,7 +14,7 @@ import type { Vma } from './vma.js';
 import { flushTlbRange } from './tlb.js';
 import { doAnonymousPage } from './do_anonymous_page.js';
 
-export { doAnonymousPage, doAnonymousPageFrame } from './do_anonymous_page.js';
+export { doAnonymousPage, doAnonymousPageCall } from './do_anonymous_page.js';
 import { vmfUse } from './debug_vm.js';
 import {
   FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE,

@@ -2,11 +2,12 @@ import { SYNC, STEP_SYNC, StepFrame, type Code, type Task } from '../../engine/e
 import { LCB_F_SPIN } from '../../engine/lockstat.js';
 import { EV } from '../../events/catalog.js';
 import { vmfUse } from '../debug_vm.js';
-import { accessError, doAnonymousPage, doAnonymousPageFrame, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
+import { accessError, doAnonymousPageCall, findVmaLocked, handlePteFault, pteWalk, type SpecCommit, type Vmf } from '../fault.js';
 import type { Thread } from '../kernel.js';
 import type { PteTable } from '../pgtable.js';
 import type { Vma } from '../vma.js';
 import { FAULT_FLAG_SPECULATIVE, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_RETRY, VM_FAULT_SIGSEGV, VM_GROWSDOWN } from '../types.js';
+import type { RwLock } from '../../engine/locks.js';
 import type { DufourStrategy, DufourVma } from './dufour.js';
 import { site, traceSpf } from './trace.js';
 
@@ -91,6 +92,8 @@ export class FaultWithoutMmapLock extends StepFrame {
   private idx = 0;
   private orig = 0;
   private ret = VM_FAULT_RETRY;
+  /** mm->mm_rb_lock (v9/v11), looked up once a fault. */
+  private rb: RwLock | null = null;
 
   constructor(
     private readonly d: DufourStrategy,
@@ -122,7 +125,10 @@ export class FaultWithoutMmapLock extends StepFrame {
           if (this.d.srcu) {
             t.cost(th.k.est.SRCU_READ_NS);
             this.at = At.SrcuFind;
-          } else this.at = At.RbLock;
+          } else {
+            this.rb = this.d.rbOf(th);
+            this.at = At.RbLock;
+          }
           if (t.mustSync()) return STEP_SYNC;
           break;
         case At.SrcuFind:
@@ -132,7 +138,7 @@ export class FaultWithoutMmapLock extends StepFrame {
           break;
         case At.RbLock:
           this.at = At.RbLocked;
-          if (!this.d.rbOf(th).readLockFast(t)) return t.stepCall(this.d.rbOf(th).readLock(t));
+          if (!this.rb!.readLockFast(t)) return t.stepCall(this.rb!.readLock(t));
           break;
         case At.RbLocked:
           this.vma = findVmaLocked(th, this.addr);
@@ -146,7 +152,7 @@ export class FaultWithoutMmapLock extends StepFrame {
           break;
         case At.RbUnlock:
           this.at = At.RbUnlocked;
-          if (!this.d.rbOf(th).readUnlockFast(t)) return t.stepCall(this.d.rbOf(th).readUnlock(t));
+          if (!this.rb!.readUnlockFast(t)) return t.stepCall(this.rb!.readUnlock(t));
           break;
         case At.RbUnlocked:
           if (this.vma === null) return VM_FAULT_RETRY;
@@ -201,14 +207,14 @@ export class FaultWithoutMmapLock extends StepFrame {
           this.at = At.PutVma;
           break;
         case At.PutVma:
-          if (this.d.srcu) t.cost(th.k.est.SRCU_READ_NS);
-          else {
-            // put_vma(), its sync here.
-            this.at = At.PutVmaSynced;
-            if (t.mustSync()) return STEP_SYNC;
-            this.d.putVmaNow(th, this.vma!);
+          if (this.d.srcu) {
+            t.cost(th.k.est.SRCU_READ_NS);
+            return this.done();
           }
-          return this.done();
+          // put_vma(), its sync here.
+          this.at = At.PutVmaSynced;
+          if (t.mustSync()) return STEP_SYNC;
+          break;
         case At.PutVmaSynced:
           this.d.putVmaNow(th, this.vma!);
           return this.done();
@@ -224,8 +230,7 @@ export class FaultWithoutMmapLock extends StepFrame {
     if (this.orig === 0 && vma.isAnonymous()) {
       // handle_pte_fault()'s first case, dispatched here as the classic path does (fault.ts).
       vmfUse(th, vma, vmf.pt, this.addr, 'handle_pte_fault');
-      // As a frame where calls are on; else its generator, whose name a stack then shows.
-      return th.k.eng.calls ? doAnonymousPageFrame(th, vmf) : doAnonymousPage(th, vmf);
+      return doAnonymousPageCall(th, vmf);
     }
     return handlePteFault(th, vmf);
   }
