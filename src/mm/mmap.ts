@@ -341,7 +341,7 @@ export function* tlbFinishMmu(th: Thread, tables: readonly PgTable[], mm: MmStru
   const k = th.k;
   const pages = th.gather.splice(0);
   if (pages.length > 0) yield* k.lru.remove(th, pages.length);
-  for (const pfn of pages) if (k.alloc.freePageFast(th, pfn)) yield* k.alloc.drainPcp(th);
+  for (let i = k.alloc.freePagesUntilDrain(th, pages, 0); i < pages.length; i = k.alloc.freePagesUntilDrain(th, pages, i + 1)) yield* k.alloc.drainPcp(th);
   yield* pgtablesFree(th, mm, tables);
 }
 

@@ -10,9 +10,10 @@ import { fromWire, type WireError } from './wire-error.js';
  * thread takes jobs itself and `jobs - 1` worker threads (worker.ts) take the others, each job's
  * input going to whichever is free, and the results come back in the jobs' order whatever order
  * they finish in, so a caller that prints them prints what a serial run prints. (This thread
- * has its modules loaded already: a worker of its own would first spend ~0.1 s loading them
- * again, and the thread would sit idle meanwhile; it runs its jobs in slices, between which the
- * workers' messages, progress and Ctrl-C are handled.) With `jobs: 1`, or a single job, the jobs
+ * has its modules loaded already, so it takes jobs rather than start one more worker that would
+ * load them again; it starts its first once the workers have loaded theirs (LoadGate), and runs
+ * its jobs in slices, between which the workers' messages, progress and Ctrl-C are handled.)
+ * With `jobs: 1`, or a single job, the jobs
  * run in this thread, one after another, through the same handler (jobs.ts): the old serial
  * behaviour.
  *
@@ -73,6 +74,7 @@ export interface JobMessage {
   readonly input: unknown;
 }
 export type WorkerMessage =
+  | { readonly type: 'ready' }
   | { readonly type: 'progress'; readonly index: number; readonly data: unknown }
   | { readonly type: 'done'; readonly index: number; readonly value: unknown }
   | { readonly type: 'error'; readonly index: number; readonly error: WireError };
@@ -139,12 +141,41 @@ async function drive(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, 
   return runJobs(kind, inputs, o, failFast);
 }
 
+/**
+ * The first workers of a pool while they load their modules: the pool's own thread starts its
+ * first job once every one of them is up or dead (wait()). A worker that loads beside that
+ * thread's first run loads ~3 times slower (V8's compiler threads, busy with the run, share the
+ * other core), starts its first job last and ends last, the thread's core idle meanwhile; waiting
+ * costs the thread an uncontended load instead (~0.17 s; docs/performance.md, "-j 2").
+ */
+export class LoadGate {
+  private loading = 0;
+  private open: (() => void) | null = null;
+  /** One more worker loading. */
+  add(): void {
+    this.loading++;
+  }
+  /** One of them is up, or dead. */
+  done(): void {
+    if (this.loading > 0 && --this.loading === 0 && this.open !== null) {
+      this.open();
+      this.open = null;
+    }
+  }
+  /** Resolves once none is loading (at once if none is). */
+  wait(): Promise<void> {
+    return this.loading === 0 ? Promise.resolve() : new Promise((res) => (this.open = res));
+  }
+}
+
 /** A worker and the job it runs (-1: none). */
 interface Slot {
   readonly w: Worker;
   job: number;
   /** Terminated by the pool, or dead: its events no longer count. */
   gone: boolean;
+  /** One of the first workers, whose modules are not loaded yet (it has not said 'ready'). */
+  loading: boolean;
 }
 
 /** This thread's loop of jobs beside min(jobs, inputs) - 1 workers (none: the serial behaviour). */
@@ -194,12 +225,22 @@ function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fail
       record(i, r);
     };
 
+    const gate = new LoadGate();
+    const isUp = (s: Slot): void => {
+      if (s.loading) {
+        s.loading = false;
+        gate.done();
+      }
+    };
+
     /** This thread's share: the next job whenever it is free, through the same handler. */
     const local = async (): Promise<void> => {
       const handler = JOBS[kind] as JobHandler<unknown, unknown>;
       // (The workers' first jobs are posted already: feed() ran before this.)
-      while (wanted()) {
+      for (let first = true; wanted(); first = false) {
         const i = next++;
+        // This thread's first job is taken now, as the workers' are, and runs once they are up.
+        if (first) await gate.wait();
         const ctx: JobContext = { stopped: () => o.stop?.isSet === true || i > firstFailed, progress: (d) => o.onProgress?.(i, d) };
         let r: Settled<unknown>;
         try {
@@ -227,6 +268,7 @@ function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fail
     /** A worker that died (it could not load, or crashed): its job fails; another takes its place. */
     const died = (s: Slot, e: Error): void => {
       if (s.gone) return;
+      isUp(s);
       s.gone = true;
       live.delete(s);
       if (s.job >= 0) settle(s, { ok: false, error: e });
@@ -234,12 +276,14 @@ function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fail
       else maybeEnd();
     };
 
-    const spawn = (): Slot => {
+    const spawn = (first = false): Slot => {
       setPoolFlags();
-      const s: Slot = { w: new Worker(WORKER_URL, { workerData: setup }), job: -1, gone: false };
+      const s: Slot = { w: new Worker(WORKER_URL, { workerData: setup }), job: -1, gone: false, loading: first };
+      if (first) gate.add();
       live.add(s);
       exits.push(new Promise((res) => s.w.once('exit', res)));
       s.w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') return isUp(s);
         if (s.gone || m.index !== s.job) return;
         if (m.type === 'progress') o.onProgress?.(m.index, m.data);
         else {
@@ -252,7 +296,7 @@ function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fail
       return s;
     };
 
-    for (let k = Math.min(o.jobs, n) - 1; k > 0; k--) feed(spawn());
+    for (let k = Math.min(o.jobs, n) - 1; k > 0; k--) feed(spawn(true));
     void local();
   });
 }

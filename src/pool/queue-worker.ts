@@ -229,7 +229,7 @@ class Threads {
     this.all.add(s);
     s.w.on('message', (m: WorkerMessage) => {
       const j = s.job;
-      if (j === undefined || m.index !== j.index) return;
+      if (m.type === 'ready' || j === undefined || m.index !== j.index) return;
       if (m.type === 'progress') j.progress?.(m.data);
       else j.done(m.type === 'done' ? { ok: true, value: encodeWire(m.value) } : { ok: false, error: encodeWire(m.error) as WireError });
     });

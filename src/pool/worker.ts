@@ -43,3 +43,5 @@ async function runOne(m: JobMessage): Promise<void> {
 }
 
 port.on('message', (m: JobMessage) => void runOne(m));
+// Its modules are loaded (the imports above): the pool's thread may start its own first job.
+send({ type: 'ready' });

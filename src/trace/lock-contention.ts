@@ -88,6 +88,7 @@ export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['PageAllocator.allocPageFast', 'rmqueue_pcplist'], // the per-CPU list's pop (mm/page_alloc.c)
   ['PageAllocator.take', '__rmqueue_pcplist'],
   ['PageAllocator.freePageFast', 'free_unref_page'],
+  ['PageAllocator.freePagesUntilDrain', null], // tlb_finish_mmu()'s loop of free_unref_page() calls, a helper
 ]);
 
 /**

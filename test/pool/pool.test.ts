@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { mapPool, settlePool, StopFlag } from '../../src/pool/pool.js';
+import { LoadGate, mapPool, settlePool, StopFlag } from '../../src/pool/pool.js';
 import { resultOf, runSpecOf, type RunSpec } from '../../src/pool/run-job.js';
 import { SimulationError, UsageError, WorkloadSyntaxError } from '../../src/errors.js';
 import { EV } from '../../src/events/catalog.js';
@@ -81,6 +81,25 @@ describe('the worker pool', () => {
       await mapPool('run', specs, { jobs, onProgress: (i) => seen.add(i) });
       expect([...seen].sort()).toEqual([0, 1]);
     }
+  });
+
+  test('the load gate opens once every worker it waits for is up or dead, and at once for none', async () => {
+    let opened = false;
+    const none = new LoadGate();
+    await none.wait();
+    const gate = new LoadGate();
+    gate.add();
+    gate.add();
+    const waiting = gate.wait().then(() => (opened = true));
+    gate.done(); // one up
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(opened).toBe(false);
+    gate.done(); // the other dead
+    await waiting;
+    expect(opened).toBe(true);
+    gate.done(); // a late report: nothing to open
+    await gate.wait();
   });
 
   test('jobs must be a whole number >= 1', async () => {
