@@ -106,6 +106,8 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .argument('<workload>', 'a shipped workload name (spfperf list --workloads) or a .spf file')
     .argument('[params...]', 'workload parameters as name=value')
     .action(async (workload: string, params: string[], opts) => {
+      // The pool's workers (-r, --compare) start now and load the model beside this thread.
+      if (opts.compare !== undefined || Number(opts.repeat) > 1) (await import('./pool/spare.js')).prestartWorkers(opts.compare !== undefined ? Infinity : Number(opts.repeat), opts.jobs);
       const { run } = await import('./commands/stat.js');
       result.code = await run(workload, params, opts, io);
     });

@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { getInvariantCheckDefault, getSyncCheckDefault } from '../engine/engine.js';
 import { JOBS, type JobContext, type JobHandler, type JobInput, type JobKind, type JobOutput } from './jobs.js';
 import { fromWire, type WireError } from './wire-error.js';
+import { takeWorker } from './spare.js';
+
+export { WORKER_URL } from './spare.js';
 
 /**
  * Independent jobs (a run's seeds, a comparison's configs, validation cases) on all cores: this
@@ -79,7 +81,7 @@ export type WorkerMessage =
   | { readonly type: 'done'; readonly index: number; readonly value: unknown }
   | { readonly type: 'error'; readonly index: number; readonly error: WireError };
 
-/** What each worker is told when it starts. */
+/** What each worker is told first, before any job (its first message: a worker may be started ahead of its pool, spare.ts). */
 export interface WorkerSetup {
   readonly stop: SharedArrayBuffer;
   /** The engine's sync-check default of this thread (the test suite turns it on). */
@@ -87,29 +89,6 @@ export interface WorkerSetup {
   /** The invariant-check default of this thread (the test suite turns it on). */
   readonly invariantCheck: boolean;
   readonly progress: boolean;
-}
-
-/**
- * The worker's entry. Workers run compiled JavaScript: from dist/ this is the file next to this
- * one; under the test runner this module is the TypeScript source, and the worker is the build's
- * (test/global-setup.ts rebuilds dist/ when a source is newer).
- */
-export const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/pool/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
-
-let flagsSet = false;
-
-/**
- * V8 allocates a function's feedback vector on its first call instead of its eighth
- * (--no-lazy-feedback-allocation), so that the model's functions are optimised sooner: each
- * worker and the command's thread warm up on their first run, in parallel, while a serial run
- * pays it once (stat -r 4 --jobs 2 of page_fault1 on 16 CPUs, iterations=4: 8.42 -> 8.04 s wall,
- * medians of 3 alternated runs; docs/performance.md). Set once, for the whole process, when a
- * pool starts its first worker: the command's thread has not run the model yet.
- */
-function setPoolFlags(): void {
-  if (flagsSet) return;
-  flagsSet = true;
-  setFlagsFromString('--no-lazy-feedback-allocation');
 }
 
 export async function mapPool<K extends JobKind>(kind: K, inputs: readonly JobInput<K>[], o: PoolOptions): Promise<PoolOutcome<JobOutput<K>>> {
@@ -277,9 +256,10 @@ function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fail
     };
 
     const spawn = (first = false): Slot => {
-      setPoolFlags();
-      const s: Slot = { w: new Worker(WORKER_URL, { workerData: setup }), job: -1, gone: false, loading: first };
-      if (first) gate.add();
+      const p = takeWorker();
+      p.w.postMessage(setup);
+      const s: Slot = { w: p.w, job: -1, gone: false, loading: first && !p.up };
+      if (s.loading) gate.add();
       live.add(s);
       exits.push(new Promise((res) => s.w.once('exit', res)));
       s.w.on('message', (m: WorkerMessage) => {

@@ -225,7 +225,8 @@ class Threads {
 
   private spawn(): Slot {
     if (this.all.size >= this.max) throw new Error(`more than ${this.max} jobs at once`);
-    const s: Slot = { w: new Thread(WORKER_URL, { workerData: this.setup }) };
+    const s: Slot = { w: new Thread(WORKER_URL) };
+    s.w.postMessage(this.setup);
     this.all.add(s);
     s.w.on('message', (m: WorkerMessage) => {
       const j = s.job;

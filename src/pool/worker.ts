@@ -3,7 +3,7 @@
  * each one's result or error (as data: wire-error.ts), and its progress at most every
  * PROGRESS_MS when the pool asked for it.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { setInvariantCheckDefault, setSyncCheckDefault } from '../engine/engine.js';
 import { JOBS, type JobContext, type JobHandler } from './jobs.js';
 import { toWire } from './wire-error.js';
@@ -12,11 +12,10 @@ import type { JobMessage, WorkerMessage, WorkerSetup } from './pool.js';
 /** Least wall time between two progress messages of a job (a display redraws at 10 Hz). */
 const PROGRESS_MS = 100;
 
-const setup = workerData as WorkerSetup;
 const port = parentPort!;
-const stop = new Int32Array(setup.stop);
-setSyncCheckDefault(setup.syncCheck);
-setInvariantCheckDefault(setup.invariantCheck);
+/** The pool's WorkerSetup, its first message (null until then). */
+let setup: WorkerSetup | null = null;
+let stop: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
 function send(m: WorkerMessage): void {
   port.postMessage(m);
@@ -27,7 +26,7 @@ async function runOne(m: JobMessage): Promise<void> {
   const ctx: JobContext = {
     stopped: () => Atomics.load(stop, 0) !== 0,
     progress: (data) => {
-      if (!setup.progress) return;
+      if (setup?.progress !== true) return;
       const now = performance.now();
       if (now - last < PROGRESS_MS) return;
       last = now;
@@ -42,6 +41,13 @@ async function runOne(m: JobMessage): Promise<void> {
   }
 }
 
-port.on('message', (m: JobMessage) => void runOne(m));
+port.on('message', (m: WorkerSetup | JobMessage) => {
+  if (setup === null) {
+    setup = m as WorkerSetup;
+    stop = new Int32Array(setup.stop);
+    setSyncCheckDefault(setup.syncCheck);
+    setInvariantCheckDefault(setup.invariantCheck);
+  } else void runOne(m as JobMessage);
+});
 // Its modules are loaded (the imports above): the pool's thread may start its own first job.
 send({ type: 'ready' });
