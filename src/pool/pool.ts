@@ -4,6 +4,7 @@ import { getInvariantCheckDefault, getSyncCheckDefault } from '../engine/engine.
 import { JOBS, type JobContext, type JobHandler, type JobInput, type JobKind, type JobOutput } from './jobs.js';
 import { fromWire, type WireError } from './wire-error.js';
 import { takeWorker } from './spare.js';
+import { warmUpJit } from '../sim/run.js';
 
 export { WORKER_URL } from './spare.js';
 
@@ -218,8 +219,12 @@ function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fail
       // (The workers' first jobs are posted already: feed() ran before this.)
       for (let first = true; wanted(); first = false) {
         const i = next++;
-        // This thread's first job is taken now, as the workers' are, and runs once they are up.
-        if (first) await gate.wait();
+        // This thread's first job is taken now, as the workers' are, and runs once they are up,
+        // after the warm-up every thread of a pool takes (warmUpJit()).
+        if (first && live.size > 0) {
+          await gate.wait();
+          warmUpJit();
+        }
         const ctx: JobContext = { stopped: () => o.stop?.isSet === true || i > firstFailed, progress: (d) => o.onProgress?.(i, d) };
         let r: Settled<unknown>;
         try {

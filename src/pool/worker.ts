@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { setInvariantCheckDefault, setSyncCheckDefault } from '../engine/engine.js';
 import { JOBS, type JobContext, type JobHandler } from './jobs.js';
 import { toWire } from './wire-error.js';
+import { warmUpJit } from '../sim/run.js';
 import type { JobMessage, WorkerMessage, WorkerSetup } from './pool.js';
 
 /** Least wall time between two progress messages of a job (a display redraws at 10 Hz). */
@@ -51,3 +52,5 @@ port.on('message', (m: WorkerSetup | JobMessage) => {
 });
 // Its modules are loaded (the imports above): the pool's thread may start its own first job.
 send({ type: 'ready' });
+// The messages wait (the setup, the first job) while V8 collects feedback on a tiny run.
+warmUpJit();
