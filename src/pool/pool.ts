@@ -219,11 +219,11 @@ function runJobs(kind: JobKind, inputs: readonly unknown[], o: PoolOptions, fail
       // (The workers' first jobs are posted already: feed() ran before this.)
       for (let first = true; wanted(); first = false) {
         const i = next++;
-        // This thread's first job is taken now, as the workers' are, and runs once they are up,
-        // after the warm-up every thread of a pool takes (warmUpJit()).
+        // This thread's first job is taken now, as the workers' are, and runs once they are up;
+        // meanwhile this thread takes the warm-up every thread of a pool takes (warmUpJit()).
         if (first && live.size > 0) {
-          await gate.wait();
           warmUpJit();
+          await gate.wait();
         }
         const ctx: JobContext = { stopped: () => o.stop?.isSet === true || i > firstFailed, progress: (d) => o.onProgress?.(i, d) };
         let r: Settled<unknown>;
