@@ -16,9 +16,8 @@ export { WORKER_URL } from './spare.js';
  * has its modules loaded already, so it takes jobs rather than start one more worker that would
  * load them again; it starts its first once the workers have loaded theirs (LoadGate), and runs
  * its jobs in slices, between which the workers' messages, progress and Ctrl-C are handled.)
- * With `jobs: 1`, or a single job, the jobs
- * run in this thread, one after another, through the same handler (jobs.ts): the old serial
- * behaviour.
+ * With `jobs: 1`, or a single job, the jobs run in this thread, one after another, through the
+ * same handler (jobs.ts): the old serial behaviour.
  *
  *   const { results, error } = await mapPool('run', specs, { jobs: defaultJobs() });
  *

@@ -24,7 +24,8 @@ let flagsSet = false;
  * (--no-lazy-feedback-allocation), so that the model's functions are optimised sooner: each
  * worker and the command's thread warm up on their first run, in parallel, while a serial run
  * pays it once (stat -r 4 --jobs 2 of page_fault1 on 16 CPUs, iterations=4: 8.42 -> 8.04 s wall,
- * medians of 3 alternated runs; docs/performance.md). Set once, for the whole process, when the
+ * medians of 3 alternated runs; again with the pool threads' warm-up, 7.19-7.52 s against
+ * 7.43-8.00 s, 4 of 5 pairs; docs/performance.md). Set once, for the whole process, when the
  * first worker starts: the command's thread has not run the model yet.
  */
 function setPoolFlags(): void {
