@@ -4,9 +4,7 @@ import { getInvariantCheckDefault, getSyncCheckDefault } from '../engine/engine.
 import { JOBS, type JobContext, type JobHandler, type JobInput, type JobKind, type JobOutput } from './jobs.js';
 import { fromWire, type WireError } from './wire-error.js';
 import { takeWorker } from './spare.js';
-import { warmUpJit } from '../sim/run.js';
-
-export { WORKER_URL } from './spare.js';
+import { warmUpJit } from './run-job.js';
 
 /**
  * Independent jobs (a run's seeds, a comparison's configs, validation cases) on all cores: this

@@ -1,5 +1,5 @@
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
-import { runWorkloadAsync, type RunProgress, type RunResult } from '../sim/run.js';
+import { runWorkload, runWorkloadAsync, type RunProgress, type RunResult } from '../sim/run.js';
 import { CountingSink, type CountsSnapshot } from '../trace/sink.js';
 import type { JobContext } from './jobs.js';
 import { isMainThread } from 'node:worker_threads';
@@ -62,4 +62,26 @@ export async function runJob(spec: RunSpec, ctx: JobContext): Promise<WireRunRes
 /** The RunResult a worker's WireRunResult stands for. */
 export function resultOf(w: WireRunResult): RunResult {
   return { ...w, counts: CountingSink.fromSnapshot(w.counts) };
+}
+
+/** Whether this thread has run warmUpJit(). */
+let jitWarm = false;
+
+/**
+ * A tiny run (page_fault1, 2 threads, 2 rounds of 256 KiB on 2 CPUs: ~25 ms), once a thread,
+ * before a pool's thread takes its first job (worker.ts, pool.ts): it takes paths of the model
+ * that a long run takes only late (munmap, exit, more than one VMA) while V8 still collects type
+ * feedback, so that fewer of the functions it optimises during the first job deoptimise and get
+ * compiled again (a traced first job of page_fault1 on 16 CPUs: 13 deopts after it, 40-50
+ * without; a slice's end, the unasked syncs and the event heap's ties are among those left). That
+ * matters where every core runs a job and V8's compiler threads take their time from them:
+ * stat -r 4 --jobs 2 of page_fault1 on 16 CPUs, 14.4-14.9 s of CPU against 15.3-15.6 s and
+ * 7.55-7.71 s of wall against 7.97-8.15 s (4 of 4 alternated pairs); a serial run, whose compiles
+ * have an idle core, gains nothing from it (the same stat with --jobs 1: 0 to +2 %), so runs
+ * outside a pool do without. The run is thrown away: its engine, kernel and sinks are its own.
+ */
+export function warmUpJit(): void {
+  if (jitWarm) return;
+  jitWarm = true;
+  runWorkload(runOptionsOf(prepareRun('page_fault1', ['threads=2', 'iterations=2', 'size=256K'], { cpus: '2' })));
 }

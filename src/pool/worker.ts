@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { setInvariantCheckDefault, setSyncCheckDefault } from '../engine/engine.js';
 import { JOBS, type JobContext, type JobHandler } from './jobs.js';
 import { toWire } from './wire-error.js';
-import { warmUpJit } from '../sim/run.js';
+import { warmUpJit } from './run-job.js';
 import type { JobMessage, WorkerMessage, WorkerSetup } from './pool.js';
 
 /** Least wall time between two progress messages of a job (a display redraws at 10 Hz). */

@@ -17,7 +17,6 @@ import { collectResult, type CountsView, type RunResult } from './results.js';
 import { HANDOFF_SHARE } from '../engine/cacheline.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 import { DebugVm } from '../mm/debug_vm.js';
-import { prepareRun, runOptionsOf } from './setup.js';
 import { PageContents } from '../mm/contents.js';
 import { usesValues } from './values.js';
 import { CpuClockSampler, type CpuClockOptions } from '../trace/cpu-clock.js';
@@ -237,27 +236,6 @@ export interface AsyncRunControl {
   readonly sliceItems?: number;
   /** Awaited between slices when it returns a promise (output backpressure: record into a slow pipe). */
   pause?(): Promise<void> | undefined;
-}
-
-/** Whether this thread has run warmUpJit(). */
-let jitWarm = false;
-
-/**
- * A tiny run (page_fault1, 2 threads, 2 rounds of 256 KiB on 2 CPUs: ~25 ms), once a thread,
- * before a pool's thread takes its first job (src/pool/): it takes the model's paths that a long
- * run takes only late (munmap, exit, the end of a slice, the event heap's ties) while V8 still
- * collects type feedback, so that the functions it optimises during the first job do not
- * deoptimise there and get compiled again. That matters where every core runs a job and V8's
- * compiler threads take their time from them: stat -r 4 --jobs 2 of page_fault1 on 16 CPUs,
- * 14.4-14.9 s of CPU against 15.3-15.6 s and 7.55-7.71 s of wall against 7.97-8.15 s (4 of 4
- * alternated pairs); a serial run, whose compiles have an idle core, gains nothing from it (the
- * same stat with --jobs 1: 0 to +2 %), so runs outside a pool do without. The run is thrown away:
- * its engine, kernel and sinks are its own.
- */
-export function warmUpJit(): void {
-  if (jitWarm) return;
-  jitWarm = true;
-  runWorkload(runOptionsOf(prepareRun('page_fault1', ['threads=2', 'iterations=2', 'size=256K'], { cpus: '2' })));
 }
 
 /**

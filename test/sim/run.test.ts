@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SimulationError } from '../../src/errors.js';
 import { EV } from '../../src/events/catalog.js';
-import { runWorkload, runWorkloadAsync, warmUpJit, type RunResult } from '../../src/sim/run.js';
+import { runWorkload, runWorkloadAsync, type RunResult } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { faults, inlineOptions, runInline } from './helpers.js';
 
@@ -234,17 +234,5 @@ describe('stopping a run: its time limit, and loops whose rounds take no time', 
     expect(r.counters.get('ops')).toBe(100000);
     expect(r.elapsedNs).toBe(runInline(proc('count ops 1')).elapsedNs);
     expect(r.counts.total(EV.CONTEXT_SWITCHES)).toBe(0);
-  });
-});
-
-describe('warmUpJit(): the pool threads\' tiny first run', () => {
-  test('leaves no trace in the runs after it', () => {
-    const run = (): RunResult => runWorkload(runOptionsOf(prepareRun('ebizzy', ['threads=4', 'seconds=0.002'], { cpus: '4', config: ['dufour-v11'] })));
-    const before = run();
-    warmUpJit();
-    warmUpJit(); // once a thread: the second call does nothing
-    const after = run();
-    expect(after.elapsedNs).toBe(before.elapsedNs);
-    expect(after.counts.snapshot()).toEqual(before.counts.snapshot());
   });
 });
