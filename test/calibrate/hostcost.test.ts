@@ -74,6 +74,15 @@ describe('mapped onto the model', () => {
     expect(ref.munmap2.touchedNs - ref.munmap2.untouchedNs).toBeCloseTo(ref.munmap1.touchedNs - ref.munmap1.untouchedNs, 6);
   });
 
+  test("the faults' means, when hostcost prints them, show beside the medians in that note (a cache without them, as the fixture, shows the medians alone)", () => {
+    const withMeans = measurementOf(parseHostcost(`${OUT}fault_mean_ns=10600,10700,10650\nfault2_mean_ns=13600,13900,12700\n`));
+    expect(withMeans.faultMeanNs).toBe(10650);
+    expect(withMeans.fault2!.meanNs).toBe(13600);
+    const note = mapHostCosts(withMeans, ref, true).notes[0];
+    expect(note).toMatch(/^a fault while another process faults on the other CPU: \d+ ns, [+-]\d+ %; their mean, tail included, 13600 ns against 10650 ns alone, \+28 % \(not in the model/);
+    expect(mapped.notes[0]).not.toMatch(/their mean/);
+  });
+
   test("the second thread's loop time lost per flush is what a hypercall flush costs each vCPU it reaches", () => {
     expect(mapped.costs.pvTlbFlushTargetNs).toBe(Math.round(median(parseHostcost(OUT).get('munmap2_target_lost_ns')!)));
     // A measurement of an older hostcost, without the figure: nothing derived, nothing said.
