@@ -15,29 +15,11 @@
 // (cp -r dist /tmp/before/dist) to compare with it.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseRunArgs, usageError } from './run-args.js';
 
-function usage(msg) {
-  console.error(`ab: ${msg}`);
-  console.error('usage: node bench/ab.js DIR_A DIR_B [--runs N] [--machine M] [--config C]... [--cpus N] WORKLOAD [name=value ...]');
-  process.exit(2);
-}
-
-const opts = { config: [] };
-let runs = 6;
-const rest = [];
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
-  if (a === '--machine') opts.machine = value();
-  else if (a === '--config') opts.config.push(value());
-  else if (a === '--cpus') opts.cpus = value();
-  else if (a === '--runs') {
-    runs = Number(value());
-    if (!Number.isInteger(runs) || runs < 1) usage('--runs: expected a whole number >= 1');
-  } else if (a.startsWith('-')) usage(`unknown option '${a}'`);
-  else rest.push(a);
-}
+const USAGE = 'node bench/ab.js DIR_A DIR_B [--runs N] [--machine M] [--config C]... [--cpus N] WORKLOAD [name=value ...]';
+const usage = (msg) => usageError('ab', USAGE, msg);
+const { opts, count: runs, rest } = parseRunArgs(process.argv.slice(2), { name: 'ab', usage: USAGE, count: { flag: '--runs', min: 1, value: 6 } });
 if (rest.length < 3) usage('two build directories and a workload are needed');
 const [dirA, dirB, workload, ...params] = rest;
 

@@ -23,29 +23,11 @@ import { runWorkload } from '../dist/sim/run.js';
 import { prepareRun, runOptionsOf } from '../dist/sim/setup.js';
 import { EV } from '../dist/events/catalog.js';
 import { ConfigError, UsageError, WorkloadSyntaxError } from '../dist/errors.js';
+import { parseRunArgs, usageError } from './run-args.js';
 
-function usage(msg) {
-  console.error(`per-fault: ${msg}`);
-  console.error('usage: node bench/per-fault.js [--machine M] [--config C]... [--cpus N] [--top N] WORKLOAD [name=value ...]');
-  process.exit(2);
-}
-
-const opts = { config: [] };
-let top = 12;
-const rest = [];
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
-  if (a === '--machine') opts.machine = value();
-  else if (a === '--config') opts.config.push(value());
-  else if (a === '--cpus') opts.cpus = value();
-  else if (a === '--top') {
-    top = Number(value());
-    if (!Number.isInteger(top) || top < 0) usage('--top: expected a whole number >= 0');
-  } else if (a.startsWith('-')) usage(`unknown option '${a}'`);
-  else rest.push(a);
-}
+const USAGE = 'node bench/per-fault.js [--machine M] [--config C]... [--cpus N] [--top N] WORKLOAD [name=value ...]';
+const usage = (msg) => usageError('per-fault', USAGE, msg);
+const { opts, count: top, rest } = parseRunArgs(process.argv.slice(2), { name: 'per-fault', usage: USAGE, count: { flag: '--top', min: 0, value: 12 } });
 if (rest.length === 0) usage('no workload given');
 const [workload, ...params] = rest;
 

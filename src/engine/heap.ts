@@ -63,7 +63,7 @@ export class EventHeap {
     this.times[s] = it.time;
     this.seqs[s] = it.seq;
     this.n++;
-    this.replayIn(s);
+    this.replay(s, false);
   }
 
   pop(): HeapItem | undefined {
@@ -90,7 +90,7 @@ export class EventHeap {
     this.items[w] = it;
     this.times[w] = time;
     this.seqs[w] = seq;
-    this.replay(w);
+    this.replay(w, true);
     this.dropRemoved();
     return top;
   }
@@ -120,14 +120,17 @@ export class EventHeap {
     this.seqs[s] = Infinity;
     this.n--;
     this.free[this.nfree++] = s;
-    this.replay(s);
+    this.replay(s, true);
   }
 
   /**
-   * Slot s's key has changed and s held every node of its path (the top, replaced or emptied):
-   * each node's winner again, from the leaf up.
+   * Slot s's key has changed: each node's winner on its path again, from the leaf up. `top`: s
+   * held every node of the path (the top, replaced or emptied), so a node changes only where s
+   * has lost. Else s was empty until now, and the replay stops where a node's winner is neither
+   * s nor changed (nothing above it changes then): an item that lands far from the top stops
+   * after a level or two.
    */
-  private replay(s: number): void {
+  private replay(s: number, top: boolean): void {
     const win = this.win;
     const times = this.times;
     const seqs = this.seqs;
@@ -143,34 +146,10 @@ export class EventHeap {
         cq = seqs[o];
       }
       node >>= 1;
-      // The node's winner was s: it changes only where s has lost.
-      if (cur !== s) win[node] = cur;
-    }
-  }
-
-  /**
-   * Slot s, empty until now, has an item: the same replay, which stops where a node's winner is
-   * neither s nor changed (nothing above it changes then). An item that lands far from the top
-   * stops after a level or two.
-   */
-  private replayIn(s: number): void {
-    const win = this.win;
-    const times = this.times;
-    const seqs = this.seqs;
-    let cur = s;
-    let ct = times[s];
-    let cq = seqs[s];
-    for (let node = this.slots + s; node > 1; ) {
-      const o = win[node ^ 1];
-      const ot = times[o];
-      if (ot < ct || (ot === ct && seqs[o] < cq)) {
-        cur = o;
-        ct = ot;
-        cq = seqs[o];
-      }
-      node >>= 1;
-      if (cur !== s && win[node] === cur) return;
-      win[node] = cur;
+      if (cur !== s) {
+        if (!top && win[node] === cur) return;
+        win[node] = cur;
+      } else if (!top) win[node] = s;
     }
   }
 
