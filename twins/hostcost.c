@@ -142,10 +142,11 @@ static void bench_syscall(int reps)
 }
 
 /* Each sample: the median of one fresh mapping's 1024 faults, each timed alone, less the clock's
- * own cost; and into `mean` (when not NULL) their mean, faults of PREEMPTED_NS or more left out
+ * own cost (into v), and their mean (into mean), faults of PREEMPTED_NS or more left out
  * (a preemption, not a fault), less the clock's cost: the twins pay the mean, tail included.
  * threads=2: meanwhile another process on the other CPU takes the same faults, so that what two
- * vCPUs faulting at once cost each other shows (`progress` counts the other's faults). */
+ * vCPUs faulting at once cost each other shows (`progress` counts the other's faults; v and
+ * mean NULL there). */
 enum { PREEMPTED_NS = 200000 };
 
 static void fault_loop(int reps, volatile unsigned long *progress, double *v, double *mean)
@@ -164,15 +165,13 @@ static void fault_loop(int reps, volatile unsigned long *progress, double *v, do
 			if (v == NULL) (*progress)++;
 			else f[i] = now_ns() - t0;
 		}
-		if (v != NULL && mean != NULL) {
+		if (v != NULL) {
 			double sum = 0;
 			int n = 0;
 			for (int i = 0; i < pages; i++)
 				if (f[i] < PREEMPTED_NS) sum += (double)f[i], n++;
 			double avg = n > 0 ? sum / n : 0;
 			mean[r] = avg > (double)clk ? avg - (double)clk : 0;
-		}
-		if (v != NULL) {
 			uint64_t m = median_u64(f, pages);
 			v[r] = (double)(m > clk ? m - clk : 0);
 		}

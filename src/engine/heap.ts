@@ -68,10 +68,8 @@ export class EventHeap {
 
   pop(): HeapItem | undefined {
     if (this.n === 0) return undefined;
-    const w = this.win[1];
-    const top = this.items[w]!;
-    this.vacate(w);
-    this.dropRemoved();
+    const top = this.items[this.win[1]]!;
+    this.dropTop();
     return top;
   }
 
@@ -98,10 +96,14 @@ export class EventHeap {
   /** Take `it` out: at once if it is the top, else when it gets there. */
   remove(it: HeapItem): void {
     if (it.removed) return;
-    if (this.n > 0 && this.items[this.win[1]] === it) {
-      this.vacate(this.win[1]);
-      this.dropRemoved();
-    } else it.removed = true;
+    if (this.n > 0 && this.items[this.win[1]] === it) this.dropTop();
+    else it.removed = true;
+  }
+
+  /** Take the top item out (not returned), then any marked items that come to the top. */
+  private dropTop(): void {
+    this.vacate(this.win[1]);
+    this.dropRemoved();
   }
 
   /** Marked items at the top leave, unmarked, until a live item is there. */
