@@ -5,7 +5,7 @@ import { RwSemaphore, type RwsemEra } from '../engine/rwsem.js';
 import { Rcu } from '../engine/rcu.js';
 import type { ArchCosts, ArchProfile } from '../config/arch.js';
 import type { Emitter, EventSource } from '../trace/sink.js';
-import { PageAllocator, PageDb, Lru } from './page.js';
+import { PageAllocator, PageDb, PfnList, Lru } from './page.js';
 import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
 import { VmaTree, type Vma } from './vma.js';
 import { AnonVma } from './rmap.js';
@@ -241,7 +241,7 @@ export class Thread implements EventSource {
   leafBase = -1;
   leafGen = -1;
   /** Pages gathered by an unmap for freeing after the TLB flush (struct mmu_gather). */
-  readonly gather: number[] = [];
+  readonly gather = new PfnList();
   minFlt = 0;
   majFlt = 0;
   /** A kernel thread (khugepaged), not a thread of the workload. */

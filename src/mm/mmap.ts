@@ -339,9 +339,10 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
  */
 export function* tlbFinishMmu(th: Thread, tables: readonly PgTable[], mm: MmStruct = th.mm): Code {
   const k = th.k;
-  const pages = th.gather.splice(0);
+  const pages = th.gather;
   if (pages.length > 0) yield* k.lru.remove(th, pages.length);
   for (let i = k.alloc.freePagesUntilDrain(th, pages, 0); i < pages.length; i = k.alloc.freePagesUntilDrain(th, pages, i + 1)) yield* k.alloc.drainPcp(th);
+  pages.length = 0; // emptied, its memory kept for the next unmap
   yield* pgtablesFree(th, mm, tables);
 }
 

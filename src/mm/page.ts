@@ -48,9 +48,50 @@ export class PageDb {
   }
 }
 
+/**
+ * A list of page frames used as a stack (the buddy free list, a per-CPU list, an mmu_gather's
+ * pages): frame numbers in a typed array that grows by doubling and never shrinks. A JS array of
+ * the same numbers is trimmed by V8 when it empties and grown again when it fills, each time a new
+ * backing store: C6 (192 threads unmapping 128 MiB each) spent most of the simulator's own page
+ * faults there (docs/performance.md, "Lists of frames that keep their memory").
+ */
+export class PfnList {
+  private buf: Int32Array;
+  length = 0;
+  constructor(capacity = 64) {
+    this.buf = new Int32Array(capacity);
+  }
+  push(pfn: number): void {
+    if (this.length === this.buf.length) {
+      const b = new Int32Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.length++] = pfn;
+  }
+  /** The last frame pushed, taken off; -1 when empty. */
+  pop(): number {
+    return this.length === 0 ? -1 : this.buf[--this.length];
+  }
+  at(i: number): number {
+    return this.buf[i];
+  }
+  /** Move the first `n` frames (the oldest), in order, to the end of `to`; the rest move down. */
+  moveFirst(n: number, to: PfnList): void {
+    n = Math.min(n, this.length);
+    for (let i = 0; i < n; i++) to.push(this.buf[i]);
+    this.buf.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
+  /** Every frame, in order (for checks and tests). */
+  toArray(): number[] {
+    return Array.from(this.buf.subarray(0, this.length));
+  }
+}
+
 /** struct per_cpu_pages */
 class Pcp {
-  pages: number[] = [];
+  readonly pages = new PfnList();
 }
 
 /**
@@ -61,7 +102,7 @@ class Pcp {
 /** One NUMA node's zone: its free list under zone->lock. */
 interface Zone {
   readonly lock: SpinLock;
-  readonly free: number[];
+  readonly free: PfnList;
 }
 
 export class PageAllocator {
@@ -85,7 +126,7 @@ export class PageAllocator {
   ) {
     const nodes = eng.topo.sockets;
     this.nodeOf = eng.topo.socketOf;
-    this.zones = Array.from({ length: nodes }, (_, n) => ({ lock: new SpinLock(eng, nodes > 1 ? `zone->lock(node${n})` : 'zone->lock'), free: [] }));
+    this.zones = Array.from({ length: nodes }, (_, n) => ({ lock: new SpinLock(eng, nodes > 1 ? `zone->lock(node${n})` : 'zone->lock'), free: new PfnList(1024) }));
     this.pcps = Array.from({ length: eng.ncpus }, () => new Pcp());
   }
 
@@ -103,12 +144,12 @@ export class PageAllocator {
    * A frame from this node's free list, else a frame never used, else (memory nearly full) one
    * from another node's list, as the zonelist fallback would; -1 when there is none.
    */
-  private take1(free: number[]): number {
+  private take1(free: PfnList): number {
     const pfn = free.pop();
-    if (pfn !== undefined) return pfn;
+    if (pfn >= 0) return pfn;
     const fresh = this.db.fresh();
     if (fresh >= 0) return fresh;
-    for (const z of this.zones) if (z.free.length > 0) return z.free.pop()!;
+    for (const z of this.zones) if (z.free.length > 0) return z.free.pop();
     return -1;
   }
 
@@ -193,7 +234,7 @@ export class PageAllocator {
   }
 
   private take(th: Thread, pcp: Pcp): number {
-    const pfn = pcp.pages.pop()!;
+    const pfn = pcp.pages.pop();
     this.dbg?.pageAlloc(th, pfn);
     th.t.cost(this.costs.pageAllocNs);
     this.db.refcount[pfn] = 1;
@@ -248,8 +289,8 @@ export class PageAllocator {
    * release_pages()'s loop as a plain function, so that the caller's generator holds no hot loop
    * (V8 compiled the loop on the stack before its first drain and deopted at every drain).
    */
-  freePagesUntilDrain(th: Thread, pages: readonly number[], from: number): number {
-    for (let i = from; i < pages.length; i++) if (this.freePageFast(th, pages[i])) return i;
+  freePagesUntilDrain(th: Thread, pages: PfnList, from: number): number {
+    for (let i = from; i < pages.length; i++) if (this.freePageFast(th, pages.at(i))) return i;
     return pages.length;
   }
 
@@ -268,7 +309,7 @@ export class PageAllocator {
     const pcp = this.pcps[t.cpu];
     {
       yield* zl.lock(t);
-      for (const pfn of pcp.pages.splice(0, this.batch)) free.push(pfn);
+      pcp.pages.moveFirst(this.batch, free);
       t.cost(this.batch * this.costs.zoneBatchPerPageNs);
       yield* zl.unlock(t);
     }
