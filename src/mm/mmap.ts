@@ -342,7 +342,7 @@ export function* tlbFinishMmu(th: Thread, tables: readonly PgTable[], mm: MmStru
   const pages = th.gather;
   if (pages.length > 0) yield* k.lru.remove(th, pages.length);
   for (let i = k.alloc.freePagesUntilDrain(th, pages, 0); i < pages.length; i = k.alloc.freePagesUntilDrain(th, pages, i + 1)) yield* k.alloc.drainPcp(th);
-  pages.length = 0; // emptied, its memory kept for the next unmap
+  pages.clear(); // its memory kept for the next unmap
   yield* pgtablesFree(th, mm, tables);
 }
 

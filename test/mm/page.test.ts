@@ -29,6 +29,11 @@ describe('PfnList', () => {
     l.push(0);
     expect(l.pop()).toBe(0);
     expect(l.pop()).toBe(-1);
+    l.push(5);
+    l.push(6);
+    l.clear();
+    expect(l.length).toBe(0);
+    expect(l.pop()).toBe(-1);
   });
 
   test('moveFirst() moves the oldest frames, in order, to the end of another list, as free_pcppages_bulk() takes a batch', () => {
