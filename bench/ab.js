@@ -15,6 +15,7 @@
 // (cp -r dist /tmp/before/dist) to compare with it.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { median } from './median.js';
 import { parseRunArgs, usageError } from './run-args.js';
 
 const USAGE = 'node bench/ab.js DIR_A DIR_B [--runs N] [--machine M] [--config C]... [--cpus N] WORKLOAD [name=value ...]';
@@ -42,12 +43,6 @@ async function builder(dir) {
     return [(u.user + u.system) / 1e6, r.elapsedNs];
   };
 }
-
-const median = (v) => {
-  const s = [...v].sort((p, q) => p - q);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const A = await builder(dirA);
 const B = await builder(dirB);

@@ -45,6 +45,7 @@ import { runWorkload } from '../dist/sim/run.js';
 import { prepareRun, runOptionsOf } from '../dist/sim/setup.js';
 import { EV } from '../dist/events/catalog.js';
 import { writeImportTrace } from './import-trace.js';
+import { median } from './median.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'spfperf.js');
@@ -84,11 +85,6 @@ const C6_REPEATS = countEnv('BENCH_C6_REPEATS', 1, 1);
 const QUICK = args.includes('--quick') || ((process.env.BENCH_QUICK ?? '') !== '' && process.env.BENCH_QUICK !== '0');
 const MARKDOWN = args.includes('--markdown');
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const nowSec = () => Number(process.hrtime.bigint()) / 1e9;
 const progress = (s) => process.stderr.write(`bench: ${s}\n`);
 const nRuns = (n) => `${n} run${n === 1 ? '' : 's'}`;
