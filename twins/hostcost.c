@@ -28,8 +28,10 @@
  *                              ms, all threads together (calibrate compares N with 1: what the
  *                              CPUs can do together now, with no kernel in it)
  *   hostcost futex    reps=N   two threads on two CPUs wake each other by futex: one sample per
- *                              200 round trips, the median round trip, and the median time the
- *                              waker spends in FUTEX_WAKE
+ *                              200 round trips, the median round trip, the median time the
+ *                              waker spends in FUTEX_WAKE, and the median time from the waker's
+ *                              FUTEX_WAKE to the woken thread back in user mode, of the rounds
+ *                              it slept in (futex_wake_to_run_ns)
  *
  * Every sample is a median of many operations timed alone or in small batches, so that a task
  * preempted by another program drops out; what a busy machine still changes (the other CPU
@@ -340,24 +342,30 @@ static long futex(int *addr, int op, int val)
 	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
 }
 
-/* Wait until *w is `val`: sleep in FUTEX_WAIT while it is not. */
-static void wait_for(int *w, int val)
+/* Wait until *w is `val`: sleep in FUTEX_WAIT while it is not. 1 if a FUTEX_WAIT slept and was woken. */
+static int wait_for(int *w, int val)
 {
+	int woken = 0;
 	for (;;) {
 		int cur = __atomic_load_n(w, __ATOMIC_ACQUIRE);
-		if (cur == val) return;
-		futex(w, FUTEX_WAIT_PRIVATE, cur);
+		if (cur == val) return woken;
+		if (futex(w, FUTEX_WAIT_PRIVATE, cur) == 0) woken = 1;
 	}
 }
 
 static volatile int pong_reps;
+/* The waker's clock just before its FUTEX_WAKE of round k, and when the woken ponger ran again (0: it had not slept). */
+static uint64_t wake_t0;
+static uint64_t *ran_after;
 
 static void *ponger(void *arg)
 {
 	(void)arg;
 	pin(1);
 	for (long k = 1; k <= (long)pong_reps * ROUNDS; k++) {
-		wait_for(&futex_word[0], (int)k);
+		int slept = wait_for(&futex_word[0], (int)k);
+		uint64_t t1 = now_ns();
+		ran_after[k - 1] = slept ? t1 - __atomic_load_n(&wake_t0, __ATOMIC_ACQUIRE) : 0;
 		__atomic_store_n(&futex_word[1], (int)k, __ATOMIC_RELEASE);
 		futex(&futex_word[1], FUTEX_WAKE_PRIVATE, 1);
 	}
@@ -368,17 +376,20 @@ static void bench_futex(int reps)
 {
 	double *rtt = calloc((size_t)reps, sizeof *rtt);
 	double *wake = calloc((size_t)reps, sizeof *wake);
+	double *run = calloc((size_t)reps, sizeof *run);
 	uint64_t *w = calloc(ROUNDS, sizeof *w), *t = calloc(ROUNDS, sizeof *t);
 	long woke = 0, wakes = 0;
 	pthread_t th;
 	pin(0);
 	pong_reps = reps;
+	ran_after = calloc((size_t)reps * ROUNDS, sizeof *ran_after);
 	if (pthread_create(&th, NULL, ponger, NULL) != 0) die("pthread_create");
 	long k = 0;
 	for (int r = 0; r < reps; r++) {
 		for (int i = 0; i < ROUNDS; i++) {
 			k++;
 			uint64_t t0 = now_ns();
+			__atomic_store_n(&wake_t0, t0, __ATOMIC_RELEASE);
 			__atomic_store_n(&futex_word[0], (int)k, __ATOMIC_RELEASE);
 			long n = futex(&futex_word[0], FUTEX_WAKE_PRIVATE, 1);
 			w[i] = now_ns() - t0;
@@ -391,10 +402,19 @@ static void bench_futex(int reps)
 		wake[r] = (double)median_u64(w, ROUNDS);
 	}
 	pthread_join(th, NULL);
+	/* Per sample, the median time from the waker's FUTEX_WAKE to the woken thread running again, of the rounds it slept in. */
+	int runs = 0;
+	for (int r = 0; r < reps; r++) {
+		int n = 0;
+		for (int i = 0; i < ROUNDS; i++)
+			if (ran_after[(size_t)r * ROUNDS + i] != 0) t[n++] = ran_after[(size_t)r * ROUNDS + i];
+		if (n > 0) run[runs++] = (double)median_u64(t, n);
+	}
 	/* How often FUTEX_WAKE found the other thread asleep (else it was still on its way). */
 	printf("futex_woke=%.3f\n", wakes ? (double)woke / (double)wakes : 0.0);
 	print_list("futex_rtt_ns", rtt, reps);
 	print_list("futex_wake_ns", wake, reps);
+	if (runs > 0) print_list("futex_wake_to_run_ns", run, runs);
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,13 @@
  *   syscallNs     = a null syscall (getppid), as measured
  *   guestFaultNs  = a first-touch write fault (a 4 MiB mapping, THP off), minus what the model
  *                   charges for the same fault on this machine with guestFaultNs = 0 (x86 guests)
+ *   vmaAllocNs    = [munmap of a never-touched page inside a mapping (a __split_vma() and a
+ *                   remove_vma(): vm_area_dup() and vm_area_free(), the anon_vma chain, the VMA
+ *                   tree's stores)] minus the model's same munmap with vmaAllocNs = 0 (and the
+ *                   measured syscall), over the VMA allocations and frees the model charges in
+ *                   it (2; counted by running it with vmaAllocNs raised): the host's VMA
+ *                   bookkeeping, which the arch table only estimates (x86: two slab fast paths
+ *                   and the fill, 150 ns)
  *   tlbFlushOneNs = [munmap of a written page - munmap of a never-touched page], 1 thread, minus
  *                   the model's same difference with tlbFlushOneNs = 0 (the zap, the page's
  *                   freeing): what the flush of one page costs here
@@ -20,9 +27,10 @@
  *                   hypercall flush's targets nothing else)
  *   ipiRoundTripNs= the same, on a machine that flushes by IPI: minus the model's difference with
  *                   the round trip 0 (its local flush and zap stay in it)
- *   wakeupNs      = half a futex wake-up round trip between two CPUs, minus one syscall (the
- *                   waker's entry and the wakee's return): from FUTEX_WAKE to the woken thread
- *                   running, as the engine's wake-up latency is counted
+ *   wakeupNs      = from the waker's FUTEX_WAKE to the woken thread back in user mode (futex
+ *                   ping-pong between two CPUs, the rounds the partner slept in), minus one
+ *                   syscall (the waker's entry and the wakee's return), as the engine's wake-up
+ *                   latency is counted; a measurement of an older hostcost: half the round trip
  *   ttwuNs        = the waker's time in FUTEX_WAKE minus one syscall: its try_to_wake_up()
  *
  * A figure the machine was too busy to measure (the second thread off its CPU through most
@@ -54,8 +62,11 @@ export interface HostMeasurement {
     /** The spinning second thread's loop time lost per flush that reached it (older caches lack it). */
     readonly targetLostNs?: number;
   };
-  /** A futex ping-pong between two CPUs (absent on one CPU). */
-  readonly futex?: { readonly rttNs: number; readonly wakeNs: number; readonly woke: number };
+  /**
+   * A futex ping-pong between two CPUs (absent on one CPU); wakeToRunNs: from the waker's
+   * FUTEX_WAKE to the woken thread back in user mode (older caches lack it).
+   */
+  readonly futex?: { readonly rttNs: number; readonly wakeNs: number; readonly woke: number; readonly wakeToRunNs?: number };
 }
 
 /** What the model charges for the same operations with the derived costs at 0. */
@@ -63,6 +74,8 @@ export interface ModelReference {
   readonly faultNs: number;
   readonly munmap1: { readonly touchedNs: number; readonly untouchedNs: number };
   readonly munmap2: { readonly touchedNs: number; readonly untouchedNs: number };
+  /** ns the model's untouched munmap grows by per ns of vmaAllocNs (how many VMA allocations and frees it charges). */
+  readonly vmaAllocsPerMunmap: number;
 }
 
 /** One derived cost and how. */
@@ -111,6 +124,14 @@ export function mapHostCosts(m: HostMeasurement, ref: ModelReference, pvFlush: b
   } else if (m.fault2 !== undefined) {
     notes.push(`a fault while another process faults on the other CPU: not measured (it faulted through only ${r(m.fault2.otherFaults * 100)} % of ours)`);
   }
+  if (ref.vmaAllocsPerMunmap > 0) {
+    // __split_vma() and remove_vma() of the untouched page: vm_area_dup()/vm_area_free(), the
+    // anon_vma chain, the maple tree's node allocation and store; the model charges them as
+    // vmaAllocNs, the rest of its munmap (syscall, locks, tree lines) is in its reference.
+    // The reference charges no syscall (syscallNs is derived too): this one's is the measured.
+    const model = ref.munmap1.untouchedNs + m.syscallNs;
+    add('vmaAllocNs', (m.munmap1.untouchedNs - model) / ref.vmaAllocsPerMunmap, `munmap of an untouched page (a split and a removal) ${r(m.munmap1.untouchedNs)} ns - the model's ${r(model)} ns without them, over the ${ref.vmaAllocsPerMunmap} VMA allocations and frees it charges`);
+  }
   const real1 = m.munmap1.touchedNs - m.munmap1.untouchedNs;
   const model1 = ref.munmap1.touchedNs - ref.munmap1.untouchedNs;
   const flushOne = real1 - model1;
@@ -133,7 +154,10 @@ export function mapHostCosts(m: HostMeasurement, ref: ModelReference, pvFlush: b
     if (m.futex.woke < MIN_WOKE) {
       notes.push(`wakeupNs, ttwuNs: FUTEX_WAKE found its partner asleep only ${r(m.futex.woke * 100)} % of the time: not derived`);
     } else {
-      add('wakeupNs', m.futex.rttNs / 2 - m.syscallNs, `half a futex round trip ${r(m.futex.rttNs / 2)} ns - a syscall`);
+      // The wake-up timed from the waker's FUTEX_WAKE to the woken thread in user mode, less the
+      // syscall's entry and exit around it; an older measurement gives half the round trip.
+      if (m.futex.wakeToRunNs !== undefined) add('wakeupNs', m.futex.wakeToRunNs - m.syscallNs, `FUTEX_WAKE to the woken thread running ${r(m.futex.wakeToRunNs)} ns - a syscall`);
+      else add('wakeupNs', m.futex.rttNs / 2 - m.syscallNs, `half a futex round trip ${r(m.futex.rttNs / 2)} ns - a syscall`);
       add('ttwuNs', m.futex.wakeNs - m.syscallNs, `FUTEX_WAKE ${r(m.futex.wakeNs)} ns - a syscall`);
     }
   }
@@ -213,7 +237,11 @@ export function modelFigures(machine: Machine, arch: ArchProfile, config: Kernel
   const one = runSource(MUNMAP_SPF, ['threads=1'], machine, arch, config, 2);
   const two = runSource(MUNMAP_SPF, ['threads=2'], machine, arch, config, 2);
   const per = (c: ReadonlyMap<string, number>, k: string): number => (c.get(k) ?? 0) / 32;
+  const probe = 1000;
+  const plus = { vmaAllocNs: (machine.costs?.vmaAllocNs ?? arch.costs.vmaAllocNs) + probe };
+  const more = runSource(MUNMAP_SPF, ['threads=1'], { ...machine, costs: { ...machine.costs, ...plus } }, { ...arch, costs: { ...arch.costs, ...plus } }, config, 2);
   return {
+    vmaAllocsPerMunmap: Math.round((per(more, 'untouched_ns') - per(one, 'untouched_ns')) / probe),
     faultNs: (fault.get('fault_ns') ?? 0) / pages,
     munmap1: { touchedNs: per(one, 'touched_ns'), untouchedNs: per(one, 'untouched_ns') },
     munmap2: { touchedNs: per(two, 'touched_ns'), untouchedNs: per(two, 'untouched_ns') },
@@ -225,7 +253,7 @@ export function modelFigures(machine: Machine, arch: ArchProfile, config: Kernel
  * profile `base`, the machine's own overrides merged) with the derived costs at 0.
  */
 export function modelReference(machine: Machine, base: ArchProfile, config: KernelConfig): ModelReference {
-  const zero: Partial<ArchCosts> = { guestFaultNs: 0, tlbFlushOneNs: 0, pvTlbFlushNs: 0, ipiRoundTripNs: 0 };
+  const zero: Partial<ArchCosts> = { syscallNs: 0, guestFaultNs: 0, tlbFlushOneNs: 0, pvTlbFlushNs: 0, ipiRoundTripNs: 0, vmaAllocNs: 0 };
   const arch: ArchProfile = { ...base, costs: { ...base.costs, ...machine.costs, ...zero } };
   return modelFigures({ ...machine, costs: { ...machine.costs, ...zero } }, arch, config);
 }

@@ -87,7 +87,7 @@ export function measurementOf(s: ReadonlyMap<string, readonly number[]>): HostMe
     ...(s.has('fault2_ns') ? { fault2: { faultNs: med('fault2_ns'), otherFaults: med('fault2_other_faults'), ...(s.has('fault2_mean_ns') ? { meanNs: med('fault2_mean_ns') } : {}) } } : {}),
     munmap1: { touchedNs: med('munmap1_touched_ns'), untouchedNs: med('munmap1_untouched_ns') },
     ...(two ? { munmap2: { touchedNs: med('munmap2_touched_ns'), untouchedNs: med('munmap2_untouched_ns'), otherRunning: med('munmap_other_running'), ...(s.has('munmap2_target_lost_ns') ? { targetLostNs: med('munmap2_target_lost_ns') } : {}) } } : {}),
-    ...(futex ? { futex: { rttNs: med('futex_rtt_ns'), wakeNs: med('futex_wake_ns'), woke: med('futex_woke') } } : {}),
+    ...(futex ? { futex: { rttNs: med('futex_rtt_ns'), wakeNs: med('futex_wake_ns'), woke: med('futex_woke'), ...(s.has('futex_wake_to_run_ns') ? { wakeToRunNs: med('futex_wake_to_run_ns') } : {}) } } : {}),
   };
 }
 

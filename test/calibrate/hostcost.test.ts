@@ -63,6 +63,11 @@ describe('mapped onto the model', () => {
     const flushOne = m.munmap1.touchedNs - m.munmap1.untouchedNs - (ref.munmap1.touchedNs - ref.munmap1.untouchedNs);
     expect(cost('tlbFlushOneNs')).toBe(Math.round(flushOne));
     expect(cost('pvTlbFlushNs')).toBe(Math.round(m.munmap2!.touchedNs - m.munmap2!.untouchedNs - (ref.munmap2.touchedNs - ref.munmap2.untouchedNs)));
+    // The untouched munmap's split and removal: two VMA allocations and frees in the model.
+    expect(ref.vmaAllocsPerMunmap).toBe(2);
+    expect(cost('vmaAllocNs')).toBe(Math.round((m.munmap1.untouchedNs - m.syscallNs - ref.munmap1.untouchedNs) / 2));
+    // The fixture's hostcost printed no wake-to-run times: half the round trip stands for them.
+    expect(m.futex!.wakeToRunNs).toBeUndefined();
     expect(cost('wakeupNs')).toBe(Math.round(m.futex!.rttNs / 2 - m.syscallNs));
     expect(cost('ttwuNs')).toBe(Math.round(m.futex!.wakeNs - m.syscallNs));
     // Nothing left out; the one note is what two vCPUs faulting at once cost each other, shown only.
@@ -81,6 +86,14 @@ describe('mapped onto the model', () => {
     const note = mapHostCosts(withMeans, ref, true).notes[0];
     expect(note).toMatch(/^a fault while another process faults on the other CPU: \d+ ns, [+-]\d+ %; their mean, tail included, 13600 ns against 10650 ns alone, \+28 % \(not in the model/);
     expect(mapped.notes[0]).not.toMatch(/their mean/);
+  });
+
+  test('the wake-up, where hostcost timed it from FUTEX_WAKE to the woken thread running, is that less a syscall', () => {
+    const timed = measurementOf(parseHostcost(`${OUT}futex_wake_to_run_ns=20700,16600,28000\n`));
+    expect(timed.futex!.wakeToRunNs).toBe(20_700);
+    const got = mapHostCosts(timed, ref, true);
+    expect(got.costs.wakeupNs).toBe(Math.round(20_700 - timed.syscallNs));
+    expect(got.derivations.find((d) => d.key === 'wakeupNs')!.how).toMatch(/^FUTEX_WAKE to the woken thread running 20700 ns - a syscall$/);
   });
 
   test("the second thread's loop time lost per flush is what a hypercall flush costs each vCPU it reaches", () => {
@@ -103,6 +116,8 @@ describe('mapped onto the model', () => {
     expect(got.faultNs / m.faultNs).toBeLessThan(1.01);
     expect(got.munmap1.touchedNs - got.munmap1.untouchedNs).toBeCloseTo(m.munmap1.touchedNs - m.munmap1.untouchedNs, 0);
     expect(got.munmap2.touchedNs - got.munmap2.untouchedNs).toBeCloseTo(m.munmap2!.touchedNs - m.munmap2!.untouchedNs, 0);
+    // The untouched munmap itself, within the rounding of the two VMA allocations' cost.
+    expect(Math.abs(got.munmap1.untouchedNs - m.munmap1.untouchedNs)).toBeLessThanOrEqual(1);
   });
 
   test('a machine that flushes by IPI: the 2-thread extra is the round trip, less the local flush it also does', () => {
@@ -127,6 +142,10 @@ describe('mapped onto the model', () => {
     const cheap = mapHostCosts({ ...m, faultNs: ref.faultNs / 2 }, ref, true);
     expect(cheap.costs.guestFaultNs).toBeUndefined();
     expect(cheap.notes[0]).toMatch(/^guestFaultNs: .* is not positive/);
+    // An untouched munmap no dearer than the model's: its VMA bookkeeping is not derived, and said.
+    const quick = mapHostCosts({ ...m, munmap1: { ...m.munmap1, untouchedNs: ref.munmap1.untouchedNs / 2 } }, ref, true);
+    expect(quick.costs.vmaAllocNs).toBeUndefined();
+    expect(quick.notes.some((n) => /^vmaAllocNs: munmap of an untouched page .* is not positive/.test(n))).toBe(true);
   });
 
   test('costsOf() maps against the host as probed, under its own kernel config', () => {
