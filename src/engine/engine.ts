@@ -228,6 +228,7 @@ export class Engine extends EventLoop implements SyncGuard {
     t.lastCpu = cpu;
     t.state = TaskState.Running;
     t.sliceEnd = t.clock + this.costs.timesliceNs;
+    t.onCpuAt = t.clock;
     t.accountOnCpu();
     this.queue(t, t.clock);
   }

@@ -101,6 +101,12 @@ export class Task implements HeapItem {
   sysNs = 0;
   private modeStart = -0;
   sliceEnd = -0;
+  /**
+   * When the task started on its CPU (its clock when place() put it there: a woken task's is its
+   * wake-up latency later). Before then the CPU is still idle in the kernel's eyes: a TLB flush
+   * skips it as lazy (tlb.ts), as should_flush_tlb() skips a CPU that has not switched to the mm.
+   */
+  onCpuAt = -0;
   /** Context switches of this task (voluntary + involuntary), as perf's context-switches. */
   ctxSwitches = 0;
   migrations = 0;

@@ -114,6 +114,27 @@ describe('lazy_tlb on x86: a munmap while sibling threads are idle', () => {
     expect(munmapNs(ipi) - munmapNs(skip)).toBeCloseTo(c.wakeupNs, 3);
   });
 
+  test('a sibling woken but not running yet (its wake-up latency) is idle still: skip leaves it out, ipi wakes it as idle', () => {
+    // should_flush_tlb() (arch/x86/mm/tlb.c): a CPU that has not switched to the woken task is
+    // lazy on the mm until it does. The sibling sleeps 1 us and is woken with a wake-up latency
+    // far longer than thread 0's 256 faults: all through the munmap its CPU is waking, not running.
+    const slow = (lazyTlb: LazyTlb, wakeupNs: number): RunResult => {
+      const o = mmOptions(munmapWhile('sleep 1us\n    compute 1ms'), { ncpus: 4, profile: 'x86' });
+      const r = runWorkload({ ...o, arch: { ...o.arch, costs: { ...o.arch.costs, wakeupNs } }, lazyTlb });
+      expect(r.signals).toEqual([]);
+      return r;
+    };
+    const c = getArch('x86').costs;
+    // With the x86 wake-up it runs by then: a target, as SIBLING_RUNNING's.
+    expect(total(slow('skip', c.wakeupNs), EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(1);
+    const skip = slow('skip', 5_000_000);
+    expect(total(skip, EV.NR_TLB_REMOTE_FLUSH)).toBe(0);
+    expect(total(skip, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(0);
+    const ipi = slow('ipi', 5_000_000);
+    expect(total(ipi, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(3); // CPU 1 as an idle lazy CPU, and 2 and 3
+    sameFaults(ipi, skip);
+  });
+
   test('ipi: an idle CPU whose last task was of another mm is not a target', () => {
     const alone = run(SIBLING_ASLEEP, 'ipi', { profile: 'x86' });
     const ipi = run(SIBLING_ASLEEP + OTHER_MM_LAST, 'ipi', { profile: 'x86' });
