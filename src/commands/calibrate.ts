@@ -216,7 +216,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   if (starved > 0) note(`the CPUs' own capacity could not be measured before ${starved} point${starved === 1 ? '' : 's'} (Capacity '-'): the one-thread loop got no CPU time, the machine is loaded past its CPUs`);
   if (multi.length > 0) note(`the CPUs' own ${ncpus}-thread capacity (pure user-mode loops against one, before each point): ${Math.min(...multi).toFixed(2)}-${Math.max(...multi).toFixed(2)} (Capacity: per row; a real scaling cannot pass it, the model's CPUs have ${ncpus})`);
   const all = sumLoads(loads);
-  if (all === null) note('the machine\'s load during the real runs could not be read (/proc/stat)');
+  if (all === null) note('the machine\'s load during the real runs could not be told (/proc/stat unreadable, or the runs spanned under 4 of its 10 ms ticks)');
   else {
     note(`during the real runs: ${describeLoad(all)} (Others: per row)`);
     if (all.others > BUSY_SHARE) note(`warning: the machine was busy (anything else took ${Math.round(all.others * 100)} % of the CPUs' time): the real scaling and ns/fault are disturbed, not a calibration; run on an idle machine`);

@@ -184,6 +184,18 @@ export const ERA_CHANGES: readonly EraChange[] = [
     source: '7964cf8caa4d "mm: remove vmacache" (Liam R. Howlett), v6.1 (maple tree)',
   },
   {
+    key: 'thp_anon_align',
+    at: '6.7',
+    before: 'none',
+    after: 'any',
+    what: 'an anonymous mmap() of at least PMD size gets a PMD-aligned address (thp_get_unmapped_area()), so that it can be backed by huge pages from its first byte',
+    // efa7df3e3bb5 "mm: align larger anonymous mappings on THP boundaries" (Rik van Riel). Its
+    // first version, f35b5d7d676e, went into 6.1-rc1 and was reverted in 6.1-rc8 (0ba09b173387,
+    // Linus Torvalds, after mmap1 regressions), so 6.1 shipped without it; it came back in 6.7
+    // (the reports of its side effects name linux-6.7.y).
+    source: 'efa7df3e3bb5 "mm: align larger anonymous mappings on THP boundaries" (Rik van Riel), v6.7 (its first version f35b5d7d676e was reverted in v6.1-rc8)',
+  },
+  {
     key: 'vma_lock_anon_vma',
     at: '6.10',
     before: 'inval',
@@ -193,6 +205,17 @@ export const ERA_CHANGES: readonly EraChange[] = [
     // for a NULL anon_vma" and "mm: optimise vmf_anon_prepare() for VMAs without an anon_vma"
     // (posted 2024-04-26), in Andrew Morton's "MM updates for 6.10-rc1" pull (2024-05-17).
     source: '"mm: delay the check for a NULL anon_vma" and "mm: optimise vmf_anon_prepare() for VMAs without an anon_vma" (Matthew Wilcox), v6.10 (MM updates for 6.10-rc1)',
+  },
+  {
+    key: 'thp_anon_align',
+    at: '6.12',
+    before: 'any',
+    after: 'pmd',
+    what: 'only an anonymous mmap() whose length is a multiple of the PMD size is PMD-aligned; other lengths are placed as before 6.7, next to their neighbours',
+    // d4148aeab412 "mm, mmap: limit THP alignment of anonymous mappings to PMD-aligned sizes"
+    // (Vlastimil Babka): __get_unmapped_area() aligns only when IS_ALIGNED(len, PMD_SIZE). In the
+    // mm-hotfixes merged for 6.12-rc6 (2024-10-31).
+    source: 'd4148aeab412 "mm, mmap: limit THP alignment of anonymous mappings to PMD-aligned sizes" (Vlastimil Babka), v6.12-rc6',
   },
   {
     key: 'vma_lock',

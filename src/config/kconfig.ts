@@ -30,6 +30,9 @@ import type { RwsemEra } from '../engine/rwsem-era.js';
  */
 export type VmaCacheKind = 'mm' | 'task' | 'none';
 
+/** Anonymous mappings PMD-aligned with THP: none (before 6.7), any of at least 2 MiB (6.7-6.11), multiples of 2 MiB (6.12+). */
+export type ThpAnonAlign = 'none' | 'any' | 'pmd';
+
 export interface KernelConfig {
   /** Preset names, files and KEY=VALUE items as given, in order. */
   readonly sources: readonly string[];
@@ -53,6 +56,8 @@ export interface KernelConfig {
   readonly spinlock: 'queued' | 'ticket';
   /** x86: whether TLB-flush IPIs also go to idle CPUs still lazily on the mm (before 4.19). */
   readonly lazyTlb: 'ipi' | 'skip';
+  /** Which anonymous mappings get a PMD-aligned address with THP (kconfig `thp_anon_align`). */
+  readonly thpAnonAlign: ThpAnonAlign;
   /** munmap() downgrades the mmap lock to read before zapping (4.20+, kconfig `munmap_downgrade`). */
   readonly munmapDowngrade: boolean;
   /** Per-VMA locks and a VMA without an anon_vma: give up (6.4-6.9) or trylock the mmap lock (6.10+). */
@@ -114,6 +119,7 @@ const KNOB_KEYS: Readonly<Record<string, KeyDef>> = {
     def: 'trylock',
     doc: 'per-VMA locks, an anonymous VMA without an anon_vma: lock_vma_under_rcu() gives up (inval: 6.4-6.9) or vmf_anon_prepare() trylocks the mmap lock to attach one (trylock: 6.10+, Matthew Wilcox)',
   },
+  thp_anon_align: { values: ['none', 'any', 'pmd'], def: 'pmd', doc: 'THP: anonymous mappings get no PMD alignment (none: before 6.7), a PMD-aligned address when at least 2 MiB long (any: 6.7-6.11, Rik van Riel), or only when their length is a multiple of 2 MiB (pmd: 6.12+, Vlastimil Babka)' },
   lazy_tlb: { values: ['ipi', 'skip'], def: 'skip', doc: 'x86: flush IPIs to idle CPUs in lazy TLB mode on the mm (ipi: before 4.20) or not (skip: 4.20+, Rik van Riel)' },
   spinlock: { values: ['queued', 'ticket'], def: 'queued', doc: 'spinlock_t: queued, one line transfer per hand-off (x86 4.2+, arm64 4.19+), or ticket, every waiter re-reading the lock word at each hand-off (x86 before 4.2)' },
   rwsem_writer_steal: { values: YN, def: 'y', doc: 'rwsem: a woken writer takes the lock itself and a writer that comes first may take it (y: 3.9+) or the waker grants it (n)' },
@@ -324,6 +330,7 @@ export function resolveConfig(items: readonly string[]): KernelConfig {
       handoff: settings.rwsem_handoff === 'y',
     },
     lazyTlb: settings.lazy_tlb as 'ipi' | 'skip',
+    thpAnonAlign: settings.thp_anon_align as ThpAnonAlign,
     munmapDowngrade: settings.munmap_downgrade === 'y',
     vmaLockAnonVma: settings.vma_lock_anon_vma as 'inval' | 'trylock',
     tlbStats: settings.CONFIG_DEBUG_TLBFLUSH === 'y',

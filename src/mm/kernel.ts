@@ -9,7 +9,7 @@ import { PageAllocator, PageDb, PfnList, Lru } from './page.js';
 import { PtDir, PtGeometry, type PteTable } from './pgtable.js';
 import { VmaTree, type Vma } from './vma.js';
 import { AnonVma } from './rmap.js';
-import type { VmaCacheKind } from '../config/kconfig.js';
+import type { ThpAnonAlign, VmaCacheKind } from '../config/kconfig.js';
 import { File, isTmpfsPath } from './filemap.js';
 import { SwapSpace } from './swap.js';
 import { completeHooks, type SpfStrategy } from './spf/registry.js';
@@ -33,6 +33,8 @@ export interface KernelOptions {
   readonly rwsem: RwsemEra;
   /** x86 TLB flushes and idle CPUs still lazily on the mm (kconfig `lazy_tlb`). */
   readonly lazyTlb?: 'ipi' | 'skip';
+  /** Which anonymous mappings get a PMD-aligned address with THP (kconfig `thp_anon_align`); default pmd. */
+  readonly thpAnonAlign?: ThpAnonAlign;
   /** find_vma()'s cache (kconfig `vmacache`). */
   readonly vmacache: VmaCacheKind;
   /** munmap() downgrades the mmap lock to read before zapping (kconfig `munmap_downgrade`, 4.20+). */

@@ -111,9 +111,11 @@ function* vmMmapPgoff(th: Thread, length: number, prot: number, shared: boolean,
   yield* mmapWriteLock(th);
   // get_unmapped_area() -> unmapped_area_topdown()
   t.cost(mm.vmas.depth() * k.costs.unmappedAreaLevelNs);
-  // thp_get_unmapped_area(): anonymous mappings of at least a PMD are PMD-aligned.
+  // thp_get_unmapped_area() (6.7+): anonymous mappings of at least a PMD are PMD-aligned; from
+  // 6.12 only those whose length is a multiple of it (__get_unmapped_area()'s IS_ALIGNED test).
   const span = k.geo.pteTableSpan;
-  const alignThp = file === null && !shared && len >= span && k.opts.thp !== 'never';
+  const align = k.opts.thpAnonAlign ?? 'pmd';
+  const alignThp = file === null && !shared && k.opts.thp !== 'never' && (align === 'any' ? len >= span : align === 'pmd' && len % span === 0);
   const found = mm.vmas.unmappedAreaTopdown(alignThp ? len + span : len, MMAP_MIN_ADDR, mm.mmapBase);
   const addr = alignThp && found >= 0 ? Math.floor((found + span) / span) * span : found;
   if (addr < 0) {

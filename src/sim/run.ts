@@ -4,7 +4,7 @@ import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ContentionTracer } from '../engine/lockstat.js';
 import type { ArchProfile } from '../config/arch.js';
 import type { Machine } from '../config/machine.js';
-import { resolveConfig, type VmaCacheKind } from '../config/kconfig.js';
+import { resolveConfig, type ThpAnonAlign, type VmaCacheKind } from '../config/kconfig.js';
 import { EV } from '../events/catalog.js';
 import { CountingSink, Emitter, type TraceSink } from '../trace/sink.js';
 import { Kernel, type KernelOptions } from '../mm/kernel.js';
@@ -67,6 +67,8 @@ export interface RunOptions {
   /** spinlock_t: queued or ticket (KernelConfig.spinlock). */
   readonly spinlock?: 'queued' | 'ticket';
   readonly lazyTlb?: 'ipi' | 'skip';
+  /** Which anonymous mappings get a PMD-aligned address (KernelConfig.thpAnonAlign). */
+  readonly thpAnonAlign?: ThpAnonAlign;
   /** munmap() zaps under the mmap lock downgraded to read (kconfig `munmap_downgrade`). */
   readonly munmapDowngrade?: boolean;
   /** Per-VMA locks and a VMA without an anon_vma (kconfig `vma_lock_anon_vma`). */
@@ -166,6 +168,7 @@ export function setupRun(o: RunOptions): Runner {
       vmacache: o.vmacache ?? DEFAULT_CONFIG.vmacache,
       rwsem: o.rwsemSpinOnOwner === undefined ? (o.rwsem ?? DEFAULT_CONFIG.rwsem) : { ...(o.rwsem ?? DEFAULT_CONFIG.rwsem), spinOnOwner: o.rwsemSpinOnOwner },
       lazyTlb: o.lazyTlb ?? DEFAULT_CONFIG.lazyTlb,
+      thpAnonAlign: o.thpAnonAlign ?? DEFAULT_CONFIG.thpAnonAlign,
       munmapDowngrade: o.munmapDowngrade ?? DEFAULT_CONFIG.munmapDowngrade,
       vmaLockAnonVma: o.vmaLockAnonVma ?? DEFAULT_CONFIG.vmaLockAnonVma,
       ...(o.machine.remoteTlbFlush !== undefined ? { remoteTlbFlush: o.machine.remoteTlbFlush } : {}),

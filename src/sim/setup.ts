@@ -129,5 +129,5 @@ export function prepareRun(workloadArg: string, paramArgs: readonly string[], o:
 }
 
 export function runOptionsOf(p: PreparedRun): RunOptions {
-  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsem: p.config.rwsem, spinlock: p.config.spinlock, lazyTlb: p.config.lazyTlb, munmapDowngrade: p.config.munmapDowngrade, vmaLockAnonVma: p.config.vmaLockAnonVma, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true, checkInvariants: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
+  return { workload: p.workload, params: p.params, arch: p.arch, machine: p.machine, ncpus: p.ncpus, seed: p.seed, spf: strategyFor(p.config, p.arch), faultCompleted: p.config.faultCompleted, thp: p.config.thp, vmacache: p.config.vmacache, rwsem: p.config.rwsem, spinlock: p.config.spinlock, lazyTlb: p.config.lazyTlb, thpAnonAlign: p.config.thpAnonAlign, munmapDowngrade: p.config.munmapDowngrade, vmaLockAnonVma: p.config.vmaLockAnonVma, khugepaged: p.config.khugepaged, ...(p.check ? { checkSync: true, checkInvariants: true } : {}), ...(p.perturb ? { perturb: p.perturb } : {}) };
 }

@@ -66,7 +66,11 @@ describe.skipIf(noCc !== null)('a tiny calibrate run (a C compiler is here)', ()
     // A loop that got no CPU at all measures nothing: '-', and a note that says why.
     if (cells[1][13] === '-') expect(r.stderr, said).toMatch(/capacity could not be measured before 1 point \(Capacity '-'\): the one-thread loop got no CPU time/);
     else expect(cells.map((c) => c[13]), said).toEqual(['1.00', expect.stringMatching(/^\d+\.\d\d$/)]);
-    if (process.platform === 'linux') expect(r.stderr, said).toMatch(/calibrate: during the real runs: idle \d+ %, the programs measured \d+ %, anything else \d+ % of the CPUs' time/);
+    // The load is told from /proc/stat's ticks (10 ms): real runs this tiny that together span
+    // fewer than 4 of them (a guest whose fault costs 2 us, not 12) get the note that says so.
+    if (process.platform === 'linux') {
+      expect(r.stderr, said).toMatch(/calibrate: (during the real runs: idle \d+ %, the programs measured \d+ %, anything else \d+ % of the CPUs' time|the machine's load during the real runs could not be told \(\/proc\/stat unreadable, or the runs spanned under 4 of its 10 ms ticks\))/);
+    }
     // | workload | thr | real | (in loop) | sim | ...
     expect(cells.map((c) => c[1]), said).toEqual(['1', '2']);
     expect(cells.map((c) => c[3]), said).toEqual(['128', '256']);

@@ -13,7 +13,7 @@ import { ConfigError } from '../../src/errors.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 
 /** Each era key's value by release, written out by hand from the commits cited in era.ts. */
-const OLD = { CONFIG_RWSEM_GENERIC_SPINLOCK: 'y', rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n', vma_lock_anon_vma: 'inval', vma_lock: 'rwsem' };
+const OLD = { CONFIG_RWSEM_GENERIC_SPINLOCK: 'y', rwsem_writer_steal: 'n', vmacache: 'mm', CONFIG_RWSEM_SPIN_ON_OWNER: 'n', spinlock: 'ticket', lazy_tlb: 'ipi', munmap_downgrade: 'n', rwsem_reader_wake: 'head', rwsem_reader_optimistic: 'none', rwsem_spin_on_readers: 'n', rwsem_handoff: 'n', fault_completed: 'n', thp_anon_align: 'none', vma_lock_anon_vma: 'inval', vma_lock: 'rwsem' };
 const R2_6_34 = { ...OLD, CONFIG_RWSEM_GENERIC_SPINLOCK: 'n' };
 const R3_9 = { ...R2_6_34, rwsem_writer_steal: 'y' };
 const R3_15 = { ...R3_9, vmacache: 'task' };
@@ -42,10 +42,14 @@ const EXPECTED: Readonly<Record<string, Record<string, string>>> = {
   '5.19': R5_11,
   '6.0': R6_0,
   '6.1': { ...R6_0, vmacache: 'none' },
-  '6.9': { ...R6_0, vmacache: 'none' },
-  '6.10': { ...R6_0, vmacache: 'none', vma_lock_anon_vma: 'trylock' },
-  '6.14': { ...R6_0, vmacache: 'none', vma_lock_anon_vma: 'trylock' },
-  '6.15': { ...R6_0, vmacache: 'none', vma_lock_anon_vma: 'trylock', vma_lock: 'refcount' },
+  '6.6': { ...R6_0, vmacache: 'none' },
+  '6.7': { ...R6_0, vmacache: 'none', thp_anon_align: 'any' },
+  '6.9': { ...R6_0, vmacache: 'none', thp_anon_align: 'any' },
+  '6.10': { ...R6_0, vmacache: 'none', thp_anon_align: 'any', vma_lock_anon_vma: 'trylock' },
+  '6.11': { ...R6_0, vmacache: 'none', thp_anon_align: 'any', vma_lock_anon_vma: 'trylock' },
+  '6.12': { ...R6_0, vmacache: 'none', thp_anon_align: 'pmd', vma_lock_anon_vma: 'trylock' },
+  '6.14': { ...R6_0, vmacache: 'none', thp_anon_align: 'pmd', vma_lock_anon_vma: 'trylock' },
+  '6.15': { ...R6_0, vmacache: 'none', thp_anon_align: 'pmd', vma_lock_anon_vma: 'trylock', vma_lock: 'refcount' },
 };
 
 describe('eraSettings: each era key on both sides of the release it changes at', () => {
@@ -56,7 +60,7 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   }
 
   it('EXPECTED covers every change in the table, with the release just before it', () => {
-    const justBefore: Record<string, string> = { '2.6.34': '2.6.33', '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0', '6.10': '6.9', '6.15': '6.14' };
+    const justBefore: Record<string, string> = { '2.6.34': '2.6.33', '3.9': '3.8', '3.15': '3.14', '3.16': '3.15', '4.2': '4.1', '4.20': '4.19', '5.3': '5.2', '5.11': '5.10', '6.0': '5.19', '6.1': '6.0', '6.7': '6.6', '6.10': '6.9', '6.12': '6.11', '6.15': '6.14' };
     for (const c of ERA_CHANGES) {
       const prev = justBefore[c.at];
       expect(prev, `${c.key} changes at ${c.at}: add it and the release before it to EXPECTED`).toBeDefined();
@@ -66,13 +70,13 @@ describe('eraSettings: each era key on both sides of the release it changes at',
   });
 
   it('the era keys are the table keys, in the order they first change', () => {
-    expect(ERA_KEYS).toEqual(['CONFIG_RWSEM_GENERIC_SPINLOCK', 'rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed', 'vma_lock_anon_vma', 'vma_lock']);
+    expect(ERA_KEYS).toEqual(['CONFIG_RWSEM_GENERIC_SPINLOCK', 'rwsem_writer_steal', 'vmacache', 'CONFIG_RWSEM_SPIN_ON_OWNER', 'spinlock', 'lazy_tlb', 'munmap_downgrade', 'rwsem_reader_wake', 'rwsem_reader_optimistic', 'rwsem_spin_on_readers', 'rwsem_handoff', 'fault_completed', 'thp_anon_align', 'vma_lock_anon_vma', 'vma_lock']);
   });
 
   it('versions as uname -r and cover letters write them: the suffix does not change the era', () => {
     expect(eraSettings('4.17-rc4-mm1')).toEqual(eraSettings('4.17'));
     expect(eraSettings('6.18.44-fc')).toEqual(EXPECTED['6.15']);
-    expect(eraSettings('6.8.0-45-generic')).toEqual(EXPECTED['6.1']);
+    expect(eraSettings('6.8.0-45-generic')).toEqual(EXPECTED['6.7']);
     expect(eraSettings('6.10.14').vma_lock_anon_vma).toBe('trylock');
     // A stable release of 3.14 is still 3.14: mm->mmap_cache.
     expect(eraSettings('3.14.79').vmacache).toBe('mm');
