@@ -138,6 +138,15 @@ export class Engine extends EventLoop implements SyncGuard {
   /** Whether SMT sharing changes any cost on this machine. */
   readonly smt: boolean;
 
+  /**
+   * The task running on `cpu` at `time`, or null: the CPU is idle, or its task was woken and has
+   * not started yet (Task.onCpuAt), which in the kernel's eyes is idle still.
+   */
+  runningAt(cpu: number, time: number): Task | null {
+    const t = this.cpus[cpu];
+    return t !== null && time >= t.onCpuAt ? t : null;
+  }
+
   /** Charge the task on its CPU the interrupt time that CPU owes. */
   absorbIrq(t: Task): void {
     const d = this.irqDebt[t.cpu];

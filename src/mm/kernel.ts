@@ -33,8 +33,8 @@ export interface KernelOptions {
   readonly rwsem: RwsemEra;
   /** x86 TLB flushes and idle CPUs still lazily on the mm (kconfig `lazy_tlb`). */
   readonly lazyTlb?: 'ipi' | 'skip';
-  /** Which anonymous mappings get a PMD-aligned address with THP (kconfig `thp_anon_align`); default pmd. */
-  readonly thpAnonAlign?: ThpAnonAlign;
+  /** Which anonymous mappings get a PMD-aligned address with THP (kconfig `thp_anon_align`). */
+  readonly thpAnonAlign: ThpAnonAlign;
   /** find_vma()'s cache (kconfig `vmacache`). */
   readonly vmacache: VmaCacheKind;
   /** munmap() downgrades the mmap lock to read before zapping (kconfig `munmap_downgrade`, 4.20+). */

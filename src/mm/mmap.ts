@@ -114,7 +114,7 @@ function* vmMmapPgoff(th: Thread, length: number, prot: number, shared: boolean,
   // thp_get_unmapped_area() (6.7+): anonymous mappings of at least a PMD are PMD-aligned; from
   // 6.12 only those whose length is a multiple of it (__get_unmapped_area()'s IS_ALIGNED test).
   const span = k.geo.pteTableSpan;
-  const align = k.opts.thpAnonAlign ?? 'pmd';
+  const align = k.opts.thpAnonAlign;
   const alignThp = file === null && !shared && k.opts.thp !== 'never' && (align === 'any' ? len >= span : align === 'pmd' && len % span === 0);
   const found = mm.vmas.unmappedAreaTopdown(alignThp ? len + span : len, MMAP_MIN_ADDR, mm.mmapBase);
   const addr = alignThp && found >= 0 ? Math.floor((found + span) / span) * span : found;

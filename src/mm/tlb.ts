@@ -40,9 +40,9 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
   const lazy = k.opts.lazyTlb === 'ipi';
   for (let cpu = 0; cpu < eng.ncpus; cpu++) {
     if (cpu === t.cpu) continue;
-    const other = eng.cpus[cpu];
-    // A CPU whose task has been woken but is not running yet (its wake-up latency) is idle still.
-    if (other === null || t.clock < other.onCpuAt) {
+    // should_flush_tlb(): a CPU whose woken task has not started yet is idle and lazy still.
+    const other = eng.runningAt(cpu, t.clock);
+    if (other === null) {
       const last = eng.lastOnCpu[cpu];
       if (!lazy || last === null || (last.ctx as Thread | null)?.mm !== mm) continue;
       idle = true;
@@ -89,9 +89,8 @@ function* pvFlushTlbMulti(th: Thread, pages: number, mm: MmStruct): Code {
   if (t.mustSync()) yield SYNC;
   let targets = 0;
   for (let cpu = 0; cpu < eng.ncpus; cpu++) {
-    const other = eng.cpus[cpu];
-    // Not yet running after a wake-up: not in the mask the hypervisor flushes (see above).
-    if (cpu === t.cpu || other === null || t.clock < other.onCpuAt || (other.ctx as Thread | null)?.mm !== mm) continue;
+    const other = eng.runningAt(cpu, t.clock);
+    if (cpu === t.cpu || other === null || (other.ctx as Thread | null)?.mm !== mm) continue;
     targets++;
     // The hypervisor stops the target vCPU to flush it: time it owes, as for an interrupt.
     eng.irqDebt[cpu] += k.costs.pvTlbFlushTargetNs;
