@@ -32,6 +32,13 @@
  *                              waker spends in FUTEX_WAKE, and the median time from the waker's
  *                              FUTEX_WAKE to the woken thread back in user mode, of the rounds
  *                              it slept in (futex_wake_to_run_ns)
+ *   hostcost wakeidle reps=N  a thread on the second CPU goes to sleep in FUTEX_WAIT; the first,
+ *                              D ns after it said it would, wakes it: one sample per D per 60
+ *                              rounds, the median time from FUTEX_WAKE to the woken thread back
+ *                              in user mode, of the rounds it slept in (wakeidle_<D>_ns), for D
+ *                              from 1 to 48 us (wakeidle_d_ns): how a wake-up's latency grows with
+ *                              how long its CPU has been idle (a vCPU on its way into HLT is
+ *                              woken sooner than one halted)
  *
  * Every sample is a median of many operations timed alone or in small batches, so that a task
  * preempted by another program drops out; what a busy machine still changes (the other CPU
@@ -417,11 +424,104 @@ static void bench_futex(int reps)
 	if (runs > 0) print_list("futex_wake_to_run_ns", run, runs);
 }
 
+/* wakeidle: the sleeper announces round k (sleep_k), then sleeps until wake_k is k. */
+static int sleep_k, wake_k, ran_k;
+static uint64_t idle_t0, idle_lat;
+static volatile long idle_rounds;
+
+static void *idle_sleeper(void *arg)
+{
+	(void)arg;
+	pin(1);
+	for (long k = 1; k <= idle_rounds; k++) {
+		__atomic_store_n(&sleep_k, (int)k, __ATOMIC_RELEASE);
+		int slept = wait_for(&wake_k, (int)k);
+		uint64_t t1 = now_ns();
+		__atomic_store_n(&idle_lat, slept ? t1 - __atomic_load_n(&idle_t0, __ATOMIC_ACQUIRE) : 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&ran_k, (int)k, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+enum { IDLE_ROUNDS = 60, IDLE_DS = 9 };
+static const uint64_t idle_d_ns[IDLE_DS] = { 1000, 2000, 3000, 4000, 6000, 8000, 12000, 24000, 48000 };
+
+static void bench_wakeidle(int reps)
+{
+	double *v = calloc((size_t)reps * IDLE_DS, sizeof *v);
+	uint64_t *lat = calloc((size_t)IDLE_DS * IDLE_ROUNDS, sizeof *lat);
+	int *n = calloc(IDLE_DS, sizeof *n);
+	uint64_t *pooled = calloc((size_t)IDLE_DS * IDLE_ROUNDS, sizeof *pooled);
+	double *q10 = calloc((size_t)reps, sizeof *q10), *q50 = calloc((size_t)reps, sizeof *q50), *q90 = calloc((size_t)reps, sizeof *q90);
+	int nq = 0;
+	long slept = 0;
+	pthread_t th;
+	pin(0);
+	idle_rounds = (long)reps * IDLE_DS * IDLE_ROUNDS;
+	if (pthread_create(&th, NULL, idle_sleeper, NULL) != 0) die("pthread_create");
+	long k = 0;
+	for (int r = 0; r < reps; r++) {
+		memset(n, 0, IDLE_DS * sizeof *n);
+		/* The D's in turn, so that a slow spell of the machine falls on all of them alike. */
+		for (int i = 0; i < IDLE_ROUNDS * IDLE_DS; i++) {
+			int d = i % IDLE_DS;
+			k++;
+			while (__atomic_load_n(&sleep_k, __ATOMIC_ACQUIRE) != (int)k) ;
+			uint64_t s = now_ns();
+			while (now_ns() - s < idle_d_ns[d]) ;
+			uint64_t t0 = now_ns();
+			__atomic_store_n(&idle_t0, t0, __ATOMIC_RELEASE);
+			__atomic_store_n(&wake_k, (int)k, __ATOMIC_RELEASE);
+			long woke = futex(&wake_k, FUTEX_WAKE_PRIVATE, 1);
+			while (__atomic_load_n(&ran_k, __ATOMIC_ACQUIRE) != (int)k) ;
+			uint64_t l = __atomic_load_n(&idle_lat, __ATOMIC_ACQUIRE);
+			/* Only the rounds the sleeper slept in and this FUTEX_WAKE woke it. */
+			if (woke > 0 && l != 0) lat[(size_t)d * IDLE_ROUNDS + n[d]++] = l;
+		}
+		for (int d = 0; d < IDLE_DS; d++) {
+			v[(size_t)d * reps + r] = n[d] > 0 ? (double)median_u64(&lat[(size_t)d * IDLE_ROUNDS], n[d]) : 0;
+		}
+		/* The rep's wake-ups of every D together: their 10th, 50th and 90th percentiles. */
+		int all = 0;
+		for (int d = 0; d < IDLE_DS; d++)
+			for (int i = 0; i < n[d]; i++) pooled[all++] = lat[(size_t)d * IDLE_ROUNDS + i];
+		if (all > 0) {
+			qsort(pooled, (size_t)all, sizeof *pooled, cmp_u64);
+			q10[nq] = (double)pooled[all / 10];
+			q50[nq] = (double)pooled[all / 2];
+			q90[nq] = (double)pooled[all * 9 / 10];
+			nq++;
+		}
+		slept += all;
+	}
+	pthread_join(th, NULL);
+	/* How many rounds found the sleeper asleep and woke it (the others are left out). */
+	printf("wakeidle_slept=%.3f\n", (double)slept / (double)idle_rounds);
+	if (nq > 0) {
+		print_list("wakeidle_p10_ns", q10, nq);
+		print_list("wakeidle_p50_ns", q50, nq);
+		print_list("wakeidle_p90_ns", q90, nq);
+	}
+	printf("wakeidle_d_ns=");
+	for (int d = 0; d < IDLE_DS; d++) printf("%s%llu", d ? "," : "", (unsigned long long)idle_d_ns[d]);
+	printf("\n");
+	for (int d = 0; d < IDLE_DS; d++) {
+		char key[64];
+		/* A D none of whose rounds slept (a busy machine) prints no samples. */
+		int m = 0;
+		for (int r = 0; r < reps; r++)
+			if (v[(size_t)d * reps + r] > 0) v[(size_t)d * reps + m++] = v[(size_t)d * reps + r];
+		if (m == 0) continue;
+		snprintf(key, sizeof key, "wakeidle_%llu_ns", (unsigned long long)idle_d_ns[d]);
+		print_list(key, &v[(size_t)d * reps], m);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	pagesize = sysconf(_SC_PAGESIZE);
 	if (argc < 2) {
-		fprintf(stderr, "usage: hostcost syscall|fault|munmap|futex|spin [reps=N] [threads=N]\n");
+		fprintf(stderr, "usage: hostcost syscall|fault|munmap|futex|wakeidle|spin [reps=N] [threads=N]\n");
 		return 2;
 	}
 	int reps = 9, threads = 1;
@@ -445,6 +545,7 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[1], "fault") == 0) bench_fault(reps, threads);
 	else if (strcmp(argv[1], "munmap") == 0) bench_munmap(reps, threads);
 	else if (strcmp(argv[1], "futex") == 0) bench_futex(reps);
+	else if (strcmp(argv[1], "wakeidle") == 0) bench_wakeidle(reps);
 	else if (strcmp(argv[1], "spin") == 0) bench_spin(reps, threads);
 	else {
 		fprintf(stderr, "hostcost: unknown benchmark '%s'\n", argv[1]);

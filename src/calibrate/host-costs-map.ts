@@ -32,6 +32,13 @@
  *                   syscall (the waker's entry and the wakee's return), as the engine's wake-up
  *                   latency is counted; a measurement of an older hostcost: half the round trip
  *   ttwuNs        = the waker's time in FUTEX_WAKE minus one syscall: its try_to_wake_up()
+ *   wakeupSpread  = how much a wake-up's latency varies: a thread on the other CPU is woken 1,
+ *                   2, ... 48 us after it went to sleep, in turn (hostcost wakeidle); the 10th to
+ *                   90th percentile of FUTEX_WAKE to running, over the median, made the width of
+ *                   a uniform draw's middle 80 % (the model draws each wake-up in wakeupNs x
+ *                   [1 - s, 1 + s]); at most 0.95. On this KVM guest they spread from ~8 to ~39 us
+ *                   about ~20 us, against +-5 % in the ping-pong: how long the vCPU has been
+ *                   halted, and the host's halt polling, decide it
  *
  * A figure the machine was too busy to measure (the second thread off its CPU through most
  * munmaps, the futex partner not asleep when woken) is left out, and said.
@@ -67,6 +74,12 @@ export interface HostMeasurement {
    * FUTEX_WAKE to the woken thread back in user mode (older caches lack it).
    */
   readonly futex?: { readonly rttNs: number; readonly wakeNs: number; readonly woke: number; readonly wakeToRunNs?: number };
+  /**
+   * Wake-ups of a thread idle for 1 to 48 us (absent on one CPU, and in older caches): the 10th,
+   * 50th and 90th percentiles of FUTEX_WAKE to the woken thread running, and the share of the
+   * rounds it was asleep in.
+   */
+  readonly wakeIdle?: { readonly p10Ns: number; readonly p50Ns: number; readonly p90Ns: number; readonly slept: number };
 }
 
 /** What the model charges for the same operations with the derived costs at 0. */
@@ -83,6 +96,8 @@ export interface Derivation {
   readonly key: keyof ArchCosts;
   readonly value: number;
   readonly how: string;
+  /** How the value reads: ' ns' for a time (absent: ' ns'), '' for a ratio. */
+  readonly unit?: string;
 }
 
 export interface MappedCosts {
@@ -98,6 +113,8 @@ const MIN_OTHER_RUNNING = 0.5;
 const MIN_WOKE = 0.5;
 
 const r = Math.round;
+/** wakeupSpread's ceiling: a draw of wakeupNs x (1 - s) stays a positive latency. */
+const MAX_WAKEUP_SPREAD = 0.95;
 
 /**
  * The costs the measurement gives, derived against the model's reference. `pvFlush`: the
@@ -159,6 +176,17 @@ export function mapHostCosts(m: HostMeasurement, ref: ModelReference, pvFlush: b
       if (m.futex.wakeToRunNs !== undefined) add('wakeupNs', m.futex.wakeToRunNs - m.syscallNs, `FUTEX_WAKE to the woken thread running ${r(m.futex.wakeToRunNs)} ns - a syscall`);
       else add('wakeupNs', m.futex.rttNs / 2 - m.syscallNs, `half a futex round trip ${r(m.futex.rttNs / 2)} ns - a syscall`);
       add('ttwuNs', m.futex.wakeNs - m.syscallNs, `FUTEX_WAKE ${r(m.futex.wakeNs)} ns - a syscall`);
+    }
+  }
+  if (m.wakeIdle !== undefined) {
+    const w = m.wakeIdle;
+    if (w.slept < MIN_WOKE) notes.push(`wakeupSpread: the sleeper was asleep in only ${r(w.slept * 100)} % of the wake-ups: not derived`);
+    else if (!(w.p50Ns > 0) || !(w.p90Ns >= w.p10Ns)) notes.push(`wakeupSpread: the wake-ups' percentiles (${r(w.p10Ns)}, ${r(w.p50Ns)}, ${r(w.p90Ns)} ns) are not a spread: not derived`);
+    else {
+      // A uniform draw in wakeupNs x [1 - s, 1 + s] has its 10th and 90th percentiles at
+      // 1 -+ 0.8 s: the s whose middle 80 % is as wide, about the median, as the measured one's.
+      const spread = Math.min(MAX_WAKEUP_SPREAD, (w.p90Ns - w.p10Ns) / (1.6 * w.p50Ns));
+      d.push({ key: 'wakeupSpread', value: Math.round(spread * 100) / 100, unit: '', how: `wake-ups of a thread idle 1-48 us: 10th-90th percentile ${r(w.p10Ns)}-${r(w.p90Ns)} ns about a median of ${r(w.p50Ns)} ns, as a uniform draw's +-${Math.round(spread * 100)} %${spread === MAX_WAKEUP_SPREAD ? ' (at most)' : ''}` });
     }
   }
   const costs: Partial<Record<keyof ArchCosts, number>> = {};

@@ -87,6 +87,7 @@ export function measurementOf(s: ReadonlyMap<string, readonly number[]>): HostMe
     ...(s.has('fault2_ns') ? { fault2: { faultNs: med('fault2_ns'), otherFaults: med('fault2_other_faults'), ...(s.has('fault2_mean_ns') ? { meanNs: med('fault2_mean_ns') } : {}) } } : {}),
     munmap1: { touchedNs: med('munmap1_touched_ns'), untouchedNs: med('munmap1_untouched_ns') },
     ...(two ? { munmap2: { touchedNs: med('munmap2_touched_ns'), untouchedNs: med('munmap2_untouched_ns'), otherRunning: med('munmap_other_running'), ...(s.has('munmap2_target_lost_ns') ? { targetLostNs: med('munmap2_target_lost_ns') } : {}) } } : {}),
+    ...(s.has('wakeidle_p50_ns') ? { wakeIdle: { p10Ns: med('wakeidle_p10_ns'), p50Ns: med('wakeidle_p50_ns'), p90Ns: med('wakeidle_p90_ns'), slept: med('wakeidle_slept') } } : {}),
     ...(futex ? { futex: { rttNs: med('futex_rtt_ns'), wakeNs: med('futex_wake_ns'), woke: med('futex_woke'), ...(s.has('futex_wake_to_run_ns') ? { wakeToRunNs: med('futex_wake_to_run_ns') } : {}) } } : {}),
   };
 }
@@ -112,7 +113,7 @@ export function cpuCapacity(bin: string, n: number): number {
 
 /** Run the microbenchmarks (two CPUs or more: the 2-CPU ones too) and read the machine's load around them. */
 export function measureHost(bin: string, h: HostInfo): CachedMeasurement {
-  const runs: string[][] = [['syscall'], ['fault'], ['munmap', 'threads=1'], ...(h.ncpus >= 2 ? [['fault', 'threads=2'], ['munmap', 'threads=2'], ['futex']] : [])];
+  const runs: string[][] = [['syscall'], ['fault'], ['munmap', 'threads=1'], ...(h.ncpus >= 2 ? [['fault', 'threads=2'], ['munmap', 'threads=2'], ['futex'], ['wakeidle']] : [])];
   const samples = new Map<string, number[]>();
   const before = readProcStat();
   const cpu0 = readChildrenCpuNs();

@@ -233,7 +233,7 @@ function hostCostsNotes(h: HostCostsOutcome, note: (s: string) => void): void {
   }
   const when = h.m.measuredAt.replace('T', ' ').slice(0, 19);
   note(`host costs: ${h.kind === 'measured' ? `measured now (${when}), cached in ${h.cachePath}` : `as measured ${when} (cached in ${h.cachePath}; --remeasure measures again)`}`);
-  for (const d of h.mapped.derivations) note(`  ${d.key} = ${d.value} ns: ${d.how}`);
+  for (const d of h.mapped.derivations) note(`  ${d.key} = ${d.value}${d.unit ?? ' ns'}: ${d.how}`);
   for (const n of h.mapped.notes) note(`  ${n}`);
   if (h.m.load !== null) {
     note(`  while measuring: ${describeLoad(h.m.load)}`);

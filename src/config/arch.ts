@@ -95,6 +95,12 @@ export interface ArchCosts {
   readonly contextSwitchNs: number;
   /** try_to_wake_up() until the woken task runs on an idle CPU. */
   readonly wakeupNs: number;
+  /**
+   * How much that latency varies from one wake-up to the next, as a fraction of wakeupNs: each
+   * takes wakeupNs x (1 + s), s uniform in [-wakeupSpread, +wakeupSpread] (Engine.wake). 0: every
+   * wake-up takes wakeupNs (the arch tables: no measured spread; `--machine host` measures it).
+   */
+  readonly wakeupSpread: number;
   /** The waker's cost of one remote try_to_wake_up() (rq lock, enqueue, reschedule IPI). */
   readonly ttwuNs: number;
   /** cpu_relax() in a busy-wait loop (x86 PAUSE, arm64 YIELD, powerpc HMT_low/HMT_medium). */
@@ -260,6 +266,8 @@ export const x86: ArchProfile = {
     // skx_cstates) + the wake-up IPI, idle-loop exit and schedule() of the woken task (~1 us,
     // estimate).
     wakeupNs: 3000,
+    // No spread measured: every wake-up takes wakeupNs (`--machine host` measures it, hostcost.ts).
+    wakeupSpread: 0,
     // try_to_wake_up() of a task on another CPU: remote rq->lock (a line transfer or two),
     // enqueue_task and the reschedule IPI write, ~1500 cycles (perf bench sched pipe -T vs
     // same-CPU pipe: ~0.5-1 us more per round trip).
@@ -370,6 +378,8 @@ export const arm64: ArchProfile = {
     // Estimate: x86's 3 us + ~1 us: on a phone core the idle governor often picks a retention or
     // power-down state deeper than WFI, slower to leave than Skylake's shallowest idle state.
     wakeupNs: 4000,
+    // No spread measured: every wake-up takes wakeupNs (`--machine host` measures it, hostcost.ts).
+    wakeupSpread: 0,
     // The x86 figure (600, see there) + ~100 ns: the same remote rq lock, enqueue and reschedule
     // IPI, here a GIC SGI (an ICC_SGI1R_EL1 write), on the slower core (estimate).
     ttwuNs: 700,
@@ -483,6 +493,8 @@ export const powerpcRadix: ArchProfile = {
     // Estimate: x86's 3 us + 0.5 us to bring a thread out of the shallowest stop state (stop0)
     // by doorbell or XIVE interrupt.
     wakeupNs: 3500,
+    // No spread measured: every wake-up takes wakeupNs (`--machine host` measures it, hostcost.ts).
+    wakeupSpread: 0,
     // The x86 figure (600, see there) + ~100 ns: remote rq lock, enqueue and the reschedule IPI
     // (doorbell / XICS / XIVE) (estimate).
     ttwuNs: 700,

@@ -189,7 +189,17 @@ export class Engine extends EventLoop implements SyncGuard {
   wake(t: Task, time: number): void {
     if (t.state !== TaskState.Blocked) return;
     t.wait = null;
-    this.makeRunnable(t, time, this.costs.wakeupNs);
+    this.makeRunnable(t, time, this.wakeupLatency());
+  }
+
+  /**
+   * try_to_wake_up() until the woken task runs on an idle CPU: wakeupNs, or, where the machine
+   * measured how much it varies (a guest's vCPU is woken by its host, whose latency depends on
+   * how long the vCPU has been halted and on the host's halt polling), a draw about it.
+   */
+  private wakeupLatency(): number {
+    const s = this.costs.wakeupSpread ?? 0;
+    return s > 0 ? this.costs.wakeupNs * (1 + s * (2 * this.rng.float() - 1)) : this.costs.wakeupNs;
   }
 
   /** A spinning task stops spinning and sleeps from `time` on (woken later by wake()). */

@@ -9,6 +9,12 @@ export interface EngineCosts {
   /** try_to_wake_up() until the woken task runs on an idle CPU (IPI, idle exit). */
   readonly wakeupNs: number;
   /**
+   * How much a wake-up's latency varies about wakeupNs: each wake-up of a task onto an idle CPU
+   * takes wakeupNs x (1 + s), s drawn uniformly in [-wakeupSpread, +wakeupSpread] from the
+   * engine's PRNG. Absent or 0: every wake-up takes wakeupNs (and draws nothing).
+   */
+  readonly wakeupSpread?: number;
+  /**
    * The waker's own share of one try_to_wake_up() of a task on another CPU (remote runqueue
    * lock, enqueue, reschedule IPI): a waker of N tasks pays it N times, and wakes them one after
    * another (wake_up_q). Optional: 0 when absent.

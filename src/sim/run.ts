@@ -143,7 +143,7 @@ export function setupRun(o: RunOptions): Runner {
   const topo = new Topology(o.machine.topology, { ...o.arch.lineLatencies, ...o.machine.lineLatencies }, o.ncpus, HANDOFF_SHARE * factorOf(p, 'HANDOFF_SHARE'));
   const c = o.arch.costs;
   const jitter = JITTER * factorOf(p, 'JITTER');
-  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
+  const costs: EngineCosts = { contextSwitchNs: c.contextSwitchNs, wakeupNs: c.wakeupNs, wakeupSpread: c.wakeupSpread, ttwuNs: c.ttwuNs, smtThroughput: c.smtThroughput, timesliceNs: TIMESLICE_NS, jitter, rwsemSpinlockCsNs: RWSEM_SPINLOCK_CS_NS * factorOf(p, 'RWSEM_SPINLOCK_CS_NS') };
   const checks = o.checkInvariants !== undefined ? o.checkInvariants !== false : getInvariantCheckDefault();
   let kernel: Kernel | undefined;
   const recording = (): boolean => kernel === undefined || workloadAlive(kernel);

@@ -96,6 +96,30 @@ describe('mapped onto the model', () => {
     expect(got.derivations.find((d) => d.key === 'wakeupNs')!.how).toMatch(/^FUTEX_WAKE to the woken thread running 20700 ns - a syscall$/);
   });
 
+  test("the wake-ups' spread: their 10th-90th percentile over the median, as a uniform draw's middle 80 %, at most 0.95; none from a fixture without it", () => {
+    // The fixture's hostcost had no wakeidle: no spread, nothing said about it.
+    expect(m.wakeIdle).toBeUndefined();
+    expect(mapped.costs.wakeupSpread).toBeUndefined();
+    expect(mapped.notes.some((n) => n.startsWith('wakeupSpread'))).toBe(false);
+    const lines = 'wakeidle_slept=1.000\nwakeidle_p10_ns=10000,9000,12000\nwakeidle_p50_ns=20000,19000,21000\nwakeidle_p90_ns=28000,40000,30000\n';
+    const w = measurementOf(parseHostcost(OUT + lines));
+    expect(w.wakeIdle).toEqual({ p10Ns: 10_000, p50Ns: 20_000, p90Ns: 30_000, slept: 1 });
+    const got = mapHostCosts(w, ref, true);
+    // (30000 - 10000) / (1.6 x 20000) = 0.625
+    expect(got.costs.wakeupSpread).toBe(0.63);
+    const d = got.derivations.find((x) => x.key === 'wakeupSpread')!;
+    expect(d.unit).toBe('');
+    expect(d.how).toMatch(/^wake-ups of a thread idle 1-48 us: 10th-90th percentile 10000-30000 ns about a median of 20000 ns, as a uniform draw's \+-63 %$/);
+    // A spread wider than the latency itself: at most 0.95, said.
+    const wide = mapHostCosts({ ...w, wakeIdle: { p10Ns: 1000, p50Ns: 10_000, p90Ns: 40_000, slept: 1 } }, ref, true);
+    expect(wide.costs.wakeupSpread).toBe(0.95);
+    expect(wide.derivations.find((x) => x.key === 'wakeupSpread')!.how).toMatch(/\(at most\)$/);
+    // A sleeper that was rarely asleep when woken: not derived, said.
+    const awake = mapHostCosts({ ...w, wakeIdle: { ...w.wakeIdle!, slept: 0.3 } }, ref, true);
+    expect(awake.costs.wakeupSpread).toBeUndefined();
+    expect(awake.notes).toContain('wakeupSpread: the sleeper was asleep in only 30 % of the wake-ups: not derived');
+  });
+
   test("the second thread's loop time lost per flush is what a hypercall flush costs each vCPU it reaches", () => {
     expect(mapped.costs.pvTlbFlushTargetNs).toBe(Math.round(median(parseHostcost(OUT).get('munmap2_target_lost_ns')!)));
     // A measurement of an older hostcost, without the figure: nothing derived, nothing said.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Engine, PREEMPT, STEP_SYNC, StepFrame, SYNC, TaskState, fifoPolicy, runFrame, type Code, type Task } from '../../src/engine/engine.js';
+import { Engine, PREEMPT, STEP_SYNC, StepFrame, SYNC, TaskState, fifoPolicy, runFrame, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { SpinLock, WaitQueue } from '../../src/engine/locks.js';
 import { RwSemaphore } from '../../src/engine/rwsem.js';
 import { COSTS, flatTopo, setup, type Entry } from './helpers.js';
@@ -361,6 +361,49 @@ describe('Engine: scheduling', () => {
     });
     eng.run();
     expect(log).toEqual([['woke', 1000 + COSTS.wakeupNs]]);
+  });
+
+  it('with a wake-up spread, each wake-up takes wakeupNs x (1 + s), s drawn in [-spread, +spread]; without one, wakeupNs and no draw', () => {
+    // One sleeper woken 200 times, each wake-up timed from the waker's wake to the sleeper's run.
+    const latencies = (costs: Partial<EngineCosts>, seed = 1): number[] => {
+      const { eng, spawn } = setup({ cpus: 2, costs, seed });
+      const wq = new WaitQueue(eng, 'wq');
+      const out: number[] = [];
+      let round = 0;
+      let wokeAt = 0;
+      spawn('sleeper', function* (t) {
+        for (let k = 1; k <= 200; k++) {
+          yield* wq.waitEvent(t, () => round >= k);
+          out.push(t.clock - wokeAt);
+        }
+      });
+      spawn('waker', function* (t) {
+        for (let k = 1; k <= 200; k++) {
+          t.cost(50_000);
+          yield SYNC;
+          round = k;
+          wokeAt = t.clock;
+          wq.wakeUp(t.clock);
+        }
+      });
+      eng.run();
+      return out;
+    };
+    const fixed = latencies({});
+    expect(fixed).toHaveLength(200);
+    expect(new Set(fixed)).toEqual(new Set([COSTS.wakeupNs]));
+    expect(latencies({ wakeupSpread: 0 })).toEqual(fixed);
+    const drawn = latencies({ wakeupSpread: 0.5 });
+    expect(Math.min(...drawn)).toBeGreaterThanOrEqual(COSTS.wakeupNs * 0.5);
+    expect(Math.max(...drawn)).toBeLessThanOrEqual(COSTS.wakeupNs * 1.5);
+    // Spread over the band, about wakeupNs: each tenth of it holds some of the 200.
+    const tenths = new Set(drawn.map((l) => Math.min(9, Math.floor(((l / COSTS.wakeupNs - 0.5) / 1) * 10))));
+    expect(tenths.size).toBe(10);
+    const mean = drawn.reduce((a, b) => a + b, 0) / drawn.length;
+    expect(mean / COSTS.wakeupNs).toBeCloseTo(1, 1);
+    // From the engine's seeded PRNG: the same seed draws the same, another seed others.
+    expect(latencies({ wakeupSpread: 0.5 })).toEqual(drawn);
+    expect(latencies({ wakeupSpread: 0.5 }, 2)).not.toEqual(drawn);
   });
 
   it('time-shares one CPU between two CPU-bound tasks that honour shouldPreempt()', () => {
