@@ -33,12 +33,14 @@
  *                              FUTEX_WAKE to the woken thread back in user mode, of the rounds
  *                              it slept in (futex_wake_to_run_ns)
  *   hostcost wakeidle reps=N  a thread on the second CPU goes to sleep in FUTEX_WAIT; the first,
- *                              D ns after it said it would, wakes it: one sample per D per 60
- *                              rounds, the median time from FUTEX_WAKE to the woken thread back
- *                              in user mode, of the rounds it slept in (wakeidle_<D>_ns), for D
- *                              from 1 to 48 us (wakeidle_d_ns): how a wake-up's latency grows with
- *                              how long its CPU has been idle (a vCPU on its way into HLT is
- *                              woken sooner than one halted)
+ *                              D ns after it said it would, wakes it, for D from 1 to 48 us in
+ *                              turn (wakeidle_d_ns), 60 rounds of each a sample. Of the rounds it
+ *                              slept in: per sample the 10th, 50th and 90th percentiles of the
+ *                              time from FUTEX_WAKE to the woken thread back in user mode, every
+ *                              D together (wakeidle_p10_ns, _p50_ns, _p90_ns: what calibrate
+ *                              maps), and each D's median apart (wakeidle_<D>_ns, for the
+ *                              record: how the latency moves with how long the CPU was idle);
+ *                              the share of rounds it slept in (wakeidle_slept)
  *
  * Every sample is a median of many operations timed alone or in small batches, so that a task
  * preempted by another program drops out; what a busy machine still changes (the other CPU

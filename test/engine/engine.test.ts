@@ -397,7 +397,7 @@ describe('Engine: scheduling', () => {
     expect(Math.min(...drawn)).toBeGreaterThanOrEqual(COSTS.wakeupNs * 0.5);
     expect(Math.max(...drawn)).toBeLessThanOrEqual(COSTS.wakeupNs * 1.5);
     // Spread over the band, about wakeupNs: each tenth of it holds some of the 200.
-    const tenths = new Set(drawn.map((l) => Math.min(9, Math.floor(((l / COSTS.wakeupNs - 0.5) / 1) * 10))));
+    const tenths = new Set(drawn.map((l) => Math.min(9, Math.floor((l / COSTS.wakeupNs - 0.5) * 10))));
     expect(tenths.size).toBe(10);
     const mean = drawn.reduce((a, b) => a + b, 0) / drawn.length;
     expect(mean / COSTS.wakeupNs).toBeCloseTo(1, 1);
