@@ -2,7 +2,7 @@ import { EventLoop } from './event-loop.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
-import { Task, TaskState, StepFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, STEP_CALL, type Code } from './task.js';
+import { Task, TaskState, StepFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, FRAMES, STEP_CALL, type Code } from './task.js';
 import { LockList } from './debug.js';
 import type { ContentionTracer } from './lockstat.js';
 import type { CpuSampler } from './sampler.js';
@@ -44,7 +44,7 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-export { Task, TaskState, StepFrame, runFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, STEP_SYNC, STEP_CALL, type Code, type Yield } from './task.js';
+export { Task, TaskState, StepFrame, runFrame, driveFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, FRAMES, FRAMES_PENDING, STEP_SYNC, STEP_CALL, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
 export { Timer } from './event-loop.js';
@@ -69,11 +69,12 @@ export class Engine extends EventLoop implements SyncGuard {
   /** Whether cache-line accesses check the sync rule (see SyncRuleError). */
   readonly checkSync: boolean;
   /**
-   * Whether the hot paths run their generators as calls (`yield t.call(g)`, CALL) rather than
-   * with yield*: on more than one CPU, where a fault syncs several times and each sync would pass
-   * every generator of the caller's chain twice (dufour-v9 page_fault1 on 192 CPUs: ~10 % less
-   * CPU). On one CPU a task seldom syncs, and a call's own trip through the engine costs more than
-   * it saves (page_fault1 on 1 CPU: ~30 % more). Either way the same steps run in the same order.
+   * Whether the hot paths run their step functions as frames (driveFrame(), `yield t.call(f)`)
+   * rather than through generators with yield*: a fault that syncs several times would pass every
+   * generator of the caller's chain twice at each sync (dufour-v9 page_fault1 on 192 CPUs: ~10 %
+   * less CPU), and one that does not sync (most on one CPU) runs to its end from the touch loop,
+   * with no generator made or resumed (page_fault1 on 1 CPU: ~25 % more faults a second). Off
+   * where call chains are read off the JS stack. Either way the same steps run in the same order.
    */
   readonly calls: boolean;
   /** Called when a task owes a sync (mustSync() true): the race checker's step log (src/check). */
@@ -118,7 +119,7 @@ export class Engine extends EventLoop implements SyncGuard {
     this.ncpus = topo.ncpus;
     // Not when call chains are read from the JS stack (cpu-clock -g, lock contention's callers):
     // a CALLed generator runs from the engine's loop, its callers off the stack.
-    this.calls = this.ncpus > 1 && this.sampler === null && this.contention === null;
+    this.calls = this.sampler === null && this.contention === null;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
     this.lastOnCpu = new Array<Task | null>(this.ncpus).fill(null);
     this.irqDebt = new Float64Array(this.ncpus);
@@ -312,8 +313,18 @@ export class Engine extends EventLoop implements SyncGuard {
         y = SYNC;
       } else {
         const r = t.gen.next();
-        if (!r.done) y = r.value;
-        else if (t.callers.length > 0) {
+        if (!r.done) {
+          y = r.value;
+          if (y === FRAMES) {
+            // driveFrame() left its frames on the call stack, t.frame the innermost: at a call of a
+            // generator (as after a frame's STEP_CALL), else at a sync (as after its STEP_SYNC).
+            if (t.callee !== null) {
+              enterCall(t, t.frame!, true);
+              continue;
+            }
+            y = SYNC;
+          }
+        } else if (t.callers.length > 0) {
           // A call (CALL) returns: its caller goes on at once, as after a yield*.
           t.ret = r.value;
           popCaller(t);

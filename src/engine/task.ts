@@ -29,7 +29,13 @@ export const RESUME_LATER = 4;
  * the syscall paths, where a fault's several syncs would each pass them all.
  */
 export const CALL = 5;
-export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT | typeof RESUME_LATER | typeof CALL;
+/**
+ * The frames a generator drove itself (driveFrame) stopped short of their end, at a sync or at a
+ * call of a generator: they are on the task's call stack, the innermost in Task.frame, and the
+ * engine goes on with them as with any frame it runs; the generator resumes when they return.
+ */
+export const FRAMES = 6;
+export type Yield = typeof SYNC | typeof BLOCK | typeof SPIN | typeof PREEMPT | typeof RESUME_LATER | typeof CALL | typeof FRAMES;
 
 /** A kernel path or a workload thread body. */
 export type Code<T = void> = Generator<Yield, T, void>;
@@ -67,6 +73,52 @@ export function* runFrame(t: Task, f: StepFrame): Code<number> {
         t.ret = yield* g;
       }
     } else yield SYNC;
+  }
+}
+
+/** driveFrame()'s answer when the frames stopped short: `yield FRAMES`, then their answer is in Task.ret. */
+export const FRAMES_PENDING = -3;
+
+/**
+ * Run frame f from the generator that calls it, as the engine would run it as a call, as far as
+ * it goes without the engine: through its calls of other frames, up to its first sync (STEP_SYNC)
+ * or call of a generator. Returns f's answer (>= 0) if it got to its end; else FRAMES_PENDING,
+ * and the generator must `yield FRAMES` at once (its answer is then in t.ret). The same steps in
+ * the same order as `yield t.call(f)`, without the generator's yield and resume, nor the frame's
+ * trip through the engine, when no sync falls due (a fault on a CPU that runs alone, most faults
+ * of one CPU). The caller's generator is at the bottom of the frames' call stack meanwhile.
+ */
+export function driveFrame(t: Task, f: StepFrame): number {
+  const callers = t.callers;
+  const isFrame = t.callerIsFrame;
+  callers.push(t.gen);
+  isFrame.push(false);
+  const base = callers.length;
+  let cur = f;
+  for (;;) {
+    const v = cur.step(t);
+    if (v >= 0) {
+      if (callers.length === base) {
+        callers.pop();
+        isFrame.pop();
+        return v;
+      }
+      // As the engine's popCaller(): the caller is a frame, pushed below.
+      t.ret = v;
+      isFrame.pop();
+      cur = callers.pop() as StepFrame;
+      continue;
+    }
+    if (v === STEP_CALL && t.calleeFrame !== null) {
+      callers.push(cur);
+      isFrame.push(true);
+      cur = t.calleeFrame;
+      t.calleeFrame = null;
+      continue;
+    }
+    // A sync, or a call of a generator (t.callee): the engine's from here (Engine.resume, FRAMES).
+    t.frame = cur;
+    return FRAMES_PENDING;
   }
 }
 

@@ -1,6 +1,6 @@
 import { ipOfLine } from '../trace/user-ip.js';
 import { Killed, LOOP_SYNC_ITERS, loopGoesOn, numberSpawners, ProcessCounters, protFlags, USER_QUANTUM_NS, type Frame, type LoopState, type TouchState } from './interp-state.js';
-import { PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
+import { driveFrame, FRAMES, FRAMES_PENDING, PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import { streamSeed } from '../engine/rng.js';
 import type { CountingSink } from '../trace/sink.js';
@@ -200,7 +200,7 @@ export class Runner {
             else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
             break;
           case 'touch': {
-            // The hot statement, run here; the fault is a call (CALL) of a step function, its syncs not through this generator.
+            // The hot statement, run here; the fault a step function driven from here until it syncs (driveFrame), then by the engine.
             const st = this.touchBegin(th, s, env);
             if (st.n > 0) {
               do {
@@ -208,7 +208,7 @@ export class Runner {
                   let out: FaultOutcome | null;
                   if (this.eng.calls) {
                     const f = doUserAddrFaultFrame(th, st.addr, st.write, st.ip);
-                    yield t.call(f);
+                    if (driveFrame(t, f) === FRAMES_PENDING) yield FRAMES;
                     out = f.outcome;
                   } else out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
                   st.lastSync = t.clock;

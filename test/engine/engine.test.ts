@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Engine, PREEMPT, STEP_SYNC, StepFrame, SYNC, TaskState, fifoPolicy, runFrame, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
+import { Engine, FRAMES, FRAMES_PENDING, PREEMPT, STEP_SYNC, StepFrame, SYNC, TaskState, driveFrame, fifoPolicy, runFrame, type Code, type EngineCosts, type Task } from '../../src/engine/engine.js';
 import { SpinLock, WaitQueue } from '../../src/engine/locks.js';
 import { RwSemaphore } from '../../src/engine/rwsem.js';
 import { COSTS, flatTopo, setup, type Entry } from './helpers.js';
@@ -155,14 +155,22 @@ describe('Engine: virtual time', () => {
         }
       }
     }
-    const run = (how: 'generator' | 'call' | 'call-frame' | 'runFrame') => {
+    let pending = 0;
+    const run = (how: 'generator' | 'call' | 'call-frame' | 'runFrame' | 'drive' | 'drive-frame') => {
       const s = setup({ cpus: 3 });
       const body = (step: number) =>
         function* (t: Task): Code {
           let r: number;
           if (how === 'generator') r = yield* gen(t, step, 3, 2);
           else if (how === 'runFrame') r = yield* runFrame(t, new Frame(step, 3, 2, false));
-          else {
+          else if (how === 'drive' || how === 'drive-frame') {
+            r = driveFrame(t, new Frame(step, 3, 2, how === 'drive-frame'));
+            if (r === FRAMES_PENDING) {
+              pending++;
+              yield FRAMES;
+              r = t.ret as number;
+            }
+          } else {
             yield t.call(new Frame(step, 3, 2, how === 'call-frame'));
             r = t.ret as number;
           }
@@ -177,7 +185,61 @@ describe('Engine: virtual time', () => {
     const plain = run('generator');
     expect(plain.log.length).toBe(3);
     expect(plain.tasks.every(([state, callers, frame]) => state === TaskState.Done && callers === 0 && frame === null)).toBe(true);
-    for (const how of ['call', 'call-frame', 'runFrame'] as const) expect(run(how), how).toEqual(plain);
+    for (const how of ['call', 'call-frame', 'runFrame', 'drive', 'drive-frame'] as const) expect(run(how), how).toEqual(plain);
+    // Three tasks whose clocks interleave: every driven frame stopped short and the engine went on with it.
+    expect(pending).toBe(6);
+  });
+
+  it('a frame driven from its generator (driveFrame) runs to its end without the engine when no sync falls due', () => {
+    // Frames only (no generator callee): work, a sync point, a nested frame, the sum of the clocks seen.
+    class Leaf extends StepFrame {
+      private worked = false;
+      step(t: Task): number {
+        if (!this.worked) {
+          this.worked = true;
+          t.cost(10);
+          if (t.mustSync()) return STEP_SYNC;
+        }
+        return t.clock;
+      }
+    }
+    class Outer extends StepFrame {
+      private at = 0;
+      private sum = 0;
+      step(t: Task): number {
+        for (;;) {
+          if (this.at < 3) {
+            if (this.at++ > 0) this.sum += t.ret as number;
+            return t.stepCall(new Leaf());
+          }
+          return this.sum + (t.ret as number);
+        }
+      }
+    }
+    const run = (cpus: number, tasks: number) => {
+      const s = setup({ cpus });
+      let pending = 0;
+      for (let i = 0; i < tasks; i++)
+        s.spawn(`T${i}`, function* (t: Task): Code {
+          t.cost(i);
+          let r = driveFrame(t, new Outer());
+          if (r === FRAMES_PENDING) {
+            pending++;
+            yield FRAMES;
+            r = t.ret as number;
+          }
+          s.note(`end:${r}`, t);
+        });
+      s.eng.run();
+      return { pending, log: s.log, done: s.eng.tasks.every((t) => t.state === TaskState.Done && t.callers.length === 0 && t.frame === null) };
+    };
+    // Alone on its CPU: never back to the engine; the leaves' clocks 10 + 20 + 30.
+    expect(run(1, 1)).toEqual({ pending: 0, log: [['end:60', 30]], done: true });
+    // Two tasks a nanosecond apart: each sync point falls due, and the engine interleaves them.
+    const two = run(2, 2);
+    expect(two.pending).toBe(2);
+    expect(two.log).toEqual([['end:60', 30], ['end:63', 31]]);
+    expect(two.done).toBe(true);
   });
 
   it('a task that spawns later starts at its spawn time', () => {

@@ -1,7 +1,7 @@
 /**
  * do_anonymous_page() (src/mm/do_anonymous_page.ts), a step function: run as its generator
- * (runFrame) where the engine runs no calls (one CPU, or an observer that reads call chains off
- * the JS stack: lock contention), and as a frame called from the engine elsewhere. Small
+ * (runFrame) where the engine runs no calls (an observer that reads call chains off the JS stack:
+ * lock contention), else as a frame (driven from the touch loop until it syncs, then by the engine). Small
  * anonymous-fault workloads check what each of its states must do, through what the kernel is
  * left with: the pages mapped, RSS, the LRU's pagevec drains, the allocator's counts.
  */
@@ -15,9 +15,9 @@ import { LockContentionSink } from '../../src/trace/lock-contention.js';
 import { FaultLog } from '../helpers/fault-log.js';
 import { mmOptions, PAGE, pte, proc, total } from './helpers.js';
 
-/** How the engine runs the fault path: its generators on one CPU, or on several with calls off; frames called on several. */
-type Path = 'gen-1cpu' | 'gen-4cpu' | 'frame-4cpu';
-const PATHS: readonly Path[] = ['gen-1cpu', 'gen-4cpu', 'frame-4cpu'];
+/** How the engine runs the fault path: its generators (calls off, as under lock contention), or its frames on one CPU or on several. */
+type Path = 'frame-1cpu' | 'gen-4cpu' | 'frame-4cpu';
+const PATHS: readonly Path[] = ['frame-1cpu', 'gen-4cpu', 'frame-4cpu'];
 
 interface Run {
   readonly r: RunResult;
@@ -29,7 +29,7 @@ interface Run {
 function run(source: string, path: Path, design = 'base', ncpus = 4): Run {
   let k: Kernel | undefined;
   const log = new FaultLog();
-  const opts = mmOptions(source, { ncpus: path === 'gen-1cpu' ? 1 : ncpus, design, sinks: [log] });
+  const opts = mmOptions(source, { ncpus: path === 'frame-1cpu' ? 1 : ncpus, design, sinks: [log] });
   const r = runWorkload({
     ...opts,
     // lock contention reads call chains off the stack: the engine then runs no calls.
@@ -37,7 +37,7 @@ function run(source: string, path: Path, design = 'base', ncpus = 4): Run {
     testHook: (kk) => (k = kk),
   });
   // The path the test means is the one taken.
-  expect(k!.eng.calls, path).toBe(path === 'frame-4cpu');
+  expect(k!.eng.calls, path).toBe(path !== 'gen-4cpu');
   return { r, k: k!, log: log.faults };
 }
 
@@ -162,7 +162,7 @@ describe('do_anonymous_page(): two threads fault the same pages at once', () => 
   for (const design of ['base', 'dufour-v11', 'lespinasse']) {
     test(`${design}: each page mapped once; every fault that lost the race freed the page it had allocated`, () => {
       // On one CPU the threads take turns: the second finds every page mapped and takes no fault.
-      const alone = run(race, 'gen-1cpu', design);
+      const alone = run(race, 'frame-1cpu', design);
       expect(total(alone.r, EV.PAGE_FAULTS)).toBe(PAGES + 1);
       expect(total(alone.r, EV.PGFREE)).toBe(0);
       const byPath = (['gen-4cpu', 'frame-4cpu'] as const).map((p) => run(race, p, design, 2));
@@ -213,7 +213,7 @@ describe('do_anonymous_page() under a design: a speculative fault that cannot fi
     expect(new Set(pfns.slice(1)).size, what).toBe(WRITES);
   }
 
-  for (const path of ['gen-1cpu', 'frame-4cpu'] as const) {
+  for (const path of ['frame-1cpu', 'frame-4cpu'] as const) {
     test(`${path}: lespinasse: do_anonymous_page() gives up before allocating (SPF_ABORT_ANON_VMA), the mmap-lock path maps the page`, () => {
       const base = run(fresh, path);
       const x = run(fresh, path, 'lespinasse');
