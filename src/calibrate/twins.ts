@@ -62,14 +62,16 @@ const PAGE_FAULT_TWINS: readonly Twin[] = ['page_fault1', 'page_fault2', 'page_f
 /**
  * ebizzy in the three modes the issue names (its flags as workloads/ebizzy.spf maps them; `t` is
  * the thread count), with the published runs' 10 chunks of 512 KiB. A -mT record is 128 faults,
- * an -R record one: the record counts make each real run take about 0.1-0.5 s on the 2-vCPU
- * guest they were chosen on (measured, so that the default run stays well under 3 minutes).
+ * an -R record one: the record counts make each real run take about 0.1-0.3 s on the 2-vCPU KVM
+ * guest they were last chosen on (three times the counts chosen on a PVM guest, whose faults
+ * cost 6-8 times as much: runs of 20-40 ms gave 2-thread scalings that moved by +-25 % from one
+ * calibrate to the next; the whole default run takes ~27 s there).
  */
 const EBIZZY_TWINS: readonly Twin[] = (
   [
-    ['mTt', 100, 0, 0],
-    ['mTRp', 5000, 1, 1],
-    ['mRTt', 5000, 1, 0],
+    ['mTt', 300, 0, 0],
+    ['mTRp', 15000, 1, 1],
+    ['mRTt', 15000, 1, 0],
   ] as const
 ).map(([flags, records, random, permissions]) => ({
   name: `ebizzy_${flags}`,
@@ -86,8 +88,8 @@ const EBIZZY_TWINS: readonly Twin[] = (
 export const TWINS: readonly Twin[] = [
   ...PAGE_FAULT_TWINS,
   ...EBIZZY_TWINS,
-  // The published layout (8 MiB spans, 2 MiB faulted), 20 rounds: 10240 faults per thread.
-  { name: 'multi-fault', workload: 'multi-fault', source: 'multi-fault', fixed: [], defaults: { rounds: '20', span: '8M', area: '2M' }, work: 'rounds', emptyModel: [], ops: 'faults', files: false },
+  // The published layout (8 MiB spans, 2 MiB faulted), 60 rounds: 30720 faults per thread.
+  { name: 'multi-fault', workload: 'multi-fault', source: 'multi-fault', fixed: [], defaults: { rounds: '60', span: '8M', area: '2M' }, work: 'rounds', emptyModel: [], ops: 'faults', files: false },
   // 2 pft runs of 64 MiB: 32768 faults split among the threads.
   { name: 'pft', workload: 'pft', source: 'pft', fixed: [], defaults: { iterations: '2', size: '64M' }, work: 'iterations', emptyModel: ['seconds=0'], ops: 'faults', files: false },
 ];

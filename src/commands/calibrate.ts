@@ -19,8 +19,10 @@
  * The machine modelled is --machine, else `host` (the machine calibrate runs on); on the host,
  * without --config, the model runs the design the host's kernel has (hostConfig()), with the
  * costs measured on it (src/calibrate/hostcost.ts: measured once and cached, again with
- * --remeasure). Around each point's real runs calibrate reads /proc/stat: the share of the CPUs'
- * time anything else took is printed per row, and a busy machine is warned of.
+ * --remeasure). A twin's real runs go round by round, each thread count in turn, and a point's
+ * scaling is the median of its rounds' (src/calibrate/rounds.ts). Around a twin's real runs
+ * calibrate reads /proc/stat: the share of the CPUs' time anything else took is printed on its
+ * rows, and a busy machine is warned of.
  */
 import { availableParallelism } from 'node:os';
 import { EV } from '../events/catalog.js';
@@ -30,9 +32,10 @@ import { writeAll, type CliIo } from '../io.js';
 import { machineWithCpus, parseIntOption, prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
 import { hostInfo, machineArg } from '../config/machine.js';
 import { runWorkload } from '../sim/run.js';
-import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin, type TwinRun } from '../calibrate/twins.js';
+import { buildTwins, compilerOf, compilerProblem, perfProblem, runTwin, tmpfsDir, TWINS, type Twin } from '../calibrate/twins.js';
 import { mergeParamArgs } from '../workload/params.js';
 import { cpuCapacity, hostConfig as hostConfigOf, useHostCosts, type HostCostsOutcome } from '../calibrate/hostcost.js';
+import { median, pairedScaling, runRounds } from '../calibrate/rounds.js';
 import { BUSY_SHARE, describeLoad, machineLoad, readChildrenCpuNs, readProcStat, sumLoads, type MachineLoad } from '../calibrate/proc-stat.js';
 
 export interface CalibrateOptions extends CommonRunOptions {
@@ -55,12 +58,6 @@ export function hostConfig(): string[] {
 
 /** Runs of each real point by default (the issue asks for medians of at least 5). */
 const DEFAULT_RUNS = 5;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Half the runs' range, as a fraction of their median. */
 function spread(xs: readonly number[]): number {
@@ -151,32 +148,31 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   const loads: (MachineLoad | null)[] = [];
   const capacities: number[] = [];
   for (const { twin, params, work } of plans) {
-    let one: { real: number; sim: number } | null = null;
-    for (let n = 1; n <= ncpus; n++) {
+    const bin = `${binDir}/${twin.source}`;
+    const argsOf = (n: number): string[] => [`threads=${n}`, ...twin.fixed, ...params, ...(twin.files && shm !== null ? [`dir=${shm}`] : [])];
+    const counts = Array.from({ length: ncpus }, (_, i) => i + 1);
+    // What the CPUs can do together just before (n threads against one, no kernel in it).
+    const capacity = counts.map((n) => (n === 1 ? 1 : cpuCapacity(`${binDir}/hostcost`, n)));
+    const before = readProcStat();
+    const cpu0 = readChildrenCpuNs();
+    // Each count's runs, an empty one (the twin's start-up) and a full one, round by round.
+    const runs = runRounds(nruns, counts, (n) => [runTwin(bin, [...argsOf(n), `${twin.work}=0`], noPerf === null), runTwin(bin, argsOf(n), noPerf === null)] as const);
+    const empty = runs.map((rs) => rs.map((r) => r[0]));
+    const full = runs.map((rs) => rs.map((r) => r[1]));
+    const after = readProcStat();
+    const cpu1 = readChildrenCpuNs();
+    // Ours: perf and the twins, as the kernel accounted their CPU time (else the twins' own counts).
+    const ours = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : [...empty, ...full].flat().reduce((s, r) => s + r.cpuNs, 0);
+    const load = before !== null && after !== null ? machineLoad(before, after, ours, availableParallelism()) : null;
+    const thr = full.map((rs) => rs.map((r) => (r.elapsedNs > 0 ? (r.ops / r.elapsedNs) * 1e9 : 0)));
+    let simOne = 0;
+    for (const n of counts) {
       const common = [`threads=${n}`, ...twin.fixed, ...params];
-      const twinArgs = [...common, ...(twin.files && shm !== null ? [`dir=${shm}`] : [])];
-      const bin = `${binDir}/${twin.source}`;
-      const empty: TwinRun[] = [];
-      const full: TwinRun[] = [];
-      // What the CPUs can do together just before (n threads against one, no kernel in it).
-      const capacity = n === 1 ? 1 : cpuCapacity(`${binDir}/hostcost`, n);
-      capacities.push(capacity);
-      const before = readProcStat();
-      const cpu0 = readChildrenCpuNs();
-      for (let i = 0; i < nruns; i++) {
-        empty.push(runTwin(bin, [...twinArgs, `${twin.work}=0`], noPerf === null));
-        full.push(runTwin(bin, twinArgs, noPerf === null));
-      }
-      const after = readProcStat();
-      const cpu1 = readChildrenCpuNs();
-      // Ours: perf and the twins, as the kernel accounted their CPU time (else the twins' own counts).
-      const ours = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : [...empty, ...full].reduce((s, r) => s + r.cpuNs, 0);
-      const load = before !== null && after !== null ? machineLoad(before, after, ours, availableParallelism()) : null;
+      capacities.push(capacity[n - 1]!);
       loads.push(load);
-      const startup = median(empty.map((r) => r.faults));
-      const realFaults = median(full.map((r) => r.faults)) - startup;
-      const thr = full.map((r) => (r.elapsedNs > 0 ? (r.ops / r.elapsedNs) * 1e9 : 0));
-      const realCpu = median(full.map((r) => r.cpuNs)) - median(empty.map((r) => r.cpuNs));
+      const startup = median(empty[n - 1]!.map((r) => r.faults));
+      const realFaults = median(full[n - 1]!.map((r) => r.faults)) - startup;
+      const realCpu = median(full[n - 1]!.map((r) => r.cpuNs)) - median(empty[n - 1]!.map((r) => r.cpuNs));
 
       const res = runWorkload(runOptionsOf(prepareRun(twin.workload, common, modelOpts)));
       // The model's start-up too (ebizzy writes its chunks before the records): an empty run.
@@ -184,29 +180,28 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
       const simStartup = none.counts.total(EV.PAGE_FAULTS);
       const simFaults = res.counts.total(EV.PAGE_FAULTS) - simStartup;
       const simThr = ((res.counters.get(twin.ops) ?? 0) / res.elapsedNs) * 1e9;
-      const realThr = median(thr);
-      if (n === 1) one = { real: realThr, sim: simThr };
+      if (n === 1) simOne = simThr;
       rows.push({
         workload: twin.name,
         threads: n,
         params: params.join(' '),
         iterations: work,
         runs: nruns,
-        source: full[0].source,
+        source: full[n - 1]![0]!.source,
         startupFaults: startup,
         realFaults,
-        realLoopFaults: median(full.map((r) => r.loopFaults)),
+        realLoopFaults: median(full[n - 1]!.map((r) => r.loopFaults)),
         simStartupFaults: simStartup,
         simFaults,
-        realThroughput: realThr,
-        realSpread: spread(thr),
+        realThroughput: median(thr[n - 1]!),
+        realSpread: spread(thr[n - 1]!),
         simThroughput: simThr,
-        realScaling: realThr / one!.real,
-        simScaling: simThr / one!.sim,
+        realScaling: pairedScaling(thr[n - 1]!, thr[0]!),
+        simScaling: simThr / simOne,
         realNsPerFault: realFaults > 0 ? realCpu / realFaults : NaN,
         simNsPerFault: simFaults > 0 ? (res.userNs + res.sysNs - none.userNs - none.sysNs) / simFaults : NaN,
         otherLoad: load?.others ?? null,
-        capacity,
+        capacity: capacity[n - 1]!,
       });
     }
   }
