@@ -65,7 +65,7 @@ const PAGE_FAULT_TWINS: readonly Twin[] = ['page_fault1', 'page_fault2', 'page_f
  * an -R record one: the record counts make each real run take about 0.1-0.3 s on the 2-vCPU KVM
  * guest they were last chosen on (three times the counts chosen on a PVM guest, whose faults
  * cost 6-8 times as much: runs of 20-40 ms gave 2-thread scalings that moved by +-25 % from one
- * calibrate to the next; the whole default run takes ~27 s there).
+ * run of the verb to the next; the whole default run takes ~27 s there).
  */
 const EBIZZY_TWINS: readonly Twin[] = (
   [
