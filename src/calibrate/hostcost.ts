@@ -19,6 +19,7 @@ import type { HostInfo, MeasuredCosts } from '../config/host.js';
 import { probedHostInfo, setHostCosts } from '../config/machine.js';
 import { mapHostCosts, modelReference, type HostMeasurement, type MappedCosts } from './host-costs-map.js';
 import { BUSY_SHARE, describeLoad, machineLoad, readChildrenCpuNs, readProcStat, type MachineLoad } from './proc-stat.js';
+import { median } from './rounds.js';
 import { buildTwins, cacheDir, compilerOf, compilerProblem, twinsSourceDir, TwinBuildError } from './twins.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -49,12 +50,6 @@ export function hostKey(h: HostInfo): string {
   const src = readFileSync(join(twinsSourceDir(), 'hostcost.c'));
   const bench = createHash('sha256').update(src).digest('hex').slice(0, 8);
   return `${h.kernelRelease} | ${h.cpuModel ?? 'unknown CPU'} | ${h.ncpus} CPUs | hostcost ${bench}`;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** The `key=v1,v2,...` lines of hostcost's output. */

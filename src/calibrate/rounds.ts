@@ -13,7 +13,7 @@ export function runRounds<T>(rounds: number, counts: readonly number[], runOne: 
   return out;
 }
 
-/** The middle value (the mean of the two middle ones for an even count). */
+/** The middle value (the mean of the two middle ones for an even count): calibrate's, and hostcost's samples'. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -149,7 +149,9 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   const capacities: number[] = [];
   for (const { twin, params, work } of plans) {
     const bin = `${binDir}/${twin.source}`;
-    const argsOf = (n: number): string[] => [`threads=${n}`, ...twin.fixed, ...params, ...(twin.files && shm !== null ? [`dir=${shm}`] : [])];
+    // Both sides' parameters; the real twin's also name its files' directory.
+    const commonOf = (n: number): string[] => [`threads=${n}`, ...twin.fixed, ...params];
+    const argsOf = (n: number): string[] => [...commonOf(n), ...(twin.files && shm !== null ? [`dir=${shm}`] : [])];
     const counts = Array.from({ length: ncpus }, (_, i) => i + 1);
     // What the CPUs can do together just before (n threads against one, no kernel in it).
     const capacity = counts.map((n) => (n === 1 ? 1 : cpuCapacity(`${binDir}/hostcost`, n)));
@@ -167,7 +169,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
     const thr = full.map((rs) => rs.map((r) => (r.elapsedNs > 0 ? (r.ops / r.elapsedNs) * 1e9 : 0)));
     let simOne = 0;
     for (const n of counts) {
-      const common = [`threads=${n}`, ...twin.fixed, ...params];
+      const common = commonOf(n);
       capacities.push(capacity[n - 1]!);
       loads.push(load);
       const startup = median(empty[n - 1]!.map((r) => r.faults));
@@ -209,7 +211,7 @@ export async function run(args: readonly string[], o: CalibrateOptions, io: CliI
   const multi = capacities.filter((c, i) => rows[i]!.threads > 1 && Number.isFinite(c));
   const starved = capacities.filter((c, i) => rows[i]!.threads > 1 && !Number.isFinite(c)).length;
   if (starved > 0) note(`the CPUs' own capacity could not be measured before ${starved} point${starved === 1 ? '' : 's'} (Capacity '-'): the one-thread loop got no CPU time, the machine is loaded past its CPUs`);
-  if (multi.length > 0) note(`the CPUs' own ${ncpus}-thread capacity (pure user-mode loops against one, before each point): ${Math.min(...multi).toFixed(2)}-${Math.max(...multi).toFixed(2)} (Capacity: per row; a real scaling cannot pass it, the model's CPUs have ${ncpus})`);
+  if (multi.length > 0) note(`the CPUs' own ${ncpus}-thread capacity (pure user-mode loops against one, before each twin's runs): ${Math.min(...multi).toFixed(2)}-${Math.max(...multi).toFixed(2)} (Capacity: per row; a real scaling cannot pass it, the model's CPUs have ${ncpus})`);
   const all = sumLoads(loads);
   if (all === null) note('the machine\'s load during the real runs could not be told (/proc/stat unreadable, or the runs spanned under 4 of its 10 ms ticks)');
   else {
