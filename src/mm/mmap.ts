@@ -244,7 +244,7 @@ export function* doMunmap(th: Thread, addr: number, end: number, downgrade = fal
   const floor = prev !== null ? prev.end : 0;
   const ceiling = next !== null ? next.start : mm.taskSize + th.k.pageSize;
   const tables = freePgtables(th, mm, mm.pgd, 0, 0, addr, end, floor, ceiling);
-  if (zapped > 0 || tables.length > 0) yield* flushTlbRange(th, Math.max(zapped, 1));
+  if (zapped > 0 || tables.length > 0) yield* flushTlbRange(th, Math.max(zapped, 1), mm, tables.length > 0);
   yield* tlbFinishMmu(th, tables);
   // remove_vma()
   for (const v of victims) {

@@ -10,9 +10,10 @@ import type { MmStruct, Thread } from './kernel.js';
  * pv_ops.mmu.flush_tlb_multi is a hypercall (Machine.remoteTlbFlush 'hypercall', e.g. PVM) asks
  * the hypervisor to flush the mask, itself included, and no handler runs on the targets.
  * arm64 and powerpc radix broadcast in hardware. Ranges above the flush ceiling become a full
- * flush.
+ * flush. `freedTables`: the flush also covers page tables free_pgd_range() unhooked (the
+ * mmu_gather's freed_tables), which native_flush_tlb_multi() sends to lazy CPUs too.
  */
-export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm): Code {
+export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm, freedTables = false): Code {
   const t = th.t;
   const k = th.k;
   const c = k.costs;
@@ -32,34 +33,41 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm):
     tlbFlushed(mm);
     return;
   }
-  // IPI every other CPU currently running a thread of this mm; before 4.19 also the idle CPUs
+  // IPI every other CPU currently running a thread of this mm; before 4.20 also the idle CPUs
   // still in lazy TLB mode on it (their last task was of this mm), which must first leave idle
   // (a halted vCPU: the host wakes its thread) before they can run the handler and acknowledge.
+  // From 4.20 native_flush_tlb_multi() skips those (should_flush_tlb()) unless page tables were
+  // freed: then on_each_cpu_mask() goes to the whole mm_cpumask, lazy CPUs included, lest a
+  // speculative walk on one of them read a freed table.
   let targets = 0;
   let idle = false;
-  const lazy = k.opts.lazyTlb === 'ipi';
+  let inMask = false;
+  const lazy = k.opts.lazyTlb === 'ipi' || freedTables;
   for (let cpu = 0; cpu < eng.ncpus; cpu++) {
     if (cpu === t.cpu) continue;
     // should_flush_tlb(): a CPU whose woken task has not started yet is idle and lazy still.
     const other = eng.runningAt(cpu, t.clock);
     if (other === null) {
       const last = eng.lastOnCpu[cpu];
-      if (!lazy || last === null || (last.ctx as Thread | null)?.mm !== mm) continue;
+      if (last === null || (last.ctx as Thread | null)?.mm !== mm) continue;
+      inMask = true; // still in mm_cpumask(): it idles with the mm loaded
+      if (!lazy) continue;
       idle = true;
       targets++;
       k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, last.ctx as Thread);
       continue;
     }
     if ((other.ctx as Thread | null)?.mm !== mm) continue;
+    inMask = true;
     targets++;
     eng.irqDebt[cpu] += c.ipiHandlerNs;
     k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, other.ctx as Thread);
   }
-  if (targets > 0) {
-    k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
-    // smp_call_function_many() waits for the slowest: an idle target adds its wake-up.
-    t.stall(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
-  }
+  // native_flush_tlb_multi() counts NR_TLB_REMOTE_FLUSH whenever another CPU is in the mask,
+  // before should_flush_tlb() leaves out the lazy ones (so it may send no IPI at all).
+  if (inMask) k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
+  // smp_call_function_many() waits for the slowest: an idle target adds its wake-up.
+  if (targets > 0) t.stall(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
   tlbFlushed(mm);
 }
 
