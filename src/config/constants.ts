@@ -203,6 +203,7 @@ export const CONSTANTS: readonly DeclaredConstant[] = [
   literal('SRCU_READ_NS', 'src/mm/estimates.ts', 5, 'estimated', 'srcu_read_lock/unlock: a per-CPU increment and smp_mb, ~10 cycles', { on: 'run' }),
   literal('VMA_COPY_NS', 'src/mm/estimates.ts', 15, 'estimated', 'copying the ~200-byte vm_area_struct in cache at ~32 bytes per cycle, ~40 cycles', { on: 'run' }),
   literal('CALL_RCU_NS', 'src/mm/estimates.ts', 40, 'estimated', 'call_rcu(): queue a callback on this CPU\'s list, ~100 cycles', { on: 'run' }),
+  literal('IPI_DELIVERY_SHARE', 'src/mm/estimates.ts', 0.5, 'estimated', 'when a shootdown IPI lands, as a share of the round trip less the handler: the request\'s leg and the ack\'s taken as equal (no measurement splits them)', { on: 'run' }),
   literal('FREE_VMA_NS', 'src/mm/estimates.ts', 100, 'estimated', '__free_vma(): a slab free (~50-100 cycles, Gorman\'s SLUB microbenchmarks) plus two puts, ~250 cycles', { on: 'run' }),
   // The simulator.
   literal('JITTER', 'src/sim/run.ts', 0.02, 'estimated', 'the run-to-run spread of perf stat -r on page-fault microbenchmarks on an idle machine (+-2 %)', { on: 'run' }),

@@ -58,6 +58,11 @@ export class Engine extends EventLoop implements SyncGuard {
   readonly cpus: (Task | null)[];
   /** The task that last ran on each CPU (an idle CPU keeps its address space loaded: lazy TLB). */
   readonly lastOnCpu: (Task | null)[];
+  /**
+   * When each CPU's last task finished switching out to the idle task (__schedule() ->
+   * context_switch() to idle): until then the CPU is still that task's, busy and not lazy.
+   */
+  readonly idleFrom: Float64Array;
   /** Tasks ready to run with no CPU, in arrival order. */
   readonly runqueue: Task[] = [];
   readonly tasks: Task[] = [];
@@ -122,6 +127,7 @@ export class Engine extends EventLoop implements SyncGuard {
     this.calls = this.sampler === null && this.contention === null;
     this.cpus = new Array<Task | null>(this.ncpus).fill(null);
     this.lastOnCpu = new Array<Task | null>(this.ncpus).fill(null);
+    this.idleFrom = new Float64Array(this.ncpus);
     this.irqDebt = new Float64Array(this.ncpus);
     this.coreBusy = new Int32Array(this.ncpus);
     // Per-thread slowdown with k threads of a core busy: k / throughput(k); beyond the table's
@@ -141,11 +147,14 @@ export class Engine extends EventLoop implements SyncGuard {
 
   /**
    * The task running on `cpu` at `time`, or null: the CPU is idle, or its task was woken and has
-   * not started yet (Task.onCpuAt), which in the kernel's eyes is idle still.
+   * not started yet (Task.onCpuAt), which in the kernel's eyes is idle still. A task that went to
+   * sleep runs until its switch to idle is done (idleFrom).
    */
   runningAt(cpu: number, time: number): Task | null {
     const t = this.cpus[cpu];
-    return t !== null && time >= t.onCpuAt ? t : null;
+    if (t !== null && time >= t.onCpuAt) return t;
+    // Its last task may still be switching out to idle (releaseCpu()).
+    return time < this.idleFrom[cpu] ? this.lastOnCpu[cpu] : null;
   }
 
   /** Charge the task on its CPU the interrupt time that CPU owes. */
@@ -229,7 +238,7 @@ export class Engine extends EventLoop implements SyncGuard {
     for (let c = 0; c < this.ncpus; c++) if (this.cpus[c] === null) idle.push(c);
     const cpu = idle.length > 0 ? this.policy.pickCpu(t, idle, this) : -1;
     if (cpu >= 0) {
-      t.clock = Math.max(t.clock, time + latency);
+      t.clock = Math.max(t.clock, time + latency, this.idleFrom[cpu]);
       this.place(t, cpu);
     } else {
       t.clock = Math.max(t.clock, time);
@@ -256,6 +265,17 @@ export class Engine extends EventLoop implements SyncGuard {
   /** The task leaves its CPU at its clock; the CPU takes the next runnable task, or idles. */
   private releaseCpu(t: Task): void {
     const cpu = t.cpu;
+    const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
+    if (i < 0 && t.state === TaskState.Blocked) {
+      // A task going to sleep with no other to run: __schedule() picks the idle task and
+      // context_switch() enters lazy TLB mode (enter_lazy_tlb()). Until then the time is the
+      // sleeping task's (sys), and its CPU is still its own: busy, and not lazy for a TLB
+      // flush's should_flush_tlb(). (Handing the CPU to a runnable task costs contextSwitchNs
+      // too, charged to that task below.)
+      if (this.sampler !== null) this.sampler.switchedOut(t, t.clock + this.costs.contextSwitchNs);
+      t.switchToIdle(this.costs.contextSwitchNs);
+      this.idleFrom[cpu] = t.clock;
+    }
     t.accountOffCpu();
     t.cpu = -1;
     t.ctxSwitches++;
@@ -263,7 +283,6 @@ export class Engine extends EventLoop implements SyncGuard {
     this.cpus[cpu] = null;
     this.coreBusy[this.topo.coreOf[cpu]]--;
     this.lastOnCpu[cpu] = t;
-    const i = this.runqueue.length > 0 ? this.policy.pickNext(this.runqueue, cpu, this) : -1;
     if (i >= 0) {
       const next = this.runqueue.splice(i, 1)[0];
       next.clock = Math.max(next.clock, t.clock) + this.costs.contextSwitchNs;

@@ -23,6 +23,8 @@ export interface CpuSampler {
   onCpu(t: Task): void;
   /** `t` leaves its CPU (t.cpu) at its clock. */
   offCpu(t: Task): void;
+  /** `t`, going to sleep, switches to the idle task from its clock until `until`, on its CPU (__schedule()). */
+  switchedOut(t: Task, until: number): void;
   /** `t` spun (t.wait says on what) from its clock until `until`, on its CPU. */
   spun(t: Task, until: number): void;
   /**

@@ -276,6 +276,19 @@ export class Task implements HeapItem {
     if (this.clock > this.sampleAt) this.eng.sampler!.charge(this, from, true);
   }
 
+  /**
+   * Going to sleep, the task's __schedule() switches its CPU to the idle task: `ns` of system
+   * time, in whatever mode the model put the sleep (a join is not modelled as a syscall).
+   */
+  switchToIdle(ns: number): void {
+    if (!this.inKernel) {
+      this.userNs += this.clock - this.modeStart;
+      this.sysNs += ns;
+      this.modeStart = this.clock + ns;
+    }
+    this.clock += ns;
+  }
+
   /** Switch to kernel mode (trap or syscall entry); CPU time before it is user time. */
   enterKernel(): void {
     this.userNs += this.clock - this.modeStart;

@@ -42,6 +42,8 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm, 
   let targets = 0;
   let idle = false;
   let inMask = false;
+  /** The CPUs the IPI goes to while they run a task of the mm (one may halt before it lands), or null. */
+  let running: number[] | null = null;
   const lazy = k.opts.lazyTlb === 'ipi' || freedTables;
   for (let cpu = 0; cpu < eng.ncpus; cpu++) {
     if (cpu === t.cpu) continue;
@@ -60,14 +62,34 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm, 
     if ((other.ctx as Thread | null)?.mm !== mm) continue;
     inMask = true;
     targets++;
+    (running ??= []).push(cpu);
     eng.irqDebt[cpu] += c.ipiHandlerNs;
     k.em.count(EV.NR_TLB_REMOTE_FLUSH_RECEIVED, other.ctx as Thread);
   }
   // native_flush_tlb_multi() counts NR_TLB_REMOTE_FLUSH whenever another CPU is in the mask,
   // before should_flush_tlb() leaves out the lazy ones (so it may send no IPI at all).
   if (inMask) k.em.count(EV.NR_TLB_REMOTE_FLUSH, th);
-  // smp_call_function_many() waits for the slowest: an idle target adds its wake-up.
-  if (targets > 0) t.stall(c.ipiRoundTripNs + (idle ? c.wakeupNs : 0));
+  if (targets === 0) {
+    tlbFlushed(mm);
+    return;
+  }
+  // smp_call_function_many_cond() waits in csd_lock_wait() for the slowest target: an idle one
+  // adds its wake-up. A target that ran a task when should_flush_tlb() looked may have switched
+  // to idle by the time the IPI lands (its task slept: a vCPU halts): it is woken first, and only
+  // then runs the handler that releases the csd lock.
+  let wait = idle ? c.wakeupNs : 0;
+  if (running !== null) {
+    const deliver = (c.ipiRoundTripNs - c.ipiHandlerNs) * k.est.IPI_DELIVERY_SHARE;
+    t.stall(deliver);
+    if (t.mustSync()) yield SYNC;
+    for (const cpu of running) {
+      if (eng.runningAt(cpu, t.clock) !== null) continue;
+      const woken = eng.cpus[cpu];
+      // Idle: a wake-up of its own; a woken task not started yet: the CPU is up when it starts.
+      wait = Math.max(wait, woken === null ? c.wakeupNs : woken.onCpuAt - t.clock);
+    }
+    t.stall(c.ipiRoundTripNs - deliver + wait);
+  } else t.stall(c.ipiRoundTripNs + wait);
   tlbFlushed(mm);
 }
 

@@ -66,6 +66,8 @@ export interface CpuClockOptions {
 }
 
 /** The idle task's chain on an x86-64 CPU that is not the boot CPU (kernel/sched/idle.c, 6.x). */
+/** A task's own frames as it goes to sleep: schedule() -> __schedule() (kernel/sched/core.c), innermost first. */
+const SCHEDULE_FRAMES: readonly string[] = ['__schedule', 'schedule'];
 export const IDLE_CHAIN: readonly string[] = ['default_idle', 'default_idle_call', 'do_idle', 'cpu_startup_entry', 'start_secondary', 'common_startup_64'];
 
 /**
@@ -203,6 +205,8 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
   private readonly owed = new Map<Task, Owed>();
   /** Per task: the spin that ended (its frames and end), for the samples owed to it. */
   private readonly spins = new Map<Task, { readonly from: number; readonly until: number; readonly frames: readonly string[] }>();
+  /** Per task: its switch to the idle task as it went to sleep (switchedOut()), from and until. */
+  private readonly switches = new Map<Task, { readonly from: number; readonly until: number }>();
   /** Per task: its last chain, for samples owed when the run ends. */
   private readonly last = new Map<Task, readonly string[]>();
   /** Per task asleep: since when, and the CPU it left (off-CPU samples). */
@@ -260,6 +264,10 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
     this.spins.set(t, { from: t.clock, until, frames: spinFrames(w.fn, w.mode, t.eng.ticketSpinlocks) });
   }
 
+  switchedOut(t: Task, until: number): void {
+    if (until > t.clock) this.switches.set(t, { from: t.clock, until });
+  }
+
   charge(t: Task, from: number, stall: boolean): void {
     const cpu = t.cpu;
     if (cpu < 0) return;
@@ -286,10 +294,11 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
     let o = this.owed.get(t);
     if (o === undefined) this.owed.set(t, (o = { times: [], cpus: [], tops: [] }));
     const spin = this.spins.get(t);
+    const sw = this.switches.get(t);
     for (let s = this.next[cpu]; s < until; s += this.o.periodNs) {
       o.times.push(s);
       o.cpus.push(cpu);
-      o.tops.push(spin !== undefined && s >= spin.from && s < spin.until ? spin.frames : null);
+      o.tops.push(spin !== undefined && s >= spin.from && s < spin.until ? spin.frames : sw !== undefined && s >= sw.from && s < sw.until ? SCHEDULE_FRAMES : null);
       this.next[cpu] = s + this.o.periodNs;
     }
   }
@@ -297,11 +306,12 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
   /** Emit what `t` owes with `chain` (its stack now) under each sample's own top frames. */
   private settle(t: Task, chain: readonly string[] | null): void {
     this.spins.delete(t);
+    this.switches.delete(t);
     const z = this.slept.get(t);
     if (z !== undefined) {
       this.slept.delete(t);
       // The sleep went through schedule() -> __schedule() (kernel/sched/core.c).
-      this.o.onSample({ time: z.since, cpu: z.cpu, pid: t.pid, tid: t.tid, comm: t.comm, chain: chain === null ? null : ['__schedule', 'schedule', ...chain], userIp: this.o.userIp(t), offNs: z.ns });
+      this.o.onSample({ time: z.since, cpu: z.cpu, pid: t.pid, tid: t.tid, comm: t.comm, chain: chain === null ? null : [...SCHEDULE_FRAMES, ...chain], userIp: this.o.userIp(t), offNs: z.ns });
     }
     const o = this.owed.get(t);
     if (o === undefined) return;
@@ -359,7 +369,9 @@ export class CpuClockSampler implements CpuSampler, ContentionTracer {
 
 /** A spin's frames above the chain of the stack that followed it, the frames both have once. */
 function withTop(top: readonly string[] | null, chain: readonly string[]): readonly string[] {
-  if (top === null) return chain;
+  // A sleep the model takes in user mode (a join: pthread_join()'s futex wait is not modelled as
+  // a syscall) has no kernel chain to put its switch to idle on: its samples stay the user's.
+  if (top === null || (chain.length === 0 && top === SCHEDULE_FRAMES)) return chain;
   let i = 0;
   while (i < chain.length && top.includes(chain[i])) i++;
   return [...top, ...chain.slice(i)];

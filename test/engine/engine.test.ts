@@ -810,7 +810,7 @@ describe('Engine: user/sys accounting', () => {
     expect(a.userNs + a.sysNs).toBe(a.endTime - a.startTime);
   });
 
-  it('excludes time blocked and the wake-up latency, charges a sleep in the kernel to neither', () => {
+  it('excludes time blocked and the wake-up latency; a sleep in the kernel charges its switch to idle as sys', () => {
     const { eng, spawn } = setup({ cpus: 2 });
     const wq = new WaitQueue(eng, 'wq');
     let flag = false;
@@ -830,8 +830,46 @@ describe('Engine: user/sys accounting', () => {
       wq.wakeUp(t.clock);
     });
     eng.run();
-    expect([a.userNs, a.sysNs]).toEqual([150, 300]);
+    // __schedule() to the idle task (contextSwitchNs) is A's, in the kernel; the wake-up is not.
+    expect([a.userNs, a.sysNs]).toEqual([150, 300 + COSTS.contextSwitchNs]);
     expect(a.endTime).toBe(5000 + COSTS.wakeupNs + 250);
+  });
+
+  it('a task that sleeps with no other to run keeps its CPU through its switch to idle (__schedule())', () => {
+    // One CPU. B sleeps at once and hands the CPU to A (a switch between tasks: A starts at
+    // contextSwitchNs). A sleeps 500 ns later with nothing else to run: its CPU is A's until the
+    // switch to idle is done (runningAt(), what a TLB flush's should_flush_tlb() asks), and B,
+    // woken onto that CPU meanwhile with a 100 ns wake-up, starts only then.
+    const cs = COSTS.contextSwitchNs;
+    const { eng, spawn } = setup({ cpus: 1, costs: { wakeupNs: 100 } });
+    const wq = new WaitQueue(eng, 'wq');
+    const seen: [number, string | null][] = [];
+    const probe = (at: number): void => void eng.at(at, () => seen.push([at, eng.runningAt(0, at)?.comm ?? null]));
+    let bStart = -1;
+    const b = spawn('B', function* (t) {
+      t.enterKernel();
+      yield* wq.waitEvent(t, () => bStart === -2);
+      bStart = t.clock;
+    });
+    const a = spawn('A', function* (t) {
+      t.cost(500);
+      t.enterKernel();
+      yield* eng.sleep(t, 10_000, 'test');
+    });
+    const asleep = cs + 500;
+    eng.at(asleep + 100, () => {
+      bStart = -2;
+      wq.wakeUp(asleep + 100);
+    });
+    probe(asleep - 1);
+    probe(asleep + cs - 1);
+    probe(asleep + cs);
+    eng.run();
+    expect(seen).toEqual([[asleep - 1, 'A'], [asleep + cs - 1, 'A'], [asleep + cs, 'B']]);
+    expect(bStart).toBe(asleep + cs);
+    expect(b.state).toBe(TaskState.Done);
+    // A's switch to idle is its own system time; B's first sleep handed the CPU to A (A's wait).
+    expect(a.sysNs).toBe(cs);
   });
 
   it('counts time spent spinning as CPU time (the spinner holds its CPU)', () => {

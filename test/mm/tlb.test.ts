@@ -161,6 +161,33 @@ describe('lazy_tlb on x86: a munmap while sibling threads are idle', () => {
     sameFaults(ipi, skip);
   });
 
+  test('a target that sleeps before the IPI lands: the sender waits for its wake-up too (csd_lock_wait)', () => {
+    // should_flush_tlb() saw the sibling running; it then went to sleep and its CPU switched to
+    // idle (a vCPU halts) before the IPI landed, so the handler that releases the csd lock runs
+    // only once that CPU is woken. A 200 us round trip puts the landing 100 us after the send.
+    const c = getArch('x86').costs;
+    const RTT = 200_000;
+    const at = (sibling: string): RunResult => {
+      const o = mmOptions(munmapWhile(sibling).replace('    munmap a', '    count munmap_at now * 1000000000\n    munmap a'), { ncpus: 4, profile: 'x86' });
+      const r = runWorkload({ ...o, arch: { ...o.arch, costs: { ...o.arch.costs, ipiRoundTripNs: RTT } }, lazyTlb: 'skip' });
+      expect(r.signals).toEqual([]);
+      return r;
+    };
+    const running = at('compute 5ms');
+    const send = running.counters.get('munmap_at')!;
+    // The sibling computes until 30 us after the munmap starts (before the send: the munmap's
+    // own steps take well under that), then sleeps: it switches out long before the landing.
+    const halts = at(`compute ${Math.round((send + 30_000) / 1000)}us\n    sleep 5ms`);
+    // Or it sleeps after the landing: the handler ran while it still computed.
+    const late = at(`compute ${Math.round((send + 150_000) / 1000)}us\n    sleep 5ms`);
+    for (const r of [halts, late]) {
+      expect(r.counters.get('munmap_at')).toBe(send);
+      expect(total(r, EV.NR_TLB_REMOTE_FLUSH_RECEIVED)).toBe(1);
+    }
+    expect(munmapNs(late)).toBeCloseTo(munmapNs(running), 3);
+    expect(munmapNs(halts) - munmapNs(running)).toBeCloseTo(c.wakeupNs, 3);
+  });
+
   test('ipi: an idle CPU whose last task was of another mm is not a target', () => {
     const alone = run(SIBLING_ASLEEP, 'ipi', { profile: 'x86' });
     const ipi = run(SIBLING_ASLEEP + OTHER_MM_LAST, 'ipi', { profile: 'x86' });
@@ -207,8 +234,8 @@ describe('a paravirtual remote flush (remoteTlbFlush: hypercall)', () => {
     expect(total(running, EV.NR_TLB_LOCAL_FLUSH_ALL)).toBe(0);
     expect(munmapNs(running) - munmapNs(alone)).toBeCloseTo(pv.pvTlbFlushNs - pv.tlbFlushAllNs, 3);
     // The sender's CPU pays the hypercall (system time); the sibling's CPU pays no handler, so
-    // the system time grows by exactly that difference.
-    expect(running.sysNs - alone.sysNs).toBeCloseTo(pv.pvTlbFlushNs - pv.tlbFlushAllNs, 3);
+    // the system time grows by exactly that difference, less the asleep sibling's switch to idle.
+    expect(running.sysNs - alone.sysNs).toBeCloseTo(pv.pvTlbFlushNs - pv.tlbFlushAllNs - pv.contextSwitchNs, 3);
   });
 
   test('the targets lose what the hypervisor takes to flush them (pvTlbFlushTargetNs), as interrupt time', () => {
