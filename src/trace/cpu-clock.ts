@@ -65,9 +65,9 @@ export interface CpuClockOptions {
   readonly onSample: (s: CpuSample) => void;
 }
 
-/** The idle task's chain on an x86-64 CPU that is not the boot CPU (kernel/sched/idle.c, 6.x). */
 /** A task's own frames as it goes to sleep: schedule() -> __schedule() (kernel/sched/core.c), innermost first. */
 const SCHEDULE_FRAMES: readonly string[] = ['__schedule', 'schedule'];
+/** The idle task's chain on an x86-64 CPU that is not the boot CPU (kernel/sched/idle.c, 6.x). */
 export const IDLE_CHAIN: readonly string[] = ['default_idle', 'default_idle_call', 'do_idle', 'cpu_startup_entry', 'start_secondary', 'common_startup_64'];
 
 /**
