@@ -4,10 +4,11 @@
  * byte-identical output.
  */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  /**
+   * The state words a, b, c, d as int32 (read back with >>> 0): a class field holding a value of
+   * 2^31 or more is a heap number, and every draw stored four (an allocation each).
+   */
+  private readonly s = new Int32Array(4);
 
   constructor(seed: number) {
     let s = seed >>> 0;
@@ -18,22 +19,24 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = split();
-    this.b = split();
-    this.c = split();
-    this.d = split();
+    for (let i = 0; i < 4; i++) this.s[i] = split();
     for (let i = 0; i < 12; i++) this.u32();
   }
 
   /** A uniform 32-bit unsigned integer. */
   u32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    const st = this.s;
+    const a = st[0];
+    const b = st[1];
+    const c = st[2];
+    const d = st[3];
+    const t = (a + b + d) | 0;
+    st[3] = (d + 1) | 0;
+    st[0] = b ^ (b >>> 9);
+    st[1] = (c + (c << 3)) | 0;
+    const c2 = (c << 21) | (c >>> 11);
+    st[2] = (c2 + t) | 0;
+    return t >>> 0;
   }
 
   /** A uniform float in [0, 1). */
