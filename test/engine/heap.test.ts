@@ -178,4 +178,44 @@ describe('EventHeap', () => {
     live.sort(cmp);
     expect(drain(h)).toEqual(live.map((x) => x.name));
   });
+  it('matches a sorted reference while small (a sorted ring), and across the change to the tree at 33 items', () => {
+    const rng = new Rng(99);
+    const h = new EventHeap();
+    let live: Item[] = [];
+    let seq = 0;
+    let now = 0;
+    const cmp = (x: Item, y: Item) => x.time - y.time || x.seq - y.seq;
+    for (let step = 0; step < 6000; step++) {
+      // Hold 10-32 items for most of the run (tasks that sync land near either end), then grow past 32.
+      const grow = step > 5000 && live.length < 40;
+      const op = rng.int(10);
+      if (grow || live.length < 10 || (op < 2 && live.length < 32)) {
+        const it = item(`i${seq}`, now + rng.int(400), seq++);
+        h.push(it);
+        live.push(it);
+      } else if (op < 8) {
+        const near = rng.int(3);
+        const t = near === 0 ? now + rng.int(3) : near === 1 ? now + 300 + rng.int(100) : now + rng.int(400);
+        const it = item(`i${seq}`, t, seq++);
+        live.push(it);
+        live.sort(cmp);
+        const want = live.shift()!;
+        expect(h.pushPop(it)).toBe(want);
+        now = want.time;
+      } else if (op < 9) {
+        const victim = live[rng.int(live.length)];
+        h.remove(victim);
+        live = live.filter((x) => x !== victim);
+      } else {
+        live.sort(cmp);
+        const want = live.shift()!;
+        expect(h.pop()).toBe(want);
+        now = want.time;
+      }
+      if (h.minTime() !== (live.length === 0 ? Infinity : Math.min(...live.map((x) => x.time)))) expect.fail(`queue out of step at step ${step}`);
+    }
+    expect(live.length).toBeGreaterThan(32);
+    live.sort(cmp);
+    expect(drain(h)).toEqual(live.map((x) => x.name));
+  });
 });
