@@ -1,11 +1,11 @@
 import { ipOfLine } from '../trace/user-ip.js';
 import { Killed, LOOP_SYNC_ITERS, loopGoesOn, numberSpawners, ProcessCounters, protFlags, USER_QUANTUM_NS, type Frame, type LoopState, type TouchState } from './interp-state.js';
-import { driveFrame, FRAMES, FRAMES_PENDING, PREEMPT, RESUME_LATER, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
+import { driveFrame, FRAMES, FRAMES_PENDING, PREEMPT, RESUME_LATER, runFrame, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import { streamSeed } from '../engine/rng.js';
 import type { CountingSink } from '../trace/sink.js';
 import { Process, Thread, type Kernel } from '../mm/kernel.js';
-import { doUserAddrFault, doUserAddrFaultFrame, userAccess, type FaultOutcome } from '../mm/access.js';
+import type { FaultOutcome } from '../mm/access.js';
 import { syncMmRss } from '../mm/rss.js';
 import { khugepaged, workloadAlive } from '../mm/khugepaged.js';
 import { exitMmap, sysMmap, sysMunmap } from '../mm/mmap.js';
@@ -24,6 +24,7 @@ import { Env, evalIn } from './env.js';
 import { factorOf, type Perturbation } from '../config/constants.js';
 import { userValue, wordAddr } from './values.js';
 import { Phases } from './phases.js';
+import { touchAddr, TouchLoop, TOUCH_DONE, TOUCH_FAULTED } from './touch.js';
 import { workloadPhases } from '../workload/check.js';
 
 /**
@@ -200,25 +201,26 @@ export class Runner {
             else if (s.else !== undefined) stack.push({ stmts: s.else, i: 0, loop: null });
             break;
           case 'touch': {
-            // The hot statement, run here; the fault a step function driven from here until it syncs (driveFrame), then by the engine.
+            // The hot statement: its loop a step function (src/sim/touch.ts), driven from here.
             const st = this.touchBegin(th, s, env);
             if (st.n > 0) {
-              do {
-                for (let attempt = 0; !userAccess(th, st.addr, st.write); attempt++) {
-                  let out: FaultOutcome | null;
-                  if (this.eng.calls) {
-                    const f = doUserAddrFaultFrame(th, st.addr, st.write, st.ip);
-                    if (driveFrame(t, f) === FRAMES_PENDING) yield FRAMES;
-                    out = f.outcome;
-                  } else out = yield* doUserAddrFault(th, st.addr, st.write, st.ip);
-                  st.lastSync = t.clock;
-                  this.faulted(th, s.pos, st.addr, out, attempt);
-                }
-                if (t.clock - st.lastSync > this.quantum) {
+              const loop = new TouchLoop(th, st, this.quantum, this.eng.rng);
+              for (;;) {
+                let r: number;
+                if (this.eng.calls) {
+                  r = driveFrame(t, loop);
+                  if (r === FRAMES_PENDING) {
+                    yield FRAMES;
+                    r = t.ret as number;
+                  }
+                } else r = yield* runFrame(t, loop);
+                if (r === TOUCH_DONE) break;
+                if (r === TOUCH_FAULTED) this.faulted(th, s.pos, st.addr, loop.outcome, loop.attempt);
+                else {
                   yield* this.userSync(th);
                   st.lastSync = t.clock;
                 }
-              } while (this.touchNext(st));
+              }
             }
             this.touchEnd(th, st);
             break;
@@ -427,11 +429,7 @@ export class Runner {
     return [r.start + o, l];
   }
 
-  /**
-   * touch: the user-mode loop over pages, run by threadMain itself (so that the yields of a page
-   * fault reach the engine through one generator less). touchBegin() sets it up, touchAccess()
-   * makes one access that needs no fault, touchNext() moves to the next address.
-   */
+  /** touch: its addresses and access, for the loop over pages (TouchLoop, src/sim/touch.ts). */
   private touchBegin(th: Thread, s: Extract<Stmt, { k: 'touch' }>, env: Env): TouchState {
     const k = this.k;
     const [base, len] = this.part(s.region, s.offset, s.length, env, s.pos);
@@ -457,19 +455,8 @@ export class Runner {
       addr: 0,
       lastSync: th.t.clock,
     };
-    if (n > 0) st.addr = this.touchAddr(st);
+    if (n > 0) st.addr = touchAddr(st, this.eng.rng);
     return st;
-  }
-
-  private touchAddr(st: TouchState): number {
-    return st.random ? st.base + this.eng.rng.int(st.pagesInRange) * st.ps : st.base + st.i * st.step;
-  }
-
-  /** Move to the next access; false when the statement is done. */
-  private touchNext(st: TouchState): boolean {
-    if (++st.i >= st.n) return false;
-    st.addr = this.touchAddr(st);
-    return true;
   }
 
   /** After a page fault at addr: a signal kills the process; a fault that never ends is an error. */
