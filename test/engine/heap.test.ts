@@ -11,6 +11,35 @@ function item(name: string, time: number, seq = seqNo++): Item {
   return { name, time, seq, removed: false, fire() {} };
 }
 
+const byKey = (x: Item, y: Item) => x.time - y.time || x.seq - y.seq;
+
+/** What the queue should hold, kept in a plain array: the reference the random tests check against. */
+class Reference {
+  live: Item[] = [];
+  add(it: Item): void {
+    this.live.push(it);
+  }
+  /** remove() a queued item drawn at random, from both. */
+  removeOne(h: EventHeap, rng: Rng): void {
+    const victim = this.live[rng.int(this.live.length)];
+    h.remove(victim);
+    this.live = this.live.filter((x) => x !== victim);
+  }
+  /** The item that should come out next, taken out. */
+  takeFirst(): Item {
+    this.live.sort(byKey);
+    return this.live.shift()!;
+  }
+  /** Fail unless the queue's minTime() is the reference's. */
+  check(h: EventHeap, step: number): void {
+    if (h.minTime() !== (this.live.length === 0 ? Infinity : Math.min(...this.live.map((x) => x.time)))) expect.fail(`queue out of step at step ${step}`);
+  }
+  /** The names left, in order. */
+  names(): string[] {
+    return [...this.live].sort(byKey).map((x) => x.name);
+  }
+}
+
 function drain(h: EventHeap): string[] {
   const out: string[] = [];
   for (let it = h.pop(); it !== undefined; it = h.pop()) out.push((it as Item).name);
@@ -104,29 +133,23 @@ describe('EventHeap', () => {
   it('matches a sorted reference under random pushes, pops and removes', () => {
     const rng = new Rng(2024);
     const h = new EventHeap();
-    let live: Item[] = [];
+    const ref = new Reference();
     let seq = 0;
-    const cmp = (x: Item, y: Item) => x.time - y.time || x.seq - y.seq;
     for (let step = 0; step < 3000; step++) {
       const op = rng.int(10);
-      if (op < 5 || live.length === 0) {
+      if (op < 5 || ref.live.length === 0) {
         const it = item(`i${seq}`, rng.int(50), seq++);
         h.push(it);
-        live.push(it);
-      } else if (op < 8) {
-        const victim = live[rng.int(live.length)];
-        h.remove(victim);
-        live = live.filter((x) => x !== victim);
-      } else {
-        live.sort(cmp);
-        const want = live.shift()!;
+        ref.add(it);
+      } else if (op < 8) ref.removeOne(h, rng);
+      else {
+        const want = ref.takeFirst();
         expect(h.minTime()).toBe(want.time);
         expect(h.pop()).toBe(want);
       }
-      if (h.minTime() !== (live.length === 0 ? Infinity : Math.min(...live.map((x) => x.time)))) expect.fail(`heap out of step at step ${step}`);
+      ref.check(h, step);
     }
-    live.sort(cmp);
-    expect(drain(h)).toEqual(live.map((x) => x.name));
+    expect(drain(h)).toEqual(ref.names());
   });
 
   it('pushPop() returns the item itself when it comes first, else the top, with the item queued', () => {
@@ -148,74 +171,58 @@ describe('EventHeap', () => {
   it('matches a sorted reference with pushPop() and hundreds of items (the key arrays grow)', () => {
     const rng = new Rng(7);
     const h = new EventHeap();
-    let live: Item[] = [];
+    const ref = new Reference();
     let seq = 0;
-    const cmp = (x: Item, y: Item) => x.time - y.time || x.seq - y.seq;
     for (let step = 0; step < 4000; step++) {
       const op = rng.int(10);
-      if (op < 4 || (step < 600 && op < 7) || live.length === 0) {
+      if (op < 4 || (step < 600 && op < 7) || ref.live.length === 0) {
         const it = item(`i${seq}`, rng.int(1000) + 0.5 * rng.int(2), seq++);
         h.push(it);
-        live.push(it);
+        ref.add(it);
       } else if (op < 7) {
         // A popped task syncing: it goes back in later as the next item comes out.
         const it = item(`i${seq}`, rng.int(1000), seq++);
-        live.push(it);
-        live.sort(cmp);
-        const want = live.shift()!;
-        expect(h.pushPop(it)).toBe(want);
-      } else if (op < 8) {
-        const victim = live[rng.int(live.length)];
-        h.remove(victim);
-        live = live.filter((x) => x !== victim);
-      } else {
-        live.sort(cmp);
-        expect(h.pop()).toBe(live.shift());
-      }
-      if (h.minTime() !== (live.length === 0 ? Infinity : Math.min(...live.map((x) => x.time)))) expect.fail(`heap out of step at step ${step}`);
+        ref.add(it);
+        expect(h.pushPop(it)).toBe(ref.takeFirst());
+      } else if (op < 8) ref.removeOne(h, rng);
+      else expect(h.pop()).toBe(ref.takeFirst());
+      ref.check(h, step);
     }
-    expect(live.length).toBeGreaterThan(64);
-    live.sort(cmp);
-    expect(drain(h)).toEqual(live.map((x) => x.name));
+    expect(ref.live.length).toBeGreaterThan(64);
+    expect(drain(h)).toEqual(ref.names());
   });
+
   it('matches a sorted reference while small (a sorted ring), and across the change to the tree at 33 items', () => {
     const rng = new Rng(99);
     const h = new EventHeap();
-    let live: Item[] = [];
+    const ref = new Reference();
     let seq = 0;
     let now = 0;
-    const cmp = (x: Item, y: Item) => x.time - y.time || x.seq - y.seq;
     for (let step = 0; step < 6000; step++) {
       // Hold 10-32 items for most of the run (tasks that sync land near either end), then grow past 32.
-      const grow = step > 5000 && live.length < 40;
+      const n = ref.live.length;
       const op = rng.int(10);
-      if (grow || live.length < 10 || (op < 2 && live.length < 32)) {
+      if ((step > 5000 && n < 40) || n < 10 || (op < 2 && n < 32)) {
         const it = item(`i${seq}`, now + rng.int(400), seq++);
         h.push(it);
-        live.push(it);
+        ref.add(it);
       } else if (op < 8) {
         const near = rng.int(3);
         const t = near === 0 ? now + rng.int(3) : near === 1 ? now + 300 + rng.int(100) : now + rng.int(400);
         const it = item(`i${seq}`, t, seq++);
-        live.push(it);
-        live.sort(cmp);
-        const want = live.shift()!;
+        ref.add(it);
+        const want = ref.takeFirst();
         expect(h.pushPop(it)).toBe(want);
         now = want.time;
-      } else if (op < 9) {
-        const victim = live[rng.int(live.length)];
-        h.remove(victim);
-        live = live.filter((x) => x !== victim);
-      } else {
-        live.sort(cmp);
-        const want = live.shift()!;
+      } else if (op < 9) ref.removeOne(h, rng);
+      else {
+        const want = ref.takeFirst();
         expect(h.pop()).toBe(want);
         now = want.time;
       }
-      if (h.minTime() !== (live.length === 0 ? Infinity : Math.min(...live.map((x) => x.time)))) expect.fail(`queue out of step at step ${step}`);
+      ref.check(h, step);
     }
-    expect(live.length).toBeGreaterThan(32);
-    live.sort(cmp);
-    expect(drain(h)).toEqual(live.map((x) => x.name));
+    expect(ref.live.length).toBeGreaterThan(32);
+    expect(drain(h)).toEqual(ref.names());
   });
 });
