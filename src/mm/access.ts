@@ -79,9 +79,15 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   return f.outcome;
 }
 
-/** do_user_addr_fault() as a frame to call (`yield t.call(f)`): its answer is then in f.outcome. */
-export function doUserAddrFaultFrame(th: Thread, addr: number, write: boolean, ip: number): DoUserAddrFault {
-  return new DoUserAddrFault(th, addr, write, ip);
+/**
+ * do_user_addr_fault() as a frame to call (`yield t.call(f)`): its answer is then in f.outcome.
+ * `again`: a frame of the same thread's that has returned, made ready for this fault instead of a
+ * new one (the touch loop's: one frame a loop, not one a fault).
+ */
+export function doUserAddrFaultFrame(th: Thread, addr: number, write: boolean, ip: number, again: DoUserAddrFault | null = null): DoUserAddrFault {
+  if (again === null) return new DoUserAddrFault(th, addr, write, ip);
+  again.restart(addr, write, ip);
+  return again;
 }
 
 /** Where DoUserAddrFault.step() goes on. */
@@ -99,7 +105,7 @@ const enum At {
 }
 
 /** do_user_addr_fault() as a step function (StepFrame): the generator's steps and sync points, in its order. */
-class DoUserAddrFault extends StepFrame {
+export class DoUserAddrFault extends StepFrame {
   /** The signal the fault ends in, or null (the access can be retried). */
   outcome: FaultOutcome | null = null;
   private at = At.Start;
@@ -115,11 +121,27 @@ class DoUserAddrFault extends StepFrame {
 
   constructor(
     private readonly th: Thread,
-    private readonly addr: number,
-    private readonly write: boolean,
-    private readonly ip: number,
+    private addr: number,
+    private write: boolean,
+    private ip: number,
   ) {
     super();
+  }
+
+  /** Every field as the constructor leaves it, for a fault at `addr`. */
+  restart(addr: number, write: boolean, ip: number): void {
+    this.addr = addr;
+    this.write = write;
+    this.ip = ip;
+    this.outcome = null;
+    this.at = At.Start;
+    this.start = -0;
+    this.flags = 0;
+    this.fault = VM_FAULT_RETRY;
+    this.path = 0;
+    this.major = 0;
+    this.vma = null;
+    this.detail = '';
   }
 
   step(t: Task): number {

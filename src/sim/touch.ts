@@ -1,7 +1,7 @@
 import { StepFrame, type Task } from '../engine/engine.js';
 import type { Rng } from '../engine/rng.js';
 import type { Thread } from '../mm/kernel.js';
-import { doUserAddrFault, doUserAddrFaultFrame, userAccess, type FaultOutcome } from '../mm/access.js';
+import { doUserAddrFault, doUserAddrFaultFrame, userAccess, type DoUserAddrFault, type FaultOutcome } from '../mm/access.js';
 import type { TouchState } from './interp-state.js';
 
 /**
@@ -38,7 +38,9 @@ export class TouchLoop extends StepFrame {
   /** The last fault's answer: null, or the signal it ends in. */
   outcome: FaultOutcome | null = null;
   /** The fault under way as a frame (Engine.calls), or null: then as a generator, its answer in Task.ret. */
-  private fault: ReturnType<typeof doUserAddrFaultFrame> | null = null;
+  private fault: DoUserAddrFault | null = null;
+  /** The last fault's frame, made ready again for the next (doUserAddrFaultFrame's `again`). */
+  private spare: DoUserAddrFault | null = null;
 
   constructor(
     private readonly th: Thread,
@@ -62,7 +64,7 @@ export class TouchLoop extends StepFrame {
           }
           this.at = At.Faulted;
           if (t.eng.calls) {
-            this.fault = doUserAddrFaultFrame(th, st.addr, st.write, st.ip);
+            this.fault = doUserAddrFaultFrame(th, st.addr, st.write, st.ip, this.spare);
             return t.stepCall(this.fault);
           }
           // Where call chains are read off the JS stack: the generator, whose name they show.
@@ -70,6 +72,7 @@ export class TouchLoop extends StepFrame {
         case At.Faulted: {
           const f = this.fault;
           this.outcome = f !== null ? f.outcome : (t.ret as FaultOutcome | null);
+          if (f !== null) this.spare = f;
           this.fault = null;
           st.lastSync = t.clock;
           if (this.outcome !== null || this.attempt > 64) return TOUCH_FAULTED;
