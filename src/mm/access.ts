@@ -118,6 +118,8 @@ export class DoUserAddrFault extends StepFrame {
   private vma: Vma | null = null;
   /** The SIGSEGV an access ends in once the mmap lock is released. */
   private detail = '';
+  /** do_anonymous_page()'s frame of an earlier fault (returned), for doAnonymousPageCall()'s `again`. */
+  private anon: StepFrame | Code<number> | null = null;
 
   constructor(
     private readonly th: Thread,
@@ -229,7 +231,8 @@ export class DoUserAddrFault extends StepFrame {
           const vmf = handleMmFaultAnonFast(th, vma, addr, this.flags);
           this.at = At.Handled;
           if (vmf === null) return t.stepCall(handleMmFaultWalked(th, vma, addr, this.flags));
-          return t.stepCall(doAnonymousPageCall(th, vmf));
+          this.anon = doAnonymousPageCall(th, vmf, this.anon);
+          return t.stepCall(this.anon);
         }
         case At.Handled:
           this.fault = t.ret as number;

@@ -22,10 +22,16 @@ export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
 /**
  * do_anonymous_page() to call (`yield t.call(...)`, `return t.stepCall(...)`): the frame where
  * the engine runs calls, else its generator, whose name a lock wait's stack then shows (a frame
- * called from a frame runs inside runFrame(), off the stack).
+ * called from a frame runs inside runFrame(), off the stack). `again`: what an earlier call of
+ * the same caller's gave, returned since; a frame is made ready for `vmf` instead of a new one.
  */
-export function doAnonymousPageCall(th: Thread, vmf: Vmf): StepFrame | Code<number> {
-  return th.k.eng.calls ? new DoAnonymousPage(th, vmf) : doAnonymousPage(th, vmf);
+export function doAnonymousPageCall(th: Thread, vmf: Vmf, again: StepFrame | Code<number> | null = null): StepFrame | Code<number> {
+  if (!th.k.eng.calls) return doAnonymousPage(th, vmf);
+  if (again instanceof DoAnonymousPage) {
+    again.restart(vmf);
+    return again;
+  }
+  return new DoAnonymousPage(th, vmf);
 }
 
 /** clear_page() (clear_page_erms on x86-64): zero a new page at the arch's bandwidth. */
@@ -62,9 +68,17 @@ class DoAnonymousPage extends StepFrame {
 
   constructor(
     private readonly th: Thread,
-    private readonly vmf: Vmf,
+    private vmf: Vmf,
   ) {
     super();
+  }
+
+  /** Every field as the constructor leaves it, for the fault `vmf`. */
+  restart(vmf: Vmf): void {
+    this.vmf = vmf;
+    this.at = At.Start;
+    this.pfn = -1;
+    this.locked = true;
   }
 
   step(t: Task): number {
