@@ -33,7 +33,7 @@ export class SeqCount {
   }
   /** The count's increment of write_seqcount_begin()/_end(), for a task that has synced. */
   writeNow(t: Task): void {
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.seq++;
   }
   /** raw_read_seqcount(): the current count (odd while a writer is inside). */
@@ -43,7 +43,7 @@ export class SeqCount {
   }
   /** raw_read_seqcount() for a task that has synced. */
   readNow(t: Task): number {
-    t.stall(this.line.read(t.cpu, t.clock));
+    this.line.readBy(t);
     return this.seq;
   }
   /** read_seqcount_retry(): true if the count moved since `start` was read. */
@@ -70,14 +70,14 @@ export class Atomic {
   }
   /** atomic_add_return() for a task that has synced. */
   addNow(t: Task, d: number): number {
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.value += d;
     return this.value;
   }
   /** atomic_inc_not_zero(): false (and no change) if the value was 0. */
   *incNotZero(t: Task): Code<boolean> {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     if (this.value === 0) return false;
     this.value++;
     return true;
@@ -90,7 +90,7 @@ export class Atomic {
   /** atomic_read() */
   *read(t: Task): Code<number> {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.read(t.cpu, t.clock));
+    this.line.readBy(t);
     return this.value;
   }
 }

@@ -1,5 +1,6 @@
 import type { Topology } from './topology.js';
 import type { LineStat } from './lockstat.js';
+import type { Task } from './task.js';
 
 /**
  * One cache line of shared kernel data (a lock word, a refcount, a seqcount, a counter).
@@ -104,6 +105,20 @@ export class CacheLine {
     this.owner = -1; // the owner keeps a shared copy
     this.add(cpu);
     return cost;
+  }
+
+  /**
+   * read() by the task running at its clock, which waits out the latency (Task.stall): the
+   * latency never leaves this call as a number, so no heap number is made for it where read()
+   * is not inlined into its caller (a float returned from a call that is not inlined is one).
+   */
+  readBy(t: Task): void {
+    t.stall(this.read(t.cpu, t.clock));
+  }
+
+  /** write() by the task running at its clock, which waits out the latency (as readBy()). */
+  writeBy(t: Task): void {
+    t.stall(this.write(t.cpu, t.clock));
   }
 
   /** A store or atomic read-modify-write by `cpu` at `now`; returns its latency in ns. */

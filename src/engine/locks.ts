@@ -81,7 +81,7 @@ export class RwLock implements LockWaitee {
   /** The atomic on the lock word that every acquisition makes, with preemption off. */
   private enter(t: Task): void {
     t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
   }
 
@@ -108,7 +108,7 @@ export class RwLock implements LockWaitee {
   }
 
   private releaseNow(t: Task, write: boolean): void {
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     t.preemptCount--;
     if (write) this.writer = null;
     else this.readers--;
@@ -166,7 +166,7 @@ export class SpinLock implements LockWaitee {
   lockFast(t: Task): boolean {
     if (this.holder !== null || t.owesSync()) return false;
     t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
     this.holder = t;
     return true;
@@ -177,7 +177,7 @@ export class SpinLock implements LockWaitee {
     if (t.mustSync()) yield SYNC;
     if (this.lockFast(t)) return;
     t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
     this.stats.contended++;
     // Ticket lock: the new tail invalidated the spinners' copies; they read the line again.
@@ -198,11 +198,11 @@ export class SpinLock implements LockWaitee {
   /** spin_trylock() for a task that has synced. */
   trylockNow(t: Task): boolean {
     if (this.holder !== null) {
-      t.stall(this.line.read(t.cpu, t.clock));
+      this.line.readBy(t);
       return false;
     }
     t.preemptCount++;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
     this.holder = t;
     return true;
@@ -223,7 +223,7 @@ export class SpinLock implements LockWaitee {
 
   /** spin_unlock() for a task that has synced. */
   unlockNow(t: Task): void {
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     t.preemptCount--;
     // Nobody waiting (the common case) without a call of Array.prototype.shift().
     const next = this.waiters.length > 0 ? this.waiters.shift() : undefined;

@@ -32,7 +32,7 @@ function* enter(sem: RwSemaphore, t: Task): Code {
   if (t.mustSync()) yield SYNC;
   // sem->activity and sem->wait_list share the line with wait_lock: a transfer if a spinner's
   // read took it meanwhile.
-  t.stall(sem.line.write(t.cpu, t.clock));
+  sem.line.writeBy(t);
 }
 
 /** spin_unlock_irqrestore(&sem->wait_lock) */

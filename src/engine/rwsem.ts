@@ -87,7 +87,7 @@ export class RwSemaphore implements LockWaitee {
   downReadFast(t: Task): boolean {
     this.eng.absorbIrq(t);
     if (this.waitLock !== null || this.writer !== null || this.waiters.length > 0 || t.owesSync()) return false;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
     this.readers++;
     return true;
@@ -116,7 +116,7 @@ export class RwSemaphore implements LockWaitee {
     if (t.mustSync()) yield SYNC;
     if (this.writer === null && this.readers === 0 && this.waiters.length === 0) {
       // The fast path: cmpxchg from unlocked (an atomic add of the write bias before 5.3).
-      t.stall(this.line.write(t.cpu, t.clock));
+      this.line.writeBy(t);
       this.stats.acquired++;
       this.setWriter(t, false);
       return;
@@ -138,10 +138,10 @@ export class RwSemaphore implements LockWaitee {
     if (this.waitLock !== null) return yield* spinlockTrylock(this, t, false);
     if (t.mustSync()) yield SYNC;
     if (this.writer !== null || this.waiters.length > 0) {
-      t.stall(this.line.read(t.cpu, t.clock));
+      this.line.readBy(t);
       return false;
     }
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
     this.readers++;
     return true;
@@ -152,10 +152,10 @@ export class RwSemaphore implements LockWaitee {
     if (this.waitLock !== null) return yield* spinlockTrylock(this, t, true);
     if (t.mustSync()) yield SYNC;
     if (this.writer !== null || this.readers > 0 || this.waiters.length > 0) {
-      t.stall(this.line.read(t.cpu, t.clock));
+      this.line.readBy(t);
       return false;
     }
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
     this.setWriter(t, false);
     return true;
@@ -170,7 +170,7 @@ export class RwSemaphore implements LockWaitee {
     this.eng.absorbIrq(t);
     if (this.waitLock !== null) return yield* spinlockDowngrade(this, t);
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     const rd = this.rdNonspinnable; // rwsem_set_reader_owned() keeps the reader bit
     this.dropOwner(t);
     this.rdNonspinnable = rd;
@@ -192,7 +192,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** The atomic of the failed fast path, and the counts. */
   private enterSlowpath(t: Task): void {
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.stats.acquired++;
     this.stats.contended++;
   }
@@ -285,16 +285,16 @@ export class RwSemaphore implements LockWaitee {
         continue;
       }
       if (this.writer === null && this.readers === 0 && (!this.handoff || this.waiters[0] === w)) {
-        t.stall(this.line.write(t.cpu, t.clock));
+        this.line.writeBy(t);
         this.waiters.splice(this.waiters.indexOf(w), 1);
         this.handoff = false;
         this.setWriter(t, w.sawNonspinnable);
         return this.eng.contention?.end(t, this);
       }
-      t.stall(this.line.read(t.cpu, t.clock));
+      this.line.readBy(t);
       if (this.era.handoff && !this.handoff && this.waiters[0] === w && t.clock - w.since >= RWSEM_WAIT_TIMEOUT_NS) {
         // Waited too long: set RWSEM_FLAG_HANDOFF; the next release is this waiter's.
-        t.stall(this.line.write(t.cpu, t.clock));
+        this.line.writeBy(t);
         this.handoff = true;
       }
       t.wait = { kind: 'lock', lock: this, fn: 'down_write', mode: 'write' };
@@ -327,7 +327,7 @@ export class RwSemaphore implements LockWaitee {
 
   /** __up_read() / __up_write(), then rwsem_wake() if the lock is free and someone waits. */
   private release(t: Task, write: boolean): void {
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     if (write) this.dropOwner(t);
     else this.readers--;
     if (this.readers > 0 || this.writer !== null) return;

@@ -52,7 +52,7 @@ export class Barrier {
 
   *wait(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     if (this.arrived.length + 1 >= this.parties) {
       const ws = this.arrived;
       this.arrived = [];

@@ -333,7 +333,7 @@ function* expandStack(th: Thread, vma: Vma, addr: number): Code<boolean> {
       vma.pgoff -= (vma.start - newStart) / ps;
       vma.start = newStart;
     });
-    th.t.stall(vma.line.write(th.t.cpu, th.t.clock));
+    vma.line.writeBy(th.t);
   }
   yield* th.mm.pageTableLock.unlock(th.t);
   return true;

@@ -61,7 +61,7 @@ export function* findVmaCached(th: Thread, addr: number): Code<Vma | null> {
   const t = th.t;
   const mm = th.mm;
   if (t.mustSync()) yield SYNC;
-  if (mode === 'mm') t.stall(mm.mmapCacheLine.read(t.cpu, t.clock));
+  if (mode === 'mm') mm.mmapCacheLine.readBy(t);
   const hit = mode === 'mm' ? mm.mmapCache : th.vmacache;
   t.cost(th.k.costs.vmaLookupLevelNs);
   if (hit !== null && hit.attached && hit.start <= addr && addr < hit.end) return hit;
@@ -71,7 +71,7 @@ export function* findVmaCached(th: Thread, addr: number): Code<Vma | null> {
     if (mode === 'task') th.vmacache = vma;
     else if (vma !== mm.mmapCache) {
       if (t.mustSync()) yield SYNC;
-      t.stall(mm.mmapCacheLine.write(t.cpu, t.clock));
+      mm.mmapCacheLine.writeBy(t);
       mm.mmapCache = vma;
     }
   }

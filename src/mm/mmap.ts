@@ -72,8 +72,8 @@ export function* treeWrite(th: Thread, around: Vma): Code {
   if (t.mustSync()) yield SYNC;
   const vmas = th.mm.vmas;
   let n = vmas.depth();
-  t.stall(around.line.write(t.cpu, t.clock));
-  for (let v = vmas.prev(around); v !== null && --n > 0; v = vmas.prev(v)) t.stall(v.line.write(t.cpu, t.clock));
+  around.line.writeBy(t);
+  for (let v = vmas.prev(around); v !== null && --n > 0; v = vmas.prev(v)) v.line.writeBy(t);
 }
 
 /** is_mergeable_vma() + contiguity: can `a` (below) and `b` (above) be one VMA? */

@@ -46,7 +46,7 @@ export function* sysMprotect(th: Thread, addr: number, length: number, prot: num
     yield* th.k.spf.vmaWriteBegin(th, v);
     v.flags = newflags;
     if (t.mustSync()) yield SYNC;
-    t.stall(v.line.write(t.cpu, t.clock));
+    v.line.writeBy(t);
     // change_protection(): write-protect PTEs when write permission goes away.
     if ((prot & VM_WRITE) === 0) changed += yield* changeProtection(th, v.start, v.end);
     yield* th.k.spf.vmaWriteEnd(th, v);

@@ -30,7 +30,7 @@ export function* anonVmaPrepare(th: Thread, vma: Vma): Code {
       vma.anonVma = av;
     });
     if (t.mustSync()) yield SYNC;
-    t.stall(vma.line.write(t.cpu, t.clock));
+    vma.line.writeBy(t);
   }
   yield* th.mm.pageTableLock.unlock(t);
 }

@@ -35,7 +35,7 @@ export function* addMmCounterFastSync(th: Thread, delta: number): Code {
 export function* addMmCounter(th: Thread, mm: MmStruct, delta: number): Code {
   const t = th.t;
   if (t.mustSync()) yield SYNC;
-  t.stall(mm.rssLine.write(t.cpu, t.clock));
+  mm.rssLine.writeBy(t);
   mm.rss += delta;
 }
 
@@ -43,7 +43,7 @@ export function* addMmCounter(th: Thread, mm: MmStruct, delta: number): Code {
 export function* syncMmRss(th: Thread): Code {
   const t = th.t;
   if (t.mustSync()) yield SYNC;
-  t.stall(th.mm.rssLine.write(t.cpu, t.clock));
+  th.mm.rssLine.writeBy(t);
   th.mm.rss += th.rssPending;
   th.rssPending = 0;
   th.rssEvents = 0;

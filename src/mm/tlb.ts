@@ -28,7 +28,7 @@ export function* flushTlbRange(th: Thread, pages: number, mm: MmStruct = th.mm, 
   if (k.arch.tlb === 'broadcast') {
     // One broadcast invalidation and its completion barrier; where the fabric handles one at a
     // time, concurrent flushes from other CPUs queue on it.
-    if (k.arch.tlbBroadcastSerialised) t.stall(k.tlbBroadcastLine.write(t.cpu, t.clock));
+    if (k.arch.tlbBroadcastSerialised) k.tlbBroadcastLine.writeBy(t);
     t.stall(c.tlbBroadcastNs); // waiting for the other PEs, not using this one
     tlbFlushed(mm);
     return;

@@ -380,7 +380,7 @@ function withTop(top: readonly string[] | null, chain: readonly string[]): reado
 /**
  * The LineStat a sampler gives the lines of one name (CpuSampler.lineStat): each transfer adds its
  * wait to waitNs, and this notes the line and that wait as the last transfer made, which the
- * stall that pays it follows at once (`t.stall(line.write(cpu, clock))`).
+ * stall that pays it follows at once (`line.writeBy(t)`).
  */
 class LineProbe implements LineStat {
   transfers = 0;

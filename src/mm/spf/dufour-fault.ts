@@ -118,7 +118,7 @@ export class FaultWithoutMmapLock extends StepFrame {
           // atomic_read(&mm->mm_users): in the 4.16-4.17 mm_struct, mm_users shares its cache
           // line with mmap_sem (pgd, mm_users, mm_count, map_count, page_table_lock, mmap_sem),
           // so this read misses whenever another CPU has just taken or released the mmap lock.
-          t.stall(th.mm.mmapLock.line.read(t.cpu, t.clock));
+          th.mm.mmapLock.line.readBy(t);
           if (th.mm.users <= 1) return VM_FAULT_RETRY;
           this.flags |= FAULT_FLAG_SPECULATIVE;
           // get_vma(): find the VMA under mm_rb_lock and pin it (v9/v11), or under SRCU.

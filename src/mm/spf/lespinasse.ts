@@ -57,7 +57,7 @@ export class LespinasseStrategy implements DesignHooks {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
-    t.stall(s.line.read(t.cpu, t.clock));
+    s.line.readBy(t);
     return s.value;
   }
 
@@ -118,7 +118,7 @@ export class LespinasseStrategy implements DesignHooks {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
-    t.stall(s.line.write(t.cpu, t.clock));
+    s.line.writeBy(t);
     s.value++;
   }
 

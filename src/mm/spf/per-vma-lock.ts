@@ -73,7 +73,7 @@ class VmRefcnt implements LockWaitee {
   /** vma_start_read(): __refcount_inc_not_zero_limited_acquire(), refused while a writer is in. */
   *readTrylock(t: Task): Code<boolean> {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     if (this.writer !== null) return false;
     this.readers++;
     return true;
@@ -81,7 +81,7 @@ class VmRefcnt implements LockWaitee {
   /** vma_end_read(): vma_refcount_put(); the last reader wakes a waiting writer. */
   *readUnlock(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.readers--;
     const w = this.writer;
     if (this.readers === 0 && w !== null && w.state === TaskState.Blocked) {
@@ -92,7 +92,7 @@ class VmRefcnt implements LockWaitee {
   /** __vma_enter_locked(): add VMA_LOCK_OFFSET, then rcuwait_wait_event() for the readers to go. */
   *writeLock(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.writer = t;
     // A wait for the VMA lock, for spfperf lock contention (as the rwsem's writer wait it replaced).
     let waited = false;
@@ -111,7 +111,7 @@ class VmRefcnt implements LockWaitee {
   /** __vma_exit_locked(): take the offset back off. */
   *writeUnlock(t: Task): Code {
     if (t.mustSync()) yield SYNC;
-    t.stall(this.line.write(t.cpu, t.clock));
+    this.line.writeBy(t);
     this.writer = null;
   }
 }
@@ -210,7 +210,7 @@ export class PerVmaLockStrategy implements DesignHooks {
     const st = this.st(vma);
     const s = this.mmSeq(mm);
     if (t.mustSync()) yield SYNC;
-    t.stall(s.line.read(t.cpu, t.clock));
+    s.line.readBy(t);
     const seq = st.vmLockSeq;
     if (seq === s.value) return false;
     if (!(yield* st.lock.readTrylock(t))) return false;
@@ -227,7 +227,7 @@ export class PerVmaLockStrategy implements DesignHooks {
     const t = th.t;
     if (t.mustSync()) yield SYNC;
     const s = this.mmSeq(mm);
-    t.stall(s.line.write(t.cpu, t.clock));
+    s.line.writeBy(t);
     s.value++;
   }
 
