@@ -37,10 +37,11 @@ export class TouchLoop extends StepFrame {
   attempt = 0;
   /** The last fault's answer: null, or the signal it ends in. */
   outcome: FaultOutcome | null = null;
-  /** The fault under way as a frame (Engine.calls), or null: then as a generator, its answer in Task.ret. */
+  /**
+   * The fault's frame where the engine runs calls (Engine.calls), made ready again for each fault
+   * (doUserAddrFaultFrame's `again`); elsewhere null, the fault a generator, its answer in Task.ret.
+   */
   private fault: DoUserAddrFault | null = null;
-  /** The last fault's frame, made ready again for the next (doUserAddrFaultFrame's `again`). */
-  private spare: DoUserAddrFault | null = null;
 
   constructor(
     private readonly th: Thread,
@@ -64,16 +65,13 @@ export class TouchLoop extends StepFrame {
           }
           this.at = At.Faulted;
           if (t.eng.calls) {
-            this.fault = doUserAddrFaultFrame(th, st.addr, st.write, st.ip, this.spare);
+            this.fault = doUserAddrFaultFrame(th, st.addr, st.write, st.ip, this.fault);
             return t.stepCall(this.fault);
           }
           // Where call chains are read off the JS stack: the generator, whose name they show.
           return t.stepCall(doUserAddrFault(th, st.addr, st.write, st.ip));
         case At.Faulted: {
-          const f = this.fault;
-          this.outcome = f !== null ? f.outcome : (t.ret as FaultOutcome | null);
-          if (f !== null) this.spare = f;
-          this.fault = null;
+          this.outcome = t.eng.calls ? this.fault!.outcome : (t.ret as FaultOutcome | null);
           st.lastSync = t.clock;
           if (this.outcome !== null || this.attempt > 64) return TOUCH_FAULTED;
           this.attempt++;
