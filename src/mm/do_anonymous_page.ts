@@ -117,12 +117,12 @@ class DoAnonymousPage extends StepFrame {
           this.pfn = k.alloc.allocPageFast(th);
           if (this.pfn === -2) {
             this.at = At.AllocCalled;
-            return t.stepCall(k.alloc.allocPage(th));
+            return t.stepCall(k.alloc.refillPcpCall(th));
           }
           this.at = At.Allocated;
           break;
         case At.AllocCalled:
-          this.pfn = t.ret as number;
+          this.pfn = k.alloc.allocAfterRefill(th);
           this.at = At.Allocated;
           break;
         case At.Allocated:
@@ -186,7 +186,7 @@ class DoAnonymousPage extends StepFrame {
           // page_add_new_anon_rmap() + lru_cache_add_active_or_unevictable()
           pageAddNewAnonRmap(th, this.pfn);
           this.at = At.Lru;
-          if (k.lru.addFast(th, this.pfn)) return t.stepCall(k.lru.drain(th));
+          if (k.lru.addFast(th, this.pfn)) return t.stepCall(k.lru.drainCall(th));
           break;
         case At.Lru:
           pt.ptes[vmf.idx] = (this.pfn << PTE_SHIFT) | PTE_PRESENT | (vmf.vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);

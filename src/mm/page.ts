@@ -1,10 +1,14 @@
-import type { Code, Engine } from '../engine/engine.js';
+import type { Code, Engine, StepFrame, Task } from '../engine/engine.js';
 import { SpinLock } from '../engine/locks.js';
+import { SpinSection } from '../engine/spin-section.js';
 import type { ArchCosts } from '../config/arch.js';
 import type { Thread } from './kernel.js';
 import { EV } from '../events/catalog.js';
 import type { DebugVm } from './debug_vm.js';
 import type { PageContents } from './contents.js';
+import { PfnList } from './pfn-list.js';
+
+export { PfnList } from './pfn-list.js';
 
 /**
  * struct page for every page frame, the buddy allocator's zone free list with its per-CPU page
@@ -48,55 +52,6 @@ export class PageDb {
   }
 }
 
-/**
- * A list of page frames used as a stack (the buddy free list, a per-CPU list, an mmu_gather's
- * pages): frame numbers in a typed array that grows by doubling and never shrinks. A JS array of
- * the same numbers is trimmed by V8 when it empties and grown again when it fills, each time a new
- * backing store: C6 (192 threads unmapping 128 MiB each) spent most of the simulator's own page
- * faults there (docs/performance.md, "Lists of frames that keep their memory").
- */
-export class PfnList {
-  private buf: Int32Array;
-  /** How many frames it holds. */
-  private n = 0;
-  constructor(capacity = 64) {
-    this.buf = new Int32Array(capacity);
-  }
-  get length(): number {
-    return this.n;
-  }
-  push(pfn: number): void {
-    if (this.n === this.buf.length) {
-      const b = new Int32Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    this.buf[this.n++] = pfn;
-  }
-  /** The last frame pushed, taken off; -1 when empty. */
-  pop(): number {
-    return this.n === 0 ? -1 : this.buf[--this.n];
-  }
-  /** Empty it, keeping its memory. */
-  clear(): void {
-    this.n = 0;
-  }
-  at(i: number): number {
-    return this.buf[i];
-  }
-  /** Move the first `n` frames (the oldest), in order, to the end of `to`; the rest move down. */
-  moveFirst(n: number, to: PfnList): void {
-    n = Math.min(n, this.n);
-    for (let i = 0; i < n; i++) to.push(this.buf[i]);
-    this.buf.copyWithin(0, n, this.n);
-    this.n -= n;
-  }
-  /** Every frame, in order (for tests). */
-  toArray(): number[] {
-    return Array.from(this.buf.subarray(0, this.n));
-  }
-}
-
 /** struct per_cpu_pages */
 class Pcp {
   readonly pages = new PfnList();
@@ -118,6 +73,8 @@ export class PageAllocator {
   private readonly zones: Zone[];
   private readonly pcps: Pcp[];
   private readonly nodeOf: Int32Array;
+  /** Each CPU's rmqueue_bulk() frame (refillPcpCall()), made when first used. */
+  private readonly refills: (SpinSection | undefined)[] = [];
   /** pcp->batch and pcp->high (zone_batchsize() for a large zone: 31; high = 6 * batch). */
   readonly batch = 31;
   readonly high = 186;
@@ -256,23 +213,57 @@ export class PageAllocator {
   /** __alloc_pages(): a page with refcount 1, or -1 when memory is exhausted. */
   *allocPage(th: Thread): Code<number> {
     const t = th.t;
-    const { lock: zl, free } = this.zoneFor(t.cpu);
-    const pcp = this.pcps[t.cpu];
-    if (pcp.pages.length === 0) {
+    if (this.pcps[t.cpu].pages.length === 0) {
       // rmqueue_bulk(): refill the per-CPU list from the zone under zone->lock.
+      const zl = this.zoneFor(t.cpu).lock;
       yield* zl.lock(t);
-      let n = 0;
-      while (n < this.batch) {
-        const pfn = this.take1(free);
-        if (pfn < 0) break;
-        pcp.pages.push(pfn);
-        n++;
-      }
-      t.cost(n * this.costs.zoneBatchPerPageNs);
+      this.refillLocked(t);
       yield* zl.unlock(t);
-      if (pcp.pages.length === 0) return -1;
     }
-    return this.take(th, pcp);
+    return this.allocAfterRefill(th);
+  }
+
+  /** allocPageFast() after a refill: -1 (memory exhausted) when the list is still empty. */
+  allocAfterRefill(th: Thread): number {
+    const pfn = this.allocPageFast(th);
+    return pfn === -2 ? -1 : pfn;
+  }
+
+  /** rmqueue_bulk()'s work under zone->lock: up to `batch` frames onto this CPU's list. */
+  refillLocked(t: Task): number {
+    const free = this.zoneFor(t.cpu).free;
+    const pcp = this.pcps[t.cpu];
+    let n = 0;
+    while (n < this.batch) {
+      const pfn = this.take1(free);
+      if (pfn < 0) break;
+      pcp.pages.push(pfn);
+      n++;
+    }
+    t.cost(n * this.costs.zoneBatchPerPageNs);
+    return n;
+  }
+
+  /**
+   * rmqueue_bulk() for a caller that found this CPU's list empty (allocPageFast() said -2), to
+   * call (`return t.stepCall(...)`), then allocAfterRefill(): a frame of this CPU's where the
+   * engine runs calls, else the generator refillPcp(), whose name a lock wait's stack shows.
+   */
+  refillPcpCall(th: Thread): StepFrame | Code<number> {
+    const t = th.t;
+    if (!t.eng.calls) return this.refillPcp(th);
+    const f = (this.refills[t.cpu] ??= new SpinSection((u) => this.refillLocked(u)));
+    return f.begin(this.zoneFor(t.cpu).lock);
+  }
+
+  /** refillPcpCall()'s generator. */
+  *refillPcp(th: Thread): Code<number> {
+    const t = th.t;
+    const zl = this.zoneFor(t.cpu).lock;
+    yield* zl.lock(t);
+    const n = this.refillLocked(t);
+    yield* zl.unlock(t);
+    return n;
   }
 
   /**
@@ -369,15 +360,35 @@ export class Lru {
     if (this.addFast(th, pfn)) yield* this.drain(th);
   }
 
+  /** Each CPU's __pagevec_lru_add() frame (drainCall()), made when first used. */
+  private readonly drains: (SpinSection | undefined)[] = [];
+
+  /**
+   * __pagevec_lru_add() to call (`return t.stepCall(...)`): a frame of this CPU's where the
+   * engine runs calls, else the generator drain(), whose name a lock wait's stack shows.
+   */
+  drainCall(th: Thread): StepFrame | Code {
+    const t = th.t;
+    if (!t.eng.calls) return this.drain(th);
+    const f = (this.drains[t.cpu] ??= new SpinSection((u) => this.drainLocked(u)));
+    return f.begin(this.lockFor(t.cpu));
+  }
+
+  /** __pagevec_lru_add()'s work under the lru lock (the pages' list moves): this CPU's pagevec emptied. */
+  drainLocked(t: Task): number {
+    t.cost(Lru.PAGEVEC_SIZE * this.costs.lruPerPageNs);
+    this.pvec[t.cpu] = 0;
+    return 0;
+  }
+
   /** __pagevec_lru_add(): move this CPU's pagevec onto the LRU under the lru lock. */
   *drain(th: Thread): Code {
     const t = th.t;
     // The pages were allocated on this CPU's node: its lruvec.
     const lock = this.lockFor(t.cpu);
     yield* lock.lock(t);
-    t.cost(Lru.PAGEVEC_SIZE * this.costs.lruPerPageNs);
+    this.drainLocked(t);
     yield* lock.unlock(t);
-    this.pvec[t.cpu] = 0;
   }
 
   /** The LRU part of release_pages(): take `n` pages off the LRU. */
@@ -415,3 +426,4 @@ export function* putLruPage(th: Thread, pfn: number): Code {
   yield* k.lru.remove(th, 1);
   yield* k.alloc.freePage(th, pfn);
 }
+

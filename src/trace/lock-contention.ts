@@ -71,6 +71,7 @@ export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['vmaLink', '__vma_link_rb'],
   ['vmaUnlink', '__vma_rb_erase'],
   ['PageAllocator.allocPage', 'rmqueue_bulk'],
+  ['PageAllocator.refillPcp', 'rmqueue_bulk'],
   ['PageAllocator.drainPcp', 'free_pcppages_bulk'],
   ['PageAllocator.allocHuge', 'rmqueue'],
   ['PageAllocator.freeHuge', 'free_one_page'],
@@ -88,6 +89,9 @@ export const KERNEL_CALLER: ReadonlyMap<string, string | null> = new Map([
   ['PageAllocator.allocPageFast', 'rmqueue_pcplist'], // the per-CPU list's pop (mm/page_alloc.c)
   ['PageAllocator.take', '__rmqueue_pcplist'],
   ['PageAllocator.freePageFast', 'free_unref_page'],
+  ['PageAllocator.refillLocked', null], // rmqueue_bulk()'s work under zone->lock, a helper
+  ['PageAllocator.allocAfterRefill', 'rmqueue_pcplist'],
+  ['Lru.drainLocked', null], // __pagevec_lru_add()'s work under the lru lock, a helper
   ['PageAllocator.freePagesUntilDrain', null], // tlb_finish_mmu()'s loop of free_unref_page() calls, a helper
 ]);
 
