@@ -94,48 +94,87 @@ export class CacheLine {
     return cost;
   }
 
+  /** transfer() requested by the running task at its clock, which waits it out (Task.stall). */
+  private transferBy(t: Task, lat: number): void {
+    t.stall(this.transfer(t.clock, lat));
+  }
+
   /** A load by `cpu` at `now`; returns its latency in ns. */
   read(cpu: number, now: number): number {
     if (this.guard !== null) this.guard.checkAccess(this.name, now);
     if (this.has(cpu)) return this.topo.lat.local;
-    // Fetch from the owner if there is one, else from the nearest sharer, else from memory.
-    let from = this.owner;
-    if (from < 0 && this.nsharers > 0) from = this.nearestSharer(cpu);
-    const cost = this.transfer(now, this.topo.latency(from, cpu));
-    this.owner = -1; // the owner keeps a shared copy
-    this.add(cpu);
+    const cost = this.transfer(now, this.topo.latency(this.source(cpu), cpu));
+    this.shareWith(cpu);
     return cost;
   }
 
   /**
-   * read() by the task running at its clock, which waits out the latency (Task.stall): the
-   * latency never leaves this call as a number, so no heap number is made for it where read()
-   * is not inlined into its caller (a float returned from a call that is not inlined is one).
+   * read() by the task running at its clock, which waits out the latency (Task.stall). Neither
+   * the clock nor the latency is handed to a call that may not be inlined (transfer() is given
+   * the task): a float passed or returned there would be a heap number made (page_fault1 on 16
+   * CPUs: ~60 bytes a fault, when read() and write() took the clock and returned the latency).
    */
   readBy(t: Task): void {
-    t.stall(this.read(t.cpu, t.clock));
+    if (this.guard !== null) this.guard.checkAccess(this.name, t.clock);
+    const cpu = t.cpu;
+    if (this.has(cpu)) {
+      t.stall(this.topo.lat.local);
+      return;
+    }
+    this.transferBy(t, this.topo.latency(this.source(cpu), cpu));
+    this.shareWith(cpu);
+  }
+
+  /** Where a load by `cpu` fetches the line from: the owner if there is one, else the nearest sharer, else memory (-1). */
+  private source(cpu: number): number {
+    const from = this.owner;
+    return from < 0 && this.nsharers > 0 ? this.nearestSharer(cpu) : from;
+  }
+
+  /** After a load by `cpu`: the owner keeps a shared copy, and `cpu` has one. */
+  private shareWith(cpu: number): void {
+    this.owner = -1;
+    this.add(cpu);
   }
 
   /** write() by the task running at its clock, which waits out the latency (as readBy()). */
   writeBy(t: Task): void {
-    t.stall(this.write(t.cpu, t.clock));
+    if (this.guard !== null) this.guard.checkAccess(this.name, t.clock);
+    const cpu = t.cpu;
+    const local = this.topo.lat.local;
+    if (this.owner === cpu && this.nsharers === 1) {
+      t.stall(local);
+      return;
+    }
+    const lat = this.writeLatency(cpu);
+    if (lat === local) t.stall(lat);
+    else this.transferBy(t, lat);
+    this.own(cpu);
   }
 
   /** A store or atomic read-modify-write by `cpu` at `now`; returns its latency in ns. */
   write(cpu: number, now: number): number {
     if (this.guard !== null) this.guard.checkAccess(this.name, now);
-    if (this.owner === cpu && this.nsharers === 1) return this.topo.lat.local;
-    let lat: number;
-    if (this.nsharers === 0) {
-      lat = this.topo.lat.memory;
-    } else if (this.nsharers === 1 && this.has(cpu)) {
-      lat = this.topo.lat.local; // sole sharer upgrading S -> M: no other copy to invalidate
-    } else {
-      lat = this.farthestLatency(cpu);
-    }
-    const cost = lat === this.topo.lat.local ? lat : this.transfer(now, lat);
-    // Every other copy invalidated. Loops, not fill(): a few words each, and the builtin's call
-    // cost more than the stores (a line is written several times a fault).
+    const local = this.topo.lat.local;
+    if (this.owner === cpu && this.nsharers === 1) return local;
+    const lat = this.writeLatency(cpu);
+    const cost = lat === local ? lat : this.transfer(now, lat);
+    this.own(cpu);
+    return cost;
+  }
+
+  /** The latency of a write by `cpu` that does not own the line alone. */
+  private writeLatency(cpu: number): number {
+    if (this.nsharers === 0) return this.topo.lat.memory;
+    // A sole sharer upgrading S -> M: no other copy to invalidate.
+    if (this.nsharers === 1 && this.has(cpu)) return this.topo.lat.local;
+    return this.farthestLatency(cpu);
+  }
+
+  /** After a write by `cpu`: every other copy invalidated, `cpu` the owner. */
+  private own(cpu: number): void {
+    // Loops, not fill(): a few words each, and the builtin's call cost more than the stores (a
+    // line is written several times a fault).
     const sharers = this.sharers;
     for (let w = 0; w < sharers.length; w++) sharers[w] = 0;
     const perSocket = this.perSocket;
@@ -145,7 +184,6 @@ export class CacheLine {
     this.nsharers = 0;
     this.add(cpu);
     this.owner = cpu;
-    return cost;
   }
 
   /** Latency to invalidate every other copy: the farthest holder decides (invalidations go out in parallel). */

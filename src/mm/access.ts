@@ -3,7 +3,7 @@ import { EV } from '../events/catalog.js';
 import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK } from '../trace/sink.js';
 import type { Thread } from './kernel.js';
 import { lookupPteTable } from './pgtable.js';
-import { accessError, doAnonymousPageCall, findVmaCached, pteTableOf, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked } from './fault.js';
+import { accessError, doAnonymousPageCall, findVmaCached, pteTableOf, findVmaLocked, handleMmFaultAnonFast, handleMmFaultWalked, VmfSlot } from './fault.js';
 import { anonVmaPrepare } from './rmap.js';
 import { tlbNoteWrite, tlbStaleWrite } from './tlb.js';
 import type { Vma } from './vma.js';
@@ -120,6 +120,8 @@ export class DoUserAddrFault extends StepFrame {
   private detail = '';
   /** do_anonymous_page()'s frame of an earlier fault (returned), for doAnonymousPageCall()'s `again`. */
   private anon: StepFrame | Code<number> | null = null;
+  /** The vm_fault of each fault's common anonymous case, filled in again (handleMmFaultAnonFast()'s `into`). */
+  private readonly vmf = new VmfSlot();
 
   constructor(
     private readonly th: Thread,
@@ -228,7 +230,7 @@ export class DoUserAddrFault extends StepFrame {
           if (t.ret !== true) return this.segv(t, `no mapping at 0x${addr.toString(16)}`);
           if (accessError(this.write, vma)) return this.segv(t, `${this.write ? 'write' : 'read'} to ${vma.toString()} at 0x${addr.toString(16)}`);
           // handle_mm_fault(), its common anonymous case as a call.
-          const vmf = handleMmFaultAnonFast(th, vma, addr, this.flags);
+          const vmf = handleMmFaultAnonFast(th, vma, addr, this.flags, this.vmf);
           this.at = At.Handled;
           if (vmf === null) return t.stepCall(handleMmFaultWalked(th, vma, addr, this.flags));
           this.anon = doAnonymousPageCall(th, vmf, this.anon);

@@ -92,9 +92,10 @@ export function* handleMmFault(th: Thread, vma: Vma, addr: number, flags: number
  * The first steps of handle_mm_fault() without a generator: count the fault and look the page
  * tables up. When they end at an empty PTE of an anonymous VMA (the common first touch), charge
  * the walk and return the vm_fault for do_anonymous_page(); else return null without charging
- * it, and handleMmFaultWalked() walks (and charges) itself.
+ * it, and handleMmFaultWalked() walks (and charges) itself. `into`: a vm_fault of the caller's to
+ * fill in, instead of a new one (the caller's fault ended before this one began).
  */
-export function handleMmFaultAnonFast(th: Thread, vma: Vma, addr: number, flags: number): Vmf | null {
+export function handleMmFaultAnonFast(th: Thread, vma: Vma, addr: number, flags: number, into: VmfSlot | null = null): Vmf | null {
   th.k.em.count(EV.PGFAULT, th);
   if (!vma.isAnonymous()) return null;
   const pt = pteWalkPeek(th, addr);
@@ -102,7 +103,28 @@ export function handleMmFaultAnonFast(th: Thread, vma: Vma, addr: number, flags:
   const idx = th.k.geo.index(th.k.geo.levels - 1, addr);
   if (pt.ptes[idx] !== 0) return null;
   chargeWalk(th);
-  return { vma, addr, flags, pt, idx, orig: 0, spec: null };
+  if (into === null) return { vma, addr, flags, pt, idx, orig: 0, spec: null };
+  into.vma = vma;
+  into.addr = addr;
+  into.flags = flags;
+  into.pt = pt;
+  into.idx = idx;
+  into.orig = 0;
+  return into;
+}
+
+/**
+ * A vm_fault that one caller of handleMmFaultAnonFast() fills in again for each of its faults (the
+ * do_user_addr_fault() frame of a touch loop): no object made a fault.
+ */
+export class VmfSlot implements Vmf {
+  vma: Vma = null!;
+  addr = 0;
+  flags = 0;
+  pt: PteTable = null!;
+  idx = 0;
+  orig = 0;
+  readonly spec = null;
 }
 
 /** handle_mm_fault() after the PGFAULT count: the general case. */
