@@ -8,7 +8,7 @@ import { mmPopulate } from './gup.js';
 import { splitHugePmd } from './huge_memory.js';
 import { isSwapEntry } from './swap.js';
 import { flushTlbRange } from './tlb.js';
-import { addMmCounter } from './rss.js';
+import { addMmCounter, addMmCounterNow } from './rss.js';
 import { freePgtables, pgtableAccount, pgtableFree, pgtablesFree } from './pgalloc.js';
 import { anonVmaClone, anonVmaMerge, anonVmaMergeable, pageRemoveRmap } from './rmap.js';
 import { traceSysEnterMmap, traceSysEnterMunmap, traceSysExitMmap } from './syscall-trace.js';
@@ -305,10 +305,11 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
       }
       yield* splitHugePmd(th, pt);
     }
-    yield* pt.ptl.lock(t);
+    // The lock's fast path first: no generator made when it needs no sync and is free.
+    if (!pt.ptl.lockFast(t)) yield* pt.ptl.lock(t);
     let rss = 0;
-    for (let a = lo; a < hi; a += k.pageSize) {
-      const i = geo.index(lastLvl, a);
+    // The PTE index of each page in turn (one table: it goes up by one a page).
+    for (let a = lo, i = geo.index(lastLvl, lo); a < hi; a += k.pageSize, i++) {
       const pte = pt.ptes[i];
       if (pte === 0) continue;
       pt.ptes[i] = 0;
@@ -329,8 +330,8 @@ export function* zapRange(th: Thread, start: number, end: number): Code<number> 
       if (--k.pages.refcount[pfn] === 0) th.gather.push(pfn);
     }
     // zap_pte_range()'s add_mm_rss_vec(): straight into mm->rss_stat, per PTE table, under its lock.
-    if (rss !== 0) yield* addMmCounter(th, th.mm, rss);
-    yield* pt.ptl.unlock(t);
+    if (rss !== 0 && !addMmCounterNow(th, th.mm, rss)) yield* addMmCounter(th, th.mm, rss);
+    if (!pt.ptl.unlockFast(t)) yield* pt.ptl.unlock(t);
   }
   return zapped;
 }

@@ -306,12 +306,11 @@ export class PageAllocator {
     const t = th.t;
     const { lock: zl, free } = this.zoneFor(t.cpu);
     const pcp = this.pcps[t.cpu];
-    {
-      yield* zl.lock(t);
-      pcp.pages.moveFirst(this.batch, free);
-      t.cost(this.batch * this.costs.zoneBatchPerPageNs);
-      yield* zl.unlock(t);
-    }
+    // The lock's fast paths first: no generator made when they need no sync and it is free.
+    if (!zl.lockFast(t)) yield* zl.lock(t);
+    pcp.pages.moveFirst(this.batch, free);
+    t.cost(this.batch * this.costs.zoneBatchPerPageNs);
+    if (!zl.unlockFast(t)) yield* zl.unlock(t);
   }
 }
 
@@ -398,9 +397,9 @@ export class Lru {
       const m = Math.min(Lru.SWAP_CLUSTER_MAX, n - done);
       // release_pages() relocks per node; the model takes the pages as this CPU's node's.
       const lock = this.lockFor(t.cpu);
-      yield* lock.lock(t);
+      if (!lock.lockFast(t)) yield* lock.lock(t); // as drainPcp()
       t.cost(m * this.costs.lruPerPageNs);
-      yield* lock.unlock(t);
+      if (!lock.unlockFast(t)) yield* lock.unlock(t);
     }
   }
 }

@@ -39,6 +39,15 @@ export function* addMmCounter(th: Thread, mm: MmStruct, delta: number): Code {
   mm.rss += delta;
 }
 
+/** add_mm_counter() when it needs no sync: true if done (else the caller syncs, or calls addMmCounter()). */
+export function addMmCounterNow(th: Thread, mm: MmStruct, delta: number): boolean {
+  const t = th.t;
+  if (t.owesSync()) return false;
+  mm.rssLine.writeBy(t);
+  mm.rss += delta;
+  return true;
+}
+
 /** sync_mm_rss(): fold the task's cached delta into mm->rss_stat. */
 export function* syncMmRss(th: Thread): Code {
   const t = th.t;
