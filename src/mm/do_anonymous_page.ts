@@ -1,4 +1,5 @@
 import { STEP_SYNC, StepFrame, runFrame, type Code, type Task } from '../engine/engine.js';
+import type { SpinSection } from '../engine/spin-section.js';
 import type { Thread } from './kernel.js';
 import { putPage } from './page.js';
 import { pageAddNewAnonRmap, vmfAnonPrepare } from './rmap.js';
@@ -44,6 +45,7 @@ const enum At {
   Start,
   Prepared,
   Alloc,
+  Refill,
   AllocCalled,
   Allocated,
   Lock,
@@ -53,6 +55,7 @@ const enum At {
   Locked,
   Raced,
   Rss,
+  Drain,
   Lru,
   Unlock,
   /** A call whose return value is the frame's. */
@@ -65,6 +68,8 @@ class DoAnonymousPage extends StepFrame {
   private at = At.Start;
   private pfn = -1;
   private locked = true;
+  /** The lock section under way (the pcp refill, the pagevec drain), whose steps step() takes. */
+  private sec: SpinSection | null = null;
 
   constructor(
     private readonly th: Thread,
@@ -113,14 +118,28 @@ class DoAnonymousPage extends StepFrame {
           if (t.ret !== 0) return t.ret as number;
           this.at = At.Alloc;
           break;
-        case At.Alloc:
+        case At.Alloc: {
           this.pfn = k.alloc.allocPageFast(th);
-          if (this.pfn === -2) {
-            this.at = At.AllocCalled;
-            return t.stepCall(k.alloc.refillPcpCall(th));
+          if (this.pfn !== -2) {
+            this.at = At.Allocated;
+            break;
           }
-          this.at = At.Allocated;
+          // rmqueue_bulk() first: its section's steps taken here, or its generator called.
+          const sec = k.alloc.refillSection(th);
+          if (sec === null) {
+            this.at = At.AllocCalled;
+            return t.stepCall(k.alloc.refillPcp(th));
+          }
+          this.sec = sec;
+          this.at = At.Refill;
           break;
+        }
+        case At.Refill: {
+          const r = this.sec!.step(t);
+          if (r < 0) return r;
+          this.at = At.AllocCalled;
+          break;
+        }
         case At.AllocCalled:
           this.pfn = k.alloc.allocAfterRefill(th);
           this.at = At.Allocated;
@@ -186,8 +205,20 @@ class DoAnonymousPage extends StepFrame {
           // page_add_new_anon_rmap() + lru_cache_add_active_or_unevictable()
           pageAddNewAnonRmap(th, this.pfn);
           this.at = At.Lru;
-          if (k.lru.addFast(th, this.pfn)) return t.stepCall(k.lru.drainCall(th));
+          if (k.lru.addFast(th, this.pfn)) {
+            // __pagevec_lru_add(): its section's steps taken here, or its generator called.
+            const sec = k.lru.drainSection(th);
+            if (sec === null) return t.stepCall(k.lru.drain(th));
+            this.sec = sec;
+            this.at = At.Drain;
+          }
           break;
+        case At.Drain: {
+          const r = this.sec!.step(t);
+          if (r < 0) return r;
+          this.at = At.Lru;
+          break;
+        }
         case At.Lru:
           pt.ptes[vmf.idx] = (this.pfn << PTE_SHIFT) | PTE_PRESENT | (vmf.vma.flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
           pt.used++;

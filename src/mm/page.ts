@@ -1,4 +1,4 @@
-import type { Code, Engine, StepFrame, Task } from '../engine/engine.js';
+import type { Code, Engine, Task } from '../engine/engine.js';
 import { SpinLock } from '../engine/locks.js';
 import { SpinSection } from '../engine/spin-section.js';
 import type { ArchCosts } from '../config/arch.js';
@@ -73,7 +73,7 @@ export class PageAllocator {
   private readonly zones: Zone[];
   private readonly pcps: Pcp[];
   private readonly nodeOf: Int32Array;
-  /** Each CPU's rmqueue_bulk() frame (refillPcpCall()), made when first used. */
+  /** Each CPU's rmqueue_bulk() section (refillSection()), made when first used. */
   private readonly refills: (SpinSection | undefined)[] = [];
   /** pcp->batch and pcp->high (zone_batchsize() for a large zone: 31; high = 6 * batch). */
   readonly batch = 31;
@@ -245,18 +245,18 @@ export class PageAllocator {
   }
 
   /**
-   * rmqueue_bulk() for a caller that found this CPU's list empty (allocPageFast() said -2), to
-   * call (`return t.stepCall(...)`), then allocAfterRefill(): a frame of this CPU's where the
-   * engine runs calls, else the generator refillPcp(), whose name a lock wait's stack shows.
+   * rmqueue_bulk() for a caller that found this CPU's list empty (allocPageFast() said -2), then
+   * allocAfterRefill(): this CPU's section, ready, for a frame to take its steps where the engine
+   * runs calls; null elsewhere, and the caller calls the generator refillPcp(), whose name a lock
+   * wait's stack shows.
    */
-  refillPcpCall(th: Thread): StepFrame | Code<number> {
+  refillSection(th: Thread): SpinSection | null {
     const t = th.t;
-    if (!t.eng.calls) return this.refillPcp(th);
-    const f = (this.refills[t.cpu] ??= new SpinSection((u) => this.refillLocked(u)));
-    return f.begin(this.zoneFor(t.cpu).lock);
+    if (!t.eng.calls) return null;
+    return (this.refills[t.cpu] ??= new SpinSection((u) => this.refillLocked(u))).begin(this.zoneFor(t.cpu).lock);
   }
 
-  /** refillPcpCall()'s generator. */
+  /** refillSection()'s generator. */
   *refillPcp(th: Thread): Code<number> {
     const t = th.t;
     const zl = this.zoneFor(t.cpu).lock;
@@ -359,18 +359,17 @@ export class Lru {
     if (this.addFast(th, pfn)) yield* this.drain(th);
   }
 
-  /** Each CPU's __pagevec_lru_add() frame (drainCall()), made when first used. */
+  /** Each CPU's __pagevec_lru_add() section (drainSection()), made when first used. */
   private readonly drains: (SpinSection | undefined)[] = [];
 
   /**
-   * __pagevec_lru_add() to call (`return t.stepCall(...)`): a frame of this CPU's where the
-   * engine runs calls, else the generator drain(), whose name a lock wait's stack shows.
+   * __pagevec_lru_add() for a frame to take its steps (as PageAllocator.refillSection()): this
+   * CPU's section, ready, where the engine runs calls; null elsewhere (the caller calls drain()).
    */
-  drainCall(th: Thread): StepFrame | Code {
+  drainSection(th: Thread): SpinSection | null {
     const t = th.t;
-    if (!t.eng.calls) return this.drain(th);
-    const f = (this.drains[t.cpu] ??= new SpinSection((u) => this.drainLocked(u)));
-    return f.begin(this.lockFor(t.cpu));
+    if (!t.eng.calls) return null;
+    return (this.drains[t.cpu] ??= new SpinSection((u) => this.drainLocked(u))).begin(this.lockFor(t.cpu));
   }
 
   /** __pagevec_lru_add()'s work under the lru lock (the pages' list moves): this CPU's pagevec emptied. */

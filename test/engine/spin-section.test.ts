@@ -1,13 +1,24 @@
 /**
- * SpinSection (src/engine/spin-section.ts): spin_lock(); body; spin_unlock() as a step function,
- * run as a call, through runFrame() or driveFrame(), takes the same steps as the generator
- * `yield* lock.lock(t); body; yield* lock.unlock(t)`.
+ * SpinSection (src/engine/spin-section.ts): spin_lock(); body; spin_unlock() as steps a frame
+ * takes for itself; the frame run as a call, through runFrame() or driveFrame(), takes the same
+ * steps as the generator `yield* lock.lock(t); body; yield* lock.unlock(t)`.
  */
 import { describe, expect, it } from 'vitest';
-import { driveFrame, Engine, FRAMES, FRAMES_PENDING, runFrame, SyncRuleError, TaskState, type Code, type Task } from '../../src/engine/engine.js';
+import { driveFrame, Engine, FRAMES, FRAMES_PENDING, runFrame, StepFrame, SyncRuleError, TaskState, type Code, type Task } from '../../src/engine/engine.js';
 import { SpinLock } from '../../src/engine/locks.js';
 import { SpinSection } from '../../src/engine/spin-section.js';
 import { COSTS, flatTopo, setup, type Entry } from './helpers.js';
+
+/** A frame whose steps are its section's, as do_anonymous_page()'s are while it refills or drains. */
+class Owner extends StepFrame {
+  constructor(private readonly sec: SpinSection) {
+    super();
+  }
+  step(t: Task): number {
+    return this.sec.step(t);
+  }
+}
+const owner = (sec: SpinSection): Owner => new Owner(sec);
 
 /** How a task enters its section: the generator, or its frame as a call, through runFrame(), driven. */
 type How = 'generator' | 'call' | 'runFrame' | 'drive';
@@ -53,12 +64,12 @@ function run(how: How, plans: Plan[], opts: { spinlock?: 'queued' | 'ticket'; dr
           body(t);
           yield* lock.unlock(t);
         } else if (how === 'call') {
-          yield t.call(frame.begin(lock));
+          yield t.call(owner(frame.begin(lock)));
           rets.push(t.ret);
         } else if (how === 'runFrame') {
-          rets.push(yield* runFrame(t, frame.begin(lock)));
+          rets.push(yield* runFrame(t, owner(frame.begin(lock))));
         } else {
-          let r = driveFrame(t, frame.begin(lock));
+          let r = driveFrame(t, owner(frame.begin(lock)));
           if (r === FRAMES_PENDING) {
             yield FRAMES;
             r = t.ret as number;
@@ -158,12 +169,12 @@ describe('SpinSection: contention', () => {
       });
     const h = section('H', 1000);
     spawn('H', function* (t) {
-      yield t.call(h.begin(lock));
+      yield t.call(owner(h.begin(lock)));
     });
     const s = section('W', 100);
     const w = spawn('W', function* (t) {
       t.cost(100);
-      yield t.call(s.begin(lock));
+      yield t.call(owner(s.begin(lock)));
       note(`W ret ${String(t.ret)}`, t);
     });
     let at500: unknown[] = [];
@@ -182,7 +193,7 @@ describe('SpinSection: contention', () => {
 });
 
 describe('SpinSection.begin()', () => {
-  it('throws, naming the lock, on a frame whose section has not ended', () => {
+  it('throws, naming the lock, on a section that has not ended', () => {
     const { eng } = setup({ cpus: 1 });
     const lock = new SpinLock(eng, 'zone->lock');
     const f = new SpinSection(() => ANSWER);
@@ -191,7 +202,7 @@ describe('SpinSection.begin()', () => {
     expect(() => f.begin(lock)).toThrow(/zone->lock/);
   });
 
-  it('throws from a body that enters its own frame again; a frame whose section ended begins again', () => {
+  it('throws from a body that enters its own section again; a section that ended begins again', () => {
     const { eng, spawn } = setup({ cpus: 1 });
     const lock = new SpinLock(eng, 'lru_lock');
     let nested = false;
@@ -202,11 +213,11 @@ describe('SpinSection.begin()', () => {
     const rets: unknown[] = [];
     spawn('T', function* (t) {
       for (let i = 0; i < 3; i++) {
-        yield t.call(f.begin(lock));
+        yield t.call(owner(f.begin(lock)));
         rets.push(t.ret);
       }
       nested = true;
-      yield t.call(f.begin(lock));
+      yield t.call(owner(f.begin(lock)));
     });
     expect(() => eng.run()).toThrow(/lru_lock/);
     expect(rets).toEqual([ANSWER, ANSWER, ANSWER]);
