@@ -99,6 +99,7 @@ const enum At {
   Locked,
   Found,
   Expanded,
+  Anon,
   Handled,
   Finish,
   SignalUnlocked,
@@ -234,7 +235,17 @@ export class DoUserAddrFault extends StepFrame {
           this.at = At.Handled;
           if (vmf === null) return t.stepCall(handleMmFaultWalked(th, vma, addr, this.flags));
           this.anon = doAnonymousPageCall(th, vmf, this.anon);
-          return t.stepCall(this.anon);
+          if (!t.eng.calls) return t.stepCall(this.anon);
+          // do_anonymous_page()'s frame: its steps taken from here (At.Anon), not as a call.
+          this.at = At.Anon;
+          break;
+        }
+        case At.Anon: {
+          const r = (this.anon as StepFrame).step(t);
+          if (r < 0) return r;
+          t.ret = r;
+          this.at = At.Handled;
+          break;
         }
         case At.Handled:
           this.fault = t.ret as number;

@@ -8,10 +8,12 @@ import type { TouchState } from './interp-state.js';
  * The `touch` statement's loop over pages, the hot loop of every workload: a user access at each
  * address (userAccess()), a page fault where the MMU cannot make it (do_user_addr_fault()), and
  * after a fault the access again. A step function (StepFrame), run by the thread's generator with
- * driveFrame(): when a fault syncs, the engine goes on with the fault's frames and, when they
- * return, with this loop, by plain calls; the generator is resumed only when the loop stops.
- * Before, every fault that synced ended in a resume of the thread's generator (threadMain(),
- * whose many registers a resume restores): on 16 CPUs about one a fault.
+ * driveFrame(): the generator is resumed only when the loop stops (before, every fault that
+ * synced ended in a resume of threadMain()'s generator, whose many registers a resume restores:
+ * on 16 CPUs about one a fault). The loop takes the steps of the fault's frame itself (At.Fault),
+ * as that frame takes do_anonymous_page()'s: when the fault syncs, the engine calls this loop's
+ * step() again, and no frame is entered or left a fault (each was a trip through the engine's
+ * call stack, and made its call of step() meet more classes of frame).
  *
  * step() answers, besides the frame's own STEP_SYNC and STEP_CALL:
  * TOUCH_DONE: every address was accessed; TOUCH_FAULTED: a fault ended in a signal, or the same
@@ -26,6 +28,7 @@ export const TOUCH_USER_SYNC = 2;
 /** Where TouchLoop.step() goes on. */
 const enum At {
   Access,
+  Fault,
   Faulted,
   Accessed,
   Next,
@@ -63,13 +66,21 @@ export class TouchLoop extends StepFrame {
             this.at = At.Accessed;
             break;
           }
-          this.at = At.Faulted;
           if (t.eng.calls) {
+            // The fault's frame: its steps taken from here (At.Fault), not as a call.
             this.fault = doUserAddrFaultFrame(th, st.addr, st.write, st.ip, this.fault);
-            return t.stepCall(this.fault);
+            this.at = At.Fault;
+            break;
           }
           // Where call chains are read off the JS stack: the generator, whose name they show.
+          this.at = At.Faulted;
           return t.stepCall(doUserAddrFault(th, st.addr, st.write, st.ip));
+        case At.Fault: {
+          const r = this.fault!.step(t);
+          if (r < 0) return r;
+          this.at = At.Faulted;
+          break;
+        }
         case At.Faulted: {
           this.outcome = t.eng.calls ? this.fault!.outcome : (t.ret as FaultOutcome | null);
           st.lastSync = t.clock;
