@@ -44,7 +44,7 @@ export function getSyncCheckDefault(): boolean {
   return syncCheckDefault;
 }
 
-export { Task, TaskState, StepFrame, runFrame, driveFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, FRAMES, FRAMES_PENDING, STEP_SYNC, STEP_CALL, type Code, type Yield } from './task.js';
+export { Task, TaskState, StepFrame, runFrame, calleeOf, driveFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, FRAMES, FRAMES_PENDING, STEP_SYNC, STEP_CALL, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
 export { Timer } from './event-loop.js';

@@ -57,23 +57,34 @@ export abstract class StepFrame {
   abstract step(t: Task): number;
 }
 
-/** A frame as a generator, for callers that delegate with yield* (Engine.calls off). */
+/**
+ * A frame as a generator, for callers that delegate with yield* (Engine.calls off). A generator
+ * that stands for a frame under a name of its own (doAnonymousPage(), doUserAddrFault()) takes the
+ * frame's steps itself with the same loop, rather than `yield* runFrame(...)`: each generator
+ * between a sync and the engine is resumed at every sync.
+ */
 export function* runFrame(t: Task, f: StepFrame): Code<number> {
   for (;;) {
     const r = f.step(t);
     if (r >= 0) return r;
-    if (r === STEP_CALL) {
-      const callee = t.calleeFrame;
-      if (callee !== null) {
-        t.calleeFrame = null;
-        t.ret = yield* runFrame(t, callee);
-      } else {
-        const g = t.callee!;
-        t.callee = null;
-        t.ret = yield* g;
-      }
-    } else yield SYNC;
+    if (r === STEP_CALL) t.ret = yield* calleeOf(t);
+    else yield SYNC;
   }
+}
+
+/**
+ * The call a frame's STEP_CALL asks for (Task.stepCall()), taken off the task, as a generator to
+ * delegate to: the generator called, or the frame called, run by runFrame().
+ */
+export function calleeOf(t: Task): Code<unknown> {
+  const f = t.calleeFrame;
+  if (f !== null) {
+    t.calleeFrame = null;
+    return runFrame(t, f);
+  }
+  const g = t.callee!;
+  t.callee = null;
+  return g;
 }
 
 /** driveFrame()'s answer when the frames stopped short: `yield FRAMES`, then their answer is in Task.ret. */

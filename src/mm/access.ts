@@ -1,4 +1,4 @@
-import { STEP_SYNC, StepFrame, runFrame, type Code, type Task } from '../engine/engine.js';
+import { STEP_CALL, STEP_SYNC, StepFrame, SYNC, calleeOf, type Code, type Task } from '../engine/engine.js';
 import { EV } from '../events/catalog.js';
 import { FAULT_MAJOR, FAULT_RETRIED, FAULT_SIGNAL_SHIFT, FAULT_SPEC, FAULT_VMA_LOCK } from '../trace/sink.js';
 import type { Thread } from './kernel.js';
@@ -74,9 +74,15 @@ export interface FaultOutcome {
  * (DoUserAddrFault below) run by this generator, or called as a frame (doUserAddrFaultFrame).
  */
 export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: number): Code<FaultOutcome | null> {
+  // runFrame()'s loop, here (as doAnonymousPage()): its generator would be one more to resume at every sync.
+  const t = th.t;
   const f = doUserAddrFaultFrame(th, addr, write, ip);
-  yield* runFrame(th.t, f);
-  return f.outcome;
+  for (;;) {
+    const r = f.step(t);
+    if (r >= 0) return f.outcome;
+    if (r === STEP_CALL) t.ret = yield* calleeOf(t);
+    else yield SYNC;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { STEP_SYNC, StepFrame, runFrame, type Code, type Task } from '../engine/engine.js';
+import { STEP_CALL, STEP_SYNC, SYNC, StepFrame, calleeOf, type Code, type Task } from '../engine/engine.js';
 import type { SpinSection } from '../engine/spin-section.js';
 import type { Thread } from './kernel.js';
 import { putPage } from './page.js';
@@ -17,7 +17,15 @@ import { FAULT_FLAG_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SHIFT, PTE_WRITE, VM_FAUL
 export function* doAnonymousPage(th: Thread, vmf: Vmf): Code<number> {
   // A generator of its own, not runFrame()'s alone: the name a lock wait's stack shows (lock
   // contention's caller, cpu-clock's chains), the frame's step() being off the stack meanwhile.
-  return yield* runFrame(th.t, new DoAnonymousPage(th, vmf));
+  // runFrame()'s loop, here: its generator would be one more to resume at every sync.
+  const t = th.t;
+  const f = new DoAnonymousPage(th, vmf);
+  for (;;) {
+    const r = f.step(t);
+    if (r >= 0) return r;
+    if (r === STEP_CALL) t.ret = yield* calleeOf(t);
+    else yield SYNC;
+  }
 }
 
 /**
