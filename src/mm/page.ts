@@ -214,7 +214,8 @@ export class PageAllocator {
   *allocPage(th: Thread): Code<number> {
     const t = th.t;
     if (this.pcps[t.cpu].pages.length === 0) {
-      // rmqueue_bulk(): refill the per-CPU list from the zone under zone->lock.
+      // rmqueue_bulk(): refill the per-CPU list from the zone under zone->lock (here, not by a
+      // call of refillPcp(): the race checker's step log names the generator a step is in).
       const zl = this.zoneFor(t.cpu).lock;
       yield* zl.lock(t);
       this.refillLocked(t);
@@ -324,6 +325,8 @@ export class Lru {
   readonly locks: SpinLock[];
   private readonly nodeOf: Int32Array;
   private readonly pvec: Int32Array;
+  /** Each CPU's __pagevec_lru_add() section (drainSection()), made when first used. */
+  private readonly drains: (SpinSection | undefined)[] = [];
   static readonly PAGEVEC_SIZE = 15;
   static readonly SWAP_CLUSTER_MAX = 32;
 
@@ -358,9 +361,6 @@ export class Lru {
   *add(th: Thread, pfn: number): Code {
     if (this.addFast(th, pfn)) yield* this.drain(th);
   }
-
-  /** Each CPU's __pagevec_lru_add() section (drainSection()), made when first used. */
-  private readonly drains: (SpinSection | undefined)[] = [];
 
   /**
    * __pagevec_lru_add() for a frame to take its steps (as PageAllocator.refillSection()): this
@@ -424,4 +424,3 @@ export function* putLruPage(th: Thread, pfn: number): Code {
   yield* k.lru.remove(th, 1);
   yield* k.alloc.freePage(th, pfn);
 }
-

@@ -1,6 +1,6 @@
 import { ipOfLine } from '../trace/user-ip.js';
 import { Killed, LOOP_SYNC_ITERS, loopGoesOn, numberSpawners, ProcessCounters, protFlags, USER_QUANTUM_NS, type Frame, type LoopState, type TouchState } from './interp-state.js';
-import { driveFrame, FRAMES, FRAMES_PENDING, PREEMPT, RESUME_LATER, STEP_CALL, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
+import { calleeOf, driveFrame, FRAMES, FRAMES_PENDING, PREEMPT, RESUME_LATER, STEP_CALL, SYNC, type Code, type Engine, type Task } from '../engine/engine.js';
 import { Barrier } from '../engine/locks.js';
 import { streamSeed } from '../engine/rng.js';
 import type { CountingSink } from '../trace/sink.js';
@@ -216,11 +216,7 @@ export class Runner {
                 } else {
                   // Where call chains are read off the JS stack: the loop calls the fault's
                   // generator, run from here (as runFrame() would, without its generator between).
-                  while ((r = loop.step(t)) === STEP_CALL) {
-                    const g = t.callee!;
-                    t.callee = null;
-                    t.ret = yield* g;
-                  }
+                  while ((r = loop.step(t)) === STEP_CALL) t.ret = yield* calleeOf(t);
                 }
                 if (r === TOUCH_DONE) break;
                 if (r === TOUCH_FAULTED) this.faulted(th, s.pos, st.addr, loop.outcome, loop.attempt);
