@@ -159,7 +159,10 @@ needRedis(`the job queue on a real redis-server${HAVE_REDIS ? '' : ' (skipped: r
 
     test('progress reaches the sweep with the job\'s index; a stop takes the waiting jobs off the queue', async () => {
       // Runs of more than one slice of runWorkloadAsync() (20000 events): they report progress.
-      const specs = [1, 2, 3, 4, 5, 6].map((s) => spec(s, '16M', 'page_fault1', 2));
+      // 64M: long enough (65536 faults a run) that the worker has not run all six by the time the
+      // first one's end comes back as an event and the stop takes the rest off (at 16M, once the
+      // fault path got faster, a clean-clone CI run saw all six done).
+      const specs = [1, 2, 3, 4, 5, 6].map((s) => spec(s, '64M', 'page_fault1', 2));
       const stop = new StopFlag();
       const progressOf = new Set<number>();
       let sweep = '';
