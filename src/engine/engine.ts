@@ -1,5 +1,4 @@
 import { EventLoop } from './event-loop.js';
-import { drawnAhead } from './ahead.js';
 import { Rng } from './rng.js';
 import { CacheLine, type SyncGuard } from './cacheline.js';
 import type { Topology } from './topology.js';
@@ -48,7 +47,6 @@ export function getSyncCheckDefault(): boolean {
 export { Task, TaskState, StepFrame, runFrame, calleeOf, driveFrame, SYNC, BLOCK, SPIN, PREEMPT, RESUME_LATER, CALL, FRAMES, FRAMES_PENDING, STEP_SYNC, STEP_CALL, type Code, type Yield } from './task.js';
 export { getInvariantCheckDefault, setInvariantCheckDefault, type TrackedLock } from './debug.js';
 export { SyncRuleError } from './sync-check.js';
-export { AheadViolation } from './ahead.js';
 export { Timer } from './event-loop.js';
 export { fifoPolicy, type SchedPolicy } from './policy.js';
 export type { EngineCosts, EngineOptions } from './options.js';
@@ -102,10 +100,7 @@ export class Engine extends EventLoop implements SyncGuard {
    * the scan between items (EventLoop.audit), the exit check (before joiners wake), the locks
    * made (trackLocks).
    */
-  declare current: Task | null;
-  /** Whether a PTE lock may be taken ahead of the order (ahead.ts): setupRun()'s, where nothing observes the order. */
-  ahead = false;
-  aheadTaken = 0;
+  current: Task | null = null;
   onTaskExit: ((t: Task) => void) | null = null;
   readonly locks: LockList | null;
   /** The observer of lock waits (the lock primitives call it where they wait), or null. */
@@ -185,23 +180,7 @@ export class Engine extends EventLoop implements SyncGuard {
   /** Apply the configured jitter to a cost, drawing from the seeded PRNG. */
   jitter(ns: number): number {
     const j = this.costs.jitter;
-    if (j <= 0) return ns;
-    if (this.aheadQueued > 0 && this.current !== null && this.current.aheadOpen) drawnAhead(this.current);
-    return ns * (1 + j * (2 * this.rng.float() - 1));
-  }
-
-  /** Whether `t` may take a lock ahead of the order (ahead.ts): not past the run's end, where the exact order stops it. */
-  canAhead(t: Task): boolean {
-    return this.ahead && t.clock <= this.stopAt;
-  }
-
-  /** `t` took a lock ahead of the order (aheadTaken counts them). */
-  tookAhead(t: Task): void {
-    this.aheadTaken++;
-    if (!t.aheadOpen) {
-      t.aheadOpen = true;
-      this.aheadQueued++;
-    }
+    return j > 0 ? ns * (1 + j * (2 * this.rng.float() - 1)) : ns;
   }
 
   /** Create a task that becomes runnable at `time`. */
@@ -230,9 +209,7 @@ export class Engine extends EventLoop implements SyncGuard {
    */
   private wakeupLatency(): number {
     const s = this.costs.wakeupSpread ?? 0;
-    if (s <= 0) return this.costs.wakeupNs;
-    if (this.aheadQueued > 0 && this.current !== null && this.current.aheadOpen) drawnAhead(this.current);
-    return this.costs.wakeupNs * (1 + s * (2 * this.rng.float() - 1));
+    return s > 0 ? this.costs.wakeupNs * (1 + s * (2 * this.rng.float() - 1)) : this.costs.wakeupNs;
   }
 
   /** A spinning task stops spinning and sleeps from `time` on (woken later by wake()). */
@@ -322,10 +299,6 @@ export class Engine extends EventLoop implements SyncGuard {
   /** Resume a task's generator until its next yield and act on what it yields. */
   resume(t: Task): void {
     this.now = t.clock;
-    if (t.aheadOpen) {
-      t.aheadOpen = false;
-      this.aheadQueued--;
-    }
     if (this.policy.defer !== undefined) {
       const at = this.policy.defer(t, this);
       if (at >= 0) {
@@ -377,7 +350,6 @@ export class Engine extends EventLoop implements SyncGuard {
           continue;
         } else {
           // Exit is shared state (joiners, the CPU): it happens at the task's time, in order.
-          if (t.clock === this.syncAt && this.aheadQueued > 0) this.aheadTie(t.clock);
           if (t.clock > this.syncAt) {
             t.finished = true;
             this.queue(t, t.clock);
@@ -391,7 +363,6 @@ export class Engine extends EventLoop implements SyncGuard {
         case SYNC:
           if (t.unaskedSync) t.unaskedSync = false;
           else if (t.clock <= this.syncAt && !this.stopped) {
-            if (t.clock === this.syncAt && this.aheadQueued > 0) this.aheadTie(t.clock);
             this.stepOpen = true;
             continue;
           } else if (this.dropSync !== null && !this.stopped && this.dropSync(t)) {

@@ -1,6 +1,5 @@
 import { EventHeap, type HeapItem } from './heap.js';
 import { callSite, SyncRuleError } from './sync-check.js';
-import { AheadViolation } from './ahead.js';
 
 /**
  * The event core of the engine (engine.ts): one heap of items ordered by (time, insertion seq),
@@ -14,13 +13,8 @@ export class Timer implements HeapItem {
   time = -0;
   seq = 0;
   removed = false;
-  constructor(
-    private readonly fn: () => void,
-    private readonly loop: EventLoop,
-  ) {}
+  constructor(private readonly fn: () => void) {}
   fire(): void {
-    // No task runs a timer's work (lock-ahead's checks see that: ahead.ts).
-    this.loop.current = null;
     this.fn();
   }
 }
@@ -28,14 +22,6 @@ export class Timer implements HeapItem {
 export abstract class EventLoop {
   protected readonly heap = new EventHeap();
   protected seqNo = 0;
-  /** The task being run (Engine.resume()), or null while a timer's work is done. */
-  current: unknown = null;
-  /**
-   * Tasks that took a lock ahead of the order (ahead.ts) and have not been run again since: while
-   * there is one, two items due at the same time end the run's lock-ahead (their tie is broken by
-   * the order of their queueing, which taking a lock ahead changes).
-   */
-  aheadQueued = 0;
   /** Time of the item being processed. */
   now = -0;
   /** A run stops processing items after this time (Infinity: until nothing is left); pastStopAt: it did. */
@@ -105,7 +91,7 @@ export abstract class EventLoop {
 
   /** Run fn at the given virtual time. */
   at(time: number, fn: () => void): Timer {
-    const t = new Timer(fn, this);
+    const t = new Timer(fn);
     this.queue(t, time);
     return t;
   }
@@ -113,16 +99,6 @@ export abstract class EventLoop {
   cancel(t: Timer): void {
     this.heap.remove(t);
     this.refreshSyncAt();
-  }
-
-  /**
-   * Two things due at the same time `at` while a task that took a lock ahead of the order
-   * (ahead.ts) is queued: an item taken and the next, or a running task and the next item (the
-   * running one goes on). What breaks such a tie (the order of queueing, who is running) is what
-   * taking a lock ahead changes, so the run's lock-ahead ends (made again in the exact order).
-   */
-  aheadTie(at: number): never {
-    throw new AheadViolation(`two things due at ${at} ns while a task that took a lock ahead is queued`);
   }
 
   /** Stop the loop after the item being processed (Ctrl-C). */
@@ -151,7 +127,6 @@ export abstract class EventLoop {
       } else it = heap.pop();
       this.refreshSyncAt();
       if (it === undefined) return false;
-      if (this.aheadQueued > 0 && it.time === this.syncAt) this.aheadTie(it.time);
       if (it.time > this.stopAtNs) {
         heap.push(it);
         this.refreshSyncAt();

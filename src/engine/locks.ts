@@ -2,7 +2,6 @@ import { SPIN, SYNC, type Code, type Engine, type Task } from './engine.js';
 import type { CacheLine } from './cacheline.js';
 import type { LockWaitee } from './wait.js';
 import { LCB_F_READ, LCB_F_SPIN, LCB_F_WRITE } from './lockstat.js';
-import { AheadViolation } from './ahead.js';
 
 /**
  * The kernel's lock primitives on the engine. Every operation first syncs (so shared state is
@@ -137,13 +136,6 @@ export class RwLock implements LockWaitee {
   }
 }
 
-/** SpinLock.aheadCheck()'s throw, kept out of the check (which every read of a PTE inlines). */
-function aheadOutOfOrder(l: SpinLock, e: Engine): never {
-  const c = e.current;
-  const by = c === null ? `a timer at ${e.now} ns` : `${c.comm}/${c.tid} at ${c.clock} ns`;
-  throw new AheadViolation(`${l.name} taken ahead until ${l.aheadUntil} ns, used by ${by}`);
-}
-
 /**
  * spinlock_t: FIFO hand-off to the next spinner. As a queued spinlock (qspinlock: x86 from 4.2,
  * arm64 from 4.19) only the waiter at the head of the MCS queue watches the lock word, so a
@@ -159,15 +151,9 @@ export class SpinLock implements LockWaitee {
   readonly line: CacheLine;
   /** A ticket lock (Engine.ticketSpinlocks), not a queued one. */
   private readonly ticket: boolean;
-  /**
-   * The last task to take this lock ahead of the order (lockAhead()), and when: an access by
-   * another task due earlier ends the run's lock-ahead (aheadCheck(), ahead.ts).
-   */
-  aheadTask: Task | null = null;
-  aheadUntil = -Infinity;
 
   constructor(
-    readonly eng: Engine,
+    private readonly eng: Engine,
     readonly name: string,
     line?: CacheLine,
   ) {
@@ -178,43 +164,12 @@ export class SpinLock implements LockWaitee {
 
   /** spin_lock() when it can complete at once (no sync, not held): true if taken. */
   lockFast(t: Task): boolean {
-    if (this.aheadTask !== null) this.aheadCheck();
     if (this.holder !== null || t.owesSync()) return false;
     t.preemptCount++;
     this.line.writeBy(t);
     this.stats.acquired++;
     this.holder = t;
     return true;
-  }
-
-  /**
-   * spin_lock() ahead of the order (ahead.ts): taken now, without the sync its time asks for, if
-   * free and lock-ahead is on; the caller takes it the usual way if not.
-   */
-  lockAhead(t: Task): boolean {
-    if (this.aheadTask !== null) this.aheadCheck();
-    if (this.holder !== null || !this.eng.canAhead(t)) return false;
-    // When the exact order would have synced: before the lock word's access.
-    this.aheadTask = t;
-    this.aheadUntil = t.clock;
-    this.eng.tookAhead(t);
-    t.preemptCount++;
-    this.line.writeBy(t);
-    this.stats.acquired++;
-    this.holder = t;
-    return true;
-  }
-
-  /**
-   * An access to this lock by the task being run (or a timer's work): out of order if due before
-   * the lock was last taken ahead, by another task. Called before the access, so the time
-   * checked is no later than the access's own.
-   */
-  aheadCheck(): void {
-    const e = this.eng;
-    const c = e.current;
-    if (c === this.aheadTask) return;
-    if ((c === null ? e.now : c.clock) < this.aheadUntil) aheadOutOfOrder(this, e);
   }
 
   /** spin_lock() */
@@ -242,7 +197,6 @@ export class SpinLock implements LockWaitee {
 
   /** spin_trylock() for a task that has synced. */
   trylockNow(t: Task): boolean {
-    if (this.aheadTask !== null) this.aheadCheck();
     if (this.holder !== null) {
       this.line.readBy(t);
       return false;
@@ -295,7 +249,6 @@ export class SpinLock implements LockWaitee {
   }
 
   get locked(): boolean {
-    if (this.aheadTask !== null) this.aheadCheck();
     return this.holder !== null;
   }
 

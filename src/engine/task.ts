@@ -211,8 +211,6 @@ export class Task implements HeapItem {
   sampleAt = Infinity;
   /** mustSync() said yes without the sync being owed (Engine.unsyncedSteps): the next `yield SYNC` is taken. */
   unaskedSync = false;
-  /** The task took a lock ahead of the order (ahead.ts) since it was last run (Engine.aheadQueued counts it). */
-  aheadOpen = false;
 
   constructor(
     readonly eng: Engine,
@@ -246,10 +244,8 @@ export class Task implements HeapItem {
   owesSync(): boolean {
     const e = this.eng;
     const must = this.clock > e.syncAt;
-    if (!must) {
-      if (this.clock === e.syncAt && e.aheadQueued > 0) e.aheadTie(this.clock);
-      e.stepOpen = true;
-    } else if (e.onSyncPoint !== null) e.onSyncPoint(this);
+    if (!must) e.stepOpen = true;
+    else if (e.onSyncPoint !== null) e.onSyncPoint(this);
     return must;
   }
 
@@ -258,7 +254,6 @@ export class Task implements HeapItem {
     const e = this.eng;
     const must = this.clock > e.syncAt;
     if (!must) {
-      if (this.clock === e.syncAt && e.aheadQueued > 0) e.aheadTie(this.clock);
       // Now and then a sync that is not owed, when it cannot change the order (Engine.yieldSoon);
       // good for the `yield SYNC` that follows at once, and for nothing after another sync point.
       if (--e.unsyncedSteps <= 0 && e.yieldSoon(this)) return (this.unaskedSync = true);

@@ -167,10 +167,8 @@ class DoAnonymousPage extends StepFrame {
               this.at = At.LockSpecCalled;
               return t.stepCall(spec.pteMapLock(th, vmf));
             }
-          } else if (pt.ptl.lockFast(t) || (t.eng.ahead && pt.takeAhead(t, vmf.idx))) {
-            // Free, and taken now: in its turn, or ahead of it where the run allows (engine/ahead.ts).
-            this.at = At.Locked;
-          } else {
+          } else if (pt.ptl.lockFast(t)) this.at = At.Locked;
+          else {
             // spin_lock()'s sync, then the lock proper.
             this.at = At.LockSlow;
             if (t.mustSync()) return STEP_SYNC;

@@ -180,10 +180,7 @@ function pteWalkPeek(th: Thread, addr: number): PteTable | null {
 export function pteTableOf(th: Thread, addr: number): PteTable | null {
   const geo = th.k.geo;
   const base = geo.tableBase(addr);
-  if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) {
-    th.leaf.reached(geo.index(geo.levels - 1, addr));
-    return th.leaf;
-  }
+  if (th.leafBase === base && th.leafGen === th.mm.pgtableGen && th.leaf !== null) return th.leaf;
   const pt = lookupPteTable(geo, th.mm.pgd, addr);
   if (pt !== null) {
     th.leaf = pt;

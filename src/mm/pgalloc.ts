@@ -86,9 +86,8 @@ export function* pteAlloc(th: Thread, addr: number): Code<PteTable | null> {
   const k = th.k;
   const geo = k.geo;
   th.t.cost(k.costs.pgtableLevelNs);
-  const made = (yield* pgtablePopulate(th, pmd.dir, pmd.i, () => new PteTable(k.eng, geo.entries[geo.levels - 1], addr - (addr % geo.pteTableSpan)))) as PteTable | null;
-  made?.reached(geo.index(geo.levels - 1, addr));
-  return made;
+  const made = yield* pgtablePopulate(th, pmd.dir, pmd.i, () => new PteTable(k.eng, geo.entries[geo.levels - 1], addr - (addr % geo.pteTableSpan)));
+  return made as PteTable | null;
 }
 
 /**

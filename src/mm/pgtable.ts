@@ -1,6 +1,5 @@
-import type { Engine, Task } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { SpinLock } from '../engine/locks.js';
-import { AheadViolation } from '../engine/ahead.js';
 import type { ArchProfile } from '../config/arch.js';
 
 /**
@@ -27,61 +26,10 @@ export class PteTable {
   /** When the table's page was freed, or -1 (set only under the invariant checks: the poison). */
   freedAt = -1;
   readonly ptl: SpinLock;
-  /**
-   * The first task whose walk reached this table, and whether another's has since: only a table
-   * one task has walked to has its lock taken ahead of the order (ahead.ts), as one that others
-   * use is the kind where taking it ahead would be found out of order and the run made again.
-   */
-  private walker: Task | null = null;
-  shared = false;
-  /** When each entry was last set under a lock taken ahead of the order (0: never), made at the first. */
-  private aheadAt: Float64Array | null = null;
   constructor(eng: Engine, entries: number, readonly base: number) {
     this.ptes = new Int32Array(entries);
     this.ptl = new SpinLock(eng, 'ptl');
   }
-
-  /**
-   * do_anonymous_page()'s PTE lock taken ahead of the order (engine/ahead.ts) for entry `idx`, if
-   * lock-ahead may: only on a table no other task has walked to. The entry notes when.
-   */
-  takeAhead(t: Task, idx: number): boolean {
-    if (this.shared || !this.ptl.lockAhead(t)) return false;
-    (this.aheadAt ??= new Float64Array(this.ptes.length))[idx] = this.ptl.aheadUntil;
-    return true;
-  }
-
-  /**
-   * A walk reaching entry `idx` of this table: lock-ahead's check (engine/ahead.ts). Whoever reads
-   * or writes an entry, with the table's lock (SpinLock checks that) or without (the MMU, a
-   * speculative walk), walks here first in the same run of its task, and must be due no earlier
-   * than work taken ahead on that entry by another task. Every walk to a PTE table calls it:
-   * lookupPteTable(), pteTableOf()'s remembered table, pte_alloc()'s.
-   */
-  /** When entry `idx` was last set under a lock taken ahead (0: never). */
-  aheadTime(idx: number): number {
-    return this.aheadAt === null ? 0 : this.aheadAt[idx];
-  }
-
-  reached(idx: number): void {
-    const l = this.ptl;
-    const at = this.aheadAt;
-    if (at !== null && at[idx] > 0) {
-      const e = l.eng;
-      const c = e.current as Task | null;
-      if (c !== l.aheadTask && (c === null ? e.now : c.clock) < at[idx]) aheadEntryOutOfOrder(this, idx, c === null ? e.now : c.clock);
-    }
-    if (!this.shared) {
-      const c = l.eng.current as Task | null;
-      if (this.walker === null) this.walker = c;
-      else if (c !== this.walker) this.shared = true;
-    }
-  }
-}
-
-/** PteTable.reached()'s throw, kept out of the check (which every walk inlines). */
-function aheadEntryOutOfOrder(pt: PteTable, idx: number, at: number): never {
-  throw new AheadViolation(`PTE ${idx} of the table at 0x${pt.base.toString(16)}, set ahead at ${pt.aheadTime(idx)} ns, walked to at ${at} ns`);
 }
 
 export class PtDir {
@@ -158,8 +106,5 @@ export function pmdSlot(geo: PtGeometry, pgd: PtDir, addr: number): { dir: PtDir
 /** Find the PTE table that maps addr without allocating, as the MMU walks (null if a level is missing). */
 export function lookupPteTable(geo: PtGeometry, pgd: PtDir, addr: number): PteTable | null {
   const dir = walkToPmd(geo, pgd, addr);
-  if (dir === null) return null;
-  const pt = dir.entries[geo.index(geo.levels - 2, addr)] as PteTable | null;
-  pt?.reached(geo.index(geo.levels - 1, addr));
-  return pt;
+  return dir === null ? null : (dir.entries[geo.index(geo.levels - 2, addr)] as PteTable | null);
 }

@@ -1,4 +1,4 @@
-import { AheadViolation, Engine, fifoPolicy, getInvariantCheckDefault, type EngineCosts, type SchedPolicy, type Task } from '../engine/engine.js';
+import { Engine, getInvariantCheckDefault, type EngineCosts, type SchedPolicy, type Task } from '../engine/engine.js';
 import { Topology } from '../engine/topology.js';
 import type { RwsemEra } from '../engine/rwsem-era.js';
 import type { ContentionTracer } from '../engine/lockstat.js';
@@ -102,12 +102,6 @@ export interface RunOptions {
   /** Seed of the engine's PRNG (cost jitter, random touch order) when not `seed` (a check schedule's). */
   readonly engineSeed?: number;
   /**
-   * Lock-ahead (src/engine/ahead.ts): false keeps the exact order throughout (runWorkload() makes
-   * a run again so when lock-ahead could have changed its answer). Default: on where nothing
-   * observes the order (aheadAllowed()).
-   */
-  readonly ahead?: boolean;
-  /**
    * Stop the run at this simulated time (ns), as Ctrl-C would: the fuzz tests' cap
    * (SPFPERF_SIM_LIMIT_NS, docs/check.md#fuzzing). Default: none.
    */
@@ -196,35 +190,7 @@ export function setupRun(o: RunOptions): Runner {
     eng.onTaskExit = (t) => dbg.taskExit(t);
   }
   o.testHook?.(k);
-  eng.ahead = aheadAllowed(o, eng, checks);
   return new Runner(o, eng, k, counting);
-}
-
-/**
- * Whether a run may take PTE locks ahead of the order (src/engine/ahead.ts): not where the order
- * itself is seen (sinks of events, intervals, samples, lock waits, the invariant and sync-rule
- * checks, a race checker's schedule, a lookahead), nor with SMT (a sibling's state scales every
- * cost, read without a sync).
- */
-function aheadAllowed(o: RunOptions, eng: Engine, checks: boolean): boolean {
-  if (o.ahead === false || checks || eng.checkSync || eng.smt || !eng.calls) return false;
-  if ((o.sinks?.length ?? 0) > 0 || o.intervalNs !== undefined || o.onInterval !== undefined) return false;
-  return eng.policy === fifoPolicy && eng.lookahead === 0 && eng.onSyncPoint === null && eng.dropSync === null;
-}
-
-/** A run's start and its engine's run to the end, made again in the exact order if lock-ahead saw it out of order. */
-function runToEnd(o: RunOptions): { r: Runner; o: RunOptions } {
-  for (;;) {
-    const r = setupRun(o);
-    try {
-      r.start();
-      r.eng.run();
-      return { r, o };
-    } catch (e) {
-      if (!(e instanceof AheadViolation) || !r.eng.ahead) throw e;
-      o = { ...o, ahead: false };
-    }
-  }
 }
 
 /** The result of a run setupRun() built, once its engine has run. */
@@ -250,8 +216,10 @@ export function finishRun(r: Runner, o: RunOptions): RunResult {
 
 /** Run a workload to completion and return what it counted. */
 export function runWorkload(o: RunOptions): RunResult {
-  const { r, o: ran } = runToEnd(o);
-  return finishRun(r, ran);
+  const r = setupRun(o);
+  r.start();
+  r.eng.run();
+  return finishRun(r, o);
 }
 
 /** What a long run reports between slices. */
@@ -279,18 +247,6 @@ export interface AsyncRunControl {
  * up to then (`stopped: true`), with elapsed time up to the point reached.
  */
 export async function runWorkloadAsync(o: RunOptions, c: AsyncRunControl = {}): Promise<RunResult> {
-  for (;;) {
-    try {
-      return await runSlices(o, c);
-    } catch (e) {
-      // As runToEnd(): the run made again in the exact order (its progress starts again).
-      if (!(e instanceof AheadViolation) || o.ahead === false) throw e;
-      o = { ...o, ahead: false };
-    }
-  }
-}
-
-async function runSlices(o: RunOptions, c: AsyncRunControl): Promise<RunResult> {
   const r = setupRun(o);
   r.start();
   const slice = c.sliceItems ?? 20000;

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SimulationError } from '../../src/errors.js';
 import { EV } from '../../src/events/catalog.js';
-import { AheadViolation } from '../../src/engine/engine.js';
-import { runWorkload, runWorkloadAsync, setupRun, type RunResult } from '../../src/sim/run.js';
+import { runWorkload, runWorkloadAsync, type RunResult } from '../../src/sim/run.js';
 import { prepareRun, runOptionsOf } from '../../src/sim/setup.js';
 import { faults, inlineOptions, runInline } from './helpers.js';
 
@@ -235,50 +234,5 @@ describe('stopping a run: its time limit, and loops whose rounds take no time', 
     expect(r.counters.get('ops')).toBe(100000);
     expect(r.elapsedNs).toBe(runInline(proc('count ops 1')).elapsedNs);
     expect(r.counts.total(EV.CONTEXT_SWITCHES)).toBe(0);
-  });
-});
-
-describe('lock-ahead (src/engine/ahead.ts)', () => {
-  /** A run's whole answer, as a string to compare. */
-  const answer = (r: RunResult): string => JSON.stringify(r, (_k, v: unknown) => (v instanceof Map ? [...v] : ArrayBuffer.isView(v) ? [...(v as Int32Array)] : typeof v === 'function' ? undefined : v));
-  const opts = (wl: string, params: string[], cpus: number, config: string[] = []) => ({ ...runOptionsOf(prepareRun(wl, params, { cpus: String(cpus), config })), checkInvariants: false, checkSync: false });
-
-  test('is on for a plain run, and off where the order is observed or SMT scales costs', () => {
-    const o = opts('page_fault1', ['size=256K'], 4);
-    expect(setupRun(o).eng.ahead).toBe(true);
-    expect(setupRun({ ...o, ahead: false }).eng.ahead).toBe(false);
-    expect(setupRun({ ...o, checkInvariants: true }).eng.ahead).toBe(false);
-    expect(setupRun({ ...o, checkSync: true }).eng.ahead).toBe(false);
-    expect(setupRun({ ...o, sinks: [{ event() {} } as never] }).eng.ahead).toBe(false);
-    expect(setupRun({ ...o, intervalNs: 1e6, onInterval: () => {} }).eng.ahead).toBe(false);
-    const smt = { ...runOptionsOf(prepareRun('page_fault1', ['size=256K'], { cpus: '4', machine: 'skl-4s192' })), checkInvariants: false, checkSync: false };
-    expect(setupRun(smt).eng.ahead).toBe(false);
-  });
-
-  test('takes PTE locks ahead on page_fault1 and answers exactly what the exact order does', () => {
-    const o = opts('page_fault1', ['size=2M'], 8);
-    const r = setupRun(o);
-    r.start();
-    r.eng.run();
-    // Most faults took their PTE lock ahead (8 threads x 512 faults, each thread in a 2 MiB table of its own), none out of order.
-    expect(r.eng.aheadTaken).toBeGreaterThan(2000);
-    expect(answer(runWorkload(o))).toBe(answer(runWorkload({ ...o, ahead: false })));
-  });
-
-  test('a run found out of order is made again, and answers what the exact order does', () => {
-    // memdb's threads share one VMA's tables and wake together: lock-ahead meets an access out of
-    // its order (or a tie) early on.
-    const o = opts('memdb', ['seconds=0.002'], 16);
-    const r = setupRun(o);
-    expect(() => {
-      r.start();
-      r.eng.run();
-    }).toThrow(AheadViolation);
-    expect(answer(runWorkload(o))).toBe(answer(runWorkload({ ...o, ahead: false })));
-  });
-
-  test('runWorkloadAsync() makes a run found out of order again too', async () => {
-    const o = opts('memdb', ['seconds=0.002'], 16);
-    expect(answer(await runWorkloadAsync(o, { sliceItems: 5000 }))).toBe(answer(runWorkload({ ...o, ahead: false })));
   });
 });
