@@ -23,6 +23,10 @@ import { CpuClockSampler, type CpuClockOptions } from '../trace/cpu-clock.js';
 import { ipOfLine } from '../trace/user-ip.js';
 import type { Thread } from '../mm/kernel.js';
 import { workloadAlive } from '../mm/khugepaged.js';
+import { tuneV8 } from '../engine/v8-tuning.js';
+
+// Before any run's code is optimized: the fault path's helpers inlined (engine/v8-tuning.ts).
+tuneV8();
 
 export { SIGNAL_NAMES, type MetricResult, type RunResult, type SignalResult, type ThreadResult } from './results.js';
 
