@@ -12,15 +12,12 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const INLINED_BYTECODE_CUMULATIVE = 3000;
 
-let tuned = false;
-
 /**
- * Raise the inlining budget for this process, once, before the simulator's hot code is optimized
- * (src/sim/run.ts calls it as it loads). V8 reads the flag when it optimizes a function, so code
- * optimized earlier keeps its inlining; flags are per process, so worker threads share it.
+ * Raise the inlining budget for this process before the simulator's hot code is optimized
+ * (src/sim/run.ts calls it as it loads; setting it again changes nothing). V8 reads the flag when
+ * it optimizes a function, so code optimized earlier keeps its inlining; flags are per process,
+ * so worker threads share it.
  */
 export function tuneV8(): void {
-  if (tuned) return;
-  tuned = true;
   setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${INLINED_BYTECODE_CUMULATIVE}`);
 }
