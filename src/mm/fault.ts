@@ -119,7 +119,8 @@ export function handleMmFaultAnonFast(th: Thread, vma: Vma, addr: number, flags:
  */
 export class VmfSlot implements Vmf {
   vma: Vma = null!;
-  addr = 0;
+  /** -0, a double, from the start: a small integer first would leave the field boxing every address stored (as DoUserAddrFault.addr). */
+  addr = -0;
   flags = 0;
   pt: PteTable = null!;
   idx = 0;
