@@ -5,7 +5,8 @@
 //   fault rate   simulated faults per wall-clock second for page_fault1 on 1 and 16 simulated
 //                CPUs, beside the real kernel's fault rate measured in the same run (fresh
 //                ArrayBuffer pages touched from Node, counted with
-//                process.resourceUsage().minorPageFault); target: simulated / real >= 2. Both
+//                process.resourceUsage().minorPageFault, each time in a child process:
+//                bench/real-faults.js); target: simulated / real >= 2. Both
 //                simulate 524288 faults a run (16 x 128 MiB touched): a run of 131072 on 1 CPU
 //                was over before V8 had compiled the fault path (its rate rose from run to run)
 //   start-up     wall time of spawning `spfperf list`, `spfperf --help` and `spfperf stat --help`
@@ -52,6 +53,7 @@ import { median } from './median.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'spfperf.js');
 const RUSAGE = join(ROOT, 'bench', 'rusage.js');
+const REAL_FAULTS = join(ROOT, 'bench', 'real-faults.js');
 
 function countEnv(name, def, min) {
   const raw = process.env[name];
@@ -138,15 +140,11 @@ function simRate(cpus, iterations) {
   return { faults, sec, rate: faults / sec };
 }
 
+/** The real kernel's fault rate, measured by a child process (bench/real-faults.js says why). */
 function realRate() {
-  const SIZE = 256 << 20;
-  const before = process.resourceUsage().minorPageFault;
-  const t0 = nowSec();
-  const buf = new Uint8Array(new ArrayBuffer(SIZE));
-  for (let i = 0; i < SIZE; i += 4096) buf[i] = 1;
-  const sec = nowSec() - t0;
-  const faults = process.resourceUsage().minorPageFault - before;
-  return { faults, sec, rate: faults / sec };
+  const r = spawnSync(process.execPath, [REAL_FAULTS], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`bench/real-faults.js exited ${r.status}: ${String(r.stderr).trim()}`);
+  return JSON.parse(String(r.stdout));
 }
 
 function faultRate() {
@@ -435,7 +433,7 @@ const about = `${started.toISOString().slice(0, 10)}, Node ${process.version}, $
 console.log(`spfperf bench, ${about}`);
 console.log(line(head));
 for (const c of cells) console.log(line(c));
-console.log(`peak RSS of this process (the fault-rate runs): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+console.log(`peak RSS of this process (the simulated fault-rate runs): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 if (MARKDOWN) {
   console.log('');
   console.log(`| ${head.join(' | ')} |`);
