@@ -85,23 +85,14 @@ export function* doUserAddrFault(th: Thread, addr: number, write: boolean, ip: n
   }
 }
 
-/** A user access that faults: where, whether it writes, and the instruction (the touch loop's TouchState is one). */
-export interface UserAccess {
-  readonly addr: number;
-  readonly write: boolean;
-  readonly ip: number;
-}
-
 /**
  * do_user_addr_fault() as a frame to call (`yield t.call(f)`): its answer is then in f.outcome.
  * `again`: a frame of the same thread's that has returned, made ready for this fault instead of a
- * new one (the touch loop's: one frame a loop, not one a fault). The access comes as an object, so
- * that its address (a double: user addresses are above 2^31) crosses no call that may not be
- * inlined: such an argument is a heap number made (the touch loop's, ~16 bytes a fault).
+ * new one (the touch loop's: one frame a loop, not one a fault).
  */
-export function doUserAddrFaultFrame(th: Thread, a: UserAccess, again: DoUserAddrFault | null = null): DoUserAddrFault {
-  if (again === null) return new DoUserAddrFault(th, a.addr, a.write, a.ip);
-  again.restart(a);
+export function doUserAddrFaultFrame(th: Thread, addr: number, write: boolean, ip: number, again: DoUserAddrFault | null = null): DoUserAddrFault {
+  if (again === null) return new DoUserAddrFault(th, addr, write, ip);
+  again.restart(addr, write, ip);
   return again;
 }
 
@@ -155,11 +146,11 @@ export class DoUserAddrFault extends StepFrame {
     this.addr = addr;
   }
 
-  /** Every field as the constructor leaves it, for the fault of access `a`. */
-  restart(a: UserAccess): void {
-    this.addr = a.addr;
-    this.write = a.write;
-    this.ip = a.ip;
+  /** Every field as the constructor leaves it, for a fault at `addr`. */
+  restart(addr: number, write: boolean, ip: number): void {
+    this.addr = addr;
+    this.write = write;
+    this.ip = ip;
     this.outcome = null;
     this.at = At.Start;
     this.start = -0;

@@ -68,7 +68,7 @@ export class TouchLoop extends StepFrame {
           }
           if (t.eng.calls) {
             // The fault's frame: its steps taken from here (At.Fault), not as a call.
-            this.fault = doUserAddrFaultFrame(th, st, this.fault);
+            this.fault = doUserAddrFaultFrame(th, st.addr, st.write, st.ip, this.fault);
             this.at = At.Fault;
             break;
           }
