@@ -2,6 +2,7 @@ import { SPIN, SYNC, type Code, type Engine, type Task } from './engine.js';
 import type { CacheLine } from './cacheline.js';
 import type { LockWaitee } from './wait.js';
 import { LCB_F_READ, LCB_F_SPIN, LCB_F_WRITE } from './lockstat.js';
+import { objectList } from './object-list.js';
 
 /**
  * The kernel's lock primitives on the engine. Every operation first syncs (so shared state is
@@ -30,7 +31,7 @@ interface Waiter {
 export class RwLock implements LockWaitee {
   readers = 0;
   writer: Task | null = null;
-  readonly waiters: Waiter[] = [];
+  readonly waiters: Waiter[] = objectList();
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
 
@@ -146,7 +147,7 @@ export class RwLock implements LockWaitee {
  */
 export class SpinLock implements LockWaitee {
   holder: Task | null = null;
-  readonly waiters: Task[] = [];
+  readonly waiters: Task[] = objectList();
   readonly stats: LockStats = { acquired: 0, contended: 0 };
   readonly line: CacheLine;
   /** A ticket lock (Engine.ticketSpinlocks), not a queued one. */

@@ -6,6 +6,7 @@ import { SpinLock } from './locks.js';
 import { LCB_F_READ, LCB_F_WRITE } from './lockstat.js';
 import { spinlockDowngrade, spinlockDownRead, spinlockDownWrite, spinlockRelease, spinlockTrylock } from './rwsem-spinlock.js';
 import { MAX_READERS_WAKEUP, RWSEM_2_6, RWSEM_WAIT_TIMEOUT_NS, rspinThresholdNs, type RwsemEra, type RwsemWaiter } from './rwsem-era.js';
+import { objectList } from './object-list.js';
 
 export { RWSEM_2_6, type RwsemEra, type RwsemWaiter } from './rwsem-era.js';
 
@@ -25,9 +26,9 @@ export class RwSemaphore implements LockWaitee {
   readers = 0;
   writer: Task | null = null;
   /** sem->wait_list, in arrival order. */
-  readonly waiters: RwsemWaiter[] = [];
+  readonly waiters: RwsemWaiter[] = objectList();
   /** Tasks in rwsem_optimistic_spin(), in OSQ order (the head spins on the owner): writers, and readers in the `spin` era. */
-  private readonly spinners: RwsemWaiter[] = [];
+  private readonly spinners: RwsemWaiter[] = objectList();
   /** RWSEM_FLAG_HANDOFF */
   handoff = false;
   /** RWSEM_WR_NONSPINNABLE (5.3-5.10), RWSEM_NONSPINNABLE (5.11+): writers do not spin on readers. */

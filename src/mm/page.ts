@@ -7,6 +7,7 @@ import { EV } from '../events/catalog.js';
 import type { DebugVm } from './debug_vm.js';
 import type { PageContents } from './contents.js';
 import { PfnList } from './pfn-list.js';
+import { objectSlots } from '../engine/object-list.js';
 
 export { PfnList } from './pfn-list.js';
 
@@ -74,7 +75,7 @@ export class PageAllocator {
   private readonly pcps: Pcp[];
   private readonly nodeOf: Int32Array;
   /** Each CPU's rmqueue_bulk() section (refillSection()), made when first used. */
-  private readonly refills: (SpinSection | undefined)[] = [];
+  private readonly refills: (SpinSection | undefined)[];
   /** pcp->batch and pcp->high (zone_batchsize() for a large zone: 31; high = 6 * batch). */
   readonly batch = 31;
   readonly high = 186;
@@ -93,6 +94,7 @@ export class PageAllocator {
     this.nodeOf = eng.topo.socketOf;
     this.zones = Array.from({ length: nodes }, (_, n) => ({ lock: new SpinLock(eng, nodes > 1 ? `zone->lock(node${n})` : 'zone->lock'), free: new PfnList(1024) }));
     this.pcps = Array.from({ length: eng.ncpus }, () => new Pcp());
+    this.refills = objectSlots(eng.ncpus);
   }
 
   /** The zone that serves a CPU: its node's (pages are allocated node-local). */
@@ -326,7 +328,7 @@ export class Lru {
   private readonly nodeOf: Int32Array;
   private readonly pvec: Int32Array;
   /** Each CPU's __pagevec_lru_add() section (drainSection()), made when first used. */
-  private readonly drains: (SpinSection | undefined)[] = [];
+  private readonly drains: (SpinSection | undefined)[];
   static readonly PAGEVEC_SIZE = 15;
   static readonly SWAP_CLUSTER_MAX = 32;
 
@@ -339,6 +341,7 @@ export class Lru {
     this.nodeOf = eng.topo.socketOf;
     this.locks = Array.from({ length: nodes }, (_, n) => new SpinLock(eng, nodes > 1 ? `lruvec->lru_lock(node${n})` : 'lruvec->lru_lock'));
     this.pvec = new Int32Array(eng.ncpus);
+    this.drains = objectSlots(eng.ncpus);
   }
 
   /** Node 0's lock (the only one on a one-socket machine). */
