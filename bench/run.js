@@ -267,16 +267,18 @@ function jobsRow(help, iterations, target) {
   }
   const out = (r) => r.stdout + '\0' + r.stderr;
   const same = [...one, ...two].every((r) => out(r) === out(one[0]));
-  const ratio = median(two.map((r) => r.wall)) / median(one.map((r) => r.wall));
+  const [wall1, wall2] = [one, two].map((rs) => median(rs.map((r) => r.wall)));
+  const [cpu1, cpu2] = [one, two].map((rs) => median(rs.map((r) => r.cpu)));
+  const ratio = wall2 / wall1;
   const cap = median(capacity);
   // Each pair's own ratio (a --jobs 1 run and the --jobs 2 run after it): how far the host moved.
   const pairs = two.map((r, i) => r.wall / one[i].wall);
   const detail =
-    `--jobs 1 ${median(one.map((r) => r.wall)).toFixed(2)} s, --jobs 2 ${median(two.map((r) => r.wall)).toFixed(2)} s; output ${same ? 'identical' : 'DIFFERS'}; ` +
+    `--jobs 1 ${wall1.toFixed(2)} s, --jobs 2 ${wall2.toFixed(2)} s; output ${same ? 'identical' : 'DIFFERS'}; ` +
     `each pair taken in turn ${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}; ` +
-    `CPU time (all threads) ${median(one.map((r) => r.cpu)).toFixed(2)} s and ${median(two.map((r) => r.cpu)).toFixed(2)} s: --jobs 2 spends ${(median(two.map((r) => r.cpu)) / median(one.map((r) => r.cpu))).toFixed(2)} times the CPU of --jobs 1 (each thread's JIT warm-up), and its wall is ${(median(two.map((r) => r.wall)) / (median(two.map((r) => r.cpu)) / 2)).toFixed(2)} times that CPU over 2 cores; ` +
+    `CPU time (all threads) ${cpu1.toFixed(2)} s and ${cpu2.toFixed(2)} s: --jobs 2 spends ${(cpu2 / cpu1).toFixed(2)} times the CPU of --jobs 1 (each thread's JIT warm-up), and its wall is ${(wall2 / (cpu2 / 2)).toFixed(2)} times that CPU over 2 cores; ` +
     `what 2 threads of this machine do against 1 now: ${cap.toFixed(2)} on memory (random reads and writes of 8 MiB; ${Math.min(...capacity).toFixed(2)}-${Math.max(...capacity).toFixed(2)}), ${median(alu).toFixed(2)} on arithmetic: no --jobs 2 can beat ${(1 / cap).toFixed(2)} here` +
-    (target === null ? `; runs of ~${(median(one.map((r) => r.wall)) / 4).toFixed(1)} s: each thread pays the warm-up (no target: the row above carries it)` : '');
+    (target === null ? `; runs of ~${(wall1 / 4).toFixed(1)} s: each thread pays the warm-up (no target: the row above carries it)` : '');
   row(what, ratio.toFixed(2), detail, target ?? '-', target === null ? null : ratio <= 0.6 && same);
 }
 
