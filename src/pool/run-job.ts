@@ -1,5 +1,5 @@
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
-import { runWorkload, runWorkloadAsync, type RunProgress, type RunResult } from '../sim/run.js';
+import { finishRun, runWorkloadAsync, setupRun, type RunProgress, type RunResult } from '../sim/run.js';
 import { CountingSink, type CountsSnapshot } from '../trace/sink.js';
 import type { JobContext } from './jobs.js';
 import { isMainThread } from 'node:worker_threads';
@@ -67,21 +67,33 @@ export function resultOf(w: WireRunResult): RunResult {
 /** Whether this thread has run warmUpJit(). */
 let jitWarm = false;
 
+/** Events in a slice of the warm-up run: its slices end as a pooled job's do (runWorkloadAsync()'s). */
+const WARM_UP_SLICE = 2000;
+
 /**
- * A tiny run (page_fault1, 2 threads, 2 rounds of 256 KiB on 2 CPUs: ~25 ms), once a thread,
- * before a pool's thread takes its first job (worker.ts, pool.ts): it takes paths of the model
- * that a long run takes only late (munmap, exit, more than one VMA) while V8 still collects type
- * feedback, so that fewer of the functions it optimises during the first job deoptimise and get
- * compiled again (a traced first job of page_fault1 on 16 CPUs: 13 deopts after it, 40-50
- * without; a slice's end, the unasked syncs and the event heap's ties are among those left). That
- * matters where every core runs a job and V8's compiler threads take their time from them:
- * stat -r 4 --jobs 2 of page_fault1 on 16 CPUs, 14.4-14.9 s of CPU against 15.3-15.6 s and
- * 7.55-7.71 s of wall against 7.97-8.15 s (4 of 4 alternated pairs); a serial run, whose compiles
- * have an idle core, gains nothing from it (the same stat with --jobs 1: 0 to +2 %), so runs
- * outside a pool do without. The run is thrown away: its engine, kernel and sinks are its own.
+ * A small run, once a thread, before a pool's thread takes its first job (worker.ts, pool.ts):
+ * page_fault1 with 16 threads on 16 CPUs, 2 rounds of 512 KiB (4096 faults, ~70 ms alone), in
+ * slices. It takes the paths of the model that a long run takes only late or only under
+ * contention (munmap, exit, more than one VMA, a lock's slow path, the end of a slice, the event
+ * heap's ties) while V8 still collects type feedback, so that the functions V8 optimises during
+ * the first job are compiled once, not compiled, thrown away and compiled again. That matters
+ * where every core runs a job: V8's compiler threads then take their time from the runs, where a
+ * serial run's compiles have an idle core (so runs outside a pool do without).
+ *
+ * Against the earlier warm-up (2 threads, 2 rounds of 256 KiB on 2 CPUs, run whole: ~25 ms),
+ * whole-process medians of alternated runs (docs/performance.md, "The pool's warm-up, again"):
+ * stat -r 4 --jobs 2 --cpus 16 page_fault1 threads=16 iterations=4, 4.51-4.76 s against
+ * 4.67-4.99 s (four series of 5-6) and 8.7-9.0 s of CPU against 8.9-9.6 s; with iterations=1,
+ * 1.68 s against 1.88 s. It costs a tiny pool ~40 ms (4 runs of 4 CPUs, 16 MiB: 0.71 s against
+ * 0.67 s). The run is thrown away: its engine, kernel and sinks are its own.
  */
 export function warmUpJit(): void {
   if (jitWarm) return;
   jitWarm = true;
-  runWorkload(runOptionsOf(prepareRun('page_fault1', ['threads=2', 'iterations=2', 'size=256K'], { cpus: '2' })));
+  const o = runOptionsOf(prepareRun('page_fault1', ['threads=16', 'iterations=2', 'size=512K'], { cpus: '16' }));
+  // runWorkloadAsync()'s loop without its awaits: a worker takes no message until it is done.
+  const r = setupRun(o);
+  r.start();
+  while (r.eng.step(WARM_UP_SLICE));
+  finishRun(r, o);
 }
