@@ -1,5 +1,5 @@
 import { prepareRun, runOptionsOf, type CommonRunOptions } from '../sim/setup.js';
-import { finishRun, runWorkloadAsync, setupRun, type RunProgress, type RunResult } from '../sim/run.js';
+import { runWorkload, runWorkloadAsync, type RunProgress, type RunResult } from '../sim/run.js';
 import { CountingSink, type CountsSnapshot } from '../trace/sink.js';
 import type { JobContext } from './jobs.js';
 import { isMainThread } from 'node:worker_threads';
@@ -90,10 +90,6 @@ const WARM_UP_SLICE = 2000;
 export function warmUpJit(): void {
   if (jitWarm) return;
   jitWarm = true;
-  const o = runOptionsOf(prepareRun('page_fault1', ['threads=16', 'iterations=2', 'size=512K'], { cpus: '16' }));
-  // runWorkloadAsync()'s loop without its awaits: a worker takes no message until it is done.
-  const r = setupRun(o);
-  r.start();
-  while (r.eng.step(WARM_UP_SLICE));
-  finishRun(r, o);
+  // In slices, but synchronous: a worker takes no message until it is done.
+  runWorkload(runOptionsOf(prepareRun('page_fault1', ['threads=16', 'iterations=2', 'size=512K'], { cpus: '16' })), WARM_UP_SLICE);
 }

@@ -218,11 +218,15 @@ export function finishRun(r: Runner, o: RunOptions): RunResult {
   return result;
 }
 
-/** Run a workload to completion and return what it counted. */
-export function runWorkload(o: RunOptions): RunResult {
+/**
+ * Run a workload to completion and return what it counted. `sliceItems`: end the engine's step()
+ * every that many events, as runWorkloadAsync() does, without handing control back in between
+ * (the pool's warm-up, src/pool/run-job.ts); by default it runs in one slice (Engine.run()).
+ */
+export function runWorkload(o: RunOptions, sliceItems = Infinity): RunResult {
   const r = setupRun(o);
   r.start();
-  r.eng.run();
+  while (r.eng.step(sliceItems));
   return finishRun(r, o);
 }
 
